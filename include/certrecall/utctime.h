@@ -1,0 +1,49 @@
+/*
+ * utctime - UTC time parsing and formatting (pure: no I/O, no TZ).
+ *
+ * Every time in certrecall is a UTC time_t.  Parsing accepts RFC 3339 /
+ * ISO 8601 with any offset and converts to UTC with timegm(); formatting
+ * never consults the local time zone.
+ */
+#ifndef CERTRECALL_UTCTIME_H
+#define CERTRECALL_UTCTIME_H
+
+#include <stddef.h>
+#include <time.h>
+
+/* Big enough for every string this module writes. */
+#define UTCTIME_BUFSZ 48
+
+/*
+ * Parse a time.  Accepted forms:
+ *   2020-03-05T03:08:00Z, 2020-03-05t03:08:00z, 2020-03-05 03:08:00Z,
+ *   offsets +09:00, -0500, +09, fractional seconds (.826011675),
+ *   minutes only (2020-03-05T03:08Z),
+ *   the 2020 list's form "2019-12-03 21:08:34.826011675 +0000 UTC",
+ *   a bare date "2020-03-05" meaning 00:00:00 UTC (BR 1.6.4).
+ * A time without any offset is an error (no guessing a zone).
+ * On success stores the UTC second in *out and the fraction in *nsec
+ * (nsec may be NULL) and returns 0.  On error returns -1 and writes a
+ * lower-case message quoting the input into err (errlen bytes, may be 0).
+ */
+int utctime_parse(const char *s, time_t *out, long *nsec, char *err,
+		  size_t errlen);
+
+/* "2020-03-05T03:08:00Z".  Returns 0, or -1 if buf is too small. */
+int utctime_format_rfc3339(time_t t, char *buf, size_t len);
+
+/* "2020-03-05 03:08 UTC" (minute granularity, for tables). */
+int utctime_format_short(time_t t, char *buf, size_t len);
+
+/* "2020-03-05 03:08:00 UTC" (to the second, for e-mail). */
+int utctime_format_long(time_t t, char *buf, size_t len);
+
+/*
+ * A signed duration in seconds as "4d 23h 12m": leading zero units are
+ * omitted, every unit after the leading one is zero-padded to two digits
+ * ("1d 03h 08m", "2h 05m", "7m", "0m"); seconds are truncated.  A negative
+ * value is written as its magnitude; callers add "overdue by" / "left".
+ */
+int utctime_format_duration(long long seconds, char *buf, size_t len);
+
+#endif
