@@ -1,0 +1,134 @@
+# certrecall - plain GNU make.  `make help` lists the targets.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+FUZZ_SECONDS ?= 60
+
+PKGS := openssl libpq libcurl libesmtp-1.0 inih libcares jansson zlib
+
+# Recursively expanded: pkg-config runs when a rule needs it, after
+# scripts/deps.sh has had its chance to install the -dev packages.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+CHECK_LIBS = $(shell pkg-config --cflags --libs check)
+
+WARN      := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror
+ALL_CFLAGS = $(WARN) $(CFLAGS) -Iinclude $(PKG_CFLAGS) -MMD -MP
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+
+B := build
+LIB_SRC   := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJ   := $(LIB_SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/gen_migrations.o
+SAN_OBJ   := $(LIB_SRC:src/%.c=$(B)/asan/obj/%.o) $(B)/asan/obj/gen_migrations.o
+MIGRATIONS := $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+SAN_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/tests/%)
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FORMAT_FILES = $(wildcard src/*.c include/certrecall/*.h tests/unit/*.[ch] \
+	tests/fuzz/*.c)
+
+.PHONY: all check demo bench install clean format format-check fuzz deps \
+	unit help
+.DEFAULT_GOAL := all
+
+all: $(B)/certrecall
+
+help:
+	@echo "make            build build/certrecall"
+	@echo "make check      install deps, build, format check, unit tests"
+	@echo "                (plain and ASan/UBSan), integration tests"
+	@echo "make demo       install deps, build, run the demo on a throwaway"
+	@echo "                PostgreSQL cluster under var/"
+	@echo "make bench      run the benchmarks in bench/"
+	@echo "make fuzz       run the libFuzzer targets $(FUZZ_SECONDS)s each"
+	@echo "make format     apply clang-format"
+	@echo "make install    install to \$$(DESTDIR)\$$(PREFIX)"
+
+deps:
+	@scripts/deps.sh
+
+$(B)/certrecall: $(B)/obj/main.o $(B)/libcertrecall.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/libcertrecall.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/obj/%.o: src/%.c | $(B)/obj
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/asan/obj/%.o: src/%.c | $(B)/asan/obj
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+# The SQL migrations are compiled into the binary (see db.h).
+$(B)/gen/migrations.c: $(MIGRATIONS) scripts/embed.sh | $(B)/gen
+	scripts/embed.sh db_migrations $@ $(MIGRATIONS)
+
+$(B)/obj/gen_migrations.o: $(B)/gen/migrations.c | $(B)/obj
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/asan/obj/gen_migrations.o: $(B)/gen/migrations.c | $(B)/asan/obj
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+$(B)/tests/%: tests/unit/%.c $(B)/libcertrecall.a | $(B)/tests
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(B)/libcertrecall.a \
+		$(PKG_LIBS) $(CHECK_LIBS)
+
+$(B)/asan/tests/%: tests/unit/%.c $(SAN_OBJ) | $(B)/asan/tests
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests/unit -o $@ $< $(SAN_OBJ) \
+		$(PKG_LIBS) $(CHECK_LIBS)
+
+$(B)/obj $(B)/asan/obj $(B)/gen $(B)/tests $(B)/asan/tests $(B)/fuzz:
+	@mkdir -p $@
+
+unit: $(UNIT_BIN) $(SAN_BIN)
+
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_FILES) || \
+		{ echo "unformatted code: run 'make format'" >&2; exit 1; }
+
+check: deps
+	@$(MAKE) --no-print-directory format-check
+	@$(MAKE) --no-print-directory all unit
+	tests/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	scripts/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	bench/run.sh
+
+# libFuzzer needs clang; the targets link only the pure modules they test.
+fuzz: deps | $(B)/fuzz
+	@for f in $(FUZZ_SRC); do \
+		name=$$(basename $$f .c); mod=$${name#fuzz_}; \
+		clang -std=gnu11 -g -O1 -Iinclude \
+			-fsanitize=fuzzer,address,undefined \
+			-o $(B)/fuzz/$$name $$f src/$$mod.c || exit 1; \
+		mkdir -p $(B)/fuzz/corpus-$$mod; \
+		$(B)/fuzz/$$name -max_total_time=$(FUZZ_SECONDS) \
+			$(B)/fuzz/corpus-$$mod tests/fuzz/seeds-$$mod \
+			|| exit 1; \
+	done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/certrecall
+	install -m 755 $(B)/certrecall $(DESTDIR)$(PREFIX)/bin/certrecall
+	install -m 644 config.example.ini \
+		$(DESTDIR)$(PREFIX)/share/certrecall/config.example.ini
+	cp -R templates $(DESTDIR)$(PREFIX)/share/certrecall/
+
+clean:
+	rm -rf $(B)
+
+-include $(wildcard $(B)/obj/*.d $(B)/asan/obj/*.d $(B)/tests/*.d \
+	$(B)/asan/tests/*.d)

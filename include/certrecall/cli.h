@@ -1,0 +1,65 @@
+/*
+ * cli - git-style subcommands dispatched from one table.
+ *
+ *   certrecall [-c FILE] [-d CONNINFO] [--set KEY=VALUE] [-v|-q] COMMAND ...
+ *
+ * Each subcommand is cmd_<name>() in src/cmd_<name>.c.  It receives its own
+ * argv (argv[0] is the command name), parses its options with getopt_long,
+ * and returns an exit code from <sysexits.h>.  Flags in the table say what
+ * the dispatcher must prepare first (configuration, a database connection).
+ */
+#ifndef CERTRECALL_CLI_H
+#define CERTRECALL_CLI_H
+
+#include <stddef.h>
+
+struct config;
+struct db;
+
+struct cli {
+	struct config *cfg; /* always loaded */
+	struct db *db;      /* connected for CLI_NEEDS_DB commands */
+};
+
+enum cli_flags {
+	CLI_NEEDS_DB = 1 << 0,
+};
+
+struct cli_command {
+	const char *name;
+	int (*fn)(struct cli *cli, int argc, char **argv);
+	unsigned flags;
+	const char *summary;
+	const char *usage; /* full help text, starts with "usage: ..." */
+};
+
+/* The table, in the order `certrecall help` lists it. */
+const struct cli_command *cli_commands(size_t *count);
+/* NULL if there is no such command. */
+const struct cli_command *cli_find(const char *name);
+
+/* The whole program: returns the exit code. */
+int cli_main(int argc, char **argv);
+
+/*
+ * For commands: prints "certrecall CMD: MESSAGE" and a hint to stderr and
+ * returns EX_USAGE (64).
+ */
+int cli_usage_error(const char *command, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/*
+ * For commands that take no options: parses argv (argv[0] is the command
+ * or subcommand name).  Returns 0 to go on (optind is at the first
+ * argument), 1 when --help was printed (exit 0), -1 after a usage error
+ * (exit EX_USAGE).
+ */
+int cli_parse_no_options(const char *command, int argc, char **argv);
+/* Prints the command's usage text to stdout; returns 0. */
+int cli_help(const char *command);
+
+/* Subcommands. */
+int cmd_help(struct cli *cli, int argc, char **argv);
+int cmd_db(struct cli *cli, int argc, char **argv);
+int cmd_config(struct cli *cli, int argc, char **argv);
+
+#endif

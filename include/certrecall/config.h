@@ -1,0 +1,108 @@
+/*
+ * config - certrecall's settings: built-in defaults, an INI file (libinih),
+ * environment variables, then command-line options, each overriding the
+ * one before.
+ *
+ * Every key lives in one static table (name, type, default, limits), so
+ * parsing, validation, `config show` and config.example.ini agree.  Every
+ * bad line is reported as "FILE:LINE: what is wrong", all of them, not
+ * only the first.
+ */
+#ifndef CERTRECALL_CONFIG_H
+#define CERTRECALL_CONFIG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Durations are stored in milliseconds. */
+struct config {
+	struct {
+		char *url;
+		long long connect_timeout_ms;
+		long long lease_ms;
+		long long batch_size;
+		char *application_name;
+	} database;
+	struct {
+		char *ports;
+		long long concurrency;
+		long long per_ip;
+		long long rate;
+		long long procs;
+		char *dns_servers;
+		long long dns_timeout_ms;
+		long long connect_timeout_ms;
+		long long handshake_timeout_ms;
+		long long retries;
+		bool ipv6;
+	} scanner;
+	struct {
+		char *host;
+		long long port;
+		char *starttls;
+		char *username;
+		char *password_file;
+		char *helo;
+		bool verify_peer;
+		long long timeout_ms;
+	} smtp;
+	struct {
+		char *from;
+		char *reply_to;
+		long long max_listed;
+		long long rate;
+		long long max_attempts;
+		long long retry_backoff_ms;
+		long long lease_ms;
+	} mailer;
+	struct {
+		char *dir;
+	} templates;
+	struct {
+		long long crtsh_threshold;
+		char *organization;
+	} report;
+	/* Where each value came from, for `config show`; parallel to the
+	 * key table. */
+	char **origin;
+	char *path;
+};
+
+/* A config holding the built-in defaults. */
+struct config *config_new(void);
+void config_free(struct config *cfg);
+
+/*
+ * Reads an INI file over the current values.  Every error is logged as
+ * "PATH:LINE: ..."; returns 0, or -1 if there was at least one.
+ */
+int config_load_file(struct config *cfg, const char *path);
+
+/*
+ * Applies CERTRECALL_DATABASE (database.url) and CERTRECALL_<SECTION>_<KEY>
+ * for every key.  Returns 0, or -1 after logging every bad value.
+ */
+int config_load_env(struct config *cfg);
+
+/*
+ * Sets "section.key" from text, validating it; origin names the source in
+ * messages ("command line", "PATH:LINE").  Returns 0 or -1 (logged).
+ */
+int config_set(struct config *cfg, const char *dotted_key, const char *value,
+	       const char *origin);
+
+/*
+ * Reads the SMTP password from smtp.password_file (first line, without
+ * its newline) into a new string.  *password is NULL when no file is
+ * configured.  Refuses a file readable by group or others.
+ */
+int config_read_password(const struct config *cfg, char **password);
+
+/* Writes every key as INI with its origin in a comment (no secrets). */
+void config_print(const struct config *cfg, FILE *out);
+
+/* Number of keys and their names, for tests and documentation. */
+size_t config_key_count(void);
+const char *config_key_name(size_t i, char *buf, size_t len);
+
+#endif

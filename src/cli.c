@@ -1,0 +1,317 @@
+/*
+ * cli.c - the command table, global options, and dispatch.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+
+#include "certrecall/cli.h"
+#include "certrecall/config.h"
+#include "certrecall/db.h"
+#include "certrecall/log.h"
+#include "certrecall/xalloc.h"
+
+#define CERTRECALL_VERSION "0.1.0"
+#define SYSTEM_CONFIG "/etc/certrecall/certrecall.ini"
+
+static const struct cli_command commands[] = {
+	{ "help", cmd_help, 0, "show help for a command",
+	  "usage: certrecall help [COMMAND]\n"
+	  "\n"
+	  "Without COMMAND, lists the commands; with it, prints its usage.\n" },
+	{ "db", cmd_db, CLI_NEEDS_DB, "apply or list schema migrations",
+	  "usage: certrecall db migrate\n"
+	  "       certrecall db status\n"
+	  "\n"
+	  "migrate  applies the migrations this binary carries that the\n"
+	  "         database lacks, in order, each in one transaction; safe to\n"
+	  "         run again and from several machines at once\n"
+	  "status   lists every migration as applied or pending (exit 0),\n"
+	  "         and warns about files changed after they were applied\n" },
+	{ "config", cmd_config, 0, "check or show the effective configuration",
+	  "usage: certrecall config check\n"
+	  "       certrecall config show\n"
+	  "\n"
+	  "check  loads the configuration (file, environment, options) and\n"
+	  "       reports every error as FILE:LINE\n"
+	  "show   prints every setting with where its value came from;\n"
+	  "       passwords are never printed\n" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const char global_usage[] =
+	"usage: certrecall [OPTIONS] COMMAND [ARGS]\n"
+	"\n"
+	"options:\n"
+	"  -c, --config FILE      configuration file (default: "
+	"$CERTRECALL_CONFIG,\n"
+	"                         else " SYSTEM_CONFIG " if present)\n"
+	"  -d, --database CONN    libpq conninfo or URI (overrides "
+	"database.url)\n"
+	"      --set KEY=VALUE    override any setting, e.g. "
+	"--set scanner.rate=500\n"
+	"  -v, --verbose          more detail on stderr\n"
+	"  -q, --quiet            errors only\n"
+	"  -h, --help             this help\n"
+	"  -V, --version          print the version\n"
+	"\n"
+	"Settings are taken from the command line, then the environment\n"
+	"(CERTRECALL_DATABASE, CERTRECALL_<SECTION>_<KEY>), then the file,\n"
+	"then built-in defaults.\n";
+
+const struct cli_command *cli_commands(size_t *count)
+{
+	*count = NCOMMANDS;
+	return commands;
+}
+
+const struct cli_command *cli_find(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+int cli_usage_error(const char *command, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "certrecall%s%s: ", command ? " " : "",
+		command ? command : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'certrecall help%s%s')\n", command ? " " : "",
+		command ? command : "");
+	return EX_USAGE;
+}
+
+int cli_help(const char *command)
+{
+	const struct cli_command *c = cli_find(command);
+
+	if (c == NULL)
+		return cli_usage_error(NULL, "unknown command '%s'", command);
+	fputs(c->usage, stdout);
+	return 0;
+}
+
+int cli_parse_no_options(const char *command, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		if (c == 'h')
+			return cli_help(command) == 0 ? 1 : -1;
+		cli_usage_error(command, "unknown option '%s'",
+				argv[optind - 1]);
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_help(struct cli *cli, int argc, char **argv)
+{
+	(void)cli;
+	if (argc > 2)
+		return cli_usage_error("help", "too many arguments");
+	if (argc == 2)
+		return cli_help(argv[1]);
+	fputs(global_usage, stdout);
+	fputs("\ncommands:\n", stdout);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		printf("  %-12s %s\n", commands[i].name, commands[i].summary);
+	return 0;
+}
+
+static char *join_args(int argc, char **argv)
+{
+	size_t len = 1;
+	char *s;
+
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	s = xmalloc(len);
+	len = 0;
+	for (int i = 0; i < argc; i++) {
+		size_t n = strlen(argv[i]);
+
+		memcpy(s + len, argv[i], n);
+		len += n;
+		s[len++] = i + 1 < argc ? ' ' : '\0';
+	}
+	if (argc == 0)
+		s[0] = '\0';
+	return s;
+}
+
+/*
+ * Builds the configuration in precedence order: defaults, file,
+ * environment, command line.  Every error is reported before giving up.
+ */
+static int load_config(struct config *cfg, const char *path, char **sets,
+		       int nsets, const char *database)
+{
+	struct stat st;
+	int rc = 0;
+
+	if (path == NULL)
+		path = getenv("CERTRECALL_CONFIG");
+	if (path == NULL && stat(SYSTEM_CONFIG, &st) == 0)
+		path = SYSTEM_CONFIG;
+	if (path != NULL && config_load_file(cfg, path) < 0)
+		rc = -1;
+	if (config_load_env(cfg) < 0)
+		rc = -1;
+	for (int i = 0; i < nsets; i++) {
+		char *eq = strchr(sets[i], '=');
+
+		if (eq == NULL) {
+			rc = log_error("--set %s: expected KEY=VALUE", sets[i]);
+			continue;
+		}
+		*eq = '\0';
+		if (config_set(cfg, sets[i], eq + 1, "command line --set") < 0)
+			rc = -1;
+		*eq = '=';
+	}
+	if (database != NULL &&
+	    config_set(cfg, "database.url", database,
+		       "command line --database") < 0)
+		rc = -1;
+	return rc;
+}
+
+int cli_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "database", required_argument, NULL, 'd' },
+		{ "set", required_argument, NULL, 's' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct cli_command *cmd;
+	struct cli cli = { 0 };
+	const char *config_path = NULL;
+	const char *database = NULL;
+	char **sets = NULL;
+	size_t sets_cap = 0;
+	int nsets = 0;
+	char *cmdline = NULL;
+	int rc = EX_SOFTWARE;
+	int c;
+
+	/* A closed pipe (e.g. "| head") must not kill us mid-write to the
+	 * database; write errors are reported where they happen. */
+	signal(SIGPIPE, SIG_IGN);
+	opterr = 0;
+	optind = 0;
+	/* "+": stop at the command name; its options are its own. */
+	while ((c = getopt_long(argc, argv, "+c:d:vqhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'd':
+			database = optarg;
+			break;
+		case 's':
+			xgrow(&sets, &sets_cap, (size_t)nsets + 1,
+			      sizeof(*sets));
+			sets[nsets++] = optarg;
+			break;
+		case 'v':
+			log_set_level(LOG_LEVEL_DEBUG);
+			break;
+		case 'q':
+			log_set_level(LOG_LEVEL_ERROR);
+			break;
+		case 'h':
+			rc = cmd_help(&cli, 1, argv);
+			goto out;
+		case 'V':
+			printf("certrecall %s\n", CERTRECALL_VERSION);
+			rc = 0;
+			goto out;
+		default:
+			if (optopt)
+				rc = cli_usage_error(NULL,
+						     "unknown option '-%c'",
+						     optopt);
+			else
+				rc = cli_usage_error(NULL,
+						     "unknown option '%s'",
+						     argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (optind >= argc) {
+		rc = cli_usage_error(NULL, "no command given");
+		goto out;
+	}
+	cmd = cli_find(argv[optind]);
+	if (cmd == NULL) {
+		rc = cli_usage_error(NULL, "unknown command '%s'",
+				     argv[optind]);
+		goto out;
+	}
+
+	/*
+	 * "COMMAND ... --help" needs no configuration, database or valid
+	 * arguments. */
+	for (int i = optind + 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			rc = cli_help(cmd->name);
+			goto out;
+		}
+	}
+	cli.cfg = config_new();
+	if (load_config(cli.cfg, config_path, sets, nsets, database) < 0) {
+		rc = EX_CONFIG;
+		goto out;
+	}
+	cmdline = join_args(argc, argv);
+	db_set_command(cmdline);
+	if (cmd->flags & CLI_NEEDS_DB) {
+		cli.db = db_connect_config(cli.cfg);
+		if (cli.db == NULL) {
+			rc = EX_UNAVAILABLE;
+			goto out;
+		}
+	}
+	/* Each command parses its own options from a fresh getopt state. */
+	int first = optind;
+	optind = 0;
+	opterr = 1;
+	rc = cmd->fn(&cli, argc - first, argv + first);
+out:
+	db_close(cli.db);
+	db_set_command(NULL);
+	config_free(cli.cfg);
+	free(cmdline);
+	free(sets);
+	fflush(stdout);
+	if (ferror(stdout) && rc == 0) {
+		log_error("cannot write to standard output");
+		rc = EX_IOERR;
+	}
+	return rc;
+}

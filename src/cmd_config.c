@@ -1,0 +1,42 @@
+/*
+ * cmd_config.c - `certrecall config check|show`.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "certrecall/cli.h"
+#include "certrecall/config.h"
+#include "certrecall/log.h"
+
+int cmd_config(struct cli *cli, int argc, char **argv)
+{
+	int r;
+
+	if (argc < 2)
+		return cli_usage_error("config", "expected 'check' or 'show'");
+	r = cli_parse_no_options("config", argc - 1, argv + 1);
+	if (r != 0)
+		return r > 0 ? 0 : EX_USAGE;
+	if (optind < argc - 1)
+		return cli_usage_error("config", "unexpected argument '%s'",
+				       argv[optind + 1]);
+	if (strcmp(argv[1], "check") == 0) {
+		/* Loading already validated every key; read the secret too. */
+		char *password = NULL;
+
+		if (config_read_password(cli->cfg, &password) < 0)
+			return EX_CONFIG;
+		free(password);
+		printf("configuration is valid (%s)\n",
+		       cli->cfg->path ? cli->cfg->path : "no file, defaults");
+		return 0;
+	}
+	if (strcmp(argv[1], "show") == 0) {
+		config_print(cli->cfg, stdout);
+		return 0;
+	}
+	return cli_usage_error("config", "unknown subcommand '%s'", argv[1]);
+}

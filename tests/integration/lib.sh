@@ -1,0 +1,80 @@
+# Sourced by every integration test.  Provides:
+#   new_db NAME         create an empty database, export CERTRECALL_DATABASE
+#   certrecall ARGS     the binary under test
+#   ok NAME CMD...      CMD must exit 0
+#   fails NAME CODE CMD...   CMD must exit with CODE
+#   refused NAME PATTERN SQL   the database must refuse SQL
+#   expect NAME WANT GOT     strings must be equal
+#   contains NAME NEEDLE HAYSTACK
+#   finish              prints "integration-result: P F", exits
+# Each check prints "ok - NAME" or "not ok - NAME" with details.
+set -u
+: "${CERTRECALL_TEST_ROOT:?run through tests/run.sh}"
+ROOT=$CERTRECALL_TEST_ROOT
+T_PASSED=0
+T_FAILED=0
+T_TMP=$(mktemp -d "${CERTRECALL_TEST_VAR}/tmp.XXXXXX")
+chmod 755 "$T_TMP"
+T_DBS=()
+
+certrecall() { "$CERTRECALL_BIN" "$@"; }
+
+pass() { T_PASSED=$((T_PASSED + 1)); echo "ok - $1"; }
+fail() { T_FAILED=$((T_FAILED + 1)); echo "not ok - $1"; shift; for l in "$@"; do echo "    $l"; done; }
+
+ok() {
+	local name=$1; shift
+	local out
+	if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "exit $?: $*" "$out"; fi
+}
+
+fails() {
+	local name=$1 code=$2; shift 2
+	local out rc
+	out=$("$@" 2>&1); rc=$?
+	if [ "$rc" -eq "$code" ]; then pass "$name"; else fail "$name" "want exit $code, got $rc: $*" "$out"; fi
+}
+
+expect() {
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "want: $2" "got:  $3"; fi
+}
+
+contains() {
+	case $3 in
+	*"$2"*) pass "$1" ;;
+	*) fail "$1" "want to contain: $2" "got: $3" ;;
+	esac
+}
+
+# refused NAME PATTERN SQL: the database must reject SQL with PATTERN in
+# its error message.
+refused() {
+	local out rc
+	out=$(db_sql -c "$3" 2>&1); rc=$?
+	if [ "$rc" -ne 0 ] && [[ $out == *"$2"* ]]; then
+		pass "$1"
+	else
+		fail "$1" "want refusal mentioning: $2" "got (exit $rc): $out"
+	fi
+}
+
+psql_admin() { psql -XAtq "$CERTRECALL_TEST_PG" "$@"; }
+
+new_db() {
+	local name=t_$1_$$
+	psql_admin -c "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name" >/dev/null
+	T_DBS+=("$name")
+	export CERTRECALL_DATABASE="${CERTRECALL_TEST_PG% dbname=*} dbname=$name"
+}
+
+db_sql() { psql -XAtq "$CERTRECALL_DATABASE" -v ON_ERROR_STOP=1 "$@"; }
+
+finish() {
+	for d in "${T_DBS[@]+"${T_DBS[@]}"}"; do
+		psql_admin -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1
+	done
+	rm -rf "$T_TMP"
+	echo "integration-result: $T_PASSED $T_FAILED"
+	[ "$T_FAILED" -eq 0 ]
+	exit
+}
