@@ -34,6 +34,9 @@ FORMAT_FILES = $(wildcard src/*.c include/certrecall/*.h tests/unit/*.[ch] \
 .PHONY: all check demo bench install clean format format-check fuzz deps \
 	unit help
 .DEFAULT_GOAL := all
+# Keep the sanitizer objects between runs (make would delete them as
+# intermediates of the test programs).
+.SECONDARY:
 
 all: $(B)/certrecall
 

@@ -29,8 +29,8 @@ static const struct cli_command commands[] = {
 	  "       certrecall db status\n"
 	  "\n"
 	  "migrate  applies the migrations this binary carries that the\n"
-	  "         database lacks, in order, each in one transaction; safe to\n"
-	  "         run again and from several machines at once\n"
+	  "         database lacks, in order, one transaction each;\n"
+	  "         safe to run again, and from several machines at once\n"
 	  "status   lists every migration as applied or pending (exit 0),\n"
 	  "         and warns about files changed after they were applied\n" },
 	{ "config", cmd_config, 0, "check or show the effective configuration",
@@ -183,14 +183,14 @@ static int load_config(struct config *cfg, const char *path, char **sets,
 			rc = log_error("--set %s: expected KEY=VALUE", sets[i]);
 			continue;
 		}
-		*eq = '\0';
-		if (config_set(cfg, sets[i], eq + 1, "command line --set") < 0)
+		char *key = xstrndup(sets[i], (size_t)(eq - sets[i]));
+
+		if (config_set(cfg, key, eq + 1, "command line --set") < 0)
 			rc = -1;
-		*eq = '=';
+		free(key);
 	}
-	if (database != NULL &&
-	    config_set(cfg, "database.url", database,
-		       "command line --database") < 0)
+	if (database != NULL && config_set(cfg, "database.url", database,
+					   "command line --database") < 0)
 		rc = -1;
 	return rc;
 }
@@ -252,9 +252,8 @@ int cli_main(int argc, char **argv)
 			goto out;
 		default:
 			if (optopt)
-				rc = cli_usage_error(NULL,
-						     "unknown option '-%c'",
-						     optopt);
+				rc = cli_usage_error(
+					NULL, "unknown option '-%c'", optopt);
 			else
 				rc = cli_usage_error(NULL,
 						     "unknown option '%s'",

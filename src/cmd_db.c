@@ -15,8 +15,8 @@ static int db_cmd_migrate(struct cli *cli)
 {
 	int applied = 0;
 
-	if (db_migrate(cli->db, db_migrations, db_migrations_count,
-		       &applied) < 0)
+	if (db_migrate(cli->db, db_migrations, db_migrations_count, &applied) <
+	    0)
 		return EX_TEMPFAIL;
 	log_info("%d migration%s applied, schema is up to date", applied,
 		 applied == 1 ? "" : "s");
@@ -46,7 +46,7 @@ static int db_cmd_status(struct cli *cli)
 		}
 		printf("%-8s %-32s %s%s\n",
 		       st[i].applied ? "applied" : "pending", st[i].name, when,
-		       st[i].unknown	? "  (not in this binary: newer version?)"
+		       st[i].unknown ? "  (not in this binary: newer version?)"
 		       : st[i].modified ? "  (file changed since applied)"
 					: "");
 	}

@@ -39,7 +39,8 @@ struct config_key {
 
 #define KEY(sec, nm, ty, field, dflt, lo, hi)                                  \
 	{                                                                      \
-		sec, nm, ty, dflt, lo, hi, offsetof(struct config, field), NULL \
+		sec, nm, ty, dflt, lo, hi, offsetof(struct config, field),     \
+			NULL                                                   \
 	}
 #define DAY_MS (86400LL * 1000)
 
@@ -51,8 +52,8 @@ static const struct config_key keys[] = {
 	KEY("database", "url", CONFIG_STRING, database.url, "", 0, 0),
 	KEY("database", "connect_timeout", CONFIG_DURATION,
 	    database.connect_timeout_ms, "10s", 1000, DAY_MS),
-	KEY("database", "lease", CONFIG_DURATION, database.lease_ms, "5m",
-	    1000, DAY_MS),
+	KEY("database", "lease", CONFIG_DURATION, database.lease_ms, "5m", 1000,
+	    DAY_MS),
 	KEY("database", "batch_size", CONFIG_INT, database.batch_size, "1000",
 	    1, 1000000),
 	KEY("database", "application_name", CONFIG_STRING,
@@ -64,8 +65,8 @@ static const struct config_key keys[] = {
 	KEY("scanner", "per_ip", CONFIG_INT, scanner.per_ip, "8", 1, 10000),
 	KEY("scanner", "rate", CONFIG_INT, scanner.rate, "0", 0, 10000000),
 	KEY("scanner", "procs", CONFIG_INT, scanner.procs, "0", 0, 1024),
-	KEY("scanner", "dns_servers", CONFIG_STRING, scanner.dns_servers, "",
-	    0, 0),
+	KEY("scanner", "dns_servers", CONFIG_STRING, scanner.dns_servers, "", 0,
+	    0),
 	KEY("scanner", "dns_timeout", CONFIG_DURATION, scanner.dns_timeout_ms,
 	    "5s", 10, DAY_MS),
 	KEY("scanner", "connect_timeout", CONFIG_DURATION,
@@ -78,14 +79,12 @@ static const struct config_key keys[] = {
 	KEY("smtp", "host", CONFIG_STRING, smtp.host, "localhost", 0, 0),
 	KEY("smtp", "port", CONFIG_INT, smtp.port, "25", 1, 65535),
 	{ "smtp", "starttls", CONFIG_ENUM, "opportunistic", 0, 0,
-	  offsetof(struct config, smtp.starttls),
-	  "no|opportunistic|required" },
+	  offsetof(struct config, smtp.starttls), "no|opportunistic|required" },
 	KEY("smtp", "username", CONFIG_STRING, smtp.username, "", 0, 0),
-	KEY("smtp", "password_file", CONFIG_SECRET_FILE, smtp.password_file,
-	    "", 0, 0),
+	KEY("smtp", "password_file", CONFIG_SECRET_FILE, smtp.password_file, "",
+	    0, 0),
 	KEY("smtp", "helo", CONFIG_STRING, smtp.helo, "", 0, 0),
-	KEY("smtp", "verify_peer", CONFIG_BOOL, smtp.verify_peer, "true", 0,
-	    0),
+	KEY("smtp", "verify_peer", CONFIG_BOOL, smtp.verify_peer, "true", 0, 0),
 	KEY("smtp", "timeout", CONFIG_DURATION, smtp.timeout_ms, "60s", 1000,
 	    DAY_MS),
 
@@ -96,8 +95,8 @@ static const struct config_key keys[] = {
 	KEY("mailer", "rate", CONFIG_INT, mailer.rate, "0", 0, 1000000),
 	KEY("mailer", "max_attempts", CONFIG_INT, mailer.max_attempts, "5", 1,
 	    100),
-	KEY("mailer", "retry_backoff", CONFIG_DURATION,
-	    mailer.retry_backoff_ms, "5m", 1000, DAY_MS),
+	KEY("mailer", "retry_backoff", CONFIG_DURATION, mailer.retry_backoff_ms,
+	    "5m", 1000, DAY_MS),
 	KEY("mailer", "lease", CONFIG_DURATION, mailer.lease_ms, "10m", 1000,
 	    DAY_MS),
 
@@ -105,8 +104,8 @@ static const struct config_key keys[] = {
 
 	KEY("report", "crtsh_threshold", CONFIG_INT, report.crtsh_threshold,
 	    "10000", 1, 1000000000),
-	KEY("report", "organization", CONFIG_STRING, report.organization, "",
-	    0, 0),
+	KEY("report", "organization", CONFIG_STRING, report.organization, "", 0,
+	    0),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -165,7 +164,7 @@ static int parse_duration(const char *s, long long *ms)
 	static const struct {
 		const char *suffix;
 		long long ms;
-	} units[] = { { "ms", 1 },	 { "s", 1000 },	    { "m", 60000 },
+	} units[] = { { "ms", 1 },	{ "s", 1000 },	   { "m", 60000 },
 		      { "h", 3600000 }, { "d", 86400000 }, { "", 1000 } };
 	char *end;
 	long long v;
@@ -258,13 +257,13 @@ static int check_secret_file(const char *origin, const char *key,
 		return log_error("%s: %s: cannot read \"%s\": %s", origin, key,
 				 path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return log_error("%s: %s: \"%s\" is not a regular file",
-				 origin, key, path);
+		return log_error("%s: %s: \"%s\" is not a regular file", origin,
+				 key, path);
 	if (st.st_mode & (S_IRWXG | S_IRWXO))
-		return log_error("%s: %s: \"%s\" is readable by group or others "
-				 "(mode %04o); run chmod 600 on it",
-				 origin, key, path,
-				 (unsigned)(st.st_mode & 07777));
+		return log_error(
+			"%s: %s: \"%s\" is readable by group or others "
+			"(mode %04o); run chmod 600 on it",
+			origin, key, path, (unsigned)(st.st_mode & 07777));
 	return 0;
 }
 
@@ -314,9 +313,10 @@ static int set_value(struct config *cfg, size_t idx, const char *value,
 		goto string;
 	case CONFIG_PORTS:
 		if (!ports_valid(value))
-			return log_error("%s: %s: \"%s\" is not a list of ports "
-					 "(1 to 65535, comma-separated)",
-					 origin, name, value);
+			return log_error(
+				"%s: %s: \"%s\" is not a list of ports "
+				"(1 to 65535, comma-separated)",
+				origin, name, value);
 		goto string;
 	case CONFIG_SECRET_FILE:
 		if (check_secret_file(origin, name, value) < 0)
@@ -385,7 +385,7 @@ struct file_parse {
 	struct config *cfg;
 	const char *path;
 	FILE *fp;
-	unsigned long line;	 /* line the current chunk belongs to */
+	unsigned long line;	/* line the current chunk belongs to */
 	unsigned long complete; /* lines fully read so far */
 	int errors;
 	bool *seen;
@@ -515,9 +515,8 @@ int config_load_env(struct config *cfg)
 	}
 	/* The short name wins over CERTRECALL_DATABASE_URL. */
 	v = getenv("CERTRECALL_DATABASE");
-	if (v != NULL &&
-	    config_set(cfg, "database.url", v,
-		       "environment CERTRECALL_DATABASE") < 0)
+	if (v != NULL && config_set(cfg, "database.url", v,
+				    "environment CERTRECALL_DATABASE") < 0)
 		rc = -1;
 	return rc;
 }

@@ -46,8 +46,8 @@ struct db *db_connect(const char *conninfo, long long connect_timeout_ms,
 	 * Our defaults come first so that anything in the operator's
 	 * conninfo (expanded from "dbname") overrides them.
 	 */
-	const char *kw[] = { "connect_timeout", "application_name",
-			     "dbname", NULL };
+	const char *kw[] = { "connect_timeout", "application_name", "dbname",
+			     NULL };
 	const char *val[] = { timeout, application_name, conninfo, NULL };
 
 	snprintf(timeout, sizeof(timeout), "%lld",
@@ -92,10 +92,10 @@ PGconn *db_get0_conn(struct db *db)
 
 static int result_error(PGresult *res, const char *sql)
 {
-	const char *msg = res ? PQresultErrorMessage(res)
-			      : "no result from server";
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
-				: NULL;
+	const char *msg =
+		res ? PQresultErrorMessage(res) : "no result from server";
+	const char *state =
+		res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
 	log_error("database: %.*s%s%s%s (in: %.60s)", (int)strcspn(msg, "\n"),
 		  msg, state ? " [" : "", state ? state : "", state ? "]" : "",
@@ -118,8 +118,8 @@ int db_exec(struct db *db, const char *sql)
 PGresult *db_query(struct db *db, const char *sql, int nparams,
 		   const char *const *params)
 {
-	PGresult *res =
-		PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL,
+				     NULL, 0);
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
 	    PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -182,8 +182,7 @@ static const char *hostname(void)
 }
 
 /* Applies one migration in its own transaction, unless already there. */
-static int apply_one(struct db *db, const struct db_migration *m,
-		     bool *applied)
+static int apply_one(struct db *db, const struct db_migration *m, bool *applied)
 {
 	char sum[65];
 	char *who;
@@ -195,8 +194,9 @@ static int apply_one(struct db *db, const struct db_migration *m,
 	who = xasprintf("%s@%s", actor(), hostname());
 	if (db_begin(db) < 0)
 		goto out;
-	res = db_query(db, "SELECT checksum FROM schema_migrations "
-			   "WHERE name = $1",
+	res = db_query(db,
+		       "SELECT checksum FROM schema_migrations "
+		       "WHERE name = $1",
 		       1, (const char *[]){ m->name });
 	if (res == NULL)
 		goto rollback;
@@ -217,8 +217,9 @@ static int apply_one(struct db *db, const struct db_migration *m,
 			  m->name);
 		goto rollback;
 	}
-	res = db_query(db, "INSERT INTO schema_migrations "
-			   "(name, checksum, applied_by) VALUES ($1, $2, $3)",
+	res = db_query(db,
+		       "INSERT INTO schema_migrations "
+		       "(name, checksum, applied_by) VALUES ($1, $2, $3)",
 		       3, (const char *[]){ m->name, sum, who });
 	if (res == NULL)
 		goto rollback;
@@ -262,8 +263,8 @@ unlock:
 		 DB_MIGRATE_LOCK);
 	db_exec(db, lock);
 	if (rc == 0 && json_array_size(names) > 0) {
-		PGresult *res = db_query(db, "SELECT to_regclass('event')", 0,
-					 NULL);
+		PGresult *res =
+			db_query(db, "SELECT to_regclass('event')", 0, NULL);
 
 		/* The project's schema has an event table; a test's may not. */
 		if (res == NULL) {
@@ -296,16 +297,16 @@ int db_migration_status(struct db *db, const struct db_migration *list,
 
 	*states = NULL;
 	*count = 0;
-	res = db_query(db, "SELECT to_regclass('schema_migrations')", 0,
-		       NULL);
+	res = db_query(db, "SELECT to_regclass('schema_migrations')", 0, NULL);
 	if (res == NULL)
 		return -1;
 	bool have_table = !PQgetisnull(res, 0, 0);
 	PQclear(res);
 	if (have_table) {
-		res = db_query(db, "SELECT name, checksum, "
-				   "extract(epoch FROM applied_at)::bigint "
-				   "FROM schema_migrations ORDER BY name",
+		res = db_query(db,
+			       "SELECT name, checksum, "
+			       "extract(epoch FROM applied_at)::bigint "
+			       "FROM schema_migrations ORDER BY name",
 			       0, NULL);
 		if (res == NULL)
 			return -1;
@@ -325,8 +326,8 @@ int db_migration_status(struct db *db, const struct db_migration *list,
 			st[used].applied = true;
 			st[used].modified =
 				strcmp(PQgetvalue(res, r, 1), sum) != 0;
-			st[used].applied_at =
-				(time_t)strtoll(PQgetvalue(res, r, 2), NULL, 10);
+			st[used].applied_at = (time_t)strtoll(
+				PQgetvalue(res, r, 2), NULL, 10);
 		}
 		used++;
 	}
@@ -355,8 +356,7 @@ int db_migration_status(struct db *db, const struct db_migration *list,
 	return 0;
 }
 
-void db_migration_states_free(struct db_migration_state *states,
-			      size_t count)
+void db_migration_states_free(struct db_migration_state *states, size_t count)
 {
 	for (size_t i = 0; i < count; i++)
 		if (states[i].unknown)
@@ -378,9 +378,10 @@ int db_event_add(struct db *db, long long incident_id, const char *kind,
 	params[3] = current_command ? current_command : "certrecall";
 	params[4] = kind;
 	params[5] = detail_json ? detail_json : "{}";
-	res = db_query(db, "INSERT INTO event (incident_id, actor, host, "
-			   "command, kind, detail) "
-			   "VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
+	res = db_query(db,
+		       "INSERT INTO event (incident_id, actor, host, "
+		       "command, kind, detail) "
+		       "VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
 		       6, params);
 	if (res == NULL)
 		return -1;
@@ -391,10 +392,10 @@ int db_event_add(struct db *db, long long incident_id, const char *kind,
 int db_describe(struct db *db, char *buf, size_t len)
 {
 	const char *host = PQhost(db->conn);
-	int n = snprintf(buf, len, "%s%s port=%s dbname=%s user=%s",
-			 host && host[0] == '/' ? "socket " : "host=",
-			 host ? host : "", PQport(db->conn), PQdb(db->conn),
-			 PQuser(db->conn));
+	int n = snprintf(
+		buf, len, "%s%s port=%s dbname=%s user=%s",
+		host && host[0] == '/' ? "socket " : "host=", host ? host : "",
+		PQport(db->conn), PQdb(db->conn), PQuser(db->conn));
 
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }

@@ -58,7 +58,8 @@ int progress_format(char *buf, size_t len, const char *label, uint64_t done,
 
 	if (total > 0 && bar_width > 0) {
 		int w = bar_width < 100 ? bar_width : 100;
-		int fill = done >= total ? w : (int)(done * (uint64_t)w / total);
+		int fill =
+			done >= total ? w : (int)(done * (uint64_t)w / total);
 
 		bar[0] = '[';
 		memset(bar + 1, '#', (size_t)fill);

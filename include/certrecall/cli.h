@@ -18,7 +18,7 @@ struct db;
 
 struct cli {
 	struct config *cfg; /* always loaded */
-	struct db *db;      /* connected for CLI_NEEDS_DB commands */
+	struct db *db;	    /* connected for CLI_NEEDS_DB commands */
 };
 
 enum cli_flags {

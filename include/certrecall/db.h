@@ -29,10 +29,10 @@ extern const struct db_migration db_migrations[];
 extern const size_t db_migrations_count;
 
 struct db_migration_state {
-	const char *name;  /* borrowed from the migration list, or the db */
+	const char *name; /* borrowed from the migration list, or the db */
 	bool applied;
-	bool modified;     /* applied, but the file changed since */
-	bool unknown;      /* in the database, not in this binary */
+	bool modified; /* applied, but the file changed since */
+	bool unknown;  /* in the database, not in this binary */
 	time_t applied_at;
 };
 
@@ -80,8 +80,7 @@ int db_migrate(struct db *db, const struct db_migration *list, size_t n,
 int db_migration_status(struct db *db, const struct db_migration *list,
 			size_t n, struct db_migration_state **states,
 			size_t *count);
-void db_migration_states_free(struct db_migration_state *states,
-			      size_t count);
+void db_migration_states_free(struct db_migration_state *states, size_t count);
 
 /*
  * Appends to the audit trail.  incident_id <= 0 means none; detail_json is

@@ -21,7 +21,13 @@
  *   minutes only (2020-03-05T03:08Z),
  *   the 2020 list's form "2019-12-03 21:08:34.826011675 +0000 UTC",
  *   a bare date "2020-03-05" meaning 00:00:00 UTC (BR 1.6.4).
- * A time without any offset is an error (no guessing a zone).
+ * A time without any offset is an error (no guessing a zone).  Also
+ * rejected: impossible dates (2020-02-30; day-of-month is checked by month
+ * and leap year), hour 24 and leap second 60 (time_t cannot hold them),
+ * offsets beyond +/-23:59, more than 9 fraction digits, surrounding blanks
+ * and any trailing junk, and results outside years 0000-9999 UTC.  " UTC"
+ * may follow a zero numeric offset, or stand alone (our own short/long
+ * forms parse back).  "-00:00" means UTC.
  * On success stores the UTC second in *out and the fraction in *nsec
  * (nsec may be NULL) and returns 0.  On error returns -1 and writes a
  * lower-case message quoting the input into err (errlen bytes, may be 0).
@@ -29,7 +35,11 @@
 int utctime_parse(const char *s, time_t *out, long *nsec, char *err,
 		  size_t errlen);
 
-/* "2020-03-05T03:08:00Z".  Returns 0, or -1 if buf is too small. */
+/*
+ * "2020-03-05T03:08:00Z".  Returns 0, or -1 if buf is too small or t is
+ * outside years 0000-9999 (so every string written parses back).  The
+ * same holds for the two forms below.
+ */
 int utctime_format_rfc3339(time_t t, char *buf, size_t len);
 
 /* "2020-03-05 03:08 UTC" (minute granularity, for tables). */
