@@ -1,0 +1,197 @@
+/*
+ * deadline - BR revocation rules by edition, incident clocks and
+ * per-certificate verdicts (pure: no I/O, no TZ).
+ *
+ * Every clock starts at the incident's aware_at; a day is exactly 86,400 s
+ * (BR 6.3.2), so "5 days" is aware_at + 432,000 s with no rounding.  See
+ * docs/rules.md for the catalogue and the decisions recorded here.
+ */
+#ifndef CERTRECALL_DEADLINE_H
+#define CERTRECALL_DEADLINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define DEADLINE_DAY 86400L
+
+/* An optional time that is not known / did not happen.  Never 0. */
+#define DEADLINE_UNSET ((time_t)INT64_MIN)
+
+/* RFC 5280 CRLReason code absent (edition before v1.8.7, or CA/CPR). */
+#define DEADLINE_CRLREASON_NONE (-1)
+
+/* deadline_compute() never writes more clocks than this. */
+#define DEADLINE_MAX_CLOCKS 8
+
+/* How an edition numbers BR 4.9.1.1. */
+enum deadline_numbering {
+	DEADLINE_NUMBERING_2020,   /* 24h-1..24h-4, 5d-1..5d-11 */
+	DEADLINE_NUMBERING_MERGED, /* br-1..br-16 (v1.8.5, SC56) */
+	DEADLINE_NUMBERING_ANY,	   /* ca, cpr: same in every edition */
+};
+
+enum deadline_window {
+	DEADLINE_WINDOW_SHALL_24H,	    /* revoke within 24 hours */
+	DEADLINE_WINDOW_SHOULD_24H_MUST_5D, /* SHOULD 24 hours, MUST 5 days */
+	DEADLINE_WINDOW_SHALL_7D,	    /* BR 4.9.1.2 subordinate CA */
+	DEADLINE_WINDOW_REPORT_24H, /* BR 4.9.5 preliminary report, no revoke */
+};
+
+enum deadline_state {
+	DEADLINE_OPEN,
+	DEADLINE_MET,
+	DEADLINE_MISSED,
+};
+
+enum deadline_verdict {
+	DEADLINE_REVOKED_ON_TIME,
+	DEADLINE_REVOKED_LATE,
+	DEADLINE_EXPIRED, /* expired unrevoked at or before must-by */
+	DEADLINE_PENDING,
+	DEADLINE_OVERDUE,
+};
+
+/*
+ * A span of BR editions whose revocation text is the same for us; named
+ * after its first version.  Static, never freed.
+ */
+struct deadline_edition {
+	const char *name;   /* "v1.6.7" */
+	int version;	    /* 10607: major * 10000 + minor * 100 + patch */
+	const char *ballot; /* ballot that made this text, "SC24" */
+	time_t effective;   /* 00:00:00 UTC of the effective date */
+	enum deadline_numbering numbering;
+	int has_crlreason; /* SC61 codes present (v1.8.7+) */
+	int has_caa;	   /* br-5 names CAA explicitly (v2.2.6+) */
+};
+
+/* One catalogue entry in one numbering.  Static, never freed. */
+struct deadline_item {
+	const char *key; /* "5d-7", "br-12", "ca", "cpr" */
+	enum deadline_numbering numbering;
+	const char *section; /* "4.9.1.1" */
+	const char *where;   /* "5-day list item 7", "item 12" or NULL */
+	enum deadline_window window;
+	int crlreason;		    /* code once editions carry them */
+	const char *crlreason_name; /* "superseded", or NULL */
+	const char *text;	    /* circumstance, in words */
+	const char *text_caa;	    /* br-5 wording from v2.2.6, else NULL */
+	const char *counterpart;    /* same case in the other numbering */
+};
+
+/* An item as a given edition states it.  Plain value, no resources. */
+struct deadline_rule {
+	const struct deadline_edition *edition;
+	const struct deadline_item *item;
+	char edition_name[16]; /* as the operator named it, e.g. "v1.7.0" */
+	const char *text;      /* wording in force in that edition */
+	int crlreason;	       /* DEADLINE_CRLREASON_NONE before v1.8.7 */
+	const char *crlreason_name; /* NULL when crlreason is NONE */
+	char citation[64]; /* "BR 4.9.1.1 (v1.6.7) 5-day list item 7" */
+};
+
+/*
+ * Incident inputs.  Set every optional time to DEADLINE_UNSET (use
+ * deadline_incident_init) unless known.  The *_at "done" times mark when
+ * a report was actually sent.
+ */
+struct deadline_incident {
+	time_t aware_at;	/* required: CA obtained evidence */
+	time_t cpr_received_at; /* BR 4.9.5 problem report, or UNSET */
+	time_t disclosed_at;	/* first disclosure; UNSET = aware_at */
+	time_t cpr_answered_at; /* preliminary report sent */
+	time_t first_report_at; /* CCADB preliminary/full report posted */
+	time_t full_report_at;	/* CCADB full report posted */
+	time_t last_update_at;	/* latest delayed-revocation update */
+};
+
+/* Revocation progress of the affected set, from the database. */
+struct deadline_progress {
+	int has_certs;		/* 0: nothing imported yet */
+	long long unrevoked;	/* neither revoked nor expired at "now" */
+	time_t last_revoked_at; /* latest required revocation, or UNSET */
+};
+
+struct deadline_clock {
+	const char *id;	     /* static: "revoke-must", ... */
+	char rule[128];	     /* citation and obligation */
+	time_t due;	     /* last on-time second */
+	long long remaining; /* due - now; negative = overdue */
+	enum deadline_state state;
+};
+
+/* One certificate; unknown times are DEADLINE_UNSET. */
+struct deadline_cert {
+	time_t revoked_at;
+	time_t not_before; /* stands in for the issuance time */
+	time_t not_after;  /* last valid second (inclusive) */
+};
+
+/*
+ * Catalogue.  Editions are in effective-date order, items in list order;
+ * both return NULL past the end.  deadline_edition_at() gives the edition
+ * in force at t, or NULL before the oldest one (v1.6.7, 2019-12-19).
+ */
+const struct deadline_edition *deadline_edition_get0(size_t i);
+const struct deadline_item *deadline_item_get0(size_t i);
+const struct deadline_edition *deadline_edition_at(time_t t);
+
+/*
+ * Fill *out with item as edition ed states it (for listings).  Returns -1
+ * when the edition does not number its items that way.
+ */
+int deadline_rule_make(const struct deadline_edition *ed,
+		       const struct deadline_item *it,
+		       struct deadline_rule *out);
+
+/*
+ * Resolve a reason such as "v1.6.7:5d-7", "current:br-12", "br-12", "5d-7"
+ * or "ca".  Without an edition prefix the edition in force at aware_at is
+ * used, and a key from the other numbering is rejected (the message names
+ * the edition in force and the counterpart key).  "cpr" is not a reason.
+ * Returns 0, or -1 with a message quoting reason in err.
+ */
+int deadline_resolve(const char *reason, time_t aware_at,
+		     struct deadline_rule *out, char *err, size_t errlen);
+
+/*
+ * Which text applied at time at: like deadline_resolve, but a key from
+ * the other numbering is translated to its counterpart instead of being
+ * rejected, and a one-line explanation is written into note.
+ */
+int deadline_explain(const char *reason, time_t at, struct deadline_rule *out,
+		     char *note, size_t notelen, char *err, size_t errlen);
+
+/* Sets aware_at and every optional time to DEADLINE_UNSET. */
+void deadline_incident_init(struct deadline_incident *inc, time_t aware_at);
+
+/* The SHOULD and MUST revocation times of rule (equal for SHALL rules). */
+time_t deadline_should_by(const struct deadline_rule *rule, time_t aware_at);
+time_t deadline_must_by(const struct deadline_rule *rule, time_t aware_at);
+
+/*
+ * Compute the incident's clocks at now into clocks[DEADLINE_MAX_CLOCKS].
+ * Returns the number written, or -1 (rule is not a revocation reason).
+ */
+int deadline_compute(const struct deadline_incident *inc,
+		     const struct deadline_rule *rule,
+		     const struct deadline_progress *prog, time_t now,
+		     struct deadline_clock *clocks, char *err, size_t errlen);
+
+/* Verdict for one certificate against the MUST-by time. */
+enum deadline_verdict deadline_cert_verdict(const struct deadline_cert *c,
+					    time_t must_by, time_t now);
+
+/*
+ * 1 if c is a short-lived subscriber certificate that MAY stay unrevoked
+ * (BR 1.6.1, 4.9.1.1): validity <= 10 days if issued from 2024-03-15,
+ * <= 7 days from 2026-03-15.  Separate from the verdict.
+ */
+int deadline_cert_short_lived(const struct deadline_cert *c);
+
+/* "revoked-on-time", ... and "open", "met", "missed"; "?" if unknown. */
+const char *deadline_verdict_name(enum deadline_verdict v);
+const char *deadline_state_name(enum deadline_state s);
+
+#endif
