@@ -13,8 +13,13 @@ CREATE TABLE incident (
 	-- the rule as given by the operator, e.g. 'v1.6.7:5d-7', 'br-12'
 	reason          text NOT NULL CHECK (reason <> ''),
 	aware_at        timestamptz NOT NULL,
-	cpr_received_at timestamptz,
-	disclosed_at    timestamptz,
+	cpr_received_at timestamptz,    -- BR 4.9.5 problem report received
+	disclosed_at    timestamptz,    -- first public disclosure
+	-- when each report was actually made (marks its clock met)
+	cpr_answered_at timestamptz,    -- BR 4.9.5 preliminary report sent
+	first_report_at timestamptz,    -- CCADB preliminary/full report posted
+	full_report_at  timestamptz,    -- CCADB full report posted
+	last_update_at  timestamptz,    -- latest delayed-revocation update
 	created_at      timestamptz NOT NULL DEFAULT now(),
 	updated_at      timestamptz NOT NULL DEFAULT now()
 );

@@ -33,6 +33,57 @@ static const struct cli_command commands[] = {
 	  "         safe to run again, and from several machines at once\n"
 	  "status   lists every migration as applied or pending (exit 0),\n"
 	  "         and warns about files changed after they were applied\n" },
+	{ "incident", cmd_incident, CLI_NEEDS_DB,
+	  "create, update, list or show incidents",
+	  "usage: certrecall incident create --slug SLUG --title TEXT "
+	  "--reason REASON\n"
+	  "                                  --aware-at TIME "
+	  "[--cpr-received TIME]\n"
+	  "                                  [--disclosed-at TIME]\n"
+	  "       certrecall incident update SLUG [--title TEXT] "
+	  "[--reason REASON]\n"
+	  "                                  [--aware-at TIME] "
+	  "[--cpr-received TIME]\n"
+	  "                                  [--disclosed-at TIME] "
+	  "[--cpr-answered TIME]\n"
+	  "                                  [--first-report TIME] "
+	  "[--full-report TIME]\n"
+	  "                                  [--update-posted TIME]\n"
+	  "       certrecall incident list\n"
+	  "       certrecall incident show SLUG\n"
+	  "\n"
+	  "TIME is RFC 3339 in any offset (2020-02-29T12:08:00+09:00), or a\n"
+	  "date meaning 00:00:00 UTC; it is stored and shown in UTC.  An\n"
+	  "empty TIME clears an optional time.  REASON names a BR rule:\n"
+	  "v1.6.7:5d-7, current:br-12, or br-12 / 5d-7 for the edition in\n"
+	  "force at --aware-at (see 'certrecall rules'); it is stored with\n"
+	  "its edition.  --cpr-answered, --first-report, --full-report and\n"
+	  "--update-posted record when a report was made, which marks its\n"
+	  "clock met.  Every change is written to the audit trail.\n" },
+	{ "rules", cmd_rules, 0, "list the BR revocation rules by edition",
+	  "usage: certrecall rules [--edition EDITION] [--at TIME]\n"
+	  "       certrecall rules KEY [--at TIME]\n"
+	  "\n"
+	  "Without KEY, lists the editions and every rule (only the edition\n"
+	  "in force at --at, or only --edition).  With KEY (br-5, 5d-7,\n"
+	  "v1.6.7:5d-7, ca), explains which text applied at --at (default\n"
+	  "now): edition, item, window and CRLReason.\n" },
+	{ "deadlines", cmd_deadlines, CLI_NEEDS_DB,
+	  "show every clock of an incident",
+	  "usage: certrecall deadlines SLUG [--at TIME] [--json]\n"
+	  "\n"
+	  "Prints each clock (revocation SHOULD-by and MUST-by, problem-\n"
+	  "report answer, CCADB reports, delayed-revocation updates) with\n"
+	  "its rule, due time in UTC, time left or overdue, and state\n"
+	  "(open / met / missed).  --at replays any moment, using only the\n"
+	  "revocations that had happened by then.\n" },
+	{ "status", cmd_status, CLI_NEEDS_DB,
+	  "one screen for the person on call",
+	  "usage: certrecall status SLUG [--at TIME]\n"
+	  "\n"
+	  "The incident, its rule in words, every clock with a countdown,\n"
+	  "and the certificates counted by verdict (overdue, pending,\n"
+	  "revoked late, revoked on time, expired before the deadline).\n" },
 	{ "config", cmd_config, 0, "check or show the effective configuration",
 	  "usage: certrecall config check\n"
 	  "       certrecall config show\n"

@@ -358,7 +358,7 @@ int deadline_resolve(const char *reason, time_t aware_at,
 	return 0;
 }
 
-static const char *window_words(enum deadline_window w)
+const char *deadline_window_words(enum deadline_window w)
 {
 	switch (w) {
 	case DEADLINE_WINDOW_SHALL_24H:
@@ -415,14 +415,15 @@ int deadline_explain(const char *reason, time_t at, struct deadline_rule *out,
 			"BR %s (%s, effective %s) as named: %s (%s%s): %s; %s; "
 			"%s",
 			ed->name, ed->ballot, eff, out->citation, it->key,
-			moved, out->text, window_words(it->window), crl);
+			moved, out->text, deadline_window_words(it->window),
+			crl);
 	else
 		snprintf(note, notelen,
 			 "at %s BR %s (%s, effective %s) was in force: %s "
 			 "(%s%s): %s; %s; %s",
 			 when, ed->name, ed->ballot, eff, out->citation,
-			 it->key, moved, out->text, window_words(it->window),
-			 crl);
+			 it->key, moved, out->text,
+			 deadline_window_words(it->window), crl);
 	return 0;
 }
 

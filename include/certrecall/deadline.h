@@ -190,6 +190,9 @@ enum deadline_verdict deadline_cert_verdict(const struct deadline_cert *c,
  */
 int deadline_cert_short_lived(const struct deadline_cert *c);
 
+/* "SHALL revoke within 24 hours", ... */
+const char *deadline_window_words(enum deadline_window w);
+
 /* "revoked-on-time", ... and "open", "met", "missed"; "?" if unknown. */
 const char *deadline_verdict_name(enum deadline_verdict v);
 const char *deadline_state_name(enum deadline_state s);

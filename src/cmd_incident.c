@@ -1,0 +1,270 @@
+/*
+ * cmd_incident.c - `certrecall incident create|update|list|show`.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "certrecall/cli.h"
+#include "certrecall/deadline.h"
+#include "certrecall/incident.h"
+#include "certrecall/log.h"
+#include "certrecall/utctime.h"
+
+/* Long option name of each settable field (index: enum incident_field). */
+static const char *const option_names[INCIDENT_NFIELDS] = {
+	[INCIDENT_TITLE] = "title",
+	[INCIDENT_REASON] = "reason",
+	[INCIDENT_AWARE_AT] = "aware-at",
+	[INCIDENT_CPR_RECEIVED_AT] = "cpr-received",
+	[INCIDENT_DISCLOSED_AT] = "disclosed-at",
+	[INCIDENT_CPR_ANSWERED_AT] = "cpr-answered",
+	[INCIDENT_FIRST_REPORT_AT] = "first-report",
+	[INCIDENT_FULL_REPORT_AT] = "full-report",
+	[INCIDENT_LAST_UPDATE_AT] = "update-posted",
+};
+
+/* Normalised values owned by the command while it runs. */
+struct change_text {
+	struct incident_change ch;
+	char times[INCIDENT_NFIELDS][UTCTIME_BUFSZ];
+	char reason[64];
+};
+
+/*
+ * Parses "--aware-at TIME" etc. into ch.  Times are converted to UTC text
+ * here, so that what is stored and logged is exactly what is shown.
+ */
+static int parse_fields(const char *cmd, int argc, char **argv,
+			struct change_text *ct, const char **slug)
+{
+	struct option opts[INCIDENT_NFIELDS + 2];
+	int c;
+
+	memset(ct, 0, sizeof(*ct));
+	for (int f = 0; f < INCIDENT_NFIELDS; f++)
+		opts[f] = (struct option){ option_names[f], required_argument,
+					   NULL, 1000 + f };
+	opts[INCIDENT_NFIELDS] =
+		(struct option){ "slug", required_argument, NULL, 's' };
+	opts[INCIDENT_NFIELDS + 1] = (struct option){ NULL, 0, NULL, 0 };
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "s:", opts, NULL)) != -1) {
+		int f = c - 1000;
+		char err[256];
+		time_t t;
+
+		if (c == 's') {
+			*slug = optarg;
+			continue;
+		}
+		if (c == '?' || f < 0 || f >= INCIDENT_NFIELDS)
+			return cli_usage_error(cmd,
+					       "unknown or incomplete "
+					       "option '%s'",
+					       argv[optind - 1]);
+		if (f == INCIDENT_TITLE || f == INCIDENT_REASON) {
+			ct->ch.value[f] = optarg;
+			continue;
+		}
+		if (*optarg == '\0') { /* clears an optional time */
+			ct->ch.value[f] = "";
+			continue;
+		}
+		if (utctime_parse(optarg, &t, NULL, err, sizeof(err)) < 0) {
+			log_error("--%s: %s", option_names[f], err);
+			return EX_DATAERR;
+		}
+		utctime_format_rfc3339(t, ct->times[f], UTCTIME_BUFSZ);
+		ct->ch.value[f] = ct->times[f];
+	}
+	return 0;
+}
+
+/*
+ * Checks the reason against the catalogue as of aware_at and replaces it
+ * with its canonical "edition:key" form, which pins the rule.
+ */
+static int canonical_reason(struct change_text *ct, const char *reason,
+			    const char *aware_at)
+{
+	struct deadline_rule rule;
+	char err[256];
+	time_t t;
+
+	if (utctime_parse(aware_at, &t, NULL, err, sizeof(err)) < 0)
+		return log_error("%s", err);
+	if (deadline_resolve(reason, t, &rule, err, sizeof(err)) < 0)
+		return log_error("--reason: %s (see 'certrecall rules')", err);
+	if (rule.item->window == DEADLINE_WINDOW_REPORT_24H)
+		return log_error("--reason: \"%s\" is not a revocation reason; "
+				 "give the problem report time with "
+				 "--cpr-received",
+				 reason);
+	snprintf(ct->reason, sizeof(ct->reason), "%s:%s", rule.edition->name,
+		 rule.item->key);
+	ct->ch.value[INCIDENT_REASON] = ct->reason;
+	return 0;
+}
+
+static int incident_cmd_create(struct cli *cli, int argc, char **argv)
+{
+	struct change_text ct;
+	const char *slug = NULL;
+	long long id;
+	int rc;
+
+	rc = parse_fields("incident", argc, argv, &ct, &slug);
+	if (rc != 0)
+		return rc;
+	if (optind < argc)
+		return cli_usage_error("incident", "unexpected argument '%s'",
+				       argv[optind]);
+	if (slug == NULL || ct.ch.value[INCIDENT_TITLE] == NULL ||
+	    ct.ch.value[INCIDENT_REASON] == NULL ||
+	    ct.ch.value[INCIDENT_AWARE_AT] == NULL ||
+	    *ct.ch.value[INCIDENT_AWARE_AT] == '\0')
+		return cli_usage_error("incident", "create needs --slug, "
+						   "--title, --reason and "
+						   "--aware-at");
+	if (canonical_reason(&ct, ct.ch.value[INCIDENT_REASON],
+			     ct.ch.value[INCIDENT_AWARE_AT]) < 0)
+		return EX_DATAERR;
+	id = incident_create(cli->db, slug, &ct.ch);
+	if (id < 0)
+		return EX_DATAERR;
+	log_info("incident %s created (rule %s, aware at %s)", slug, ct.reason,
+		 ct.ch.value[INCIDENT_AWARE_AT]);
+	return 0;
+}
+
+static int incident_cmd_update(struct cli *cli, int argc, char **argv)
+{
+	struct change_text ct;
+	const char *slug = NULL;
+	struct incident *inc;
+	int changed = 0;
+	int rc;
+
+	rc = parse_fields("incident", argc, argv, &ct, &slug);
+	if (rc != 0)
+		return rc;
+	if (slug == NULL && optind < argc)
+		slug = argv[optind++];
+	if (slug == NULL || optind < argc)
+		return cli_usage_error("incident", "update takes one SLUG");
+	/* A new reason or clock start must still name a valid rule. */
+	if (ct.ch.value[INCIDENT_REASON] != NULL ||
+	    ct.ch.value[INCIDENT_AWARE_AT] != NULL) {
+		char reason[64], aware[UTCTIME_BUFSZ];
+
+		inc = incident_find(cli->db, slug);
+		if (inc == NULL)
+			return EX_DATAERR;
+		snprintf(reason, sizeof(reason), "%s",
+			 ct.ch.value[INCIDENT_REASON]
+				 ? ct.ch.value[INCIDENT_REASON]
+				 : inc->reason);
+		utctime_format_rfc3339(inc->aware_at, aware, sizeof(aware));
+		incident_free(inc);
+		if (canonical_reason(&ct, reason,
+				     ct.ch.value[INCIDENT_AWARE_AT]
+					     ? ct.ch.value[INCIDENT_AWARE_AT]
+					     : aware) < 0)
+			return EX_DATAERR;
+	}
+	if (incident_update(cli->db, slug, &ct.ch, &changed) < 0)
+		return EX_DATAERR;
+	log_info("incident %s: %d field%s changed", slug, changed,
+		 changed == 1 ? "" : "s");
+	return 0;
+}
+
+static void print_time(const char *label, time_t t)
+{
+	char buf[UTCTIME_BUFSZ];
+
+	if (t == DEADLINE_UNSET)
+		return;
+	utctime_format_rfc3339(t, buf, sizeof(buf));
+	printf("%-16s %s\n", label, buf);
+}
+
+static int incident_cmd_show(struct cli *cli, const char *slug)
+{
+	struct deadline_rule rule;
+	struct incident *inc;
+	char err[256];
+
+	inc = incident_find(cli->db, slug);
+	if (inc == NULL)
+		return EX_DATAERR;
+	printf("%-16s %s\n", "incident", inc->slug);
+	printf("%-16s %s\n", "title", inc->title);
+	if (deadline_resolve(inc->reason, inc->aware_at, &rule, err,
+			     sizeof(err)) == 0)
+		printf("%-16s %s\n%-16s %s: %s\n", "reason", inc->reason,
+		       "rule", rule.citation, rule.text);
+	else
+		printf("%-16s %s (%s)\n", "reason", inc->reason, err);
+	print_time("aware_at", inc->aware_at);
+	print_time("cpr_received_at", inc->cpr_received_at);
+	print_time("disclosed_at", inc->disclosed_at);
+	print_time("cpr_answered_at", inc->cpr_answered_at);
+	print_time("first_report_at", inc->first_report_at);
+	print_time("full_report_at", inc->full_report_at);
+	print_time("last_update_at", inc->last_update_at);
+	print_time("created_at", inc->created_at);
+	print_time("updated_at", inc->updated_at);
+	printf("%-16s %lld\n", "certificates", inc->certificates);
+	incident_free(inc);
+	return 0;
+}
+
+static int incident_cmd_list(struct cli *cli)
+{
+	struct incident **list;
+	size_t n;
+
+	list = incident_list(cli->db, &n);
+	if (list == NULL)
+		return EX_TEMPFAIL;
+	printf("%-20s %-20s %-16s %12s  %s\n", "SLUG", "AWARE (UTC)", "REASON",
+	       "CERTIFICATES", "TITLE");
+	for (size_t i = 0; i < n; i++) {
+		char aware[UTCTIME_BUFSZ];
+
+		utctime_format_rfc3339(list[i]->aware_at, aware, sizeof(aware));
+		printf("%-20s %-20s %-16s %12lld  %s\n", list[i]->slug, aware,
+		       list[i]->reason, list[i]->certificates, list[i]->title);
+	}
+	incident_list_free(list, n);
+	return 0;
+}
+
+int cmd_incident(struct cli *cli, int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : "";
+
+	if (strcmp(sub, "create") == 0)
+		return incident_cmd_create(cli, argc - 1, argv + 1);
+	if (strcmp(sub, "update") == 0)
+		return incident_cmd_update(cli, argc - 1, argv + 1);
+	if (strcmp(sub, "list") == 0) {
+		if (argc != 2)
+			return cli_usage_error("incident", "list takes no "
+							   "arguments");
+		return incident_cmd_list(cli);
+	}
+	if (strcmp(sub, "show") == 0) {
+		if (argc != 3)
+			return cli_usage_error("incident", "show takes one "
+							   "SLUG");
+		return incident_cmd_show(cli, argv[2]);
+	}
+	return cli_usage_error("incident", "expected create, update, list or "
+					   "show");
+}

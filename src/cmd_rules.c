@@ -1,0 +1,148 @@
+/*
+ * cmd_rules.c - `certrecall rules [KEY] [--at TIME] [--edition E]`: the
+ * BR revocation catalogue, and which text applied when.
+ */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include "certrecall/cli.h"
+#include "certrecall/deadline.h"
+#include "certrecall/log.h"
+#include "certrecall/utctime.h"
+
+static const char *numbering_words(enum deadline_numbering n)
+{
+	switch (n) {
+	case DEADLINE_NUMBERING_2020:
+		return "two lists: 24h-1..24h-4, 5d-1..5d-11";
+	case DEADLINE_NUMBERING_MERGED:
+		return "one list: br-1..br-16";
+	case DEADLINE_NUMBERING_ANY:
+		break;
+	}
+	return "";
+}
+
+static void print_edition_items(const struct deadline_edition *ed)
+{
+	char eff[UTCTIME_BUFSZ];
+	const struct deadline_item *it;
+
+	utctime_format_rfc3339(ed->effective, eff, sizeof(eff));
+	eff[10] = '\0';
+	printf("\nBR %s (ballot %s, effective %s UTC)\n", ed->name, ed->ballot,
+	       eff);
+	printf("%-6s %-8s %-50s %-22s %s\n", "KEY", "SECTION", "WINDOW",
+	       "CRLREASON", "CIRCUMSTANCE");
+	for (size_t i = 0; (it = deadline_item_get0(i)) != NULL; i++) {
+		struct deadline_rule r;
+		char crl[32] = "-";
+
+		if (deadline_rule_make(ed, it, &r) < 0)
+			continue;
+		if (r.crlreason != DEADLINE_CRLREASON_NONE)
+			snprintf(crl, sizeof(crl), "%s (%d)", r.crlreason_name,
+				 r.crlreason);
+		printf("%-6s %-8s %-50s %-22s %s\n", it->key, it->section,
+		       deadline_window_words(it->window), crl, r.text);
+	}
+}
+
+static int rules_list(const char *edition, time_t at, bool have_at)
+{
+	const struct deadline_edition *ed;
+
+	if (have_at) {
+		ed = deadline_edition_at(at);
+		if (ed == NULL) {
+			log_error("no edition in the catalogue was in force "
+				  "then (the oldest is v1.6.7, 2019-12-19)");
+			return EX_DATAERR;
+		}
+		print_edition_items(ed);
+		return 0;
+	}
+	printf("%-8s %-11s %-7s %s\n", "EDITION", "EFFECTIVE", "BALLOT",
+	       "NUMBERING OF BR 4.9.1.1");
+	for (size_t i = 0; (ed = deadline_edition_get0(i)) != NULL; i++) {
+		char eff[UTCTIME_BUFSZ];
+
+		utctime_format_rfc3339(ed->effective, eff, sizeof(eff));
+		eff[10] = '\0';
+		printf("%-8s %-11s %-7s %s%s%s\n", ed->name, eff, ed->ballot,
+		       numbering_words(ed->numbering),
+		       ed->has_crlreason ? "; CRLReason codes" : "",
+		       ed->has_caa ? "; br-5 names CAA" : "");
+	}
+	bool found = false;
+
+	for (size_t i = 0; (ed = deadline_edition_get0(i)) != NULL; i++) {
+		if (edition == NULL || strcmp(edition, ed->name) == 0) {
+			print_edition_items(ed);
+			found = true;
+		}
+	}
+	if (!found) {
+		log_error("--edition: no edition \"%s\" in the catalogue "
+			  "(see the EDITION column)",
+			  edition);
+		return EX_DATAERR;
+	}
+	return 0;
+}
+
+int cmd_rules(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "at", required_argument, NULL, 'a' },
+		{ "edition", required_argument, NULL, 'e' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *edition = NULL;
+	bool have_at = false;
+	time_t at = time(NULL);
+	char err[256];
+	int c;
+
+	(void)cli;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			if (utctime_parse(optarg, &at, NULL, err, sizeof(err)) <
+			    0) {
+				log_error("--at: %s", err);
+				return EX_DATAERR;
+			}
+			have_at = true;
+			break;
+		case 'e':
+			edition = optarg;
+			break;
+		default:
+			return cli_usage_error("rules", "unknown option '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind + 1 < argc)
+		return cli_usage_error("rules", "expected at most one KEY");
+	if (optind == argc)
+		return rules_list(edition, at, have_at);
+
+	/* One key: which text applied at --at (default: now). */
+	struct deadline_rule rule;
+	char note[1024];
+
+	if (deadline_explain(argv[optind], at, &rule, note, sizeof(note), err,
+			     sizeof(err)) < 0) {
+		log_error("%s", err);
+		return EX_DATAERR;
+	}
+	printf("%s\n", note);
+	return 0;
+}
