@@ -126,9 +126,8 @@ fuzz: deps | $(B)/fuzz
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/certrecall
 	install -m 755 $(B)/certrecall $(DESTDIR)$(PREFIX)/bin/certrecall
-	install -m 644 config.example.ini \
-		$(DESTDIR)$(PREFIX)/share/certrecall/config.example.ini
-	cp -R templates $(DESTDIR)$(PREFIX)/share/certrecall/
+	install -m 644 config.example.ini docs/rules.md \
+		$(DESTDIR)$(PREFIX)/share/certrecall/
 
 clean:
 	rm -rf $(B)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: the main job end to end on a throwaway PostgreSQL cluster
-# under var/demo (kept running afterwards so you can explore; stop it with
+# under var/demo.  Every run starts from an empty database; the cluster is
+# left running afterwards so you can explore (stop it with
 # `scripts/pg.sh stop var/demo/pg`).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -8,7 +9,7 @@ cd "$root"
 bin=build/certrecall
 
 step() { printf '\n== %s\n' "$*" >&2; }
-show() { printf '$ certrecall %s\n' "$*" >&2; "$bin" "$@"; }
+show() { { printf '$ certrecall'; printf ' %q' "$@"; echo; } >&2; "$bin" "$@"; }
 
 step "starting a throwaway PostgreSQL cluster in var/demo/pg"
 mkdir -p var/demo
@@ -16,9 +17,26 @@ chmod 755 var var/demo
 CERTRECALL_DATABASE=$(scripts/pg.sh start var/demo/pg)
 export CERTRECALL_DATABASE
 echo "CERTRECALL_DATABASE=\"$CERTRECALL_DATABASE\"" >&2
+# Each run replays the incident from scratch: a fresh database.
+psql -XAtq "${CERTRECALL_DATABASE% dbname=*} dbname=postgres" \
+	-c "DROP DATABASE IF EXISTS certrecall WITH (FORCE)" \
+	-c "CREATE DATABASE certrecall"
 
 step "applying the schema"
 show db migrate
 
 step "migration status"
 show db status
+
+# The March 2020 CAA incident: the bug was confirmed at 12:08 in Tokyo
+# (03:08 UTC) on 2020-02-29; BR v1.6.7 5-day list item 7 applied.
+step "recording the incident (aware_at given in +09:00, stored in UTC)"
+show incident create --slug caa-2020 --title "CAA rechecking bug" \
+	--reason v1.6.7:5d-7 --aware-at 2020-02-29T12:08:00+09:00
+
+step "which rule applied, and what it says today"
+show rules 5d-7 --at 2020-02-29T03:08:00Z
+show rules br-5 --at 2026-04-01
+
+step "every clock, as it stood at 2020-03-04T00:00:00Z (\"March 4\")"
+show deadlines caa-2020 --at 2020-03-04T00:00:00Z
