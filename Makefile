@@ -110,17 +110,24 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	bench/run.sh
 
-# libFuzzer needs clang; the targets link only the pure modules they test.
+# libFuzzer needs clang; the targets link only the pure modules.
+PURE_SRC = $(wildcard src/utctime.c src/deadline.c src/serial.c \
+	src/dnsname.c src/record.c src/xalloc.c)
 fuzz: deps | $(B)/fuzz
 	@for f in $(FUZZ_SRC); do \
-		name=$$(basename $$f .c); mod=$${name#fuzz_}; \
-		clang -std=gnu11 -g -O1 -Iinclude \
+		name=$$(basename $$f .c); what=$${name#fuzz_}; \
+		clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Iinclude \
 			-fsanitize=fuzzer,address,undefined \
-			-o $(B)/fuzz/$$name $$f src/$$mod.c || exit 1; \
-		mkdir -p $(B)/fuzz/corpus-$$mod; \
+			-o $(B)/fuzz/$$name $$f $(PURE_SRC) \
+			$$(pkg-config --cflags --libs jansson) || exit 1; \
+		mkdir -p $(B)/fuzz/corpus-$$what; \
+		seeds=; [ -d tests/fuzz/seeds-$$what ] && \
+			seeds=tests/fuzz/seeds-$$what; \
+		echo "fuzz $$what for $(FUZZ_SECONDS)s"; \
 		$(B)/fuzz/$$name -max_total_time=$(FUZZ_SECONDS) \
-			$(B)/fuzz/corpus-$$mod tests/fuzz/seeds-$$mod \
-			|| exit 1; \
+			$(B)/fuzz/corpus-$$what $$seeds 2>$(B)/fuzz/$$what.log \
+			|| { tail -40 $(B)/fuzz/$$what.log; exit 1; }; \
+		tail -1 $(B)/fuzz/$$what.log; \
 	done
 
 install: all
