@@ -13,7 +13,7 @@ packages=(
 	libinih-dev libc-ares-dev libjansson-dev zlib1g-dev check
 	postgresql postgresql-client
 	nginx-light dnsmasq-base python3 python3-aiosmtpd postfix curl
-	procps iproute2 hyperfine
+	procps iproute2 hyperfine time bc
 )
 
 missing=()

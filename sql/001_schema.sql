@@ -75,7 +75,6 @@ CREATE TABLE certificate (
 	CHECK (not_after IS NULL OR issued_at IS NULL OR not_after > issued_at)
 );
 CREATE INDEX certificate_account ON certificate (incident_id, account);
-CREATE INDEX certificate_names ON certificate USING gin (names);
 
 -- One probe per distinct (name, port) of an incident.
 CREATE TABLE scan_target (

@@ -18,6 +18,7 @@
 
 struct progress {
 	char *label;
+	bool bytes;
 	uint64_t done;
 	uint64_t total;
 	double started;
@@ -48,26 +49,34 @@ static int fmt_eta(char *buf, size_t len, double s)
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-int progress_format(char *buf, size_t len, const char *label, uint64_t done,
-		    uint64_t total, double elapsed_s, int bar_width)
+/* Draws "[####....] " for done/total into bar (at least 104 bytes). */
+static void draw_bar(char *bar, uint64_t done, uint64_t total, int width)
+{
+	int w = width < 100 ? width : 100;
+	int fill = done >= total ? w : (int)((double)done * w / (double)total);
+
+	bar[0] = '[';
+	memset(bar + 1, '#', (size_t)fill);
+	memset(bar + 1 + fill, '.', (size_t)(w - fill));
+	bar[w + 1] = ']';
+	bar[w + 2] = ' ';
+	bar[w + 3] = '\0';
+}
+
+/* scale 1: counts; 1e6: megabytes with one decimal. */
+static int format(char *buf, size_t len, const char *label, uint64_t done,
+		  uint64_t total, double elapsed_s, int bar_width, double scale)
 {
 	char bar[128] = "";
 	char eta[32] = "";
+	char amount[64];
 	double rate = elapsed_s > 0 ? (double)done / elapsed_s : 0;
+	const char *unit = scale > 1 ? " MB" : "";
+	int prec = scale > 1 ? 1 : 0;
 	int n;
 
-	if (total > 0 && bar_width > 0) {
-		int w = bar_width < 100 ? bar_width : 100;
-		int fill =
-			done >= total ? w : (int)(done * (uint64_t)w / total);
-
-		bar[0] = '[';
-		memset(bar + 1, '#', (size_t)fill);
-		memset(bar + 1 + fill, '.', (size_t)(w - fill));
-		bar[w + 1] = ']';
-		bar[w + 2] = ' ';
-		bar[w + 3] = '\0';
-	}
+	if (total > 0 && bar_width > 0)
+		draw_bar(bar, done, total, bar_width);
 	if (total > 0 && done < total && rate > 0) {
 		char t[24];
 
@@ -78,15 +87,33 @@ int progress_format(char *buf, size_t len, const char *label, uint64_t done,
 			return -1;
 	}
 	if (total > 0)
-		n = snprintf(buf, len, "%s %llu/%llu %3d%% %s%.0f/s%s", label,
-			     (unsigned long long)done,
-			     (unsigned long long)total,
-			     (int)(done >= total ? 100 : done * 100 / total),
-			     bar, rate, eta);
+		n = snprintf(amount, sizeof(amount), "%.*f/%.*f%s %3d%%", prec,
+			     (double)done / scale, prec, (double)total / scale,
+			     unit,
+			     (int)(done >= total ? 100
+						 : (double)done * 100 /
+							   (double)total));
 	else
-		n = snprintf(buf, len, "%s %llu %.0f/s", label,
-			     (unsigned long long)done, rate);
+		n = snprintf(amount, sizeof(amount), "%.*f%s", prec,
+			     (double)done / scale, unit);
+	if (n < 0 || (size_t)n >= sizeof(amount))
+		return -1;
+	n = snprintf(buf, len, "%s %s %s%.*f%s/s%s", label, amount, bar, prec,
+		     rate / scale, unit, eta);
 	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int progress_format(char *buf, size_t len, const char *label, uint64_t done,
+		    uint64_t total, double elapsed_s, int bar_width)
+{
+	return format(buf, len, label, done, total, elapsed_s, bar_width, 1);
+}
+
+int progress_format_bytes(char *buf, size_t len, const char *label,
+			  uint64_t done, uint64_t total, double elapsed_s,
+			  int bar_width)
+{
+	return format(buf, len, label, done, total, elapsed_s, bar_width, 1e6);
 }
 
 struct progress *progress_new(const char *label, uint64_t total)
@@ -101,6 +128,14 @@ struct progress *progress_new(const char *label, uint64_t total)
 	return p;
 }
 
+struct progress *progress_new_bytes(const char *label, uint64_t total)
+{
+	struct progress *p = progress_new(label, total);
+
+	p->bytes = true;
+	return p;
+}
+
 void progress_set_total(struct progress *p, uint64_t total)
 {
 	p->total = total;
@@ -111,9 +146,9 @@ static void show(struct progress *p, bool final)
 	char line[256];
 	double t = now_s();
 
-	if (progress_format(line, sizeof(line), p->label, p->done, p->total,
-			    t - p->started,
-			    p->tty ? PROGRESS_BAR_WIDTH : 0) < 0)
+	if (format(line, sizeof(line), p->label, p->done, p->total,
+		   t - p->started, p->tty ? PROGRESS_BAR_WIDTH : 0,
+		   p->bytes ? 1e6 : 1) < 0)
 		return;
 	p->last_shown = t;
 	if (p->tty && !final) {

@@ -16,6 +16,8 @@ struct progress;
 
 /* total == 0 means unknown.  The label is copied. */
 struct progress *progress_new(const char *label, uint64_t total);
+/* The same, counting bytes: shown as MB and MB/s. */
+struct progress *progress_new_bytes(const char *label, uint64_t total);
 void progress_set_total(struct progress *p, uint64_t total);
 void progress_update(struct progress *p, uint64_t done);
 void progress_add(struct progress *p, uint64_t n);
@@ -29,5 +31,10 @@ void progress_finish(struct progress *p);
  */
 int progress_format(char *buf, size_t len, const char *label, uint64_t done,
 		    uint64_t total, double elapsed_s, int bar_width);
+
+/* The same for bytes: "import 812.3/1024.0 MB  79% [...] 95.1 MB/s ETA 2s" */
+int progress_format_bytes(char *buf, size_t len, const char *label,
+			  uint64_t done, uint64_t total, double elapsed_s,
+			  int bar_width);
 
 #endif

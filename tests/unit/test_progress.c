@@ -37,6 +37,18 @@ START_TEST(line_shows_count_rate_and_eta)
 }
 END_TEST
 
+START_TEST(bytes_are_shown_as_megabytes)
+{
+	char buf[256];
+
+	ck_assert_int_eq(progress_format_bytes(buf, sizeof(buf), "import",
+					       250000000, 1000000000, 2.5, 4),
+			 0);
+	ck_assert_str_eq(buf, "import 250.0/1000.0 MB  25% [#...] 100.0 MB/s "
+			      "ETA 8s");
+}
+END_TEST
+
 START_TEST(small_buffer_is_an_error_not_an_overflow)
 {
 	char buf[8];
@@ -59,6 +71,7 @@ static Suite *progress_suite(void)
 
 	tcase_add_loop_test(tc, line_shows_count_rate_and_eta, 0,
 			    (int)(sizeof(lines) / sizeof(lines[0])));
+	tcase_add_test(tc, bytes_are_shown_as_megabytes);
 	tcase_add_test(tc, small_buffer_is_an_error_not_an_overflow);
 	tcase_add_test(tc, finish_accepts_null);
 	suite_add_tcase(s, tc);

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Benchmark: `certrecall import` of a 2020-sized affected list against the
+# database's own bulk path, `psql \copy` of the same certificates
+# pre-normalised to CSV into an equivalent table, on the same throwaway
+# cluster in the same run.  Prints both times, the ratio and certrecall's
+# peak RSS.
+#
+#   bench/import.sh            N = 3,048,289 (the March 2020 list)
+#   N=100000 bench/import.sh   a quicker run
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+N=${N:-3048289}
+SEED=${SEED:-2020}
+dir=$root/var/bench
+mkdir -p "$dir"
+chmod 755 "$root/var" "$dir"
+
+cc -O2 -Wall -Wextra -Werror -o "$dir/gen_le2020" bench/gen_le2020.c
+list=$dir/le2020-$N-$SEED.txt
+peer=$dir/peer-$N-$SEED.csv
+if [ ! -s "$list" ] || [ ! -s "$peer" ]; then
+	echo "generating $N lines (seed $SEED)..." >&2
+	"$dir/gen_le2020" "$N" "$SEED" "$peer" >"$list"
+fi
+chmod 644 "$list" "$peer"
+echo "list: $(du -h "$list" | cut -f1), $(wc -l <"$list") lines" >&2
+
+conn=$(scripts/pg.sh start "$dir/pg")
+admin="${conn% dbname=*} dbname=postgres"
+psql -XAtq "$admin" -c "DROP DATABASE IF EXISTS bench WITH (FORCE)" -c "CREATE DATABASE bench"
+export CERTRECALL_DATABASE="${conn% dbname=*} dbname=bench"
+bin=build/certrecall
+"$bin" -q db migrate
+"$bin" -q incident create --slug caa-2020 --title "CAA rechecking bug" \
+	--reason v1.6.7:5d-7 --aware-at 2020-02-29T03:08:00Z
+# The peer's table: the columns the list fills, the same unique key.
+psql -XAtq "$CERTRECALL_DATABASE" -c "CREATE TABLE peer_certificate (
+	incident_id bigint NOT NULL, serial bytea NOT NULL, account text,
+	issued_at timestamptz, names text[] NOT NULL, source text NOT NULL,
+	source_line bigint NOT NULL, UNIQUE (incident_id, serial))"
+psql -XAtq "$CERTRECALL_DATABASE" -c "CHECKPOINT"
+
+now() { date +%s.%N; }
+t0=$(now)
+/usr/bin/time -f '%M' -o "$dir/rss" "$bin" import caa-2020 "$list" --no-progress
+t1=$(now)
+psql -XAtq "$CERTRECALL_DATABASE" -c "CHECKPOINT"
+t2=$(now)
+psql -XAtq "$CERTRECALL_DATABASE" -c "\\copy peer_certificate FROM '$peer' WITH (FORMAT csv)"
+t3=$(now)
+
+ours=$(echo "$t1 - $t0" | bc -l)
+theirs=$(echo "$t3 - $t2" | bc -l)
+rows=$(psql -XAtq "$CERTRECALL_DATABASE" -c "SELECT count(*) FROM certificate")
+peer_rows=$(psql -XAtq "$CERTRECALL_DATABASE" -c "SELECT count(*) FROM peer_certificate")
+rss_kb=$(cat "$dir/rss")
+printf 'import bench: %d lines\n' "$N"
+printf '  certrecall import : %8.2f s  (%s rows, peak RSS %d MiB)\n' "$ours" "$rows" $((rss_kb / 1024))
+printf '  psql \\copy (peer) : %8.2f s  (%s rows)\n' "$theirs" "$peer_rows"
+printf '  ratio             : %8.2f  (target <= 1.5; RSS target <= 64 MiB)\n' "$(echo "$ours / $theirs" | bc -l)"
+scripts/pg.sh stop "$dir/pg"

@@ -1,0 +1,49 @@
+/*
+ * certinfo - what certrecall needs from an X.509 certificate, read with
+ * OpenSSL: serial, issuer, subject, DNS/IP names, validity, SHA-256,
+ * authority key identifier, precertificate poison, OCSP and CRL URLs.
+ * Used by the importer (PEM/DER lists) and the scanner (served leaves).
+ */
+#ifndef CERTRECALL_CERTINFO_H
+#define CERTRECALL_CERTINFO_H
+
+#include <openssl/x509.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "certrecall/serial.h"
+
+struct certinfo {
+	struct serial serial;
+	char *issuer;  /* RFC 2253 one-line form */
+	char *subject; /* RFC 2253 one-line form */
+	char **names;  /* dNSName and iPAddress SANs, normalised, sorted,
+			  unique; the subject CN when there are no SANs */
+	size_t nnames;
+	time_t not_before;
+	time_t not_after;
+	unsigned char sha256[32];
+	unsigned char aki[64]; /* authority key identifier */
+	size_t aki_len;
+	bool precert; /* carries the CT poison extension (RFC 6962) */
+	char **ocsp_urls;
+	size_t nocsp;
+	char **crl_urls;
+	size_t ncrl;
+};
+
+/*
+ * Fills *out from x (borrowed).  Returns 0, or -1 with a lower-case
+ * reason in err (negative or oversized serial, unreadable validity, a
+ * name that does not normalise).  On success release with
+ * certinfo_release().
+ */
+int certinfo_from_x509(X509 *x, struct certinfo *out, char *err, size_t errlen);
+void certinfo_release(struct certinfo *ci);
+
+/* The same from DER bytes. */
+int certinfo_from_der(const unsigned char *der, size_t len,
+		      struct certinfo *out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * cmd_import.c - `certrecall import SLUG FILE...`.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "certrecall/cli.h"
+#include "certrecall/importer.h"
+#include "certrecall/incident.h"
+#include "certrecall/log.h"
+#include "certrecall/record.h"
+
+static int parse_count(const char *opt, const char *s, long long *out)
+{
+	char *end;
+
+	*out = strtoll(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || *out < 0)
+		return cli_usage_error("import", "%s: \"%s\" is not a count",
+				       opt, s);
+	return 0;
+}
+
+static void print_summary(const struct importer_stats *st, bool repl)
+{
+	log_info("%lld lines read, %lld %s records in %.1f s", st->lines,
+		 st->records, repl ? "replacement" : "certificate",
+		 st->seconds);
+	log_info("%lld new, %lld already present%s", st->new_certs, st->present,
+		 st->duplicates ? "" : "");
+	if (st->duplicates > 0)
+		log_info("%lld duplicate lines (same serial, same data)",
+			 st->duplicates);
+	log_info("%lld accounts, %lld without e-mail%s", st->accounts,
+		 st->accounts_without_email,
+		 st->accounts_without_email
+			 ? " (each will get a no-address record)"
+			 : "");
+	if (st->contacts > 0)
+		log_info("%lld accounts given e-mail addresses", st->contacts);
+	log_info("%lld names, %lld distinct", st->names, st->distinct_names);
+	if (st->rejects > 0)
+		log_info("%lld bad lines rejected", st->rejects);
+	if (st->replaced > 0)
+		log_info("%lld affected certificates now marked replaced",
+			 st->replaced);
+}
+
+int cmd_import(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "serial-base", required_argument, NULL, 'b' },
+		{ "max-errors", required_argument, NULL, 'm' },
+		{ "rejects", required_argument, NULL, 'r' },
+		{ "accounts", required_argument, NULL, 'a' },
+		{ "replacements", no_argument, NULL, 'R' },
+		{ "no-progress", no_argument, NULL, 'P' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct importer_options opt = {
+		.format = IMPORTER_AUTO,
+		.serial_base = 16,
+		.progress = true,
+	};
+	struct importer_stats st;
+	struct incident *inc;
+	long long v;
+	int c, rc;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			opt.format = importer_format_from_name(optarg);
+			if (opt.format == -1)
+				return cli_usage_error(
+					"import",
+					"--format: \"%s\" is not one of "
+					"le2020, le2022, csv, pem, der, "
+					"serials",
+					optarg);
+			break;
+		case 'b':
+			if (strcmp(optarg, "10") != 0 &&
+			    strcmp(optarg, "16") != 0)
+				return cli_usage_error("import",
+						       "--serial-base is 10 "
+						       "or 16");
+			opt.serial_base = atoi(optarg);
+			break;
+		case 'm':
+			if (parse_count("--max-errors", optarg, &v) != 0)
+				return EX_USAGE;
+			opt.max_errors = v;
+			break;
+		case 'r':
+			opt.rejects_path = optarg;
+			break;
+		case 'a':
+			opt.accounts_path = optarg;
+			break;
+		case 'R':
+			opt.replacements = true;
+			break;
+		case 'P':
+			opt.progress = false;
+			break;
+		default:
+			return cli_usage_error("import",
+					       "unknown or incomplete option "
+					       "'%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error("import", "expected an incident SLUG");
+	if (optind + 1 >= argc && opt.accounts_path == NULL)
+		return cli_usage_error("import", "expected FILE... ('-' for "
+						 "standard input) or "
+						 "--accounts FILE");
+	if (opt.rejects_path != NULL && opt.max_errors == 0)
+		return cli_usage_error("import", "--rejects needs "
+						 "--max-errors N");
+	inc = incident_find(cli->db, argv[optind]);
+	if (inc == NULL)
+		return EX_DATAERR;
+	rc = importer_run(cli->db, inc->id, &opt, argv + optind + 1,
+			  (size_t)(argc - optind - 1), &st);
+	if (rc == 0)
+		print_summary(&st, opt.replacements);
+	incident_free(inc);
+	return rc == 0 ? 0 : EX_DATAERR;
+}

@@ -1,0 +1,1273 @@
+/*
+ * importer.c - affected lists into PostgreSQL: read, validate, COPY into a
+ * staging table, then one set-based move, all in one transaction.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "certrecall/certinfo.h"
+#include "certrecall/db.h"
+#include "certrecall/dnsname.h"
+#include "certrecall/importer.h"
+#include "certrecall/log.h"
+#include "certrecall/progress.h"
+#include "certrecall/record.h"
+#include "certrecall/utctime.h"
+#include "certrecall/xalloc.h"
+
+#define READ_CHUNK (256 * 1024)
+#define MAX_LINE (4 * 1024 * 1024) /* one line, after inflating */
+#define MAX_DER (1024 * 1024)	   /* one DER certificate */
+#define COPY_FLUSH (1024 * 1024)
+#define MAX_LOGGED_REJECTS 20
+#define MAX_EMAILS 100
+
+/* ---- reading lines from a plain or gzip file ---------------------- */
+
+struct reader {
+	const char *path;
+	gzFile gz;
+	char *buf;
+	size_t cap, start, end;
+	bool eof;
+	unsigned long long lineno;
+	off_t size; /* compressed size on disk, 0 if unknown */
+};
+
+static int reader_open(struct reader *r, const char *path)
+{
+	struct stat st;
+	int fd;
+
+	memset(r, 0, sizeof(*r));
+	r->path = path;
+	fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO)
+				    : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return log_error("%s: cannot open: %s", path, strerror(errno));
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		r->size = st.st_size;
+	/* gzdopen reads plain files through unchanged: gzip is detected
+	 * by its magic bytes, not by the name. */
+	r->gz = gzdopen(fd, "rb");
+	if (r->gz == NULL) {
+		close(fd);
+		return log_error("%s: cannot read", path);
+	}
+	gzbuffer(r->gz, READ_CHUNK);
+	r->cap = READ_CHUNK;
+	r->buf = xmalloc(r->cap);
+	return 0;
+}
+
+static void reader_close(struct reader *r)
+{
+	if (r->gz != NULL)
+		gzclose(r->gz);
+	free(r->buf);
+	r->gz = NULL;
+	r->buf = NULL;
+}
+
+/* Compressed bytes consumed so far, for progress. */
+static unsigned long long reader_offset(struct reader *r)
+{
+	z_off_t off = gzoffset(r->gz);
+
+	return off > 0 ? (unsigned long long)off : 0;
+}
+
+static int reader_fill(struct reader *r)
+{
+	int n;
+
+	if (r->start > 0) {
+		memmove(r->buf, r->buf + r->start, r->end - r->start);
+		r->end -= r->start;
+		r->start = 0;
+	}
+	if (r->end == r->cap) {
+		if (r->cap >= MAX_LINE)
+			return log_error("%s:%llu: line longer than %d bytes",
+					 r->path, r->lineno + 1, MAX_LINE);
+		r->cap *= 2;
+		r->buf = xrealloc(r->buf, r->cap);
+	}
+	n = gzread(r->gz, r->buf + r->end, (unsigned)(r->cap - r->end));
+	if (n < 0) {
+		int code;
+		const char *msg = gzerror(r->gz, &code);
+
+		return log_error("%s:%llu: cannot read: %s", r->path,
+				 r->lineno + 1,
+				 code == Z_ERRNO ? strerror(errno) : msg);
+	}
+	if (n == 0)
+		r->eof = true;
+	r->end += (size_t)n;
+	return 0;
+}
+
+/*
+ * Next line without its "\n" (NUL-terminated in place).  Returns 1, 0 at
+ * the end, -1 on a read error (logged).  The line stays valid until the
+ * next call.
+ */
+static int reader_next(struct reader *r, char **line, size_t *len)
+{
+	for (;;) {
+		char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
+
+		if (nl != NULL) {
+			*line = r->buf + r->start;
+			*len = (size_t)(nl - *line);
+			*nl = '\0';
+			r->start += *len + 1;
+			r->lineno++;
+			return 1;
+		}
+		if (r->eof) {
+			if (r->start == r->end)
+				return 0;
+			/* Last line without "\n": make room for the NUL. */
+			if (r->end == r->cap) {
+				r->cap++;
+				r->buf = xrealloc(r->buf, r->cap);
+			}
+			*line = r->buf + r->start;
+			*len = r->end - r->start;
+			(*line)[*len] = '\0';
+			r->start = r->end;
+			r->lineno++;
+			return 1;
+		}
+		if (reader_fill(r) < 0)
+			return -1;
+	}
+}
+
+/* ---- COPY text format writer -------------------------------------- */
+
+struct copy {
+	PGconn *conn;
+	char *buf;
+	size_t len, cap;
+	bool failed;
+};
+
+static void copy_init(struct copy *c, PGconn *conn)
+{
+	memset(c, 0, sizeof(*c));
+	c->conn = conn;
+	c->cap = COPY_FLUSH + 64 * 1024;
+	c->buf = xmalloc(c->cap);
+}
+
+static int copy_flush(struct copy *c)
+{
+	if (c->len > 0 && !c->failed &&
+	    PQputCopyData(c->conn, c->buf, (int)c->len) != 1) {
+		c->failed = true;
+		return log_error("database: COPY failed: %s",
+				 PQerrorMessage(c->conn));
+	}
+	c->len = 0;
+	return c->failed ? -1 : 0;
+}
+
+static void copy_room(struct copy *c, size_t n)
+{
+	xgrow(&c->buf, &c->cap, c->len + n, 1);
+}
+
+static void copy_raw(struct copy *c, const char *s, size_t n)
+{
+	copy_room(c, n);
+	memcpy(c->buf + c->len, s, n);
+	c->len += n;
+}
+
+/* Text with COPY's escapes; "in_array" also escapes for an array
+ * element written inside double quotes. */
+static void copy_escaped(struct copy *c, const char *s, size_t n, bool in_array)
+{
+	copy_room(c, 4 * n);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (in_array && (ch == '"' || ch == '\\')) {
+			/* array escape "\", itself escaped for COPY */
+			c->buf[c->len++] = '\\';
+			c->buf[c->len++] = '\\';
+		}
+		switch (ch) {
+		case '\\':
+			c->buf[c->len++] = '\\';
+			c->buf[c->len++] = '\\';
+			break;
+		case '\t':
+			c->buf[c->len++] = '\\';
+			c->buf[c->len++] = 't';
+			break;
+		case '\n':
+			c->buf[c->len++] = '\\';
+			c->buf[c->len++] = 'n';
+			break;
+		case '\r':
+			c->buf[c->len++] = '\\';
+			c->buf[c->len++] = 'r';
+			break;
+		default:
+			c->buf[c->len++] = (char)ch;
+		}
+	}
+}
+
+static void copy_text(struct copy *c, const char *s, char sep)
+{
+	if (s == NULL)
+		copy_raw(c, "\\N", 2);
+	else
+		copy_escaped(c, s, strlen(s), false);
+	copy_raw(c, &sep, 1);
+}
+
+static void copy_bytea(struct copy *c, const unsigned char *b, size_t n,
+		       char sep)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	copy_room(c, 2 * n + 4);
+	c->buf[c->len++] = '\\';
+	c->buf[c->len++] = '\\';
+	c->buf[c->len++] = 'x';
+	for (size_t i = 0; i < n; i++) {
+		c->buf[c->len++] = hex[b[i] >> 4];
+		c->buf[c->len++] = hex[b[i] & 15];
+	}
+	c->buf[c->len++] = sep;
+}
+
+static void copy_time(struct copy *c, time_t t, char sep)
+{
+	char buf[UTCTIME_BUFSZ];
+
+	if (t == RECORD_UNSET || utctime_format_rfc3339(t, buf, sizeof(buf)))
+		copy_raw(c, "\\N", 2);
+	else
+		copy_raw(c, buf, strlen(buf));
+	copy_raw(c, &sep, 1);
+}
+
+static void copy_array(struct copy *c, const char *const *v, size_t n, char sep)
+{
+	copy_raw(c, "{", 1);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			copy_raw(c, ",", 1);
+		copy_raw(c, "\"", 1);
+		copy_escaped(c, v[i], strlen(v[i]), true);
+		copy_raw(c, "\"", 1);
+	}
+	copy_raw(c, "}", 1);
+	copy_raw(c, &sep, 1);
+}
+
+static void copy_llong(struct copy *c, long long v, char sep)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%lld%c", v, sep);
+
+	copy_raw(c, buf, (size_t)n);
+}
+
+/*
+ * Ends the COPY: with errmsg NULL it is committed to the staging table,
+ * otherwise the server discards it.  Returns 0 or -1 (logged).
+ */
+static int copy_end(struct copy *c, const char *errmsg)
+{
+	PGresult *res;
+	int rc = 0;
+
+	if (errmsg == NULL && copy_flush(c) < 0)
+		errmsg = "client write failed";
+	if (PQputCopyEnd(c->conn, errmsg) != 1)
+		rc = log_error("database: COPY end failed: %s",
+			       PQerrorMessage(c->conn));
+	while ((res = PQgetResult(c->conn)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && errmsg == NULL)
+			rc = log_error("database: COPY: %s",
+				       PQresultErrorMessage(res));
+		PQclear(res);
+	}
+	free(c->buf);
+	c->buf = NULL;
+	return errmsg ? -1 : rc;
+}
+
+static int copy_begin(struct db *db, struct copy *c, const char *sql)
+{
+	PGresult *res = PQexec(db_get0_conn(db), sql);
+
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		log_error("database: %s", PQresultErrorMessage(res));
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	copy_init(c, db_get0_conn(db));
+	return 0;
+}
+
+/* ---- one import --------------------------------------------------- */
+
+struct import {
+	struct db *db;
+	const struct importer_options *opt;
+	struct importer_stats *st;
+	struct copy copy;
+	FILE *rejects;
+	struct progress *progress;
+	unsigned long long bytes_done; /* of finished files */
+	int src;		       /* index of the current file */
+};
+
+/*
+ * A bad line: fatal unless --max-errors still allows it, in which case it
+ * goes to the rejects file with its reason.  Returns 0 to go on, -1 to
+ * stop.
+ */
+static int reject(struct import *im, const char *path,
+		  unsigned long long lineno, const char *line, size_t len,
+		  const char *why)
+{
+	im->st->rejects++;
+	if (im->st->rejects > im->opt->max_errors) {
+		log_error("%s:%llu: %s", path, lineno, why);
+		if (im->opt->max_errors > 0)
+			log_error("more than %lld bad lines (--max-errors): "
+				  "nothing was imported",
+				  im->opt->max_errors);
+		else
+			log_error("nothing was imported (--max-errors N "
+				  "tolerates bad lines)");
+		return -1;
+	}
+	if (im->st->rejects <= MAX_LOGGED_REJECTS)
+		log_warn("%s:%llu: %s (rejected)", path, lineno, why);
+	if (im->rejects != NULL &&
+	    (fprintf(im->rejects, "# %s:%llu: %s\n", path, lineno, why) < 0 ||
+	     fwrite(line, 1, len, im->rejects) != len ||
+	     fputc('\n', im->rejects) == EOF))
+		return log_error("%s: cannot write: %s", im->opt->rejects_path,
+				 strerror(errno));
+	return 0;
+}
+
+/* One staging row: columns as in CREATE TEMP TABLE import_stage. */
+static void stage_row(struct import *im, unsigned long long lineno,
+		      const struct record *r, bool precert)
+{
+	struct copy *c = &im->copy;
+
+	copy_llong(c, im->src, '\t');
+	copy_llong(c, (long long)lineno, '\t');
+	copy_bytea(c, r->serial.b, r->serial.len, '\t');
+	copy_text(c, r->account, '\t');
+	copy_time(c, r->issued_at, '\t');
+	copy_time(c, r->not_after, '\t');
+	copy_array(c, r->names, r->nnames, '\t');
+	copy_array(c, r->emails, r->nemails, '\t');
+	copy_text(c, r->issuer, '\t');
+	copy_text(c, r->subject, '\t');
+	if (r->has_sha256)
+		copy_bytea(c, r->sha256, 32, '\t');
+	else
+		copy_text(c, NULL, '\t');
+	copy_raw(c, precert ? "t\t" : "f\t", 2);
+	copy_text(c, r->extra_json, '\n');
+	im->st->records++;
+	im->st->names += (long long)r->nnames;
+}
+
+static void show_progress(struct import *im, struct reader *r)
+{
+	if (im->progress != NULL && (r->lineno & 4095) == 0)
+		progress_update(im->progress,
+				im->bytes_done + reader_offset(r));
+}
+
+/* The line formats: le2020, le2022, csv, serials. */
+static int import_lines(struct import *im, struct reader *rd, int format,
+			char *first, size_t first_len)
+{
+	char err[512];
+	struct record_parser *p =
+		record_parser_new(format, im->opt->serial_base);
+	char *orig = NULL; /* the line as read, for the rejects file */
+	size_t orig_cap = 0;
+	char *pending = NULL; /* csv: a quoted field spanning lines */
+	size_t pending_len = 0, pending_cap = 0;
+	unsigned long long pending_line = 0;
+	struct record rec;
+	char *line = first;
+	size_t len = first_len;
+	int rc = -1;
+	int r;
+
+	if (format == RECORD_CSV) {
+		if (record_csv_header(p, line, len, err, sizeof(err)) < 0) {
+			log_error("%s:%llu: %s", rd->path, rd->lineno, err);
+			goto out;
+		}
+		line = NULL;
+	}
+	for (;;) {
+		unsigned long long lineno;
+
+		if (line == NULL) {
+			r = reader_next(rd, &line, &len);
+			if (r < 0)
+				goto out;
+			if (r == 0)
+				break;
+		}
+		lineno = rd->lineno;
+		if (pending != NULL) {
+			/* Join "\n" + this line to the open record. */
+			xgrow(&pending, &pending_cap, pending_len + len + 2, 1);
+			pending[pending_len++] = '\n';
+			memcpy(pending + pending_len, line, len);
+			pending_len += len;
+			pending[pending_len] = '\0';
+			line = pending;
+			len = pending_len;
+			lineno = pending_line;
+		}
+		/* record_parse may modify the line: keep the original for
+		 * the rejects file when there is one. */
+		if (im->rejects != NULL) {
+			xgrow(&orig, &orig_cap, len + 1, 1);
+			memcpy(orig, line, len);
+		}
+		r = record_parse(p, line, len, &rec, err, sizeof(err));
+		if (r == RECORD_NEED_MORE) {
+			if (pending == NULL) {
+				xgrow(&pending, &pending_cap, len + 1, 1);
+				memcpy(pending, line, len);
+				pending[len] = '\0';
+				pending_len = len;
+				pending_line = lineno;
+			}
+			if (pending_len > MAX_LINE) {
+				log_error("%s:%llu: quoted field never ends",
+					  rd->path, pending_line);
+				goto out;
+			}
+			line = NULL;
+			show_progress(im, rd);
+			continue;
+		}
+		if (r == RECORD_ERROR) {
+			if (reject(im, rd->path, lineno, orig ? orig : line,
+				   len, err) < 0)
+				goto out;
+		} else if (r == RECORD_OK) {
+			stage_row(im, lineno, &rec, false);
+			if (im->copy.len >= COPY_FLUSH &&
+			    copy_flush(&im->copy) < 0)
+				goto out;
+		}
+		if (pending != NULL) {
+			free(pending);
+			pending = NULL;
+			pending_len = pending_cap = 0;
+		}
+		line = NULL;
+		show_progress(im, rd);
+	}
+	if (pending != NULL) {
+		log_error("%s:%llu: quoted field is not closed before the end "
+			  "of the file",
+			  rd->path, pending_line);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(orig);
+	free(pending);
+	record_parser_free(p);
+	return rc;
+}
+
+/* A certificate read with OpenSSL, as a record for the staging table. */
+static int stage_x509(struct import *im, const char *path,
+		      unsigned long long lineno, X509 *x)
+{
+	struct certinfo ci;
+	struct record rec;
+	char err[256];
+	char aki[129] = "";
+	json_t *extra;
+	json_t *urls[2];
+	char *extra_text;
+
+	if (certinfo_from_x509(x, &ci, err, sizeof(err)) < 0)
+		return reject(im, path, lineno, "", 0, err);
+	memset(&rec, 0, sizeof(rec));
+	rec.serial = ci.serial;
+	rec.names = (const char **)ci.names;
+	rec.nnames = ci.nnames;
+	rec.issued_at = ci.not_before;
+	rec.not_after = ci.not_after;
+	rec.issuer = ci.issuer;
+	rec.subject = ci.subject;
+	memcpy(rec.sha256, ci.sha256, 32);
+	rec.has_sha256 = true;
+	for (size_t i = 0; i < ci.aki_len; i++)
+		snprintf(aki + 2 * i, 3, "%02x", ci.aki[i]);
+	urls[0] = json_array();
+	urls[1] = json_array();
+	for (size_t i = 0; i < ci.nocsp; i++)
+		json_array_append_new(urls[0], json_string(ci.ocsp_urls[i]));
+	for (size_t i = 0; i < ci.ncrl; i++)
+		json_array_append_new(urls[1], json_string(ci.crl_urls[i]));
+	extra = json_pack("{s:s,s:o,s:o}", "aki", aki, "ocsp", urls[0], "crl",
+			  urls[1]);
+	extra_text = json_dumps(extra, JSON_COMPACT);
+	rec.extra_json = extra_text;
+	stage_row(im, lineno, &rec, ci.precert);
+	free(extra_text);
+	json_decref(extra);
+	certinfo_release(&ci);
+	return im->copy.len >= COPY_FLUSH ? copy_flush(&im->copy) : 0;
+}
+
+/* PEM: certificates between BEGIN/END lines; other text is ignored. */
+static int import_pem(struct import *im, struct reader *rd, char *line,
+		      size_t len)
+{
+	char *block = NULL;
+	size_t blen = 0, bcap = 0;
+	unsigned long long begin = 0;
+	int rc = -1;
+	int r = 1;
+
+	for (; r == 1; r = reader_next(rd, &line, &len)) {
+		while (len > 0 &&
+		       (line[len - 1] == '\r' || line[len - 1] == ' '))
+			line[--len] = '\0';
+		if (begin == 0) {
+			if (strncmp(line, "-----BEGIN ", 11) != 0)
+				continue;
+			if (strcmp(line, "-----BEGIN CERTIFICATE-----") != 0) {
+				if (reject(im, rd->path, rd->lineno, line, len,
+					   "PEM block is not a certificate") <
+				    0)
+					goto out;
+				continue;
+			}
+			begin = rd->lineno;
+			blen = 0;
+		}
+		xgrow(&block, &bcap, blen + len + 2, 1);
+		memcpy(block + blen, line, len);
+		blen += len;
+		block[blen++] = '\n';
+		if (blen > MAX_DER * 2) {
+			log_error("%s:%llu: PEM block too large", rd->path,
+				  begin);
+			goto out;
+		}
+		if (strcmp(line, "-----END CERTIFICATE-----") == 0) {
+			BIO *bio = BIO_new_mem_buf(block, (int)blen);
+			X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+
+			BIO_free(bio);
+			if (x == NULL)
+				r = reject(im, rd->path, begin, block, blen,
+					   "PEM block does not decode to an "
+					   "X.509 certificate");
+			else
+				r = stage_x509(im, rd->path, begin, x);
+			X509_free(x);
+			if (r < 0)
+				goto out;
+			begin = 0;
+		}
+		show_progress(im, rd);
+	}
+	if (r < 0)
+		goto out;
+	if (begin != 0) {
+		log_error("%s:%llu: PEM block has no END line", rd->path,
+			  begin);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(block);
+	return rc;
+}
+
+/* DER: one or more certificates back to back (line = certificate #). */
+static int import_der(struct import *im, struct reader *rd)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0, cap = 0;
+	const unsigned char *p;
+	unsigned long long n = 0;
+	int rc = -1;
+
+	for (;;) {
+		int got;
+
+		xgrow(&buf, &cap, len + READ_CHUNK, 1);
+		got = gzread(rd->gz, buf + len, READ_CHUNK);
+		if (got < 0) {
+			log_error("%s: cannot read", rd->path);
+			goto out;
+		}
+		if (got == 0)
+			break;
+		len += (size_t)got;
+		if (len > 64 * (size_t)MAX_DER) {
+			log_error("%s: more than %d bytes of DER", rd->path,
+				  64 * MAX_DER);
+			goto out;
+		}
+	}
+	for (p = buf; p < buf + len;) {
+		const unsigned char *start = p;
+		X509 *x = d2i_X509(NULL, &p, (long)(buf + len - p));
+
+		n++;
+		if (x == NULL) {
+			log_error("%s:%llu: certificate #%llu (byte %zu) is "
+				  "not DER X.509",
+				  rd->path, n, n, (size_t)(start - buf));
+			goto out;
+		}
+		rc = stage_x509(im, rd->path, n, x);
+		X509_free(x);
+		if (rc < 0)
+			goto out;
+		rc = -1;
+	}
+	rd->lineno = n;
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
+static int import_file(struct import *im, const char *path)
+{
+	struct reader rd;
+	char err[256];
+	char *line = NULL;
+	size_t len = 0;
+	int format = im->opt->format;
+	int rc = -1;
+	int r;
+
+	if (reader_open(&rd, path) < 0)
+		return -1;
+	if (format == IMPORTER_DER) {
+		rc = import_der(im, &rd);
+		goto out;
+	}
+	/* The first line that says anything decides the format. */
+	while ((r = reader_next(&rd, &line, &len)) == 1) {
+		size_t i = 0;
+
+		if (rd.lineno == 1 && len >= 3 &&
+		    memcmp(line, "\xef\xbb\xbf", 3) == 0)
+			i = 3; /* a UTF-8 BOM is not content */
+		while (i < len &&
+		       (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+			i++;
+		if (i < len && line[i] != '#') {
+			if (i >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
+				line += 3;
+				len -= 3;
+			}
+			break;
+		}
+	}
+	if (r < 0)
+		goto out;
+	if (r == 0) {
+		log_warn("%s: no certificates in the file", path);
+		rc = 0;
+		goto out;
+	}
+	if (format == IMPORTER_AUTO) {
+		if (strncmp(line, "-----BEGIN", 10) == 0) {
+			format = IMPORTER_PEM;
+		} else {
+			format = record_detect(line, len, err, sizeof(err));
+			if (format < 0) {
+				log_error("%s:%llu: %s (give --format)", path,
+					  rd.lineno, err);
+				goto out;
+			}
+		}
+		log_info("%s: format %s", path,
+			 format == IMPORTER_PEM ? "pem"
+						: record_format_name(format));
+	}
+	if (format == IMPORTER_PEM)
+		rc = import_pem(im, &rd, line, len);
+	else
+		rc = import_lines(im, &rd, format, line, len);
+out:
+	im->st->lines += (long long)rd.lineno;
+	if (rd.size > 0)
+		im->bytes_done += (unsigned long long)rd.size;
+	reader_close(&rd);
+	return rc;
+}
+
+/* ---- contacts: account,email[,email...] --------------------------- */
+
+/* Splits one CSV line into fields (RFC 4180 quotes; no line breaks in
+ * fields).  Returns the field count, or -1 if a quote is unterminated. */
+static int split_csv(char *s, char **fields, int max)
+{
+	int n = 0;
+
+	while (n < max) {
+		char *w = s;
+
+		fields[n++] = s;
+		if (*s == '"') {
+			char *r = s + 1;
+
+			for (;;) {
+				if (*r == '\0')
+					return -1;
+				if (*r == '"' && r[1] == '"') {
+					*w++ = '"';
+					r += 2;
+				} else if (*r == '"') {
+					r++;
+					break;
+				} else {
+					*w++ = *r++;
+				}
+			}
+			s = r;
+		} else {
+			while (*s && *s != ',')
+				*w++ = *s++;
+		}
+		if (*s != ',' && *s != '\0')
+			return -1;
+		char *next = *s == ',' ? s + 1 : NULL;
+
+		*w = '\0';
+		if (next == NULL)
+			return n;
+		s = next;
+	}
+	return n;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+/*
+ * An address certrecall will put in a To: header: one "@", a non-empty
+ * local part of printable ASCII without specials that could break a
+ * header, and a domain that is a valid host name (lowercased in place).
+ */
+static int check_email(char *addr, char *err, size_t errlen)
+{
+	char *at = strrchr(addr, '@');
+	char dom[DNSNAME_MAX + 1];
+	char why[160];
+	int n;
+
+	if (at == NULL || at == addr || strchr(addr, '@') != at) {
+		snprintf(err, errlen, "\"%.60s\" is not an e-mail address",
+			 addr);
+		return -1;
+	}
+	for (const char *p = addr; p < at; p++) {
+		if (*p <= ' ' || *p >= 127 || strchr("<>()[]\\,;:\"", *p)) {
+			snprintf(err, errlen,
+				 "\"%.60s\" has a character not allowed in "
+				 "an address",
+				 addr);
+			return -1;
+		}
+	}
+	n = dnsname_normalize(at + 1, strlen(at + 1), dom, sizeof(dom), why,
+			      sizeof(why));
+	if (n < 0 || dnsname_is_wildcard(dom) || strchr(dom, '.') == NULL) {
+		snprintf(err, errlen, "\"%.60s\": domain is not valid", addr);
+		return -1;
+	}
+	memcpy(at + 1, dom, (size_t)n + 1);
+	return 0;
+}
+
+static int import_accounts(struct import *im, const char *path)
+{
+	char *fields[MAX_EMAILS + 1];
+	struct reader rd;
+	char err[256];
+	char *line;
+	size_t len;
+	int rc = -1;
+	int r;
+
+	if (copy_begin(im->db, &im->copy,
+		       "COPY import_contact (line, account, emails) "
+		       "FROM STDIN") < 0)
+		return -1;
+	if (reader_open(&rd, path) < 0) {
+		copy_end(&im->copy, "aborted");
+		return -1;
+	}
+	while ((r = reader_next(&rd, &line, &len)) == 1) {
+		const char *emails[MAX_EMAILS];
+		char *copyline = NULL;
+		int n, ne = 0;
+
+		if (rd.lineno == 1 && len >= 3 &&
+		    memcmp(line, "\xef\xbb\xbf", 3) == 0)
+			line += 3;
+		if (*trim(line) == '\0' || *trim(line) == '#')
+			continue;
+		if (im->rejects != NULL)
+			copyline = xstrdup(line);
+		n = split_csv(line, fields, MAX_EMAILS + 1);
+		err[0] = '\0';
+		if (n < 0)
+			snprintf(err, sizeof(err), "unterminated quote");
+		else if (n > MAX_EMAILS)
+			snprintf(err, sizeof(err), "more than %d addresses",
+				 MAX_EMAILS - 1);
+		else if (*trim(fields[0]) == '\0')
+			snprintf(err, sizeof(err), "empty account");
+		/* A header row names its columns. */
+		if (err[0] == '\0' && rd.lineno == 1 && n >= 2 &&
+		    strcasecmp(trim(fields[0]), "account") == 0) {
+			free(copyline);
+			continue;
+		}
+		for (int i = 1; err[0] == '\0' && i < n; i++) {
+			char *e = trim(fields[i]);
+
+			if (*e == '\0')
+				continue;
+			if (check_email(e, err, sizeof(err)) == 0)
+				emails[ne++] = e;
+		}
+		if (err[0] != '\0') {
+			r = reject(im, path, rd.lineno,
+				   copyline ? copyline : "",
+				   copyline ? strlen(copyline) : 0, err);
+			free(copyline);
+			if (r < 0)
+				goto out;
+			continue;
+		}
+		free(copyline);
+		copy_llong(&im->copy, (long long)rd.lineno, '\t');
+		copy_text(&im->copy, trim(fields[0]), '\t');
+		copy_array(&im->copy, emails, (size_t)ne, '\n');
+		if (im->copy.len >= COPY_FLUSH && copy_flush(&im->copy) < 0)
+			goto out;
+	}
+	if (r < 0)
+		goto out;
+	rc = 0;
+out:
+	reader_close(&rd);
+	if (copy_end(&im->copy, rc == 0 ? NULL : "aborted") < 0)
+		rc = -1;
+	return rc;
+}
+
+/* ---- the set-based part ------------------------------------------- */
+
+static const char create_stage[] =
+	"CREATE TEMP TABLE import_stage ("
+	" src integer NOT NULL, line bigint NOT NULL, serial bytea NOT NULL,"
+	" account text, issued_at timestamptz, not_after timestamptz,"
+	" names text[] NOT NULL, emails text[] NOT NULL, issuer text,"
+	" subject text, sha256 bytea, is_precert boolean NOT NULL,"
+	" extra jsonb) ON COMMIT DROP;"
+	"CREATE TEMP TABLE import_contact ("
+	" line bigint NOT NULL, account text NOT NULL, emails text[] NOT NULL)"
+	" ON COMMIT DROP";
+
+static long long query_count(struct db *db, const char *sql, int n,
+			     const char *const *params)
+{
+	PGresult *res = db_query(db, sql, n, params);
+	long long v;
+
+	if (res == NULL)
+		return -1;
+	v = PQntuples(res) > 0 && !PQgetisnull(res, 0, 0)
+		    ? strtoll(PQgetvalue(res, 0, 0), NULL, 10)
+		    : 0;
+	PQclear(res);
+	return v;
+}
+
+static long long command_count(struct db *db, const char *sql, int n,
+			       const char *const *params)
+{
+	PGresult *res = db_query(db, sql, n, params);
+	long long v;
+
+	if (res == NULL)
+		return -1;
+	v = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return v;
+}
+
+/*
+ * The same serial twice in the input is fine when the data agree (it is
+ * counted as a duplicate) and an error naming both lines when they don't.
+ */
+static int check_input_duplicates(struct import *im, char *const *files)
+{
+	PGresult *res;
+	int rc = 0;
+
+	res = db_query(
+		im->db,
+		"WITH d AS (SELECT serial FROM import_stage"
+		" GROUP BY serial HAVING count(*) > 1),"
+		" r AS (SELECT s.*, row_number() OVER (PARTITION BY"
+		"  s.serial ORDER BY s.src, s.line) AS k"
+		"  FROM import_stage s JOIN d USING (serial))"
+		" SELECT encode(b.serial, 'hex'), a.src, a.line, b.src,"
+		"  b.line, (a.account, a.issued_at, a.not_after, a.names)"
+		"  IS NOT DISTINCT FROM"
+		"  (b.account, b.issued_at, b.not_after, b.names)"
+		" FROM r a JOIN r b ON a.serial = b.serial AND a.k = 1"
+		"  AND b.k > 1 ORDER BY b.src, b.line",
+		0, NULL);
+	if (res == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++) {
+		int sa = atoi(PQgetvalue(res, i, 1));
+		int sb = atoi(PQgetvalue(res, i, 3));
+
+		if (strcmp(PQgetvalue(res, i, 5), "t") == 0) {
+			im->st->duplicates++;
+			continue;
+		}
+		if (rc == 0)
+			log_error("%s:%s: serial %s is also at %s:%s with "
+				  "different data",
+				  files[sb], PQgetvalue(res, i, 4),
+				  PQgetvalue(res, i, 0), files[sa],
+				  PQgetvalue(res, i, 2));
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* Rows already in the database must agree with the input. */
+static int check_existing(struct import *im, char *const *files,
+			  const char *table, const char *incident)
+{
+	char sql[1024];
+	PGresult *res;
+	int rc = 0;
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT encode(s.serial, 'hex'), s.src, s.line, c.source,"
+		 " c.source_line FROM import_stage s JOIN %s c"
+		 " ON c.incident_id = $1 AND c.serial = s.serial"
+		 " WHERE (c.account, c.issued_at, c.not_after, c.names)"
+		 " IS DISTINCT FROM (s.account, s.issued_at, s.not_after,"
+		 " s.names) ORDER BY s.src, s.line LIMIT 5",
+		 table);
+	res = db_query(im->db, sql, 1, &incident);
+	if (res == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++) {
+		log_error("%s:%s: serial %s was imported before from %s:%s "
+			  "with different data",
+			  files[atoi(PQgetvalue(res, i, 1))],
+			  PQgetvalue(res, i, 2), PQgetvalue(res, i, 0),
+			  PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int move_rows(struct import *im, char *const *files, size_t nfiles,
+		     const char *incident)
+{
+	json_t *names = json_array();
+	char *srcs;
+	const char *params[2];
+	long long n;
+	int rc = -1;
+
+	for (size_t i = 0; i < nfiles; i++)
+		json_array_append_new(names, json_string(files[i]));
+	srcs = json_dumps(names, JSON_COMPACT);
+	params[0] = incident;
+	params[1] = srcs;
+
+	/* Contacts: from --accounts and from a csv email column. */
+	if (db_exec(im->db,
+		    "INSERT INTO import_contact (line, account, emails)"
+		    " SELECT line, account, emails FROM import_stage"
+		    " WHERE account IS NOT NULL AND cardinality(emails) > 0") <
+	    0)
+		goto out;
+	im->st->contacts = query_count(
+		im->db, "SELECT count(DISTINCT account) FROM import_contact", 0,
+		NULL);
+	if (db_exec(im->db,
+		    "INSERT INTO subscriber AS s (account, emails)"
+		    " SELECT account, array(SELECT DISTINCT e FROM"
+		    "  unnest(array_agg(x)) e ORDER BY 1)"
+		    " FROM import_contact, unnest(emails) x GROUP BY account"
+		    " ON CONFLICT (account) DO UPDATE SET emails = array("
+		    "  SELECT DISTINCT e FROM unnest(s.emails || "
+		    "EXCLUDED.emails)"
+		    "  e ORDER BY 1), updated_at = now()"
+		    " WHERE NOT (EXCLUDED.emails <@ s.emails)") < 0)
+		goto out;
+	if (db_exec(im->db, "INSERT INTO subscriber (account)"
+			    " SELECT DISTINCT account FROM import_stage"
+			    " WHERE account IS NOT NULL"
+			    " UNION SELECT account FROM import_contact"
+			    " ON CONFLICT (account) DO NOTHING") < 0)
+		goto out;
+
+	if (im->opt->replacements) {
+		if (check_existing(im, files, "replacement", incident) < 0)
+			goto out;
+		n = command_count(
+			im->db,
+			"INSERT INTO replacement (incident_id, serial, account,"
+			" issued_at, not_after, names, sha256, source,"
+			" source_line)"
+			" SELECT $1, serial, account, issued_at, not_after,"
+			" names, sha256, ($2::jsonb)->>src, line"
+			" FROM import_stage WHERE cardinality(names) > 0"
+			" ON CONFLICT (incident_id, serial) DO NOTHING",
+			2, params);
+	} else {
+		if (check_existing(im, files, "certificate", incident) < 0)
+			goto out;
+		n = command_count(
+			im->db,
+			"INSERT INTO certificate (incident_id, serial, account,"
+			" issued_at, not_after, issuer_name, subject, sha256,"
+			" is_precert, names, source, source_line, extra)"
+			" SELECT $1, serial, account, issued_at, not_after,"
+			" issuer, subject, sha256, is_precert, names,"
+			" ($2::jsonb)->>src, line, extra FROM import_stage"
+			" ON CONFLICT (incident_id, serial) DO NOTHING",
+			2, params);
+	}
+	if (n < 0)
+		goto out;
+	im->st->new_certs = n;
+	im->st->present = im->st->records - im->st->duplicates - n;
+
+	/* BR practice of the 2020 CA: replaced = a newer certificate with
+	 * exactly the same names exists, whoever asked for it. */
+	n = command_count(
+		im->db,
+		"UPDATE certificate c SET replaced_by = r.serial FROM ("
+		" SELECT DISTINCT ON (c2.id) c2.id, r2.serial"
+		" FROM certificate c2 JOIN replacement r2"
+		"  ON r2.incident_id = c2.incident_id AND r2.names = c2.names"
+		"  AND r2.serial <> c2.serial AND (c2.issued_at IS NULL"
+		"  OR r2.issued_at IS NULL OR r2.issued_at > c2.issued_at)"
+		" WHERE c2.incident_id = $1 AND c2.replaced_by IS NULL"
+		" ORDER BY c2.id, r2.issued_at DESC NULLS LAST) r"
+		" WHERE c.id = r.id",
+		1, params);
+	if (n < 0)
+		goto out;
+	im->st->replaced = n;
+
+	im->st->accounts = query_count(
+		im->db, "SELECT count(DISTINCT account) FROM import_stage", 0,
+		NULL);
+	im->st->accounts_without_email =
+		query_count(im->db,
+			    "SELECT count(*) FROM (SELECT DISTINCT account FROM"
+			    " import_stage) a JOIN subscriber s USING (account)"
+			    " WHERE cardinality(s.emails) = 0",
+			    0, NULL);
+	im->st->distinct_names = query_count(
+		im->db,
+		"SELECT count(DISTINCT n) FROM import_stage, unnest(names) n",
+		0, NULL);
+	if (im->st->accounts < 0 || im->st->accounts_without_email < 0 ||
+	    im->st->distinct_names < 0)
+		goto out;
+	rc = 0;
+out:
+	free(srcs);
+	json_decref(names);
+	return rc;
+}
+
+static int record_event(struct import *im, long long incident_id,
+			char *const *files, size_t nfiles)
+{
+	const struct importer_stats *st = im->st;
+	json_t *fl = json_array();
+	json_t *detail;
+	char *text;
+	int rc;
+
+	for (size_t i = 0; i < nfiles; i++)
+		json_array_append_new(fl, json_string(files[i]));
+	detail = json_pack(
+		"{s:o,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+		"files", fl, "replacements", im->opt->replacements, "lines",
+		(json_int_t)st->lines, "records", (json_int_t)st->records,
+		"new", (json_int_t)st->new_certs, "present",
+		(json_int_t)st->present, "duplicates",
+		(json_int_t)st->duplicates, "accounts",
+		(json_int_t)st->accounts, "accounts_without_email",
+		(json_int_t)st->accounts_without_email, "contacts",
+		(json_int_t)st->contacts, "names", (json_int_t)st->names,
+		"distinct_names", (json_int_t)st->distinct_names, "rejects",
+		(json_int_t)st->rejects, "replaced", (json_int_t)st->replaced);
+	text = json_dumps(detail, JSON_COMPACT);
+	rc = db_event_add(im->db, incident_id,
+			  im->opt->replacements ? "import.replacements"
+						: "import.certificates",
+			  text);
+	free(text);
+	json_decref(detail);
+	return rc;
+}
+
+int importer_format_from_name(const char *name)
+{
+	if (strcmp(name, "pem") == 0)
+		return IMPORTER_PEM;
+	if (strcmp(name, "der") == 0)
+		return IMPORTER_DER;
+	return record_format_from_name(name);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int importer_run(struct db *db, long long incident_id,
+		 const struct importer_options *opt, char *const *files,
+		 size_t nfiles, struct importer_stats *st)
+{
+	struct import im = { .db = db, .opt = opt, .st = st };
+	char incident[32];
+	double t0 = now_s();
+	bool in_copy = false;
+	unsigned long long total = 0;
+	int rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	snprintf(incident, sizeof(incident), "%lld", incident_id);
+	if (opt->rejects_path != NULL) {
+		im.rejects = fopen(opt->rejects_path, "w");
+		if (im.rejects == NULL)
+			return log_error("%s: cannot create: %s",
+					 opt->rejects_path, strerror(errno));
+	}
+	if (db_begin(db) < 0)
+		goto out;
+	if (db_exec(db, create_stage) < 0)
+		goto rollback;
+	if (opt->accounts_path != NULL &&
+	    import_accounts(&im, opt->accounts_path) < 0)
+		goto rollback;
+	for (size_t i = 0; i < nfiles; i++) {
+		struct stat sb;
+
+		if (strcmp(files[i], "-") != 0 && stat(files[i], &sb) == 0)
+			total += (unsigned long long)sb.st_size;
+	}
+	if (opt->progress)
+		im.progress = progress_new_bytes("import", total);
+	if (copy_begin(db, &im.copy,
+		       "COPY import_stage (src, line, serial, account,"
+		       " issued_at, not_after, names, emails, issuer, subject,"
+		       " sha256, is_precert, extra) FROM STDIN") < 0)
+		goto rollback;
+	in_copy = true;
+	for (size_t i = 0; i < nfiles; i++) {
+		im.src = (int)i;
+		if (import_file(&im, files[i]) < 0)
+			goto rollback;
+	}
+	in_copy = false;
+	if (copy_end(&im.copy, NULL) < 0)
+		goto rollback;
+	progress_finish(im.progress);
+	im.progress = NULL;
+	if (check_input_duplicates(&im, files) < 0 ||
+	    move_rows(&im, files, nfiles, incident) < 0 ||
+	    record_event(&im, incident_id, files, nfiles) < 0)
+		goto rollback;
+	if (im.rejects != NULL && fflush(im.rejects) != 0) {
+		log_error("%s: cannot write: %s", opt->rejects_path,
+			  strerror(errno));
+		goto rollback;
+	}
+	if (db_commit(db) < 0)
+		goto out;
+	rc = 0;
+	goto out;
+rollback:
+	if (in_copy)
+		copy_end(&im.copy, "import aborted");
+	db_rollback(db);
+out:
+	if (im.progress != NULL) {
+		progress_finish(im.progress);
+	}
+	if (im.rejects != NULL)
+		fclose(im.rejects);
+	st->seconds = now_s() - t0;
+	return rc;
+}
