@@ -24,6 +24,20 @@ CREATE TABLE incident (
 	updated_at      timestamptz NOT NULL DEFAULT now()
 );
 
+-- An incident is a compliance record: it is never deleted.
+CREATE FUNCTION incident_is_permanent() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE EXCEPTION 'incidents are permanent records (% refused)', TG_OP;
+END
+$$;
+CREATE TRIGGER incident_no_delete
+	BEFORE DELETE ON incident
+	FOR EACH ROW EXECUTE FUNCTION incident_is_permanent();
+CREATE TRIGGER incident_no_truncate
+	BEFORE TRUNCATE ON incident
+	FOR EACH STATEMENT EXECUTE FUNCTION incident_is_permanent();
+
 -- Accounts as the CA knows them, shared by every incident.
 CREATE TABLE subscriber (
 	account    text PRIMARY KEY CHECK (account <> ''),
@@ -45,13 +59,20 @@ CREATE TABLE issuer (
 	UNIQUE (incident_id, subject, key_id)
 );
 
+-- The bulk table: millions of rows per incident arrive by COPY.  Its
+-- incident_id has no foreign key: a per-row check costs as much as the
+-- rest of the load, and incidents are permanent (see the trigger on
+-- incident below), so the reference cannot dangle.
 CREATE TABLE certificate (
 	id                bigserial PRIMARY KEY,
-	incident_id       bigint NOT NULL REFERENCES incident ON DELETE CASCADE,
+	incident_id       bigint NOT NULL,
 	serial            bytea NOT NULL
 	                  CHECK (octet_length(serial) BETWEEN 1 AND 20
 	                         AND get_byte(serial, 0) <> 0),
-	account           text REFERENCES subscriber (account),
+	-- No foreign key to subscriber: the importer creates a subscriber
+	-- row for every account in the same transaction, and a per-row
+	-- check would double the cost of loading millions of rows.
+	account           text,
 	issued_at         timestamptz,
 	not_after         timestamptz,
 	issuer_id         bigint REFERENCES issuer ON DELETE SET NULL,
@@ -74,7 +95,6 @@ CREATE TABLE certificate (
 	CHECK ((revocation_state = 'revoked') = (revoked_at IS NOT NULL)),
 	CHECK (not_after IS NULL OR issued_at IS NULL OR not_after > issued_at)
 );
-CREATE INDEX certificate_account ON certificate (incident_id, account);
 
 -- One probe per distinct (name, port) of an incident.
 CREATE TABLE scan_target (

@@ -17,6 +17,7 @@
 
 #include "certrecall/certinfo.h"
 #include "certrecall/db.h"
+#include "certrecall/distinct.h"
 #include "certrecall/dnsname.h"
 #include "certrecall/importer.h"
 #include "certrecall/log.h"
@@ -28,9 +29,9 @@
 #define READ_CHUNK (256 * 1024)
 #define MAX_LINE (4 * 1024 * 1024) /* one line, after inflating */
 #define MAX_DER (1024 * 1024)	   /* one DER certificate */
-#define COPY_FLUSH (1024 * 1024)
 #define MAX_LOGGED_REJECTS 20
 #define MAX_EMAILS 100
+#define PEM_LOOKAHEAD 1000 /* lines of text allowed before a PEM block */
 
 /* ---- reading lines from a plain or gzip file ---------------------- */
 
@@ -156,191 +157,24 @@ static int reader_next(struct reader *r, char **line, size_t *len)
 	}
 }
 
-/* ---- COPY text format writer -------------------------------------- */
-
-struct copy {
-	PGconn *conn;
-	char *buf;
-	size_t len, cap;
-	bool failed;
-};
-
-static void copy_init(struct copy *c, PGconn *conn)
-{
-	memset(c, 0, sizeof(*c));
-	c->conn = conn;
-	c->cap = COPY_FLUSH + 64 * 1024;
-	c->buf = xmalloc(c->cap);
-}
-
-static int copy_flush(struct copy *c)
-{
-	if (c->len > 0 && !c->failed &&
-	    PQputCopyData(c->conn, c->buf, (int)c->len) != 1) {
-		c->failed = true;
-		return log_error("database: COPY failed: %s",
-				 PQerrorMessage(c->conn));
-	}
-	c->len = 0;
-	return c->failed ? -1 : 0;
-}
-
-static void copy_room(struct copy *c, size_t n)
-{
-	xgrow(&c->buf, &c->cap, c->len + n, 1);
-}
-
-static void copy_raw(struct copy *c, const char *s, size_t n)
-{
-	copy_room(c, n);
-	memcpy(c->buf + c->len, s, n);
-	c->len += n;
-}
-
-/* Text with COPY's escapes; "in_array" also escapes for an array
- * element written inside double quotes. */
-static void copy_escaped(struct copy *c, const char *s, size_t n, bool in_array)
-{
-	copy_room(c, 4 * n);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (in_array && (ch == '"' || ch == '\\')) {
-			/* array escape "\", itself escaped for COPY */
-			c->buf[c->len++] = '\\';
-			c->buf[c->len++] = '\\';
-		}
-		switch (ch) {
-		case '\\':
-			c->buf[c->len++] = '\\';
-			c->buf[c->len++] = '\\';
-			break;
-		case '\t':
-			c->buf[c->len++] = '\\';
-			c->buf[c->len++] = 't';
-			break;
-		case '\n':
-			c->buf[c->len++] = '\\';
-			c->buf[c->len++] = 'n';
-			break;
-		case '\r':
-			c->buf[c->len++] = '\\';
-			c->buf[c->len++] = 'r';
-			break;
-		default:
-			c->buf[c->len++] = (char)ch;
-		}
-	}
-}
-
-static void copy_text(struct copy *c, const char *s, char sep)
-{
-	if (s == NULL)
-		copy_raw(c, "\\N", 2);
-	else
-		copy_escaped(c, s, strlen(s), false);
-	copy_raw(c, &sep, 1);
-}
-
-static void copy_bytea(struct copy *c, const unsigned char *b, size_t n,
-		       char sep)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	copy_room(c, 2 * n + 4);
-	c->buf[c->len++] = '\\';
-	c->buf[c->len++] = '\\';
-	c->buf[c->len++] = 'x';
-	for (size_t i = 0; i < n; i++) {
-		c->buf[c->len++] = hex[b[i] >> 4];
-		c->buf[c->len++] = hex[b[i] & 15];
-	}
-	c->buf[c->len++] = sep;
-}
-
-static void copy_time(struct copy *c, time_t t, char sep)
-{
-	char buf[UTCTIME_BUFSZ];
-
-	if (t == RECORD_UNSET || utctime_format_rfc3339(t, buf, sizeof(buf)))
-		copy_raw(c, "\\N", 2);
-	else
-		copy_raw(c, buf, strlen(buf));
-	copy_raw(c, &sep, 1);
-}
-
-static void copy_array(struct copy *c, const char *const *v, size_t n, char sep)
-{
-	copy_raw(c, "{", 1);
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			copy_raw(c, ",", 1);
-		copy_raw(c, "\"", 1);
-		copy_escaped(c, v[i], strlen(v[i]), true);
-		copy_raw(c, "\"", 1);
-	}
-	copy_raw(c, "}", 1);
-	copy_raw(c, &sep, 1);
-}
-
-static void copy_llong(struct copy *c, long long v, char sep)
-{
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%lld%c", v, sep);
-
-	copy_raw(c, buf, (size_t)n);
-}
-
-/*
- * Ends the COPY: with errmsg NULL it is committed to the staging table,
- * otherwise the server discards it.  Returns 0 or -1 (logged).
- */
-static int copy_end(struct copy *c, const char *errmsg)
-{
-	PGresult *res;
-	int rc = 0;
-
-	if (errmsg == NULL && copy_flush(c) < 0)
-		errmsg = "client write failed";
-	if (PQputCopyEnd(c->conn, errmsg) != 1)
-		rc = log_error("database: COPY end failed: %s",
-			       PQerrorMessage(c->conn));
-	while ((res = PQgetResult(c->conn)) != NULL) {
-		if (PQresultStatus(res) != PGRES_COMMAND_OK && errmsg == NULL)
-			rc = log_error("database: COPY: %s",
-				       PQresultErrorMessage(res));
-		PQclear(res);
-	}
-	free(c->buf);
-	c->buf = NULL;
-	return errmsg ? -1 : rc;
-}
-
-static int copy_begin(struct db *db, struct copy *c, const char *sql)
-{
-	PGresult *res = PQexec(db_get0_conn(db), sql);
-
-	if (PQresultStatus(res) != PGRES_COPY_IN) {
-		log_error("database: %s", PQresultErrorMessage(res));
-		PQclear(res);
-		return -1;
-	}
-	PQclear(res);
-	copy_init(c, db_get0_conn(db));
-	return 0;
-}
-
 /* ---- one import --------------------------------------------------- */
 
 struct import {
 	struct db *db;
 	const struct importer_options *opt;
 	struct importer_stats *st;
-	struct copy copy;
+	struct db_copy *copy;
+	bool direct;	      /* rows go straight into certificate */
+	const char *incident; /* id as text */
 	FILE *rejects;
 	struct progress *progress;
+	struct distinct *names; /* distinct names of the input */
+	struct distinct *accounts;
+	bool quiet_rejects;	       /* second pass: already reported */
+	bool need_stage;	       /* direct pass met e-mail columns */
 	unsigned long long bytes_done; /* of finished files */
 	int src;		       /* index of the current file */
+	const char *path;	       /* the current file */
 };
 
 /*
@@ -364,7 +198,7 @@ static int reject(struct import *im, const char *path,
 				  "tolerates bad lines)");
 		return -1;
 	}
-	if (im->st->rejects <= MAX_LOGGED_REJECTS)
+	if (im->st->rejects <= MAX_LOGGED_REJECTS && !im->quiet_rejects)
 		log_warn("%s:%llu: %s (rejected)", path, lineno, why);
 	if (im->rejects != NULL &&
 	    (fprintf(im->rejects, "# %s:%llu: %s\n", path, lineno, why) < 0 ||
@@ -375,30 +209,70 @@ static int reject(struct import *im, const char *path,
 	return 0;
 }
 
-/* One staging row: columns as in CREATE TEMP TABLE import_stage. */
-static void stage_row(struct import *im, unsigned long long lineno,
-		      const struct record *r, bool precert)
-{
-	struct copy *c = &im->copy;
+/*
+ * One row: straight into certificate (direct), or into the staging table;
+ * the column lists are DIRECT_COLUMNS and STAGE_COLUMNS.  Returns 0, or -1
+ * once the server has refused the COPY.
+ */
+#define DIRECT_COLUMNS                                                         \
+	"incident_id, source, source_line, serial, account, issued_at,"        \
+	" not_after, names, issuer_name, subject, sha256, is_precert, extra"
+#define STAGE_COLUMNS                                                          \
+	"src, line, serial, account, issued_at, not_after, names, emails,"     \
+	" issuer, subject, sha256, is_precert, extra"
 
-	copy_llong(c, im->src, '\t');
-	copy_llong(c, (long long)lineno, '\t');
-	copy_bytea(c, r->serial.b, r->serial.len, '\t');
-	copy_text(c, r->account, '\t');
-	copy_time(c, r->issued_at, '\t');
-	copy_time(c, r->not_after, '\t');
-	copy_array(c, r->names, r->nnames, '\t');
-	copy_array(c, r->emails, r->nemails, '\t');
-	copy_text(c, r->issuer, '\t');
-	copy_text(c, r->subject, '\t');
+static int stage_row(struct import *im, unsigned long long lineno,
+		     const struct record *r, bool precert)
+{
+	struct db_copy *c = im->copy;
+
+	if (im->direct) {
+		if (r->nemails > 0) {
+			/* Contacts need the staging table. */
+			im->need_stage = true;
+			return -1;
+		}
+		db_copy_text(c, im->incident);
+		db_copy_text(c, im->path);
+	} else {
+		db_copy_llong(c, im->src);
+	}
+	db_copy_llong(c, (long long)lineno);
+	db_copy_bytea(c, r->serial.b, r->serial.len);
+	db_copy_text(c, r->account);
+	db_copy_time(c, r->issued_at);
+	db_copy_time(c, r->not_after);
+	db_copy_array(c, r->names, r->nnames);
+	if (!im->direct)
+		db_copy_array(c, r->emails, r->nemails);
+	db_copy_text(c, r->issuer);
+	db_copy_text(c, r->subject);
 	if (r->has_sha256)
-		copy_bytea(c, r->sha256, 32, '\t');
+		db_copy_bytea(c, r->sha256, 32);
 	else
-		copy_text(c, NULL, '\t');
-	copy_raw(c, precert ? "t\t" : "f\t", 2);
-	copy_text(c, r->extra_json, '\n');
+		db_copy_text(c, NULL);
+	db_copy_bool(c, precert);
+	db_copy_text(c, r->extra_json);
 	im->st->records++;
 	im->st->names += (long long)r->nnames;
+	for (size_t i = 0; i < r->nnames; i++)
+		if (distinct_add(im->names, r->names[i], strlen(r->names[i])) <
+		    0)
+			return -1;
+	if (r->account != NULL &&
+	    distinct_add(im->accounts, r->account, strlen(r->account)) < 0)
+		return -1;
+	return db_copy_row_end(c);
+}
+
+/* Checks the database cannot make: a line-numbered error beats a
+ * constraint violation without one. */
+static const char *record_problem(const struct record *r)
+{
+	if (r->issued_at != RECORD_UNSET && r->not_after != RECORD_UNSET &&
+	    r->not_after <= r->issued_at)
+		return "not_after is not later than issued_at";
+	return NULL;
 }
 
 static void show_progress(struct import *im, struct reader *r)
@@ -479,14 +353,16 @@ static int import_lines(struct import *im, struct reader *rd, int format,
 			show_progress(im, rd);
 			continue;
 		}
+		if (r == RECORD_OK && record_problem(&rec) != NULL) {
+			snprintf(err, sizeof(err), "%s", record_problem(&rec));
+			r = RECORD_ERROR;
+		}
 		if (r == RECORD_ERROR) {
 			if (reject(im, rd->path, lineno, orig ? orig : line,
 				   len, err) < 0)
 				goto out;
 		} else if (r == RECORD_OK) {
-			stage_row(im, lineno, &rec, false);
-			if (im->copy.len >= COPY_FLUSH &&
-			    copy_flush(&im->copy) < 0)
+			if (stage_row(im, lineno, &rec, false) < 0)
 				goto out;
 		}
 		if (pending != NULL) {
@@ -522,6 +398,7 @@ static int stage_x509(struct import *im, const char *path,
 	json_t *extra;
 	json_t *urls[2];
 	char *extra_text;
+	int rc;
 
 	if (certinfo_from_x509(x, &ci, err, sizeof(err)) < 0)
 		return reject(im, path, lineno, "", 0, err);
@@ -547,11 +424,11 @@ static int stage_x509(struct import *im, const char *path,
 			  urls[1]);
 	extra_text = json_dumps(extra, JSON_COMPACT);
 	rec.extra_json = extra_text;
-	stage_row(im, lineno, &rec, ci.precert);
+	rc = stage_row(im, lineno, &rec, ci.precert);
 	free(extra_text);
 	json_decref(extra);
 	certinfo_release(&ci);
-	return im->copy.len >= COPY_FLUSH ? copy_flush(&im->copy) : 0;
+	return rc;
 }
 
 /* PEM: certificates between BEGIN/END lines; other text is ignored. */
@@ -684,6 +561,7 @@ static int import_file(struct import *im, const char *path)
 
 	if (reader_open(&rd, path) < 0)
 		return -1;
+	im->path = path;
 	if (format == IMPORTER_DER) {
 		rc = import_der(im, &rd);
 		goto out;
@@ -714,19 +592,28 @@ static int import_file(struct import *im, const char *path)
 		goto out;
 	}
 	if (format == IMPORTER_AUTO) {
-		if (strncmp(line, "-----BEGIN", 10) == 0) {
+		unsigned long long first = rd.lineno;
+
+		if (strncmp(line, "-----BEGIN", 10) == 0)
 			format = IMPORTER_PEM;
-		} else {
+		else
 			format = record_detect(line, len, err, sizeof(err));
-			if (format < 0) {
-				log_error("%s:%llu: %s (give --format)", path,
-					  rd.lineno, err);
-				goto out;
-			}
+		/* A PEM bundle may start with text (openssl x509 -text):
+		 * look a little further for a BEGIN line. */
+		while (format < 0 && rd.lineno < first + PEM_LOOKAHEAD &&
+		       (r = reader_next(&rd, &line, &len)) == 1)
+			if (strncmp(line, "-----BEGIN", 10) == 0)
+				format = IMPORTER_PEM;
+		if (format < 0) {
+			log_error("%s:%llu: %s (give --format)", path, first,
+				  err);
+			goto out;
 		}
-		log_info("%s: format %s", path,
-			 format == IMPORTER_PEM ? "pem"
-						: record_format_name(format));
+		if (!im->quiet_rejects)
+			log_info("%s: format %s", path,
+				 format == IMPORTER_PEM
+					 ? "pem"
+					 : record_format_name(format));
 	}
 	if (format == IMPORTER_PEM)
 		rc = import_pem(im, &rd, line, len);
@@ -843,12 +730,12 @@ static int import_accounts(struct import *im, const char *path)
 	int rc = -1;
 	int r;
 
-	if (copy_begin(im->db, &im->copy,
-		       "COPY import_contact (line, account, emails) "
-		       "FROM STDIN") < 0)
+	if (reader_open(&rd, path) < 0)
 		return -1;
-	if (reader_open(&rd, path) < 0) {
-		copy_end(&im->copy, "aborted");
+	im->copy = db_copy_begin(im->db, "COPY import_contact (line, account,"
+					 " emails) FROM STDIN");
+	if (im->copy == NULL) {
+		reader_close(&rd);
 		return -1;
 	}
 	while ((r = reader_next(&rd, &line, &len)) == 1) {
@@ -896,10 +783,10 @@ static int import_accounts(struct import *im, const char *path)
 			continue;
 		}
 		free(copyline);
-		copy_llong(&im->copy, (long long)rd.lineno, '\t');
-		copy_text(&im->copy, trim(fields[0]), '\t');
-		copy_array(&im->copy, emails, (size_t)ne, '\n');
-		if (im->copy.len >= COPY_FLUSH && copy_flush(&im->copy) < 0)
+		db_copy_llong(im->copy, (long long)rd.lineno);
+		db_copy_text(im->copy, trim(fields[0]));
+		db_copy_array(im->copy, emails, (size_t)ne);
+		if (db_copy_row_end(im->copy) < 0)
 			goto out;
 	}
 	if (r < 0)
@@ -907,8 +794,9 @@ static int import_accounts(struct import *im, const char *path)
 	rc = 0;
 out:
 	reader_close(&rd);
-	if (copy_end(&im->copy, rc == 0 ? NULL : "aborted") < 0)
+	if (db_copy_end(im->copy, rc == 0 ? NULL : "aborted", NULL) < 0)
 		rc = -1;
+	im->copy = NULL;
 	return rc;
 }
 
@@ -954,61 +842,23 @@ static long long command_count(struct db *db, const char *sql, int n,
 }
 
 /*
- * The same serial twice in the input is fine when the data agree (it is
- * counted as a duplicate) and an error naming both lines when they don't.
+ * After the move: the same serial with different data, in the input or
+ * against an earlier import, is an error naming both places.  Also counts
+ * the input's exact duplicates.
  */
-static int check_input_duplicates(struct import *im, char *const *files)
-{
-	PGresult *res;
-	int rc = 0;
-
-	res = db_query(
-		im->db,
-		"WITH d AS (SELECT serial FROM import_stage"
-		" GROUP BY serial HAVING count(*) > 1),"
-		" r AS (SELECT s.*, row_number() OVER (PARTITION BY"
-		"  s.serial ORDER BY s.src, s.line) AS k"
-		"  FROM import_stage s JOIN d USING (serial))"
-		" SELECT encode(b.serial, 'hex'), a.src, a.line, b.src,"
-		"  b.line, (a.account, a.issued_at, a.not_after, a.names)"
-		"  IS NOT DISTINCT FROM"
-		"  (b.account, b.issued_at, b.not_after, b.names)"
-		" FROM r a JOIN r b ON a.serial = b.serial AND a.k = 1"
-		"  AND b.k > 1 ORDER BY b.src, b.line",
-		0, NULL);
-	if (res == NULL)
-		return -1;
-	for (int i = 0; i < PQntuples(res); i++) {
-		int sa = atoi(PQgetvalue(res, i, 1));
-		int sb = atoi(PQgetvalue(res, i, 3));
-
-		if (strcmp(PQgetvalue(res, i, 5), "t") == 0) {
-			im->st->duplicates++;
-			continue;
-		}
-		if (rc == 0)
-			log_error("%s:%s: serial %s is also at %s:%s with "
-				  "different data",
-				  files[sb], PQgetvalue(res, i, 4),
-				  PQgetvalue(res, i, 0), files[sa],
-				  PQgetvalue(res, i, 2));
-		rc = -1;
-	}
-	PQclear(res);
-	return rc;
-}
-
-/* Rows already in the database must agree with the input. */
-static int check_existing(struct import *im, char *const *files,
-			  const char *table, const char *incident)
+static int check_conflicts(struct import *im, char *const *files,
+			   const char *table, const char *incident,
+			   long long inserted)
 {
 	char sql[1024];
 	PGresult *res;
+	long long matched;
 	int rc = 0;
 
 	snprintf(sql, sizeof(sql),
 		 "SELECT encode(s.serial, 'hex'), s.src, s.line, c.source,"
-		 " c.source_line FROM import_stage s JOIN %s c"
+		 " c.source_line, c.imported_at = now()"
+		 " FROM import_stage s JOIN %s c"
 		 " ON c.incident_id = $1 AND c.serial = s.serial"
 		 " WHERE (c.account, c.issued_at, c.not_after, c.names)"
 		 " IS DISTINCT FROM (s.account, s.issued_at, s.not_after,"
@@ -1018,23 +868,37 @@ static int check_existing(struct import *im, char *const *files,
 	if (res == NULL)
 		return -1;
 	for (int i = 0; i < PQntuples(res); i++) {
-		log_error("%s:%s: serial %s was imported before from %s:%s "
-			  "with different data",
+		bool now = strcmp(PQgetvalue(res, i, 5), "t") == 0;
+
+		log_error("%s:%s: serial %s %s %s:%s with different data",
 			  files[atoi(PQgetvalue(res, i, 1))],
 			  PQgetvalue(res, i, 2), PQgetvalue(res, i, 0),
+			  now ? "is also at" : "was imported before from",
 			  PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
 		rc = -1;
 	}
 	PQclear(res);
-	return rc;
+	if (rc < 0)
+		return -1;
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM import_stage s JOIN %s c"
+		 " ON c.incident_id = $1 AND c.serial = s.serial"
+		 " AND c.imported_at = now()",
+		 table);
+	matched = query_count(im->db, sql, 1, &incident);
+	if (matched < 0)
+		return -1;
+	im->st->duplicates = matched - inserted;
+	return 0;
 }
 
-static int move_rows(struct import *im, char *const *files, size_t nfiles,
-		     const char *incident)
+/* Staged rows into certificate (or replacement), only the new ones. */
+static int move_staged(struct import *im, char *const *files, size_t nfiles,
+		       const char *incident)
 {
 	json_t *names = json_array();
-	char *srcs;
 	const char *params[2];
+	char *srcs;
 	long long n;
 	int rc = -1;
 
@@ -1043,38 +907,7 @@ static int move_rows(struct import *im, char *const *files, size_t nfiles,
 	srcs = json_dumps(names, JSON_COMPACT);
 	params[0] = incident;
 	params[1] = srcs;
-
-	/* Contacts: from --accounts and from a csv email column. */
-	if (db_exec(im->db,
-		    "INSERT INTO import_contact (line, account, emails)"
-		    " SELECT line, account, emails FROM import_stage"
-		    " WHERE account IS NOT NULL AND cardinality(emails) > 0") <
-	    0)
-		goto out;
-	im->st->contacts = query_count(
-		im->db, "SELECT count(DISTINCT account) FROM import_contact", 0,
-		NULL);
-	if (db_exec(im->db,
-		    "INSERT INTO subscriber AS s (account, emails)"
-		    " SELECT account, array(SELECT DISTINCT e FROM"
-		    "  unnest(array_agg(x)) e ORDER BY 1)"
-		    " FROM import_contact, unnest(emails) x GROUP BY account"
-		    " ON CONFLICT (account) DO UPDATE SET emails = array("
-		    "  SELECT DISTINCT e FROM unnest(s.emails || "
-		    "EXCLUDED.emails)"
-		    "  e ORDER BY 1), updated_at = now()"
-		    " WHERE NOT (EXCLUDED.emails <@ s.emails)") < 0)
-		goto out;
-	if (db_exec(im->db, "INSERT INTO subscriber (account)"
-			    " SELECT DISTINCT account FROM import_stage"
-			    " WHERE account IS NOT NULL"
-			    " UNION SELECT account FROM import_contact"
-			    " ON CONFLICT (account) DO NOTHING") < 0)
-		goto out;
-
-	if (im->opt->replacements) {
-		if (check_existing(im, files, "replacement", incident) < 0)
-			goto out;
+	if (im->opt->replacements)
 		n = command_count(
 			im->db,
 			"INSERT INTO replacement (incident_id, serial, account,"
@@ -1085,9 +918,7 @@ static int move_rows(struct import *im, char *const *files, size_t nfiles,
 			" FROM import_stage WHERE cardinality(names) > 0"
 			" ON CONFLICT (incident_id, serial) DO NOTHING",
 			2, params);
-	} else {
-		if (check_existing(im, files, "certificate", incident) < 0)
-			goto out;
+	else
 		n = command_count(
 			im->db,
 			"INSERT INTO certificate (incident_id, serial, account,"
@@ -1098,15 +929,92 @@ static int move_rows(struct import *im, char *const *files, size_t nfiles,
 			" ($2::jsonb)->>src, line, extra FROM import_stage"
 			" ON CONFLICT (incident_id, serial) DO NOTHING",
 			2, params);
-	}
 	if (n < 0)
 		goto out;
 	im->st->new_certs = n;
+	/* Everything new: no duplicate and nothing already there. */
+	if (n < im->st->records &&
+	    check_conflicts(im, files,
+			    im->opt->replacements ? "replacement"
+						  : "certificate",
+			    incident, n) < 0)
+		goto out;
 	im->st->present = im->st->records - im->st->duplicates - n;
+	/* E-mail addresses given in a csv email column are contacts too;
+	 * domains are case-insensitive and stored lowercase. */
+	if (db_exec(im->db,
+		    "INSERT INTO import_contact (line, account, emails)"
+		    " SELECT line, account, array(SELECT split_part(e, '@', 1)"
+		    "  || '@' || lower(split_part(e, '@', 2)) FROM "
+		    "unnest(emails)"
+		    "  e) FROM import_stage"
+		    " WHERE account IS NOT NULL AND cardinality(emails) > 0") <
+	    0)
+		goto out;
+	rc = 0;
+out:
+	free(srcs);
+	json_decref(names);
+	return rc;
+}
 
-	/* BR practice of the 2020 CA: replaced = a newer certificate with
-	 * exactly the same names exists, whoever asked for it. */
-	n = command_count(
+/*
+ * Subscribers: every account of the input gets a row (an account without
+ * an address is counted, never dropped), contacts are merged in, and the
+ * accounts still without any address are counted.
+ */
+static int update_subscribers(struct import *im, const char *incident)
+{
+	/* The input's accounts: staged, or inserted by this transaction. */
+	const char *accounts =
+		im->direct ? "SELECT DISTINCT account FROM certificate"
+			     " WHERE incident_id = $1 AND imported_at = now()"
+			     " AND account IS NOT NULL"
+			   : "SELECT DISTINCT account FROM import_stage"
+			     " WHERE account IS NOT NULL AND $1::bigint > 0";
+	char sql[1024];
+	long long n;
+
+	im->st->contacts = query_count(
+		im->db, "SELECT count(DISTINCT account) FROM import_contact", 0,
+		NULL);
+	if (im->st->contacts < 0)
+		return -1;
+	if (db_exec(im->db,
+		    "INSERT INTO subscriber AS s (account, emails)"
+		    " SELECT account, array(SELECT DISTINCT e FROM"
+		    "  unnest(array_agg(x)) e ORDER BY 1)"
+		    " FROM import_contact, unnest(emails) x GROUP BY account"
+		    " ON CONFLICT (account) DO UPDATE SET emails = array("
+		    "  SELECT DISTINCT e FROM unnest(s.emails || "
+		    "EXCLUDED.emails)"
+		    "  e ORDER BY 1), updated_at = now()"
+		    " WHERE NOT (EXCLUDED.emails <@ s.emails)") < 0)
+		return -1;
+	snprintf(sql, sizeof(sql),
+		 "CREATE TEMP TABLE import_account ON COMMIT DROP AS %s",
+		 accounts);
+	n = command_count(im->db, sql, 1, &incident);
+	if (n < 0)
+		return -1;
+	if (db_exec(im->db, "INSERT INTO subscriber (account)"
+			    " SELECT account FROM import_account"
+			    " UNION SELECT account FROM import_contact"
+			    " ON CONFLICT (account) DO NOTHING") < 0)
+		return -1;
+	im->st->accounts_without_email = query_count(
+		im->db,
+		"SELECT count(*) FROM import_account JOIN subscriber s"
+		" USING (account) WHERE cardinality(s.emails) = 0",
+		0, NULL);
+	return im->st->accounts_without_email < 0 ? -1 : 0;
+}
+
+/* BR practice of the 2020 CA: replaced = a newer certificate with
+ * exactly the same names exists, whoever asked for it. */
+static int mark_replaced(struct import *im, const char *incident)
+{
+	long long n = command_count(
 		im->db,
 		"UPDATE certificate c SET replaced_by = r.serial FROM ("
 		" SELECT DISTINCT ON (c2.id) c2.id, r2.serial"
@@ -1117,32 +1025,12 @@ static int move_rows(struct import *im, char *const *files, size_t nfiles,
 		" WHERE c2.incident_id = $1 AND c2.replaced_by IS NULL"
 		" ORDER BY c2.id, r2.issued_at DESC NULLS LAST) r"
 		" WHERE c.id = r.id",
-		1, params);
-	if (n < 0)
-		goto out;
-	im->st->replaced = n;
+		1, &incident);
 
-	im->st->accounts = query_count(
-		im->db, "SELECT count(DISTINCT account) FROM import_stage", 0,
-		NULL);
-	im->st->accounts_without_email =
-		query_count(im->db,
-			    "SELECT count(*) FROM (SELECT DISTINCT account FROM"
-			    " import_stage) a JOIN subscriber s USING (account)"
-			    " WHERE cardinality(s.emails) = 0",
-			    0, NULL);
-	im->st->distinct_names = query_count(
-		im->db,
-		"SELECT count(DISTINCT n) FROM import_stage, unnest(names) n",
-		0, NULL);
-	if (im->st->accounts < 0 || im->st->accounts_without_email < 0 ||
-	    im->st->distinct_names < 0)
-		goto out;
-	rc = 0;
-out:
-	free(srcs);
-	json_decref(names);
-	return rc;
+	if (n < 0)
+		return -1;
+	im->st->replaced = n;
+	return 0;
 }
 
 static int record_event(struct import *im, long long incident_id,
@@ -1195,6 +1083,63 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Resets what a pass counts, for a second pass over the same input. */
+static int restart(struct import *im)
+{
+	struct importer_stats keep = *im->st;
+
+	memset(im->st, 0, sizeof(*im->st));
+	im->st->contacts = keep.contacts;
+	distinct_free(im->names);
+	distinct_free(im->accounts);
+	im->names = distinct_new();
+	im->accounts = distinct_new();
+	im->bytes_done = 0;
+	im->quiet_rejects = true;
+	if (im->rejects != NULL &&
+	    (fflush(im->rejects) != 0 || ftruncate(fileno(im->rejects), 0) ||
+	     fseek(im->rejects, 0, SEEK_SET) != 0))
+		return log_error("%s: cannot rewrite: %s",
+				 im->opt->rejects_path, strerror(errno));
+	return 0;
+}
+
+/*
+ * One pass over every file into the open COPY.  Returns 0; 1 when the
+ * direct pass must give way to the staging table (a serial already in
+ * the table or twice in the input, or e-mail columns); -1 on an error
+ * that ends the import (logged).
+ */
+static int run_pass(struct import *im, char *const *files, size_t nfiles,
+		    const char *copy_sql)
+{
+	char sqlstate[6];
+	int rc = 0;
+
+	im->copy = db_copy_begin(im->db, copy_sql);
+	if (im->copy == NULL)
+		return -1;
+	for (size_t i = 0; i < nfiles && rc == 0; i++) {
+		im->src = (int)i;
+		if (import_file(im, files[i]) < 0)
+			rc = -1;
+	}
+	if (rc < 0 && !im->need_stage) {
+		/* A bad line ends the import, unless the server refused
+		 * first: then the refusal decides. */
+		if (db_copy_end(im->copy, "import aborted", sqlstate) < 0 &&
+		    strcmp(sqlstate, "23505") == 0 && im->direct)
+			rc = 1;
+	} else if (im->need_stage) {
+		db_copy_end(im->copy, "import needs the staging table", NULL);
+		rc = 1;
+	} else if (db_copy_end(im->copy, NULL, sqlstate) < 0) {
+		rc = im->direct && strcmp(sqlstate, "23505") == 0 ? 1 : -1;
+	}
+	im->copy = NULL;
+	return rc;
+}
+
 int importer_run(struct db *db, long long incident_id,
 		 const struct importer_options *opt, char *const *files,
 		 size_t nfiles, struct importer_stats *st)
@@ -1202,51 +1147,83 @@ int importer_run(struct db *db, long long incident_id,
 	struct import im = { .db = db, .opt = opt, .st = st };
 	char incident[32];
 	double t0 = now_s();
-	bool in_copy = false;
 	unsigned long long total = 0;
 	int rc = -1;
+	int r;
 
 	memset(st, 0, sizeof(*st));
 	snprintf(incident, sizeof(incident), "%lld", incident_id);
+	im.incident = incident;
+	im.names = distinct_new();
+	im.accounts = distinct_new();
 	if (opt->rejects_path != NULL) {
 		im.rejects = fopen(opt->rejects_path, "w");
-		if (im.rejects == NULL)
-			return log_error("%s: cannot create: %s",
-					 opt->rejects_path, strerror(errno));
+		if (im.rejects == NULL) {
+			log_error("%s: cannot create: %s", opt->rejects_path,
+				  strerror(errno));
+			goto out;
+		}
+	}
+	/*
+	 * Straight into the table when that can work: files that can be
+	 * read twice, and no replacements.  A serial that is already there
+	 * (or twice in the input) makes the server refuse the COPY; then
+	 * the import starts again through the staging table, which sorts
+	 * that out.  A re-import learns this at its first row.
+	 */
+	im.direct = !opt->replacements;
+	for (size_t i = 0; i < nfiles; i++) {
+		struct stat sb;
+
+		if (strcmp(files[i], "-") == 0 || stat(files[i], &sb) < 0 ||
+		    !S_ISREG(sb.st_mode))
+			im.direct = false;
+		else
+			total += (unsigned long long)sb.st_size;
 	}
 	if (db_begin(db) < 0)
 		goto out;
-	if (db_exec(db, create_stage) < 0)
+	if (db_exec(db, create_stage) < 0 ||
+	    db_exec(db, "SET LOCAL work_mem = '256MB'") < 0)
 		goto rollback;
 	if (opt->accounts_path != NULL &&
 	    import_accounts(&im, opt->accounts_path) < 0)
 		goto rollback;
-	for (size_t i = 0; i < nfiles; i++) {
-		struct stat sb;
-
-		if (strcmp(files[i], "-") != 0 && stat(files[i], &sb) == 0)
-			total += (unsigned long long)sb.st_size;
-	}
-	if (opt->progress)
+	if (opt->progress && nfiles > 0)
 		im.progress = progress_new_bytes("import", total);
-	if (copy_begin(db, &im.copy,
-		       "COPY import_stage (src, line, serial, account,"
-		       " issued_at, not_after, names, emails, issuer, subject,"
-		       " sha256, is_precert, extra) FROM STDIN") < 0)
-		goto rollback;
-	in_copy = true;
-	for (size_t i = 0; i < nfiles; i++) {
-		im.src = (int)i;
-		if (import_file(&im, files[i]) < 0)
+	if (im.direct) {
+		if (db_exec(db, "SAVEPOINT direct") < 0)
+			goto rollback;
+		r = run_pass(&im, files, nfiles,
+			     "COPY certificate (" DIRECT_COLUMNS
+			     ") FROM STDIN");
+		if (r < 0)
+			goto rollback;
+		if (r > 0) {
+			log_info("some certificates are already known or "
+				 "repeated: merging through a staging table");
+			if (db_exec(db, "ROLLBACK TO SAVEPOINT direct") < 0 ||
+			    restart(&im) < 0)
+				goto rollback;
+			im.direct = false;
+		} else {
+			st->new_certs = st->records;
+		}
+	}
+	if (!im.direct) {
+		if (run_pass(&im, files, nfiles,
+			     "COPY import_stage (" STAGE_COLUMNS
+			     ") FROM STDIN") != 0 ||
+		    move_staged(&im, files, nfiles, incident) < 0)
 			goto rollback;
 	}
-	in_copy = false;
-	if (copy_end(&im.copy, NULL) < 0)
-		goto rollback;
 	progress_finish(im.progress);
 	im.progress = NULL;
-	if (check_input_duplicates(&im, files) < 0 ||
-	    move_rows(&im, files, nfiles, incident) < 0 ||
+	st->distinct_names = distinct_count(im.names);
+	st->accounts = distinct_count(im.accounts);
+	if (st->distinct_names < 0 || st->accounts < 0 ||
+	    update_subscribers(&im, incident) < 0 ||
+	    mark_replaced(&im, incident) < 0 ||
 	    record_event(&im, incident_id, files, nfiles) < 0)
 		goto rollback;
 	if (im.rejects != NULL && fflush(im.rejects) != 0) {
@@ -1259,15 +1236,13 @@ int importer_run(struct db *db, long long incident_id,
 	rc = 0;
 	goto out;
 rollback:
-	if (in_copy)
-		copy_end(&im.copy, "import aborted");
 	db_rollback(db);
 out:
-	if (im.progress != NULL) {
-		progress_finish(im.progress);
-	}
+	progress_finish(im.progress);
 	if (im.rejects != NULL)
 		fclose(im.rejects);
+	distinct_free(im.names);
+	distinct_free(im.accounts);
 	st->seconds = now_s() - t0;
 	return rc;
 }

@@ -11,6 +11,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 struct config;
@@ -90,6 +91,36 @@ void db_migration_states_free(struct db_migration_state *states, size_t count);
 int db_event_add(struct db *db, long long incident_id, const char *kind,
 		 const char *detail_json);
 void db_set_command(const char *command_line);
+
+/*
+ * Bulk load with COPY ... FROM STDIN (text format).  Values are escaped
+ * here; rows are buffered and sent in large chunks.  The server may refuse
+ * the data at any row (a constraint, say): db_copy_row_end() notices that
+ * early, so the caller can stop producing rows, and db_copy_end() reports
+ * the server's error and its SQLSTATE.
+ */
+struct db_copy;
+
+/* Starts "COPY ... FROM STDIN"; NULL on error (logged). */
+struct db_copy *db_copy_begin(struct db *db, const char *sql);
+/* One field each; NULL / DB_COPY_NULL_TIME mean SQL NULL. */
+#define DB_COPY_NULL_TIME ((time_t)INT64_MIN)
+void db_copy_text(struct db_copy *c, const char *s);
+void db_copy_bytea(struct db_copy *c, const unsigned char *b, size_t n);
+void db_copy_time(struct db_copy *c, time_t t);
+void db_copy_array(struct db_copy *c, const char *const *v, size_t n);
+void db_copy_llong(struct db_copy *c, long long v);
+void db_copy_bool(struct db_copy *c, bool v);
+/* Ends the row.  Returns 0, or -1 once the server has refused the COPY
+ * (stop sending; db_copy_end says why). */
+int db_copy_row_end(struct db_copy *c);
+/*
+ * Finishes the COPY and frees c: committed into the table when abort_msg
+ * is NULL, discarded otherwise.  Returns 0, or -1 with the server's
+ * SQLSTATE in sqlstate (may be NULL; "" if none).  A refusal with SQLSTATE
+ * 23505 (unique violation) is not logged: the caller may expect it.
+ */
+int db_copy_end(struct db_copy *c, const char *abort_msg, char sqlstate[6]);
 
 /* "host=/x port=5432 dbname=y" as libpq sees it, without password. */
 int db_describe(struct db *db, char *buf, size_t len);

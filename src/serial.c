@@ -1,0 +1,230 @@
+/*
+ * serial.c - certificate serial numbers in canonical form.
+ *
+ * RFC 5280 4.1.2.2: a serial is a positive INTEGER of at most 20 octets.
+ * Both bases strip leading zeros as they read, so "00:AB", "0xab" and
+ * "AB" all give the single byte 0xab, and a long run of leading zeros
+ * never counts against the 20-octet limit.
+ */
+#include "certrecall/serial.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Longest piece of input quoted in an error message. */
+#define NEAR_MAX 40
+
+/* Decimal digits of the largest 20-octet value, 2^160 - 1 (49 digits). */
+#define DEC_DIGITS_MAX 49
+
+static int fail(char *err, size_t errlen, const char *text, size_t len,
+		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Writes "reason (near "text")" quoting at most NEAR_MAX bytes of text. */
+static int fail(char *err, size_t errlen, const char *text, size_t len,
+		const char *fmt, ...)
+{
+	char q[NEAR_MAX + 4], why[128];
+	size_t i, n = len < NEAR_MAX ? len : NEAR_MAX;
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		q[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+	}
+	if (len > n) {
+		memcpy(q + i, "...", 3);
+		i += 3;
+	}
+	q[i] = '\0';
+	va_start(ap, fmt);
+	if (vsnprintf(why, sizeof(why), fmt, ap) < 0)
+		why[0] = '\0';
+	va_end(ap);
+	/* A truncated message is still a message; a failed one is empty. */
+	if (snprintf(err, errlen, "%s (near \"%s\")", why, q) < 0)
+		err[0] = '\0';
+	return -1;
+}
+
+static int hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/*
+ * Hex digits with single ':' or ' ' separators between them.  The
+ * significant digits (after leading zeros) are packed from the right, so
+ * an odd count gives a leading nibble.
+ */
+static int parse_hex(struct serial *out, const char *s, size_t n,
+		     const char *text, size_t len, char *err, size_t errlen)
+{
+	unsigned char nib[2 * SERIAL_MAX];
+	size_t i, nd = 0, k;
+	bool prev_digit = false;
+
+	if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		s += 2;
+		n -= 2;
+	}
+	if (n == 0)
+		return fail(err, errlen, text, len, "empty serial");
+	for (i = 0; i < n; i++) {
+		int v = hexval((unsigned char)s[i]);
+
+		if (v < 0) {
+			if ((s[i] == ':' || s[i] == ' ') && prev_digit &&
+			    i + 1 < n && hexval((unsigned char)s[i + 1]) >= 0) {
+				prev_digit = false;
+				continue;
+			}
+			if (s[i] == ':' || s[i] == ' ')
+				return fail(err, errlen, text, len,
+					    "misplaced separator in serial");
+			return fail(err, errlen, text, len,
+				    "serial is not hex");
+		}
+		prev_digit = true;
+		if (nd == 0 && v == 0)
+			continue; /* leading zero */
+		if (nd == sizeof(nib))
+			return fail(err, errlen, text, len,
+				    "serial longer than %d octets", SERIAL_MAX);
+		nib[nd++] = (unsigned char)v;
+	}
+	if (nd == 0)
+		return fail(err, errlen, text, len, "serial is zero");
+	out->len = (nd + 1) / 2;
+	k = 0;
+	i = 0;
+	if (nd % 2 == 1)
+		out->b[k++] = nib[i++];
+	for (; i < nd; i += 2)
+		out->b[k++] = (unsigned char)(nib[i] << 4 | nib[i + 1]);
+	return 0;
+}
+
+/*
+ * Decimal digits only.  At most DEC_DIGITS_MAX significant digits are
+ * read, so the multiply-and-add below never needs more than one byte
+ * beyond SERIAL_MAX to notice an over-long value.
+ */
+static int parse_dec(struct serial *out, const char *s, size_t n,
+		     const char *text, size_t len, char *err, size_t errlen)
+{
+	unsigned char b[SERIAL_MAX + 1];
+	size_t i, nd = 0, k;
+
+	if (n == 0)
+		return fail(err, errlen, text, len, "empty serial");
+	memset(b, 0, sizeof(b));
+	for (i = 0; i < n; i++) {
+		unsigned carry;
+
+		if (s[i] < '0' || s[i] > '9')
+			return fail(err, errlen, text, len,
+				    "serial is not decimal");
+		if (nd == 0 && s[i] == '0')
+			continue;
+		if (++nd > DEC_DIGITS_MAX)
+			return fail(err, errlen, text, len,
+				    "serial longer than %d octets", SERIAL_MAX);
+		carry = (unsigned)(s[i] - '0');
+		for (k = sizeof(b); k-- > 0;) {
+			unsigned v = b[k] * 10u + carry;
+
+			b[k] = (unsigned char)(v & 0xff);
+			carry = v >> 8;
+		}
+	}
+	if (nd == 0)
+		return fail(err, errlen, text, len, "serial is zero");
+	for (k = 0; k < sizeof(b) && b[k] == 0; k++)
+		;
+	if (sizeof(b) - k > SERIAL_MAX)
+		return fail(err, errlen, text, len,
+			    "serial longer than %d octets", SERIAL_MAX);
+	out->len = sizeof(b) - k;
+	memcpy(out->b, b + k, out->len);
+	return 0;
+}
+
+int serial_parse(struct serial *out, const char *text, size_t len, int base,
+		 char *err, size_t errlen)
+{
+	const char *s = text;
+	size_t n = len;
+	struct serial tmp;
+	int rc;
+
+	/* Surrounding blanks are not part of the number. */
+	while (n > 0 && is_blank(s[0])) {
+		s++;
+		n--;
+	}
+	while (n > 0 && is_blank(s[n - 1]))
+		n--;
+	if (base == 16)
+		rc = parse_hex(&tmp, s, n, text, len, err, errlen);
+	else if (base == 10)
+		rc = parse_dec(&tmp, s, n, text, len, err, errlen);
+	else
+		rc = fail(err, errlen, text, len, "unsupported serial base %d",
+			  base);
+	if (rc == 0)
+		*out = tmp;
+	return rc;
+}
+
+void serial_format_hex(const struct serial *s, char *buf, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, k = 0;
+
+	if (len == 0)
+		return;
+	for (i = 0; i < s->len && i < SERIAL_MAX && k + 2 < len; i++) {
+		buf[k++] = hex[s->b[i] >> 4];
+		buf[k++] = hex[s->b[i] & 0x0f];
+	}
+	buf[k] = '\0';
+}
+
+int serial_compare(const struct serial *a, const struct serial *b)
+{
+	int c;
+
+	if (a->len != b->len)
+		return a->len < b->len ? -1 : 1;
+	c = memcmp(a->b, b->b, a->len);
+	return (c > 0) - (c < 0);
+}
+
+uint64_t serial_hash(const struct serial *s)
+{
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a 64 offset basis */
+	size_t i;
+
+	for (i = 0; i < s->len && i < SERIAL_MAX; i++) {
+		h ^= s->b[i];
+		h *= 1099511628211ULL; /* FNV-1a 64 prime */
+	}
+	return h;
+}

@@ -1,0 +1,255 @@
+/*
+ * test_serial.c - every spelling of a serial (prefix, colons, spaces,
+ * case, leading zeros, decimal) gives one canonical byte string; empty,
+ * non-hex, zero and over-20-octet input is rejected with the input quoted.
+ */
+#include "certrecall/serial.h"
+#include "unit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *hex(const struct serial *s)
+{
+	static char buf[2 * SERIAL_MAX + 1];
+
+	serial_format_hex(s, buf, sizeof(buf));
+	return buf;
+}
+
+/* Accepted input, base, and the canonical lowercase hex it denotes. */
+static const struct {
+	const char *in;
+	int base;
+	const char *want;
+} accepted[] = {
+	{ "ab", 16, "ab" },
+	{ "AB", 16, "ab" },
+	{ "0xab", 16, "ab" },
+	{ "0XAB", 16, "ab" },
+	{ "00:AB", 16, "ab" },
+	{ "00ab", 16, "ab" },
+	{ "0000000000000000000000000000000000000000000000ab", 16, "ab" },
+	{ "ab:cd:ef", 16, "abcdef" },
+	{ "ab cd ef", 16, "abcdef" },
+	{ "AB:cd EF", 16, "abcdef" },
+	{ "  abcd\t", 16, "abcd" },
+	/* odd digit count: the first digit is a leading nibble */
+	{ "abc", 16, "0abc" },
+	{ "1", 16, "01" },
+	{ "0x1", 16, "01" },
+	{ "03d4d4bdb6bc0d2f7bc0a7ffe2bfc7d2bf7c", 16,
+	  "03d4d4bdb6bc0d2f7bc0a7ffe2bfc7d2bf7c" },
+	/* exactly 20 octets, with and without a leading zero byte */
+	{ "7fffffffffffffffffffffffffffffffffffffff", 16,
+	  "7fffffffffffffffffffffffffffffffffffffff" },
+	{ "00ffffffffffffffffffffffffffffffffffffffff", 16,
+	  "ffffffffffffffffffffffffffffffffffffffff" },
+	{ "fffffffffffffffffffffffffffffffffffffff", 16,
+	  "0fffffffffffffffffffffffffffffffffffffff" },
+	/* --serial-base 10 */
+	{ "171", 10, "ab" },
+	{ "0171", 10, "ab" },
+	{ "1", 10, "01" },
+	{ "256", 10, "0100" },
+	{ "65535", 10, "ffff" },
+	{ "18446744073709551616", 10, "010000000000000000" },
+	{ " 42 ", 10, "2a" },
+	/* 2^160 - 1: the largest 20-octet value */
+	{ "1461501637330902918203684832716283019655932542975", 10,
+	  "ffffffffffffffffffffffffffffffffffffffff" },
+	{ "0001461501637330902918203684832716283019655932542975", 10,
+	  "ffffffffffffffffffffffffffffffffffffffff" },
+};
+
+START_TEST(accepted_forms_give_the_canonical_bytes)
+{
+	struct serial s;
+	char err[256] = "";
+
+	ck_assert_msg(serial_parse(&s, accepted[_i].in, strlen(accepted[_i].in),
+				   accepted[_i].base, err, sizeof(err)) == 0,
+		      "%s: %s", accepted[_i].in, err);
+	ck_assert_str_eq(hex(&s), accepted[_i].want);
+	ck_assert_uint_eq(s.len, strlen(accepted[_i].want) / 2);
+	ck_assert_uint_ne(s.b[0], 0);
+}
+END_TEST
+
+/* Rejected input, base, and a piece of the message it must give. */
+static const struct {
+	const char *in;
+	int base;
+	const char *why;
+} rejected[] = {
+	{ "", 16, "empty serial" },
+	{ "   ", 16, "empty serial" },
+	{ "0x", 16, "empty serial" },
+	{ "", 10, "empty serial" },
+	{ "0", 16, "serial is zero" },
+	{ "00:00", 16, "serial is zero" },
+	{ "0x000", 16, "serial is zero" },
+	{ "000", 10, "serial is zero" },
+	{ "abg", 16, "not hex" },
+	{ "0xzz", 16, "not hex" },
+	{ "ab-cd", 16, "not hex" },
+	{ "ab\ncd", 16, "not hex" },
+	{ "12a", 10, "not decimal" },
+	{ "0x12", 10, "not decimal" },
+	{ "-1", 10, "not decimal" },
+	{ ":ab", 16, "misplaced separator" },
+	{ "ab:", 16, "misplaced separator" },
+	{ "ab::cd", 16, "misplaced separator" },
+	{ "0x:ab", 16, "misplaced separator" },
+	/* 21 octets, and 41 digits */
+	{ "010000000000000000000000000000000000000000", 16,
+	  "longer than 20 octets" },
+	{ "10000000000000000000000000000000000000000", 16,
+	  "longer than 20 octets" },
+	/* 2^160: one more than the largest 20-octet value */
+	{ "1461501637330902918203684832716283019655932542976", 10,
+	  "longer than 20 octets" },
+	{ "99999999999999999999999999999999999999999999999999", 10,
+	  "longer than 20 octets" },
+	{ "ab", 8, "unsupported serial base" },
+};
+
+START_TEST(invalid_serials_are_rejected_with_the_input_quoted)
+{
+	struct serial s = { 1, { 0x42 } };
+	char err[256] = "";
+	const char *in = rejected[_i].in;
+
+	ck_assert_int_eq(serial_parse(&s, in, strlen(in), rejected[_i].base,
+				      err, sizeof(err)),
+			 -1);
+	ck_assert_msg(strstr(err, rejected[_i].why) != NULL, "%s: %s", in, err);
+	ck_assert_msg(strstr(err, "(near \"") != NULL, "%s", err);
+	/* A failed parse leaves the output alone. */
+	ck_assert_uint_eq(s.len, 1);
+	ck_assert_uint_eq(s.b[0], 0x42);
+}
+END_TEST
+
+START_TEST(equivalent_spellings_compare_and_hash_equal)
+{
+	static const char *const same[] = { "00:AB", "0xab",   "AB",
+					    "ab",    "0x00ab", "00 ab" };
+	struct serial first, s;
+	size_t i;
+
+	ck_assert_int_eq(serial_parse(&first, "171", 3, 10, NULL, 0), 0);
+	for (i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		ck_assert_int_eq(
+			serial_parse(&s, same[i], strlen(same[i]), 16, NULL, 0),
+			0);
+		ck_assert_int_eq(serial_compare(&first, &s), 0);
+		ck_assert_uint_eq(serial_hash(&first), serial_hash(&s));
+	}
+}
+END_TEST
+
+START_TEST(compare_orders_shorter_first_then_bytes)
+{
+	struct serial a, b, c;
+
+	ck_assert_int_eq(serial_parse(&a, "ff", 2, 16, NULL, 0), 0);
+	ck_assert_int_eq(serial_parse(&b, "0100", 4, 16, NULL, 0), 0);
+	ck_assert_int_eq(serial_parse(&c, "0101", 4, 16, NULL, 0), 0);
+	ck_assert_int_lt(serial_compare(&a, &b), 0);
+	ck_assert_int_gt(serial_compare(&b, &a), 0);
+	ck_assert_int_lt(serial_compare(&b, &c), 0);
+	ck_assert_int_eq(serial_compare(&c, &c), 0);
+	ck_assert_uint_ne(serial_hash(&b), serial_hash(&c));
+}
+END_TEST
+
+START_TEST(hash_is_fnv1a_of_the_canonical_bytes)
+{
+	struct serial s;
+
+	/* FNV-1a 64 of the single byte 0x61 ("a"), a published vector. */
+	ck_assert_int_eq(serial_parse(&s, "61", 2, 16, NULL, 0), 0);
+	ck_assert_uint_eq(serial_hash(&s), 0xaf63dc4c8601ec8cULL);
+}
+END_TEST
+
+START_TEST(text_need_not_be_nul_terminated)
+{
+	struct serial s;
+	const char buf[] = { 'a', 'b', 'c', 'd' };
+
+	ck_assert_int_eq(serial_parse(&s, buf, 2, 16, NULL, 0), 0);
+	ck_assert_str_eq(hex(&s), "ab");
+}
+END_TEST
+
+START_TEST(long_input_is_quoted_to_forty_bytes)
+{
+	char in[200], err[256];
+	struct serial s;
+
+	memset(in, 'z', sizeof(in));
+	ck_assert_int_eq(serial_parse(&s, in, sizeof(in), 16, err, sizeof(err)),
+			 -1);
+	ck_assert_ptr_nonnull(
+		strstr(err, "\"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz...\""));
+	ck_assert_ptr_null(
+		strstr(err, "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"));
+}
+END_TEST
+
+START_TEST(format_truncates_to_the_buffer)
+{
+	struct serial s;
+	char buf[5];
+
+	ck_assert_int_eq(serial_parse(&s, "abcdef", 6, 16, NULL, 0), 0);
+	serial_format_hex(&s, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "abcd");
+	serial_format_hex(&s, buf, 1);
+	ck_assert_str_eq(buf, "");
+}
+END_TEST
+
+START_TEST(formatted_hex_parses_back_to_the_same_serial)
+{
+	struct serial s, back;
+	char buf[2 * SERIAL_MAX + 1];
+	size_t i;
+
+	for (i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+		ck_assert_int_eq(serial_parse(&s, accepted[i].in,
+					      strlen(accepted[i].in),
+					      accepted[i].base, NULL, 0),
+				 0);
+		serial_format_hex(&s, buf, sizeof(buf));
+		ck_assert_int_eq(
+			serial_parse(&back, buf, strlen(buf), 16, NULL, 0), 0);
+		ck_assert_int_eq(serial_compare(&s, &back), 0);
+	}
+}
+END_TEST
+
+static Suite *serial_suite(void)
+{
+	Suite *s = suite_create("serial");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_loop_test(tc, accepted_forms_give_the_canonical_bytes, 0,
+			    sizeof(accepted) / sizeof(accepted[0]));
+	tcase_add_loop_test(tc,
+			    invalid_serials_are_rejected_with_the_input_quoted,
+			    0, sizeof(rejected) / sizeof(rejected[0]));
+	tcase_add_test(tc, equivalent_spellings_compare_and_hash_equal);
+	tcase_add_test(tc, compare_orders_shorter_first_then_bytes);
+	tcase_add_test(tc, hash_is_fnv1a_of_the_canonical_bytes);
+	tcase_add_test(tc, text_need_not_be_nul_terminated);
+	tcase_add_test(tc, long_input_is_quoted_to_forty_bytes);
+	tcase_add_test(tc, format_truncates_to_the_buffer);
+	tcase_add_test(tc, formatted_hex_parses_back_to_the_same_serial);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+UNIT_MAIN(serial_suite)
