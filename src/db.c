@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -421,6 +422,7 @@ int db_describe(struct db *db, char *buf, size_t len)
 /* ---- COPY FROM STDIN ---------------------------------------------- */
 
 #define DB_COPY_CHUNK (1024 * 1024)
+#define DB_COPY_STALL_MS (10 * 60 * 1000) /* no progress at all: give up */
 
 struct db_copy {
 	PGconn *conn;
@@ -443,6 +445,7 @@ struct db_copy *db_copy_begin(struct db *db, const char *sql)
 	c->conn = db->conn;
 	c->cap = DB_COPY_CHUNK + 64 * 1024;
 	c->buf = xmalloc(c->cap);
+	PQsetnonblocking(c->conn, 1);
 	return c;
 }
 
@@ -561,15 +564,45 @@ void db_copy_bool(struct db_copy *c, bool v)
 	copy_raw(c, v ? "t\t" : "f\t", 2);
 }
 
+/*
+ * Waits until libpq has handed everything queued to the kernel.  Returns
+ * 0, or -1 when the connection failed or the server ended the COPY.
+ */
+static int copy_drain(struct db_copy *c)
+{
+	for (;;) {
+		struct pollfd pfd = { .fd = PQsocket(c->conn),
+				      .events = POLLOUT | POLLIN };
+		int r = PQflush(c->conn);
+
+		if (r == 0)
+			return 0;
+		if (r < 0 || pfd.fd < 0)
+			return -1;
+		if (poll(&pfd, 1, DB_COPY_STALL_MS) <= 0)
+			return log_error("database: COPY stalled for %d s",
+					 DB_COPY_STALL_MS / 1000);
+		/* Read what the server said so far: an error ends the COPY
+		 * on its side, and we stop at once instead of after the
+		 * whole file has been sent. */
+		if ((pfd.revents & POLLIN) && !PQconsumeInput(c->conn))
+			return -1;
+	}
+}
+
+/*
+ * Sends the buffered rows.  The connection is non-blocking during the
+ * COPY: one chunk travels while the next is being produced, so parsing
+ * here and loading in the server overlap instead of taking turns.
+ */
 static int copy_flush(struct db_copy *c)
 {
 	if (c->refused)
 		return -1;
-	/* Read what the server said so far: an error ends the COPY on its
-	 * side, and PQputCopyData then fails at once instead of after the
-	 * whole file has been sent. */
-	if (!PQconsumeInput(c->conn) ||
-	    PQputCopyData(c->conn, c->buf, (int)c->len) != 1)
+	/* Double buffering: the previous chunk must be gone first. */
+	if (copy_drain(c) < 0 || !PQconsumeInput(c->conn) ||
+	    PQputCopyData(c->conn, c->buf, (int)c->len) != 1 ||
+	    PQflush(c->conn) < 0)
 		c->refused = true;
 	c->len = 0;
 	return c->refused ? -1 : 0;
@@ -593,6 +626,8 @@ int db_copy_end(struct db_copy *c, const char *abort_msg, char sqlstate[6])
 		sqlstate[0] = '\0';
 	if (abort_msg == NULL && c->len > 0)
 		copy_flush(c);
+	copy_drain(c);
+	PQsetnonblocking(c->conn, 0);
 	if (PQputCopyEnd(c->conn, abort_msg) != 1 && !c->refused)
 		rc = log_error("database: ending COPY: %s",
 			       PQerrorMessage(c->conn));

@@ -1096,6 +1096,7 @@ static int restart(struct import *im)
 	im->accounts = distinct_new();
 	im->bytes_done = 0;
 	im->quiet_rejects = true;
+	im->need_stage = false;
 	if (im->rejects != NULL &&
 	    (fflush(im->rejects) != 0 || ftruncate(fileno(im->rejects), 0) ||
 	     fseek(im->rejects, 0, SEEK_SET) != 0))
@@ -1200,8 +1201,11 @@ int importer_run(struct db *db, long long incident_id,
 		if (r < 0)
 			goto rollback;
 		if (r > 0) {
-			log_info("some certificates are already known or "
-				 "repeated: merging through a staging table");
+			log_info("%s: merging through a staging table",
+				 im.need_stage
+					 ? "the list carries e-mail addresses"
+					 : "some certificates are already "
+					   "known or repeated");
 			if (db_exec(db, "ROLLBACK TO SAVEPOINT direct") < 0 ||
 			    restart(&im) < 0)
 				goto rollback;

@@ -171,7 +171,7 @@ for sig in KILL INT TERM; do
 	pid=$!
 	set +m
 	for _ in $(seq 1 200); do
-		n=$(db_sql -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY import_stage%'")
+		n=$(db_sql -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY %'")
 		[ "$n" = 1 ] && break
 		sleep 0.05
 	done
