@@ -975,9 +975,11 @@ static int update_subscribers(struct import *im, const char *incident)
 	char sql[1024];
 	long long n;
 
-	im->st->contacts = query_count(
-		im->db, "SELECT count(DISTINCT account) FROM import_contact", 0,
-		NULL);
+	im->st->contacts =
+		query_count(im->db,
+			    "SELECT count(DISTINCT account) FROM import_contact"
+			    " WHERE cardinality(emails) > 0",
+			    0, NULL);
 	if (im->st->contacts < 0)
 		return -1;
 	if (db_exec(im->db,
@@ -1242,7 +1244,7 @@ int importer_run(struct db *db, long long incident_id,
 rollback:
 	db_rollback(db);
 out:
-	progress_finish(im.progress);
+	progress_cancel(im.progress); /* shown already unless it failed */
 	if (im.rejects != NULL)
 		fclose(im.rejects);
 	distinct_free(im.names);

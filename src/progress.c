@@ -183,3 +183,15 @@ void progress_finish(struct progress *p)
 	free(p->label);
 	free(p);
 }
+
+void progress_cancel(struct progress *p)
+{
+	if (p == NULL)
+		return;
+	if (p->tty) {
+		fputs("\r\033[K", stderr);
+		log_set_tty_line_dirty(false);
+	}
+	free(p->label);
+	free(p);
+}

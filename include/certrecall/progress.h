@@ -23,6 +23,8 @@ void progress_update(struct progress *p, uint64_t done);
 void progress_add(struct progress *p, uint64_t n);
 /* Prints the final line and frees p; NULL is a no-op. */
 void progress_finish(struct progress *p);
+/* Frees p without a final line (the job failed); NULL is a no-op. */
+void progress_cancel(struct progress *p);
 
 /*
  * Pure formatter used by both modes, exposed for tests:
