@@ -277,9 +277,13 @@ static const char *record_problem(const struct record *r)
 
 static void show_progress(struct import *im, struct reader *r)
 {
-	if (im->progress != NULL && (r->lineno & 4095) == 0)
+	if (im->progress != NULL && (r->lineno & 4095) == 0) {
+		progress_set_items(im->progress,
+				   (uint64_t)im->st->lines + r->lineno,
+				   "lines");
 		progress_update(im->progress,
 				im->bytes_done + reader_offset(r));
+	}
 }
 
 /* The line formats: le2020, le2022, csv, serials. */
@@ -1223,8 +1227,12 @@ int importer_run(struct db *db, long long incident_id,
 		    move_staged(&im, files, nfiles, incident) < 0)
 			goto rollback;
 	}
-	progress_finish(im.progress);
-	im.progress = NULL;
+	if (im.progress != NULL) {
+		progress_set_items(im.progress, (uint64_t)st->lines, "lines");
+		progress_update(im.progress, total);
+		progress_finish(im.progress);
+		im.progress = NULL;
+	}
 	st->distinct_names = distinct_count(im.names);
 	st->accounts = distinct_count(im.accounts);
 	if (st->distinct_names < 0 || st->accounts < 0 ||

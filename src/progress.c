@@ -19,6 +19,8 @@
 struct progress {
 	char *label;
 	bool bytes;
+	uint64_t items;
+	const char *items_unit; /* static, or NULL */
 	uint64_t done;
 	uint64_t total;
 	double started;
@@ -146,9 +148,14 @@ static void show(struct progress *p, bool final)
 	char line[256];
 	double t = now_s();
 
-	if (format(line, sizeof(line), p->label, p->done, p->total,
-		   t - p->started, p->tty ? PROGRESS_BAR_WIDTH : 0,
-		   p->bytes ? 1e6 : 1) < 0)
+	char label[96];
+
+	snprintf(label, sizeof(label), "%s", p->label);
+	if (p->items_unit != NULL)
+		snprintf(label, sizeof(label), "%s %llu %s", p->label,
+			 (unsigned long long)p->items, p->items_unit);
+	if (format(line, sizeof(line), label, p->done, p->total, t - p->started,
+		   p->tty ? PROGRESS_BAR_WIDTH : 0, p->bytes ? 1e6 : 1) < 0)
 		return;
 	p->last_shown = t;
 	if (p->tty && !final) {
@@ -173,6 +180,12 @@ void progress_update(struct progress *p, uint64_t done)
 void progress_add(struct progress *p, uint64_t n)
 {
 	progress_update(p, p->done + n);
+}
+
+void progress_set_items(struct progress *p, uint64_t n, const char *unit)
+{
+	p->items = n;
+	p->items_unit = unit;
 }
 
 void progress_finish(struct progress *p)

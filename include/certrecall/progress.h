@@ -21,6 +21,8 @@ struct progress *progress_new_bytes(const char *label, uint64_t total);
 void progress_set_total(struct progress *p, uint64_t total);
 void progress_update(struct progress *p, uint64_t done);
 void progress_add(struct progress *p, uint64_t n);
+/* A second count shown after the label, e.g. lines while counting bytes. */
+void progress_set_items(struct progress *p, uint64_t n, const char *unit);
 /* Prints the final line and frees p; NULL is a no-op. */
 void progress_finish(struct progress *p);
 /* Frees p without a final line (the job failed); NULL is a no-op. */
