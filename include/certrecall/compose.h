@@ -1,0 +1,69 @@
+/*
+ * compose - RFC 5322 / MIME messages for notices (pure: no I/O, no TZ).
+ *
+ * The output is a complete message with CRLF line endings, no line over
+ * 998 octets (RFC 5322 2.1.1; header lines are folded at 78), ready for
+ * SMTP; dot-stuffing is the SMTP layer's job.  Headers: Date (always
+ * "+0000"), From, To, Reply-To (optional), Subject, Message-ID,
+ * MIME-Version, Content-Type, Content-Transfer-Encoding, Auto-Submitted:
+ * auto-generated.  Any header text that is not plain ASCII is RFC 2047
+ * encoded (UTF-8, "B" or "Q").  The body is sent as 7bit when it is ASCII
+ * with short lines, else quoted-printable (RFC 2045 6.7).  With an
+ * attachment the message is multipart/mixed: the text part, then the
+ * attachment in base64 (RFC 2045 6.8) with a filename.
+ */
+#ifndef CERTRECALL_COMPOSE_H
+#define CERTRECALL_COMPOSE_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct compose_attachment {
+	const char *filename;	  /* ASCII, e.g. "certificates.csv" */
+	const char *content_type; /* e.g. "text/csv; charset=UTF-8" */
+	const char *data;
+	size_t len;
+};
+
+struct compose_input {
+	const char *from;     /* "Example CA <revocations@ca.example>" or
+				 a bare address; display name may be UTF-8 */
+	const char *to;	      /* a bare address */
+	const char *reply_to; /* NULL for none; same forms as from */
+	const char *subject;  /* UTF-8; CR/LF/controls become spaces */
+	const char *body;     /* UTF-8; LF or CRLF line endings */
+	time_t date;
+	const char *message_id; /* without the angle brackets */
+	const struct compose_attachment *attachment; /* NULL for none */
+};
+
+/*
+ * Builds the message.  Returns it NUL-terminated (caller frees) with its
+ * length in *len, or NULL with a reason in err: an address with CR, LF or
+ * another control character, angle brackets that do not match, a body
+ * that is not valid UTF-8, a message_id with spaces or brackets.
+ * The MIME boundary is derived from message_id, so the same input gives
+ * the same bytes.
+ */
+char *compose_message(const struct compose_input *in, size_t *len, char *err,
+		      size_t errlen);
+
+/*
+ * A stable Message-ID for one notice, so a receiver can spot a duplicate:
+ * "certrecall.<incident>.<kind>.<notice_id>@<domain>", where domain is the
+ * domain of the From address.  Returns 0, or -1 if buf is too small or
+ * from has no domain.
+ */
+int compose_message_id(char *buf, size_t len, const char *incident,
+		       const char *kind, long long notice_id,
+		       const char *from);
+
+/* RFC 5322 date: "Thu, 05 Mar 2020 03:08:00 +0000".  0 or -1. */
+int compose_date(time_t t, char *buf, size_t len);
+
+/* One CSV field (RFC 4180): quoted when it holds , " CR or LF.  Appends
+ * to *buf (grown with xrealloc; *len/*cap updated). */
+void compose_csv_field(char **buf, size_t *len, size_t *cap, const char *s,
+		       int last);
+
+#endif
