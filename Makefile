@@ -21,9 +21,10 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 B := build
 LIB_SRC   := $(filter-out src/main.c,$(wildcard src/*.c))
-LIB_OBJ   := $(LIB_SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/gen_migrations.o
-SAN_OBJ   := $(LIB_SRC:src/%.c=$(B)/asan/obj/%.o) $(B)/asan/obj/gen_migrations.o
+LIB_OBJ   := $(LIB_SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/gen_embedded.o
+SAN_OBJ   := $(LIB_SRC:src/%.c=$(B)/asan/obj/%.o) $(B)/asan/obj/gen_embedded.o
 MIGRATIONS := $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))
+TEMPLATES := $(sort $(wildcard templates/*.txt))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 SAN_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/tests/%)
@@ -67,14 +68,16 @@ $(B)/obj/%.o: src/%.c | $(B)/obj
 $(B)/asan/obj/%.o: src/%.c | $(B)/asan/obj
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
-# The SQL migrations are compiled into the binary (see db.h).
-$(B)/gen/migrations.c: $(MIGRATIONS) scripts/embed.sh | $(B)/gen
-	scripts/embed.sh db_migrations $@ $(MIGRATIONS)
+# The SQL migrations and the templates are compiled into the binary.
+$(B)/gen/embedded.c: $(MIGRATIONS) $(TEMPLATES) scripts/embed.sh | $(B)/gen
+	scripts/embed.sh embedded_migrations $@.1 $(MIGRATIONS)
+	scripts/embed.sh embedded_templates $@.2 $(TEMPLATES)
+	cat $@.1 $@.2 >$@ && rm -f $@.1 $@.2
 
-$(B)/obj/gen_migrations.o: $(B)/gen/migrations.c | $(B)/obj
+$(B)/obj/gen_embedded.o: $(B)/gen/embedded.c | $(B)/obj
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(B)/asan/obj/gen_migrations.o: $(B)/gen/migrations.c | $(B)/asan/obj
+$(B)/asan/obj/gen_embedded.o: $(B)/gen/embedded.c | $(B)/asan/obj
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
 $(B)/tests/%: tests/unit/%.c $(B)/libcertrecall.a | $(B)/tests

@@ -15,7 +15,7 @@ static int db_cmd_migrate(struct cli *cli)
 {
 	int applied = 0;
 
-	if (db_migrate(cli->db, db_migrations, db_migrations_count, &applied) <
+	if (db_migrate(cli->db, embedded_migrations, embedded_migrations_count, &applied) <
 	    0)
 		return EX_TEMPFAIL;
 	log_info("%d migration%s applied, schema is up to date", applied,
@@ -29,7 +29,7 @@ static int db_cmd_status(struct cli *cli)
 	char where[512];
 	size_t n, applied = 0, pending = 0;
 
-	if (db_migration_status(cli->db, db_migrations, db_migrations_count,
+	if (db_migration_status(cli->db, embedded_migrations, embedded_migrations_count,
 				&st, &n) < 0)
 		return EX_TEMPFAIL;
 	if (db_describe(cli->db, where, sizeof(where)) == 0)

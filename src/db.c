@@ -201,7 +201,7 @@ static const char *hostname(void)
 }
 
 /* Applies one migration in its own transaction, unless already there. */
-static int apply_one(struct db *db, const struct db_migration *m, bool *applied)
+static int apply_one(struct db *db, const struct embedded_file *m, bool *applied)
 {
 	char sum[65];
 	char *who;
@@ -209,7 +209,7 @@ static int apply_one(struct db *db, const struct db_migration *m, bool *applied)
 	int rc = -1;
 
 	*applied = false;
-	sha256_hex(m->sql, m->len, sum);
+	sha256_hex(m->data, m->len, sum);
 	who = xasprintf("%s@%s", actor(), hostname());
 	if (db_begin(db) < 0)
 		goto out;
@@ -230,7 +230,7 @@ static int apply_one(struct db *db, const struct db_migration *m, bool *applied)
 	}
 	PQclear(res);
 	log_info("applying migration %s", m->name);
-	if (db_exec(db, m->sql) < 0) {
+	if (db_exec(db, m->data) < 0) {
 		log_error("migration %s failed; rolled back, nothing of it "
 			  "was applied",
 			  m->name);
@@ -255,7 +255,7 @@ out:
 	return rc;
 }
 
-int db_migrate(struct db *db, const struct db_migration *list, size_t n,
+int db_migrate(struct db *db, const struct embedded_file *list, size_t n,
 	       int *applied)
 {
 	char lock[64];
@@ -305,7 +305,7 @@ out:
 	return rc;
 }
 
-int db_migration_status(struct db *db, const struct db_migration *list,
+int db_migration_status(struct db *db, const struct embedded_file *list,
 			size_t n, struct db_migration_state **states,
 			size_t *count)
 {
@@ -338,7 +338,7 @@ int db_migration_status(struct db *db, const struct db_migration *list,
 
 		xgrow(&st, &cap, used + 1, sizeof(*st));
 		st[used] = (struct db_migration_state){ .name = list[i].name };
-		sha256_hex(list[i].sql, list[i].len, sum);
+		sha256_hex(list[i].data, list[i].len, sum);
 		for (int r = 0; r < rows; r++) {
 			if (strcmp(PQgetvalue(res, r, 0), list[i].name) != 0)
 				continue;

@@ -51,6 +51,8 @@ struct config {
 		char *reply_to;
 		long long max_listed;
 		long long rate;
+		long long connections;
+		long long batch;
 		long long max_attempts;
 		long long retry_backoff_ms;
 		long long lease_ms;

@@ -14,20 +14,14 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "certrecall/embedded.h"
+
 struct config;
 
 struct db;
 
-/* One migration: sql/NNN_name.sql, embedded in the binary at build time. */
-struct db_migration {
-	const char *name;
-	const char *sql;
-	size_t len;
-};
-
-/* The project's migrations, in order (generated from sql/). */
-extern const struct db_migration db_migrations[];
-extern const size_t db_migrations_count;
+/* Migrations are sql/NNN_name.sql, embedded in the binary at build time:
+ * embedded_migrations[] in certrecall/embedded.h. */
 
 struct db_migration_state {
 	const char *name; /* borrowed from the migration list, or the db */
@@ -71,14 +65,14 @@ void db_rollback(struct db *db);
  * workers do not race.  A failing migration is rolled back whole and
  * stops the run.  *applied (may be NULL) counts what was applied.
  */
-int db_migrate(struct db *db, const struct db_migration *list, size_t n,
+int db_migrate(struct db *db, const struct embedded_file *list, size_t n,
 	       int *applied);
 
 /*
  * Fills *states (free with db_migration_states_free) with one entry per migration in
  * list, then one per migration known to the database but not to list.
  */
-int db_migration_status(struct db *db, const struct db_migration *list,
+int db_migration_status(struct db *db, const struct embedded_file *list,
 			size_t n, struct db_migration_state **states,
 			size_t *count);
 void db_migration_states_free(struct db_migration_state *states, size_t count);

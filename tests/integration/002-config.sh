@@ -48,7 +48,7 @@ contains "bad duration" 'bad2.ini:3: scanner.dns_timeout: "soon" is not a durati
 contains "out of range" 'bad2.ini:4: scanner.concurrency: 0 is out of range (1 to 100000)' "$out"
 contains "bad port list" 'bad2.ini:5: scanner.ports: "443, 70000" is not a list of ports' "$out"
 contains "unknown section" 'bad2.ini:7: unknown section [nosuch]' "$out"
-contains "bad enum" 'bad2.ini:9: smtp.starttls: "sometimes" is not one of no|opportunistic|required' "$out"
+contains "bad enum" 'bad2.ini:9: smtp.starttls: "sometimes" is not one of auto|required|optional|none' "$out"
 contains "duplicate key" 'bad2.ini:11: smtp.port is already set at line 10' "$out"
 fails "missing file exits 78" 78 certrecall -c nosuch.ini config check
 out=$(certrecall -c nosuch.ini config check 2>&1)

@@ -53,7 +53,7 @@ START_TEST(defaults_are_documented_values)
 	ck_assert_str_eq(cfg->scanner.ports, "443");
 	ck_assert(cfg->scanner.ipv6);
 	ck_assert_int_eq(cfg->smtp.port, 25);
-	ck_assert_str_eq(cfg->smtp.starttls, "opportunistic");
+	ck_assert_str_eq(cfg->smtp.starttls, "auto");
 	ck_assert_int_eq(cfg->mailer.max_listed, 100);
 	ck_assert_int_eq(cfg->report.crtsh_threshold, 10000);
 	config_free(cfg);

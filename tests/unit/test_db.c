@@ -72,7 +72,7 @@ static const char broken_sql[] = "CREATE TABLE c (z int);\n"
 				 "INSERT INTO a VALUES (2);\n"
 				 "SELEC oops;";
 
-static const struct db_migration good[] = {
+static const struct embedded_file good[] = {
 	{ "001_a", m1_sql, sizeof(m1_sql) - 1 },
 	{ "002_b", m2_sql, sizeof(m2_sql) - 1 },
 };
@@ -98,7 +98,7 @@ END_TEST
 START_TEST(broken_migration_rolls_back_whole)
 {
 	struct db *db = db_connect(conninfo, 10000, "unit");
-	const struct db_migration list[] = {
+	const struct embedded_file list[] = {
 		good[0],
 		{ "002_broken", broken_sql, sizeof(broken_sql) - 1 },
 		good[1],
@@ -134,7 +134,7 @@ START_TEST(status_lists_pending_applied_changed_and_unknown)
 {
 	struct db *db = db_connect(conninfo, 10000, "unit");
 	static const char changed_sql[] = "CREATE TABLE a (x bigint);";
-	const struct db_migration changed[] = {
+	const struct embedded_file changed[] = {
 		{ "001_a", changed_sql, sizeof(changed_sql) - 1 },
 	};
 	struct db_migration_state *st;
@@ -166,14 +166,14 @@ START_TEST(project_schema_applies_and_records_an_event)
 
 	ck_assert_ptr_nonnull(db);
 	ck_assert_int_eq(
-		db_migrate(db, db_migrations, db_migrations_count, &applied),
+		db_migrate(db, embedded_migrations, embedded_migrations_count, &applied),
 		0);
-	ck_assert_int_eq(applied, (int)db_migrations_count);
+	ck_assert_int_eq(applied, (int)embedded_migrations_count);
 	ck_assert_int_eq(count(db, "SELECT count(*) FROM event "
 				   "WHERE kind = 'db.migrate'"),
 			 1);
 	ck_assert_int_eq(
-		db_migrate(db, db_migrations, db_migrations_count, &applied),
+		db_migrate(db, embedded_migrations, embedded_migrations_count, &applied),
 		0);
 	ck_assert_int_eq(applied, 0);
 	/* No second event when nothing was applied. */
