@@ -11,7 +11,7 @@ PKGS := openssl libpq libcurl libesmtp-1.0 inih libcares jansson zlib
 # Recursively expanded: pkg-config runs when a rule needs it, after
 # scripts/deps.sh has had its chance to install the -dev packages.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -pthread
 CHECK_LIBS = $(shell pkg-config --cflags --libs check)
 
 WARN      := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror
@@ -115,7 +115,7 @@ bench: deps
 
 # libFuzzer needs clang; the targets link only the pure modules.
 PURE_SRC = $(wildcard src/utctime.c src/deadline.c src/serial.c \
-	src/dnsname.c src/record.c src/xalloc.c)
+	src/dnsname.c src/record.c src/xalloc.c src/template.c src/compose.c)
 fuzz: deps | $(B)/fuzz
 	@for f in $(FUZZ_SRC); do \
 		name=$$(basename $$f .c); what=$${name#fuzz_}; \

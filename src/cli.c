@@ -90,6 +90,27 @@ static const struct cli_command commands[] = {
 	  "(account,email[,email...]).  --replacements loads newly issued\n"
 	  "certificates instead, and marks each affected certificate whose\n"
 	  "exact set of names they cover as replaced.\n" },
+	{ "notify", cmd_notify, CLI_NEEDS_DB,
+	  "e-mail every affected subscriber, once",
+	  "usage: certrecall notify SLUG [--kind initial|reminder|revoked]\n"
+	  "                         [--limit N] [--connections N] [--rate R]"
+	  "\n"
+	  "                         [--no-wait] [--no-progress]\n"
+	  "       certrecall notify SLUG [--kind K] --dry-run DIR\n"
+	  "       certrecall notify SLUG [--kind K] --preview ADDRESS\n"
+	  "       certrecall notify SLUG --plan\n"
+	  "\n"
+	  "Sends one message per contact address (covering all its accounts\n"
+	  "and certificates) for the notices of KIND (default initial):\n"
+	  "plans them first (accounts without an address get a no-address\n"
+	  "record), then claims them in batches that several processes on\n"
+	  "several machines share.  Each outcome is stored as soon as the\n"
+	  "relay answers: sent, retry (4xx, with backoff) or failed (5xx).\n"
+	  "The run waits for due retries unless --no-wait.  --rate limits\n"
+	  "messages per second over all --connections.  --dry-run writes\n"
+	  "each message to DIR as .eml and changes nothing; --preview prints\n"
+	  "the exact message for one address; --plan counts what is due.\n"
+	  "Templates: templates.dir/KIND.txt, or the built-in ones.\n" },
 	{ "rules", cmd_rules, 0, "list the BR revocation rules by edition",
 	  "usage: certrecall rules [--edition EDITION] [--at TIME]\n"
 	  "       certrecall rules KEY [--at TIME]\n"

@@ -19,8 +19,7 @@
 struct progress {
 	char *label;
 	bool bytes;
-	uint64_t items;
-	const char *items_unit; /* static, or NULL */
+	char note[96]; /* shown after the label; "" for none */
 	uint64_t done;
 	uint64_t total;
 	double started;
@@ -148,12 +147,10 @@ static void show(struct progress *p, bool final)
 	char line[256];
 	double t = now_s();
 
-	char label[96];
+	char label[160];
 
-	snprintf(label, sizeof(label), "%s", p->label);
-	if (p->items_unit != NULL)
-		snprintf(label, sizeof(label), "%s %llu %s", p->label,
-			 (unsigned long long)p->items, p->items_unit);
+	snprintf(label, sizeof(label), "%s%s%s", p->label,
+		 p->note[0] ? " " : "", p->note);
 	if (format(line, sizeof(line), label, p->done, p->total, t - p->started,
 		   p->tty ? PROGRESS_BAR_WIDTH : 0, p->bytes ? 1e6 : 1) < 0)
 		return;
@@ -184,8 +181,13 @@ void progress_add(struct progress *p, uint64_t n)
 
 void progress_set_items(struct progress *p, uint64_t n, const char *unit)
 {
-	p->items = n;
-	p->items_unit = unit;
+	snprintf(p->note, sizeof(p->note), "%llu %s", (unsigned long long)n,
+		 unit);
+}
+
+void progress_set_note(struct progress *p, const char *note)
+{
+	snprintf(p->note, sizeof(p->note), "%s", note);
 }
 
 void progress_finish(struct progress *p)

@@ -55,14 +55,17 @@ char *compose_message(const struct compose_input *in, size_t *len, char *err,
  * from has no domain.
  */
 int compose_message_id(char *buf, size_t len, const char *incident,
-		       const char *kind, long long notice_id,
-		       const char *from);
+		       const char *kind, long long notice_id, const char *from);
 
 /* RFC 5322 date: "Thu, 05 Mar 2020 03:08:00 +0000".  0 or -1. */
 int compose_date(time_t t, char *buf, size_t len);
 
-/* One CSV field (RFC 4180): quoted when it holds , " CR or LF.  Appends
- * to *buf (grown with xrealloc; *len/*cap updated). */
+/*
+ * One CSV field (RFC 4180): quoted when it holds , " CR or LF, with "
+ * doubled; NULL is an empty field.  Appends the field and then "," or,
+ * when last is nonzero, CRLF to *buf (grown with xrealloc; *len and *cap
+ * updated; *buf stays NUL-terminated).
+ */
 void compose_csv_field(char **buf, size_t *len, size_t *cap, const char *s,
 		       int last);
 

@@ -23,6 +23,8 @@ void progress_update(struct progress *p, uint64_t done);
 void progress_add(struct progress *p, uint64_t n);
 /* A second count shown after the label, e.g. lines while counting bytes. */
 void progress_set_items(struct progress *p, uint64_t n, const char *unit);
+/* Free text shown after the label (copied), e.g. "sent 10 failed 1". */
+void progress_set_note(struct progress *p, const char *note);
 /* Prints the final line and frees p; NULL is a no-op. */
 void progress_finish(struct progress *p);
 /* Frees p without a final line (the job failed); NULL is a no-op. */

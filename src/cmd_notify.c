@@ -1,0 +1,146 @@
+/*
+ * cmd_notify.c - `certrecall notify SLUG --kind K | --preview ADDRESS |
+ * --plan`.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "certrecall/cli.h"
+#include "certrecall/config.h"
+#include "certrecall/incident.h"
+#include "certrecall/log.h"
+#include "certrecall/mailer.h"
+
+static int count_arg(const char *opt, const char *s, long long max,
+		     long long *out)
+{
+	char *end;
+
+	*out = strtoll(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || *out < 0 || *out > max)
+		return cli_usage_error("notify",
+				       "%s: \"%s\" is not a number "
+				       "from 0 to %lld",
+				       opt, s, max);
+	return 0;
+}
+
+int cmd_notify(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "kind", required_argument, NULL, 'k' },
+		{ "dry-run", required_argument, NULL, 'd' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "connections", required_argument, NULL, 'c' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "preview", required_argument, NULL, 'p' },
+		{ "plan", no_argument, NULL, 'P' },
+		{ "no-wait", no_argument, NULL, 'W' },
+		{ "no-progress", no_argument, NULL, 'N' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct mailer_options opt = {
+		.kind = "initial",
+		.connections = (int)cli->cfg->mailer.connections,
+		.rate = cli->cfg->mailer.rate,
+		.wait = true,
+		.progress = true,
+	};
+	struct mailer_stats st;
+	const char *preview = NULL;
+	bool plan = false;
+	struct incident *inc;
+	long long v;
+	int c, rc;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			if (!mailer_kind_valid(optarg))
+				return cli_usage_error("notify",
+						       "--kind is initial, "
+						       "reminder or revoked");
+			opt.kind = optarg;
+			break;
+		case 'd':
+			opt.dry_run_dir = optarg;
+			break;
+		case 'l':
+			if (count_arg("--limit", optarg, 1000000000, &v))
+				return EX_USAGE;
+			opt.limit = v;
+			break;
+		case 'c':
+			if (count_arg("--connections", optarg, 64, &v) ||
+			    v == 0)
+				return v == 0 ? cli_usage_error(
+							"notify",
+							"--connections must "
+							"be at least 1")
+					      : EX_USAGE;
+			opt.connections = (int)v;
+			break;
+		case 'r':
+			if (count_arg("--rate", optarg, 1000000, &v))
+				return EX_USAGE;
+			opt.rate = v;
+			break;
+		case 'p':
+			preview = optarg;
+			break;
+		case 'P':
+			plan = true;
+			break;
+		case 'W':
+			opt.wait = false;
+			break;
+		case 'N':
+			opt.progress = false;
+			break;
+		default:
+			return cli_usage_error("notify",
+					       "unknown or incomplete option "
+					       "'%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage_error("notify", "expected one incident SLUG");
+	if (plan && preview)
+		return cli_usage_error("notify", "--plan and --preview are "
+						 "separate questions");
+	inc = incident_find(cli->db, argv[optind]);
+	if (inc == NULL)
+		return EX_DATAERR;
+	if (plan) {
+		rc = mailer_plan_report(cli->db, cli->cfg, inc, stdout);
+		goto out;
+	}
+	if (preview) {
+		rc = mailer_preview(cli->db, cli->cfg, inc, opt.kind, preview,
+				    stdout);
+		goto out;
+	}
+	rc = mailer_run(cli->db, cli->cfg, inc, &opt, &st);
+	if (opt.dry_run_dir != NULL) {
+		if (rc == 0)
+			log_info("%lld %s messages written to %s (no state "
+				 "changed)",
+				 st.composed, opt.kind, opt.dry_run_dir);
+	} else {
+		log_info("%s: %lld sent, %lld failed, %lld to retry, %lld "
+			 "accounts without address (%lld notices planned now) "
+			 "in %.1f s, %.0f msg/s",
+			 opt.kind, st.sent, st.failed, st.retry, st.no_address,
+			 st.planned, st.seconds,
+			 st.seconds > 0 ? (double)st.sent / st.seconds : 0);
+	}
+out:
+	incident_free(inc);
+	return rc == 0 ? 0 : EX_TEMPFAIL;
+}

@@ -1,0 +1,1437 @@
+/*
+ * mailer.c - plan, compose, send and record notices.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+/* Both before libesmtp.h, or its TLS and AUTH APIs are hidden. */
+#include <openssl/ssl.h>
+#include <auth-client.h>
+#include <libesmtp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "certrecall/compose.h"
+#include "certrecall/config.h"
+#include "certrecall/db.h"
+#include "certrecall/deadline.h"
+#include "certrecall/embedded.h"
+#include "certrecall/incident.h"
+#include "certrecall/log.h"
+#include "certrecall/mailer.h"
+#include "certrecall/progress.h"
+#include "certrecall/template.h"
+#include "certrecall/utctime.h"
+#include "certrecall/xalloc.h"
+
+#define MAX_BACKOFF_MS (86400LL * 1000)
+#define MAX_TEMPLATE (256 * 1024)
+
+static const char *const kinds[] = { "initial", "reminder", "revoked" };
+
+bool mailer_kind_valid(const char *kind)
+{
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(kind, kinds[i]) == 0)
+			return true;
+	return false;
+}
+
+/* ---- templates ---------------------------------------------------- */
+
+/* A notice template: a header block (Subject, optional Reply-To), a blank
+ * line, then the body. */
+struct notice_template {
+	struct template *subject;
+	struct template *reply_to; /* NULL when the file has none */
+	struct template *body;
+};
+
+static void notice_template_free(struct notice_template *t)
+{
+	template_free(t->subject);
+	template_free(t->reply_to);
+	template_free(t->body);
+	memset(t, 0, sizeof(*t));
+}
+
+static char *read_small_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+
+	if (f == NULL) {
+		log_error("%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = xmalloc(MAX_TEMPLATE + 1);
+	*len = fread(buf, 1, MAX_TEMPLATE + 1, f);
+	if (ferror(f) || *len > MAX_TEMPLATE) {
+		log_error("%s: %s", path,
+			  ferror(f) ? strerror(errno) : "larger than 256 KiB");
+		free(buf);
+		buf = NULL;
+	} else {
+		buf[*len] = '\0';
+	}
+	fclose(f);
+	return buf;
+}
+
+static struct template *parse_part(const char *where, unsigned line,
+				   const char *text, size_t len)
+{
+	char err[256];
+	struct template *t = template_parse(text, len, err, sizeof(err));
+
+	if (t == NULL)
+		log_error("%s:%u: %s", where, line, err);
+	return t;
+}
+
+/*
+ * Loads templates.dir/<kind>.txt, or the built-in one.  Every problem is
+ * reported as FILE:LINE.
+ */
+static int load_template(const struct config *cfg, const char *kind,
+			 struct notice_template *t)
+{
+	char path[PATH_MAX];
+	const char *text = NULL;
+	char *owned = NULL;
+	size_t len = 0;
+	unsigned line = 1;
+	const char *p, *end;
+	int rc = -1;
+
+	memset(t, 0, sizeof(*t));
+	if (cfg->templates.dir[0] != '\0') {
+		snprintf(path, sizeof(path), "%s/%s.txt", cfg->templates.dir,
+			 kind);
+		owned = read_small_file(path, &len);
+		if (owned == NULL)
+			return -1;
+		text = owned;
+	} else {
+		snprintf(path, sizeof(path), "(built-in %s.txt)", kind);
+		for (size_t i = 0; i < embedded_templates_count; i++) {
+			if (strcmp(embedded_templates[i].name, kind) == 0) {
+				text = embedded_templates[i].data;
+				len = embedded_templates[i].len;
+			}
+		}
+		if (text == NULL)
+			return log_error("no built-in template for %s", kind);
+	}
+	end = text + len;
+	for (p = text; p < end; line++) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *colon;
+		size_t n = (size_t)((eol ? eol : end) - p);
+		struct template **slot = NULL;
+
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (n == 0) { /* the blank line: the body follows */
+			p = eol ? eol + 1 : end;
+			line++;
+			break;
+		}
+		colon = memchr(p, ':', n);
+		if (colon != NULL && (size_t)(colon - p) == 7 &&
+		    strncasecmp(p, "Subject", 7) == 0)
+			slot = &t->subject;
+		else if (colon != NULL && (size_t)(colon - p) == 8 &&
+			 strncasecmp(p, "Reply-To", 8) == 0)
+			slot = &t->reply_to;
+		if (slot == NULL || *slot != NULL) {
+			log_error(
+				"%s:%u: expected \"Subject:\" or \"Reply-To:\" "
+				"(once each) before a blank line and the body",
+				path, line);
+			goto out;
+		}
+		colon++;
+		while (colon < p + n && (*colon == ' ' || *colon == '\t'))
+			colon++;
+		*slot = parse_part(path, line, colon, (size_t)(p + n - colon));
+		if (*slot == NULL)
+			goto out;
+		p = eol ? eol + 1 : end;
+	}
+	if (t->subject == NULL) {
+		log_error("%s:%u: the template has no Subject: line", path,
+			  line);
+		goto out;
+	}
+	t->body = parse_part(path, line, p, (size_t)(end - p));
+	if (t->body == NULL)
+		goto out;
+	rc = 0;
+out:
+	if (rc < 0)
+		notice_template_free(t);
+	free(owned);
+	return rc;
+}
+
+/* ---- what a notice says ------------------------------------------- */
+
+/* Everything a batch needs that is the same for every notice. */
+struct notice_common {
+	const struct config *cfg;
+	const struct incident *inc;
+	struct deadline_rule rule;
+	time_t must_by;
+	struct notice_template tpl;
+	const char *kind;
+	const char *from_addr; /* addr-spec of mailer.from */
+	char *from_addr_owned;
+};
+
+/* "4 days 23 hours from now", "3 hours 5 minutes from now", "overdue by
+ * 2 days 1 hour": the time remaining in words, as subscribers read it. */
+static void remaining_words(long long s, char *buf, size_t len)
+{
+	long long a = s < 0 ? -s : s;
+	long long d = a / 86400, h = a % 86400 / 3600, m = a % 3600 / 60;
+	char part[96];
+
+	if (d > 0)
+		snprintf(part, sizeof(part), "%lld day%s %lld hour%s", d,
+			 d == 1 ? "" : "s", h, h == 1 ? "" : "s");
+	else if (h > 0)
+		snprintf(part, sizeof(part), "%lld hour%s %lld minute%s", h,
+			 h == 1 ? "" : "s", m, m == 1 ? "" : "s");
+	else
+		snprintf(part, sizeof(part), "%lld minute%s", m,
+			 m == 1 ? "" : "s");
+	snprintf(buf, len, s >= 0 ? "%s from now" : "overdue by %s", part);
+}
+
+static json_t *time_text(time_t t, bool is_set)
+{
+	char buf[UTCTIME_BUFSZ];
+
+	if (!is_set || utctime_format_long(t, buf, sizeof(buf)) < 0)
+		return json_string("unknown");
+	return json_string(buf);
+}
+
+/* The addr-spec inside "Name <addr>", or the whole string. */
+static char *addr_spec(const char *from)
+{
+	const char *lt = strrchr(from, '<');
+	const char *gt = lt ? strchr(lt, '>') : NULL;
+
+	if (lt != NULL && gt != NULL)
+		return xstrndup(lt + 1, (size_t)(gt - lt - 1));
+	return xstrdup(from);
+}
+
+static int common_init(struct notice_common *c, const struct config *cfg,
+		       const struct incident *inc, const char *kind)
+{
+	char err[512];
+
+	memset(c, 0, sizeof(*c));
+	c->cfg = cfg;
+	c->inc = inc;
+	c->kind = kind;
+	if (cfg->mailer.from[0] == '\0')
+		return log_error("mailer.from is not set: the notices need a "
+				 "From address (see config.example.ini)");
+	if (deadline_resolve(inc->reason, inc->aware_at, &c->rule, err,
+			     sizeof(err)) < 0)
+		return log_error("incident %s: %s", inc->slug, err);
+	c->must_by = deadline_must_by(&c->rule, inc->aware_at);
+	c->from_addr_owned = addr_spec(cfg->mailer.from);
+	c->from_addr = c->from_addr_owned;
+	return load_template(cfg, kind, &c->tpl);
+}
+
+static void common_release(struct notice_common *c)
+{
+	notice_template_free(&c->tpl);
+	free(c->from_addr_owned);
+}
+
+/* One notice as claimed, with its certificates. */
+struct notice {
+	long long id;
+	char *address;
+	char *accounts; /* "a, b, c" */
+	json_t *account_list;
+	json_t *certs; /* array of objects, in order */
+	int attempts;
+	/* composed */
+	char *message;
+	size_t len;
+	char message_id[320];
+	/* sending */
+	bool done; /* outcome recorded */
+};
+
+static void notice_release(struct notice *n)
+{
+	free(n->address);
+	free(n->accounts);
+	json_decref(n->account_list);
+	json_decref(n->certs);
+	free(n->message);
+	memset(n, 0, sizeof(*n));
+}
+
+static const char select_certificates[] =
+	"SELECT nc.notice_id, c.account, encode(c.serial, 'hex'),"
+	" array_to_string(c.names, ' '),"
+	" extract(epoch FROM c.not_after)::bigint,"
+	" extract(epoch FROM c.revoked_at)::bigint,"
+	" certificate_scan_verdict(c.incident_id, c.serial, c.names)"
+	" FROM notice_certificate nc JOIN certificate c"
+	" ON c.id = nc.certificate_id"
+	" WHERE nc.notice_id = ANY ($1::bigint[])"
+	" ORDER BY nc.notice_id, c.account, c.serial";
+
+/* Loads the certificates of every notice in ns[0..n) in one query. */
+static int load_certificates(struct db *db, struct notice *ns, size_t n)
+{
+	char *ids;
+	size_t cap = 32 * n + 3, used = 0;
+	const char *params[1];
+	PGresult *res;
+	size_t j = 0;
+
+	ids = xmalloc(cap);
+	ids[used++] = '{';
+	for (size_t i = 0; i < n; i++)
+		used += (size_t)snprintf(ids + used, cap - used, "%s%lld",
+					 i ? "," : "", ns[i].id);
+	snprintf(ids + used, cap - used, "}");
+	params[0] = ids;
+	res = db_query(db, select_certificates, 1, params);
+	free(ids);
+	if (res == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		ns[i].certs = json_array();
+	for (int r = 0; r < PQntuples(res); r++) {
+		long long id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+		bool has_na = !PQgetisnull(res, r, 4);
+		bool has_rv = !PQgetisnull(res, r, 5);
+
+		while (j < n && ns[j].id != id)
+			j++;
+		if (j == n)
+			break; /* ordered like ns: cannot happen */
+		json_array_append_new(
+			ns[j].certs,
+			json_pack("{s:s,s:s,s:s,s:o,s:o,s:s}", "account",
+				  PQgetvalue(res, r, 1), "serial",
+				  PQgetvalue(res, r, 2), "names",
+				  PQgetvalue(res, r, 3), "not_after",
+				  time_text(has_na ? (time_t)strtoll(
+							     PQgetvalue(res, r,
+									4),
+							     NULL, 10)
+						   : 0,
+					    has_na),
+				  "revoked_at",
+				  time_text(has_rv ? (time_t)strtoll(
+							     PQgetvalue(res, r,
+									5),
+							     NULL, 10)
+						   : 0,
+					    has_rv),
+				  "scan", PQgetvalue(res, r, 6)));
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* The certificates as CSV, for the attachment of a long list. */
+static char *certificates_csv(const json_t *certs, size_t *len)
+{
+	static const char *const cols[] = { "serial",	 "account",    "names",
+					    "not_after", "revoked_at", "scan" };
+	size_t n = sizeof(cols) / sizeof(cols[0]);
+	char *buf = NULL;
+	size_t cap = 0;
+	size_t i;
+	json_t *c;
+
+	*len = 0;
+	for (size_t k = 0; k < n; k++)
+		compose_csv_field(&buf, len, &cap, cols[k], k + 1 == n);
+	json_array_foreach(certs, i, c)
+	{
+		for (size_t k = 0; k < n; k++)
+			compose_csv_field(
+				&buf, len, &cap,
+				json_string_value(json_object_get(c, cols[k])),
+				k + 1 == n);
+	}
+	return buf;
+}
+
+static char *render(const struct template *t, const json_t *ctx,
+		    enum template_escape mode, const char *what)
+{
+	char err[256];
+	char *out = template_render(t, ctx, mode, NULL, err, sizeof(err));
+
+	if (out == NULL)
+		log_error("template %s: %s", what, err);
+	return out;
+}
+
+/*
+ * Composes the message of notice n at time now.  Returns 0, or -1
+ * (logged) when the template or the message cannot be built.
+ */
+static int compose_notice(const struct notice_common *c, struct notice *n,
+			  time_t now)
+{
+	const struct config *cfg = c->cfg;
+	size_t total = json_array_size(n->certs);
+	size_t listed = total;
+	char deadline[UTCTIME_BUFSZ], deadline_iso[UTCTIME_BUFSZ];
+	char composed[UTCTIME_BUFSZ], remaining[128], err[256];
+	struct compose_attachment att = { "certificates.csv",
+					  "text/csv; charset=UTF-8", NULL, 0 };
+	struct compose_input in = { 0 };
+	char *subject = NULL, *reply_to = NULL, *body = NULL, *csv = NULL;
+	json_t *ctx, *shown;
+	int rc = -1;
+
+	if (listed > (size_t)cfg->mailer.max_listed)
+		listed = (size_t)cfg->mailer.max_listed;
+	shown = json_array();
+	for (size_t i = 0; i < listed; i++)
+		json_array_append(shown, json_array_get(n->certs, i));
+	utctime_format_long(c->must_by, deadline, sizeof(deadline));
+	utctime_format_rfc3339(c->must_by, deadline_iso, sizeof(deadline_iso));
+	utctime_format_long(now, composed, sizeof(composed));
+	remaining_words((long long)(c->must_by - now), remaining,
+			sizeof(remaining));
+	ctx = json_pack(
+		"{s:{s:s,s:s},s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:O,s:s,s:I,"
+		"s:I,s:I,s:b,s:o}",
+		"incident", "slug", c->inc->slug, "title", c->inc->title,
+		"organization",
+		cfg->report.organization[0] ? cfg->report.organization
+					    : "The Certificate Authority",
+		"address", n->address, "deadline", deadline, "deadline_iso",
+		deadline_iso, "remaining", remaining, "composed_at", composed,
+		"rule", c->rule.citation, "rule_text", c->rule.text, "accounts",
+		n->account_list, "account_list", n->accounts,
+		"certificate_count", (json_int_t)total, "listed_count",
+		(json_int_t)listed, "unlisted_count",
+		(json_int_t)(total - listed), "attachment", listed < total,
+		"certificates", shown);
+	subject = render(c->tpl.subject, ctx, TEMPLATE_HEADER, "Subject");
+	if (subject == NULL)
+		goto out;
+	if (c->tpl.reply_to != NULL) {
+		reply_to = render(c->tpl.reply_to, ctx, TEMPLATE_HEADER,
+				  "Reply-To");
+		if (reply_to == NULL)
+			goto out;
+	} else if (cfg->mailer.reply_to[0] != '\0') {
+		reply_to = xstrdup(cfg->mailer.reply_to);
+	}
+	body = render(c->tpl.body, ctx, TEMPLATE_TEXT, "body");
+	if (body == NULL)
+		goto out;
+	if (compose_message_id(n->message_id, sizeof(n->message_id),
+			       c->inc->slug, c->kind, n->id,
+			       cfg->mailer.from) < 0) {
+		log_error("mailer.from \"%s\" has no domain for Message-ID",
+			  cfg->mailer.from);
+		goto out;
+	}
+	in.from = cfg->mailer.from;
+	in.to = n->address;
+	in.reply_to = reply_to;
+	in.subject = subject;
+	in.body = body;
+	in.date = now;
+	in.message_id = n->message_id;
+	if (listed < total) {
+		csv = certificates_csv(n->certs, &att.len);
+		att.data = csv;
+		in.attachment = &att;
+	}
+	free(n->message);
+	n->message = compose_message(&in, &n->len, err, sizeof(err));
+	if (n->message == NULL) {
+		log_error("notice %lld to %s: %s", n->id, n->address, err);
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(ctx);
+	free(subject);
+	free(reply_to);
+	free(body);
+	free(csv);
+	return rc;
+}
+
+/* Fills a notice from a result row: id, address, accounts joined by
+ * newlines, attempts. */
+static void notice_from_row(struct notice *n, PGresult *res, int r)
+{
+	const char *p = PQgetvalue(res, r, 2);
+	size_t cap = strlen(p) * 2 + 1, used = 0;
+
+	memset(n, 0, sizeof(*n));
+	n->id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+	n->address = xstrdup(PQgetvalue(res, r, 1));
+	n->attempts = atoi(PQgetvalue(res, r, 3));
+	n->account_list = json_array();
+	n->accounts = xmalloc(cap);
+	n->accounts[0] = '\0';
+	while (*p != '\0') {
+		size_t len = strcspn(p, "\n");
+		char *one = xstrndup(p, len);
+
+		json_array_append_new(n->account_list,
+				      json_pack("{s:s}", "id", one));
+		used += (size_t)snprintf(n->accounts + used, cap - used, "%s%s",
+					 used ? ", " : "", one);
+		free(one);
+		p += len + (p[len] == '\n');
+	}
+}
+
+/* ---- planning ----------------------------------------------------- */
+
+/* Which certificates a kind is about. */
+static const char *kind_filter(const char *kind)
+{
+	if (strcmp(kind, "reminder") == 0)
+		/* still to revoke, and the last scan does not show them
+		 * replaced everywhere */
+		return " AND revoked_at IS NULL"
+		       " AND (not_after IS NULL OR not_after > now())"
+		       " AND certificate_scan_verdict(incident_id, serial,"
+		       " names) <> 'replaced'";
+	if (strcmp(kind, "revoked") == 0)
+		return " AND revoked_at IS NOT NULL";
+	return "";
+}
+
+/*
+ * Creates the notices of kind that do not exist yet: one per contact
+ * address covering all its accounts, one no-address record per account
+ * without any, and the notice-to-certificate rows.  Set-based, inside the
+ * caller's transaction.  *created counts new notices.
+ */
+static int plan(struct db *db, const struct incident *inc, const char *kind,
+		time_t must_by, long long *created)
+{
+	char id[32], must[UTCTIME_BUFSZ], sql[1024];
+	const char *params[3] = { id, kind, must };
+	PGresult *res;
+
+	snprintf(id, sizeof(id), "%lld", inc->id);
+	utctime_format_rfc3339(must_by, must, sizeof(must));
+	snprintf(sql, sizeof(sql),
+		 "CREATE TEMP TABLE plan_cert ON COMMIT DROP AS"
+		 " SELECT id, account FROM certificate"
+		 " WHERE incident_id = $1 AND account IS NOT NULL%s",
+		 kind_filter(kind));
+	/* $1 only: a statement's parameters must all be used. */
+	res = db_query(db, sql, 1, params);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	res = db_query(db,
+		       "INSERT INTO notice (incident_id, address, kind,"
+		       " accounts, deadline_stated)"
+		       " SELECT $1, e, $2, array_agg(a.account ORDER BY"
+		       " a.account), $3"
+		       " FROM (SELECT DISTINCT account FROM plan_cert) a"
+		       " JOIN subscriber s USING (account)"
+		       " CROSS JOIN unnest(s.emails) e GROUP BY e"
+		       " ON CONFLICT (incident_id, address, kind) DO NOTHING",
+		       3, params);
+	if (res == NULL)
+		return -1;
+	*created = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	res = db_query(db,
+		       "INSERT INTO notice (incident_id, account, kind, state,"
+		       " accounts)"
+		       " SELECT $1, a.account, $2, 'no-address',"
+		       " ARRAY[a.account]"
+		       " FROM (SELECT DISTINCT account FROM plan_cert) a"
+		       " LEFT JOIN subscriber s USING (account)"
+		       " WHERE coalesce(cardinality(s.emails), 0) = 0"
+		       " ON CONFLICT (incident_id, account, kind) DO NOTHING",
+		       2, params);
+	if (res == NULL)
+		return -1;
+	*created += strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	/* Only notices made by this transaction get their list now. */
+	res = db_query(db,
+		       "INSERT INTO notice_certificate (notice_id,"
+		       " certificate_id)"
+		       " SELECT n.id, p.id FROM notice n"
+		       " CROSS JOIN unnest(n.accounts) a"
+		       " JOIN plan_cert p ON p.account = a"
+		       " WHERE n.incident_id = $1 AND n.kind = $2"
+		       " AND n.address IS NOT NULL AND n.created_at = now()"
+		       " ON CONFLICT DO NOTHING",
+		       2, params);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+/* ---- sending ------------------------------------------------------ */
+
+/* State shared by the sending threads. */
+struct run {
+	const struct config *cfg;
+	const struct mailer_options *opt;
+	struct notice_common common;
+	char worker[128];
+	atomic_llong claimed; /* for --limit */
+	atomic_llong sent, retry, failed;
+	atomic_bool stop;
+	atomic_int errors;
+	pthread_mutex_t rate_lock;
+	double next_slot; /* rate limiter: when the next message may go */
+};
+
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Global rate limit shared by every connection: one slot per message. */
+static void rate_wait(struct run *run)
+{
+	double slot, now;
+
+	if (run->opt->rate <= 0)
+		return;
+	pthread_mutex_lock(&run->rate_lock);
+	now = mono_now();
+	if (run->next_slot < now)
+		run->next_slot = now;
+	slot = run->next_slot;
+	run->next_slot += 1.0 / (double)run->opt->rate;
+	pthread_mutex_unlock(&run->rate_lock);
+	if (slot > now) {
+		struct timespec ts = {
+			.tv_sec = (time_t)(slot - now),
+			.tv_nsec = (long)((slot - now -
+					   (double)(time_t)(slot - now)) *
+					  1e9),
+		};
+		nanosleep(&ts, NULL);
+	}
+}
+
+struct outgoing;
+
+/* One sending thread. */
+struct sender {
+	struct run *run;
+	struct db *db;
+	SSL_CTX *ssl;
+	struct notice *batch;
+	struct outgoing *out; /* parallel to batch during a session */
+	size_t n;
+};
+
+/* Per-message data handed to libesmtp. */
+struct outgoing {
+	struct sender *s;
+	struct notice *n;
+	smtp_message_t msg;
+	smtp_recipient_t rcpt;
+	size_t pos;
+};
+
+static const char *message_cb(void **ctx, int *len, void *arg)
+{
+	struct outgoing *o = arg;
+
+	(void)ctx;
+	if (len == NULL) { /* rewind: the DATA phase of this message starts */
+		rate_wait(o->s->run);
+		o->pos = 0;
+		return NULL;
+	}
+	if (o->pos >= o->n->len) {
+		*len = 0;
+		return NULL;
+	}
+	*len = (int)(o->n->len - o->pos);
+	o->pos = o->n->len;
+	return o->n->message;
+}
+
+/*
+ * Records an outcome at once, in its own transaction: this commit is
+ * what bounds duplicates after a crash.  code is the SMTP reply code (0
+ * for no answer at all).
+ */
+static void record(struct sender *s, struct notice *n, int code,
+		   const char *reply)
+{
+	const struct config *cfg = s->run->cfg;
+	char id[32], attempts[16], backoff[48], bytes[32], text[512];
+	const char *params[6];
+	const char *sql;
+	PGresult *res;
+	long long delay;
+
+	if (n->done)
+		return;
+	n->done = true;
+	n->attempts++;
+	snprintf(id, sizeof(id), "%lld", n->id);
+	snprintf(attempts, sizeof(attempts), "%d", n->attempts);
+	snprintf(bytes, sizeof(bytes), "%zu", n->len);
+	snprintf(text, sizeof(text), "%d %s", code,
+		 reply && *reply ? reply : "(no reply)");
+	text[strcspn(text, "\r\n")] = '\0';
+	delay = cfg->mailer.retry_backoff_ms;
+	for (int i = 1; i < n->attempts && delay < MAX_BACKOFF_MS; i++)
+		delay *= 2;
+	if (delay > MAX_BACKOFF_MS)
+		delay = MAX_BACKOFF_MS;
+	snprintf(backoff, sizeof(backoff), "%lld milliseconds", delay);
+	params[0] = id;
+	params[1] = text;
+	params[2] = attempts;
+	if (code >= 200 && code < 300) {
+		sql = "UPDATE notice SET state = 'sent', sent_at = now(),"
+		      " attempts = $3, last_reply = $2, message_id = $4,"
+		      " bytes = $5, lease_until = NULL"
+		      " WHERE id = $1 AND state = 'claimed'";
+		params[3] = n->message_id;
+		params[4] = bytes;
+		res = db_query(s->db, sql, 5, params);
+		atomic_fetch_add(&s->run->sent, 1);
+	} else if (code >= 500 || n->attempts >= cfg->mailer.max_attempts) {
+		sql = "UPDATE notice SET state = 'failed', failed_at = now(),"
+		      " attempts = $3, last_reply = $2, lease_until = NULL"
+		      " WHERE id = $1 AND state = 'claimed'";
+		res = db_query(s->db, sql, 3, params);
+		atomic_fetch_add(&s->run->failed, 1);
+	} else {
+		sql = "UPDATE notice SET state = 'retry', attempts = $3,"
+		      " last_reply = $2, lease_until = NULL,"
+		      " next_attempt_at = now() + $4::interval"
+		      " WHERE id = $1 AND state = 'claimed'";
+		params[3] = backoff;
+		res = db_query(s->db, sql, 4, params);
+		atomic_fetch_add(&s->run->retry, 1);
+	}
+	if (res == NULL)
+		atomic_fetch_add(&s->run->errors, 1);
+	PQclear(res);
+}
+
+/*
+ * Records each message of the batch whose fate the server has decided:
+ * its recipient refused (4xx/5xx), or its data answered.  Called from the
+ * event callback, i.e. as soon as an answer arrives.
+ */
+static void collect(struct sender *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		struct outgoing *o = &s->out[i];
+		const smtp_status_t *st;
+
+		if (o->n == NULL || o->n->done)
+			continue;
+		st = smtp_recipient_status(o->rcpt);
+		if (st != NULL && st->code >= 400) {
+			record(s, o->n, st->code, st->text);
+			continue;
+		}
+		st = smtp_message_transfer_status(o->msg);
+		if (st != NULL && st->code != 0)
+			record(s, o->n, st->code, st->text);
+	}
+}
+
+static void event_cb(smtp_session_t session, int event, void *arg, ...)
+{
+	struct sender *s = arg;
+	va_list ap;
+
+	(void)session;
+	va_start(ap, arg);
+	switch (event) {
+	case SMTP_EV_RCPTSTATUS:
+	case SMTP_EV_MESSAGESENT:
+		/* The server has answered something: record every answer
+		 * that is final for its message, right now. */
+		collect(s);
+		break;
+	case SMTP_EV_INVALID_PEER_CERTIFICATE: {
+		long result = va_arg(ap, long);
+		int *ok = va_arg(ap, int *);
+
+		(void)result;
+		*ok = !s->run->cfg->smtp.verify_peer;
+		break;
+	}
+	case SMTP_EV_NO_PEER_CERTIFICATE:
+	case SMTP_EV_WRONG_PEER_CERTIFICATE: {
+		int *ok = va_arg(ap, int *);
+
+		*ok = !s->run->cfg->smtp.verify_peer;
+		break;
+	}
+	default:
+		break;
+	}
+	va_end(ap);
+}
+
+static int auth_interact(auth_client_request_t req, char **result, int n,
+			 void *arg)
+{
+	struct sender *s = arg;
+	static __thread char *password;
+
+	if (password == NULL &&
+	    config_read_password(s->run->cfg, &password) < 0)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		if (req[i].flags & AUTH_USER)
+			result[i] = (char *)s->run->cfg->smtp.username;
+		else if (req[i].flags & AUTH_PASS)
+			result[i] = password ? password : (char *)"";
+		else
+			return 0;
+	}
+	return 1;
+}
+
+static bool host_is_loopback(const char *host)
+{
+	return strcmp(host, "localhost") == 0 ||
+	       strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+	       strcmp(host, "[::1]") == 0;
+}
+
+/* Sends the batch over one SMTP connection; records every outcome. */
+static void send_batch(struct sender *s)
+{
+	const struct config *cfg = s->run->cfg;
+	struct outgoing *out = xcalloc(s->n, sizeof(*out));
+	smtp_session_t session = smtp_create_session();
+	auth_context_t auth = NULL;
+	char server[300], why[256];
+	const char *mode = cfg->smtp.starttls;
+	enum starttls_option tls;
+	long t = (long)cfg->smtp.timeout_ms;
+
+	s->out = out;
+	snprintf(server, sizeof(server), "%s:%lld", cfg->smtp.host,
+		 cfg->smtp.port);
+	smtp_set_server(session, server);
+	if (cfg->smtp.helo[0] != '\0')
+		smtp_set_hostname(session, cfg->smtp.helo);
+	/* libesmtp's timeouts are milliseconds. */
+	for (int w = Timeout_GREETING; w <= Timeout_DATA2; w++)
+		smtp_set_timeout(session, w | Timeout_OVERRIDE_RFC2822_MINIMUM,
+				 t);
+	if (strcmp(mode, "none") == 0)
+		tls = Starttls_DISABLED;
+	else if (strcmp(mode, "optional") == 0 ||
+		 (strcmp(mode, "auto") == 0 &&
+		  host_is_loopback(cfg->smtp.host)))
+		tls = Starttls_ENABLED;
+	else
+		tls = Starttls_REQUIRED;
+	/* An application-owned context per session (libesmtp issue #30). */
+	smtp_starttls_set_ctx(session, s->ssl);
+	smtp_starttls_enable(session, tls);
+	smtp_set_eventcb(session, event_cb, s);
+	if (cfg->smtp.username[0] != '\0') {
+		auth = auth_create_context();
+		auth_set_mechanism_flags(auth, AUTH_PLUGIN_PLAIN, 0);
+		auth_set_interact_cb(auth, auth_interact, s);
+		smtp_auth_set_context(session, auth);
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		smtp_message_t msg;
+		smtp_recipient_t rcpt;
+
+		if (s->batch[i].done)
+			continue;
+		out[i].s = s;
+		out[i].n = &s->batch[i];
+		msg = smtp_add_message(session);
+		smtp_set_reverse_path(msg, s->run->common.from_addr);
+		rcpt = smtp_add_recipient(msg, s->batch[i].address);
+		out[i].msg = msg;
+		out[i].rcpt = rcpt;
+		smtp_set_messagecb(msg, message_cb, &out[i]);
+	}
+	if (!smtp_start_session(session)) {
+		smtp_strerror(smtp_errno(), why, sizeof(why));
+	} else {
+		snprintf(why, sizeof(why),
+			 "connection ended before the server answered");
+	}
+	collect(s);
+	/* Whatever got no answer is retried: it was not accepted. */
+	for (size_t i = 0; i < s->n; i++)
+		if (!s->batch[i].done)
+			record(s, &s->batch[i], 0, why);
+	smtp_destroy_session(session);
+	if (auth != NULL)
+		auth_destroy_context(auth);
+	s->out = NULL;
+	free(out);
+}
+
+/* Claims up to max due notices for this worker. */
+static int claim(struct sender *s, size_t max)
+{
+	const struct run *run = s->run;
+	char id[32], lease[48], lim[32];
+	const char *params[5] = { id, run->opt->kind, lease, run->worker, lim };
+	PGresult *res;
+
+	snprintf(id, sizeof(id), "%lld", run->common.inc->id);
+	snprintf(lease, sizeof(lease), "%lld milliseconds",
+		 run->cfg->mailer.lease_ms);
+	snprintf(lim, sizeof(lim), "%zu", max);
+	res = db_query(
+		s->db,
+		"UPDATE notice n SET state = 'claimed',"
+		" lease_until = now() + $3::interval, worker = $4"
+		" WHERE n.id IN (SELECT id FROM notice"
+		"  WHERE incident_id = $1 AND kind = $2 AND (state = 'pending'"
+		"  OR (state = 'retry' AND next_attempt_at <= now())"
+		"  OR (state = 'claimed' AND lease_until < now()))"
+		"  ORDER BY id LIMIT $5 FOR UPDATE SKIP LOCKED)"
+		" RETURNING n.id, n.address,"
+		" array_to_string(n.accounts, E'\\n'), n.attempts",
+		5, params);
+	if (res == NULL)
+		return -1;
+	s->n = (size_t)PQntuples(res);
+	for (size_t i = 0; i < s->n; i++)
+		notice_from_row(&s->batch[i], res, (int)i);
+	PQclear(res);
+	return 0;
+}
+
+/* Seconds until more work could be due: 0 = none left for anyone. */
+static double wait_hint(struct sender *s)
+{
+	char id[32];
+	const char *params[2] = { id, s->run->opt->kind };
+	PGresult *res;
+	double wait = 0;
+
+	snprintf(id, sizeof(id), "%lld", s->run->common.inc->id);
+	res = db_query(s->db,
+		       "SELECT extract(epoch FROM min(CASE state"
+		       " WHEN 'retry' THEN next_attempt_at"
+		       " ELSE lease_until END) - now())"
+		       " FROM notice WHERE incident_id = $1 AND kind = $2"
+		       " AND state IN ('pending', 'retry', 'claimed')",
+		       2, params);
+	if (res == NULL)
+		return -1;
+	if (!PQgetisnull(res, 0, 0)) {
+		wait = strtod(PQgetvalue(res, 0, 0), NULL);
+		if (wait < 0.05)
+			wait = 0.05;
+		if (wait > 5)
+			wait = 5; /* look again: others may finish */
+	}
+	PQclear(res);
+	return wait;
+}
+
+static void *sender_main(void *arg)
+{
+	struct sender *s = arg;
+	struct run *run = s->run;
+	size_t batch = (size_t)run->cfg->mailer.batch;
+
+	s->batch = xcalloc(batch, sizeof(*s->batch));
+	while (!atomic_load(&run->stop)) {
+		size_t max = batch;
+		time_t now = time(NULL);
+
+		if (run->opt->limit > 0) {
+			long long left = run->opt->limit -
+					 atomic_fetch_add(&run->claimed, 0);
+
+			if (left <= 0)
+				break;
+			if ((long long)max > left)
+				max = (size_t)left;
+		}
+		if (claim(s, max) < 0)
+			goto fail;
+		atomic_fetch_add(&run->claimed, (long long)s->n);
+		if (s->n == 0) {
+			double w = run->opt->wait ? wait_hint(s) : 0;
+			struct timespec ts;
+
+			if (w < 0)
+				goto fail;
+			if (w == 0)
+				break;
+			ts.tv_sec = (time_t)w;
+			ts.tv_nsec = (long)((w - (double)ts.tv_sec) * 1e9);
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		if (load_certificates(s->db, s->batch, s->n) < 0)
+			goto fail;
+		for (size_t i = 0; i < s->n; i++)
+			if (compose_notice(&run->common, &s->batch[i], now) < 0)
+				goto fail;
+		send_batch(s);
+		for (size_t i = 0; i < s->n; i++)
+			notice_release(&s->batch[i]);
+		s->n = 0;
+	}
+	goto out;
+fail:
+	/* Claimed work returns when the lease expires. */
+	atomic_fetch_add(&run->errors, 1);
+	atomic_store(&run->stop, true);
+out:
+	for (size_t i = 0; i < s->n; i++)
+		notice_release(&s->batch[i]);
+	free(s->batch);
+	return NULL;
+}
+
+static long long count_due(struct db *db, const struct incident *inc,
+			   const char *kind)
+{
+	char id[32];
+	const char *params[2] = { id, kind };
+	PGresult *res;
+	long long n;
+
+	snprintf(id, sizeof(id), "%lld", inc->id);
+	res = db_query(db,
+		       "SELECT count(*) FROM notice WHERE incident_id = $1"
+		       " AND kind = $2 AND state IN ('pending', 'retry',"
+		       " 'claimed')",
+		       2, params);
+	if (res == NULL)
+		return -1;
+	n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return n;
+}
+
+/* Plans in its own short transaction, so planning is shared work. */
+static int plan_committed(struct db *db, const struct incident *inc,
+			  const char *kind, time_t must_by, long long *created)
+{
+	if (db_begin(db) < 0)
+		return -1;
+	if (plan(db, inc, kind, must_by, created) < 0 || db_commit(db) < 0) {
+		db_rollback(db);
+		return -1;
+	}
+	return 0;
+}
+
+static int record_run_event(struct db *db, const struct incident *inc,
+			    const struct mailer_options *opt,
+			    const struct mailer_stats *st)
+{
+	char kind[64];
+	json_t *d =
+		json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:f}", "kind", opt->kind,
+			  "planned", (json_int_t)st->planned, "sent",
+			  (json_int_t)st->sent, "retry", (json_int_t)st->retry,
+			  "failed", (json_int_t)st->failed, "no_address",
+			  (json_int_t)st->no_address, "seconds", st->seconds);
+	char *text = json_dumps(d, JSON_COMPACT);
+	int rc;
+
+	snprintf(kind, sizeof(kind), "notify.%s", opt->kind);
+	rc = db_event_add(db, inc->id, kind, text);
+	free(text);
+	json_decref(d);
+	return rc;
+}
+
+static long long count_no_address(struct db *db, const struct incident *inc,
+				  const char *kind)
+{
+	char id[32];
+	const char *params[2] = { id, kind };
+	PGresult *res;
+	long long n;
+
+	snprintf(id, sizeof(id), "%lld", inc->id);
+	res = db_query(db,
+		       "SELECT count(*) FROM notice WHERE incident_id = $1"
+		       " AND kind = $2 AND state = 'no-address'",
+		       2, params);
+	if (res == NULL)
+		return -1;
+	n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return n;
+}
+
+static int dry_run(struct db *db, const struct config *cfg,
+		   const struct incident *inc, const struct mailer_options *opt,
+		   struct mailer_stats *st);
+
+int mailer_run(struct db *db, const struct config *cfg,
+	       const struct incident *inc, const struct mailer_options *opt,
+	       struct mailer_stats *st)
+{
+	struct run run = { .cfg = cfg, .opt = opt };
+	struct sender *senders = NULL;
+	pthread_t *threads = NULL;
+	bool *joined = NULL;
+	struct progress *prog = NULL;
+	char host[96];
+	double t0 = mono_now();
+	long long due;
+	int started = 0;
+	int rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	if (opt->dry_run_dir != NULL)
+		return dry_run(db, cfg, inc, opt, st);
+	if (common_init(&run.common, cfg, inc, opt->kind) < 0)
+		goto out;
+	if (cfg->smtp.username[0] != '\0')
+		auth_client_init();
+	if (plan_committed(db, inc, opt->kind, run.common.must_by,
+			   &st->planned) < 0)
+		goto out;
+	due = count_due(db, inc, opt->kind);
+	if (due < 0)
+		goto out;
+	if (opt->limit > 0 && due > opt->limit)
+		due = opt->limit;
+	if (gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "unknown");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(run.worker, sizeof(run.worker), "%s:%d", host, (int)getpid());
+	pthread_mutex_init(&run.rate_lock, NULL);
+	senders = xcalloc((size_t)opt->connections, sizeof(*senders));
+	threads = xcalloc((size_t)opt->connections, sizeof(*threads));
+	for (int i = 0; i < opt->connections; i++) {
+		senders[i].run = &run;
+		senders[i].db = db_connect_config(cfg);
+		senders[i].ssl = SSL_CTX_new(TLS_client_method());
+		if (senders[i].db == NULL || senders[i].ssl == NULL)
+			goto join;
+		SSL_CTX_set_verify(senders[i].ssl,
+				   cfg->smtp.verify_peer ? SSL_VERIFY_PEER
+							 : SSL_VERIFY_NONE,
+				   NULL);
+		if (cfg->smtp.verify_peer)
+			SSL_CTX_set_default_verify_paths(senders[i].ssl);
+	}
+	if (opt->progress && due > 0)
+		prog = progress_new("notify", (uint64_t)due);
+	for (int i = 0; i < opt->connections; i++) {
+		if (pthread_create(&threads[i], NULL, sender_main,
+				   &senders[i]) != 0) {
+			log_error("cannot start a sending thread");
+			atomic_store(&run.stop, true);
+			break;
+		}
+		started++;
+	}
+	/* The main thread shows progress until the senders finish. */
+	joined = xcalloc((size_t)opt->connections, sizeof(*joined));
+	for (;;) {
+		long long s = atomic_load(&run.sent),
+			  f = atomic_load(&run.failed),
+			  r = atomic_load(&run.retry);
+		bool alive = false;
+		char note[96];
+
+		for (int i = 0; i < started; i++) {
+			if (!joined[i])
+				joined[i] = pthread_tryjoin_np(threads[i],
+							       NULL) == 0;
+			alive |= !joined[i];
+		}
+		if (prog != NULL) {
+			snprintf(note, sizeof(note),
+				 "sent %lld failed %lld retrying %lld", s, f,
+				 r);
+			progress_set_note(prog, note);
+			progress_update(prog, (uint64_t)(s + f));
+		}
+		if (!alive)
+			break;
+		usleep(100 * 1000);
+	}
+	started = 0; /* all joined by tryjoin */
+	rc = atomic_load(&run.errors) > 0 ? -1 : 0;
+join:
+	atomic_store(&run.stop, true);
+	for (int i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	if (prog != NULL)
+		progress_finish(prog);
+	for (int i = 0; i < opt->connections && senders; i++) {
+		db_close(senders[i].db);
+		SSL_CTX_free(senders[i].ssl);
+	}
+	pthread_mutex_destroy(&run.rate_lock);
+	st->sent = atomic_load(&run.sent);
+	st->failed = atomic_load(&run.failed);
+	st->retry = atomic_load(&run.retry);
+	st->no_address = count_no_address(db, inc, opt->kind);
+	st->seconds = mono_now() - t0;
+	if (record_run_event(db, inc, opt, st) < 0)
+		rc = -1;
+out:
+	free(senders);
+	free(threads);
+	free(joined);
+	common_release(&run.common);
+	return rc;
+}
+
+/* ---- previews, dry runs and plans: nothing is kept ---------------- */
+
+static const char select_due_notices[] =
+	"SELECT id, address, array_to_string(accounts, E'\\n'), attempts"
+	" FROM notice WHERE incident_id = $1 AND kind = $2"
+	" AND state IN ('pending', 'retry', 'claimed')%s ORDER BY id";
+
+/* Composes the due notices (or the one for address) inside a transaction
+ * that is rolled back; calls emit for each. */
+static int compose_uncommitted(struct db *db, const struct config *cfg,
+			       const struct incident *inc, const char *kind,
+			       const char *address,
+			       int (*emit)(const struct notice *n, void *arg),
+			       void *arg, long long *count)
+{
+	struct notice_common common;
+	char id[32], sql[512];
+	const char *params[3] = { id, kind, address };
+	struct notice *ns = NULL;
+	long long created;
+	time_t now = time(NULL);
+	PGresult *res = NULL;
+	int n = 0, rc = -1;
+
+	*count = 0;
+	if (common_init(&common, cfg, inc, kind) < 0)
+		goto out;
+	snprintf(id, sizeof(id), "%lld", inc->id);
+	if (db_begin(db) < 0)
+		goto out;
+	if (plan(db, inc, kind, common.must_by, &created) < 0)
+		goto rollback;
+	snprintf(sql, sizeof(sql), select_due_notices,
+		 address ? " AND address = $3" : "");
+	res = db_query(db, sql, address ? 3 : 2, params);
+	if (res == NULL)
+		goto rollback;
+	n = PQntuples(res);
+	if (address != NULL && n == 0) {
+		log_error("no %s notice for %s in incident %s (is it a contact "
+			  "of an affected account?)",
+			  kind, address, inc->slug);
+		goto rollback;
+	}
+	ns = xcalloc((size_t)n + 1, sizeof(*ns));
+	for (int i = 0; i < n; i++)
+		notice_from_row(&ns[i], res, i);
+	/* In slices, so memory stays bounded on a large incident. */
+	for (int i = 0; i < n; i += 500) {
+		int k = n - i < 500 ? n - i : 500;
+
+		if (load_certificates(db, ns + i, (size_t)k) < 0)
+			goto rollback;
+		for (int j = i; j < i + k; j++) {
+			if (compose_notice(&common, &ns[j], now) < 0 ||
+			    emit(&ns[j], arg) < 0)
+				goto rollback;
+			(*count)++;
+			notice_release(&ns[j]);
+		}
+	}
+	rc = 0;
+rollback:
+	db_rollback(db);
+out:
+	for (int i = 0; ns && i < n; i++)
+		notice_release(&ns[i]);
+	free(ns);
+	PQclear(res);
+	common_release(&common);
+	return rc;
+}
+
+static int emit_stream(const struct notice *n, void *arg)
+{
+	FILE *out = arg;
+
+	return fwrite(n->message, 1, n->len, out) == n->len ? 0 : -1;
+}
+
+int mailer_preview(struct db *db, const struct config *cfg,
+		   const struct incident *inc, const char *kind,
+		   const char *address, FILE *out)
+{
+	long long count;
+
+	return compose_uncommitted(db, cfg, inc, kind, address, emit_stream,
+				   out, &count);
+}
+
+static int emit_file(const struct notice *n, void *arg)
+{
+	const char *dir = arg;
+	char path[PATH_MAX];
+	FILE *f;
+	int rc = 0;
+
+	/* The address goes into a file name: keep only safe bytes. */
+	snprintf(path, sizeof(path), "%s/%08lld-", dir, n->id);
+	for (const char *p = n->address; *p; p++) {
+		size_t l = strlen(path);
+		char ch = (*p >= 'a' && *p <= 'z') ||
+					  (*p >= '0' && *p <= '9') ||
+					  *p == '@' || *p == '.' || *p == '-'
+				  ? *p
+				  : '_';
+
+		if (l + 5 < sizeof(path)) {
+			path[l] = ch;
+			path[l + 1] = '\0';
+		}
+	}
+	if (strlen(path) + 5 > sizeof(path))
+		return log_error("%s: file name too long", dir);
+	memcpy(path + strlen(path), ".eml", 5);
+	f = fopen(path, "w");
+	if (f == NULL)
+		return log_error("%s: cannot create: %s", path,
+				 strerror(errno));
+	if (fwrite(n->message, 1, n->len, f) != n->len)
+		rc = -1;
+	if (fclose(f) != 0 || rc < 0)
+		return log_error("%s: cannot write: %s", path, strerror(errno));
+	return 0;
+}
+
+static int dry_run(struct db *db, const struct config *cfg,
+		   const struct incident *inc, const struct mailer_options *opt,
+		   struct mailer_stats *st)
+{
+	struct stat sb;
+	double t0 = mono_now();
+	int rc;
+
+	if (mkdir(opt->dry_run_dir, 0755) < 0 && errno != EEXIST)
+		return log_error("%s: cannot create: %s", opt->dry_run_dir,
+				 strerror(errno));
+	if (stat(opt->dry_run_dir, &sb) < 0 || !S_ISDIR(sb.st_mode))
+		return log_error("%s: not a directory", opt->dry_run_dir);
+	rc = compose_uncommitted(db, cfg, inc, opt->kind, NULL, emit_file,
+				 (void *)opt->dry_run_dir, &st->composed);
+	st->seconds = mono_now() - t0;
+	return rc;
+}
+
+int mailer_plan_report(struct db *db, const struct config *cfg,
+		       const struct incident *inc, FILE *out)
+{
+	struct deadline_rule rule;
+	char id[32], err[512];
+	time_t must_by;
+	int rc = -1;
+
+	if (deadline_resolve(inc->reason, inc->aware_at, &rule, err,
+			     sizeof(err)) < 0)
+		return log_error("incident %s: %s", inc->slug, err);
+	must_by = deadline_must_by(&rule, inc->aware_at);
+	(void)cfg;
+	snprintf(id, sizeof(id), "%lld", inc->id);
+	if (db_begin(db) < 0)
+		return -1;
+	fprintf(out, "%-9s %8s %10s %8s %8s %8s %11s  %-21s %s\n", "KIND",
+		"DUE", "ADDRESSES", "SENT", "FAILED", "RETRY", "NO-ADDRESS",
+		"EARLIEST DEADLINE", "LATEST DEADLINE");
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		const char *params[2] = { id, kinds[k] };
+		long long created;
+		PGresult *res;
+		char lo[UTCTIME_BUFSZ] = "-", hi[UTCTIME_BUFSZ] = "-";
+
+		if (plan(db, inc, kinds[k], must_by, &created) < 0)
+			goto rollback;
+		res = db_query(
+			db,
+			"SELECT count(*) FILTER (WHERE state IN ('pending',"
+			" 'retry', 'claimed')),"
+			" count(DISTINCT address) FILTER (WHERE state IN"
+			" ('pending', 'retry', 'claimed')),"
+			" count(*) FILTER (WHERE state = 'sent'),"
+			" count(*) FILTER (WHERE state = 'failed'),"
+			" count(*) FILTER (WHERE state = 'retry'),"
+			" count(*) FILTER (WHERE state = 'no-address'),"
+			" extract(epoch FROM min(deadline_stated))::bigint,"
+			" extract(epoch FROM max(deadline_stated))::bigint"
+			" FROM notice WHERE incident_id = $1 AND kind = $2",
+			2, params);
+		if (res == NULL)
+			goto rollback;
+		if (!PQgetisnull(res, 0, 6)) {
+			utctime_format_rfc3339(
+				(time_t)strtoll(PQgetvalue(res, 0, 6), NULL,
+						10),
+				lo, sizeof(lo));
+			utctime_format_rfc3339(
+				(time_t)strtoll(PQgetvalue(res, 0, 7), NULL,
+						10),
+				hi, sizeof(hi));
+		}
+		fprintf(out, "%-9s %8s %10s %8s %8s %8s %11s  %-21s %s\n",
+			kinds[k], PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+			PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3),
+			PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5), lo, hi);
+		PQclear(res);
+		/* Each kind's temporary plan table goes before the next. */
+		if (db_exec(db, "DROP TABLE plan_cert") < 0)
+			goto rollback;
+	}
+	rc = 0;
+rollback:
+	db_rollback(db); /* a plan is a forecast: nothing is kept */
+	return rc;
+}

@@ -1,0 +1,115 @@
+#!/usr/bin/python3
+"""A real SMTP server for certrecall's tests (aiosmtpd, from Debian).
+
+Stores every accepted message as DIR/NNNNNN.eml and appends
+"NNNNNN<TAB>recipient<TAB>message-id" to DIR/index.tsv.  Faults are chosen
+by the recipient's local part:
+
+  t451-...   451 at RCPT the first time that address is seen, then accepted
+  p550-...   550 at RCPT, always
+  drop-...   the first time: the connection is closed after the message
+             data arrives, without an answer (and it is not stored)
+  slow-...   the answer to DATA comes after one second
+
+With --reject-port, a second listener greets every client with
+"421 4.3.2 try again later" and closes the connection.
+Listens on 127.0.0.1 only; stops on SIGTERM or SIGINT.
+"""
+import argparse
+import asyncio
+import email.parser
+import os
+import signal
+import threading
+
+from aiosmtpd.controller import Controller
+
+
+class Store:
+    def __init__(self, directory):
+        self.dir = directory
+        self.count = 0
+        self.seen_451 = set()
+        self.seen_drop = set()
+        self.lock = threading.Lock()
+        os.makedirs(directory, exist_ok=True)
+
+    async def handle_RCPT(self, server, session, envelope, address,
+                          rcpt_options):
+        local = address.split("@", 1)[0].lower()
+        if local.startswith("p550-"):
+            return "550 5.1.1 mailbox unavailable: " + address
+        if local.startswith("t451-") and address not in self.seen_451:
+            self.seen_451.add(address)
+            return "451 4.3.0 temporary local problem, try later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        rcpt = envelope.rcpt_tos[0] if envelope.rcpt_tos else ""
+        local = rcpt.split("@", 1)[0].lower()
+        if local.startswith("drop-") and rcpt not in self.seen_drop:
+            self.seen_drop.add(rcpt)
+            server.transport.close()
+            return "421 4.4.2 connection dropped (never sent)"
+        if local.startswith("slow-"):
+            await asyncio.sleep(1)
+        content = envelope.original_content or envelope.content
+        if isinstance(content, str):
+            content = content.encode("utf-8", "surrogateescape")
+        msg = email.parser.BytesHeaderParser().parsebytes(content)
+        with self.lock:
+            self.count += 1
+            n = self.count
+            name = os.path.join(self.dir, "%06d.eml" % n)
+            with open(name + ".tmp", "wb") as f:
+                f.write(content)
+            os.rename(name + ".tmp", name)
+            with open(os.path.join(self.dir, "index.tsv"), "a") as f:
+                f.write("%06d\t%s\t%s\n" % (n, ",".join(envelope.rcpt_tos),
+                                            msg.get("Message-ID", "")))
+        return "250 2.0.0 stored as %06d" % n
+
+
+async def reject(reader, writer):
+    writer.write(b"421 4.3.2 try again later\r\n")
+    await writer.drain()
+    writer.close()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--reject-port", type=int)
+    args = ap.parse_args()
+
+    controller = Controller(Store(args.dir), hostname="127.0.0.1",
+                            port=args.port,
+                            server_kwargs={"decode_data": False})
+    controller.start()
+    stop = threading.Event()
+    loop = None
+    if args.reject_port:
+        loop = asyncio.new_event_loop()
+
+        def run_reject():
+            asyncio.set_event_loop(loop)
+            server = loop.run_until_complete(asyncio.start_server(
+                reject, "127.0.0.1", args.reject_port))
+            loop.run_forever()
+            server.close()
+
+        threading.Thread(target=run_reject, daemon=True).start()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    with open(os.path.join(args.dir, "ready"), "w") as f:
+        f.write("%d\n" % os.getpid())
+    stop.wait()
+    controller.stop()
+    if loop is not None:
+        loop.call_soon_threadsafe(loop.stop)
+
+
+if __name__ == "__main__":
+    main()
