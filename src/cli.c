@@ -95,7 +95,7 @@ static const struct cli_command commands[] = {
 	  "usage: certrecall notify SLUG [--kind initial|reminder|revoked]\n"
 	  "                         [--limit N] [--connections N] [--rate R]"
 	  "\n"
-	  "                         [--no-wait] [--no-progress]\n"
+	  "                         [--no-wait] [--no-progress] [--at TIME]\n"
 	  "       certrecall notify SLUG [--kind K] --dry-run DIR\n"
 	  "       certrecall notify SLUG [--kind K] --preview ADDRESS\n"
 	  "       certrecall notify SLUG --plan\n"
@@ -110,6 +110,7 @@ static const struct cli_command commands[] = {
 	  "messages per second over all --connections.  --dry-run writes\n"
 	  "each message to DIR as .eml and changes nothing; --preview prints\n"
 	  "the exact message for one address; --plan counts what is due.\n"
+	  "--at TIME composes as of TIME (time left, Date:), for replays.\n"
 	  "Templates: templates.dir/KIND.txt, or the built-in ones.\n" },
 	{ "rules", cmd_rules, 0, "list the BR revocation rules by edition",
 	  "usage: certrecall rules [--edition EDITION] [--at TIME]\n"

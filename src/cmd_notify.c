@@ -13,6 +13,7 @@
 #include "certrecall/incident.h"
 #include "certrecall/log.h"
 #include "certrecall/mailer.h"
+#include "certrecall/utctime.h"
 
 static int count_arg(const char *opt, const char *s, long long max,
 		     long long *out)
@@ -40,6 +41,7 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 		{ "plan", no_argument, NULL, 'P' },
 		{ "no-wait", no_argument, NULL, 'W' },
 		{ "no-progress", no_argument, NULL, 'N' },
+		{ "at", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct mailer_options opt = {
@@ -102,6 +104,16 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 		case 'N':
 			opt.progress = false;
 			break;
+		case 'a': {
+			char err[256];
+
+			if (utctime_parse(optarg, &opt.at, NULL, err,
+					  sizeof(err)) < 0) {
+				log_error("--at: %s", err);
+				return EX_DATAERR;
+			}
+			break;
+		}
 		default:
 			return cli_usage_error("notify",
 					       "unknown or incomplete option "
@@ -123,7 +135,7 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 	}
 	if (preview) {
 		rc = mailer_preview(cli->db, cli->cfg, inc, opt.kind, preview,
-				    stdout);
+				    opt.at, stdout);
 		goto out;
 	}
 	rc = mailer_run(cli->db, cli->cfg, inc, &opt, &st);

@@ -299,7 +299,19 @@ static const char select_certificates[] =
 	" WHERE nc.notice_id = ANY ($1::bigint[])"
 	" ORDER BY nc.notice_id, c.account, c.serial";
 
-/* Loads the certificates of every notice in ns[0..n) in one query. */
+static int cmp_notice_id(const void *a, const void *b)
+{
+	long long x = ((const struct notice *)a)->id;
+	long long y = ((const struct notice *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Loads the certificates of every notice in ns[0..n) in one query.  The
+ * rows come ordered by notice id, so ns is sorted the same way first (a
+ * claim returns its rows in no particular order).
+ */
 static int load_certificates(struct db *db, struct notice *ns, size_t n)
 {
 	char *ids;
@@ -308,6 +320,7 @@ static int load_certificates(struct db *db, struct notice *ns, size_t n)
 	PGresult *res;
 	size_t j = 0;
 
+	qsort(ns, n, sizeof(*ns), cmp_notice_id);
 	ids = xmalloc(cap);
 	ids[used++] = '{';
 	for (size_t i = 0; i < n; i++)
@@ -484,31 +497,35 @@ out:
 	return rc;
 }
 
-/* Fills a notice from a result row: id, address, accounts joined by
- * newlines, attempts. */
+/* Fills a notice from a result row: id, address, accounts as a JSON
+ * array (account ids are text from the input: any byte may be in them),
+ * attempts. */
 static void notice_from_row(struct notice *n, PGresult *res, int r)
 {
-	const char *p = PQgetvalue(res, r, 2);
-	size_t cap = strlen(p) * 2 + 1, used = 0;
+	json_t *arr = json_loads(PQgetvalue(res, r, 2), 0, NULL);
+	size_t cap = 1, used = 0, i;
+	json_t *v;
 
 	memset(n, 0, sizeof(*n));
 	n->id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
 	n->address = xstrdup(PQgetvalue(res, r, 1));
 	n->attempts = atoi(PQgetvalue(res, r, 3));
 	n->account_list = json_array();
+	json_array_foreach(arr, i, v)
+	{
+		cap += strlen(json_string_value(v)) + 2;
+		json_array_append_new(n->account_list,
+				      json_pack("{s:O}", "id", v));
+	}
 	n->accounts = xmalloc(cap);
 	n->accounts[0] = '\0';
-	while (*p != '\0') {
-		size_t len = strcspn(p, "\n");
-		char *one = xstrndup(p, len);
-
-		json_array_append_new(n->account_list,
-				      json_pack("{s:s}", "id", one));
+	json_array_foreach(arr, i, v)
+	{
 		used += (size_t)snprintf(n->accounts + used, cap - used, "%s%s",
-					 used ? ", " : "", one);
-		free(one);
-		p += len + (p[len] == '\n');
+					 used ? ", " : "",
+					 json_string_value(v));
 	}
+	json_decref(arr);
 }
 
 /* ---- planning ----------------------------------------------------- */
@@ -931,7 +948,7 @@ static int claim(struct sender *s, size_t max)
 		"  OR (state = 'claimed' AND lease_until < now()))"
 		"  ORDER BY id LIMIT $5 FOR UPDATE SKIP LOCKED)"
 		" RETURNING n.id, n.address,"
-		" array_to_string(n.accounts, E'\\n'), n.attempts",
+		" to_json(n.accounts), n.attempts",
 		5, params);
 	if (res == NULL)
 		return -1;
@@ -980,7 +997,7 @@ static void *sender_main(void *arg)
 	s->batch = xcalloc(batch, sizeof(*s->batch));
 	while (!atomic_load(&run->stop)) {
 		size_t max = batch;
-		time_t now = time(NULL);
+		time_t now = run->opt->at ? run->opt->at : time(NULL);
 
 		if (run->opt->limit > 0) {
 			long long left = run->opt->limit -
@@ -1225,16 +1242,18 @@ out:
 
 /* ---- previews, dry runs and plans: nothing is kept ---------------- */
 
+/* The due notices, or (%s = address) the one for an address, sent or
+ * not: a preview may show what went out. */
 static const char select_due_notices[] =
-	"SELECT id, address, array_to_string(accounts, E'\\n'), attempts"
+	"SELECT id, address, to_json(accounts), attempts"
 	" FROM notice WHERE incident_id = $1 AND kind = $2"
-	" AND state IN ('pending', 'retry', 'claimed')%s ORDER BY id";
+	" AND %s ORDER BY id";
 
 /* Composes the due notices (or the one for address) inside a transaction
  * that is rolled back; calls emit for each. */
 static int compose_uncommitted(struct db *db, const struct config *cfg,
 			       const struct incident *inc, const char *kind,
-			       const char *address,
+			       const char *address, time_t at,
 			       int (*emit)(const struct notice *n, void *arg),
 			       void *arg, long long *count)
 {
@@ -1243,7 +1262,7 @@ static int compose_uncommitted(struct db *db, const struct config *cfg,
 	const char *params[3] = { id, kind, address };
 	struct notice *ns = NULL;
 	long long created;
-	time_t now = time(NULL);
+	time_t now = at ? at : time(NULL);
 	PGresult *res = NULL;
 	int n = 0, rc = -1;
 
@@ -1256,7 +1275,8 @@ static int compose_uncommitted(struct db *db, const struct config *cfg,
 	if (plan(db, inc, kind, common.must_by, &created) < 0)
 		goto rollback;
 	snprintf(sql, sizeof(sql), select_due_notices,
-		 address ? " AND address = $3" : "");
+		 address ? "address = $3"
+			 : "state IN ('pending', 'retry', 'claimed')");
 	res = db_query(db, sql, address ? 3 : 2, params);
 	if (res == NULL)
 		goto rollback;
@@ -1305,11 +1325,11 @@ static int emit_stream(const struct notice *n, void *arg)
 
 int mailer_preview(struct db *db, const struct config *cfg,
 		   const struct incident *inc, const char *kind,
-		   const char *address, FILE *out)
+		   const char *address, time_t at, FILE *out)
 {
 	long long count;
 
-	return compose_uncommitted(db, cfg, inc, kind, address, emit_stream,
+	return compose_uncommitted(db, cfg, inc, kind, address, at, emit_stream,
 				   out, &count);
 }
 
@@ -1362,8 +1382,9 @@ static int dry_run(struct db *db, const struct config *cfg,
 				 strerror(errno));
 	if (stat(opt->dry_run_dir, &sb) < 0 || !S_ISDIR(sb.st_mode))
 		return log_error("%s: not a directory", opt->dry_run_dir);
-	rc = compose_uncommitted(db, cfg, inc, opt->kind, NULL, emit_file,
-				 (void *)opt->dry_run_dir, &st->composed);
+	rc = compose_uncommitted(db, cfg, inc, opt->kind, NULL, opt->at,
+				 emit_file, (void *)opt->dry_run_dir,
+				 &st->composed);
 	st->seconds = mono_now() - t0;
 	return rc;
 }

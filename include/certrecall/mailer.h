@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <time.h>
 
 struct config;
 struct db;
@@ -33,6 +34,7 @@ struct mailer_options {
 	int connections;	 /* SMTP connections (threads) */
 	long long rate;		 /* messages per second; 0 = no limit */
 	bool wait; /* wait for retries and other workers' leases */
+	time_t at; /* compose as of this time (replays); 0 = now */
 	bool progress;
 };
 
@@ -61,7 +63,7 @@ int mailer_run(struct db *db, const struct config *cfg,
 /* Prints the exact message the notice of kind for address would be. */
 int mailer_preview(struct db *db, const struct config *cfg,
 		   const struct incident *inc, const char *kind,
-		   const char *address, FILE *out);
+		   const char *address, time_t at, FILE *out);
 
 /* Prints, for each kind, the notices due, addresses, accounts without an
  * address, and the earliest/latest deadline they state. */

@@ -70,6 +70,10 @@ new_db() {
 db_sql() { psql -XAtq "$CERTRECALL_DATABASE" -v ON_ERROR_STOP=1 "$@"; }
 
 finish() {
+	for p in "${T_SMTPD[@]+"${T_SMTPD[@]}"}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
 	for d in "${T_DBS[@]+"${T_DBS[@]}"}"; do
 		psql_admin -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1
 	done
@@ -77,4 +81,24 @@ finish() {
 	echo "integration-result: $T_PASSED $T_FAILED"
 	[ "$T_FAILED" -eq 0 ]
 	exit
+}
+
+# start_smtpd NAME: a real SMTP server (tests/smtpd.py) storing into
+# $T_TMP/NAME; exports SMTP_PORT (and SMTP_REJECT_PORT, which greets 421).
+# Stopped by finish.
+T_SMTPD=()
+start_smtpd() {
+	local dir=$T_TMP/$1
+	SMTP_PORT=$((20000 + RANDOM % 20000))
+	SMTP_REJECT_PORT=$((SMTP_PORT + 1))
+	mkdir -p "$dir"
+	/usr/bin/python3 "$ROOT/tests/smtpd.py" --port "$SMTP_PORT" --dir "$dir" \
+		--reject-port "$SMTP_REJECT_PORT" >"$dir.log" 2>&1 &
+	T_SMTPD+=($!)
+	for _ in $(seq 1 100); do
+		[ -f "$dir/ready" ] && return 0
+		sleep 0.1
+	done
+	echo "smtpd did not start:"; cat "$dir.log"
+	return 1
 }

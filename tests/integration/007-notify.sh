@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# certrecall notify against a real SMTP server (aiosmtpd): one message per
+# address, retries, permanent failures, header injection, time zones.
+. "$(dirname "$0")/lib.sh"
+new_db notify
+certrecall -q db migrate
+certrecall -q incident create --slug caa-2020 --title "CAA rechecking bug" \
+	--reason v1.6.7:5d-7 --aware-at 2020-02-29T12:08:00+09:00
+start_smtpd mail || { fail "smtpd starts"; finish; }
+export CERTRECALL_SMTP_PORT=$SMTP_PORT CERTRECALL_SMTP_HOST=127.0.0.1
+export CERTRECALL_MAILER_FROM="Example CA <revocations@ca.example>"
+export CERTRECALL_MAILER_RETRY_BACKOFF=1s CERTRECALL_MAILER_LEASE=5s
+cd "$T_TMP"
+deadline="2020-03-05 03:08:00 UTC"
+
+# 2,000 addresses: 1,960 plain, 20 that get 451 once, 20 refused with 550.
+# Account 50 has two certificates and a second address; ten more accounts
+# have no address at all.
+{
+	echo "serial,account,email,names,not_after"
+	for i in $(seq 1 2000); do
+		local=u$i
+		[ "$i" -le 20 ] && local=t451-u$i
+		[ "$i" -gt 20 ] && [ "$i" -le 40 ] && local=p550-u$i
+		printf '%x,acct-%d,%s@example.org,h%d.example,2020-05-01\n' $((i + 4096)) "$i" "$local" "$i"
+	done
+	echo "ffff,acct-50,second@example.org,extra50.example,2020-05-01"
+	for i in $(seq 2001 2010); do printf '%x,acct-%d,,n%d.example,2020-05-01\n' $((i + 4096)) "$i" "$i"; done
+} >list.csv
+certrecall -q import caa-2020 list.csv --no-progress
+out=$(certrecall notify caa-2020 --plan)
+contains "--plan counts 2,001 notices due to 2,001 addresses" \
+	"initial       2001       2001        0        0        0          10  2020-03-05T03:08:00Z  2020-03-05T03:08:00Z" "$out"
+expect "--plan changes nothing" 0 "$(db_sql -c "SELECT count(*) FROM notice")"
+
+out=$(certrecall notify caa-2020 --dry-run drafts 2>&1)
+contains "--dry-run writes one file per message" "2001 initial messages written to drafts" "$out"
+expect "the drafts are on disk" 2001 "$(ls drafts | wc -l)"
+expect "--dry-run changes nothing" 0 "$(db_sql -c "SELECT count(*) FROM notice")"
+expect "and sends nothing" 0 "$(ls mail/*.eml 2>/dev/null | wc -l)"
+
+out=$(certrecall notify caa-2020 --no-progress --connections 4 2>&1)
+contains "the run reports its counts" "initial: 1981 sent, 20 failed" "$out"
+expect "exactly one stored message per reachable address" 1981 "$(ls mail/*.eml | wc -l)"
+expect "no address got two" "" "$(/usr/bin/python3 "$ROOT/tests/mailcheck.py" --count mail | awk '$2 != 1')"
+check=$(/usr/bin/python3 "$ROOT/tests/mailcheck.py" mail "$deadline")
+expect "every message parses without defects and states the UTC deadline" "ok 1981" "$check"
+expect "every message lists its certificates" "" "$(grep -l 'Action required: 0 certificate' mail/*.eml)"
+expect "451 addresses succeeded on retry" 20 \
+	"$(db_sql -c "SELECT count(*) FROM notice WHERE address LIKE 't451-%' AND state = 'sent' AND attempts = 2")"
+expect "550 addresses failed with the server's reply" 20 \
+	"$(db_sql -c "SELECT count(*) FROM notice WHERE address LIKE 'p550-%' AND state = 'failed' AND last_reply LIKE '550 5.1.1 mailbox unavailable%'")"
+expect "accounts without address have a no-address record each" 10 \
+	"$(db_sql -c "SELECT count(*) FROM notice WHERE state = 'no-address'")"
+msg=$(grep -l $'^To: u50@example.org\r$' mail/*.eml)
+contains "a message lists its account's certificates" "extra50.example" "$(cat $msg)"
+expect "the address with two accounts' mail lists only its own" 1 "$(grep -l 'To: second@example.org' mail/*.eml | wc -l)"
+expect "Message-IDs are stable per notice" "1981" \
+	"$(db_sql -c "SELECT count(*) FROM notice WHERE state = 'sent' AND message_id LIKE 'certrecall.caa-2020.initial.%@ca.example'")"
+expect "the run is in the audit trail" 1 \
+	"$(db_sql -c "SELECT count(*) FROM event WHERE kind = 'notify.initial'")"
+out=$(certrecall notify caa-2020 --no-progress 2>&1)
+contains "a second run sends nothing" "initial: 0 sent, 0 failed" "$out"
+expect "still one message per address" 1981 "$(ls mail/*.eml | wc -l)"
+
+# A relay that refuses at connect (421): retried, then delivered.
+certrecall -q incident create --slug b --title "second" --reason 5d-7 --aware-at 2020-02-29T03:08:00Z
+printf 'serial,account,email,names\n01,b-1,b1@example.org,b1.example\n' >b.csv
+certrecall -q import b b.csv --no-progress
+out=$(CERTRECALL_SMTP_PORT=$SMTP_REJECT_PORT certrecall notify b --no-wait --no-progress 2>&1)
+contains "a 421 greeting is a retry, not a failure" "0 sent, 0 failed, 1 to retry" "$out"
+sleep 1.1
+out=$(certrecall notify b --no-progress 2>&1)
+contains "the retry goes through" "1 sent" "$out"
+
+# Header injection: an account id with CR LF inside, in a Subject.
+mkdir -p tpl
+printf 'Subject: Accounts {{account_list}} by {{deadline}}\n\nAccounts: {{account_list}}\nDeadline: {{deadline}}\n' >tpl/initial.txt
+certrecall -q incident create --slug inj --title "injection" --reason 5d-7 --aware-at 2020-02-29T03:08:00Z
+printf 'serial,account,email,names\r\n02,"evil\r\nBcc: x@evil.example",victim@example.org,v.example\r\n' >inj.csv
+certrecall -q import inj inj.csv --no-progress
+start_smtpd injmail
+CERTRECALL_SMTP_PORT=$SMTP_PORT CERTRECALL_TEMPLATES_DIR=tpl certrecall -q notify inj --no-progress
+check=$(/usr/bin/python3 "$ROOT/tests/mailcheck.py" injmail "$deadline")
+expect "CR LF in input produces no extra header" "ok 1" "$check"
+contains "the text stays, flattened, in the Subject" "Subject: Accounts evil Bcc: x@evil.example by" "$(cat injmail/*.eml)"
+contains "and in the body it is just text" "Accounts: evil" "$(cat injmail/*.eml)"
+
+# Time zones change nothing; --at composes as of a moment.
+email=$(db_sql -c "SELECT address FROM notice WHERE incident_id = 1 AND state = 'sent' ORDER BY id LIMIT 1")
+a=$(TZ=UTC certrecall notify caa-2020 --preview "$email" --at 2020-02-29T10:00:00Z)
+b=$(TZ=Asia/Tokyo certrecall notify caa-2020 --preview "$email" --at 2020-02-29T10:00:00Z)
+c=$(TZ=America/New_York certrecall notify caa-2020 --preview "$email" --at 2020-02-29T10:00:00Z)
+expect "a message is byte-identical under TZ=Asia/Tokyo" "$a" "$b"
+expect "and under TZ=America/New_York" "$a" "$c"
+contains "the time left is stated in words" "4 days 17 hours from now" "$a"
+contains "the Date header is UTC +0000" "Date: Sat, 29 Feb 2020 10:00:00 +0000" "$a"
+fails "--preview of an unknown address exits 75" 75 certrecall notify caa-2020 --preview nobody@example.org
+
+# A long list: the first max_listed in the body, all of them attached.
+certrecall -q incident create --slug many --title "many" --reason 5d-7 --aware-at 2020-02-29T03:08:00Z
+{ echo "serial,account,email,names"; for i in $(seq 1 150); do printf '%x,m-1,many@example.org,m%d.example\n' $((i + 65536)) "$i"; done; } >many.csv
+certrecall -q import many many.csv --no-progress
+out=$(certrecall notify many --preview many@example.org --at 2020-03-01T00:00:00Z)
+contains "more than mailer.max_listed becomes multipart with a CSV" "multipart/mixed" "$out"
+att=$(/usr/bin/python3 -c '
+import email, email.policy, sys
+m = email.message_from_bytes(sys.stdin.buffer.read(), policy=email.policy.default)
+parts = [p for p in m.walk() if p.get_filename() == "certificates.csv"]
+print(len(parts[0].get_content().splitlines()) - 1 if parts else -1)' <<<"$out")
+expect "the attachment lists all 150 certificates" 150 "$att"
+
+finish
