@@ -183,7 +183,6 @@ CREATE TABLE notice (
 	CHECK ((state = 'sent') = (sent_at IS NOT NULL)),
 	CHECK ((state = 'claimed') = (lease_until IS NOT NULL))
 );
-CREATE INDEX notice_work ON notice (incident_id, kind, state);
 
 -- Append-only audit trail; the report's timeline is built from it.
 CREATE TABLE event (

@@ -674,6 +674,8 @@ struct sender {
 	struct notice *batch;
 	struct outgoing *out; /* parallel to batch during a session */
 	size_t n;
+	bool pipelined; /* outcomes are being pipelined */
+	int pending;	/* outcome statements not yet answered */
 };
 
 /* Per-message data handed to libesmtp. */
@@ -705,6 +707,85 @@ static const char *message_cb(void **ctx, int *len, void *arg)
 }
 
 /*
+ * Outcomes go to PostgreSQL in pipeline mode during an SMTP session: each
+ * UPDATE is sent (and, being outside any transaction, committed) the
+ * moment the SMTP answer arrives, but the sender does not wait for it
+ * before the next message.  Results are read as they come and all of them
+ * before the session ends.
+ */
+static void outcomes_begin(struct sender *s)
+{
+	s->pipelined = PQenterPipelineMode(db_get0_conn(s->db)) == 1;
+	s->pending = 0;
+}
+
+/* Reads outcome results; with block, until none is pending. */
+static void outcomes_drain(struct sender *s, bool block)
+{
+	PGconn *conn = db_get0_conn(s->db);
+
+	while (s->pending > 0) {
+		PGresult *res;
+
+		if (!block && (!PQconsumeInput(conn) || PQisBusy(conn)))
+			return;
+		res = PQgetResult(conn);
+		if (res == NULL)
+			continue; /* end of one statement's results */
+		switch (PQresultStatus(res)) {
+		case PGRES_PIPELINE_SYNC:
+			s->pending--;
+			break;
+		case PGRES_COMMAND_OK:
+			break;
+		default:
+			log_error("database: recording a notice: %.*s",
+				  (int)strcspn(PQresultErrorMessage(res), "\n"),
+				  PQresultErrorMessage(res));
+			atomic_fetch_add(&s->run->errors, 1);
+			if (PQstatus(conn) != CONNECTION_OK)
+				s->pending = 0;
+			break;
+		}
+		PQclear(res);
+	}
+}
+
+static void outcomes_end(struct sender *s)
+{
+	if (!s->pipelined)
+		return;
+	outcomes_drain(s, true);
+	PQexitPipelineMode(db_get0_conn(s->db));
+	s->pipelined = false;
+}
+
+static void outcome_send(struct sender *s, const char *sql, int n,
+			 const char *const *params)
+{
+	PGconn *conn = db_get0_conn(s->db);
+	PGresult *res;
+
+	if (s->pipelined) {
+		if (PQsendQueryParams(conn, sql, n, NULL, params, NULL, NULL,
+				      0) == 1 &&
+		    PQpipelineSync(conn) == 1) {
+			s->pending++;
+			PQflush(conn);
+			outcomes_drain(s, false);
+			return;
+		}
+		log_error("database: %s", PQerrorMessage(conn));
+		atomic_fetch_add(&s->run->errors, 1);
+		return;
+	}
+	res = db_query(s->db, sql, n, params);
+	if (res == NULL)
+		atomic_fetch_add(&s->run->errors, 1);
+	PQclear(res);
+}
+
+/*
  * Records an outcome at once, in its own transaction: this commit is
  * what bounds duplicates after a crash.  code is the SMTP reply code (0
  * for no answer at all).
@@ -716,7 +797,6 @@ static void record(struct sender *s, struct notice *n, int code,
 	char id[32], attempts[16], backoff[48], bytes[32], text[512];
 	const char *params[6];
 	const char *sql;
-	PGresult *res;
 	long long delay;
 
 	if (n->done)
@@ -745,13 +825,13 @@ static void record(struct sender *s, struct notice *n, int code,
 		      " WHERE id = $1 AND state = 'claimed'";
 		params[3] = n->message_id;
 		params[4] = bytes;
-		res = db_query(s->db, sql, 5, params);
+		outcome_send(s, sql, 5, params);
 		atomic_fetch_add(&s->run->sent, 1);
 	} else if (code >= 500 || n->attempts >= cfg->mailer.max_attempts) {
 		sql = "UPDATE notice SET state = 'failed', failed_at = now(),"
 		      " attempts = $3, last_reply = $2, lease_until = NULL"
 		      " WHERE id = $1 AND state = 'claimed'";
-		res = db_query(s->db, sql, 3, params);
+		outcome_send(s, sql, 3, params);
 		atomic_fetch_add(&s->run->failed, 1);
 	} else {
 		sql = "UPDATE notice SET state = 'retry', attempts = $3,"
@@ -759,12 +839,9 @@ static void record(struct sender *s, struct notice *n, int code,
 		      " next_attempt_at = now() + $4::interval"
 		      " WHERE id = $1 AND state = 'claimed'";
 		params[3] = backoff;
-		res = db_query(s->db, sql, 4, params);
+		outcome_send(s, sql, 4, params);
 		atomic_fetch_add(&s->run->retry, 1);
 	}
-	if (res == NULL)
-		atomic_fetch_add(&s->run->errors, 1);
-	PQclear(res);
 }
 
 /*
@@ -908,6 +985,7 @@ static void send_batch(struct sender *s)
 		out[i].rcpt = rcpt;
 		smtp_set_messagecb(msg, message_cb, &out[i]);
 	}
+	outcomes_begin(s);
 	if (!smtp_start_session(session)) {
 		smtp_strerror(smtp_errno(), why, sizeof(why));
 	} else {
@@ -919,6 +997,7 @@ static void send_batch(struct sender *s)
 	for (size_t i = 0; i < s->n; i++)
 		if (!s->batch[i].done)
 			record(s, &s->batch[i], 0, why);
+	outcomes_end(s);
 	smtp_destroy_session(session);
 	if (auth != NULL)
 		auth_destroy_context(auth);
@@ -963,7 +1042,7 @@ static int claim(struct sender *s, size_t max)
 static double wait_hint(struct sender *s)
 {
 	char id[32];
-	const char *params[2] = { id, s->run->opt->kind };
+	const char *params[3] = { id, s->run->opt->kind, s->run->worker };
 	PGresult *res;
 	double wait = 0;
 
@@ -973,8 +1052,10 @@ static double wait_hint(struct sender *s)
 		       " WHEN 'retry' THEN next_attempt_at"
 		       " ELSE lease_until END) - now())"
 		       " FROM notice WHERE incident_id = $1 AND kind = $2"
-		       " AND state IN ('pending', 'retry', 'claimed')",
-		       2, params);
+		       " AND state IN ('pending', 'retry', 'claimed')"
+		       /* our own threads' claims end with them */
+		       " AND NOT (state = 'claimed' AND worker = $3)",
+		       3, params);
 	if (res == NULL)
 		return -1;
 	if (!PQgetisnull(res, 0, 0)) {
