@@ -15,9 +15,10 @@ ALTER TABLE notice
 	ADD COLUMN failed_at timestamptz,
 	ADD COLUMN bytes integer CHECK (bytes >= 0);
 
--- The work still to do, and only that: a notice leaving it (sent, failed)
--- costs no entry here, which matters at thousands of updates a second.
-CREATE INDEX notice_due ON notice (incident_id, kind, state, next_attempt_at)
+-- The work still to do, and only that, in claiming order: a claim reads
+-- the first rows of it instead of sorting every pending notice, and a
+-- notice leaving it (sent, failed) costs no index entry here.
+CREATE INDEX notice_due ON notice (incident_id, kind, id)
 	WHERE state IN ('pending', 'retry', 'claimed');
 
 -- The latest scan verdict of a certificate, rolled up from its names:

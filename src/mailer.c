@@ -1022,7 +1022,9 @@ static int claim(struct sender *s, size_t max)
 		"UPDATE notice n SET state = 'claimed',"
 		" lease_until = now() + $3::interval, worker = $4"
 		" WHERE n.id IN (SELECT id FROM notice"
-		"  WHERE incident_id = $1 AND kind = $2 AND (state = 'pending'"
+		"  WHERE incident_id = $1 AND kind = $2"
+		"  AND state IN ('pending', 'retry', 'claimed')"
+		"  AND (state = 'pending'"
 		"  OR (state = 'retry' AND next_attempt_at <= now())"
 		"  OR (state = 'claimed' AND lease_until < now()))"
 		"  ORDER BY id LIMIT $5 FOR UPDATE SKIP LOCKED)"
@@ -1158,6 +1160,11 @@ static int plan_committed(struct db *db, const struct incident *inc,
 		db_rollback(db);
 		return -1;
 	}
+	/* Fresh statistics, or the first claims of a big run are planned
+	 * for the empty table autovacuum last saw. */
+	if (*created > 0 &&
+	    db_exec(db, "ANALYZE notice, notice_certificate") < 0)
+		return -1;
 	return 0;
 }
 
