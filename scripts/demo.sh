@@ -57,3 +57,23 @@ show import caa-2020 var/demo/caa-2020.txt.gz --no-progress
 
 step "the person on call, on \"March 4\" at 00:00 UTC"
 show status caa-2020 --at 2020-03-04T00:00:00Z
+
+# Tell every subscriber, early: the notices as the CA could have sent
+# them on 2020-02-29 at 10:00 UTC, 4 days 17 hours before the deadline,
+# to a local SMTP server (aiosmtpd) that stores what it receives.
+step "sending the initial notices to a local SMTP server (var/demo/mail)"
+rm -rf var/demo/mail
+mkdir -p var/demo/mail
+/usr/bin/python3 tests/smtpd.py --port 25525 --dir var/demo/mail >var/demo/smtpd.log 2>&1 &
+smtpd=$!
+trap 'kill $smtpd 2>/dev/null' EXIT
+for _ in $(seq 1 50); do [ -f var/demo/mail/ready ] && break; sleep 0.1; done
+export CERTRECALL_SMTP_HOST=127.0.0.1 CERTRECALL_SMTP_PORT=25525
+export CERTRECALL_MAILER_FROM="Example CA <revocations@ca.example>"
+export CERTRECALL_REPORT_ORGANIZATION="Example CA"
+show notify caa-2020 --plan
+show notify caa-2020 --kind initial --at 2020-02-29T10:00:00Z
+printf '\n%s messages stored in var/demo/mail/, for example %s:\n\n' \
+	"$(ls var/demo/mail/*.eml | wc -l)" "$(ls var/demo/mail/*.eml | head -1)" >&2
+sed -n '1,/^Revocation deadline/p' "$(ls var/demo/mail/*.eml | head -1)" | tr -d '\r' >&2
+echo "..." >&2

@@ -15,8 +15,8 @@ static int db_cmd_migrate(struct cli *cli)
 {
 	int applied = 0;
 
-	if (db_migrate(cli->db, embedded_migrations, embedded_migrations_count, &applied) <
-	    0)
+	if (db_migrate(cli->db, embedded_migrations, embedded_migrations_count,
+		       &applied) < 0)
 		return EX_TEMPFAIL;
 	log_info("%d migration%s applied, schema is up to date", applied,
 		 applied == 1 ? "" : "s");
@@ -29,8 +29,8 @@ static int db_cmd_status(struct cli *cli)
 	char where[512];
 	size_t n, applied = 0, pending = 0;
 
-	if (db_migration_status(cli->db, embedded_migrations, embedded_migrations_count,
-				&st, &n) < 0)
+	if (db_migration_status(cli->db, embedded_migrations,
+				embedded_migrations_count, &st, &n) < 0)
 		return EX_TEMPFAIL;
 	if (db_describe(cli->db, where, sizeof(where)) == 0)
 		printf("database: %s\n", where);

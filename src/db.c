@@ -201,7 +201,8 @@ static const char *hostname(void)
 }
 
 /* Applies one migration in its own transaction, unless already there. */
-static int apply_one(struct db *db, const struct embedded_file *m, bool *applied)
+static int apply_one(struct db *db, const struct embedded_file *m,
+		     bool *applied)
 {
 	char sum[65];
 	char *who;

@@ -1017,20 +1017,19 @@ static int claim(struct sender *s, size_t max)
 	snprintf(lease, sizeof(lease), "%lld milliseconds",
 		 run->cfg->mailer.lease_ms);
 	snprintf(lim, sizeof(lim), "%zu", max);
-	res = db_query(
-		s->db,
-		"UPDATE notice n SET state = 'claimed',"
-		" lease_until = now() + $3::interval, worker = $4"
-		" WHERE n.id IN (SELECT id FROM notice"
-		"  WHERE incident_id = $1 AND kind = $2"
-		"  AND state IN ('pending', 'retry', 'claimed')"
-		"  AND (state = 'pending'"
-		"  OR (state = 'retry' AND next_attempt_at <= now())"
-		"  OR (state = 'claimed' AND lease_until < now()))"
-		"  ORDER BY id LIMIT $5 FOR UPDATE SKIP LOCKED)"
-		" RETURNING n.id, n.address,"
-		" to_json(n.accounts), n.attempts",
-		5, params);
+	res = db_query(s->db,
+		       "UPDATE notice n SET state = 'claimed',"
+		       " lease_until = now() + $3::interval, worker = $4"
+		       " WHERE n.id IN (SELECT id FROM notice"
+		       "  WHERE incident_id = $1 AND kind = $2"
+		       "  AND state IN ('pending', 'retry', 'claimed')"
+		       "  AND (state = 'pending'"
+		       "  OR (state = 'retry' AND next_attempt_at <= now())"
+		       "  OR (state = 'claimed' AND lease_until < now()))"
+		       "  ORDER BY id LIMIT $5 FOR UPDATE SKIP LOCKED)"
+		       " RETURNING n.id, n.address,"
+		       " to_json(n.accounts), n.attempts",
+		       5, params);
 	if (res == NULL)
 		return -1;
 	s->n = (size_t)PQntuples(res);

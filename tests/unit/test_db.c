@@ -165,16 +165,16 @@ START_TEST(project_schema_applies_and_records_an_event)
 	int applied = 0;
 
 	ck_assert_ptr_nonnull(db);
-	ck_assert_int_eq(
-		db_migrate(db, embedded_migrations, embedded_migrations_count, &applied),
-		0);
+	ck_assert_int_eq(db_migrate(db, embedded_migrations,
+				    embedded_migrations_count, &applied),
+			 0);
 	ck_assert_int_eq(applied, (int)embedded_migrations_count);
 	ck_assert_int_eq(count(db, "SELECT count(*) FROM event "
 				   "WHERE kind = 'db.migrate'"),
 			 1);
-	ck_assert_int_eq(
-		db_migrate(db, embedded_migrations, embedded_migrations_count, &applied),
-		0);
+	ck_assert_int_eq(db_migrate(db, embedded_migrations,
+				    embedded_migrations_count, &applied),
+			 0);
 	ck_assert_int_eq(applied, 0);
 	/* No second event when nothing was applied. */
 	ck_assert_int_eq(count(db, "SELECT count(*) FROM event"), 1);
