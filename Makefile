@@ -114,7 +114,7 @@ bench: deps
 	bench/run.sh
 
 # libFuzzer needs clang; the targets link only the pure modules.
-PURE_SRC = $(wildcard src/utctime.c src/deadline.c src/serial.c \
+PURE_SRC = $(wildcard src/utctime.c src/deadline.c src/serial.c src/errmsg.c \
 	src/dnsname.c src/record.c src/xalloc.c src/template.c src/compose.c)
 fuzz: deps | $(B)/fuzz
 	@for f in $(FUZZ_SRC); do \

@@ -1,6 +1,7 @@
 /*
  * cli.c - the command table, global options, and dispatch.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -206,6 +207,28 @@ int cli_help(const char *command)
 	return 0;
 }
 
+int cli_connect(struct cli *cli)
+{
+	if (cli->db == NULL)
+		cli->db = db_connect_config(cli->cfg);
+	return cli->db == NULL ? -1 : 0;
+}
+
+int cli_parse_count(const char *command, const char *opt, const char *s,
+		    long long max, long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoll(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno || *out < 0 || *out > max)
+		return cli_usage_error(command,
+				       "%s: \"%s\" is not a number from 0 to "
+				       "%lld",
+				       opt, s, max);
+	return 0;
+}
+
 int cli_parse_no_options(const char *command, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -392,13 +415,6 @@ int cli_main(int argc, char **argv)
 	}
 	cmdline = join_args(argc, argv);
 	db_set_command(cmdline);
-	if (cmd->flags & CLI_NEEDS_DB) {
-		cli.db = db_connect_config(cli.cfg);
-		if (cli.db == NULL) {
-			rc = EX_UNAVAILABLE;
-			goto out;
-		}
-	}
 	/* Each command parses its own options from a fresh getopt state. */
 	int first = optind;
 	optind = 0;

@@ -15,6 +15,8 @@ static int db_cmd_migrate(struct cli *cli)
 {
 	int applied = 0;
 
+	if (cli_connect(cli) < 0)
+		return EX_UNAVAILABLE;
 	if (db_migrate(cli->db, embedded_migrations, embedded_migrations_count,
 		       &applied) < 0)
 		return EX_TEMPFAIL;
@@ -29,6 +31,8 @@ static int db_cmd_status(struct cli *cli)
 	char where[512];
 	size_t n, applied = 0, pending = 0;
 
+	if (cli_connect(cli) < 0)
+		return EX_UNAVAILABLE;
 	if (db_migration_status(cli->db, embedded_migrations,
 				embedded_migrations_count, &st, &n) < 0)
 		return EX_TEMPFAIL;

@@ -43,6 +43,8 @@ static int clock_view_load(struct cli *cli, const char *slug, time_t at,
 
 	memset(v, 0, sizeof(*v));
 	v->at = at;
+	if (cli_connect(cli) < 0)
+		return EX_UNAVAILABLE;
 	v->inc = incident_find(cli->db, slug);
 	if (v->inc == NULL)
 		return EX_DATAERR;

@@ -14,17 +14,6 @@
 #include "certrecall/log.h"
 #include "certrecall/record.h"
 
-static int parse_count(const char *opt, const char *s, long long *out)
-{
-	char *end;
-
-	*out = strtoll(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || *out < 0)
-		return cli_usage_error("import", "%s: \"%s\" is not a count",
-				       opt, s);
-	return 0;
-}
-
 static void print_summary(const struct importer_stats *st, bool repl)
 {
 	log_info("%lld lines read, %lld %s records in %.1f s", st->lines,
@@ -95,7 +84,8 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 			opt.serial_base = atoi(optarg);
 			break;
 		case 'm':
-			if (parse_count("--max-errors", optarg, &v) != 0)
+			if (cli_parse_count("import", "--max-errors", optarg,
+					    1000000000000LL, &v) != 0)
 				return EX_USAGE;
 			opt.max_errors = v;
 			break;
@@ -127,6 +117,8 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 	if (opt.rejects_path != NULL && opt.max_errors == 0)
 		return cli_usage_error("import", "--rejects needs "
 						 "--max-errors N");
+	if (cli_connect(cli) < 0)
+		return EX_UNAVAILABLE;
 	inc = incident_find(cli->db, argv[optind]);
 	if (inc == NULL)
 		return EX_DATAERR;

@@ -133,6 +133,8 @@ static int incident_cmd_create(struct cli *cli, int argc, char **argv)
 	if (canonical_reason(&ct, ct.ch.value[INCIDENT_REASON],
 			     ct.ch.value[INCIDENT_AWARE_AT]) < 0)
 		return EX_DATAERR;
+	if (cli_connect(cli) < 0)
+		return EX_UNAVAILABLE;
 	id = incident_create(cli->db, slug, &ct.ch);
 	if (id < 0)
 		return EX_DATAERR;
@@ -156,6 +158,8 @@ static int incident_cmd_update(struct cli *cli, int argc, char **argv)
 		slug = argv[optind++];
 	if (slug == NULL || optind < argc)
 		return cli_usage_error("incident", "update takes one SLUG");
+	if (cli_connect(cli) < 0)
+		return EX_UNAVAILABLE;
 	/* A new reason or clock start must still name a valid rule. */
 	if (ct.ch.value[INCIDENT_REASON] != NULL ||
 	    ct.ch.value[INCIDENT_AWARE_AT] != NULL) {
@@ -199,6 +203,8 @@ static int incident_cmd_show(struct cli *cli, const char *slug)
 	struct incident *inc;
 	char err[256];
 
+	if (cli_connect(cli) < 0)
+		return EX_UNAVAILABLE;
 	inc = incident_find(cli->db, slug);
 	if (inc == NULL)
 		return EX_DATAERR;
@@ -229,6 +235,8 @@ static int incident_cmd_list(struct cli *cli)
 	struct incident **list;
 	size_t n;
 
+	if (cli_connect(cli) < 0)
+		return EX_UNAVAILABLE;
 	list = incident_list(cli->db, &n);
 	if (list == NULL)
 		return EX_TEMPFAIL;

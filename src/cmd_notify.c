@@ -15,20 +15,6 @@
 #include "certrecall/mailer.h"
 #include "certrecall/utctime.h"
 
-static int count_arg(const char *opt, const char *s, long long max,
-		     long long *out)
-{
-	char *end;
-
-	*out = strtoll(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || *out < 0 || *out > max)
-		return cli_usage_error("notify",
-				       "%s: \"%s\" is not a number "
-				       "from 0 to %lld",
-				       opt, s, max);
-	return 0;
-}
-
 int cmd_notify(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -73,12 +59,14 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 			opt.dry_run_dir = optarg;
 			break;
 		case 'l':
-			if (count_arg("--limit", optarg, 1000000000, &v))
+			if (cli_parse_count("notify", "--limit", optarg,
+					    1000000000, &v))
 				return EX_USAGE;
 			opt.limit = v;
 			break;
 		case 'c':
-			if (count_arg("--connections", optarg, 64, &v) ||
+			if (cli_parse_count("notify", "--connections", optarg,
+					    64, &v) ||
 			    v == 0)
 				return v == 0 ? cli_usage_error(
 							"notify",
@@ -88,7 +76,8 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 			opt.connections = (int)v;
 			break;
 		case 'r':
-			if (count_arg("--rate", optarg, 1000000, &v))
+			if (cli_parse_count("notify", "--rate", optarg, 1000000,
+					    &v))
 				return EX_USAGE;
 			opt.rate = v;
 			break;
@@ -126,6 +115,8 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 	if (plan && preview)
 		return cli_usage_error("notify", "--plan and --preview are "
 						 "separate questions");
+	if (cli_connect(cli) < 0)
+		return EX_UNAVAILABLE;
 	inc = incident_find(cli->db, argv[optind]);
 	if (inc == NULL)
 		return EX_DATAERR;

@@ -8,6 +8,7 @@
  * certificates carry "_acme-challenge"-style labels.  BR 3.2.2.6: a
  * wildcard is the whole left-most label.
  */
+#include "certrecall/errmsg.h"
 #include "certrecall/dnsname.h"
 
 #include <arpa/inet.h>
@@ -17,42 +18,8 @@
 #include <string.h>
 
 #define LABEL_MAX 63
-#define NEAR_MAX 40
 /* INET6_ADDRSTRLEN, spelled out so the header stays optional. */
 #define IP6_TEXT_MAX 46
-
-static int fail(char *err, size_t errlen, const char *name, size_t len,
-		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-/* Writes "reason (near "name")" quoting at most NEAR_MAX bytes. */
-static int fail(char *err, size_t errlen, const char *name, size_t len,
-		const char *fmt, ...)
-{
-	char q[NEAR_MAX + 4], why[128];
-	size_t i, n = len < NEAR_MAX ? len : NEAR_MAX;
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return -1;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		q[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	if (len > n) {
-		memcpy(q + i, "...", 3);
-		i += 3;
-	}
-	q[i] = '\0';
-	va_start(ap, fmt);
-	if (vsnprintf(why, sizeof(why), fmt, ap) < 0)
-		why[0] = '\0';
-	va_end(ap);
-	/* A truncated message is still a message; a failed one is empty. */
-	if (snprintf(err, errlen, "%s (near \"%s\")", why, q) < 0)
-		err[0] = '\0';
-	return -1;
-}
 
 /* An IPv6 literal, written back in RFC 5952 form (lowercase, "::"). */
 static int normalize_ip6(const char *name, size_t len, char *out, size_t outlen,
@@ -63,16 +30,20 @@ static int normalize_ip6(const char *name, size_t len, char *out, size_t outlen,
 	size_t n;
 
 	if (len >= sizeof(buf))
-		return fail(err, errlen, name, len, "invalid IPv6 address");
+		return errmsg_near(err, errlen, name, len,
+				   "invalid IPv6 address");
 	memcpy(buf, name, len);
 	buf[len] = '\0';
 	if (inet_pton(AF_INET6, buf, a) != 1)
-		return fail(err, errlen, name, len, "invalid IPv6 address");
+		return errmsg_near(err, errlen, name, len,
+				   "invalid IPv6 address");
 	if (inet_ntop(AF_INET6, a, buf, sizeof(buf)) == NULL)
-		return fail(err, errlen, name, len, "invalid IPv6 address");
+		return errmsg_near(err, errlen, name, len,
+				   "invalid IPv6 address");
 	n = strlen(buf);
 	if (n + 1 > outlen)
-		return fail(err, errlen, name, len, "name buffer too small");
+		return errmsg_near(err, errlen, name, len,
+				   "name buffer too small");
 	memcpy(out, buf, n + 1);
 	return (int)n;
 }
@@ -106,15 +77,16 @@ static int bad_char(const char *name, size_t len, unsigned char c, char *err,
 		    size_t errlen)
 {
 	if (c >= 0x80)
-		return fail(err, errlen, name, len,
-			    "non-ASCII name: give the IDNA A-label (xn--...)");
+		return errmsg_near(
+			err, errlen, name, len,
+			"non-ASCII name: give the IDNA A-label (xn--...)");
 	if (c == ' ' || c == '\t')
-		return fail(err, errlen, name, len, "blank in name");
+		return errmsg_near(err, errlen, name, len, "blank in name");
 	if (c < 0x20 || c == 0x7f)
-		return fail(err, errlen, name, len,
-			    "control character in name");
-	return fail(err, errlen, name, len, "invalid character '%c' in name",
-		    c);
+		return errmsg_near(err, errlen, name, len,
+				   "control character in name");
+	return errmsg_near(err, errlen, name, len,
+			   "invalid character '%c' in name", c);
 }
 
 int dnsname_normalize(const char *name, size_t len, char *out, size_t outlen,
@@ -125,28 +97,32 @@ int dnsname_normalize(const char *name, size_t len, char *out, size_t outlen,
 	int only_digits = 1;
 
 	if (len == 0)
-		return fail(err, errlen, name, len, "empty name");
+		return errmsg_near(err, errlen, name, len, "empty name");
 	if (memchr(name, ':', len) != NULL)
 		return normalize_ip6(name, len, out, outlen, err, errlen);
 	/* One trailing dot is the DNS root, not part of the name. */
 	if (n > 1 && name[n - 1] == '.')
 		n--;
 	if (n > DNSNAME_MAX)
-		return fail(err, errlen, name, len,
-			    "name longer than %d octets", DNSNAME_MAX);
+		return errmsg_near(err, errlen, name, len,
+				   "name longer than %d octets", DNSNAME_MAX);
 	if (outlen < n + 1)
-		return fail(err, errlen, name, len, "name buffer too small");
+		return errmsg_near(err, errlen, name, len,
+				   "name buffer too small");
 	if (name[0] == '*') {
 		/* BR 3.2.2.6: "*." is the whole left-most label. */
 		if (n == 1)
-			return fail(err, errlen, name, len,
-				    "wildcard must be followed by a domain");
+			return errmsg_near(
+				err, errlen, name, len,
+				"wildcard must be followed by a domain");
 		if (name[1] != '.')
-			return fail(err, errlen, name, len,
-				    "wildcard must be the whole first label");
+			return errmsg_near(
+				err, errlen, name, len,
+				"wildcard must be the whole first label");
 		if (n == 2)
-			return fail(err, errlen, name, len,
-				    "wildcard must be followed by a domain");
+			return errmsg_near(
+				err, errlen, name, len,
+				"wildcard must be followed by a domain");
 		out[0] = '*';
 		out[1] = '.';
 		i = 2;
@@ -168,35 +144,40 @@ int dnsname_normalize(const char *name, size_t len, char *out, size_t outlen,
 			break;
 		case C_HYPHEN:
 			if (label == 0)
-				return fail(err, errlen, name, len,
-					    "label starts with a hyphen");
+				return errmsg_near(
+					err, errlen, name, len,
+					"label starts with a hyphen");
 			only_digits = 0;
 			label++;
 			break;
 		case C_DOT:
 			if (label == 0)
-				return fail(err, errlen, name, len,
-					    "empty label in name");
+				return errmsg_near(err, errlen, name, len,
+						   "empty label in name");
 			if (out[i - 1] == '-')
-				return fail(err, errlen, name, len,
-					    "label ends with a hyphen");
+				return errmsg_near(err, errlen, name, len,
+						   "label ends with a hyphen");
 			label = 0;
 			break;
 		case C_STAR:
-			return fail(err, errlen, name, len,
-				    "wildcard must be the whole first label");
+			return errmsg_near(
+				err, errlen, name, len,
+				"wildcard must be the whole first label");
 		default:
 			return bad_char(name, len, c, err, errlen);
 		}
 		if (label > LABEL_MAX)
-			return fail(err, errlen, name, len,
-				    "label longer than %d octets", LABEL_MAX);
+			return errmsg_near(err, errlen, name, len,
+					   "label longer than %d octets",
+					   LABEL_MAX);
 		out[i] = (char)c;
 	}
 	if (label == 0)
-		return fail(err, errlen, name, len, "empty label in name");
+		return errmsg_near(err, errlen, name, len,
+				   "empty label in name");
 	if (out[n - 1] == '-')
-		return fail(err, errlen, name, len, "label ends with a hyphen");
+		return errmsg_near(err, errlen, name, len,
+				   "label ends with a hyphen");
 	out[n] = '\0';
 	/*
 	 * All digits and dots: only a dotted-quad IPv4 address makes sense
@@ -205,7 +186,8 @@ int dnsname_normalize(const char *name, size_t len, char *out, size_t outlen,
 	 * accepted address is already in canonical form.
 	 */
 	if (only_digits && inet_pton(AF_INET, out, buf) != 1)
-		return fail(err, errlen, name, len, "invalid IPv4 address");
+		return errmsg_near(err, errlen, name, len,
+				   "invalid IPv4 address");
 	return (int)n;
 }
 

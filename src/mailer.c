@@ -1128,20 +1128,21 @@ out:
 	return NULL;
 }
 
-static long long count_due(struct db *db, const struct incident *inc,
-			   const char *kind)
+/* Notices of one kind of the incident in the given states (fixed SQL). */
+static long long count_notices(struct db *db, const struct incident *inc,
+			       const char *kind, const char *states)
 {
-	char id[32];
+	char id[32], sql[256];
 	const char *params[2] = { id, kind };
 	PGresult *res;
 	long long n;
 
 	snprintf(id, sizeof(id), "%lld", inc->id);
-	res = db_query(db,
-		       "SELECT count(*) FROM notice WHERE incident_id = $1"
-		       " AND kind = $2 AND state IN ('pending', 'retry',"
-		       " 'claimed')",
-		       2, params);
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM notice WHERE incident_id = $1"
+		 " AND kind = $2 AND state IN (%s)",
+		 states);
+	res = db_query(db, sql, 2, params);
 	if (res == NULL)
 		return -1;
 	n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -1188,26 +1189,6 @@ static int record_run_event(struct db *db, const struct incident *inc,
 	return rc;
 }
 
-static long long count_no_address(struct db *db, const struct incident *inc,
-				  const char *kind)
-{
-	char id[32];
-	const char *params[2] = { id, kind };
-	PGresult *res;
-	long long n;
-
-	snprintf(id, sizeof(id), "%lld", inc->id);
-	res = db_query(db,
-		       "SELECT count(*) FROM notice WHERE incident_id = $1"
-		       " AND kind = $2 AND state = 'no-address'",
-		       2, params);
-	if (res == NULL)
-		return -1;
-	n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return n;
-}
-
 static int dry_run(struct db *db, const struct config *cfg,
 		   const struct incident *inc, const struct mailer_options *opt,
 		   struct mailer_stats *st);
@@ -1237,7 +1218,8 @@ int mailer_run(struct db *db, const struct config *cfg,
 	if (plan_committed(db, inc, opt->kind, run.common.must_by,
 			   &st->planned) < 0)
 		goto out;
-	due = count_due(db, inc, opt->kind);
+	due = count_notices(db, inc, opt->kind,
+			    "'pending', 'retry', 'claimed'");
 	if (due < 0)
 		goto out;
 	if (opt->limit > 0 && due > opt->limit)
@@ -1315,7 +1297,7 @@ join:
 	st->sent = atomic_load(&run.sent);
 	st->failed = atomic_load(&run.failed);
 	st->retry = atomic_load(&run.retry);
-	st->no_address = count_no_address(db, inc, opt->kind);
+	st->no_address = count_notices(db, inc, opt->kind, "'no-address'");
 	st->seconds = mono_now() - t0;
 	if (record_run_event(db, inc, opt, st) < 0)
 		rc = -1;

@@ -10,6 +10,7 @@
  * the whole line before anything points into it, so it never moves while
  * a record is being built.
  */
+#include "certrecall/errmsg.h"
 #include "certrecall/record.h"
 
 #include "certrecall/dnsname.h"
@@ -25,7 +26,6 @@
 #include <strings.h>
 
 /* Longest piece of input quoted in an error message. */
-#define NEAR_MAX 40
 /* Longest time text we hand to utctime_parse (Go's form is 39 bytes). */
 #define TIME_TEXT_MAX 64
 /* Arena bytes one name may need: the IPv6 text form, or its own length. */
@@ -100,42 +100,6 @@ struct record_parser {
 	char *extra_json;
 };
 
-static int fail(char *err, size_t errlen, const char *near, size_t nearlen,
-		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-/*
- * Writes "reason (near "text")" quoting at most NEAR_MAX bytes of text,
- * non-printable bytes as '?'.  Returns RECORD_ERROR.
- */
-static int fail(char *err, size_t errlen, const char *near, size_t nearlen,
-		const char *fmt, ...)
-{
-	char q[NEAR_MAX + 4], why[160];
-	size_t i, n = nearlen < NEAR_MAX ? nearlen : NEAR_MAX;
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return RECORD_ERROR;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)near[i];
-
-		q[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	if (nearlen > n) {
-		memcpy(q + i, "...", 3);
-		i += 3;
-	}
-	q[i] = '\0';
-	va_start(ap, fmt);
-	if (vsnprintf(why, sizeof(why), fmt, ap) < 0)
-		why[0] = '\0';
-	va_end(ap);
-	/* A truncated message is still a message; a failed one is empty. */
-	if (snprintf(err, errlen, "%s (near \"%s\")", why, q) < 0)
-		err[0] = '\0';
-	return RECORD_ERROR;
-}
-
 static bool is_blank(char c)
 {
 	return c == ' ' || c == '\t';
@@ -184,10 +148,11 @@ static int prep(struct record_parser *p, char **s, size_t *n, size_t *bound,
 			  (*s)[*n - 1] == '\n'))
 		(*n)--;
 	if (*n > RECORD_LINE_MAX)
-		return fail(err, errlen, *s, *n, "line longer than %d bytes",
-			    RECORD_LINE_MAX);
+		return errmsg_near(err, errlen, *s, *n,
+				   "line longer than %d bytes",
+				   RECORD_LINE_MAX);
 	if (memchr(*s, '\0', *n) != NULL)
-		return fail(err, errlen, *s, *n, "NUL byte in line");
+		return errmsg_near(err, errlen, *s, *n, "NUL byte in line");
 	for (i = 0; i < *n && is_blank((*s)[i]); i++)
 		;
 	if (i == *n || (*s)[i] == '#')
@@ -237,8 +202,8 @@ static int push_tok(struct record_parser *p, size_t *ntok, const char *s,
 		    size_t n, char *err, size_t errlen)
 {
 	if (*ntok == RECORD_NAMES_MAX)
-		return fail(err, errlen, s, n, "more than %d names",
-			    RECORD_NAMES_MAX);
+		return errmsg_near(err, errlen, s, n, "more than %d names",
+				   RECORD_NAMES_MAX);
 	xgrow(&p->toks, &p->toks_cap, *ntok + 1, sizeof(*p->toks));
 	p->toks[*ntok].s = s;
 	p->toks[*ntok].n = n;
@@ -266,8 +231,9 @@ static int finish_names(struct record_parser *p, size_t ntok,
 		int m;
 
 		if (room < NAME_ROOM + p->toks[i].n)
-			return fail(err, errlen, p->toks[i].s, p->toks[i].n,
-				    "internal error: scratch space exhausted");
+			return errmsg_near(
+				err, errlen, p->toks[i].s, p->toks[i].n,
+				"internal error: scratch space exhausted");
 		m = dnsname_normalize(p->toks[i].s, p->toks[i].n, d, room, err,
 				      errlen);
 		if (m < 0)
@@ -308,9 +274,10 @@ static int parse_time(const char *s, size_t n, time_t *t, const char *what,
 
 	trim(&s, &n);
 	if (n == 0)
-		return fail(err, errlen, s, n, "missing %s time", what);
+		return errmsg_near(err, errlen, s, n, "missing %s time", what);
 	if (n >= sizeof(buf))
-		return fail(err, errlen, s, n, "bad %s time: too long", what);
+		return errmsg_near(err, errlen, s, n, "bad %s time: too long",
+				   what);
 	memcpy(buf, s, n);
 	buf[n] = '\0';
 	why[0] = '\0';
@@ -318,7 +285,7 @@ static int parse_time(const char *s, size_t n, time_t *t, const char *what,
 		return 0;
 	r = strstr(why, "\": ");
 	r = r != NULL ? r + 3 : why;
-	return fail(err, errlen, s, n, "bad %s time: %s", what, r);
+	return errmsg_near(err, errlen, s, n, "bad %s time: %s", what, r);
 }
 
 /* ---- RFC 4180 splitting ------------------------------------------------ */
@@ -407,16 +374,16 @@ static int csv_split(struct record_parser *p, const char *s, size_t n,
 	*nf = 0;
 	while ((rc = csv_next(&c, &f)) == CSV_FIELD) {
 		if (*nf == max)
-			return fail(err, errlen, s + f.off, n - f.off,
-				    "more than %zu fields", max);
+			return errmsg_near(err, errlen, s + f.off, n - f.off,
+					   "more than %zu fields", max);
 		xgrow(&p->fields, &p->fields_cap, *nf + 1, sizeof(*p->fields));
 		p->fields[(*nf)++] = f;
 	}
 	if (rc == CSV_OPEN)
 		return RECORD_NEED_MORE;
 	if (rc == CSV_JUNK)
-		return fail(err, errlen, s + c.i, n - c.i,
-			    "text after a closing quote");
+		return errmsg_near(err, errlen, s + c.i, n - c.i,
+				   "text after a closing quote");
 	return 0;
 }
 
@@ -468,46 +435,48 @@ static int parse_le2020(struct record_parser *p, char *s, size_t n,
 	for (i = 0; i < n && is_blank(s[i]); i++)
 		;
 	if (n - i < 7 || memcmp(s + i, "serial", 6) != 0 || !is_blank(s[i + 6]))
-		return fail(err, errlen, s + i, n - i,
-			    "line does not start with \"serial \"");
+		return errmsg_near(err, errlen, s + i, n - i,
+				   "line does not start with \"serial \"");
 	i += 6;
 	for (;;) {
 		while (i < n && is_blank(s[i]))
 			i++;
 		if (i == n)
-			return fail(err, errlen, s, n, "missing \"names:\"");
+			return errmsg_near(err, errlen, s, n,
+					   "missing \"names:\"");
 		if (n - i >= 6 && memcmp(s + i, "names:", 6) == 0)
 			break;
 		start = i;
 		while (i < n && !is_blank(s[i]))
 			i++;
 		if (nf == 3)
-			return fail(err, errlen, s + start, n - start,
-				    "unexpected text before \"names:\"");
+			return errmsg_near(err, errlen, s + start, n - start,
+					   "unexpected text before \"names:\"");
 		f[nf].s = s + start;
 		f[nf].n = i - start;
 		nf++;
 	}
 	if (nf == 0)
-		return fail(err, errlen, s, n, "empty serial");
+		return errmsg_near(err, errlen, s, n, "empty serial");
 	if (nf < 3)
-		return fail(err, errlen, s, n,
-			    "missing field before \"names:\" (want serial, "
-			    "account id and names hash)");
+		return errmsg_near(
+			err, errlen, s, n,
+			"missing field before \"names:\" (want serial, "
+			"account id and names hash)");
 	na = i;
 	i += 6;
 	while (i < n && is_blank(s[i]))
 		i++;
 	if (i == n || s[i] != '[')
-		return fail(err, errlen, s + na, n - na,
-			    "missing \"[\" after \"names:\"");
+		return errmsg_near(err, errlen, s + na, n - na,
+				   "missing \"[\" after \"names:\"");
 	lb = i++;
 	for (;;) {
 		while (i < n && is_blank(s[i]))
 			i++;
 		if (i == n)
-			return fail(err, errlen, s + lb, n - lb,
-				    "unterminated \"[\"");
+			return errmsg_near(err, errlen, s + lb, n - lb,
+					   "unterminated \"[\"");
 		if (s[i] == ']') {
 			i++;
 			break;
@@ -519,7 +488,8 @@ static int parse_le2020(struct record_parser *p, char *s, size_t n,
 			return RECORD_ERROR;
 	}
 	if (ntok == 0)
-		return fail(err, errlen, s + lb, n - lb, "empty names list");
+		return errmsg_near(err, errlen, s + lb, n - lb,
+				   "empty names list");
 	/* The time follows the last " at "; a time never contains one. */
 	if (n - i >= 4) {
 		for (j = n - 4;; j--) {
@@ -532,13 +502,13 @@ static int parse_le2020(struct record_parser *p, char *s, size_t n,
 		}
 	}
 	if (!at)
-		return fail(err, errlen, s + i, n - i,
-			    "missing \"at <time>\" after the names");
+		return errmsg_near(err, errlen, s + i, n - i,
+				   "missing \"at <time>\" after the names");
 	if (serial_parse(&out->serial, f[0].s, f[0].n, 16, err, errlen) != 0)
 		return RECORD_ERROR;
 	if (!all_digits(f[1].s, f[1].n))
-		return fail(err, errlen, f[1].s, f[1].n,
-			    "account id is not a number");
+		return errmsg_near(err, errlen, f[1].s, f[1].n,
+				   "account id is not a number");
 	if (parse_time(s + j + 4, n - j - 4, &out->issued_at, "issue", err,
 		       errlen) != 0)
 		return RECORD_ERROR;
@@ -563,25 +533,26 @@ static int parse_le2022(struct record_parser *p, char *s, size_t n,
 
 	rc = csv_split(p, s, n, LE2022_FIELDS_MAX, &nf, err, errlen);
 	if (rc == RECORD_NEED_MORE)
-		return fail(err, errlen, s, n, "unterminated quote");
+		return errmsg_near(err, errlen, s, n, "unterminated quote");
 	if (rc != 0)
 		return rc;
 	f = p->fields;
 	for (i = 0; i < nf; i++)
 		unescape(s, &f[i]);
 	if (nf < 4)
-		return fail(err, errlen, s, n,
-			    "too few fields (want account id, serial, expiry "
-			    "and names)");
+		return errmsg_near(
+			err, errlen, s, n,
+			"too few fields (want account id, serial, expiry "
+			"and names)");
 	field_trim(s, &f[0], &off, &len);
 	if (len == 0)
-		return fail(err, errlen, s, n, "missing account id");
+		return errmsg_near(err, errlen, s, n, "missing account id");
 	if (!all_digits(s + off, len))
-		return fail(err, errlen, s + off, len,
-			    "account id is not a number");
+		return errmsg_near(err, errlen, s + off, len,
+				   "account id is not a number");
 	field_trim(s, &f[1], &off, &len);
 	if (len == 0)
-		return fail(err, errlen, s, n, "empty serial");
+		return errmsg_near(err, errlen, s, n, "empty serial");
 	if (serial_parse(&out->serial, s + off, len, 16, err, errlen) != 0)
 		return RECORD_ERROR;
 	if (parse_time(s + f[2].off, f[2].n, &out->not_after, "expiry", err,
@@ -595,14 +566,14 @@ static int parse_le2022(struct record_parser *p, char *s, size_t n,
 			return RECORD_ERROR;
 	}
 	if (ntok == 0)
-		return fail(err, errlen, s, n, "no names");
+		return errmsg_near(err, errlen, s, n, "no names");
 	if (finish_names(p, ntok, out, err, errlen) != 0)
 		return RECORD_ERROR;
 	field_trim(s, &f[0], &off, &len);
 	out->account = cstr(p, s, bound, off, len);
 	if (out->account == NULL)
-		return fail(err, errlen, s, n,
-			    "internal error: scratch space exhausted");
+		return errmsg_near(err, errlen, s, n,
+				   "internal error: scratch space exhausted");
 	return RECORD_OK;
 }
 
@@ -647,7 +618,8 @@ static int csv_header(struct record_parser *p, char *s, size_t n, char *err,
 	header_free(p);
 	rc = csv_split(p, s, n, CSV_COLS_MAX, &nf, err, errlen);
 	if (rc == RECORD_NEED_MORE)
-		rc = fail(err, errlen, s, n, "unterminated quote in header");
+		rc = errmsg_near(err, errlen, s, n,
+				 "unterminated quote in header");
 	if (rc != 0)
 		goto out;
 	roles = xcalloc(nf, sizeof(*roles));
@@ -659,29 +631,31 @@ static int csv_header(struct record_parser *p, char *s, size_t n, char *err,
 		unescape(s, &p->fields[i]);
 		field_trim(s, &p->fields[i], &off, &len);
 		if (len == 0) {
-			rc = fail(err, errlen, s, n, "empty column name");
+			rc = errmsg_near(err, errlen, s, n,
+					 "empty column name");
 			goto out;
 		}
 		role = col_role(s + off, len);
 		if (role != COL_EXTRA && seen[role]) {
-			rc = fail(err, errlen, s + off, len,
-				  "column repeats an earlier one");
+			rc = errmsg_near(err, errlen, s + off, len,
+					 "column repeats an earlier one");
 			goto out;
 		}
 		seen[role] = true;
 		for (k = 0; role == COL_EXTRA && k < i; k++) {
 			if (roles[k] == COL_EXTRA && strlen(names[k]) == len &&
 			    strncasecmp(names[k], s + off, len) == 0) {
-				rc = fail(err, errlen, s + off, len,
-					  "column repeats an earlier one");
+				rc = errmsg_near(
+					err, errlen, s + off, len,
+					"column repeats an earlier one");
 				goto out;
 			}
 		}
 		/* extra_json keys must be UTF-8 (and NUL-free, see prep). */
 		probe = json_stringn(s + off, len);
 		if (probe == NULL) {
-			rc = fail(err, errlen, s + off, len,
-				  "column name is not UTF-8");
+			rc = errmsg_near(err, errlen, s + off, len,
+					 "column name is not UTF-8");
 			goto out;
 		}
 		json_decref(probe);
@@ -691,7 +665,8 @@ static int csv_header(struct record_parser *p, char *s, size_t n, char *err,
 			p->has_extra = true;
 	}
 	if (!seen[COL_SERIAL]) {
-		rc = fail(err, errlen, s, n, "header has no \"serial\" column");
+		rc = errmsg_near(err, errlen, s, n,
+				 "header has no \"serial\" column");
 		goto out;
 	}
 	p->ncols = nf;
@@ -753,8 +728,8 @@ static int csv_emails(struct record_parser *p, char *s, size_t bound,
 		while (i < end && !is_sep(s[i], LIST_SEPS))
 			i++;
 		if (!email_ok(s + start, i - start))
-			return fail(err, errlen, s + start, i - start,
-				    "invalid email address");
+			return errmsg_near(err, errlen, s + start, i - start,
+					   "invalid email address");
 		/* Compare before terminating: the text stays as given. */
 		for (k = 0; k < ne && !dup; k++)
 			dup = strlen(p->emails[k]) == i - start &&
@@ -762,14 +737,15 @@ static int csv_emails(struct record_parser *p, char *s, size_t bound,
 		if (dup)
 			continue;
 		if (ne == RECORD_EMAILS_MAX)
-			return fail(err, errlen, s + start, i - start,
-				    "more than %d email addresses",
-				    RECORD_EMAILS_MAX);
+			return errmsg_near(err, errlen, s + start, i - start,
+					   "more than %d email addresses",
+					   RECORD_EMAILS_MAX);
 		/* s[i] is a separator or the byte after the cell. */
 		e = cstr(p, s, bound, start, i - start);
 		if (e == NULL)
-			return fail(err, errlen, s + start, i - start,
-				    "internal error: scratch space exhausted");
+			return errmsg_near(
+				err, errlen, s + start, i - start,
+				"internal error: scratch space exhausted");
 		xgrow(&p->emails, &p->emails_cap, ne + 1, sizeof(*p->emails));
 		p->emails[ne++] = e;
 		i++;
@@ -809,7 +785,8 @@ static int csv_sha256(const char *s, size_t n, struct record *out, char *err,
 		nd++;
 	}
 	if (i != n || nd != 64)
-		return fail(err, errlen, s, n, "sha256 is not 64 hex digits");
+		return errmsg_near(err, errlen, s, n,
+				   "sha256 is not 64 hex digits");
 	out->has_sha256 = true;
 	return 0;
 }
@@ -829,9 +806,9 @@ static int csv_extra(struct record_parser *p, const char *s, struct record *out,
 			continue;
 		v = json_stringn(s + f->off, f->n);
 		if (v == NULL) {
-			rc = fail(err, errlen, s + f->off, f->n,
-				  "column \"%.40s\" is not UTF-8",
-				  p->colnames[i]);
+			rc = errmsg_near(err, errlen, s + f->off, f->n,
+					 "column \"%.40s\" is not UTF-8",
+					 p->colnames[i]);
 			goto out;
 		}
 		json_object_set_new(obj, p->colnames[i], v);
@@ -862,8 +839,9 @@ static int parse_csv(struct record_parser *p, char *s, size_t n, size_t bound,
 	if (i == nf)
 		return RECORD_SKIP; /* ",,," rows that spreadsheets write */
 	if (nf != p->ncols)
-		return fail(err, errlen, s, n, "row has %zu fields, header %zu",
-			    nf, p->ncols);
+		return errmsg_near(err, errlen, s, n,
+				   "row has %zu fields, header %zu", nf,
+				   p->ncols);
 	for (i = 0; i < nf; i++)
 		unescape(s, &p->fields[i]);
 	for (i = 0; i < nf && rc == 0; i++) {
@@ -876,7 +854,8 @@ static int parse_csv(struct record_parser *p, char *s, size_t n, size_t bound,
 		switch (p->roles[i]) {
 		case COL_SERIAL:
 			if (len == 0)
-				rc = fail(err, errlen, s, n, "empty serial");
+				rc = errmsg_near(err, errlen, s, n,
+						 "empty serial");
 			else if (serial_parse(&out->serial, v, len, p->base,
 					      err, errlen) != 0)
 				rc = RECORD_ERROR;
@@ -938,8 +917,9 @@ static int parse_csv(struct record_parser *p, char *s, size_t n, size_t bound,
 			continue;
 		*dst = cstr(p, s, bound, off, len);
 		if (*dst == NULL)
-			return fail(err, errlen, s + off, len,
-				    "internal error: scratch space exhausted");
+			return errmsg_near(
+				err, errlen, s + off, len,
+				"internal error: scratch space exhausted");
 	}
 	return RECORD_OK;
 }
@@ -1032,9 +1012,9 @@ int record_detect(const char *line, size_t len, char *err, size_t errlen)
 	       (s[n - 1] == '\r' || s[n - 1] == '\n' || is_blank(s[n - 1])))
 		n--;
 	if (n == 0)
-		return fail(err, errlen, s, n, "blank line");
+		return errmsg_near(err, errlen, s, n, "blank line");
 	if (s[0] == '#')
-		return fail(err, errlen, s, n, "comment line");
+		return errmsg_near(err, errlen, s, n, "comment line");
 	if (n > 7 && memcmp(s, "serial", 6) == 0 && is_blank(s[6]) &&
 	    memmem(s, n, "names:", 6) != NULL)
 		return RECORD_LE2020;
@@ -1066,9 +1046,10 @@ int record_detect(const char *line, size_t len, char *err, size_t errlen)
 	}
 	if (serial_parse(&sr, s, n, 16, NULL, 0) == 0)
 		return RECORD_SERIALS;
-	return fail(err, errlen, s, n,
-		    "not a known list format (le2020, le2022, csv with a "
-		    "\"serial\" column, or one serial a line)");
+	return errmsg_near(
+		err, errlen, s, n,
+		"not a known list format (le2020, le2022, csv with a "
+		"\"serial\" column, or one serial a line)");
 }
 
 int record_csv_header(struct record_parser *p, char *line, size_t len,
@@ -1079,12 +1060,12 @@ int record_csv_header(struct record_parser *p, char *line, size_t len,
 	int rc;
 
 	if (p->fmt != RECORD_CSV)
-		return fail(err, errlen, line, len, "not a csv parser");
+		return errmsg_near(err, errlen, line, len, "not a csv parser");
 	rc = prep(p, &s, &n, &bound, err, errlen);
 	p->first = false;
 	if (rc == RECORD_SKIP)
-		return fail(err, errlen, s, n,
-			    "blank or comment line instead of a header");
+		return errmsg_near(err, errlen, s, n,
+				   "blank or comment line instead of a header");
 	if (rc != 0)
 		return -1;
 	return csv_header(p, s, n, err, errlen) == 0 ? 0 : -1;
@@ -1104,14 +1085,14 @@ static int dispatch(struct record_parser *p, char *s, size_t n, size_t bound,
 	case RECORD_CSV:
 		rc = parse_csv(p, s, n, bound, out, err, errlen);
 		if (rc == RECORD_NEED_MORE && n >= RECORD_LINE_MAX)
-			rc = fail(err, errlen, s, n,
-				  "quoted field runs on past %d bytes",
-				  RECORD_LINE_MAX);
+			rc = errmsg_near(err, errlen, s, n,
+					 "quoted field runs on past %d bytes",
+					 RECORD_LINE_MAX);
 		return rc;
 	case RECORD_SERIALS:
 		return parse_serials(p, s, n, out, err, errlen);
 	}
-	return fail(err, errlen, s, n, "unknown list format");
+	return errmsg_near(err, errlen, s, n, "unknown list format");
 }
 
 int record_parse(struct record_parser *p, char *line, size_t len,

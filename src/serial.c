@@ -6,6 +6,7 @@
  * "AB" all give the single byte 0xab, and a long run of leading zeros
  * never counts against the 20-octet limit.
  */
+#include "certrecall/errmsg.h"
 #include "certrecall/serial.h"
 
 #include <stdarg.h>
@@ -14,43 +15,9 @@
 #include <string.h>
 
 /* Longest piece of input quoted in an error message. */
-#define NEAR_MAX 40
 
 /* Decimal digits of the largest 20-octet value, 2^160 - 1 (49 digits). */
 #define DEC_DIGITS_MAX 49
-
-static int fail(char *err, size_t errlen, const char *text, size_t len,
-		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-/* Writes "reason (near "text")" quoting at most NEAR_MAX bytes of text. */
-static int fail(char *err, size_t errlen, const char *text, size_t len,
-		const char *fmt, ...)
-{
-	char q[NEAR_MAX + 4], why[128];
-	size_t i, n = len < NEAR_MAX ? len : NEAR_MAX;
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return -1;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)text[i];
-
-		q[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	if (len > n) {
-		memcpy(q + i, "...", 3);
-		i += 3;
-	}
-	q[i] = '\0';
-	va_start(ap, fmt);
-	if (vsnprintf(why, sizeof(why), fmt, ap) < 0)
-		why[0] = '\0';
-	va_end(ap);
-	/* A truncated message is still a message; a failed one is empty. */
-	if (snprintf(err, errlen, "%s (near \"%s\")", why, q) < 0)
-		err[0] = '\0';
-	return -1;
-}
 
 static int hexval(unsigned char c)
 {
@@ -85,7 +52,7 @@ static int parse_hex(struct serial *out, const char *s, size_t n,
 		n -= 2;
 	}
 	if (n == 0)
-		return fail(err, errlen, text, len, "empty serial");
+		return errmsg_near(err, errlen, text, len, "empty serial");
 	for (i = 0; i < n; i++) {
 		int v = hexval((unsigned char)s[i]);
 
@@ -96,21 +63,23 @@ static int parse_hex(struct serial *out, const char *s, size_t n,
 				continue;
 			}
 			if (s[i] == ':' || s[i] == ' ')
-				return fail(err, errlen, text, len,
-					    "misplaced separator in serial");
-			return fail(err, errlen, text, len,
-				    "serial is not hex");
+				return errmsg_near(
+					err, errlen, text, len,
+					"misplaced separator in serial");
+			return errmsg_near(err, errlen, text, len,
+					   "serial is not hex");
 		}
 		prev_digit = true;
 		if (nd == 0 && v == 0)
 			continue; /* leading zero */
 		if (nd == sizeof(nib))
-			return fail(err, errlen, text, len,
-				    "serial longer than %d octets", SERIAL_MAX);
+			return errmsg_near(err, errlen, text, len,
+					   "serial longer than %d octets",
+					   SERIAL_MAX);
 		nib[nd++] = (unsigned char)v;
 	}
 	if (nd == 0)
-		return fail(err, errlen, text, len, "serial is zero");
+		return errmsg_near(err, errlen, text, len, "serial is zero");
 	out->len = (nd + 1) / 2;
 	k = 0;
 	i = 0;
@@ -133,19 +102,20 @@ static int parse_dec(struct serial *out, const char *s, size_t n,
 	size_t i, nd = 0, k;
 
 	if (n == 0)
-		return fail(err, errlen, text, len, "empty serial");
+		return errmsg_near(err, errlen, text, len, "empty serial");
 	memset(b, 0, sizeof(b));
 	for (i = 0; i < n; i++) {
 		unsigned carry;
 
 		if (s[i] < '0' || s[i] > '9')
-			return fail(err, errlen, text, len,
-				    "serial is not decimal");
+			return errmsg_near(err, errlen, text, len,
+					   "serial is not decimal");
 		if (nd == 0 && s[i] == '0')
 			continue;
 		if (++nd > DEC_DIGITS_MAX)
-			return fail(err, errlen, text, len,
-				    "serial longer than %d octets", SERIAL_MAX);
+			return errmsg_near(err, errlen, text, len,
+					   "serial longer than %d octets",
+					   SERIAL_MAX);
 		carry = (unsigned)(s[i] - '0');
 		for (k = sizeof(b); k-- > 0;) {
 			unsigned v = b[k] * 10u + carry;
@@ -155,12 +125,12 @@ static int parse_dec(struct serial *out, const char *s, size_t n,
 		}
 	}
 	if (nd == 0)
-		return fail(err, errlen, text, len, "serial is zero");
+		return errmsg_near(err, errlen, text, len, "serial is zero");
 	for (k = 0; k < sizeof(b) && b[k] == 0; k++)
 		;
 	if (sizeof(b) - k > SERIAL_MAX)
-		return fail(err, errlen, text, len,
-			    "serial longer than %d octets", SERIAL_MAX);
+		return errmsg_near(err, errlen, text, len,
+				   "serial longer than %d octets", SERIAL_MAX);
 	out->len = sizeof(b) - k;
 	memcpy(out->b, b + k, out->len);
 	return 0;
@@ -186,8 +156,8 @@ int serial_parse(struct serial *out, const char *text, size_t len, int base,
 	else if (base == 10)
 		rc = parse_dec(&tmp, s, n, text, len, err, errlen);
 	else
-		rc = fail(err, errlen, text, len, "unsupported serial base %d",
-			  base);
+		rc = errmsg_near(err, errlen, text, len,
+				 "unsupported serial base %d", base);
 	if (rc == 0)
 		*out = tmp;
 	return rc;

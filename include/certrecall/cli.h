@@ -21,6 +21,7 @@ struct cli {
 	struct db *db;	    /* connected for CLI_NEEDS_DB commands */
 };
 
+/* What a command needs; CLI_NEEDS_DB commands call cli_connect(). */
 enum cli_flags {
 	CLI_NEEDS_DB = 1 << 0,
 };
@@ -54,6 +55,19 @@ int cli_usage_error(const char *command, const char *fmt, ...)
  * (exit EX_USAGE).
  */
 int cli_parse_no_options(const char *command, int argc, char **argv);
+/*
+ * Connects to the database, once; commands call it after their options
+ * are checked, so a usage error never waits for a server.  0 or -1
+ * (logged; the command exits EX_UNAVAILABLE).
+ */
+int cli_connect(struct cli *cli);
+
+/*
+ * A whole number 0..max for option opt; returns 0, or EX_USAGE after
+ * printing a usage error.
+ */
+int cli_parse_count(const char *command, const char *opt, const char *s,
+		    long long max, long long *out);
 /* Prints the command's usage text to stdout; returns 0. */
 int cli_help(const char *command);
 

@@ -23,6 +23,8 @@ for cmd in $(certrecall help | awk '/^commands:/ {on=1; next} on && NF {print $1
 done
 fails "help for an unknown command exits 64" 64 certrecall help frobnicate
 fails "an unreachable database exits 69 (unavailable)" 69 certrecall db status
+fails "a bad option is a usage error even without a database" 64 certrecall notify x --limit abc
+fails "a missing argument is a usage error even without a database" 64 certrecall deadlines
 err=$(certrecall db status 2>&1)
 contains "the connection error is explained" "cannot connect to the database" "$err"
 
