@@ -73,6 +73,16 @@ sleep 1.1
 out=$(certrecall notify b --no-progress 2>&1)
 contains "the retry goes through" "1 sent" "$out"
 
+# A connection lost after the data, before the answer: retried, one copy.
+certrecall -q incident create --slug drop --title "drop" --reason 5d-7 --aware-at 2020-02-29T03:08:00Z
+printf 'serial,account,email,names\n03,d-1,drop-d1@example.org,d1.example\n04,d-2,d2@example.org,d2.example\n' >drop.csv
+certrecall -q import drop drop.csv --no-progress
+out=$(certrecall notify drop --no-progress 2>&1)
+contains "both are sent in the end" "2 sent, 0 failed" "$out"
+expect "the dropped one was tried twice" "2" \
+	"$(db_sql -c "SELECT attempts FROM notice WHERE address = 'drop-d1@example.org'")"
+expect "and stored once" 1 "$(grep -l $'^To: drop-d1@example.org\r$' mail/*.eml | wc -l)"
+
 # Header injection: an account id with CR LF inside, in a Subject.
 mkdir -p tpl
 printf 'Subject: Accounts {{account_list}} by {{deadline}}\n\nAccounts: {{account_list}}\nDeadline: {{deadline}}\n' >tpl/initial.txt
