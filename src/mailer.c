@@ -1082,17 +1082,27 @@ static void *sender_main(void *arg)
 		time_t now = run->opt->at ? run->opt->at : time(NULL);
 
 		if (run->opt->limit > 0) {
-			long long left = run->opt->limit -
-					 atomic_fetch_add(&run->claimed, 0);
+			/* Reserve before claiming: threads race for the
+			 * same --limit. */
+			long long before =
+				atomic_fetch_add(&run->claimed, (long long)max);
+			long long left = run->opt->limit - before;
 
-			if (left <= 0)
+			if (left <= 0) {
+				atomic_fetch_sub(&run->claimed, (long long)max);
 				break;
-			if ((long long)max > left)
+			}
+			if ((long long)max > left) {
+				atomic_fetch_sub(&run->claimed,
+						 (long long)max - left);
 				max = (size_t)left;
+			}
 		}
 		if (claim(s, max) < 0)
 			goto fail;
-		atomic_fetch_add(&run->claimed, (long long)s->n);
+		if (run->opt->limit > 0) /* give back what was not there */
+			atomic_fetch_sub(&run->claimed,
+					 (long long)(max - s->n));
 		if (s->n == 0) {
 			double w = run->opt->wait ? wait_hint(s) : 0;
 			struct timespec ts;

@@ -83,6 +83,22 @@ expect "the dropped one was tried twice" "2" \
 	"$(db_sql -c "SELECT attempts FROM notice WHERE address = 'drop-d1@example.org'")"
 expect "and stored once" 1 "$(grep -l $'^To: drop-d1@example.org\r$' mail/*.eml | wc -l)"
 
+# --limit sends at most N this run; --rate spaces them out.
+certrecall -q incident create --slug lim --title "limit" --reason 5d-7 --aware-at 2020-02-29T03:08:00Z
+{ echo "serial,account,email,names"; for i in 1 2 3 4 5; do printf '%x,l-%d,l%d@example.org,l%d.example\n' $((i + 900)) "$i" "$i" "$i"; done; } >lim.csv
+certrecall -q import lim lim.csv --no-progress
+out=$(certrecall notify lim --limit 2 --no-progress 2>&1)
+contains "--limit 2 sends two" "2 sent" "$out"
+start=$(date +%s.%N)
+out=$(certrecall notify lim --rate 2 --connections 3 --no-progress 2>&1)
+took=$(echo "$(date +%s.%N) - $start" | bc)
+contains "the rest go in the next run" "3 sent" "$out"
+if [ "$(echo "$took >= 1.0" | bc)" = 1 ]; then
+	pass "--rate 2 spreads three messages over at least a second ($took s)"
+else
+	fail "--rate 2 spreads three messages over at least a second" "took $took s"
+fi
+
 # Header injection: an account id with CR LF inside, in a Subject.
 mkdir -p tpl
 printf 'Subject: Accounts {{account_list}} by {{deadline}}\n\nAccounts: {{account_list}}\nDeadline: {{deadline}}\n' >tpl/initial.txt
