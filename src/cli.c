@@ -113,6 +113,29 @@ static const struct cli_command commands[] = {
 	  "the exact message for one address; --plan counts what is due.\n"
 	  "--at TIME composes as of TIME (time left, Date:), for replays.\n"
 	  "Templates: templates.dir/KIND.txt, or the built-in ones.\n" },
+	{ "check", cmd_check, 0,
+	  "probe one host now: what does it serve, is it affected?",
+	  "usage: certrecall check HOST[:PORT] [--address IP] [--json]\n"
+	  "\n"
+	  "Resolves HOST (A, and AAAA unless scanner.ipv6 is off) with the\n"
+	  "configured resolver (scanner.dns_servers, else the system's), or\n"
+	  "uses --address instead, and makes a TLS handshake with SNI=HOST\n"
+	  "on PORT (default 443) at every address.  For each address it\n"
+	  "prints the outcome (ok, tls-error, refused, timeout with its\n"
+	  "phase, nxdomain, dns-error, or filtered: an address in\n"
+	  "scanner.deny and not in scanner.allow, never connected to), the\n"
+	  "served certificate (serial, subject, issuer, names, not_after in\n"
+	  "UTC, SHA-256, TLS version), the incidents whose affected\n"
+	  "certificates include that serial with their revocation state,\n"
+	  "and the verdict: serving-affected, serving-replacement (another\n"
+	  "unexpired certificate covering HOST) or serving-other.  Without\n"
+	  "a reachable database the probe is still shown, marked 'not\n"
+	  "checked'.  HOST may be an IP address ([2001:db8::1]:8443); then\n"
+	  "no SNI is sent.  --json prints one JSON object.\n"
+	  "\n"
+	  "exit status: 0 if a certificate was read from at least one\n"
+	  "address, 69 if none was (DNS failure, filtered, refused, timeout,\n"
+	  "TLS error), 64 for a usage error, 78 for a bad configuration.\n" },
 	{ "rules", cmd_rules, 0, "list the BR revocation rules by edition",
 	  "usage: certrecall rules [--edition EDITION] [--at TIME]\n"
 	  "       certrecall rules KEY [--at TIME]\n"

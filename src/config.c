@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "certrecall/classify.h"
 #include "certrecall/config.h"
 #include "certrecall/log.h"
 #include "certrecall/xalloc.h"
@@ -24,6 +25,7 @@ enum config_type {
 	CONFIG_ENUM,
 	CONFIG_PORTS,
 	CONFIG_SECRET_FILE,
+	CONFIG_CIDRS,
 };
 
 struct config_key {
@@ -75,6 +77,15 @@ static const struct config_key keys[] = {
 	    scanner.handshake_timeout_ms, "10s", 10, DAY_MS),
 	KEY("scanner", "retries", CONFIG_INT, scanner.retries, "1", 0, 10),
 	KEY("scanner", "ipv6", CONFIG_BOOL, scanner.ipv6, "true", 0, 0),
+	/* Never probe the CA's own kind of network because a subscriber's
+	 * DNS points there: loopback, RFC 1918, link-local, CGNAT (RFC
+	 * 6598), multicast, "this network", unique-local (RFC 4193). */
+	KEY("scanner", "deny", CONFIG_CIDRS, scanner.deny,
+	    "127.0.0.0/8, ::1/128, 10.0.0.0/8, 172.16.0.0/12, "
+	    "192.168.0.0/16, 169.254.0.0/16, fe80::/10, 100.64.0.0/10, "
+	    "224.0.0.0/4, ff00::/8, 0.0.0.0/8, fc00::/7",
+	    0, 0),
+	KEY("scanner", "allow", CONFIG_CIDRS, scanner.allow, "", 0, 0),
 
 	KEY("smtp", "host", CONFIG_STRING, smtp.host, "localhost", 0, 0),
 	KEY("smtp", "port", CONFIG_INT, smtp.port, "25", 1, 65535),
@@ -326,6 +337,17 @@ static int set_value(struct config *cfg, size_t idx, const char *value,
 		if (check_secret_file(origin, name, value) < 0)
 			return -1;
 		goto string;
+	case CONFIG_CIDRS: {
+		struct classify_cidrs list;
+		char why[160];
+
+		if (classify_cidrs_parse(value, &list, why, sizeof(why)) < 0)
+			return log_error("%s: %s: %s (expected CIDRs like "
+					 "10.0.0.0/8, fe80::/10)",
+					 origin, name, why);
+		classify_cidrs_release(&list);
+		goto string;
+	}
 	case CONFIG_STRING:
 	string:
 		free(*(char **)base);
@@ -358,7 +380,8 @@ void config_free(struct config *cfg)
 		enum config_type t = keys[i].type;
 
 		if (t == CONFIG_STRING || t == CONFIG_ENUM ||
-		    t == CONFIG_PORTS || t == CONFIG_SECRET_FILE)
+		    t == CONFIG_PORTS || t == CONFIG_SECRET_FILE ||
+		    t == CONFIG_CIDRS)
 			free(*(char **)((char *)cfg + keys[i].off));
 		free(cfg->origin[i]);
 	}

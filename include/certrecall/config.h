@@ -35,6 +35,8 @@ struct config {
 		long long handshake_timeout_ms;
 		long long retries;
 		bool ipv6;
+		char *deny;  /* CIDR list, checked at load (classify) */
+		char *allow; /* CIDR list: exceptions to deny */
 	} scanner;
 	struct {
 		char *host;
