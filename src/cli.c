@@ -136,6 +136,23 @@ static const struct cli_command commands[] = {
 	  "exit status: 0 if a certificate was read from at least one\n"
 	  "address, 69 if none was (DNS failure, filtered, refused, timeout,\n"
 	  "TLS error), 64 for a usage error, 78 for a bad configuration.\n" },
+	{ "scan", cmd_scan, CLI_NEEDS_DB,
+	  "find which affected certificates are still served",
+	  "usage: certrecall scan SLUG [--procs N] [--stale-after DURATION]\n"
+	  "                       [--names FILE] [--jsonl FILE] "
+	  "[--no-progress]\n"
+	  "\n"
+	  "Probes every distinct name (and port, scanner.ports) of the\n"
+	  "incident's unrevoked certificates, once per name, at every\n"
+	  "address it resolves to, and records what each serves:\n"
+	  "serving-affected, serving-replacement, serving-other, tls-error,\n"
+	  "refused, timeout, nxdomain, dns-error or filtered (scanner.deny).\n"
+	  "Wildcard names are not probeable.  Targets observed within\n"
+	  "--stale-after (default 1h) are not probed again.  --procs N\n"
+	  "worker processes (default: scanner.procs, else one per core)\n"
+	  "claim targets from the database, so the same command on other\n"
+	  "machines joins the same scan.  --names FILE limits the run to\n"
+	  "those names; --jsonl FILE appends one JSON object per probe.\n" },
 	{ "rules", cmd_rules, 0, "list the BR revocation rules by edition",
 	  "usage: certrecall rules [--edition EDITION] [--at TIME]\n"
 	  "       certrecall rules KEY [--at TIME]\n"

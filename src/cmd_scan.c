@@ -1,0 +1,159 @@
+/*
+ * cmd_scan.c - `certrecall scan SLUG`.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "certrecall/cli.h"
+#include "certrecall/config.h"
+#include "certrecall/db.h"
+#include "certrecall/incident.h"
+#include "certrecall/log.h"
+#include "certrecall/scan.h"
+
+/* "30s", "15m", "2h", "1d"; a bare number is seconds. */
+static int parse_duration_ms(const char *s, long long *ms)
+{
+	static const struct {
+		const char *unit;
+		long long ms;
+	} units[] = { { "", 1000 },
+		      { "s", 1000 },
+		      { "m", 60000 },
+		      { "h", 3600000 },
+		      { "d", 86400000 } };
+	char *end;
+	long long v = strtoll(s, &end, 10);
+
+	if (end == s || v < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].unit) == 0) {
+			*ms = v * units[i].ms;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int record_event(struct cli *cli, const struct incident *inc,
+			const struct scan_stats *st)
+{
+	json_t *v = json_object();
+	json_t *d;
+	char *text;
+	int rc;
+
+	for (int i = 0; i < CLASSIFY_NVERDICTS; i++)
+		json_object_set_new(v, classify_verdict_name(i),
+				    json_integer(st->by_verdict[i]));
+	d = json_pack("{s:I,s:I,s:I,s:o,s:f}", "targets",
+		      (json_int_t)st->targets, "done", (json_int_t)st->done,
+		      "probes", (json_int_t)st->probes, "verdicts", v,
+		      "seconds", st->seconds);
+	text = json_dumps(d, JSON_COMPACT);
+	rc = db_event_add(cli->db, inc->id, "scan", text);
+	free(text);
+	json_decref(d);
+	return rc;
+}
+
+int cmd_scan(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "procs", required_argument, NULL, 'p' },
+		{ "stale-after", required_argument, NULL, 's' },
+		{ "names", required_argument, NULL, 'n' },
+		{ "jsonl", required_argument, NULL, 'j' },
+		{ "no-progress", no_argument, NULL, 'N' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct scan_options opt = {
+		.procs = (int)cli->cfg->scanner.procs,
+		.stale_after_ms = 3600 * 1000LL,
+		.progress = true,
+	};
+	struct scan_stats st;
+	struct incident *inc;
+	long long v;
+	int c, rc;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (cli_parse_count("scan", "--procs", optarg, 256,
+					    &v) ||
+			    v == 0)
+				return v == 0 ? cli_usage_error(
+							"scan",
+							"--procs must be at "
+							"least 1")
+					      : EX_USAGE;
+			opt.procs = (int)v;
+			break;
+		case 's':
+			if (parse_duration_ms(optarg, &opt.stale_after_ms) < 0)
+				return cli_usage_error(
+					"scan",
+					"--stale-after: \"%s\" is not a "
+					"duration (30s, 15m, 2h, 1d)",
+					optarg);
+			break;
+		case 'n':
+			opt.names_file = optarg;
+			break;
+		case 'j':
+			opt.jsonl_path = optarg;
+			break;
+		case 'N':
+			opt.progress = false;
+			break;
+		default:
+			return cli_usage_error("scan",
+					       "unknown or incomplete option "
+					       "'%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage_error("scan", "expected one incident SLUG");
+	if (opt.procs <= 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		opt.procs = n > 0 ? (int)n : 1;
+	}
+	if (cli_connect(cli) < 0)
+		return EX_UNAVAILABLE;
+	inc = incident_find(cli->db, argv[optind]);
+	if (inc == NULL)
+		return EX_DATAERR;
+	/* The workers open their own connections (one per process). */
+	rc = scan_run(cli->cfg, inc, &opt, &st);
+	log_info("scan: %lld of %lld targets probed, %lld results: "
+		 "%lld serving-affected, %lld serving-replacement, "
+		 "%lld serving-other, %lld tls-error, %lld refused, "
+		 "%lld timeout, %lld nxdomain, %lld dns-error, %lld filtered "
+		 "in %.1f s (%.0f targets/s)",
+		 st.done, st.targets, st.probes,
+		 st.by_verdict[CLASSIFY_SERVING_AFFECTED],
+		 st.by_verdict[CLASSIFY_SERVING_REPLACEMENT],
+		 st.by_verdict[CLASSIFY_SERVING_OTHER],
+		 st.by_verdict[CLASSIFY_TLS_ERROR],
+		 st.by_verdict[CLASSIFY_REFUSED],
+		 st.by_verdict[CLASSIFY_TIMEOUT],
+		 st.by_verdict[CLASSIFY_NXDOMAIN],
+		 st.by_verdict[CLASSIFY_DNS_ERROR],
+		 st.by_verdict[CLASSIFY_FILTERED], st.seconds,
+		 st.seconds > 0 ? (double)st.done / st.seconds : 0);
+	if (record_event(cli, inc, &st) < 0)
+		rc = -1;
+	incident_free(inc);
+	return rc == 0 ? 0 : EX_TEMPFAIL;
+}

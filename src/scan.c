@@ -1,0 +1,709 @@
+/*
+ * scan.c - targets, claims, probes, observations.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "certrecall/certinfo.h"
+#include "certrecall/classify.h"
+#include "certrecall/config.h"
+#include "certrecall/db.h"
+#include "certrecall/dnsname.h"
+#include "certrecall/incident.h"
+#include "certrecall/log.h"
+#include "certrecall/progress.h"
+#include "certrecall/scan.h"
+#include "certrecall/scanner.h"
+#include "certrecall/utctime.h"
+#include "certrecall/xalloc.h"
+
+#define FLUSH_AT 500	  /* results per batch written */
+#define FLUSH_EVERY_S 1.0 /* ... or at least this often */
+#define MAX_NAMES_FILE 1000000
+
+/* Counters shared by the worker processes (anonymous shared memory). */
+struct shared {
+	atomic_llong done, probes;
+	atomic_llong by_verdict[CLASSIFY_NVERDICTS];
+	atomic_llong inflight;
+	atomic_int failed;
+};
+
+/* A claimed target, alive until its last result. */
+struct target {
+	long long id;
+	int round;
+	char *name;
+	int port;
+};
+
+/* One result waiting to be written. */
+struct pending {
+	long long target_id;
+	int round;
+	char *name;
+	char address[64];
+	enum scanner_outcome outcome;
+	char error[240];
+	char tls_version[16];
+	long long elapsed_ms;
+	bool has_leaf;
+	struct certinfo ci;
+	bool last;
+};
+
+struct worker {
+	const struct config *cfg;
+	const struct incident *inc;
+	const struct scan_options *opt;
+	struct shared *shared;
+	struct db *db;
+	struct scanner *scanner;
+	char name[128];
+	char incident[32];
+	char *names_param; /* text[] literal for --names, or NULL */
+	struct pending *buf;
+	size_t nbuf, capbuf;
+	int jsonl; /* fd or -1 */
+};
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void on_result(const struct scanner_result *r, void *arg)
+{
+	struct worker *w = arg;
+	struct target *t = r->user;
+	struct pending *p;
+	char err[160];
+
+	xgrow(&w->buf, &w->capbuf, w->nbuf + 1, sizeof(*w->buf));
+	p = &w->buf[w->nbuf++];
+	memset(p, 0, sizeof(*p));
+	p->target_id = t->id;
+	p->round = t->round;
+	p->name = xstrdup(t->name);
+	snprintf(p->address, sizeof(p->address), "%s", r->address);
+	p->outcome = r->outcome;
+	snprintf(p->error, sizeof(p->error), "%s", r->error);
+	snprintf(p->tls_version, sizeof(p->tls_version), "%s", r->tls_version);
+	p->elapsed_ms = r->elapsed_ms;
+	p->last = r->last;
+	if (r->outcome == SCANNER_OK && r->leaf != NULL) {
+		if (certinfo_from_x509(r->leaf, &p->ci, err, sizeof(err)) == 0)
+			p->has_leaf = true;
+		else
+			snprintf(p->error, sizeof(p->error),
+				 "served certificate unreadable: %s", err);
+	}
+	if (r->last) {
+		free(t->name);
+		free(t);
+		atomic_fetch_sub(&w->shared->inflight, 1);
+	}
+}
+
+static enum classify_verdict outcome_verdict(enum scanner_outcome o)
+{
+	switch (o) {
+	case SCANNER_REFUSED:
+		return CLASSIFY_REFUSED;
+	case SCANNER_TIMEOUT:
+		return CLASSIFY_TIMEOUT;
+	case SCANNER_NXDOMAIN:
+		return CLASSIFY_NXDOMAIN;
+	case SCANNER_DNS_ERROR:
+		return CLASSIFY_DNS_ERROR;
+	case SCANNER_FILTERED:
+		return CLASSIFY_FILTERED;
+	default:
+		return CLASSIFY_TLS_ERROR;
+	}
+}
+
+static void hex(const unsigned char *b, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	out[2 * n] = '\0';
+}
+
+/*
+ * The served serials that are affected certificates of the incident, with
+ * the names those certificates carry: one query per batch.
+ */
+static json_t *affected_lookup(struct worker *w)
+{
+	json_t *arr = json_array();
+	json_t *found = json_object();
+	char *param;
+	const char *params[2];
+	PGresult *res;
+
+	for (size_t i = 0; i < w->nbuf; i++) {
+		char h[2 * SERIAL_MAX + 3] = "\\x";
+
+		if (!w->buf[i].has_leaf)
+			continue;
+		hex(w->buf[i].ci.serial.b, w->buf[i].ci.serial.len, h + 2);
+		json_array_append_new(arr, json_string(h));
+	}
+	if (json_array_size(arr) == 0) {
+		json_decref(arr);
+		return found;
+	}
+	param = json_dumps(arr, JSON_COMPACT);
+	/* JSON array text -> bytea[]: parsed by the server, no pasting. */
+	params[0] = w->incident;
+	params[1] = param;
+	res = db_query(
+		w->db,
+		"SELECT encode(c.serial, 'hex'), c.names FROM certificate c"
+		" WHERE c.incident_id = $1 AND c.serial IN (SELECT"
+		" decode(substr(x, 3), 'hex') FROM"
+		" json_array_elements_text($2::json) x)",
+		2, params);
+	free(param);
+	json_decref(arr);
+	if (res == NULL) {
+		json_decref(found);
+		return NULL;
+	}
+	for (int r = 0; r < PQntuples(res); r++)
+		json_object_set_new(found, PQgetvalue(res, r, 0),
+				    json_string(PQgetvalue(res, r, 1)));
+	PQclear(res);
+	return found;
+}
+
+/* Whether the affected certificate (names as a text[] literal) names
+ * host. */
+static bool names_host(const char *names_literal, const char *host)
+{
+	size_t n = strlen(host);
+
+	for (const char *p = names_literal; (p = strstr(p, host)) != NULL;
+	     p++) {
+		char before = p == names_literal ? '{' : p[-1];
+		char after = p[n];
+
+		if ((before == '{' || before == ',' || before == '"') &&
+		    (after == '}' || after == ',' || after == '"'))
+			return true;
+	}
+	return false;
+}
+
+static void jsonl_line(struct worker *w, const struct pending *p,
+		       enum classify_verdict v)
+{
+	char serial[2 * SERIAL_MAX + 1] = "";
+	char na[UTCTIME_BUFSZ] = "", now[UTCTIME_BUFSZ];
+	json_t *o;
+	char *text;
+	size_t len;
+
+	if (p->has_leaf) {
+		hex(p->ci.serial.b, p->ci.serial.len, serial);
+		utctime_format_rfc3339(p->ci.not_after, na, sizeof(na));
+	}
+	utctime_format_rfc3339(time(NULL), now, sizeof(now));
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "time", now,
+		      "name", p->name, "address", p->address, "verdict",
+		      classify_verdict_name(v), "serial", serial, "not_after",
+		      na, "tls_version", p->tls_version, "error", p->error,
+		      "elapsed_ms", (json_int_t)p->elapsed_ms);
+	text = json_dumps(o, JSON_COMPACT);
+	len = strlen(text);
+	text[len] = '\n'; /* one write per line: O_APPEND keeps lines whole */
+	if (write(w->jsonl, text, len + 1) != (ssize_t)(len + 1))
+		log_warn("--jsonl: write failed: %s", strerror(errno));
+	free(text);
+	json_decref(o);
+}
+
+/* Writes the buffered results: COPY the observations and finish the
+ * targets, one transaction. */
+static int flush(struct worker *w)
+{
+	json_t *affected;
+	struct db_copy *c;
+	json_t *done = json_array();
+	char *done_param = NULL;
+	time_t now = time(NULL);
+	int rc = -1;
+
+	if (w->nbuf == 0) {
+		json_decref(done);
+		return 0;
+	}
+	affected = affected_lookup(w);
+	if (affected == NULL)
+		goto out;
+	if (db_begin(w->db) < 0)
+		goto out;
+	c = db_copy_begin(w->db,
+			  "COPY observation (target_id, round, worker, address,"
+			  " verdict, served_serial, served_issuer,"
+			  " served_subject, served_names, served_not_before,"
+			  " served_not_after, served_sha256, tls_version,"
+			  " error_detail, elapsed_ms) FROM STDIN");
+	if (c == NULL)
+		goto rollback;
+	for (size_t i = 0; i < w->nbuf; i++) {
+		struct pending *p = &w->buf[i];
+		enum classify_verdict v;
+
+		if (p->has_leaf) {
+			char h[2 * SERIAL_MAX + 1];
+			const char *names;
+			struct classify_leaf leaf = {
+				.names = (const char *const *)p->ci.names,
+				.nnames = p->ci.nnames,
+				.not_after = p->ci.not_after,
+			};
+
+			hex(p->ci.serial.b, p->ci.serial.len, h);
+			names = json_string_value(json_object_get(affected, h));
+			leaf.affected =
+				names != NULL && names_host(names, p->name);
+			v = classify_leaf(p->name, &leaf, now);
+		} else {
+			v = outcome_verdict(p->outcome);
+		}
+		db_copy_llong(c, p->target_id);
+		db_copy_llong(c, p->round);
+		db_copy_text(c, w->name);
+		db_copy_text(c, p->address[0] ? p->address : NULL);
+		db_copy_text(c, classify_verdict_name(v));
+		if (p->has_leaf) {
+			db_copy_bytea(c, p->ci.serial.b, p->ci.serial.len);
+			db_copy_text(c, p->ci.issuer);
+			db_copy_text(c, p->ci.subject);
+			db_copy_array(c, (const char *const *)p->ci.names,
+				      p->ci.nnames);
+			db_copy_time(c, p->ci.not_before);
+			db_copy_time(c, p->ci.not_after);
+			db_copy_bytea(c, p->ci.sha256, 32);
+		} else {
+			for (int k = 0; k < 7; k++)
+				db_copy_text(c, NULL);
+		}
+		db_copy_text(c, p->tls_version[0] ? p->tls_version : NULL);
+		db_copy_text(c, p->error[0] ? p->error : NULL);
+		db_copy_llong(c, p->elapsed_ms < 0 ? 0 : p->elapsed_ms);
+		if (db_copy_row_end(c) < 0)
+			break;
+		if (p->last)
+			json_array_append_new(done, json_integer(p->target_id));
+		atomic_fetch_add(&w->shared->by_verdict[v], 1);
+		atomic_fetch_add(&w->shared->probes, 1);
+		if (w->jsonl >= 0)
+			jsonl_line(w, p, v);
+	}
+	if (db_copy_end(c, NULL, NULL) < 0)
+		goto rollback;
+	done_param = json_dumps(done, JSON_COMPACT);
+	{
+		const char *params[2] = { done_param, w->name };
+		PGresult *res =
+			db_query(w->db,
+				 "UPDATE scan_target SET state = 'done',"
+				 " lease_until = NULL, last_observed_at = now()"
+				 " WHERE id IN (SELECT x::bigint FROM"
+				 " json_array_elements_text($1::json) x)"
+				 " AND state = 'claimed' AND worker = $2",
+				 2, params);
+
+		if (res == NULL)
+			goto rollback;
+		PQclear(res);
+	}
+	if (db_commit(w->db) < 0)
+		goto out;
+	atomic_fetch_add(&w->shared->done, (long long)json_array_size(done));
+	rc = 0;
+	goto out;
+rollback:
+	db_rollback(w->db);
+out:
+	for (size_t i = 0; i < w->nbuf; i++) {
+		free(w->buf[i].name);
+		if (w->buf[i].has_leaf)
+			certinfo_release(&w->buf[i].ci);
+	}
+	w->nbuf = 0;
+	free(done_param);
+	json_decref(done);
+	json_decref(affected);
+	return rc;
+}
+
+/* Claims up to max targets and queues them in the engine.  Returns the
+ * number claimed, or -1. */
+static int claim(struct worker *w, long long max)
+{
+	char lease[48], lim[32];
+	const char *params[5] = { w->incident, lim, lease, w->name,
+				  w->names_param };
+	PGresult *res;
+	int n;
+
+	snprintf(lim, sizeof(lim), "%lld", max);
+	snprintf(lease, sizeof(lease), "%lld milliseconds",
+		 w->cfg->database.lease_ms);
+	res = db_query(w->db,
+		       "UPDATE scan_target t SET state = 'claimed',"
+		       " lease_until = now() + $3::interval, worker = $4,"
+		       " round = round + 1"
+		       " WHERE t.id IN (SELECT id FROM scan_target"
+		       "  WHERE incident_id = $1 AND probeable"
+		       "  AND state IN ('pending', 'claimed')"
+		       "  AND (state = 'pending' OR lease_until < now())"
+		       "  AND ($5::text[] IS NULL OR name = ANY ($5::text[]))"
+		       "  ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)"
+		       " RETURNING t.id, t.round, t.name, t.port",
+		       5, params);
+	if (res == NULL)
+		return -1;
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		struct target *t = xcalloc(1, sizeof(*t));
+		struct classify_addr a;
+		int r;
+
+		t->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		t->round = atoi(PQgetvalue(res, i, 1));
+		t->name = xstrdup(PQgetvalue(res, i, 2));
+		t->port = atoi(PQgetvalue(res, i, 3));
+		/* A name that is an IP address is probed at that address. */
+		if (classify_addr_parse(t->name, &a) == 0)
+			r = scanner_add_address(w->scanner, t->name,
+						(uint16_t)t->port, t->name, t);
+		else
+			r = scanner_add(w->scanner, t->name, (uint16_t)t->port,
+					t);
+		if (r < 0) {
+			free(t->name);
+			free(t);
+			continue;
+		}
+		atomic_fetch_add(&w->shared->inflight, 1);
+	}
+	PQclear(res);
+	return n;
+}
+
+static int worker_main(struct worker *w, struct progress *prog, long long total)
+{
+	struct scanner_options so;
+	double last_flush = mono();
+	long long high;
+	bool exhausted = false;
+	int rc = -1;
+
+	w->db = db_connect_config(w->cfg);
+	if (w->db == NULL)
+		return -1;
+	scanner_options_from_config(&so, w->cfg);
+	w->scanner = scanner_new(&so, on_result, w);
+	if (w->scanner == NULL)
+		goto out;
+	high = 2 * so.concurrency;
+	for (;;) {
+		long long pending = (long long)scanner_pending(w->scanner);
+
+		if (!exhausted && pending < high) {
+			long long want = high * 2 - pending;
+			int n;
+
+			if (want > w->cfg->database.batch_size)
+				want = w->cfg->database.batch_size;
+			n = claim(w, want);
+			if (n < 0)
+				goto out;
+			exhausted = n == 0;
+		}
+		if (exhausted && scanner_pending(w->scanner) == 0)
+			break;
+		if (scanner_step(w->scanner, 100) < 0)
+			goto out;
+		if (w->nbuf >= FLUSH_AT ||
+		    (w->nbuf > 0 && mono() - last_flush >= FLUSH_EVERY_S)) {
+			if (flush(w) < 0)
+				goto out;
+			last_flush = mono();
+		}
+		if (prog != NULL) {
+			char note[160];
+
+			snprintf(
+				note, sizeof(note),
+				"in flight %lld affected %lld other %lld "
+				"replacement %lld errors %lld",
+				atomic_load(&w->shared->inflight),
+				atomic_load(
+					&w->shared->by_verdict
+						 [CLASSIFY_SERVING_AFFECTED]),
+				atomic_load(&w->shared->by_verdict
+						     [CLASSIFY_SERVING_OTHER]),
+				atomic_load(
+					&w->shared->by_verdict
+						 [CLASSIFY_SERVING_REPLACEMENT]),
+				atomic_load(&w->shared->probes) -
+					atomic_load(
+						&w->shared->by_verdict
+							 [CLASSIFY_SERVING_AFFECTED]) -
+					atomic_load(
+						&w->shared->by_verdict
+							 [CLASSIFY_SERVING_OTHER]) -
+					atomic_load(
+						&w->shared->by_verdict
+							 [CLASSIFY_SERVING_REPLACEMENT]));
+			progress_set_note(prog, note);
+			progress_set_total(prog, (uint64_t)total);
+			progress_update(
+				prog, (uint64_t)atomic_load(&w->shared->done));
+		}
+	}
+	rc = flush(w);
+out:
+	if (w->buf != NULL)
+		flush(w); /* what completed is kept */
+	scanner_free(w->scanner);
+	db_close(w->db);
+	free(w->buf);
+	return rc;
+}
+
+/* Reads --names FILE into a text[] literal of normalised names. */
+static char *names_param(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	json_t *arr = json_array();
+	char line[1024], norm[DNSNAME_MAX + 1], err[256];
+	unsigned long lineno = 0;
+	char *out = NULL;
+	size_t n = 0;
+
+	if (f == NULL) {
+		log_error("%s: cannot open: %s", path, strerror(errno));
+		json_decref(arr);
+		return NULL;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		size_t len = strcspn(line, "\r\n");
+		int k;
+
+		lineno++;
+		if (len == 0 || line[0] == '#')
+			continue;
+		k = dnsname_normalize(line, len, norm, sizeof(norm), err,
+				      sizeof(err));
+		if (k < 0) {
+			log_error("%s:%lu: %s", path, lineno, err);
+			goto out;
+		}
+		if (++n > MAX_NAMES_FILE) {
+			log_error("%s: more than %d names", path,
+				  MAX_NAMES_FILE);
+			goto out;
+		}
+		json_array_append_new(arr, json_stringn(norm, (size_t)k));
+	}
+	{
+		/* JSON strings of host names are valid array elements. */
+		char *js = json_dumps(arr, JSON_COMPACT);
+		size_t l = strlen(js);
+
+		js[0] = '{';
+		js[l - 1] = '}';
+		out = js;
+	}
+out:
+	fclose(f);
+	json_decref(arr);
+	return out;
+}
+
+/* Creates the incident's targets and re-arms the stale ones. */
+static long long prepare_targets(struct db *db, const struct config *cfg,
+				 const struct incident *inc,
+				 const struct scan_options *opt,
+				 const char *names)
+{
+	char id[32], ports[256], stale[48];
+	const char *params[3] = { id, ports, stale };
+	const char *p = cfg->scanner.ports;
+	size_t used = 0;
+	PGresult *res;
+	long long due;
+
+	snprintf(id, sizeof(id), "%lld", inc->id);
+	ports[used++] = '{';
+	while (*p) {
+		long v = strtol(p, (char **)&p, 10);
+
+		if (v > 0)
+			used += (size_t)snprintf(ports + used,
+						 sizeof(ports) - used, "%s%ld",
+						 used > 1 ? "," : "", v);
+		while (*p == ',' || *p == ' ')
+			p++;
+	}
+	snprintf(ports + used, sizeof(ports) - used, "}");
+	snprintf(stale, sizeof(stale), "%lld milliseconds",
+		 opt->stale_after_ms);
+	res = db_query(db,
+		       "INSERT INTO scan_target (incident_id, name, port,"
+		       " probeable, state)"
+		       " SELECT DISTINCT $1::bigint, n, p, left(n, 2) <> '*.',"
+		       " CASE WHEN left(n, 2) = '*.' THEN 'done'"
+		       " ELSE 'pending' END"
+		       " FROM certificate c CROSS JOIN unnest(c.names) n"
+		       " CROSS JOIN unnest($2::int[]) p"
+		       " WHERE c.incident_id = $1 AND c.revoked_at IS NULL"
+		       " AND (c.not_after IS NULL OR c.not_after > now())"
+		       " ON CONFLICT (incident_id, name, port) DO NOTHING",
+		       2, params);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	{
+		const char *q[2] = { id, stale };
+
+		res = db_query(db,
+			       "UPDATE scan_target SET state = 'pending'"
+			       " WHERE incident_id = $1 AND probeable"
+			       " AND state = 'done'"
+			       " AND (last_observed_at IS NULL"
+			       " OR last_observed_at < now() - $2::interval)",
+			       2, q);
+	}
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	{
+		const char *q[2] = { id, names };
+
+		res = db_query(db,
+			       "SELECT count(*) FROM scan_target"
+			       " WHERE incident_id = $1 AND probeable"
+			       " AND state IN ('pending', 'claimed')"
+			       " AND ($2::text[] IS NULL"
+			       " OR name = ANY ($2::text[]))",
+			       2, q);
+	}
+	if (res == NULL)
+		return -1;
+	due = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return due;
+}
+
+int scan_run(const struct config *cfg, const struct incident *inc,
+	     const struct scan_options *opt, struct scan_stats *st)
+{
+	struct shared *sh;
+	struct worker w = { .cfg = cfg, .inc = inc, .opt = opt, .jsonl = -1 };
+	struct progress *prog = NULL;
+	struct db *db;
+	pid_t *kids = NULL;
+	char host[96];
+	double t0 = mono();
+	int rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		return log_error("cannot map shared counters: %s",
+				 strerror(errno));
+	memset(sh, 0, sizeof(*sh));
+	if (opt->names_file != NULL) {
+		w.names_param = names_param(opt->names_file);
+		if (w.names_param == NULL)
+			goto out;
+	}
+	if (opt->jsonl_path != NULL) {
+		w.jsonl = open(opt->jsonl_path,
+			       O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (w.jsonl < 0) {
+			log_error("%s: cannot open: %s", opt->jsonl_path,
+				  strerror(errno));
+			goto out;
+		}
+	}
+	db = db_connect_config(cfg);
+	if (db == NULL)
+		goto out;
+	st->targets = prepare_targets(db, cfg, inc, opt, w.names_param);
+	db_close(db);
+	if (st->targets < 0)
+		goto out;
+	snprintf(w.incident, sizeof(w.incident), "%lld", inc->id);
+	if (gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "unknown");
+	host[sizeof(host) - 1] = '\0';
+	w.shared = sh;
+	kids = xcalloc((size_t)opt->procs, sizeof(*kids));
+	for (int i = 1; i < opt->procs; i++) {
+		kids[i] = fork();
+		if (kids[i] == 0) {
+			snprintf(w.name, sizeof(w.name), "%s:%d", host,
+				 (int)getpid());
+			if (worker_main(&w, NULL, 0) < 0)
+				atomic_fetch_add(&sh->failed, 1);
+			_exit(0);
+		}
+		if (kids[i] < 0) {
+			log_error("cannot start a scanning process: %s",
+				  strerror(errno));
+			atomic_fetch_add(&sh->failed, 1);
+		}
+	}
+	snprintf(w.name, sizeof(w.name), "%s:%d", host, (int)getpid());
+	if (opt->progress && st->targets > 0)
+		prog = progress_new("scan", (uint64_t)st->targets);
+	if (worker_main(&w, prog, st->targets) < 0)
+		atomic_fetch_add(&sh->failed, 1);
+	for (int i = 1; i < opt->procs; i++) {
+		int status;
+
+		if (kids[i] > 0 && waitpid(kids[i], &status, 0) > 0 &&
+		    !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+			atomic_fetch_add(&sh->failed, 1);
+	}
+	if (prog != NULL) {
+		progress_update(prog, (uint64_t)atomic_load(&sh->done));
+		progress_finish(prog);
+	}
+	st->done = atomic_load(&sh->done);
+	st->probes = atomic_load(&sh->probes);
+	for (int v = 0; v < CLASSIFY_NVERDICTS; v++)
+		st->by_verdict[v] = atomic_load(&sh->by_verdict[v]);
+	rc = atomic_load(&sh->failed) > 0 ? -1 : 0;
+out:
+	st->seconds = mono() - t0;
+	if (w.jsonl >= 0)
+		close(w.jsonl);
+	free(w.names_param);
+	free(kids);
+	munmap(sh, sizeof(*sh));
+	return rc;
+}
