@@ -1,6 +1,7 @@
 /*
  * scan.c - targets, claims, probes, observations.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -409,8 +410,23 @@ static int claim(struct worker *w, long long max)
 	return n;
 }
 
+/* Open file descriptors of this process (Linux /proc), or -1. */
+static int open_files(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n - 3; /* ".", ".." and the directory itself */
+}
+
 static int worker_main(struct worker *w, struct progress *prog, long long total)
 {
+	int files_before = open_files();
 	struct scanner_options so;
 	double last_flush = mono();
 	long long high;
@@ -488,6 +504,9 @@ out:
 	scanner_free(w->scanner);
 	db_close(w->db);
 	free(w->buf);
+	/* Every probe's socket must be gone: a leak would end a long scan. */
+	log_debug("scan worker %s: %d open files before, %d after", w->name,
+		  files_before, open_files());
 	return rc;
 }
 

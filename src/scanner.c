@@ -36,6 +36,8 @@
 #include "certrecall/scanner.h"
 #include "certrecall/xalloc.h"
 
+#define SCANNER_DNS_INFLIGHT_MAX 200
+
 /* Addresses probed per name: more is a misconfiguration or an attack. */
 #define SCANNER_MAX_ADDRS 16
 /* Bytes a peer may send us during one handshake (certificate chains
@@ -782,7 +784,11 @@ static void dns_done(void *arg, int status, int timeouts,
 
 static void start_dns(struct scanner *s)
 {
-	while (s->dns_head != NULL && s->dns_inflight < s->concurrency) {
+	/* A burst of thousands of UDP queries overflows a resolver's socket
+	 * buffer and turns into timeouts: a few hundred in flight keep it
+	 * busy without loss. */
+	while (s->dns_head != NULL && s->dns_inflight < s->concurrency &&
+	       s->dns_inflight < SCANNER_DNS_INFLIGHT_MAX) {
 		struct query *q = s->dns_head;
 		struct ares_addrinfo_hints hints = { 0 };
 
@@ -1228,7 +1234,10 @@ static int dns_init(struct scanner *s)
 	memset(&ao, 0, sizeof(ao));
 	/* c-ares doubles the wait on every try: t + 2t + 4t ... must fit
 	 * in dns_timeout. */
+	/* At least three tries: a lost UDP datagram is normal. */
 	tries = (int)(s->opt.retries + 1 > 4 ? 4 : s->opt.retries + 1);
+	if (tries < 3)
+		tries = 3;
 	per_try = s->opt.dns_timeout_ms / ((1LL << tries) - 1);
 	ao.timeout = (int)(per_try < 10 ? 10 : per_try);
 	ao.tries = tries;
