@@ -217,27 +217,6 @@ static int lookup_incidents(struct db *db, const char *name,
 	return 0;
 }
 
-static enum classify_verdict outcome_verdict(enum scanner_outcome o)
-{
-	switch (o) {
-	case SCANNER_TLS_ERROR:
-		return CLASSIFY_TLS_ERROR;
-	case SCANNER_REFUSED:
-		return CLASSIFY_REFUSED;
-	case SCANNER_TIMEOUT:
-		return CLASSIFY_TIMEOUT;
-	case SCANNER_NXDOMAIN:
-		return CLASSIFY_NXDOMAIN;
-	case SCANNER_DNS_ERROR:
-		return CLASSIFY_DNS_ERROR;
-	case SCANNER_FILTERED:
-		return CLASSIFY_FILTERED;
-	case SCANNER_OK:
-		break;
-	}
-	return CLASSIFY_TLS_ERROR;
-}
-
 /* Verdicts for every row; a served certificate needs the incidents. */
 static void decide(struct check_run *run, bool checked, time_t now)
 {
@@ -246,7 +225,7 @@ static void decide(struct check_run *run, bool checked, time_t now)
 		struct classify_leaf leaf = { 0 };
 
 		if (r->outcome != SCANNER_OK) {
-			r->verdict = outcome_verdict(r->outcome);
+			r->verdict = scanner_outcome_verdict(r->outcome);
 			r->have_verdict = true;
 			continue;
 		}

@@ -16,31 +16,6 @@
 #include "certrecall/log.h"
 #include "certrecall/scan.h"
 
-/* "30s", "15m", "2h", "1d"; a bare number is seconds. */
-static int parse_duration_ms(const char *s, long long *ms)
-{
-	static const struct {
-		const char *unit;
-		long long ms;
-	} units[] = { { "", 1000 },
-		      { "s", 1000 },
-		      { "m", 60000 },
-		      { "h", 3600000 },
-		      { "d", 86400000 } };
-	char *end;
-	long long v = strtoll(s, &end, 10);
-
-	if (end == s || v < 0)
-		return -1;
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(end, units[i].unit) == 0) {
-			*ms = v * units[i].ms;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 static int record_event(struct cli *cli, const struct incident *inc,
 			const struct scan_stats *st)
 {
@@ -99,7 +74,8 @@ int cmd_scan(struct cli *cli, int argc, char **argv)
 			opt.procs = (int)v;
 			break;
 		case 's':
-			if (parse_duration_ms(optarg, &opt.stale_after_ms) < 0)
+			if (config_parse_duration(optarg, &opt.stale_after_ms) <
+			    0)
 				return cli_usage_error(
 					"scan",
 					"--stale-after: \"%s\" is not a "

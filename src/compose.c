@@ -6,6 +6,7 @@
  * 78 octets unless one unbreakable token (an address, a message id)
  * forces it, and those tokens are length-checked to stay far below 998.
  */
+#include "certrecall/errmsg.h"
 #include "certrecall/compose.h"
 #include "certrecall/xalloc.h"
 
@@ -51,22 +52,6 @@ struct addr {
 	size_t speclen;
 	bool brackets; /* the input used <...> */
 };
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return -1;
-	va_start(ap, fmt);
-	if (vsnprintf(err, errlen, fmt, ap) < 0)
-		err[0] = '\0';
-	va_end(ap);
-	return -1;
-}
 
 static void put(struct buf *b, const char *s, size_t len)
 {
@@ -385,7 +370,7 @@ static int write_subject(struct buf *b, const char *subject, char *err,
 	char *s = clean_text(subject, &len);
 
 	if (s == NULL)
-		return fail(err, errlen, "subject is not valid UTF-8");
+		return errmsg_set(err, errlen, "subject is not valid UTF-8");
 	hdr_begin(&h, b, "Subject:");
 	if (plain_words(s, len))
 		hdr_words(&h, s, len);
@@ -446,12 +431,13 @@ static int parse_addr(const char *s, const char *what, struct addr *a,
 
 	memset(a, 0, sizeof(*a));
 	if (s == NULL)
-		return fail(err, errlen, "%s: no address", what);
+		return errmsg_set(err, errlen, "%s: no address", what);
 	len = strlen(s);
 	for (i = 0; i < len; i++)
 		if (is_ctl((unsigned char)s[i]))
-			return fail(err, errlen,
-				    "%s: control character in address", what);
+			return errmsg_set(err, errlen,
+					  "%s: control character in address",
+					  what);
 	lt = strchr(s, '<');
 	gt = strchr(s, '>');
 	if (lt == NULL && gt == NULL) {
@@ -466,12 +452,14 @@ static int parse_addr(const char *s, const char *what, struct addr *a,
 	} else {
 		if (lt == NULL || gt == NULL || gt < lt ||
 		    strchr(lt + 1, '<') != NULL || strchr(gt + 1, '>') != NULL)
-			return fail(err, errlen,
-				    "%s: angle brackets do not match", what);
+			return errmsg_set(err, errlen,
+					  "%s: angle brackets do not match",
+					  what);
 		for (p = gt + 1; *p == ' '; p++)
 			;
 		if (*p != '\0')
-			return fail(err, errlen, "%s: text after '>'", what);
+			return errmsg_set(err, errlen, "%s: text after '>'",
+					  what);
 		a->spec = lt + 1;
 		a->speclen = (size_t)(gt - lt - 1);
 		a->brackets = true;
@@ -500,12 +488,14 @@ static int parse_addr(const char *s, const char *what, struct addr *a,
 	if (!is_ascii(a->spec, a->speclen) ||
 	    !valid_spec(a->spec, a->speclen)) {
 		addr_free(a);
-		return fail(err, errlen, "%s: \"%.*s\" is not an address", what,
-			    (int)(a->speclen < 80 ? a->speclen : 80), a->spec);
+		return errmsg_set(
+			err, errlen, "%s: \"%.*s\" is not an address", what,
+			(int)(a->speclen < 80 ? a->speclen : 80), a->spec);
 	}
 	if (utf8_check(a->name ? a->name : "", a->namelen) != a->namelen) {
 		addr_free(a);
-		return fail(err, errlen, "%s: display name is not UTF-8", what);
+		return errmsg_set(err, errlen, "%s: display name is not UTF-8",
+				  what);
 	}
 	return 0;
 }
@@ -707,7 +697,7 @@ char *compose_message(const struct compose_input *in, size_t *len, char *err,
 		*len = 0;
 	if (in == NULL || in->subject == NULL || in->body == NULL ||
 	    in->message_id == NULL) {
-		fail(err, errlen, "missing subject, body or message id");
+		errmsg_set(err, errlen, "missing subject, body or message id");
 		goto out;
 	}
 	att = in->attachment;
@@ -717,19 +707,20 @@ char *compose_message(const struct compose_input *in, size_t *len, char *err,
 	     parse_addr(in->reply_to, "reply-to", &reply, err, errlen) != 0))
 		goto out;
 	if (!valid_msgid(in->message_id)) {
-		fail(err, errlen,
-		     "message id \"%.80s\" is not id@domain "
-		     "without spaces or brackets",
-		     in->message_id);
+		errmsg_set(err, errlen,
+			   "message id \"%.80s\" is not id@domain "
+			   "without spaces or brackets",
+			   in->message_id);
 		goto out;
 	}
 	if (compose_date(in->date, date, sizeof(date)) != 0) {
-		fail(err, errlen, "date out of range");
+		errmsg_set(err, errlen, "date out of range");
 		goto out;
 	}
 	bad = utf8_check(in->body, strlen(in->body));
 	if (in->body[bad] != '\0') {
-		fail(err, errlen, "body is not valid UTF-8 (at byte %zu)", bad);
+		errmsg_set(err, errlen, "body is not valid UTF-8 (at byte %zu)",
+			   bad);
 		goto out;
 	}
 	if (att != NULL) {
@@ -737,19 +728,19 @@ char *compose_message(const struct compose_input *in, size_t *len, char *err,
 				       : "application/octet-stream";
 		if (att->filename == NULL ||
 		    !valid_param(att->filename, true)) {
-			fail(err, errlen,
-			     "attachment filename must be "
-			     "printable ASCII without quotes");
+			errmsg_set(err, errlen,
+				   "attachment filename must be "
+				   "printable ASCII without quotes");
 			goto out;
 		}
 		if (!valid_param(ct, false)) {
-			fail(err, errlen,
-			     "attachment content type must be "
-			     "printable ASCII");
+			errmsg_set(err, errlen,
+				   "attachment content type must be "
+				   "printable ASCII");
 			goto out;
 		}
 		if (att->data == NULL && att->len > 0) {
-			fail(err, errlen, "attachment has no data");
+			errmsg_set(err, errlen, "attachment has no data");
 			goto out;
 		}
 	}
@@ -768,7 +759,7 @@ char *compose_message(const struct compose_input *in, size_t *len, char *err,
 		     (unsigned long long)fnv1a(in->message_id,
 					       0x84222325cbf29ce4ULL));
 	if (n < 0 || (size_t)n >= sizeof(boundary)) {
-		fail(err, errlen, "boundary does not fit");
+		errmsg_set(err, errlen, "boundary does not fit");
 		goto out;
 	}
 

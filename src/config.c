@@ -174,7 +174,7 @@ static int parse_int(const char *s, long long *out)
 }
 
 /* "250ms", "30s", "5m", "2h", "1d"; a bare number is seconds. */
-static int parse_duration(const char *s, long long *ms)
+int config_parse_duration(const char *s, long long *ms)
 {
 	static const struct {
 		const char *suffix;
@@ -304,7 +304,7 @@ static int set_value(struct config *cfg, size_t idx, const char *value,
 		*(long long *)base = v;
 		break;
 	case CONFIG_DURATION:
-		if (parse_duration(value, &v) < 0)
+		if (config_parse_duration(value, &v) < 0)
 			return log_error("%s: %s: \"%s\" is not a duration "
 					 "(e.g. 250ms, 30s, 5m, 2h, 1d)",
 					 origin, name, value);

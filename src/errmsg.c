@@ -35,3 +35,16 @@ int errmsg_near(char *err, size_t errlen, const char *text, size_t len,
 		err[0] = '\0';
 	return -1;
 }
+
+int errmsg_set(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return -1;
+	va_start(ap, fmt);
+	if (vsnprintf(err, errlen, fmt, ap) < 0)
+		err[0] = '\0';
+	va_end(ap);
+	return -1;
+}

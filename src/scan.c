@@ -119,24 +119,6 @@ static void on_result(const struct scanner_result *r, void *arg)
 	}
 }
 
-static enum classify_verdict outcome_verdict(enum scanner_outcome o)
-{
-	switch (o) {
-	case SCANNER_REFUSED:
-		return CLASSIFY_REFUSED;
-	case SCANNER_TIMEOUT:
-		return CLASSIFY_TIMEOUT;
-	case SCANNER_NXDOMAIN:
-		return CLASSIFY_NXDOMAIN;
-	case SCANNER_DNS_ERROR:
-		return CLASSIFY_DNS_ERROR;
-	case SCANNER_FILTERED:
-		return CLASSIFY_FILTERED;
-	default:
-		return CLASSIFY_TLS_ERROR;
-	}
-}
-
 static void hex(const unsigned char *b, size_t n, char *out)
 {
 	for (size_t i = 0; i < n; i++)
@@ -285,7 +267,7 @@ static int flush(struct worker *w)
 				names != NULL && names_host(names, p->name);
 			v = classify_leaf(p->name, &leaf, now);
 		} else {
-			v = outcome_verdict(p->outcome);
+			v = scanner_outcome_verdict(p->outcome);
 		}
 		db_copy_llong(c, p->target_id);
 		db_copy_llong(c, p->round);

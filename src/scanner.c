@@ -1398,3 +1398,23 @@ void scanner_free(struct scanner *s)
 	free(s->ipt);
 	free(s);
 }
+
+enum classify_verdict scanner_outcome_verdict(enum scanner_outcome o)
+{
+	switch (o) {
+	case SCANNER_REFUSED:
+		return CLASSIFY_REFUSED;
+	case SCANNER_TIMEOUT:
+		return CLASSIFY_TIMEOUT;
+	case SCANNER_NXDOMAIN:
+		return CLASSIFY_NXDOMAIN;
+	case SCANNER_DNS_ERROR:
+		return CLASSIFY_DNS_ERROR;
+	case SCANNER_FILTERED:
+		return CLASSIFY_FILTERED;
+	case SCANNER_OK:
+	case SCANNER_TLS_ERROR:
+		break;
+	}
+	return CLASSIFY_TLS_ERROR;
+}

@@ -6,6 +6,7 @@
  * renderer is a loop with an explicit, bounded stack of sections instead
  * of recursion: hostile templates cannot exhaust the C stack.
  */
+#include "certrecall/errmsg.h"
 #include "certrecall/template.h"
 #include "certrecall/xalloc.h"
 
@@ -53,22 +54,6 @@ struct buf {
 	char *p;
 	size_t len, cap;
 };
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return -1;
-	va_start(ap, fmt);
-	if (vsnprintf(err, errlen, fmt, ap) < 0)
-		err[0] = '\0';
-	va_end(ap);
-	return -1;
-}
 
 static size_t count_lines(const char *s, size_t len)
 {
@@ -177,7 +162,8 @@ struct template *template_parse(const char *text, size_t len, char *err,
 		body = tag + 2;
 		close = memmem(text + body, len - body, "}}", 2);
 		if (close == NULL) {
-			fail(err, errlen, "line %zu: unclosed tag", tline);
+			errmsg_set(err, errlen, "line %zu: unclosed tag",
+				   tline);
 			goto out;
 		}
 		body_end = (size_t)(close - text);
@@ -239,21 +225,23 @@ struct template *template_parse(const char *text, size_t len, char *err,
 		while (nlen > 0 && is_blank(name[nlen - 1]))
 			nlen--;
 		if (nlen == 0) {
-			fail(err, errlen, "line %zu: empty name in tag", tline);
+			errmsg_set(err, errlen, "line %zu: empty name in tag",
+				   tline);
 			goto out;
 		}
 		if (!valid_name(name, nlen)) {
 			quote_name(q, sizeof(q), name, nlen);
-			fail(err, errlen, "line %zu: bad name \"%s\"", tline,
-			     q);
+			errmsg_set(err, errlen, "line %zu: bad name \"%s\"",
+				   tline, q);
 			goto out;
 		}
 		add_node(t, kind, (size_t)(name - text), nlen, tline);
 		if (kind == NODE_OPEN || kind == NODE_INVERTED) {
 			if (depth == TEMPLATE_DEPTH_MAX) {
-				fail(err, errlen,
-				     "line %zu: sections nested deeper than %d",
-				     tline, TEMPLATE_DEPTH_MAX);
+				errmsg_set(err, errlen,
+					   "line %zu: sections nested deeper "
+					   "than %d",
+					   tline, TEMPLATE_DEPTH_MAX);
 				goto out;
 			}
 			stack[depth++] = t->n - 1;
@@ -262,9 +250,10 @@ struct template *template_parse(const char *text, size_t len, char *err,
 
 			quote_name(q, sizeof(q), name, nlen);
 			if (depth == 0) {
-				fail(err, errlen,
-				     "line %zu: {{/%s}} closes no section",
-				     tline, q);
+				errmsg_set(
+					err, errlen,
+					"line %zu: {{/%s}} closes no section",
+					tline, q);
 				goto out;
 			}
 			o = &t->nodes[stack[depth - 1]];
@@ -274,10 +263,10 @@ struct template *template_parse(const char *text, size_t len, char *err,
 
 				quote_name(oq, sizeof(oq), text + o->off,
 					   o->len);
-				fail(err, errlen,
-				     "line %zu: {{/%s}} does not close "
-				     "\"%s\" opened on line %zu",
-				     tline, q, oq, o->line);
+				errmsg_set(err, errlen,
+					   "line %zu: {{/%s}} does not close "
+					   "\"%s\" opened on line %zu",
+					   tline, q, oq, o->line);
 				goto out;
 			}
 			o->match = t->n - 1;
@@ -288,8 +277,9 @@ struct template *template_parse(const char *text, size_t len, char *err,
 		struct node *o = &t->nodes[stack[depth - 1]];
 
 		quote_name(q, sizeof(q), text + o->off, o->len);
-		fail(err, errlen, "line %zu: section \"%s\" is never closed",
-		     o->line, q);
+		errmsg_set(err, errlen,
+			   "line %zu: section \"%s\" is never closed", o->line,
+			   q);
 		goto out;
 	}
 	ret = t;
@@ -468,8 +458,8 @@ static int scalar(const json_t *v, char *tmp, size_t tmplen, const char **s,
 
 static void too_big(char *err, size_t errlen)
 {
-	fail(err, errlen, "output larger than %zu MiB",
-	     TEMPLATE_OUTPUT_MAX / (1024 * 1024));
+	errmsg_set(err, errlen, "output larger than %zu MiB",
+		   TEMPLATE_OUTPUT_MAX / (1024 * 1024));
 }
 
 static const char *type_name(const json_t *v)
@@ -501,7 +491,7 @@ char *template_render(const struct template *t, const json_t *ctx,
 	if (len != NULL)
 		*len = 0;
 	if (t == NULL || ctx == NULL) {
-		fail(err, errlen, "no template or no context");
+		errmsg_set(err, errlen, "no template or no context");
 		goto out;
 	}
 	stack[nctx++] = ctx;
@@ -515,7 +505,8 @@ char *template_render(const struct template *t, const json_t *ctx,
 		size_t slen;
 
 		if (++steps > TEMPLATE_STEPS_MAX) {
-			fail(err, errlen, "template takes too many steps");
+			errmsg_set(err, errlen,
+				   "template takes too many steps");
 			goto out;
 		}
 		if (nd->kind == NODE_TEXT) {
@@ -546,15 +537,15 @@ char *template_render(const struct template *t, const json_t *ctx,
 		quote_name(q, sizeof(q), name, nd->len);
 		v = lookup(stack, nctx, name, nd->len);
 		if (v == NULL) {
-			fail(err, errlen, "line %zu: no value for \"%s\"",
-			     nd->line, q);
+			errmsg_set(err, errlen, "line %zu: no value for \"%s\"",
+				   nd->line, q);
 			goto out;
 		}
 		if (nd->kind == NODE_VAR) {
 			if (scalar(v, tmp, sizeof(tmp), &s, &slen) != 0) {
-				fail(err, errlen,
-				     "line %zu: \"%s\" is %s, not text",
-				     nd->line, q, type_name(v));
+				errmsg_set(err, errlen,
+					   "line %zu: \"%s\" is %s, not text",
+					   nd->line, q, type_name(v));
 				goto out;
 			}
 			if (put_escaped(&out, s, slen, mode) != 0) {

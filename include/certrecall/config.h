@@ -105,6 +105,10 @@ int config_read_password(const struct config *cfg, char **password);
 /* Writes every key as INI with its origin in a comment (no secrets). */
 void config_print(const struct config *cfg, FILE *out);
 
+/* "250ms", "30s", "5m", "2h", "1d" (a bare number is seconds) into
+ * milliseconds; 0 or -1.  The one duration syntax of files and options. */
+int config_parse_duration(const char *s, long long *ms);
+
 /* Number of keys and their names, for tests and documentation. */
 size_t config_key_count(void);
 const char *config_key_name(size_t i, char *buf, size_t len);

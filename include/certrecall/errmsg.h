@@ -22,4 +22,9 @@
 int errmsg_near(char *err, size_t errlen, const char *text, size_t len,
 		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* Writes the formatted reason into err (as snprintf; err may be NULL when
+ * errlen is 0).  Returns -1. */
+int errmsg_set(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #endif

@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "certrecall/classify.h"
+
 struct config;
 struct scanner;
 
@@ -70,6 +72,9 @@ enum scanner_phase {
 /* "ok", "tls-error", "refused", "timeout", "nxdomain", "dns-error",
  * "filtered" (the classify verdict names). */
 const char *scanner_outcome_name(enum scanner_outcome o);
+/* The probe verdict of an outcome without a certificate (not SCANNER_OK,
+ * which classify_leaf() decides). */
+enum classify_verdict scanner_outcome_verdict(enum scanner_outcome o);
 /* "", "dns", "connect", "handshake". */
 const char *scanner_phase_name(enum scanner_phase p);
 
