@@ -612,6 +612,16 @@ static int plan(struct db *db, const struct incident *inc, const char *kind,
 	if (res == NULL)
 		return -1;
 	PQclear(res);
+	res = db_query(db,
+		       "INSERT INTO notice_queue (notice_id, incident_id, kind)"
+		       " SELECT id, incident_id, kind FROM notice"
+		       " WHERE incident_id = $1 AND kind = $2"
+		       " AND address IS NOT NULL AND created_at = now()"
+		       " ON CONFLICT DO NOTHING",
+		       2, params);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
 	return 0;
 }
 
@@ -819,25 +829,32 @@ static void record(struct sender *s, struct notice *n, int code,
 	params[1] = text;
 	params[2] = attempts;
 	if (code >= 200 && code < 300) {
-		sql = "UPDATE notice SET state = 'sent', sent_at = now(),"
+		sql = "WITH q AS (DELETE FROM notice_queue"
+		      " WHERE notice_id = $1)"
+		      " UPDATE notice SET state = 'sent', sent_at = now(),"
 		      " attempts = $3, last_reply = $2, message_id = $4,"
-		      " bytes = $5, lease_until = NULL"
-		      " WHERE id = $1 AND state = 'claimed'";
+		      " bytes = $5"
+		      " WHERE id = $1 AND state IN ('pending', 'retry')";
 		params[3] = n->message_id;
 		params[4] = bytes;
 		outcome_send(s, sql, 5, params);
 		atomic_fetch_add(&s->run->sent, 1);
 	} else if (code >= 500 || n->attempts >= cfg->mailer.max_attempts) {
-		sql = "UPDATE notice SET state = 'failed', failed_at = now(),"
-		      " attempts = $3, last_reply = $2, lease_until = NULL"
-		      " WHERE id = $1 AND state = 'claimed'";
+		sql = "WITH q AS (DELETE FROM notice_queue"
+		      " WHERE notice_id = $1)"
+		      " UPDATE notice SET state = 'failed', failed_at = now(),"
+		      " attempts = $3, last_reply = $2"
+		      " WHERE id = $1 AND state IN ('pending', 'retry')";
 		outcome_send(s, sql, 3, params);
 		atomic_fetch_add(&s->run->failed, 1);
 	} else {
-		sql = "UPDATE notice SET state = 'retry', attempts = $3,"
-		      " last_reply = $2, lease_until = NULL,"
+		sql = "WITH q AS (UPDATE notice_queue SET state = 'retry',"
+		      " due_at = now() + $4::interval, lease_until = NULL,"
+		      " worker = NULL WHERE notice_id = $1)"
+		      " UPDATE notice SET state = 'retry', attempts = $3,"
+		      " last_reply = $2,"
 		      " next_attempt_at = now() + $4::interval"
-		      " WHERE id = $1 AND state = 'claimed'";
+		      " WHERE id = $1 AND state IN ('pending', 'retry')";
 		params[3] = backoff;
 		outcome_send(s, sql, 4, params);
 		atomic_fetch_add(&s->run->retry, 1);
@@ -1017,19 +1034,20 @@ static int claim(struct sender *s, size_t max)
 	snprintf(lease, sizeof(lease), "%lld milliseconds",
 		 run->cfg->mailer.lease_ms);
 	snprintf(lim, sizeof(lim), "%zu", max);
-	res = db_query(s->db,
-		       "UPDATE notice n SET state = 'claimed',"
-		       " lease_until = now() + $3::interval, worker = $4"
-		       " WHERE n.id IN (SELECT id FROM notice"
-		       "  WHERE incident_id = $1 AND kind = $2"
-		       "  AND state IN ('pending', 'retry', 'claimed')"
-		       "  AND (state = 'pending'"
-		       "  OR (state = 'retry' AND next_attempt_at <= now())"
-		       "  OR (state = 'claimed' AND lease_until < now()))"
-		       "  ORDER BY id LIMIT $5 FOR UPDATE SKIP LOCKED)"
-		       " RETURNING n.id, n.address,"
-		       " to_json(n.accounts), n.attempts",
-		       5, params);
+	res = db_query(
+		s->db,
+		"WITH c AS (UPDATE notice_queue q SET state = 'claimed',"
+		" lease_until = now() + $3::interval, worker = $4"
+		" WHERE q.notice_id IN (SELECT notice_id"
+		"  FROM notice_queue WHERE incident_id = $1 AND kind = $2"
+		"  AND (state = 'pending'"
+		"  OR (state = 'retry' AND due_at <= now())"
+		"  OR (state = 'claimed' AND lease_until < now()))"
+		"  ORDER BY notice_id LIMIT $5 FOR UPDATE SKIP LOCKED)"
+		" RETURNING q.notice_id)"
+		" SELECT n.id, n.address, to_json(n.accounts), n.attempts"
+		" FROM notice n JOIN c ON c.notice_id = n.id",
+		5, params);
 	if (res == NULL)
 		return -1;
 	s->n = (size_t)PQntuples(res);
@@ -1050,10 +1068,9 @@ static double wait_hint(struct sender *s)
 	snprintf(id, sizeof(id), "%lld", s->run->common.inc->id);
 	res = db_query(s->db,
 		       "SELECT extract(epoch FROM min(CASE state"
-		       " WHEN 'retry' THEN next_attempt_at"
+		       " WHEN 'retry' THEN due_at"
 		       " ELSE lease_until END) - now())"
-		       " FROM notice WHERE incident_id = $1 AND kind = $2"
-		       " AND state IN ('pending', 'retry', 'claimed')"
+		       " FROM notice_queue WHERE incident_id = $1 AND kind = $2"
 		       /* our own threads' claims end with them */
 		       " AND NOT (state = 'claimed' AND worker = $3)",
 		       3, params);
@@ -1173,7 +1190,7 @@ static int plan_committed(struct db *db, const struct incident *inc,
 	/* Fresh statistics, or the first claims of a big run are planned
 	 * for the empty table autovacuum last saw. */
 	if (*created > 0 &&
-	    db_exec(db, "ANALYZE notice, notice_certificate") < 0)
+	    db_exec(db, "ANALYZE notice, notice_certificate, notice_queue") < 0)
 		return -1;
 	return 0;
 }
