@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "certrecall/cli.h"
+#include "certrecall/db.h"
 #include "certrecall/deadline.h"
 #include "certrecall/incident.h"
 #include "certrecall/log.h"
@@ -227,6 +228,45 @@ int cmd_deadlines(struct cli *cli, int argc, char **argv)
 	return rc;
 }
 
+/* Prints "  label  count" rows of a two-column query, under a title. */
+static int print_grouped(struct cli *cli, const char *title, const char *sql,
+			 const char *incident)
+{
+	PGresult *res = db_query(cli->db, sql, 1, &incident);
+
+	if (res == NULL)
+		return -1;
+	printf("\n%s\n", title);
+	if (PQntuples(res) == 0)
+		printf("  (none yet)\n");
+	for (int r = 0; r < PQntuples(res); r++)
+		printf("  %-32s %s\n", PQgetvalue(res, r, 0),
+		       PQgetvalue(res, r, 1));
+	PQclear(res);
+	return 0;
+}
+
+/* What the mailer and the scanner have done so far. */
+static int print_counts(struct cli *cli, long long incident_id)
+{
+	char id[32];
+
+	snprintf(id, sizeof(id), "%lld", incident_id);
+	if (print_grouped(cli, "notices (kind, state)",
+			  "SELECT kind || ' ' || state, count(*) FROM notice"
+			  " WHERE incident_id = $1 GROUP BY kind, state"
+			  " ORDER BY kind, state",
+			  id) < 0)
+		return -1;
+	return print_grouped(
+		cli, "latest probes (by verdict)",
+		"SELECT o.verdict, count(*) FROM scan_target t"
+		" JOIN observation o ON o.target_id = t.id AND o.round = "
+		"t.round"
+		" WHERE t.incident_id = $1 GROUP BY o.verdict ORDER BY 2 DESC",
+		id);
+}
+
 int cmd_status(struct cli *cli, int argc, char **argv)
 {
 	static const enum deadline_verdict order[] = {
@@ -264,6 +304,8 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		printf("  (%lld short-lived: MAY be left unrevoked, BR "
 		       "4.9.1.1)\n",
 		       counts.short_lived);
+	if (print_counts(cli, v.inc->id) < 0)
+		rc = EX_TEMPFAIL;
 out:
 	clock_view_release(&v);
 	return rc;
