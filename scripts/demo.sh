@@ -77,3 +77,6 @@ printf '\n%s messages stored in var/demo/mail/, for example %s:\n\n' \
 	"$(ls var/demo/mail/*.eml | wc -l)" "$(ls var/demo/mail/*.eml | head -1)" >&2
 sed -n '1,/^Revocation deadline/p' "$(ls var/demo/mail/*.eml | head -1)" | tr -d '\r' >&2
 echo "..." >&2
+
+step "the person on call, after the notices went out"
+show status caa-2020 --at 2020-02-29T10:05:00Z
