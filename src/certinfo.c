@@ -20,7 +20,7 @@
 #define CERTINFO_MAX_NAMES 1000
 #define CERTINFO_MAX_URLS 16
 
-static char *name_text(const X509_NAME *name)
+char *certinfo_name_text(const X509_NAME *name)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
 	char *data, *s;
@@ -207,8 +207,8 @@ int certinfo_from_x509(X509 *x, struct certinfo *out, char *err, size_t errlen)
 		snprintf(err, errlen, "validity times cannot be read");
 		return -1;
 	}
-	out->issuer = name_text(X509_get_issuer_name(x));
-	out->subject = name_text(X509_get_subject_name(x));
+	out->issuer = certinfo_name_text(X509_get_issuer_name(x));
+	out->subject = certinfo_name_text(X509_get_subject_name(x));
 	X509_digest(x, EVP_sha256(), out->sha256, &mdlen);
 	aki = X509_get0_authority_key_id(x);
 	if (aki != NULL && aki->length > 0 &&

@@ -50,6 +50,8 @@ static const struct cli_command commands[] = {
 	  "                                  [--first-report TIME] "
 	  "[--full-report TIME]\n"
 	  "                                  [--update-posted TIME]\n"
+	  "       certrecall incident add-issuer SLUG FILE.pem [--ocsp URL] "
+	  "[--crl URL]\n"
 	  "       certrecall incident list\n"
 	  "       certrecall incident show SLUG\n"
 	  "\n"
@@ -60,7 +62,21 @@ static const struct cli_command commands[] = {
 	  "force at --aware-at (see 'certrecall rules'); it is stored with\n"
 	  "its edition.  --cpr-answered, --first-report, --full-report and\n"
 	  "--update-posted record when a report was made, which marks its\n"
-	  "clock met.  Every change is written to the audit trail.\n" },
+	  "clock met.  add-issuer records the issuing CA certificate(s)\n"
+	  "(for OCSP and CRL checks) and links the certificates they issued.\n"
+	  "Every change is written to the audit trail.\n" },
+	{ "export-revocations", cmd_export_revocations, CLI_NEEDS_DB,
+	  "write the batch of serials still to revoke",
+	  "usage: certrecall export-revocations SLUG [--replaced-only] "
+	  "[--reason KEY]\n"
+	  "                                     [-o FILE]\n"
+	  "\n"
+	  "Writes \"serial,reason_code\" for every affected certificate not\n"
+	  "yet revoked and not expired, the replaced ones first (their\n"
+	  "revocation breaks no site), for the CA's own revoker: certrecall\n"
+	  "never revokes.  The CRLReason is the incident rule's; a rule from\n"
+	  "an edition without codes takes its current counterpart's (2020's\n"
+	  "5d-7 -> br-12, superseded); --reason KEY names another rule.\n" },
 	{ "import", cmd_import, CLI_NEEDS_DB,
 	  "load affected certificates, replacements or contacts",
 	  "usage: certrecall import SLUG FILE... [--format FORMAT]\n"
@@ -68,6 +84,7 @@ static const struct cli_command commands[] = {
 	  "--rejects FILE]\n"
 	  "                         [--accounts FILE] [--replacements] "
 	  "[--no-progress]\n"
+	  "       certrecall import SLUG --revocations FILE\n"
 	  "\n"
 	  "Loads the affected certificates listed in FILE ('-' reads\n"
 	  "standard input; gzip is detected and inflated).  FORMAT is\n"
@@ -90,7 +107,9 @@ static const struct cli_command commands[] = {
 	  "list again changes nothing.  --accounts FILE loads contacts\n"
 	  "(account,email[,email...]).  --replacements loads newly issued\n"
 	  "certificates instead, and marks each affected certificate whose\n"
-	  "exact set of names they cover as replaced.\n" },
+	  "exact set of names they cover as replaced.  --revocations loads\n"
+	  "serial,revoked_at[,reason] from the CA's revoker as evidence\n"
+	  "and lists certificates whose sources disagree.\n" },
 	{ "notify", cmd_notify, CLI_NEEDS_DB,
 	  "e-mail every affected subscriber, once",
 	  "usage: certrecall notify SLUG [--kind initial|reminder|revoked]\n"

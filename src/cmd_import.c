@@ -13,6 +13,7 @@
 #include "certrecall/incident.h"
 #include "certrecall/log.h"
 #include "certrecall/record.h"
+#include "certrecall/revocation.h"
 
 static void print_summary(const struct importer_stats *st, bool repl)
 {
@@ -39,6 +40,34 @@ static void print_summary(const struct importer_stats *st, bool repl)
 			 st->replaced);
 }
 
+static int import_revocations(struct cli *cli, const char *slug,
+			      const char *path)
+{
+	struct revocation_import_stats st;
+	struct incident *inc;
+	int rc;
+
+	if (cli_connect(cli) < 0)
+		return EX_UNAVAILABLE;
+	inc = incident_find(cli->db, slug);
+	if (inc == NULL)
+		return EX_DATAERR;
+	rc = revocation_import(cli->db, inc, path, &st);
+	if (rc == 0) {
+		log_info("%lld revocations loaded, %lld serials not in the "
+			 "incident",
+			 st.loaded, st.unknown);
+		if (st.conflicts > 0) {
+			log_warn("%lld certificates have sources that disagree "
+				 "(serial,source=status@time ...):",
+				 st.conflicts);
+			revocation_conflicts(cli->db, inc->id, stderr);
+		}
+	}
+	incident_free(inc);
+	return rc == 0 ? 0 : EX_DATAERR;
+}
+
 int cmd_import(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -49,6 +78,7 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 		{ "accounts", required_argument, NULL, 'a' },
 		{ "replacements", no_argument, NULL, 'R' },
 		{ "no-progress", no_argument, NULL, 'P' },
+		{ "revocations", required_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct importer_options opt = {
@@ -57,6 +87,7 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 		.progress = true,
 	};
 	struct importer_stats st;
+	const char *revocations = NULL;
 	struct incident *inc;
 	long long v;
 	int c, rc;
@@ -101,6 +132,9 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 		case 'P':
 			opt.progress = false;
 			break;
+		case 'V':
+			revocations = optarg;
+			break;
 		default:
 			return cli_usage_error("import",
 					       "unknown or incomplete option "
@@ -110,6 +144,12 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage_error("import", "expected an incident SLUG");
+	if (revocations != NULL) {
+		if (optind + 1 != argc)
+			return cli_usage_error("import", "--revocations takes "
+							 "no other FILE");
+		return import_revocations(cli, argv[optind], revocations);
+	}
 	if (optind + 1 >= argc && opt.accounts_path == NULL)
 		return cli_usage_error("import", "expected FILE... ('-' for "
 						 "standard input) or "

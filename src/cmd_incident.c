@@ -11,6 +11,7 @@
 #include "certrecall/deadline.h"
 #include "certrecall/incident.h"
 #include "certrecall/log.h"
+#include "certrecall/revocation.h"
 #include "certrecall/utctime.h"
 
 /* Long option name of each settable field (index: enum incident_field). */
@@ -253,9 +254,53 @@ static int incident_cmd_list(struct cli *cli)
 	return 0;
 }
 
+/* incident add-issuer SLUG FILE.pem [--ocsp URL] [--crl URL] */
+static int incident_cmd_add_issuer(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "ocsp", required_argument, NULL, 'o' },
+		{ "crl", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *ocsp = NULL, *crl = NULL;
+	struct incident *inc;
+	int c, n;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'o')
+			ocsp = optarg;
+		else if (c == 'c')
+			crl = optarg;
+		else
+			return cli_usage_error("incident",
+					       "unknown or incomplete option "
+					       "'%s'",
+					       argv[optind - 1]);
+	}
+	if (optind != argc - 2)
+		return cli_usage_error("incident", "add-issuer takes SLUG and "
+						   "FILE.pem");
+	if (cli_connect(cli) < 0)
+		return EX_UNAVAILABLE;
+	inc = incident_find(cli->db, argv[optind]);
+	if (inc == NULL)
+		return EX_DATAERR;
+	n = revocation_add_issuers(cli->db, inc, argv[optind + 1], ocsp, crl);
+	if (n >= 0)
+		log_info("incident %s: %d issuer certificate%s added",
+			 inc->slug, n, n == 1 ? "" : "s");
+	incident_free(inc);
+	return n >= 0 ? 0 : EX_DATAERR;
+}
+
 int cmd_incident(struct cli *cli, int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : "";
+
+	if (strcmp(sub, "add-issuer") == 0)
+		return incident_cmd_add_issuer(cli, argc - 1, argv + 1);
 
 	if (strcmp(sub, "create") == 0)
 		return incident_cmd_create(cli, argc - 1, argv + 1);

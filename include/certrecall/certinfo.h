@@ -42,6 +42,9 @@ struct certinfo {
 int certinfo_from_x509(X509 *x, struct certinfo *out, char *err, size_t errlen);
 void certinfo_release(struct certinfo *ci);
 
+/* A name in the RFC 2253 one-line form certinfo uses (caller frees). */
+char *certinfo_name_text(const X509_NAME *name);
+
 /* The same from DER bytes. */
 int certinfo_from_der(const unsigned char *der, size_t len,
 		      struct certinfo *out, char *err, size_t errlen);

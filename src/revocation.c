@@ -1,0 +1,448 @@
+/*
+ * revocation.c - issuers, imported revocations, derived state, batches.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "certrecall/certinfo.h"
+#include "certrecall/db.h"
+#include "certrecall/incident.h"
+#include "certrecall/log.h"
+#include "certrecall/revocation.h"
+#include "certrecall/serial.h"
+#include "certrecall/utctime.h"
+#include "certrecall/xalloc.h"
+
+#define MAX_LINE 1024
+
+static void hexstr(const unsigned char *b, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	out[2 * n] = '\0';
+}
+
+/* SHA-1 of the DER subject name and of the public key BIT STRING, as an
+ * OCSP CertID carries them (RFC 6960 4.1.1). */
+static int certid_hashes(X509 *ca, char name_hash[41], char key_hash[41])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	const ASN1_BIT_STRING *key = X509_get0_pubkey_bitstr(ca);
+
+	if (!X509_NAME_digest(X509_get_subject_name(ca), EVP_sha1(), md,
+			      &mdlen))
+		return -1;
+	hexstr(md, mdlen, name_hash);
+	if (key == NULL || !EVP_Digest(key->data, (size_t)key->length, md,
+				       &mdlen, EVP_sha1(), NULL))
+		return -1;
+	hexstr(md, mdlen, key_hash);
+	return 0;
+}
+
+int revocation_add_issuers(struct db *db, const struct incident *inc,
+			   const char *path, const char *ocsp_url,
+			   const char *crl_url)
+{
+	FILE *f = fopen(path, "r");
+	char id[32];
+	X509 *ca;
+	int n = 0;
+	int rc = -1;
+
+	if (f == NULL)
+		return log_error("%s: cannot open: %s", path, strerror(errno));
+	snprintf(id, sizeof(id), "%lld", inc->id);
+	if (db_begin(db) < 0)
+		goto out;
+	while ((ca = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
+		char nh[41], kh[41], ski[129] = "";
+		const ASN1_OCTET_STRING *k = X509_get0_subject_key_id(ca);
+		char *subject = NULL, *pem = NULL;
+		BIO *mem = BIO_new(BIO_s_mem());
+		char *data;
+		long len;
+		PGresult *res;
+		const char *params[8];
+
+		if (certid_hashes(ca, nh, kh) < 0) {
+			log_error("%s: certificate %d cannot be read", path,
+				  n + 1);
+			X509_free(ca);
+			BIO_free(mem);
+			goto rollback;
+		}
+		if (k != NULL && k->length <= 64)
+			hexstr(k->data, (size_t)k->length, ski);
+		PEM_write_bio_X509(mem, ca);
+		len = BIO_get_mem_data(mem, &data);
+		pem = xstrndup(data, (size_t)len);
+		subject = certinfo_name_text(X509_get_subject_name(ca));
+		params[0] = id;
+		params[1] = subject;
+		params[2] = ski[0] ? ski : NULL;
+		params[3] = nh;
+		params[4] = kh;
+		params[5] = pem;
+		params[6] = ocsp_url;
+		params[7] = crl_url;
+		res = db_query(
+			db,
+			"INSERT INTO issuer (incident_id, subject, key_id,"
+			" name_hash, key_hash, pem, ocsp_urls, crl_urls)"
+			" VALUES ($1, $2, decode($3, 'hex'), decode($4, 'hex'),"
+			" decode($5, 'hex'), $6,"
+			" CASE WHEN $7::text IS NULL THEN '{}'"
+			" ELSE ARRAY[$7::text] END,"
+			" CASE WHEN $8::text IS NULL THEN '{}'"
+			" ELSE ARRAY[$8::text] END)"
+			" ON CONFLICT (incident_id, subject, key_id) DO UPDATE"
+			" SET ocsp_urls = array(SELECT DISTINCT u FROM"
+			" unnest(issuer.ocsp_urls || EXCLUDED.ocsp_urls) u),"
+			" crl_urls = array(SELECT DISTINCT u FROM"
+			" unnest(issuer.crl_urls || EXCLUDED.crl_urls) u)",
+			8, params);
+		free(subject);
+		free(pem);
+		BIO_free(mem);
+		X509_free(ca);
+		if (res == NULL)
+			goto rollback;
+		PQclear(res);
+		n++;
+	}
+	ERR_clear_error(); /* the end of the file reads as an error */
+	if (n == 0) {
+		log_error("%s: no PEM certificate in the file", path);
+		goto rollback;
+	}
+	/* Certificates name their issuer; link them by subject. */
+	{
+		const char *p[1] = { id };
+		PGresult *res = db_query(
+			db,
+			"UPDATE certificate c SET issuer_id = i.id FROM issuer "
+			"i"
+			" WHERE c.incident_id = $1 AND i.incident_id = $1"
+			" AND c.issuer_name = i.subject"
+			" AND c.issuer_id IS DISTINCT FROM i.id",
+			1, p);
+
+		if (res == NULL)
+			goto rollback;
+		PQclear(res);
+	}
+	{
+		json_t *d = json_pack("{s:s,s:i}", "file", path, "issuers", n);
+		char *t = json_dumps(d, JSON_COMPACT);
+		int e = db_event_add(db, inc->id, "incident.add-issuer", t);
+
+		free(t);
+		json_decref(d);
+		if (e < 0)
+			goto rollback;
+	}
+	if (db_commit(db) < 0)
+		goto out;
+	rc = n;
+	goto out;
+rollback:
+	db_rollback(db);
+out:
+	fclose(f);
+	return rc;
+}
+
+/* CRLReason names (RFC 5280 5.3.1), index = code; 7 is unused. */
+static const char *const reasons[] = {
+	"unspecified",	   "keyCompromise",
+	"cACompromise",	   "affiliationChanged",
+	"superseded",	   "cessationOfOperation",
+	"certificateHold", NULL,
+	"removeFromCRL",   "privilegeWithdrawn",
+	"aACompromise",
+};
+
+static int parse_reason(const char *s)
+{
+	char *end;
+	long v;
+
+	if (*s == '\0')
+		return -1;
+	v = strtol(s, &end, 10);
+	if (*end == '\0')
+		return v >= 0 && v <= 10 && v != 7 ? (int)v : -2;
+	for (int i = 0; i <= 10; i++)
+		if (reasons[i] != NULL && strcasecmp(s, reasons[i]) == 0)
+			return i;
+	return -2;
+}
+
+int revocation_import(struct db *db, const struct incident *inc,
+		      const char *path, struct revocation_import_stats *st)
+{
+	FILE *f = fopen(path, "r");
+	char line[MAX_LINE], id[32], err[256];
+	struct db_copy *c = NULL;
+	PGresult *res;
+	int rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	if (f == NULL)
+		return log_error("%s: cannot open: %s", path, strerror(errno));
+	snprintf(id, sizeof(id), "%lld", inc->id);
+	if (db_begin(db) < 0)
+		goto out;
+	if (db_exec(db, "CREATE TEMP TABLE import_revocation (line bigint,"
+			" serial bytea, revoked_at timestamptz,"
+			" reason smallint) ON COMMIT DROP") < 0)
+		goto rollback;
+	c = db_copy_begin(db, "COPY import_revocation FROM STDIN");
+	if (c == NULL)
+		goto rollback;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *fields[3] = { NULL, NULL, NULL };
+		char *save = NULL, *tok;
+		struct serial s;
+		time_t t;
+		int nf = 0, reason;
+		size_t len = strcspn(line, "\r\n");
+
+		st->lines++;
+		if (line[len] == '\0' && !feof(f)) {
+			log_error("%s:%lld: line too long", path, st->lines);
+			goto abort;
+		}
+		line[len] = '\0';
+		if (len == 0 || line[0] == '#')
+			continue;
+		for (tok = strtok_r(line, ",", &save); tok && nf < 3;
+		     tok = strtok_r(NULL, ",", &save))
+			fields[nf++] = tok + strspn(tok, " \t\"");
+		for (int i = 0; i < nf; i++)
+			fields[i][strcspn(fields[i], "\"")] = '\0';
+		if (st->lines == 1 && nf >= 1 &&
+		    strcasecmp(fields[0], "serial") == 0)
+			continue;
+		if (nf < 2) {
+			log_error(
+				"%s:%lld: expected serial,revoked_at[,reason]",
+				path, st->lines);
+			goto abort;
+		}
+		if (serial_parse(&s, fields[0], strlen(fields[0]), 16, err,
+				 sizeof(err)) < 0 ||
+		    utctime_parse(fields[1], &t, NULL, err, sizeof(err)) < 0) {
+			log_error("%s:%lld: %s", path, st->lines, err);
+			goto abort;
+		}
+		reason = nf == 3 ? parse_reason(fields[2]) : -1;
+		if (reason == -2) {
+			log_error("%s:%lld: \"%s\" is not a CRLReason", path,
+				  st->lines, fields[2]);
+			goto abort;
+		}
+		db_copy_llong(c, st->lines);
+		db_copy_bytea(c, s.b, s.len);
+		db_copy_time(c, t);
+		if (reason >= 0)
+			db_copy_llong(c, reason);
+		else
+			db_copy_text(c, NULL);
+		if (db_copy_row_end(c) < 0)
+			goto abort;
+	}
+	if (db_copy_end(c, NULL, NULL) < 0)
+		goto rollback;
+	c = NULL;
+	{
+		const char *p[2] = { id, path };
+
+		res = db_query(
+			db,
+			"INSERT INTO revocation_evidence (certificate_id, "
+			"source,"
+			" source_url, status, revoked_at, reason)"
+			" SELECT c.id, 'import', $2, 'revoked', r.revoked_at,"
+			" r.reason FROM import_revocation r JOIN certificate c"
+			" ON c.incident_id = $1 AND c.serial = r.serial",
+			2, p);
+	}
+	if (res == NULL)
+		goto rollback;
+	st->loaded = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	{
+		const char *p[1] = { id };
+
+		res = db_query(db,
+			       "SELECT count(*) FROM import_revocation r"
+			       " WHERE NOT EXISTS (SELECT 1 FROM certificate c"
+			       " WHERE c.incident_id = $1"
+			       " AND c.serial = r.serial)",
+			       1, p);
+	}
+	if (res == NULL)
+		goto rollback;
+	st->unknown = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	if (revocation_derive(db, inc->id) < 0)
+		goto rollback;
+	st->conflicts = revocation_conflicts(db, inc->id, NULL);
+	if (st->conflicts < 0)
+		goto rollback;
+	{
+		json_t *d = json_pack("{s:s,s:I,s:I,s:I}", "file", path,
+				      "loaded", (json_int_t)st->loaded,
+				      "unknown", (json_int_t)st->unknown,
+				      "conflicts", (json_int_t)st->conflicts);
+		char *t = json_dumps(d, JSON_COMPACT);
+		int e = db_event_add(db, inc->id, "import.revocations", t);
+
+		free(t);
+		json_decref(d);
+		if (e < 0)
+			goto rollback;
+	}
+	if (db_commit(db) < 0)
+		goto out;
+	rc = 0;
+	goto out;
+abort:
+	if (c != NULL)
+		db_copy_end(c, "import aborted", NULL);
+	c = NULL;
+rollback:
+	if (c != NULL)
+		db_copy_end(c, "import aborted", NULL);
+	db_rollback(db);
+out:
+	fclose(f);
+	return rc;
+}
+
+long long revocation_derive(struct db *db, long long incident_id)
+{
+	char id[32];
+	const char *p[1] = { id };
+	PGresult *res;
+	long long n;
+
+	snprintf(id, sizeof(id), "%lld", incident_id);
+	/* Revoked at the earliest time any source says; the reason of that
+	 * evidence.  Good/unknown answers never un-revoke. */
+	res = db_query(
+		db,
+		"UPDATE certificate c SET revocation_state = 'revoked',"
+		" revoked_at = e.revoked_at, revocation_reason = e.reason"
+		" FROM (SELECT DISTINCT ON (certificate_id)"
+		"  certificate_id, revoked_at, reason"
+		"  FROM revocation_evidence WHERE status = 'revoked'"
+		"  ORDER BY certificate_id, revoked_at) e"
+		" WHERE c.id = e.certificate_id AND c.incident_id = $1"
+		" AND (c.revoked_at IS DISTINCT FROM e.revoked_at"
+		" OR c.revocation_reason IS DISTINCT FROM e.reason)",
+		1, p);
+	if (res == NULL)
+		return -1;
+	n = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return n;
+}
+
+long long revocation_conflicts(struct db *db, long long incident_id, FILE *out)
+{
+	char id[32];
+	const char *p[1] = { id };
+	PGresult *res;
+	long long n;
+
+	snprintf(id, sizeof(id), "%lld", incident_id);
+	/* Latest answer per source, then the certificates on which the
+	 * sources disagree about the status or the revocation time. */
+	res = db_query(
+		db,
+		"WITH latest AS (SELECT DISTINCT ON (e.certificate_id,"
+		"  e.source) e.certificate_id, e.source, e.status,"
+		"  e.revoked_at FROM revocation_evidence e"
+		"  JOIN certificate c ON c.id = e.certificate_id"
+		"  WHERE c.incident_id = $1 AND e.status IN"
+		"  ('good', 'revoked')"
+		"  ORDER BY e.certificate_id, e.source, e.checked_at DESC)"
+		" SELECT encode(c.serial, 'hex'), string_agg(l.source"
+		"  || '=' || l.status || coalesce('@' || to_char("
+		"  l.revoked_at AT TIME ZONE 'UTC',"
+		"  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''), ' '"
+		"  ORDER BY l.source)"
+		" FROM latest l JOIN certificate c ON c.id ="
+		"  l.certificate_id GROUP BY c.serial"
+		" HAVING count(DISTINCT (l.status, l.revoked_at)) > 1"
+		" ORDER BY c.serial",
+		1, p);
+	if (res == NULL)
+		return -1;
+	n = PQntuples(res);
+	for (int r = 0; out != NULL && r < n; r++)
+		fprintf(out, "%s,%s\n", PQgetvalue(res, r, 0),
+			PQgetvalue(res, r, 1));
+	PQclear(res);
+	return n;
+}
+
+long long revocation_export(struct db *db, long long incident_id,
+			    bool replaced_only, int reason_code, FILE *out)
+{
+	char id[32], code[8];
+	const char *p[3] = { id, replaced_only ? "t" : "f", code };
+	PGresult *res;
+	long long n = 0;
+
+	snprintf(id, sizeof(id), "%lld", incident_id);
+	snprintf(code, sizeof(code), "%d", reason_code);
+	if (db_begin(db) < 0)
+		return -1;
+	/* Replaced first (the 2020 CA's order): revoking them breaks no
+	 * site. */
+	res = db_query(db,
+		       "DECLARE batch NO SCROLL CURSOR FOR"
+		       " SELECT encode(serial, 'hex') || ',' || $3::int"
+		       " FROM certificate WHERE incident_id = $1"
+		       " AND revoked_at IS NULL"
+		       " AND (not_after IS NULL OR not_after > now())"
+		       " AND (NOT $2::boolean OR replaced_by IS NOT NULL)"
+		       " ORDER BY replaced_by IS NULL, serial",
+		       3, p);
+	if (res == NULL)
+		goto fail;
+	PQclear(res);
+	for (;;) {
+		int rows;
+
+		res = db_query(db, "FETCH 10000 FROM batch", 0, NULL);
+		if (res == NULL)
+			goto fail;
+		rows = PQntuples(res);
+		for (int r = 0; r < rows; r++)
+			fprintf(out, "%s\n", PQgetvalue(res, r, 0));
+		n += rows;
+		PQclear(res);
+		if (rows == 0)
+			break;
+	}
+	db_rollback(db); /* read only */
+	return ferror(out) ? log_error("cannot write the batch") : n;
+fail:
+	db_rollback(db);
+	return -1;
+}
