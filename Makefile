@@ -134,8 +134,10 @@ fuzz: deps | $(B)/fuzz
 	done
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/certrecall
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/certrecall \
+		$(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(B)/certrecall $(DESTDIR)$(PREFIX)/bin/certrecall
+	install -m 644 docs/certrecall.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 config.example.ini docs/rules.md \
 		$(DESTDIR)$(PREFIX)/share/certrecall/
 
