@@ -172,6 +172,19 @@ static const struct cli_command commands[] = {
 	  "claim targets from the database, so the same command on other\n"
 	  "machines joins the same scan.  --names FILE limits the run to\n"
 	  "those names; --jsonl FILE appends one JSON object per probe.\n" },
+	{ "revcheck", cmd_revcheck, CLI_NEEDS_DB,
+	  "ask OCSP responders and CRLs when each certificate was revoked",
+	  "usage: certrecall revcheck SLUG [--ocsp URL] [--crl URL] [--no-ocsp]"
+	  "\n"
+	  "                           [--no-crl] [--watch INTERVAL]\n"
+	  "\n"
+	  "Asks the incident's OCSP responders about every certificate not\n"
+	  "yet revoked and reads its CRLs (URLs from 'incident add-issuer',\n"
+	  "or --ocsp / --crl), verifying every signature and freshness, and\n"
+	  "stores each answer as evidence: good, revoked (time, reason),\n"
+	  "unknown, or error (a timeout is never 'good').  Certificates are\n"
+	  "revoked at the earliest published time; sources that disagree are\n"
+	  "listed.  --watch repeats until nothing is left to revoke.\n" },
 	{ "rules", cmd_rules, 0, "list the BR revocation rules by edition",
 	  "usage: certrecall rules [--edition EDITION] [--at TIME]\n"
 	  "       certrecall rules KEY [--at TIME]\n"

@@ -83,6 +83,7 @@ int cmd_import(struct cli *cli, int argc, char **argv);
 int cmd_notify(struct cli *cli, int argc, char **argv);
 int cmd_scan(struct cli *cli, int argc, char **argv);
 int cmd_export_revocations(struct cli *cli, int argc, char **argv);
+int cmd_revcheck(struct cli *cli, int argc, char **argv);
 int cmd_check(struct cli *cli, int argc, char **argv);
 
 #endif

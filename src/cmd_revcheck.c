@@ -1,0 +1,478 @@
+/*
+ * cmd_revcheck.c - `certrecall revcheck SLUG`: ask the CA's own OCSP
+ * responders and CRLs about every affected certificate and store the
+ * evidence; revocation times are what was published, not what someone
+ * typed.
+ */
+#include <getopt.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "certrecall/cli.h"
+#include "certrecall/config.h"
+#include "certrecall/crl.h"
+#include "certrecall/db.h"
+#include "certrecall/incident.h"
+#include "certrecall/log.h"
+#include "certrecall/revcheck.h"
+#include "certrecall/revocation.h"
+#include "certrecall/utctime.h"
+#include "certrecall/xalloc.h"
+
+#define CRL_MAX (1024UL * 1024 * 1024) /* 1 GiB: a 3M-entry CRL is ~120 MB */
+#define FLUSH_AT 1000
+
+struct issuer {
+	long long id;
+	X509 *cert;
+	char **ocsp;
+	size_t nocsp;
+	char **crl;
+	size_t ncrl;
+};
+
+/* One certificate to check: the user pointer of an OCSP check. */
+struct check {
+	long long cert_id;
+	struct serial serial;
+};
+
+/* An evidence row waiting for COPY. */
+struct evidence {
+	long long cert_id;
+	const char *source; /* static */
+	char url[512];
+	struct revcheck_result r;
+};
+
+struct run {
+	struct db *db;
+	struct evidence *ev;
+	size_t nev, capev;
+	long long by_status[4];
+	int failed;
+};
+
+static void add_evidence(struct run *run, long long cert_id, const char *source,
+			 const char *url, const struct revcheck_result *r)
+{
+	struct evidence *e;
+
+	xgrow(&run->ev, &run->capev, run->nev + 1, sizeof(*run->ev));
+	e = &run->ev[run->nev++];
+	e->cert_id = cert_id;
+	e->source = source;
+	snprintf(e->url, sizeof(e->url), "%s", url ? url : "");
+	e->r = *r;
+	e->r.url = NULL;
+	run->by_status[r->status]++;
+}
+
+static const char *status_word(enum revcheck_status s)
+{
+	return s == REVCHECK_GOOD      ? "good"
+	       : s == REVCHECK_REVOKED ? "revoked"
+	       : s == REVCHECK_UNKNOWN ? "unknown"
+				       : "error";
+}
+
+static time_t unset_or(time_t t)
+{
+	return t > 0 ? t : DB_COPY_NULL_TIME;
+}
+
+/* Writes the collected evidence with one COPY. */
+static int flush(struct run *run)
+{
+	struct db_copy *c;
+
+	if (run->nev == 0)
+		return 0;
+	c = db_copy_begin(run->db,
+			  "COPY revocation_evidence (certificate_id, source,"
+			  " source_url, status, revoked_at, reason,"
+			  " produced_at, this_update, next_update,"
+			  " error_detail) FROM STDIN");
+	if (c == NULL)
+		return -1;
+	for (size_t i = 0; i < run->nev; i++) {
+		const struct evidence *e = &run->ev[i];
+		bool revoked = e->r.status == REVCHECK_REVOKED;
+
+		db_copy_llong(c, e->cert_id);
+		db_copy_text(c, e->source);
+		db_copy_text(c, e->url[0] ? e->url : NULL);
+		db_copy_text(c, status_word(e->r.status));
+		db_copy_time(c, revoked ? e->r.revoked_at : DB_COPY_NULL_TIME);
+		if (revoked && e->r.reason >= 0)
+			db_copy_llong(c, e->r.reason);
+		else
+			db_copy_text(c, NULL);
+		db_copy_time(c, unset_or(e->r.produced_at));
+		db_copy_time(c, unset_or(e->r.this_update));
+		db_copy_time(c, unset_or(e->r.next_update));
+		db_copy_text(c, e->r.error[0] ? e->r.error : NULL);
+		if (db_copy_row_end(c) < 0)
+			break;
+	}
+	run->nev = 0;
+	return db_copy_end(c, NULL, NULL);
+}
+
+static void on_ocsp(const struct revcheck_result *res, void *user)
+{
+	struct check *ck = user;
+	struct run *run = ck->cert_id > 0 ? *(struct run **)(ck + 1) : NULL;
+
+	if (run != NULL)
+		add_evidence(run, ck->cert_id, "ocsp", res->url, res);
+	free(ck);
+}
+
+static void strv_from_array(PGresult *res, int r, int col, char ***v, size_t *n)
+{
+	/* text[] as "{a,b}": URLs have no commas or braces we accept. */
+	char *s = xstrdup(PQgetvalue(res, r, col));
+	char *save = NULL;
+
+	*v = NULL;
+	*n = 0;
+	for (char *t = strtok_r(s, "{},\"", &save); t != NULL;
+	     t = strtok_r(NULL, "{},\"", &save)) {
+		*v = xrealloc(*v, (*n + 1) * sizeof(char *));
+		(*v)[(*n)++] = xstrdup(t);
+	}
+	free(s);
+}
+
+static void issuers_free(struct issuer *is, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		X509_free(is[i].cert);
+		for (size_t k = 0; k < is[i].nocsp; k++)
+			free(is[i].ocsp[k]);
+		for (size_t k = 0; k < is[i].ncrl; k++)
+			free(is[i].crl[k]);
+		free(is[i].ocsp);
+		free(is[i].crl);
+	}
+	free(is);
+}
+
+static struct issuer *load_issuers(struct db *db, long long incident, size_t *n)
+{
+	char id[32];
+	const char *p[1] = { id };
+	struct issuer *is;
+	PGresult *res;
+
+	snprintf(id, sizeof(id), "%lld", incident);
+	res = db_query(db,
+		       "SELECT id, pem, ocsp_urls, crl_urls FROM issuer"
+		       " WHERE incident_id = $1 ORDER BY id",
+		       1, p);
+	if (res == NULL)
+		return NULL;
+	*n = (size_t)PQntuples(res);
+	is = xcalloc(*n + 1, sizeof(*is));
+	for (size_t i = 0; i < *n; i++) {
+		BIO *b = BIO_new_mem_buf(PQgetvalue(res, (int)i, 1), -1);
+
+		is[i].id = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
+		is[i].cert = PEM_read_bio_X509(b, NULL, NULL, NULL);
+		BIO_free(b);
+		strv_from_array(res, (int)i, 2, &is[i].ocsp, &is[i].nocsp);
+		strv_from_array(res, (int)i, 3, &is[i].crl, &is[i].ncrl);
+	}
+	PQclear(res);
+	return is;
+}
+
+struct crl_ctx {
+	struct run *run;
+	struct issuer *issuer;
+	long skew;
+	int done;
+};
+
+static void on_crl(const char *url, bool ok, long http_status,
+		   const unsigned char *body, size_t len, const char *err,
+		   void *user)
+{
+	struct crl_ctx *cx = user;
+	struct run *run = cx->run;
+	struct crl *crl = NULL;
+	char why[256], id[32];
+	const char *p[1] = { id };
+	PGresult *res;
+
+	cx->done = 1;
+	if (!ok) {
+		log_error("CRL %s: %s (HTTP %ld)", url, err, http_status);
+		run->failed++;
+		return;
+	}
+	if (crl_load(body, len, cx->issuer->cert, time(NULL), cx->skew, &crl,
+		     why, sizeof(why)) < 0) {
+		log_error("CRL %s: %s", url, why);
+		run->failed++;
+		return;
+	}
+	log_info("CRL %s: %zu entries", url, crl_count(crl));
+	snprintf(id, sizeof(id), "%lld", cx->issuer->id);
+	/* Every certificate of this issuer, listed or not: a fresh,
+	 * verified, complete CRL that does not list a serial says good. */
+	res = db_query(run->db,
+		       "SELECT id, encode(serial, 'hex') FROM certificate"
+		       " WHERE issuer_id = $1",
+		       1, p);
+	if (res == NULL) {
+		run->failed++;
+		crl_free(crl);
+		return;
+	}
+	for (int r = 0; r < PQntuples(res); r++) {
+		struct revcheck_result rr = { 0 };
+		const char *hex = PQgetvalue(res, r, 1);
+
+		if (serial_parse(&rr.serial, hex, strlen(hex), 16, why,
+				 sizeof(why)) < 0)
+			continue;
+		rr.reason = -1;
+		rr.status =
+			crl_lookup(crl, &rr.serial, &rr.revoked_at, &rr.reason)
+				? REVCHECK_REVOKED
+				: REVCHECK_GOOD;
+		rr.this_update = crl_this_update(crl);
+		rr.next_update = crl_next_update(crl);
+		add_evidence(run, strtoll(PQgetvalue(res, r, 0), NULL, 10),
+			     "crl", url, &rr);
+		if (run->nev >= FLUSH_AT && flush(run) < 0)
+			run->failed++;
+	}
+	PQclear(res);
+	crl_free(crl);
+}
+
+/* One round over the incident; returns certificates still to revoke. */
+static long long check_round(struct run *run, const struct config *cfg,
+			     const struct incident *inc, const char *ocsp_url,
+			     const char *crl_url, bool use_ocsp, bool use_crl)
+{
+	struct revcheck_opts o = { .ocsp_cb = on_ocsp };
+	struct issuer *is;
+	struct crl_ctx *cx = NULL;
+	struct revcheck *rc;
+	size_t nis = 0, ncx = 0;
+	long long left = -1;
+	char id[32];
+	const char *p[1] = { id };
+	PGresult *res;
+
+	(void)cfg;
+	is = load_issuers(run->db, inc->id, &nis);
+	if (is == NULL)
+		return -1;
+	if (nis == 0) {
+		log_error("incident %s has no issuer: add it with 'certrecall "
+			  "incident add-issuer %s CA.pem'",
+			  inc->slug, inc->slug);
+		goto out_is;
+	}
+	rc = revcheck_new(&o);
+	if (rc == NULL)
+		goto out_is;
+	cx = xcalloc(nis * 8 + 1, sizeof(*cx));
+	for (size_t i = 0; use_crl && i < nis; i++) {
+		for (size_t k = 0; k < (crl_url ? 1 : is[i].ncrl); k++) {
+			if (ncx == nis * 8)
+				break;
+			cx[ncx] = (struct crl_ctx){ run, &is[i], 300, 0 };
+			revcheck_add_fetch(rc, crl_url ? crl_url : is[i].crl[k],
+					   CRL_MAX, on_crl, &cx[ncx]);
+			ncx++;
+		}
+	}
+	snprintf(id, sizeof(id), "%lld", inc->id);
+	res = db_query(run->db,
+		       "SELECT c.id, encode(c.serial, 'hex'), c.issuer_id"
+		       " FROM certificate c WHERE c.incident_id = $1"
+		       " AND c.revoked_at IS NULL"
+		       " AND (c.not_after IS NULL OR c.not_after > now())",
+		       1, p);
+	if (res == NULL)
+		goto out_rc;
+	for (int r = 0; use_ocsp && r < PQntuples(res); r++) {
+		long long iid =
+			PQgetisnull(res, r, 2)
+				? (nis == 1 ? is[0].id : -1)
+				: strtoll(PQgetvalue(res, r, 2), NULL, 10);
+		struct issuer *isr = NULL;
+		struct check *ck;
+		const char *url, *hex = PQgetvalue(res, r, 1);
+		char why[128];
+
+		for (size_t i = 0; i < nis; i++)
+			if (is[i].id == iid)
+				isr = &is[i];
+		if (isr == NULL || isr->cert == NULL)
+			continue;
+		url = ocsp_url ? ocsp_url : isr->nocsp ? isr->ocsp[0] : NULL;
+		if (url == NULL)
+			continue;
+		/* The run pointer rides behind the check, for the callback. */
+		ck = xcalloc(1, sizeof(*ck) + sizeof(struct run *));
+		ck->cert_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+		*(struct run **)(ck + 1) = run;
+		if (serial_parse(&ck->serial, hex, strlen(hex), 16, why,
+				 sizeof(why)) < 0 ||
+		    revcheck_add_ocsp(rc, url, isr->cert, &ck->serial, ck) <
+			    0) {
+			free(ck);
+			continue;
+		}
+		while (revcheck_pending(rc) > 1000) {
+			if (revcheck_step(rc, 100) < 0)
+				break;
+			if (run->nev >= FLUSH_AT && flush(run) < 0)
+				run->failed++;
+		}
+	}
+	PQclear(res);
+	while (revcheck_pending(rc) > 0) {
+		if (revcheck_step(rc, 100) < 0)
+			break;
+		if (run->nev >= FLUSH_AT && flush(run) < 0)
+			run->failed++;
+	}
+	if (flush(run) < 0 || revocation_derive(run->db, inc->id) < 0)
+		goto out_rc;
+	res = db_query(run->db,
+		       "SELECT count(*) FROM certificate WHERE incident_id = $1"
+		       " AND revoked_at IS NULL"
+		       " AND (not_after IS NULL OR not_after > now())",
+		       1, p);
+	if (res == NULL)
+		goto out_rc;
+	left = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+out_rc:
+	revcheck_free(rc);
+out_is:
+	free(cx);
+	issuers_free(is, nis);
+	return left;
+}
+
+int cmd_revcheck(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "ocsp", required_argument, NULL, 'o' },
+		{ "crl", required_argument, NULL, 'c' },
+		{ "no-ocsp", no_argument, NULL, 'O' },
+		{ "no-crl", no_argument, NULL, 'C' },
+		{ "watch", required_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *ocsp = NULL, *crl = NULL;
+	bool use_ocsp = true, use_crl = true;
+	long long watch_ms = 0, left, conflicts;
+	struct run run = { 0 };
+	struct incident *inc;
+	int c, rc = 0;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			ocsp = optarg;
+			break;
+		case 'c':
+			crl = optarg;
+			break;
+		case 'O':
+			use_ocsp = false;
+			break;
+		case 'C':
+			use_crl = false;
+			break;
+		case 'w':
+			if (config_parse_duration(optarg, &watch_ms) < 0 ||
+			    watch_ms < 1000)
+				return cli_usage_error(
+					"revcheck",
+					"--watch: \"%s\" is not a duration of "
+					"a second or more",
+					optarg);
+			break;
+		default:
+			return cli_usage_error("revcheck",
+					       "unknown or incomplete option "
+					       "'%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage_error("revcheck",
+				       "expected one incident SLUG");
+	if (cli_connect(cli) < 0)
+		return EX_UNAVAILABLE;
+	inc = incident_find(cli->db, argv[optind]);
+	if (inc == NULL)
+		return EX_DATAERR;
+	run.db = cli->db;
+	for (;;) {
+		memset(run.by_status, 0, sizeof(run.by_status));
+		left = check_round(&run, cli->cfg, inc, ocsp, crl, use_ocsp,
+				   use_crl);
+		if (left < 0) {
+			rc = EX_TEMPFAIL;
+			break;
+		}
+		conflicts = revocation_conflicts(cli->db, inc->id, NULL);
+		log_info("revcheck: %lld good, %lld revoked, %lld unknown, "
+			 "%lld errors; %lld certificates still to revoke, "
+			 "%lld with sources that disagree",
+			 run.by_status[REVCHECK_GOOD],
+			 run.by_status[REVCHECK_REVOKED],
+			 run.by_status[REVCHECK_UNKNOWN],
+			 run.by_status[REVCHECK_ERROR], left, conflicts);
+		if (conflicts > 0)
+			revocation_conflicts(cli->db, inc->id, stderr);
+		{
+			char detail[256];
+
+			snprintf(detail, sizeof(detail),
+				 "{\"good\":%lld,\"revoked\":%lld,"
+				 "\"unknown\":%lld,\"errors\":%lld,"
+				 "\"left\":%lld,\"conflicts\":%lld}",
+				 run.by_status[REVCHECK_GOOD],
+				 run.by_status[REVCHECK_REVOKED],
+				 run.by_status[REVCHECK_UNKNOWN],
+				 run.by_status[REVCHECK_ERROR], left,
+				 conflicts);
+			db_event_add(cli->db, inc->id, "revcheck", detail);
+		}
+		if (run.failed > 0)
+			rc = EX_TEMPFAIL;
+		if (watch_ms == 0 || left == 0)
+			break;
+		{
+			struct timespec ts = { .tv_sec = watch_ms / 1000,
+					       .tv_nsec = (watch_ms % 1000) *
+							  1000000L };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	free(run.ev);
+	incident_free(inc);
+	return rc;
+}
