@@ -227,10 +227,16 @@ static void on_crl(const char *url, bool ok, long http_status,
 	log_info("CRL %s: %zu entries", url, crl_count(crl));
 	snprintf(id, sizeof(id), "%lld", cx->issuer->id);
 	/* Every certificate of this issuer, listed or not: a fresh,
-	 * verified, complete CRL that does not list a serial says good. */
+	 * verified, complete CRL that does not list a serial says good.
+	 * Certificates imported without their issuer (serials, le2020) are
+	 * its when it is the incident's only issuer. */
 	res = db_query(run->db,
-		       "SELECT id, encode(serial, 'hex') FROM certificate"
-		       " WHERE issuer_id = $1",
+		       "SELECT c.id, encode(c.serial, 'hex') FROM certificate c"
+		       " JOIN issuer i ON i.id = $1"
+		       " AND i.incident_id = c.incident_id"
+		       " WHERE c.issuer_id = i.id OR (c.issuer_id IS NULL AND"
+		       " (SELECT count(*) FROM issuer i2"
+		       "  WHERE i2.incident_id = i.incident_id) = 1)",
 		       1, p);
 	if (res == NULL) {
 		run->failed++;
