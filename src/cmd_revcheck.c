@@ -26,7 +26,7 @@
 #include "certrecall/xalloc.h"
 
 #define CRL_MAX (1024UL * 1024 * 1024) /* 1 GiB: a 3M-entry CRL is ~120 MB */
-#define FLUSH_AT 1000
+#define FLUSH_AT 20000		       /* evidence rows per COPY */
 
 struct issuer {
 	long long id;
