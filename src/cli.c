@@ -14,6 +14,7 @@
 #include "certrecall/cli.h"
 #include "certrecall/config.h"
 #include "certrecall/db.h"
+#include "certrecall/incident.h"
 #include "certrecall/log.h"
 #include "certrecall/xalloc.h"
 
@@ -284,6 +285,18 @@ int cli_connect(struct cli *cli)
 	if (cli->db == NULL)
 		cli->db = db_connect_config(cli->cfg);
 	return cli->db == NULL ? -1 : 0;
+}
+
+int cli_open_incident(struct cli *cli, const char *command, int argc,
+		      char **argv, struct incident **inc)
+{
+	*inc = NULL;
+	if (optind != argc - 1)
+		return cli_usage_error(command, "expected one incident SLUG");
+	if (cli_connect(cli) < 0)
+		return EX_UNAVAILABLE;
+	*inc = incident_find(cli->db, argv[optind]);
+	return *inc == NULL ? EX_DATAERR : 0;
 }
 
 int cli_parse_count(const char *command, const char *opt, const char *s,

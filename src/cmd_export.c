@@ -53,7 +53,7 @@ int cmd_export_revocations(struct cli *cli, int argc, char **argv)
 	struct incident *inc;
 	FILE *out = stdout;
 	long long n;
-	int c, code;
+	int c, code, rc;
 
 	optind = 0;
 	opterr = 0;
@@ -75,14 +75,9 @@ int cmd_export_revocations(struct cli *cli, int argc, char **argv)
 					       argv[optind - 1]);
 		}
 	}
-	if (optind != argc - 1)
-		return cli_usage_error("export-revocations",
-				       "expected one incident SLUG");
-	if (cli_connect(cli) < 0)
-		return EX_UNAVAILABLE;
-	inc = incident_find(cli->db, argv[optind]);
-	if (inc == NULL)
-		return EX_DATAERR;
+	rc = cli_open_incident(cli, "export-revocations", argc, argv, &inc);
+	if (rc != 0)
+		return rc;
 	code = reason_code(reason ? reason : inc->reason, inc->aware_at);
 	if (code < 0) {
 		incident_free(inc);

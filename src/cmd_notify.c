@@ -110,16 +110,12 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 					       argv[optind - 1]);
 		}
 	}
-	if (optind != argc - 1)
-		return cli_usage_error("notify", "expected one incident SLUG");
 	if (plan && preview)
 		return cli_usage_error("notify", "--plan and --preview are "
 						 "separate questions");
-	if (cli_connect(cli) < 0)
-		return EX_UNAVAILABLE;
-	inc = incident_find(cli->db, argv[optind]);
-	if (inc == NULL)
-		return EX_DATAERR;
+	rc = cli_open_incident(cli, "notify", argc, argv, &inc);
+	if (rc != 0)
+		return rc;
 	if (plan) {
 		rc = mailer_plan_report(cli->db, cli->cfg, inc, stdout);
 		goto out;

@@ -425,14 +425,9 @@ int cmd_revcheck(struct cli *cli, int argc, char **argv)
 					       argv[optind - 1]);
 		}
 	}
-	if (optind != argc - 1)
-		return cli_usage_error("revcheck",
-				       "expected one incident SLUG");
-	if (cli_connect(cli) < 0)
-		return EX_UNAVAILABLE;
-	inc = incident_find(cli->db, argv[optind]);
-	if (inc == NULL)
-		return EX_DATAERR;
+	rc = cli_open_incident(cli, "revcheck", argc, argv, &inc);
+	if (rc != 0)
+		return rc;
 	run.db = cli->db;
 	for (;;) {
 		memset(run.by_status, 0, sizeof(run.by_status));

@@ -98,18 +98,14 @@ int cmd_scan(struct cli *cli, int argc, char **argv)
 					       argv[optind - 1]);
 		}
 	}
-	if (optind != argc - 1)
-		return cli_usage_error("scan", "expected one incident SLUG");
 	if (opt.procs <= 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 		opt.procs = n > 0 ? (int)n : 1;
 	}
-	if (cli_connect(cli) < 0)
-		return EX_UNAVAILABLE;
-	inc = incident_find(cli->db, argv[optind]);
-	if (inc == NULL)
-		return EX_DATAERR;
+	rc = cli_open_incident(cli, "scan", argc, argv, &inc);
+	if (rc != 0)
+		return rc;
 	/* The workers open their own connections (one per process). */
 	rc = scan_run(cli->cfg, inc, &opt, &st);
 	log_info("scan: %lld of %lld targets probed, %lld results: "

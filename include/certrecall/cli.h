@@ -15,6 +15,7 @@
 
 struct config;
 struct db;
+struct incident;
 
 struct cli {
 	struct config *cfg; /* always loaded */
@@ -61,6 +62,15 @@ int cli_parse_no_options(const char *command, int argc, char **argv);
  * (logged; the command exits EX_UNAVAILABLE).
  */
 int cli_connect(struct cli *cli);
+
+/*
+ * The usual tail of a command's arguments: exactly one incident SLUG left
+ * at optind.  Connects and loads it into *inc (caller frees).  Returns 0,
+ * or the exit code after reporting (usage 64, unavailable 69, no such
+ * incident 65).
+ */
+int cli_open_incident(struct cli *cli, const char *command, int argc,
+		      char **argv, struct incident **inc);
 
 /*
  * A whole number 0..max for option opt; returns 0, or EX_USAGE after
