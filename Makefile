@@ -30,7 +30,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 SAN_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/tests/%)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FORMAT_FILES = $(wildcard src/*.c include/certrecall/*.h tests/unit/*.[ch] \
-	tests/fuzz/*.c)
+	tests/fuzz/*.[ch])
 
 .PHONY: all check demo bench install clean format format-check fuzz deps \
 	unit help

@@ -280,6 +280,12 @@ int cli_help(const char *command)
 	return 0;
 }
 
+int cli_bad_option(const char *command, char **argv)
+{
+	return cli_usage_error(command, "unknown or incomplete option '%s'",
+			       argv[optind - 1]);
+}
+
 int cli_connect(struct cli *cli)
 {
 	if (cli->db == NULL)

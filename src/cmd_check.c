@@ -461,8 +461,7 @@ int cmd_check(struct cli *cli, int argc, char **argv)
 			address = optarg;
 			break;
 		default:
-			return cli_usage_error("check", "unknown option '%s'",
-					       argv[optind - 1]);
+			return cli_bad_option("check", argv);
 		}
 	}
 	if (optind != argc - 1)

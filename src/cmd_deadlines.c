@@ -194,8 +194,7 @@ static int parse_args(const char *cmd, int argc, char **argv, const char **slug,
 			*json = true;
 			break;
 		default:
-			return cli_usage_error(cmd, "unknown option '%s'",
-					       argv[optind - 1]);
+			return cli_bad_option(cmd, argv);
 		}
 	}
 	if (optind != argc - 1)

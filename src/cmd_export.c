@@ -69,10 +69,7 @@ int cmd_export_revocations(struct cli *cli, int argc, char **argv)
 			path = optarg;
 			break;
 		default:
-			return cli_usage_error("export-revocations",
-					       "unknown or incomplete option "
-					       "'%s'",
-					       argv[optind - 1]);
+			return cli_bad_option("export-revocations", argv);
 		}
 	}
 	rc = cli_open_incident(cli, "export-revocations", argc, argv, &inc);

@@ -136,10 +136,7 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 			revocations = optarg;
 			break;
 		default:
-			return cli_usage_error("import",
-					       "unknown or incomplete option "
-					       "'%s'",
-					       argv[optind - 1]);
+			return cli_bad_option("import", argv);
 		}
 	}
 	if (optind >= argc)

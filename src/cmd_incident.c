@@ -274,10 +274,7 @@ static int incident_cmd_add_issuer(struct cli *cli, int argc, char **argv)
 		else if (c == 'c')
 			crl = optarg;
 		else
-			return cli_usage_error("incident",
-					       "unknown or incomplete option "
-					       "'%s'",
-					       argv[optind - 1]);
+			return cli_bad_option("incident", argv);
 	}
 	if (optind != argc - 2)
 		return cli_usage_error("incident", "add-issuer takes SLUG and "

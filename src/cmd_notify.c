@@ -104,10 +104,7 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 			break;
 		}
 		default:
-			return cli_usage_error("notify",
-					       "unknown or incomplete option "
-					       "'%s'",
-					       argv[optind - 1]);
+			return cli_bad_option("notify", argv);
 		}
 	}
 	if (plan && preview)

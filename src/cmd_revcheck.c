@@ -419,10 +419,7 @@ int cmd_revcheck(struct cli *cli, int argc, char **argv)
 					optarg);
 			break;
 		default:
-			return cli_usage_error("revcheck",
-					       "unknown or incomplete option "
-					       "'%s'",
-					       argv[optind - 1]);
+			return cli_bad_option("revcheck", argv);
 		}
 	}
 	rc = cli_open_incident(cli, "revcheck", argc, argv, &inc);

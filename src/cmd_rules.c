@@ -125,8 +125,7 @@ int cmd_rules(struct cli *cli, int argc, char **argv)
 			edition = optarg;
 			break;
 		default:
-			return cli_usage_error("rules", "unknown option '%s'",
-					       argv[optind - 1]);
+			return cli_bad_option("rules", argv);
 		}
 	}
 	if (optind + 1 < argc)

@@ -92,10 +92,7 @@ int cmd_scan(struct cli *cli, int argc, char **argv)
 			opt.progress = false;
 			break;
 		default:
-			return cli_usage_error("scan",
-					       "unknown or incomplete option "
-					       "'%s'",
-					       argv[optind - 1]);
+			return cli_bad_option("scan", argv);
 		}
 	}
 	if (opt.procs <= 0) {

@@ -56,6 +56,9 @@ int cli_usage_error(const char *command, const char *fmt, ...)
  * (exit EX_USAGE).
  */
 int cli_parse_no_options(const char *command, int argc, char **argv);
+/* For getopt's '?': "unknown or incomplete option 'X'", EX_USAGE. */
+int cli_bad_option(const char *command, char **argv);
+
 /*
  * Connects to the database, once; commands call it after their options
  * are checked, so a usage error never waits for a server.  0 or -1

@@ -9,6 +9,7 @@
  * addresses, trimmed non-empty strings, and extra_json that is a JSON
  * object of non-empty strings.  A violation aborts.
  */
+#include "fuzz_record.h"
 #include "certrecall/dnsname.h"
 #include "certrecall/record.h"
 #include "certrecall/utctime.h"
@@ -18,33 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void check_names(const struct record *r)
-{
-	char norm[DNSNAME_MAX + 1];
-	size_t i, n;
-
-	if ((r->names == NULL) != (r->nnames == 0))
-		abort();
-	if (r->nnames > RECORD_NAMES_MAX)
-		abort();
-	for (i = 0; i < r->nnames; i++) {
-		n = strlen(r->names[i]);
-		if (dnsname_normalize(r->names[i], n, norm, sizeof(norm), NULL,
-				      0) != (int)n ||
-		    strcmp(norm, r->names[i]) != 0)
-			abort();
-		if (i > 0 && strcmp(r->names[i - 1], r->names[i]) >= 0)
-			abort();
-	}
-}
-
-static void check_error(const char *err)
-{
-	if (err[0] == '\0' || strstr(err, " (near \"") == NULL ||
-	    strchr(err, '\n') != NULL)
-		abort();
-}
 
 static void check_string(const char *s)
 {
@@ -113,7 +87,7 @@ static void check_record(const struct record *r)
 	if (r->serial.len < 1 || r->serial.len > SERIAL_MAX ||
 	    r->serial.b[0] == 0)
 		abort();
-	check_names(r);
+	fuzz_check_names(r);
 	check_emails(r);
 	check_string(r->account);
 	check_string(r->issuer);
@@ -168,7 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			err[0] = '\0';
 			if (record_csv_header(p, line, len, err, sizeof(err)))
-				check_error(err);
+				fuzz_check_error(err);
 			rc = RECORD_OK;
 			start = end + 1;
 			continue;
@@ -179,7 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_record(&r);
 			break;
 		case RECORD_ERROR:
-			check_error(err);
+			fuzz_check_error(err);
 			break;
 		case RECORD_SKIP:
 			break;
