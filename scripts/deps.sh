@@ -3,7 +3,8 @@
 #
 # Build:  compiler, pkg-config and the -dev packages of every library.
 # Tests:  PostgreSQL 15, and the real servers the integration tests start
-#         (nginx, dnsmasq, aiosmtpd, postfix's smtp-sink, openssl, curl).
+#         (nginx, dnsmasq, aiosmtpd, postfix's smtp-sink, openssl, curl),
+#         headless Chromium and jsonschema to check the HTML and JSON report.
 # Usage:  scripts/deps.sh [--print]   (--print lists the missing ones only)
 set -euo pipefail
 
@@ -14,6 +15,7 @@ packages=(
 	postgresql postgresql-client
 	nginx-light dnsmasq-base python3 python3-aiosmtpd postfix curl
 	procps iproute2 hyperfine time bc
+	chromium fonts-dejavu-core python3-jsonschema
 )
 
 missing=()

@@ -14,8 +14,10 @@
 #include "certrecall/cli.h"
 #include "certrecall/config.h"
 #include "certrecall/db.h"
+#include "certrecall/deadline.h"
 #include "certrecall/incident.h"
 #include "certrecall/log.h"
+#include "certrecall/utctime.h"
 #include "certrecall/xalloc.h"
 
 #define CERTRECALL_VERSION "0.1.0"
@@ -205,11 +207,30 @@ static const struct cli_command commands[] = {
 	  "revocations that had happened by then.\n" },
 	{ "status", cmd_status, CLI_NEEDS_DB,
 	  "one screen for the person on call",
-	  "usage: certrecall status SLUG [--at TIME]\n"
+	  "usage: certrecall status SLUG [--at TIME] [--watch[=SECONDS]]\n"
 	  "\n"
-	  "The incident, its rule in words, every clock with a countdown,\n"
-	  "and the certificates counted by verdict (overdue, pending,\n"
-	  "revoked late, revoked on time, expired before the deadline).\n" },
+	  "Every clock with a countdown; progress bars for revocation,\n"
+	  "deployment (names probed) and notification (addresses told);\n"
+	  "the last activity of each stage; what to do next; then the\n"
+	  "certificates by verdict, notices by kind and state, and the\n"
+	  "latest probes by verdict.  --watch redraws it every SECONDS\n"
+	  "(default 10) until interrupted.\n" },
+	{ "report", cmd_report, CLI_NEEDS_DB,
+	  "the compliance report (md, html, json, csv, ccadb)",
+	  "usage: certrecall report SLUG [--format md|html|json|csv|ccadb]\n"
+	  "                         [-o FILE] [--at TIME]\n"
+	  "\n"
+	  "md     the CCADB incident report in Markdown (paste into\n"
+	  "       Bugzilla); narrative fields are marked TO BE WRITTEN\n"
+	  "html   the same as one self-contained page with three charts\n"
+	  "json   every figure, schema in docs/report.schema.json\n"
+	  "csv    every certificate with its verdict and deployment\n"
+	  "ccadb  the appendix: the 11-column CSV below\n"
+	  "       report.crtsh_threshold certificates, else crt.sh links;\n"
+	  "       columns the imported data lacks are named on stderr\n"
+	  "\n"
+	  "--at describes an earlier moment (revocations after it had not\n"
+	  "happened).  -o writes FILE atomically (default: stdout).\n" },
 	{ "config", cmd_config, 0, "check or show the effective configuration",
 	  "usage: certrecall config check\n"
 	  "       certrecall config show\n"
@@ -284,6 +305,32 @@ int cli_bad_option(const char *command, char **argv)
 {
 	return cli_usage_error(command, "unknown or incomplete option '%s'",
 			       argv[optind - 1]);
+}
+
+static time_t rehearsal_clock = DEADLINE_UNSET;
+
+time_t cli_now(void)
+{
+	return rehearsal_clock != DEADLINE_UNSET ? rehearsal_clock : time(NULL);
+}
+
+/* CERTRECALL_CLOCK: see cli_now(). */
+static int load_clock(void)
+{
+	const char *v = getenv("CERTRECALL_CLOCK");
+	char err[256];
+	time_t t;
+
+	rehearsal_clock = DEADLINE_UNSET;
+	db_set_clock(DEADLINE_UNSET);
+	if (v == NULL || *v == '\0')
+		return 0;
+	if (utctime_parse(v, &t, NULL, err, sizeof(err)) < 0)
+		return log_error("CERTRECALL_CLOCK: %s", err);
+	rehearsal_clock = t;
+	db_set_clock(t);
+	log_debug("rehearsal clock: acting at %s", v);
+	return 0;
 }
 
 int cli_connect(struct cli *cli)
@@ -501,6 +548,10 @@ int cli_main(int argc, char **argv)
 	}
 	cli.cfg = config_new();
 	if (load_config(cli.cfg, config_path, sets, nsets, database) < 0) {
+		rc = EX_CONFIG;
+		goto out;
+	}
+	if (load_clock() < 0) {
 		rc = EX_CONFIG;
 		goto out;
 	}

@@ -1,6 +1,6 @@
 /*
- * cmd_deadlines.c - `certrecall deadlines SLUG` and `certrecall status
- * SLUG`: every clock of an incident, to the second, in UTC.
+ * cmd_deadlines.c - `certrecall deadlines SLUG`: every clock of an
+ * incident, to the second, in UTC.
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -177,7 +177,7 @@ static int parse_args(const char *cmd, int argc, char **argv, const char **slug,
 	char err[256];
 	int c;
 
-	*at = time(NULL);
+	*at = cli_now();
 	*json = false;
 	optind = 0;
 	opterr = 0;
@@ -206,7 +206,7 @@ static int parse_args(const char *cmd, int argc, char **argv, const char **slug,
 int cmd_deadlines(struct cli *cli, int argc, char **argv)
 {
 	struct clock_view v;
-	const char *slug;
+	const char *slug = NULL;
 	time_t at;
 	bool json;
 	int rc;
@@ -223,89 +223,6 @@ int cmd_deadlines(struct cli *cli, int argc, char **argv)
 			print_clocks(&v);
 		}
 	}
-	clock_view_release(&v);
-	return rc;
-}
-
-/* Prints "  label  count" rows of a two-column query, under a title. */
-static int print_grouped(struct cli *cli, const char *title, const char *sql,
-			 const char *incident)
-{
-	PGresult *res = db_query(cli->db, sql, 1, &incident);
-
-	if (res == NULL)
-		return -1;
-	printf("\n%s\n", title);
-	if (PQntuples(res) == 0)
-		printf("  (none yet)\n");
-	for (int r = 0; r < PQntuples(res); r++)
-		printf("  %-32s %s\n", PQgetvalue(res, r, 0),
-		       PQgetvalue(res, r, 1));
-	PQclear(res);
-	return 0;
-}
-
-/* What the mailer and the scanner have done so far. */
-static int print_counts(struct cli *cli, long long incident_id)
-{
-	char id[32];
-
-	snprintf(id, sizeof(id), "%lld", incident_id);
-	if (print_grouped(cli, "notices (kind, state)",
-			  "SELECT kind || ' ' || state, count(*) FROM notice"
-			  " WHERE incident_id = $1 GROUP BY kind, state"
-			  " ORDER BY kind, state",
-			  id) < 0)
-		return -1;
-	return print_grouped(
-		cli, "latest probes (by verdict)",
-		"SELECT o.verdict, count(*) FROM scan_target t"
-		" JOIN observation o ON o.target_id = t.id AND o.round = "
-		"t.round"
-		" WHERE t.incident_id = $1 GROUP BY o.verdict ORDER BY 2 DESC",
-		id);
-}
-
-int cmd_status(struct cli *cli, int argc, char **argv)
-{
-	static const enum deadline_verdict order[] = {
-		DEADLINE_OVERDUE,      DEADLINE_PENDING,
-		DEADLINE_REVOKED_LATE, DEADLINE_REVOKED_ON_TIME,
-		DEADLINE_EXPIRED,
-	};
-	struct incident_verdicts counts;
-	struct clock_view v;
-	const char *slug;
-	time_t at;
-	bool json;
-	int rc;
-
-	rc = parse_args("status", argc, argv, &slug, &at, &json);
-	if (rc != 0)
-		return rc;
-	if (json)
-		return cli_usage_error("status", "--json: use 'certrecall "
-						 "deadlines --json'");
-	rc = clock_view_load(cli, slug, at, &v);
-	if (rc != 0)
-		goto out;
-	if (incident_verdicts(cli->db, v.inc->id, v.must_by, at, &counts) < 0) {
-		rc = EX_TEMPFAIL;
-		goto out;
-	}
-	print_header(&v);
-	print_clocks(&v);
-	printf("\ncertificates  %lld\n", counts.total);
-	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
-		printf("  %-16s %lld\n", deadline_verdict_name(order[i]),
-		       counts.by_verdict[order[i]]);
-	if (counts.short_lived > 0)
-		printf("  (%lld short-lived: MAY be left unrevoked, BR "
-		       "4.9.1.1)\n",
-		       counts.short_lived);
-	if (print_counts(cli, v.inc->id) < 0)
-		rc = EX_TEMPFAIL;
-out:
 	clock_view_release(&v);
 	return rc;
 }

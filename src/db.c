@@ -14,7 +14,9 @@
 
 #include "certrecall/config.h"
 #include "certrecall/db.h"
+#include "certrecall/deadline.h"
 #include "certrecall/log.h"
+#include "certrecall/utctime.h"
 #include "certrecall/xalloc.h"
 
 /* pg_advisory_lock key for migrations: "certrecall" in ASCII, truncated. */
@@ -37,6 +39,36 @@ static void notice_processor(void *arg, const char *message)
 	(void)arg;
 	/* NOTICEs (e.g. "relation already exists, skipping") are chatter. */
 	log_debug("postgres: %.*s", (int)strcspn(message, "\n"), message);
+}
+
+static time_t event_clock = DEADLINE_UNSET;
+
+void db_set_clock(time_t at)
+{
+	event_clock = at;
+}
+
+/*
+ * Under the rehearsal clock the session's certrecall.clock setting holds
+ * it, and certrecall_now() (sql/007_report.sql) returns it: the times
+ * the server stamps on results (sent, observed, checked) follow it.
+ */
+static int apply_clock(struct db *db)
+{
+	char clock[UTCTIME_BUFSZ];
+	const char *v[1] = { clock };
+	PGresult *res;
+
+	if (event_clock == DEADLINE_UNSET)
+		return 0;
+	if (utctime_format_rfc3339(event_clock, clock, sizeof(clock)) < 0)
+		return log_error("rehearsal clock out of range");
+	res = db_query(db, "SELECT set_config('certrecall.clock', $1, false)",
+		       1, v);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
 }
 
 struct db *db_connect(const char *conninfo, long long connect_timeout_ms,
@@ -66,7 +98,7 @@ struct db *db_connect(const char *conninfo, long long connect_timeout_ms,
 	}
 	PQsetNoticeProcessor(db->conn, notice_processor, NULL);
 	/* Times are shown by us, in UTC; make the server agree. */
-	if (db_exec(db, "SET TIME ZONE 'UTC'") < 0) {
+	if (db_exec(db, "SET TIME ZONE 'UTC'") < 0 || apply_clock(db) < 0) {
 		db_close(db);
 		return NULL;
 	}
@@ -387,8 +419,8 @@ void db_migration_states_free(struct db_migration_state *states, size_t count)
 int db_event_add(struct db *db, long long incident_id, const char *kind,
 		 const char *detail_json)
 {
-	char id[32];
-	const char *params[6];
+	char id[32], clock[UTCTIME_BUFSZ];
+	const char *params[7];
 	PGresult *res;
 
 	snprintf(id, sizeof(id), "%lld", incident_id);
@@ -398,11 +430,20 @@ int db_event_add(struct db *db, long long incident_id, const char *kind,
 	params[3] = current_command ? current_command : "certrecall";
 	params[4] = kind;
 	params[5] = detail_json ? detail_json : "{}";
+	params[6] = NULL;
+	if (event_clock != DEADLINE_UNSET &&
+	    utctime_format_rfc3339(event_clock, clock, sizeof(clock)) == 0)
+		params[6] = clock;
+	/* Under a rehearsal clock the real time is kept beside it. */
 	res = db_query(db,
 		       "INSERT INTO event (incident_id, actor, host, "
-		       "command, kind, detail) "
-		       "VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
-		       6, params);
+		       "command, kind, detail, at) "
+		       "VALUES ($1, $2, $3, $4, $5, $6::jsonb ||"
+		       " CASE WHEN $7::timestamptz IS NULL THEN '{}'::jsonb"
+		       " ELSE jsonb_build_object('wall_clock',"
+		       " clock_timestamp()) END,"
+		       " coalesce($7::timestamptz, clock_timestamp()))",
+		       7, params);
 	if (res == NULL)
 		return -1;
 	PQclear(res);

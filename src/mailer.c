@@ -785,7 +785,8 @@ static const struct {
 	[OUTCOME_SENT] = { "certrecall_outcome_sent", 5,
 			   "WITH q AS (DELETE FROM notice_queue"
 			   " WHERE notice_id = $1)"
-			   " UPDATE notice SET state = 'sent', sent_at = now(),"
+			   " UPDATE notice SET state = 'sent', sent_at = "
+			   "certrecall_now(),"
 			   " attempts = $3, last_reply = $2, message_id = $4,"
 			   " bytes = $5"
 			   " WHERE id = $1 AND state IN ('pending', 'retry')" },
@@ -793,7 +794,7 @@ static const struct {
 			     "WITH q AS (DELETE FROM notice_queue"
 			     " WHERE notice_id = $1)"
 			     " UPDATE notice SET state = 'failed',"
-			     " failed_at = now(), attempts = $3,"
+			     " failed_at = certrecall_now(), attempts = $3,"
 			     " last_reply = $2"
 			     " WHERE id = $1 AND state IN ('pending', "
 			     "'retry')" },

@@ -12,6 +12,7 @@
 #define CERTRECALL_CLI_H
 
 #include <stddef.h>
+#include <time.h>
 
 struct config;
 struct db;
@@ -84,6 +85,14 @@ int cli_parse_count(const char *command, const char *opt, const char *s,
 /* Prints the command's usage text to stdout; returns 0. */
 int cli_help(const char *command);
 
+/*
+ * The time commands act at: now, or the rehearsal clock CERTRECALL_CLOCK
+ * (RFC 3339) when set, for replays and mass-revocation plan tests (BR
+ * 5.7.1.2).  Under that clock events and notices are stamped with it
+ * and the event records the real time as wall_clock.
+ */
+time_t cli_now(void);
+
 /* Subcommands. */
 int cmd_help(struct cli *cli, int argc, char **argv);
 int cmd_db(struct cli *cli, int argc, char **argv);
@@ -92,6 +101,7 @@ int cmd_incident(struct cli *cli, int argc, char **argv);
 int cmd_rules(struct cli *cli, int argc, char **argv);
 int cmd_deadlines(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);
+int cmd_report(struct cli *cli, int argc, char **argv);
 int cmd_import(struct cli *cli, int argc, char **argv);
 int cmd_notify(struct cli *cli, int argc, char **argv);
 int cmd_scan(struct cli *cli, int argc, char **argv);

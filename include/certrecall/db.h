@@ -85,6 +85,9 @@ void db_migration_states_free(struct db_migration_state *states, size_t count);
 int db_event_add(struct db *db, long long incident_id, const char *kind,
 		 const char *detail_json);
 void db_set_command(const char *command_line);
+/* Events are stamped with at instead of the real time (the rehearsal
+ * clock, see cli_now()); DEADLINE_UNSET (INT64_MIN) restores it. */
+void db_set_clock(time_t at);
 
 /*
  * Bulk load with COPY ... FROM STDIN (text format).  Values are escaped

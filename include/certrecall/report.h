@@ -1,0 +1,169 @@
+/*
+ * report - the incident as compliance staff and the person on call see
+ * it: every figure computed from the database and the deadline engine,
+ * never typed by hand.
+ *
+ * report_gather() reads one incident into a struct report (a few dozen
+ * aggregate rows whatever the incident's size); the renderers turn that
+ * into Markdown, one self-contained HTML page, JSON or the terminal
+ * dashboard without any I/O but the FILE they write to, so they are unit
+ * tested on hand-built reports.  The per-certificate outputs (CSV and the
+ * CCADB appendix) stream from the server with COPY and never hold the
+ * rows in memory.
+ */
+#ifndef CERTRECALL_REPORT_H
+#define CERTRECALL_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "certrecall/deadline.h"
+
+struct db;
+struct incident;
+
+enum report_format {
+	REPORT_MD,
+	REPORT_HTML,
+	REPORT_JSON,
+	REPORT_CSV,
+	REPORT_CCADB,
+};
+
+/* Deployment of a certificate from its names' latest probes. */
+enum report_deploy {
+	REPORT_DEPLOYED,
+	REPORT_REPLACED,
+	REPORT_UNKNOWN,
+	REPORT_NOT_SCANNED,
+	REPORT_NDEPLOY,
+};
+
+/* Hours between an address's first sent notice and MUST-by. */
+#define REPORT_WARN_BUCKETS 9
+
+#define REPORT_KINDS 3	/* initial, reminder, revoked */
+#define REPORT_STATES 6 /* pending, claimed, sent, retry, failed, no-address */
+
+/* One timeline line: a milestone or an event of the audit trail. */
+struct report_entry {
+	time_t at;
+	char *what; /* owned; plain text, escaped by each renderer */
+};
+
+/* Revocations in one time bucket (for the chart), cumulative count. */
+struct report_point {
+	time_t at;
+	long long cumulative;
+};
+
+/* The last thing each stage did. */
+struct report_stage {
+	const char *name; /* static: "import", "scan", ... */
+	time_t at;	  /* DEADLINE_UNSET if never */
+	char *detail;	  /* owned, may be NULL */
+};
+
+#define REPORT_NSTAGES 5
+
+struct report {
+	/* incident and rule */
+	char *slug, *title, *reason, *organization;
+	struct deadline_rule rule;
+	struct deadline_incident dates;
+	time_t at; /* the moment the report describes */
+	time_t should_by, must_by;
+	struct deadline_clock clocks[DEADLINE_MAX_CLOCKS];
+	int nclocks;
+
+	/* impact */
+	long long certificates, precertificates, accounts, addresses, names;
+	long long still_valid; /* neither revoked nor expired at `at` */
+	long long by_verdict[5];
+	long long short_lived;
+	long long deploy[REPORT_NDEPLOY];	    /* every certificate */
+	long long deploy_unrevoked[REPORT_NDEPLOY]; /* still to revoke */
+	long long scan_targets, scanned_targets;
+	time_t latest_scan_at;
+
+	/* notification */
+	long long notices[REPORT_KINDS][REPORT_STATES];
+	long long no_address_accounts;
+	long long addresses_notified;	/* at least one notice sent */
+	long long addresses_unnotified; /* none sent yet */
+	time_t first_sent_at, last_sent_at;
+	long long warn_hist[REPORT_WARN_BUCKETS];
+	double warn_min_h, warn_median_h, warn_max_h; /* valid if notified */
+
+	/* revocation */
+	time_t first_revoked_at, last_revoked_at;
+	struct report_point *revoked_curve;
+	size_t ncurve;
+	long long conflicts; /* certificates whose sources disagree */
+
+	/* audit trail */
+	struct report_entry *timeline;
+	size_t ntimeline;
+	struct report_stage stages[REPORT_NSTAGES];
+};
+
+/* "md", "html", "json", "csv", "ccadb"; -1 if unknown. */
+int report_format_parse(const char *name, enum report_format *out);
+
+/* Names used in every output: "initial", "sent", "deployed", ... */
+const char *report_kind_name(int kind);
+const char *report_state_name(int state);
+const char *report_deploy_name(enum report_deploy d);
+/* "< 0 h (after MUST-by)", "0-6 h", ... */
+const char *report_warn_bucket_name(int bucket);
+/* Bucket of a warning time in hours. */
+int report_warn_bucket(double hours);
+
+/*
+ * Reads incident inc as it stood at time at (revocations after at have
+ * not happened yet).  NULL on error (logged).
+ */
+struct report *report_gather(struct db *db, const struct incident *inc,
+			     time_t at, const char *organization);
+void report_free(struct report *r);
+
+/* Appends a timeline entry (takes a copy of what); keeps time order
+ * once report_sort_timeline() is called. */
+void report_add_entry(struct report *r, time_t at, const char *what);
+void report_sort_timeline(struct report *r);
+
+/*
+ * Renderers (pure).  Each returns 0, or -1 if writing failed.  The HTML
+ * page is self-contained: inline CSS and SVG, no script, no external
+ * request.
+ */
+int report_write_md(const struct report *r, FILE *out);
+int report_write_html(const struct report *r, FILE *out);
+int report_write_json(const struct report *r, FILE *out);
+
+/*
+ * The on-call dashboard: clocks with countdowns, progress bars, the last
+ * activity of each stage and what to do next.  width is the terminal
+ * width (80 if unknown).
+ */
+int report_write_dashboard(const struct report *r, FILE *out, int width);
+
+/* "What to do next" lines, most urgent first, into lines[max]; returns
+ * the count.  Each is at most 200 bytes. */
+int report_next_steps(const struct report *r, char lines[][200], int max);
+
+/*
+ * Per-certificate CSV (every certificate, its verdict and deployment), or
+ * the CCADB appendix: the 11-column CSV below threshold certificates,
+ * else one https://crt.sh/?sha256= line each.  Streams from the server;
+ * columns the imported data could not fill are named on stderr.
+ * Returns the number of rows written, or -1.
+ */
+long long report_write_certificates(struct db *db, const struct report *r,
+				    long long incident_id, FILE *out);
+long long report_write_ccadb(struct db *db, const struct report *r,
+			     long long incident_id, long long threshold,
+			     FILE *out);
+
+#endif

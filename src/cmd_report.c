@@ -1,0 +1,153 @@
+/*
+ * cmd_report.c - `certrecall report SLUG --format md|html|json|csv|ccadb
+ * [-o FILE] [--at TIME]`: the compliance report, from the database.
+ *
+ * With -o the report is written to FILE.tmp-PID and renamed into place
+ * only when complete, so a reader never sees half a report.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "certrecall/cli.h"
+#include "certrecall/config.h"
+#include "certrecall/db.h"
+#include "certrecall/incident.h"
+#include "certrecall/log.h"
+#include "certrecall/report.h"
+#include "certrecall/utctime.h"
+
+static int record_event(struct db *db, const struct incident *inc,
+			const char *format, long long rows, const char *path)
+{
+	json_t *d = json_pack("{s:s,s:I,s:s}", "format", format, "rows",
+			      (json_int_t)rows, "output", path ? path : "-");
+	char *text = json_dumps(d, JSON_COMPACT);
+	int rc = db_event_add(db, inc->id, "report", text);
+
+	free(text);
+	json_decref(d);
+	return rc;
+}
+
+int cmd_report(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "at", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum report_format format = REPORT_MD;
+	const char *fname = "md", *path = NULL;
+	struct incident *inc = NULL;
+	struct report *r = NULL;
+	char tmp[4096], err[256];
+	time_t at = cli_now();
+	long long rows = 0;
+	FILE *out = stdout;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "f:o:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			if (report_format_parse(optarg, &format) < 0)
+				return cli_usage_error(
+					"report",
+					"--format: \"%s\" is not one of md, "
+					"html, json, csv, ccadb",
+					optarg);
+			fname = optarg;
+			break;
+		case 'o':
+			path = optarg;
+			break;
+		case 'a':
+			if (utctime_parse(optarg, &at, NULL, err, sizeof(err)) <
+			    0) {
+				log_error("--at: %s", err);
+				return EX_DATAERR;
+			}
+			break;
+		default:
+			return cli_bad_option("report", argv);
+		}
+	}
+	rc = cli_open_incident(cli, "report", argc, argv, &inc);
+	if (rc != 0)
+		return rc;
+	r = report_gather(cli->db, inc, at, cli->cfg->report.organization);
+	if (r == NULL) {
+		rc = EX_TEMPFAIL;
+		goto out;
+	}
+	if (path != NULL && strcmp(path, "-") != 0) {
+		int n = snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path,
+				 (long)getpid());
+
+		if (n < 0 || (size_t)n >= sizeof(tmp)) {
+			rc = cli_usage_error("report", "-o: path too long");
+			goto out;
+		}
+		out = fopen(tmp, "w");
+		if (out == NULL) {
+			log_error("%s: %m", tmp);
+			rc = EX_CANTCREAT;
+			goto out;
+		}
+	} else {
+		path = NULL;
+	}
+	switch (format) {
+	case REPORT_MD:
+		rc = report_write_md(r, out);
+		break;
+	case REPORT_HTML:
+		rc = report_write_html(r, out);
+		break;
+	case REPORT_JSON:
+		rc = report_write_json(r, out);
+		break;
+	case REPORT_CSV:
+		rows = report_write_certificates(cli->db, r, inc->id, out);
+		rc = rows < 0 ? -1 : 0;
+		break;
+	case REPORT_CCADB:
+		rows = report_write_ccadb(cli->db, r, inc->id,
+					  cli->cfg->report.crtsh_threshold,
+					  out);
+		rc = rows < 0 ? -1 : 0;
+		break;
+	}
+	if (fflush(out) != 0 || ferror(out))
+		rc = log_error("report: cannot write %s: %m",
+			       path ? tmp : "standard output");
+	if (path != NULL) {
+		if (fclose(out) != 0 && rc == 0)
+			rc = log_error("%s: %m", tmp);
+		if (rc == 0 && rename(tmp, path) != 0)
+			rc = log_error("%s: %m", path);
+		if (rc != 0)
+			unlink(tmp);
+	}
+	if (rc != 0) {
+		rc = EX_IOERR;
+		goto out;
+	}
+	if (format == REPORT_CSV || format == REPORT_CCADB)
+		log_info("report: %lld certificates written%s%s", rows,
+			 path ? " to " : "", path ? path : "");
+	else if (path)
+		log_info("report: %s report written to %s", fname, path);
+	if (record_event(cli->db, inc, fname, rows, path) < 0)
+		rc = EX_TEMPFAIL;
+out:
+	report_free(r);
+	incident_free(inc);
+	return rc;
+}

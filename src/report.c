@@ -1,0 +1,814 @@
+/*
+ * report.c - gathering an incident's figures from the database, and the
+ * per-certificate outputs streamed with COPY.  The renderers are in
+ * report_render.c.
+ */
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "certrecall/db.h"
+#include "certrecall/incident.h"
+#include "certrecall/log.h"
+#include "certrecall/report.h"
+#include "certrecall/utctime.h"
+#include "certrecall/xalloc.h"
+
+/* Upper bounds (hours) of the warning-time buckets; see report.h. */
+static const int warn_bounds[REPORT_WARN_BUCKETS - 1] = {
+	0, 6, 12, 24, 48, 72, 96, 120,
+};
+
+static const char *const warn_names[REPORT_WARN_BUCKETS] = {
+	"after MUST-by", "0-6 h",    "6-12 h",	 "12-24 h", "1-2 days",
+	"2-3 days",	 "3-4 days", "4-5 days", "5+ days",
+};
+
+static const char *const kinds[REPORT_KINDS] = { "initial", "reminder",
+						 "revoked" };
+static const char *const states[REPORT_STATES] = {
+	"pending", "claimed", "sent", "retry", "failed", "no-address",
+};
+static const char *const deploys[REPORT_NDEPLOY] = {
+	"deployed",
+	"replaced",
+	"unknown",
+	"not scanned",
+};
+
+/* The stages whose last activity the dashboard shows: event kinds. */
+static const struct {
+	const char *name, *pattern;
+} stage_kinds[REPORT_NSTAGES] = {
+	{ "import", "import.certificates" },
+	{ "scan", "scan" },
+	{ "notify", "notify.%" },
+	{ "revcheck", "revcheck" },
+	{ "report", "report" },
+};
+
+int report_format_parse(const char *name, enum report_format *out)
+{
+	static const char *const names[] = { "md", "html", "json", "csv",
+					     "ccadb" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(name, names[i]) == 0) {
+			*out = (enum report_format)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *report_kind_name(int kind)
+{
+	return kind >= 0 && kind < REPORT_KINDS ? kinds[kind] : "?";
+}
+
+const char *report_state_name(int state)
+{
+	return state >= 0 && state < REPORT_STATES ? states[state] : "?";
+}
+
+const char *report_deploy_name(enum report_deploy d)
+{
+	return d < REPORT_NDEPLOY ? deploys[d] : "?";
+}
+
+const char *report_warn_bucket_name(int bucket)
+{
+	return bucket >= 0 && bucket < REPORT_WARN_BUCKETS ? warn_names[bucket]
+							   : "?";
+}
+
+int report_warn_bucket(double hours)
+{
+	int b = 0;
+
+	while (b < REPORT_WARN_BUCKETS - 1 && hours >= warn_bounds[b])
+		b++;
+	return b;
+}
+
+void report_add_entry(struct report *r, time_t at, const char *what)
+{
+	r->timeline = xrealloc(r->timeline,
+			       (r->ntimeline + 1) * sizeof(*r->timeline));
+	r->timeline[r->ntimeline].at = at;
+	r->timeline[r->ntimeline].what = xstrdup(what);
+	r->ntimeline++;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct report_entry *x = a, *y = b;
+
+	return (x->at > y->at) - (x->at < y->at);
+}
+
+void report_sort_timeline(struct report *r)
+{
+	/* Milestones are added first: at equal times they stay first. */
+	for (size_t i = 1; i < r->ntimeline; i++) {
+		struct report_entry e = r->timeline[i];
+		size_t j = i;
+
+		while (j > 0 && entry_cmp(&r->timeline[j - 1], &e) > 0) {
+			r->timeline[j] = r->timeline[j - 1];
+			j--;
+		}
+		r->timeline[j] = e;
+	}
+}
+
+void report_free(struct report *r)
+{
+	if (r == NULL)
+		return;
+	free(r->slug);
+	free(r->title);
+	free(r->reason);
+	free(r->organization);
+	free(r->revoked_curve);
+	for (size_t i = 0; i < r->ntimeline; i++)
+		free(r->timeline[i].what);
+	free(r->timeline);
+	for (int i = 0; i < REPORT_NSTAGES; i++)
+		free(r->stages[i].detail);
+	free(r);
+}
+
+static time_t get_time(PGresult *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return DEADLINE_UNSET;
+	return (time_t)strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static long long get_ll(PGresult *res, int row, int col)
+{
+	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+/* Parameters every query takes: $1 incident, $2 at, $3 must_by. */
+struct params {
+	char id[32], at[UTCTIME_BUFSZ], must[UTCTIME_BUFSZ];
+	const char *v[4];
+};
+
+static int params_init(struct params *p, long long id, time_t at,
+		       time_t must_by)
+{
+	snprintf(p->id, sizeof(p->id), "%lld", id);
+	if (utctime_format_rfc3339(at, p->at, sizeof(p->at)) < 0 ||
+	    utctime_format_rfc3339(must_by, p->must, sizeof(p->must)) < 0)
+		return log_error("report: time out of range");
+	p->v[0] = p->id;
+	p->v[1] = p->at;
+	p->v[2] = p->must;
+	p->v[3] = NULL;
+	return 0;
+}
+
+static int gather_impact(struct db *db, struct report *r,
+			 const struct params *p)
+{
+	PGresult *res = db_query(
+		db,
+		"SELECT count(*), count(*) FILTER (WHERE is_precert),"
+		" count(DISTINCT account),"
+		" count(*) FILTER (WHERE (revoked_at IS NULL"
+		"   OR revoked_at > $2::timestamptz)"
+		"  AND (not_after IS NULL OR not_after > $2::timestamptz)),"
+		" extract(epoch FROM min(revoked_at) FILTER"
+		"  (WHERE revoked_at <= $2::timestamptz))::bigint,"
+		" extract(epoch FROM max(revoked_at) FILTER"
+		"  (WHERE revoked_at <= $2::timestamptz))::bigint"
+		" FROM certificate WHERE incident_id = $1",
+		2, p->v);
+
+	if (res == NULL)
+		return -1;
+	r->certificates = get_ll(res, 0, 0);
+	r->precertificates = get_ll(res, 0, 1);
+	r->accounts = get_ll(res, 0, 2);
+	r->still_valid = get_ll(res, 0, 3);
+	r->first_revoked_at = get_time(res, 0, 4);
+	r->last_revoked_at = get_time(res, 0, 5);
+	PQclear(res);
+
+	res = db_query(db,
+		       "SELECT (SELECT count(DISTINCT n) FROM certificate c,"
+		       "   unnest(c.names) n WHERE c.incident_id = $1),"
+		       " (SELECT count(DISTINCT e) FROM subscriber s,"
+		       "   unnest(s.emails) e WHERE s.account IN"
+		       "   (SELECT account FROM certificate"
+		       "    WHERE incident_id = $1))",
+		       1, p->v);
+	if (res == NULL)
+		return -1;
+	r->names = get_ll(res, 0, 0);
+	r->addresses = get_ll(res, 0, 1);
+	PQclear(res);
+	return 0;
+}
+
+static int gather_deployment(struct db *db, struct report *r,
+			     const struct params *p)
+{
+	PGresult *res = db_query(
+		db,
+		"SELECT count(*), count(*) FILTER (WHERE round > 0),"
+		" (SELECT extract(epoch FROM max(o.observed_at))::bigint"
+		"  FROM scan_target t JOIN observation o ON o.target_id = t.id"
+		"  WHERE t.incident_id = $1)"
+		" FROM scan_target WHERE incident_id = $1 AND probeable",
+		1, p->v);
+
+	if (res == NULL)
+		return -1;
+	r->scan_targets = get_ll(res, 0, 0);
+	r->scanned_targets = get_ll(res, 0, 1);
+	r->latest_scan_at = get_time(res, 0, 2);
+	PQclear(res);
+	if (r->scanned_targets == 0) {
+		/* Nothing probed yet: no need to join millions of rows. */
+		r->deploy[REPORT_NOT_SCANNED] = r->certificates;
+		r->deploy_unrevoked[REPORT_NOT_SCANNED] = r->still_valid;
+		return 0;
+	}
+	res = db_query(db,
+		       "SELECT d.deployment, count(*),"
+		       " count(*) FILTER (WHERE (c.revoked_at IS NULL"
+		       "   OR c.revoked_at > $2::timestamptz)"
+		       "  AND (c.not_after IS NULL"
+		       "   OR c.not_after > $2::timestamptz))"
+		       " FROM incident_deployment($1) d"
+		       " JOIN certificate c ON c.id = d.certificate_id"
+		       " GROUP BY 1",
+		       2, p->v);
+	if (res == NULL)
+		return -1;
+	for (int row = 0; row < PQntuples(res); row++) {
+		for (int d = 0; d < REPORT_NDEPLOY; d++) {
+			if (strcmp(PQgetvalue(res, row, 0), deploys[d]) == 0) {
+				r->deploy[d] = get_ll(res, row, 1);
+				r->deploy_unrevoked[d] = get_ll(res, row, 2);
+			}
+		}
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int gather_notices(struct db *db, struct report *r,
+			  const struct params *p)
+{
+	char bounds[128];
+	size_t off = 0;
+	const char *v[4];
+	PGresult *res;
+
+	res = db_query(db,
+		       "SELECT kind, CASE WHEN state = 'sent'"
+		       "  AND sent_at > $2::timestamptz THEN 'pending'"
+		       "  ELSE state END, count(*) FROM notice"
+		       " WHERE incident_id = $1 GROUP BY 1, 2",
+		       2, p->v);
+	if (res == NULL)
+		return -1;
+	for (int row = 0; row < PQntuples(res); row++) {
+		int k = -1, s = -1;
+
+		for (int i = 0; i < REPORT_KINDS; i++)
+			if (strcmp(PQgetvalue(res, row, 0), kinds[i]) == 0)
+				k = i;
+		for (int i = 0; i < REPORT_STATES; i++)
+			if (strcmp(PQgetvalue(res, row, 1), states[i]) == 0)
+				s = i;
+		if (k >= 0 && s >= 0)
+			r->notices[k][s] += get_ll(res, row, 2);
+	}
+	PQclear(res);
+
+	res = db_query(db,
+		       "SELECT count(DISTINCT account) FROM notice"
+		       " WHERE incident_id = $1 AND state = 'no-address'",
+		       1, p->v);
+	if (res == NULL)
+		return -1;
+	r->no_address_accounts = get_ll(res, 0, 0);
+	PQclear(res);
+
+	/* The bucket bounds come from this file's table, not the SQL. */
+	bounds[off++] = '{';
+	for (int i = 0; i < REPORT_WARN_BUCKETS - 1; i++)
+		off += (size_t)snprintf(bounds + off, sizeof(bounds) - off,
+					"%s%d", i ? "," : "", warn_bounds[i]);
+	snprintf(bounds + off, sizeof(bounds) - off, "}");
+	v[0] = p->id;
+	v[1] = p->at;
+	v[2] = p->must;
+	v[3] = bounds;
+	res = db_query(
+		db,
+		"WITH f AS (SELECT address, min(sent_at) AS first_at"
+		"  FROM notice WHERE incident_id = $1 AND state = 'sent'"
+		"  AND sent_at <= $2::timestamptz GROUP BY address),"
+		" h AS (SELECT first_at, extract(epoch FROM"
+		"  $3::timestamptz - first_at) / 3600.0 AS hours FROM f)"
+		" SELECT count(*),"
+		" extract(epoch FROM min(first_at))::bigint,"
+		" (SELECT extract(epoch FROM max(sent_at))::bigint FROM notice"
+		"  WHERE incident_id = $1 AND state = 'sent'"
+		"  AND sent_at <= $2::timestamptz),"
+		" min(hours), percentile_cont(0.5) WITHIN GROUP"
+		"  (ORDER BY hours), max(hours),"
+		" (SELECT count(DISTINCT address) FROM notice"
+		"  WHERE incident_id = $1 AND address IS NOT NULL),"
+		" array_to_string(array(SELECT count(h2.*) FROM"
+		"  generate_series(0, cardinality($4::float8[])) b"
+		"  LEFT JOIN h h2 ON width_bucket(h2.hours, $4::float8[]) = b"
+		"  GROUP BY b ORDER BY b), ',')"
+		" FROM h",
+		4, v);
+	if (res == NULL)
+		return -1;
+	r->addresses_notified = get_ll(res, 0, 0);
+	r->first_sent_at = get_time(res, 0, 1);
+	r->last_sent_at = get_time(res, 0, 2);
+	if (r->addresses_notified > 0) {
+		r->warn_min_h = strtod(PQgetvalue(res, 0, 3), NULL);
+		r->warn_median_h = strtod(PQgetvalue(res, 0, 4), NULL);
+		r->warn_max_h = strtod(PQgetvalue(res, 0, 5), NULL);
+	}
+	r->addresses_unnotified = get_ll(res, 0, 6) - r->addresses_notified;
+	{
+		const char *s = PQgetvalue(res, 0, 7);
+
+		for (int b = 0; b < REPORT_WARN_BUCKETS && *s; b++) {
+			char *end;
+
+			r->warn_hist[b] = strtoll(s, &end, 10);
+			s = *end == ',' ? end + 1 : end;
+		}
+	}
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * Cumulative revocations in about 200 steps from the first to the last
+ * revocation (by `at`), each step a whole number of minutes.
+ */
+static int gather_curve(struct db *db, struct report *r, const struct params *p)
+{
+	char step[32], origin[UTCTIME_BUFSZ];
+	const char *v[4];
+	long long span, secs, total = 0;
+	PGresult *res;
+
+	if (r->first_revoked_at == DEADLINE_UNSET)
+		return 0;
+	span = (long long)(r->last_revoked_at - r->first_revoked_at);
+	secs = (span / 200 / 60 + 1) * 60;
+	snprintf(step, sizeof(step), "%lld seconds", secs);
+	utctime_format_rfc3339(r->first_revoked_at - r->first_revoked_at % 60,
+			       origin, sizeof(origin));
+	v[0] = p->id;
+	v[1] = p->at;
+	v[2] = step;
+	v[3] = origin;
+	res = db_query(db,
+		       "SELECT extract(epoch FROM date_bin($3::interval,"
+		       "  revoked_at, $4::timestamptz))::bigint, count(*)"
+		       " FROM certificate WHERE incident_id = $1"
+		       " AND revoked_at <= $2::timestamptz"
+		       " GROUP BY 1 ORDER BY 1",
+		       4, v);
+	if (res == NULL)
+		return -1;
+	r->ncurve = (size_t)PQntuples(res);
+	r->revoked_curve = xcalloc(r->ncurve + 1, sizeof(*r->revoked_curve));
+	for (size_t i = 0; i < r->ncurve; i++) {
+		total += get_ll(res, (int)i, 1);
+		/* The bucket's end: everything in it is revoked by then. */
+		r->revoked_curve[i].at = get_time(res, (int)i, 0) + secs;
+		r->revoked_curve[i].cumulative = total;
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* "import.certificates: lines 3000, new 3000, ..." from an event row. */
+static char *event_text(const char *kind, const char *detail)
+{
+	json_t *d = json_loads(detail, 0, NULL);
+	const char *key;
+	json_t *val;
+	char buf[400];
+	size_t off;
+	int n = 0;
+
+	off = (size_t)snprintf(buf, sizeof(buf), "%s", kind);
+	if (json_is_object(d)) {
+		json_object_foreach(d, key, val)
+		{
+			char one[96];
+
+			if (json_is_integer(val))
+				snprintf(one, sizeof(one), "%s %lld", key,
+					 (long long)json_integer_value(val));
+			else if (json_is_string(val))
+				snprintf(one, sizeof(one), "%s %.60s", key,
+					 json_string_value(val));
+			else if (json_is_real(val))
+				snprintf(one, sizeof(one), "%s %.1f", key,
+					 json_real_value(val));
+			else
+				continue;
+			if (off + strlen(one) + 3 >= sizeof(buf))
+				break;
+			off += (size_t)snprintf(buf + off, sizeof(buf) - off,
+						"%s%s", n++ ? ", " : ": ", one);
+		}
+	}
+	json_decref(d);
+	return xstrdup(buf);
+}
+
+/* Milestones from the incident and the figures, then the audit trail. */
+static int gather_timeline(struct db *db, struct report *r,
+			   const struct params *p)
+{
+	const struct deadline_incident *d = &r->dates;
+	char line[256], when[UTCTIME_BUFSZ];
+	PGresult *res;
+
+	report_add_entry(r, d->aware_at, "CA became aware: clock start");
+	if (d->cpr_received_at != DEADLINE_UNSET)
+		report_add_entry(r, d->cpr_received_at,
+				 "certificate problem report received");
+	if (d->disclosed_at != DEADLINE_UNSET)
+		report_add_entry(r, d->disclosed_at, "incident disclosed");
+	if (d->cpr_answered_at != DEADLINE_UNSET)
+		report_add_entry(r, d->cpr_answered_at,
+				 "preliminary report to the reporter sent");
+	if (d->first_report_at != DEADLINE_UNSET)
+		report_add_entry(r, d->first_report_at,
+				 "first incident report posted");
+	if (d->full_report_at != DEADLINE_UNSET)
+		report_add_entry(r, d->full_report_at,
+				 "full incident report posted");
+	if (d->last_update_at != DEADLINE_UNSET)
+		report_add_entry(r, d->last_update_at,
+				 "latest delayed-revocation update posted");
+	if (r->should_by != r->must_by)
+		report_add_entry(r, r->should_by, "SHOULD-by: revocation due");
+	utctime_format_rfc3339(r->must_by, when, sizeof(when));
+	report_add_entry(r, r->must_by, "MUST-by: revocation deadline");
+	if (r->first_sent_at != DEADLINE_UNSET)
+		report_add_entry(r, r->first_sent_at,
+				 "first subscriber notice sent");
+	if (r->last_sent_at != DEADLINE_UNSET &&
+	    r->last_sent_at != r->first_sent_at)
+		report_add_entry(r, r->last_sent_at,
+				 "last subscriber notice sent");
+	if (r->first_revoked_at != DEADLINE_UNSET)
+		report_add_entry(r, r->first_revoked_at,
+				 "first affected certificate revoked");
+	if (r->last_revoked_at != DEADLINE_UNSET &&
+	    r->last_revoked_at != r->first_revoked_at) {
+		snprintf(line, sizeof(line),
+			 "latest revocation so far (%lld revoked)",
+			 r->by_verdict[DEADLINE_REVOKED_ON_TIME] +
+				 r->by_verdict[DEADLINE_REVOKED_LATE]);
+		report_add_entry(r, r->last_revoked_at, line);
+	}
+
+	/* The audit trail, capped: a runaway cron job must not drown it. */
+	res = db_query(db,
+		       "SELECT extract(epoch FROM at)::bigint, kind,"
+		       " detail::text FROM event WHERE incident_id = $1"
+		       " AND at <= $2::timestamptz ORDER BY at, id LIMIT 5000",
+		       2, p->v);
+	if (res == NULL)
+		return -1;
+	for (int row = 0; row < PQntuples(res); row++) {
+		char *text = event_text(PQgetvalue(res, row, 1),
+					PQgetvalue(res, row, 2));
+
+		report_add_entry(r, get_time(res, row, 0), text);
+		free(text);
+	}
+	PQclear(res);
+	report_sort_timeline(r);
+
+	for (int i = 0; i < REPORT_NSTAGES; i++) {
+		const char *v[3] = { p->id, p->at, stage_kinds[i].pattern };
+
+		r->stages[i].name = stage_kinds[i].name;
+		r->stages[i].at = DEADLINE_UNSET;
+		res = db_query(db,
+			       "SELECT extract(epoch FROM at)::bigint, kind,"
+			       " detail::text FROM event WHERE incident_id = $1"
+			       " AND at <= $2::timestamptz AND kind LIKE $3"
+			       " ORDER BY at DESC, id DESC LIMIT 1",
+			       3, v);
+		if (res == NULL)
+			return -1;
+		if (PQntuples(res) == 1) {
+			r->stages[i].at = get_time(res, 0, 0);
+			r->stages[i].detail = event_text(PQgetvalue(res, 0, 1),
+							 PQgetvalue(res, 0, 2));
+		}
+		PQclear(res);
+	}
+	return 0;
+}
+
+static int gather_conflicts(struct db *db, struct report *r,
+			    const struct params *p)
+{
+	PGresult *res = db_query(
+		db,
+		"SELECT count(*) FROM (SELECT e.certificate_id"
+		" FROM revocation_evidence e JOIN certificate c"
+		"  ON c.id = e.certificate_id"
+		" WHERE c.incident_id = $1 AND e.status IN ('good', 'revoked')"
+		"  AND e.checked_at <= $2::timestamptz"
+		" GROUP BY e.certificate_id"
+		" HAVING count(DISTINCT e.status) > 1"
+		"  OR count(DISTINCT date_trunc('second', e.revoked_at)) > 1)"
+		" x",
+		2, p->v);
+
+	if (res == NULL)
+		return -1;
+	r->conflicts = get_ll(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+struct report *report_gather(struct db *db, const struct incident *inc,
+			     time_t at, const char *organization)
+{
+	struct report *r = xcalloc(1, sizeof(*r));
+	struct deadline_progress prog;
+	struct incident_verdicts v;
+	struct params p;
+	char err[256];
+
+	r->slug = xstrdup(inc->slug);
+	r->title = xstrdup(inc->title);
+	r->reason = xstrdup(inc->reason);
+	r->organization = xstrdup(organization ? organization : "");
+	r->at = at;
+	r->first_sent_at = r->last_sent_at = DEADLINE_UNSET;
+	r->latest_scan_at = DEADLINE_UNSET;
+	incident_to_deadline(inc, &r->dates);
+	if (deadline_resolve(inc->reason, inc->aware_at, &r->rule, err,
+			     sizeof(err)) < 0) {
+		log_error("incident %s: %s", inc->slug, err);
+		goto fail;
+	}
+	r->should_by = deadline_should_by(&r->rule, inc->aware_at);
+	r->must_by = deadline_must_by(&r->rule, inc->aware_at);
+	if (params_init(&p, inc->id, at, r->must_by) < 0 ||
+	    incident_progress(db, inc->id, r->must_by, at, &prog) < 0)
+		goto fail;
+	r->nclocks = deadline_compute(&r->dates, &r->rule, &prog, at, r->clocks,
+				      err, sizeof(err));
+	if (r->nclocks < 0) {
+		log_error("incident %s: %s", inc->slug, err);
+		goto fail;
+	}
+	if (incident_verdicts(db, inc->id, r->must_by, at, &v) < 0)
+		goto fail;
+	memcpy(r->by_verdict, v.by_verdict, sizeof(r->by_verdict));
+	r->short_lived = v.short_lived;
+	if (gather_impact(db, r, &p) < 0 || gather_deployment(db, r, &p) < 0 ||
+	    gather_notices(db, r, &p) < 0 || gather_curve(db, r, &p) < 0 ||
+	    gather_conflicts(db, r, &p) < 0 || gather_timeline(db, r, &p) < 0)
+		goto fail;
+	return r;
+fail:
+	report_free(r);
+	return NULL;
+}
+
+/*
+ * Runs COPY (sql) TO STDOUT, the query's $n replaced by custom settings
+ * read with current_setting(): COPY takes no parameters, and pasting
+ * values into the SQL is what we never do.  Returns rows written or -1.
+ */
+static long long copy_out(struct db *db, const char *sql, const char *at,
+			  const char *must, const char *id, FILE *out)
+{
+	PGconn *conn = db_get0_conn(db);
+	const char *v[3] = { at, must, id };
+	long long rows = 0;
+	PGresult *res;
+	char *buf;
+	int n;
+
+	res = db_query(db,
+		       "SELECT set_config('certrecall.at', $1, false),"
+		       " set_config('certrecall.must_by', $2, false),"
+		       " set_config('certrecall.incident', $3, false)",
+		       3, v);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	res = PQexec(conn, sql);
+	if (PQresultStatus(res) != PGRES_COPY_OUT) {
+		log_error("report: %s", PQerrorMessage(conn));
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	while ((n = PQgetCopyData(conn, &buf, 0)) > 0) {
+		if (fwrite(buf, 1, (size_t)n, out) != (size_t)n) {
+			PQfreemem(buf);
+			log_error("report: write failed");
+			/* Drain so the connection stays usable. */
+			while ((n = PQgetCopyData(conn, &buf, 0)) > 0)
+				PQfreemem(buf);
+			rows = -1;
+			break;
+		}
+		PQfreemem(buf);
+		if (rows >= 0)
+			rows++;
+	}
+	res = PQgetResult(conn);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		log_error("report: %s", PQerrorMessage(conn));
+		rows = -1;
+	}
+	PQclear(res);
+	while ((res = PQgetResult(conn)) != NULL)
+		PQclear(res);
+	return rows;
+}
+
+long long report_write_certificates(struct db *db, const struct report *r,
+				    long long incident_id, FILE *out)
+{
+	char at[UTCTIME_BUFSZ], must[UTCTIME_BUFSZ], id[32];
+	long long rows;
+
+	utctime_format_rfc3339(r->at, at, sizeof(at));
+	utctime_format_rfc3339(r->must_by, must, sizeof(must));
+	snprintf(id, sizeof(id), "%lld", incident_id);
+	fputs("serial,account,names,issued_at,not_after,verdict,deployment,"
+	      "revoked_at,revocation_reason,replaced_by,source,source_line\n",
+	      out);
+	rows = copy_out(
+		db,
+		"COPY (SELECT encode(c.serial, 'hex'), c.account,"
+		" array_to_string(c.names, ' '),"
+		" to_char(c.issued_at AT TIME ZONE 'UTC',"
+		"  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+		" to_char(c.not_after AT TIME ZONE 'UTC',"
+		"  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+		" certificate_verdict(c.revoked_at, c.not_after,"
+		"  current_setting('certrecall.must_by')::timestamptz,"
+		"  current_setting('certrecall.at')::timestamptz),"
+		" coalesce(d.deployment, 'not scanned'),"
+		" CASE WHEN c.revoked_at <= current_setting('certrecall.at')"
+		"  ::timestamptz THEN to_char(c.revoked_at AT TIME ZONE 'UTC',"
+		"  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END,"
+		" CASE WHEN c.revoked_at <= current_setting('certrecall.at')"
+		"  ::timestamptz THEN c.revocation_reason END,"
+		" encode(c.replaced_by, 'hex'), c.source, c.source_line"
+		" FROM certificate c LEFT JOIN incident_deployment("
+		"  current_setting('certrecall.incident')::bigint) d"
+		"  ON d.certificate_id = c.id"
+		" WHERE c.incident_id = current_setting('certrecall.incident')"
+		"  ::bigint ORDER BY c.id) TO STDOUT WITH (FORMAT csv)",
+		at, must, id, out);
+	return rows;
+}
+
+/* CRLReason names (RFC 5280 5.3.1) for the CCADB column. */
+#define CRLREASON_SQL                                                          \
+	"(ARRAY['unspecified','keyCompromise','cACompromise',"                 \
+	"'affiliationChanged','superseded','cessationOfOperation',"            \
+	"'certificateHold',NULL,'removeFromCRL','privilegeWithdrawn',"         \
+	"'aACompromise'])[c.revocation_reason + 1]"
+
+/* Columns the CCADB CSV wants that imported data may lack. */
+static void note_missing(struct db *db, long long incident_id, bool crtsh)
+{
+	char id[32];
+	const char *v[1] = { id };
+	static const char *const cols[] = {
+		"Precertificate SHA-256",
+		"Certificate SHA-256",
+		"Subject",
+		"Issuer",
+		"Not before",
+		"Not after",
+	};
+	PGresult *res;
+
+	snprintf(id, sizeof(id), "%lld", incident_id);
+	res = db_query(db,
+		       "SELECT count(*),"
+		       " count(*) FILTER (WHERE NOT (is_precert"
+		       "  AND sha256 IS NOT NULL)),"
+		       " count(*) FILTER (WHERE is_precert OR sha256 IS NULL),"
+		       " count(*) FILTER (WHERE subject IS NULL),"
+		       " count(*) FILTER (WHERE issuer_name IS NULL"
+		       "  AND issuer_id IS NULL),"
+		       " count(*) FILTER (WHERE issued_at IS NULL),"
+		       " count(*) FILTER (WHERE not_after IS NULL),"
+		       " count(*) FILTER (WHERE sha256 IS NULL)"
+		       " FROM certificate WHERE incident_id = $1",
+		       1, v);
+	if (res == NULL)
+		return;
+	if (crtsh) {
+		if (get_ll(res, 0, 7) > 0)
+			log_warn("ccadb: %lld of %lld certificates have no "
+				 "SHA-256 in the imported data: listed as "
+				 "https://crt.sh/?serial=<hex> instead",
+				 get_ll(res, 0, 7), get_ll(res, 0, 0));
+		PQclear(res);
+		return;
+	}
+	for (int i = 0; i < 6; i++) {
+		long long missing = get_ll(res, 0, i + 1);
+
+		if (missing > 0)
+			log_warn("ccadb: column \"%s\" is empty for %lld of "
+				 "%lld certificates: the imported format does "
+				 "not carry it",
+				 cols[i], missing, get_ll(res, 0, 0));
+	}
+	PQclear(res);
+}
+
+long long report_write_ccadb(struct db *db, const struct report *r,
+			     long long incident_id, long long threshold,
+			     FILE *out)
+{
+	char at[UTCTIME_BUFSZ], must[UTCTIME_BUFSZ], id[32];
+	bool crtsh = r->certificates >= threshold;
+	long long rows;
+
+	utctime_format_rfc3339(r->at, at, sizeof(at));
+	utctime_format_rfc3339(r->must_by, must, sizeof(must));
+	snprintf(id, sizeof(id), "%lld", incident_id);
+	note_missing(db, incident_id, crtsh);
+	if (crtsh)
+		return copy_out(
+			db,
+			"COPY (SELECT CASE WHEN c.sha256 IS NOT NULL THEN"
+			" 'https://crt.sh/?sha256=' || encode(c.sha256, 'hex')"
+			" ELSE 'https://crt.sh/?serial=' ||"
+			" encode(c.serial, 'hex') END"
+			" FROM certificate c WHERE c.incident_id ="
+			" current_setting('certrecall.incident')::bigint"
+			" ORDER BY c.id) TO STDOUT",
+			at, must, id, out);
+	fputs("Precertificate SHA-256,Certificate SHA-256,Subject,Issuer,"
+	      "Not before,Not after,Serial #,dNSNames,Is revoked?,"
+	      "Revocation date,Revocation reason\n",
+	      out);
+	rows = copy_out(
+		db,
+		"COPY (SELECT CASE WHEN c.is_precert THEN"
+		"  encode(c.sha256, 'hex') END,"
+		" CASE WHEN NOT c.is_precert THEN encode(c.sha256, 'hex') END,"
+		" c.subject, coalesce(i.subject, c.issuer_name),"
+		" to_char(c.issued_at AT TIME ZONE 'UTC',"
+		"  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+		" to_char(c.not_after AT TIME ZONE 'UTC',"
+		"  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+		" upper(encode(c.serial, 'hex')),"
+		" array_to_string(c.names, ' '),"
+		" CASE certificate_verdict(c.revoked_at, c.not_after,"
+		"  current_setting('certrecall.must_by')::timestamptz,"
+		"  current_setting('certrecall.at')::timestamptz)"
+		"  WHEN 'revoked-on-time' THEN 'Yes'"
+		"  WHEN 'revoked-late' THEN 'Yes'"
+		"  WHEN 'pending' THEN 'Planned'"
+		"  WHEN 'overdue' THEN 'Delayed'"
+		"  ELSE 'N/A' END,"
+		" CASE WHEN c.revoked_at <= current_setting('certrecall.at')"
+		"  ::timestamptz THEN to_char(c.revoked_at AT TIME ZONE 'UTC',"
+		"  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END,"
+		" CASE WHEN c.revoked_at <= current_setting('certrecall.at')"
+		"  ::timestamptz THEN " CRLREASON_SQL " END"
+		" FROM certificate c LEFT JOIN issuer i ON i.id = c.issuer_id"
+		" WHERE c.incident_id = current_setting('certrecall.incident')"
+		"  ::bigint ORDER BY c.id) TO STDOUT WITH (FORMAT csv)",
+		at, must, id, out);
+	return rows;
+}

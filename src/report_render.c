@@ -1,0 +1,1282 @@
+/*
+ * report_render.c - a gathered report as Markdown, HTML, JSON and the
+ * terminal dashboard.  Pure: no database, no clock, no time zone; the
+ * same struct report always gives the same bytes.
+ *
+ * Section order follows the CCADB full incident report template
+ * (Summary, Impact, Timeline, Related incidents, Root cause analysis,
+ * Lessons learned, Action items, Appendix); fields only people can write
+ * are marked TO BE WRITTEN, never invented.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "certrecall/report.h"
+#include "certrecall/utctime.h"
+
+#define BLANK "**[TO BE WRITTEN]**"
+
+/* "3,048,289" */
+static const char *num(long long v, char *buf, size_t len)
+{
+	char digits[32];
+	size_t n, o = 0;
+	int neg = v < 0;
+
+	snprintf(digits, sizeof(digits), "%llu",
+		 neg ? 0ULL - (unsigned long long)v : (unsigned long long)v);
+	n = strlen(digits);
+	if (neg && o + 1 < len)
+		buf[o++] = '-';
+	for (size_t i = 0; i < n && o + 2 < len; i++) {
+		if (i > 0 && (n - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = digits[i];
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/* Rotating buffers so several numbers fit in one printf. */
+static const char *N(long long v)
+{
+	static char bufs[8][32];
+	static int next;
+
+	next = (next + 1) % 8;
+	return num(v, bufs[next], sizeof(bufs[next]));
+}
+
+/* "2020-03-05 03:08 UTC", or "-" when unset. */
+static const char *T(time_t t)
+{
+	static char bufs[8][UTCTIME_BUFSZ];
+	static int next;
+
+	next = (next + 1) % 8;
+	if (t == DEADLINE_UNSET ||
+	    utctime_format_short(t, bufs[next], sizeof(bufs[next])) < 0)
+		return "-";
+	return bufs[next];
+}
+
+/* RFC 3339, or "-". */
+static const char *T3339(time_t t)
+{
+	static char bufs[8][UTCTIME_BUFSZ];
+	static int next;
+
+	next = (next + 1) % 8;
+	if (t == DEADLINE_UNSET ||
+	    utctime_format_rfc3339(t, bufs[next], sizeof(bufs[next])) < 0)
+		return "-";
+	return bufs[next];
+}
+
+/* "1d 03h 08m" of a signed span. */
+static const char *D(long long secs)
+{
+	static char bufs[4][UTCTIME_BUFSZ];
+	static int next;
+
+	next = (next + 1) % 4;
+	utctime_format_duration(secs, bufs[next], sizeof(bufs[next]));
+	return bufs[next];
+}
+
+static double pct(long long part, long long whole)
+{
+	return whole > 0 ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+static long long revoked(const struct report *r)
+{
+	return r->by_verdict[DEADLINE_REVOKED_ON_TIME] +
+	       r->by_verdict[DEADLINE_REVOKED_LATE];
+}
+
+static long long unrevoked(const struct report *r)
+{
+	return r->by_verdict[DEADLINE_PENDING] +
+	       r->by_verdict[DEADLINE_OVERDUE];
+}
+
+static long long notices_in(const struct report *r, int state)
+{
+	long long n = 0;
+
+	for (int k = 0; k < REPORT_KINDS; k++)
+		n += r->notices[k][state];
+	return n;
+}
+
+static const struct deadline_clock *clock_get(const struct report *r,
+					      const char *id)
+{
+	for (int i = 0; i < r->nclocks; i++)
+		if (strcmp(r->clocks[i].id, id) == 0)
+			return &r->clocks[i];
+	return NULL;
+}
+
+static bool delayed(const struct report *r)
+{
+	return r->at > r->must_by && r->by_verdict[DEADLINE_OVERDUE] > 0;
+}
+
+static const char *remaining(const struct deadline_clock *c, char *buf,
+			     size_t len)
+{
+	if (c->state == DEADLINE_MET)
+		snprintf(buf, len, "met");
+	else if (c->remaining >= 0)
+		snprintf(buf, len, "%s left", D(c->remaining));
+	else
+		snprintf(buf, len, "overdue by %s", D(c->remaining));
+	return buf;
+}
+
+static int add_step(char lines[][200], int n, int max, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int add_step(char lines[][200], int n, int max, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (n >= max)
+		return n;
+	va_start(ap, fmt);
+	vsnprintf(lines[n], 200, fmt, ap);
+	va_end(ap);
+	return n + 1;
+}
+
+int report_next_steps(const struct report *r, char lines[][200], int max)
+{
+	long long left = unrevoked(r);
+	long long failed = notices_in(r, 4);
+	int n = 0;
+
+	if (r->certificates == 0)
+		return add_step(lines, n, max,
+				"no certificates imported yet: certrecall "
+				"import %.60s FILE",
+				r->slug);
+	if (left > 0 && r->at <= r->must_by)
+		n = add_step(lines, n, max,
+			     "%s certificates unrevoked, MUST-by in %s "
+			     "(%s): export-revocations %.60s",
+			     N(left), D(r->must_by - r->at), T(r->must_by),
+			     r->slug);
+	else if (left > 0)
+		n = add_step(lines, n, max,
+			     "%s certificates unrevoked, MUST-by passed %s "
+			     "ago: delayed revocation, post updates",
+			     N(left), D(r->at - r->must_by));
+	if (failed > 0)
+		n = add_step(lines, n, max,
+			     "%s addresses failed delivery: read the relay's "
+			     "replies (certrecall notify %.60s --plan)",
+			     N(failed), r->slug);
+	if (r->addresses_notified == 0 && left > 0 &&
+	    notices_in(r, 0) + notices_in(r, 3) == 0)
+		n = add_step(lines, n, max,
+			     "no subscriber told yet: certrecall notify %.60s "
+			     "--kind initial",
+			     r->slug);
+	else if (notices_in(r, 0) + notices_in(r, 1) + notices_in(r, 3) > 0)
+		n = add_step(lines, n, max,
+			     "%s notices still to send: certrecall notify "
+			     "%.60s",
+			     N(notices_in(r, 0) + notices_in(r, 1) +
+			       notices_in(r, 3)),
+			     r->slug);
+	if (r->no_address_accounts > 0)
+		n = add_step(lines, n, max,
+			     "%s accounts have no contact address: reach "
+			     "them another way",
+			     N(r->no_address_accounts));
+	if (r->scanned_targets == 0 && left > 0)
+		n = add_step(lines, n, max,
+			     "nothing scanned yet: certrecall scan %.60s",
+			     r->slug);
+	if (r->conflicts > 0)
+		n = add_step(lines, n, max,
+			     "%s certificates have disagreeing revocation "
+			     "evidence: certrecall revcheck %.60s",
+			     N(r->conflicts), r->slug);
+	for (int i = 0; i < r->nclocks; i++) {
+		const struct deadline_clock *c = &r->clocks[i];
+
+		if (strncmp(c->id, "revoke-", 7) == 0 ||
+		    c->state == DEADLINE_MET)
+			continue;
+		if (c->state == DEADLINE_MISSED)
+			n = add_step(lines, n, max, "%s missed by %s (%s)",
+				     c->id, D(c->remaining), T(c->due));
+		else
+			n = add_step(lines, n, max, "%s due in %s (%s)", c->id,
+				     D(c->remaining), T(c->due));
+	}
+	if (n == 0)
+		n = add_step(lines, n, max,
+			     "nothing left to do: every affected certificate "
+			     "is revoked or expired");
+	return n;
+}
+
+/* ---------------------------------------------------------- Markdown */
+
+/* Text from the database inside Markdown: no markup, no line breaks. */
+static void md_text(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\n' || *s == '\r' || *s == '\t')
+			fputc(' ', out);
+		else if (strchr("\\`*_[]<>|", *s))
+			fprintf(out, "\\%c", *s);
+		else
+			fputc(*s, out);
+	}
+}
+
+static void md_clocks(const struct report *r, FILE *out)
+{
+	char rem[64];
+
+	fputs("| Clock | Due (UTC) | State | Remaining | Rule |\n"
+	      "|---|---|---|---|---|\n",
+	      out);
+	for (int i = 0; i < r->nclocks; i++) {
+		const struct deadline_clock *c = &r->clocks[i];
+
+		fprintf(out, "| %s | %s | %s | %s | ", c->id, T3339(c->due),
+			deadline_state_name(c->state),
+			remaining(c, rem, sizeof(rem)));
+		md_text(out, c->rule);
+		fputs(" |\n", out);
+	}
+}
+
+static const enum deadline_verdict verdict_order[] = {
+	DEADLINE_REVOKED_ON_TIME, DEADLINE_REVOKED_LATE, DEADLINE_PENDING,
+	DEADLINE_OVERDUE,	  DEADLINE_EXPIRED,
+};
+
+static const char *verdict_words(enum deadline_verdict v)
+{
+	switch (v) {
+	case DEADLINE_REVOKED_ON_TIME:
+		return "revoked on time";
+	case DEADLINE_REVOKED_LATE:
+		return "revoked late";
+	case DEADLINE_PENDING:
+		return "pending (not revoked, deadline ahead)";
+	case DEADLINE_OVERDUE:
+		return "overdue (not revoked, deadline passed)";
+	case DEADLINE_EXPIRED:
+		return "expired before the deadline";
+	}
+	return "?";
+}
+
+static void md_impact(const struct report *r, FILE *out)
+{
+	fprintf(out,
+		"## Impact\n\n"
+		"- **Total number of certificates:** %s",
+		N(r->certificates));
+	if (r->precertificates > 0)
+		fprintf(out, " (%s of them precertificates)",
+			N(r->precertificates));
+	fprintf(out,
+		"\n- **Total number of \"remaining valid\" certificates:** %s "
+		"(neither revoked nor expired at %s)\n"
+		"- **Affected certificate types:** " BLANK "\n"
+		"- **Incident heuristic:** " BLANK "\n"
+		"- **Was issuance stopped in response to this incident, and "
+		"why or why not?:** " BLANK "\n"
+		"- **Analysis:** " BLANK "\n"
+		"- **Subscribers:** %s accounts, %s contact addresses, %s "
+		"distinct names\n\n",
+		N(r->still_valid), T(r->at), N(r->accounts), N(r->addresses),
+		N(r->names));
+	if (r->certificates == 0) {
+		fputs("No certificates have been imported for this incident "
+		      "yet.\n\n",
+		      out);
+		return;
+	}
+	fprintf(out,
+		"### By revocation verdict (MUST-by %s)\n\n"
+		"| Verdict | Certificates | Share |\n|---|---:|---:|\n",
+		T(r->must_by));
+	for (size_t i = 0; i < 5; i++)
+		fprintf(out, "| %s | %s | %.1f%% |\n",
+			verdict_words(verdict_order[i]),
+			N(r->by_verdict[verdict_order[i]]),
+			pct(r->by_verdict[verdict_order[i]], r->certificates));
+	if (r->short_lived > 0)
+		fprintf(out,
+			"\n%s of them are short-lived (BR 1.6.1): they MAY be "
+			"left unrevoked.\n",
+			N(r->short_lived));
+	fputs("\n### By deployment\n\n", out);
+	if (r->scanned_targets == 0) {
+		fputs("No scan has run yet: whether these certificates are "
+		      "still served is unknown.\n\n",
+		      out);
+		return;
+	}
+	fprintf(out,
+		"Latest scan %s; %s of %s probeable names probed.\n\n"
+		"| Deployment | Certificates | Still to revoke |\n"
+		"|---|---:|---:|\n",
+		T(r->latest_scan_at), N(r->scanned_targets),
+		N(r->scan_targets));
+	for (int d = 0; d < REPORT_NDEPLOY; d++)
+		fprintf(out, "| %s | %s | %s |\n",
+			report_deploy_name((enum report_deploy)d),
+			N(r->deploy[d]), N(r->deploy_unrevoked[d]));
+	fputc('\n', out);
+}
+
+static void md_notification(const struct report *r, FILE *out)
+{
+	fputs("### Subscriber notification\n\n", out);
+	if (r->addresses_notified + r->addresses_unnotified +
+		    r->no_address_accounts ==
+	    0) {
+		fputs("No notice has been planned or sent yet.\n\n", out);
+		return;
+	}
+	fputs("| Kind |", out);
+	for (int s = 0; s < REPORT_STATES; s++)
+		fprintf(out, " %s |", report_state_name(s));
+	fputs("\n|---|", out);
+	for (int s = 0; s < REPORT_STATES; s++)
+		fputs("---:|", out);
+	fputc('\n', out);
+	for (int k = 0; k < REPORT_KINDS; k++) {
+		fprintf(out, "| %s |", report_kind_name(k));
+		for (int s = 0; s < REPORT_STATES; s++)
+			fprintf(out, " %s |", N(r->notices[k][s]));
+		fputc('\n', out);
+	}
+	fprintf(out,
+		"\n- Addresses told: %s; not told yet: %s\n"
+		"- Accounts without any contact address: %s\n"
+		"- First notice sent %s, last %s\n\n",
+		N(r->addresses_notified), N(r->addresses_unnotified),
+		N(r->no_address_accounts), T(r->first_sent_at),
+		T(r->last_sent_at));
+	if (r->addresses_notified == 0)
+		return;
+	fprintf(out,
+		"**Warning time** (hours from an address's first notice to "
+		"MUST-by %s): minimum %.1f, median %.1f, maximum %.1f.\n\n"
+		"| Warning time | Addresses |\n|---|---:|\n",
+		T(r->must_by), r->warn_min_h, r->warn_median_h, r->warn_max_h);
+	for (int b = 0; b < REPORT_WARN_BUCKETS; b++)
+		fprintf(out, "| %s | %s |\n", report_warn_bucket_name(b),
+			N(r->warn_hist[b]));
+	fputc('\n', out);
+}
+
+static void md_delayed(const struct report *r, FILE *out)
+{
+	const struct deadline_clock *s = clock_get(r, "delayed-update-should");
+	const struct deadline_clock *m = clock_get(r, "delayed-update-must");
+
+	if (!delayed(r))
+		return;
+	fprintf(out,
+		"## Delayed revocation\n\n"
+		"MUST-by %s has passed with certificates unrevoked; this is "
+		"reportable on its own.\n\n"
+		"- Revoked: %s (on time %s, late %s)\n"
+		"- Not yet revoked: %s\n"
+		"- Expired unrevoked: %s\n",
+		T(r->must_by), N(revoked(r)),
+		N(r->by_verdict[DEADLINE_REVOKED_ON_TIME]),
+		N(r->by_verdict[DEADLINE_REVOKED_LATE]),
+		N(r->by_verdict[DEADLINE_OVERDUE]),
+		N(r->by_verdict[DEADLINE_EXPIRED]));
+	if (s)
+		fprintf(out, "- Next update SHOULD be posted by %s\n",
+			T(s->due));
+	if (m)
+		fprintf(out, "- Next update MUST be posted by %s\n", T(m->due));
+	fputs("- Estimated completion date: " BLANK "\n\n", out);
+}
+
+int report_write_md(const struct report *r, FILE *out)
+{
+	char steps[12][200];
+	int nsteps;
+
+	fputs("# Incident report: ", out);
+	md_text(out, r->title);
+	fprintf(out,
+		"\n\n_Generated by certrecall from the incident database as of "
+		"%s. Every figure is computed; fields marked " BLANK
+		" are for people to write._\n\n",
+		T3339(r->at));
+	fputs("## Summary\n\n- **CA Owner:** ", out);
+	if (r->organization[0])
+		md_text(out, r->organization);
+	else
+		fputs(BLANK, out);
+	fputs("\n- **Incident:** `", out);
+	md_text(out, r->slug);
+	fputs("` ", out);
+	md_text(out, r->title);
+	fputs("\n- **Incident description:** " BLANK
+	      "\n- **Relevant policies:** ",
+	      out);
+	md_text(out, r->rule.citation);
+	fputs(": \"", out);
+	md_text(out, r->rule.text);
+	fprintf(out, "\" (%s%s%s; reason `%s`)\n",
+		deadline_window_words(r->rule.item->window),
+		r->rule.crlreason_name ? ", CRLReason " : "",
+		r->rule.crlreason_name ? r->rule.crlreason_name : "",
+		r->reason);
+	fputs("- **Source of incident disclosure:** " BLANK
+	      " (Self Reported / Third Party Reported / Audit)\n",
+	      out);
+	fprintf(out,
+		"- **Timeline summary:** aware %s; revocation SHOULD by %s, "
+		"MUST by %s; ",
+		T(r->dates.aware_at), T(r->should_by), T(r->must_by));
+	if (r->first_sent_at != DEADLINE_UNSET)
+		fprintf(out, "subscribers told from %s; ", T(r->first_sent_at));
+	if (r->first_revoked_at != DEADLINE_UNSET)
+		fprintf(out, "revocations from %s to %s; ",
+			T(r->first_revoked_at), T(r->last_revoked_at));
+	fprintf(out, "%s of %s certificates revoked as of %s.\n\n",
+		N(revoked(r)), N(r->certificates), T(r->at));
+	fputs("### Clocks\n\n", out);
+	md_clocks(r, out);
+	fputc('\n', out);
+	md_impact(r, out);
+	md_notification(r, out);
+
+	fputs("## Timeline\n\nAll times UTC, minute granularity.\n\n"
+	      "| Time (UTC) | Event |\n|---|---|\n",
+	      out);
+	for (size_t i = 0; i < r->ntimeline; i++) {
+		fprintf(out, "| %s | ", T(r->timeline[i].at));
+		md_text(out, r->timeline[i].what);
+		fputs(" |\n", out);
+	}
+	fprintf(out, "\n- **Expected revocation completion:** %s (MUST-by)\n",
+		T(r->must_by));
+	if (unrevoked(r) == 0 && r->certificates > 0)
+		fprintf(out,
+			"- **Actual revocation completion:** %s (every "
+			"affected certificate revoked or expired)\n\n",
+			T(r->last_revoked_at));
+	else
+		fprintf(out,
+			"- **Actual revocation completion:** not complete, "
+			"%s certificates still to revoke\n\n",
+			N(unrevoked(r)));
+	md_delayed(r, out);
+	if (r->conflicts > 0)
+		fprintf(out,
+			"**Conflicting revocation evidence:** %s certificates "
+			"have sources that disagree (see `certrecall "
+			"revcheck`).\n\n",
+			N(r->conflicts));
+	fputs("## Related incidents\n\n" BLANK "\n\n"
+	      "## Root cause analysis\n\n" BLANK "\n\n"
+	      "## Lessons learned\n\n"
+	      "- **What went well:** " BLANK "\n"
+	      "- **What didn't go well:** " BLANK "\n"
+	      "- **Where we got lucky:** " BLANK "\n\n"
+	      "## Action items\n\n"
+	      "| Action item | Kind | Corresponding root cause(s) | "
+	      "Evaluation criteria | Due date | Status |\n"
+	      "|---|---|---|---|---|---|\n"
+	      "| " BLANK " | Prevent / Mitigate / Detect | | | | |\n\n",
+	      out);
+	fputs("## Appendix\n\n", out);
+	fprintf(out,
+		"Details of affected certificates: %s certificates, as %s "
+		"(`certrecall report ",
+		N(r->certificates),
+		r->certificates < 10000 ? "a CSV file"
+					: "a list of crt.sh links");
+	md_text(out, r->slug);
+	fputs(" --format ccadb`).\n\n### Next steps (as of the report)\n\n",
+	      out);
+	nsteps = report_next_steps(r, steps, 12);
+	for (int i = 0; i < nsteps; i++) {
+		fputs("- ", out);
+		md_text(out, steps[i]);
+		fputc('\n', out);
+	}
+	return ferror(out) ? -1 : 0;
+}
+
+/* -------------------------------------------------------------- HTML */
+
+static void html_text(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '&':
+			fputs("&amp;", out);
+			break;
+		case '<':
+			fputs("&lt;", out);
+			break;
+		case '>':
+			fputs("&gt;", out);
+			break;
+		case '"':
+			fputs("&quot;", out);
+			break;
+		case '\'':
+			fputs("&#39;", out);
+			break;
+		default:
+			fputc(*s, out);
+		}
+	}
+}
+
+static const char css[] =
+	"body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;"
+	"color:#1b1f24;max-width:60rem;margin:2rem auto;padding:0 1rem}"
+	"h1{font-size:1.6rem;margin-bottom:.2rem}h2{border-bottom:1px solid "
+	"#ccd;padding-bottom:.2rem;margin-top:2rem}"
+	"table{border-collapse:collapse;margin:.6rem 0}"
+	"th,td{border:1px solid #ccd;padding:.2rem .5rem;text-align:left}"
+	"td.n{text-align:right;font-variant-numeric:tabular-nums}"
+	"th{background:#eef}.blank{background:#fff3c4;font-weight:bold}"
+	".meta{color:#555}.state-missed{color:#b00020;font-weight:bold}"
+	".state-met{color:#1b7f3b}svg{display:block;margin:.8rem 0;"
+	"max-width:100%;height:auto}"
+	"@media print{body{margin:0;max-width:none}h2{break-after:avoid}"
+	"svg,table{break-inside:avoid}}";
+
+#define HBLANK "<span class=\"blank\">[TO BE WRITTEN]</span>"
+
+static void html_row(FILE *out, const char *label, const char *value)
+{
+	fputs("<tr><th>", out);
+	html_text(out, label);
+	fputs("</th><td class=\"n\">", out);
+	html_text(out, value);
+	fputs("</td></tr>\n", out);
+}
+
+/* Chart 1: cumulative revocations against SHOULD-by and MUST-by. */
+static void svg_revocations(const struct report *r, FILE *out)
+{
+	const double W = 720, H = 300, L = 70, R = 20, TOP = 20, B = 50;
+	time_t t0 = r->dates.aware_at;
+	time_t t1 = r->must_by;
+	long long ymax = r->certificates > 0 ? r->certificates : 1;
+
+	if (r->last_revoked_at != DEADLINE_UNSET && r->last_revoked_at > t1)
+		t1 = r->last_revoked_at;
+	if (r->at > t1 && r->at - t1 < 30 * DEADLINE_DAY)
+		t1 = r->at;
+	t1 += (t1 - t0) / 20 + 1;
+#define X(t) (L + (W - L - R) * (double)((t)-t0) / (double)(t1 - t0))
+#define Y(v) (H - B - (H - TOP - B) * (double)(v) / (double)ymax)
+	fprintf(out,
+		"<svg id=\"chart-revocations\" role=\"img\" "
+		"xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f "
+		"%.0f\" width=\"%.0f\" height=\"%.0f\">\n"
+		"<title>Revocations over time against SHOULD-by and "
+		"MUST-by</title>\n"
+		"<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" "
+		"fill=\"#fff\"/>\n"
+		"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+		"stroke=\"#333\"/>\n"
+		"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+		"stroke=\"#333\"/>\n",
+		W, H, W, H, W, H, L, H - B, W - R, H - B, L, TOP, L, H - B);
+	fprintf(out,
+		"<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
+		"text-anchor=\"end\">%s</text>\n"
+		"<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
+		"text-anchor=\"end\">0</text>\n"
+		"<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">%s</text>\n"
+		"<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
+		"text-anchor=\"end\">%s</text>\n",
+		L - 4, TOP + 4, N(ymax), L - 4, H - B + 4, L, H - B + 16, T(t0),
+		W - R, H - B + 16, T(t1));
+	fprintf(out,
+		"<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" "
+		"text-anchor=\"middle\">time (UTC); line: certificates "
+		"revoked so far</text>\n",
+		(L + W - R) / 2, H - 10);
+	if (r->should_by != r->must_by)
+		fprintf(out,
+			"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+			"y2=\"%.1f\" stroke=\"#d98c00\" "
+			"stroke-dasharray=\"5,4\"/>\n"
+			"<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
+			"fill=\"#a86a00\">SHOULD-by %s</text>\n",
+			X(r->should_by), TOP, X(r->should_by), H - B,
+			X(r->should_by) + 3, TOP + 12, T(r->should_by));
+	fprintf(out,
+		"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+		"stroke=\"#b00020\" stroke-dasharray=\"5,4\"/>\n"
+		"<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
+		"fill=\"#b00020\" text-anchor=\"end\">MUST-by %s</text>\n",
+		X(r->must_by), TOP, X(r->must_by), H - B, X(r->must_by) - 3,
+		TOP + 26, T(r->must_by));
+	if (r->ncurve == 0) {
+		fprintf(out,
+			"<text x=\"%.1f\" y=\"%.1f\" font-size=\"13\" "
+			"text-anchor=\"middle\" fill=\"#555\">no revocation "
+			"recorded yet</text>\n",
+			(L + W - R) / 2, (TOP + H - B) / 2);
+	} else {
+		double x = X(r->revoked_curve[0].at);
+
+		fprintf(out,
+			"<polyline fill=\"none\" stroke=\"#1f5fbf\" "
+			"stroke-width=\"2\" points=\"%.1f,%.1f",
+			X(r->first_revoked_at), Y(0));
+		for (size_t i = 0; i < r->ncurve; i++) {
+			double nx = X(r->revoked_curve[i].at);
+
+			fprintf(out, " %.1f,%.1f", nx,
+				Y(i ? r->revoked_curve[i - 1].cumulative : 0));
+			fprintf(out, " %.1f,%.1f", nx,
+				Y(r->revoked_curve[i].cumulative));
+			x = nx;
+		}
+		fprintf(out, " %.1f,%.1f\"/>\n",
+			x > X(r->at) ? x : (X(r->at) < W - R ? X(r->at) : x),
+			Y(r->revoked_curve[r->ncurve - 1].cumulative));
+	}
+	fputs("</svg>\n", out);
+#undef X
+#undef Y
+}
+
+/* Chart 2: deployment of the certificates still to revoke. */
+static void svg_deployment(const struct report *r, FILE *out)
+{
+	static const char *const colors[REPORT_NDEPLOY] = {
+		"#b00020", "#1b7f3b", "#d98c00", "#8a8f98"
+	};
+	const double W = 720, H = 130, L = 20, R = 20;
+	long long total = 0;
+	double x = L;
+
+	for (int d = 0; d < REPORT_NDEPLOY; d++)
+		total += r->deploy_unrevoked[d];
+	fprintf(out,
+		"<svg id=\"chart-deployment\" role=\"img\" "
+		"xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f "
+		"%.0f\" width=\"%.0f\" height=\"%.0f\">\n"
+		"<title>Deployment status of certificates still to "
+		"revoke</title>\n"
+		"<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" "
+		"fill=\"#fff\"/>\n",
+		W, H, W, H, W, H);
+	if (total == 0) {
+		fprintf(out,
+			"<text x=\"%.1f\" y=\"40\" font-size=\"13\" "
+			"text-anchor=\"middle\" fill=\"#555\">no certificate "
+			"left to revoke</text>\n</svg>\n",
+			W / 2);
+		return;
+	}
+	for (int d = 0; d < REPORT_NDEPLOY; d++) {
+		double w = (W - L - R) * (double)r->deploy_unrevoked[d] /
+			   (double)total;
+
+		if (w > 0)
+			fprintf(out,
+				"<rect x=\"%.1f\" y=\"20\" width=\"%.1f\" "
+				"height=\"40\" fill=\"%s\"/>\n",
+				x, w, colors[d]);
+		x += w;
+	}
+	for (int d = 0; d < REPORT_NDEPLOY; d++)
+		fprintf(out,
+			"<rect x=\"%.1f\" y=\"82\" width=\"12\" height=\"12\" "
+			"fill=\"%s\"/><text x=\"%.1f\" y=\"92\" "
+			"font-size=\"12\">%s %s (%.1f%%)</text>\n",
+			L + d * 175.0, colors[d], L + d * 175.0 + 16,
+			report_deploy_name((enum report_deploy)d),
+			N(r->deploy_unrevoked[d]),
+			pct(r->deploy_unrevoked[d], total));
+	fputs("</svg>\n", out);
+}
+
+/* Chart 3: histogram of warning time. */
+static void svg_warning(const struct report *r, FILE *out)
+{
+	const double W = 720, H = 260, L = 50, R = 20, TOP = 20, B = 50;
+	double bw = (W - L - R) / REPORT_WARN_BUCKETS;
+	long long ymax = 1;
+
+	for (int b = 0; b < REPORT_WARN_BUCKETS; b++)
+		if (r->warn_hist[b] > ymax)
+			ymax = r->warn_hist[b];
+	fprintf(out,
+		"<svg id=\"chart-warning\" role=\"img\" "
+		"xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f "
+		"%.0f\" width=\"%.0f\" height=\"%.0f\">\n"
+		"<title>Warning time: hours from first notice to "
+		"MUST-by</title>\n"
+		"<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" "
+		"fill=\"#fff\"/>\n"
+		"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+		"stroke=\"#333\"/>\n",
+		W, H, W, H, W, H, L, H - B, W - R, H - B);
+	if (r->addresses_notified == 0)
+		fprintf(out,
+			"<text x=\"%.1f\" y=\"%.1f\" font-size=\"13\" "
+			"text-anchor=\"middle\" fill=\"#555\">no notice sent "
+			"yet</text>\n",
+			W / 2, (TOP + H - B) / 2);
+	for (int b = 0; b < REPORT_WARN_BUCKETS; b++) {
+		double h =
+			(H - TOP - B) * (double)r->warn_hist[b] / (double)ymax;
+		double x = L + b * bw;
+
+		if (r->warn_hist[b] > 0)
+			fprintf(out,
+				"<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+				"height=\"%.1f\" fill=\"%s\"/>\n"
+				"<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
+				"text-anchor=\"middle\">%s</text>\n",
+				x + 4, H - B - h, bw - 8, h,
+				b == 0 ? "#b00020" : "#1f5fbf", x + bw / 2,
+				H - B - h - 4, N(r->warn_hist[b]));
+		fprintf(out,
+			"<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
+			"text-anchor=\"middle\">%s</text>\n",
+			x + bw / 2, H - B + 15, report_warn_bucket_name(b));
+	}
+	fprintf(out,
+		"<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" "
+		"text-anchor=\"middle\">warning time (addresses by hours "
+		"between their first notice and MUST-by)</text>\n</svg>\n",
+		(L + W - R) / 2, H - 12);
+}
+
+int report_write_html(const struct report *r, FILE *out)
+{
+	char steps[12][200], rem[64];
+	int nsteps;
+
+	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
+	      "<meta charset=\"utf-8\">\n"
+	      "<meta name=\"viewport\" content=\"width=device-width\">\n"
+	      "<title>Incident report: ",
+	      out);
+	html_text(out, r->title);
+	fprintf(out, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>", css);
+	html_text(out, r->title);
+	fputs("</h1>\n<p class=\"meta\">Incident <code>", out);
+	html_text(out, r->slug);
+	fprintf(out,
+		"</code>, as of %s. Generated by certrecall from the incident "
+		"database; every figure is computed. Fields marked " HBLANK
+		" are for people to write.</p>\n",
+		T3339(r->at));
+
+	fputs("<h2>Summary</h2>\n<table>\n<tr><th>CA Owner</th><td>", out);
+	if (r->organization[0])
+		html_text(out, r->organization);
+	else
+		fputs(HBLANK, out);
+	fputs("</td></tr>\n<tr><th>Incident description</th><td>" HBLANK
+	      "</td></tr>\n<tr><th>Relevant policies</th><td>",
+	      out);
+	html_text(out, r->rule.citation);
+	fputs(": &ldquo;", out);
+	html_text(out, r->rule.text);
+	fprintf(out, "&rdquo; (%s%s%s; reason <code>",
+		deadline_window_words(r->rule.item->window),
+		r->rule.crlreason_name ? ", CRLReason " : "",
+		r->rule.crlreason_name ? r->rule.crlreason_name : "");
+	html_text(out, r->reason);
+	fprintf(out,
+		"</code>)</td></tr>\n<tr><th>Source of incident "
+		"disclosure</th><td>" HBLANK
+		" (Self Reported / Third Party Reported / Audit)</td></tr>\n"
+		"<tr><th>Aware (clock start)</th><td>%s</td></tr>\n"
+		"<tr><th>SHOULD-by</th><td>%s</td></tr>\n"
+		"<tr><th>MUST-by</th><td>%s</td></tr>\n</table>\n",
+		T3339(r->dates.aware_at), T3339(r->should_by),
+		T3339(r->must_by));
+	fputs("<h3>Clocks</h3>\n<table>\n<tr><th>Clock</th><th>Due "
+	      "(UTC)</th><th>State</th><th>Remaining</th><th>Rule</th></tr>\n",
+	      out);
+	for (int i = 0; i < r->nclocks; i++) {
+		const struct deadline_clock *c = &r->clocks[i];
+
+		fprintf(out,
+			"<tr><td>%s</td><td>%s</td><td "
+			"class=\"state-%s\">%s</td><td>%s</td><td>",
+			c->id, T3339(c->due), deadline_state_name(c->state),
+			deadline_state_name(c->state),
+			remaining(c, rem, sizeof(rem)));
+		html_text(out, c->rule);
+		fputs("</td></tr>\n", out);
+	}
+	fputs("</table>\n", out);
+
+	fputs("<h2>Impact</h2>\n<table>\n", out);
+	html_row(out, "Total number of certificates", N(r->certificates));
+	html_row(out, "Precertificates among them", N(r->precertificates));
+	html_row(out, "Remaining valid (neither revoked nor expired)",
+		 N(r->still_valid));
+	html_row(out, "Accounts", N(r->accounts));
+	html_row(out, "Contact addresses", N(r->addresses));
+	html_row(out, "Distinct names", N(r->names));
+	fputs("<tr><th>Affected certificate types</th><td>" HBLANK
+	      "</td></tr>\n<tr><th>Incident heuristic</th><td>" HBLANK
+	      "</td></tr>\n<tr><th>Was issuance stopped?</th><td>" HBLANK
+	      "</td></tr>\n<tr><th>Analysis</th><td>" HBLANK
+	      "</td></tr>\n</table>\n",
+	      out);
+	if (r->certificates == 0)
+		fputs("<p>No certificates have been imported for this "
+		      "incident yet.</p>\n",
+		      out);
+	fprintf(out,
+		"<h3>By revocation verdict (MUST-by %s)</h3>\n<table>\n"
+		"<tr><th>Verdict</th><th>Certificates</th><th>Share</th>"
+		"</tr>\n",
+		T(r->must_by));
+	for (size_t i = 0; i < 5; i++)
+		fprintf(out,
+			"<tr><td>%s</td><td class=\"n\">%s</td><td "
+			"class=\"n\">%.1f%%</td></tr>\n",
+			verdict_words(verdict_order[i]),
+			N(r->by_verdict[verdict_order[i]]),
+			pct(r->by_verdict[verdict_order[i]], r->certificates));
+	fputs("</table>\n", out);
+	svg_revocations(r, out);
+
+	fputs("<h3>By deployment</h3>\n", out);
+	if (r->scanned_targets == 0)
+		fputs("<p>No scan has run yet: whether these certificates are "
+		      "still served is unknown.</p>\n",
+		      out);
+	else
+		fprintf(out,
+			"<p>Latest scan %s; %s of %s probeable names "
+			"probed.</p>\n",
+			T(r->latest_scan_at), N(r->scanned_targets),
+			N(r->scan_targets));
+	fputs("<table>\n<tr><th>Deployment</th><th>Certificates</th><th>"
+	      "Still to revoke</th></tr>\n",
+	      out);
+	for (int d = 0; d < REPORT_NDEPLOY; d++)
+		fprintf(out,
+			"<tr><td>%s</td><td class=\"n\">%s</td><td "
+			"class=\"n\">%s</td></tr>\n",
+			report_deploy_name((enum report_deploy)d),
+			N(r->deploy[d]), N(r->deploy_unrevoked[d]));
+	fputs("</table>\n", out);
+	svg_deployment(r, out);
+
+	fputs("<h3>Subscriber notification</h3>\n<table>\n<tr><th>Kind</th>",
+	      out);
+	for (int s = 0; s < REPORT_STATES; s++)
+		fprintf(out, "<th>%s</th>", report_state_name(s));
+	fputs("</tr>\n", out);
+	for (int k = 0; k < REPORT_KINDS; k++) {
+		fprintf(out, "<tr><td>%s</td>", report_kind_name(k));
+		for (int s = 0; s < REPORT_STATES; s++)
+			fprintf(out, "<td class=\"n\">%s</td>",
+				N(r->notices[k][s]));
+		fputs("</tr>\n", out);
+	}
+	fputs("</table>\n<table>\n", out);
+	html_row(out, "Addresses told", N(r->addresses_notified));
+	html_row(out, "Addresses not told yet", N(r->addresses_unnotified));
+	html_row(out, "Accounts without any contact address",
+		 N(r->no_address_accounts));
+	html_row(out, "First notice sent", T(r->first_sent_at));
+	html_row(out, "Last notice sent", T(r->last_sent_at));
+	fputs("</table>\n", out);
+	if (r->addresses_notified > 0)
+		fprintf(out,
+			"<p><strong>Warning time</strong> (hours from an "
+			"address's first notice to MUST-by): minimum %.1f, "
+			"median %.1f, maximum %.1f.</p>\n",
+			r->warn_min_h, r->warn_median_h, r->warn_max_h);
+	svg_warning(r, out);
+
+	fputs("<h2>Timeline</h2>\n<p>All times UTC, minute "
+	      "granularity.</p>\n<table>\n<tr><th>Time (UTC)</th><th>Event"
+	      "</th></tr>\n",
+	      out);
+	for (size_t i = 0; i < r->ntimeline; i++) {
+		fprintf(out, "<tr><td>%s</td><td>", T(r->timeline[i].at));
+		html_text(out, r->timeline[i].what);
+		fputs("</td></tr>\n", out);
+	}
+	fputs("</table>\n", out);
+	if (delayed(r)) {
+		const struct deadline_clock *s =
+			clock_get(r, "delayed-update-should");
+		const struct deadline_clock *m =
+			clock_get(r, "delayed-update-must");
+
+		fprintf(out,
+			"<h2>Delayed revocation</h2>\n<p>MUST-by %s has "
+			"passed with certificates unrevoked; this is "
+			"reportable on its own.</p>\n<table>\n",
+			T(r->must_by));
+		html_row(out, "Revoked", N(revoked(r)));
+		html_row(out, "Not yet revoked",
+			 N(r->by_verdict[DEADLINE_OVERDUE]));
+		html_row(out, "Expired unrevoked",
+			 N(r->by_verdict[DEADLINE_EXPIRED]));
+		if (s)
+			html_row(out, "Next update SHOULD be posted by",
+				 T(s->due));
+		if (m)
+			html_row(out, "Next update MUST be posted by",
+				 T(m->due));
+		fputs("<tr><th>Estimated completion date</th><td>" HBLANK
+		      "</td></tr>\n</table>\n",
+		      out);
+	}
+	if (r->conflicts > 0)
+		fprintf(out,
+			"<p><strong>Conflicting revocation evidence:</strong> "
+			"%s certificates have sources that disagree.</p>\n",
+			N(r->conflicts));
+	fputs("<h2>Related incidents</h2>\n<p>" HBLANK
+	      "</p>\n<h2>Root cause analysis</h2>\n<p>" HBLANK
+	      "</p>\n<h2>Lessons learned</h2>\n<ul><li>What went well: " HBLANK
+	      "</li><li>What didn't go well: " HBLANK
+	      "</li><li>Where we got lucky: " HBLANK
+	      "</li></ul>\n<h2>Action items</h2>\n<table>\n<tr><th>Action "
+	      "item</th><th>Kind</th><th>Corresponding root cause(s)</th>"
+	      "<th>Evaluation criteria</th><th>Due date</th><th>Status</th>"
+	      "</tr>\n<tr><td>" HBLANK
+	      "</td><td>Prevent / Mitigate / Detect</td><td></td><td></td>"
+	      "<td></td><td></td></tr>\n</table>\n<h2>Appendix</h2>\n",
+	      out);
+	fprintf(out,
+		"<p>%s affected certificates, as %s (<code>certrecall "
+		"report ",
+		N(r->certificates),
+		r->certificates < 10000 ? "a CSV file"
+					: "a list of crt.sh links");
+	html_text(out, r->slug);
+	fputs(" --format ccadb</code>).</p>\n<h3>Next steps</h3>\n<ul>\n", out);
+	nsteps = report_next_steps(r, steps, 12);
+	for (int i = 0; i < nsteps; i++) {
+		fputs("<li>", out);
+		html_text(out, steps[i]);
+		fputs("</li>\n", out);
+	}
+	fputs("</ul>\n</body>\n</html>\n", out);
+	return ferror(out) ? -1 : 0;
+}
+
+/* -------------------------------------------------------------- JSON */
+
+static json_t *jtime(time_t t)
+{
+	char buf[UTCTIME_BUFSZ];
+
+	if (t == DEADLINE_UNSET ||
+	    utctime_format_rfc3339(t, buf, sizeof(buf)) < 0)
+		return json_null();
+	return json_string(buf);
+}
+
+static json_t *jdeploy(const long long *v)
+{
+	json_t *o = json_object();
+
+	for (int d = 0; d < REPORT_NDEPLOY; d++)
+		json_object_set_new(o,
+				    report_deploy_name((enum report_deploy)d),
+				    json_integer(v[d]));
+	return o;
+}
+
+int report_write_json(const struct report *r, FILE *out)
+{
+	json_t *root = json_object(), *o, *a;
+	char steps[12][200];
+	int nsteps, rc;
+
+	json_object_set_new(root, "schema", json_string("certrecall-report/1"));
+	json_object_set_new(root, "at", jtime(r->at));
+	json_object_set_new(
+		root, "incident",
+		json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o}",
+			  "slug", r->slug, "title", r->title, "organization",
+			  r->organization, "reason", r->reason, "edition",
+			  r->rule.edition->name, "citation", r->rule.citation,
+			  "rule_text", r->rule.text, "window",
+			  deadline_window_words(r->rule.item->window),
+			  "crlreason",
+			  r->rule.crlreason_name
+				  ? json_string(r->rule.crlreason_name)
+				  : json_null(),
+			  "aware_at", jtime(r->dates.aware_at), "should_by",
+			  jtime(r->should_by), "must_by", jtime(r->must_by)));
+	o = json_object_get(root, "incident");
+	json_object_set_new(o, "disclosed_at", jtime(r->dates.disclosed_at));
+	json_object_set_new(o, "first_report_at",
+			    jtime(r->dates.first_report_at));
+	json_object_set_new(o, "full_report_at",
+			    jtime(r->dates.full_report_at));
+	json_object_set_new(o, "last_update_at",
+			    jtime(r->dates.last_update_at));
+
+	a = json_array();
+	for (int i = 0; i < r->nclocks; i++) {
+		const struct deadline_clock *c = &r->clocks[i];
+
+		json_array_append_new(
+			a,
+			json_pack("{s:s,s:s,s:o,s:I,s:s}", "id", c->id, "rule",
+				  c->rule, "due", jtime(c->due),
+				  "remaining_seconds", (json_int_t)c->remaining,
+				  "state", deadline_state_name(c->state)));
+	}
+	json_object_set_new(root, "clocks", a);
+
+	o = json_object();
+	for (size_t i = 0; i < 5; i++)
+		json_object_set_new(
+			o, deadline_verdict_name(verdict_order[i]),
+			json_integer(r->by_verdict[verdict_order[i]]));
+	json_object_set_new(
+		root, "impact",
+		json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:{s:o,s:o},"
+			  "s:{s:I,s:I,s:o}}",
+			  "certificates", (json_int_t)r->certificates,
+			  "precertificates", (json_int_t)r->precertificates,
+			  "still_valid", (json_int_t)r->still_valid, "accounts",
+			  (json_int_t)r->accounts, "addresses",
+			  (json_int_t)r->addresses, "names",
+			  (json_int_t)r->names, "short_lived",
+			  (json_int_t)r->short_lived, "verdicts", o,
+			  "deployment", "all", jdeploy(r->deploy),
+			  "still_to_revoke", jdeploy(r->deploy_unrevoked),
+			  "scan", "targets", (json_int_t)r->scan_targets,
+			  "scanned", (json_int_t)r->scanned_targets,
+			  "latest_at", jtime(r->latest_scan_at)));
+
+	o = json_object();
+	for (int k = 0; k < REPORT_KINDS; k++) {
+		json_t *ks = json_object();
+
+		for (int s = 0; s < REPORT_STATES; s++)
+			json_object_set_new(ks, report_state_name(s),
+					    json_integer(r->notices[k][s]));
+		json_object_set_new(o, report_kind_name(k), ks);
+	}
+	a = json_array();
+	for (int b = 0; b < REPORT_WARN_BUCKETS; b++)
+		json_array_append_new(
+			a, json_pack("{s:s,s:I}", "bucket",
+				     report_warn_bucket_name(b), "addresses",
+				     (json_int_t)r->warn_hist[b]));
+	json_object_set_new(
+		root, "notification",
+		json_pack("{s:o,s:I,s:I,s:I,s:o,s:o,s:{s:o,s:o,s:o,s:o}}",
+			  "notices", o, "no_address_accounts",
+			  (json_int_t)r->no_address_accounts,
+			  "addresses_notified",
+			  (json_int_t)r->addresses_notified,
+			  "addresses_not_notified",
+			  (json_int_t)r->addresses_unnotified, "first_sent_at",
+			  jtime(r->first_sent_at), "last_sent_at",
+			  jtime(r->last_sent_at), "warning_hours", "min",
+			  r->addresses_notified ? json_real(r->warn_min_h)
+						: json_null(),
+			  "median",
+			  r->addresses_notified ? json_real(r->warn_median_h)
+						: json_null(),
+			  "max",
+			  r->addresses_notified ? json_real(r->warn_max_h)
+						: json_null(),
+			  "histogram", a));
+
+	a = json_array();
+	for (size_t i = 0; i < r->ncurve; i++)
+		json_array_append_new(
+			a,
+			json_pack("{s:o,s:I}", "at",
+				  jtime(r->revoked_curve[i].at), "revoked",
+				  (json_int_t)r->revoked_curve[i].cumulative));
+	json_object_set_new(root, "revocation",
+			    json_pack("{s:o,s:o,s:I,s:o}", "first_revoked_at",
+				      jtime(r->first_revoked_at),
+				      "last_revoked_at",
+				      jtime(r->last_revoked_at), "conflicts",
+				      (json_int_t)r->conflicts, "curve", a));
+	if (delayed(r)) {
+		const struct deadline_clock *s =
+			clock_get(r, "delayed-update-should");
+		const struct deadline_clock *m =
+			clock_get(r, "delayed-update-must");
+
+		json_object_set_new(
+			root, "delayed_revocation",
+			json_pack("{s:I,s:I,s:I,s:o,s:o}", "revoked",
+				  (json_int_t)revoked(r), "not_revoked",
+				  (json_int_t)r->by_verdict[DEADLINE_OVERDUE],
+				  "expired",
+				  (json_int_t)r->by_verdict[DEADLINE_EXPIRED],
+				  "next_update_should",
+				  s ? jtime(s->due) : json_null(),
+				  "next_update_must",
+				  m ? jtime(m->due) : json_null()));
+	} else {
+		json_object_set_new(root, "delayed_revocation", json_null());
+	}
+	a = json_array();
+	for (size_t i = 0; i < r->ntimeline; i++)
+		json_array_append_new(a,
+				      json_pack("{s:o,s:s}", "at",
+						jtime(r->timeline[i].at),
+						"what", r->timeline[i].what));
+	json_object_set_new(root, "timeline", a);
+	a = json_array();
+	for (int i = 0; i < REPORT_NSTAGES; i++)
+		json_array_append_new(
+			a, json_pack("{s:s,s:o,s:o}", "stage",
+				     r->stages[i].name ? r->stages[i].name : "",
+				     "at", jtime(r->stages[i].at), "detail",
+				     r->stages[i].detail
+					     ? json_string(r->stages[i].detail)
+					     : json_null()));
+	json_object_set_new(root, "stages", a);
+	a = json_array();
+	nsteps = report_next_steps(r, steps, 12);
+	for (int i = 0; i < nsteps; i++)
+		json_array_append_new(a, json_string(steps[i]));
+	json_object_set_new(root, "next_steps", a);
+
+	rc = json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', out);
+	json_decref(root);
+	return rc < 0 || ferror(out) ? -1 : 0;
+}
+
+/* --------------------------------------------------------- dashboard */
+
+/* "[#######.......]  52.3%" in width columns. */
+static void bar(FILE *out, long long done, long long total, int width)
+{
+	int fill = total > 0
+			   ? (int)((double)width * (double)done / (double)total)
+			   : 0;
+
+	if (fill > width)
+		fill = width;
+	fputc('[', out);
+	for (int i = 0; i < width; i++)
+		fputc(i < fill ? '#' : '.', out);
+	fprintf(out, "] %5.1f%%", pct(done, total));
+}
+
+int report_write_dashboard(const struct report *r, FILE *out, int width)
+{
+	char steps[12][200], rem[64];
+	int bw, nsteps;
+	long long told, todo;
+
+	if (width < 60)
+		width = 60;
+	if (width > 160)
+		width = 160;
+	bw = width - 24;
+	if (bw > 50)
+		bw = 50;
+	fputs("incident  ", out);
+	fprintf(out, "%.40s: %.*s\n", r->slug,
+		width - 54 > 10 ? width - 54 : 10, r->title);
+	fprintf(out, "rule      %s\n", r->rule.citation);
+	fprintf(out, "as of     %s\n\n", T3339(r->at));
+	fprintf(out, "%-22s %-21s %-26s %s\n", "CLOCK", "DUE (UTC)",
+		"REMAINING", "STATE");
+	for (int i = 0; i < r->nclocks; i++) {
+		const struct deadline_clock *c = &r->clocks[i];
+
+		fprintf(out, "%-22s %-21s %-26s %s\n", c->id, T3339(c->due),
+			remaining(c, rem, sizeof(rem)),
+			deadline_state_name(c->state));
+	}
+
+	fputs("\nREVOCATION    ", out);
+	bar(out, revoked(r) + r->by_verdict[DEADLINE_EXPIRED], r->certificates,
+	    bw);
+	fprintf(out,
+		"\n              %s of %s done: on time %s, late %s, "
+		"expired %s; pending %s, overdue %s\n",
+		N(revoked(r) + r->by_verdict[DEADLINE_EXPIRED]),
+		N(r->certificates), N(r->by_verdict[DEADLINE_REVOKED_ON_TIME]),
+		N(r->by_verdict[DEADLINE_REVOKED_LATE]),
+		N(r->by_verdict[DEADLINE_EXPIRED]),
+		N(r->by_verdict[DEADLINE_PENDING]),
+		N(r->by_verdict[DEADLINE_OVERDUE]));
+
+	fputs("DEPLOYMENT    ", out);
+	bar(out, r->scanned_targets, r->scan_targets, bw);
+	if (r->scanned_targets == 0)
+		fputs("\n              not scanned yet\n", out);
+	else
+		fprintf(out,
+			"\n              %s of %s names probed (latest %s); "
+			"still to revoke: deployed %s, replaced %s, unknown "
+			"%s, not scanned %s\n",
+			N(r->scanned_targets), N(r->scan_targets),
+			T(r->latest_scan_at),
+			N(r->deploy_unrevoked[REPORT_DEPLOYED]),
+			N(r->deploy_unrevoked[REPORT_REPLACED]),
+			N(r->deploy_unrevoked[REPORT_UNKNOWN]),
+			N(r->deploy_unrevoked[REPORT_NOT_SCANNED]));
+
+	told = r->addresses_notified;
+	todo = r->addresses_notified + r->addresses_unnotified;
+	fputs("NOTIFICATION  ", out);
+	bar(out, told, todo, bw);
+	fprintf(out,
+		"\n              %s of %s addresses told; failed %s, "
+		"retrying %s; %s accounts without address\n",
+		N(told), N(todo), N(notices_in(r, 4)), N(notices_in(r, 3)),
+		N(r->no_address_accounts));
+
+	fputs("\nLAST ACTIVITY\n", out);
+	for (int i = 0; i < REPORT_NSTAGES; i++) {
+		const struct report_stage *s = &r->stages[i];
+
+		if (s->at == DEADLINE_UNSET) {
+			fprintf(out, "  %-9s never\n", s->name ? s->name : "?");
+			continue;
+		}
+		fprintf(out, "  %-9s %s (%s ago)  %.*s\n", s->name, T(s->at),
+			D(r->at - s->at), width > 70 ? width - 60 : 10,
+			s->detail ? s->detail : "");
+	}
+	fputs("\nNEXT\n", out);
+	nsteps = report_next_steps(r, steps, 12);
+	for (int i = 0; i < nsteps; i++)
+		fprintf(out, "  * %s\n", steps[i]);
+	return ferror(out) ? -1 : 0;
+}

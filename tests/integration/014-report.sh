@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# certrecall report and status: every figure cross-checked against direct
+# SQL, the HTML page rendered by headless Chromium, JSON validated against
+# docs/report.schema.json, the CCADB appendix, time zones, and incidents
+# with nothing imported or nothing scanned yet.
+. "$(dirname "$0")/lib.sh"
+new_db report
+certrecall -q db migrate
+certrecall -q incident create --slug caa-2020 --title "CAA <rechecking> bug | & more" \
+	--reason v1.6.7:5d-7 --aware-at 2020-02-29T03:08:00Z
+cd "$T_TMP"
+at=2020-03-06T00:00:00Z
+
+# An incident with nothing imported says so instead of failing.
+out=$(certrecall report caa-2020 --format md --at $at 2>&1)
+expect "a report on an empty incident succeeds" 0 $?
+contains "and says nothing is imported" "No certificates have been imported for this incident yet." "$out"
+out=$(certrecall status caa-2020 --at $at 2>&1)
+contains "status on an empty incident says what to do" "no certificates imported yet: certrecall import caa-2020 FILE" "$out"
+ok "an empty incident's JSON report is valid" certrecall report caa-2020 --format json -o empty.json --at $at
+
+# 300 certificates over 100 accounts (the first account holds 101), three
+# addresses missing; 40 expire before the deadline.
+{
+	echo "serial,account,email,names,not_after,issued_at"
+	for i in $(seq 1 300); do
+		a=$((i <= 101 ? 1 : i - 100))
+		[ $((i % 7)) -eq 0 ] && a=$(( (i % 100) + 1 ))
+		mail="ops$a@example.org"
+		[ "$a" -ge 98 ] && mail=""
+		na=2020-05-01T00:00:00Z
+		[ "$i" -le 40 ] && na=2020-03-0$((1 + i % 4))T12:00:00Z
+		printf '%x,acct-%d,%s,h%d.example,%s,2020-01-01T00:00:00Z\n' $((i + 4096)) "$a" "$mail" "$i" "$na"
+	done
+} >list.csv
+certrecall -q import caa-2020 list.csv --no-progress
+
+out=$(certrecall report caa-2020 --format md --at $at)
+contains "before any scan the report says so" "No scan has run yet" "$out"
+contains "the rule is cited in words" "BR 4.9.1.1 (v1.6.7) 5-day list item 7" "$out"
+contains "the title is escaped for Markdown" 'CAA \<rechecking\> bug \| & more' "$out"
+contains "narrative fields are marked blank" "## Root cause analysis
+
+**[TO BE WRITTEN]**" "$out"
+contains "the MUST-by clock is listed" "| revoke-must | 2020-03-05T03:08:00Z | missed |" "$out"
+
+# Revocations: 100 on time, 50 late, 10 after the report's moment.
+{
+	echo "serial,revoked_at,reason"
+	for i in $(seq 41 140); do printf '%x,2020-03-0%dT%02d:00:00Z,superseded\n' $((i + 4096)) $((3 + i % 2)) $((i % 24)); done
+	for i in $(seq 141 190); do printf '%x,2020-03-05T%02d:30:00Z,4\n' $((i + 4096)) $((4 + i % 19)); done
+	for i in $(seq 191 200); do printf '%x,2020-03-08T00:00:00Z,4\n' $((i + 4096)); done
+} >rev.csv
+certrecall -q import caa-2020 --revocations rev.csv
+
+# Notices under the rehearsal clock: sent "on 2020-03-01 10:00 UTC".
+start_smtpd mail || { fail "smtpd starts"; finish; }
+export CERTRECALL_SMTP_PORT=$SMTP_PORT CERTRECALL_SMTP_HOST=127.0.0.1
+export CERTRECALL_MAILER_FROM="Example CA <revocations@ca.example>"
+CERTRECALL_CLOCK=2020-03-01T10:00:00Z certrecall -q notify caa-2020 --kind initial --no-progress
+expect "the rehearsal clock stamps the notices" "2020-03-01 10:00:00+00" \
+	"$(db_sql -c "SELECT DISTINCT sent_at FROM notice WHERE state = 'sent'")"
+expect "and the event, keeping the real time beside it" "2020-03-01 10:00:00+00|t" \
+	"$(db_sql -c "SELECT at, detail ? 'wall_clock' FROM event WHERE kind = 'notify.initial'")"
+
+json=$(certrecall report caa-2020 --format json --at $at)
+expect "the JSON report parses" ok "$(echo "$json" | /usr/bin/python3 -c 'import json,sys; json.load(sys.stdin); print("ok")')"
+jq() { echo "$json" | /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+sqlv() { db_sql -c "SELECT certificate_verdict(revoked_at, not_after, '2020-03-05T03:08:00Z', '$at') v, count(*) FROM certificate GROUP BY v ORDER BY v" | tr '\n' ' '; }
+expect "certificates match SQL" "$(db_sql -c "SELECT count(*) FROM certificate")" "$(jq 'd["impact"]["certificates"]')"
+expect "accounts match SQL" "$(db_sql -c "SELECT count(DISTINCT account) FROM certificate")" "$(jq 'd["impact"]["accounts"]')"
+expect "verdicts (C engine) match the SQL verdict function" "$(sqlv)" \
+	"$(jq '" ".join("%s|%d" % (k, v) for k, v in sorted(d["impact"]["verdicts"].items()) if v) + " "')"
+expect "revoked on time = revoked by MUST-by" 100 "$(jq 'd["impact"]["verdicts"]["revoked-on-time"]')"
+expect "revoked late" \
+	"$(db_sql -c "SELECT count(*) FROM certificate WHERE revoked_at > '2020-03-05T03:08:00Z' AND revoked_at <= '$at'")" \
+	"$(jq 'd["impact"]["verdicts"]["revoked-late"]')"
+expect "expired before the deadline" 40 "$(jq 'd["impact"]["verdicts"]["expired"]')"
+expect "addresses notified match SQL" \
+	"$(db_sql -c "SELECT count(DISTINCT address) FROM notice WHERE state = 'sent'")" \
+	"$(jq 'd["notification"]["addresses_notified"]')"
+expect "no-address accounts match SQL" \
+	"$(db_sql -c "SELECT count(*) FROM notice WHERE state = 'no-address'")" \
+	"$(jq 'd["notification"]["no_address_accounts"]')"
+expect "warning time: 2020-03-01 10:00 to MUST-by is 89.1 hours" "89.1 89.1" \
+	"$(jq '"%.1f %.1f" % (d["notification"]["warning_hours"]["min"], d["notification"]["warning_hours"]["max"])')"
+expect "every notified address is in the 3-4 days bucket" \
+	"$(jq 'd["notification"]["addresses_notified"]')" \
+	"$(jq '[b["addresses"] for b in d["notification"]["warning_hours"]["histogram"] if b["bucket"] == "3-4 days"][0]')"
+expect "the revocation curve ends at the revoked count" 150 "$(jq 'd["revocation"]["curve"][-1]["revoked"]')"
+expect "a delayed-revocation section once MUST-by passed unrevoked" \
+	"$(db_sql -c "SELECT count(*) FROM certificate WHERE certificate_verdict(revoked_at, not_after, '2020-03-05T03:08:00Z', '$at') = 'overdue'")" \
+	"$(jq 'd["delayed_revocation"]["not_revoked"]')"
+if /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
+	v=$(/usr/bin/python3 - "$ROOT/docs/report.schema.json" empty.json <(echo "$json") <<'PY'
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator.check_schema(schema)
+for f in sys.argv[2:]:
+    jsonschema.validate(json.load(open(f)), schema, cls=jsonschema.Draft202012Validator)
+print("valid")
+PY
+)
+	expect "both JSON reports validate against the schema" valid "$v"
+else
+	fail "python3-jsonschema is installed"
+fi
+
+# Markdown and HTML say the same; the HTML page is self-contained.
+md=$(certrecall report caa-2020 --format md --at $at)
+contains "md: delayed-revocation section" "## Delayed revocation" "$md"
+contains "md: warning time" "minimum 89.1, median 89.1, maximum 89.1" "$md"
+certrecall report caa-2020 --format html -o report.html --at $at
+expect "-o leaves no temporary file" "report.html" "$(ls report.html*)"
+html=$(cat report.html)
+expect "the page has three charts" 3 "$(grep -c '<svg id="chart-' report.html)"
+expect "no script, no external request" "" "$(grep -Eio '<script|src="http|href="http|url\(' report.html)"
+contains "the title is HTML-escaped" "CAA &lt;rechecking&gt; bug | &amp; more" "$html"
+if /usr/bin/python3 -c 'import html.parser' && command -v chromium >/dev/null; then
+	/usr/bin/python3 - report.html <<'PY' >parse.txt
+import html.parser, sys
+class P(html.parser.HTMLParser):
+    def __init__(s):
+        super().__init__(); s.stack = []; s.errors = []; s.svgs = 0
+    def handle_starttag(s, tag, a):
+        if tag == "svg": s.svgs += 1
+        if tag not in ("meta", "br", "rect", "line", "polyline", "img"): s.stack.append(tag)
+    def handle_startendtag(s, tag, a): pass
+    def handle_endtag(s, tag):
+        if not s.stack or s.stack[-1] != tag: s.errors.append(tag)
+        else: s.stack.pop()
+p = P(); p.feed(open(sys.argv[1]).read())
+print("balanced" if not p.errors and not p.stack else "unbalanced %s %s" % (p.errors[:5], p.stack[:5]), p.svgs)
+PY
+	expect "the HTML is well formed" "balanced 3" "$(cat parse.txt)"
+	timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
+		--disable-component-update --disable-default-apps --disable-sync --no-first-run \
+		--user-data-dir="$T_TMP/chrome" --window-size=1000,2400 \
+		--screenshot="$T_TMP/report.png" "file://$T_TMP/report.html" >chrome.log 2>&1
+	if [ -s report.png ]; then
+		colours=$(/usr/bin/python3 - report.png <<'PY'
+import sys, zlib, struct
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n"
+pos, idat, w, h = 8, b"", 0, 0
+while pos < len(data):
+    n, t = struct.unpack(">I4s", data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + n]
+    if t == b"IHDR": w, h, depth, ctype = struct.unpack(">IIBB", body[:10])
+    if t == b"IDAT": idat += body
+    pos += 12 + n
+raw = zlib.decompress(idat)
+bpp = 4 if ctype == 6 else 3
+stride = w * bpp + 1
+# Count distinct bytes on sampled rows (filter bytes differ, but a blank
+# page compresses to rows of one value).
+seen = set()
+for y in range(0, h, max(1, h // 200)):
+    row = raw[y * stride + 1:(y + 1) * stride]
+    seen.update(row[::bpp * 7])
+print(len(seen))
+PY
+)
+		[ "${colours:-0}" -gt 8 ] && pass "Chromium renders the report to a non-blank PNG ($colours levels)" ||
+			fail "Chromium renders the report to a non-blank PNG ($colours levels)"
+	else
+		fail "Chromium renders the report to a PNG"; tail -5 chrome.log
+	fi
+else
+	fail "chromium is installed"
+fi
+
+# Time zones change nothing.
+a=$(TZ=Asia/Tokyo certrecall report caa-2020 --format md --at $at)
+b=$(TZ=America/New_York certrecall report caa-2020 --format json --at $at)
+c=$(TZ=America/New_York certrecall report caa-2020 --format md --at $at)
+expect "Markdown is identical in Tokyo and New York" "$a" "$c"
+expect "JSON is identical in any TZ" "$json" "$b"
+
+# Per-certificate CSV and the CCADB appendix.
+certrecall report caa-2020 --format csv -o certs.csv --at $at 2>csv.err
+expect "the CSV has a header and one row per certificate" 301 "$(wc -l <certs.csv)"
+expect "CSV verdicts tally with the summary" "$(jq 'd["impact"]["verdicts"]["overdue"]')" \
+	"$(grep -c ',overdue,' certs.csv)"
+certrecall report caa-2020 --format ccadb -o ccadb.csv --at $at 2>ccadb.err
+expect "CCADB: the 11 columns in the guidelines' order" \
+	"Precertificate SHA-256,Certificate SHA-256,Subject,Issuer,Not before,Not after,Serial #,dNSNames,Is revoked?,Revocation date,Revocation reason" \
+	"$(head -1 ccadb.csv)"
+expect "CCADB: one row per certificate" 301 "$(wc -l <ccadb.csv)"
+expect "CCADB: Is revoked? is Yes / Planned / Delayed / N/A" "Delayed N/A Yes" \
+	"$(tail -n +2 ccadb.csv | awk -F, '{print $9}' | sort -u | tr '\n' ' ' | sed 's/ $//')"
+contains "CCADB: a revoked row carries date and reason" ",1001,h1.example,N/A,," "$(grep '^,,,,.*,1001,' ccadb.csv)"
+contains "CCADB: a superseded revocation" "Yes,2020-03-04T17:00:00Z,superseded" "$(grep ',1029,' ccadb.csv)"
+contains "CCADB: missing columns are named" 'column "Certificate SHA-256" is empty for 300 of 300' "$(cat ccadb.err)"
+out=$(certrecall --set report.crtsh_threshold=100 report caa-2020 --format ccadb --at $at 2>&1 >links.txt)
+expect "at the threshold: one crt.sh line per certificate" 300 "$(grep -c '^https://crt.sh/?' links.txt)"
+contains "and it says which could not be linked by SHA-256" "300 of 300 certificates have no SHA-256" "$out"
+
+# The dashboard.
+out=$(certrecall status caa-2020 --at $at)
+contains "status: clocks" "revoke-must" "$out"
+contains "status: revocation bar" "REVOCATION    [" "$out"
+contains "status: the next step names the unrevoked count" "certificates unrevoked, MUST-by passed" "$out"
+contains "status: last activity of notify" "notify    2020-03-01 10:00 UTC" "$out"
+contains "status keeps the verdict counts" "revoked-on-time  100" "$out"
+out=$(timeout 3 "$CERTRECALL_BIN" status caa-2020 --watch=1 | grep -c '^REVOCATION')
+[ "$out" -ge 2 ] && pass "--watch redraws ($out screens in 3 s)" || fail "--watch redraws ($out screens in 3 s)"
+expect "each report run is in the audit trail" 0 \
+	"$(db_sql -c "SELECT count(*) < 8 FROM event WHERE kind = 'report'" | sed 's/f/0/;s/t/1/')"
+fails "an unknown format is refused" 64 certrecall report caa-2020 --format pdf
+finish
