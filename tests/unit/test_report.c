@@ -1,0 +1,325 @@
+/*
+ * test_report.c - the report renderers on hand-built reports: warning-time
+ * buckets at their edges; Markdown and HTML escape what came from the
+ * database; the HTML page carries its three charts and nothing external;
+ * the JSON parses and has the delayed-revocation object exactly when
+ * MUST-by passed with certificates unrevoked; the dashboard and the next
+ * steps name the most urgent work; empty incidents render; every output
+ * is the same bytes twice and in any TZ.
+ */
+#include "certrecall/report.h"
+#include "unit.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* 2020-02-29T03:08:00Z: the 2020 CAA incident's aware_at. */
+#define AWARE ((time_t)1582945680)
+#define HOUR 3600
+
+/* A report as report_gather() would fill it, at aware + hours. */
+static struct report *make(long long certs, int hours)
+{
+	struct report *r = calloc(1, sizeof(*r));
+	struct deadline_progress prog = { 1, 0, DEADLINE_UNSET };
+	char err[128];
+
+	ck_assert_ptr_nonnull(r);
+	r->slug = strdup("caa-2020");
+	r->title = strdup("CAA rechecking bug");
+	r->reason = strdup("v1.6.7:5d-7");
+	r->organization = strdup("");
+	ck_assert_int_eq(
+		deadline_resolve(r->reason, AWARE, &r->rule, err, sizeof(err)),
+		0);
+	deadline_incident_init(&r->dates, AWARE);
+	r->at = AWARE + (time_t)hours * HOUR;
+	r->should_by = deadline_should_by(&r->rule, AWARE);
+	r->must_by = deadline_must_by(&r->rule, AWARE);
+	r->certificates = certs;
+	r->still_valid = certs;
+	r->by_verdict[r->at <= r->must_by ? DEADLINE_PENDING
+					  : DEADLINE_OVERDUE] = certs;
+	prog.has_certs = certs > 0;
+	prog.unrevoked = certs;
+	r->nclocks = deadline_compute(&r->dates, &r->rule, &prog, r->at,
+				      r->clocks, err, sizeof(err));
+	ck_assert_int_ge(r->nclocks, 2);
+	r->deploy[REPORT_NOT_SCANNED] = certs;
+	r->deploy_unrevoked[REPORT_NOT_SCANNED] = certs;
+	r->first_sent_at = r->last_sent_at = DEADLINE_UNSET;
+	r->first_revoked_at = r->last_revoked_at = DEADLINE_UNSET;
+	r->latest_scan_at = DEADLINE_UNSET;
+	for (int i = 0; i < REPORT_NSTAGES; i++) {
+		r->stages[i].name = "import";
+		r->stages[i].at = DEADLINE_UNSET;
+	}
+	report_add_entry(r, AWARE, "CA became aware: clock start");
+	return r;
+}
+
+/* Renders into a string (free it). */
+static char *render(int (*fn)(const struct report *, FILE *),
+		    const struct report *r)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fn(r, f), 0);
+	fclose(f);
+	return buf;
+}
+
+static int dashboard80(const struct report *r, FILE *f)
+{
+	return report_write_dashboard(r, f, 80);
+}
+
+static int count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+static const struct {
+	double hours;
+	int bucket;
+} buckets[] = {
+	{ -0.01, 0 }, { 0, 1 },	  { 5.99, 1 }, { 6, 2 },  { 12, 3 },
+	{ 23.9, 3 },  { 24, 4 },  { 47.9, 4 }, { 72, 6 }, { 96, 7 },
+	{ 119.9, 7 }, { 120, 8 }, { 5000, 8 },
+};
+
+START_TEST(warning_buckets_have_closed_lower_edges)
+{
+	ck_assert_int_eq(report_warn_bucket(buckets[_i].hours),
+			 buckets[_i].bucket);
+	ck_assert_str_ne(report_warn_bucket_name(buckets[_i].bucket), "?");
+}
+END_TEST
+
+START_TEST(format_names_parse)
+{
+	enum report_format f;
+
+	ck_assert_int_eq(report_format_parse("ccadb", &f), 0);
+	ck_assert_int_eq(f, REPORT_CCADB);
+	ck_assert_int_eq(report_format_parse("html", &f), 0);
+	ck_assert_int_eq(f, REPORT_HTML);
+	ck_assert_int_eq(report_format_parse("pdf", &f), -1);
+	ck_assert_int_eq(report_format_parse("", &f), -1);
+}
+END_TEST
+
+START_TEST(empty_incident_says_so_everywhere)
+{
+	struct report *r = make(0, 10);
+	char *md = render(report_write_md, r);
+	char *html = render(report_write_html, r);
+	char *dash = render(dashboard80, r);
+
+	ck_assert_ptr_nonnull(strstr(md, "No certificates have been imported"));
+	ck_assert_ptr_nonnull(strstr(html, "No certificates have been "
+					   "imported"));
+	ck_assert_ptr_nonnull(strstr(html, "no revocation recorded yet"));
+	ck_assert_ptr_nonnull(strstr(html, "no notice sent yet"));
+	ck_assert_ptr_nonnull(strstr(dash, "no certificates imported yet"));
+	free(md);
+	free(html);
+	free(dash);
+	report_free(r);
+}
+END_TEST
+
+START_TEST(markdown_escapes_database_text_and_groups_digits)
+{
+	struct report *r = make(3048289, 10);
+	char *md;
+
+	free(r->title);
+	r->title = strdup("bug | *bold* <b>\nsecond line");
+	md = render(report_write_md, r);
+	ck_assert_ptr_nonnull(
+		strstr(md, "# Incident report: bug \\| \\*bold\\* \\<b\\> "
+			   "second line\n"));
+	ck_assert_ptr_nonnull(strstr(md, "**Total number of certificates:** "
+					 "3,048,289"));
+	ck_assert_ptr_nonnull(strstr(md, "No scan has run yet"));
+	ck_assert_ptr_nonnull(strstr(md, "a list of crt.sh links"));
+	ck_assert_ptr_nonnull(strstr(md, "## Root cause analysis\n\n"
+					 "**[TO BE WRITTEN]**"));
+	ck_assert_ptr_null(strstr(md, "## Delayed revocation"));
+	free(md);
+	report_free(r);
+}
+END_TEST
+
+START_TEST(html_is_self_contained_with_three_charts)
+{
+	struct report *r = make(3000, 30);
+	char *html;
+
+	free(r->title);
+	r->title = strdup("<script>alert(1)</script> & \"q\"");
+	r->addresses_notified = 900;
+	r->warn_hist[5] = 900;
+	r->first_revoked_at = AWARE + 20 * HOUR;
+	r->last_revoked_at = AWARE + 29 * HOUR;
+	r->revoked_curve = calloc(2, sizeof(*r->revoked_curve));
+	r->revoked_curve[0] = (struct report_point){ AWARE + 21 * HOUR, 10 };
+	r->revoked_curve[1] = (struct report_point){ AWARE + 29 * HOUR, 1700 };
+	r->ncurve = 2;
+	html = render(report_write_html, r);
+	ck_assert_int_eq(count(html, "<svg id=\"chart-"), 3);
+	ck_assert_ptr_nonnull(strstr(html, "id=\"chart-revocations\""));
+	ck_assert_ptr_nonnull(strstr(html, "id=\"chart-deployment\""));
+	ck_assert_ptr_nonnull(strstr(html, "id=\"chart-warning\""));
+	ck_assert_ptr_nonnull(strstr(html, "MUST-by 2020-03-05 03:08 UTC"));
+	ck_assert_ptr_nonnull(strstr(html, "&lt;script&gt;alert(1)&lt;/script"
+					   "&gt; &amp; &quot;q&quot;"));
+	ck_assert_ptr_null(strstr(html, "<script"));
+	ck_assert_ptr_null(strstr(html, "http://www.example"));
+	ck_assert_ptr_null(strstr(html, "src=\""));
+	ck_assert_int_eq(count(html, "<svg"), count(html, "</svg>"));
+	ck_assert_ptr_nonnull(strstr(html, "</html>\n"));
+	free(html);
+	report_free(r);
+}
+END_TEST
+
+START_TEST(json_has_delayed_section_only_after_missed_must_by)
+{
+	struct report *before = make(10, 24), *after = make(10, 24 * 6);
+	char *a = render(report_write_json, before);
+	char *b = render(report_write_json, after);
+	json_t *ja = json_loads(a, 0, NULL), *jb = json_loads(b, 0, NULL);
+
+	ck_assert_ptr_nonnull(ja);
+	ck_assert_ptr_nonnull(jb);
+	ck_assert_str_eq(json_string_value(json_object_get(ja, "schema")),
+			 "certrecall-report/1");
+	ck_assert(json_is_null(json_object_get(ja, "delayed_revocation")));
+	ck_assert_int_eq(json_integer_value(json_object_get(
+				 json_object_get(jb, "delayed_revocation"),
+				 "not_revoked")),
+			 10);
+	ck_assert_int_eq(
+		json_array_size(json_object_get(
+			json_object_get(json_object_get(jb, "notification"),
+					"warning_hours"),
+			"histogram")),
+		REPORT_WARN_BUCKETS);
+	ck_assert_str_eq(json_string_value(json_object_get(
+				 json_object_get(ja, "incident"), "must_by")),
+			 "2020-03-05T03:08:00Z");
+	json_decref(ja);
+	json_decref(jb);
+	free(a);
+	free(b);
+	report_free(before);
+	report_free(after);
+}
+END_TEST
+
+START_TEST(next_steps_put_the_deadline_first)
+{
+	struct report *r = make(1204311, 4 * 24 + 0);
+	char lines[12][200];
+	int n, i;
+
+	r->notices[0][4] = 482; /* initial failed */
+	r->no_address_accounts = 7;
+	n = report_next_steps(r, lines, 12);
+	ck_assert_int_ge(n, 3);
+	ck_assert_str_eq(lines[0], "1,204,311 certificates unrevoked, MUST-by "
+				   "in 1d 00h 00m (2020-03-05 03:08 UTC): "
+				   "export-revocations caa-2020");
+	ck_assert_ptr_nonnull(strstr(lines[1], "482 addresses failed "
+					       "delivery"));
+	for (i = 2; i < n && !strstr(lines[i], "7 accounts have no contact");
+	     i++)
+		;
+	ck_assert_int_lt(i, n);
+	report_free(r);
+
+	r = make(5, 24 * 7);
+	n = report_next_steps(r, lines, 12);
+	ck_assert_ptr_nonnull(strstr(lines[0], "MUST-by passed 2d 00h 00m "
+					       "ago: delayed revocation"));
+	report_free(r);
+}
+END_TEST
+
+START_TEST(dashboard_shows_bars_and_activity)
+{
+	struct report *r = make(100, 30);
+	char *d;
+
+	r->by_verdict[DEADLINE_PENDING] = 50;
+	r->by_verdict[DEADLINE_REVOKED_ON_TIME] = 50;
+	r->stages[1].name = "scan";
+	r->stages[1].at = AWARE + 29 * HOUR;
+	r->stages[1].detail = strdup("scan: targets 10");
+	d = render(dashboard80, r);
+	ck_assert_ptr_nonnull(strstr(d, "REVOCATION    [#########"));
+	ck_assert_ptr_nonnull(strstr(d, "50.0%"));
+	ck_assert_ptr_nonnull(strstr(d, "  scan      2020-03-01 08:08 UTC (1h "
+					"00m ago)  scan: targets 10"));
+	ck_assert_ptr_nonnull(strstr(d, "NEXT\n  * 50 certificates "
+					"unrevoked"));
+	free(d);
+	report_free(r);
+}
+END_TEST
+
+START_TEST(output_does_not_depend_on_tz)
+{
+	struct report *r = make(42, 50);
+	char *a, *b, *c, *d;
+
+	setenv("TZ", "Asia/Tokyo", 1);
+	tzset();
+	a = render(report_write_md, r);
+	c = render(report_write_json, r);
+	setenv("TZ", "America/New_York", 1);
+	tzset();
+	b = render(report_write_md, r);
+	d = render(report_write_json, r);
+	ck_assert_str_eq(a, b);
+	ck_assert_str_eq(c, d);
+	ck_assert_ptr_nonnull(strstr(a, "aware 2020-02-29 03:08 UTC"));
+	free(a);
+	free(b);
+	free(c);
+	free(d);
+	report_free(r);
+}
+END_TEST
+
+static Suite *report_suite(void)
+{
+	Suite *s = suite_create("report");
+	TCase *tc = tcase_create("render");
+
+	tcase_add_loop_test(tc, warning_buckets_have_closed_lower_edges, 0,
+			    sizeof(buckets) / sizeof(buckets[0]));
+	tcase_add_test(tc, format_names_parse);
+	tcase_add_test(tc, empty_incident_says_so_everywhere);
+	tcase_add_test(tc, markdown_escapes_database_text_and_groups_digits);
+	tcase_add_test(tc, html_is_self_contained_with_three_charts);
+	tcase_add_test(tc, json_has_delayed_section_only_after_missed_must_by);
+	tcase_add_test(tc, next_steps_put_the_deadline_first);
+	tcase_add_test(tc, dashboard_shows_bars_and_activity);
+	tcase_add_test(tc, output_does_not_depend_on_tz);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+UNIT_MAIN(report_suite)
