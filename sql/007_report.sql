@@ -29,11 +29,16 @@ $$;
 
 -- The deployment roll-up of certificate_scan_verdict() for every
 -- certificate of an incident at once: one pass over the latest round of
--- each probeable target, joined to the certificates by name.
+-- each probeable target, hashed and joined to the certificates by name.
+-- Only certificates with a probeable name come out; the rest are
+-- 'not scanned' (callers coalesce), as certificate_scan_verdict() says.
+-- The targets are few next to the certificates' names: hash them (a
+-- merge join sorts millions of names first).
 CREATE FUNCTION incident_deployment(inc bigint)
 RETURNS TABLE (certificate_id bigint, deployment text)
-LANGUAGE sql STABLE AS $$
-	WITH ts AS (
+LANGUAGE sql STABLE
+SET enable_mergejoin = off SET work_mem = '64MB' AS $$
+	WITH ts AS MATERIALIZED (
 		SELECT t.name, t.round > 0 AS scanned,
 		       coalesce(bool_and(o.verdict = 'serving-replacement'),
 		                false) AS all_replacement,
@@ -46,17 +51,15 @@ LANGUAGE sql STABLE AS $$
 		GROUP BY t.id
 	)
 	SELECT c.id, CASE
-		WHEN count(ts.name) FILTER (WHERE ts.scanned) = 0
-		     THEN 'not scanned'
+		WHEN NOT bool_or(ts.scanned) THEN 'not scanned'
 		WHEN bool_or(c.serial = ANY (ts.served)) THEN 'deployed'
 		WHEN bool_and(ts.scanned AND ts.all_replacement)
-		         FILTER (WHERE ts.name IS NOT NULL)
 		     THEN 'replaced'
 		ELSE 'unknown'
 	END
 	FROM certificate c
-	LEFT JOIN LATERAL unnest(c.names) AS n(name) ON true
-	LEFT JOIN ts ON ts.name = n.name
+	CROSS JOIN LATERAL unnest(c.names) AS n(name)
+	JOIN ts ON ts.name = n.name
 	WHERE c.incident_id = inc
 	GROUP BY c.id
 $$;

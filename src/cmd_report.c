@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,7 +45,8 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	enum report_format format = REPORT_MD;
-	const char *fname = "md", *path = NULL;
+	const char *fname = "md", *path = NULL, *direct = NULL;
+	struct stat st;
 	struct incident *inc = NULL;
 	struct report *r = NULL;
 	char tmp[4096], err[256];
@@ -81,12 +83,26 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 	rc = cli_open_incident(cli, "report", argc, argv, &inc);
 	if (rc != 0)
 		return rc;
-	r = report_gather(cli->db, inc, at, cli->cfg->report.organization);
+	r = report_gather(cli->db, inc, at, cli->cfg->report.organization,
+			  format != REPORT_CSV && format != REPORT_CCADB);
 	if (r == NULL) {
 		rc = EX_TEMPFAIL;
 		goto out;
 	}
-	if (path != NULL && strcmp(path, "-") != 0) {
+	if (path != NULL && strcmp(path, "-") == 0)
+		path = NULL;
+	if (path != NULL && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* A device or a pipe: write to it, never rename over it. */
+		direct = path;
+		path = NULL;
+		out = fopen(direct, "w");
+		if (out == NULL) {
+			log_error("%s: %m", direct);
+			rc = EX_CANTCREAT;
+			goto out;
+		}
+	}
+	if (path != NULL) {
 		int n = snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path,
 				 (long)getpid());
 
@@ -100,8 +116,6 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 			rc = EX_CANTCREAT;
 			goto out;
 		}
-	} else {
-		path = NULL;
 	}
 	switch (format) {
 	case REPORT_MD:
@@ -126,8 +140,13 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 	}
 	if (fflush(out) != 0 || ferror(out))
 		rc = log_error("report: cannot write %s: %m",
-			       path ? tmp : "standard output");
-	if (path != NULL) {
+			       path	? tmp
+			       : direct ? direct
+					: "standard output");
+	if (direct != NULL) {
+		if (fclose(out) != 0 && rc == 0)
+			rc = log_error("%s: %m", direct);
+	} else if (path != NULL) {
 		if (fclose(out) != 0 && rc == 0)
 			rc = log_error("%s: %m", tmp);
 		if (rc == 0 && rename(tmp, path) != 0)

@@ -106,7 +106,8 @@ static int render(struct cli *cli, const struct incident *inc, time_t at,
 	FILE *mem;
 	int rc = -1;
 
-	r = report_gather(cli->db, inc, at, cli->cfg->report.organization);
+	r = report_gather(cli->db, inc, at, cli->cfg->report.organization,
+			  true);
 	if (r == NULL)
 		return -1;
 	mem = open_memstream(text, len);

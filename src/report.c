@@ -180,7 +180,8 @@ static int gather_impact(struct db *db, struct report *r,
 	PGresult *res = db_query(
 		db,
 		"SELECT count(*), count(*) FILTER (WHERE is_precert),"
-		" count(DISTINCT account),"
+		" (SELECT count(*) FROM (SELECT DISTINCT account"
+		"  FROM certificate WHERE incident_id = $1) a),"
 		" count(*) FILTER (WHERE (revoked_at IS NULL"
 		"   OR revoked_at > $2::timestamptz)"
 		"  AND (not_after IS NULL OR not_after > $2::timestamptz)),"
@@ -202,8 +203,9 @@ static int gather_impact(struct db *db, struct report *r,
 	PQclear(res);
 
 	res = db_query(db,
-		       "SELECT (SELECT count(DISTINCT n) FROM certificate c,"
-		       "   unnest(c.names) n WHERE c.incident_id = $1),"
+		       "SELECT (SELECT count(*) FROM (SELECT DISTINCT n"
+		       "   FROM certificate c, unnest(c.names) n"
+		       "   WHERE c.incident_id = $1) d),"
 		       " (SELECT count(DISTINCT e) FROM subscriber s,"
 		       "   unnest(s.emails) e WHERE s.account IN"
 		       "   (SELECT account FROM certificate"
@@ -253,12 +255,18 @@ static int gather_deployment(struct db *db, struct report *r,
 		       2, p->v);
 	if (res == NULL)
 		return -1;
+	/* Certificates without a probeable name are not in the result. */
+	r->deploy[REPORT_NOT_SCANNED] = r->certificates;
+	r->deploy_unrevoked[REPORT_NOT_SCANNED] = r->still_valid;
 	for (int row = 0; row < PQntuples(res); row++) {
 		for (int d = 0; d < REPORT_NDEPLOY; d++) {
-			if (strcmp(PQgetvalue(res, row, 0), deploys[d]) == 0) {
-				r->deploy[d] = get_ll(res, row, 1);
-				r->deploy_unrevoked[d] = get_ll(res, row, 2);
-			}
+			if (strcmp(PQgetvalue(res, row, 0), deploys[d]) != 0)
+				continue;
+			r->deploy[d] += get_ll(res, row, 1);
+			r->deploy_unrevoked[d] += get_ll(res, row, 2);
+			r->deploy[REPORT_NOT_SCANNED] -= get_ll(res, row, 1);
+			r->deploy_unrevoked[REPORT_NOT_SCANNED] -=
+				get_ll(res, row, 2);
 		}
 	}
 	PQclear(res);
@@ -555,7 +563,7 @@ static int gather_conflicts(struct db *db, struct report *r,
 }
 
 struct report *report_gather(struct db *db, const struct incident *inc,
-			     time_t at, const char *organization)
+			     time_t at, const char *organization, bool figures)
 {
 	struct report *r = xcalloc(1, sizeof(*r));
 	struct deadline_progress prog;
@@ -578,7 +586,9 @@ struct report *report_gather(struct db *db, const struct incident *inc,
 	}
 	r->should_by = deadline_should_by(&r->rule, inc->aware_at);
 	r->must_by = deadline_must_by(&r->rule, inc->aware_at);
-	if (params_init(&p, inc->id, at, r->must_by) < 0 ||
+	/* Big one-off aggregates: compiling them costs more than it saves. */
+	if (db_exec(db, "SET jit = off") < 0 ||
+	    params_init(&p, inc->id, at, r->must_by) < 0 ||
 	    incident_progress(db, inc->id, r->must_by, at, &prog) < 0)
 		goto fail;
 	r->nclocks = deadline_compute(&r->dates, &r->rule, &prog, at, r->clocks,
@@ -586,6 +596,18 @@ struct report *report_gather(struct db *db, const struct incident *inc,
 	if (r->nclocks < 0) {
 		log_error("incident %s: %s", inc->slug, err);
 		goto fail;
+	}
+	if (!figures) {
+		PGresult *res = db_query(db,
+					 "SELECT count(*) FROM certificate"
+					 " WHERE incident_id = $1",
+					 1, p.v);
+
+		if (res == NULL)
+			goto fail;
+		r->certificates = get_ll(res, 0, 0);
+		PQclear(res);
+		return r;
 	}
 	if (incident_verdicts(db, inc->id, r->must_by, at, &v) < 0)
 		goto fail;

@@ -122,10 +122,12 @@ int report_warn_bucket(double hours);
 
 /*
  * Reads incident inc as it stood at time at (revocations after at have
- * not happened yet).  NULL on error (logged).
+ * not happened yet).  Without figures only the incident, its rule and
+ * clocks and the certificate count are read (what the per-certificate
+ * outputs need).  NULL on error (logged).
  */
 struct report *report_gather(struct db *db, const struct incident *inc,
-			     time_t at, const char *organization);
+			     time_t at, const char *organization, bool figures);
 void report_free(struct report *r);
 
 /* Appends a timeline entry (takes a copy of what); keeps time order

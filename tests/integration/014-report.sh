@@ -112,6 +112,13 @@ contains "md: delayed-revocation section" "## Delayed revocation" "$md"
 contains "md: warning time" "minimum 89.1, median 89.1, maximum 89.1" "$md"
 certrecall report caa-2020 --format html -o report.html --at $at
 expect "-o leaves no temporary file" "report.html" "$(ls report.html*)"
+mkfifo fifo
+cat fifo >fifo.out &
+reader=$!
+certrecall report caa-2020 --format md -o fifo --at $at
+wait $reader
+expect "-o to a pipe writes into it, never renames over it" "p 1" \
+	"$(stat -c %A fifo | cut -c1) $(grep -c '^# Incident report' fifo.out)"
 html=$(cat report.html)
 expect "the page has three charts" 3 "$(grep -c '<svg id="chart-' report.html)"
 expect "no script, no external request" "" "$(grep -Eio '<script|src="http|href="http|url\(' report.html)"
