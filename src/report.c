@@ -428,6 +428,10 @@ static char *event_text(const char *kind, const char *detail)
 		{
 			char one[96];
 
+			/* The real time of a rehearsal: counted, not listed. */
+			if (strcmp(key, "wall_clock") == 0)
+				continue;
+
 			if (json_is_integer(val))
 				snprintf(one, sizeof(one), "%s %lld", key,
 					 (long long)json_integer_value(val));
@@ -501,12 +505,15 @@ static int gather_timeline(struct db *db, struct report *r,
 	/* The audit trail, capped: a runaway cron job must not drown it. */
 	res = db_query(db,
 		       "SELECT extract(epoch FROM at)::bigint, kind,"
-		       " detail::text FROM event WHERE incident_id = $1"
-		       " AND at <= $2::timestamptz ORDER BY at, id LIMIT 5000",
+		       " detail::text, detail ? 'wall_clock' FROM event"
+		       " WHERE incident_id = $1 AND at <= $2::timestamptz"
+		       " ORDER BY at, id LIMIT 5000",
 		       2, p->v);
 	if (res == NULL)
 		return -1;
 	for (int row = 0; row < PQntuples(res); row++) {
+		if (PQgetvalue(res, row, 3)[0] == 't')
+			r->rehearsal_events++;
 		char *text = event_text(PQgetvalue(res, row, 1),
 					PQgetvalue(res, row, 2));
 

@@ -427,6 +427,13 @@ int report_write_md(const struct report *r, FILE *out)
 		"%s. Every figure is computed; fields marked " BLANK
 		" are for people to write._\n\n",
 		T3339(r->at));
+	if (r->rehearsal_events > 0)
+		fprintf(out,
+			"> **Rehearsal or replay:** %s events of this incident "
+			"were recorded under the rehearsal clock "
+			"(CERTRECALL_CLOCK); their real times are in the audit "
+			"trail (`event.detail.wall_clock`).\n\n",
+			N(r->rehearsal_events));
 	fputs("## Summary\n\n- **CA Owner:** ", out);
 	if (r->organization[0])
 		md_text(out, r->organization);
@@ -794,6 +801,14 @@ int report_write_html(const struct report *r, FILE *out)
 		" are for people to write.</p>\n",
 		T3339(r->at));
 
+	if (r->rehearsal_events > 0)
+		fprintf(out,
+			"<p class=\"meta\"><strong>Rehearsal or "
+			"replay:</strong> "
+			"%s events of this incident were recorded under the "
+			"rehearsal clock (CERTRECALL_CLOCK); their real times "
+			"are in the audit trail.</p>\n",
+			N(r->rehearsal_events));
 	fputs("<h2>Summary</h2>\n<table>\n<tr><th>CA Owner</th><td>", out);
 	if (r->organization[0])
 		html_text(out, r->organization);
@@ -1156,6 +1171,8 @@ int report_write_json(const struct report *r, FILE *out)
 						jtime(r->timeline[i].at),
 						"what", r->timeline[i].what));
 	json_object_set_new(root, "timeline", a);
+	json_object_set_new(root, "rehearsal_events",
+			    json_integer(r->rehearsal_events));
 	a = json_array();
 	for (int i = 0; i < REPORT_NSTAGES; i++)
 		json_array_append_new(
@@ -1270,9 +1287,11 @@ int report_write_dashboard(const struct report *r, FILE *out, int width)
 			fprintf(out, "  %-9s never\n", s->name ? s->name : "?");
 			continue;
 		}
-		fprintf(out, "  %-9s %s (%s ago)  %.*s\n", s->name, T(s->at),
-			D(r->at - s->at), width > 70 ? width - 60 : 10,
-			s->detail ? s->detail : "");
+		fprintf(out, "  %-9s %s (%s ago)\n", s->name, T(s->at),
+			D(r->at - s->at));
+		if (s->detail)
+			fprintf(out, "            %.*s\n", width - 13,
+				s->detail);
 	}
 	fputs("\nNEXT\n", out);
 	nsteps = report_next_steps(r, steps, 12);

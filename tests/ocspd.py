@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """An OCSP responder and CRL server for certrecall's tests, on 127.0.0.1.
 
-    ocspd.py --port PORT --dir DIR [--signer NAME]
+    ocspd.py --port PORT --dir DIR [--signer NAME] [--host ADDRESS]
 
 POST /ocsp is answered by `openssl ocsp` itself (real signed responses from
 DIR/index.txt, the CA DIR/ca.pem, signed by DIR/NAME.pem with DIR/NAME.key,
-default "ca"); GET /FILE serves DIR/FILE (CRLs).  DIR/ready appears once
-listening.  SIGTERM stops it.
+default "ca"); GET /FILE serves DIR/FILE (CRLs).  DIR/ready.PORT appears once
+listening.  --host: another loopback address (`make demo` uses its own).
+SIGTERM stops it.
 """
 import argparse
 import http.server
@@ -20,6 +21,7 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--dir", required=True)
     ap.add_argument("--signer", default="ca")
+    ap.add_argument("--host", default="127.0.0.1")
     args = ap.parse_args()
     d = args.dir
 
@@ -61,7 +63,7 @@ def main():
             self.end_headers()
             self.wfile.write(body)
 
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    srv = http.server.ThreadingHTTPServer((args.host, args.port), Handler)
     with open(os.path.join(d, "ready.%d" % args.port), "w") as f:
         f.write("%d\n" % os.getpid())
     srv.serve_forever()

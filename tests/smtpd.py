@@ -13,7 +13,8 @@ by the recipient's local part:
 
 With --reject-port, a second listener greets every client with
 "421 4.3.2 try again later" and closes the connection.
-Listens on 127.0.0.1 only; stops on SIGTERM or SIGINT.
+Listens on 127.0.0.1 only (--host: another loopback address, as `make demo`
+uses); stops on SIGTERM or SIGINT.
 """
 import argparse
 import asyncio
@@ -82,9 +83,10 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--dir", required=True)
     ap.add_argument("--reject-port", type=int)
+    ap.add_argument("--host", default="127.0.0.1")
     args = ap.parse_args()
 
-    controller = Controller(Store(args.dir), hostname="127.0.0.1",
+    controller = Controller(Store(args.dir), hostname=args.host,
                             port=args.port,
                             server_kwargs={"decode_data": False})
     controller.start()
@@ -96,7 +98,7 @@ def main():
         def run_reject():
             asyncio.set_event_loop(loop)
             server = loop.run_until_complete(asyncio.start_server(
-                reject, "127.0.0.1", args.reject_port))
+                reject, args.host, args.reject_port))
             loop.run_forever()
             server.close()
 

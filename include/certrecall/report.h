@@ -103,6 +103,7 @@ struct report {
 	long long conflicts; /* certificates whose sources disagree */
 
 	/* audit trail */
+	long long rehearsal_events; /* recorded under CERTRECALL_CLOCK */
 	struct report_entry *timeline;
 	size_t ntimeline;
 	struct report_stage stages[REPORT_NSTAGES];
