@@ -579,7 +579,8 @@ static long long prepare_targets(struct db *db, const struct config *cfg,
 		       " FROM certificate c CROSS JOIN unnest(c.names) n"
 		       " CROSS JOIN unnest($2::int[]) p"
 		       " WHERE c.incident_id = $1 AND c.revoked_at IS NULL"
-		       " AND (c.not_after IS NULL OR c.not_after > now())"
+		       " AND (c.not_after IS NULL"
+		       "  OR c.not_after > certrecall_now())"
 		       " ON CONFLICT (incident_id, name, port) DO NOTHING",
 		       2, params);
 	if (res == NULL)
@@ -588,13 +589,30 @@ static long long prepare_targets(struct db *db, const struct config *cfg,
 	{
 		const char *q[2] = { id, stale };
 
-		res = db_query(db,
-			       "UPDATE scan_target SET state = 'pending'"
-			       " WHERE incident_id = $1 AND probeable"
-			       " AND state = 'done'"
-			       " AND (last_observed_at IS NULL"
-			       " OR last_observed_at < now() - $2::interval)",
-			       2, q);
+		/*
+		 * Only names still on a certificate left to revoke are
+		 * probed (again): a name whose certificates were all
+		 * revoked or expired since is retired, keeping its last
+		 * round.
+		 */
+		res = db_query(
+			db,
+			"WITH live AS (SELECT DISTINCT n FROM"
+			"  certificate c, unnest(c.names) n"
+			"  WHERE c.incident_id = $1"
+			"  AND c.revoked_at IS NULL AND (c.not_after"
+			"  IS NULL OR c.not_after > certrecall_now())),"
+			" requeue AS (UPDATE scan_target t"
+			"  SET state = 'pending' FROM live"
+			"  WHERE t.incident_id = $1 AND t.probeable"
+			"  AND t.state = 'done' AND t.name = live.n"
+			"  AND (t.last_observed_at IS NULL"
+			"  OR t.last_observed_at < now() - $2::interval))"
+			" UPDATE scan_target t SET state = 'done'"
+			" WHERE t.incident_id = $1 AND t.state = 'pending'"
+			" AND NOT EXISTS (SELECT 1 FROM live"
+			"  WHERE live.n = t.name)",
+			2, q);
 	}
 	if (res == NULL)
 		return -1;

@@ -65,6 +65,9 @@ expect "the roll-up reads the latest round" deployed "$(rollup one "source LIKE 
 printf 'multi.test\n' >names.txt
 out=$(certrecall scan one --procs 1 --no-progress --stale-after 0 --names names.txt 2>&1)
 contains "--names limits the run" "scan: 1 of 1 targets probed, 3 results" "$out"
+db_sql -c "UPDATE certificate SET revoked_at = '2020-03-04T20:00:00Z', revocation_state = 'revoked' WHERE incident_id = 1 AND 'replaced.test' = ANY (names)" >/dev/null
+out=$(certrecall scan one --procs 1 --no-progress --stale-after 0 2>&1)
+contains "a name whose certificates were all revoked is not probed again" "scan: 6 of 6 targets probed" "$out"
 
 # Two scan processes (of two workers each) share one incident: every
 # target is probed exactly once.
