@@ -20,16 +20,18 @@ static void print_summary(const struct importer_stats *st, bool repl)
 	log_info("%lld lines read, %lld %s records in %.1f s", st->lines,
 		 st->records, repl ? "replacement" : "certificate",
 		 st->seconds);
-	log_info("%lld new, %lld already present%s", st->new_certs, st->present,
-		 st->duplicates ? "" : "");
+	log_info("%lld new, %lld already present", st->new_certs, st->present);
 	if (st->duplicates > 0)
 		log_info("%lld duplicate lines (same serial, same data)",
 			 st->duplicates);
-	log_info("%lld accounts, %lld without e-mail%s", st->accounts,
-		 st->accounts_without_email,
-		 st->accounts_without_email
-			 ? " (each will get a no-address record)"
-			 : "");
+	/* Replacements are not the incident's: their accounts are not
+	 * counted (nor mailed). */
+	if (!repl)
+		log_info("%lld accounts, %lld without e-mail%s", st->accounts,
+			 st->accounts_without_email,
+			 st->accounts_without_email
+				 ? " (each will get a no-address record)"
+				 : "");
 	if (st->contacts > 0)
 		log_info("%lld accounts given e-mail addresses", st->contacts);
 	log_info("%lld names, %lld distinct", st->names, st->distinct_names);
