@@ -15,7 +15,7 @@ packages=(
 	postgresql postgresql-client
 	nginx-light dnsmasq-base python3 python3-aiosmtpd postfix curl
 	procps iproute2 hyperfine time bc
-	chromium fonts-dejavu-core python3-jsonschema
+	chromium fonts-dejavu-core python3-jsonschema python3-html5lib
 )
 
 missing=()

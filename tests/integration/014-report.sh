@@ -125,23 +125,18 @@ html=$(cat report.html)
 expect "the page has three charts" 3 "$(grep -c '<svg id="chart-' report.html)"
 expect "no script, no external request" "" "$(grep -Eio '<script|src="http|href="http|url\(' report.html)"
 contains "the title is HTML-escaped" "CAA &lt;rechecking&gt; bug | &amp; more" "$html"
-if /usr/bin/python3 -c 'import html.parser' && command -v chromium >/dev/null; then
-	/usr/bin/python3 - report.html <<'PY' >parse.txt
-import html.parser, sys
-class P(html.parser.HTMLParser):
-    def __init__(s):
-        super().__init__(); s.stack = []; s.errors = []; s.svgs = 0
-    def handle_starttag(s, tag, a):
-        if tag == "svg": s.svgs += 1
-        if tag not in ("meta", "br", "rect", "line", "polyline", "img"): s.stack.append(tag)
-    def handle_startendtag(s, tag, a): pass
-    def handle_endtag(s, tag):
-        if not s.stack or s.stack[-1] != tag: s.errors.append(tag)
-        else: s.stack.pop()
-p = P(); p.feed(open(sys.argv[1]).read())
-print("balanced" if not p.errors and not p.stack else "unbalanced %s %s" % (p.errors[:5], p.stack[:5]), p.svgs)
-PY
-	expect "the HTML is well formed" "balanced 3" "$(cat parse.txt)"
+if /usr/bin/python3 -c 'import html5lib' && command -v chromium >/dev/null; then
+	# html5lib in strict mode raises on any HTML5 parse error.
+	v=$(/usr/bin/python3 -c '
+import html5lib, sys
+doc = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(open(sys.argv[1], "rb").read())
+print("valid", len(doc.findall(".//{http://www.w3.org/2000/svg}svg")))' report.html 2>&1)
+	expect "the HTML is valid HTML5 (strict html5lib) with three SVG charts" "valid 3" "$v"
+	dom=$(timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
+		--disable-component-update --disable-default-apps --disable-sync --no-first-run \
+		--user-data-dir="$T_TMP/chrome-dom" --dump-dom "file://$T_TMP/report.html" 2>/dev/null)
+	expect "the page Chromium rendered contains the three charts" 3 \
+		"$(echo "$dom" | grep -o '<svg id="chart-[a-z]*"' | sort -u | wc -l)"
 	timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
 		--disable-component-update --disable-default-apps --disable-sync --no-first-run \
 		--user-data-dir="$T_TMP/chrome" --window-size=1000,2400 \
@@ -176,7 +171,7 @@ PY
 		fail "Chromium renders the report to a PNG"; tail -5 chrome.log
 	fi
 else
-	fail "chromium is installed"
+	fail "chromium and python3-html5lib are installed"
 fi
 
 # Time zones change nothing.
