@@ -84,7 +84,9 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	r = report_gather(cli->db, inc, at, cli->cfg->report.organization,
-			  format != REPORT_CSV && format != REPORT_CCADB);
+			  format == REPORT_CSV || format == REPORT_CCADB
+				  ? REPORT_HEADER
+				  : REPORT_FULL);
 	if (r == NULL) {
 		rc = EX_TEMPFAIL;
 		goto out;

@@ -107,7 +107,7 @@ static int render(struct cli *cli, const struct incident *inc, time_t at,
 	int rc = -1;
 
 	r = report_gather(cli->db, inc, at, cli->cfg->report.organization,
-			  true);
+			  REPORT_FIGURES);
 	if (r == NULL)
 		return -1;
 	mem = open_memstream(text, len);

@@ -175,7 +175,7 @@ static int params_init(struct params *p, long long id, time_t at,
 }
 
 static int gather_impact(struct db *db, struct report *r,
-			 const struct params *p)
+			 const struct params *p, bool full)
 {
 	PGresult *res = db_query(
 		db,
@@ -202,6 +202,9 @@ static int gather_impact(struct db *db, struct report *r,
 	r->last_revoked_at = get_time(res, 0, 5);
 	PQclear(res);
 
+	r->names = r->addresses = -1;
+	if (!full)
+		return 0;
 	res = db_query(db,
 		       "SELECT (SELECT count(*) FROM (SELECT DISTINCT n"
 		       "   FROM certificate c, unnest(c.names) n"
@@ -570,7 +573,8 @@ static int gather_conflicts(struct db *db, struct report *r,
 }
 
 struct report *report_gather(struct db *db, const struct incident *inc,
-			     time_t at, const char *organization, bool figures)
+			     time_t at, const char *organization,
+			     enum report_depth depth)
 {
 	struct report *r = xcalloc(1, sizeof(*r));
 	struct deadline_progress prog;
@@ -604,7 +608,7 @@ struct report *report_gather(struct db *db, const struct incident *inc,
 		log_error("incident %s: %s", inc->slug, err);
 		goto fail;
 	}
-	if (!figures) {
+	if (depth == REPORT_HEADER) {
 		PGresult *res = db_query(db,
 					 "SELECT count(*) FROM certificate"
 					 " WHERE incident_id = $1",
@@ -620,9 +624,10 @@ struct report *report_gather(struct db *db, const struct incident *inc,
 		goto fail;
 	memcpy(r->by_verdict, v.by_verdict, sizeof(r->by_verdict));
 	r->short_lived = v.short_lived;
-	if (gather_impact(db, r, &p) < 0 || gather_deployment(db, r, &p) < 0 ||
-	    gather_notices(db, r, &p) < 0 || gather_curve(db, r, &p) < 0 ||
-	    gather_conflicts(db, r, &p) < 0 || gather_timeline(db, r, &p) < 0)
+	if (gather_impact(db, r, &p, depth == REPORT_FULL) < 0 ||
+	    gather_deployment(db, r, &p) < 0 || gather_notices(db, r, &p) < 0 ||
+	    gather_curve(db, r, &p) < 0 || gather_conflicts(db, r, &p) < 0 ||
+	    gather_timeline(db, r, &p) < 0)
 		goto fail;
 	return r;
 fail:

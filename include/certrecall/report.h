@@ -121,14 +121,23 @@ const char *report_warn_bucket_name(int bucket);
 /* Bucket of a warning time in hours. */
 int report_warn_bucket(double hours);
 
+/* What report_gather() reads; each level includes the one before. */
+enum report_depth {
+	REPORT_HEADER,	/* incident, rule, clocks, certificate count */
+	REPORT_FIGURES, /* every figure but the two below */
+	REPORT_FULL,	/* also distinct names and contact addresses */
+};
+
 /*
  * Reads incident inc as it stood at time at (revocations after at have
- * not happened yet).  Without figures only the incident, its rule and
- * clocks and the certificate count are read (what the per-certificate
- * outputs need).  NULL on error (logged).
+ * not happened yet), to the given depth: the per-certificate outputs need
+ * only the header, the dashboard the figures (distinct names cost a pass
+ * over every name: seconds at millions).  Figures not read are -1.  NULL
+ * on error (logged).
  */
 struct report *report_gather(struct db *db, const struct incident *inc,
-			     time_t at, const char *organization, bool figures);
+			     time_t at, const char *organization,
+			     enum report_depth depth);
 void report_free(struct report *r);
 
 /* Appends a timeline entry (takes a copy of what); keeps time order
