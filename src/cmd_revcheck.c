@@ -53,6 +53,7 @@ struct evidence {
 
 struct run {
 	struct db *db;
+	long long incident_id;
 	struct evidence *ev;
 	size_t nev, capev;
 	long long by_status[4];
@@ -201,69 +202,109 @@ struct crl_ctx {
 	int done;
 };
 
+/*
+ * A downloaded CRL: verified against its issuer and stored as one fetch
+ * (revocation_add_crl), which answers for every certificate it covers:
+ * listed means revoked, unlisted good.  A failure is stored too, and
+ * answers for nothing.
+ */
 static void on_crl(const char *url, bool ok, long http_status,
 		   const unsigned char *body, size_t len, const char *err,
 		   void *user)
 {
 	struct crl_ctx *cx = user;
 	struct run *run = cx->run;
+	struct revocation_crl_stats st;
 	struct crl *crl = NULL;
-	char why[256], id[32];
-	const char *p[1] = { id };
-	PGresult *res;
+	char why[256];
 
 	cx->done = 1;
 	if (!ok) {
 		log_error("CRL %s: %s (HTTP %ld)", url, err, http_status);
-		run->failed++;
-		return;
+		snprintf(why, sizeof(why), "%s (HTTP %ld)", err, http_status);
+		goto fail;
 	}
 	if (crl_load(body, len, cx->issuer->cert, time(NULL), cx->skew, &crl,
 		     why, sizeof(why)) < 0) {
 		log_error("CRL %s: %s", url, why);
-		run->failed++;
-		return;
+		goto fail;
 	}
-	log_info("CRL %s: %zu entries", url, crl_count(crl));
-	snprintf(id, sizeof(id), "%lld", cx->issuer->id);
-	/* Every certificate of this issuer, listed or not: a fresh,
-	 * verified, complete CRL that does not list a serial says good.
-	 * Certificates imported without their issuer (serials, le2020) are
-	 * its when it is the incident's only issuer. */
-	res = db_query(run->db,
-		       "SELECT c.id, encode(c.serial, 'hex') FROM certificate c"
-		       " JOIN issuer i ON i.id = $1"
-		       " AND i.incident_id = c.incident_id"
-		       " WHERE c.issuer_id = i.id OR (c.issuer_id IS NULL AND"
-		       " (SELECT count(*) FROM issuer i2"
-		       "  WHERE i2.incident_id = i.incident_id) = 1)",
-		       1, p);
-	if (res == NULL) {
+	if (revocation_add_crl(run->db, run->incident_id, cx->issuer->id, url,
+			       crl, NULL, &st) < 0) {
 		run->failed++;
-		crl_free(crl);
-		return;
+		goto out;
 	}
-	for (int r = 0; r < PQntuples(res); r++) {
-		struct revcheck_result rr = { 0 };
-		const char *hex = PQgetvalue(res, r, 1);
+	log_info("CRL %s: %zu entries; it covers %lld certificates, lists %lld",
+		 url, crl_count(crl), st.covered, st.listed);
+	run->by_status[REVCHECK_GOOD] += st.good;
+	run->by_status[REVCHECK_REVOKED] += st.listed;
+	goto out;
+fail:
+	run->failed++;
+	revocation_add_crl(run->db, run->incident_id, cx->issuer->id, url, NULL,
+			   why, NULL);
+out:
+	crl_free(crl);
+}
 
-		if (serial_parse(&rr.serial, hex, strlen(hex), 16, why,
-				 sizeof(why)) < 0)
+/*
+ * Queues an OCSP check of every certificate still to revoke, stepping the
+ * engine so that at most about 1000 are pending.  0, or -1 (logged).
+ */
+static int queue_ocsp(struct run *run, struct revcheck *rc, struct issuer *is,
+		      size_t nis, long long incident_id, const char *ocsp_url)
+{
+	char id[32];
+	const char *p[1] = { id };
+	PGresult *res;
+
+	snprintf(id, sizeof(id), "%lld", incident_id);
+	res = db_query(run->db,
+		       "SELECT c.id, encode(c.serial, 'hex'), c.issuer_id"
+		       " FROM certificate c WHERE c.incident_id = $1"
+		       " AND c.revoked_at IS NULL"
+		       " AND (c.not_after IS NULL OR c.not_after > now())",
+		       1, p);
+	if (res == NULL)
+		return -1;
+	for (int r = 0; r < PQntuples(res); r++) {
+		long long iid =
+			PQgetisnull(res, r, 2)
+				? (nis == 1 ? is[0].id : -1)
+				: strtoll(PQgetvalue(res, r, 2), NULL, 10);
+		struct issuer *isr = NULL;
+		struct check *ck;
+		const char *url, *hex = PQgetvalue(res, r, 1);
+		char why[128];
+
+		for (size_t i = 0; i < nis; i++)
+			if (is[i].id == iid)
+				isr = &is[i];
+		if (isr == NULL || isr->cert == NULL)
 			continue;
-		rr.reason = -1;
-		rr.status =
-			crl_lookup(crl, &rr.serial, &rr.revoked_at, &rr.reason)
-				? REVCHECK_REVOKED
-				: REVCHECK_GOOD;
-		rr.this_update = crl_this_update(crl);
-		rr.next_update = crl_next_update(crl);
-		add_evidence(run, strtoll(PQgetvalue(res, r, 0), NULL, 10),
-			     "crl", url, &rr);
-		if (run->nev >= FLUSH_AT && flush(run) < 0)
-			run->failed++;
+		url = ocsp_url ? ocsp_url : isr->nocsp ? isr->ocsp[0] : NULL;
+		if (url == NULL)
+			continue;
+		/* The run pointer rides behind the check, for the callback. */
+		ck = xcalloc(1, sizeof(*ck) + sizeof(struct run *));
+		ck->cert_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+		*(struct run **)(ck + 1) = run;
+		if (serial_parse(&ck->serial, hex, strlen(hex), 16, why,
+				 sizeof(why)) < 0 ||
+		    revcheck_add_ocsp(rc, url, isr->cert, &ck->serial, ck) <
+			    0) {
+			free(ck);
+			continue;
+		}
+		while (revcheck_pending(rc) > 1000) {
+			if (revcheck_step(rc, 100) < 0)
+				break;
+			if (run->nev >= FLUSH_AT && flush(run) < 0)
+				run->failed++;
+		}
 	}
 	PQclear(res);
-	crl_free(crl);
+	return 0;
 }
 
 /* One round over the incident; returns certificates still to revoke. */
@@ -306,51 +347,8 @@ static long long check_round(struct run *run, const struct config *cfg,
 		}
 	}
 	snprintf(id, sizeof(id), "%lld", inc->id);
-	res = db_query(run->db,
-		       "SELECT c.id, encode(c.serial, 'hex'), c.issuer_id"
-		       " FROM certificate c WHERE c.incident_id = $1"
-		       " AND c.revoked_at IS NULL"
-		       " AND (c.not_after IS NULL OR c.not_after > now())",
-		       1, p);
-	if (res == NULL)
+	if (use_ocsp && queue_ocsp(run, rc, is, nis, inc->id, ocsp_url) < 0)
 		goto out_rc;
-	for (int r = 0; use_ocsp && r < PQntuples(res); r++) {
-		long long iid =
-			PQgetisnull(res, r, 2)
-				? (nis == 1 ? is[0].id : -1)
-				: strtoll(PQgetvalue(res, r, 2), NULL, 10);
-		struct issuer *isr = NULL;
-		struct check *ck;
-		const char *url, *hex = PQgetvalue(res, r, 1);
-		char why[128];
-
-		for (size_t i = 0; i < nis; i++)
-			if (is[i].id == iid)
-				isr = &is[i];
-		if (isr == NULL || isr->cert == NULL)
-			continue;
-		url = ocsp_url ? ocsp_url : isr->nocsp ? isr->ocsp[0] : NULL;
-		if (url == NULL)
-			continue;
-		/* The run pointer rides behind the check, for the callback. */
-		ck = xcalloc(1, sizeof(*ck) + sizeof(struct run *));
-		ck->cert_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
-		*(struct run **)(ck + 1) = run;
-		if (serial_parse(&ck->serial, hex, strlen(hex), 16, why,
-				 sizeof(why)) < 0 ||
-		    revcheck_add_ocsp(rc, url, isr->cert, &ck->serial, ck) <
-			    0) {
-			free(ck);
-			continue;
-		}
-		while (revcheck_pending(rc) > 1000) {
-			if (revcheck_step(rc, 100) < 0)
-				break;
-			if (run->nev >= FLUSH_AT && flush(run) < 0)
-				run->failed++;
-		}
-	}
-	PQclear(res);
 	while (revcheck_pending(rc) > 0) {
 		if (revcheck_step(rc, 100) < 0)
 			break;
@@ -426,6 +424,7 @@ int cmd_revcheck(struct cli *cli, int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	run.db = cli->db;
+	run.incident_id = inc->id;
 	for (;;) {
 		memset(run.by_status, 0, sizeof(run.by_status));
 		left = check_round(&run, cli->cfg, inc, ocsp, crl, use_ocsp,

@@ -49,6 +49,7 @@ struct crl {
 	struct crl_entry *e;
 	size_t n;
 	size_t skipped;
+	unsigned char sha256[32]; /* of the DER CertificateList */
 	time_t this_update;
 	time_t next_update;
 	bool partitioned;
@@ -573,6 +574,12 @@ int crl_load(const unsigned char *der_or_pem, size_t len, X509 *issuer,
 		goto out;
 	if (verify_signature(&alg, &sig, &tbs_t, issuer, err, errlen) < 0)
 		goto out;
+	if (!EVP_Digest(whole.all, whole.all_len, crl->sha256, NULL,
+			EVP_sha256(), NULL)) {
+		ERR_clear_error();
+		fail(err, errlen, "cannot digest the crl");
+		goto out;
+	}
 	crl->this_update = (time_t)tu;
 	crl->next_update = (time_t)nu;
 	fmt_time(now, b, sizeof(b));
@@ -650,6 +657,11 @@ time_t crl_this_update(const struct crl *crl)
 time_t crl_next_update(const struct crl *crl)
 {
 	return crl->next_update;
+}
+
+const unsigned char *crl_get0_sha256(const struct crl *crl)
+{
+	return crl->sha256;
 }
 
 bool crl_is_partitioned(const struct crl *crl)

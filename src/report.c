@@ -14,6 +14,7 @@
 #include "certrecall/incident.h"
 #include "certrecall/log.h"
 #include "certrecall/report.h"
+#include "certrecall/revocation.h"
 #include "certrecall/utctime.h"
 #include "certrecall/xalloc.h"
 
@@ -549,27 +550,13 @@ static int gather_timeline(struct db *db, struct report *r,
 	return 0;
 }
 
+/* Certificates whose sources disagree (revocation.c decides what a
+ * disagreement is, over OCSP, CRL and imported evidence). */
 static int gather_conflicts(struct db *db, struct report *r,
-			    const struct params *p)
+			    long long incident_id)
 {
-	PGresult *res = db_query(
-		db,
-		"SELECT count(*) FROM (SELECT e.certificate_id"
-		" FROM revocation_evidence e JOIN certificate c"
-		"  ON c.id = e.certificate_id"
-		" WHERE c.incident_id = $1 AND e.status IN ('good', 'revoked')"
-		"  AND e.checked_at <= $2::timestamptz"
-		" GROUP BY e.certificate_id"
-		" HAVING count(DISTINCT e.status) > 1"
-		"  OR count(DISTINCT date_trunc('second', e.revoked_at)) > 1)"
-		" x",
-		2, p->v);
-
-	if (res == NULL)
-		return -1;
-	r->conflicts = get_ll(res, 0, 0);
-	PQclear(res);
-	return 0;
+	r->conflicts = revocation_conflicts(db, incident_id, NULL);
+	return r->conflicts < 0 ? -1 : 0;
 }
 
 struct report *report_gather(struct db *db, const struct incident *inc,
@@ -626,7 +613,8 @@ struct report *report_gather(struct db *db, const struct incident *inc,
 	r->short_lived = v.short_lived;
 	if (gather_impact(db, r, &p, depth == REPORT_FULL) < 0 ||
 	    gather_deployment(db, r, &p) < 0 || gather_notices(db, r, &p) < 0 ||
-	    gather_curve(db, r, &p) < 0 || gather_conflicts(db, r, &p) < 0 ||
+	    gather_curve(db, r, &p) < 0 ||
+	    gather_conflicts(db, r, inc->id) < 0 ||
 	    gather_timeline(db, r, &p) < 0)
 		goto fail;
 	return r;

@@ -51,6 +51,9 @@ size_t crl_count(const struct crl *crl);
 size_t crl_skipped(const struct crl *crl);
 time_t crl_this_update(const struct crl *crl);
 time_t crl_next_update(const struct crl *crl);
+/* SHA-256 of the DER CertificateList (the same for its PEM form): 32
+ * bytes, valid until crl_free.  The same digest is the same CRL. */
+const unsigned char *crl_get0_sha256(const struct crl *crl);
 /* True if the CRL carries an issuingDistributionPoint (a shard). */
 bool crl_is_partitioned(const struct crl *crl);
 void crl_free(struct crl *crl);

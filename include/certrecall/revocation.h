@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+struct crl;
 struct db;
 struct incident;
 
@@ -37,14 +38,47 @@ int revocation_import(struct db *db, const struct incident *inc,
 		      const char *path, struct revocation_import_stats *st);
 
 /*
- * Sets each certificate's revocation state from all its evidence: revoked
- * at the earliest revocation time any source reports.  Returns the number
- * of certificates whose state changed, or -1.
+ * Records one CRL fetched for the incident's issuer issuer_id from url.
+ * With crl (borrowed, accepted by crl_load: verified and current) the
+ * fetch answers for every affected certificate it covers -- the issuer's,
+ * and those imported without an issuer when it is the incident's only
+ * one: the ones it lists become crl_entry rows (revocationDate, reason),
+ * the others are good as of this CRL without a row of their own (see
+ * sql/006_crl.sql).  A partitioned CRL answers only for what it lists.
+ * The same CRL again (crl_get0_sha256, same issuer) refreshes its fetch
+ * and matches only the certificates added since; *st counts the whole
+ * fetch.  With crl NULL the failed fetch is recorded with why, answering
+ * for nothing.  One transaction; certificates cannot be added meanwhile.
+ * The revocations are applied by revocation_derive.  Returns 0 with the
+ * counts in *st (may be NULL), or -1 (logged).
+ */
+struct revocation_crl_stats {
+	long long covered; /* certificates looked up */
+	long long listed;  /* of which the CRL lists (revoked) */
+	long long good;	   /* of which good: covered - listed, or 0 */
+};
+int revocation_add_crl(struct db *db, long long incident_id,
+		       long long issuer_id, const char *url,
+		       const struct crl *crl, const char *why,
+		       struct revocation_crl_stats *st);
+
+/*
+ * Sets each certificate's revocation state from all its evidence (OCSP,
+ * imported, and the entries of every verified CRL fetch): revoked at the
+ * earliest revocation time any source reports, with that answer's reason
+ * (a stated one, the lowest code, on a tie).  Sources only add answers,
+ * so this keeps a running minimum: each CRL fetch is applied once, and
+ * nothing un-revokes.  Returns the number of certificate updates, or -1.
  */
 long long revocation_derive(struct db *db, long long incident_id);
 
-/* Certificates whose sources disagree (good vs revoked, or different
- * times), written as CSV: serial,sources... ; returns the count or -1. */
+/*
+ * Certificates whose sources disagree (good vs revoked, or different
+ * times), written as CSV: serial,sources... ; returns the count or -1.
+ * Each source's answer is its latest: the latest OCSP and imported
+ * evidence, and the CRL's answer of the latest verified fetch covering
+ * the certificate (view crl_answer).
+ */
 long long revocation_conflicts(struct db *db, long long incident_id, FILE *out);
 
 /*

@@ -44,6 +44,13 @@ printf 'R\t%s\t200306000000Z,superseded\t0A03\tunknown\t/CN=h0A03.example\n' "$e
 openssl ca -config ca.cnf -gencrl -out ca.crl 2>/dev/null
 openssl ca -config ca.cnf -gencrl -crl_lastupdate 20200101000000Z \
 	-crl_nextupdate 20200102000000Z -out stale.crl 2>/dev/null
+# A CRL of the same CA that disagrees with its OCSP responder: 0A01
+# revoked an hour earlier, 0A02 revoked although OCSP says good.
+printf 'R\t%s\t200304110000Z,keyCompromise\t0A01\tunknown\t/CN=h0A01.example\n' "$exp" >index2.txt
+printf 'R\t%s\t200303000000Z,keyCompromise\t0A02\tunknown\t/CN=h0A02.example\n' "$exp" >>index2.txt
+printf 'R\t%s\t200306000000Z,superseded\t0A03\tunknown\t/CN=h0A03.example\n' "$exp" >>index2.txt
+sed "s/index.txt/index2.txt/" ca.cnf >ca2.cnf
+openssl ca -config ca2.cnf -gencrl -out ca2.crl 2>/dev/null
 /usr/bin/python3 "$ROOT/tests/ocspd.py" --port $P --dir "$D" >/dev/null 2>&1 &
 PIDS+=($!)
 /usr/bin/python3 "$ROOT/tests/ocspd.py" --port $((P + 1)) --dir "$D" --signer rogue >/dev/null 2>&1 &
@@ -55,9 +62,22 @@ certrecall -q db migrate
 certrecall -q incident create --slug caa-2020 --title t --reason v1.6.7:5d-7 --aware-at 2020-02-29T03:08:00Z
 certrecall -q import caa-2020 leaves.pem --no-progress
 certrecall -q incident add-issuer caa-2020 ca.pem --ocsp http://127.0.0.1:$P/ocsp --crl http://127.0.0.1:$P/ca.crl
-ev() { db_sql -c "SELECT e.status || coalesce(' ' || to_char(e.revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), '') || coalesce(' ' || e.reason, '')
-	FROM revocation_evidence e JOIN certificate c ON c.id = e.certificate_id
-	WHERE e.source = '$1' AND c.serial = '\\x$2' ORDER BY e.id DESC LIMIT 1"; }
+answer() { echo "$1.status || coalesce(' ' || to_char($1.revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), '') || coalesce(' ' || $1.reason, '')"; }
+# The latest OCSP answer for a serial of caa-2020: a revocation_evidence row.
+# A CRL's answer is its latest fetch covering the certificate (crl_answer).
+ev() {
+	if [ "$1" = crl ]; then
+		db_sql -c "SELECT $(answer a) FROM crl_answer a JOIN certificate c ON c.id = a.certificate_id
+			WHERE c.incident_id = (SELECT id FROM incident WHERE slug = 'caa-2020') AND c.serial = '\\x$2' ORDER BY a.fetched_at DESC, a.fetch_id DESC LIMIT 1"
+	else
+		db_sql -c "SELECT $(answer e) FROM revocation_evidence e JOIN certificate c ON c.id = e.certificate_id
+			WHERE c.incident_id = (SELECT id FROM incident WHERE slug = 'caa-2020') AND e.source = '$1' AND c.serial = '\\x$2' ORDER BY e.id DESC LIMIT 1"
+	fi
+}
+# cert SLUG SERIAL COLUMNS
+cert() { db_sql -c "SELECT $3 FROM certificate c JOIN incident i ON i.id = c.incident_id WHERE i.slug = '$1' AND c.serial = '\\x$2'"; }
+# fetches SLUG COLUMNS
+fetches() { db_sql -c "SELECT $2 FROM crl_fetch f JOIN incident i ON i.id = f.incident_id WHERE i.slug = '$1'"; }
 out=$(certrecall revcheck caa-2020 2>&1)
 contains "the round reports its counts" "certificates still to revoke" "$out"
 expect "OCSP: revoked with time and reason" "revoked 2020-03-04 12:00 1" "$(ev ocsp 0a01)"
@@ -65,6 +85,12 @@ expect "OCSP: good" "good" "$(ev ocsp 0a02)"
 expect "OCSP: unknown serial" "unknown" "$(ev ocsp 0a04)"
 expect "CRL: revoked with time and reason" "revoked 2020-03-06 00:00 4" "$(ev crl 0a03)"
 expect "CRL: a serial it does not list is good" "good" "$(ev crl 0a02)"
+expect "CRL: so is one its OCSP responder does not know" "good" "$(ev crl 0a04)"
+expect "CRL: no per-certificate evidence rows" 0 \
+	"$(db_sql -c "SELECT count(*) FROM revocation_evidence WHERE source = 'crl'")"
+expect "CRL: one fetch, covering the four, listing two" "1|4|2|t" \
+	"$(fetches caa-2020 "count(*), sum(certificates), sum(listed), bool_and(verified)")"
+expect "CRL: entries only for the listed certificates" 2 "$(db_sql -c "SELECT count(*) FROM crl_entry")"
 expect "the certificate's revocation time is the published one" "2020-03-04 12:00:00+00" \
 	"$(db_sql -c "SELECT revoked_at FROM certificate WHERE serial = '\\x0a01'")"
 out=$(certrecall status caa-2020 --at 2020-03-07T00:00:00Z)
@@ -79,9 +105,60 @@ expect "a response signed by the wrong key is rejected" "error" "$(ev ocsp 0a02)
 out=$(certrecall revcheck caa-2020 --no-ocsp --crl http://127.0.0.1:$P/stale.crl 2>&1)
 expect "a stale CRL fails the run (75)" 75 $?
 contains "and says why" "stale" "$out"
+expect "the failed fetch is recorded with the reason" "f|stale" \
+	"$(fetches caa-2020 "verified, substr(error_detail, 1, 5)" | grep '^f')"
+expect "and answers for nothing: the last good CRL still does" "good" "$(ev crl 0a02)"
+out=$(certrecall revcheck caa-2020 --no-ocsp --crl http://127.0.0.1:$P/missing.crl 2>&1)
+expect "a CRL that cannot be downloaded fails the run (75)" 75 $?
+expect "and is recorded" 2 "$(fetches caa-2020 "count(*) FILTER (WHERE NOT verified)")"
 
 # Sources that disagree are flagged, not resolved.
 db_sql -c "INSERT INTO revocation_evidence (certificate_id, source, status, revoked_at) SELECT id, 'import', 'revoked', '2020-03-05T00:00:00Z' FROM certificate WHERE serial = '\\x0a02'" >/dev/null
 out=$(certrecall revcheck caa-2020 2>&1)
 contains "OCSP good vs imported revoked is listed" "0a02," "$out"
+
+# The CRL alone: revocation state derived from its entries.  0A03 is
+# listed but not imported yet.
+certrecall -q incident create --slug crl-only --title t --reason v1.6.7:5d-7 --aware-at 2020-02-29T03:08:00Z
+cat l0A01.pem l0A02.pem l0A04.pem >some.pem
+certrecall -q import crl-only some.pem --no-progress
+certrecall -q incident add-issuer crl-only ca.pem --crl http://127.0.0.1:$P/ca.crl
+out=$(certrecall revcheck crl-only --no-ocsp 2>&1)
+expect "a CRL-only round succeeds" 0 $?
+contains "and counts the CRL's answers" "2 good, 1 revoked, 0 unknown, 0 errors" "$out"
+expect "revoked from the CRL alone, with its date and reason" "revoked|2020-03-04 12:00:00+00|1" \
+	"$(cert crl-only 0a01 "revocation_state, revoked_at, revocation_reason")"
+expect "an unlisted certificate is not revoked" "unknown|" "$(cert crl-only 0a02 "revocation_state, revoked_at")"
+certrecall -q import crl-only l0A03.pem --no-progress
+out=$(certrecall revcheck crl-only --no-ocsp 2>&1)
+expect "the same CRL again is stored once" "1|4|2" "$(fetches crl-only "count(*), sum(certificates), sum(listed)")"
+expect "yet the certificate imported since is matched" "2020-03-06 00:00:00+00|4" \
+	"$(cert crl-only 0a03 "revoked_at, revocation_reason")"
+contains "and the round counts every certificate it covers" "2 good, 2 revoked" "$out"
+out=$(certrecall status crl-only --at 2020-03-07T00:00:00Z)
+contains "status from the CRL: revoked on time" "revoked-on-time  1" "$out"
+contains "status from the CRL: revoked late" "revoked-late     1" "$out"
+
+# OCSP and CRL disagree: the CRL says 0A01 was revoked an hour before
+# OCSP does, and 0A02 revoked where OCSP says good.
+certrecall -q incident create --slug disagree --title t --reason v1.6.7:5d-7 --aware-at 2020-02-29T03:08:00Z
+certrecall -q import disagree leaves.pem --no-progress
+certrecall -q incident add-issuer disagree ca.pem --ocsp http://127.0.0.1:$P/ocsp --crl http://127.0.0.1:$P/ca2.crl
+out=$(certrecall revcheck disagree 2>&1)
+contains "two certificates with sources that disagree" "2 with sources that disagree" "$out"
+contains "CRL revoked at T1, OCSP at T2" "0a01,crl=revoked@2020-03-04T11:00:00Z ocsp=revoked@2020-03-04T12:00:00Z" "$out"
+contains "CRL revoked, OCSP good" "0a02,crl=revoked@2020-03-03T00:00:00Z ocsp=good" "$out"
+expect "the earliest revocation time wins, whatever the source" "2020-03-04 11:00:00+00|1" \
+	"$(cert disagree 0a01 "revoked_at, revocation_reason")"
+expect "a CRL revocation stands against OCSP good" "2020-03-03 00:00:00+00" "$(cert disagree 0a02 revoked_at)"
+expect "sources that agree are not listed" "" "$(grep '^0a03,' <<<"$out")"
+# Per-certificate CRL evidence stored before 006 still counts: the
+# latest CRL answer, and a revocation time like any other.
+db_sql -c "INSERT INTO revocation_evidence (certificate_id, source, status, revoked_at, checked_at)
+	SELECT c.id, 'crl', 'revoked', '2020-03-05T00:00:00Z', now() + interval '1 day'
+	FROM certificate c JOIN incident i ON i.id = c.incident_id WHERE i.slug = 'disagree' AND c.serial = '\\x0a03'" >/dev/null
+out=$(certrecall revcheck disagree 2>&1)
+contains "older CRL evidence is compared as the CRL's answer" \
+	"0a03,crl=revoked@2020-03-05T00:00:00Z ocsp=revoked@2020-03-06T00:00:00Z" "$out"
+expect "and its earlier time wins" "2020-03-05 00:00:00+00" "$(cert disagree 0a03 revoked_at)"
 finish

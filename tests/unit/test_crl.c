@@ -3,7 +3,8 @@
  * P-256 CA: listed serials are found with their revocationDate and
  * reasonCode, others are not; a CRL signed by another key or naming
  * another issuer, a stale or not-yet-valid one, and garbage are refused
- * with the reason; PEM and DER both load; 100,000 entries index fast.
+ * with the reason; PEM and DER both load, with one digest; 100,000
+ * entries index fast.
  */
 #include <openssl/bn.h>
 #include <openssl/evp.h>
@@ -264,6 +265,56 @@ START_TEST(bad_crls_are_refused_with_the_reason)
 }
 END_TEST
 
+/* The same CRL in PEM: *pem (free), its length returned. */
+static size_t pem_of(const unsigned char *der, size_t len, unsigned char **pem)
+{
+	const unsigned char *p = der;
+	X509_CRL *x = d2i_X509_CRL(NULL, &p, (long)len);
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data;
+	long l;
+
+	ck_assert_ptr_nonnull(x);
+	PEM_write_bio_X509_CRL(bio, x);
+	l = BIO_get_mem_data(bio, &data);
+	*pem = malloc((size_t)l);
+	memcpy(*pem, data, (size_t)l);
+	BIO_free(bio);
+	X509_CRL_free(x);
+	return (size_t)l;
+}
+
+/* The digest names the CRL: the same for its DER and PEM forms, another
+ * for any other CRL, even one listing the same serials. */
+START_TEST(the_digest_is_the_crls_identity)
+{
+	unsigned char *der, *pem, *other;
+	size_t dlen =
+		make_crl(ca, ca_key, -3600, 86400, listed, 5, false, &der);
+	size_t plen = pem_of(der, dlen, &pem);
+	size_t olen =
+		make_crl(ca, ca_key, -3600, 86400, listed, 5, false, &other);
+	struct crl *a = NULL, *b = NULL, *c = NULL;
+	char err[256] = "";
+
+	ck_assert_int_eq(
+		crl_load(der, dlen, ca, NOW, 300, &a, err, sizeof(err)), 0);
+	ck_assert_int_eq(
+		crl_load(pem, plen, ca, NOW, 300, &b, err, sizeof(err)), 0);
+	/* signed again: the same entries, another (ECDSA) signature */
+	ck_assert_int_eq(
+		crl_load(other, olen, ca, NOW, 300, &c, err, sizeof(err)), 0);
+	ck_assert_mem_eq(crl_get0_sha256(a), crl_get0_sha256(b), 32);
+	ck_assert_mem_ne(crl_get0_sha256(a), crl_get0_sha256(c), 32);
+	crl_free(a);
+	crl_free(b);
+	crl_free(c);
+	free(der);
+	free(pem);
+	free(other);
+}
+END_TEST
+
 static const char *const garbage[] = {
 	"",
 	"not a crl",
@@ -387,6 +438,7 @@ static Suite *crl_suite(void)
 			    sizeof(verdicts) / sizeof(verdicts[0]));
 	tcase_add_loop_test(tc, garbage_is_malformed, 0,
 			    sizeof(garbage) / sizeof(garbage[0]));
+	tcase_add_test(tc, the_digest_is_the_crls_identity);
 	tcase_add_test(tc, a_truncated_crl_is_refused);
 	tcase_add_test(tc, a_100000_entry_crl_indexes_and_answers_fast);
 	suite_add_tcase(s, tc);
