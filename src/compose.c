@@ -53,9 +53,11 @@ struct addr {
 	bool brackets; /* the input used <...> */
 };
 
+/* Most writes are a byte or a word: only a full buffer calls out. */
 static void put(struct buf *b, const char *s, size_t len)
 {
-	xgrow(&b->p, &b->cap, b->len + len + 1, 1);
+	if (b->len + len + 1 > b->cap)
+		xgrow(&b->p, &b->cap, b->len + len + 1, 1);
 	if (len > 0)
 		memcpy(b->p + b->len, s, len);
 	b->len += len;
@@ -744,7 +746,11 @@ char *compose_message(const struct compose_input *in, size_t *len, char *err,
 			goto out;
 		}
 	}
+	/* Room for the usual case at once: a message grown by doubling
+	 * was a good part of composing it. */
+	xgrow(&body.p, &body.cap, strlen(in->body) + 256, 1);
 	normalise_body(in->body, &body, &sevenbit);
+	xgrow(&out.p, &out.cap, body.len + (att ? att->len * 2 : 0) + 2048, 1);
 	/*
 	 * The boundary starts with "=_".  Quoted-printable writes "=" only
 	 * before two hex digits or a line break, base64 has no '_', and a

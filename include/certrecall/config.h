@@ -55,6 +55,8 @@ struct config {
 		long long rate;
 		long long connections;
 		long long batch;
+		long long commit_group;
+		long long commit_interval_ms;
 		long long max_attempts;
 		long long retry_backoff_ms;
 		long long lease_ms;

@@ -2,19 +2,47 @@
  * mailer - notices to subscribers: plan them, compose them from
  * templates, send them over SMTP with libesmtp, and keep their state in
  * PostgreSQL so that a killed worker loses nothing and repeats at most
- * the messages in flight.
+ * a bounded number of messages.
  *
  * A notice is one (incident, contact address, kind); kinds are "initial",
- * "reminder" and "revoked".  Planning is idempotent and set-based.  Work
- * is claimed in batches with FOR UPDATE SKIP LOCKED and a lease, so any
- * number of `notify` processes on any number of machines share it.  Each
- * message's outcome is committed the moment the server answers it:
+ * "reminder" and "revoked".  Planning is idempotent and set-based, in
+ * slices of addresses committed one by one (a notice is created with its
+ * certificate list and its queue entry in one statement), and sending
+ * starts after the first slice.  Work is claimed in batches
+ * (mailer.batch) with FOR UPDATE SKIP LOCKED and a lease (mailer.lease),
+ * so any number of `notify` processes on any number of machines share
+ * it.  Outcomes:
  *   2xx -> sent; 4xx or a lost connection -> retry with exponential
  *   backoff, failed after mailer.max_attempts; 5xx -> failed, with the
  *   server's reply kept.
- * The one duplicate possible is a message the server accepted in the
- * instant between its "250" and our commit, if the worker dies right
- * there: at most one per connection per crash.
+ * Outcomes are committed in groups, one transaction per group: a group
+ * is sent to the database when it holds mailer.commit_group answers,
+ * when its first answer is mailer.commit_interval old (checked at each
+ * answer and before a --rate pause), and when a batch's SMTP session
+ * ends; a connection has at most one group in flight.
+ *
+ * Never lost: a notice leaves the queue only in the transaction that
+ * records it sent or failed; a claim not recorded returns when its lease
+ * ends.  Duplicates: a message is repeated only when the relay accepted
+ * it and its outcome was never committed.
+ *  - The worker is killed (or its machine fails): at most
+ *    mailer.commit_group messages per connection, those answered since
+ *    the connection's last group went out (one of them possibly
+ *    accepted while its answer was still on the wire).  A group sent
+ *    whole before the death is committed by the server all the same.
+ *    With commit_group = 1 this is the old bound of one.
+ *  - The database server crashes, or the connection to it fails: at
+ *    most 2 x mailer.commit_group per connection (the group in flight
+ *    and the one being filled).  The sender then drops its SMTP session
+ *    before the next message's final "." so the relay discards it.
+ *    This holds because the server runs with synchronous_commit on (the
+ *    default), so a commit is durable before it is acknowledged and
+ *    nothing acknowledged is lost.  The mailer does not turn it off: with
+ *    synchronous_commit = off a server crash loses the commits of its last
+ *    ~3 x wal_writer_delay (0.6 s by default) on every connection of
+ *    every worker, and each one lost would be a message sent again,
+ *    a bound in time instead of in messages.  A worker's crash is
+ *    unaffected by the setting either way.
  */
 #ifndef CERTRECALL_MAILER_H
 #define CERTRECALL_MAILER_H

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Crash test: notify is killed with SIGKILL three times at random moments
 # during a 5,000-message run and restarted each time.  Every address must
-# end with exactly one stored message; the only duplicates allowed are
-# messages the server accepted in the instant before their commit, at most
-# one per connection per crash.
+# end with exactly one stored message, except for the duplicates the
+# mailer documents (include/certrecall/mailer.h): messages the server
+# accepted whose outcome was not committed yet when the worker died, at
+# most mailer.commit_group per connection per crash.  Outcomes here are
+# committed in groups of 8 with no time limit, so the groups fill up and
+# the bound is exercised; each duplicate is printed with its cause.
 . "$(dirname "$0")/lib.sh"
 new_db crash
 certrecall -q db migrate
@@ -13,6 +16,8 @@ start_smtpd mail || { fail "smtpd starts"; finish; }
 export CERTRECALL_SMTP_PORT=$SMTP_PORT CERTRECALL_SMTP_HOST=127.0.0.1
 export CERTRECALL_MAILER_FROM="Example CA <revocations@ca.example>"
 export CERTRECALL_MAILER_LEASE=2s
+GROUP=8
+export CERTRECALL_MAILER_COMMIT_GROUP=$GROUP CERTRECALL_MAILER_COMMIT_INTERVAL=60s
 cd "$T_TMP"
 N=5000
 CONNECTIONS=4
@@ -23,6 +28,7 @@ CONNECTIONS=4
 certrecall -q import caa-2020 list.csv --no-progress
 
 kills=0
+killed_at=()
 for round in 1 2 3; do
 	set -m
 	"$CERTRECALL_BIN" -q notify caa-2020 --no-progress --connections $CONNECTIONS --rate 400 &
@@ -30,8 +36,10 @@ for round in 1 2 3; do
 	set +m
 	# A random moment while messages are flowing.
 	sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 1 + (r % 200) / 100 }')"
+	at=$(date +%s.%N)
 	if kill -KILL $pid 2>/dev/null; then
 		kills=$((kills + 1))
+		killed_at+=("$at")
 	fi
 	wait $pid 2>/dev/null
 	echo "round $round: $(ls mail/*.eml | wc -l) stored so far"
@@ -43,20 +51,19 @@ expect "every notice ends sent" $N "$(db_sql -c "SELECT count(*) FROM notice WHE
 counts=$(/usr/bin/python3 "$ROOT/tests/mailcheck.py" --count mail)
 missing=$(( N - $(wc -l <<<"$counts") ))
 expect "zero addresses without a message" 0 "$missing"
-dups=$(awk '$2 > 1' <<<"$counts")
 ndup=$(awk '$2 > 1 { n += $2 - 1 } END { print n + 0 }' <<<"$counts")
-bound=$((kills * CONNECTIONS))
-if [ -n "$dups" ]; then
-	# Each duplicate: the server stored it, then the worker died before
-	# committing "sent"; the lease expired and another run sent it again.
-	while read -r addr n files; do
-		echo "duplicate: $addr received $n copies (stored as $files):" \
-			"accepted by the server in the instant before the commit of a killed worker"
-	done <<<"$dups"
-fi
-if [ "$ndup" -le "$bound" ]; then
-	pass "duplicates ($ndup) within the bound of one per connection per crash ($bound)"
+# Each duplicate with its cause: first copy accepted before (or as) a
+# kill, the next one sent after it by a later run.
+if causes=$(/usr/bin/python3 "$ROOT/tests/mailcheck.py" --duplicates mail "${killed_at[@]}"); then
+	[ -n "$causes" ] && echo "$causes"
+	pass "every duplicate was accepted before a kill and sent again after it"
 else
-	fail "duplicates ($ndup) within the bound ($bound)" "$dups"
+	fail "every duplicate was accepted before a kill and sent again after it" "$causes"
+fi
+bound=$((kills * CONNECTIONS * GROUP))
+if [ "$ndup" -le "$bound" ]; then
+	pass "duplicates ($ndup) within the bound of commit_group per connection per crash ($kills x $CONNECTIONS x $GROUP = $bound)"
+else
+	fail "duplicates ($ndup) within the bound ($bound)" "$(awk '$2 > 1' <<<"$counts")"
 fi
 finish
