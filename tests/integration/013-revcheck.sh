@@ -51,11 +51,32 @@ printf 'R\t%s\t200303000000Z,keyCompromise\t0A02\tunknown\t/CN=h0A02.example\n' 
 printf 'R\t%s\t200306000000Z,superseded\t0A03\tunknown\t/CN=h0A03.example\n' "$exp" >>index2.txt
 sed "s/index.txt/index2.txt/" ca.cnf >ca2.cnf
 openssl ca -config ca2.cnf -gencrl -out ca2.crl 2>/dev/null
+# Delegated responders: one with the OCSPSigning key purpose, issued by
+# the CA (RFC 6960 4.2.2.2: accepted), one issued by the CA without it
+# (must be refused).
+for r in delegated plain; do
+	key $r
+	openssl req -new -key $r.key -subj "/CN=Revcheck $r responder" -out $r.csr 2>/dev/null
+	if [ $r = delegated ]; then
+		printf 'extendedKeyUsage=OCSPSigning\nbasicConstraints=CA:FALSE\n' >$r.ext
+	else
+		printf 'basicConstraints=CA:FALSE\n' >$r.ext
+	fi
+	openssl x509 -req -in $r.csr -CA ca.pem -CAkey ca.key -set_serial 0x7$((${#r})) -days 30 \
+		-extfile $r.ext -out $r.pem 2>/dev/null
+done
+/usr/bin/python3 "$ROOT/tests/ocspd.py" --port $((P + 3)) --dir "$D" --signer delegated >/dev/null 2>&1 &
+PIDS+=($!)
+/usr/bin/python3 "$ROOT/tests/ocspd.py" --port $((P + 4)) --dir "$D" --signer plain >/dev/null 2>&1 &
+PIDS+=($!)
 /usr/bin/python3 "$ROOT/tests/ocspd.py" --port $P --dir "$D" >/dev/null 2>&1 &
 PIDS+=($!)
 /usr/bin/python3 "$ROOT/tests/ocspd.py" --port $((P + 1)) --dir "$D" --signer rogue >/dev/null 2>&1 &
 PIDS+=($!)
-for _ in $(seq 1 50); do [ -f ready.$P ] && [ -f ready.$((P + 1)) ] && break; sleep 0.1; done
+for _ in $(seq 1 50); do
+	[ -f ready.$P ] && [ -f ready.$((P + 1)) ] && [ -f ready.$((P + 3)) ] && [ -f ready.$((P + 4)) ] && break
+	sleep 0.1
+done
 
 new_db revcheck
 certrecall -q db migrate
@@ -102,6 +123,12 @@ out=$(certrecall revcheck caa-2020 --no-crl --ocsp http://127.0.0.1:$((P + 2))/o
 expect "a responder that is down is an error" "error" "$(ev ocsp 0a02)"
 out=$(certrecall revcheck caa-2020 --no-crl --ocsp http://127.0.0.1:$((P + 1))/ocsp 2>&1)
 expect "a response signed by the wrong key is rejected" "error" "$(ev ocsp 0a02)"
+out=$(certrecall revcheck caa-2020 --no-crl --ocsp http://127.0.0.1:$((P + 4))/ocsp 2>&1)
+expect "a responder certificate of the CA without OCSPSigning is rejected" "error" "$(ev ocsp 0a02)"
+out=$(certrecall revcheck caa-2020 --no-crl --ocsp http://127.0.0.1:$((P + 3))/ocsp 2>&1)
+expect "a delegated responder (OCSPSigning, issued by the CA) is accepted: good" "good" "$(ev ocsp 0a02)"
+expect "that answer came from the delegated responder" "http://127.0.0.1:$((P + 3))/ocsp" \
+	"$(db_sql -c "SELECT e.source_url FROM revocation_evidence e JOIN certificate c ON c.id = e.certificate_id WHERE e.source = 'ocsp' AND c.serial = '\\x0a02' ORDER BY e.id DESC LIMIT 1")"
 out=$(certrecall revcheck caa-2020 --no-ocsp --crl http://127.0.0.1:$P/stale.crl 2>&1)
 expect "a stale CRL fails the run (75)" 75 $?
 contains "and says why" "stale" "$out"
