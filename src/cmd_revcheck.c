@@ -434,9 +434,16 @@ int cmd_revcheck(struct cli *cli, int argc, char **argv)
 			break;
 		}
 		conflicts = revocation_conflicts(cli->db, inc->id, NULL);
-		log_info("revcheck: %lld good, %lld revoked, %lld unknown, "
-			 "%lld errors; %lld certificates still to revoke, "
-			 "%lld with sources that disagree",
+		/* Answers, not certificates: a certificate asked of OCSP
+		 * and covered by a CRL is counted once per source. */
+		log_info("revcheck: %lld answers from OCSP and CRLs: %lld "
+			 "good, %lld revoked, %lld unknown, %lld errors; %lld "
+			 "certificates still to revoke, %lld with sources "
+			 "that disagree",
+			 run.by_status[REVCHECK_GOOD] +
+				 run.by_status[REVCHECK_REVOKED] +
+				 run.by_status[REVCHECK_UNKNOWN] +
+				 run.by_status[REVCHECK_ERROR],
 			 run.by_status[REVCHECK_GOOD],
 			 run.by_status[REVCHECK_REVOKED],
 			 run.by_status[REVCHECK_UNKNOWN],
