@@ -742,6 +742,7 @@ struct run {
 	atomic_llong sent, retry, failed;
 	atomic_bool stop;
 	atomic_int errors;
+	atomic_bool mail_refused_told; /* MAIL FROM refusal reported */
 	pthread_mutex_t rate_lock;
 	double next_slot; /* rate limiter: when the next message may go */
 };
@@ -1290,6 +1291,30 @@ static void send_batch(struct sender *s)
 		st = smtp_recipient_status(out[i].rcpt);
 		if (st != NULL && st->code >= 400) {
 			record(s, out[i].n, st->code, st->text);
+			continue;
+		}
+		/*
+		 * MAIL FROM refused (no AUTH, a bad login, our sender): the
+		 * relay's verdict on us, not on the recipient.  Retried like
+		 * a lost connection, never failed for good at once, and said
+		 * once per run so the operator can fix it.
+		 */
+		st = smtp_reverse_path_status(out[i].msg);
+		if (st != NULL && st->code >= 400) {
+			char text[300];
+
+			snprintf(text, sizeof(text), "MAIL FROM refused: %d %s",
+				 st->code, st->text ? st->text : "");
+			if (!atomic_exchange(&s->run->mail_refused_told, true))
+				log_warn("the relay refused MAIL FROM: %d %.*s "
+					 "(check smtp.username, "
+					 "smtp.password_file and mailer.from); "
+					 "the notices are retried",
+					 st->code,
+					 (int)strcspn(st->text ? st->text : "",
+						      "\r\n"),
+					 st->text ? st->text : "");
+			record(s, out[i].n, 0, text);
 			continue;
 		}
 		st = smtp_message_transfer_status(out[i].msg);

@@ -12,7 +12,9 @@ by the recipient's local part:
   slow-...   the answer to DATA comes after one second
 
 With --reject-port, a second listener greets every client with
-"421 4.3.2 try again later" and closes the connection.
+"421 4.3.2 try again later" and closes the connection.  With --auth
+USER:PASSWORD, AUTH (PLAIN, LOGIN) is required before MAIL and the login
+is appended to each index line.
 Listens on 127.0.0.1 only (--host: another loopback address, as `make demo`
 uses); stops on SIGTERM or SIGINT.
 """
@@ -24,6 +26,7 @@ import signal
 import threading
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 
 class Store:
@@ -66,9 +69,13 @@ class Store:
             with open(name + ".tmp", "wb") as f:
                 f.write(content)
             os.rename(name + ".tmp", name)
+            login = getattr(session, "auth_data", None)
+            login = getattr(login, "login", login)
             with open(os.path.join(self.dir, "index.tsv"), "a") as f:
-                f.write("%06d\t%s\t%s\n" % (n, ",".join(envelope.rcpt_tos),
-                                            msg.get("Message-ID", "")))
+                f.write("%06d\t%s\t%s%s\n" % (
+                    n, ",".join(envelope.rcpt_tos),
+                    msg.get("Message-ID", ""),
+                    "\t" + login.decode() if login else ""))
         return "250 2.0.0 stored as %06d" % n
 
 
@@ -84,11 +91,24 @@ def main():
     ap.add_argument("--dir", required=True)
     ap.add_argument("--reject-port", type=int)
     ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--auth", help="USER:PASSWORD required before MAIL")
     args = ap.parse_args()
 
+    kwargs = {"decode_data": False}
+    if args.auth:
+        user, password = args.auth.encode().split(b":", 1)
+
+        def authenticator(server, session, envelope, mechanism, data):
+            ok = (getattr(data, "login", None) == user and
+                  getattr(data, "password", None) == password)
+            return AuthResult(success=ok, handled=False,
+                              auth_data=user if ok else None)
+
+        # Loopback only: AUTH without TLS is what a test relay can do.
+        kwargs.update(authenticator=authenticator, auth_required=True,
+                      auth_require_tls=False)
     controller = Controller(Store(args.dir), hostname=args.host,
-                            port=args.port,
-                            server_kwargs={"decode_data": False})
+                            port=args.port, server_kwargs=kwargs)
     controller.start()
     stop = threading.Event()
     loop = None

@@ -83,17 +83,18 @@ finish() {
 	exit
 }
 
-# start_smtpd NAME: a real SMTP server (tests/smtpd.py) storing into
+# start_smtpd NAME [SMTPD-OPTIONS]: a real SMTP server (tests/smtpd.py) storing into
 # $T_TMP/NAME; exports SMTP_PORT (and SMTP_REJECT_PORT, which greets 421).
 # Stopped by finish.
 T_SMTPD=()
 start_smtpd() {
 	local dir=$T_TMP/$1
+	shift
 	SMTP_PORT=$((20000 + RANDOM % 20000))
 	SMTP_REJECT_PORT=$((SMTP_PORT + 1))
 	mkdir -p "$dir"
 	/usr/bin/python3 "$ROOT/tests/smtpd.py" --port "$SMTP_PORT" --dir "$dir" \
-		--reject-port "$SMTP_REJECT_PORT" >"$dir.log" 2>&1 &
+		--reject-port "$SMTP_REJECT_PORT" "$@" >"$dir.log" 2>&1 &
 	T_SMTPD+=($!)
 	for _ in $(seq 1 100); do
 		[ -f "$dir/ready" ] && return 0
