@@ -71,23 +71,13 @@ static int apply_clock(struct db *db)
 	return 0;
 }
 
-struct db *db_connect(const char *conninfo, long long connect_timeout_ms,
-		      const char *application_name)
+/* Connects with libpq keywords; the session is set up as ours. */
+static struct db *open_params(const char *const *kw, const char *const *val,
+			      int expand_dbname)
 {
-	char timeout[32];
-	struct db *db;
-	/*
-	 * Our defaults come first so that anything in the operator's
-	 * conninfo (expanded from "dbname") overrides them.
-	 */
-	const char *kw[] = { "connect_timeout", "application_name", "dbname",
-			     NULL };
-	const char *val[] = { timeout, application_name, conninfo, NULL };
+	struct db *db = xcalloc(1, sizeof(*db));
 
-	snprintf(timeout, sizeof(timeout), "%lld",
-		 (connect_timeout_ms + 999) / 1000);
-	db = xcalloc(1, sizeof(*db));
-	db->conn = PQconnectdbParams(kw, val, 1);
+	db->conn = PQconnectdbParams(kw, val, expand_dbname);
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
 		const char *msg = db->conn ? PQerrorMessage(db->conn) : "";
 
@@ -103,6 +93,47 @@ struct db *db_connect(const char *conninfo, long long connect_timeout_ms,
 		return NULL;
 	}
 	return db;
+}
+
+struct db *db_connect(const char *conninfo, long long connect_timeout_ms,
+		      const char *application_name)
+{
+	char timeout[32];
+	/*
+	 * Our defaults come first so that anything in the operator's
+	 * conninfo (expanded from "dbname") overrides them.
+	 */
+	const char *kw[] = { "connect_timeout", "application_name", "dbname",
+			     NULL };
+	const char *val[] = { timeout, application_name, conninfo, NULL };
+
+	snprintf(timeout, sizeof(timeout), "%lld",
+		 (connect_timeout_ms + 999) / 1000);
+	return open_params(kw, val, 1);
+}
+
+struct db *db_clone(struct db *db)
+{
+	PQconninfoOption *opts = PQconninfo(db->conn);
+	const char *kw[80], *val[80];
+	struct db *clone;
+	size_t n = 0;
+
+	if (opts == NULL) {
+		log_error("database: cannot read the connection's settings");
+		return NULL;
+	}
+	for (PQconninfoOption *o = opts; o->keyword != NULL && n < 79; o++) {
+		if (o->val != NULL && o->val[0] != '\0') {
+			kw[n] = o->keyword;
+			val[n] = o->val;
+			n++;
+		}
+	}
+	kw[n] = val[n] = NULL;
+	clone = open_params(kw, val, 0);
+	PQconninfoFree(opts);
+	return clone;
 }
 
 struct db *db_connect_config(const struct config *cfg)

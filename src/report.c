@@ -176,7 +176,7 @@ static int params_init(struct params *p, long long id, time_t at,
 }
 
 static int gather_impact(struct db *db, struct report *r,
-			 const struct params *p, bool full)
+			 const struct params *p)
 {
 	PGresult *res = db_query(
 		db,
@@ -202,25 +202,70 @@ static int gather_impact(struct db *db, struct report *r,
 	r->first_revoked_at = get_time(res, 0, 4);
 	r->last_revoked_at = get_time(res, 0, 5);
 	PQclear(res);
-
-	r->names = r->addresses = -1;
-	if (!full)
-		return 0;
-	res = db_query(db,
-		       "SELECT (SELECT count(*) FROM (SELECT DISTINCT n"
-		       "   FROM certificate c, unnest(c.names) n"
-		       "   WHERE c.incident_id = $1) d),"
-		       " (SELECT count(DISTINCT e) FROM subscriber s,"
-		       "   unnest(s.emails) e WHERE s.account IN"
-		       "   (SELECT account FROM certificate"
-		       "    WHERE incident_id = $1))",
-		       1, p->v);
-	if (res == NULL)
-		return -1;
-	r->names = get_ll(res, 0, 0);
-	r->addresses = get_ll(res, 0, 1);
-	PQclear(res);
 	return 0;
+}
+
+/*
+ * Distinct names and contact addresses: one pass over every name of
+ * every certificate, half the time of a full report at millions.  It
+ * runs on a second connection while the other figures are read on the
+ * first (names_begin), and is collected at the end (names_end); without
+ * a second connection it runs in line.
+ */
+static const char names_sql[] =
+	"SELECT (SELECT count(*) FROM (SELECT DISTINCT n"
+	"   FROM certificate c, unnest(c.names) n"
+	"   WHERE c.incident_id = $1) d),"
+	" (SELECT count(DISTINCT e) FROM subscriber s,"
+	"   unnest(s.emails) e WHERE s.account IN"
+	"   (SELECT account FROM certificate"
+	"    WHERE incident_id = $1))";
+
+static struct db *names_begin(struct db *db, const struct params *p)
+{
+	struct db *side = db_clone(db);
+
+	if (side == NULL)
+		return NULL;
+	if (db_exec(side, "SET jit = off") < 0 ||
+	    !PQsendQueryParams(db_get0_conn(side), names_sql, 1, NULL, p->v,
+			       NULL, NULL, 0)) {
+		db_close(side);
+		return NULL;
+	}
+	return side;
+}
+
+static int names_end(struct db *db, struct db *side, struct report *r,
+		     const struct params *p)
+{
+	PGresult *res;
+	int rc = 0;
+
+	if (side == NULL) {
+		res = db_query(db, names_sql, 1, p->v);
+		if (res == NULL)
+			return -1;
+	} else {
+		res = PQgetResult(db_get0_conn(side));
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			log_error("database: %.*s",
+				  (int)strcspn(PQresultErrorMessage(res), "\n"),
+				  PQresultErrorMessage(res));
+			rc = -1;
+		}
+	}
+	if (rc == 0) {
+		r->names = get_ll(res, 0, 0);
+		r->addresses = get_ll(res, 0, 1);
+	}
+	PQclear(res);
+	if (side != NULL) {
+		while ((res = PQgetResult(db_get0_conn(side))) != NULL)
+			PQclear(res);
+		db_close(side);
+	}
+	return rc;
 }
 
 static int gather_deployment(struct db *db, struct report *r,
@@ -566,6 +611,7 @@ struct report *report_gather(struct db *db, const struct incident *inc,
 	struct report *r = xcalloc(1, sizeof(*r));
 	struct deadline_progress prog;
 	struct incident_verdicts v;
+	struct db *side = NULL;
 	struct params p;
 	char err[256];
 
@@ -611,14 +657,24 @@ struct report *report_gather(struct db *db, const struct incident *inc,
 		goto fail;
 	memcpy(r->by_verdict, v.by_verdict, sizeof(r->by_verdict));
 	r->short_lived = v.short_lived;
-	if (gather_impact(db, r, &p, depth == REPORT_FULL) < 0 ||
-	    gather_deployment(db, r, &p) < 0 || gather_notices(db, r, &p) < 0 ||
-	    gather_curve(db, r, &p) < 0 ||
+	r->names = r->addresses = -1;
+	if (depth == REPORT_FULL)
+		side = names_begin(db, &p);
+	if (gather_impact(db, r, &p) < 0 || gather_deployment(db, r, &p) < 0 ||
+	    gather_notices(db, r, &p) < 0 || gather_curve(db, r, &p) < 0 ||
 	    gather_conflicts(db, r, inc->id) < 0 ||
 	    gather_timeline(db, r, &p) < 0)
 		goto fail;
+	if (depth == REPORT_FULL) {
+		struct db *s = side;
+
+		side = NULL;
+		if (names_end(db, s, r, &p) < 0)
+			goto fail;
+	}
 	return r;
 fail:
+	db_close(side); /* a query still running is abandoned */
 	report_free(r);
 	return NULL;
 }

@@ -38,6 +38,9 @@ struct db_migration_state {
  */
 struct db *db_connect(const char *conninfo, long long connect_timeout_ms,
 		      const char *application_name);
+/* A second connection to the same server and database, with the same
+ * settings (for work done in parallel).  NULL on failure (logged). */
+struct db *db_clone(struct db *db);
 /* Connects as the config says. */
 struct db *db_connect_config(const struct config *cfg);
 void db_close(struct db *db);
