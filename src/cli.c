@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "certrecall/cli.h"
 #include "certrecall/config.h"
 #include "certrecall/db.h"
+#include "certrecall/embedded.h"
 #include "certrecall/deadline.h"
 #include "certrecall/incident.h"
 #include "certrecall/log.h"
@@ -335,10 +337,50 @@ static int load_clock(void)
 	return 0;
 }
 
+/* Set by the dispatcher for every command but `db`. */
+static bool schema_must_be_current;
+
+/*
+ * A binary newer than the schema would fail on its first missing table
+ * with a raw SQL error; say what to do instead.  A database newer than
+ * the binary (another machine upgraded first) is only a warning.
+ */
+static int check_schema(struct db *db)
+{
+	struct db_migration_state *st;
+	size_t n, pending = 0, unknown = 0;
+
+	if (db_migration_status(db, embedded_migrations,
+				embedded_migrations_count, &st, &n) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		pending += !st[i].applied && !st[i].unknown;
+		unknown += st[i].unknown;
+	}
+	db_migration_states_free(st, n);
+	if (unknown > 0)
+		log_warn("the database has %zu migration(s) this certrecall "
+			 "does not know: another machine runs a newer "
+			 "version",
+			 unknown);
+	if (pending > 0)
+		return log_error("the database schema lacks %zu migration(s) "
+				 "of this certrecall: run 'certrecall db "
+				 "migrate' first",
+				 pending);
+	return 0;
+}
+
 int cli_connect(struct cli *cli)
 {
-	if (cli->db == NULL)
+	if (cli->db == NULL) {
 		cli->db = db_connect_config(cli->cfg);
+		if (cli->db != NULL && schema_must_be_current &&
+		    check_schema(cli->db) < 0) {
+			db_close(cli->db);
+			cli->db = NULL;
+		}
+	}
 	return cli->db == NULL ? -1 : 0;
 }
 
@@ -553,6 +595,8 @@ int cli_main(int argc, char **argv)
 		rc = EX_CONFIG;
 		goto out;
 	}
+	schema_must_be_current =
+		(cmd->flags & CLI_NEEDS_DB) && cmd->fn != cmd_db;
 	if (load_clock() < 0) {
 		rc = EX_CONFIG;
 		goto out;

@@ -6,6 +6,9 @@ new_db migrate
 
 out=$(certrecall db status)
 contains "a new database has pending migrations" "pending  001_schema" "$out"
+out=$(certrecall incident list 2>&1)
+expect "a command refuses a schema older than the binary (69)" 69 $?
+contains "and says what to do" "run 'certrecall db migrate' first" "$out"
 ok "db migrate applies the schema" certrecall db migrate
 schema() { pg_dump --schema-only "$CERTRECALL_DATABASE" | grep -v '^\\\(un\)\?restrict'; }
 dump1=$(schema)
@@ -67,4 +70,7 @@ expect "four concurrent migrates all succeed" 0 "$all"
 expect "and each migration was applied exactly once" "$nmig" \
 	"$(db_sql -c "SELECT count(*) FROM schema_migrations")"
 
+psql -XAtq "$CERTRECALL_DATABASE" -c "INSERT INTO schema_migrations (name, checksum, applied_by) VALUES ('999_future', 'x', 'test')" >/dev/null 2>&1
+out=$(certrecall incident list 2>&1)
+contains "a schema newer than the binary is a warning only" "another machine runs a newer version" "$out"
 finish
