@@ -8,6 +8,9 @@
 #include <openssl/ssl.h>
 #include <auth-client.h>
 #include <libesmtp.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -1210,6 +1213,61 @@ static int auth_interact(auth_client_request_t req, char **result, int n,
 	return 1;
 }
 
+/*
+ * libesmtp's connect() blocks for the kernel's SYN retries (about two
+ * minutes) when the relay does not answer, and has no timeout of its own:
+ * check once, within smtp.timeout (at most 30 s), that the relay accepts
+ * connections before any sender starts.  0, or -1 (logged).
+ */
+static int relay_reachable(const struct config *cfg)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
+	long long ms =
+		cfg->smtp.timeout_ms > 30000 ? 30000 : cfg->smtp.timeout_ms;
+	char port[16], why[160] = "no address";
+	int e;
+
+	snprintf(port, sizeof(port), "%lld", (long long)cfg->smtp.port);
+	e = getaddrinfo(cfg->smtp.host, port, &hints, &ai);
+	if (e != 0)
+		return log_error("smtp.host \"%s\": %s", cfg->smtp.host,
+				 gai_strerror(e));
+	for (struct addrinfo *a = ai; a != NULL; a = a->ai_next) {
+		int fd = socket(a->ai_family,
+				a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+				a->ai_protocol);
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+		int err = 0, r = 1;
+		socklen_t len = sizeof(err);
+
+		if (fd < 0)
+			continue;
+		if (connect(fd, a->ai_addr, a->ai_addrlen) < 0) {
+			if (errno == EINPROGRESS)
+				r = poll(&pfd, 1, (int)ms);
+			else
+				err = errno;
+		}
+		if (err == 0 && r == 0)
+			err = ETIMEDOUT;
+		else if (err == 0 && r < 0)
+			err = errno;
+		else if (err == 0 &&
+			 getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = errno;
+		close(fd);
+		if (err == 0) {
+			freeaddrinfo(ai);
+			return 0;
+		}
+		snprintf(why, sizeof(why), "%s", strerror(err));
+	}
+	freeaddrinfo(ai);
+	return log_error("cannot reach the SMTP relay %s:%lld within %lld ms: "
+			 "%s; nothing was sent",
+			 cfg->smtp.host, (long long)cfg->smtp.port, ms, why);
+}
+
 static bool host_is_loopback(const char *host)
 {
 	return strcmp(host, "localhost") == 0 ||
@@ -1605,7 +1663,8 @@ int mailer_run(struct db *db, const struct config *cfg,
 	memset(st, 0, sizeof(*st));
 	if (opt->dry_run_dir != NULL)
 		return dry_run(db, cfg, inc, opt, st);
-	if (common_init(&run.common, cfg, inc, opt->kind) < 0)
+	if (common_init(&run.common, cfg, inc, opt->kind) < 0 ||
+	    relay_reachable(cfg) < 0)
 		goto out;
 	if (cfg->smtp.username[0] != '\0')
 		auth_client_init();

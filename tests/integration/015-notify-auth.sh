@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SMTP AUTH against a real server (aiosmtpd requiring AUTH): the username
 # and the password file are used, the password never appears in output,
-# and a wrong password sends nothing and loses no notice.
+# and a wrong password sends nothing and loses no notice.  A relay that
+# cannot be reached stops the run before anything changes.
 . "$(dirname "$0")/lib.sh"
 new_db auth
 certrecall -q db migrate
@@ -38,4 +39,10 @@ out=$(certrecall --set smtp.username=relay-user --set smtp.password_file=good.pw
 contains "with the right password every notice goes out" "initial: 20 sent, 0 failed" "$out"
 expect "each message arrived after AUTH as the configured user" "20 relay-user" \
 	"$(cut -f4 mail/index.tsv | sort | uniq -c | awk '{print $1, $2}')"
+
+out=$(CERTRECALL_SMTP_PORT=1 certrecall notify caa-2020 --kind reminder --no-progress 2>&1)
+rc=$?
+[ "$rc" -ne 0 ] && pass "an unreachable relay fails the run (exit $rc)" || fail "an unreachable relay fails the run" "$out"
+contains "and says so" "cannot reach the SMTP relay 127.0.0.1:1" "$out"
+expect "before planning anything" 0 "$(db_sql -c "SELECT count(*) FROM notice WHERE kind = 'reminder'")"
 finish
