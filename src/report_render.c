@@ -1273,11 +1273,14 @@ int report_write_dashboard(const struct report *r, FILE *out, int width)
 	todo = r->addresses_notified + r->addresses_unnotified;
 	fputs("NOTIFICATION  ", out);
 	bar(out, told, todo, bw);
-	fprintf(out,
-		"\n              %s of %s addresses told; failed %s, "
-		"retrying %s; %s accounts without address\n",
-		N(told), N(todo), N(notices_in(r, 4)), N(notices_in(r, 3)),
-		N(r->no_address_accounts));
+	if (todo + r->no_address_accounts == 0)
+		fputs("\n              no notice planned yet\n", out);
+	else
+		fprintf(out,
+			"\n              %s of %s addresses told; failed %s, "
+			"retrying %s; %s accounts without address\n",
+			N(told), N(todo), N(notices_in(r, 4)),
+			N(notices_in(r, 3)), N(r->no_address_accounts));
 
 	fputs("\nLAST ACTIVITY\n", out);
 	for (int i = 0; i < REPORT_NSTAGES; i++) {
