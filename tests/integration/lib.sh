@@ -70,6 +70,15 @@ new_db() {
 db_sql() { psql -XAtq "$CERTRECALL_DATABASE" -v ON_ERROR_STOP=1 "$@"; }
 
 finish() {
+	# The test's own EXIT trap (stopping its servers) runs first: their
+	# pid files live under $T_TMP, which goes below.
+	local t
+	t=$(trap -p EXIT)
+	if [ -n "$t" ]; then
+		trap - EXIT
+		eval "set -- $t"
+		eval "$3"
+	fi
 	for p in "${T_SMTPD[@]+"${T_SMTPD[@]}"}"; do
 		kill "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
