@@ -16,27 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-static uint64_t state;
-
-/* splitmix64: small, fast, and the same sequence everywhere. */
-static uint64_t next(void)
-{
-	uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static uint64_t below(uint64_t n)
-{
-	return next() % n;
-}
-
-static double unit(void)
-{
-	return (double)(next() >> 11) / 9007199254740992.0;
-}
+#include "seeded.h"
 
 static long certs_for_account(void)
 {
@@ -53,21 +33,6 @@ static long certs_for_account(void)
 	if (u < 0.9995)
 		return 21 + (long)below(480);
 	return 1000 + (long)below(49000);
-}
-
-static int names_for_cert(void)
-{
-	double u = unit();
-
-	if (u < 0.60)
-		return 1;
-	if (u < 0.85)
-		return 2;
-	if (u < 0.95)
-		return 3;
-	if (u < 0.99)
-		return 4 + (int)below(7);
-	return 11 + (int)below(90);
 }
 
 static int cmp(const void *a, const void *b)
@@ -99,7 +64,6 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 	for (long i = 0; i < n; i++) {
-		unsigned char serial[18];
 		char hex[37], stamp[64];
 		time_t t = 1575158400 + (time_t)below(90 * 86400);
 		struct tm tm;
@@ -110,11 +74,7 @@ int main(int argc, char **argv)
 			left = certs_for_account();
 		}
 		left--;
-		for (int j = 0; j < 18; j++)
-			serial[j] = (unsigned char)below(256);
-		serial[0] = 3 + (serial[0] & 1);
-		for (int j = 0; j < 18; j++)
-			snprintf(hex + 2 * j, 3, "%02x", serial[j]);
+		serial_hex(hex);
 		for (int j = 0; j < k; j++) {
 			static const char *const pre[] = { "", "www.", "mail.",
 							   "api." };
