@@ -12,7 +12,7 @@
  *   DIR/accounts.csv  account,email,email for 9 accounts in 10; the
  *                     10th has no address (it must be counted, not lost)
  *   DIR/plan.tsv      one line per certificate, for the test CA and the
- *                     local fleet (scripts/demo/testca.sh, fleet.sh):
+ *                     local fleet (scripts/demo/world.sh):
  *                     fate serial replacement address issued names...
  *
  * Certificates per account follow a discrete power law, P(k) ~ k^-2.15
