@@ -1216,7 +1216,7 @@ int report_write_dashboard(const struct report *r, FILE *out, int width)
 {
 	char steps[12][200], rem[64];
 	int bw, nsteps;
-	long long told, todo;
+	long long told, addressed;
 
 	if (width < 60)
 		width = 60;
@@ -1270,16 +1270,16 @@ int report_write_dashboard(const struct report *r, FILE *out, int width)
 			N(r->deploy_unrevoked[REPORT_NOT_SCANNED]));
 
 	told = r->addresses_notified;
-	todo = r->addresses_notified + r->addresses_unnotified;
+	addressed = r->addresses_notified + r->addresses_unnotified;
 	fputs("NOTIFICATION  ", out);
-	bar(out, told, todo, bw);
-	if (todo + r->no_address_accounts == 0)
+	bar(out, told, addressed, bw);
+	if (addressed + r->no_address_accounts == 0)
 		fputs("\n              no notice planned yet\n", out);
 	else
 		fprintf(out,
 			"\n              %s of %s addresses told; failed %s, "
 			"retrying %s; %s accounts without address\n",
-			N(told), N(todo), N(notices_in(r, 4)),
+			N(told), N(addressed), N(notices_in(r, 4)),
 			N(notices_in(r, 3)), N(r->no_address_accounts));
 
 	fputs("\nLAST ACTIVITY\n", out);
