@@ -411,6 +411,17 @@ int cli_parse_count(const char *command, const char *opt, const char *s,
 	return 0;
 }
 
+int cli_parse_time(const char *opt, const char *s, time_t *out)
+{
+	char err[256];
+
+	if (utctime_parse(s, out, NULL, err, sizeof(err)) < 0) {
+		log_error("%s: %s", opt, err);
+		return EX_DATAERR;
+	}
+	return 0;
+}
+
 int cli_parse_no_options(const char *command, int argc, char **argv)
 {
 	static const struct option opts[] = {

@@ -174,7 +174,6 @@ static int parse_args(const char *cmd, int argc, char **argv, const char **slug,
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char err[256];
 	int c;
 
 	*at = cli_now();
@@ -184,11 +183,8 @@ static int parse_args(const char *cmd, int argc, char **argv, const char **slug,
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
-			if (utctime_parse(optarg, at, NULL, err, sizeof(err)) <
-			    0) {
-				log_error("--at: %s", err);
+			if (cli_parse_time("--at", optarg, at) != 0)
 				return EX_DATAERR;
-			}
 			break;
 		case 'j':
 			*json = true;

@@ -93,16 +93,10 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 		case 'N':
 			opt.progress = false;
 			break;
-		case 'a': {
-			char err[256];
-
-			if (utctime_parse(optarg, &opt.at, NULL, err,
-					  sizeof(err)) < 0) {
-				log_error("--at: %s", err);
+		case 'a':
+			if (cli_parse_time("--at", optarg, &opt.at) != 0)
 				return EX_DATAERR;
-			}
 			break;
-		}
 		default:
 			return cli_bad_option("notify", argv);
 		}

@@ -49,7 +49,7 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 	struct stat st;
 	struct incident *inc = NULL;
 	struct report *r = NULL;
-	char tmp[4096], err[256];
+	char tmp[4096];
 	time_t at = cli_now();
 	long long rows = 0;
 	FILE *out = stdout;
@@ -70,11 +70,8 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 			path = optarg;
 			break;
 		case 'a':
-			if (utctime_parse(optarg, &at, NULL, err, sizeof(err)) <
-			    0) {
-				log_error("--at: %s", err);
+			if (cli_parse_time("--at", optarg, &at) != 0)
 				return EX_DATAERR;
-			}
 			break;
 		default:
 			return cli_bad_option("report", argv);

@@ -114,11 +114,8 @@ int cmd_rules(struct cli *cli, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
-			if (utctime_parse(optarg, &at, NULL, err, sizeof(err)) <
-			    0) {
-				log_error("--at: %s", err);
+			if (cli_parse_time("--at", optarg, &at) != 0)
 				return EX_DATAERR;
-			}
 			have_at = true;
 			break;
 		case 'e':

@@ -134,17 +134,13 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	bool at_given = false, tty = isatty(STDOUT_FILENO);
 	long long interval = 0;
 	time_t at = cli_now();
-	char err[256];
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
-			if (utctime_parse(optarg, &at, NULL, err, sizeof(err)) <
-			    0) {
-				log_error("--at: %s", err);
+			if (cli_parse_time("--at", optarg, &at) != 0)
 				return EX_DATAERR;
-			}
 			at_given = true;
 			break;
 		case 'w':

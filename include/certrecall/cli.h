@@ -80,6 +80,10 @@ int cli_open_incident(struct cli *cli, const char *command, int argc,
  * A whole number 0..max for option opt; returns 0, or EX_USAGE after
  * printing a usage error.
  */
+/* Parses a TIME option (utctime_parse); 0, or EX_DATAERR (logged as
+ * "OPT: what is wrong"). */
+int cli_parse_time(const char *opt, const char *s, time_t *out);
+
 int cli_parse_count(const char *command, const char *opt, const char *s,
 		    long long max, long long *out);
 /* Prints the command's usage text to stdout; returns 0. */
