@@ -211,6 +211,18 @@ PGresult *db_query(struct db *db, const char *sql, int nparams,
 	return res;
 }
 
+time_t db_get_time(const PGresult *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return DEADLINE_UNSET;
+	return (time_t)strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+long long db_get_llong(const PGresult *res, int row, int col)
+{
+	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
 int db_begin(struct db *db)
 {
 	return db_exec(db, "BEGIN");

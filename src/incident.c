@@ -44,13 +44,6 @@ static const char select_incident[] =
 	" (SELECT count(*) FROM certificate c WHERE c.incident_id = i.id)"
 	" FROM incident i ";
 
-static time_t get_time(PGresult *res, int row, int col)
-{
-	if (PQgetisnull(res, row, col))
-		return DEADLINE_UNSET;
-	return (time_t)strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
 static struct incident *from_row(PGresult *res, int row)
 {
 	struct incident *inc = xcalloc(1, sizeof(*inc));
@@ -67,8 +60,8 @@ static struct incident *from_row(PGresult *res, int row)
 	inc->title = xstrdup(PQgetvalue(res, row, 2));
 	inc->reason = xstrdup(PQgetvalue(res, row, 3));
 	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++)
-		*times[i] = get_time(res, row, 4 + (int)i);
-	inc->certificates = strtoll(PQgetvalue(res, row, 13), NULL, 10);
+		*times[i] = db_get_time(res, row, 4 + (int)i);
+	inc->certificates = db_get_llong(res, row, 13);
 	return inc;
 }
 
@@ -337,9 +330,9 @@ int incident_progress(struct db *db, long long incident_id, time_t must_by,
 		       3, params);
 	if (res == NULL)
 		return -1;
-	out->has_certs = strtoll(PQgetvalue(res, 0, 0), NULL, 10) > 0;
-	out->unrevoked = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-	out->last_revoked_at = get_time(res, 0, 2);
+	out->has_certs = db_get_llong(res, 0, 0) > 0;
+	out->unrevoked = db_get_llong(res, 0, 1);
+	out->last_revoked_at = db_get_time(res, 0, 2);
 	PQclear(res);
 	return 0;
 }
@@ -379,9 +372,9 @@ int incident_verdicts(struct db *db, long long incident_id, time_t must_by,
 		n = PQntuples(res);
 		for (int r = 0; r < n; r++) {
 			struct deadline_cert c = {
-				.revoked_at = get_time(res, r, 0),
-				.not_before = get_time(res, r, 1),
-				.not_after = get_time(res, r, 2),
+				.revoked_at = db_get_time(res, r, 0),
+				.not_before = db_get_time(res, r, 1),
+				.not_after = db_get_time(res, r, 2),
 			};
 
 			/* Replaying an earlier moment: not revoked yet. */

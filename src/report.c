@@ -143,18 +143,6 @@ void report_free(struct report *r)
 	free(r);
 }
 
-static time_t get_time(PGresult *res, int row, int col)
-{
-	if (PQgetisnull(res, row, col))
-		return DEADLINE_UNSET;
-	return (time_t)strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
-static long long get_ll(PGresult *res, int row, int col)
-{
-	return strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
 /* Parameters every query takes: $1 incident, $2 at, $3 must_by. */
 struct params {
 	char id[32], at[UTCTIME_BUFSZ], must[UTCTIME_BUFSZ];
@@ -195,12 +183,12 @@ static int gather_impact(struct db *db, struct report *r,
 
 	if (res == NULL)
 		return -1;
-	r->certificates = get_ll(res, 0, 0);
-	r->precertificates = get_ll(res, 0, 1);
-	r->accounts = get_ll(res, 0, 2);
-	r->still_valid = get_ll(res, 0, 3);
-	r->first_revoked_at = get_time(res, 0, 4);
-	r->last_revoked_at = get_time(res, 0, 5);
+	r->certificates = db_get_llong(res, 0, 0);
+	r->precertificates = db_get_llong(res, 0, 1);
+	r->accounts = db_get_llong(res, 0, 2);
+	r->still_valid = db_get_llong(res, 0, 3);
+	r->first_revoked_at = db_get_time(res, 0, 4);
+	r->last_revoked_at = db_get_time(res, 0, 5);
 	PQclear(res);
 	return 0;
 }
@@ -256,8 +244,8 @@ static int names_end(struct db *db, struct db *side, struct report *r,
 		}
 	}
 	if (rc == 0) {
-		r->names = get_ll(res, 0, 0);
-		r->addresses = get_ll(res, 0, 1);
+		r->names = db_get_llong(res, 0, 0);
+		r->addresses = db_get_llong(res, 0, 1);
 	}
 	PQclear(res);
 	if (side != NULL) {
@@ -282,9 +270,9 @@ static int gather_deployment(struct db *db, struct report *r,
 
 	if (res == NULL)
 		return -1;
-	r->scan_targets = get_ll(res, 0, 0);
-	r->scanned_targets = get_ll(res, 0, 1);
-	r->latest_scan_at = get_time(res, 0, 2);
+	r->scan_targets = db_get_llong(res, 0, 0);
+	r->scanned_targets = db_get_llong(res, 0, 1);
+	r->latest_scan_at = db_get_time(res, 0, 2);
 	PQclear(res);
 	if (r->scanned_targets == 0) {
 		/* Nothing probed yet: no need to join millions of rows. */
@@ -311,11 +299,12 @@ static int gather_deployment(struct db *db, struct report *r,
 		for (int d = 0; d < REPORT_NDEPLOY; d++) {
 			if (strcmp(PQgetvalue(res, row, 0), deploys[d]) != 0)
 				continue;
-			r->deploy[d] += get_ll(res, row, 1);
-			r->deploy_unrevoked[d] += get_ll(res, row, 2);
-			r->deploy[REPORT_NOT_SCANNED] -= get_ll(res, row, 1);
+			r->deploy[d] += db_get_llong(res, row, 1);
+			r->deploy_unrevoked[d] += db_get_llong(res, row, 2);
+			r->deploy[REPORT_NOT_SCANNED] -=
+				db_get_llong(res, row, 1);
 			r->deploy_unrevoked[REPORT_NOT_SCANNED] -=
-				get_ll(res, row, 2);
+				db_get_llong(res, row, 2);
 		}
 	}
 	PQclear(res);
@@ -348,7 +337,7 @@ static int gather_notices(struct db *db, struct report *r,
 			if (strcmp(PQgetvalue(res, row, 1), states[i]) == 0)
 				s = i;
 		if (k >= 0 && s >= 0)
-			r->notices[k][s] += get_ll(res, row, 2);
+			r->notices[k][s] += db_get_llong(res, row, 2);
 	}
 	PQclear(res);
 
@@ -358,7 +347,7 @@ static int gather_notices(struct db *db, struct report *r,
 		       1, p->v);
 	if (res == NULL)
 		return -1;
-	r->no_address_accounts = get_ll(res, 0, 0);
+	r->no_address_accounts = db_get_llong(res, 0, 0);
 	PQclear(res);
 
 	/* The bucket bounds come from this file's table, not the SQL. */
@@ -395,15 +384,16 @@ static int gather_notices(struct db *db, struct report *r,
 		4, v);
 	if (res == NULL)
 		return -1;
-	r->addresses_notified = get_ll(res, 0, 0);
-	r->first_sent_at = get_time(res, 0, 1);
-	r->last_sent_at = get_time(res, 0, 2);
+	r->addresses_notified = db_get_llong(res, 0, 0);
+	r->first_sent_at = db_get_time(res, 0, 1);
+	r->last_sent_at = db_get_time(res, 0, 2);
 	if (r->addresses_notified > 0) {
 		r->warn_min_h = strtod(PQgetvalue(res, 0, 3), NULL);
 		r->warn_median_h = strtod(PQgetvalue(res, 0, 4), NULL);
 		r->warn_max_h = strtod(PQgetvalue(res, 0, 5), NULL);
 	}
-	r->addresses_unnotified = get_ll(res, 0, 6) - r->addresses_notified;
+	r->addresses_unnotified =
+		db_get_llong(res, 0, 6) - r->addresses_notified;
 	{
 		const char *s = PQgetvalue(res, 0, 7);
 
@@ -452,9 +442,9 @@ static int gather_curve(struct db *db, struct report *r, const struct params *p)
 	r->ncurve = (size_t)PQntuples(res);
 	r->revoked_curve = xcalloc(r->ncurve + 1, sizeof(*r->revoked_curve));
 	for (size_t i = 0; i < r->ncurve; i++) {
-		total += get_ll(res, (int)i, 1);
+		total += db_get_llong(res, (int)i, 1);
 		/* The bucket's end: everything in it is revoked by then. */
-		r->revoked_curve[i].at = get_time(res, (int)i, 0) + secs;
+		r->revoked_curve[i].at = db_get_time(res, (int)i, 0) + secs;
 		r->revoked_curve[i].cumulative = total;
 	}
 	PQclear(res);
@@ -566,7 +556,7 @@ static int gather_timeline(struct db *db, struct report *r,
 		char *text = event_text(PQgetvalue(res, row, 1),
 					PQgetvalue(res, row, 2));
 
-		report_add_entry(r, get_time(res, row, 0), text);
+		report_add_entry(r, db_get_time(res, row, 0), text);
 		free(text);
 	}
 	PQclear(res);
@@ -586,7 +576,7 @@ static int gather_timeline(struct db *db, struct report *r,
 		if (res == NULL)
 			return -1;
 		if (PQntuples(res) == 1) {
-			r->stages[i].at = get_time(res, 0, 0);
+			r->stages[i].at = db_get_time(res, 0, 0);
 			r->stages[i].detail = event_text(PQgetvalue(res, 0, 1),
 							 PQgetvalue(res, 0, 2));
 		}
@@ -649,7 +639,7 @@ struct report *report_gather(struct db *db, const struct incident *inc,
 
 		if (res == NULL)
 			goto fail;
-		r->certificates = get_ll(res, 0, 0);
+		r->certificates = db_get_llong(res, 0, 0);
 		PQclear(res);
 		return r;
 	}
@@ -812,22 +802,23 @@ static void note_missing(struct db *db, long long incident_id, bool crtsh)
 	if (res == NULL)
 		return;
 	if (crtsh) {
-		if (get_ll(res, 0, 7) > 0)
+		if (db_get_llong(res, 0, 7) > 0)
 			log_warn("ccadb: %lld of %lld certificates have no "
 				 "SHA-256 in the imported data: listed as "
 				 "https://crt.sh/?serial=<hex> instead",
-				 get_ll(res, 0, 7), get_ll(res, 0, 0));
+				 db_get_llong(res, 0, 7),
+				 db_get_llong(res, 0, 0));
 		PQclear(res);
 		return;
 	}
 	for (int i = 0; i < 6; i++) {
-		long long missing = get_ll(res, 0, i + 1);
+		long long missing = db_get_llong(res, 0, i + 1);
 
 		if (missing > 0)
 			log_warn("ccadb: column \"%s\" is empty for %lld of "
 				 "%lld certificates: the imported format does "
 				 "not carry it",
-				 cols[i], missing, get_ll(res, 0, 0));
+				 cols[i], missing, db_get_llong(res, 0, 0));
 	}
 	PQclear(res);
 }

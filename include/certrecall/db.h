@@ -57,6 +57,11 @@ int db_exec(struct db *db, const char *sql);
 PGresult *db_query(struct db *db, const char *sql, int nparams,
 		   const char *const *params);
 
+/* A column as epoch seconds (SQL NULL: DEADLINE_UNSET), or as a whole
+ * number (NULL: 0). */
+time_t db_get_time(const PGresult *res, int row, int col);
+long long db_get_llong(const PGresult *res, int row, int col);
+
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 /* Never fails loudly: used on error paths. */
