@@ -232,6 +232,13 @@ int report_next_steps(const struct report *r, char lines[][200], int max)
 
 /* ---------------------------------------------------------- Markdown */
 
+static void table_clocks(const struct report *r, FILE *out, bool html);
+static void table_verdicts(const struct report *r, FILE *out, bool html);
+static void table_deployment(const struct report *r, FILE *out, bool html);
+static void table_notices(const struct report *r, FILE *out, bool html);
+static void table_timeline(const struct report *r, FILE *out, bool html);
+static void table_warning(const struct report *r, FILE *out);
+
 /* Text from the database inside Markdown: no markup, no line breaks. */
 static void md_text(FILE *out, const char *s)
 {
@@ -242,24 +249,6 @@ static void md_text(FILE *out, const char *s)
 			fprintf(out, "\\%c", *s);
 		else
 			fputc(*s, out);
-	}
-}
-
-static void md_clocks(const struct report *r, FILE *out)
-{
-	char rem[64];
-
-	fputs("| Clock | Due (UTC) | State | Remaining | Rule |\n"
-	      "|---|---|---|---|---|\n",
-	      out);
-	for (int i = 0; i < r->nclocks; i++) {
-		const struct deadline_clock *c = &r->clocks[i];
-
-		fprintf(out, "| %s | %s | %s | %s | ", c->id, T3339(c->due),
-			deadline_state_name(c->state),
-			remaining(c, rem, sizeof(rem)));
-		md_text(out, c->rule);
-		fputs(" |\n", out);
 	}
 }
 
@@ -312,15 +301,9 @@ static void md_impact(const struct report *r, FILE *out)
 		      out);
 		return;
 	}
-	fprintf(out,
-		"### By revocation verdict (MUST-by %s)\n\n"
-		"| Verdict | Certificates | Share |\n|---|---:|---:|\n",
+	fprintf(out, "### By revocation verdict (MUST-by %s)\n\n",
 		T(r->must_by));
-	for (size_t i = 0; i < 5; i++)
-		fprintf(out, "| %s | %s | %.1f%% |\n",
-			verdict_words(verdict_order[i]),
-			N(r->by_verdict[verdict_order[i]]),
-			pct(r->by_verdict[verdict_order[i]], r->certificates));
+	table_verdicts(r, out, false);
 	if (r->short_lived > 0)
 		fprintf(out,
 			"\n%s of them are short-lived (BR 1.6.1): they MAY be "
@@ -333,16 +316,10 @@ static void md_impact(const struct report *r, FILE *out)
 		      out);
 		return;
 	}
-	fprintf(out,
-		"Latest scan %s; %s of %s probeable names probed.\n\n"
-		"| Deployment | Certificates | Still to revoke |\n"
-		"|---|---:|---:|\n",
+	fprintf(out, "Latest scan %s; %s of %s probeable names probed.\n\n",
 		T(r->latest_scan_at), N(r->scanned_targets),
 		N(r->scan_targets));
-	for (int d = 0; d < REPORT_NDEPLOY; d++)
-		fprintf(out, "| %s | %s | %s |\n",
-			report_deploy_name((enum report_deploy)d),
-			N(r->deploy[d]), N(r->deploy_unrevoked[d]));
+	table_deployment(r, out, false);
 	fputc('\n', out);
 }
 
@@ -355,19 +332,7 @@ static void md_notification(const struct report *r, FILE *out)
 		fputs("No notice has been planned or sent yet.\n\n", out);
 		return;
 	}
-	fputs("| Kind |", out);
-	for (int s = 0; s < REPORT_STATES; s++)
-		fprintf(out, " %s |", report_state_name(s));
-	fputs("\n|---|", out);
-	for (int s = 0; s < REPORT_STATES; s++)
-		fputs("---:|", out);
-	fputc('\n', out);
-	for (int k = 0; k < REPORT_KINDS; k++) {
-		fprintf(out, "| %s |", report_kind_name(k));
-		for (int s = 0; s < REPORT_STATES; s++)
-			fprintf(out, " %s |", N(r->notices[k][s]));
-		fputc('\n', out);
-	}
+	table_notices(r, out, false);
 	fprintf(out,
 		"\n- Addresses told: %s; not told yet: %s\n"
 		"- Accounts without any contact address: %s\n"
@@ -379,12 +344,9 @@ static void md_notification(const struct report *r, FILE *out)
 		return;
 	fprintf(out,
 		"**Warning time** (hours from an address's first notice to "
-		"MUST-by %s): minimum %.1f, median %.1f, maximum %.1f.\n\n"
-		"| Warning time | Addresses |\n|---|---:|\n",
+		"MUST-by %s): minimum %.1f, median %.1f, maximum %.1f.\n\n",
 		T(r->must_by), r->warn_min_h, r->warn_median_h, r->warn_max_h);
-	for (int b = 0; b < REPORT_WARN_BUCKETS; b++)
-		fprintf(out, "| %s | %s |\n", report_warn_bucket_name(b),
-			N(r->warn_hist[b]));
+	table_warning(r, out);
 	fputc('\n', out);
 }
 
@@ -469,19 +431,13 @@ int report_write_md(const struct report *r, FILE *out)
 	fprintf(out, "%s of %s certificates revoked as of %s.\n\n",
 		N(revoked(r)), N(r->certificates), T(r->at));
 	fputs("### Clocks\n\n", out);
-	md_clocks(r, out);
+	table_clocks(r, out, false);
 	fputc('\n', out);
 	md_impact(r, out);
 	md_notification(r, out);
 
-	fputs("## Timeline\n\nAll times UTC, minute granularity.\n\n"
-	      "| Time (UTC) | Event |\n|---|---|\n",
-	      out);
-	for (size_t i = 0; i < r->ntimeline; i++) {
-		fprintf(out, "| %s | ", T(r->timeline[i].at));
-		md_text(out, r->timeline[i].what);
-		fputs(" |\n", out);
-	}
+	fputs("## Timeline\n\nAll times UTC, minute granularity.\n\n", out);
+	table_timeline(r, out, false);
 	fprintf(out, "\n- **Expected revocation completion:** %s (MUST-by)\n",
 		T(r->must_by));
 	if (unrevoked(r) == 0 && r->certificates > 0)
@@ -557,6 +513,187 @@ static void html_text(FILE *out, const char *s)
 			fputc(*s, out);
 		}
 	}
+}
+
+/* --------------------------------------- tables in either markup */
+
+/*
+ * The tables the Markdown and HTML reports share, written by one piece
+ * of code in either markup: a column is numeric (right-aligned) or not;
+ * every cell is escaped for the markup.
+ */
+struct col {
+	const char *head;
+	bool num;
+};
+
+static void cell_text(FILE *out, bool html, const char *s)
+{
+	if (html)
+		html_text(out, s);
+	else
+		md_text(out, s);
+}
+
+static void table_begin(FILE *out, bool html, const struct col *c, int n)
+{
+	fputs(html ? "<table>\n<tr>" : "|", out);
+	for (int i = 0; i < n; i++) {
+		fputs(html ? "<th>" : " ", out);
+		cell_text(out, html, c[i].head);
+		fputs(html ? "</th>" : " |", out);
+	}
+	if (html) {
+		fputs("</tr>\n", out);
+		return;
+	}
+	fputs("\n|", out);
+	for (int i = 0; i < n; i++)
+		fputs(c[i].num ? "---:|" : "---|", out);
+	fputc('\n', out);
+}
+
+/* One row; cls (may be NULL) gives an HTML class for a cell. */
+static void table_row(FILE *out, bool html, const struct col *c, int n,
+		      const char *const *cells, const char *const *cls)
+{
+	fputs(html ? "<tr>" : "|", out);
+	for (int i = 0; i < n; i++) {
+		const char *k = cls && cls[i] ? cls[i] : c[i].num ? "n" : NULL;
+
+		if (!html)
+			fputc(' ', out);
+		else if (k)
+			fprintf(out, "<td class=\"%s\">", k);
+		else
+			fputs("<td>", out);
+		cell_text(out, html, cells[i]);
+		fputs(html ? "</td>" : " |", out);
+	}
+	fputs(html ? "</tr>\n" : "\n", out);
+}
+
+static void table_end(FILE *out, bool html)
+{
+	if (html)
+		fputs("</table>\n", out);
+}
+
+static void table_clocks(const struct report *r, FILE *out, bool html)
+{
+	static const struct col cols[] = {
+		{ "Clock", false }, { "Due (UTC)", false },
+		{ "State", false }, { "Remaining", false },
+		{ "Rule", false },
+	};
+	char rem[64], cls[32];
+
+	table_begin(out, html, cols, 5);
+	for (int i = 0; i < r->nclocks; i++) {
+		const struct deadline_clock *c = &r->clocks[i];
+		const char *state = deadline_state_name(c->state);
+		const char *cells[] = { c->id, T3339(c->due), state,
+					remaining(c, rem, sizeof(rem)),
+					c->rule };
+		const char *k[5] = { NULL, NULL, cls, NULL, NULL };
+
+		snprintf(cls, sizeof(cls), "state-%s", state);
+		table_row(out, html, cols, 5, cells, k);
+	}
+	table_end(out, html);
+}
+
+static void table_verdicts(const struct report *r, FILE *out, bool html)
+{
+	static const struct col cols[] = {
+		{ "Verdict", false },
+		{ "Certificates", true },
+		{ "Share", true },
+	};
+
+	table_begin(out, html, cols, 3);
+	for (size_t i = 0; i < 5; i++) {
+		long long v = r->by_verdict[verdict_order[i]];
+		char share[32];
+		const char *cells[] = { verdict_words(verdict_order[i]), N(v),
+					share };
+
+		snprintf(share, sizeof(share), "%.1f%%",
+			 pct(v, r->certificates));
+		table_row(out, html, cols, 3, cells, NULL);
+	}
+	table_end(out, html);
+}
+
+static void table_deployment(const struct report *r, FILE *out, bool html)
+{
+	static const struct col cols[] = {
+		{ "Deployment", false },
+		{ "Certificates", true },
+		{ "Still to revoke", true },
+	};
+
+	table_begin(out, html, cols, 3);
+	for (int d = 0; d < REPORT_NDEPLOY; d++) {
+		const char *cells[] = {
+			report_deploy_name((enum report_deploy)d),
+			N(r->deploy[d]), N(r->deploy_unrevoked[d])
+		};
+
+		table_row(out, html, cols, 3, cells, NULL);
+	}
+	table_end(out, html);
+}
+
+static void table_notices(const struct report *r, FILE *out, bool html)
+{
+	struct col cols[1 + REPORT_STATES] = { { "Kind", false } };
+
+	for (int s = 0; s < REPORT_STATES; s++)
+		cols[1 + s] = (struct col){ report_state_name(s), true };
+	table_begin(out, html, cols, 1 + REPORT_STATES);
+	for (int k = 0; k < REPORT_KINDS; k++) {
+		const char *cells[1 + REPORT_STATES] = { report_kind_name(k) };
+
+		for (int s = 0; s < REPORT_STATES; s++)
+			cells[1 + s] = N(r->notices[k][s]);
+		table_row(out, html, cols, 1 + REPORT_STATES, cells, NULL);
+	}
+	table_end(out, html);
+}
+
+/* Markdown only: the HTML page draws it (svg_warning). */
+static void table_warning(const struct report *r, FILE *out)
+{
+	static const struct col cols[] = {
+		{ "Warning time", false },
+		{ "Addresses", true },
+	};
+
+	table_begin(out, false, cols, 2);
+	for (int b = 0; b < REPORT_WARN_BUCKETS; b++) {
+		const char *cells[] = { report_warn_bucket_name(b),
+					N(r->warn_hist[b]) };
+
+		table_row(out, false, cols, 2, cells, NULL);
+	}
+}
+
+static void table_timeline(const struct report *r, FILE *out, bool html)
+{
+	static const struct col cols[] = {
+		{ "Time (UTC)", false },
+		{ "Event", false },
+	};
+
+	table_begin(out, html, cols, 2);
+	for (size_t i = 0; i < r->ntimeline; i++) {
+		const char *cells[] = { T(r->timeline[i].at),
+					r->timeline[i].what };
+
+		table_row(out, html, cols, 2, cells, NULL);
+	}
+	table_end(out, html);
 }
 
 static const char css[] =
@@ -782,7 +919,7 @@ static void svg_warning(const struct report *r, FILE *out)
 
 int report_write_html(const struct report *r, FILE *out)
 {
-	char steps[12][200], rem[64];
+	char steps[12][200];
 	int nsteps;
 
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
@@ -834,22 +971,8 @@ int report_write_html(const struct report *r, FILE *out)
 		"<tr><th>MUST-by</th><td>%s</td></tr>\n</table>\n",
 		T3339(r->dates.aware_at), T3339(r->should_by),
 		T3339(r->must_by));
-	fputs("<h3>Clocks</h3>\n<table>\n<tr><th>Clock</th><th>Due "
-	      "(UTC)</th><th>State</th><th>Remaining</th><th>Rule</th></tr>\n",
-	      out);
-	for (int i = 0; i < r->nclocks; i++) {
-		const struct deadline_clock *c = &r->clocks[i];
-
-		fprintf(out,
-			"<tr><td>%s</td><td>%s</td><td "
-			"class=\"state-%s\">%s</td><td>%s</td><td>",
-			c->id, T3339(c->due), deadline_state_name(c->state),
-			deadline_state_name(c->state),
-			remaining(c, rem, sizeof(rem)));
-		html_text(out, c->rule);
-		fputs("</td></tr>\n", out);
-	}
-	fputs("</table>\n", out);
+	fputs("<h3>Clocks</h3>\n", out);
+	table_clocks(r, out, true);
 
 	fputs("<h2>Impact</h2>\n<table>\n", out);
 	html_row(out, "Total number of certificates", N(r->certificates));
@@ -869,19 +992,9 @@ int report_write_html(const struct report *r, FILE *out)
 		fputs("<p>No certificates have been imported for this "
 		      "incident yet.</p>\n",
 		      out);
-	fprintf(out,
-		"<h3>By revocation verdict (MUST-by %s)</h3>\n<table>\n"
-		"<tr><th>Verdict</th><th>Certificates</th><th>Share</th>"
-		"</tr>\n",
+	fprintf(out, "<h3>By revocation verdict (MUST-by %s)</h3>\n",
 		T(r->must_by));
-	for (size_t i = 0; i < 5; i++)
-		fprintf(out,
-			"<tr><td>%s</td><td class=\"n\">%s</td><td "
-			"class=\"n\">%.1f%%</td></tr>\n",
-			verdict_words(verdict_order[i]),
-			N(r->by_verdict[verdict_order[i]]),
-			pct(r->by_verdict[verdict_order[i]], r->certificates));
-	fputs("</table>\n", out);
+	table_verdicts(r, out, true);
 	svg_revocations(r, out);
 
 	fputs("<h3>By deployment</h3>\n", out);
@@ -895,31 +1008,12 @@ int report_write_html(const struct report *r, FILE *out)
 			"probed.</p>\n",
 			T(r->latest_scan_at), N(r->scanned_targets),
 			N(r->scan_targets));
-	fputs("<table>\n<tr><th>Deployment</th><th>Certificates</th><th>"
-	      "Still to revoke</th></tr>\n",
-	      out);
-	for (int d = 0; d < REPORT_NDEPLOY; d++)
-		fprintf(out,
-			"<tr><td>%s</td><td class=\"n\">%s</td><td "
-			"class=\"n\">%s</td></tr>\n",
-			report_deploy_name((enum report_deploy)d),
-			N(r->deploy[d]), N(r->deploy_unrevoked[d]));
-	fputs("</table>\n", out);
+	table_deployment(r, out, true);
 	svg_deployment(r, out);
 
-	fputs("<h3>Subscriber notification</h3>\n<table>\n<tr><th>Kind</th>",
-	      out);
-	for (int s = 0; s < REPORT_STATES; s++)
-		fprintf(out, "<th>%s</th>", report_state_name(s));
-	fputs("</tr>\n", out);
-	for (int k = 0; k < REPORT_KINDS; k++) {
-		fprintf(out, "<tr><td>%s</td>", report_kind_name(k));
-		for (int s = 0; s < REPORT_STATES; s++)
-			fprintf(out, "<td class=\"n\">%s</td>",
-				N(r->notices[k][s]));
-		fputs("</tr>\n", out);
-	}
-	fputs("</table>\n<table>\n", out);
+	fputs("<h3>Subscriber notification</h3>\n", out);
+	table_notices(r, out, true);
+	fputs("<table>\n", out);
 	html_row(out, "Addresses told", N(r->addresses_notified));
 	html_row(out, "Addresses not told yet", N(r->addresses_unnotified));
 	html_row(out, "Accounts without any contact address",
@@ -936,15 +1030,9 @@ int report_write_html(const struct report *r, FILE *out)
 	svg_warning(r, out);
 
 	fputs("<h2>Timeline</h2>\n<p>All times UTC, minute "
-	      "granularity.</p>\n<table>\n<tr><th>Time (UTC)</th><th>Event"
-	      "</th></tr>\n",
+	      "granularity.</p>\n",
 	      out);
-	for (size_t i = 0; i < r->ntimeline; i++) {
-		fprintf(out, "<tr><td>%s</td><td>", T(r->timeline[i].at));
-		html_text(out, r->timeline[i].what);
-		fputs("</td></tr>\n", out);
-	}
-	fputs("</table>\n", out);
+	table_timeline(r, out, true);
 	if (delayed(r)) {
 		const struct deadline_clock *s =
 			clock_get(r, "delayed-update-should");
