@@ -115,13 +115,14 @@ static long long notices_in(const struct report *r, int state)
 	return n;
 }
 
-static const struct deadline_clock *clock_get(const struct report *r,
-					      const char *id)
+/* When clock id is due ("delayed-update-must"), or DEADLINE_UNSET when
+ * the incident has no such clock. */
+static time_t due_of(const struct report *r, const char *id)
 {
 	for (int i = 0; i < r->nclocks; i++)
 		if (strcmp(r->clocks[i].id, id) == 0)
-			return &r->clocks[i];
-	return NULL;
+			return r->clocks[i].due;
+	return DEADLINE_UNSET;
 }
 
 static bool delayed(const struct report *r)
@@ -352,8 +353,8 @@ static void md_notification(const struct report *r, FILE *out)
 
 static void md_delayed(const struct report *r, FILE *out)
 {
-	const struct deadline_clock *s = clock_get(r, "delayed-update-should");
-	const struct deadline_clock *m = clock_get(r, "delayed-update-must");
+	time_t s = due_of(r, "delayed-update-should");
+	time_t m = due_of(r, "delayed-update-must");
 
 	if (!delayed(r))
 		return;
@@ -369,11 +370,10 @@ static void md_delayed(const struct report *r, FILE *out)
 		N(r->by_verdict[DEADLINE_REVOKED_LATE]),
 		N(r->by_verdict[DEADLINE_OVERDUE]),
 		N(r->by_verdict[DEADLINE_EXPIRED]));
-	if (s)
-		fprintf(out, "- Next update SHOULD be posted by %s\n",
-			T(s->due));
-	if (m)
-		fprintf(out, "- Next update MUST be posted by %s\n", T(m->due));
+	if (s != DEADLINE_UNSET)
+		fprintf(out, "- Next update SHOULD be posted by %s\n", T(s));
+	if (m != DEADLINE_UNSET)
+		fprintf(out, "- Next update MUST be posted by %s\n", T(m));
 	fputs("- Estimated completion date: " BLANK "\n\n", out);
 }
 
@@ -1034,10 +1034,8 @@ int report_write_html(const struct report *r, FILE *out)
 	      out);
 	table_timeline(r, out, true);
 	if (delayed(r)) {
-		const struct deadline_clock *s =
-			clock_get(r, "delayed-update-should");
-		const struct deadline_clock *m =
-			clock_get(r, "delayed-update-must");
+		time_t s = due_of(r, "delayed-update-should");
+		time_t m = due_of(r, "delayed-update-must");
 
 		fprintf(out,
 			"<h2>Delayed revocation</h2>\n<p>MUST-by %s has "
@@ -1049,12 +1047,10 @@ int report_write_html(const struct report *r, FILE *out)
 			 N(r->by_verdict[DEADLINE_OVERDUE]));
 		html_row(out, "Expired unrevoked",
 			 N(r->by_verdict[DEADLINE_EXPIRED]));
-		if (s)
-			html_row(out, "Next update SHOULD be posted by",
-				 T(s->due));
-		if (m)
-			html_row(out, "Next update MUST be posted by",
-				 T(m->due));
+		if (s != DEADLINE_UNSET)
+			html_row(out, "Next update SHOULD be posted by", T(s));
+		if (m != DEADLINE_UNSET)
+			html_row(out, "Next update MUST be posted by", T(m));
 		fputs("<tr><th>Estimated completion date</th><td>" HBLANK
 		      "</td></tr>\n</table>\n",
 		      out);
@@ -1233,10 +1229,8 @@ int report_write_json(const struct report *r, FILE *out)
 				      jtime(r->last_revoked_at), "conflicts",
 				      (json_int_t)r->conflicts, "curve", a));
 	if (delayed(r)) {
-		const struct deadline_clock *s =
-			clock_get(r, "delayed-update-should");
-		const struct deadline_clock *m =
-			clock_get(r, "delayed-update-must");
+		time_t s = due_of(r, "delayed-update-should");
+		time_t m = due_of(r, "delayed-update-must");
 
 		json_object_set_new(
 			root, "delayed_revocation",
@@ -1245,10 +1239,8 @@ int report_write_json(const struct report *r, FILE *out)
 				  (json_int_t)r->by_verdict[DEADLINE_OVERDUE],
 				  "expired",
 				  (json_int_t)r->by_verdict[DEADLINE_EXPIRED],
-				  "next_update_should",
-				  s ? jtime(s->due) : json_null(),
-				  "next_update_must",
-				  m ? jtime(m->due) : json_null()));
+				  "next_update_should", jtime(s),
+				  "next_update_must", jtime(m)));
 	} else {
 		json_object_set_new(root, "delayed_revocation", json_null());
 	}
