@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -409,6 +410,68 @@ int cli_parse_count(const char *command, const char *opt, const char *s,
 				       "%lld",
 				       opt, s, max);
 	return 0;
+}
+
+int cli_output_open(struct cli_output *o, const char *path)
+{
+	struct stat st;
+	int n;
+
+	memset(o, 0, sizeof(*o));
+	o->f = stdout;
+	if (path == NULL || strcmp(path, "-") == 0)
+		return 0;
+	o->path = path;
+	/* A device or a pipe: write into it, never rename over it. */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		o->f = fopen(path, "w");
+		o->direct = true;
+		if (o->f == NULL) {
+			log_error("%s: cannot create: %m", path);
+			return EX_CANTCREAT;
+		}
+		return 0;
+	}
+	n = snprintf(o->tmp, sizeof(o->tmp), "%s.tmp-%ld", path,
+		     (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(o->tmp)) {
+		log_error("%s: path too long", path);
+		return EX_CANTCREAT;
+	}
+	o->f = fopen(o->tmp, "w");
+	if (o->f == NULL) {
+		log_error("%s: cannot create: %m", o->tmp);
+		return EX_CANTCREAT;
+	}
+	return 0;
+}
+
+int cli_output_close(struct cli_output *o, bool ok)
+{
+	const char *name = o->path == NULL ? "standard output"
+			   : o->direct	   ? o->path
+					   : o->tmp;
+
+	if (fflush(o->f) != 0 || ferror(o->f)) {
+		if (ok)
+			log_error("cannot write %s: %m", name);
+		ok = false;
+	}
+	if (o->path == NULL)
+		return ok ? 0 : EX_IOERR;
+	if (fclose(o->f) != 0 && ok) {
+		log_error("cannot write %s: %m", name);
+		ok = false;
+	}
+	if (!o->direct) {
+		if (ok && rename(o->tmp, o->path) != 0) {
+			log_error("%s: %m", o->path);
+			ok = false;
+		}
+		if (!ok)
+			unlink(o->tmp);
+	}
+	return ok ? 0 : EX_IOERR;
 }
 
 int cli_parse_time(const char *opt, const char *s, time_t *out)

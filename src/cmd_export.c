@@ -1,7 +1,6 @@
 /*
  * cmd_export.c - `certrecall export-revocations SLUG`.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,7 +50,7 @@ int cmd_export_revocations(struct cli *cli, int argc, char **argv)
 	const char *reason = NULL, *path = NULL;
 	bool replaced_only = false;
 	struct incident *inc;
-	FILE *out = stdout;
+	struct cli_output o;
 	long long n;
 	int c, code, rc;
 
@@ -80,16 +79,15 @@ int cmd_export_revocations(struct cli *cli, int argc, char **argv)
 		incident_free(inc);
 		return EX_DATAERR;
 	}
-	if (path != NULL && (out = fopen(path, "w")) == NULL) {
-		log_error("%s: cannot create: %s", path, strerror(errno));
+	rc = cli_output_open(&o, path);
+	if (rc != 0) {
 		incident_free(inc);
-		return EX_CANTCREAT;
+		return rc;
 	}
-	n = revocation_export(cli->db, inc->id, replaced_only, code, out);
-	if (out != stdout && fclose(out) != 0)
-		n = log_error("%s: cannot write: %s", path, strerror(errno));
-	if (n >= 0)
+	n = revocation_export(cli->db, inc->id, replaced_only, code, o.f);
+	rc = cli_output_close(&o, n >= 0);
+	if (rc == 0)
 		log_info("%lld serials to revoke, CRLReason %d", n, code);
 	incident_free(inc);
-	return n >= 0 ? 0 : EX_IOERR;
+	return rc;
 }

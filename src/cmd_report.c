@@ -2,18 +2,16 @@
  * cmd_report.c - `certrecall report SLUG --format md|html|json|csv|ccadb
  * [-o FILE] [--at TIME]`: the compliance report, from the database.
  *
- * With -o the report is written to FILE.tmp-PID and renamed into place
- * only when complete, so a reader never sees half a report.
+ * With -o the report goes to FILE through cli_output_open(): renamed
+ * into place only when complete, so a reader never sees half a report.
  */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "certrecall/cli.h"
 #include "certrecall/config.h"
@@ -45,11 +43,10 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	enum report_format format = REPORT_MD;
-	const char *fname = "md", *path = NULL, *direct = NULL;
-	struct stat st;
+	const char *fname = "md", *path = NULL;
+	struct cli_output o;
 	struct incident *inc = NULL;
 	struct report *r = NULL;
-	char tmp[4096];
 	time_t at = cli_now();
 	long long rows = 0;
 	FILE *out = stdout;
@@ -90,32 +87,10 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 	}
 	if (path != NULL && strcmp(path, "-") == 0)
 		path = NULL;
-	if (path != NULL && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		/* A device or a pipe: write to it, never rename over it. */
-		direct = path;
-		path = NULL;
-		out = fopen(direct, "w");
-		if (out == NULL) {
-			log_error("%s: %m", direct);
-			rc = EX_CANTCREAT;
-			goto out;
-		}
-	}
-	if (path != NULL) {
-		int n = snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path,
-				 (long)getpid());
-
-		if (n < 0 || (size_t)n >= sizeof(tmp)) {
-			rc = cli_usage_error("report", "-o: path too long");
-			goto out;
-		}
-		out = fopen(tmp, "w");
-		if (out == NULL) {
-			log_error("%s: %m", tmp);
-			rc = EX_CANTCREAT;
-			goto out;
-		}
-	}
+	rc = cli_output_open(&o, path);
+	if (rc != 0)
+		goto out;
+	out = o.f;
 	switch (format) {
 	case REPORT_MD:
 		rc = report_write_md(r, out);
@@ -137,26 +112,9 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 		rc = rows < 0 ? -1 : 0;
 		break;
 	}
-	if (fflush(out) != 0 || ferror(out))
-		rc = log_error("report: cannot write %s: %m",
-			       path	? tmp
-			       : direct ? direct
-					: "standard output");
-	if (direct != NULL) {
-		if (fclose(out) != 0 && rc == 0)
-			rc = log_error("%s: %m", direct);
-	} else if (path != NULL) {
-		if (fclose(out) != 0 && rc == 0)
-			rc = log_error("%s: %m", tmp);
-		if (rc == 0 && rename(tmp, path) != 0)
-			rc = log_error("%s: %m", path);
-		if (rc != 0)
-			unlink(tmp);
-	}
-	if (rc != 0) {
-		rc = EX_IOERR;
+	rc = cli_output_close(&o, rc == 0);
+	if (rc != 0)
 		goto out;
-	}
 	if (format == REPORT_CSV || format == REPORT_CCADB)
 		log_info("report: %lld certificates written%s%s", rows,
 			 path ? " to " : "", path ? path : "");

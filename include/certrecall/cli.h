@@ -11,7 +11,9 @@
 #ifndef CERTRECALL_CLI_H
 #define CERTRECALL_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <time.h>
 
 struct config;
@@ -80,6 +82,24 @@ int cli_open_incident(struct cli *cli, const char *command, int argc,
  * A whole number 0..max for option opt; returns 0, or EX_USAGE after
  * printing a usage error.
  */
+/*
+ * Where a command writes its data (-o PATH): standard output for NULL or
+ * "-"; a device or a pipe directly; a regular file as PATH.tmp-PID,
+ * renamed into place by cli_output_close() only when everything was
+ * written, so a reader never sees half a file.
+ */
+struct cli_output {
+	FILE *f;
+	const char *path; /* NULL: standard output */
+	bool direct;	  /* device or pipe, written in place */
+	char tmp[4096];
+};
+/* 0, or EX_CANTCREAT (logged). */
+int cli_output_open(struct cli_output *o, const char *path);
+/* Closes; with ok (the data is complete) puts the file in place, else
+ * removes it.  0, or EX_IOERR (logged, unless ok was already false). */
+int cli_output_close(struct cli_output *o, bool ok);
+
 /* Parses a TIME option (utctime_parse); 0, or EX_DATAERR (logged as
  * "OPT: what is wrong"). */
 int cli_parse_time(const char *opt, const char *s, time_t *out);
