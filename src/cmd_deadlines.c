@@ -16,6 +16,7 @@
 #include "certrecall/deadline.h"
 #include "certrecall/incident.h"
 #include "certrecall/log.h"
+#include "certrecall/report.h"
 #include "certrecall/utctime.h"
 
 /* Everything both commands show, computed once. */
@@ -118,16 +119,6 @@ static void print_clocks(const struct clock_view *v)
 	}
 }
 
-static json_t *time_json(time_t t)
-{
-	char buf[UTCTIME_BUFSZ];
-
-	if (t == DEADLINE_UNSET ||
-	    utctime_format_rfc3339(t, buf, sizeof(buf)) < 0)
-		return json_null();
-	return json_string(buf);
-}
-
 static int print_json(const struct clock_view *v)
 {
 	json_t *clocks = json_array();
@@ -142,18 +133,19 @@ static int print_json(const struct clock_view *v)
 		json_array_append_new(
 			clocks,
 			json_pack("{s:s,s:s,s:o,s:I,s:s,s:s}", "id", c->id,
-				  "rule", c->rule, "due", time_json(c->due),
-				  "remaining_seconds", (json_int_t)c->remaining,
-				  "remaining", rem, "state",
-				  deadline_state_name(c->state)));
+				  "rule", c->rule, "due",
+				  report_time_json(c->due), "remaining_seconds",
+				  (json_int_t)c->remaining, "remaining", rem,
+				  "state", deadline_state_name(c->state)));
 	}
 	root = json_pack(
 		"{s:s,s:s,s:o,s:o,s:{s:s,s:s,s:s,s:s,s:s,s:o},s:{s:b,s:I},"
 		"s:o}",
 		"incident", v->inc->slug, "title", v->inc->title, "aware_at",
-		time_json(v->inc->aware_at), "at", time_json(v->at), "rule",
-		"reason", v->inc->reason, "edition", v->rule.edition->name,
-		"citation", v->rule.citation, "text", v->rule.text, "window",
+		report_time_json(v->inc->aware_at), "at",
+		report_time_json(v->at), "rule", "reason", v->inc->reason,
+		"edition", v->rule.edition->name, "citation", v->rule.citation,
+		"text", v->rule.text, "window",
 		deadline_window_words(v->rule.item->window), "crlreason",
 		v->rule.crlreason_name ? json_string(v->rule.crlreason_name)
 				       : json_null(),

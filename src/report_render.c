@@ -1092,7 +1092,7 @@ int report_write_html(const struct report *r, FILE *out)
 
 /* -------------------------------------------------------------- JSON */
 
-static json_t *jtime(time_t t)
+json_t *report_time_json(time_t t)
 {
 	char buf[UTCTIME_BUFSZ];
 
@@ -1120,7 +1120,7 @@ int report_write_json(const struct report *r, FILE *out)
 	int nsteps, rc;
 
 	json_object_set_new(root, "schema", json_string("certrecall-report/1"));
-	json_object_set_new(root, "at", jtime(r->at));
+	json_object_set_new(root, "at", report_time_json(r->at));
 	json_object_set_new(
 		root, "incident",
 		json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o}",
@@ -1133,16 +1133,18 @@ int report_write_json(const struct report *r, FILE *out)
 			  r->rule.crlreason_name
 				  ? json_string(r->rule.crlreason_name)
 				  : json_null(),
-			  "aware_at", jtime(r->dates.aware_at), "should_by",
-			  jtime(r->should_by), "must_by", jtime(r->must_by)));
+			  "aware_at", report_time_json(r->dates.aware_at),
+			  "should_by", report_time_json(r->should_by),
+			  "must_by", report_time_json(r->must_by)));
 	o = json_object_get(root, "incident");
-	json_object_set_new(o, "disclosed_at", jtime(r->dates.disclosed_at));
+	json_object_set_new(o, "disclosed_at",
+			    report_time_json(r->dates.disclosed_at));
 	json_object_set_new(o, "first_report_at",
-			    jtime(r->dates.first_report_at));
+			    report_time_json(r->dates.first_report_at));
 	json_object_set_new(o, "full_report_at",
-			    jtime(r->dates.full_report_at));
+			    report_time_json(r->dates.full_report_at));
 	json_object_set_new(o, "last_update_at",
-			    jtime(r->dates.last_update_at));
+			    report_time_json(r->dates.last_update_at));
 
 	a = json_array();
 	for (int i = 0; i < r->nclocks; i++) {
@@ -1151,7 +1153,7 @@ int report_write_json(const struct report *r, FILE *out)
 		json_array_append_new(
 			a,
 			json_pack("{s:s,s:s,s:o,s:I,s:s}", "id", c->id, "rule",
-				  c->rule, "due", jtime(c->due),
+				  c->rule, "due", report_time_json(c->due),
 				  "remaining_seconds", (json_int_t)c->remaining,
 				  "state", deadline_state_name(c->state)));
 	}
@@ -1177,7 +1179,7 @@ int report_write_json(const struct report *r, FILE *out)
 			  "still_to_revoke", jdeploy(r->deploy_unrevoked),
 			  "scan", "targets", (json_int_t)r->scan_targets,
 			  "scanned", (json_int_t)r->scanned_targets,
-			  "latest_at", jtime(r->latest_scan_at)));
+			  "latest_at", report_time_json(r->latest_scan_at)));
 
 	o = json_object();
 	for (int k = 0; k < REPORT_KINDS; k++) {
@@ -1203,8 +1205,9 @@ int report_write_json(const struct report *r, FILE *out)
 			  (json_int_t)r->addresses_notified,
 			  "addresses_not_notified",
 			  (json_int_t)r->addresses_unnotified, "first_sent_at",
-			  jtime(r->first_sent_at), "last_sent_at",
-			  jtime(r->last_sent_at), "warning_hours", "min",
+			  report_time_json(r->first_sent_at), "last_sent_at",
+			  report_time_json(r->last_sent_at), "warning_hours",
+			  "min",
 			  r->addresses_notified ? json_real(r->warn_min_h)
 						: json_null(),
 			  "median",
@@ -1220,14 +1223,16 @@ int report_write_json(const struct report *r, FILE *out)
 		json_array_append_new(
 			a,
 			json_pack("{s:o,s:I}", "at",
-				  jtime(r->revoked_curve[i].at), "revoked",
+				  report_time_json(r->revoked_curve[i].at),
+				  "revoked",
 				  (json_int_t)r->revoked_curve[i].cumulative));
 	json_object_set_new(root, "revocation",
 			    json_pack("{s:o,s:o,s:I,s:o}", "first_revoked_at",
-				      jtime(r->first_revoked_at),
+				      report_time_json(r->first_revoked_at),
 				      "last_revoked_at",
-				      jtime(r->last_revoked_at), "conflicts",
-				      (json_int_t)r->conflicts, "curve", a));
+				      report_time_json(r->last_revoked_at),
+				      "conflicts", (json_int_t)r->conflicts,
+				      "curve", a));
 	if (delayed(r)) {
 		time_t s = due_of(r, "delayed-update-should");
 		time_t m = due_of(r, "delayed-update-must");
@@ -1239,17 +1244,17 @@ int report_write_json(const struct report *r, FILE *out)
 				  (json_int_t)r->by_verdict[DEADLINE_OVERDUE],
 				  "expired",
 				  (json_int_t)r->by_verdict[DEADLINE_EXPIRED],
-				  "next_update_should", jtime(s),
-				  "next_update_must", jtime(m)));
+				  "next_update_should", report_time_json(s),
+				  "next_update_must", report_time_json(m)));
 	} else {
 		json_object_set_new(root, "delayed_revocation", json_null());
 	}
 	a = json_array();
 	for (size_t i = 0; i < r->ntimeline; i++)
-		json_array_append_new(a,
-				      json_pack("{s:o,s:s}", "at",
-						jtime(r->timeline[i].at),
-						"what", r->timeline[i].what));
+		json_array_append_new(
+			a, json_pack("{s:o,s:s}", "at",
+				     report_time_json(r->timeline[i].at),
+				     "what", r->timeline[i].what));
 	json_object_set_new(root, "timeline", a);
 	json_object_set_new(root, "rehearsal_events",
 			    json_integer(r->rehearsal_events));
@@ -1258,7 +1263,8 @@ int report_write_json(const struct report *r, FILE *out)
 		json_array_append_new(
 			a, json_pack("{s:s,s:o,s:o}", "stage",
 				     r->stages[i].name ? r->stages[i].name : "",
-				     "at", jtime(r->stages[i].at), "detail",
+				     "at", report_time_json(r->stages[i].at),
+				     "detail",
 				     r->stages[i].detail
 					     ? json_string(r->stages[i].detail)
 					     : json_null()));

@@ -14,6 +14,7 @@
 #ifndef CERTRECALL_REPORT_H
 #define CERTRECALL_REPORT_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <time.h>
@@ -153,6 +154,10 @@ void report_sort_timeline(struct report *r);
 int report_write_md(const struct report *r, FILE *out);
 int report_write_html(const struct report *r, FILE *out);
 int report_write_json(const struct report *r, FILE *out);
+
+/* A time as the JSON outputs write it: RFC 3339 UTC, or null when unset
+ * (DEADLINE_UNSET).  New reference. */
+json_t *report_time_json(time_t t);
 
 /*
  * The on-call dashboard: clocks with countdowns, progress bars, the last
