@@ -16,24 +16,10 @@ dir=$root/var/bench
 mkdir -p "$dir"
 chmod 755 "$root/var" "$dir"
 
-cc -O2 -Wall -Wextra -Werror -o "$dir/gen_le2020" bench/gen_le2020.c
-list=$dir/le2020-$N-$SEED.txt
-peer=$dir/peer-$N-$SEED.csv
-if [ ! -s "$list" ] || [ ! -s "$peer" ]; then
-	echo "generating $N lines (seed $SEED)..." >&2
-	"$dir/gen_le2020" "$N" "$SEED" "$peer" >"$list"
-fi
-chmod 644 "$list" "$peer"
+. bench/lib.sh
+bench_list "$N" "$SEED"
 echo "list: $(du -h "$list" | cut -f1), $(wc -l <"$list") lines" >&2
-
-conn=$(scripts/pg.sh start "$dir/pg")
-admin="${conn% dbname=*} dbname=postgres"
-psql -XAtq "$admin" -c "DROP DATABASE IF EXISTS bench WITH (FORCE)" -c "CREATE DATABASE bench"
-export CERTRECALL_DATABASE="${conn% dbname=*} dbname=bench"
-bin=build/certrecall
-"$bin" -q db migrate
-"$bin" -q incident create --slug caa-2020 --title "CAA rechecking bug" \
-	--reason v1.6.7:5d-7 --aware-at 2020-02-29T03:08:00Z
+bench_incident bench
 # The peer's table: certificate's twin (columns, defaults, CHECKs, keys).
 psql -XAtq "$CERTRECALL_DATABASE" -c "CREATE TABLE peer_certificate
 	(LIKE certificate INCLUDING ALL)"

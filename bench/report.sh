@@ -17,24 +17,10 @@ dir=$root/var/bench
 mkdir -p "$dir"
 chmod 755 "$root/var" "$dir"
 
-cc -O2 -Wall -Wextra -Werror -o "$dir/gen_le2020" bench/gen_le2020.c
-list=$dir/le2020-$N-$SEED.txt
-if [ ! -s "$list" ]; then
-	echo "generating $N lines (seed $SEED)..." >&2
-	"$dir/gen_le2020" "$N" "$SEED" "$dir/peer-$N-$SEED.csv" >"$list"
-fi
-chmod 644 "$list"
-
-conn=$(scripts/pg.sh start "$dir/pg")
-admin="${conn% dbname=*} dbname=postgres"
-psql -XAtq "$admin" -c "DROP DATABASE IF EXISTS bench_report WITH (FORCE)" \
-	-c "CREATE DATABASE bench_report"
-export CERTRECALL_DATABASE="${conn% dbname=*} dbname=bench_report"
+. bench/lib.sh
+bench_list "$N" "$SEED"
+bench_incident bench_report
 sql() { psql -XAtq "$CERTRECALL_DATABASE" -v ON_ERROR_STOP=1 "$@"; }
-bin=build/certrecall
-"$bin" -q db migrate
-"$bin" -q incident create --slug caa-2020 --title "CAA rechecking bug" \
-	--reason v1.6.7:5d-7 --aware-at 2020-02-29T03:08:00Z
 echo "loading $N certificates..." >&2
 "$bin" -q import caa-2020 "$list" --no-progress
 # The 2020 outcome in shape: 56% revoked over the last day before MUST-by

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 status=0
 found=0
 for b in bench/[a-z]*.sh; do
-	[ "$b" = bench/run.sh ] && continue
+	case $b in bench/run.sh | bench/lib.sh) continue ;; esac
 	[ -f "$b" ] || continue
 	found=1
 	echo "== $b"

@@ -1,0 +1,32 @@
+# bench/lib.sh - sourced by the benchmarks that need the 2020-sized list
+# and a fresh incident (import.sh, report.sh).  Not a benchmark itself.
+#
+# Expects root (the checkout) and dir (the benchmark's work directory).
+
+# bench_list N SEED: sets list (the le2020 file) and peer (the same
+# certificates pre-normalised as CSV), generating them once.
+bench_list() {
+	cc -O2 -Wall -Wextra -Werror -o "$dir/gen_le2020" "$root/bench/gen_le2020.c"
+	list=$dir/le2020-$1-$2.txt
+	peer=$dir/peer-$1-$2.csv
+	if [ ! -s "$list" ] || [ ! -s "$peer" ]; then
+		echo "generating $1 lines (seed $2)..." >&2
+		"$dir/gen_le2020" "$1" "$2" "$peer" >"$list"
+	fi
+	chmod 644 "$list" "$peer"
+}
+
+# bench_incident DBNAME: the throwaway cluster in $dir/pg, a new database
+# DBNAME with the schema and the caa-2020 incident; exports
+# CERTRECALL_DATABASE and sets bin.
+bench_incident() {
+	local conn
+	conn=$("$root/scripts/pg.sh" start "$dir/pg")
+	psql -XAtq "${conn% dbname=*} dbname=postgres" \
+		-c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"
+	export CERTRECALL_DATABASE="${conn% dbname=*} dbname=$1"
+	bin=$root/build/certrecall
+	"$bin" -q db migrate
+	"$bin" -q incident create --slug caa-2020 --title "CAA rechecking bug" \
+		--reason v1.6.7:5d-7 --aware-at 2020-02-29T03:08:00Z
+}
