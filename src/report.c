@@ -562,23 +562,47 @@ static int gather_timeline(struct db *db, struct report *r,
 	PQclear(res);
 	report_sort_timeline(r);
 
-	for (int i = 0; i < REPORT_NSTAGES; i++) {
-		const char *v[3] = { p->id, p->at, stage_kinds[i].pattern };
+	/* Each stage's latest event, in one query. */
+	{
+		char names[256], patterns[256];
+		const char *v[4] = { p->id, p->at, names, patterns };
+		size_t nl = 0, pl = 0;
 
-		r->stages[i].name = stage_kinds[i].name;
-		r->stages[i].at = DEADLINE_UNSET;
+		for (int i = 0; i < REPORT_NSTAGES; i++) {
+			r->stages[i].name = stage_kinds[i].name;
+			r->stages[i].at = DEADLINE_UNSET;
+			nl += (size_t)snprintf(names + nl, sizeof(names) - nl,
+					       "%c%s", i ? ',' : '{',
+					       stage_kinds[i].name);
+			pl += (size_t)snprintf(
+				patterns + pl, sizeof(patterns) - pl, "%c%s",
+				i ? ',' : '{', stage_kinds[i].pattern);
+		}
+		snprintf(names + nl, sizeof(names) - nl, "}");
+		snprintf(patterns + pl, sizeof(patterns) - pl, "}");
 		res = db_query(db,
-			       "SELECT extract(epoch FROM at)::bigint, kind,"
-			       " detail::text FROM event WHERE incident_id = $1"
-			       " AND at <= $2::timestamptz AND kind LIKE $3"
-			       " ORDER BY at DESC, id DESC LIMIT 1",
-			       3, v);
+			       "SELECT DISTINCT ON (s.name) s.name,"
+			       " extract(epoch FROM e.at)::bigint, e.kind,"
+			       " e.detail::text"
+			       " FROM unnest($3::text[], $4::text[])"
+			       "  AS s(name, pattern)"
+			       " JOIN event e ON e.kind LIKE s.pattern"
+			       " WHERE e.incident_id = $1"
+			       " AND e.at <= $2::timestamptz"
+			       " ORDER BY s.name, e.at DESC, e.id DESC",
+			       4, v);
 		if (res == NULL)
 			return -1;
-		if (PQntuples(res) == 1) {
-			r->stages[i].at = db_get_time(res, 0, 0);
-			r->stages[i].detail = event_text(PQgetvalue(res, 0, 1),
-							 PQgetvalue(res, 0, 2));
+		for (int row = 0; row < PQntuples(res); row++) {
+			for (int i = 0; i < REPORT_NSTAGES; i++) {
+				if (strcmp(PQgetvalue(res, row, 0),
+					   stage_kinds[i].name) != 0)
+					continue;
+				r->stages[i].at = db_get_time(res, row, 1);
+				r->stages[i].detail =
+					event_text(PQgetvalue(res, row, 2),
+						   PQgetvalue(res, row, 3));
+			}
 		}
 		PQclear(res);
 	}
