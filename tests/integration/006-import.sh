@@ -140,8 +140,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k2.
 out=$(certrecall import t bundle.pem --no-progress 2>&1)
 contains "PEM is detected and both certificates load" "2 new" "$out"
 expect "PEM serial, names and validity are read" \
-	"abcdef|{127.0.0.1,leaf.example,www.leaf.example}|$(openssl x509 -in leaf.pem -noout -enddate | sed 's/notAfter=//')" \
-	"$(db_sql -c "SELECT encode(serial,'hex'), names, to_char(not_after, 'Mon FMDD HH24:MI:SS YYYY \"GMT\"') FROM certificate WHERE source = 'bundle.pem' AND names @> '{leaf.example}'" | sed 's/  / /')"
+	"abcdef|{127.0.0.1,leaf.example,www.leaf.example}|$(date -u -d "$(openssl x509 -in leaf.pem -noout -enddate | sed 's/notAfter=//')" +%s)" \
+	"$(db_sql -c "SELECT encode(serial,'hex'), names, extract(epoch FROM not_after)::bigint FROM certificate WHERE source = 'bundle.pem' AND names @> '{leaf.example}'")"
 fp=$(openssl x509 -in leaf.pem -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f)
 expect "the SHA-256 fingerprint is stored" "$fp" \
 	"$(db_sql -c "SELECT encode(sha256,'hex') FROM certificate WHERE serial = '\\xabcdef'")"
