@@ -6,7 +6,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 FUZZ_SECONDS ?= 60
 
-PKGS := openssl libpq libcurl libesmtp-1.0 inih libcares jansson zlib
+PKGS := openssl libpq libcurl libesmtp-1.0 inih libcares jansson zlib libidn2
 
 # Recursively expanded: pkg-config runs when a rule needs it, after
 # scripts/deps.sh has had its chance to install the -dev packages.
