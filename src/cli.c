@@ -14,6 +14,7 @@
 #include <sysexits.h>
 
 #include "certrecall/cli.h"
+#include "certrecall/clock.h"
 #include "certrecall/config.h"
 #include "certrecall/db.h"
 #include "certrecall/embedded.h"
@@ -312,29 +313,20 @@ int cli_bad_option(const char *command, char **argv)
 			       argv[optind - 1]);
 }
 
-static time_t rehearsal_clock = DEADLINE_UNSET;
-
-time_t cli_now(void)
-{
-	return rehearsal_clock != DEADLINE_UNSET ? rehearsal_clock : time(NULL);
-}
-
-/* CERTRECALL_CLOCK: see cli_now(). */
+/* CERTRECALL_CLOCK: the rehearsal clock (clock_now()), here and in the
+ * database session (certrecall_now()). */
 static int load_clock(void)
 {
 	const char *v = getenv("CERTRECALL_CLOCK");
 	char err[256];
-	time_t t;
 
-	rehearsal_clock = DEADLINE_UNSET;
-	db_set_clock(DEADLINE_UNSET);
-	if (v == NULL || *v == '\0')
-		return 0;
-	if (utctime_parse(v, &t, NULL, err, sizeof(err)) < 0)
+	if (clock_set_rehearsal(v, err, sizeof(err)) < 0) {
+		db_set_clock(DEADLINE_UNSET);
 		return log_error("CERTRECALL_CLOCK: %s", err);
-	rehearsal_clock = t;
-	db_set_clock(t);
-	log_debug("rehearsal clock: acting at %s", v);
+	}
+	db_set_clock(clock_is_rehearsal() ? clock_now() : DEADLINE_UNSET);
+	if (clock_is_rehearsal())
+		log_debug("rehearsal clock: acting at %s", v);
 	return 0;
 }
 

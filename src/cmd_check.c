@@ -16,6 +16,7 @@
 #include "certrecall/certinfo.h"
 #include "certrecall/classify.h"
 #include "certrecall/cli.h"
+#include "certrecall/clock.h"
 #include "certrecall/db.h"
 #include "certrecall/dnsname.h"
 #include "certrecall/log.h"
@@ -508,7 +509,7 @@ int cmd_check(struct cli *cli, int argc, char **argv)
 	if (served && !checked)
 		log_warn("check: incidents not checked: the database is not "
 			 "reachable");
-	now = time(NULL);
+	now = clock_now();
 	decide(&run, checked, now);
 	if (json) {
 		if (print_json(&run, port, checked) < 0) {

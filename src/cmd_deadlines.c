@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "certrecall/cli.h"
+#include "certrecall/clock.h"
 #include "certrecall/db.h"
 #include "certrecall/deadline.h"
 #include "certrecall/incident.h"
@@ -168,7 +169,7 @@ static int parse_args(const char *cmd, int argc, char **argv, const char **slug,
 	};
 	int c;
 
-	*at = cli_now();
+	*at = clock_now();
 	*json = false;
 	optind = 0;
 	opterr = 0;

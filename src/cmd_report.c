@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "certrecall/cli.h"
+#include "certrecall/clock.h"
 #include "certrecall/config.h"
 #include "certrecall/db.h"
 #include "certrecall/incident.h"
@@ -47,7 +48,7 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 	struct cli_output o;
 	struct incident *inc = NULL;
 	struct report *r = NULL;
-	time_t at = cli_now();
+	time_t at = clock_now();
 	long long rows = 0;
 	FILE *out = stdout;
 	int c, rc;

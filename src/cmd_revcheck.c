@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "certrecall/cli.h"
+#include "certrecall/clock.h"
 #include "certrecall/config.h"
 #include "certrecall/crl.h"
 #include "certrecall/db.h"
@@ -224,7 +225,7 @@ static void on_crl(const char *url, bool ok, long http_status,
 		snprintf(why, sizeof(why), "%s (HTTP %ld)", err, http_status);
 		goto fail;
 	}
-	if (crl_load(body, len, cx->issuer->cert, time(NULL), cx->skew, &crl,
+	if (crl_load(body, len, cx->issuer->cert, clock_now(), cx->skew, &crl,
 		     why, sizeof(why)) < 0) {
 		log_error("CRL %s: %s", url, why);
 		goto fail;
@@ -263,7 +264,8 @@ static int queue_ocsp(struct run *run, struct revcheck *rc, struct issuer *is,
 		       "SELECT c.id, encode(c.serial, 'hex'), c.issuer_id"
 		       " FROM certificate c WHERE c.incident_id = $1"
 		       " AND c.revoked_at IS NULL"
-		       " AND (c.not_after IS NULL OR c.not_after > now())",
+		       " AND (c.not_after IS NULL"
+		       "  OR c.not_after > certrecall_now())",
 		       1, p);
 	if (res == NULL)
 		return -1;
@@ -360,7 +362,8 @@ static long long check_round(struct run *run, const struct config *cfg,
 	res = db_query(run->db,
 		       "SELECT count(*) FROM certificate WHERE incident_id = $1"
 		       " AND revoked_at IS NULL"
-		       " AND (not_after IS NULL OR not_after > now())",
+		       " AND (not_after IS NULL"
+		       "  OR not_after > certrecall_now())",
 		       1, p);
 	if (res == NULL)
 		goto out_rc;

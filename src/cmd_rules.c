@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "certrecall/cli.h"
+#include "certrecall/clock.h"
 #include "certrecall/deadline.h"
 #include "certrecall/log.h"
 #include "certrecall/utctime.h"
@@ -104,7 +105,7 @@ int cmd_rules(struct cli *cli, int argc, char **argv)
 	};
 	const char *edition = NULL;
 	bool have_at = false;
-	time_t at = time(NULL);
+	time_t at = clock_now();
 	char err[256];
 	int c;
 

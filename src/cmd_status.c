@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "certrecall/cli.h"
+#include "certrecall/clock.h"
 #include "certrecall/config.h"
 #include "certrecall/db.h"
 #include "certrecall/incident.h"
@@ -133,7 +134,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	struct incident *inc = NULL;
 	bool at_given = false, tty = isatty(STDOUT_FILENO);
 	long long interval = 0;
-	time_t at = cli_now();
+	time_t at = clock_now();
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -172,7 +173,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		size_t len = 0;
 
 		if (interval > 0)
-			at = cli_now();
+			at = clock_now();
 		if (render(cli, inc, at, &text, &len) < 0) {
 			free(text);
 			rc = EX_TEMPFAIL;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "certrecall/clock.h"
 #include "certrecall/log.h"
 #include "certrecall/utctime.h"
 
@@ -44,7 +45,7 @@ static void emit(enum log_level level, const char *fmt, va_list ap)
 
 	if (!log_enabled(level))
 		return;
-	if (utctime_format_rfc3339(time(NULL), stamp, sizeof(stamp)) < 0)
+	if (utctime_format_rfc3339(clock_real(), stamp, sizeof(stamp)) < 0)
 		stamp[0] = '\0';
 	if (line_dirty) {
 		fputs("\r\033[K", stderr);

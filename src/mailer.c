@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "certrecall/compose.h"
+#include "certrecall/clock.h"
 #include "certrecall/config.h"
 #include "certrecall/db.h"
 #include "certrecall/deadline.h"
@@ -1503,7 +1504,7 @@ static void *sender_main(void *arg)
 	s->group = xcalloc(run->claim_max, sizeof(*s->group));
 	while (!atomic_load(&run->stop)) {
 		size_t max = run->claim_max;
-		time_t now = run->opt->at ? run->opt->at : time(NULL);
+		time_t now = run->opt->at ? run->opt->at : clock_now();
 		bool planning;
 		long long slices;
 
@@ -1818,7 +1819,7 @@ static int compose_uncommitted(struct db *db, const struct config *cfg,
 	const char *params[3] = { id, kind, address };
 	struct notice *ns = NULL;
 	long long created;
-	time_t now = at ? at : time(NULL);
+	time_t now = at ? at : clock_now();
 	PGresult *res = NULL;
 	int n = 0, rc = -1;
 

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "certrecall/clock.h"
 #include "certrecall/log.h"
 #include "certrecall/revcheck.h"
 #include "certrecall/utctime.h"
@@ -592,7 +593,7 @@ static void job_finish(struct revcheck *rc, struct job *j, CURLcode cc,
 		res.url = j->url;
 		res.http_status = http;
 		res.attempts = j->attempts;
-		res.checked_at = time(NULL);
+		res.checked_at = clock_now();
 		if (cc != CURLE_OK || http != 200) {
 			res.status = REVCHECK_ERROR;
 			describe(rc, j, cc, http, res.error, sizeof(res.error));

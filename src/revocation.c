@@ -535,7 +535,7 @@ int revocation_add_crl(struct db *db, long long incident_id,
 
 		res = db_query(
 			db,
-			"UPDATE crl_fetch SET fetched_at = now(),"
+			"UPDATE crl_fetch SET fetched_at = certrecall_now(),"
 			" last_certificate_id = (SELECT coalesce(max(id), 0)"
 			"  FROM certificate),"
 			" certificates = coalesce(certificates, 0) + $2,"
@@ -740,15 +740,16 @@ long long revocation_export(struct db *db, long long incident_id,
 		return -1;
 	/* Replaced first (the 2020 CA's order): revoking them breaks no
 	 * site. */
-	res = db_query(db,
-		       "DECLARE batch NO SCROLL CURSOR FOR"
-		       " SELECT encode(serial, 'hex') || ',' || $3::int"
-		       " FROM certificate WHERE incident_id = $1"
-		       " AND revoked_at IS NULL"
-		       " AND (not_after IS NULL OR not_after > now())"
-		       " AND (NOT $2::boolean OR replaced_by IS NOT NULL)"
-		       " ORDER BY replaced_by IS NULL, serial",
-		       3, p);
+	res = db_query(
+		db,
+		"DECLARE batch NO SCROLL CURSOR FOR"
+		" SELECT encode(serial, 'hex') || ',' || $3::int"
+		" FROM certificate WHERE incident_id = $1"
+		" AND revoked_at IS NULL"
+		" AND (not_after IS NULL OR not_after > certrecall_now())"
+		" AND (NOT $2::boolean OR replaced_by IS NOT NULL)"
+		" ORDER BY replaced_by IS NULL, serial",
+		3, p);
 	if (res == NULL)
 		goto fail;
 	PQclear(res);

@@ -17,6 +17,7 @@
 
 #include "certrecall/certinfo.h"
 #include "certrecall/classify.h"
+#include "certrecall/clock.h"
 #include "certrecall/config.h"
 #include "certrecall/db.h"
 #include "certrecall/dnsname.h"
@@ -205,7 +206,7 @@ static void jsonl_line(struct worker *w, const struct pending *p,
 		hex(p->ci.serial.b, p->ci.serial.len, serial);
 		utctime_format_rfc3339(p->ci.not_after, na, sizeof(na));
 	}
-	utctime_format_rfc3339(time(NULL), now, sizeof(now));
+	utctime_format_rfc3339(clock_now(), now, sizeof(now));
 	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "time", now,
 		      "name", p->name, "address", p->address, "verdict",
 		      classify_verdict_name(v), "serial", serial, "not_after",
@@ -228,7 +229,7 @@ static int flush(struct worker *w)
 	struct db_copy *c;
 	json_t *done = json_array();
 	char *done_param = NULL;
-	time_t now = time(NULL);
+	time_t now = clock_now(); /* certificate expiry */
 	int rc = -1;
 
 	if (w->nbuf == 0) {

@@ -109,14 +109,6 @@ int cli_parse_count(const char *command, const char *opt, const char *s,
 /* Prints the command's usage text to stdout; returns 0. */
 int cli_help(const char *command);
 
-/*
- * The time commands act at: now, or the rehearsal clock CERTRECALL_CLOCK
- * (RFC 3339) when set, for replays and mass-revocation plan tests (BR
- * 5.7.1.2).  Under that clock events and notices are stamped with it
- * and the event records the real time as wall_clock.
- */
-time_t cli_now(void);
-
 /* Subcommands. */
 int cmd_help(struct cli *cli, int argc, char **argv);
 int cmd_db(struct cli *cli, int argc, char **argv);

@@ -94,7 +94,7 @@ int db_event_add(struct db *db, long long incident_id, const char *kind,
 		 const char *detail_json);
 void db_set_command(const char *command_line);
 /* Events are stamped with at instead of the real time (the rehearsal
- * clock, see cli_now()); DEADLINE_UNSET (INT64_MIN) restores it. */
+ * clock, see clock.h); DEADLINE_UNSET (INT64_MIN) restores it. */
 void db_set_clock(time_t at);
 
 /*

@@ -62,7 +62,7 @@ struct mailer_options {
 	int connections;	 /* SMTP connections (threads) */
 	long long rate;		 /* messages per second; 0 = no limit */
 	bool wait; /* wait for retries and other workers' leases */
-	time_t at; /* compose as of this time (replays); 0 = now */
+	time_t at; /* compose as of this time; 0 = clock_now() */
 	bool progress;
 };
 

@@ -31,7 +31,7 @@ struct revcheck_result {
 	time_t produced_at; /* 0 when unknown */
 	time_t this_update;
 	time_t next_update; /* 0 when the response has none */
-	time_t checked_at;  /* wall clock when the answer arrived */
+	time_t checked_at;  /* clock_now() when the answer arrived */
 	const char *url;    /* borrowed, valid during the callback */
 	long http_status;   /* 0 when no HTTP response */
 	int attempts;
