@@ -7,8 +7,8 @@
  * clock read that moment, for replays and mass-revocation plan tests
  * (BR 5.7.1.2): deadlines, status, the report, the composition time and
  * Date of notices, certificate expiry during a scan, and the time OCSP
- * answers and CRLs are verified at (thisUpdate, nextUpdate and the
- * signer's validity).  The database's certrecall_now()
+ * answers and CRLs are verified at (thisUpdate, nextUpdate, and the
+ * validity of an OCSP signer's certificate).  The database's certrecall_now()
  * (sql/007_report.sql) follows it.  A command's --at overrides it for
  * that command: `at ? at : clock_now()`.
  *
