@@ -8,6 +8,7 @@
  */
 #include "certrecall/errmsg.h"
 #include "certrecall/compose.h"
+#include "certrecall/utctime.h"
 #include "certrecall/xalloc.h"
 
 #include <stdarg.h>
@@ -940,4 +941,91 @@ void compose_csv_field(char **buf, size_t *len, size_t *cap, const char *s,
 		(*buf)[(*len)++] = ',';
 	}
 	(*buf)[*len] = '\0';
+}
+
+enum compose_state compose_state_at(const struct compose_times *t)
+{
+	if (t->revoked)
+		return COMPOSE_REVOKED;
+	/* Both times are the last on-time second (deadline.h). */
+	if (t->now > t->must_by)
+		return COMPOSE_MUST_PASSED;
+	if (t->now > t->should_by)
+		return COMPOSE_SHOULD_PASSED;
+	return COMPOSE_BEFORE_SHOULD;
+}
+
+const char *compose_state_name(enum compose_state s)
+{
+	switch (s) {
+	case COMPOSE_BEFORE_SHOULD:
+		return "before-should";
+	case COMPOSE_SHOULD_PASSED:
+		return "should-passed";
+	case COMPOSE_MUST_PASSED:
+		return "must-passed";
+	case COMPOSE_REVOKED:
+		return "revoked";
+	}
+	return "?";
+}
+
+void compose_duration_words(long long s, char *buf, size_t len)
+{
+	unsigned long long a =
+		s < 0 ? 0ULL - (unsigned long long)s : (unsigned long long)s;
+	unsigned long long d = a / 86400, h = a % 86400 / 3600,
+			   m = a % 3600 / 60;
+
+	if (d > 0)
+		snprintf(buf, len, "%llu day%s %llu hour%s", d,
+			 d == 1 ? "" : "s", h, h == 1 ? "" : "s");
+	else if (h > 0)
+		snprintf(buf, len, "%llu hour%s %llu minute%s", h,
+			 h == 1 ? "" : "s", m, m == 1 ? "" : "s");
+	else
+		snprintf(buf, len, "%llu minute%s", m, m == 1 ? "" : "s");
+}
+
+int compose_time_context(json_t *ctx, const struct compose_times *t)
+{
+	enum compose_state st = compose_state_at(t);
+	char deadline[UTCTIME_BUFSZ], deadline_iso[UTCTIME_BUFSZ];
+	char should[UTCTIME_BUFSZ], should_iso[UTCTIME_BUFSZ];
+	char composed[UTCTIME_BUFSZ], left[96], over[96], remaining[128];
+	long long to_must = (long long)t->must_by - (long long)t->now;
+
+	if (utctime_format_long(t->must_by, deadline, sizeof(deadline)) < 0 ||
+	    utctime_format_rfc3339(t->must_by, deadline_iso,
+				   sizeof(deadline_iso)) < 0 ||
+	    utctime_format_long(t->should_by, should, sizeof(should)) < 0 ||
+	    utctime_format_rfc3339(t->should_by, should_iso,
+				   sizeof(should_iso)) < 0 ||
+	    utctime_format_long(t->now, composed, sizeof(composed)) < 0)
+		return -1;
+	compose_duration_words(to_must > 0 ? to_must : 0, left, sizeof(left));
+	compose_duration_words(to_must < 0 ? to_must : 0, over, sizeof(over));
+	snprintf(remaining, sizeof(remaining),
+		 to_must >= 0 ? "%s from now" : "overdue by %s",
+		 to_must >= 0 ? left : over);
+	json_object_set_new(ctx, "state", json_string(compose_state_name(st)));
+	json_object_set_new(ctx, "before_should",
+			    json_boolean(st == COMPOSE_BEFORE_SHOULD));
+	json_object_set_new(ctx, "should_passed",
+			    json_boolean(st == COMPOSE_SHOULD_PASSED));
+	json_object_set_new(ctx, "must_passed",
+			    json_boolean(st == COMPOSE_MUST_PASSED));
+	json_object_set_new(ctx, "revoked",
+			    json_boolean(st == COMPOSE_REVOKED));
+	json_object_set_new(ctx, "has_should",
+			    json_boolean(t->should_by < t->must_by));
+	json_object_set_new(ctx, "deadline", json_string(deadline));
+	json_object_set_new(ctx, "deadline_iso", json_string(deadline_iso));
+	json_object_set_new(ctx, "should_by", json_string(should));
+	json_object_set_new(ctx, "should_by_iso", json_string(should_iso));
+	json_object_set_new(ctx, "composed_at", json_string(composed));
+	json_object_set_new(ctx, "remaining", json_string(remaining));
+	json_object_set_new(ctx, "time_left", json_string(left));
+	json_object_set_new(ctx, "overdue_by", json_string(over));
+	return 0;
 }

@@ -192,32 +192,12 @@ struct notice_common {
 	const struct config *cfg;
 	const struct incident *inc;
 	struct deadline_rule rule;
-	time_t must_by;
+	time_t should_by, must_by;
 	struct notice_template tpl;
 	const char *kind;
 	const char *from_addr; /* addr-spec of mailer.from */
 	char *from_addr_owned;
 };
-
-/* "4 days 23 hours from now", "3 hours 5 minutes from now", "overdue by
- * 2 days 1 hour": the time remaining in words, as subscribers read it. */
-static void remaining_words(long long s, char *buf, size_t len)
-{
-	long long a = s < 0 ? -s : s;
-	long long d = a / 86400, h = a % 86400 / 3600, m = a % 3600 / 60;
-	char part[96];
-
-	if (d > 0)
-		snprintf(part, sizeof(part), "%lld day%s %lld hour%s", d,
-			 d == 1 ? "" : "s", h, h == 1 ? "" : "s");
-	else if (h > 0)
-		snprintf(part, sizeof(part), "%lld hour%s %lld minute%s", h,
-			 h == 1 ? "" : "s", m, m == 1 ? "" : "s");
-	else
-		snprintf(part, sizeof(part), "%lld minute%s", m,
-			 m == 1 ? "" : "s");
-	snprintf(buf, len, s >= 0 ? "%s from now" : "overdue by %s", part);
-}
 
 static json_t *time_text(time_t t, bool is_set)
 {
@@ -254,6 +234,7 @@ static int common_init(struct notice_common *c, const struct config *cfg,
 	if (deadline_resolve(inc->reason, inc->aware_at, &c->rule, err,
 			     sizeof(err)) < 0)
 		return log_error("incident %s: %s", inc->slug, err);
+	c->should_by = deadline_should_by(&c->rule, inc->aware_at);
 	c->must_by = deadline_must_by(&c->rule, inc->aware_at);
 	c->from_addr_owned = addr_spec(cfg->mailer.from);
 	c->from_addr = c->from_addr_owned;
@@ -433,8 +414,9 @@ static int compose_notice(const struct notice_common *c, struct notice *n,
 	const struct config *cfg = c->cfg;
 	size_t total = json_array_size(n->certs);
 	size_t listed = total;
-	char deadline[UTCTIME_BUFSZ], deadline_iso[UTCTIME_BUFSZ];
-	char composed[UTCTIME_BUFSZ], remaining[128], err[256];
+	struct compose_times times = { c->should_by, c->must_by, now,
+				       strcmp(c->kind, "revoked") == 0 };
+	char err[256];
 	struct compose_attachment att = { "certificates.csv",
 					  "text/csv; charset=UTF-8", NULL, 0 };
 	struct compose_input in = { 0 };
@@ -447,26 +429,24 @@ static int compose_notice(const struct notice_common *c, struct notice *n,
 	shown = json_array();
 	for (size_t i = 0; i < listed; i++)
 		json_array_append(shown, json_array_get(n->certs, i));
-	utctime_format_long(c->must_by, deadline, sizeof(deadline));
-	utctime_format_rfc3339(c->must_by, deadline_iso, sizeof(deadline_iso));
-	utctime_format_long(now, composed, sizeof(composed));
-	remaining_words((long long)(c->must_by - now), remaining,
-			sizeof(remaining));
-	ctx = json_pack(
-		"{s:{s:s,s:s},s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:O,s:s,s:I,"
-		"s:I,s:I,s:b,s:o}",
-		"incident", "slug", c->inc->slug, "title", c->inc->title,
-		"organization",
-		cfg->report.organization[0] ? cfg->report.organization
-					    : "The Certificate Authority",
-		"address", n->address, "deadline", deadline, "deadline_iso",
-		deadline_iso, "remaining", remaining, "composed_at", composed,
-		"rule", c->rule.citation, "rule_text", c->rule.text, "accounts",
-		n->account_list, "account_list", n->accounts,
-		"certificate_count", (json_int_t)total, "listed_count",
-		(json_int_t)listed, "unlisted_count",
-		(json_int_t)(total - listed), "attachment", listed < total,
-		"certificates", shown);
+	ctx = json_pack("{s:{s:s,s:s},s:s,s:s,s:s,s:s,s:O,s:s,s:I,"
+			"s:I,s:I,s:b,s:o}",
+			"incident", "slug", c->inc->slug, "title",
+			c->inc->title, "organization",
+			cfg->report.organization[0]
+				? cfg->report.organization
+				: "The Certificate Authority",
+			"address", n->address, "rule", c->rule.citation,
+			"rule_text", c->rule.text, "accounts", n->account_list,
+			"account_list", n->accounts, "certificate_count",
+			(json_int_t)total, "listed_count", (json_int_t)listed,
+			"unlisted_count", (json_int_t)(total - listed),
+			"attachment", listed < total, "certificates", shown);
+	/* The deadlines, and where the notice stands against them. */
+	if (compose_time_context(ctx, &times) < 0) {
+		log_error("notice %lld: a deadline is out of range", n->id);
+		goto out;
+	}
 	subject = render(c->tpl.subject, ctx, TEMPLATE_HEADER, "Subject");
 	if (subject == NULL)
 		goto out;

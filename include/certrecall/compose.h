@@ -15,6 +15,8 @@
 #ifndef CERTRECALL_COMPOSE_H
 #define CERTRECALL_COMPOSE_H
 
+#include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -59,6 +61,49 @@ int compose_message_id(char *buf, size_t len, const char *incident,
 
 /* RFC 5322 date: "Thu, 05 Mar 2020 03:08:00 +0000".  0 or -1. */
 int compose_date(time_t t, char *buf, size_t len);
+
+/*
+ * Where a notice stands against the revocation deadlines (BR 4.9.1.1)
+ * when it is written.  Exactly one holds; the shipped templates say a
+ * different thing in each, and nothing said in one contradicts another.
+ */
+enum compose_state {
+	COMPOSE_BEFORE_SHOULD, /* at or before the SHOULD time (for a SHALL
+				  rule: the one deadline) */
+	COMPOSE_SHOULD_PASSED, /* SHOULD time passed, MUST not yet */
+	COMPOSE_MUST_PASSED,   /* MUST time passed, not revoked */
+	COMPOSE_REVOKED,       /* the certificates are revoked */
+};
+
+struct compose_times {
+	time_t should_by; /* last on-time second of the SHOULD clock;
+			     equal to must_by for a SHALL rule */
+	time_t must_by;	  /* last on-time second of the MUST clock */
+	time_t now;	  /* when the message is written */
+	bool revoked;	  /* the notice reports revocations */
+};
+
+enum compose_state compose_state_at(const struct compose_times *t);
+
+/* "before-should", "should-passed", "must-passed", "revoked". */
+const char *compose_state_name(enum compose_state s);
+
+/*
+ * A duration as subscribers read it, magnitude only: "4 days 17 hours",
+ * "3 hours 5 minutes", "1 minute".
+ */
+void compose_duration_words(long long seconds, char *buf, size_t len);
+
+/*
+ * Adds the time names of a notice to the template context ctx (an
+ * object; docs/templates.md lists them): state, the four state booleans
+ * before_should / should_passed / must_passed / revoked, has_should,
+ * deadline and deadline_iso (the MUST time), should_by and should_by_iso,
+ * composed_at, remaining ("4 days 17 hours from now" or "overdue by 2
+ * days 1 hour"), time_left and overdue_by ("0 minutes" when they do not
+ * apply).  Returns 0, or -1 when a time is outside years 0000-9999.
+ */
+int compose_time_context(json_t *ctx, const struct compose_times *t);
 
 /*
  * One CSV field (RFC 4180): quoted when it holds , " CR or LF, with "

@@ -5,9 +5,14 @@
  * address is refused; bodies go out as 7bit or quoted-printable that
  * decodes back; attachments as base64 that decodes back; every output is
  * CRLF-only with no line over 998; ids, dates and CSV fields have their
- * exact forms, whatever TZ says.
+ * exact forms, whatever TZ says.  A notice knows where it stands against
+ * the deadlines (before SHOULD, between SHOULD and MUST, after MUST,
+ * revoked), and the shipped templates say only what is true in that
+ * state.
  */
 #include "certrecall/compose.h"
+#include "certrecall/embedded.h"
+#include "certrecall/template.h"
 #include "unit.h"
 
 #include <stdbool.h>
@@ -827,6 +832,289 @@ START_TEST(csv_fields_are_quoted_per_rfc4180)
 }
 END_TEST
 
+/* ---- where a notice stands, and what the shipped templates say ---- */
+
+/* 2020-02-29T03:08:00Z: the CA became aware (the 2020 CAA incident). */
+#define AWARE ((time_t)1582945680)
+#define HOUR 3600
+#define DAY 86400
+
+static const struct {
+	const char *name;
+	time_t should_by, must_by, now;
+	bool revoked;
+	enum compose_state want;
+} states[] = {
+	{ "seven hours in", AWARE + DAY, AWARE + 5 * DAY, AWARE + 7 * HOUR,
+	  false, COMPOSE_BEFORE_SHOULD },
+	{ "the last second of SHOULD", AWARE + DAY, AWARE + 5 * DAY,
+	  AWARE + DAY, false, COMPOSE_BEFORE_SHOULD },
+	{ "one second past SHOULD", AWARE + DAY, AWARE + 5 * DAY,
+	  AWARE + DAY + 1, false, COMPOSE_SHOULD_PASSED },
+	{ "the last second of MUST", AWARE + DAY, AWARE + 5 * DAY,
+	  AWARE + 5 * DAY, false, COMPOSE_SHOULD_PASSED },
+	{ "one second past MUST", AWARE + DAY, AWARE + 5 * DAY,
+	  AWARE + 5 * DAY + 1, false, COMPOSE_MUST_PASSED },
+	{ "SHALL 24 hours, before", AWARE + DAY, AWARE + DAY, AWARE + DAY,
+	  false, COMPOSE_BEFORE_SHOULD },
+	{ "SHALL 24 hours, after", AWARE + DAY, AWARE + DAY, AWARE + DAY + 1,
+	  false, COMPOSE_MUST_PASSED },
+	{ "revoked before the deadline", AWARE + DAY, AWARE + 5 * DAY,
+	  AWARE + 2 * DAY, true, COMPOSE_REVOKED },
+	{ "revoked after it", AWARE + DAY, AWARE + 5 * DAY, AWARE + 9 * DAY,
+	  true, COMPOSE_REVOKED },
+};
+
+START_TEST(the_state_follows_the_last_on_time_seconds)
+{
+	struct compose_times t = { states[_i].should_by, states[_i].must_by,
+				   states[_i].now, states[_i].revoked };
+
+	ck_assert_msg(compose_state_at(&t) == states[_i].want,
+		      "%s: got %s, want %s", states[_i].name,
+		      compose_state_name(compose_state_at(&t)),
+		      compose_state_name(states[_i].want));
+}
+END_TEST
+
+/* Renders the shipped (built-in) template of kind at t; the subject and
+ * the body, each with its blanks collapsed to single spaces. */
+static char *render_shipped(const char *kind, const struct compose_times *t)
+{
+	const struct embedded_file *f = NULL;
+	struct template *subject, *body;
+	char err[256], *s, *b, *out;
+	const char *nl, *start;
+	json_t *ctx;
+	size_t n, j = 0;
+
+	for (size_t i = 0; i < embedded_templates_count; i++)
+		if (strcmp(embedded_templates[i].name, kind) == 0)
+			f = &embedded_templates[i];
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(strncmp(f->data, "Subject: ", 9), 0);
+	nl = strchr(f->data, '\n');
+	ck_assert_ptr_nonnull(nl);
+	ck_assert_int_eq(nl[1], '\n'); /* shipped: no Reply-To line */
+	subject = template_parse(f->data + 9, (size_t)(nl - f->data - 9), err,
+				 sizeof(err));
+	ck_assert_msg(subject != NULL, "%s subject: %s", kind, err);
+	start = nl + 2;
+	body = template_parse(start, f->len - (size_t)(start - f->data), err,
+			      sizeof(err));
+	ck_assert_msg(body != NULL, "%s body: %s", kind, err);
+	ctx = json_pack(
+		"{s:{s:s,s:s},s:s,s:s,s:s,s:s,s:[{s:s}],s:s,s:i,s:i,s:i,s:b,"
+		"s:[{s:s,s:s,s:s,s:s,s:s,s:s}]}",
+		"incident", "slug", "caa-2020", "title", "CAA rechecking bug",
+		"organization", "Example CA", "address", "ops@a1.example",
+		"rule", "BR 4.9.1.1 (v1.6.7) 5-day list item 7", "rule_text",
+		"not issued in accordance with the BR", "accounts", "id", "a1",
+		"account_list", "a1", "certificate_count", 1, "listed_count", 1,
+		"unlisted_count", 0, "attachment", 0, "certificates", "account",
+		"a1", "serial", "0c01", "names", "a1.example", "not_after",
+		"2020-05-01 00:00:00 UTC", "revoked_at",
+		t->revoked ? "2020-03-04 20:00:00 UTC" : "unknown", "scan",
+		"deployed");
+	ck_assert_ptr_nonnull(ctx);
+	ck_assert_int_eq(compose_time_context(ctx, t), 0);
+	s = template_render(subject, ctx, TEMPLATE_HEADER, NULL, err,
+			    sizeof(err));
+	ck_assert_msg(s != NULL, "%s subject: %s", kind, err);
+	b = template_render(body, ctx, TEMPLATE_TEXT, NULL, err, sizeof(err));
+	ck_assert_msg(b != NULL, "%s body: %s", kind, err);
+	n = strlen(s) + strlen(b) + 16;
+	out = calloc(1, n);
+	ck_assert_ptr_nonnull(out);
+	snprintf(out, n, "Subject: %s\n%s", s, b);
+	/* One line, single spaces: phrases are found across line breaks. */
+	for (size_t i = 0; out[i] != '\0'; i++) {
+		char c = out[i] == '\n' ? ' ' : out[i];
+
+		if (c == ' ' && (j == 0 || out[j - 1] == ' '))
+			continue;
+		out[j++] = c;
+	}
+	out[j] = '\0';
+	free(s);
+	free(b);
+	json_decref(ctx);
+	template_free(subject);
+	template_free(body);
+	return out;
+}
+
+#define MAXP 8
+
+/*
+ * What each shipped template must say in each state, and what it must
+ * not: a promise of time left ("will be revoked by", "from now", "before
+ * the deadline") never stands beside "the deadline has passed", and "at
+ * any moment" never beside "install it before".
+ */
+static const struct {
+	const char *kind;
+	int state; /* index into states[] */
+	const char *must[MAXP];
+	const char *must_not[MAXP];
+} wording[] = {
+	{ "initial",
+	  0,
+	  { "Subject: Action required: 1 certificate(s) will be revoked by "
+	    "2020-03-05 03:08:00 UTC",
+	    "Revocation deadline: 2020-03-05 03:08:00 UTC (4 days 17 hours "
+	    "from now, counted when this message was written at 2020-02-29 "
+	    "10:08:00 UTC)",
+	    "we may revoke these certificates from 2020-03-01 03:08:00 UTC on",
+	    "install it before 2020-03-01 03:08:00 UTC." },
+	  { "overdue", "passed", "at any moment", "install it now" } },
+	{ "initial",
+	  2,
+	  { "will be revoked by 2020-03-05 03:08:00 UTC",
+	    "(3 days 23 hours from now",
+	    "We may revoke these certificates at any moment from now on",
+	    "install it now." },
+	  { "overdue", "passed", "install it before",
+	    "from 2020-03-01 03:08:00 UTC on" } },
+	{ "initial",
+	  4,
+	  { "Subject: Urgent: 1 certificate(s) past their revocation deadline "
+	    "(2020-03-05 03:08:00 UTC) can be revoked at any moment",
+	    "Revocation deadline: 2020-03-05 03:08:00 UTC (passed 0 minutes "
+	    "before this message was written at 2020-03-05 03:08:01 UTC)",
+	    "The deadline has passed", "install it now." },
+	  { "will be revoked by", "from now", "before the deadline",
+	    "by the deadline", "install it before", "may revoke" } },
+	{ "initial",
+	  5,
+	  { "will be revoked by 2020-03-01 03:08:00 UTC", "0 minutes from now",
+	    "We will revoke these certificates by the deadline at the latest",
+	    "install it before the deadline." },
+	  { "overdue", "passed", "at any moment", "may revoke",
+	    "install it now" } },
+	{ "initial",
+	  6,
+	  { "Urgent:", "passed 0 minutes before", "The deadline has passed" },
+	  { "will be revoked by", "from now", "before the deadline",
+	    "install it before" } },
+	{ "reminder",
+	  0,
+	  { "Subject: Reminder: 1 certificate(s) still in use will be revoked "
+	    "by 2020-03-05 03:08:00 UTC",
+	    "(4 days 17 hours from now, counted at 2020-02-29 10:08:00 UTC)",
+	    "We may revoke them from 2020-03-01 03:08:00 UTC on",
+	    "these names before then." },
+	  { "overdue", "passed", "at any moment", "now." } },
+	{ "reminder",
+	  3,
+	  { "will be revoked by", "(0 minutes from now",
+	    "We may revoke them at any moment from now on",
+	    "these names now." },
+	  { "overdue", "passed", "before then", "before the deadline" } },
+	{ "reminder",
+	  4,
+	  { "Subject: Urgent reminder: 1 certificate(s) still in use are past "
+	    "their revocation deadline (2020-03-05 03:08:00 UTC)",
+	    "(passed 0 minutes before 2020-03-05 03:08:01 UTC)",
+	    "The deadline has passed", "these names now." },
+	  { "will be revoked by", "from now", "before then",
+	    "before the deadline", "may revoke" } },
+	{ "reminder",
+	  5,
+	  { "will be revoked by 2020-03-01 03:08:00 UTC",
+	    "these names before the deadline." },
+	  { "overdue", "passed", "at any moment", "may revoke" } },
+	{ "revoked",
+	  7,
+	  { "Subject: 1 certificate(s) were revoked (caa-2020)",
+	    "has revoked 1 certificate(s)",
+	    "revoked: 2020-03-04 20:00:00 UTC" },
+	  { "will be revoked", "from now", "overdue", "deadline",
+	    "at any moment" } },
+	{ "revoked",
+	  8,
+	  { "has revoked 1 certificate(s)" },
+	  { "will be revoked", "from now", "overdue", "deadline",
+	    "at any moment" } },
+};
+
+START_TEST(shipped_templates_say_what_is_true_in_each_state)
+{
+	int k = wording[_i].state;
+	struct compose_times t = { states[k].should_by, states[k].must_by,
+				   states[k].now, states[k].revoked };
+	char *text;
+
+	text = render_shipped(wording[_i].kind, &t);
+	for (int p = 0; p < MAXP && wording[_i].must_not[p] != NULL; p++)
+		ck_assert_msg(strstr(text, wording[_i].must_not[p]) == NULL,
+			      "%s, %s: says \"%s\" in: %s", wording[_i].kind,
+			      states[k].name, wording[_i].must_not[p], text);
+	for (int p = 0; p < MAXP && wording[_i].must[p] != NULL; p++)
+		ck_assert_msg(strstr(text, wording[_i].must[p]) != NULL,
+			      "%s, %s: lacks \"%s\" in: %s", wording[_i].kind,
+			      states[k].name, wording[_i].must[p], text);
+	free(text);
+}
+END_TEST
+
+START_TEST(the_time_names_carry_the_state)
+{
+	struct compose_times t = { AWARE + DAY, AWARE + 5 * DAY,
+				   AWARE + 5 * DAY + 2 * DAY + 3 * HOUR,
+				   false };
+	json_t *ctx = json_object();
+
+	ck_assert_int_eq(compose_time_context(ctx, &t), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(ctx, "state")),
+			 "must-passed");
+	ck_assert(json_is_true(json_object_get(ctx, "must_passed")));
+	ck_assert(json_is_false(json_object_get(ctx, "before_should")));
+	ck_assert(json_is_false(json_object_get(ctx, "should_passed")));
+	ck_assert(json_is_false(json_object_get(ctx, "revoked")));
+	ck_assert(json_is_true(json_object_get(ctx, "has_should")));
+	ck_assert_str_eq(json_string_value(json_object_get(ctx, "remaining")),
+			 "overdue by 2 days 3 hours");
+	ck_assert_str_eq(json_string_value(json_object_get(ctx, "overdue_by")),
+			 "2 days 3 hours");
+	ck_assert_str_eq(json_string_value(json_object_get(ctx, "time_left")),
+			 "0 minutes");
+	ck_assert_str_eq(json_string_value(json_object_get(ctx, "deadline")),
+			 "2020-03-05 03:08:00 UTC");
+	ck_assert_str_eq(
+		json_string_value(json_object_get(ctx, "deadline_iso")),
+		"2020-03-05T03:08:00Z");
+	ck_assert_str_eq(json_string_value(json_object_get(ctx, "should_by")),
+			 "2020-03-01 03:08:00 UTC");
+	ck_assert_str_eq(json_string_value(json_object_get(ctx, "composed_at")),
+			 "2020-03-07 06:08:00 UTC");
+	json_decref(ctx);
+}
+END_TEST
+
+START_TEST(durations_read_as_words)
+{
+	static const struct {
+		long long s;
+		const char *want;
+	} d[] = {
+		{ 0, "0 minutes" },
+		{ 59, "0 minutes" },
+		{ 60, "1 minute" },
+		{ 3600 + 5 * 60, "1 hour 5 minutes" },
+		{ 86400 + 3600, "1 day 1 hour" },
+		{ 4 * 86400 + 17 * 3600 + 8 * 60, "4 days 17 hours" },
+		{ -(2 * 86400 + 3600), "2 days 1 hour" },
+	};
+	char buf[96];
+
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+		compose_duration_words(d[i].s, buf, sizeof(buf));
+		ck_assert_str_eq(buf, d[i].want);
+	}
+}
+END_TEST
+
 static Suite *compose_suite(void)
 {
 	Suite *s = suite_create("compose");
@@ -857,6 +1145,13 @@ static Suite *compose_suite(void)
 			    (int)(sizeof(dates) / sizeof(dates[0])));
 	tcase_add_test(tc, message_date_ignores_tz);
 	tcase_add_test(tc, csv_fields_are_quoted_per_rfc4180);
+	tcase_add_loop_test(tc, the_state_follows_the_last_on_time_seconds, 0,
+			    (int)(sizeof(states) / sizeof(states[0])));
+	tcase_add_loop_test(tc,
+			    shipped_templates_say_what_is_true_in_each_state, 0,
+			    (int)(sizeof(wording) / sizeof(wording[0])));
+	tcase_add_test(tc, the_time_names_carry_the_state);
+	tcase_add_test(tc, durations_read_as_words);
 	suite_add_tcase(s, tc);
 	return s;
 }
