@@ -272,7 +272,12 @@ revoke() {
 		($4 in r) && $1 == "V" { $1 = "R"; $3 = r[$4] } { print }' \
 		"$ca/revoked.tsv" "$ca/index.txt" >"$ca/index.txt.new"
 	mv "$ca/index.txt.new" "$ca/index.txt"
-	openssl ca -config "$ca/ca.cnf" -gencrl -out "$ca/ca.crl" 2>/dev/null
+	# Published right after the last revocation, valid for a week: the
+	# CRL of that night, which certrecall verifies at the rehearsal clock.
+	openssl ca -config "$ca/ca.cnf" -gencrl \
+		-crl_lastupdate "$(date -u -d "@$to" +%Y%m%d%H%M%SZ)" \
+		-crl_nextupdate "$(date -u -d "@$((to + 7 * 86400))" +%Y%m%d%H%M%SZ)" \
+		-out "$ca/ca.crl" 2>/dev/null
 	printf 'revoked %d certificates from %s to %s; ca.crl lists %d\n' "$i" \
 		"$(date -u -d "@$from" +%FT%TZ)" "$(date -u -d "@$to" +%FT%TZ)" \
 		"$(openssl crl -in "$ca/ca.crl" -noout -text | grep -c 'Serial Number')"

@@ -20,7 +20,9 @@ D=$T_TMP/ca
 mkdir -p "$D/bin"
 cd "$D"
 PIDS=()
-trap 'for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill "$p" 2>/dev/null; done' EXIT
+FLEET=$T_TMP/fleet
+trap 'for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill "$p" 2>/dev/null; done
+	"$ROOT/tests/tlsfleet.sh" stop "$FLEET" >/dev/null 2>&1' EXIT
 P=$((20000 + RANDOM % 20000))
 # openssl as it ran on 2020-03-04 (the responder finds it on PATH).
 in2020() { TZ=UTC faketime '2020-03-04 00:00:00' "$@"; }
@@ -111,4 +113,31 @@ out=$(CERTRECALL_CLOCK=2020-02-29T10:00:00Z CERTRECALL_MAILER_FROM="CA <r@ca.exa
 	certrecall notify caa-2020 --preview ops@a1.example 2>&1)
 contains "a rehearsal notice counts the time left from the rehearsal clock" "4 days 17 hours from now" "$out"
 contains "and is dated then" "Date: Sat, 29 Feb 2020 10:00:00 +0000" "$out"
+
+# Certificates expire by the rehearsal clock during a scan and a check:
+# the fleet's replacement certificate (90 days from today) has expired
+# one day after its notAfter, so it no longer counts as a replacement.
+read -r TP DP < <("$ROOT/tests/tlsfleet.sh" start "$FLEET")
+[ -n "${DP:-}" ] || { fail "the test fleet starts"; finish; }
+export CERTRECALL_SCANNER_DNS_SERVERS=127.0.0.1:$DP CERTRECALL_SCANNER_PORTS=$TP
+export CERTRECALL_SCANNER_HANDSHAKE_TIMEOUT=2s CERTRECALL_SCANNER_CONNECT_TIMEOUT=2s
+export CERTRECALL_SCANNER_IPV6=false CERTRECALL_SCANNER_ALLOW=127.0.0.2/32
+na=$(openssl x509 -in "$FLEET/replacement.pem" -noout -enddate | sed 's/^notAfter=//')
+later=$(date -u -d "@$(($(date -u -d "$na" +%s) + 86400))" +%Y-%m-%dT%H:%M:%SZ)
+certrecall -q incident create --slug expiry --title t --reason v1.6.7:5d-7 --aware-at 2020-02-29T03:08:00Z
+printf 'serial,names\n0d01,replaced.test\n' >expiry.csv
+certrecall -q import expiry expiry.csv --no-progress
+served() {
+	db_sql -c "SELECT o.verdict FROM observation o JOIN scan_target t ON t.id = o.target_id
+		WHERE t.name = 'replaced.test' ORDER BY o.id DESC LIMIT 1"
+}
+CERTRECALL_CLOCK=$later certrecall -q scan expiry --procs 1 --no-progress --jsonl probes.jsonl
+expect "a scan at the rehearsal clock finds the replacement expired" serving-other "$(served)"
+expect "and --jsonl stamps the probe with that clock" "$later" "$(jq -r .time probes.jsonl)"
+certrecall -q scan expiry --procs 1 --no-progress --stale-after 0
+expect "the same scan today finds it valid" serving-replacement "$(served)"
+out=$(CERTRECALL_CLOCK=$later certrecall check "replaced.test:$TP" 2>&1)
+contains "check at the rehearsal clock: expired, not a replacement" "verdict      serving-other" "$out"
+out=$(certrecall check "replaced.test:$TP" 2>&1)
+contains "check today: a replacement" "verdict      serving-replacement" "$out"
 finish
