@@ -113,6 +113,12 @@ out=$(CERTRECALL_CLOCK=2020-02-29T10:00:00Z CERTRECALL_MAILER_FROM="CA <r@ca.exa
 	certrecall notify caa-2020 --preview ops@a1.example 2>&1)
 contains "a rehearsal notice counts the time left from the rehearsal clock" "4 days 17 hours from now" "$out"
 contains "and is dated then" "Date: Sat, 29 Feb 2020 10:00:00 +0000" "$out"
+contains "before the SHOULD time it names it" "from 2020-03-01 03:08:00 UTC on" "$out"
+out=$(CERTRECALL_CLOCK=2020-03-06T03:08:00Z CERTRECALL_MAILER_FROM="CA <r@ca.example>" \
+	certrecall notify caa-2020 --preview ops@a1.example 2>&1)
+contains "a day after the MUST time the notice says it has passed" \
+	"(passed 1 day 0 hours before this message" "$out"
+expect "and promises no time left" "" "$(grep -E 'will be revoked by|from now|install it before' <<<"$out")"
 
 # Certificates expire by the rehearsal clock during a scan and a check:
 # the fleet's replacement certificate (90 days from today) has expired
