@@ -25,8 +25,8 @@ trap 'for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill "$p" 2>/dev/null; done
 	"$ROOT/tests/tlsfleet.sh" stop "$FLEET" >/dev/null 2>&1' EXIT
 P=$((20000 + RANDOM % 20000))
 # openssl as it ran on 2020-03-04 (the responder finds it on PATH).
-in2020() { TZ=UTC faketime '2020-03-04 00:00:00' "$@"; }
-printf '#!/bin/sh\nTZ=UTC exec faketime "2020-03-04 00:00:00" /usr/bin/openssl "$@"\n' >bin/openssl
+in2020() { TZ=UTC faketime -f '2020-03-04 00:00:00' "$@"; }
+printf '#!/bin/sh\nTZ=UTC exec faketime -f "2020-03-04 00:00:00" /usr/bin/openssl "$@"\n' >bin/openssl
 chmod +x bin/openssl
 key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null; }
 # Certificates valid from 2020 to long after today, so only the CRL's and
