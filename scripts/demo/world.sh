@@ -39,8 +39,6 @@
 #                         from ca/index.txt) and GET /ca.crl
 #   127.0.9.1:25525       SMTP (aiosmtpd), every message stored in DIR/mail
 set -euo pipefail
-# openssl ca's index times are UTC; bash's printf %()T formats in TZ.
-export TZ=UTC
 export TZ=UTC # index.txt and CRL times are UTC, whatever the machine's zone
 
 SERVICES=127.0.9.1
