@@ -646,6 +646,116 @@ START_TEST(names_are_the_documented_strings)
 }
 END_TEST
 
+/*
+ * BR 4.9.5: the period from receipt of a problem report to revocation must
+ * not exceed the 4.9.1.1 window, so the revocation clocks start at the
+ * earlier of aware_at and cpr_received_at.  Times relative to aware_at.
+ */
+static const struct {
+	const char *why;
+	const char *reason;
+	long long cpr; /* cpr_received_at - aware_at, or NOLAST for none */
+	long long should, must; /* due - aware_at */
+} starts[] = {
+	{ "no report: aware_at", "br-3", NOLAST, DAY, DAY },
+	{ "report 10 h before aware_at moves the 24 h MUST", "br-3", -10 * 3600,
+	  14 * 3600, 14 * 3600 },
+	{ "report before aware_at moves SHOULD and MUST", "br-12", -DAY, 0,
+	  4 * DAY },
+	{ "report after aware_at: aware_at stays the start", "br-12", 3600, DAY,
+	  5 * DAY },
+	{ "report at aware_at: same start", "br-12", 0, DAY, 5 * DAY },
+	{ "BR 4.9.1.2 (CA certificates) is not tied to 4.9.5", "ca", -DAY,
+	  7 * DAY, 7 * DAY },
+};
+
+START_TEST(problem_report_before_aware_starts_revocation_clocks)
+{
+	time_t aware = at("2024-01-01T10:00:00Z");
+	struct deadline_rule r = resolve(starts[_i].reason, aware);
+	struct deadline_incident inc;
+	struct deadline_progress p = { 1, 5, DEADLINE_UNSET };
+	struct deadline_clock c[DEADLINE_MAX_CLOCKS];
+	const struct deadline_clock *k;
+	char err[256];
+	int n;
+
+	deadline_incident_init(&inc, aware);
+	if (starts[_i].cpr != NOLAST)
+		inc.cpr_received_at = aware + starts[_i].cpr;
+	n = deadline_compute(&inc, &r, &p, aware, c, err, sizeof(err));
+	ck_assert_int_gt(n, 0);
+	k = find(c, n, "revoke-must");
+	ck_assert_ptr_nonnull(k);
+	ck_assert_msg(k->due == aware + starts[_i].must, "%s: MUST %s",
+		      starts[_i].why, rfc(k->due));
+	k = find(c, n, "revoke-should");
+	if (r.item->window == DEADLINE_WINDOW_SHOULD_24H_MUST_5D) {
+		ck_assert_ptr_nonnull(k);
+		ck_assert_msg(k->due == aware + starts[_i].should,
+			      "%s: SHOULD %s", starts[_i].why, rfc(k->due));
+	}
+}
+END_TEST
+
+/* The BR text of 2022-04-23..2022-11-29 is v1.8.4, still 2020 numbering. */
+START_TEST(edition_from_2022_04_23_is_v1_8_4)
+{
+	const struct deadline_edition *ed;
+
+	ed = deadline_edition_at(at("2022-04-22T23:59:59Z"));
+	ck_assert_str_ne(ed->name, "v1.8.4");
+	ed = deadline_edition_at(at("2022-04-23T00:00:00Z"));
+	ck_assert_str_eq(ed->name, "v1.8.4");
+	ck_assert_int_eq(ed->numbering, DEADLINE_NUMBERING_2020);
+	ed = deadline_edition_at(at("2022-11-29T23:59:59Z"));
+	ck_assert_str_eq(ed->name, "v1.8.4");
+	ed = deadline_edition_at(at("2022-11-30T00:00:00Z"));
+	ck_assert_str_eq(ed->name, "v1.8.5");
+	ck_assert_str_eq(resolve("5d-7", at("2022-06-01")).edition_name,
+			 "v1.8.4");
+}
+END_TEST
+
+/*
+ * A clock applies only to incidents from the day its source took effect:
+ * the CCADB IRG clocks (v2.0, 2023-10-17) not to the March 2020 incident.
+ */
+static const struct {
+	const char *aware;
+	const char *id;
+	int present;
+} in_force[] = {
+	{ "2020-02-29T03:08:00Z", "ccadb-first-report", 0 },
+	{ "2020-02-29T03:08:00Z", "ccadb-full-report", 0 },
+	{ "2020-02-29T03:08:00Z", "revoke-must", 1 },
+	{ "2023-10-16T23:59:59Z", "ccadb-first-report", 0 },
+	{ "2023-10-17T00:00:00Z", "ccadb-first-report", 1 },
+	{ "2023-10-17T00:00:00Z", "ccadb-full-report", 1 },
+};
+
+START_TEST(clocks_do_not_apply_before_their_source_took_effect)
+{
+	time_t aware = at(in_force[_i].aware);
+	struct deadline_rule r =
+		resolve(aware < at("2022-11-30") ? "5d-7" : "br-12", aware);
+	struct deadline_incident inc;
+	struct deadline_progress p = { 1, 5, DEADLINE_UNSET };
+	struct deadline_clock c[DEADLINE_MAX_CLOCKS];
+	char err[256];
+	int n;
+
+	deadline_incident_init(&inc, aware);
+	n = deadline_compute(&inc, &r, &p, aware + 30 * DAY, c, err,
+			     sizeof(err));
+	ck_assert_int_gt(n, 0);
+	ck_assert_msg((find(c, n, in_force[_i].id) != NULL) ==
+			      in_force[_i].present,
+		      "%s at %s: want %s", in_force[_i].id, in_force[_i].aware,
+		      in_force[_i].present ? "present" : "absent");
+}
+END_TEST
+
 static Suite *deadline_suite(void)
 {
 	Suite *s = suite_create("deadline");
@@ -678,6 +788,13 @@ static Suite *deadline_suite(void)
 			    short_lived_certificates_are_flagged_by_issue_date,
 			    0, N(short_lived));
 	tcase_add_test(tc, names_are_the_documented_strings);
+	tcase_add_loop_test(
+		tc, problem_report_before_aware_starts_revocation_clocks, 0,
+		N(starts));
+	tcase_add_test(tc, edition_from_2022_04_23_is_v1_8_4);
+	tcase_add_loop_test(tc,
+			    clocks_do_not_apply_before_their_source_took_effect,
+			    0, N(in_force));
 #undef N
 	suite_add_tcase(s, tc);
 	return s;
