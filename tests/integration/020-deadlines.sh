@@ -94,7 +94,7 @@ contains "each comment has its own 7 days" \
 expect "comments are kept in their own table" 2 \
 	"$(db_sql -c "SELECT count(*) FROM incident_comment")"
 expect "and audited" 3 \
-	"$(db_sql -c "SELECT count(*) FROM event WHERE kind = 'incident.update' AND detail ? 'comment'")"
+	"$(db_sql -c "SELECT count(*) FROM event WHERE kind = 'incident.update' AND (detail ? 'comment' OR detail ? 'comment_answered')")"
 fails "a comment time that is no time is refused" 65 \
 	certrecall incident update cpr-2024 --comment-at 2024-05-32
 ok "a comment on the 2020 incident" certrecall incident update caa-2020 --comment-at 2020-03-06T00:00:00Z
@@ -118,6 +118,15 @@ fails "--alert needs a duration" 64 certrecall deadlines cpr-2024 --alert
 fails "--alert refuses junk" 64 certrecall deadlines cpr-2024 --alert soon
 ok "report both CPR and first report, import nothing" certrecall incident update cpr-2024 \
 	--cpr-answered 2024-05-01T20:00:00Z --first-report 2024-05-02T00:00:00Z
+out=$(certrecall deadlines cpr-2024 --at 2024-05-03T00:00:00Z)
+contains "a report made in time marks its clock met" \
+	"$(printf '%-22s %-21s %-24s %s' ccadb-first-report 2024-05-04T10:00:00Z - met)" "$out"
+contains "so does the preliminary answer to the problem report" \
+	"$(printf '%-22s %-21s %-24s %s' cpr-preliminary 2024-05-02T00:00:00Z - met)" "$out"
+out=$(certrecall deadlines cpr-2024 --at 2024-05-03T00:00:00Z --alert 1h); rc=$?
+expect "met clocks do not alert, the overdue revocation does" \
+	"1 ALERT cpr-2024: 1 missed, 0 due within 1h: revoke-must overdue by 1d 00h 00m (2024-05-02T00:00:00Z)" \
+	"$rc $out"
 out=$(certrecall deadlines caa-2020 --at 2020-03-01T00:00:00Z --alert 1d --json); rc=$?
 expect "--alert with --json keeps the exit code" 1 $rc
 got=$(/usr/bin/python3 -c '
@@ -135,7 +144,7 @@ contains "rules KEY without --at uses the rehearsal clock" "at 2020-03-01T00:00:
 
 # --- incident fields refuse control characters ---------------------------
 for c in 0a 0d 09 1b 7f; do
-	ch=$(printf "\\x$c")
+	ch=$(printf "\\x${c}x"); ch=${ch%x} # keep a trailing LF
 	out=$(certrecall incident create --slug ctl --title "line one${ch}Bcc: x" \
 		--reason br-3 --aware-at 2024-05-01 2>&1); rc=$?
 	want=$(printf -- '--title: control character (U+%04X) not allowed' "0x$c")
