@@ -157,11 +157,14 @@ static void print_clocks(const struct clock_view *v)
 		       deadline_state_name(c->state), since, c->rule);
 	}
 	/* Clocks whose source came later than the incident: say so. */
-	for (size_t i = 0; (def = deadline_clock_def_get0(i)) != NULL; i++) {
+	for (size_t i = 0, n = 0; (def = deadline_clock_def_get0(i)) != NULL;
+	     i++) {
 		char since[UTCTIME_BUFSZ];
 
 		if (deadline_clock_def_in_force(def, v->inc->aware_at))
 			continue;
+		if (n++ == 0)
+			putchar('\n');
 		format_date(def->effective, since, sizeof(since));
 		printf("not applied: %s (%s %s, in force from %s): %s\n",
 		       def->id, def->document, def->edition, since, def->what);
