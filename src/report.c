@@ -499,7 +499,6 @@ static int gather_timeline(struct db *db, struct report *r,
 	const struct deadline_incident *d = &r->dates;
 	char line[256], when[UTCTIME_BUFSZ];
 	PGresult *res;
-
 	const char *from;
 
 	/* BR 4.9.5: an earlier problem report starts the revocation clock. */
@@ -669,6 +668,9 @@ struct report *report_gather(struct db *db, const struct incident *inc,
 		log_error("incident %s: %s", inc->slug, err);
 		goto fail;
 	}
+	/* The comments were borrowed from inc, which r outlives. */
+	r->dates.comments = NULL;
+	r->dates.ncomments = 0;
 	if (depth == REPORT_HEADER) {
 		PGresult *res = db_query(db,
 					 "SELECT count(*) FROM certificate"

@@ -44,6 +44,16 @@ import json, sys
 d = json.load(sys.stdin)
 print([c["due"] for c in d["clocks"] if c["id"] == "revoke-must"][0])')
 expect "the report uses the same start" "2024-05-02T00:00:00Z" "$out"
+printf 'serial,account,email,names,not_after\n1001,acct-1,ops@example.org,a.example,2024-08-01\n' \
+	>"$T_TMP/list.csv"
+certrecall -q import cpr-2024 "$T_TMP/list.csv" --no-progress
+out=$(CERTRECALL_MAILER_FROM="CA <ca@ca.example>" \
+	certrecall notify cpr-2024 --preview ops@example.org --at $at)
+contains "the notice's deadline counts from the report too" \
+	"Revocation deadline: 2024-05-02 00:00:00 UTC" "$out"
+out=$(certrecall report cpr-2024 --format md --at $at)
+contains "and its timeline names the report as the clock start" \
+	"certificate problem report received: clock start (BR 4.9.5)" "$out"
 
 # --- clocks apply from the day their source took effect -----------------
 ok "create the March 2020 incident" certrecall incident create --slug caa-2020 \
