@@ -27,12 +27,47 @@ static const char *const option_names[INCIDENT_NFIELDS] = {
 	[INCIDENT_LAST_UPDATE_AT] = "update-posted",
 };
 
+/* Option codes beyond the fields (getopt values). */
+enum {
+	OPT_FIELD = 1000,
+	OPT_COMMENT_AT = 2000,
+	OPT_COMMENT_ANSWERED,
+};
+
 /* Normalised values owned by the command while it runs. */
 struct change_text {
 	struct incident_change ch;
 	char times[INCIDENT_NFIELDS][UTCTIME_BUFSZ];
+	char comment_at[UTCTIME_BUFSZ];
+	char comment_answered[UTCTIME_BUFSZ];
 	char reason[64];
 };
+
+/* --NAME TEXT must be plain text: no CR/LF or other controls. */
+static int check_text(const char *option, const char *text)
+{
+	char err[128];
+
+	if (incident_text_check(text, err, sizeof(err)) < 0) {
+		log_error("--%s: %s", option, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* --NAME TIME as RFC 3339 UTC text into buf. */
+static int parse_time(const char *option, const char *text, char *buf)
+{
+	char err[256];
+	time_t t;
+
+	if (utctime_parse(text, &t, NULL, err, sizeof(err)) < 0) {
+		log_error("--%s: %s", option, err);
+		return -1;
+	}
+	utctime_format_rfc3339(t, buf, UTCTIME_BUFSZ);
+	return 0;
+}
 
 /*
  * Parses "--aware-at TIME" etc. into ch.  Times are converted to UTC text
@@ -41,25 +76,45 @@ struct change_text {
 static int parse_fields(const char *cmd, int argc, char **argv,
 			struct change_text *ct, const char **slug)
 {
-	struct option opts[INCIDENT_NFIELDS + 2];
+	struct option opts[INCIDENT_NFIELDS + 4];
 	int c;
 
 	memset(ct, 0, sizeof(*ct));
 	for (int f = 0; f < INCIDENT_NFIELDS; f++)
 		opts[f] = (struct option){ option_names[f], required_argument,
-					   NULL, 1000 + f };
+					   NULL, OPT_FIELD + f };
 	opts[INCIDENT_NFIELDS] =
 		(struct option){ "slug", required_argument, NULL, 's' };
-	opts[INCIDENT_NFIELDS + 1] = (struct option){ NULL, 0, NULL, 0 };
+	opts[INCIDENT_NFIELDS + 1] =
+		(struct option){ "comment-at", required_argument, NULL,
+				 OPT_COMMENT_AT };
+	opts[INCIDENT_NFIELDS + 2] =
+		(struct option){ "comment-answered", required_argument, NULL,
+				 OPT_COMMENT_ANSWERED };
+	opts[INCIDENT_NFIELDS + 3] = (struct option){ NULL, 0, NULL, 0 };
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "s:", opts, NULL)) != -1) {
-		int f = c - 1000;
-		char err[256];
-		time_t t;
+		int f = c - OPT_FIELD;
 
 		if (c == 's') {
+			if (check_text("slug", optarg) < 0)
+				return EX_DATAERR;
 			*slug = optarg;
+			continue;
+		}
+		if (c == OPT_COMMENT_AT || c == OPT_COMMENT_ANSWERED) {
+			char *buf = c == OPT_COMMENT_AT ? ct->comment_at
+							: ct->comment_answered;
+
+			if (parse_time(c == OPT_COMMENT_AT ? "comment-at"
+							   : "comment-answered",
+				       optarg, buf) < 0)
+				return EX_DATAERR;
+			if (c == OPT_COMMENT_AT)
+				ct->ch.comment_at = buf;
+			else
+				ct->ch.comment_answered = buf;
 			continue;
 		}
 		if (c == '?' || f < 0 || f >= INCIDENT_NFIELDS)
@@ -68,6 +123,8 @@ static int parse_fields(const char *cmd, int argc, char **argv,
 					       "option '%s'",
 					       argv[optind - 1]);
 		if (f == INCIDENT_TITLE || f == INCIDENT_REASON) {
+			if (check_text(option_names[f], optarg) < 0)
+				return EX_DATAERR;
 			ct->ch.value[f] = optarg;
 			continue;
 		}
@@ -75,11 +132,8 @@ static int parse_fields(const char *cmd, int argc, char **argv,
 			ct->ch.value[f] = "";
 			continue;
 		}
-		if (utctime_parse(optarg, &t, NULL, err, sizeof(err)) < 0) {
-			log_error("--%s: %s", option_names[f], err);
+		if (parse_time(option_names[f], optarg, ct->times[f]) < 0)
 			return EX_DATAERR;
-		}
-		utctime_format_rfc3339(t, ct->times[f], UTCTIME_BUFSZ);
 		ct->ch.value[f] = ct->times[f];
 	}
 	return 0;
@@ -131,6 +185,9 @@ static int incident_cmd_create(struct cli *cli, int argc, char **argv)
 		return cli_usage_error("incident", "create needs --slug, "
 						   "--title, --reason and "
 						   "--aware-at");
+	if (ct.ch.comment_at != NULL || ct.ch.comment_answered != NULL)
+		return cli_usage_error("incident", "comments are recorded with "
+						   "'incident update'");
 	if (canonical_reason(&ct, ct.ch.value[INCIDENT_REASON],
 			     ct.ch.value[INCIDENT_AWARE_AT]) < 0)
 		return EX_DATAERR;
@@ -155,8 +212,11 @@ static int incident_cmd_update(struct cli *cli, int argc, char **argv)
 	rc = parse_fields("incident", argc, argv, &ct, &slug);
 	if (rc != 0)
 		return rc;
-	if (slug == NULL && optind < argc)
+	if (slug == NULL && optind < argc) {
 		slug = argv[optind++];
+		if (check_text("slug", slug) < 0)
+			return EX_DATAERR;
+	}
 	if (slug == NULL || optind < argc)
 		return cli_usage_error("incident", "update takes one SLUG");
 	if (cli_connect(cli) < 0)
@@ -227,6 +287,17 @@ static int incident_cmd_show(struct cli *cli, const char *slug)
 	print_time("created_at", inc->created_at);
 	print_time("updated_at", inc->updated_at);
 	printf("%-16s %lld\n", "certificates", inc->certificates);
+	for (size_t i = 0; i < inc->ncomments; i++) {
+		char when[UTCTIME_BUFSZ], ans[UTCTIME_BUFSZ] = "";
+
+		utctime_format_rfc3339(inc->comments[i].comment_at, when,
+				       sizeof(when));
+		if (inc->comments[i].answered_at != DEADLINE_UNSET)
+			utctime_format_rfc3339(inc->comments[i].answered_at,
+					       ans, sizeof(ans));
+		printf("%-16s %s (%s%s)\n", "comment", when,
+		       *ans ? "answered " : "open", ans);
+	}
 	incident_free(inc);
 	return 0;
 }

@@ -53,6 +53,59 @@ static void print_edition_items(const struct deadline_edition *ed)
 	}
 }
 
+/*
+ * The clocks of an incident, each with its source and the date that took
+ * effect; with ed (the BR edition in force at at), whether an incident
+ * that started at at gets it.
+ */
+static void print_clocks(const struct deadline_edition *ed, time_t at)
+{
+	const struct deadline_clock_def *def;
+	char when[UTCTIME_BUFSZ];
+
+	utctime_format_rfc3339(at, when, sizeof(when));
+	if (ed != NULL)
+		printf("\nClocks of an incident that started at %s\n", when);
+	else
+		printf("\nClocks of an incident\n");
+	if (ed != NULL)
+		printf("%-22s %-22s %-10s %-17s %s\n", "CLOCK", "SOURCE",
+		       "SINCE", "AT THAT TIME", "OBLIGATION; STARTS AT");
+	else
+		printf("%-22s %-22s %-10s %s\n", "CLOCK", "SOURCE", "SINCE",
+		       "OBLIGATION; STARTS AT");
+	for (size_t i = 0; (def = deadline_clock_def_get0(i)) != NULL; i++) {
+		char source[64], since[UTCTIME_BUFSZ] = "edition";
+		const char *state;
+
+		if (def->edition == NULL && ed != NULL) {
+			snprintf(source, sizeof(source), "%s %s (%s)",
+				 def->document, def->section, ed->name);
+			utctime_format_rfc3339(ed->effective, since,
+					       sizeof(since));
+		} else if (def->edition == NULL) {
+			snprintf(source, sizeof(source), "%s %s", def->document,
+				 def->section);
+		} else {
+			snprintf(source, sizeof(source), "%s %s", def->document,
+				 def->edition);
+			utctime_format_rfc3339(def->effective, since,
+					       sizeof(since));
+		}
+		since[10] = '\0';
+		if (ed == NULL) {
+			printf("%-22s %-22s %-10s %s; %s\n", def->id, source,
+			       since, def->what, def->start);
+			continue;
+		}
+		state = deadline_clock_def_in_force(def, at)
+				? "in force"
+				: "not yet in force";
+		printf("%-22s %-22s %-10s %-17s %s; %s\n", def->id, source,
+		       since, state, def->what, def->start);
+	}
+}
+
 static int rules_list(const char *edition, time_t at, bool have_at)
 {
 	const struct deadline_edition *ed;
@@ -65,6 +118,7 @@ static int rules_list(const char *edition, time_t at, bool have_at)
 			return EX_DATAERR;
 		}
 		print_edition_items(ed);
+		print_clocks(ed, at);
 		return 0;
 	}
 	printf("%-8s %-11s %-7s %s\n", "EDITION", "EFFECTIVE", "BALLOT",
@@ -93,6 +147,8 @@ static int rules_list(const char *edition, time_t at, bool have_at)
 			  edition);
 		return EX_DATAERR;
 	}
+	if (edition == NULL)
+		print_clocks(NULL, at);
 	return 0;
 }
 

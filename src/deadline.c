@@ -20,6 +20,9 @@ static const struct deadline_edition editions[] = {
 	/* SC24 "Fall Cleanup v2"; in force for the 2020 CAA incident */
 	{ "v1.6.7", 10607, "SC24", 1576713600 /* 2019-12-19 */,
 	  DEADLINE_NUMBERING_2020, 0, 0 },
+	/* SC54 "Onion Cleanup"; the last text with the 2020 numbering */
+	{ "v1.8.4", 10804, "SC54", 1650672000 /* 2022-04-23 */,
+	  DEADLINE_NUMBERING_2020, 0, 0 },
 	/* SC56 "2022 Cleanup" merged the 24-hour and 5-day lists */
 	{ "v1.8.5", 10805, "SC56", 1669766400 /* 2022-11-30 */,
 	  DEADLINE_NUMBERING_MERGED, 0, 0 },
@@ -427,6 +430,62 @@ int deadline_explain(const char *reason, time_t at, struct deadline_rule *out,
 	return 0;
 }
 
+/* CCADB Incident Reporting Guidelines v2.0, effective 2023-10-17. */
+#define IRG_V2 ((time_t)1697500800)
+
+/*
+ * The clocks in output order.  The CCADB IRG dates only v2.0 (2023-10-17)
+ * in our reference; the 72-hour first report, the 14-day full report and
+ * the 7-day answer to comments came together with it, and so do the
+ * delayed-revocation updates here: see docs/rules.md.
+ */
+static const struct deadline_clock_def clock_defs[] = {
+	{ "revoke-should", "BR", NULL, "4.9.1.1", 0,
+	  "SHOULD revoke within 24 hours (5-day reasons)",
+	  "aware_at, or an earlier problem report (BR 4.9.5)" },
+	{ "revoke-must", "BR", NULL, "4.9.1.1", 0,
+	  "MUST revoke within 24 hours or 5 days (4.9.1.2: 7 days)",
+	  "aware_at, or an earlier problem report (BR 4.9.5)" },
+	{ "cpr-preliminary", "BR", NULL, "4.9.5", 0,
+	  "preliminary report within 24 hours", "problem report received" },
+	{ "ccadb-first-report", "CCADB IRG", "v2.0", NULL, IRG_V2,
+	  "first incident report within 72 hours", "aware_at" },
+	{ "ccadb-full-report", "CCADB IRG", "v2.0", NULL, IRG_V2,
+	  "full incident report within 14 days",
+	  "first disclosure (default aware_at)" },
+	{ "ccadb-comment-answer", "CCADB IRG", "v2.0", NULL, IRG_V2,
+	  "answer each comment within 7 days", "each comment" },
+	{ "delayed-update-should", "CCADB IRG", "v2.0", NULL, IRG_V2,
+	  "delayed-revocation update SHOULD every 3 days",
+	  "MUST-by, then each update" },
+	{ "delayed-update-must", "CCADB IRG", "v2.0", NULL, IRG_V2,
+	  "delayed-revocation update MUST at least every 7 days",
+	  "MUST-by, then each update" },
+};
+#define NCLOCKDEFS (sizeof(clock_defs) / sizeof(clock_defs[0]))
+
+const struct deadline_clock_def *deadline_clock_def_get0(size_t i)
+{
+	return i < NCLOCKDEFS ? &clock_defs[i] : NULL;
+}
+
+int deadline_clock_def_in_force(const struct deadline_clock_def *def,
+				time_t aware_at)
+{
+	return def->effective == 0 || aware_at >= def->effective;
+}
+
+static const struct deadline_clock_def *clock_def(const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < NCLOCKDEFS; i++) {
+		if (strcmp(clock_defs[i].id, id) == 0)
+			return &clock_defs[i];
+	}
+	return NULL;
+}
+
 void deadline_incident_init(struct deadline_incident *inc, time_t aware_at)
 {
 	inc->aware_at = aware_at;
@@ -436,32 +495,62 @@ void deadline_incident_init(struct deadline_incident *inc, time_t aware_at)
 	inc->first_report_at = DEADLINE_UNSET;
 	inc->full_report_at = DEADLINE_UNSET;
 	inc->last_update_at = DEADLINE_UNSET;
+	inc->comments = NULL;
+	inc->ncomments = 0;
 }
 
-time_t deadline_should_by(const struct deadline_rule *rule, time_t aware_at)
+time_t deadline_revoke_start(const struct deadline_incident *inc,
+			     const struct deadline_rule *rule,
+			     const char **from)
+{
+	/*
+	 * BR 4.9.5: "the period from receipt of the Certificate Problem
+	 * Report ... to published revocation MUST NOT exceed the time frame
+	 * set forth in Section 4.9.1.1".  It names 4.9.1.1 only, so a CA
+	 * certificate (4.9.1.2) keeps aware_at.
+	 */
+	if (inc->cpr_received_at != DEADLINE_UNSET &&
+	    inc->cpr_received_at < inc->aware_at &&
+	    strcmp(rule->item->section, "4.9.1.1") == 0) {
+		if (from)
+			*from = "cpr_received_at";
+		return inc->cpr_received_at;
+	}
+	if (from)
+		*from = "aware_at";
+	return inc->aware_at;
+}
+
+time_t deadline_should_by(const struct deadline_rule *rule, time_t start)
 {
 	/* BR 4.9.1.2: the CA-certificate window has no SHOULD part. */
 	if (rule->item->window == DEADLINE_WINDOW_SHALL_7D)
-		return aware_at + 7 * DEADLINE_DAY;
-	return aware_at + DEADLINE_DAY;
+		return start + 7 * DEADLINE_DAY;
+	return start + DEADLINE_DAY;
 }
 
-time_t deadline_must_by(const struct deadline_rule *rule, time_t aware_at)
+time_t deadline_must_by(const struct deadline_rule *rule, time_t start)
 {
 	switch (rule->item->window) {
 	case DEADLINE_WINDOW_SHOULD_24H_MUST_5D:
-		return aware_at + 5 * DEADLINE_DAY;
+		return start + 5 * DEADLINE_DAY;
 	case DEADLINE_WINDOW_SHALL_7D:
-		return aware_at + 7 * DEADLINE_DAY;
+		return start + 7 * DEADLINE_DAY;
 	default:
-		return aware_at + DEADLINE_DAY;
+		return start + DEADLINE_DAY;
 	}
+}
+
+/* A time that had happened by now (replaying an earlier moment). */
+static int happened(time_t t, time_t now)
+{
+	return t != DEADLINE_UNSET && t <= now;
 }
 
 /* A report clock: met by done_at, or missed once now passes due. */
 static enum deadline_state report_state(time_t due, time_t done, time_t now)
 {
-	if (done != DEADLINE_UNSET)
+	if (happened(done, now))
 		return done <= due ? DEADLINE_MET : DEADLINE_MISSED;
 	return now <= due ? DEADLINE_OPEN : DEADLINE_MISSED;
 }
@@ -481,19 +570,111 @@ revoke_state(time_t due, const struct deadline_progress *p, time_t now)
 	return now > due ? DEADLINE_MISSED : DEADLINE_OPEN;
 }
 
-/* Append a clock whose rule text is "who: what". */
-static void add(struct deadline_clock *c, int *n, const char *id, time_t due,
-		time_t now, enum deadline_state st, const char *who,
-		const char *what)
-{
-	struct deadline_clock *k = &c[(*n)++];
+/* What every clock of one computation shares. */
+struct clock_ctx {
+	const struct deadline_rule *rule;
+	struct deadline_clock *c;
+	int n;
+	time_t now;
+};
 
-	k->id = id;
-	/* Truncation is impossible: who < 64 and what < 64 bytes. */
-	snprintf(k->rule, sizeof(k->rule), "%s: %s", who, what);
+/*
+ * Append clock id (from the catalogue) with its source; the rule text is
+ * "<source> <where>: what".  Nothing is appended when the source was not
+ * in force at aware_at.
+ */
+static struct deadline_clock *add(struct clock_ctx *x, time_t aware,
+				  const char *id, time_t start,
+				  const char *start_from, time_t due,
+				  enum deadline_state st, int done,
+				  const char *what)
+{
+	const struct deadline_clock_def *def = clock_def(id);
+	const struct deadline_rule *r = x->rule;
+	struct deadline_clock *k;
+	const char *where = "";
+
+	if (!deadline_clock_def_in_force(def, aware) ||
+	    x->n >= DEADLINE_MAX_CLOCKS)
+		return NULL;
+	k = &x->c[x->n++];
+	memset(k, 0, sizeof(*k));
+	k->id = def->id;
+	if (def->edition == NULL) {
+		/* BR: the edition the incident's rule cites; a revocation
+		 * clock cites the rule's own section and item. */
+		const char *section = def->section;
+
+		if (strncmp(id, "revoke-", 7) == 0) {
+			section = r->item->section;
+			where = r->item->where ? r->item->where : "";
+		}
+		snprintf(k->source, sizeof(k->source), "BR %s (%s)", section,
+			 r->edition_name);
+		k->effective = r->edition->effective;
+	} else {
+		snprintf(k->source, sizeof(k->source), "%s %s", def->document,
+			 def->edition);
+		k->effective = def->effective;
+	}
+	/* Truncation is impossible: source < 64, where < 24, what < 64. */
+	snprintf(k->rule, sizeof(k->rule), "%s%s%s: %s", k->source,
+		 *where ? " " : "", where, what);
+	k->start = start;
+	k->start_from = start_from;
 	k->due = due;
-	k->remaining = (long long)due - (long long)now;
+	k->remaining = (long long)due - (long long)x->now;
 	k->state = st;
+	k->done = done;
+	return k;
+}
+
+/*
+ * CCADB IRG: every comment is answered within 7 days.  One clock for the
+ * most pressing comment: the oldest unanswered one; once all are
+ * answered, the first answered late (missed) or the latest (met).
+ */
+static void add_comments(struct clock_ctx *x,
+			 const struct deadline_incident *inc)
+{
+	const struct deadline_comment *open = NULL, *late = NULL, *last = NULL;
+	size_t i, nopen = 0;
+	char what[64];
+
+	for (i = 0; i < inc->ncomments; i++) {
+		const struct deadline_comment *c = &inc->comments[i];
+		time_t due = c->comment_at + 7 * DEADLINE_DAY;
+
+		if (!happened(c->comment_at, x->now))
+			continue;
+		if (!happened(c->answered_at, x->now)) {
+			nopen++;
+			if (open == NULL || c->comment_at < open->comment_at)
+				open = c;
+			continue;
+		}
+		if (c->answered_at > due &&
+		    (late == NULL || c->comment_at < late->comment_at))
+			late = c;
+		if (last == NULL || c->comment_at > last->comment_at)
+			last = c;
+	}
+	if (open != NULL) {
+		time_t due = open->comment_at + 7 * DEADLINE_DAY;
+
+		snprintf(what, sizeof(what),
+			 "answer each comment within 7 days (%zu open)", nopen);
+		add(x, inc->aware_at, "ccadb-comment-answer", open->comment_at,
+		    "comment", due,
+		    x->now <= due ? DEADLINE_OPEN : DEADLINE_MISSED, 0, what);
+	} else if (last != NULL) {
+		const struct deadline_comment *c = late ? late : last;
+
+		add(x, inc->aware_at, "ccadb-comment-answer", c->comment_at,
+		    "comment", c->comment_at + 7 * DEADLINE_DAY,
+		    late ? DEADLINE_MISSED : DEADLINE_MET, 1,
+		    "answer each comment within 7 days");
+	}
 }
 
 int deadline_compute(const struct deadline_incident *inc,
@@ -501,8 +682,10 @@ int deadline_compute(const struct deadline_incident *inc,
 		     const struct deadline_progress *prog, time_t now,
 		     struct deadline_clock *clocks, char *err, size_t errlen)
 {
-	time_t aware = inc->aware_at, must, due, from;
-	int n = 0;
+	struct clock_ctx x = { rule, clocks, 0, now };
+	time_t aware = inc->aware_at, start, must, due, from;
+	const char *start_from;
+	int revoked;
 
 	if (rule->item->window == DEADLINE_WINDOW_REPORT_24H ||
 	    aware == DEADLINE_UNSET) {
@@ -512,16 +695,18 @@ int deadline_compute(const struct deadline_incident *inc,
 				 : "rule cpr is not a revocation reason");
 		return -1;
 	}
-	must = deadline_must_by(rule, aware);
+	start = deadline_revoke_start(inc, rule, &start_from);
+	must = deadline_must_by(rule, start);
+	revoked = prog->has_certs && prog->unrevoked == 0;
 	/* A SHALL window is one deadline: only revoke-must is emitted. */
 	if (rule->item->window == DEADLINE_WINDOW_SHOULD_24H_MUST_5D) {
-		due = deadline_should_by(rule, aware);
-		add(clocks, &n, "revoke-should", due, now,
-		    revoke_state(due, prog, now), rule->citation,
+		due = deadline_should_by(rule, start);
+		add(&x, aware, "revoke-should", start, start_from, due,
+		    revoke_state(due, prog, now), revoked,
 		    "SHOULD revoke within 24 hours");
 	}
-	add(clocks, &n, "revoke-must", must, now, revoke_state(must, prog, now),
-	    rule->citation,
+	add(&x, aware, "revoke-must", start, start_from, must,
+	    revoke_state(must, prog, now), revoked,
 	    rule->item->window == DEADLINE_WINDOW_SHOULD_24H_MUST_5D
 		    ? "MUST revoke within 5 days"
 	    : rule->item->window == DEADLINE_WINDOW_SHALL_7D
@@ -529,19 +714,25 @@ int deadline_compute(const struct deadline_incident *inc,
 		    : "SHALL revoke within 24 hours");
 	if (inc->cpr_received_at != DEADLINE_UNSET) {
 		due = inc->cpr_received_at + DEADLINE_DAY;
-		add(clocks, &n, "cpr-preliminary", due, now,
-		    report_state(due, inc->cpr_answered_at, now), "BR 4.9.5",
+		add(&x, aware, "cpr-preliminary", inc->cpr_received_at,
+		    "cpr_received_at", due,
+		    report_state(due, inc->cpr_answered_at, now),
+		    happened(inc->cpr_answered_at, now),
 		    "preliminary report within 24 hours");
 	}
 	due = aware + 3 * DEADLINE_DAY;
-	add(clocks, &n, "ccadb-first-report", due, now,
-	    report_state(due, inc->first_report_at, now), "CCADB IRG",
+	add(&x, aware, "ccadb-first-report", aware, "aware_at", due,
+	    report_state(due, inc->first_report_at, now),
+	    happened(inc->first_report_at, now),
 	    "first incident report within 72 hours");
 	from = inc->disclosed_at != DEADLINE_UNSET ? inc->disclosed_at : aware;
 	due = from + 14 * DEADLINE_DAY;
-	add(clocks, &n, "ccadb-full-report", due, now,
-	    report_state(due, inc->full_report_at, now), "CCADB IRG",
+	add(&x, aware, "ccadb-full-report", from,
+	    inc->disclosed_at != DEADLINE_UNSET ? "disclosed_at" : "aware_at",
+	    due, report_state(due, inc->full_report_at, now),
+	    happened(inc->full_report_at, now),
 	    "full incident report within 14 days of disclosure");
+	add_comments(&x, inc);
 	/*
 	 * CCADB IRG delayed revocation: once MUST-by has passed with
 	 * certificates unrevoked, updates SHOULD come every 3 days and MUST
@@ -549,20 +740,24 @@ int deadline_compute(const struct deadline_incident *inc,
 	 * and the last update posted, so an update never posted stays missed.
 	 */
 	if (prog->has_certs && prog->unrevoked > 0 && now > must) {
-		from = inc->last_update_at != DEADLINE_UNSET &&
-				       inc->last_update_at > must
-			       ? inc->last_update_at
-			       : must;
+		const char *what = "must_by";
+
+		from = must;
+		if (happened(inc->last_update_at, now) &&
+		    inc->last_update_at > must) {
+			from = inc->last_update_at;
+			what = "last_update_at";
+		}
 		due = from + 3 * DEADLINE_DAY;
-		add(clocks, &n, "delayed-update-should", due, now,
-		    now <= due ? DEADLINE_OPEN : DEADLINE_MISSED, "CCADB IRG",
+		add(&x, aware, "delayed-update-should", from, what, due,
+		    now <= due ? DEADLINE_OPEN : DEADLINE_MISSED, 0,
 		    "delayed-revocation update SHOULD every 3 days");
 		due = from + 7 * DEADLINE_DAY;
-		add(clocks, &n, "delayed-update-must", due, now,
-		    now <= due ? DEADLINE_OPEN : DEADLINE_MISSED, "CCADB IRG",
+		add(&x, aware, "delayed-update-must", from, what, due,
+		    now <= due ? DEADLINE_OPEN : DEADLINE_MISSED, 0,
 		    "delayed-revocation update MUST at least every 7 days");
 	}
-	return n;
+	return x.n;
 }
 
 enum deadline_verdict deadline_cert_verdict(const struct deadline_cert *c,

@@ -29,6 +29,25 @@ const char *incident_field_name(enum incident_field f)
 	return f < INCIDENT_NFIELDS ? field_names[f] : "?";
 }
 
+int incident_text_check(const char *text, char *err, size_t errlen)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	unsigned cp;
+
+	for (; *p != '\0'; p++) {
+		cp = *p;
+		/* C1 controls U+0080..U+009F are 0xc2 0x80..0x9f in UTF-8. */
+		if (cp == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			cp = p[1];
+		else if (cp >= 0x20 && cp != 0x7f)
+			continue;
+		snprintf(err, errlen, "control character (U+%04X) not allowed",
+			 cp);
+		return -1;
+	}
+	return 0;
+}
+
 /* Every column of a loaded incident, times as epoch seconds. */
 static const char select_incident[] =
 	"SELECT i.id, i.slug, i.title, i.reason,"
@@ -69,10 +88,39 @@ void incident_free(struct incident *inc)
 {
 	if (inc == NULL)
 		return;
+	free(inc->comments);
 	free(inc->slug);
 	free(inc->title);
 	free(inc->reason);
 	free(inc);
+}
+
+/* The comments of inc, oldest first.  0 or -1. */
+static int load_comments(struct db *db, struct incident *inc)
+{
+	char id[32];
+	const char *params[] = { id };
+	PGresult *res;
+	int n;
+
+	snprintf(id, sizeof(id), "%lld", inc->id);
+	res = db_query(db,
+		       "SELECT extract(epoch FROM comment_at)::bigint,"
+		       " extract(epoch FROM answered_at)::bigint"
+		       " FROM incident_comment WHERE incident_id = $1"
+		       " ORDER BY comment_at",
+		       1, params);
+	if (res == NULL)
+		return -1;
+	n = PQntuples(res);
+	inc->comments = xcalloc((size_t)n + 1, sizeof(*inc->comments));
+	for (int r = 0; r < n; r++) {
+		inc->comments[r].comment_at = db_get_time(res, r, 0);
+		inc->comments[r].answered_at = db_get_time(res, r, 1);
+	}
+	inc->ncomments = (size_t)n;
+	PQclear(res);
+	return 0;
 }
 
 static struct incident *find(struct db *db, const char *slug, bool lock)
@@ -92,6 +140,10 @@ static struct incident *find(struct db *db, const char *slug, bool lock)
 		log_error("no incident \"%s\" (see 'certrecall incident list')",
 			  slug);
 	PQclear(res);
+	if (inc != NULL && load_comments(db, inc) < 0) {
+		incident_free(inc);
+		inc = NULL;
+	}
 	return inc;
 }
 
@@ -217,6 +269,65 @@ out:
 	return id;
 }
 
+/*
+ * Records ch's comment and answer for inc into detail.  Returns how many
+ * changes were made (0..2), or -1.
+ */
+static int update_comments(struct db *db, const struct incident *inc,
+			   const struct incident_change *ch, json_t *detail)
+{
+	char id[32];
+	const char *params[] = { id, NULL };
+	PGresult *res;
+	int n = 0, k;
+
+	snprintf(id, sizeof(id), "%lld", inc->id);
+	if (ch->comment_at != NULL) {
+		params[1] = ch->comment_at;
+		res = db_query(db,
+			       "INSERT INTO incident_comment"
+			       " (incident_id, comment_at) VALUES ($1, $2)"
+			       " ON CONFLICT DO NOTHING RETURNING 1",
+			       2, params);
+		if (res == NULL)
+			return -1;
+		k = PQntuples(res);
+		PQclear(res);
+		if (k > 0) {
+			json_object_set_new(
+				detail, "comment",
+				json_pack("{s:s}", "at", ch->comment_at));
+			n++;
+		} else {
+			log_warn("a comment at %s is already recorded",
+				 ch->comment_at);
+		}
+	}
+	if (ch->comment_answered != NULL) {
+		params[1] = ch->comment_answered;
+		res = db_query(db,
+			       "UPDATE incident_comment SET answered_at = $2"
+			       " WHERE incident_id = $1 AND answered_at IS NULL"
+			       " AND comment_at <= $2 RETURNING 1",
+			       2, params);
+		if (res == NULL)
+			return -1;
+		k = PQntuples(res);
+		PQclear(res);
+		if (k > 0) {
+			json_object_set_new(detail, "comment_answered",
+					    json_pack("{s:s,s:i}", "at",
+						      ch->comment_answered,
+						      "comments", k));
+			n++;
+		} else {
+			log_warn("no open comment made by %s to answer",
+				 ch->comment_answered);
+		}
+	}
+	return n;
+}
+
 int incident_update(struct db *db, const char *slug,
 		    const struct incident_change *ch, int *changed)
 {
@@ -228,7 +339,7 @@ int incident_update(struct db *db, const char *slug,
 	char *old[INCIDENT_NFIELDS] = { 0 };
 	char *text = NULL;
 	PGresult *res;
-	int n = 0;
+	int n = 0, comments;
 	int rc = -1;
 
 	if (db_begin(db) < 0)
@@ -268,6 +379,11 @@ int incident_update(struct db *db, const char *slug,
 		if (res == NULL)
 			goto rollback;
 		PQclear(res);
+	}
+	comments = update_comments(db, inc, ch, detail);
+	if (comments < 0)
+		goto rollback;
+	if (n + comments > 0) {
 		text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
 		if (db_event_add(db, inc->id, "incident.update", text) < 0)
 			goto rollback;
@@ -275,7 +391,7 @@ int incident_update(struct db *db, const char *slug,
 	if (db_commit(db) < 0)
 		goto out;
 	if (changed)
-		*changed = n;
+		*changed = n + comments;
 	rc = 0;
 	goto out;
 rollback:
@@ -299,6 +415,18 @@ void incident_to_deadline(const struct incident *inc,
 	out->first_report_at = inc->first_report_at;
 	out->full_report_at = inc->full_report_at;
 	out->last_update_at = inc->last_update_at;
+	out->comments = inc->comments;
+	out->ncomments = inc->ncomments;
+}
+
+time_t incident_revoke_start(const struct incident *inc,
+			     const struct deadline_rule *rule,
+			     const char **from)
+{
+	struct deadline_incident d;
+
+	incident_to_deadline(inc, &d);
+	return deadline_revoke_start(&d, rule, from);
 }
 
 int incident_progress(struct db *db, long long incident_id, time_t must_by,

@@ -234,8 +234,9 @@ static int common_init(struct notice_common *c, const struct config *cfg,
 	if (deadline_resolve(inc->reason, inc->aware_at, &c->rule, err,
 			     sizeof(err)) < 0)
 		return log_error("incident %s: %s", inc->slug, err);
-	c->should_by = deadline_should_by(&c->rule, inc->aware_at);
-	c->must_by = deadline_must_by(&c->rule, inc->aware_at);
+	time_t start = incident_revoke_start(inc, &c->rule, NULL);
+	c->should_by = deadline_should_by(&c->rule, start);
+	c->must_by = deadline_must_by(&c->rule, start);
 	c->from_addr_owned = addr_spec(cfg->mailer.from);
 	c->from_addr = c->from_addr_owned;
 	return load_template(cfg, kind, &c->tpl);
@@ -1937,7 +1938,8 @@ int mailer_plan_report(struct db *db, const struct config *cfg,
 	if (deadline_resolve(inc->reason, inc->aware_at, &rule, err,
 			     sizeof(err)) < 0)
 		return log_error("incident %s: %s", inc->slug, err);
-	must_by = deadline_must_by(&rule, inc->aware_at);
+	must_by = deadline_must_by(&rule,
+				   incident_revoke_start(inc, &rule, NULL));
 	(void)cfg;
 	snprintf(id, sizeof(id), "%lld", inc->id);
 	if (db_begin(db) < 0)

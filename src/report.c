@@ -499,11 +499,21 @@ static int gather_timeline(struct db *db, struct report *r,
 	const struct deadline_incident *d = &r->dates;
 	char line[256], when[UTCTIME_BUFSZ];
 	PGresult *res;
+	const char *from;
 
-	report_add_entry(r, d->aware_at, "CA became aware: clock start");
+	/* BR 4.9.5: an earlier problem report starts the revocation clock. */
+	deadline_revoke_start(d, &r->rule, &from);
+	report_add_entry(r, d->aware_at,
+			 strcmp(from, "aware_at") == 0
+				 ? "CA became aware: clock start"
+				 : "CA became aware");
 	if (d->cpr_received_at != DEADLINE_UNSET)
-		report_add_entry(r, d->cpr_received_at,
-				 "certificate problem report received");
+		report_add_entry(
+			r, d->cpr_received_at,
+			strcmp(from, "aware_at") != 0
+				? "certificate problem report "
+				  "received: clock start (BR 4.9.5)"
+				: "certificate problem report received");
 	if (d->disclosed_at != DEADLINE_UNSET)
 		report_add_entry(r, d->disclosed_at, "incident disclosed");
 	if (d->cpr_answered_at != DEADLINE_UNSET)
@@ -642,8 +652,11 @@ struct report *report_gather(struct db *db, const struct incident *inc,
 		log_error("incident %s: %s", inc->slug, err);
 		goto fail;
 	}
-	r->should_by = deadline_should_by(&r->rule, inc->aware_at);
-	r->must_by = deadline_must_by(&r->rule, inc->aware_at);
+	/* BR 4.9.5: an earlier problem report starts the clocks. */
+	r->should_by = deadline_should_by(
+		&r->rule, incident_revoke_start(inc, &r->rule, NULL));
+	r->must_by = deadline_must_by(
+		&r->rule, incident_revoke_start(inc, &r->rule, NULL));
 	/* Big one-off aggregates: compiling them costs more than it saves. */
 	if (db_exec(db, "SET jit = off") < 0 ||
 	    params_init(&p, inc->id, at, r->must_by) < 0 ||
@@ -655,6 +668,9 @@ struct report *report_gather(struct db *db, const struct incident *inc,
 		log_error("incident %s: %s", inc->slug, err);
 		goto fail;
 	}
+	/* The comments were borrowed from inc, which r outlives. */
+	r->dates.comments = NULL;
+	r->dates.ncomments = 0;
 	if (depth == REPORT_HEADER) {
 		PGresult *res = db_query(db,
 					 "SELECT count(*) FROM certificate"

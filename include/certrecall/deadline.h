@@ -2,9 +2,12 @@
  * deadline - BR revocation rules by edition, incident clocks and
  * per-certificate verdicts (pure: no I/O, no TZ).
  *
- * Every clock starts at the incident's aware_at; a day is exactly 86,400 s
- * (BR 6.3.2), so "5 days" is aware_at + 432,000 s with no rounding.  See
- * docs/rules.md for the catalogue and the decisions recorded here.
+ * Clocks start at the incident's aware_at, except that the BR 4.9.1.1
+ * revocation clocks start at a problem report's receipt when that came
+ * first (BR 4.9.5).  A day is exactly 86,400 s (BR 6.3.2), so "5 days" is
+ * start + 432,000 s with no rounding.  Every clock names its source and
+ * the date that took effect, and applies only to incidents from then.
+ * See docs/rules.md for the catalogue and the decisions recorded here.
  */
 #ifndef CERTRECALL_DEADLINE_H
 #define CERTRECALL_DEADLINE_H
@@ -22,7 +25,7 @@
 #define DEADLINE_CRLREASON_NONE (-1)
 
 /* deadline_compute() never writes more clocks than this. */
-#define DEADLINE_MAX_CLOCKS 8
+#define DEADLINE_MAX_CLOCKS 10
 
 /* How an edition numbers BR 4.9.1.1. */
 enum deadline_numbering {
@@ -104,6 +107,15 @@ struct deadline_incident {
 	time_t first_report_at; /* CCADB preliminary/full report posted */
 	time_t full_report_at;	/* CCADB full report posted */
 	time_t last_update_at;	/* latest delayed-revocation update */
+	/* CCADB IRG comments to answer (borrowed; may be NULL when 0) */
+	const struct deadline_comment *comments;
+	size_t ncomments;
+};
+
+/* A comment on the incident's report; answered_at UNSET while open. */
+struct deadline_comment {
+	time_t comment_at;
+	time_t answered_at;
 };
 
 /* Revocation progress of the affected set, from the database. */
@@ -114,11 +126,31 @@ struct deadline_progress {
 };
 
 struct deadline_clock {
-	const char *id;	     /* static: "revoke-must", ... */
-	char rule[128];	     /* citation and obligation */
-	time_t due;	     /* last on-time second */
-	long long remaining; /* due - now; negative = overdue */
+	const char *id;		/* static: "revoke-must", ... */
+	char rule[128];		/* citation and obligation */
+	char source[64];	/* "BR 4.9.1.1 (v1.6.7)", "CCADB IRG v2.0" */
+	time_t effective;	/* the source took effect (00:00:00 UTC) */
+	time_t start;		/* when this clock started */
+	const char *start_from; /* static: "aware_at", "cpr_received_at"... */
+	time_t due;		/* last on-time second */
+	long long remaining;	/* due - now; negative = overdue */
 	enum deadline_state state;
+	int done; /* obligation fulfilled (on time or late) by now */
+};
+
+/*
+ * The clocks of an incident, for listings (`rules --at`).  The BR ones
+ * (document "BR") take their edition and date from the incident's rule;
+ * the others have a fixed source.  Static, never freed.
+ */
+struct deadline_clock_def {
+	const char *id;
+	const char *document; /* "BR", "CCADB IRG" */
+	const char *edition;  /* "v2.0"; NULL: the edition of the rule */
+	const char *section;  /* "4.9.5"; NULL if the document has none */
+	time_t effective;     /* 0: the edition of the rule */
+	const char *what;     /* obligation in words */
+	const char *start;    /* what starts it, in words */
 };
 
 /* One certificate; unknown times are DEADLINE_UNSET. */
@@ -163,16 +195,43 @@ int deadline_resolve(const char *reason, time_t aware_at,
 int deadline_explain(const char *reason, time_t at, struct deadline_rule *out,
 		     char *note, size_t notelen, char *err, size_t errlen);
 
-/* Sets aware_at and every optional time to DEADLINE_UNSET. */
-void deadline_incident_init(struct deadline_incident *inc, time_t aware_at);
-
-/* The SHOULD and MUST revocation times of rule (equal for SHALL rules). */
-time_t deadline_should_by(const struct deadline_rule *rule, time_t aware_at);
-time_t deadline_must_by(const struct deadline_rule *rule, time_t aware_at);
+/* Clock catalogue in output order; NULL past the end. */
+const struct deadline_clock_def *deadline_clock_def_get0(size_t i);
 
 /*
- * Compute the incident's clocks at now into clocks[DEADLINE_MAX_CLOCKS].
- * Returns the number written, or -1 (rule is not a revocation reason).
+ * 1 if def binds an incident that started at aware_at (its source had
+ * taken effect by then).  BR clocks follow the incident's edition: 1.
+ */
+int deadline_clock_def_in_force(const struct deadline_clock_def *def,
+				time_t aware_at);
+
+/* Sets aware_at and every optional time to DEADLINE_UNSET, no comments. */
+void deadline_incident_init(struct deadline_incident *inc, time_t aware_at);
+
+/*
+ * Where the revocation clocks of inc start under rule: aware_at, or the
+ * receipt of a problem report when that came first and rule is a BR
+ * 4.9.1.1 reason (BR 4.9.5: report to revocation must not exceed the
+ * 4.9.1.1 window).  *from (may be NULL) gets "aware_at" or
+ * "cpr_received_at".
+ */
+time_t deadline_revoke_start(const struct deadline_incident *inc,
+			     const struct deadline_rule *rule,
+			     const char **from);
+
+/*
+ * The SHOULD and MUST revocation times of rule (equal for SHALL rules),
+ * counted from start (see deadline_revoke_start).
+ */
+time_t deadline_should_by(const struct deadline_rule *rule, time_t start);
+time_t deadline_must_by(const struct deadline_rule *rule, time_t start);
+
+/*
+ * Compute the incident's clocks at now into clocks[DEADLINE_MAX_CLOCKS]:
+ * only those whose source was in force at aware_at (the others are listed
+ * by deadline_clock_def_in_force).  Done times and comments after now
+ * have not happened yet (replay).  Returns the number written, or -1
+ * (rule is not a revocation reason).
  */
 int deadline_compute(const struct deadline_incident *inc,
 		     const struct deadline_rule *rule,

@@ -31,6 +31,9 @@ struct incident {
 	time_t created_at;
 	time_t updated_at;
 	long long certificates;
+	/* CCADB IRG comments, oldest first (loaded by incident_find only) */
+	struct deadline_comment *comments;
+	size_t ncomments;
 };
 
 /* The settable fields, by name, for create/update and the event log. */
@@ -51,10 +54,21 @@ enum incident_field {
 const char *incident_field_name(enum incident_field f);
 
 /* A change set: value[f] is NULL when the field is not being set; times
- * are RFC 3339 UTC text, "" clears an optional time. */
+ * are RFC 3339 UTC text, "" clears an optional time.  comment_at records
+ * a comment on the incident report, comment_answered answers every
+ * comment still open at that time (RFC 3339 UTC text, or NULL). */
 struct incident_change {
 	const char *value[INCIDENT_NFIELDS];
+	const char *comment_at;
+	const char *comment_answered;
 };
+
+/*
+ * 0 if text holds no control character (C0, DEL, C1); else -1 with
+ * "control character (U+000A) not allowed" in err.  Titles end up in
+ * message bodies and headers.
+ */
+int incident_text_check(const char *text, char *err, size_t errlen);
 
 /*
  * Inserts a new incident.  Fails (logged) if the slug exists.  Records an
@@ -79,9 +93,18 @@ void incident_free(struct incident *inc);
 struct incident **incident_list(struct db *db, size_t *count);
 void incident_list_free(struct incident **list, size_t count);
 
-/* Fills a deadline_incident from the row. */
+/* Fills a deadline_incident from the row (comments borrowed from inc). */
 void incident_to_deadline(const struct incident *inc,
 			  struct deadline_incident *out);
+
+/*
+ * Where the revocation clocks of inc start under rule: aware_at, or an
+ * earlier problem report (BR 4.9.5, see deadline_revoke_start).  *from
+ * (may be NULL) names the field.  Every MUST-by is counted from here.
+ */
+time_t incident_revoke_start(const struct incident *inc,
+			     const struct deadline_rule *rule,
+			     const char **from);
 
 /*
  * Revocation progress as it stood at time at: whether there are

@@ -78,7 +78,8 @@ static void check_2020_incident(void)
 	deadline_incident_init(&inc, aware);
 	n = deadline_compute(&inc, &r, &p, at("2020-03-04T00:00:00Z"), c, err,
 			     sizeof(err));
-	ck_assert_int_eq(n, 4);
+	/* The CCADB IRG clocks came with v2.0 (2023-10-17): BR clocks only. */
+	ck_assert_int_eq(n, 2);
 
 	k = find(c, n, "revoke-should");
 	ck_assert_ptr_nonnull(k);
@@ -88,6 +89,10 @@ static void check_2020_incident(void)
 	ck_assert_int_eq(k->state, DEADLINE_MISSED);
 	ck_assert_ptr_nonnull(
 		strstr(k->rule, "BR 4.9.1.1 (v1.6.7) 5-day list item 7"));
+	ck_assert_str_eq(k->source, "BR 4.9.1.1 (v1.6.7)");
+	ck_assert_str_eq(rfc(k->effective), "2019-12-19T00:00:00Z");
+	ck_assert_str_eq(k->start_from, "aware_at");
+	ck_assert_int_eq(k->start, aware);
 
 	k = find(c, n, "revoke-must");
 	ck_assert_ptr_nonnull(k);
@@ -95,16 +100,10 @@ static void check_2020_incident(void)
 	ck_assert_int_gt(k->remaining, 0);
 	ck_assert_str_eq(dur(k->remaining), "1d 03h 08m");
 	ck_assert_int_eq(k->state, DEADLINE_OPEN);
+	ck_assert_int_eq(k->done, 0);
 
-	k = find(c, n, "ccadb-first-report");
-	ck_assert_ptr_nonnull(k);
-	ck_assert_str_eq(rfc(k->due), "2020-03-03T03:08:00Z");
-	ck_assert_int_eq(k->state, DEADLINE_MISSED);
-
-	k = find(c, n, "ccadb-full-report");
-	ck_assert_ptr_nonnull(k);
-	ck_assert_str_eq(rfc(k->due), "2020-03-14T03:08:00Z");
-	ck_assert_int_eq(k->state, DEADLINE_OPEN);
+	ck_assert_ptr_null(find(c, n, "ccadb-first-report"));
+	ck_assert_ptr_null(find(c, n, "ccadb-full-report"));
 }
 
 START_TEST(incident_2020_gives_the_published_deadlines)
@@ -142,7 +141,7 @@ static const struct {
 	  DEADLINE_WINDOW_SHOULD_24H_MUST_5D, DEADLINE_CRLREASON_NONE },
 	{ "24h-3", "2021-06-01", "v1.6.7", "v1.6.7", "24h-3",
 	  DEADLINE_WINDOW_SHALL_24H, DEADLINE_CRLREASON_NONE },
-	{ "5d-1", "2022-11-29T23:59:59Z", "v1.6.7", "v1.6.7", "5d-1",
+	{ "5d-1", "2022-11-29T23:59:59Z", "v1.8.4", "v1.8.4", "5d-1",
 	  DEADLINE_WINDOW_SHOULD_24H_MUST_5D, DEADLINE_CRLREASON_NONE },
 	{ "br-1", "2022-11-30T00:00:00Z", "v1.8.5", "v1.8.5", "br-1",
 	  DEADLINE_WINDOW_SHALL_24H, DEADLINE_CRLREASON_NONE },
@@ -196,7 +195,7 @@ static const struct {
 	const char *says2;
 } bad[] = {
 	{ "br-12", "2020-02-29T03:08:00Z", "v1.6.7", "5d-7" },
-	{ "br-5", "2022-11-29T23:59:59Z", "v1.6.7", "24h-4" },
+	{ "br-5", "2022-11-29T23:59:59Z", "v1.8.4", "24h-4" },
 	{ "5d-7", "2022-11-30T00:00:00Z", "v1.8.5", "br-12" },
 	{ "5d-7", "2023-08-01", "v1.8.7", "br-12" },
 	{ "24h-4", "2026-04-01", "v2.2.6", "br-5" },
@@ -313,8 +312,8 @@ START_TEST(crlreason_exists_only_from_2023_07_15)
 						 DEADLINE_CRLREASON_NONE);
 		}
 	}
-	/* v1.6.7: 4 + 11 + ca + cpr; three merged editions: 16 + ca + cpr */
-	ck_assert_int_eq(listed, 17 + 3 * 18);
+	/* v1.6.7, v1.8.4: 4 + 11 + ca + cpr; three merged: 16 + ca + cpr */
+	ck_assert_int_eq(listed, 2 * 17 + 3 * 18);
 	ck_assert_ptr_null(deadline_edition_at(at("2019-12-18T23:59:59Z")));
 	ck_assert_str_eq(deadline_edition_at(at("2019-12-19"))->name, "v1.6.7");
 }
@@ -646,6 +645,278 @@ START_TEST(names_are_the_documented_strings)
 }
 END_TEST
 
+/*
+ * BR 4.9.5: the period from receipt of a problem report to revocation must
+ * not exceed the 4.9.1.1 window, so the revocation clocks start at the
+ * earlier of aware_at and cpr_received_at.  Times relative to aware_at.
+ */
+static const struct {
+	const char *why;
+	const char *reason;
+	long long cpr; /* cpr_received_at - aware_at, or NOLAST for none */
+	long long should, must; /* due - aware_at */
+} starts[] = {
+	{ "no report: aware_at", "br-3", NOLAST, DAY, DAY },
+	{ "report 10 h before aware_at moves the 24 h MUST", "br-3", -10 * 3600,
+	  14 * 3600, 14 * 3600 },
+	{ "report before aware_at moves SHOULD and MUST", "br-12", -DAY, 0,
+	  4 * DAY },
+	{ "report after aware_at: aware_at stays the start", "br-12", 3600, DAY,
+	  5 * DAY },
+	{ "report at aware_at: same start", "br-12", 0, DAY, 5 * DAY },
+	{ "BR 4.9.1.2 (CA certificates) is not tied to 4.9.5", "ca", -DAY,
+	  7 * DAY, 7 * DAY },
+};
+
+START_TEST(problem_report_before_aware_starts_revocation_clocks)
+{
+	time_t aware = at("2024-01-01T10:00:00Z");
+	struct deadline_rule r = resolve(starts[_i].reason, aware);
+	struct deadline_incident inc;
+	struct deadline_progress p = { 1, 5, DEADLINE_UNSET };
+	struct deadline_clock c[DEADLINE_MAX_CLOCKS];
+	const struct deadline_clock *k;
+	char err[256];
+	int n;
+
+	deadline_incident_init(&inc, aware);
+	if (starts[_i].cpr != NOLAST)
+		inc.cpr_received_at = aware + starts[_i].cpr;
+	n = deadline_compute(&inc, &r, &p, aware, c, err, sizeof(err));
+	ck_assert_int_gt(n, 0);
+	k = find(c, n, "revoke-must");
+	ck_assert_ptr_nonnull(k);
+	ck_assert_msg(k->due == aware + starts[_i].must, "%s: MUST %s",
+		      starts[_i].why, rfc(k->due));
+	k = find(c, n, "revoke-should");
+	if (r.item->window == DEADLINE_WINDOW_SHOULD_24H_MUST_5D) {
+		ck_assert_ptr_nonnull(k);
+		ck_assert_msg(k->due == aware + starts[_i].should,
+			      "%s: SHOULD %s", starts[_i].why, rfc(k->due));
+	}
+}
+END_TEST
+
+/* The BR text of 2022-04-23..2022-11-29 is v1.8.4, still 2020 numbering. */
+START_TEST(edition_from_2022_04_23_is_v1_8_4)
+{
+	const struct deadline_edition *ed;
+
+	ed = deadline_edition_at(at("2022-04-22T23:59:59Z"));
+	ck_assert_str_ne(ed->name, "v1.8.4");
+	ed = deadline_edition_at(at("2022-04-23T00:00:00Z"));
+	ck_assert_str_eq(ed->name, "v1.8.4");
+	ck_assert_int_eq(ed->numbering, DEADLINE_NUMBERING_2020);
+	ed = deadline_edition_at(at("2022-11-29T23:59:59Z"));
+	ck_assert_str_eq(ed->name, "v1.8.4");
+	ed = deadline_edition_at(at("2022-11-30T00:00:00Z"));
+	ck_assert_str_eq(ed->name, "v1.8.5");
+	ck_assert_str_eq(resolve("5d-7", at("2022-06-01")).edition_name,
+			 "v1.8.4");
+}
+END_TEST
+
+/*
+ * A clock applies only to incidents from the day its source took effect:
+ * the CCADB IRG clocks (v2.0, 2023-10-17) not to the March 2020 incident.
+ */
+static const struct {
+	const char *aware;
+	const char *id;
+	int present;
+} in_force[] = {
+	{ "2020-02-29T03:08:00Z", "ccadb-first-report", 0 },
+	{ "2020-02-29T03:08:00Z", "ccadb-full-report", 0 },
+	{ "2020-02-29T03:08:00Z", "revoke-must", 1 },
+	{ "2023-10-16T23:59:59Z", "ccadb-first-report", 0 },
+	{ "2023-10-17T00:00:00Z", "ccadb-first-report", 1 },
+	{ "2023-10-17T00:00:00Z", "ccadb-full-report", 1 },
+};
+
+START_TEST(clocks_do_not_apply_before_their_source_took_effect)
+{
+	time_t aware = at(in_force[_i].aware);
+	struct deadline_rule r =
+		resolve(aware < at("2022-11-30") ? "5d-7" : "br-12", aware);
+	struct deadline_incident inc;
+	struct deadline_progress p = { 1, 5, DEADLINE_UNSET };
+	struct deadline_clock c[DEADLINE_MAX_CLOCKS];
+	char err[256];
+	int n;
+
+	deadline_incident_init(&inc, aware);
+	n = deadline_compute(&inc, &r, &p, aware + 30 * DAY, c, err,
+			     sizeof(err));
+	ck_assert_int_gt(n, 0);
+	ck_assert_msg((find(c, n, in_force[_i].id) != NULL) ==
+			      in_force[_i].present,
+		      "%s at %s: want %s", in_force[_i].id, in_force[_i].aware,
+		      in_force[_i].present ? "present" : "absent");
+}
+END_TEST
+
+START_TEST(every_clock_names_its_source_and_effective_date)
+{
+	time_t aware = at("2024-01-01T00:00:00Z");
+	struct deadline_rule r = resolve("br-12", aware);
+	struct deadline_comment cm = { aware + DAY, DEADLINE_UNSET };
+	struct deadline_incident inc;
+	struct deadline_progress p = { 1, 5, DEADLINE_UNSET };
+	struct deadline_clock c[DEADLINE_MAX_CLOCKS];
+	const struct deadline_clock_def *def;
+	char err[256];
+	int n;
+
+	deadline_incident_init(&inc, aware);
+	inc.cpr_received_at = aware + 3600;
+	inc.comments = &cm;
+	inc.ncomments = 1;
+	n = deadline_compute(&inc, &r, &p, aware + 30 * DAY, c, err,
+			     sizeof(err));
+	/* every clock of the catalogue at once */
+	ck_assert_int_eq(n, 8);
+	for (int i = 0; i < n; i++) {
+		ck_assert_msg(c[i].source[0] != '\0', "%s has no source",
+			      c[i].id);
+		ck_assert_msg(strncmp(c[i].rule, c[i].source,
+				      strlen(c[i].source)) == 0,
+			      "%s: rule %s does not start with %s", c[i].id,
+			      c[i].rule, c[i].source);
+		ck_assert_int_le(c[i].effective, aware);
+		ck_assert_ptr_nonnull(c[i].start_from);
+	}
+	ck_assert_str_eq(find(c, n, "cpr-preliminary")->source,
+			 "BR 4.9.5 (v1.8.7)");
+	ck_assert_str_eq(rfc(find(c, n, "revoke-must")->effective),
+			 "2023-07-15T00:00:00Z");
+	ck_assert_str_eq(find(c, n, "ccadb-first-report")->source,
+			 "CCADB IRG v2.0");
+	ck_assert_str_eq(rfc(find(c, n, "ccadb-comment-answer")->effective),
+			 "2023-10-17T00:00:00Z");
+	ck_assert_str_eq(find(c, n, "delayed-update-must")->start_from,
+			 "must_by");
+	/* the catalogue knows the same clocks, in the same order */
+	for (size_t i = 0; (def = deadline_clock_def_get0(i)) != NULL; i++) {
+		ck_assert_int_lt(i, n);
+		ck_assert_str_eq(def->id, c[i].id);
+		ck_assert_int_eq(deadline_clock_def_in_force(
+					 def, at("2023-10-16T23:59:59Z")),
+				 def->effective == 0);
+	}
+}
+END_TEST
+
+/*
+ * CCADB IRG: answer each comment within 7 days.  Times relative to the
+ * first comment, 2024-02-01T00:00:00Z; U: not answered.
+ */
+#define CM_U ((long long)INT64_MIN)
+static const struct {
+	const char *why;
+	long long c1, a1, c2, a2; /* c2 CM_U: one comment only */
+	long long now;
+	const char *due; /* NULL: no clock */
+	enum deadline_state state;
+	int done;
+} comments[] = {
+	{ "no comment yet at now: no clock", 0, CM_U, CM_U, CM_U, -1, NULL,
+	  DEADLINE_OPEN, 0 },
+	{ "unanswered: 7 days", 0, CM_U, CM_U, CM_U, DAY,
+	  "2024-02-08T00:00:00Z", DEADLINE_OPEN, 0 },
+	{ "the 7th day's last second is on time", 0, CM_U, CM_U, CM_U, 7 * DAY,
+	  "2024-02-08T00:00:00Z", DEADLINE_OPEN, 0 },
+	{ "unanswered after 7 days is missed", 0, CM_U, CM_U, CM_U, 7 * DAY + 1,
+	  "2024-02-08T00:00:00Z", DEADLINE_MISSED, 0 },
+	{ "answered in time is met", 0, 7 * DAY, CM_U, CM_U, 9 * DAY,
+	  "2024-02-08T00:00:00Z", DEADLINE_MET, 1 },
+	{ "answered late is missed but done", 0, 7 * DAY + 1, CM_U, CM_U,
+	  9 * DAY, "2024-02-08T00:00:00Z", DEADLINE_MISSED, 1 },
+	{ "an answer after now has not happened yet", 0, 5 * DAY, CM_U, CM_U,
+	  2 * DAY, "2024-02-08T00:00:00Z", DEADLINE_OPEN, 0 },
+	{ "the oldest open comment decides", 0, CM_U, 2 * DAY, CM_U, 3 * DAY,
+	  "2024-02-08T00:00:00Z", DEADLINE_OPEN, 0 },
+	{ "an answered one leaves the next open one", 0, DAY, 2 * DAY, CM_U,
+	  3 * DAY, "2024-02-10T00:00:00Z", DEADLINE_OPEN, 0 },
+	{ "all answered: the latest comment", 0, DAY, 2 * DAY, 3 * DAY,
+	  20 * DAY, "2024-02-10T00:00:00Z", DEADLINE_MET, 1 },
+	{ "all answered, one late: missed", 0, 8 * DAY, 2 * DAY, 3 * DAY,
+	  20 * DAY, "2024-02-08T00:00:00Z", DEADLINE_MISSED, 1 },
+};
+
+START_TEST(comments_are_answered_within_7_days)
+{
+	time_t aware = at("2024-01-31T00:00:00Z");
+	time_t t0 = at("2024-02-01T00:00:00Z");
+	struct deadline_rule r = resolve("br-12", aware);
+	struct deadline_comment cm[2];
+	struct deadline_incident inc;
+	struct deadline_progress p = { 0, 0, DEADLINE_UNSET };
+	struct deadline_clock c[DEADLINE_MAX_CLOCKS];
+	const struct deadline_clock *k;
+	char err[256];
+	int n;
+
+#define REL(v) ((v) == CM_U ? DEADLINE_UNSET : t0 + (v))
+	deadline_incident_init(&inc, aware);
+	cm[0] = (struct deadline_comment){ REL(comments[_i].c1),
+					   REL(comments[_i].a1) };
+	cm[1] = (struct deadline_comment){ REL(comments[_i].c2),
+					   REL(comments[_i].a2) };
+#undef REL
+	inc.comments = cm;
+	inc.ncomments = comments[_i].c2 == CM_U ? 1 : 2;
+	n = deadline_compute(&inc, &r, &p, t0 + comments[_i].now, c, err,
+			     sizeof(err));
+	k = find(c, n, "ccadb-comment-answer");
+	if (comments[_i].due == NULL) {
+		ck_assert_msg(k == NULL, "%s", comments[_i].why);
+		return;
+	}
+	ck_assert_msg(k != NULL, "%s: no clock", comments[_i].why);
+	ck_assert_msg(strcmp(rfc(k->due), comments[_i].due) == 0, "%s: due %s",
+		      comments[_i].why, rfc(k->due));
+	ck_assert_msg(k->state == comments[_i].state, "%s: %s",
+		      comments[_i].why, deadline_state_name(k->state));
+	ck_assert_msg(k->done == comments[_i].done, "%s: done %d",
+		      comments[_i].why, k->done);
+	ck_assert_str_eq(k->start_from, "comment");
+}
+END_TEST
+
+START_TEST(done_means_fulfilled_by_now)
+{
+	time_t aware = at("2024-01-01T00:00:00Z");
+	struct deadline_rule r = resolve("br-3", aware);
+	struct deadline_incident inc;
+	struct deadline_progress p = { 1, 0, aware + 2 * DAY };
+	struct deadline_clock c[DEADLINE_MAX_CLOCKS];
+	const struct deadline_clock *k;
+	char err[256];
+	int n;
+
+	deadline_incident_init(&inc, aware);
+	inc.first_report_at = aware + 4 * DAY;
+	n = deadline_compute(&inc, &r, &p, aware + 5 * DAY, c, err,
+			     sizeof(err));
+	k = find(c, n, "revoke-must");
+	ck_assert_int_eq(k->state, DEADLINE_MISSED); /* revoked late */
+	ck_assert_int_eq(k->done, 1);
+	k = find(c, n, "ccadb-first-report");
+	ck_assert_int_eq(k->state, DEADLINE_MISSED); /* reported late */
+	ck_assert_int_eq(k->done, 1);
+	/* replayed before the report was made: missed and not done */
+	n = deadline_compute(&inc, &r, &p, aware + 3 * DAY + 1, c, err,
+			     sizeof(err));
+	k = find(c, n, "ccadb-first-report");
+	ck_assert_int_eq(k->state, DEADLINE_MISSED);
+	ck_assert_int_eq(k->done, 0);
+	n = deadline_compute(&inc, &r, &p, aware + 2 * DAY, c, err,
+			     sizeof(err));
+	ck_assert_int_eq(find(c, n, "ccadb-first-report")->state,
+			 DEADLINE_OPEN);
+}
+END_TEST
+
 static Suite *deadline_suite(void)
 {
 	Suite *s = suite_create("deadline");
@@ -678,6 +949,17 @@ static Suite *deadline_suite(void)
 			    short_lived_certificates_are_flagged_by_issue_date,
 			    0, N(short_lived));
 	tcase_add_test(tc, names_are_the_documented_strings);
+	tcase_add_loop_test(
+		tc, problem_report_before_aware_starts_revocation_clocks, 0,
+		N(starts));
+	tcase_add_test(tc, edition_from_2022_04_23_is_v1_8_4);
+	tcase_add_loop_test(tc,
+			    clocks_do_not_apply_before_their_source_took_effect,
+			    0, N(in_force));
+	tcase_add_test(tc, every_clock_names_its_source_and_effective_date);
+	tcase_add_loop_test(tc, comments_are_answered_within_7_days, 0,
+			    N(comments));
+	tcase_add_test(tc, done_means_fulfilled_by_now);
 #undef N
 	suite_add_tcase(s, tc);
 	return s;
