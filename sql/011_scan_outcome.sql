@@ -27,9 +27,11 @@ $$;
 -- when any address gave no answer (what it serves is not known), else
 -- answered when any address answered, else filtered.  failure is the
 -- commonest verdict of the failed probes ("dns-error"), NULL otherwise.
--- No probes: no outcome (not yet tried).
-CREATE FUNCTION scan_round_outcome(target bigint, target_round integer,
-				   OUT outcome text, OUT failure text)
+-- No probes: no outcome (not yet tried).  One row always; declared as a
+-- table so that the planner inlines it into the calling query (see
+-- 008_notice_send.sql): the scanner asks it for every target it finishes.
+CREATE FUNCTION scan_round_outcome(target bigint, target_round integer)
+RETURNS TABLE (outcome text, failure text)
 LANGUAGE sql STABLE AS $$
 	SELECT CASE
 		WHEN bool_or(p.o = 'failed') THEN 'failed'
