@@ -925,13 +925,19 @@ int scan_run(const struct config *cfg, const struct incident *inc,
 	if (worker_main(&w, prog, st->targets) < 0)
 		atomic_fetch_add(&sh->failed, 1);
 	for (int i = 1; i < opt->procs; i++) {
-		int status;
+		int status = 0;
+		pid_t r;
 
-		/* A SIGTERM to this process alone stops the others too. */
-		if (stop_requested && kids[i] > 0)
-			kill(kids[i], SIGTERM);
-		if (kids[i] > 0 && waitpid(kids[i], &status, 0) > 0 &&
-		    !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		if (kids[i] <= 0)
+			continue;
+		/* A signal to this process alone stops the others too, also
+		 * one that arrives while waiting for them. */
+		do {
+			if (stop_requested)
+				kill(kids[i], SIGTERM);
+			r = waitpid(kids[i], &status, 0);
+		} while (r < 0 && errno == EINTR);
+		if (r < 0 || !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
 			atomic_fetch_add(&sh->failed, 1);
 	}
 	sigaction(SIGINT, &old_int, NULL);
