@@ -223,11 +223,13 @@ static const struct cli_command commands[] = {
 	  "usage: certrecall status SLUG [--at TIME] [--watch[=SECONDS]]\n"
 	  "\n"
 	  "Every clock with a countdown; progress bars for revocation,\n"
-	  "deployment (names probed) and notification (addresses told);\n"
-	  "the last activity of each stage; what to do next; then the\n"
-	  "certificates by verdict, notices by kind and state, and the\n"
-	  "latest probes by verdict.  --watch redraws it every SECONDS\n"
-	  "(default 10) until interrupted.\n" },
+	  "deployment (names answered, of all: a failed probe is not\n"
+	  "coverage) and notification (addresses told); the last activity\n"
+	  "of each stage; what to do next; then the certificates by\n"
+	  "verdict, notices by kind and state, names by the outcome of\n"
+	  "their latest probe (answered, failed with its cause, filtered,\n"
+	  "not yet tried) and the latest probes by verdict.  --watch\n"
+	  "redraws it every SECONDS (default 10) until interrupted.\n" },
 	{ "report", cmd_report, CLI_NEEDS_DB,
 	  "the compliance report (md, html, json, csv, ccadb)",
 	  "usage: certrecall report SLUG [--format md|html|json|csv|ccadb]\n"
