@@ -15,6 +15,7 @@
 #include "certrecall/incident.h"
 #include "certrecall/log.h"
 #include "certrecall/scan.h"
+#include "certrecall/utctime.h"
 
 static int record_event(struct cli *cli, const struct incident *inc,
 			const struct scan_stats *st)
@@ -27,10 +28,13 @@ static int record_event(struct cli *cli, const struct incident *inc,
 	for (int i = 0; i < CLASSIFY_NVERDICTS; i++)
 		json_object_set_new(v, classify_verdict_name(i),
 				    json_integer(st->by_verdict[i]));
-	d = json_pack("{s:I,s:I,s:I,s:o,s:f}", "targets",
+	d = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:f}", "targets",
 		      (json_int_t)st->targets, "done", (json_int_t)st->done,
-		      "probes", (json_int_t)st->probes, "verdicts", v,
-		      "seconds", st->seconds);
+		      "answered", (json_int_t)st->answered, "failed",
+		      (json_int_t)st->failed, "filtered",
+		      (json_int_t)st->filtered, "probes",
+		      (json_int_t)st->probes, "verdicts", v, "seconds",
+		      st->seconds);
 	text = json_dumps(d, JSON_COMPACT);
 	rc = db_event_add(cli->db, inc->id, "scan", text);
 	free(text);
@@ -38,11 +42,55 @@ static int record_event(struct cli *cli, const struct incident *inc,
 	return rc;
 }
 
+/* What to check when most targets failed with v. */
+static const char *failure_hint(enum classify_verdict v)
+{
+	switch (v) {
+	case CLASSIFY_DNS_ERROR:
+		return "is scanner.dns_servers reachable?";
+	case CLASSIFY_TIMEOUT:
+		return "are scanner.dns_servers and the targets reachable from "
+		       "here, and scanner.connect_timeout long enough?";
+	case CLASSIFY_TLS_ERROR:
+		return "do the targets speak TLS on scanner.ports?";
+	default:
+		return "see the observations' error_detail";
+	}
+}
+
+/*
+ * More than scanner.fail_warn percent of the targets this run finished
+ * got no answer: say how many, the commonest cause and what to check.
+ * Returns whether it warned.
+ */
+static bool warn_failures(const struct config *cfg, const struct scan_stats *st)
+{
+	enum classify_verdict top = CLASSIFY_DNS_ERROR;
+	char after[64];
+
+	if (st->done == 0 ||
+	    st->failed * 100 <= cfg->scanner.fail_warn * st->done)
+		return false;
+	for (int v = 0; v < CLASSIFY_NVERDICTS; v++)
+		if (st->failed_by[v] > st->failed_by[top])
+			top = (enum classify_verdict)v;
+	utctime_format_duration(cfg->scanner.retry_after_ms / 1000, after,
+				sizeof(after));
+	log_warn("scan: %lld of %lld failed with %s: %s", st->failed_by[top],
+		 st->done, classify_verdict_name(top), failure_hint(top));
+	log_warn("scan: %lld of %lld targets got no answer (more than "
+		 "scanner.fail_warn %lld%%); the next scan retries them after "
+		 "%s (scanner.retry_after), or at once with --retry-failed",
+		 st->failed, st->done, cfg->scanner.fail_warn, after);
+	return true;
+}
+
 int cmd_scan(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "procs", required_argument, NULL, 'p' },
 		{ "stale-after", required_argument, NULL, 's' },
+		{ "retry-failed", no_argument, NULL, 'r' },
 		{ "names", required_argument, NULL, 'n' },
 		{ "jsonl", required_argument, NULL, 'j' },
 		{ "no-progress", no_argument, NULL, 'N' },
@@ -82,6 +130,9 @@ int cmd_scan(struct cli *cli, int argc, char **argv)
 					"duration (30s, 15m, 2h, 1d)",
 					optarg);
 			break;
+		case 'r':
+			opt.retry_failed = true;
+			break;
 		case 'n':
 			opt.names_file = optarg;
 			break;
@@ -105,13 +156,23 @@ int cmd_scan(struct cli *cli, int argc, char **argv)
 		return rc;
 	/* The workers open their own connections (one per process). */
 	rc = scan_run(cli->cfg, inc, &opt, &st);
-	log_info("scan: %lld of %lld targets probed, %lld results: "
+	if (st.retry_waiting > 0) {
+		char from[UTCTIME_BUFSZ];
+
+		utctime_format_rfc3339(st.retry_from, from, sizeof(from));
+		log_info("scan: %lld failed targets are retried from %s "
+			 "(scanner.retry_after); --retry-failed retries them "
+			 "now",
+			 st.retry_waiting, from);
+	}
+	log_info("scan: %lld of %lld targets probed: %lld answered, "
+		 "%lld failed, %lld filtered; %lld results: "
 		 "%lld serving-affected, %lld serving-replacement, "
 		 "%lld serving-other, %lld tls-error, %lld refused, "
 		 "%lld timeout, %lld nxdomain, %lld dns-error, %lld filtered "
 		 "in %.1f s (%.0f targets/s)",
-		 st.done, st.targets, st.probes,
-		 st.by_verdict[CLASSIFY_SERVING_AFFECTED],
+		 st.done, st.targets, st.answered, st.failed, st.filtered,
+		 st.probes, st.by_verdict[CLASSIFY_SERVING_AFFECTED],
 		 st.by_verdict[CLASSIFY_SERVING_REPLACEMENT],
 		 st.by_verdict[CLASSIFY_SERVING_OTHER],
 		 st.by_verdict[CLASSIFY_TLS_ERROR],
@@ -121,6 +182,14 @@ int cmd_scan(struct cli *cli, int argc, char **argv)
 		 st.by_verdict[CLASSIFY_DNS_ERROR],
 		 st.by_verdict[CLASSIFY_FILTERED], st.seconds,
 		 st.seconds > 0 ? (double)st.done / st.seconds : 0);
+	if (st.interrupted)
+		log_warn("scan: interrupted");
+	if (st.given_back > 0)
+		log_warn("scan: gave back %lld claimed targets: the next scan "
+			 "probes them at once",
+			 st.given_back);
+	if (warn_failures(cli->cfg, &st))
+		rc = -1;
 	if (record_event(cli, inc, &st) < 0)
 		rc = -1;
 	incident_free(inc);

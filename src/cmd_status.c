@@ -81,6 +81,13 @@ static int print_counts(struct db *db, const struct report *r,
 			  " ORDER BY kind, state",
 			  id) < 0)
 		return -1;
+	if (print_grouped(db, out, "names (by outcome of their latest probe)",
+			  "SELECT coalesce(outcome || coalesce(' ' || failure,"
+			  " ''), 'not yet tried'), count(*) FROM scan_target"
+			  " WHERE incident_id = $1 AND probeable"
+			  " GROUP BY 1 ORDER BY 2 DESC, 1",
+			  id) < 0)
+		return -1;
 	return print_grouped(
 		db, out, "latest probes (by verdict)",
 		"SELECT o.verdict, count(*) FROM scan_target t"

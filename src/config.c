@@ -26,6 +26,7 @@ enum config_type {
 	CONFIG_PORTS,
 	CONFIG_SECRET_FILE,
 	CONFIG_CIDRS,
+	CONFIG_PERCENT, /* "20" or "20%", stored as the number */
 };
 
 struct config_key {
@@ -86,6 +87,10 @@ static const struct config_key keys[] = {
 	    "224.0.0.0/4, ff00::/8, 0.0.0.0/8, fc00::/7",
 	    0, 0),
 	KEY("scanner", "allow", CONFIG_CIDRS, scanner.allow, "", 0, 0),
+	KEY("scanner", "retry_after", CONFIG_DURATION, scanner.retry_after_ms,
+	    "5m", 0, DAY_MS),
+	KEY("scanner", "fail_warn", CONFIG_PERCENT, scanner.fail_warn, "20%", 0,
+	    100),
 
 	KEY("smtp", "host", CONFIG_STRING, smtp.host, "localhost", 0, 0),
 	KEY("smtp", "port", CONFIG_INT, smtp.port, "25", 1, 65535),
@@ -307,6 +312,23 @@ static int set_value(struct config *cfg, size_t idx, const char *value,
 					 origin, name, v, k->min, k->max);
 		*(long long *)base = v;
 		break;
+	case CONFIG_PERCENT: {
+		size_t len = strlen(value);
+		char num[24];
+
+		if (len > 0 && value[len - 1] == '%')
+			len--;
+		if (len >= sizeof(num))
+			len = 0; /* not a percentage: refused below */
+		memcpy(num, value, len);
+		num[len] = '\0';
+		if (parse_int(num, &v) < 0 || v < k->min || v > k->max)
+			return log_error("%s: %s: \"%s\" is not a percentage "
+					 "(%lld%% to %lld%%)",
+					 origin, name, value, k->min, k->max);
+		*(long long *)base = v;
+		break;
+	}
 	case CONFIG_DURATION:
 		if (config_parse_duration(value, &v) < 0)
 			return log_error("%s: %s: \"%s\" is not a duration "
@@ -621,6 +643,9 @@ void config_print(const struct config *cfg, FILE *out)
 		switch (k->type) {
 		case CONFIG_INT:
 			fprintf(out, "%lld", *(const long long *)base);
+			break;
+		case CONFIG_PERCENT:
+			fprintf(out, "%lld%%", *(const long long *)base);
 			break;
 		case CONFIG_DURATION: {
 			long long ms = *(const long long *)base;

@@ -264,7 +264,10 @@ static int gather_deployment(struct db *db, struct report *r,
 		"SELECT count(*), count(*) FILTER (WHERE round > 0),"
 		" (SELECT extract(epoch FROM max(o.observed_at))::bigint"
 		"  FROM scan_target t JOIN observation o ON o.target_id = t.id"
-		"  WHERE t.incident_id = $1)"
+		"  WHERE t.incident_id = $1),"
+		" count(*) FILTER (WHERE outcome = 'answered'),"
+		" count(*) FILTER (WHERE outcome = 'failed'),"
+		" count(*) FILTER (WHERE outcome = 'filtered')"
 		" FROM scan_target WHERE incident_id = $1 AND probeable",
 		1, p->v);
 
@@ -273,7 +276,28 @@ static int gather_deployment(struct db *db, struct report *r,
 	r->scan_targets = db_get_llong(res, 0, 0);
 	r->scanned_targets = db_get_llong(res, 0, 1);
 	r->latest_scan_at = db_get_time(res, 0, 2);
+	r->scan_answered = db_get_llong(res, 0, 3);
+	r->scan_failed = db_get_llong(res, 0, 4);
+	r->scan_filtered = db_get_llong(res, 0, 5);
 	PQclear(res);
+	if (r->scan_failed > 0) {
+		res = db_query(db,
+			       "SELECT failure, count(*) FROM scan_target"
+			       " WHERE incident_id = $1 AND probeable"
+			       " AND outcome = 'failed' GROUP BY 1",
+			       1, p->v);
+		if (res == NULL)
+			return -1;
+		for (int row = 0; row < PQntuples(res); row++) {
+			enum classify_verdict v;
+
+			if (classify_verdict_parse(PQgetvalue(res, row, 0),
+						   &v) == 0)
+				r->scan_failed_by[v] =
+					db_get_llong(res, row, 1);
+		}
+		PQclear(res);
+	}
 	if (r->scanned_targets == 0) {
 		/* Nothing probed yet: no need to join millions of rows. */
 		r->deploy[REPORT_NOT_SCANNED] = r->certificates;

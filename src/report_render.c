@@ -65,6 +65,57 @@ static const char *T(time_t t)
 	return bufs[next];
 }
 
+/*
+ * Scan coverage in one sentence, the same in every output: "0 of 32
+ * names answered; 32 failed (dns-error 31, timeout 1), 0 not yet
+ * tried".  Answers only: a failed probe is never counted as done.
+ */
+static const char *coverage(const struct report *r, const char *noun)
+{
+	/* Own digits, not N()'s: callers pass N() values beside this. */
+	static char buf[512];
+	char failed[256] = "", a[32], t[32], f[32], fl[32], u[32], c[32];
+	bool shown[CLASSIFY_NVERDICTS] = { false };
+	size_t o = 0;
+	long long untried = r->scan_targets - r->scan_answered -
+			    r->scan_failed - r->scan_filtered;
+
+	/* Commonest cause first. */
+	for (int k = 0; k < CLASSIFY_NVERDICTS && r->scan_failed > 0; k++) {
+		int v = -1, n;
+
+		for (int i = 0; i < CLASSIFY_NVERDICTS; i++)
+			if (!shown[i] && r->scan_failed_by[i] > 0 &&
+			    (v < 0 ||
+			     r->scan_failed_by[i] > r->scan_failed_by[v]))
+				v = i;
+		if (v < 0)
+			break;
+		shown[v] = true;
+		n = snprintf(failed + o, sizeof(failed) - o, "%s%s %s",
+			     o ? ", " : " (", classify_verdict_name(v),
+			     num(r->scan_failed_by[v], c, sizeof(c)));
+		if (n < 0 || (size_t)n >= sizeof(failed) - o)
+			break;
+		o += (size_t)n;
+	}
+	if (o > 0 && o + 1 < sizeof(failed)) {
+		failed[o++] = ')';
+		failed[o] = '\0';
+	}
+	snprintf(buf, sizeof(buf),
+		 "%s of %s %s answered; %s failed%s%s%s%s, %s not yet tried",
+		 num(r->scan_answered, a, sizeof(a)),
+		 num(r->scan_targets, t, sizeof(t)), noun,
+		 num(r->scan_failed, f, sizeof(f)), failed,
+		 r->scan_filtered > 0 ? ", " : "",
+		 r->scan_filtered > 0 ? num(r->scan_filtered, fl, sizeof(fl))
+				      : "",
+		 r->scan_filtered > 0 ? " filtered (scanner.deny)" : "",
+		 num(untried < 0 ? 0 : untried, u, sizeof(u)));
+	return buf;
+}
+
 /* RFC 3339, or "-". */
 static const char *T3339(time_t t)
 {
@@ -206,6 +257,11 @@ int report_next_steps(const struct report *r, char lines[][200], int max)
 		n = add_step(lines, n, max,
 			     "nothing scanned yet: certrecall scan %.60s",
 			     r->slug);
+	else if (r->scan_failed > 0 && left > 0)
+		n = add_step(lines, n, max,
+			     "%s names gave no answer: certrecall scan %.60s "
+			     "--retry-failed",
+			     N(r->scan_failed), r->slug);
 	if (r->conflicts > 0)
 		n = add_step(lines, n, max,
 			     "%s certificates have disagreeing revocation "
@@ -317,9 +373,8 @@ static void md_impact(const struct report *r, FILE *out)
 		      out);
 		return;
 	}
-	fprintf(out, "Latest scan %s; %s of %s probeable names probed.\n\n",
-		T(r->latest_scan_at), N(r->scanned_targets),
-		N(r->scan_targets));
+	fprintf(out, "Latest scan %s; %s.\n\n", T(r->latest_scan_at),
+		coverage(r, "probeable names"));
 	table_deployment(r, out, false);
 	fputc('\n', out);
 }
@@ -1003,11 +1058,8 @@ int report_write_html(const struct report *r, FILE *out)
 		      "still served is unknown.</p>\n",
 		      out);
 	else
-		fprintf(out,
-			"<p>Latest scan %s; %s of %s probeable names "
-			"probed.</p>\n",
-			T(r->latest_scan_at), N(r->scanned_targets),
-			N(r->scan_targets));
+		fprintf(out, "<p>Latest scan %s; %s.</p>\n",
+			T(r->latest_scan_at), coverage(r, "probeable names"));
 	table_deployment(r, out, true);
 	svg_deployment(r, out);
 
@@ -1167,7 +1219,7 @@ int report_write_json(const struct report *r, FILE *out)
 	json_object_set_new(
 		root, "impact",
 		json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:{s:o,s:o},"
-			  "s:{s:I,s:I,s:o}}",
+			  "s:{s:I,s:I,s:I,s:I,s:I,s:I,s:o}}",
 			  "certificates", (json_int_t)r->certificates,
 			  "precertificates", (json_int_t)r->precertificates,
 			  "still_valid", (json_int_t)r->still_valid, "accounts",
@@ -1178,7 +1230,12 @@ int report_write_json(const struct report *r, FILE *out)
 			  "deployment", "all", jdeploy(r->deploy),
 			  "still_to_revoke", jdeploy(r->deploy_unrevoked),
 			  "scan", "targets", (json_int_t)r->scan_targets,
-			  "scanned", (json_int_t)r->scanned_targets,
+			  "scanned", (json_int_t)r->scanned_targets, "answered",
+			  (json_int_t)r->scan_answered, "failed",
+			  (json_int_t)r->scan_failed, "filtered",
+			  (json_int_t)r->scan_filtered, "not_tried",
+			  (json_int_t)(r->scan_targets - r->scan_answered -
+				       r->scan_failed - r->scan_filtered),
 			  "latest_at", report_time_json(r->latest_scan_at)));
 
 	o = json_object();
@@ -1340,16 +1397,15 @@ int report_write_dashboard(const struct report *r, FILE *out, int width)
 		N(r->by_verdict[DEADLINE_OVERDUE]));
 
 	fputs("DEPLOYMENT    ", out);
-	bar(out, r->scanned_targets, r->scan_targets, bw);
+	bar(out, r->scan_answered, r->scan_targets, bw);
 	if (r->scanned_targets == 0)
 		fputs("\n              not scanned yet\n", out);
 	else
 		fprintf(out,
-			"\n              %s of %s names probed (latest %s); "
-			"still to revoke: deployed %s, replaced %s, unknown "
-			"%s, not scanned %s\n",
-			N(r->scanned_targets), N(r->scan_targets),
-			T(r->latest_scan_at),
+			"\n              %s (latest %s)"
+			"\n              still to revoke: deployed %s, "
+			"replaced %s, unknown %s, not scanned %s\n",
+			coverage(r, "names"), T(r->latest_scan_at),
 			N(r->deploy_unrevoked[REPORT_DEPLOYED]),
 			N(r->deploy_unrevoked[REPORT_REPLACED]),
 			N(r->deploy_unrevoked[REPORT_UNKNOWN]),

@@ -37,9 +37,21 @@
 struct shared {
 	atomic_llong done, probes;
 	atomic_llong by_verdict[CLASSIFY_NVERDICTS];
+	atomic_llong answered, failed_targets, filtered;
+	atomic_llong failed_by[CLASSIFY_NVERDICTS];
+	atomic_llong given_back;
 	atomic_llong inflight;
 	atomic_int failed;
 };
+
+/* Set by SIGINT / SIGTERM: stop claiming, give the claims back, exit. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
 
 /* A claimed target, alive until its last result. */
 struct target {
@@ -74,6 +86,8 @@ struct worker {
 	char name[128];
 	char incident[32];
 	char *names_param; /* text[] literal for --names, or NULL */
+	char *own_workers; /* text[] literal: this run's worker names */
+	bool main;	   /* the process that waits for other leases */
 	struct pending *buf;
 	size_t nbuf, capbuf;
 	int jsonl; /* fd or -1 */
@@ -221,6 +235,26 @@ static void jsonl_line(struct worker *w, const struct pending *p,
 	json_decref(o);
 }
 
+/* Adds the outcomes of finished targets (outcome, failure rows). */
+static void count_outcomes(struct shared *sh, const PGresult *res)
+{
+	for (int r = 0; r < PQntuples(res); r++) {
+		const char *o = PQgetvalue(res, r, 0);
+		enum classify_verdict v;
+
+		if (strcmp(o, "answered") == 0) {
+			atomic_fetch_add(&sh->answered, 1);
+		} else if (strcmp(o, "failed") == 0) {
+			atomic_fetch_add(&sh->failed_targets, 1);
+			if (classify_verdict_parse(PQgetvalue(res, r, 1), &v) ==
+			    0)
+				atomic_fetch_add(&sh->failed_by[v], 1);
+		} else if (strcmp(o, "filtered") == 0) {
+			atomic_fetch_add(&sh->filtered, 1);
+		}
+	}
+}
+
 /* Writes the buffered results: COPY the observations and finish the
  * targets, one transaction. */
 static int flush(struct worker *w)
@@ -305,21 +339,30 @@ static int flush(struct worker *w)
 	done_param = json_dumps(done, JSON_COMPACT);
 	{
 		const char *params[2] = { done_param, w->name };
-		PGresult *res =
-			db_query(w->db,
-				 "UPDATE scan_target SET state = 'done',"
-				 " lease_until = NULL, last_observed_at = now()"
-				 " WHERE id IN (SELECT x::bigint FROM"
-				 " json_array_elements_text($1::json) x)"
-				 " AND state = 'claimed' AND worker = $2",
-				 2, params);
+		/* The round's outcome: scan_round_outcome(), 011. */
+		PGresult *res = db_query(
+			w->db,
+			"UPDATE scan_target t SET state = 'done',"
+			" lease_until = NULL, last_observed_at = "
+			"certrecall_now(),"
+			" (outcome, failure) = (SELECT r.outcome, r.failure"
+			"  FROM scan_round_outcome(t.id, t.round) r)"
+			" WHERE id IN (SELECT x::bigint FROM"
+			" json_array_elements_text($1::json) x)"
+			" AND state = 'claimed' AND worker = $2"
+			" RETURNING coalesce(t.outcome, ''),"
+			" coalesce(t.failure, '')",
+			2, params);
 
 		if (res == NULL)
 			goto rollback;
+		if (db_commit(w->db) < 0) {
+			PQclear(res);
+			goto out;
+		}
+		count_outcomes(w->shared, res);
 		PQclear(res);
 	}
-	if (db_commit(w->db) < 0)
-		goto out;
 	atomic_fetch_add(&w->shared->done, (long long)json_array_size(done));
 	rc = 0;
 	goto out;
@@ -407,13 +450,119 @@ static int open_files(void)
 	return n - 3; /* ".", ".." and the directory itself */
 }
 
+/*
+ * Gives back this worker's claimed targets: the unfinished round is undone
+ * (its partial observations deleted, the round number restored), so that
+ * the next run claims them at once and the latest complete round stays
+ * what status and the report read.  Uses w->db, or a new connection when
+ * that one is broken.  The number given back, or -1 (logged).
+ */
+static long long give_back(struct worker *w)
+{
+	static const char sql[] =
+		"WITH mine AS (SELECT id, round FROM scan_target"
+		"  WHERE worker = $1 AND state = 'claimed' FOR UPDATE),"
+		" partial AS (DELETE FROM observation o USING mine"
+		"  WHERE o.target_id = mine.id AND o.round = mine.round)"
+		" UPDATE scan_target t SET state = 'pending',"
+		" lease_until = NULL, round = t.round - 1"
+		" FROM mine WHERE t.id = mine.id";
+	const char *params[1] = { w->name };
+	PGresult *res = NULL;
+	long long n;
+
+	if (w->db != NULL && PQstatus(db_get0_conn(w->db)) == CONNECTION_OK)
+		res = db_query(w->db, sql, 1, params);
+	if (res == NULL) {
+		struct db *db = db_connect_config(w->cfg);
+
+		if (db == NULL)
+			return -1;
+		res = db_query(db, sql, 1, params);
+		db_close(db);
+		if (res == NULL)
+			return -1;
+	}
+	n = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return n;
+}
+
+/*
+ * Nothing left to claim: if workers of other runs hold live leases on
+ * due targets, says so once (announced), then waits a second for them
+ * to finish or to expire.  1 when it waited (claim again), 0 when no
+ * other worker holds a lease, -1 on error (logged).
+ */
+static int wait_for_leases(struct worker *w, struct progress *prog,
+			   bool *announced)
+{
+	const char *params[3] = { w->incident, w->own_workers, w->names_param };
+	char until[UTCTIME_BUFSZ], note[200];
+	long long total = 0;
+	time_t last = 0;
+	PGresult *res;
+	int rows;
+
+	res = db_query(w->db,
+		       "SELECT worker, count(*),"
+		       " extract(epoch FROM max(lease_until))::bigint"
+		       " FROM scan_target WHERE incident_id = $1 AND probeable"
+		       " AND state = 'claimed' AND lease_until >= now()"
+		       " AND NOT (worker = ANY ($2::text[]))"
+		       " AND ($3::text[] IS NULL OR name = ANY ($3::text[]))"
+		       " GROUP BY worker ORDER BY 2 DESC, 1",
+		       3, params);
+	if (res == NULL)
+		return -1;
+	rows = PQntuples(res);
+	for (int r = 0; r < rows; r++) {
+		time_t t = (time_t)db_get_llong(res, r, 2);
+
+		total += db_get_llong(res, r, 1);
+		if (t > last)
+			last = t;
+	}
+	if (rows == 0) {
+		PQclear(res);
+		return 0;
+	}
+	utctime_format_rfc3339(last, until, sizeof(until));
+	if (rows == 1)
+		snprintf(note, sizeof(note), "%lld targets leased by %.60s",
+			 total, PQgetvalue(res, 0, 0));
+	else
+		snprintf(note, sizeof(note),
+			 "%lld targets leased by %.60s and %d other workers",
+			 total, PQgetvalue(res, 0, 0), rows - 1);
+	PQclear(res);
+	if (!*announced)
+		log_info("scan: %s until %s; waiting", note, until);
+	*announced = true;
+	if (prog != NULL) {
+		size_t len = strlen(note);
+
+		snprintf(note + len, sizeof(note) - len, " until %s; waiting",
+			 until);
+		progress_set_note(prog, note);
+		progress_update(prog, (uint64_t)atomic_load(&w->shared->done));
+	}
+	/* Leases run on the real clock: wait a second, then claim again. */
+	for (int i = 0; i < 10 && !stop_requested; i++) {
+		struct timespec ts = { 0, 100000000 };
+
+		nanosleep(&ts, NULL);
+	}
+	return 1;
+}
+
 static int worker_main(struct worker *w, struct progress *prog, long long total)
 {
 	int files_before = open_files();
 	struct scanner_options so;
 	double last_flush = mono();
 	long long high;
-	bool exhausted = false;
+	bool exhausted = false, announced = false;
 	int rc = -1;
 
 	w->db = db_connect_config(w->cfg);
@@ -427,6 +576,8 @@ static int worker_main(struct worker *w, struct progress *prog, long long total)
 	for (;;) {
 		long long pending = (long long)scanner_pending(w->scanner);
 
+		if (stop_requested)
+			goto out;
 		if (!exhausted && pending < high) {
 			long long want = high * 2 - pending;
 			int n;
@@ -438,8 +589,22 @@ static int worker_main(struct worker *w, struct progress *prog, long long total)
 				goto out;
 			exhausted = n == 0;
 		}
-		if (exhausted && scanner_pending(w->scanner) == 0)
-			break;
+		if (exhausted && scanner_pending(w->scanner) == 0) {
+			int k;
+
+			/* Only the first process waits for other runs. */
+			if (!w->main)
+				break;
+			if (flush(w) < 0)
+				goto out;
+			k = wait_for_leases(w, prog, &announced);
+			if (k < 0)
+				goto out;
+			if (k == 0)
+				break;
+			exhausted = false;
+			continue;
+		}
 		if (scanner_step(w->scanner, 100) < 0)
 			goto out;
 		if (w->nbuf >= FLUSH_AT ||
@@ -453,27 +618,19 @@ static int worker_main(struct worker *w, struct progress *prog, long long total)
 
 			snprintf(
 				note, sizeof(note),
-				"in flight %lld affected %lld other %lld "
-				"replacement %lld errors %lld",
+				"in flight %lld; answered %lld, failed %lld "
+				"(affected %lld replacement %lld other %lld)",
 				atomic_load(&w->shared->inflight),
+				atomic_load(&w->shared->answered),
+				atomic_load(&w->shared->failed_targets),
 				atomic_load(
 					&w->shared->by_verdict
 						 [CLASSIFY_SERVING_AFFECTED]),
-				atomic_load(&w->shared->by_verdict
-						     [CLASSIFY_SERVING_OTHER]),
 				atomic_load(
 					&w->shared->by_verdict
 						 [CLASSIFY_SERVING_REPLACEMENT]),
-				atomic_load(&w->shared->probes) -
-					atomic_load(
-						&w->shared->by_verdict
-							 [CLASSIFY_SERVING_AFFECTED]) -
-					atomic_load(
-						&w->shared->by_verdict
-							 [CLASSIFY_SERVING_OTHER]) -
-					atomic_load(
-						&w->shared->by_verdict
-							 [CLASSIFY_SERVING_REPLACEMENT]));
+				atomic_load(&w->shared->by_verdict
+						     [CLASSIFY_SERVING_OTHER]));
 			progress_set_note(prog, note);
 			progress_set_total(prog, (uint64_t)total);
 			progress_update(
@@ -485,6 +642,14 @@ out:
 	if (w->buf != NULL)
 		flush(w); /* what completed is kept */
 	scanner_free(w->scanner);
+	if (rc < 0) {
+		/* What was claimed and not finished goes back now, not when
+		 * the lease expires. */
+		long long n = give_back(w);
+
+		if (n > 0)
+			atomic_fetch_add(&w->shared->given_back, n);
+	}
 	db_close(w->db);
 	free(w->buf);
 	/* Every probe's socket must be gone: a leak would end a long scan. */
@@ -543,13 +708,18 @@ out:
 	return out;
 }
 
-/* Creates the incident's targets and re-arms the stale ones. */
+/*
+ * Creates the incident's targets and re-arms the due ones: answered and
+ * filtered targets older than --stale-after, failed ones older than
+ * scanner.retry_after (all of them with --retry-failed).  Sets the
+ * failed targets left waiting in st.  The number of due targets, or -1.
+ */
 static long long prepare_targets(struct db *db, const struct config *cfg,
 				 const struct incident *inc,
 				 const struct scan_options *opt,
-				 const char *names)
+				 const char *names, struct scan_stats *st)
 {
-	char id[32], ports[256], stale[48];
+	char id[32], ports[256], stale[48], retry[48];
 	const char *params[3] = { id, ports, stale };
 	const char *p = cfg->scanner.ports;
 	size_t used = 0;
@@ -571,6 +741,8 @@ static long long prepare_targets(struct db *db, const struct config *cfg,
 	snprintf(ports + used, sizeof(ports) - used, "}");
 	snprintf(stale, sizeof(stale), "%lld milliseconds",
 		 opt->stale_after_ms);
+	snprintf(retry, sizeof(retry), "%lld milliseconds",
+		 cfg->scanner.retry_after_ms);
 	res = db_query(db,
 		       "INSERT INTO scan_target (incident_id, name, port,"
 		       " probeable, state)"
@@ -588,17 +760,20 @@ static long long prepare_targets(struct db *db, const struct config *cfg,
 		return -1;
 	PQclear(res);
 	{
-		const char *q[2] = { id, stale };
+		const char *q[5] = { id, stale, opt->retry_failed ? "t" : "f",
+				     retry, names };
 
 		/*
 		 * Only names still on a certificate left to revoke are
 		 * probed (again): a name whose certificates were all
 		 * revoked or expired since is retired, keeping its last
-		 * round.
+		 * round.  Times are certrecall_now(), the rehearsal clock
+		 * when set, as last_observed_at is.  The result: failed
+		 * targets left to wait for retry_after.
 		 */
 		res = db_query(
 			db,
-			"WITH live AS (SELECT DISTINCT n FROM"
+			"WITH live AS MATERIALIZED (SELECT DISTINCT n FROM"
 			"  certificate c, unnest(c.names) n"
 			"  WHERE c.incident_id = $1"
 			"  AND c.revoked_at IS NULL AND (c.not_after"
@@ -607,16 +782,31 @@ static long long prepare_targets(struct db *db, const struct config *cfg,
 			"  SET state = 'pending' FROM live"
 			"  WHERE t.incident_id = $1 AND t.probeable"
 			"  AND t.state = 'done' AND t.name = live.n"
-			"  AND (t.last_observed_at IS NULL"
-			"  OR t.last_observed_at < now() - $2::interval))"
-			" UPDATE scan_target t SET state = 'done'"
-			" WHERE t.incident_id = $1 AND t.state = 'pending'"
-			" AND NOT EXISTS (SELECT 1 FROM live"
-			"  WHERE live.n = t.name)",
-			2, q);
+			"  AND (t.last_observed_at IS NULL OR CASE"
+			"   WHEN t.outcome = 'failed' THEN $3::boolean"
+			"    OR t.last_observed_at"
+			"    <= certrecall_now() - $4::interval"
+			"   ELSE t.last_observed_at"
+			"    <= certrecall_now() - $2::interval END)),"
+			" retire AS (UPDATE scan_target t SET state = 'done'"
+			"  WHERE t.incident_id = $1 AND t.state = 'pending'"
+			"  AND NOT EXISTS (SELECT 1 FROM live"
+			"  WHERE live.n = t.name))"
+			" SELECT count(*), extract(epoch FROM"
+			"  min(t.last_observed_at) + $4::interval)::bigint"
+			" FROM scan_target t JOIN live ON live.n = t.name"
+			" WHERE t.incident_id = $1 AND t.probeable"
+			" AND t.state = 'done' AND t.outcome = 'failed'"
+			" AND NOT $3::boolean AND t.last_observed_at"
+			"  > certrecall_now() - $4::interval"
+			" AND ($5::text[] IS NULL OR t.name = ANY "
+			"($5::text[]))",
+			5, q);
 	}
 	if (res == NULL)
 		return -1;
+	st->retry_waiting = db_get_llong(res, 0, 0);
+	st->retry_from = st->retry_waiting > 0 ? db_get_time(res, 0, 1) : 0;
 	PQclear(res);
 	{
 		const char *q[2] = { id, names };
@@ -636,6 +826,31 @@ static long long prepare_targets(struct db *db, const struct config *cfg,
 	return due;
 }
 
+/* This run's worker names ("host:pid") as a text[] literal. */
+static char *own_workers(const char *host, const pid_t *kids, int procs)
+{
+	json_t *arr = json_array();
+	char name[128], *js;
+	size_t l;
+
+	snprintf(name, sizeof(name), "%s:%d", host, (int)getpid());
+	json_array_append_new(arr, json_string(name));
+	for (int i = 1; i < procs; i++) {
+		if (kids[i] <= 0)
+			continue;
+		snprintf(name, sizeof(name), "%s:%d", host, (int)kids[i]);
+		json_array_append_new(arr, json_string(name));
+	}
+	/* A JSON array of strings is an array literal once its brackets
+	 * are braces (as names_param does). */
+	js = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	l = strlen(js);
+	js[0] = '{';
+	js[l - 1] = '}';
+	return js;
+}
+
 int scan_run(const struct config *cfg, const struct incident *inc,
 	     const struct scan_options *opt, struct scan_stats *st)
 {
@@ -645,9 +860,12 @@ int scan_run(const struct config *cfg, const struct incident *inc,
 	struct db *db;
 	pid_t *kids = NULL;
 	char host[96];
+	struct sigaction sa = { .sa_handler = on_stop }, old_int, old_term;
 	double t0 = mono();
 	int rc = -1;
 
+	/* No SA_RESTART: a signal ends the scanner's wait at once. */
+	sigemptyset(&sa.sa_mask);
 	memset(st, 0, sizeof(*st));
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -672,7 +890,7 @@ int scan_run(const struct config *cfg, const struct incident *inc,
 	db = db_connect_config(cfg);
 	if (db == NULL)
 		goto out;
-	st->targets = prepare_targets(db, cfg, inc, opt, w.names_param);
+	st->targets = prepare_targets(db, cfg, inc, opt, w.names_param, st);
 	db_close(db);
 	if (st->targets < 0)
 		goto out;
@@ -681,6 +899,9 @@ int scan_run(const struct config *cfg, const struct incident *inc,
 		snprintf(host, sizeof(host), "unknown");
 	host[sizeof(host) - 1] = '\0';
 	w.shared = sh;
+	stop_requested = 0;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
 	kids = xcalloc((size_t)opt->procs, sizeof(*kids));
 	for (int i = 1; i < opt->procs; i++) {
 		kids[i] = fork();
@@ -698,31 +919,52 @@ int scan_run(const struct config *cfg, const struct incident *inc,
 		}
 	}
 	snprintf(w.name, sizeof(w.name), "%s:%d", host, (int)getpid());
+	w.own_workers = own_workers(host, kids, opt->procs);
+	w.main = true;
 	if (opt->progress && st->targets > 0)
 		prog = progress_new("scan", (uint64_t)st->targets);
 	if (worker_main(&w, prog, st->targets) < 0)
 		atomic_fetch_add(&sh->failed, 1);
 	for (int i = 1; i < opt->procs; i++) {
-		int status;
+		int status = 0;
+		pid_t r;
 
-		if (kids[i] > 0 && waitpid(kids[i], &status, 0) > 0 &&
-		    !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		if (kids[i] <= 0)
+			continue;
+		/* A signal to this process alone stops the others too, also
+		 * one that arrives while waiting for them. */
+		do {
+			if (stop_requested)
+				kill(kids[i], SIGTERM);
+			r = waitpid(kids[i], &status, 0);
+		} while (r < 0 && errno == EINTR);
+		if (r < 0 || !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
 			atomic_fetch_add(&sh->failed, 1);
 	}
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
 	if (prog != NULL) {
 		progress_update(prog, (uint64_t)atomic_load(&sh->done));
 		progress_finish(prog);
 	}
 	st->done = atomic_load(&sh->done);
 	st->probes = atomic_load(&sh->probes);
-	for (int v = 0; v < CLASSIFY_NVERDICTS; v++)
+	for (int v = 0; v < CLASSIFY_NVERDICTS; v++) {
 		st->by_verdict[v] = atomic_load(&sh->by_verdict[v]);
-	rc = atomic_load(&sh->failed) > 0 ? -1 : 0;
+		st->failed_by[v] = atomic_load(&sh->failed_by[v]);
+	}
+	st->answered = atomic_load(&sh->answered);
+	st->failed = atomic_load(&sh->failed_targets);
+	st->filtered = atomic_load(&sh->filtered);
+	st->given_back = atomic_load(&sh->given_back);
+	st->interrupted = stop_requested != 0;
+	rc = atomic_load(&sh->failed) > 0 || st->interrupted ? -1 : 0;
 out:
 	st->seconds = mono() - t0;
 	if (w.jsonl >= 0)
 		close(w.jsonl);
 	free(w.names_param);
+	free(w.own_workers);
 	free(kids);
 	munmap(sh, sizeof(*sh));
 	return rc;

@@ -21,6 +21,12 @@
 
 struct sockaddr;
 
+/*
+ * What a verdict says about coverage (answered: serving-*, refused,
+ * nxdomain; failed: tls-error, timeout, dns-error; filtered) is decided
+ * in one place, scan_probe_outcome() in sql/011_scan_outcome.sql, which
+ * scan, status and the report all read through scan_target.outcome.
+ */
 enum classify_verdict {
 	CLASSIFY_SERVING_AFFECTED,    /* an affected certificate naming it */
 	CLASSIFY_SERVING_REPLACEMENT, /* another, unexpired, covering it */

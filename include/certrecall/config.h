@@ -37,6 +37,8 @@ struct config {
 		bool ipv6;
 		char *deny;  /* CIDR list, checked at load (classify) */
 		char *allow; /* CIDR list: exceptions to deny */
+		long long retry_after_ms; /* failed targets probed again */
+		long long fail_warn;	  /* percent of failed targets */
 	} scanner;
 	struct {
 		char *host;

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "certrecall/classify.h"
 #include "certrecall/deadline.h"
 
 struct db;
@@ -86,6 +87,11 @@ struct report {
 	long long deploy[REPORT_NDEPLOY];	    /* every certificate */
 	long long deploy_unrevoked[REPORT_NDEPLOY]; /* still to revoke */
 	long long scan_targets, scanned_targets;
+	/* Coverage is answers, not attempts: probeable targets by the
+	 * outcome of their latest round (sql/011_scan_outcome.sql); the
+	 * rest are not yet tried.  Failed ones by their commonest verdict. */
+	long long scan_answered, scan_failed, scan_filtered;
+	long long scan_failed_by[CLASSIFY_NVERDICTS];
 	time_t latest_scan_at;
 
 	/* notification */

@@ -28,7 +28,7 @@ setup() { # setup SLUG: the affected certificates of an incident
 }
 setup one
 out=$(certrecall scan one --procs 1 --no-progress --jsonl probes.jsonl 2>&1)
-contains "all probeable targets are probed" "scan: 7 of 7 targets probed, 9 results" "$out"
+contains "all probeable targets are probed" "scan: 7 of 7 targets probed: 6 answered, 0 failed, 1 filtered; 9 results" "$out"
 verdict() {
 	db_sql -c "SELECT string_agg(o.verdict, ' ' ORDER BY o.verdict)
 		FROM observation o JOIN scan_target t ON t.id = o.target_id
@@ -64,7 +64,7 @@ contains "--stale-after 0 probes everything again" "scan: 7 of 7 targets probed"
 expect "the roll-up reads the latest round" deployed "$(rollup one "source LIKE '%affected.pem'")"
 printf 'multi.test\n' >names.txt
 out=$(certrecall scan one --procs 1 --no-progress --stale-after 0 --names names.txt 2>&1)
-contains "--names limits the run" "scan: 1 of 1 targets probed, 3 results" "$out"
+contains "--names limits the run" "scan: 1 of 1 targets probed: 1 answered, 0 failed, 0 filtered; 3 results" "$out"
 db_sql -c "UPDATE certificate SET revoked_at = '2020-03-04T20:00:00Z', revocation_state = 'revoked' WHERE incident_id = 1 AND 'replaced.test' = ANY (names)" >/dev/null
 out=$(certrecall scan one --procs 1 --no-progress --stale-after 0 2>&1)
 contains "a name whose certificates were all revoked is not probed again" "scan: 6 of 6 targets probed" "$out"

@@ -32,7 +32,8 @@ out=$(certrecall -v --set scanner.dns_servers=127.0.0.1:$DNS --set scanner.ports
 	--set scanner.connect_timeout=2s --set scanner.handshake_timeout=2s \
 	scan t --procs 1 --no-progress 2>&1)
 took=$(($(date +%s) - start))
-contains "all 5,000 probed" "scan: 5000 of 5000 targets probed, 5000 results" "$out"
+contains "all 5,000 probed, none answered" "scan: 5000 of 5000 targets probed: 0 answered, 5000 failed, 0 filtered; 5000 results" "$out"
+contains "and the run says why" "5000 of 5000 failed with timeout" "$out"
 expect "every probe is a handshake timeout" "timeout|5000" \
 	"$(db_sql -c "SELECT verdict, count(*) FROM observation GROUP BY 1")"
 expect "none took longer than connect + handshake timeout + 1 s" 0 \

@@ -56,6 +56,8 @@ START_TEST(defaults_are_documented_values)
 	ck_assert_str_eq(cfg->smtp.starttls, "auto");
 	ck_assert_int_eq(cfg->mailer.max_listed, 100);
 	ck_assert_int_eq(cfg->report.crtsh_threshold, 10000);
+	ck_assert_int_eq(cfg->scanner.retry_after_ms, 300000);
+	ck_assert_int_eq(cfg->scanner.fail_warn, 20);
 	config_free(cfg);
 }
 END_TEST
@@ -74,6 +76,8 @@ START_TEST(good_file_sets_every_type)
 			   "dns_timeout = 250ms\n"
 			   "ipv6 = off\n"
 			   "concurrency = 5000\n"
+			   "fail_warn = 35%\n"
+			   "retry_after = 30s\n"
 			   "[smtp]\n"
 			   "starttls = required\n"
 			   "timeout = 2m\n"
@@ -88,6 +92,8 @@ START_TEST(good_file_sets_every_type)
 	ck_assert_int_eq(cfg->scanner.dns_timeout_ms, 250);
 	ck_assert(!cfg->scanner.ipv6);
 	ck_assert_int_eq(cfg->scanner.concurrency, 5000);
+	ck_assert_int_eq(cfg->scanner.fail_warn, 35);
+	ck_assert_int_eq(cfg->scanner.retry_after_ms, 30000);
 	ck_assert_str_eq(cfg->smtp.starttls, "required");
 	ck_assert_int_eq(cfg->smtp.timeout_ms, 120000);
 	ck_assert_str_eq(cfg->report.organization, "Example CA");
@@ -114,6 +120,10 @@ static const struct {
 	{ "[scanner]\nports = 0\n", 2, "is not a list of ports" },
 	{ "[scanner]\nports = 443;80\n", 2, "is not a list of ports" },
 	{ "[smtp]\nstarttls = maybe\n", 2, "is not one of" },
+	{ "[scanner]\nfail_warn = 120%\n", 2,
+	  "\"120%\" is not a percentage (0% to 100%)" },
+	{ "[scanner]\nfail_warn = 20%%\n", 2, "is not a percentage" },
+	{ "[scanner]\nfail_warn = %\n", 2, "is not a percentage" },
 	{ "[mail]\nfrom = x\n", 2, "unknown section [mail]" },
 	{ "[smtp]\nhost = a\nhost = b\n", 3, "already set at line 2" },
 	{ "[smtp]\nhost = a\nnot a pair\n", 3, "syntax error" },
@@ -254,6 +264,27 @@ START_TEST(set_rejects_unknown_keys)
 }
 END_TEST
 
+/* A percentage reads with or without its sign and prints with it. */
+START_TEST(percent_reads_either_way)
+{
+	struct config *cfg = config_new();
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	ck_assert_int_eq(config_set(cfg, "scanner.fail_warn", "7", "cli"), 0);
+	ck_assert_int_eq(cfg->scanner.fail_warn, 7);
+	ck_assert_int_eq(config_set(cfg, "scanner.fail_warn", "100%", "cli"),
+			 0);
+	ck_assert_int_eq(cfg->scanner.fail_warn, 100);
+	config_print(cfg, f);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(out, "fail_warn = 100%\t; cli"));
+	free(out);
+	config_free(cfg);
+}
+END_TEST
+
 START_TEST(key_names_are_section_dot_key)
 {
 	char buf[64];
@@ -286,6 +317,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, environment_overrides_file);
 	tcase_add_test(tc, set_rejects_unknown_keys);
 	tcase_add_test(tc, key_names_are_section_dot_key);
+	tcase_add_test(tc, percent_reads_either_way);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -280,6 +280,61 @@ START_TEST(dashboard_shows_bars_and_activity)
 }
 END_TEST
 
+/*
+ * Issue 15: a scan that reached nothing (31 dns-error, 1 timeout) showed
+ * DEPLOYMENT 100.0% "32 of 32 names probed".  Coverage is answers: the
+ * dashboard, Markdown, HTML and JSON count answered of all targets and
+ * list the failures by cause, commonest first, never as done.
+ */
+START_TEST(failed_probes_are_never_coverage)
+{
+	struct report *r = make(32, 30);
+	char *d, *md, *html, *js;
+
+	r->scan_targets = 40;
+	r->scanned_targets = 34;
+	r->scan_answered = 1;
+	r->scan_failed = 32;
+	r->scan_filtered = 1;
+	r->scan_failed_by[CLASSIFY_TIMEOUT] = 1;
+	r->scan_failed_by[CLASSIFY_DNS_ERROR] = 31;
+	r->latest_scan_at = AWARE + 29 * HOUR;
+	r->deploy[REPORT_NOT_SCANNED] = 0;
+	r->deploy[REPORT_UNKNOWN] = 32;
+	r->deploy_unrevoked[REPORT_NOT_SCANNED] = 0;
+	r->deploy_unrevoked[REPORT_UNKNOWN] = 32;
+	d = render(dashboard80, r);
+	ck_assert_ptr_nonnull(strstr(d, "DEPLOYMENT    [#.........."));
+	ck_assert_ptr_nonnull(strstr(d,
+				     "]   2.5%\n              1 of 40 names "
+				     "answered; 32 failed (dns-error 31, "
+				     "timeout 1), 1 filtered (scanner.deny), "
+				     "6 not yet tried (latest 2020-03-01 "
+				     "08:08 UTC)\n              still to "
+				     "revoke: deployed 0, replaced 0, "
+				     "unknown 32, not scanned 0\n"));
+	ck_assert_ptr_nonnull(strstr(d, "  * 32 names gave no answer: "
+					"certrecall scan caa-2020 "
+					"--retry-failed\n"));
+	md = render(report_write_md, r);
+	ck_assert_ptr_nonnull(strstr(md, "1 of 40 probeable names answered; "
+					 "32 failed (dns-error 31"));
+	html = render(report_write_html, r);
+	ck_assert_ptr_nonnull(strstr(html, "1 of 40 probeable names answered"));
+	js = render(report_write_json, r);
+	ck_assert_ptr_nonnull(strstr(js, "\"scanned\": 34,\n"
+					 "      \"answered\": 1,\n"
+					 "      \"failed\": 32,\n"
+					 "      \"filtered\": 1,\n"
+					 "      \"not_tried\": 6,"));
+	free(d);
+	free(md);
+	free(html);
+	free(js);
+	report_free(r);
+}
+END_TEST
+
 START_TEST(output_does_not_depend_on_tz)
 {
 	struct report *r = make(42, 50);
@@ -318,6 +373,7 @@ static Suite *report_suite(void)
 	tcase_add_test(tc, json_has_delayed_section_only_after_missed_must_by);
 	tcase_add_test(tc, next_steps_put_the_deadline_first);
 	tcase_add_test(tc, dashboard_shows_bars_and_activity);
+	tcase_add_test(tc, failed_probes_are_never_coverage);
 	tcase_add_test(tc, output_does_not_depend_on_tz);
 	suite_add_tcase(s, tc);
 	return s;
