@@ -765,7 +765,9 @@ static long long prepare_targets(struct db *db, const struct config *cfg,
 
 		/*
 		 * Only names still on a certificate left to revoke are
-		 * probed (again): a name whose certificates were all
+		 * probed (again): an observation stamped after now (a
+		 * rehearsal clock ahead of this run's) cannot vouch for
+		 * now and is redone; a name whose certificates were all
 		 * revoked or expired since is retired, keeping its last
 		 * round.  Times are certrecall_now(), the rehearsal clock
 		 * when set, as last_observed_at is.  The result: failed
@@ -782,7 +784,8 @@ static long long prepare_targets(struct db *db, const struct config *cfg,
 			"  SET state = 'pending' FROM live"
 			"  WHERE t.incident_id = $1 AND t.probeable"
 			"  AND t.state = 'done' AND t.name = live.n"
-			"  AND (t.last_observed_at IS NULL OR CASE"
+			"  AND (t.last_observed_at IS NULL"
+			"   OR t.last_observed_at > certrecall_now() OR CASE"
 			"   WHEN t.outcome = 'failed' THEN $3::boolean"
 			"    OR t.last_observed_at"
 			"    <= certrecall_now() - $4::interval"
