@@ -362,18 +362,18 @@ static int count_unanswered(struct run *run, const char *inc_id,
 			    const struct issuer *is, size_t nis,
 			    const char *first_ev)
 {
-	char answered[1024], only[32];
+	/* "{id,id}": at most 20 digits and a comma per issuer */
+	size_t cap = 21 * nis + 3, k = 0;
+	char *answered = xmalloc(cap), only[32];
 	const char *p[4] = { inc_id, answered, only, first_ev };
-	size_t k = 0;
 	PGresult *res;
 
-	k += (size_t)snprintf(answered, sizeof(answered), "{");
-	for (size_t i = 0; i < nis && k < sizeof(answered) - 24; i++)
+	answered[k++] = '{';
+	for (size_t i = 0; i < nis; i++)
 		if (is[i].crl_answered)
-			k += (size_t)snprintf(
-				answered + k, sizeof(answered) - k, "%s%lld",
-				answered[k - 1] == '{' ? "" : ",", is[i].id);
-	snprintf(answered + k, sizeof(answered) - k, "}");
+			k += (size_t)snprintf(answered + k, cap - k, "%s%lld",
+					      k > 1 ? "," : "", is[i].id);
+	snprintf(answered + k, cap - k, "}");
 	snprintf(only, sizeof(only), "%lld", nis == 1 ? is[0].id : 0LL);
 	res = db_query(run->db,
 		       "SELECT count(*) FROM certificate c"
@@ -384,6 +384,7 @@ static int count_unanswered(struct run *run, const char *inc_id,
 		       "  WHERE e.certificate_id = c.id AND e.id > $4"
 		       "  AND e.status IN ('good', 'revoked'))",
 		       4, p);
+	free(answered);
 	if (res == NULL)
 		return -1;
 	run->unanswered = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
