@@ -17,7 +17,9 @@ D=$T_TMP/ca
 mkdir -p "$D"
 cd "$D" || exit 1
 PIDS=()
-trap 'for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill "$p" 2>/dev/null; done' EXIT
+# The faketime wrapper forks: the responder under it is stopped by the
+# pid it writes into its ready file.
+trap 'for p in "${PIDS[@]+"${PIDS[@]}"}" $(cat "$D"/ready.* 2>/dev/null); do kill "$p" 2>/dev/null; done' EXIT
 P=$((20000 + RANDOM % 20000))
 key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null; }
 key ca
