@@ -28,6 +28,7 @@
 
 #define CRL_MAX (1024UL * 1024 * 1024) /* 1 GiB: a 3M-entry CRL is ~120 MB */
 #define FLUSH_AT 20000		       /* evidence rows per COPY */
+#define NO_ISSUER (-2)		       /* check_round: nothing to ask about */
 
 struct issuer {
 	long long id;
@@ -36,6 +37,7 @@ struct issuer {
 	size_t nocsp;
 	char **crl;
 	size_t ncrl;
+	bool crl_answered; /* a whole (unpartitioned) CRL verified this round */
 };
 
 /* One certificate to check: the user pointer of an OCSP check. */
@@ -58,8 +60,26 @@ struct run {
 	struct evidence *ev;
 	size_t nev, capev;
 	long long by_status[4];
-	int failed;
+	/* This round's answers and CRLs that failed: transient ones a later
+	 * run may get (network, timeout, HTTP 429/5xx, tryLater), refused
+	 * ones it will not (signature, cRLSign, stale, malformed, 4xx). */
+	long long transient, refused;
+	long long unanswered; /* certificates without usable evidence */
+	int failed;	      /* database writes */
 };
+
+/* Counts a failed answer or CRL; the first of each kind is logged, the
+ * rest are in the summary (and in the evidence rows). */
+static void count_failure(struct run *run, bool transient, const char *what,
+			  const char *why)
+{
+	long long *n = transient ? &run->transient : &run->refused;
+
+	if ((*n)++ == 0)
+		log_error("%s: %s (%s)", what, why,
+			  transient ? "transient: a later run may succeed"
+				    : "refused");
+}
 
 static void add_evidence(struct run *run, long long cert_id, const char *source,
 			 const char *url, const struct revcheck_result *r)
@@ -132,8 +152,17 @@ static void on_ocsp(const struct revcheck_result *res, void *user)
 	struct check *ck = user;
 	struct run *run = ck->cert_id > 0 ? *(struct run **)(ck + 1) : NULL;
 
-	if (run != NULL)
+	if (run != NULL) {
 		add_evidence(run, ck->cert_id, "ocsp", res->url, res);
+		if (res->status == REVCHECK_ERROR) {
+			char what[600], hex[2 * SERIAL_MAX + 1];
+
+			serial_format_hex(&res->serial, hex, sizeof(hex));
+			snprintf(what, sizeof(what), "OCSP %.500s, serial %s",
+				 res->url ? res->url : "", hex);
+			count_failure(run, res->transient, what, res->error);
+		}
+	}
 	free(ck);
 }
 
@@ -209,7 +238,7 @@ struct crl_ctx {
  * listed means revoked, unlisted good.  A failure is stored too, and
  * answers for nothing.
  */
-static void on_crl(const char *url, bool ok, long http_status,
+static void on_crl(const char *url, bool ok, bool transient, long http_status,
 		   const unsigned char *body, size_t len, const char *err,
 		   void *user)
 {
@@ -217,19 +246,32 @@ static void on_crl(const char *url, bool ok, long http_status,
 	struct run *run = cx->run;
 	struct revocation_crl_stats st;
 	struct crl *crl = NULL;
-	char why[256];
+	const char *first;
+	char why[256], what[600], name[32];
+	size_t undefined;
+	int code;
 
 	cx->done = 1;
+	snprintf(what, sizeof(what), "CRL %.500s", url);
 	if (!ok) {
-		log_error("CRL %s: %s (HTTP %ld)", url, err, http_status);
 		snprintf(why, sizeof(why), "%s (HTTP %ld)", err, http_status);
+		count_failure(run, transient, what, why);
 		goto fail;
 	}
 	if (crl_load(body, len, cx->issuer->cert, clock_now(), cx->skew, &crl,
 		     why, sizeof(why)) < 0) {
-		log_error("CRL %s: %s", url, why);
+		count_failure(run, false, what, why);
 		goto fail;
 	}
+	undefined = crl_undefined_reasons(crl, &first, &code);
+	if (undefined > 0)
+		log_warn("CRL %s: %zu entr%s with an undefined reasonCode "
+			 "(the first: serial %s, reason %s), counted revoked "
+			 "with that reason",
+			 url, undefined, undefined == 1 ? "y" : "ies", first,
+			 code >= 0 ? revocation_reason_name(code, name,
+							    sizeof(name))
+				   : "out of range, kept as none");
 	if (revocation_add_crl(run->db, run->incident_id, cx->issuer->id, url,
 			       crl, NULL, &st) < 0) {
 		run->failed++;
@@ -239,9 +281,11 @@ static void on_crl(const char *url, bool ok, long http_status,
 		 url, crl_count(crl), st.covered, st.listed);
 	run->by_status[REVCHECK_GOOD] += st.good;
 	run->by_status[REVCHECK_REVOKED] += st.listed;
+	if (!crl_is_partitioned(crl))
+		cx->issuer->crl_answered = true;
 	goto out;
 fail:
-	run->failed++;
+	run->by_status[REVCHECK_ERROR]++;
 	revocation_add_crl(run->db, run->incident_id, cx->issuer->id, url, NULL,
 			   why, NULL);
 out:
@@ -309,7 +353,50 @@ static int queue_ocsp(struct run *run, struct revcheck *rc, struct issuer *is,
 	return 0;
 }
 
-/* One round over the incident; returns certificates still to revoke. */
+/*
+ * The certificates still to revoke that got no usable answer (good or
+ * revoked) this round: no OCSP evidence row after first_ev, and no CRL
+ * of their issuer that verified (those imported without an issuer are
+ * its when it is the only one, as revocation_add_crl has it).  Sets
+ * run->unanswered; 0, or -1.
+ */
+static int count_unanswered(struct run *run, const char *inc_id,
+			    const struct issuer *is, size_t nis,
+			    const char *first_ev)
+{
+	/* "{id,id}": at most 20 digits and a comma per issuer */
+	size_t cap = 21 * nis + 3, k = 0;
+	char *answered = xmalloc(cap), only[32];
+	const char *p[4] = { inc_id, answered, only, first_ev };
+	PGresult *res;
+
+	answered[k++] = '{';
+	for (size_t i = 0; i < nis; i++)
+		if (is[i].crl_answered)
+			k += (size_t)snprintf(answered + k, cap - k, "%s%lld",
+					      k > 1 ? "," : "", is[i].id);
+	snprintf(answered + k, cap - k, "}");
+	snprintf(only, sizeof(only), "%lld", nis == 1 ? is[0].id : 0LL);
+	res = db_query(
+		run->db,
+		"SELECT count(*) FROM certificate c"
+		" WHERE c.incident_id = $1 AND c.revoked_at IS NULL"
+		" AND (c.not_after IS NULL OR c.not_after > certrecall_now())"
+		" AND NOT coalesce(c.issuer_id, $3) = ANY ($2::bigint[])"
+		" AND NOT EXISTS (SELECT 1 FROM revocation_evidence e"
+		"  WHERE e.certificate_id = c.id AND e.id > $4"
+		"  AND e.status IN ('good', 'revoked'))",
+		4, p);
+	free(answered);
+	if (res == NULL)
+		return -1;
+	run->unanswered = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+/* One round over the incident; returns certificates still to revoke, -1,
+ * or NO_ISSUER (logged). */
 static long long check_round(struct run *run, const struct config *cfg,
 			     const struct incident *inc, const char *ocsp_url,
 			     const char *crl_url, bool use_ocsp, bool use_crl)
@@ -320,11 +407,11 @@ static long long check_round(struct run *run, const struct config *cfg,
 	struct revcheck *rc;
 	size_t nis = 0, ncx = 0;
 	long long left = -1;
-	char id[32];
+	char id[32], first_ev[32];
 	const char *p[1] = { id };
 	PGresult *res;
 
-	(void)cfg;
+	o.max_age_s = (long)(cfg->revcheck.max_age_ms / 1000);
 	is = load_issuers(run->db, inc->id, &nis);
 	if (is == NULL)
 		return -1;
@@ -332,8 +419,17 @@ static long long check_round(struct run *run, const struct config *cfg,
 		log_error("incident %s has no issuer: add it with 'certrecall "
 			  "incident add-issuer %s CA.pem'",
 			  inc->slug, inc->slug);
+		left = NO_ISSUER;
 		goto out_is;
 	}
+	/* Evidence rows after this one are this round's. */
+	res = db_query(run->db,
+		       "SELECT coalesce(max(id), 0) FROM revocation_evidence",
+		       0, NULL);
+	if (res == NULL)
+		goto out_is;
+	snprintf(first_ev, sizeof(first_ev), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
 	rc = revcheck_new(&o);
 	if (rc == NULL)
 		goto out_is;
@@ -369,12 +465,50 @@ static long long check_round(struct run *run, const struct config *cfg,
 		goto out_rc;
 	left = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
+	if (count_unanswered(run, id, is, nis, first_ev) < 0)
+		left = -1;
 out_rc:
 	revcheck_free(rc);
 out_is:
 	free(cx);
 	issuers_free(is, nis);
 	return left;
+}
+
+/*
+ * The round's exit code: 0 only when no source failed and every
+ * certificate still to revoke got usable evidence (good or revoked).
+ * 65 when evidence was refused (a retry will not change that, even if
+ * another source also failed for now); else 75 when sources failed
+ * transiently (or a database write did): the certificates they leave
+ * without evidence may get it next time; else 65 when certificates got
+ * no usable evidence although every source answered (unknown to the
+ * responder, no source for them).
+ */
+static int round_exit(const struct run *run)
+{
+	if (run->refused > 0) {
+		log_error("revcheck: %lld answers or CRLs refused as invalid "
+			  "or unusable: a retry will not fix them (exit %d)",
+			  run->refused, EX_DATAERR);
+		return EX_DATAERR;
+	}
+	if (run->transient > 0 || run->failed > 0) {
+		log_warn("revcheck: %lld answers or CRLs failed for now "
+			 "(network, timeout, HTTP 429/5xx): run again "
+			 "(exit %d)",
+			 run->transient + run->failed, EX_TEMPFAIL);
+		return EX_TEMPFAIL;
+	}
+	if (run->unanswered > 0) {
+		log_error("revcheck: %lld certificate%s got no usable "
+			  "evidence (good or revoked) from any source (exit "
+			  "%d)",
+			  run->unanswered, run->unanswered == 1 ? "" : "s",
+			  EX_DATAERR);
+		return EX_DATAERR;
+	}
+	return 0;
 }
 
 int cmd_revcheck(struct cli *cli, int argc, char **argv)
@@ -430,19 +564,22 @@ int cmd_revcheck(struct cli *cli, int argc, char **argv)
 	run.incident_id = inc->id;
 	for (;;) {
 		memset(run.by_status, 0, sizeof(run.by_status));
+		run.transient = run.refused = run.unanswered = 0;
+		run.failed = 0;
 		left = check_round(&run, cli->cfg, inc, ocsp, crl, use_ocsp,
 				   use_crl);
 		if (left < 0) {
-			rc = EX_TEMPFAIL;
+			rc = left == NO_ISSUER ? EX_CONFIG : EX_TEMPFAIL;
 			break;
 		}
 		conflicts = revocation_conflicts(cli->db, inc->id, NULL);
 		/* Answers, not certificates: a certificate asked of OCSP
 		 * and covered by a CRL is counted once per source. */
 		log_info("revcheck: %lld answers from OCSP and CRLs: %lld "
-			 "good, %lld revoked, %lld unknown, %lld errors; %lld "
-			 "certificates still to revoke, %lld with sources "
-			 "that disagree",
+			 "good, %lld revoked, %lld unknown, %lld errors "
+			 "(%lld transient, %lld refused); %lld certificates "
+			 "still to revoke, %lld with sources that disagree, "
+			 "%lld certificate%s without usable evidence",
 			 run.by_status[REVCHECK_GOOD] +
 				 run.by_status[REVCHECK_REVOKED] +
 				 run.by_status[REVCHECK_UNKNOWN] +
@@ -450,7 +587,9 @@ int cmd_revcheck(struct cli *cli, int argc, char **argv)
 			 run.by_status[REVCHECK_GOOD],
 			 run.by_status[REVCHECK_REVOKED],
 			 run.by_status[REVCHECK_UNKNOWN],
-			 run.by_status[REVCHECK_ERROR], left, conflicts);
+			 run.by_status[REVCHECK_ERROR], run.transient,
+			 run.refused, left, conflicts, run.unanswered,
+			 run.unanswered == 1 ? "" : "s");
 		if (conflicts > 0)
 			revocation_conflicts(cli->db, inc->id, stderr);
 		{
@@ -459,16 +598,17 @@ int cmd_revcheck(struct cli *cli, int argc, char **argv)
 			snprintf(detail, sizeof(detail),
 				 "{\"good\":%lld,\"revoked\":%lld,"
 				 "\"unknown\":%lld,\"errors\":%lld,"
+				 "\"transient\":%lld,\"refused\":%lld,"
+				 "\"unanswered\":%lld,"
 				 "\"left\":%lld,\"conflicts\":%lld}",
 				 run.by_status[REVCHECK_GOOD],
 				 run.by_status[REVCHECK_REVOKED],
 				 run.by_status[REVCHECK_UNKNOWN],
-				 run.by_status[REVCHECK_ERROR], left,
-				 conflicts);
+				 run.by_status[REVCHECK_ERROR], run.transient,
+				 run.refused, run.unanswered, left, conflicts);
 			db_event_add(cli->db, inc->id, "revcheck", detail);
 		}
-		if (run.failed > 0)
-			rc = EX_TEMPFAIL;
+		rc = round_exit(&run);
 		if (watch_ms == 0 || left == 0)
 			break;
 		{

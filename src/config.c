@@ -126,6 +126,9 @@ static const struct config_key keys[] = {
 
 	KEY("templates", "dir", CONFIG_STRING, templates.dir, "", 0, 0),
 
+	KEY("revcheck", "max_age", CONFIG_DURATION, revcheck.max_age_ms, "4d",
+	    60000, 366 * DAY_MS),
+
 	KEY("report", "crtsh_threshold", CONFIG_INT, report.crtsh_threshold,
 	    "10000", 1, 1000000000),
 	KEY("report", "organization", CONFIG_STRING, report.organization, "", 0,

@@ -16,6 +16,8 @@
 #include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,15 +42,23 @@
 /* One revoked certificate: 32 bytes, so 1,000,000 entries take 32 MB. */
 struct crl_entry {
 	int64_t revoked_at;
+	int16_t reason;	   /* reasonCode 0..32767, -1 when absent */
 	unsigned char len; /* canonical serial length, 1..SERIAL_MAX */
-	signed char reason;
 	unsigned char b[SERIAL_MAX];
 };
+
+_Static_assert(sizeof(struct crl_entry) == 32, "crl_entry grew");
+
+/* A reasonCode that is no small non-negative number (walk_extensions). */
+#define REASON_OUT_OF_RANGE INT_MIN
 
 struct crl {
 	struct crl_entry *e;
 	size_t n;
 	size_t skipped;
+	size_t undefined;			   /* entries, see crl.h */
+	char undefined_serial[2 * SERIAL_MAX + 3]; /* the first's, hex */
+	int undefined_code;
 	unsigned char sha256[32]; /* of the DER CertificateList */
 	time_t this_update;
 	time_t next_update;
@@ -243,12 +253,24 @@ static int walk_extensions(const struct tlv *exts, int *reason,
 			struct der v = { t.v, t.len };
 			struct tlv en;
 
-			/* CRLReason ::= ENUMERATED, 0..10 */
+			/* CRLReason ::= ENUMERATED.  Any value is read: an
+			 * undefined one is the entry's business (see
+			 * index_entries), not the whole list's. */
 			if (der_expect(&v, TAG_ENUMERATED, &en) < 0 ||
-			    en.len != 1 || en.v[0] > 10 || v.n != 0)
+			    en.len == 0 || v.n != 0)
 				return fail(err, errlen,
 					    "malformed crl: reasonCode");
-			*reason = en.v[0];
+			if ((en.v[0] & 0x80) || en.len > 3) {
+				*reason = REASON_OUT_OF_RANGE;
+			} else {
+				long code = 0;
+
+				for (size_t i = 0; i < en.len; i++)
+					code = code << 8 | en.v[i];
+				*reason = code <= INT16_MAX
+						  ? (int)code
+						  : REASON_OUT_OF_RANGE;
+			}
 			continue;
 		}
 		if (reason != NULL &&
@@ -274,6 +296,28 @@ static int walk_extensions(const struct tlv *exts, int *reason,
 				    reason != NULL ? "entry" : "crl");
 	}
 	return 0;
+}
+
+/* RFC 5280 5.3.1 defines 0-6 and 8-10; 7 is unused. */
+static bool reason_defined(int reason)
+{
+	return reason >= -1 && reason <= 10 && reason != 7;
+}
+
+/*
+ * An entry with an undefined reasonCode still says the certificate is
+ * revoked: it is kept, with the code (or -1 when the code does not fit),
+ * and counted so that the caller can warn.
+ */
+static void note_undefined(struct crl *crl, const struct tlv *ser, int reason)
+{
+	if (crl->undefined++ > 0)
+		return;
+	crl->undefined_code = reason == REASON_OUT_OF_RANGE ? -1 : reason;
+	for (size_t i = 0, k = 0;
+	     i < ser->len && k + 3 <= sizeof(crl->undefined_serial);
+	     i++, k += 2)
+		snprintf(crl->undefined_serial + k, 3, "%02x", ser->v[i]);
 }
 
 static int entry_cmp(const void *a, const void *b)
@@ -321,6 +365,11 @@ static int index_entries(struct crl *crl, const struct tlv *list, char *err,
 			    0)
 				return -1;
 		}
+		if (!reason_defined(reason)) {
+			note_undefined(crl, &ser, reason);
+			if (reason == REASON_OUT_OF_RANGE)
+				reason = -1;
+		}
 		s = ser.v;
 		slen = ser.len;
 		if (s[0] & 0x80) { /* negative: names no certificate of ours */
@@ -342,7 +391,7 @@ static int index_entries(struct crl *crl, const struct tlv *list, char *err,
 				    "malformed crl: entry %zu revocationDate",
 				    crl->n + crl->skipped);
 		out->len = (unsigned char)slen;
-		out->reason = (signed char)reason;
+		out->reason = (int16_t)reason;
 		memcpy(out->b, s, slen);
 		crl->n++;
 	}
@@ -572,6 +621,14 @@ int crl_load(const unsigned char *der_or_pem, size_t len, X509 *issuer,
 	}
 	if (check_issuer_name(&issuer_name, issuer, err, errlen) < 0)
 		goto out;
+	/* RFC 5280 6.3.3 (f): an issuer whose keyUsage is present must
+	 * assert cRLSign (X509_get_key_usage is all ones without one). */
+	if (!(X509_get_key_usage(issuer) & KU_CRL_SIGN)) {
+		ERR_clear_error();
+		fail(err, errlen,
+		     "issuer keyUsage lacks cRLSign (RFC 5280 6.3.3 (f))");
+		goto out;
+	}
 	if (verify_signature(&alg, &sig, &tbs_t, issuer, err, errlen) < 0)
 		goto out;
 	if (!EVP_Digest(whole.all, whole.all_len, crl->sha256, NULL,
@@ -662,6 +719,16 @@ time_t crl_next_update(const struct crl *crl)
 const unsigned char *crl_get0_sha256(const struct crl *crl)
 {
 	return crl->sha256;
+}
+
+size_t crl_undefined_reasons(const struct crl *crl, const char **serial_hex,
+			     int *code)
+{
+	if (serial_hex != NULL)
+		*serial_hex = crl->undefined_serial;
+	if (code != NULL)
+		*code = crl->undefined_code;
+	return crl->undefined;
 }
 
 bool crl_is_partitioned(const struct crl *crl)

@@ -827,12 +827,14 @@ long long report_write_certificates(struct db *db, const struct report *r,
 	return rows;
 }
 
-/* CRLReason names (RFC 5280 5.3.1) for the CCADB column. */
+/* CRLReason names (RFC 5280 5.3.1) for the CCADB column; a code it does
+ * not define (a CRL may list 12) as "unknown (12)". */
 #define CRLREASON_SQL                                                          \
-	"(ARRAY['unspecified','keyCompromise','cACompromise',"                 \
+	"coalesce((ARRAY['unspecified','keyCompromise','cACompromise',"        \
 	"'affiliationChanged','superseded','cessationOfOperation',"            \
 	"'certificateHold',NULL,'removeFromCRL','privilegeWithdrawn',"         \
-	"'aACompromise'])[c.revocation_reason + 1]"
+	"'aACompromise'])[c.revocation_reason + 1],"                           \
+	" 'unknown (' || c.revocation_reason || ')')"
 
 /* Columns the CCADB CSV wants that imported data may lack. */
 static void note_missing(struct db *db, long long incident_id, bool crtsh)

@@ -124,9 +124,21 @@ out:
 	return len;
 }
 
+/* "4d", "6h", "90s": a maximum age as revcheck.max_age would say it. */
+static void fmt_age(long s, char *buf, size_t len)
+{
+	if (s % 86400 == 0)
+		snprintf(buf, len, "%ldd", s / 86400);
+	else if (s % 3600 == 0)
+		snprintf(buf, len, "%ldh", s / 3600);
+	else
+		snprintf(buf, len, "%lds", s);
+}
+
 int revcheck_parse_response(const unsigned char *der, size_t len, X509 *issuer,
 			    const struct serial *serial, time_t now,
-			    long skew_s, struct revcheck_result *res)
+			    long skew_s, long max_age_s,
+			    struct revcheck_result *res)
 {
 	const unsigned char *p = der;
 	OCSP_RESPONSE *resp = NULL;
@@ -144,6 +156,7 @@ int revcheck_parse_response(const unsigned char *der, size_t len, X509 *issuer,
 	res->this_update = res->next_update = 0;
 	res->reason = -1;
 	res->error[0] = '\0';
+	res->transient = false;
 	if (len == 0 || len > LONG_MAX ||
 	    (resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len)) == NULL ||
 	    p != der + len) {
@@ -154,6 +167,9 @@ int revcheck_parse_response(const unsigned char *der, size_t len, X509 *issuer,
 	if (st != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
 		res_fail(res, "responder status %s",
 			 OCSP_response_status_str(st));
+		/* RFC 6960 2.3: the responder may answer later. */
+		res->transient = st == OCSP_RESPONSE_STATUS_TRYLATER ||
+				 st == OCSP_RESPONSE_STATUS_INTERNALERROR;
 		goto out;
 	}
 	if ((bs = OCSP_response_get1_basic(resp)) == NULL) {
@@ -209,6 +225,20 @@ int revcheck_parse_response(const unsigned char *der, size_t len, X509 *issuer,
 	if (nextupd != NULL && res->next_update < now - skew_s) {
 		fmt_time(res->next_update, a, sizeof(a));
 		res_fail(res, "stale: nextUpdate %s before now %s", a, b);
+		goto out;
+	}
+	/* RFC 6960 4.2.2.1 leaves an answer without nextUpdate fresh
+	 * "immediately"; one that old is no evidence of the present. */
+	if (nextupd == NULL && max_age_s > 0 &&
+	    res->this_update + max_age_s < now - skew_s) {
+		char age[32];
+
+		fmt_time(res->this_update, a, sizeof(a));
+		fmt_age(max_age_s, age, sizeof(age));
+		res_fail(res,
+			 "stale: no nextUpdate and thisUpdate %s more than %s "
+			 "(revcheck.max_age) before now %s",
+			 a, age, b);
 		goto out;
 	}
 	switch (status) {
@@ -319,6 +349,8 @@ struct revcheck *revcheck_new(const struct revcheck_opts *opts)
 		rc->o.max_response = 65536;
 	if (rc->o.skew_s <= 0)
 		rc->o.skew_s = 300;
+	if (rc->o.max_age_s <= 0)
+		rc->o.max_age_s = 4 * 86400L;
 	rc->o.resolve = NULL;
 	for (i = 0; opts->resolve != NULL && opts->resolve[i] != NULL; i++)
 		rc->resolve = curl_slist_append(rc->resolve, opts->resolve[i]);
@@ -571,6 +603,12 @@ static void describe(struct revcheck *rc, struct job *j, CURLcode cc, long http,
 		snprintf(buf, len, "http %ld", http);
 }
 
+/* After the last attempt: would a later run do better? */
+static bool is_transient(const struct job *j, CURLcode cc, long http)
+{
+	return !j->too_big && transient(cc, http);
+}
+
 /* Reports the job's outcome through its callback and frees it. */
 static void job_finish(struct revcheck *rc, struct job *j, CURLcode cc,
 		       long http)
@@ -582,8 +620,9 @@ static void job_finish(struct revcheck *rc, struct job *j, CURLcode cc,
 
 		if (!ok)
 			describe(rc, j, cc, http, why, sizeof(why));
-		j->fetch_cb(j->url, ok, http, j->body, ok ? j->body_len : 0,
-			    ok ? NULL : why, j->user);
+		j->fetch_cb(j->url, ok, !ok && is_transient(j, cc, http), http,
+			    j->body, ok ? j->body_len : 0, ok ? NULL : why,
+			    j->user);
 	} else {
 		struct revcheck_result res;
 
@@ -596,11 +635,13 @@ static void job_finish(struct revcheck *rc, struct job *j, CURLcode cc,
 		res.checked_at = clock_now();
 		if (cc != CURLE_OK || http != 200) {
 			res.status = REVCHECK_ERROR;
+			res.transient = is_transient(j, cc, http);
 			describe(rc, j, cc, http, res.error, sizeof(res.error));
 		} else {
 			revcheck_parse_response(j->body, j->body_len, j->issuer,
 						&j->serial, res.checked_at,
-						rc->o.skew_s, &res);
+						rc->o.skew_s, rc->o.max_age_s,
+						&res);
 		}
 		if (rc->o.ocsp_cb != NULL)
 			rc->o.ocsp_cb(&res, j->user);

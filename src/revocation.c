@@ -175,6 +175,16 @@ static const char *const reasons[] = {
 	"aACompromise",
 };
 
+const char *revocation_reason_name(int code, char *buf, size_t len)
+{
+	if (code == -1)
+		return "none";
+	if (code >= 0 && code <= 10 && reasons[code] != NULL)
+		return reasons[code];
+	snprintf(buf, len, "unknown (%d)", code);
+	return buf;
+}
+
 static int parse_reason(const char *s)
 {
 	char *end;

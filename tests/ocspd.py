@@ -2,11 +2,14 @@
 """An OCSP responder and CRL server for certrecall's tests, on 127.0.0.1.
 
     ocspd.py --port PORT --dir DIR [--signer NAME] [--host ADDRESS]
+             [--ndays DAYS]
 
 POST /ocsp is answered by `openssl ocsp` itself (real signed responses from
 DIR/index.txt, the CA DIR/ca.pem, signed by DIR/NAME.pem with DIR/NAME.key,
 default "ca"); GET /FILE serves DIR/FILE (CRLs).  DIR/ready.PORT appears once
 listening.  --host: another loopback address (`make demo` uses its own).
+--ndays: nextUpdate this many days after thisUpdate (default 7); 0 omits
+nextUpdate, as `openssl ocsp` does without -ndays/-nmin.
 SIGTERM stops it.
 """
 import argparse
@@ -22,6 +25,7 @@ def main():
     ap.add_argument("--dir", required=True)
     ap.add_argument("--signer", default="ca")
     ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--ndays", type=int, default=7)
     args = ap.parse_args()
     d = args.dir
 
@@ -42,7 +46,8 @@ def main():
                      "-CA", os.path.join(d, "ca.pem"),
                      "-rsigner", os.path.join(d, args.signer + ".pem"),
                      "-rkey", os.path.join(d, args.signer + ".key"),
-                     "-reqin", rq, "-respout", rs, "-ndays", "7"],
+                     "-reqin", rq, "-respout", rs]
+                    + (["-ndays", str(args.ndays)] if args.ndays else []),
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 body = open(rs, "rb").read() if os.path.exists(rs) else b""
             self.send_response(200 if body else 500)

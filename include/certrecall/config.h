@@ -67,6 +67,9 @@ struct config {
 		char *dir;
 	} templates;
 	struct {
+		long long max_age_ms;
+	} revcheck;
+	struct {
 		long long crtsh_threshold;
 		char *organization;
 	} report;

@@ -29,11 +29,16 @@ struct crl;
  * Returns 0 and a new index in *out (free with crl_free), or -1 with a
  * lower-case reason in err: "signature does not verify",
  * "stale: nextUpdate ... before now ...", "not yet valid: thisUpdate ...",
- * "issuer name does not match", "malformed crl: ...", "unsupported ...".
+ * "issuer name does not match", "issuer keyUsage lacks cRLSign ...",
+ * "malformed crl: ...", "unsupported ...".  An issuer certificate with a
+ * keyUsage extension must assert cRLSign (RFC 5280 6.3.3 (f)).
  * Delta CRLs, indirect CRLs (certificateIssuer entries) and unknown
  * critical extensions are refused (RFC 5280 5.2, 5.3).  Entries whose
  * serial is negative or longer than 20 octets cannot name a certificate
  * certrecall tracks; they are counted in crl_skipped, not indexed.
+ * An entry whose reasonCode is undefined (7, or above 10) still revokes
+ * its certificate: it is indexed with that code (-1 when it is negative
+ * or above 32767) and counted in crl_undefined_reasons.
  */
 int crl_load(const unsigned char *der_or_pem, size_t len, X509 *issuer,
 	     time_t now, long skew_s, struct crl **out, char *err,
@@ -41,7 +46,8 @@ int crl_load(const unsigned char *der_or_pem, size_t len, X509 *issuer,
 
 /*
  * True if serial is listed; then *revoked_at (UTC) and *reason (CRLReason
- * code, or -1 when the entry has no reasonCode) are set.  Either pointer
+ * code as listed, possibly undefined; -1 when the entry has no
+ * reasonCode) are set.  Either pointer
  * may be NULL.  O(log n).
  */
 bool crl_lookup(const struct crl *crl, const struct serial *serial,
@@ -56,6 +62,11 @@ time_t crl_next_update(const struct crl *crl);
 const unsigned char *crl_get0_sha256(const struct crl *crl);
 /* True if the CRL carries an issuingDistributionPoint (a shard). */
 bool crl_is_partitioned(const struct crl *crl);
+/* Entries with an undefined reasonCode; the first one's serial (hex of
+ * its DER contents, borrowed) and code (-1 when out of range) in
+ * *serial_hex and *code, either of which may be NULL. */
+size_t crl_undefined_reasons(const struct crl *crl, const char **serial_hex,
+			     int *code);
 void crl_free(struct crl *crl);
 
 #endif

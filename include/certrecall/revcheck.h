@@ -36,6 +36,10 @@ struct revcheck_result {
 	long http_status;   /* 0 when no HTTP response */
 	int attempts;
 	char error[256]; /* REVCHECK_ERROR: "timeout", "http 503", ... */
+	/* REVCHECK_ERROR: a retry may succeed (transport failure, timeout,
+	 * HTTP 429/5xx, responder tryLater/internalError); otherwise the
+	 * answer was refused or unusable (signature, stale, malformed, 4xx) */
+	bool transient;
 };
 
 /* "good", "revoked", "unknown", "error". */
@@ -46,7 +50,9 @@ const char *revcheck_status_name(enum revcheck_status status);
  * successful, a BasicOCSPResponse signed by issuer (borrowed) or by a
  * responder certificate issuer signed with id-kp-OCSPSigning (RFC 6960
  * 4.2.2.2), a SingleResponse for the SHA-1 CertID of (issuer, serial),
- * and thisUpdate <= now + skew_s, nextUpdate >= now - skew_s.  Fills
+ * and thisUpdate <= now + skew_s, nextUpdate >= now - skew_s; without a
+ * nextUpdate, thisUpdate + max_age_s >= now - skew_s (max_age_s 0: no
+ * limit).  Fills
  * *res (status, times, reason) and returns 0; on any failure returns -1
  * with res->status REVCHECK_ERROR and a lower-case reason in res->error
  * ("malformed response", "responder status unauthorized", "signature does
@@ -56,7 +62,8 @@ const char *revcheck_status_name(enum revcheck_status status);
  */
 int revcheck_parse_response(const unsigned char *der, size_t len, X509 *issuer,
 			    const struct serial *serial, time_t now,
-			    long skew_s, struct revcheck_result *res);
+			    long skew_s, long max_age_s,
+			    struct revcheck_result *res);
 
 /*
  * The DER OCSPRequest for (issuer, serial): one SHA-1 CertID built from
@@ -72,11 +79,12 @@ typedef void (*revcheck_ocsp_cb)(const struct revcheck_result *res, void *user);
 
 /*
  * Called once per revcheck_add_fetch: ok true with body (borrowed, len
- * bytes) after an HTTP 2xx, else ok false with err set.
+ * bytes) after an HTTP 2xx, else ok false with err set and transient
+ * true when a retry may succeed (as revcheck_result.transient).
  */
-typedef void (*revcheck_fetch_cb)(const char *url, bool ok, long http_status,
-				  const unsigned char *body, size_t len,
-				  const char *err, void *user);
+typedef void (*revcheck_fetch_cb)(const char *url, bool ok, bool transient,
+				  long http_status, const unsigned char *body,
+				  size_t len, const char *err, void *user);
 
 struct revcheck_opts {
 	int concurrency;	   /* transfers in flight; default 32 */
@@ -87,6 +95,7 @@ struct revcheck_opts {
 	long backoff_ms;     /* first retry delay, doubled; default 500 */
 	size_t max_response; /* OCSP body cap; default 65536 */
 	long skew_s;	     /* clock allowance; default 300 */
+	long max_age_s;	     /* answers without nextUpdate; default 4 days */
 	bool ocsp_get; /* GET when the request is <= 255 bytes (RFC 5019) */
 	const char *const *resolve; /* CURLOPT_RESOLVE "host:port:addr",
 				       NULL-terminated; for tests */

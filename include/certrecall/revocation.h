@@ -26,6 +26,13 @@ int revocation_add_issuers(struct db *db, const struct incident *inc,
 			   const char *crl_url);
 
 /*
+ * The CRLReason name of code (RFC 5280 5.3.1): "keyCompromise", or
+ * "unknown (12)" (written into buf) for a code it does not define,
+ * "none" for -1.
+ */
+const char *revocation_reason_name(int code, char *buf, size_t len);
+
+/*
  * Loads "serial,revoked_at[,reason]" lines (a header line is allowed;
  * reason is a CRLReason code 0-10 or its name) as evidence from the CA's
  * revoker, all or nothing, every bad line as FILE:LINE.  Serials that are

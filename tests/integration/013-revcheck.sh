@@ -130,13 +130,13 @@ expect "a delegated responder (OCSPSigning, issued by the CA) is accepted: good"
 expect "that answer came from the delegated responder" "http://127.0.0.1:$((P + 3))/ocsp" \
 	"$(db_sql -c "SELECT e.source_url FROM revocation_evidence e JOIN certificate c ON c.id = e.certificate_id WHERE e.source = 'ocsp' AND c.serial = '\\x0a02' ORDER BY e.id DESC LIMIT 1")"
 out=$(certrecall revcheck caa-2020 --no-ocsp --crl http://127.0.0.1:$P/stale.crl 2>&1)
-expect "a stale CRL fails the run (75)" 75 $?
+expect "a stale CRL is refused: the run fails with 65, not 75 (a retry cannot fix it)" 65 $?
 contains "and says why" "stale" "$out"
 expect "the failed fetch is recorded with the reason" "f|stale" \
 	"$(fetches caa-2020 "verified, substr(error_detail, 1, 5)" | grep '^f')"
 expect "and answers for nothing: the last good CRL still does" "good" "$(ev crl 0a02)"
 out=$(certrecall revcheck caa-2020 --no-ocsp --crl http://127.0.0.1:$P/missing.crl 2>&1)
-expect "a CRL that cannot be downloaded fails the run (75)" 75 $?
+expect "a CRL that is not there (HTTP 404) fails the run with 65" 65 $?
 expect "and is recorded" 2 "$(fetches caa-2020 "count(*) FILTER (WHERE NOT verified)")"
 
 # Sources that disagree are flagged, not resolved.

@@ -3,8 +3,10 @@
  * P-256 CA: listed serials are found with their revocationDate and
  * reasonCode, others are not; a CRL signed by another key or naming
  * another issuer, a stale or not-yet-valid one, and garbage are refused
- * with the reason; PEM and DER both load, with one digest; 100,000
- * entries index fast.
+ * with the reason, and so is one whose issuer's keyUsage lacks cRLSign;
+ * an entry with an undefined reasonCode keeps its code and the rest of
+ * the list; PEM and DER both load, with one digest; 100,000 entries index
+ * fast.
  */
 #include <openssl/bn.h>
 #include <openssl/evp.h>
@@ -21,7 +23,8 @@
 static EVP_PKEY *ca_key, *other_key;
 static X509 *ca, *other_name_ca;
 
-static X509 *make_ca(EVP_PKEY *key, const char *cn)
+/* ku: KU_* bits of a keyUsage extension, or 0 for none. */
+static X509 *make_ca_ku(EVP_PKEY *key, const char *cn, unsigned ku)
 {
 	X509 *x = X509_new();
 	X509_NAME *nm = X509_get_subject_name(x);
@@ -34,8 +37,24 @@ static X509 *make_ca(EVP_PKEY *key, const char *cn)
 	X509_time_adj_ex(X509_getm_notBefore(x), -3650, 0, NULL);
 	X509_time_adj_ex(X509_getm_notAfter(x), 3650, 0, NULL);
 	X509_set_pubkey(x, key);
+	if (ku != 0) {
+		ASN1_BIT_STRING *bs = ASN1_BIT_STRING_new();
+
+		/* KU_* are the DER bit string's bits, MSB of octet 0 first */
+		for (int bit = 0; bit < 9; bit++)
+			if (ku & (bit < 8 ? 0x80u >> bit : 0x8000u))
+				ASN1_BIT_STRING_set_bit(bs, bit, 1);
+		ck_assert_int_eq(X509_add1_ext_i2d(x, NID_key_usage, bs, 1, 0),
+				 1);
+		ASN1_BIT_STRING_free(bs);
+	}
 	ck_assert_int_gt(X509_sign(x, key, EVP_sha256()), 0);
 	return x;
+}
+
+static X509 *make_ca(EVP_PKEY *key, const char *cn)
+{
+	return make_ca_ku(key, cn, 0);
 }
 
 static void setup(void)
@@ -426,6 +445,99 @@ START_TEST(a_100000_entry_crl_indexes_and_answers_fast)
 }
 END_TEST
 
+/* RFC 5280 6.3.3 (f): the same CRL, checked with issuer certificates of
+ * the same name and key that differ in keyUsage. */
+static const struct {
+	const char *name;
+	unsigned ku;
+	bool loads;
+} key_usages[] = {
+	{ "no keyUsage extension", 0, true },
+	{ "keyCertSign and cRLSign", KU_KEY_CERT_SIGN | KU_CRL_SIGN, true },
+	{ "cRLSign alone", KU_CRL_SIGN, true },
+	{ "keyCertSign and digitalSignature, no cRLSign",
+	  KU_KEY_CERT_SIGN | KU_DIGITAL_SIGNATURE, false },
+	{ "digitalSignature alone", KU_DIGITAL_SIGNATURE, false },
+};
+
+START_TEST(an_issuer_without_crlsign_cannot_vouch_for_a_crl)
+{
+	X509 *issuer = make_ca_ku(ca_key, "Test CA", key_usages[_i].ku);
+	unsigned char *buf;
+	size_t len = make_crl(ca, ca_key, -3600, 86400, listed, 2, false, &buf);
+	struct crl *crl = NULL;
+	char err[256] = "";
+	int rc = crl_load(buf, len, issuer, NOW, 300, &crl, err, sizeof(err));
+
+	if (key_usages[_i].loads) {
+		ck_assert_msg(rc == 0, "%s: %s", key_usages[_i].name, err);
+	} else {
+		ck_assert_msg(rc == -1, "%s: loaded", key_usages[_i].name);
+		ck_assert_ptr_null(crl);
+		ck_assert_str_eq(err, "issuer keyUsage lacks cRLSign "
+				      "(RFC 5280 6.3.3 (f))");
+	}
+	crl_free(crl);
+	free(buf);
+	X509_free(issuer);
+}
+END_TEST
+
+/* An undefined reasonCode is the entry's, not the list's: every entry
+ * is still found, with the code it carries. */
+static const struct entry odd_reasons[] = {
+	{ "01", 100, 1 },     /* keyCompromise */
+	{ "02", 200, 12 },    /* undefined: the first one */
+	{ "03", 300, 7 },     /* 7 is unused (RFC 5280 5.3.1) */
+	{ "04", 400, 4 },     /* superseded */
+	{ "05", 500, 300 },   /* two octets */
+	{ "06", 600, 70000 }, /* three octets, no smallint: kept as none */
+	{ "07", 700, -1 },    /* no reasonCode */
+};
+
+START_TEST(an_undefined_reason_code_keeps_the_entry_and_the_list)
+{
+	static const int want[] = { 1, 12, 7, 4, 300, -1, -1 };
+	unsigned char *buf;
+	size_t n = sizeof(odd_reasons) / sizeof(odd_reasons[0]);
+	size_t len =
+		make_crl(ca, ca_key, -3600, 86400, odd_reasons, n, false, &buf);
+	struct crl *crl = NULL;
+	char err[256] = "";
+	const char *first = NULL;
+	int code = 0;
+
+	ck_assert_msg(
+		crl_load(buf, len, ca, NOW, 300, &crl, err, sizeof(err)) == 0,
+		"%s", err);
+	ck_assert_uint_eq(crl_count(crl), n);
+	ck_assert_uint_eq(crl_undefined_reasons(crl, &first, &code), 4);
+	ck_assert_str_eq(first, "02");
+	ck_assert_int_eq(code, 12);
+	for (size_t i = 0; i < n; i++) {
+		struct serial s;
+		time_t at = 0;
+		int reason = 99;
+
+		ck_assert_int_eq(serial_parse(&s, odd_reasons[i].serial_hex, 2,
+					      16, err, sizeof(err)),
+				 0);
+		ck_assert(crl_lookup(crl, &s, &at, &reason));
+		ck_assert_int_eq(at, NOW - odd_reasons[i].revoked_off);
+		ck_assert_int_eq(reason, want[i]);
+	}
+	crl_free(crl);
+	free(buf);
+	/* a list of defined codes has none */
+	len = make_crl(ca, ca_key, -3600, 86400, listed, 5, false, &buf);
+	ck_assert_int_eq(
+		crl_load(buf, len, ca, NOW, 300, &crl, err, sizeof(err)), 0);
+	ck_assert_uint_eq(crl_undefined_reasons(crl, NULL, NULL), 0);
+	crl_free(crl);
+	free(buf);
+}
+END_TEST
+
 static Suite *crl_suite(void)
 {
 	Suite *s = suite_create("crl");
@@ -441,6 +553,11 @@ static Suite *crl_suite(void)
 	tcase_add_test(tc, the_digest_is_the_crls_identity);
 	tcase_add_test(tc, a_truncated_crl_is_refused);
 	tcase_add_test(tc, a_100000_entry_crl_indexes_and_answers_fast);
+	tcase_add_loop_test(tc,
+			    an_issuer_without_crlsign_cannot_vouch_for_a_crl, 0,
+			    sizeof(key_usages) / sizeof(key_usages[0]));
+	tcase_add_test(tc,
+		       an_undefined_reason_code_keeps_the_entry_and_the_list);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -3,9 +3,10 @@
  * revcheck_parse_response: good, revoked (with and without a reason) and
  * unknown are read; the issuer or a delegated responder it certified for
  * OCSPSigning may sign; a responder without that EKU, an unrelated key, a
- * stale or future response, one about another serial, a non-successful
- * responseStatus and garbage are errors.  The engine reports a responder
- * that is down as an error, never as good.
+ * stale or future response, one without nextUpdate older than max_age,
+ * one about another serial, a non-successful responseStatus and garbage
+ * are errors, only "try later" among them transient.  The engine reports
+ * a responder that is down as a transient error, never as good.
  */
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
@@ -154,72 +155,112 @@ static const struct {
 	enum revcheck_status want;
 	int want_reason;
 	const char *want_error; /* substring, for REVCHECK_ERROR */
+	long max_age;		/* revcheck.max_age in seconds, 0: none */
 } cases[] = {
 	{ { "good, signed by the issuer", OK, BY_CA, &ours, GOOD, -1, -60,
 	    3600 },
 	  REVCHECK_GOOD,
 	  -1,
-	  NULL },
+	  NULL,
+	  0 },
 	{ { "revoked keyCompromise", OK, BY_CA, &ours, REVOKED, 1, -60, 3600 },
 	  REVCHECK_REVOKED,
 	  1,
-	  NULL },
+	  NULL,
+	  0 },
 	{ { "revoked without a reason", OK, BY_CA, &ours, REVOKED, -1, -60,
 	    3600 },
 	  REVCHECK_REVOKED,
 	  -1,
-	  NULL },
+	  NULL,
+	  0 },
 	{ { "unknown", OK, BY_CA, &ours, UNKNOWN, -1, -60, 3600 },
 	  REVCHECK_UNKNOWN,
 	  -1,
-	  NULL },
+	  NULL,
+	  0 },
 	{ { "no nextUpdate", OK, BY_CA, &ours, GOOD, -1, -60, 0 },
 	  REVCHECK_GOOD,
 	  -1,
-	  NULL },
+	  NULL,
+	  0 },
+	{ { "no nextUpdate, thisUpdate 5 days ago: older than max_age", OK,
+	    BY_CA, &ours, GOOD, -1, -5 * 86400, 0 },
+	  REVCHECK_ERROR,
+	  -1,
+	  "stale: no nextUpdate and thisUpdate 2023-11-09T22:13:20Z more than "
+	  "4d (revcheck.max_age) before now 2023-11-14T22:13:20Z",
+	  4 * 86400 },
+	{ { "no nextUpdate, thisUpdate 3 days ago: within max_age", OK, BY_CA,
+	    &ours, REVOKED, 1, -3 * 86400, 0 },
+	  REVCHECK_REVOKED,
+	  1,
+	  NULL,
+	  4 * 86400 },
+	{ { "no nextUpdate, max_age just past, within the skew", OK, BY_CA,
+	    &ours, GOOD, -1, -4 * 86400 - 200, 0 },
+	  REVCHECK_GOOD,
+	  -1,
+	  NULL,
+	  4 * 86400 },
+	{ { "a nextUpdate still ahead: max_age does not apply", OK, BY_CA,
+	    &ours, GOOD, -1, -5 * 86400, 3600 },
+	  REVCHECK_GOOD,
+	  -1,
+	  NULL,
+	  4 * 86400 },
 	{ { "delegated responder with OCSPSigning", OK, BY_RESPONDER, &ours,
 	    REVOKED, 4, -60, 3600 },
 	  REVCHECK_REVOKED,
 	  4,
-	  NULL },
+	  NULL,
+	  0 },
 	{ { "issuer-certified key without OCSPSigning", OK, BY_PLAIN_CERT,
 	    &ours, GOOD, -1, -60, 3600 },
 	  REVCHECK_ERROR,
 	  -1,
-	  "signature does not verify" },
+	  "signature does not verify",
+	  0 },
 	{ { "unrelated key with the issuer's name", OK, BY_ROGUE, &ours, GOOD,
 	    -1, -60, 3600 },
 	  REVCHECK_ERROR,
 	  -1,
-	  "signature does not verify" },
+	  "signature does not verify",
+	  0 },
 	{ { "stale nextUpdate", OK, BY_CA, &ours, GOOD, -1, -86400, -3600 },
 	  REVCHECK_ERROR,
 	  -1,
-	  "stale: nextUpdate 2023-11-14T21:13:20Z" },
+	  "stale: nextUpdate 2023-11-14T21:13:20Z",
+	  0 },
 	{ { "nextUpdate just past, within the skew", OK, BY_CA, &ours, GOOD, -1,
 	    -86400, -100 },
 	  REVCHECK_GOOD,
 	  -1,
-	  NULL },
+	  NULL,
+	  0 },
 	{ { "thisUpdate in the future", OK, BY_CA, &ours, GOOD, -1, 3600,
 	    7200 },
 	  REVCHECK_ERROR,
 	  -1,
-	  "not yet valid: thisUpdate" },
+	  "not yet valid: thisUpdate",
+	  0 },
 	{ { "about another serial", OK, BY_CA, &theirs, REVOKED, 1, -60, 3600 },
 	  REVCHECK_ERROR,
 	  -1,
-	  "no response for serial" },
+	  "no response for serial",
+	  0 },
 	{ { "tryLater", OCSP_RESPONSE_STATUS_TRYLATER, BY_CA, &ours, GOOD, -1,
 	    -60, 3600 },
 	  REVCHECK_ERROR,
 	  -1,
-	  "responder status trylater" },
+	  "responder status trylater",
+	  0 },
 	{ { "unauthorized", OCSP_RESPONSE_STATUS_UNAUTHORIZED, BY_CA, &ours,
 	    GOOD, -1, -60, 3600 },
 	  REVCHECK_ERROR,
 	  -1,
-	  "responder status unauthorized" },
+	  "responder status unauthorized",
+	  0 },
 };
 
 START_TEST(responses_are_judged)
@@ -230,7 +271,8 @@ START_TEST(responses_are_judged)
 	int rc;
 
 	memset(&res, 0, sizeof(res));
-	rc = revcheck_parse_response(der, len, ca, &ours, NOW, 300, &res);
+	rc = revcheck_parse_response(der, len, ca, &ours, NOW, 300,
+				     cases[_i].max_age, &res);
 	ck_assert_msg(res.status == cases[_i].want, "%s: got %s (%s)",
 		      cases[_i].spec.name, revcheck_status_name(res.status),
 		      res.error);
@@ -238,6 +280,9 @@ START_TEST(responses_are_judged)
 	if (cases[_i].want == REVCHECK_ERROR) {
 		ck_assert_msg(strstr(res.error, cases[_i].want_error) != NULL,
 			      "%s: got \"%s\"", cases[_i].spec.name, res.error);
+		/* Only "try later" (and internalError) may be retried. */
+		ck_assert_int_eq(res.transient, strstr(cases[_i].want_error,
+						       "trylater") != NULL);
 	} else {
 		ck_assert_int_eq(res.reason, cases[_i].want_reason);
 		ck_assert_int_eq(res.this_update,
@@ -265,21 +310,23 @@ START_TEST(garbage_and_trailing_bytes_are_malformed)
 	struct revcheck_result res;
 
 	ck_assert_int_eq(revcheck_parse_response((const unsigned char *)"x", 1,
-						 ca, &ours, NOW, 300, &res),
+						 ca, &ours, NOW, 300, 0, &res),
 			 -1);
 	ck_assert_str_eq(res.error, "malformed response");
 	ck_assert_int_eq(
-		revcheck_parse_response(der, 0, ca, &ours, NOW, 300, &res), -1);
+		revcheck_parse_response(der, 0, ca, &ours, NOW, 300, 0, &res),
+		-1);
 	longer = malloc(len + 1);
 	memcpy(longer, der, len);
 	longer[len] = 0;
 	ck_assert_int_eq(revcheck_parse_response(longer, len + 1, ca, &ours,
-						 NOW, 300, &res),
+						 NOW, 300, 0, &res),
 			 -1);
 	ck_assert_int_eq(res.status, REVCHECK_ERROR);
 	for (size_t cut = 1; cut < len; cut += 5)
 		ck_assert_int_eq(revcheck_parse_response(der, len - cut, ca,
-							 &ours, NOW, 300, &res),
+							 &ours, NOW, 300, 0,
+							 &res),
 				 -1);
 	free(longer);
 	OPENSSL_free(der);
@@ -323,7 +370,7 @@ static void record(const struct revcheck_result *res, void *user)
 	out->url = NULL;
 }
 
-static void fetched(const char *url, bool ok, long http,
+static void fetched(const char *url, bool ok, bool transient, long http,
 		    const unsigned char *body, size_t len, const char *err,
 		    void *user)
 {
@@ -333,7 +380,8 @@ static void fetched(const char *url, bool ok, long http,
 	(void)http;
 	(void)body;
 	(void)len;
-	snprintf(out, 256, "%s %s", ok ? "ok" : "failed", err ? err : "");
+	snprintf(out, 256, "%s%s %s", ok ? "ok" : "failed",
+		 transient ? " (transient)" : "", err ? err : "");
 }
 
 START_TEST(a_responder_that_is_down_is_an_error_not_good)
@@ -365,12 +413,14 @@ START_TEST(a_responder_that_is_down_is_an_error_not_good)
 	for (int i = 0; i < 2; i++) {
 		ck_assert_int_eq(res[i].status, REVCHECK_ERROR);
 		ck_assert_int_eq(res[i].attempts, 2);
+		ck_assert(res[i].transient); /* a later run may succeed */
 		ck_assert_msg(strstr(res[i].error, "transport") != NULL, "%s",
 			      res[i].error);
 	}
 	ck_assert_int_eq(serial_compare(&res[1].serial, &theirs), 0);
-	ck_assert_msg(strncmp(fetch_out, "failed transport", 16) == 0, "%s",
-		      fetch_out);
+	ck_assert_msg(strncmp(fetch_out, "failed (transient) transport", 28) ==
+			      0,
+		      "%s", fetch_out);
 	revcheck_free(rc);
 }
 END_TEST
