@@ -211,6 +211,51 @@ int serial_from_der_content(struct serial *out, const unsigned char *c,
 	return 0;
 }
 
+int serial_from_stored_hex(struct serial *out, const char *hex, char *err,
+			   size_t errlen)
+{
+	size_t n = strlen(hex);
+	struct serial s;
+
+	if (n == 0 || n % 2 != 0 || n / 2 > SERIAL_STORED_MAX)
+		return errmsg_near(err, errlen, hex, n, "not a stored serial");
+	s.len = n / 2;
+	for (size_t i = 0; i < s.len; i++) {
+		int hi = hexval((unsigned char)hex[2 * i]);
+		int lo = hexval((unsigned char)hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return errmsg_near(err, errlen, hex, n,
+					   "not a stored serial");
+		s.b[i] = (unsigned char)(hi << 4 | lo);
+	}
+	/* The forms serial.h allows, no other. */
+	if (s.b[0] == 0 && s.len > 1 && (s.b[1] & 0x80) == 0)
+		return errmsg_near(err, errlen, hex, n, "not a stored serial");
+	if (s.b[0] != 0 && s.len > SERIAL_MAX)
+		return errmsg_near(err, errlen, hex, n, "not a stored serial");
+	*out = s;
+	return 0;
+}
+
+size_t serial_der_content(const struct serial *s, unsigned char *c)
+{
+	if (serial_sign(s) <= 0) {
+		/* zero: 00; negative: the content after the marker */
+		size_t n = s->len == 1 ? 1 : s->len - 1;
+
+		memcpy(c, s->len == 1 ? s->b : s->b + 1, n);
+		return n;
+	}
+	if (s->b[0] & 0x80) {
+		c[0] = 0;
+		memcpy(c + 1, s->b, s->len);
+		return s->len + 1;
+	}
+	memcpy(c, s->b, s->len);
+	return s->len;
+}
+
 int serial_sign(const struct serial *s)
 {
 	if (s->len == 0 || s->b[0] != 0)

@@ -53,6 +53,17 @@ void serial_format_hex(const struct serial *s, char *buf, size_t len);
 int serial_from_der_content(struct serial *out, const unsigned char *c,
 			    size_t n, char *err, size_t errlen);
 
+/*
+ * The stored octets given as hex (encode(serial, 'hex')), kept exactly:
+ * any stored form above.  Returns 0, or -1 with a lower-case reason.
+ */
+int serial_from_stored_hex(struct serial *out, const char *hex, char *err,
+			   size_t errlen);
+
+/* The DER content octets of the INTEGER s stands for (any sign) into c
+ * (SERIAL_STORED_MAX octets); returns their count. */
+size_t serial_der_content(const struct serial *s, unsigned char *c);
+
 /* 1, 0 or -1: the sign of the number s stands for. */
 int serial_sign(const struct serial *s);
 

@@ -308,6 +308,55 @@ START_TEST(list_serials_are_the_positive_stored_form)
 }
 END_TEST
 
+START_TEST(stored_hex_round_trips_to_der_content)
+{
+	/* The certificate's DER content octets come back for every form. */
+	static const char *const contents[] = { "01",	"00ff", "00", "ff",
+						"ff7f", "80",	"7f" };
+	static const char *const bad[] = {
+		"",
+		"0",
+		"000a",
+		"xx",
+		"0001",
+		"0102030405060708090a0b0c0d0e0f10111213"
+		"1415"
+	};
+
+	for (size_t k = 0; k < sizeof(contents) / sizeof(contents[0]); k++) {
+		unsigned char c[SERIAL_STORED_MAX], back[SERIAL_STORED_MAX];
+		size_t n = strlen(contents[k]) / 2, m;
+		struct serial s, t;
+		char err[128], h[SERIAL_TEXT_MAX];
+
+		for (size_t i = 0; i < n; i++) {
+			unsigned v;
+
+			sscanf(contents[k] + 2 * i, "%2x", &v);
+			c[i] = (unsigned char)v;
+		}
+		ck_assert_int_eq(
+			serial_from_der_content(&s, c, n, err, sizeof(err)), 0);
+		serial_format_hex(&s, h, sizeof(h));
+		ck_assert_int_eq(
+			serial_from_stored_hex(&t, h, err, sizeof(err)), 0);
+		ck_assert_int_eq(serial_compare(&s, &t), 0);
+		m = serial_der_content(&t, back);
+		ck_assert_uint_eq(m, n);
+		ck_assert_int_eq(memcmp(back, c, n), 0);
+	}
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		struct serial s;
+		char err[128] = "";
+
+		ck_assert_msg(serial_from_stored_hex(&s, bad[k], err,
+						     sizeof(err)) == -1,
+			      "%s", bad[k]);
+		ck_assert(err[0] != '\0');
+	}
+}
+END_TEST
+
 static Suite *serial_suite(void)
 {
 	Suite *s = suite_create("serial");
@@ -328,6 +377,7 @@ static Suite *serial_suite(void)
 	tcase_add_loop_test(tc, der_content_of_any_sign_has_one_stored_form, 0,
 			    (int)(sizeof(der) / sizeof(der[0])));
 	tcase_add_test(tc, list_serials_are_the_positive_stored_form);
+	tcase_add_test(tc, stored_hex_round_trips_to_der_content);
 	suite_add_tcase(s, tc);
 	return s;
 }
