@@ -1261,7 +1261,8 @@ static int record_event(struct import *im, long long incident_id,
 	for (size_t i = 0; i < nfiles; i++)
 		json_array_append_new(fl, json_string(files[i]));
 	detail = json_pack(
-		"{s:o,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+		"{s:o,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+		"s:I,s:I,s:I,s:I,s:I}",
 		"files", fl, "replacements", im->opt->replacements, "lines",
 		(json_int_t)st->lines, "records", (json_int_t)st->records,
 		"new", (json_int_t)st->new_certs, "present",
@@ -1271,7 +1272,12 @@ static int record_event(struct import *im, long long incident_id,
 		(json_int_t)st->accounts_without_email, "contacts",
 		(json_int_t)st->contacts, "names", (json_int_t)st->names,
 		"distinct_names", (json_int_t)st->distinct_names, "rejects",
-		(json_int_t)st->rejects, "replaced", (json_int_t)st->replaced);
+		(json_int_t)st->rejects, "replaced", (json_int_t)st->replaced,
+		"ca_certificates", (json_int_t)st->ca_certs, "no_name",
+		(json_int_t)st->no_name, "skipped_names",
+		(json_int_t)st->skipped_names, "odd_serials",
+		(json_int_t)st->odd_serials, "other_pem_blocks",
+		(json_int_t)st->other_pem_blocks);
 	text = json_dumps(detail, JSON_COMPACT);
 	rc = db_event_add(im->db, incident_id,
 			  im->opt->replacements ? "import.replacements"

@@ -129,6 +129,8 @@ out=$(certrecall import key key-first.pem --no-progress 2>&1)
 expect "a PEM with a key block first loads (exit 0)" 0 $?
 contains "its certificate" "1 new" "$out"
 contains "the other blocks are counted" "2 PEM blocks that are not certificates skipped" "$out"
+expect "and kept in the audit trail" "2" \
+	"$(db_sql -c "SELECT e.detail->>'other_pem_blocks' FROM event e JOIN incident i ON i.id = e.incident_id WHERE i.slug = 'key' AND e.kind = 'import.certificates'")"
 sed 's/BEGIN CERTIFICATE/BEGIN X509 CERTIFICATE/; s/END CERTIFICATE/END X509 CERTIFICATE/' \
 	int.pem >old-label.pem
 openssl x509 -in root.pem -trustout -addtrust serverAuth -out trusted.pem
