@@ -244,6 +244,29 @@ START_TEST(ca_certificates_load_and_are_marked)
 }
 END_TEST
 
+START_TEST(a_bmpstring_common_name_is_read_as_utf8)
+{
+	/* "bmp.example" in UCS-2, as old CAs encoded names. */
+	static const unsigned char ucs2[] = "\0b\0m\0p\0.\0e\0x\0a\0m\0p\0l\0e";
+	X509 *x = make_cert("07", "placeholder", NULL, NULL, 0);
+	X509_NAME *name = X509_NAME_new();
+	struct certinfo ci;
+	char err[256];
+
+	ck_assert_int_eq(X509_NAME_add_entry_by_NID(
+				 name, NID_commonName, V_ASN1_BMPSTRING, ucs2,
+				 (int)sizeof(ucs2) - 1, -1, 0),
+			 1);
+	X509_set_subject_name(x, name);
+	X509_NAME_free(name);
+	ck_assert_int_eq(certinfo_from_x509(x, &ci, err, sizeof(err)), 0);
+	ck_assert_uint_eq(ci.nnames, 1);
+	ck_assert_str_eq(ci.names[0], "bmp.example");
+	certinfo_release(&ci);
+	X509_free(x);
+}
+END_TEST
+
 START_TEST(equal_validity_times_are_read)
 {
 	X509 *x = make_cert("06", "e.example", NULL, NULL, 0);
@@ -307,6 +330,7 @@ static Suite *certinfo_suite(void)
 			    (int)(sizeof(names) / sizeof(names[0])));
 	tcase_add_test(tc, ca_certificates_load_and_are_marked);
 	tcase_add_test(tc, equal_validity_times_are_read);
+	tcase_add_test(tc, a_bmpstring_common_name_is_read_as_utf8);
 	tcase_add_test(tc, der_round_trip);
 	suite_add_tcase(s, tc);
 	return s;
