@@ -182,6 +182,13 @@ contains "positive ones load; zero and negative are not list serials" "2 new" "$
 expect "as the certificates' serials" "0a0b0c 33" \
 	"$(db_sql -c "SELECT string_agg(encode(serial,'hex'), ' ' ORDER BY serial) FROM certificate WHERE source = 'serial-lines.txt'")"
 
+printf 'serial,issued_at,not_after\n0e01,2020-01-01T00:00:00Z,2020-01-01T00:00:00Z\n' >equal.csv
+ok "a list row with issued_at == not_after loads" certrecall import lists equal.csv --no-progress
+printf 'serial,issued_at,not_after\n0e02,2020-01-02T00:00:00Z,2020-01-01T00:00:00Z\n' >inverted.csv
+out=$(certrecall import lists inverted.csv --no-progress 2>&1)
+contains "one with not_after before issued_at is refused with file:line" \
+	"inverted.csv:2: not_after is earlier than issued_at" "$out"
+
 # ---- IDN ----------------------------------------------------------------
 printf 'serial,names\n01,b\xc3\xbccher.example\n02,xn--bcher-kva.example\n03,B\xc3\x9cCHER.Example.\n' >idn.csv
 ok "U-label and A-label names import" certrecall import idn idn.csv --no-progress
