@@ -38,6 +38,19 @@ static const char *boundary(const char *line, size_t len, const char *prefix,
 	return line + np;
 }
 
+/* RFC 7468 3: printable ASCII, not starting or ending with a blank or a
+ * hyphen (so a NUL can never cut a label short). */
+static bool label_ok(const char *label, size_t n)
+{
+	if (n == 0 || n > PEMBLOCK_LABEL_MAX || label[0] == ' ' ||
+	    label[0] == '-' || label[n - 1] == ' ' || label[n - 1] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (label[i] < 0x20 || label[i] > 0x7e)
+			return false;
+	return true;
+}
+
 static void append(struct pemblock *p, const char *line, size_t len)
 {
 	xgrow(&p->text, &p->cap, p->len + len + 2, 1);
@@ -60,7 +73,7 @@ int pemblock_feed(struct pemblock *p, const char *line, size_t len,
 		label = boundary(line, len, BEGIN, &n);
 		if (label == NULL)
 			return PEMBLOCK_MORE;
-		if (n > PEMBLOCK_LABEL_MAX || memchr(label, '-', n) == label)
+		if (!label_ok(label, n))
 			return errmsg_near(err, errlen, line, len,
 					   "PEM label is not valid");
 		memcpy(p->label, label, n);

@@ -64,6 +64,11 @@ static const struct {
 	  " end: PEM block CERTIFICATE started at line 2 has no END line" },
 	{ "-----BEGIN CERTIFICATE\n-----END CERTIFICATE-----\n", "" },
 	{ " -----BEGIN CERTIFICATE-----\n", "" },
+	/* found by fuzz_pemblock: a NUL must not cut the label short */
+	{ "-----BEGIN CERTIFICATE\001x-----\nMIIB\n-----END CERTIFICATE-----\n",
+	  "error@1: PEM label is not valid" },
+	{ "-----BEGIN -----\n", "error@1: PEM label is not valid" },
+	{ "-----BEGIN  X-----\n", "error@1: PEM label is not valid" },
 };
 
 START_TEST(blocks_are_found_with_their_begin_lines)
