@@ -113,16 +113,20 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	bench/run.sh
 
-# libFuzzer needs clang; the targets link only the pure modules.
+# libFuzzer needs clang; the targets link the pure modules, and certinfo
+# (OpenSSL) for fuzz_certinfo.  dnsname needs libidn2.
 PURE_SRC = $(wildcard src/utctime.c src/deadline.c src/serial.c src/errmsg.c \
-	src/dnsname.c src/record.c src/xalloc.c src/template.c src/compose.c)
+	src/dnsname.c src/record.c src/xalloc.c src/template.c src/compose.c \
+	src/pemblock.c)
+FUZZ_PKGS := jansson libidn2 openssl
 fuzz: deps | $(B)/fuzz
 	@for f in $(FUZZ_SRC); do \
 		name=$$(basename $$f .c); what=$${name#fuzz_}; \
 		clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Iinclude \
 			-fsanitize=fuzzer,address,undefined \
 			-o $(B)/fuzz/$$name $$f $(PURE_SRC) \
-			$$(pkg-config --cflags --libs jansson) || exit 1; \
+			$$([ $$what = certinfo ] && echo src/certinfo.c) \
+			$$(pkg-config --cflags --libs $(FUZZ_PKGS)) || exit 1; \
 		mkdir -p $(B)/fuzz/corpus-$$what; \
 		seeds=; [ -d tests/fuzz/seeds-$$what ] && \
 			seeds=tests/fuzz/seeds-$$what; \

@@ -14,11 +14,14 @@
 
 #include "certrecall/certinfo.h"
 #include "certrecall/dnsname.h"
+#include "certrecall/errmsg.h"
 #include "certrecall/xalloc.h"
 
 /* Hard caps: a hostile peer or file must not make us allocate freely. */
 #define CERTINFO_MAX_NAMES 1000
 #define CERTINFO_MAX_URLS 16
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 char *certinfo_name_text(const X509_NAME *name)
 {
@@ -46,25 +49,31 @@ static int asn1_time(const ASN1_TIME *t, time_t *out)
 	return 0;
 }
 
-static int add_name(struct certinfo *ci, size_t *cap, const char *s, size_t len,
-		    char *err, size_t errlen)
+/* A SAN entry that is not a usable name: counted, the first one kept. */
+static void skip_name(struct certinfo *ci, const char *why)
+{
+	if (ci->nskipped++ == 0)
+		snprintf(ci->skipped, sizeof(ci->skipped), "%s", why);
+}
+
+static void add_name(struct certinfo *ci, size_t *cap, const char *s,
+		     size_t len)
 {
 	char buf[DNSNAME_MAX + 1];
 	char why[160];
 	int n;
 
 	if (ci->nnames >= CERTINFO_MAX_NAMES) {
-		snprintf(err, errlen, "more than %d names", CERTINFO_MAX_NAMES);
-		return -1;
+		skip_name(ci, "more than " STR(CERTINFO_MAX_NAMES) " names");
+		return;
 	}
 	n = dnsname_normalize(s, len, buf, sizeof(buf), why, sizeof(why));
 	if (n < 0) {
-		snprintf(err, errlen, "subjectAltName: %s", why);
-		return -1;
+		skip_name(ci, why);
+		return;
 	}
 	xgrow(&ci->names, cap, ci->nnames + 1, sizeof(char *));
 	ci->names[ci->nnames++] = xstrndup(buf, (size_t)n);
-	return 0;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -89,57 +98,91 @@ static void sort_unique(char **v, size_t *n)
 	*n = out;
 }
 
-static int read_names(X509 *x, struct certinfo *ci, char *err, size_t errlen)
+static void add_general_name(struct certinfo *ci, size_t *cap,
+			     const GENERAL_NAME *g)
 {
-	GENERAL_NAMES *gens =
-		X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	char ip[64];
+
+	if (g->type == GEN_DNS) {
+		const ASN1_IA5STRING *s = g->d.dNSName;
+
+		add_name(ci, cap, (const char *)s->data, (size_t)s->length);
+	} else if (g->type == GEN_IPADD) {
+		const ASN1_OCTET_STRING *a = g->d.iPAddress;
+		int af = a->length == 4	   ? AF_INET
+			 : a->length == 16 ? AF_INET6
+					   : -1;
+
+		if (af < 0 || inet_ntop(af, a->data, ip, sizeof(ip)) == NULL) {
+			snprintf(ip, sizeof(ip), "iPAddress of %d octets",
+				 a->length);
+			skip_name(ci, ip);
+		} else {
+			add_name(ci, cap, ip, strlen(ip));
+		}
+	}
+}
+
+/*
+ * The subject CN, only when it is a host name with a dot or an IP
+ * address: a CA's "Example Root CA" or a bare "localhost" is not
+ * something to probe.
+ */
+static void add_common_name(X509 *x, struct certinfo *ci, size_t *cap)
+{
+	X509_NAME *subj = X509_get_subject_name(x);
+	int idx = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
+	char buf[DNSNAME_MAX + 1];
+	unsigned char *utf8 = NULL;
+	int len, n;
+
+	if (idx < 0)
+		return;
+	len = ASN1_STRING_to_UTF8(
+		&utf8,
+		X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, idx)));
+	if (len > 0) {
+		n = dnsname_normalize((const char *)utf8, (size_t)len, buf,
+				      sizeof(buf), NULL, 0);
+		if (n > 0 && strchr(buf, '.') == NULL &&
+		    strchr(buf, ':') == NULL)
+			n = -1;
+		if (n > 0) {
+			xgrow(&ci->names, cap, 1, sizeof(char *));
+			ci->names[ci->nnames++] = xstrndup(buf, (size_t)n);
+		}
+	}
+	OPENSSL_free(utf8);
+}
+
+/*
+ * Names from every subjectAltName extension (a certificate may carry the
+ * extension twice: X509_get_ext_d2i() then returns nothing, OpenSSL's
+ * x509 -text prints both).  RFC 6125 6.4.4: the CN only counts when there
+ * is no subjectAltName at all.
+ */
+static void read_names(X509 *x, struct certinfo *ci)
+{
 	size_t cap = 0;
-	int rc = 0;
+	bool has_san = false;
 
-	for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens) && rc == 0; i++) {
-		GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-		char ip[64];
+	for (int idx = -1;
+	     (idx = X509_get_ext_by_NID(x, NID_subject_alt_name, idx)) >= 0;) {
+		GENERAL_NAMES *gens = X509V3_EXT_d2i(X509_get_ext(x, idx));
 
-		if (g->type == GEN_DNS) {
-			const ASN1_IA5STRING *s = g->d.dNSName;
-
-			rc = add_name(ci, &cap, (const char *)s->data,
-				      (size_t)s->length, err, errlen);
-		} else if (g->type == GEN_IPADD) {
-			const ASN1_OCTET_STRING *a = g->d.iPAddress;
-			int af = a->length == 4	   ? AF_INET
-				 : a->length == 16 ? AF_INET6
-						   : -1;
-
-			if (af < 0 ||
-			    inet_ntop(af, a->data, ip, sizeof(ip)) == NULL) {
-				snprintf(err, errlen,
-					 "subjectAltName: "
-					 "iPAddress of %d bytes",
-					 a->length);
-				rc = -1;
-			} else {
-				rc = add_name(ci, &cap, ip, strlen(ip), err,
-					      errlen);
-			}
+		has_san = true;
+		if (gens == NULL) {
+			skip_name(ci, "subjectAltName cannot be decoded");
+			continue;
 		}
+		for (int i = 0; i < sk_GENERAL_NAME_num(gens); i++)
+			add_general_name(ci, &cap,
+					 sk_GENERAL_NAME_value(gens, i));
+		GENERAL_NAMES_free(gens);
 	}
-	GENERAL_NAMES_free(gens);
-	if (rc == 0 && ci->nnames == 0) {
-		/* No SANs: an old-style certificate names its host in CN. */
-		X509_NAME *subj = X509_get_subject_name(x);
-		int idx = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
-
-		if (idx >= 0) {
-			ASN1_STRING *cn = X509_NAME_ENTRY_get_data(
-				X509_NAME_get_entry(subj, idx));
-
-			rc = add_name(ci, &cap, (const char *)cn->data,
-				      (size_t)cn->length, err, errlen);
-		}
-	}
+	if (!has_san)
+		add_common_name(x, ci, &cap);
 	sort_unique(ci->names, &ci->nnames);
-	return rc;
 }
 
 static void add_url(char ***v, size_t *n, const GENERAL_NAME *g)
@@ -181,27 +224,34 @@ static void read_urls(X509 *x, struct certinfo *ci)
 	CRL_DIST_POINTS_free(cdp);
 }
 
+/* The serial as its DER content octets (any sign, see serial.h). */
+static int read_serial(X509 *x, struct serial *out, char *err, size_t errlen)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	long len;
+	int tag, class, n, rc;
+
+	n = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &der);
+	p = der;
+	if (n <= 0 || ASN1_get_object(&p, &len, &tag, &class, n) & 0x80 ||
+	    tag != V_ASN1_INTEGER) {
+		OPENSSL_free(der);
+		return errmsg_set(err, errlen, "serial number cannot be read");
+	}
+	rc = serial_from_der_content(out, p, (size_t)len, err, errlen);
+	OPENSSL_free(der);
+	return rc;
+}
+
 int certinfo_from_x509(X509 *x, struct certinfo *out, char *err, size_t errlen)
 {
-	const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
 	const ASN1_OCTET_STRING *aki;
 	unsigned int mdlen = 0;
-	BIGNUM *bn;
-	int n;
 
 	memset(out, 0, sizeof(*out));
-	bn = ASN1_INTEGER_to_BN(sn, NULL);
-	if (bn == NULL || BN_is_negative(bn) || BN_is_zero(bn) ||
-	    BN_num_bytes(bn) > SERIAL_MAX) {
-		snprintf(err, errlen,
-			 "serial number is zero, negative or "
-			 "longer than 20 octets");
-		BN_free(bn);
+	if (read_serial(x, &out->serial, err, errlen) < 0)
 		return -1;
-	}
-	n = BN_bn2bin(bn, out->serial.b);
-	out->serial.len = (size_t)n;
-	BN_free(bn);
 	if (asn1_time(X509_get0_notBefore(x), &out->not_before) < 0 ||
 	    asn1_time(X509_get0_notAfter(x), &out->not_after) < 0) {
 		snprintf(err, errlen, "validity times cannot be read");
@@ -217,11 +267,11 @@ int certinfo_from_x509(X509 *x, struct certinfo *out, char *err, size_t errlen)
 		out->aki_len = (size_t)aki->length;
 	}
 	out->precert = X509_get_ext_by_NID(x, NID_ct_precert_poison, -1) >= 0;
+	/* X509_get_extension_flags() decodes the extensions once; EXFLAG_CA
+	 * is basicConstraints cA = TRUE. */
+	out->is_ca = (X509_get_extension_flags(x) & EXFLAG_CA) != 0;
 	read_urls(x, out);
-	if (read_names(x, out, err, errlen) < 0) {
-		certinfo_release(out);
-		return -1;
-	}
+	read_names(x, out);
 	return 0;
 }
 

@@ -37,6 +37,21 @@ static void print_summary(const struct importer_stats *st, bool repl)
 	log_info("%lld names, %lld distinct", st->names, st->distinct_names);
 	if (st->rejects > 0)
 		log_info("%lld bad lines rejected", st->rejects);
+	if (st->ca_certs > 0)
+		log_info("%lld CA certificates (basicConstraints)",
+			 st->ca_certs);
+	if (st->no_name > 0)
+		log_info("%lld certificates with no probeable name",
+			 st->no_name);
+	if (st->skipped_names > 0)
+		log_info("%lld subjectAltName entries not usable as names",
+			 st->skipped_names);
+	if (st->odd_serials > 0)
+		log_info("%lld certificates with serial zero or negative",
+			 st->odd_serials);
+	if (st->other_pem_blocks > 0)
+		log_info("%lld PEM blocks that are not certificates skipped",
+			 st->other_pem_blocks);
 	if (st->replaced > 0)
 		log_info("%lld affected certificates now marked replaced",
 			 st->replaced);
@@ -80,6 +95,7 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 		{ "accounts", required_argument, NULL, 'a' },
 		{ "replacements", no_argument, NULL, 'R' },
 		{ "no-progress", no_argument, NULL, 'P' },
+		{ "allow-empty", no_argument, NULL, 'E' },
 		{ "revocations", required_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -133,6 +149,9 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 			break;
 		case 'P':
 			opt.progress = false;
+			break;
+		case 'E':
+			opt.allow_empty = true;
 			break;
 		case 'V':
 			revocations = optarg;

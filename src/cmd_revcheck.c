@@ -335,8 +335,8 @@ static int queue_ocsp(struct run *run, struct revcheck *rc, struct issuer *is,
 		ck = xcalloc(1, sizeof(*ck) + sizeof(struct run *));
 		ck->cert_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
 		*(struct run **)(ck + 1) = run;
-		if (serial_parse(&ck->serial, hex, strlen(hex), 16, why,
-				 sizeof(why)) < 0 ||
+		if (serial_from_stored_hex(&ck->serial, hex, why, sizeof(why)) <
+			    0 ||
 		    revcheck_add_ocsp(rc, url, isr->cert, &ck->serial, ck) <
 			    0) {
 			free(ck);

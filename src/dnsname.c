@@ -3,8 +3,10 @@
  *
  * RFC 1035 2.3.4 / RFC 5890: labels of at most 63 octets, names of at
  * most 253 (without the root dot).  Certificates hold IDNA A-labels
- * ("xn--..."), so a U-label (non-ASCII) is an input mistake: the message
- * says to give the A-label.  Underscore is allowed because real
+ * ("xn--..."); a U-label (non-ASCII) is converted to its A-label with
+ * libidn2 as browsers do (IDNA2008 with UTS 46 non-transitional
+ * processing: "faß" stays "faß", so xn--fa-hia), so both forms of a name
+ * are the same name.  Underscore is allowed because real
  * certificates carry "_acme-challenge"-style labels.  BR 3.2.2.6: a
  * wildcard is the whole left-most label.
  */
@@ -12,6 +14,7 @@
 #include "certrecall/dnsname.h"
 
 #include <arpa/inet.h>
+#include <idn2.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,6 +51,50 @@ static int normalize_ip6(const char *name, size_t len, char *out, size_t outlen,
 	return (int)n;
 }
 
+/* Longest U-label text converted (UTF-8 may take 4 octets a code point). */
+#define IDN_TEXT_MAX (4 * DNSNAME_MAX)
+
+/*
+ * A name with non-ASCII octets: its A-label form, then the ASCII rules
+ * below.  A leading "*." stays outside the conversion (IDNA has no
+ * wildcards).
+ */
+static int normalize_idn(const char *name, size_t len, char *out, size_t outlen,
+			 char *err, size_t errlen)
+{
+	char buf[IDN_TEXT_MAX + 1];
+	char *ascii = NULL;
+	size_t skip = len >= 2 && name[0] == '*' && name[1] == '.' ? 2 : 0;
+	int rc, n;
+
+	if (len > IDN_TEXT_MAX)
+		return errmsg_near(err, errlen, name, len,
+				   "name longer than %d octets", IDN_TEXT_MAX);
+	if (memchr(name, '\0', len) != NULL)
+		return errmsg_near(err, errlen, name, len,
+				   "control character in name");
+	memcpy(buf, name + skip, len - skip);
+	buf[len - skip] = '\0';
+	rc = idn2_to_ascii_8z(buf, &ascii,
+			      IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
+	if (rc != IDN2_OK)
+		return errmsg_near(err, errlen, name, len,
+				   "not a valid internationalised name (%s)",
+				   idn2_strerror(rc));
+	n = snprintf(buf, sizeof(buf), "%s%s", skip ? "*." : "", ascii);
+	idn2_free(ascii);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return errmsg_near(err, errlen, name, len,
+				   "name longer than %d octets", DNSNAME_MAX);
+	/* Pure ASCII now, so this does not come back here. */
+	for (int i = 0; i < n; i++)
+		if ((unsigned char)buf[i] >= 0x80)
+			return errmsg_near(
+				err, errlen, name, len,
+				"not a valid internationalised name");
+	return dnsname_normalize(buf, (size_t)n, out, outlen, err, errlen);
+}
+
 /* What each byte may be in a DNS name; see the switch below. */
 enum { C_BAD, C_LOWER, C_UPPER, C_DIGIT, C_HYPHEN, C_UNDER, C_DOT, C_STAR };
 
@@ -76,10 +123,6 @@ static unsigned char char_class(unsigned char c)
 static int bad_char(const char *name, size_t len, unsigned char c, char *err,
 		    size_t errlen)
 {
-	if (c >= 0x80)
-		return errmsg_near(
-			err, errlen, name, len,
-			"non-ASCII name: give the IDNA A-label (xn--...)");
 	if (c == ' ' || c == '\t')
 		return errmsg_near(err, errlen, name, len, "blank in name");
 	if (c < 0x20 || c == 0x7f)
@@ -100,6 +143,10 @@ int dnsname_normalize(const char *name, size_t len, char *out, size_t outlen,
 		return errmsg_near(err, errlen, name, len, "empty name");
 	if (memchr(name, ':', len) != NULL)
 		return normalize_ip6(name, len, out, outlen, err, errlen);
+	for (size_t k = 0; k < len; k++)
+		if ((unsigned char)name[k] >= 0x80)
+			return normalize_idn(name, len, out, outlen, err,
+					     errlen);
 	/* One trailing dot is the DNS root, not part of the name. */
 	if (n > 1 && name[n - 1] == '.')
 		n--;

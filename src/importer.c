@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "certrecall/dnsname.h"
 #include "certrecall/importer.h"
 #include "certrecall/log.h"
+#include "certrecall/pemblock.h"
 #include "certrecall/progress.h"
 #include "certrecall/record.h"
 #include "certrecall/utctime.h"
@@ -35,9 +37,26 @@
 
 /* ---- reading lines from a plain or gzip file ---------------------- */
 
+/*
+ * gzip is detected by its magic bytes, not by the name, and inflated here
+ * rather than through gzread(): gzread() takes a stream that stops early
+ * for a clean end of file and skips whatever follows the last member, so
+ * a cut download would import as a shorter list.  Here every member must
+ * end with its trailer (CRC and length checked by zlib), and only another
+ * gzip member may follow one.
+ */
 struct reader {
 	const char *path;
-	gzFile gz;
+	int fd;
+	bool gzip;
+	bool zinit;
+	bool raw_eof;	 /* read() has returned 0 */
+	bool member_end; /* the last gzip member ended with its trailer */
+	z_stream zs;
+	unsigned char *in; /* compressed bytes read, not yet inflated */
+	size_t in_len;	   /* plain files: bytes of in not yet handed out */
+	size_t in_pos;
+	unsigned long long raw; /* bytes read from the file */
 	char *buf;
 	size_t cap, start, end;
 	bool eof;
@@ -45,52 +64,174 @@ struct reader {
 	off_t size; /* compressed size on disk, 0 if unknown */
 };
 
+static int raw_read(struct reader *r, unsigned char *dst, size_t n, size_t *got)
+{
+	ssize_t k;
+
+	do
+		k = read(r->fd, dst, n);
+	while (k < 0 && errno == EINTR);
+	if (k < 0)
+		return log_error("%s: cannot read: %s", r->path,
+				 strerror(errno));
+	if (k == 0)
+		r->raw_eof = true;
+	r->raw += (unsigned long long)k;
+	*got = (size_t)k;
+	return 0;
+}
+
 static int reader_open(struct reader *r, const char *path)
 {
 	struct stat st;
-	int fd;
+	size_t got = 0;
 
 	memset(r, 0, sizeof(*r));
 	r->path = path;
-	fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO)
-				    : open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	r->fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO)
+				       : open(path, O_RDONLY | O_CLOEXEC);
+	if (r->fd < 0)
 		return log_error("%s: cannot open: %s", path, strerror(errno));
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+	if (fstat(r->fd, &st) == 0 && S_ISREG(st.st_mode))
 		r->size = st.st_size;
-	/* gzdopen reads plain files through unchanged: gzip is detected
-	 * by its magic bytes, not by the name. */
-	r->gz = gzdopen(fd, "rb");
-	if (r->gz == NULL) {
-		close(fd);
-		return log_error("%s: cannot read", path);
-	}
-	gzbuffer(r->gz, READ_CHUNK);
+	r->in = xmalloc(READ_CHUNK);
 	r->cap = READ_CHUNK;
 	r->buf = xmalloc(r->cap);
+	/* Two bytes decide: a pipe may deliver them one at a time. */
+	while (r->in_len < 2 && !r->raw_eof) {
+		if (raw_read(r, r->in + r->in_len, READ_CHUNK - r->in_len,
+			     &got) < 0)
+			goto fail;
+		r->in_len += got;
+	}
+	if (r->in_len >= 2 && r->in[0] == 0x1f && r->in[1] == 0x8b) {
+		r->gzip = true;
+		/* 16 + MAX_WBITS: gzip wrapper only, trailer checked. */
+		if (inflateInit2(&r->zs, 16 + MAX_WBITS) != Z_OK) {
+			log_error("%s: cannot start inflating", path);
+			goto fail;
+		}
+		r->zinit = true;
+		r->zs.next_in = r->in;
+		r->zs.avail_in = (uInt)r->in_len;
+	}
 	return 0;
+fail:
+	close(r->fd);
+	free(r->in);
+	free(r->buf);
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+	return -1;
 }
 
 static void reader_close(struct reader *r)
 {
-	if (r->gz != NULL)
-		gzclose(r->gz);
+	if (r->zinit)
+		inflateEnd(&r->zs);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->in);
 	free(r->buf);
-	r->gz = NULL;
+	r->zinit = false;
+	r->fd = -1;
+	r->in = NULL;
 	r->buf = NULL;
 }
 
 /* Compressed bytes consumed so far, for progress. */
 static unsigned long long reader_offset(struct reader *r)
 {
-	z_off_t off = gzoffset(r->gz);
+	if (r->gzip)
+		return r->raw - r->zs.avail_in;
+	return r->raw - (r->in_len - r->in_pos);
+}
 
-	return off > 0 ? (unsigned long long)off : 0;
+static int truncated(struct reader *r)
+{
+	return log_error("%s: compressed data ends early (incomplete "
+			 "download?)",
+			 r->path);
+}
+
+/* Inflates up to n bytes into dst; *got 0 only at the clean end. */
+static int inflate_some(struct reader *r, unsigned char *dst, size_t n,
+			size_t *got)
+{
+	*got = 0;
+	for (;;) {
+		size_t k;
+		int z;
+
+		if (r->zs.avail_in < 2 && !r->raw_eof &&
+		    (r->member_end || r->zs.avail_in == 0)) {
+			/* Keep a lone byte: it may start the next member. */
+			memmove(r->in, r->zs.next_in, r->zs.avail_in);
+			if (raw_read(r, r->in + r->zs.avail_in,
+				     READ_CHUNK - r->zs.avail_in, &k) < 0)
+				return -1;
+			r->zs.next_in = r->in;
+			r->zs.avail_in += (uInt)k;
+			continue;
+		}
+		if (r->member_end) {
+			if (r->zs.avail_in == 0)
+				return 0; /* clean end after a trailer */
+			if (r->zs.avail_in < 2 || r->zs.next_in[0] != 0x1f ||
+			    r->zs.next_in[1] != 0x8b)
+				return log_error("%s: data after the end of "
+						 "the compressed stream "
+						 "(corrupt or not one gzip "
+						 "file)",
+						 r->path);
+			/* Another member, as "cat a.gz b.gz" makes. */
+			if (inflateReset(&r->zs) != Z_OK)
+				return log_error("%s: cannot inflate", r->path);
+			r->member_end = false;
+		}
+		if (r->zs.avail_in == 0 && r->raw_eof)
+			return truncated(r);
+		r->zs.next_out = dst;
+		r->zs.avail_out = (uInt)n;
+		z = inflate(&r->zs, Z_NO_FLUSH);
+		*got = n - r->zs.avail_out;
+		if (z == Z_STREAM_END)
+			r->member_end = true;
+		else if (z != Z_OK && z != Z_BUF_ERROR)
+			return log_error("%s: compressed data is corrupt "
+					 "(zlib: %s)",
+					 r->path,
+					 r->zs.msg ? r->zs.msg : zError(z));
+		if (*got > 0)
+			return 0;
+	}
+}
+
+/* Up to n bytes of content into dst; *got 0 only at the clean end. */
+static int reader_read(struct reader *r, unsigned char *dst, size_t n,
+		       size_t *got)
+{
+	if (r->gzip)
+		return inflate_some(r, dst, n, got);
+	if (r->in_pos < r->in_len) {
+		size_t k =
+			r->in_len - r->in_pos < n ? r->in_len - r->in_pos : n;
+
+		memcpy(dst, r->in + r->in_pos, k);
+		r->in_pos += k;
+		*got = k;
+		return 0;
+	}
+	if (r->raw_eof) {
+		*got = 0;
+		return 0;
+	}
+	return raw_read(r, dst, n, got);
 }
 
 static int reader_fill(struct reader *r)
 {
-	int n;
+	size_t n;
 
 	if (r->start > 0) {
 		memmove(r->buf, r->buf + r->start, r->end - r->start);
@@ -104,18 +245,12 @@ static int reader_fill(struct reader *r)
 		r->cap *= 2;
 		r->buf = xrealloc(r->buf, r->cap);
 	}
-	n = gzread(r->gz, r->buf + r->end, (unsigned)(r->cap - r->end));
-	if (n < 0) {
-		int code;
-		const char *msg = gzerror(r->gz, &code);
-
-		return log_error("%s:%llu: cannot read: %s", r->path,
-				 r->lineno + 1,
-				 code == Z_ERRNO ? strerror(errno) : msg);
-	}
+	if (reader_read(r, (unsigned char *)r->buf + r->end, r->cap - r->end,
+			&n) < 0)
+		return -1;
 	if (n == 0)
 		r->eof = true;
-	r->end += (size_t)n;
+	r->end += n;
 	return 0;
 }
 
@@ -174,6 +309,7 @@ struct import {
 	bool need_stage;	       /* direct pass met e-mail columns */
 	unsigned long long bytes_done; /* of finished files */
 	int src;		       /* index of the current file */
+	long long *file_records;       /* records read from each file */
 	const char *path;	       /* the current file */
 };
 
@@ -216,13 +352,14 @@ static int reject(struct import *im, const char *path,
  */
 #define DIRECT_COLUMNS                                                         \
 	"incident_id, source, source_line, serial, account, issued_at,"        \
-	" not_after, names, issuer_name, subject, sha256, is_precert, extra"
+	" not_after, names, issuer_name, subject, sha256, is_precert, extra,"  \
+	" is_ca"
 #define STAGE_COLUMNS                                                          \
 	"src, line, serial, account, issued_at, not_after, names, emails,"     \
-	" issuer, subject, sha256, is_precert, extra"
+	" issuer, subject, sha256, is_precert, extra, is_ca"
 
 static int stage_row(struct import *im, unsigned long long lineno,
-		     const struct record *r, bool precert)
+		     const struct record *r, bool precert, bool is_ca)
 {
 	struct db_copy *c = im->copy;
 
@@ -253,6 +390,7 @@ static int stage_row(struct import *im, unsigned long long lineno,
 		db_copy_text(c, NULL);
 	db_copy_bool(c, precert);
 	db_copy_text(c, r->extra_json);
+	db_copy_bool(c, is_ca);
 	im->st->records++;
 	im->st->names += (long long)r->nnames;
 	for (size_t i = 0; i < r->nnames; i++)
@@ -266,12 +404,13 @@ static int stage_row(struct import *im, unsigned long long lineno,
 }
 
 /* Checks the database cannot make: a line-numbered error beats a
- * constraint violation without one. */
+ * constraint violation without one.  Equal times are a validity of one
+ * second (RFC 5280 4.1.2.5 includes both ends). */
 static const char *record_problem(const struct record *r)
 {
 	if (r->issued_at != RECORD_UNSET && r->not_after != RECORD_UNSET &&
-	    r->not_after <= r->issued_at)
-		return "not_after is not later than issued_at";
+	    r->not_after < r->issued_at)
+		return "not_after is earlier than issued_at";
 	return NULL;
 }
 
@@ -366,7 +505,7 @@ static int import_lines(struct import *im, struct reader *rd, int format,
 				   len, err) < 0)
 				goto out;
 		} else if (r == RECORD_OK) {
-			if (stage_row(im, lineno, &rec, false) < 0)
+			if (stage_row(im, lineno, &rec, false, false) < 0)
 				goto out;
 		}
 		if (pending != NULL) {
@@ -391,21 +530,25 @@ out:
 	return rc;
 }
 
-/* A certificate read with OpenSSL, as a record for the staging table. */
+/* A certificate read with OpenSSL, as a record for the staging table.
+ * lineno is where its PEM block starts (its number in a DER file). */
 static int stage_x509(struct import *im, const char *path,
-		      unsigned long long lineno, X509 *x)
+		      unsigned long long lineno, X509 *x, const char *text,
+		      size_t textlen)
 {
 	struct certinfo ci;
 	struct record rec;
 	char err[256];
+	char hex[SERIAL_TEXT_MAX];
 	char aki[129] = "";
 	json_t *extra;
 	json_t *urls[2];
 	char *extra_text;
-	int rc;
+	bool loud = !im->quiet_rejects;
+	int rc, sign;
 
 	if (certinfo_from_x509(x, &ci, err, sizeof(err)) < 0)
-		return reject(im, path, lineno, "", 0, err);
+		return reject(im, path, lineno, text, textlen, err);
 	memset(&rec, 0, sizeof(rec));
 	rec.serial = ci.serial;
 	rec.names = (const char **)ci.names;
@@ -416,6 +559,37 @@ static int stage_x509(struct import *im, const char *path,
 	rec.subject = ci.subject;
 	memcpy(rec.sha256, ci.sha256, 32);
 	rec.has_sha256 = true;
+	/* RFC 5280 4.1.2.5: both ends are inside the validity, so
+	 * notBefore == notAfter is a (one-second) validity; the reverse is
+	 * none at all. */
+	if (ci.not_after < ci.not_before) {
+		certinfo_release(&ci);
+		return reject(im, path, lineno, text, textlen,
+			      "notAfter is earlier than notBefore");
+	}
+	sign = serial_sign(&ci.serial);
+	if (sign <= 0) {
+		im->st->odd_serials++;
+		serial_format_openssl(&ci.serial, hex, sizeof(hex));
+		if (loud)
+			log_warn("%s:%llu: serial %s is %s (RFC 5280 4.1.2.2 "
+				 "wants a positive serial); loaded",
+				 path, lineno, hex,
+				 sign == 0 ? "zero" : "negative");
+	}
+	if (ci.nskipped > 0) {
+		im->st->skipped_names += (long long)ci.nskipped;
+		if (loud)
+			log_warn("%s:%llu: %zu subjectAltName entr%s not a "
+				 "usable name (%s); loaded without %s",
+				 path, lineno, ci.nskipped,
+				 ci.nskipped == 1 ? "y is" : "ies are",
+				 ci.skipped, ci.nskipped == 1 ? "it" : "them");
+	}
+	if (ci.nnames == 0)
+		im->st->no_name++;
+	if (ci.is_ca)
+		im->st->ca_certs++;
 	for (size_t i = 0; i < ci.aki_len; i++)
 		snprintf(aki + 2 * i, 3, "%02x", ci.aki[i]);
 	urls[0] = json_array();
@@ -428,129 +602,139 @@ static int stage_x509(struct import *im, const char *path,
 			  urls[1]);
 	extra_text = json_dumps(extra, JSON_COMPACT);
 	rec.extra_json = extra_text;
-	rc = stage_row(im, lineno, &rec, ci.precert);
+	rc = stage_row(im, lineno, &rec, ci.precert, ci.is_ca);
 	free(extra_text);
 	json_decref(extra);
 	certinfo_release(&ci);
 	return rc;
 }
 
-/* PEM: certificates between BEGIN/END lines; other text is ignored. */
+/*
+ * PEM: every block OpenSSL reads as a certificate (CERTIFICATE, X509
+ * CERTIFICATE, TRUSTED CERTIFICATE) is loaded; other blocks (keys, CRLs,
+ * parameters, requests) are skipped and counted; text outside blocks is
+ * ignored.  A bad certificate is named by the line its block starts on.
+ */
 static int import_pem(struct import *im, struct reader *rd, char *line,
 		      size_t len)
 {
-	char *block = NULL;
-	size_t blen = 0, bcap = 0;
-	unsigned long long begin = 0;
+	struct pemblock pb;
+	char err[256];
 	int rc = -1;
 	int r = 1;
 
+	pemblock_init(&pb);
 	for (; r == 1; r = reader_next(rd, &line, &len)) {
-		while (len > 0 &&
-		       (line[len - 1] == '\r' || line[len - 1] == ' '))
-			line[--len] = '\0';
-		if (begin == 0) {
-			if (strncmp(line, "-----BEGIN ", 11) != 0)
-				continue;
-			if (strcmp(line, "-----BEGIN CERTIFICATE-----") != 0) {
-				if (reject(im, rd->path, rd->lineno, line, len,
-					   "PEM block is not a certificate") <
-				    0)
-					goto out;
-				continue;
-			}
-			begin = rd->lineno;
-			blen = 0;
-		}
-		xgrow(&block, &bcap, blen + len + 2, 1);
-		memcpy(block + blen, line, len);
-		blen += len;
-		block[blen++] = '\n';
-		if (blen > MAX_DER * 2) {
-			log_error("%s:%llu: PEM block too large", rd->path,
-				  begin);
+		BIO *bio;
+		X509 *x;
+		int s = pemblock_feed(&pb, line, len, rd->lineno, err,
+				      sizeof(err));
+
+		if (s == PEMBLOCK_ERROR) {
+			log_error("%s:%llu: %s", rd->path, rd->lineno, err);
 			goto out;
 		}
-		if (strcmp(line, "-----END CERTIFICATE-----") == 0) {
-			BIO *bio = BIO_new_mem_buf(block, (int)blen);
-			X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-
-			BIO_free(bio);
-			if (x == NULL)
-				r = reject(im, rd->path, begin, block, blen,
-					   "PEM block does not decode to an "
-					   "X.509 certificate");
-			else
-				r = stage_x509(im, rd->path, begin, x);
-			X509_free(x);
-			if (r < 0)
-				goto out;
-			begin = 0;
-		}
 		show_progress(im, rd);
+		if (s != PEMBLOCK_DONE)
+			continue;
+		if (!pemblock_is_certificate(pb.label)) {
+			im->st->other_pem_blocks++;
+			continue;
+		}
+		bio = BIO_new_mem_buf(pb.text, (int)pb.len);
+		/* _AUX: a TRUSTED CERTIFICATE carries trust settings after
+		 * the certificate; they are read and ignored. */
+		x = bio ? PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL) : NULL;
+		BIO_free(bio);
+		ERR_clear_error();
+		if (x == NULL)
+			r = reject(im, rd->path, pb.begin, pb.text, pb.len,
+				   "PEM block does not decode to an X.509 "
+				   "certificate");
+		else
+			r = stage_x509(im, rd->path, pb.begin, x, pb.text,
+				       pb.len);
+		X509_free(x);
+		if (r < 0)
+			goto out;
+		r = 1;
 	}
 	if (r < 0)
 		goto out;
-	if (begin != 0) {
-		log_error("%s:%llu: PEM block has no END line", rd->path,
-			  begin);
+	if (pemblock_finish(&pb, err, sizeof(err)) < 0) {
+		log_error("%s:%llu: %s", rd->path, pb.begin, err);
 		goto out;
 	}
 	rc = 0;
 out:
-	free(block);
+	pemblock_release(&pb);
 	return rc;
 }
 
-/* DER: one or more certificates back to back (line = certificate #). */
+/*
+ * DER: one or more certificates back to back (line = certificate #).
+ * The reader may already hold the first bytes (format detection).
+ */
 static int import_der(struct import *im, struct reader *rd)
 {
-	unsigned char *buf = NULL;
-	size_t len = 0, cap = 0;
-	const unsigned char *p;
+	const unsigned char *p, *buf, *end;
 	unsigned long long n = 0;
 	int rc = -1;
 
-	for (;;) {
-		int got;
-
-		xgrow(&buf, &cap, len + READ_CHUNK, 1);
-		got = gzread(rd->gz, buf + len, READ_CHUNK);
-		if (got < 0) {
-			log_error("%s: cannot read", rd->path);
-			goto out;
-		}
-		if (got == 0)
-			break;
-		len += (size_t)got;
-		if (len > 64 * (size_t)MAX_DER) {
+	while (!rd->eof) {
+		if (rd->end - rd->start > 64 * (size_t)MAX_DER) {
 			log_error("%s: more than %d bytes of DER", rd->path,
 				  64 * MAX_DER);
-			goto out;
+			return -1;
 		}
+		if (rd->end == rd->cap) {
+			rd->cap *= 2;
+			rd->buf = xrealloc(rd->buf, rd->cap);
+		}
+		if (reader_fill(rd) < 0)
+			return -1;
 	}
-	for (p = buf; p < buf + len;) {
+	buf = (const unsigned char *)rd->buf + rd->start;
+	end = (const unsigned char *)rd->buf + rd->end;
+	for (p = buf; p < end;) {
 		const unsigned char *start = p;
-		X509 *x = d2i_X509(NULL, &p, (long)(buf + len - p));
+		X509 *x = d2i_X509(NULL, &p, (long)(end - p));
 
 		n++;
+		ERR_clear_error();
 		if (x == NULL) {
 			log_error("%s:%llu: certificate #%llu (byte %zu) is "
 				  "not DER X.509",
 				  rd->path, n, n, (size_t)(start - buf));
 			goto out;
 		}
-		rc = stage_x509(im, rd->path, n, x);
+		rc = stage_x509(im, rd->path, n, x, "", 0);
 		X509_free(x);
 		if (rc < 0)
 			goto out;
 		rc = -1;
 	}
-	rd->lineno = n;
 	rc = 0;
 out:
-	free(buf);
+	rd->lineno = n;
+	rd->start = rd->end;
 	return rc;
+}
+
+/*
+ * DER by content: a SEQUENCE (0x30) with a long-form length (0x81..0x84),
+ * as every certificate has; no text list starts with "0" and a byte over
+ * 0x80.
+ */
+static bool looks_like_der(struct reader *rd)
+{
+	while (rd->end - rd->start < 2 && !rd->eof)
+		if (reader_fill(rd) < 0)
+			return false;
+	return rd->end - rd->start >= 2 &&
+	       (unsigned char)rd->buf[rd->start] == 0x30 &&
+	       (unsigned char)rd->buf[rd->start + 1] >= 0x81 &&
+	       (unsigned char)rd->buf[rd->start + 1] <= 0x84;
 }
 
 static int import_file(struct import *im, const char *path)
@@ -563,9 +747,16 @@ static int import_file(struct import *im, const char *path)
 	int rc = -1;
 	int r;
 
+	long long before = im->st->records;
+
 	if (reader_open(&rd, path) < 0)
 		return -1;
 	im->path = path;
+	if (format == IMPORTER_AUTO && looks_like_der(&rd)) {
+		format = IMPORTER_DER;
+		if (!im->quiet_rejects)
+			log_info("%s: format der", path);
+	}
 	if (format == IMPORTER_DER) {
 		rc = import_der(im, &rd);
 		goto out;
@@ -591,8 +782,7 @@ static int import_file(struct import *im, const char *path)
 	if (r < 0)
 		goto out;
 	if (r == 0) {
-		log_warn("%s: no certificates in the file", path);
-		rc = 0;
+		rc = 0; /* no certificates: importer_run decides */
 		goto out;
 	}
 	if (format == IMPORTER_AUTO) {
@@ -624,6 +814,7 @@ static int import_file(struct import *im, const char *path)
 	else
 		rc = import_lines(im, &rd, format, line, len);
 out:
+	im->file_records[im->src] = im->st->records - before;
 	im->st->lines += (long long)rd.lineno;
 	if (rd.size > 0)
 		im->bytes_done += (unsigned long long)rd.size;
@@ -724,6 +915,18 @@ static int check_email(char *addr, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The column names of an accounts file ("account,email", "account_id,
+ * email", "id,e-mail"...), told from data by content: an account
+ * identifier carries a digit (ACME account numbers, "acct-7"), a header's
+ * first field none, and its second field is a word, not an address.
+ */
+static bool is_header(const char *account, const char *second)
+{
+	return strpbrk(account, "0123456789") == NULL && *second != '\0' &&
+	       strchr(second, '@') == NULL;
+}
+
 static int import_accounts(struct import *im, const char *path)
 {
 	char *fields[MAX_EMAILS + 1];
@@ -731,6 +934,7 @@ static int import_accounts(struct import *im, const char *path)
 	char err[256];
 	char *line;
 	size_t len;
+	bool first = true; /* the first line with content */
 	int rc = -1;
 	int r;
 
@@ -764,11 +968,16 @@ static int import_accounts(struct import *im, const char *path)
 		else if (*trim(fields[0]) == '\0')
 			snprintf(err, sizeof(err), "empty account");
 		/* A header row names its columns. */
-		if (err[0] == '\0' && rd.lineno == 1 && n >= 2 &&
-		    strcasecmp(trim(fields[0]), "account") == 0) {
+		if (err[0] == '\0' && first && n >= 2 &&
+		    is_header(trim(fields[0]), trim(fields[1]))) {
+			if (!im->quiet_rejects)
+				log_info("%s:%llu: header line skipped", path,
+					 rd.lineno);
 			free(copyline);
+			first = false;
 			continue;
 		}
+		first = false;
 		for (int i = 1; err[0] == '\0' && i < n; i++) {
 			char *e = trim(fields[i]);
 
@@ -812,7 +1021,7 @@ static const char create_stage[] =
 	" account text, issued_at timestamptz, not_after timestamptz,"
 	" names text[] NOT NULL, emails text[] NOT NULL, issuer text,"
 	" subject text, sha256 bytea, is_precert boolean NOT NULL,"
-	" extra jsonb) ON COMMIT DROP;"
+	" extra jsonb, is_ca boolean NOT NULL) ON COMMIT DROP;"
 	"CREATE TEMP TABLE import_contact ("
 	" line bigint NOT NULL, account text NOT NULL, emails text[] NOT NULL)"
 	" ON COMMIT DROP";
@@ -927,10 +1136,11 @@ static int move_staged(struct import *im, char *const *files, size_t nfiles,
 			im->db,
 			"INSERT INTO certificate (incident_id, serial, account,"
 			" issued_at, not_after, issuer_name, subject, sha256,"
-			" is_precert, names, source, source_line, extra)"
+			" is_precert, names, source, source_line, extra, is_ca)"
 			" SELECT $1, serial, account, issued_at, not_after,"
 			" issuer, subject, sha256, is_precert, names,"
-			" ($2::jsonb)->>src, line, extra FROM import_stage"
+			" ($2::jsonb)->>src, line, extra, is_ca FROM "
+			"import_stage"
 			" ON CONFLICT (incident_id, serial) DO NOTHING",
 			2, params);
 	if (n < 0)
@@ -1051,7 +1261,8 @@ static int record_event(struct import *im, long long incident_id,
 	for (size_t i = 0; i < nfiles; i++)
 		json_array_append_new(fl, json_string(files[i]));
 	detail = json_pack(
-		"{s:o,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+		"{s:o,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+		"s:I,s:I,s:I,s:I,s:I}",
 		"files", fl, "replacements", im->opt->replacements, "lines",
 		(json_int_t)st->lines, "records", (json_int_t)st->records,
 		"new", (json_int_t)st->new_certs, "present",
@@ -1061,7 +1272,12 @@ static int record_event(struct import *im, long long incident_id,
 		(json_int_t)st->accounts_without_email, "contacts",
 		(json_int_t)st->contacts, "names", (json_int_t)st->names,
 		"distinct_names", (json_int_t)st->distinct_names, "rejects",
-		(json_int_t)st->rejects, "replaced", (json_int_t)st->replaced);
+		(json_int_t)st->rejects, "replaced", (json_int_t)st->replaced,
+		"ca_certificates", (json_int_t)st->ca_certs, "no_name",
+		(json_int_t)st->no_name, "skipped_names",
+		(json_int_t)st->skipped_names, "odd_serials",
+		(json_int_t)st->odd_serials, "other_pem_blocks",
+		(json_int_t)st->other_pem_blocks);
 	text = json_dumps(detail, JSON_COMPACT);
 	rc = db_event_add(im->db, incident_id,
 			  im->opt->replacements ? "import.replacements"
@@ -1108,6 +1324,31 @@ static int restart(struct import *im)
 	     fseek(im->rejects, 0, SEEK_SET) != 0))
 		return log_error("%s: cannot rewrite: %s",
 				 im->opt->rejects_path, strerror(errno));
+	return 0;
+}
+
+/*
+ * A list that loads nothing is almost always the wrong file or a failed
+ * export: the import fails (exit 65) unless --allow-empty says it may be
+ * empty.  A file without certificates among others is a warning.
+ */
+static int no_certificates(struct import *im, char *const *files, size_t nfiles)
+{
+	bool none = im->st->records == 0 && !im->opt->allow_empty;
+
+	for (size_t i = 0; i < nfiles; i++) {
+		if (im->file_records[i] != 0)
+			continue;
+		if (none)
+			log_error("%s: no certificates", files[i]);
+		else
+			log_warn("%s: no certificates in the file", files[i]);
+	}
+	if (none && nfiles > 0) {
+		log_error("nothing was imported (--allow-empty accepts an "
+			  "empty list)");
+		return -1;
+	}
 	return 0;
 }
 
@@ -1163,6 +1404,7 @@ int importer_run(struct db *db, long long incident_id,
 	im.incident = incident;
 	im.names = distinct_new();
 	im.accounts = distinct_new();
+	im.file_records = xcalloc(nfiles + 1, sizeof(long long));
 	if (opt->rejects_path != NULL) {
 		im.rejects = fopen(opt->rejects_path, "w");
 		if (im.rejects == NULL) {
@@ -1233,6 +1475,8 @@ int importer_run(struct db *db, long long incident_id,
 		progress_finish(im.progress);
 		im.progress = NULL;
 	}
+	if (no_certificates(&im, files, nfiles) < 0)
+		goto rollback;
 	st->distinct_names = distinct_count(im.names);
 	st->accounts = distinct_count(im.accounts);
 	if (st->distinct_names < 0 || st->accounts < 0 ||
@@ -1257,6 +1501,7 @@ out:
 		fclose(im.rejects);
 	distinct_free(im.names);
 	distinct_free(im.accounts);
+	free(im.file_records);
 	st->seconds = now_s() - t0;
 	return rc;
 }

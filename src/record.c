@@ -926,9 +926,27 @@ static int parse_csv(struct record_parser *p, char *s, size_t n, size_t bound,
 
 /* ---- serials -------------------------------------------------------------- */
 
+/* "serial=HEX" is what "openssl x509 -serial -noout" prints. */
+static bool openssl_serial(const char **s, size_t *n)
+{
+	if (*n < 7 || strncasecmp(*s, "serial=", 7) != 0)
+		return false;
+	*s += 7;
+	*n -= 7;
+	return true;
+}
+
 static int parse_serials(struct record_parser *p, char *s, size_t n,
 			 struct record *out, char *err, size_t errlen)
 {
+	const char *t = s;
+	size_t tn = n;
+
+	trim(&t, &tn);
+	if (openssl_serial(&t, &tn)) {
+		s = (char *)t;
+		n = tn;
+	}
 	if (serial_parse(&out->serial, s, n, p->base, err, errlen) != 0)
 		return RECORD_ERROR;
 	return RECORD_OK;
@@ -1018,6 +1036,14 @@ int record_detect(const char *line, size_t len, char *err, size_t errlen)
 	if (n > 7 && memcmp(s, "serial", 6) == 0 && is_blank(s[6]) &&
 	    memmem(s, n, "names:", 6) != NULL)
 		return RECORD_LE2020;
+	{
+		const char *v = s;
+		size_t vn = n;
+
+		if (openssl_serial(&v, &vn) &&
+		    serial_parse(&sr, v, vn, 16, NULL, 0) == 0)
+			return RECORD_SERIALS;
+	}
 	c = (struct csv_cursor){ s, n, 0, false };
 	while ((rc = csv_next(&c, &f)) == CSV_FIELD) {
 		if (!f.quoted && f.n == 6 &&

@@ -89,17 +89,23 @@ static void fmt_time(time_t t, char *buf, size_t len)
 		snprintf(buf, len, "%lld", (long long)t);
 }
 
+/* The serial as the certificate carries it: zero and negative serials
+ * too (serial.h), so their CertID is theirs. */
 static OCSP_CERTID *certid_new(X509 *issuer, const struct serial *serial)
 {
-	BIGNUM *bn = BN_bin2bn(serial->b, (int)serial->len, NULL);
-	ASN1_INTEGER *ai = bn != NULL ? BN_to_ASN1_INTEGER(bn, NULL) : NULL;
+	unsigned char der[SERIAL_STORED_MAX + 3];
+	const unsigned char *p = der;
+	size_t n = serial_der_content(serial, der + 2);
+	ASN1_INTEGER *ai;
 	OCSP_CERTID *id = NULL;
 
+	der[0] = V_ASN1_INTEGER;
+	der[1] = (unsigned char)n;
+	ai = d2i_ASN1_INTEGER(NULL, &p, (long)n + 2);
 	if (ai != NULL)
 		id = OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(issuer),
 				      X509_get0_pubkey_bitstr(issuer), ai);
 	ASN1_INTEGER_free(ai);
-	BN_free(bn);
 	return id;
 }
 
@@ -450,7 +456,7 @@ int revcheck_add_ocsp(struct revcheck *rc, const char *url, X509 *issuer,
 	int len = revcheck_build_request(issuer, serial, &der);
 
 	if (len < 0) {
-		char hex[2 * SERIAL_MAX + 1];
+		char hex[SERIAL_TEXT_MAX];
 
 		serial_format_hex(serial, hex, sizeof(hex));
 		return log_error("revcheck: cannot build OCSP request for %s",

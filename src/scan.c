@@ -154,7 +154,7 @@ static json_t *affected_lookup(struct worker *w)
 	PGresult *res;
 
 	for (size_t i = 0; i < w->nbuf; i++) {
-		char h[2 * SERIAL_MAX + 3] = "\\x";
+		char h[SERIAL_TEXT_MAX + 2] = "\\x";
 
 		if (!w->buf[i].has_leaf)
 			continue;
@@ -210,7 +210,7 @@ static bool names_host(const char *names_literal, const char *host)
 static void jsonl_line(struct worker *w, const struct pending *p,
 		       enum classify_verdict v)
 {
-	char serial[2 * SERIAL_MAX + 1] = "";
+	char serial[SERIAL_TEXT_MAX] = "";
 	char na[UTCTIME_BUFSZ] = "", now[UTCTIME_BUFSZ];
 	json_t *o;
 	char *text;
@@ -288,7 +288,7 @@ static int flush(struct worker *w)
 		enum classify_verdict v;
 
 		if (p->has_leaf) {
-			char h[2 * SERIAL_MAX + 1];
+			char h[SERIAL_TEXT_MAX];
 			const char *names;
 			struct classify_leaf leaf = {
 				.names = (const char *const *)p->ci.names,

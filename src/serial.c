@@ -170,9 +170,128 @@ void serial_format_hex(const struct serial *s, char *buf, size_t len)
 
 	if (len == 0)
 		return;
-	for (i = 0; i < s->len && i < SERIAL_MAX && k + 2 < len; i++) {
+	for (i = 0; i < s->len && i < SERIAL_STORED_MAX && k + 2 < len; i++) {
 		buf[k++] = hex[s->b[i] >> 4];
 		buf[k++] = hex[s->b[i] & 0x0f];
+	}
+	buf[k] = '\0';
+}
+
+int serial_from_der_content(struct serial *out, const unsigned char *c,
+			    size_t n, char *err, size_t errlen)
+{
+	if (n == 0)
+		return errmsg_set(err, errlen, "serial number is empty");
+	if (c[0] & 0x80) {
+		/* Negative: drop sign octets DER would not have written. */
+		while (n > 1 && c[0] == 0xff && (c[1] & 0x80)) {
+			c++;
+			n--;
+		}
+		if (n > SERIAL_MAX)
+			return errmsg_set(err, errlen,
+					  "negative serial number longer "
+					  "than %d octets",
+					  SERIAL_MAX);
+		out->b[0] = 0;
+		memcpy(out->b + 1, c, n);
+		out->len = n + 1;
+		return 0;
+	}
+	while (n > 1 && c[0] == 0) {
+		c++;
+		n--;
+	}
+	if (n > SERIAL_MAX)
+		return errmsg_set(err, errlen,
+				  "serial number longer than %d octets",
+				  SERIAL_MAX);
+	memcpy(out->b, c, n);
+	out->len = n;
+	return 0;
+}
+
+int serial_from_stored_hex(struct serial *out, const char *hex, char *err,
+			   size_t errlen)
+{
+	size_t n = strlen(hex);
+	struct serial s;
+
+	if (n == 0 || n % 2 != 0 || n / 2 > SERIAL_STORED_MAX)
+		return errmsg_near(err, errlen, hex, n, "not a stored serial");
+	s.len = n / 2;
+	for (size_t i = 0; i < s.len; i++) {
+		int hi = hexval((unsigned char)hex[2 * i]);
+		int lo = hexval((unsigned char)hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return errmsg_near(err, errlen, hex, n,
+					   "not a stored serial");
+		s.b[i] = (unsigned char)(hi << 4 | lo);
+	}
+	/* The forms serial.h allows, no other. */
+	if (s.b[0] == 0 && s.len > 1 && (s.b[1] & 0x80) == 0)
+		return errmsg_near(err, errlen, hex, n, "not a stored serial");
+	if (s.b[0] != 0 && s.len > SERIAL_MAX)
+		return errmsg_near(err, errlen, hex, n, "not a stored serial");
+	*out = s;
+	return 0;
+}
+
+size_t serial_der_content(const struct serial *s, unsigned char *c)
+{
+	if (serial_sign(s) <= 0) {
+		/* zero: 00; negative: the content after the marker */
+		size_t n = s->len == 1 ? 1 : s->len - 1;
+
+		memcpy(c, s->len == 1 ? s->b : s->b + 1, n);
+		return n;
+	}
+	if (s->b[0] & 0x80) {
+		c[0] = 0;
+		memcpy(c + 1, s->b, s->len);
+		return s->len + 1;
+	}
+	memcpy(c, s->b, s->len);
+	return s->len;
+}
+
+int serial_sign(const struct serial *s)
+{
+	if (s->len == 0 || s->b[0] != 0)
+		return 1;
+	return s->len == 1 ? 0 : -1;
+}
+
+void serial_format_openssl(const struct serial *s, char *buf, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	unsigned char m[SERIAL_STORED_MAX];
+	size_t n = 0, i = 0, k = 0;
+	unsigned carry = 1;
+
+	if (len == 0)
+		return;
+	if (serial_sign(s) < 0) {
+		/* Magnitude of the two's complement: invert, add one. */
+		n = s->len - 1;
+		for (size_t j = n; j-- > 0;) {
+			unsigned v = (unsigned)(~s->b[j + 1] & 0xff) + carry;
+
+			m[j] = (unsigned char)(v & 0xff);
+			carry = v >> 8;
+		}
+		while (i + 1 < n && m[i] == 0)
+			i++;
+		if (k + 1 < len)
+			buf[k++] = '-';
+	} else {
+		n = s->len < SERIAL_STORED_MAX ? s->len : SERIAL_STORED_MAX;
+		memcpy(m, s->b, n);
+	}
+	for (; i < n && k + 2 < len; i++) {
+		buf[k++] = hex[m[i] >> 4];
+		buf[k++] = hex[m[i] & 0x0f];
 	}
 	buf[k] = '\0';
 }
@@ -192,7 +311,7 @@ uint64_t serial_hash(const struct serial *s)
 	uint64_t h = 14695981039346656037ULL; /* FNV-1a 64 offset basis */
 	size_t i;
 
-	for (i = 0; i < s->len && i < SERIAL_MAX; i++) {
+	for (i = 0; i < s->len && i < SERIAL_STORED_MAX; i++) {
 		h ^= s->b[i];
 		h *= 1099511628211ULL; /* FNV-1a 64 prime */
 	}

@@ -15,12 +15,17 @@
 #include "certrecall/serial.h"
 
 struct certinfo {
-	struct serial serial;
-	char *issuer;  /* RFC 2253 one-line form */
-	char *subject; /* RFC 2253 one-line form */
-	char **names;  /* dNSName and iPAddress SANs, normalised, sorted,
-			  unique; the subject CN when there are no SANs */
+	struct serial serial; /* zero and negative too: see serial.h */
+	char *issuer;	      /* RFC 2253 one-line form */
+	char *subject;	      /* RFC 2253 one-line form */
+	char **names; /* dNSName and iPAddress SANs, normalised (U-labels
+			  as A-labels), sorted, unique; with no
+			  subjectAltName extension at all, the subject CN
+			  if it is a host name with a dot; may be empty */
 	size_t nnames;
+	size_t nskipped;   /* SAN entries that are not usable names */
+	char skipped[200]; /* why the first of them was skipped */
+	bool is_ca;	   /* basicConstraints cA is true */
 	time_t not_before;
 	time_t not_after;
 	unsigned char sha256[32];
@@ -34,10 +39,11 @@ struct certinfo {
 };
 
 /*
- * Fills *out from x (borrowed).  Returns 0, or -1 with a lower-case
- * reason in err (negative or oversized serial, unreadable validity, a
- * name that does not normalise).  On success release with
- * certinfo_release().
+ * Fills *out from x (borrowed): whatever OpenSSL reads, including
+ * certificates with serial 0 or a negative serial, duplicate or unknown
+ * extensions, no usable name.  Returns 0, or -1 with a lower-case reason
+ * in err only when the validity cannot be read or the serial is longer
+ * than 20 octets.  On success release with certinfo_release().
  */
 int certinfo_from_x509(X509 *x, struct certinfo *out, char *err, size_t errlen);
 void certinfo_release(struct certinfo *ci);

@@ -2,7 +2,8 @@
  * dnsname - the host names certificates cover, normalised (pure).
  *
  * Lowercased, one trailing dot removed, IDNA A-labels ("xn--...") kept as
- * they are, "*." allowed only as the whole first label.  Labels are
+ * they are, U-labels converted to A-labels (libidn2, UTS 46
+ * non-transitional), "*." allowed only as the whole first label.  Labels are
  * 1..63 octets of letters, digits, hyphen (not first or last) and
  * underscore; the name at most 253 octets.  An IP address literal
  * (IPv4 dotted quad or IPv6 text) is accepted as such.

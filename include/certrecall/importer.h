@@ -32,6 +32,7 @@ struct importer_options {
 	const char *accounts_path; /* account,email[,email...] or NULL */
 	bool replacements;	   /* the files list replacement certificates */
 	bool progress;		   /* show a progress bar / periodic lines */
+	bool allow_empty;	   /* loading no certificate is not an error */
 };
 
 struct importer_stats {
@@ -47,6 +48,11 @@ struct importer_stats {
 	long long distinct_names;
 	long long rejects;  /* bad lines tolerated under max_errors */
 	long long replaced; /* affected certificates now marked replaced */
+	long long ca_certs; /* PEM/DER: basicConstraints cA certificates */
+	long long no_name;  /* PEM/DER: certificates without a probeable name */
+	long long skipped_names;    /* PEM/DER: SAN entries not usable */
+	long long odd_serials;	    /* PEM/DER: serial zero or negative */
+	long long other_pem_blocks; /* keys, CRLs ... skipped */
 	double seconds;
 };
 

@@ -7,7 +7,8 @@
  *            CAA checking results for <name> at <time> +0000 UTC
  *   le2022   <account>,"<hex serial>","<not_after RFC 3339>","<n1>",...
  *   csv      RFC 4180 with a header row naming the columns
- *   serials  one serial a line
+ *   serials  one serial a line ("serial=HEX", as openssl x509 -serial
+ *            prints it, too)
  *
  * Parsing is zero-copy where it can be: a record's strings point into the
  * line buffer (which the parser may modify) or into the parser's scratch

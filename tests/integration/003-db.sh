@@ -40,8 +40,15 @@ refused "slugs are unique" 'incident_slug_key' "INSERT INTO incident (slug, titl
 cert="INSERT INTO certificate (incident_id, serial, source, source_line) VALUES (1"
 ok "a certificate row loads" db_sql -c "$cert, '\\xfa', 'list.txt', 1)"
 refused "serials are unique per incident" 'certificate_incident_id_serial_key' "$cert, '\\xfa', 'list.txt', 2)"
-refused "a serial with a leading zero byte is refused" 'certificate_serial_check' "$cert, '\\x00fa', 'list.txt', 3)"
+refused "a positive serial with a leading zero byte is refused" 'certificate_serial_check' "$cert, '\\x000a', 'list.txt', 3)"
 refused "a serial over 20 octets is refused" 'certificate_serial_check' "$cert, '\\x$(printf '01%.0s' {1..21})', 'list.txt', 4)"
+# Zero and negative serials (010): 00, or 00 then DER content octets.
+ok "serial zero is stored as one zero octet" db_sql -c "$cert, '\\x00', 'root.pem', 1)"
+ok "a negative serial as 00 and its two's complement" db_sql -c "$cert, '\\x00fa', 'neg.pem', 1)"
+refused "zero has one form only" 'certificate_serial_check' "$cert, '\\x0000', 'list.txt', 5)"
+refused "a negative serial is at most 20 octets of content" 'certificate_serial_check' "$cert, '\\x00$(printf 'ff%.0s' {1..21})', 'list.txt', 6)"
+expect "serial_text prints stored serials as openssl does" "FA|00|-06" \
+	"$(db_sql -c "SELECT serial_text('\\xfa') || '|' || serial_text('\\x00') || '|' || serial_text('\\x00fa')")"
 refused "revocation state is checked" 'certificate_revocation_state_check' "UPDATE certificate SET revocation_state = 'maybe'"
 refused "revoked needs a revocation time" 'check constraint' "UPDATE certificate SET revocation_state = 'revoked'"
 refused "incidents are permanent (no DELETE)" 'permanent' "DELETE FROM incident"

@@ -22,6 +22,20 @@ static const struct {
 	{ "*.example.com", "*.example.com" },
 	{ "*.EXAMPLE.com.", "*.example.com" },
 	{ "xn--bcher-kva.example", "xn--bcher-kva.example" },
+	/* U-labels become A-labels: UTS 46 maps case, IDNA2008
+	 * non-transitional keeps sharp s and final sigma as browsers do. */
+	{ "b\xc3\xbc"
+	  "cher.example",
+	  "xn--bcher-kva.example" },
+	{ "B\xc3\x9c"
+	  "CHER.Example.",
+	  "xn--bcher-kva.example" },
+	{ "*.b\xc3\xbc"
+	  "cher.example",
+	  "*.xn--bcher-kva.example" },
+	{ "fa\xc3\x9f.de", "xn--fa-hia.de" },
+	{ "\xe4\xbe\x8b\xe3\x81\x88.\xe3\x83\x86\xe3\x82\xb9\xe3\x83\x88",
+	  "xn--r8jz45g.xn--zckzah" },
 	{ "XN--BCHER-KVA.example", "xn--bcher-kva.example" },
 	{ "_acme-challenge.example.com", "_acme-challenge.example.com" },
 	{ "a-b.c-d.example", "a-b.c-d.example" },
@@ -94,9 +108,12 @@ static const struct {
 	{ "exa\tmple.com", "blank in name" },
 	{ "exa\x01mple.com", "control character" },
 	{ "example.com\x7f", "control character" },
-	{ "b\xc3\xbc"
+	/* not IDNA: an unpaired continuation byte, a symbol */
+	{ "b\xbc"
 	  "cher.example",
-	  "give the IDNA A-label (xn--" },
+	  "not a valid internationalised name" },
+	{ "\xe2\x98\x83.example", "not a valid internationalised name" },
+	{ "*.\xe2\x98\x83.example", "not a valid internationalised name" },
 	{ "exa/mple.com", "invalid character '/'" },
 	{ "user@example.com", "invalid character '@'" },
 	{ "[::1]", "invalid IPv6" },

@@ -11,7 +11,7 @@
 
 static const char *hex(const struct serial *s)
 {
-	static char buf[2 * SERIAL_MAX + 1];
+	static char buf[SERIAL_TEXT_MAX];
 
 	serial_format_hex(s, buf, sizeof(buf));
 	return buf;
@@ -231,6 +231,132 @@ START_TEST(formatted_hex_parses_back_to_the_same_serial)
 }
 END_TEST
 
+/* A certificate's serial from its DER content octets, any sign. */
+static const struct {
+	const char *content; /* hex */
+	const char *stored;  /* hex, or NULL if refused */
+	const char *shown;   /* as openssl x509 -serial */
+} der[] = {
+	{ "01", "01", "01" },
+	{ "00ff", "ff", "FF" },
+	{ "0000ff", "ff", "FF" }, /* BER padding is dropped */
+	{ "00", "00", "00" },
+	{ "0000", "00", "00" },
+	{ "ff", "00ff", "-01" },
+	{ "ffff", "00ff", "-01" }, /* redundant sign octet */
+	{ "ff7f", "00ff7f", "-81" },
+	{ "80", "0080", "-80" },
+	{ "8000", "008000", "-8000" },
+	{ "fb", "00fb", "-05" },
+	{ "8102030405060708090a0b0c0d0e0f1011121314",
+	  "008102030405060708090a0b0c0d0e0f1011121314",
+	  "-7EFDFCFBFAF9F8F7F6F5F4F3F2F1F0EFEEEDECEC" },
+	{ "00ffffffffffffffffffffffffffffffffffffffff",
+	  "ffffffffffffffffffffffffffffffffffffffff",
+	  "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF" },
+	{ "010203040506070809101112131415161718192021", NULL, NULL },
+	{ "ff8102030405060708090a0b0c0d0e0f101112131415", NULL, NULL },
+	{ "", NULL, NULL },
+};
+
+START_TEST(der_content_of_any_sign_has_one_stored_form)
+{
+	unsigned char c[32];
+	size_t n = strlen(der[_i].content) / 2;
+	char text[SERIAL_TEXT_MAX], err[128] = "";
+	struct serial s;
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+
+		sscanf(der[_i].content + 2 * i, "%2x", &v);
+		c[i] = (unsigned char)v;
+	}
+	rc = serial_from_der_content(&s, c, n, err, sizeof(err));
+	if (der[_i].stored == NULL) {
+		ck_assert_int_eq(rc, -1);
+		ck_assert_msg(err[0] != '\0', "no reason");
+		return;
+	}
+	ck_assert_msg(rc == 0, "%s: %s", der[_i].content, err);
+	ck_assert_str_eq(hex(&s), der[_i].stored);
+	serial_format_openssl(&s, text, sizeof(text));
+	ck_assert_str_eq(text, der[_i].shown);
+}
+END_TEST
+
+START_TEST(list_serials_are_the_positive_stored_form)
+{
+	struct serial a, b;
+	char err[128];
+
+	/* A list's "ff" is the certificate with content 00 ff, never -1. */
+	ck_assert_int_eq(serial_parse(&a, "ff", 2, 16, err, sizeof(err)), 0);
+	ck_assert_int_eq(
+		serial_from_der_content(&b, (const unsigned char *)"\x00\xff",
+					2, err, sizeof(err)),
+		0);
+	ck_assert_int_eq(serial_compare(&a, &b), 0);
+	ck_assert_int_eq(serial_sign(&a), 1);
+	ck_assert_int_eq(serial_from_der_content(&b,
+						 (const unsigned char *)"\xff",
+						 1, err, sizeof(err)),
+			 0);
+	ck_assert_int_ne(serial_compare(&a, &b), 0);
+	ck_assert_int_eq(serial_sign(&b), -1);
+}
+END_TEST
+
+START_TEST(stored_hex_round_trips_to_der_content)
+{
+	/* The certificate's DER content octets come back for every form. */
+	static const char *const contents[] = { "01",	"00ff", "00", "ff",
+						"ff7f", "80",	"7f" };
+	static const char *const bad[] = {
+		"",
+		"0",
+		"000a",
+		"xx",
+		"0001",
+		"0102030405060708090a0b0c0d0e0f10111213"
+		"1415"
+	};
+
+	for (size_t k = 0; k < sizeof(contents) / sizeof(contents[0]); k++) {
+		unsigned char c[SERIAL_STORED_MAX], back[SERIAL_STORED_MAX];
+		size_t n = strlen(contents[k]) / 2, m;
+		struct serial s, t;
+		char err[128], h[SERIAL_TEXT_MAX];
+
+		for (size_t i = 0; i < n; i++) {
+			unsigned v;
+
+			sscanf(contents[k] + 2 * i, "%2x", &v);
+			c[i] = (unsigned char)v;
+		}
+		ck_assert_int_eq(
+			serial_from_der_content(&s, c, n, err, sizeof(err)), 0);
+		serial_format_hex(&s, h, sizeof(h));
+		ck_assert_int_eq(
+			serial_from_stored_hex(&t, h, err, sizeof(err)), 0);
+		ck_assert_int_eq(serial_compare(&s, &t), 0);
+		m = serial_der_content(&t, back);
+		ck_assert_uint_eq(m, n);
+		ck_assert_int_eq(memcmp(back, c, n), 0);
+	}
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		struct serial s;
+		char err[128] = "";
+
+		ck_assert_msg(serial_from_stored_hex(&s, bad[k], err,
+						     sizeof(err)) == -1,
+			      "%s", bad[k]);
+		ck_assert(err[0] != '\0');
+	}
+}
+END_TEST
+
 static Suite *serial_suite(void)
 {
 	Suite *s = suite_create("serial");
@@ -248,6 +374,10 @@ static Suite *serial_suite(void)
 	tcase_add_test(tc, long_input_is_quoted_to_forty_bytes);
 	tcase_add_test(tc, format_truncates_to_the_buffer);
 	tcase_add_test(tc, formatted_hex_parses_back_to_the_same_serial);
+	tcase_add_loop_test(tc, der_content_of_any_sign_has_one_stored_form, 0,
+			    (int)(sizeof(der) / sizeof(der[0])));
+	tcase_add_test(tc, list_serials_are_the_positive_stored_form);
+	tcase_add_test(tc, stored_hex_round_trips_to_der_content);
 	suite_add_tcase(s, tc);
 	return s;
 }
