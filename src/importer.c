@@ -159,6 +159,12 @@ static int reader_next(struct reader *r, char **line, size_t *len)
 
 /* ---- one import --------------------------------------------------- */
 
+/* An issuer of the incident (issuer table), for naming certificates. */
+struct import_issuer {
+	char id[32];
+	char *subject;
+};
+
 struct import {
 	struct db *db;
 	const struct importer_options *opt;
@@ -175,6 +181,8 @@ struct import {
 	unsigned long long bytes_done; /* of finished files */
 	int src;		       /* index of the current file */
 	const char *path;	       /* the current file */
+	struct import_issuer *issuers; /* the incident's, by id */
+	size_t nissuers;
 };
 
 /*
@@ -216,16 +224,44 @@ static int reject(struct import *im, const char *path,
  */
 #define DIRECT_COLUMNS                                                         \
 	"incident_id, source, source_line, serial, account, issued_at,"        \
-	" not_after, names, issuer_name, subject, sha256, is_precert, extra"
+	" not_after, caa_checked_at, names, issuer_name, issuer_id, subject,"  \
+	" sha256, is_precert, extra"
 #define STAGE_COLUMNS                                                          \
-	"src, line, serial, account, issued_at, not_after, names, emails,"     \
-	" issuer, subject, sha256, is_precert, extra"
+	"src, line, serial, account, issued_at, not_after, caa_checked_at,"    \
+	" names, emails, issuer, issuer_id, subject, sha256, is_precert, extra"
+
+/*
+ * The issuer a row is stored under (identity is issuer and serial): the
+ * one the record names (the certificate's own for PEM/DER), linked to the
+ * incident's issuer of that name; else the incident's issuer when it has
+ * exactly one; else unknown (both NULL).
+ */
+static void resolve_issuer(const struct import *im, const struct record *r,
+			   const char **name, const char **id)
+{
+	*name = r->issuer;
+	*id = NULL;
+	if (r->issuer == NULL) {
+		if (im->nissuers == 1) {
+			*name = im->issuers[0].subject;
+			*id = im->issuers[0].id;
+		}
+		return;
+	}
+	for (size_t i = 0; i < im->nissuers; i++)
+		if (strcmp(im->issuers[i].subject, r->issuer) == 0) {
+			*id = im->issuers[i].id;
+			return;
+		}
+}
 
 static int stage_row(struct import *im, unsigned long long lineno,
 		     const struct record *r, bool precert)
 {
 	struct db_copy *c = im->copy;
+	const char *issuer, *issuer_id;
 
+	resolve_issuer(im, r, &issuer, &issuer_id);
 	if (im->direct) {
 		if (r->nemails > 0) {
 			/* Contacts need the staging table. */
@@ -242,10 +278,12 @@ static int stage_row(struct import *im, unsigned long long lineno,
 	db_copy_text(c, r->account);
 	db_copy_time(c, r->issued_at);
 	db_copy_time(c, r->not_after);
+	db_copy_time(c, r->caa_checked_at);
 	db_copy_array(c, r->names, r->nnames);
 	if (!im->direct)
 		db_copy_array(c, r->emails, r->nemails);
-	db_copy_text(c, r->issuer);
+	db_copy_text(c, issuer);
+	db_copy_text(c, issuer_id);
 	db_copy_text(c, r->subject);
 	if (r->has_sha256)
 		db_copy_bytea(c, r->sha256, 32);
@@ -412,6 +450,7 @@ static int stage_x509(struct import *im, const char *path,
 	rec.nnames = ci.nnames;
 	rec.issued_at = ci.not_before;
 	rec.not_after = ci.not_after;
+	rec.caa_checked_at = RECORD_UNSET;
 	rec.issuer = ci.issuer;
 	rec.subject = ci.subject;
 	memcpy(rec.sha256, ci.sha256, 32);
@@ -810,7 +849,8 @@ static const char create_stage[] =
 	"CREATE TEMP TABLE import_stage ("
 	" src integer NOT NULL, line bigint NOT NULL, serial bytea NOT NULL,"
 	" account text, issued_at timestamptz, not_after timestamptz,"
-	" names text[] NOT NULL, emails text[] NOT NULL, issuer text,"
+	" caa_checked_at timestamptz, names text[] NOT NULL,"
+	" emails text[] NOT NULL, issuer text, issuer_id bigint,"
 	" subject text, sha256 bytea, is_precert boolean NOT NULL,"
 	" extra jsonb) ON COMMIT DROP;"
 	"CREATE TEMP TABLE import_contact ("
@@ -861,9 +901,10 @@ static int check_conflicts(struct import *im, char *const *files,
 
 	snprintf(sql, sizeof(sql),
 		 "SELECT encode(s.serial, 'hex'), s.src, s.line, c.source,"
-		 " c.source_line, c.imported_at = now()"
+		 " c.source_line, c.imported_at = now(), s.issuer"
 		 " FROM import_stage s JOIN %s c"
 		 " ON c.incident_id = $1 AND c.serial = s.serial"
+		 " AND coalesce(c.issuer_name, '') = coalesce(s.issuer, '')"
 		 " WHERE (c.account, c.issued_at, c.not_after, c.names)"
 		 " IS DISTINCT FROM (s.account, s.issued_at, s.not_after,"
 		 " s.names) ORDER BY s.src, s.line LIMIT 5",
@@ -874,9 +915,15 @@ static int check_conflicts(struct import *im, char *const *files,
 	for (int i = 0; i < PQntuples(res); i++) {
 		bool now = strcmp(PQgetvalue(res, i, 5), "t") == 0;
 
-		log_error("%s:%s: serial %s %s %s:%s with different data",
+		bool known = !PQgetisnull(res, i, 6);
+
+		log_error("%s:%s: serial %s (issuer %s%s%s) %s %s:%s with "
+			  "different data",
 			  files[atoi(PQgetvalue(res, i, 1))],
 			  PQgetvalue(res, i, 2), PQgetvalue(res, i, 0),
+			  known ? "\"" : "", known ? PQgetvalue(res, i, 6)
+						   : "unknown",
+			  known ? "\"" : "",
 			  now ? "is also at" : "was imported before from",
 			  PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
 		rc = -1;
@@ -887,6 +934,7 @@ static int check_conflicts(struct import *im, char *const *files,
 	snprintf(sql, sizeof(sql),
 		 "SELECT count(*) FROM import_stage s JOIN %s c"
 		 " ON c.incident_id = $1 AND c.serial = s.serial"
+		 " AND coalesce(c.issuer_name, '') = coalesce(s.issuer, '')"
 		 " AND c.imported_at = now()",
 		 table);
 	matched = query_count(im->db, sql, 1, &incident);
@@ -914,24 +962,28 @@ static int move_staged(struct import *im, char *const *files, size_t nfiles,
 	if (im->opt->replacements)
 		n = command_count(
 			im->db,
-			"INSERT INTO replacement (incident_id, serial, account,"
-			" issued_at, not_after, names, sha256, source,"
-			" source_line)"
-			" SELECT $1, serial, account, issued_at, not_after,"
-			" names, sha256, ($2::jsonb)->>src, line"
+			"INSERT INTO replacement (incident_id, serial,"
+			" issuer_name, account, issued_at, not_after, names,"
+			" sha256, source, source_line)"
+			" SELECT $1, serial, issuer, account, issued_at,"
+			" not_after, names, sha256, ($2::jsonb)->>src, line"
 			" FROM import_stage WHERE cardinality(names) > 0"
-			" ON CONFLICT (incident_id, serial) DO NOTHING",
+			" ON CONFLICT (incident_id, serial,"
+			" (coalesce(issuer_name, ''))) DO NOTHING",
 			2, params);
 	else
 		n = command_count(
 			im->db,
 			"INSERT INTO certificate (incident_id, serial, account,"
-			" issued_at, not_after, issuer_name, subject, sha256,"
-			" is_precert, names, source, source_line, extra)"
+			" issued_at, not_after, caa_checked_at, issuer_name,"
+			" issuer_id, subject, sha256, is_precert, names,"
+			" source, source_line, extra)"
 			" SELECT $1, serial, account, issued_at, not_after,"
-			" issuer, subject, sha256, is_precert, names,"
-			" ($2::jsonb)->>src, line, extra FROM import_stage"
-			" ON CONFLICT (incident_id, serial) DO NOTHING",
+			" caa_checked_at, issuer, issuer_id, subject, sha256,"
+			" is_precert, names, ($2::jsonb)->>src, line, extra"
+			" FROM import_stage"
+			" ON CONFLICT (incident_id, serial,"
+			" (coalesce(issuer_name, ''))) DO NOTHING",
 			2, params);
 	if (n < 0)
 		goto out;
@@ -1026,7 +1078,9 @@ static int mark_replaced(struct import *im, const char *incident)
 		" SELECT DISTINCT ON (c2.id) c2.id, r2.serial"
 		" FROM certificate c2 JOIN replacement r2"
 		"  ON r2.incident_id = c2.incident_id AND r2.names = c2.names"
-		"  AND r2.serial <> c2.serial AND (c2.issued_at IS NULL"
+		"  AND NOT (r2.serial = c2.serial AND (r2.issuer_name IS NULL"
+		"  OR c2.issuer_name IS NULL OR r2.issuer_name = c2.issuer_name))"
+		"  AND (c2.issued_at IS NULL"
 		"  OR r2.issued_at IS NULL OR r2.issued_at > c2.issued_at)"
 		" WHERE c2.incident_id = $1 AND c2.replaced_by IS NULL"
 		" ORDER BY c2.id, r2.issued_at DESC NULLS LAST) r"
@@ -1087,6 +1141,31 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The incident's issuers, which list rows and certificates are named
+ * after (resolve_issuer). */
+static int load_issuers(struct import *im)
+{
+	const char *params[1] = { im->incident };
+	PGresult *res = db_query(im->db,
+				 "SELECT id, subject FROM issuer"
+				 " WHERE incident_id = $1 ORDER BY id",
+				 1, params);
+
+	if (res == NULL)
+		return -1;
+	im->nissuers = (size_t)PQntuples(res);
+	im->issuers = im->nissuers > 0 ? xcalloc(im->nissuers,
+						 sizeof(*im->issuers))
+				       : NULL;
+	for (size_t i = 0; i < im->nissuers; i++) {
+		snprintf(im->issuers[i].id, sizeof(im->issuers[i].id), "%s",
+			 PQgetvalue(res, (int)i, 0));
+		im->issuers[i].subject = xstrdup(PQgetvalue(res, (int)i, 1));
+	}
+	PQclear(res);
+	return 0;
 }
 
 /* Resets what a pass counts, for a second pass over the same input. */
@@ -1191,7 +1270,8 @@ int importer_run(struct db *db, long long incident_id,
 	if (db_begin(db) < 0)
 		goto out;
 	if (db_exec(db, create_stage) < 0 ||
-	    db_exec(db, "SET LOCAL work_mem = '256MB'") < 0)
+	    db_exec(db, "SET LOCAL work_mem = '256MB'") < 0 ||
+	    load_issuers(&im) < 0)
 		goto rollback;
 	if (opt->accounts_path != NULL &&
 	    import_accounts(&im, opt->accounts_path) < 0)
@@ -1257,6 +1337,9 @@ out:
 		fclose(im.rejects);
 	distinct_free(im.names);
 	distinct_free(im.accounts);
+	for (size_t i = 0; i < im.nissuers; i++)
+		free(im.issuers[i].subject);
+	free(im.issuers);
 	st->seconds = now_s() - t0;
 	return rc;
 }
