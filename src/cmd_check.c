@@ -199,7 +199,8 @@ static int lookup_incidents(struct db *db, const char *name,
 		" c.revoked_at, c.names, certificate_served_match(c,"
 		" decode($1, 'hex'), $2, nullif(decode($3, 'hex'), ''::bytea),"
 		" decode($4, 'hex')) AS match FROM certificate c "
-		"WHERE c.incident_id = i.id AND c.serial = decode($1, 'hex')) c "
+		"WHERE c.incident_id = i.id AND c.serial = decode($1, 'hex')) "
+		"c "
 		"WHERE c.match IS NOT NULL ORDER BY i.slug";
 	char hex[2 * SERIAL_MAX + 1], aki[2 * sizeof(r->ci.aki) + 1], sha[65];
 	const char *params[4] = { hex, r->ci.issuer, aki, sha };
@@ -342,7 +343,8 @@ static void print_text(const struct check_run *run, uint16_t port, bool checked,
 					const struct check_incident *c =
 						&r->inc[j];
 
-					printf("%s %s: %s; revocation %s%s%s%s%s"
+					printf("%s %s: %s; revocation "
+					       "%s%s%s%s%s"
 					       "\n",
 					       j ? "            "
 						 : "incidents   ",

@@ -228,7 +228,8 @@ static int reject(struct import *im, const char *path,
 	" sha256, is_precert, extra"
 #define STAGE_COLUMNS                                                          \
 	"src, line, serial, account, issued_at, not_after, caa_checked_at,"    \
-	" names, emails, issuer, issuer_id, subject, sha256, is_precert, extra"
+	" names, emails, issuer, issuer_id, subject, sha256, is_precert, "     \
+	"extra"
 
 /*
  * The issuer a row is stored under (identity is issuer and serial): the
@@ -921,8 +922,8 @@ static int check_conflicts(struct import *im, char *const *files,
 			  "different data",
 			  files[atoi(PQgetvalue(res, i, 1))],
 			  PQgetvalue(res, i, 2), PQgetvalue(res, i, 0),
-			  known ? "\"" : "", known ? PQgetvalue(res, i, 6)
-						   : "unknown",
+			  known ? "\"" : "",
+			  known ? PQgetvalue(res, i, 6) : "unknown",
 			  known ? "\"" : "",
 			  now ? "is also at" : "was imported before from",
 			  PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
@@ -1079,7 +1080,8 @@ static int mark_replaced(struct import *im, const char *incident)
 		" FROM certificate c2 JOIN replacement r2"
 		"  ON r2.incident_id = c2.incident_id AND r2.names = c2.names"
 		"  AND NOT (r2.serial = c2.serial AND (r2.issuer_name IS NULL"
-		"  OR c2.issuer_name IS NULL OR r2.issuer_name = c2.issuer_name))"
+		"  OR c2.issuer_name IS NULL OR r2.issuer_name = "
+		"c2.issuer_name))"
 		"  AND (c2.issued_at IS NULL"
 		"  OR r2.issued_at IS NULL OR r2.issued_at > c2.issued_at)"
 		" WHERE c2.incident_id = $1 AND c2.replaced_by IS NULL"
@@ -1156,9 +1158,9 @@ static int load_issuers(struct import *im)
 	if (res == NULL)
 		return -1;
 	im->nissuers = (size_t)PQntuples(res);
-	im->issuers = im->nissuers > 0 ? xcalloc(im->nissuers,
-						 sizeof(*im->issuers))
-				       : NULL;
+	im->issuers = im->nissuers > 0
+			      ? xcalloc(im->nissuers, sizeof(*im->issuers))
+			      : NULL;
 	for (size_t i = 0; i < im->nissuers; i++) {
 		snprintf(im->issuers[i].id, sizeof(im->issuers[i].id), "%s",
 			 PQgetvalue(res, (int)i, 0));

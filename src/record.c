@@ -511,8 +511,8 @@ static int parse_le2020(struct record_parser *p, char *s, size_t n,
 				   "account id is not a number");
 	/* The time is when CAA was last checked, not when the certificate
 	 * was issued: it is no notBefore. */
-	if (parse_time(s + j + 4, n - j - 4, &out->caa_checked_at,
-		       "CAA check", err, errlen) != 0)
+	if (parse_time(s + j + 4, n - j - 4, &out->caa_checked_at, "CAA check",
+		       err, errlen) != 0)
 		return RECORD_ERROR;
 	if (finish_names(p, ntok, out, err, errlen) != 0)
 		return RECORD_ERROR;
