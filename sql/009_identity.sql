@@ -186,3 +186,20 @@ SET enable_mergejoin = off SET work_mem = '64MB' AS $$
 	WHERE c.incident_id = inc
 	GROUP BY c.id
 $$;
+
+-- A CRL fetch of the incident's only issuer covers the certificates whose
+-- issuer is unknown, never one that names another issuer.
+CREATE OR REPLACE VIEW crl_answer AS
+	SELECT c.id AS certificate_id, f.id AS fetch_id, f.url, f.fetched_at,
+	       f.this_update, f.next_update,
+	       CASE WHEN e.certificate_id IS NULL THEN 'good' ELSE 'revoked'
+	       END AS status,
+	       e.revoked_at, e.reason
+	FROM crl_fetch f
+	JOIN certificate c ON c.incident_id = f.incident_id
+		AND c.id <= f.last_certificate_id
+		AND (c.issuer_id = f.issuer_id
+		     OR (c.issuer_id IS NULL AND c.issuer_name IS NULL
+		         AND f.covers_unlinked))
+	LEFT JOIN crl_entry e ON e.fetch_id = f.id AND e.certificate_id = c.id
+	WHERE f.verified AND (NOT f.partitioned OR e.certificate_id IS NOT NULL);

@@ -455,7 +455,8 @@ static int match_crl(struct db *db, const struct crl *crl, const char *inc_id,
 		       "DECLARE crl_match NO SCROLL CURSOR FOR"
 		       " SELECT id, encode(serial, 'hex') FROM certificate"
 		       " WHERE incident_id = $1 AND (issuer_id = $2"
-		       " OR (issuer_id IS NULL AND $3::boolean)) AND id > $4",
+		       " OR (issuer_id IS NULL AND issuer_name IS NULL"
+		       " AND $3::boolean)) AND id > $4",
 		       4, p);
 	if (res == NULL)
 		return -1;
