@@ -35,6 +35,8 @@ ca ca-a2 "/O=certrecall test A/CN=identity CA A"
 leaf a ca-a 0x1002 a.test
 leaf b ca-b 0x1002 b.test
 leaf a2 ca-a2 0x1002 a2.test
+# CA A's certificate with that serial for the name CA B's is served at.
+leaf ab ca-a 0x1002 b.test
 expect "the test CAs issued the same serial" "serial=1002 serial=1002 serial=1002" \
 	"$(for l in a b a2; do openssl x509 -in "$D/$l.pem" -noout -serial; done | tr '\n' ' ' | sed 's/ $//')"
 
@@ -69,10 +71,13 @@ EOF
 	echo "}"
 } >"$D/nginx.conf"
 cleanup() {
-	if [ -s "$D/nginx.pid" ]; then
-		kill "$(cat "$D/nginx.pid")" 2>/dev/null
-		for _ in $(seq 1 50); do [ -e "$D/nginx.pid" ] || break; sleep 0.1; done
-	fi
+	local f
+	for f in "$D/nginx.pid" "$D/dnsmasq.pid"; do
+		[ -s "$f" ] || continue
+		kill "$(cat "$f")" 2>/dev/null
+		for _ in $(seq 1 50); do kill -0 "$(cat "$f" 2>/dev/null)" 2>/dev/null || break; sleep 0.1; done
+		rm -f "$f"
+	done
 }
 trap cleanup EXIT
 /usr/sbin/nginx -c "$D/nginx.conf" -p "$D" -e "$D/nginx-error.log"
@@ -160,6 +165,26 @@ expect "a list takes the incident's only issuer at import" "CN=identity CA B,O=c
 	"$(db_sql -c "SELECT c.issuer_name FROM certificate c JOIN incident i ON i.id = c.incident_id WHERE i.slug = 'serials-after'")"
 check a.test
 case $OUT in *"serials-after"*) fail "CA A's certificate is not in CA B's list" "$OUT" ;; *) pass "CA A's certificate is not in CA B's list" ;; esac
+
+# scan: a probe of b.test (serving CA B's 1002) is not CA A's 1002 for
+# b.test, and the deployment roll-up does not call it deployed.
+DP=$((PORT + 1))
+/usr/sbin/dnsmasq --port="$DP" --listen-address=127.0.0.1 --bind-interfaces \
+	--no-resolv --no-hosts --local=/test/ --pid-file="$D/dnsmasq.pid" \
+	--log-facility="$D/dnsmasq.log" --user=root --group=root \
+	--host-record=b.test,127.0.0.2
+incident scan-a
+certrecall -q import scan-a "$D/ab.pem" --no-progress
+CERTRECALL_SCANNER_DNS_SERVERS=127.0.0.1:$DP CERTRECALL_SCANNER_PORTS=$PORT \
+	CERTRECALL_SCANNER_ALLOW=127.0.0.2/32 \
+	certrecall -q scan scan-a --procs 1 --no-progress
+expect "scan: CA B's certificate for the name is a replacement, not CA A's affected one" \
+	serving-replacement \
+	"$(db_sql -c "SELECT string_agg(o.verdict, ' ') FROM observation o JOIN scan_target t ON t.id = o.target_id JOIN incident i ON i.id = t.incident_id WHERE i.slug = 'scan-a'")"
+expect "the report's deployment roll-up: replaced, not deployed" replaced \
+	"$(certrecall report scan-a --format csv 2>/dev/null | tail -1 | cut -d, -f7)"
+expect "the notices' roll-up agrees" replaced \
+	"$(db_sql -c "SELECT v.verdict FROM certificate c JOIN incident i ON i.id = c.incident_id CROSS JOIN LATERAL certificate_scan_verdict_inline(c.incident_id, c.serial, c.names, c.issuer_name, c.sha256, c.is_precert) v WHERE i.slug = 'scan-a'")"
 
 # Seen item 8: the le2020 time is the CAA check's.  The CCADB appendix
 # leaves Not before / Not after empty and fills Issuer once it is known.
