@@ -968,7 +968,11 @@ static int move_staged(struct import *im, char *const *files, size_t nfiles,
 			" sha256, source, source_line)"
 			" SELECT $1, serial, issuer, account, issued_at,"
 			" not_after, names, sha256, ($2::jsonb)->>src, line"
-			" FROM import_stage WHERE cardinality(names) > 0"
+			" FROM import_stage s WHERE cardinality(names) > 0"
+			" AND (issuer IS NOT NULL OR NOT EXISTS (SELECT 1"
+			" FROM replacement r WHERE r.incident_id = $1"
+			" AND r.serial = s.serial"
+			" AND r.issuer_name IS NOT NULL))"
 			" ON CONFLICT (incident_id, serial,"
 			" (coalesce(issuer_name, ''))) DO NOTHING",
 			2, params);
@@ -982,7 +986,12 @@ static int move_staged(struct import *im, char *const *files, size_t nfiles,
 			" SELECT $1, serial, account, issued_at, not_after,"
 			" caa_checked_at, issuer, issuer_id, subject, sha256,"
 			" is_precert, names, ($2::jsonb)->>src, line, extra"
-			" FROM import_stage"
+			" FROM import_stage s"
+			/* unknown issuer: already present under any issuer */
+			" WHERE issuer IS NOT NULL OR NOT EXISTS (SELECT 1"
+			" FROM certificate c WHERE c.incident_id = $1"
+			" AND c.serial = s.serial AND c.issuer_name IS NOT "
+			"NULL)"
 			" ON CONFLICT (incident_id, serial,"
 			" (coalesce(issuer_name, ''))) DO NOTHING",
 			2, params);
@@ -1275,6 +1284,20 @@ int importer_run(struct db *db, long long incident_id,
 	    db_exec(db, "SET LOCAL work_mem = '256MB'") < 0 ||
 	    load_issuers(&im) < 0)
 		goto rollback;
+	if (im.direct) {
+		/* A row of unknown issuer is already present when its serial
+		 * is there under a known issuer; the unique key cannot see
+		 * that, the staging table's move does. */
+		r = (int)query_count(db,
+				     "SELECT count(*) FROM (SELECT 1 FROM"
+				     " certificate WHERE incident_id = $1"
+				     " AND issuer_name IS NOT NULL LIMIT 1) x",
+				     1, (const char *[]){ incident });
+		if (r < 0)
+			goto rollback;
+		if (r > 0)
+			im.direct = false;
+	}
 	if (opt->accounts_path != NULL &&
 	    import_accounts(&im, opt->accounts_path) < 0)
 		goto rollback;

@@ -157,6 +157,12 @@ check b.test
 case $OUT in *"serials: "*) fail "after add-issuer, CA B's certificate is not in the list's incident" "$OUT" ;; *) pass "after add-issuer, CA B's certificate is not in the list's incident" ;; esac
 check a.test
 contains "and CA A's is, by issuer and serial" "serials: serials; revocation unknown" "$OUT"
+# A serial of unknown issuer is the certificate the incident has under a
+# known issuer: not a second row.
+incident mixed
+certrecall -q import mixed "$D/a.pem" --no-progress
+out=$(certrecall import mixed serials.txt --format serials --no-progress 2>&1)
+contains "a list's serial already loaded from its PEM is present, not new" "0 new, 1 already present" "$out"
 # A list imported into an incident that already has its one issuer.
 incident serials-after
 certrecall -q incident add-issuer serials-after "$D/ca-b.pem"
