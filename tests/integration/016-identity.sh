@@ -32,6 +32,7 @@ ca ca-a "/O=certrecall test A/CN=identity CA A"
 ca ca-b "/O=certrecall test B/CN=identity CA B"
 # The same name as CA A, another key: told apart by key identifier.
 ca ca-a2 "/O=certrecall test A/CN=identity CA A"
+ca ca-x "/O=certrecall test X/CN=identity CA X"
 leaf a ca-a 0x1002 a.test
 leaf b ca-b 0x1002 b.test
 leaf a2 ca-a2 0x1002 a2.test
@@ -157,6 +158,18 @@ check b.test
 case $OUT in *"serials: "*) fail "after add-issuer, CA B's certificate is not in the list's incident" "$OUT" ;; *) pass "after add-issuer, CA B's certificate is not in the list's incident" ;; esac
 check a.test
 contains "and CA A's is, by issuer and serial" "serials: serials; revocation unknown" "$OUT"
+# An incident with two issuers: a list's certificate stays of unknown
+# issuer and matches by serial only within those issuers.
+incident two-issuers
+certrecall -q incident add-issuer two-issuers "$D/ca-b.pem"
+certrecall -q incident add-issuer two-issuers "$D/ca-x.pem"
+certrecall -q import two-issuers serials.txt --format serials --no-progress
+expect "with two issuers the list's issuer stays unknown" 1 \
+	"$(db_sql -c "SELECT count(*) FROM certificate c JOIN incident i ON i.id = c.incident_id WHERE i.slug = 'two-issuers' AND c.issuer_name IS NULL")"
+check b.test
+contains "CA B (one of its issuers): serial matches, flagged" "two-issuers: two-issuers; revocation unknown; serial matches; issuer unknown (the served issuer is one of the incident's)" "$OUT"
+check a.test
+case $OUT in *"two-issuers"*) fail "CA A (not one of its issuers): not listed" "$OUT" ;; *) pass "CA A (not one of its issuers): not listed" ;; esac
 # A serial of unknown issuer is the certificate the incident has under a
 # known issuer: not a second row.
 incident mixed
