@@ -805,6 +805,21 @@ long long revocation_export(struct db *db, long long incident_id,
 	snprintf(code, sizeof(code), "%d", reason_code);
 	if (db_begin(db) < 0)
 		return -1;
+	/* The batch names serials only; identity is (issuer, serial). */
+	res = db_query(db,
+		       "SELECT count(*) FROM (SELECT serial FROM certificate"
+		       " WHERE incident_id = $1 AND revoked_at IS NULL"
+		       " GROUP BY serial HAVING count(*) > 1) s",
+		       1, p);
+	if (res == NULL)
+		goto fail;
+	if (db_get_llong(res, 0, 0) > 0)
+		log_warn("export-revocations: %lld serials belong to "
+			 "certificates of more than one issuer and are listed "
+			 "once per certificate: the batch does not say which "
+			 "issuer revokes which",
+			 db_get_llong(res, 0, 0));
+	PQclear(res);
 	/* Replaced first (the 2020 CA's order): revoking them breaks no
 	 * site. */
 	res = db_query(db,

@@ -143,6 +143,8 @@ out=$(certrecall import both --revocations rev.csv 2>&1)
 expect "an ambiguous revocation serial fails the import (65)" 65 $?
 contains "and names file and line" "rev.csv:2: serial 1002 is the serial of 2 certificates of different issuers" "$out"
 expect "nothing was recorded" 0 "$(db_sql -c "SELECT count(*) FROM revocation_evidence")"
+out=$(certrecall export-revocations both -o batch.csv 2>&1)
+contains "the revoker's batch warns that a serial belongs to two issuers" "1 serials belong to certificates of more than one issuer" "$out"
 
 # A list without issuers: the serial alone can match, and check says so.
 incident serials
