@@ -183,6 +183,7 @@ struct import {
 	const char *path;	       /* the current file */
 	struct import_issuer *issuers; /* the incident's, by id */
 	size_t nissuers;
+	bool known_issuers; /* the incident has rows of a known issuer */
 };
 
 /*
@@ -950,7 +951,7 @@ static int move_staged(struct import *im, char *const *files, size_t nfiles,
 		       const char *incident)
 {
 	json_t *names = json_array();
-	const char *params[2];
+	const char *params[3];
 	char *srcs;
 	long long n;
 	int rc = -1;
@@ -960,6 +961,7 @@ static int move_staged(struct import *im, char *const *files, size_t nfiles,
 	srcs = json_dumps(names, JSON_COMPACT);
 	params[0] = incident;
 	params[1] = srcs;
+	params[2] = im->known_issuers ? "t" : "f";
 	if (im->opt->replacements)
 		n = command_count(
 			im->db,
@@ -988,13 +990,13 @@ static int move_staged(struct import *im, char *const *files, size_t nfiles,
 			" is_precert, names, ($2::jsonb)->>src, line, extra"
 			" FROM import_stage s"
 			/* unknown issuer: already present under any issuer */
-			" WHERE issuer IS NOT NULL OR NOT EXISTS (SELECT 1"
-			" FROM certificate c WHERE c.incident_id = $1"
-			" AND c.serial = s.serial AND c.issuer_name IS NOT "
-			"NULL)"
+			" WHERE issuer IS NOT NULL OR NOT $3::boolean"
+			" OR NOT EXISTS (SELECT 1 FROM certificate c"
+			" WHERE c.incident_id = $1 AND c.serial = s.serial"
+			" AND c.issuer_name IS NOT NULL)"
 			" ON CONFLICT (incident_id, serial,"
 			" (coalesce(issuer_name, ''))) DO NOTHING",
-			2, params);
+			3, params);
 	if (n < 0)
 		goto out;
 	im->st->new_certs = n;
@@ -1284,7 +1286,7 @@ int importer_run(struct db *db, long long incident_id,
 	    db_exec(db, "SET LOCAL work_mem = '256MB'") < 0 ||
 	    load_issuers(&im) < 0)
 		goto rollback;
-	if (im.direct) {
+	if (!opt->replacements) {
 		/* A row of unknown issuer is already present when its serial
 		 * is there under a known issuer; the unique key cannot see
 		 * that, the staging table's move does. */
@@ -1295,7 +1297,8 @@ int importer_run(struct db *db, long long incident_id,
 				     1, (const char *[]){ incident });
 		if (r < 0)
 			goto rollback;
-		if (r > 0)
+		im.known_issuers = r > 0;
+		if (im.known_issuers)
 			im.direct = false;
 	}
 	if (opt->accounts_path != NULL &&
