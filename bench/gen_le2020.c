@@ -7,8 +7,9 @@
  * heavy tail (most accounts 1-3 certificates, a few hosting accounts with
  * tens of thousands), 1-100 names a certificate (mostly 1-3).  With
  * PEER.csv it also writes the same certificates pre-normalised as CSV
- * (serial as bytea hex, account, issued_at, names as an array literal,
- * source, line) for `psql \copy`, the peer in bench/import.sh.
+ * (serial as bytea hex, account, the time (loaded as caa_checked_at),
+ * names as an array literal, source, line) for `psql \copy`, the peer in
+ * bench/import.sh.
  */
 #include <stdint.h>
 #include <stdio.h>

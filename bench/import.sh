@@ -31,7 +31,7 @@ t0=$(now)
 t1=$(now)
 psql -XAtq "$CERTRECALL_DATABASE" -c "CHECKPOINT"
 t2=$(now)
-psql -XAtq "$CERTRECALL_DATABASE" -c "\\copy peer_certificate (incident_id, serial, account, issued_at, names, source, source_line) FROM '$peer' WITH (FORMAT csv)"
+psql -XAtq "$CERTRECALL_DATABASE" -c "\\copy peer_certificate (incident_id, serial, account, caa_checked_at, names, source, source_line) FROM '$peer' WITH (FORMAT csv)"
 t3=$(now)
 
 ours=$(echo "$t1 - $t0" | bc -l)

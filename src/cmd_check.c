@@ -31,6 +31,7 @@ struct check_incident {
 	char *title;
 	char *revocation_state;
 	char *revoked_at; /* RFC 3339 UTC, or NULL */
+	char *match;	  /* how it was told: certificate_served_match() */
 	bool names_host;  /* that certificate names the probed host */
 };
 
@@ -74,6 +75,7 @@ static void check_run_release(struct check_run *run)
 			free(r->inc[j].title);
 			free(r->inc[j].revocation_state);
 			free(r->inc[j].revoked_at);
+			free(r->inc[j].match);
 		}
 		free(r->inc);
 	}
@@ -156,6 +158,17 @@ static int parse_target(const char *arg, char *host, size_t hostlen,
 	return 0;
 }
 
+static void hex_of(const unsigned char *b, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
 static char *col_dup(PGresult *res, int row, int col)
 {
 	if (PQgetisnull(res, row, col))
@@ -164,30 +177,41 @@ static char *col_dup(PGresult *res, int row, int col)
 }
 
 /*
- * Which incidents list r's served serial, and whether that certificate
- * names the host (an imported row without names is taken to be the
- * served certificate itself, so its names are the leaf's).
+ * Which incidents list r's served certificate, and whether that
+ * certificate names the host (an imported row without names is taken to
+ * be the served certificate itself, so its names are the leaf's).
+ * Identity is (issuer, serial): certificate_served_match() (009) decides,
+ * by SHA-256 when the incident has the certificate, else by issuer name
+ * or key identifier and serial; a certificate of another issuer never
+ * matches.
  */
 static int lookup_incidents(struct db *db, const char *name,
 			    struct check_row *r)
 {
-	/* One probe of the (incident_id, serial) index per incident: the
-	 * serial alone has no index (it would slow every import). */
+	/* One probe of the (incident_id, serial, issuer) index per
+	 * incident: the serial alone has no index (it would slow every
+	 * import). */
 	static const char sql[] =
 		"SELECT i.slug, i.title, c.revocation_state, "
 		"to_char(c.revoked_at AT TIME ZONE 'UTC', "
 		"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-		"array_to_string(c.names, ' ') "
-		"FROM incident i CROSS JOIN LATERAL (SELECT * FROM certificate "
-		"WHERE incident_id = i.id AND serial = decode($1, 'hex')) c "
-		"ORDER BY i.slug";
-	char hex[2 * SERIAL_MAX + 1];
-	const char *params[1] = { hex };
+		"array_to_string(c.names, ' '), c.match "
+		"FROM incident i CROSS JOIN LATERAL (SELECT c.revocation_state,"
+		" c.revoked_at, c.names, certificate_served_match(c,"
+		" decode($1, 'hex'), $2, nullif(decode($3, 'hex'), ''::bytea),"
+		" decode($4, 'hex')) AS match FROM certificate c "
+		"WHERE c.incident_id = i.id AND c.serial = decode($1, 'hex')) "
+		"c "
+		"WHERE c.match IS NOT NULL ORDER BY i.slug";
+	char hex[2 * SERIAL_MAX + 1], aki[2 * sizeof(r->ci.aki) + 1], sha[65];
+	const char *params[4] = { hex, r->ci.issuer, aki, sha };
 	PGresult *res;
 	int n;
 
 	serial_format_hex(&r->ci.serial, hex, sizeof(hex));
-	res = db_query(db, sql, 1, params);
+	hex_of(r->ci.aki, r->ci.aki_len, aki);
+	hex_of(r->ci.sha256, 32, sha);
+	res = db_query(db, sql, 4, params);
 	if (res == NULL)
 		return -1;
 	n = PQntuples(res);
@@ -200,6 +224,7 @@ static int lookup_incidents(struct db *db, const char *name,
 		ci->title = col_dup(res, i, 1);
 		ci->revocation_state = col_dup(res, i, 2);
 		ci->revoked_at = col_dup(res, i, 3);
+		ci->match = col_dup(res, i, 5);
 		if (*names == '\0') {
 			for (size_t k = 0; k < r->ci.nnames; k++)
 				if (classify_name_covers(r->ci.names[k], name))
@@ -254,15 +279,18 @@ static bool covers(const struct check_row *r, const char *name)
 	return false;
 }
 
-static void hex_of(const unsigned char *b, size_t n, char *out)
+/* What the text output says about how a certificate was matched: only
+ * a match that could not compare issuers needs saying. */
+static const char *match_note(const char *match)
 {
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[2 * n] = '\0';
+	if (match == NULL)
+		return "";
+	if (strcmp(match, "serial") == 0)
+		return "; serial matches; issuer unknown";
+	if (strcmp(match, "incident-issuer") == 0)
+		return "; serial matches; issuer unknown (the served issuer "
+		       "is one of the incident's)";
+	return "";
 }
 
 static void print_text(const struct check_run *run, uint16_t port, bool checked,
@@ -316,7 +344,8 @@ static void print_text(const struct check_run *run, uint16_t port, bool checked,
 					const struct check_incident *c =
 						&r->inc[j];
 
-					printf("%s %s: %s; revocation %s%s%s%s"
+					printf("%s %s: %s; revocation "
+					       "%s%s%s%s%s"
 					       "\n",
 					       j ? "            "
 						 : "incidents   ",
@@ -325,6 +354,7 @@ static void print_text(const struct check_run *run, uint16_t port, bool checked,
 					       c->revoked_at ? " at " : "",
 					       c->revoked_at ? c->revoked_at
 							     : "",
+					       match_note(c->match),
 					       c->names_host
 						       ? ""
 						       : " (does not name this "
@@ -408,12 +438,14 @@ static int print_json(const struct check_run *run, uint16_t port, bool checked)
 
 				json_array_append_new(
 					incs,
-					json_pack("{s:s,s:s,s:s,s:o,s:b}",
+					json_pack("{s:s,s:s,s:s,s:o,s:o,s:b}",
 						  "slug", c->slug, "title",
 						  c->title, "revocation_state",
 						  c->revocation_state,
 						  "revoked_at",
 						  str_or_null(c->revoked_at),
+						  "match",
+						  str_or_null(c->match),
 						  "names_host",
 						  (int)c->names_host));
 			}

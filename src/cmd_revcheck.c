@@ -305,7 +305,8 @@ static int queue_ocsp(struct run *run, struct revcheck *rc, struct issuer *is,
 
 	snprintf(id, sizeof(id), "%lld", incident_id);
 	res = db_query(run->db,
-		       "SELECT c.id, encode(c.serial, 'hex'), c.issuer_id"
+		       "SELECT c.id, encode(c.serial, 'hex'), c.issuer_id,"
+		       " c.issuer_name IS NULL"
 		       " FROM certificate c WHERE c.incident_id = $1"
 		       " AND c.revoked_at IS NULL"
 		       " AND (c.not_after IS NULL"
@@ -314,9 +315,13 @@ static int queue_ocsp(struct run *run, struct revcheck *rc, struct issuer *is,
 	if (res == NULL)
 		return -1;
 	for (int r = 0; r < PQntuples(res); r++) {
+		/* Unlinked: the only issuer answers for a certificate whose
+		 * issuer is unknown, never for one naming another issuer
+		 * (identity is issuer and serial). */
+		bool unknown = strcmp(PQgetvalue(res, r, 3), "t") == 0;
 		long long iid =
 			PQgetisnull(res, r, 2)
-				? (nis == 1 ? is[0].id : -1)
+				? (nis == 1 && unknown ? is[0].id : -1)
 				: strtoll(PQgetvalue(res, r, 2), NULL, 10);
 		struct issuer *isr = NULL;
 		struct check *ck;

@@ -294,6 +294,12 @@ static int reader_next(struct reader *r, char **line, size_t *len)
 
 /* ---- one import --------------------------------------------------- */
 
+/* An issuer of the incident (issuer table), for naming certificates. */
+struct import_issuer {
+	char id[32];
+	char *subject;
+};
+
 struct import {
 	struct db *db;
 	const struct importer_options *opt;
@@ -311,6 +317,9 @@ struct import {
 	int src;		       /* index of the current file */
 	long long *file_records;       /* records read from each file */
 	const char *path;	       /* the current file */
+	struct import_issuer *issuers; /* the incident's, by id */
+	size_t nissuers;
+	bool known_issuers; /* the incident has rows of a known issuer */
 };
 
 /*
@@ -352,17 +361,45 @@ static int reject(struct import *im, const char *path,
  */
 #define DIRECT_COLUMNS                                                         \
 	"incident_id, source, source_line, serial, account, issued_at,"        \
-	" not_after, names, issuer_name, subject, sha256, is_precert, extra,"  \
-	" is_ca"
+	" not_after, caa_checked_at, names, issuer_name, issuer_id, subject,"  \
+	" sha256, is_precert, extra, is_ca"
 #define STAGE_COLUMNS                                                          \
-	"src, line, serial, account, issued_at, not_after, names, emails,"     \
-	" issuer, subject, sha256, is_precert, extra, is_ca"
+	"src, line, serial, account, issued_at, not_after, caa_checked_at,"    \
+	" names, emails, issuer, issuer_id, subject, sha256, is_precert, "     \
+	"extra, is_ca"
+
+/*
+ * The issuer a row is stored under (identity is issuer and serial): the
+ * one the record names (the certificate's own for PEM/DER), linked to the
+ * incident's issuer of that name; else the incident's issuer when it has
+ * exactly one; else unknown (both NULL).
+ */
+static void resolve_issuer(const struct import *im, const struct record *r,
+			   const char **name, const char **id)
+{
+	*name = r->issuer;
+	*id = NULL;
+	if (r->issuer == NULL) {
+		if (im->nissuers == 1) {
+			*name = im->issuers[0].subject;
+			*id = im->issuers[0].id;
+		}
+		return;
+	}
+	for (size_t i = 0; i < im->nissuers; i++)
+		if (strcmp(im->issuers[i].subject, r->issuer) == 0) {
+			*id = im->issuers[i].id;
+			return;
+		}
+}
 
 static int stage_row(struct import *im, unsigned long long lineno,
 		     const struct record *r, bool precert, bool is_ca)
 {
 	struct db_copy *c = im->copy;
+	const char *issuer, *issuer_id;
 
+	resolve_issuer(im, r, &issuer, &issuer_id);
 	if (im->direct) {
 		if (r->nemails > 0) {
 			/* Contacts need the staging table. */
@@ -379,10 +416,12 @@ static int stage_row(struct import *im, unsigned long long lineno,
 	db_copy_text(c, r->account);
 	db_copy_time(c, r->issued_at);
 	db_copy_time(c, r->not_after);
+	db_copy_time(c, r->caa_checked_at);
 	db_copy_array(c, r->names, r->nnames);
 	if (!im->direct)
 		db_copy_array(c, r->emails, r->nemails);
-	db_copy_text(c, r->issuer);
+	db_copy_text(c, issuer);
+	db_copy_text(c, issuer_id);
 	db_copy_text(c, r->subject);
 	if (r->has_sha256)
 		db_copy_bytea(c, r->sha256, 32);
@@ -555,6 +594,7 @@ static int stage_x509(struct import *im, const char *path,
 	rec.nnames = ci.nnames;
 	rec.issued_at = ci.not_before;
 	rec.not_after = ci.not_after;
+	rec.caa_checked_at = RECORD_UNSET;
 	rec.issuer = ci.issuer;
 	rec.subject = ci.subject;
 	memcpy(rec.sha256, ci.sha256, 32);
@@ -1019,7 +1059,8 @@ static const char create_stage[] =
 	"CREATE TEMP TABLE import_stage ("
 	" src integer NOT NULL, line bigint NOT NULL, serial bytea NOT NULL,"
 	" account text, issued_at timestamptz, not_after timestamptz,"
-	" names text[] NOT NULL, emails text[] NOT NULL, issuer text,"
+	" caa_checked_at timestamptz, names text[] NOT NULL,"
+	" emails text[] NOT NULL, issuer text, issuer_id bigint,"
 	" subject text, sha256 bytea, is_precert boolean NOT NULL,"
 	" extra jsonb, is_ca boolean NOT NULL) ON COMMIT DROP;"
 	"CREATE TEMP TABLE import_contact ("
@@ -1070,9 +1111,10 @@ static int check_conflicts(struct import *im, char *const *files,
 
 	snprintf(sql, sizeof(sql),
 		 "SELECT encode(s.serial, 'hex'), s.src, s.line, c.source,"
-		 " c.source_line, c.imported_at = now()"
+		 " c.source_line, c.imported_at = now(), s.issuer"
 		 " FROM import_stage s JOIN %s c"
 		 " ON c.incident_id = $1 AND c.serial = s.serial"
+		 " AND coalesce(c.issuer_name, '') = coalesce(s.issuer, '')"
 		 " WHERE (c.account, c.issued_at, c.not_after, c.names)"
 		 " IS DISTINCT FROM (s.account, s.issued_at, s.not_after,"
 		 " s.names) ORDER BY s.src, s.line LIMIT 5",
@@ -1083,9 +1125,15 @@ static int check_conflicts(struct import *im, char *const *files,
 	for (int i = 0; i < PQntuples(res); i++) {
 		bool now = strcmp(PQgetvalue(res, i, 5), "t") == 0;
 
-		log_error("%s:%s: serial %s %s %s:%s with different data",
+		bool known = !PQgetisnull(res, i, 6);
+
+		log_error("%s:%s: serial %s (issuer %s%s%s) %s %s:%s with "
+			  "different data",
 			  files[atoi(PQgetvalue(res, i, 1))],
 			  PQgetvalue(res, i, 2), PQgetvalue(res, i, 0),
+			  known ? "\"" : "",
+			  known ? PQgetvalue(res, i, 6) : "unknown",
+			  known ? "\"" : "",
 			  now ? "is also at" : "was imported before from",
 			  PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
 		rc = -1;
@@ -1096,6 +1144,7 @@ static int check_conflicts(struct import *im, char *const *files,
 	snprintf(sql, sizeof(sql),
 		 "SELECT count(*) FROM import_stage s JOIN %s c"
 		 " ON c.incident_id = $1 AND c.serial = s.serial"
+		 " AND coalesce(c.issuer_name, '') = coalesce(s.issuer, '')"
 		 " AND c.imported_at = now()",
 		 table);
 	matched = query_count(im->db, sql, 1, &incident);
@@ -1110,7 +1159,7 @@ static int move_staged(struct import *im, char *const *files, size_t nfiles,
 		       const char *incident)
 {
 	json_t *names = json_array();
-	const char *params[2];
+	const char *params[3];
 	char *srcs;
 	long long n;
 	int rc = -1;
@@ -1120,29 +1169,43 @@ static int move_staged(struct import *im, char *const *files, size_t nfiles,
 	srcs = json_dumps(names, JSON_COMPACT);
 	params[0] = incident;
 	params[1] = srcs;
+	params[2] = im->known_issuers ? "t" : "f";
 	if (im->opt->replacements)
 		n = command_count(
 			im->db,
-			"INSERT INTO replacement (incident_id, serial, account,"
-			" issued_at, not_after, names, sha256, source,"
-			" source_line)"
-			" SELECT $1, serial, account, issued_at, not_after,"
-			" names, sha256, ($2::jsonb)->>src, line"
-			" FROM import_stage WHERE cardinality(names) > 0"
-			" ON CONFLICT (incident_id, serial) DO NOTHING",
+			"INSERT INTO replacement (incident_id, serial,"
+			" issuer_name, account, issued_at, not_after, names,"
+			" sha256, source, source_line)"
+			" SELECT $1, serial, issuer, account, issued_at,"
+			" not_after, names, sha256, ($2::jsonb)->>src, line"
+			" FROM import_stage s WHERE cardinality(names) > 0"
+			" AND (issuer IS NOT NULL OR NOT EXISTS (SELECT 1"
+			" FROM replacement r WHERE r.incident_id = $1"
+			" AND r.serial = s.serial"
+			" AND r.issuer_name IS NOT NULL))"
+			" ON CONFLICT (incident_id, serial,"
+			" (coalesce(issuer_name, ''))) DO NOTHING",
 			2, params);
 	else
 		n = command_count(
 			im->db,
 			"INSERT INTO certificate (incident_id, serial, account,"
-			" issued_at, not_after, issuer_name, subject, sha256,"
-			" is_precert, names, source, source_line, extra, is_ca)"
+			" issued_at, not_after, caa_checked_at, issuer_name,"
+			" issuer_id, subject, sha256, is_precert, names,"
+			" source, source_line, extra, is_ca)"
 			" SELECT $1, serial, account, issued_at, not_after,"
-			" issuer, subject, sha256, is_precert, names,"
-			" ($2::jsonb)->>src, line, extra, is_ca FROM "
-			"import_stage"
-			" ON CONFLICT (incident_id, serial) DO NOTHING",
-			2, params);
+			" caa_checked_at, issuer, issuer_id, subject, sha256,"
+			" is_precert, names, ($2::jsonb)->>src, line, extra,"
+			" is_ca"
+			" FROM import_stage s"
+			/* unknown issuer: already present under any issuer */
+			" WHERE issuer IS NOT NULL OR NOT $3::boolean"
+			" OR NOT EXISTS (SELECT 1 FROM certificate c"
+			" WHERE c.incident_id = $1 AND c.serial = s.serial"
+			" AND c.issuer_name IS NOT NULL)"
+			" ON CONFLICT (incident_id, serial,"
+			" (coalesce(issuer_name, ''))) DO NOTHING",
+			3, params);
 	if (n < 0)
 		goto out;
 	im->st->new_certs = n;
@@ -1236,7 +1299,10 @@ static int mark_replaced(struct import *im, const char *incident)
 		" SELECT DISTINCT ON (c2.id) c2.id, r2.serial"
 		" FROM certificate c2 JOIN replacement r2"
 		"  ON r2.incident_id = c2.incident_id AND r2.names = c2.names"
-		"  AND r2.serial <> c2.serial AND (c2.issued_at IS NULL"
+		"  AND NOT (r2.serial = c2.serial AND (r2.issuer_name IS NULL"
+		"  OR c2.issuer_name IS NULL OR r2.issuer_name = "
+		"c2.issuer_name))"
+		"  AND (c2.issued_at IS NULL"
 		"  OR r2.issued_at IS NULL OR r2.issued_at > c2.issued_at)"
 		" WHERE c2.incident_id = $1 AND c2.replaced_by IS NULL"
 		" ORDER BY c2.id, r2.issued_at DESC NULLS LAST) r"
@@ -1303,6 +1369,31 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The incident's issuers, which list rows and certificates are named
+ * after (resolve_issuer). */
+static int load_issuers(struct import *im)
+{
+	const char *params[1] = { im->incident };
+	PGresult *res = db_query(im->db,
+				 "SELECT id, subject FROM issuer"
+				 " WHERE incident_id = $1 ORDER BY id",
+				 1, params);
+
+	if (res == NULL)
+		return -1;
+	im->nissuers = (size_t)PQntuples(res);
+	im->issuers = im->nissuers > 0
+			      ? xcalloc(im->nissuers, sizeof(*im->issuers))
+			      : NULL;
+	for (size_t i = 0; i < im->nissuers; i++) {
+		snprintf(im->issuers[i].id, sizeof(im->issuers[i].id), "%s",
+			 PQgetvalue(res, (int)i, 0));
+		im->issuers[i].subject = xstrdup(PQgetvalue(res, (int)i, 1));
+	}
+	PQclear(res);
+	return 0;
 }
 
 /* Resets what a pass counts, for a second pass over the same input. */
@@ -1433,8 +1524,24 @@ int importer_run(struct db *db, long long incident_id,
 	if (db_begin(db) < 0)
 		goto out;
 	if (db_exec(db, create_stage) < 0 ||
-	    db_exec(db, "SET LOCAL work_mem = '256MB'") < 0)
+	    db_exec(db, "SET LOCAL work_mem = '256MB'") < 0 ||
+	    load_issuers(&im) < 0)
 		goto rollback;
+	if (!opt->replacements) {
+		/* A row of unknown issuer is already present when its serial
+		 * is there under a known issuer; the unique key cannot see
+		 * that, the staging table's move does. */
+		r = (int)query_count(db,
+				     "SELECT count(*) FROM (SELECT 1 FROM"
+				     " certificate WHERE incident_id = $1"
+				     " AND issuer_name IS NOT NULL LIMIT 1) x",
+				     1, (const char *[]){ incident });
+		if (r < 0)
+			goto rollback;
+		im.known_issuers = r > 0;
+		if (im.known_issuers)
+			im.direct = false;
+	}
 	if (opt->accounts_path != NULL &&
 	    import_accounts(&im, opt->accounts_path) < 0)
 		goto rollback;
@@ -1502,6 +1609,9 @@ out:
 	distinct_free(im.names);
 	distinct_free(im.accounts);
 	free(im.file_records);
+	for (size_t i = 0; i < im.nissuers; i++)
+		free(im.issuers[i].subject);
+	free(im.issuers);
 	st->seconds = now_s() - t0;
 	return rc;
 }

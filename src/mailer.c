@@ -292,7 +292,7 @@ static void notice_release(struct notice *n)
 	" extract(epoch FROM c.revoked_at)::bigint, v.verdict"
 #define CERT_VERDICT                                                           \
 	" CROSS JOIN LATERAL certificate_scan_verdict_inline(c.incident_id,"   \
-	" c.serial, c.names) v"
+	" c.serial, c.names, c.issuer_name, c.sha256, c.is_precert) v"
 
 static json_t *row_time(PGresult *res, int r, int col)
 {
@@ -544,7 +544,8 @@ static const char *kind_filter(const char *kind)
 		       "certrecall_now())"
 		       " AND (SELECT verdict FROM "
 		       "certificate_scan_verdict_inline("
-		       "incident_id, serial, names)) <> 'replaced'";
+		       "incident_id, serial, names, issuer_name, sha256,"
+		       " is_precert)) <> 'replaced'";
 	if (strcmp(kind, "revoked") == 0)
 		return " AND revoked_at IS NOT NULL";
 	return "";

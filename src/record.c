@@ -509,8 +509,10 @@ static int parse_le2020(struct record_parser *p, char *s, size_t n,
 	if (!all_digits(f[1].s, f[1].n))
 		return errmsg_near(err, errlen, f[1].s, f[1].n,
 				   "account id is not a number");
-	if (parse_time(s + j + 4, n - j - 4, &out->issued_at, "issue", err,
-		       errlen) != 0)
+	/* The time is when CAA was last checked, not when the certificate
+	 * was issued: it is no notBefore. */
+	if (parse_time(s + j + 4, n - j - 4, &out->caa_checked_at, "CAA check",
+		       err, errlen) != 0)
 		return RECORD_ERROR;
 	if (finish_names(p, ntok, out, err, errlen) != 0)
 		return RECORD_ERROR;
@@ -1131,6 +1133,7 @@ int record_parse(struct record_parser *p, char *line, size_t len,
 	memset(out, 0, sizeof(*out));
 	out->issued_at = RECORD_UNSET;
 	out->not_after = RECORD_UNSET;
+	out->caa_checked_at = RECORD_UNSET;
 	free(p->extra_json);
 	p->extra_json = NULL;
 	rc = prep(p, &s, &n, &bound, err, errlen);
@@ -1145,6 +1148,7 @@ int record_parse(struct record_parser *p, char *line, size_t len,
 		memset(out, 0, sizeof(*out));
 		out->issued_at = RECORD_UNSET;
 		out->not_after = RECORD_UNSET;
+		out->caa_checked_at = RECORD_UNSET;
 	}
 	return rc;
 }

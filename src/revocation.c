@@ -144,6 +144,44 @@ int revocation_add_issuers(struct db *db, const struct incident *inc,
 			goto rollback;
 		PQclear(res);
 	}
+	/*
+	 * Identity is (issuer, serial): list rows loaded before the
+	 * incident had an issuer take it when it now has exactly one, as
+	 * an import would have.  A row whose serial that issuer already
+	 * has (the same certificate loaded from its PEM too) stays
+	 * unknown rather than collide.
+	 */
+	{
+		static const char *const link[] = {
+			"UPDATE certificate c SET issuer_name = i.subject,"
+			" issuer_id = i.id FROM issuer i"
+			" WHERE c.incident_id = $1 AND i.incident_id = $1"
+			" AND c.issuer_name IS NULL AND c.issuer_id IS NULL"
+			" AND (SELECT count(*) FROM issuer j"
+			"  WHERE j.incident_id = $1) = 1"
+			" AND NOT EXISTS (SELECT 1 FROM certificate d"
+			"  WHERE d.incident_id = $1 AND d.serial = c.serial"
+			"  AND d.issuer_name = i.subject)",
+			"UPDATE replacement r SET issuer_name = i.subject"
+			" FROM issuer i"
+			" WHERE r.incident_id = $1 AND i.incident_id = $1"
+			" AND r.issuer_name IS NULL"
+			" AND (SELECT count(*) FROM issuer j"
+			"  WHERE j.incident_id = $1) = 1"
+			" AND NOT EXISTS (SELECT 1 FROM replacement d"
+			"  WHERE d.incident_id = $1 AND d.serial = r.serial"
+			"  AND d.issuer_name = i.subject)",
+		};
+		const char *p[1] = { id };
+
+		for (size_t k = 0; k < sizeof(link) / sizeof(link[0]); k++) {
+			PGresult *res = db_query(db, link[k], 1, p);
+
+			if (res == NULL)
+				goto rollback;
+			PQclear(res);
+		}
+	}
 	{
 		json_t *d = json_pack("{s:s,s:i}", "file", path, "issuers", n);
 		char *t = json_dumps(d, JSON_COMPACT);
@@ -278,6 +316,34 @@ int revocation_import(struct db *db, const struct incident *inc,
 	if (db_copy_end(c, NULL, NULL) < 0)
 		goto rollback;
 	c = NULL;
+	/* The file names serials only: a serial that two issuers of the
+	 * incident share cannot say which certificate was revoked. */
+	{
+		const char *p[1] = { id };
+		int amb;
+
+		res = db_query(db,
+			       "SELECT r.line, encode(r.serial, 'hex'),"
+			       " count(*) FROM import_revocation r"
+			       " JOIN certificate c ON c.incident_id = $1"
+			       " AND c.serial = r.serial"
+			       " GROUP BY r.line, r.serial HAVING count(*) > 1"
+			       " ORDER BY r.line LIMIT 5",
+			       1, p);
+		if (res == NULL)
+			goto rollback;
+		amb = PQntuples(res);
+		for (int i = 0; i < amb; i++)
+			log_error("%s:%s: serial %s is the serial of %s "
+				  "certificates of different issuers in this "
+				  "incident: the file cannot say which was "
+				  "revoked",
+				  path, PQgetvalue(res, i, 0),
+				  PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+		PQclear(res);
+		if (amb > 0)
+			goto rollback;
+	}
 	{
 		const char *p[2] = { id, path };
 
@@ -399,7 +465,8 @@ static int match_crl(struct db *db, const struct crl *crl, const char *inc_id,
 		       "DECLARE crl_match NO SCROLL CURSOR FOR"
 		       " SELECT id, encode(serial, 'hex') FROM certificate"
 		       " WHERE incident_id = $1 AND (issuer_id = $2"
-		       " OR (issuer_id IS NULL AND $3::boolean)) AND id > $4",
+		       " OR (issuer_id IS NULL AND issuer_name IS NULL"
+		       " AND $3::boolean)) AND id > $4",
 		       4, p);
 	if (res == NULL)
 		return -1;
@@ -724,7 +791,7 @@ long long revocation_conflicts(struct db *db, long long incident_id, FILE *out)
 		"  ORDER BY l.source)"
 		" FROM d JOIN l USING (certificate_id)"
 		" JOIN certificate c ON c.id = d.certificate_id"
-		" GROUP BY c.serial ORDER BY c.serial",
+		" GROUP BY c.id, c.serial ORDER BY c.serial, c.id",
 		1, p);
 	if (res == NULL)
 		return -1;
@@ -748,6 +815,21 @@ long long revocation_export(struct db *db, long long incident_id,
 	snprintf(code, sizeof(code), "%d", reason_code);
 	if (db_begin(db) < 0)
 		return -1;
+	/* The batch names serials only; identity is (issuer, serial). */
+	res = db_query(db,
+		       "SELECT count(*) FROM (SELECT serial FROM certificate"
+		       " WHERE incident_id = $1 AND revoked_at IS NULL"
+		       " GROUP BY serial HAVING count(*) > 1) s",
+		       1, p);
+	if (res == NULL)
+		goto fail;
+	if (db_get_llong(res, 0, 0) > 0)
+		log_warn("export-revocations: %lld serials belong to "
+			 "certificates of more than one issuer and are listed "
+			 "once per certificate: the batch does not say which "
+			 "issuer revokes which",
+			 db_get_llong(res, 0, 0));
+	PQclear(res);
 	/* Replaced first (the 2020 CA's order): revoking them breaks no
 	 * site. */
 	res = db_query(

@@ -142,8 +142,10 @@ static void hex(const unsigned char *b, size_t n, char *out)
 }
 
 /*
- * The served serials that are affected certificates of the incident, with
- * the names those certificates carry: one query per batch.
+ * The served certificates that are affected certificates of the incident
+ * (certificate_served_match: by SHA-256, else by issuer and serial, never
+ * another issuer's), with the names those certificates carry: one query
+ * per batch.  Keyed by the index in w->buf.
  */
 static json_t *affected_lookup(struct worker *w)
 {
@@ -154,27 +156,38 @@ static json_t *affected_lookup(struct worker *w)
 	PGresult *res;
 
 	for (size_t i = 0; i < w->nbuf; i++) {
-		char h[SERIAL_TEXT_MAX + 2] = "\\x";
+		const struct certinfo *ci = &w->buf[i].ci;
+		char h[2 * SERIAL_STORED_MAX + 1], aki[2 * sizeof(ci->aki) + 1];
+		char sha[65];
 
 		if (!w->buf[i].has_leaf)
 			continue;
-		hex(w->buf[i].ci.serial.b, w->buf[i].ci.serial.len, h + 2);
-		json_array_append_new(arr, json_string(h));
+		hex(ci->serial.b, ci->serial.len, h);
+		hex(ci->aki, ci->aki_len, aki);
+		hex(ci->sha256, 32, sha);
+		json_array_append_new(
+			arr, json_pack("{s:I,s:s,s:s,s:s,s:s}", "i",
+				       (json_int_t)i, "serial", h, "issuer",
+				       ci->issuer, "aki", aki, "sha256", sha));
 	}
 	if (json_array_size(arr) == 0) {
 		json_decref(arr);
 		return found;
 	}
 	param = json_dumps(arr, JSON_COMPACT);
-	/* JSON array text -> bytea[]: parsed by the server, no pasting. */
+	/* JSON text -> rows: parsed by the server, no pasting. */
 	params[0] = w->incident;
 	params[1] = param;
 	res = db_query(
 		w->db,
-		"SELECT encode(c.serial, 'hex'), c.names FROM certificate c"
-		" WHERE c.incident_id = $1 AND c.serial IN (SELECT"
-		" decode(substr(x, 3), 'hex') FROM"
-		" json_array_elements_text($2::json) x)",
+		"SELECT x.i, string_agg(c.names::text, ',') FROM"
+		" json_to_recordset($2::json) AS x(i int, serial text,"
+		" issuer text, aki text, sha256 text)"
+		" JOIN certificate c ON c.incident_id = $1"
+		" AND c.serial = decode(x.serial, 'hex')"
+		" WHERE certificate_served_match(c, decode(x.serial, 'hex'),"
+		" x.issuer, nullif(decode(x.aki, 'hex'), ''::bytea),"
+		" decode(x.sha256, 'hex')) IS NOT NULL GROUP BY x.i",
 		2, params);
 	free(param);
 	json_decref(arr);
@@ -296,7 +309,7 @@ static int flush(struct worker *w)
 				.not_after = p->ci.not_after,
 			};
 
-			hex(p->ci.serial.b, p->ci.serial.len, h);
+			snprintf(h, sizeof(h), "%zu", i);
 			names = json_string_value(json_object_get(affected, h));
 			leaf.affected =
 				names != NULL && names_host(names, p->name);

@@ -5,6 +5,7 @@
  * Formats (see ../shared/reference/revocation-rules.md):
  *   le2020   serial <hex> <account> <hash> names: [<n1> <n2> ...] missing
  *            CAA checking results for <name> at <time> +0000 UTC
+ *            (<time> is the CAA check's, stored as caa_checked_at)
  *   le2022   <account>,"<hex serial>","<not_after RFC 3339>","<n1>",...
  *   csv      RFC 4180 with a header row naming the columns
  *   serials  one serial a line ("serial=HEX", as openssl x509 -serial
@@ -68,6 +69,9 @@ struct record {
 	size_t nnames;	     /* NULL / 0 when the line gives none */
 	time_t issued_at;    /* RECORD_UNSET when not given */
 	time_t not_after;    /* RECORD_UNSET when not given */
+	/* le2020: when CAA was last checked ("... at TIME"); RECORD_UNSET
+	 * otherwise.  Not an issuance time. */
+	time_t caa_checked_at;
 	/* csv only (NULL / false when absent): */
 	const char **emails; /* as given, in order, exact duplicates dropped */
 	size_t nemails;

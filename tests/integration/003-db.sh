@@ -39,7 +39,11 @@ refused "aware_at is mandatory" 'null value in column "aware_at"' "INSERT INTO i
 refused "slugs are unique" 'incident_slug_key' "INSERT INTO incident (slug, title, reason, aware_at) VALUES ('caa-2020', 'x', 'br-1', now())"
 cert="INSERT INTO certificate (incident_id, serial, source, source_line) VALUES (1"
 ok "a certificate row loads" db_sql -c "$cert, '\\xfa', 'list.txt', 1)"
-refused "serials are unique per incident" 'certificate_incident_id_serial_key' "$cert, '\\xfa', 'list.txt', 2)"
+refused "a serial is unique per incident and issuer (here: unknown)" 'certificate_identity' "$cert, '\\xfa', 'list.txt', 2)"
+certi="INSERT INTO certificate (incident_id, serial, issuer_name, source, source_line) VALUES (1"
+ok "the same serial of a named issuer is another certificate" db_sql -c "$certi, '\\xfa', 'CN=A', 'list.txt', 2)"
+ok "and of a second issuer another again" db_sql -c "$certi, '\\xfa', 'CN=B', 'list.txt', 3)"
+refused "an issuer's serial is unique" 'certificate_identity' "$certi, '\\xfa', 'CN=B', 'list.txt', 4)"
 refused "a positive serial with a leading zero byte is refused" 'certificate_serial_check' "$cert, '\\x000a', 'list.txt', 3)"
 refused "a serial over 20 octets is refused" 'certificate_serial_check' "$cert, '\\x$(printf '01%.0s' {1..21})', 'list.txt', 4)"
 # Zero and negative serials (010): 00, or 00 then DER content octets.

@@ -29,8 +29,11 @@ serial=$(awk '{print $2}' <<<"$line" | sed 's/^\(00\)*//')
 expect "a row keeps its serial, source and line" "$serial list.txt 4321" \
 	"$(db_sql -c "SELECT encode(serial, 'hex') || ' ' || source || ' ' || source_line FROM certificate WHERE source_line = 4321 AND incident_id = 1")"
 issued=$(sed 's/.* at \([0-9-]*\) \([0-9:]*\)\..*/\1T\2Z/' <<<"$line")
-expect "issued_at comes from the list, in UTC" "$issued" \
-	"$(db_sql -c "SELECT to_char(issued_at, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM certificate WHERE source_line = 4321 AND incident_id = 1")"
+# The le2020 time is when CAA was last checked: never an issuance time.
+expect "the list's time is the CAA check's, in UTC" "$issued" \
+	"$(db_sql -c "SELECT to_char(caa_checked_at, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM certificate WHERE source_line = 4321 AND incident_id = 1")"
+expect "and not a notBefore (issued_at stays unknown)" 0 \
+	"$(db_sql -c "SELECT count(*) FROM certificate WHERE incident_id = 1 AND issued_at IS NOT NULL")"
 out=$(certrecall import a list.txt --no-progress 2>&1)
 contains "re-import is a no-op" "0 new, 10000 already present" "$out"
 expect "and adds no rows" 10000 "$(count a)"
@@ -67,7 +70,7 @@ expect "the rejected line is kept as it was" "$(sed -n 20p two-bad.txt)" "$(sed 
 gzip -c list.txt >list.gz
 cp list.gz list-without-extension
 certrecall -q import c list-without-extension --no-progress
-rows() { db_sql -c "SELECT md5(string_agg(encode(serial,'hex') || account || issued_at || array_to_string(names, ' ') || source_line, ',' ORDER BY serial)) FROM certificate WHERE $1"; }
+rows() { db_sql -c "SELECT md5(string_agg(encode(serial,'hex') || account || caa_checked_at || array_to_string(names, ' ') || source_line, ',' ORDER BY serial)) FROM certificate WHERE $1"; }
 expect "gzip and plain give identical rows" \
 	"$(rows "incident_id = 1 AND source = 'list.txt'")" "$(rows "incident_id = 3")"
 

@@ -128,6 +128,11 @@ d = json.load(sys.stdin)
 print("|".join("%s %s %s" % (r["address"], r["verdict"],
     ",".join(i["slug"] for i in r["incidents"]) or "-") for r in d["results"]))' <<<"$json")"
 
+# Identity is (issuer, serial): the incident has the certificate's bytes,
+# so the match is by SHA-256 (016-identity has the same serial from two
+# CAs).
+contains "--json: the affected certificate matched by SHA-256" '"match": "sha256"' "$json"
+
 check "affected.test:$TP" --address 127.0.0.3
 contains "--address skips DNS and keeps SNI" "verdict      serving-affected" "$OUT"
 

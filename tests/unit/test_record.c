@@ -216,7 +216,9 @@ START_TEST(le2020_lines_give_the_expected_record)
 		ck_assert_str_eq(r.account, le2020_ok[_i].account);
 		ck_assert_str_eq(joined(r.names, r.nnames),
 				 le2020_ok[_i].names);
-		ck_assert_str_eq(when(r.issued_at), le2020_ok[_i].issued);
+		/* The trailing time is the CAA check's, not notBefore. */
+		ck_assert_str_eq(when(r.caa_checked_at), le2020_ok[_i].issued);
+		ck_assert_str_eq(when(r.issued_at), "unset");
 		ck_assert_str_eq(when(r.not_after), "unset");
 		ck_assert_ptr_null(r.emails);
 		ck_assert_ptr_null(r.extra_json);
@@ -247,14 +249,14 @@ static const struct {
 	{ "bad time: month 13",
 	  LE2020_HEAD "names: [a.example] missing CAA checking results for "
 		      "a.example at 2019-13-03 21:08:34.826011675 +0000 UTC",
-	  "bad issue time" },
+	  "bad CAA check time" },
 	{ "bad time: not a time",
 	  LE2020_HEAD "names: [a.example] missing for a.example at noon",
-	  "bad issue time" },
+	  "bad CAA check time" },
 	{ "bad time: no zone",
 	  LE2020_HEAD "names: [a.example] missing for a.example at "
 		      "2019-12-03 21:08:34",
-	  "bad issue time" },
+	  "bad CAA check time" },
 	{ "no time", LE2020_HEAD "names: [a.example]",
 	  "missing \"at <time>\"" },
 	{ "no at", LE2020_HEAD "names: [a.example] missing CAA checking",
