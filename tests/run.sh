@@ -18,7 +18,7 @@ pattern=${1:-}
 
 export CERTRECALL_TEST_ROOT=$root
 export CERTRECALL_TEST_VAR=${CERTRECALL_TEST_VAR:-$root/var/test}
-export CERTRECALL_BIN=$root/build/certrecall
+export CERTRECALL_BIN=${CERTRECALL_BIN:-$root/build/certrecall}
 rm -rf "$CERTRECALL_TEST_VAR"
 mkdir -p "$CERTRECALL_TEST_VAR"
 chmod 755 "$CERTRECALL_TEST_VAR"
