@@ -221,9 +221,10 @@ static const struct cli_command commands[] = {
 	  "latest probes by verdict.  --watch redraws it every SECONDS\n"
 	  "(default 10) until interrupted.\n" },
 	{ "report", cmd_report, CLI_NEEDS_DB,
-	  "the compliance report (md, html, json, csv, ccadb)",
-	  "usage: certrecall report SLUG [--format md|html|json|csv|ccadb]\n"
-	  "                         [-o FILE] [--at TIME]\n"
+	  "the compliance report (md, html, json, csv, ccadb, events)",
+	  "usage: certrecall report SLUG\n"
+	  "         [--format md|html|json|csv|ccadb|events]\n"
+	  "         [-o FILE] [--at TIME]\n"
 	  "\n"
 	  "md     the CCADB incident report in Markdown (paste into\n"
 	  "       Bugzilla); narrative fields are marked TO BE WRITTEN\n"
@@ -233,6 +234,9 @@ static const struct cli_command commands[] = {
 	  "ccadb  the appendix: the 11-column CSV below\n"
 	  "       report.crtsh_threshold certificates, else crt.sh links;\n"
 	  "       columns the imported data lacks are named on stderr\n"
+	  "events every audit-trail event as CSV (the timeline of md,\n"
+	  "       html and json shows at most the first and the last\n"
+	  "       2,500 and says how many it leaves out)\n"
 	  "\n"
 	  "--at describes an earlier moment (revocations after it had not\n"
 	  "happened).  -o writes FILE atomically (default: stdout).\n" },
