@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <unistd.h>
 #include <stdbool.h>
 #include <signal.h>
@@ -450,14 +451,24 @@ int cli_output_open(struct cli_output *o, const char *path)
 	return 0;
 }
 
+bool cli_stdout_gone(void)
+{
+	struct pollfd p = { .fd = STDOUT_FILENO, .events = 0 };
+
+	/* A pipe whose reader closed reports POLLERR, a socket POLLHUP. */
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
+}
+
 int cli_output_close(struct cli_output *o, bool ok)
 {
 	const char *name = o->path == NULL ? "standard output"
 			   : o->direct	   ? o->path
 					   : o->tmp;
 
+	/* Write errors are reported here, once, whatever else failed;
+	 * a reader gone from standard output is no error (cli_main). */
 	if (fflush(o->f) != 0 || ferror(o->f)) {
-		if (ok)
+		if (o->path != NULL || !cli_stdout_gone())
 			log_error("cannot write %s: %m", name);
 		ok = false;
 	}
@@ -693,7 +704,12 @@ out:
 	free(cmdline);
 	free(sets);
 	fflush(stdout);
-	if (ferror(stdout) && rc == 0) {
+	if (ferror(stdout) && cli_stdout_gone()) {
+		/* "| head": the reader has all it wanted.  Quiet, and the
+		 * status coreutils give (main re-raises SIGPIPE), whatever
+		 * the failed write made the command return. */
+		rc = CLI_EXIT_SIGPIPE;
+	} else if (ferror(stdout) && rc == 0) {
 		log_error("cannot write to standard output");
 		rc = EX_IOERR;
 	}

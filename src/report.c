@@ -791,8 +791,8 @@ static long long copy_out(struct db *db, const char *sql, const char *at,
 	PQclear(res);
 	while ((n = PQgetCopyData(conn, &buf, 0)) > 0) {
 		if (fwrite(buf, 1, (size_t)n, out) != (size_t)n) {
+			/* reported by cli_output_close() */
 			PQfreemem(buf);
-			log_error("report: write failed");
 			/* Drain so the connection stays usable. */
 			while ((n = PQgetCopyData(conn, &buf, 0)) > 0)
 				PQfreemem(buf);
