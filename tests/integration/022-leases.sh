@@ -67,11 +67,11 @@ certrecall -q incident create --slug wait --title "wait test" \
 } >wait.csv
 certrecall -q import wait wait.csv --no-progress
 # Plan the notices, then lease 12 of them to a worker on another host for
-# 8 seconds, as its run would.
+# 10 seconds, as its run would (progress is logged every 5 s).
 out=$(certrecall notify wait --limit 1 --no-progress 2>&1)
 contains "one is sent to plan the rest" "1 sent" "$out"
 db_sql -c "UPDATE notice_queue SET state = 'claimed', worker = 'other-host:4242',
-	lease_until = now() + interval '8 seconds'
+	lease_until = now() + interval '10 seconds'
 	WHERE notice_id IN (SELECT notice_id FROM notice_queue
 	 WHERE incident_id = (SELECT id FROM incident WHERE slug = 'wait')
 	 ORDER BY notice_id LIMIT 12)"
