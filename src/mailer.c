@@ -1554,8 +1554,10 @@ static double wait_hint(struct sender *s)
 		       " ELSE lease_until END) - now()),"
 		       " count(*) FILTER (WHERE state = 'claimed'"
 		       "  AND lease_until > now()),"
-		       " extract(epoch FROM max(lease_until))::bigint,"
-		       " string_agg(DISTINCT worker, ', ')"
+		       " extract(epoch FROM max(lease_until) FILTER"
+		       "  (WHERE lease_until > now()))::bigint,"
+		       " string_agg(DISTINCT worker, ', ') FILTER"
+		       "  (WHERE state = 'claimed' AND lease_until > now())"
 		       " FROM notice_queue WHERE incident_id = $1 AND kind = $2"
 		       /* our own threads' claims end with them */
 		       " AND NOT (state = 'claimed' AND worker = $3)",
