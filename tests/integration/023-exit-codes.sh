@@ -58,14 +58,12 @@ notify ex --preview u1@example.org --at 2020-03-01T00:00:00Z
 export-revocations ex
 EOF
 
-# The same through a real pipe: big outputs, so the writes after head has
+# The same through a real pipe: an output far larger than the pipe's
+# 64 KiB buffer (3,000 rows of about 60 bytes), so writes after head has
 # gone fail for certain.
 out=$( { certrecall -q report ex --format csv 2>err.txt | head -1; } ; echo "status ${PIPESTATUS[0]}")
 contains "report | head -1 gives the first line" "serial,account,names" "$out"
 contains "and ends with status 141, as seq | head -1 does" "status 141" "$out"
-expect "with nothing on stderr" "" "$(cat err.txt)"
-out=$( { certrecall -q export-revocations ex 2>err.txt | head -1; } ; echo "status ${PIPESTATUS[0]}")
-contains "export-revocations | head -1: status 141" "status 141" "$out"
 expect "with nothing on stderr" "" "$(cat err.txt)"
 
 # A write error that is not a closed pipe is still an error.
