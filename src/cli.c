@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <unistd.h>
 #include <stdbool.h>
 #include <signal.h>
@@ -238,9 +239,10 @@ static const struct cli_command commands[] = {
 	  "not yet tried) and the latest probes by verdict.  --watch\n"
 	  "redraws it every SECONDS (default 10) until interrupted.\n" },
 	{ "report", cmd_report, CLI_NEEDS_DB,
-	  "the compliance report (md, html, json, csv, ccadb)",
-	  "usage: certrecall report SLUG [--format md|html|json|csv|ccadb]\n"
-	  "                         [-o FILE] [--at TIME]\n"
+	  "the compliance report (md, html, json, csv, ccadb, events)",
+	  "usage: certrecall report SLUG\n"
+	  "         [--format md|html|json|csv|ccadb|events]\n"
+	  "         [-o FILE] [--at TIME]\n"
 	  "\n"
 	  "md     the CCADB incident report in Markdown (paste into\n"
 	  "       Bugzilla); narrative fields are marked TO BE WRITTEN\n"
@@ -250,6 +252,9 @@ static const struct cli_command commands[] = {
 	  "ccadb  the appendix: the 11-column CSV below\n"
 	  "       report.crtsh_threshold certificates, else crt.sh links;\n"
 	  "       columns the imported data lacks are named on stderr\n"
+	  "events every audit-trail event as CSV (the timeline of md,\n"
+	  "       html and json shows at most the first and the last\n"
+	  "       2,500 and says how many it leaves out)\n"
 	  "\n"
 	  "--at describes an earlier moment (revocations after it had not\n"
 	  "happened).  -o writes FILE atomically (default: stdout).\n" },
@@ -454,14 +459,24 @@ int cli_output_open(struct cli_output *o, const char *path)
 	return 0;
 }
 
+bool cli_stdout_gone(void)
+{
+	struct pollfd p = { .fd = STDOUT_FILENO, .events = 0 };
+
+	/* A pipe whose reader closed reports POLLERR, a socket POLLHUP. */
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
+}
+
 int cli_output_close(struct cli_output *o, bool ok)
 {
 	const char *name = o->path == NULL ? "standard output"
 			   : o->direct	   ? o->path
 					   : o->tmp;
 
+	/* Write errors are reported here, once, whatever else failed;
+	 * a reader gone from standard output is no error (cli_main). */
 	if (fflush(o->f) != 0 || ferror(o->f)) {
-		if (ok)
+		if (o->path != NULL || !cli_stdout_gone())
 			log_error("cannot write %s: %m", name);
 		ok = false;
 	}
@@ -697,7 +712,12 @@ out:
 	free(cmdline);
 	free(sets);
 	fflush(stdout);
-	if (ferror(stdout) && rc == 0) {
+	if (ferror(stdout) && cli_stdout_gone()) {
+		/* "| head": the reader has all it wanted.  Quiet, and the
+		 * status coreutils give (main re-raises SIGPIPE), whatever
+		 * the failed write made the command return. */
+		rc = CLI_EXIT_SIGPIPE;
+	} else if (ferror(stdout) && rc == 0) {
 		log_error("cannot write to standard output");
 		rc = EX_IOERR;
 	}

@@ -132,5 +132,15 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 	}
 out:
 	incident_free(inc);
-	return rc == 0 ? 0 : EX_TEMPFAIL;
+	/* 75 only for what a retry can fix (database, relay). */
+	switch (rc) {
+	case 0:
+		return 0;
+	case MAILER_ERR_CONFIG:
+		return EX_CONFIG;
+	case MAILER_ERR_DATA:
+		return EX_DATAERR;
+	default:
+		return EX_TEMPFAIL;
+	}
 }

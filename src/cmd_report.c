@@ -1,6 +1,7 @@
 /*
- * cmd_report.c - `certrecall report SLUG --format md|html|json|csv|ccadb
- * [-o FILE] [--at TIME]`: the compliance report, from the database.
+ * cmd_report.c - `certrecall report SLUG
+ * --format md|html|json|csv|ccadb|events [-o FILE] [--at TIME]`: the
+ * compliance report, from the database.
  *
  * With -o the report goes to FILE through cli_output_open(): renamed
  * into place only when complete, so a reader never sees half a report.
@@ -60,7 +61,7 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 				return cli_usage_error(
 					"report",
 					"--format: \"%s\" is not one of md, "
-					"html, json, csv, ccadb",
+					"html, json, csv, ccadb, events",
 					optarg);
 			fname = optarg;
 			break;
@@ -79,7 +80,8 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	r = report_gather(cli->db, inc, at, cli->cfg->report.organization,
-			  format == REPORT_CSV || format == REPORT_CCADB
+			  format == REPORT_CSV || format == REPORT_CCADB ||
+					  format == REPORT_EVENTS
 				  ? REPORT_HEADER
 				  : REPORT_FULL);
 	if (r == NULL) {
@@ -112,12 +114,19 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 					  out);
 		rc = rows < 0 ? -1 : 0;
 		break;
+	case REPORT_EVENTS:
+		rows = report_write_events(cli->db, r, inc->id, out);
+		rc = rows < 0 ? -1 : 0;
+		break;
 	}
 	rc = cli_output_close(&o, rc == 0);
 	if (rc != 0)
 		goto out;
 	if (format == REPORT_CSV || format == REPORT_CCADB)
 		log_info("report: %lld certificates written%s%s", rows,
+			 path ? " to " : "", path ? path : "");
+	else if (format == REPORT_EVENTS)
+		log_info("report: %lld events written%s%s", rows,
 			 path ? " to " : "", path ? path : "");
 	else if (path)
 		log_info("report: %s report written to %s", fname, path);

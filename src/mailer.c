@@ -219,6 +219,39 @@ static char *addr_spec(const char *from)
 	return xstrdup(from);
 }
 
+/*
+ * mailer.from must make a Message-ID and a From header.  Checked with the
+ * composer itself before any notice is claimed: found only when the
+ * first message is composed, it stopped runs holding claimed notices.
+ */
+static int from_check(const struct config *cfg, const struct incident *inc,
+		      const char *kind)
+{
+	struct compose_input in = { 0 };
+	char mid[256], err[256];
+	size_t len;
+	char *msg;
+
+	if (compose_message_id(mid, sizeof(mid), inc->slug, kind, 1,
+			       cfg->mailer.from) < 0)
+		return log_error("mailer.from \"%s\" has no domain for "
+				 "Message-ID (want \"Name <user@domain>\")",
+				 cfg->mailer.from);
+	in.from = cfg->mailer.from;
+	in.to = "check@example.org";
+	in.subject = "check";
+	in.body = "check\n";
+	in.date = inc->aware_at;
+	in.message_id = mid;
+	msg = compose_message(&in, &len, err, sizeof(err));
+	if (msg == NULL)
+		return log_error("mailer.from \"%s\": %s", cfg->mailer.from,
+				 err);
+	free(msg);
+	return 0;
+}
+
+/* 0, or MAILER_ERR_CONFIG / MAILER_ERR_DATA (logged). */
 static int common_init(struct notice_common *c, const struct config *cfg,
 		       const struct incident *inc, const char *kind)
 {
@@ -228,18 +261,25 @@ static int common_init(struct notice_common *c, const struct config *cfg,
 	c->cfg = cfg;
 	c->inc = inc;
 	c->kind = kind;
-	if (cfg->mailer.from[0] == '\0')
-		return log_error("mailer.from is not set: the notices need a "
-				 "From address (see config.example.ini)");
+	if (cfg->mailer.from[0] == '\0') {
+		log_error("mailer.from is not set: the notices need a "
+			  "From address (see config.example.ini)");
+		return MAILER_ERR_CONFIG;
+	}
+	if (from_check(cfg, inc, kind) < 0)
+		return MAILER_ERR_CONFIG;
 	if (deadline_resolve(inc->reason, inc->aware_at, &c->rule, err,
-			     sizeof(err)) < 0)
-		return log_error("incident %s: %s", inc->slug, err);
+			     sizeof(err)) < 0) {
+		log_error("incident %s: %s", inc->slug, err);
+		return MAILER_ERR_DATA;
+	}
 	time_t start = incident_revoke_start(inc, &c->rule, NULL);
 	c->should_by = deadline_should_by(&c->rule, start);
 	c->must_by = deadline_must_by(&c->rule, start);
 	c->from_addr_owned = addr_spec(cfg->mailer.from);
 	c->from_addr = c->from_addr_owned;
-	return load_template(cfg, kind, &c->tpl);
+	/* templates.dir is configuration */
+	return load_template(cfg, kind, &c->tpl) < 0 ? MAILER_ERR_CONFIG : 0;
 }
 
 static void common_release(struct notice_common *c)
@@ -728,9 +768,18 @@ struct run {
 	atomic_llong sent, retry, failed;
 	atomic_bool stop;
 	atomic_int errors;
+	atomic_bool data_error;	       /* a notice could not be composed */
 	atomic_bool mail_refused_told; /* MAIL FROM refusal reported */
 	pthread_mutex_t rate_lock;
 	double next_slot; /* rate limiter: when the next message may go */
+	/* Other workers' live leases this run waits for (progress note). */
+	atomic_bool leases_told;
+	atomic_llong leased;
+	atomic_llong leased_until;
+	/* Claimed notices never handed to the relay, for give_back(). */
+	pthread_mutex_t giveback_lock;
+	long long *giveback;
+	size_t ngiveback, giveback_cap;
 };
 
 static double mono_now(void)
@@ -1447,7 +1496,33 @@ static int claim(struct sender *s, size_t max, bool planning)
 	return 0;
 }
 
-/* Seconds until more work could be due: 0 = none left for anyone. */
+/*
+ * Says, once per run, whose live leases hold notices this run cannot
+ * send, and until when: waiting up to mailer.lease in silence looked
+ * like a hung run (a run that stopped without giving its claims back
+ * leaves such leases too).
+ */
+static void leases_tell(struct run *run, long long n, const char *workers,
+			time_t until)
+{
+	char when[UTCTIME_BUFSZ];
+
+	atomic_store(&run->leased_until, (long long)until);
+	atomic_store(&run->leased, n);
+	if (atomic_exchange(&run->leases_told, true))
+		return;
+	utctime_format_rfc3339(until, when, sizeof(when));
+	log_warn("%lld notice%s leased by %.200s until %s; %s", n,
+		 n == 1 ? "" : "s", workers, when,
+		 run->opt->wait ? "waiting (they are sent here if the lease "
+				  "ends first)"
+				: "not waiting (--no-wait)");
+}
+
+/*
+ * Seconds until more work could be due: 0 = none left for anyone (or
+ * none this run waits for, with --no-wait).
+ */
 static double wait_hint(struct sender *s)
 {
 	char id[32];
@@ -1459,7 +1534,13 @@ static double wait_hint(struct sender *s)
 	res = db_query(s->db,
 		       "SELECT extract(epoch FROM min(CASE state"
 		       " WHEN 'retry' THEN due_at"
-		       " ELSE lease_until END) - now())"
+		       " ELSE lease_until END) - now()),"
+		       " count(*) FILTER (WHERE state = 'claimed'"
+		       "  AND lease_until > now()),"
+		       " extract(epoch FROM max(lease_until) FILTER"
+		       "  (WHERE lease_until > now()))::bigint,"
+		       " string_agg(DISTINCT worker, ', ') FILTER"
+		       "  (WHERE state = 'claimed' AND lease_until > now())"
 		       " FROM notice_queue WHERE incident_id = $1 AND kind = $2"
 		       /* our own threads' claims end with them */
 		       " AND NOT (state = 'claimed' AND worker = $3)",
@@ -1473,8 +1554,72 @@ static double wait_hint(struct sender *s)
 		if (wait > 5)
 			wait = 5; /* look again: others may finish */
 	}
+	if (db_get_llong(res, 0, 1) > 0)
+		leases_tell(s->run, db_get_llong(res, 0, 1),
+			    PQgetvalue(res, 0, 3),
+			    (time_t)db_get_llong(res, 0, 2));
+	else
+		atomic_store(&s->run->leased, 0);
 	PQclear(res);
-	return wait;
+	return s->run->opt->wait ? wait : 0;
+}
+
+/* Keeps the ids of the sender's claimed notices that were never handed
+ * to the relay, for give_back() when the run ends. */
+static void giveback_add(struct sender *s)
+{
+	struct run *run = s->run;
+
+	pthread_mutex_lock(&run->giveback_lock);
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->batch[i].done)
+			continue;
+		xgrow(&run->giveback, &run->giveback_cap, run->ngiveback + 1,
+		      sizeof(*run->giveback));
+		run->giveback[run->ngiveback++] = s->batch[i].id;
+	}
+	pthread_mutex_unlock(&run->giveback_lock);
+}
+
+/*
+ * A run that stops returns what it claimed and did not send to the queue,
+ * as it was (pending, or retry with its due time): the next run sends
+ * them at once instead of waiting mailer.lease for the lease to end.
+ * Only our own claims (worker) are touched.  Notices that reached the
+ * relay keep their lease: their outcome may be unrecorded, and sending
+ * them again could duplicate a message.
+ */
+static int give_back(struct db *db, struct run *run)
+{
+	struct pgarray ids = { 0 };
+	const char *params[2];
+	char n[32];
+	PGresult *res;
+
+	if (run->ngiveback == 0)
+		return 0;
+	for (size_t i = 0; i < run->ngiveback; i++) {
+		snprintf(n, sizeof(n), "%lld", run->giveback[i]);
+		pgarray_add(&ids, n);
+	}
+	params[0] = pgarray_end(&ids);
+	params[1] = run->worker;
+	res = db_query(db,
+		       "UPDATE notice_queue q SET state = CASE n.state"
+		       " WHEN 'retry' THEN 'retry' ELSE 'pending' END,"
+		       " lease_until = NULL, worker = NULL FROM notice n"
+		       " WHERE n.id = q.notice_id AND q.notice_id = ANY ($1)"
+		       " AND q.state = 'claimed' AND q.worker = $2",
+		       2, params);
+	free(ids.p);
+	if (res == NULL)
+		return log_error("%zu notices claimed by this run stay claimed "
+				 "until their lease ends (mailer.lease)",
+				 run->ngiveback);
+	log_info("%s notices claimed by this run returned to the queue",
+		 PQcmdTuples(res));
+	PQclear(res);
+	return 0;
 }
 
 static void *sender_main(void *arg)
@@ -1526,7 +1671,7 @@ static void *sender_main(void *arg)
 			continue;
 		}
 		if (s->n == 0) {
-			double w = run->opt->wait ? wait_hint(s) : 0;
+			double w = wait_hint(s);
 
 			if (w < 0)
 				goto fail;
@@ -1535,9 +1680,15 @@ static void *sender_main(void *arg)
 			sleep_seconds(w);
 			continue;
 		}
-		for (size_t i = 0; i < s->n; i++)
-			if (compose_notice(&run->common, &s->batch[i], now) < 0)
+		for (size_t i = 0; i < s->n; i++) {
+			if (compose_notice(&run->common, &s->batch[i], now) <
+			    0) {
+				/* the data, not the moment: a retry fails
+				 * the same way */
+				atomic_store(&run->data_error, true);
 				goto fail;
+			}
+		}
 		send_batch(s);
 		for (size_t i = 0; i < s->n; i++)
 			notice_release(&s->batch[i]);
@@ -1547,7 +1698,8 @@ static void *sender_main(void *arg)
 	}
 	goto out;
 fail:
-	/* Claimed work returns when the lease expires. */
+	/* Claimed work goes back when the run ends (give_back). */
+	giveback_add(s);
 	atomic_fetch_add(&run->errors, 1);
 	atomic_store(&run->stop, true);
 out:
@@ -1646,8 +1798,12 @@ int mailer_run(struct db *db, const struct config *cfg,
 	memset(st, 0, sizeof(*st));
 	if (opt->dry_run_dir != NULL)
 		return dry_run(db, cfg, inc, opt, st);
-	if (common_init(&run.common, cfg, inc, opt->kind) < 0 ||
-	    relay_reachable(cfg) < 0)
+	pthread_mutex_init(&run.giveback_lock, NULL);
+	rc = common_init(&run.common, cfg, inc, opt->kind);
+	if (rc < 0)
+		goto out;
+	rc = -1;
+	if (relay_reachable(cfg) < 0)
 		goto out;
 	if (cfg->smtp.username[0] != '\0')
 		auth_client_init();
@@ -1711,7 +1867,7 @@ int mailer_run(struct db *db, const struct config *cfg,
 			  f = atomic_load(&run.failed),
 			  r = atomic_load(&run.retry);
 		bool alive = false;
-		char note[96];
+		char note[160];
 
 		for (int i = 0; i < started; i++) {
 			if (!joined[i])
@@ -1720,9 +1876,20 @@ int mailer_run(struct db *db, const struct config *cfg,
 			alive |= !joined[i];
 		}
 		if (prog != NULL) {
-			snprintf(note, sizeof(note),
-				 "sent %lld failed %lld retrying %lld", s, f,
-				 r);
+			long long l = atomic_load(&run.leased);
+			char until[UTCTIME_BUFSZ];
+			int k = snprintf(note, sizeof(note),
+					 "sent %lld failed %lld retrying %lld",
+					 s, f, r);
+
+			if (l > 0 && k > 0 && (size_t)k < sizeof(note)) {
+				utctime_format_rfc3339(
+					(time_t)atomic_load(&run.leased_until),
+					until, sizeof(until));
+				snprintf(note + k, sizeof(note) - (size_t)k,
+					 ", waiting for %lld leased until %s",
+					 l, until);
+			}
 			progress_set_note(prog, note);
 			progress_update(prog, (uint64_t)(s + f));
 		}
@@ -1751,13 +1918,17 @@ int mailer_run(struct db *db, const struct config *cfg,
 	started = 0; /* all joined by tryjoin */
 	if (plan_finish(&plan) < 0)
 		atomic_fetch_add(&run.errors, 1);
-	rc = atomic_load(&run.errors) > 0 ? -1 : 0;
+	rc = atomic_load(&run.errors) == 0  ? 0
+	     : atomic_load(&run.data_error) ? MAILER_ERR_DATA
+					    : MAILER_ERR_TEMP;
 join:
 	atomic_store(&run.stop, true);
 	for (int i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
 	if (prog != NULL)
 		progress_finish(prog);
+	if (give_back(db, &run) < 0)
+		rc = -1;
 	for (int i = 0; i < opt->connections && senders; i++) {
 		db_close(senders[i].db);
 		SSL_CTX_free(senders[i].ssl);
@@ -1775,6 +1946,8 @@ out:
 	free(senders);
 	free(threads);
 	free(joined);
+	free(run.giveback);
+	pthread_mutex_destroy(&run.giveback_lock);
 	common_release(&run.common);
 	return rc;
 }
@@ -1806,8 +1979,10 @@ static int compose_uncommitted(struct db *db, const struct config *cfg,
 	int n = 0, rc = -1;
 
 	*count = 0;
-	if (common_init(&common, cfg, inc, kind) < 0)
+	rc = common_init(&common, cfg, inc, kind);
+	if (rc < 0)
 		goto out;
+	rc = -1;
 	snprintf(id, sizeof(id), "%lld", inc->id);
 	if (db_begin(db) < 0)
 		goto out;
@@ -1824,6 +1999,7 @@ static int compose_uncommitted(struct db *db, const struct config *cfg,
 		log_error("no %s notice for %s in incident %s (is it a contact "
 			  "of an affected account?)",
 			  kind, address, inc->slug);
+		rc = MAILER_ERR_DATA;
 		goto rollback;
 	}
 	ns = xcalloc((size_t)n + 1, sizeof(*ns));

@@ -53,8 +53,8 @@ static const struct {
 
 int report_format_parse(const char *name, enum report_format *out)
 {
-	static const char *const names[] = { "md", "html", "json", "csv",
-					     "ccadb" };
+	static const char *const names[] = { "md",  "html",  "json",
+					     "csv", "ccadb", "events" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (strcmp(name, names[i]) == 0) {
@@ -516,6 +516,89 @@ static char *event_text(const char *kind, const char *detail)
 	return xstrdup(buf);
 }
 
+/*
+ * The audit trail, bounded: a runaway cron job must not drown the report
+ * in a hundred thousand rows.  Beyond REPORT_TIMELINE_EVENTS, the first
+ * and the last half are kept (how it started, where it stands) and the
+ * middle is said to be left out: how many, from when to when, and the
+ * command that lists every event (`report --format events`).
+ */
+static int gather_events(struct db *db, struct report *r,
+			 const struct params *p)
+{
+	char half[32], line[512], from[UTCTIME_BUFSZ], to[UTCTIME_BUFSZ];
+	const char *v[3] = { p->id, p->at, half };
+	PGresult *res;
+
+	snprintf(half, sizeof(half), "%d", REPORT_TIMELINE_EVENTS / 2);
+	r->omitted_events = 0;
+	r->omitted_from = r->omitted_to = DEADLINE_UNSET;
+	res = db_query(db,
+		       "SELECT count(*),"
+		       " count(*) FILTER (WHERE detail ? 'wall_clock')"
+		       " FROM event WHERE incident_id = $1"
+		       " AND at <= $2::timestamptz",
+		       2, p->v);
+	if (res == NULL)
+		return -1;
+	r->events = db_get_llong(res, 0, 0);
+	r->rehearsal_events = db_get_llong(res, 0, 1);
+	PQclear(res);
+	if (r->events > REPORT_TIMELINE_EVENTS) {
+		res = db_query(
+			db,
+			"SELECT count(*), extract(epoch FROM min(at))::bigint,"
+			" extract(epoch FROM max(at))::bigint FROM"
+			" (SELECT at, row_number() OVER (ORDER BY at, id) AS n"
+			"  FROM event WHERE incident_id = $1"
+			"  AND at <= $2::timestamptz) e"
+			" WHERE n > $3::bigint AND n <= (SELECT count(*)"
+			"  FROM event WHERE incident_id = $1"
+			"  AND at <= $2::timestamptz) - $3::bigint",
+			3, v);
+		if (res == NULL)
+			return -1;
+		r->omitted_events = db_get_llong(res, 0, 0);
+		r->omitted_from = db_get_time(res, 0, 1);
+		r->omitted_to = db_get_time(res, 0, 2);
+		PQclear(res);
+	}
+	/* At most half from each end; everything when it all fits. */
+	res = db_query(db,
+		       "(SELECT extract(epoch FROM at)::bigint, kind,"
+		       " detail::text, at, id FROM event"
+		       " WHERE incident_id = $1 AND at <= $2::timestamptz"
+		       " ORDER BY at, id LIMIT $3::bigint)"
+		       " UNION"
+		       " (SELECT extract(epoch FROM at)::bigint, kind,"
+		       " detail::text, at, id FROM event"
+		       " WHERE incident_id = $1 AND at <= $2::timestamptz"
+		       " ORDER BY at DESC, id DESC LIMIT $3::bigint)"
+		       " ORDER BY 4, 5",
+		       3, v);
+	if (res == NULL)
+		return -1;
+	for (int row = 0; row < PQntuples(res); row++) {
+		char *text = event_text(PQgetvalue(res, row, 1),
+					PQgetvalue(res, row, 2));
+
+		report_add_entry(r, db_get_time(res, row, 0), text);
+		free(text);
+	}
+	PQclear(res);
+	if (r->omitted_events > 0) {
+		utctime_format_rfc3339(r->omitted_from, from, sizeof(from));
+		utctime_format_rfc3339(r->omitted_to, to, sizeof(to));
+		snprintf(line, sizeof(line),
+			 "%lld more events from %s to %s omitted here; "
+			 "`certrecall report %s --format events` lists all "
+			 "%lld",
+			 r->omitted_events, from, to, r->slug, r->events);
+		report_add_entry(r, r->omitted_from, line);
+	}
+	return 0;
+}
+
 /* Milestones from the incident and the figures, then the audit trail. */
 static int gather_timeline(struct db *db, struct report *r,
 			   const struct params *p)
@@ -575,25 +658,8 @@ static int gather_timeline(struct db *db, struct report *r,
 		report_add_entry(r, r->last_revoked_at, line);
 	}
 
-	/* The audit trail, capped: a runaway cron job must not drown it. */
-	res = db_query(db,
-		       "SELECT extract(epoch FROM at)::bigint, kind,"
-		       " detail::text, detail ? 'wall_clock' FROM event"
-		       " WHERE incident_id = $1 AND at <= $2::timestamptz"
-		       " ORDER BY at, id LIMIT 5000",
-		       2, p->v);
-	if (res == NULL)
+	if (gather_events(db, r, p) < 0)
 		return -1;
-	for (int row = 0; row < PQntuples(res); row++) {
-		if (PQgetvalue(res, row, 3)[0] == 't')
-			r->rehearsal_events++;
-		char *text = event_text(PQgetvalue(res, row, 1),
-					PQgetvalue(res, row, 2));
-
-		report_add_entry(r, db_get_time(res, row, 0), text);
-		free(text);
-	}
-	PQclear(res);
 	report_sort_timeline(r);
 
 	/* Each stage's latest event, in one query. */
@@ -765,8 +831,8 @@ static long long copy_out(struct db *db, const char *sql, const char *at,
 	PQclear(res);
 	while ((n = PQgetCopyData(conn, &buf, 0)) > 0) {
 		if (fwrite(buf, 1, (size_t)n, out) != (size_t)n) {
+			/* reported by cli_output_close() */
 			PQfreemem(buf);
-			log_error("report: write failed");
 			/* Drain so the connection stays usable. */
 			while ((n = PQgetCopyData(conn, &buf, 0)) > 0)
 				PQfreemem(buf);
@@ -825,6 +891,26 @@ long long report_write_certificates(struct db *db, const struct report *r,
 		"  ::bigint ORDER BY c.id) TO STDOUT WITH (FORMAT csv)",
 		at, must, id, out);
 	return rows;
+}
+
+long long report_write_events(struct db *db, const struct report *r,
+			      long long incident_id, FILE *out)
+{
+	char at[UTCTIME_BUFSZ], must[UTCTIME_BUFSZ], id[32];
+
+	utctime_format_rfc3339(r->at, at, sizeof(at));
+	utctime_format_rfc3339(r->must_by, must, sizeof(must));
+	snprintf(id, sizeof(id), "%lld", incident_id);
+	fputs("at,kind,actor,host,command,detail\n", out);
+	return copy_out(
+		db,
+		"COPY (SELECT to_char(at AT TIME ZONE 'UTC',"
+		"  'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+		" kind, actor, host, command, detail::text FROM event"
+		" WHERE incident_id = current_setting('certrecall.incident')"
+		"  ::bigint AND at <= current_setting('certrecall.at')"
+		"  ::timestamptz ORDER BY at, id) TO STDOUT WITH (FORMAT csv)",
+		at, must, id, out);
 }
 
 /* CRLReason names (RFC 5280 5.3.1) for the CCADB column; a code it does

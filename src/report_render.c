@@ -491,7 +491,18 @@ int report_write_md(const struct report *r, FILE *out)
 	md_impact(r, out);
 	md_notification(r, out);
 
-	fputs("## Timeline\n\nAll times UTC, minute granularity.\n\n", out);
+	fputs("## Timeline\n\nAll times UTC, minute granularity.", out);
+	if (r->omitted_events > 0) {
+		fprintf(out,
+			" **Not complete:** of %s audit-trail events, %s from "
+			"%s to %s are left out here (the first and the last "
+			"%s are shown); `certrecall report ",
+			N(r->events), N(r->omitted_events), T(r->omitted_from),
+			T(r->omitted_to), N(REPORT_TIMELINE_EVENTS / 2));
+		md_text(out, r->slug);
+		fputs(" --format events` lists every one.", out);
+	}
+	fputs("\n\n", out);
 	table_timeline(r, out, false);
 	fprintf(out, "\n- **Expected revocation completion:** %s (MUST-by)\n",
 		T(r->must_by));
@@ -1081,9 +1092,18 @@ int report_write_html(const struct report *r, FILE *out)
 			r->warn_min_h, r->warn_median_h, r->warn_max_h);
 	svg_warning(r, out);
 
-	fputs("<h2>Timeline</h2>\n<p>All times UTC, minute "
-	      "granularity.</p>\n",
-	      out);
+	fputs("<h2>Timeline</h2>\n<p>All times UTC, minute granularity.", out);
+	if (r->omitted_events > 0) {
+		fprintf(out,
+			" <strong>Not complete:</strong> of %s audit-trail "
+			"events, %s from %s to %s are left out here (the first "
+			"and the last %s are shown); <code>certrecall report ",
+			N(r->events), N(r->omitted_events), T(r->omitted_from),
+			T(r->omitted_to), N(REPORT_TIMELINE_EVENTS / 2));
+		html_text(out, r->slug);
+		fputs(" --format events</code> lists every one.", out);
+	}
+	fputs("</p>\n", out);
 	table_timeline(r, out, true);
 	if (delayed(r)) {
 		time_t s = due_of(r, "delayed-update-should");
@@ -1313,6 +1333,22 @@ int report_write_json(const struct report *r, FILE *out)
 				     report_time_json(r->timeline[i].at),
 				     "what", r->timeline[i].what));
 	json_object_set_new(root, "timeline", a);
+	if (r->omitted_events > 0) {
+		char cmd[300];
+
+		snprintf(cmd, sizeof(cmd),
+			 "certrecall report %s --format events", r->slug);
+		json_object_set_new(
+			root, "timeline_omitted",
+			json_pack("{s:I,s:I,s:o,s:o,s:s}", "events",
+				  (json_int_t)r->omitted_events, "of",
+				  (json_int_t)r->events, "from",
+				  report_time_json(r->omitted_from), "to",
+				  report_time_json(r->omitted_to), "command",
+				  cmd));
+	} else {
+		json_object_set_new(root, "timeline_omitted", json_null());
+	}
 	json_object_set_new(root, "rehearsal_events",
 			    json_integer(r->rehearsal_events));
 	a = json_array();

@@ -859,8 +859,8 @@ long long revocation_export(struct db *db, long long incident_id,
 		if (rows == 0)
 			break;
 	}
-	db_rollback(db); /* read only */
-	return ferror(out) ? log_error("cannot write the batch") : n;
+	db_rollback(db);	     /* read only */
+	return ferror(out) ? -1 : n; /* reported by cli_output_close() */
 fail:
 	db_rollback(db);
 	return -1;

@@ -6,7 +6,18 @@
 # tests/integration/, stops what it started even on failure, and ends with
 # the line "N passed, N failed".
 #
-#   tests/run.sh [PATTERN]   run only integration scripts matching PATTERN
+#   tests/run.sh [PATTERN...]   run only integration scripts matching a
+#                               PATTERN (no unit tests, no faketime runs)
+#
+# A full run (no PATTERN) then runs the date-sensitive suites (DATE_SUITES)
+# again under libfaketime at the 1st and the 9th of a month and on 29
+# February, so a test that depends on the day it runs fails every day,
+# not on some days (issue 15).  Every process of such a run, PostgreSQL
+# included, is on one clock shifted by a fixed offset (faketime -f +Ns):
+# with the server on the real clock its now() and the client's time would
+# disagree by years, and with faketime's default "start at" each process
+# would restart the clock at DATE when it starts.  CERTRECALL_TEST_FAKETIME=no
+# skips these runs; =only runs nothing else.
 #
 # Unit programs print "unit-result: P F" (tests/unit/unit.h); integration
 # scripts print "integration-result: P F" (tests/integration/lib.sh).  A
@@ -14,11 +25,15 @@
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root" || exit 70
-pattern=${1:-}
+patterns=("$@")
+[ $# -eq 1 ] && [ -z "$1" ] && patterns=() # "" runs everything
+ft=${CERTRECALL_TEST_FAKETIME:-yes}          # yes, no, or only
+DATE_SUITES="005-incident 006-import 009-check 010-scan 012-revocations 013-revcheck 014-report"
+FAKETIME_DATES=("2027-01-01 12:00:00" "2027-01-09 12:00:00" "2028-02-29 12:00:00")
 
 export CERTRECALL_TEST_ROOT=$root
 export CERTRECALL_TEST_VAR=${CERTRECALL_TEST_VAR:-$root/var/test}
-export CERTRECALL_BIN=$root/build/certrecall
+export CERTRECALL_BIN=${CERTRECALL_BIN:-$root/build/certrecall}
 rm -rf "$CERTRECALL_TEST_VAR"
 mkdir -p "$CERTRECALL_TEST_VAR"
 chmod 755 "$CERTRECALL_TEST_VAR"
@@ -28,7 +43,11 @@ failed=0
 failures=()
 
 cleanup() {
-	"$root/scripts/pg.sh" stop "$CERTRECALL_TEST_VAR/pg" >/dev/null 2>&1 || true
+	local d
+	for d in "$CERTRECALL_TEST_VAR/pg" "$CERTRECALL_TEST_VAR"/faketime-*/pg; do
+		[ -d "$d" ] || continue
+		"$root/scripts/pg.sh" stop "$d" >/dev/null 2>&1 || true
+	done
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -74,7 +93,17 @@ run() {
 logs=$CERTRECALL_TEST_VAR/logs
 mkdir -p "$logs"
 
-if [ -z "$pattern" ]; then
+# matches NAME: no patterns, or NAME contains one of them.
+matches() {
+	local p
+	[ ${#patterns[@]} -eq 0 ] && return 0
+	for p in "${patterns[@]}"; do
+		case $1 in *$p*) return 0 ;; esac
+	done
+	return 1
+}
+
+if [ ${#patterns[@]} -eq 0 ] && [ "$ft" != only ]; then
 	# Unit tests run under two far-apart zones: answers must not move.
 	for t in build/tests/test_*; do
 		[ -x "$t" ] || continue
@@ -85,8 +114,10 @@ if [ -z "$pattern" ]; then
 		[ -x "$t" ] || continue
 		n=$(basename "$t")
 		# CK_FORK=no: one process, so the sanitizers see everything.
+		# verify_asan_link_order=0: the whole run may be under
+		# faketime, whose LD_PRELOAD comes before the ASan runtime.
 		run "asan/$n" "$logs/asan-$n.log" unit env TZ=America/New_York \
-			CK_FORK=no ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+			CK_FORK=no ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:verify_asan_link_order=0 \
 			UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$t"
 	done
 fi
@@ -94,9 +125,58 @@ fi
 for t in tests/integration/[0-9][0-9][0-9]-*.sh; do
 	[ -f "$t" ] || continue
 	n=$(basename "$t" .sh)
-	case $n in *$pattern*) ;; *) continue ;; esac
+	[ "$ft" != only ] && matches "$n" || continue
 	run "integration/$n" "$logs/$n.log" integration bash "$t"
 done
+
+# shifted SECONDS CMD...: CMD with libfaketime preloaded, on the real
+# clock plus SECONDS.  Not the faketime program: it keeps a semaphore
+# until every process that inherited it ends, and the cluster outlives it.
+ftlib=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1)
+shifted() {
+	local off=$1 pre=${LD_PRELOAD:-}
+	shift
+	case $pre in *libfaketime*) ;; *) pre=$ftlib${pre:+:$pre} ;; esac
+	env LD_PRELOAD="$pre" FAKETIME="+${off}s" "$@"
+}
+
+# faketime_run DATE: DATE_SUITES on a clock shifted to start at DATE, with
+# a PostgreSQL cluster of their own on the same clock.
+faketime_run() {
+	local when=$1 tag off var admin n real
+	tag=$(date -u -d "$when" +%Y-%m-%d)
+	# The real time, even when this whole run is under faketime.
+	real=$(env -u LD_PRELOAD -u FAKETIME date +%s)
+	off=$(($(date -u -d "$when" +%s) - real))
+	var=$CERTRECALL_TEST_VAR/faketime-$tag
+	mkdir -p "$var"
+	chmod 755 "$var"
+	if ! admin=$(shifted "$off" "$root/scripts/pg.sh" start "$var/pg" 2>"$logs/faketime-$tag-pg.log"); then
+		echo "FAIL faketime $tag: cannot start its PostgreSQL cluster (log: ${logs#$root/}/faketime-$tag-pg.log)"
+		failed=$((failed + 1))
+		failures+=("faketime-$tag")
+		return
+	fi
+	for n in $DATE_SUITES; do
+		[ -f "tests/integration/$n.sh" ] || continue
+		run "faketime $tag/$n" "$logs/faketime-$tag-$n.log" integration \
+			shifted "$off" env CERTRECALL_TEST_VAR="$var" \
+			CERTRECALL_TEST_PG="$admin" bash "tests/integration/$n.sh"
+	done
+	"$root/scripts/pg.sh" stop "$var/pg" >/dev/null 2>&1
+}
+
+if [ ${#patterns[@]} -eq 0 ] && [ "$ft" != no ]; then
+	if [ -n "$ftlib" ]; then
+		for d in "${FAKETIME_DATES[@]}"; do
+			faketime_run "$d"
+		done
+	else
+		echo "FAIL faketime is not installed (scripts/deps.sh): the date-sensitive suites did not run at other dates"
+		failed=$((failed + 1))
+		failures+=("faketime")
+	fi
+fi
 
 if [ ${#failures[@]} -gt 0 ]; then
 	echo "failed: ${failures[*]}"

@@ -24,6 +24,7 @@ import email.parser
 import os
 import signal
 import threading
+import time
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
@@ -68,6 +69,11 @@ class Store:
             name = os.path.join(self.dir, "%06d.eml" % n)
             with open(name + ".tmp", "wb") as f:
                 f.write(content)
+            # The mtime is when it was stored, on this process's clock:
+            # the kernel stamps files with the real time, which under
+            # faketime is not the time `date` gives the test (008).
+            now = time.time()
+            os.utime(name + ".tmp", (now, now))
             os.rename(name + ".tmp", name)
             login = getattr(session, "auth_data", None)
             login = getattr(login, "login", login)

@@ -43,8 +43,19 @@ const struct cli_command *cli_commands(size_t *count);
 /* NULL if there is no such command. */
 const struct cli_command *cli_find(const char *name);
 
-/* The whole program: returns the exit code. */
+/*
+ * The whole program: returns the exit code.  CLI_EXIT_SIGPIPE when a write
+ * to standard output failed because its reader had gone (`| head -1`):
+ * nothing is printed about it, and main() ends by SIGPIPE, as coreutils
+ * do (shell status 141).  SIGPIPE itself is ignored while running, so a
+ * closed socket never kills a half-done database or SMTP exchange.
+ */
+#define CLI_EXIT_SIGPIPE (128 + 13)
 int cli_main(int argc, char **argv);
+
+/* True when standard output is a pipe (or socket) whose reader has
+ * gone; a failed write to it is no error to report. */
+bool cli_stdout_gone(void);
 
 /*
  * For commands: prints "certrecall CMD: MESSAGE" and a hint to stderr and
@@ -97,7 +108,9 @@ struct cli_output {
 /* 0, or EX_CANTCREAT (logged). */
 int cli_output_open(struct cli_output *o, const char *path);
 /* Closes; with ok (the data is complete) puts the file in place, else
- * removes it.  0, or EX_IOERR (logged, unless ok was already false). */
+ * removes it.  0, or EX_IOERR.  A write error on o->f is logged here
+ * (writers just return -1), except on a standard output whose reader
+ * has gone (cli_stdout_gone). */
 int cli_output_close(struct cli_output *o, bool ok);
 
 /* Parses a TIME option (utctime_parse); 0, or EX_DATAERR (logged as

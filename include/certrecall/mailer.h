@@ -80,15 +80,29 @@ struct mailer_stats {
 bool mailer_kind_valid(const char *kind);
 
 /*
+ * What stopped a run or a preview, for the exit code: a retry may succeed
+ * (database, relay), or nothing changes until the configuration or the
+ * input does.
+ */
+enum mailer_error {
+	MAILER_ERR_TEMP = -1,	/* database, relay: worth a retry */
+	MAILER_ERR_CONFIG = -2, /* mailer.from, templates.dir */
+	MAILER_ERR_DATA = -3,	/* the incident, or no such notice */
+};
+
+/*
  * Sends the due notices of one kind (planning them first).  Returns 0
- * when the run ended normally (failures are counted, not errors), -1 on
- * an error that stopped it (logged).
+ * when the run ended normally (failures are counted, not errors), or a
+ * mailer_error on an error that stopped it (logged).  A run that stops
+ * gives back, before it returns, every notice it claimed and did not
+ * hand to the relay; one waiting for another worker's leases says so.
  */
 int mailer_run(struct db *db, const struct config *cfg,
 	       const struct incident *inc, const struct mailer_options *opt,
 	       struct mailer_stats *st);
 
-/* Prints the exact message the notice of kind for address would be. */
+/* Prints the exact message the notice of kind for address would be.
+ * 0, or a mailer_error (MAILER_ERR_DATA: no such notice). */
 int mailer_preview(struct db *db, const struct config *cfg,
 		   const struct incident *inc, const char *kind,
 		   const char *address, time_t at, FILE *out);

@@ -31,7 +31,12 @@ enum report_format {
 	REPORT_JSON,
 	REPORT_CSV,
 	REPORT_CCADB,
+	REPORT_EVENTS, /* the whole audit trail, CSV */
 };
+
+/* Audit-trail events a report's timeline shows at most (half from each
+ * end); the rest are counted and listed by REPORT_EVENTS. */
+#define REPORT_TIMELINE_EVENTS 5000
 
 /* Deployment of a certificate from its names' latest probes. */
 enum report_deploy {
@@ -110,13 +115,16 @@ struct report {
 	long long conflicts; /* certificates whose sources disagree */
 
 	/* audit trail */
-	long long rehearsal_events; /* recorded under CERTRECALL_CLOCK */
+	long long events;		 /* audit-trail events up to `at` */
+	long long rehearsal_events;	 /* recorded under CERTRECALL_CLOCK */
+	long long omitted_events;	 /* not in the timeline; 0 if none */
+	time_t omitted_from, omitted_to; /* their first and last times */
 	struct report_entry *timeline;
 	size_t ntimeline;
 	struct report_stage stages[REPORT_NSTAGES];
 };
 
-/* "md", "html", "json", "csv", "ccadb"; -1 if unknown. */
+/* "md", "html", "json", "csv", "ccadb", "events"; -1 if unknown. */
 int report_format_parse(const char *name, enum report_format *out);
 
 /* Names used in every output: "initial", "sent", "deployed", ... */
@@ -185,6 +193,11 @@ int report_next_steps(const struct report *r, char lines[][200], int max);
  */
 long long report_write_certificates(struct db *db, const struct report *r,
 				    long long incident_id, FILE *out);
+/* Every audit-trail event of the incident up to r->at, oldest first, as
+ * CSV (at with microseconds, kind, actor, host, command, detail as
+ * JSON).  Rows written, or -1. */
+long long report_write_events(struct db *db, const struct report *r,
+			      long long incident_id, FILE *out);
 long long report_write_ccadb(struct db *db, const struct report *r,
 			     long long incident_id, long long threshold,
 			     FILE *out);

@@ -125,7 +125,7 @@ expect "a message is byte-identical under TZ=Asia/Tokyo" "$a" "$b"
 expect "and under TZ=America/New_York" "$a" "$c"
 contains "the time left is stated in words" "4 days 17 hours from now" "$a"
 contains "the Date header is UTC +0000" "Date: Sat, 29 Feb 2020 10:00:00 +0000" "$a"
-fails "--preview of an unknown address exits 75" 75 certrecall notify caa-2020 --preview nobody@example.org
+fails "--preview of an unknown address exits 65 (data: a retry cannot fix it)" 65 certrecall notify caa-2020 --preview nobody@example.org
 
 # A long list: the first max_listed in the body, all of them attached.
 certrecall -q incident create --slug many --title "many" --reason 5d-7 --aware-at 2020-02-29T03:08:00Z

@@ -212,4 +212,43 @@ out=$(timeout 3 "$CERTRECALL_BIN" status caa-2020 --watch=1 | grep -c '^REVOCATI
 expect "each report run is in the audit trail" 0 \
 	"$(db_sql -c "SELECT count(*) < 8 FROM event WHERE kind = 'report'" | sed 's/f/0/;s/t/1/')"
 fails "an unknown format is refused" 64 certrecall report caa-2020 --format pdf
+
+# A long audit trail (a cron job every minute for four days): the timeline
+# keeps its first and last 2,500 events and says exactly what it leaves
+# out and where to get it, in every format; --format events lists all.
+certrecall -q incident create --slug busy --title "busy" --reason 5d-7 --aware-at 2020-02-29T03:08:00Z
+db_sql -c "INSERT INTO event (incident_id, at, actor, host, command, kind, detail)
+	SELECT (SELECT id FROM incident WHERE slug = 'busy'),
+	 timestamptz '2020-02-29 04:00:00+00' + n * interval '1 minute',
+	 'cron', 'host1', 'certrecall scan busy', 'scan', jsonb_build_object('n', n)
+	FROM generate_series(1, 6000) n"
+bat=2020-03-10T00:00:00Z
+md=$(certrecall report busy --format md --at $bat)
+contains "md: the timeline says what it leaves out, from when to when" \
+	"of 6,000 audit-trail events, 1,000 from 2020-03-01 21:41 UTC to 2020-03-02 14:20 UTC are left out here" "$md"
+contains "md: and where to get them" '`certrecall report busy --format events` lists every one' "$md"
+expect "md: the first and the last 2,500 events are in the table" 5000 "$(grep -c '^| 2020-.* | scan' <<<"$md")"
+contains "md: the last event is there" "| 2020-03-04 08:00 UTC | scan" "$md"
+contains "md: the omission has its row in the timeline" "| 2020-03-01 21:41 UTC | 1000 more events from 2020-03-01T21:41:00Z to 2020-03-02T14:20:00Z omitted here" "$md"
+html=$(certrecall report busy --format html --at $bat)
+contains "html: says the same" "1,000 from 2020-03-01 21:41 UTC to 2020-03-02 14:20 UTC are left out here" "$html"
+contains "html: and where to get them" "<code>certrecall report busy --format events</code>" "$html"
+bjson=$(certrecall report busy --format json --at $bat)
+expect "json: timeline_omitted counts, dates and names the command" \
+	"1000 6000 2020-03-01T21:41:00Z 2020-03-02T14:20:00Z certrecall report busy --format events" \
+	"$(/usr/bin/python3 -c 'import json,sys; o=json.load(sys.stdin)["timeline_omitted"]; print(o["events"], o["of"], o["from"], o["to"], o["command"])' <<<"$bjson")"
+expect "json: a complete timeline has timeline_omitted null" None \
+	"$(/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["timeline_omitted"])' <<<"$json")"
+v=$(/usr/bin/python3 - "$ROOT/docs/report.schema.json" <(echo "$bjson") <<'PY'
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.validate(json.load(open(sys.argv[2])), schema, cls=jsonschema.Draft202012Validator)
+print("valid")
+PY
+)
+expect "json: the cut report validates against the schema" valid "$v"
+certrecall report busy --format events --at $bat -o events.csv 2>/dev/null
+expect "--format events lists every event" 6001 "$(wc -l <events.csv)"
+expect "with its header" "at,kind,actor,host,command,detail" "$(head -1 events.csv)"
+expect "oldest first, to the microsecond" '2020-02-29T04:01:00.000000Z,scan,cron,host1,certrecall scan busy,"{""n"": 1}"' "$(sed -n 2p events.csv)"
 finish

@@ -113,6 +113,8 @@ START_TEST(format_names_parse)
 	ck_assert_int_eq(f, REPORT_CCADB);
 	ck_assert_int_eq(report_format_parse("html", &f), 0);
 	ck_assert_int_eq(f, REPORT_HTML);
+	ck_assert_int_eq(report_format_parse("events", &f), 0);
+	ck_assert_int_eq(f, REPORT_EVENTS);
 	ck_assert_int_eq(report_format_parse("pdf", &f), -1);
 	ck_assert_int_eq(report_format_parse("", &f), -1);
 }
@@ -225,6 +227,57 @@ START_TEST(json_has_delayed_section_only_after_missed_must_by)
 	free(b);
 	report_free(before);
 	report_free(after);
+}
+END_TEST
+
+START_TEST(a_cut_timeline_says_what_it_left_out_in_every_format)
+{
+	struct report *whole = make(10, 24), *cut = make(10, 24);
+	char *md, *html, *js, *md_whole, *js_whole;
+	json_t *j, *o;
+
+	cut->events = 6000;
+	cut->omitted_events = 1000;
+	cut->omitted_from = AWARE + 2 * HOUR;
+	cut->omitted_to = AWARE + 3 * HOUR;
+	md = render(report_write_md, cut);
+	html = render(report_write_html, cut);
+	js = render(report_write_json, cut);
+	md_whole = render(report_write_md, whole);
+	js_whole = render(report_write_json, whole);
+	ck_assert_ptr_nonnull(
+		strstr(md, "**Not complete:** of 6,000 audit-trail events, "
+			   "1,000 from 2020-02-29 05:08 UTC to 2020-02-29 "
+			   "06:08 UTC are left out here"));
+	ck_assert_ptr_nonnull(strstr(
+		md, "`certrecall report caa-2020 --format events` lists"));
+	ck_assert_ptr_nonnull(strstr(html, "<strong>Not complete:</strong>"));
+	ck_assert_ptr_nonnull(strstr(
+		html,
+		"<code>certrecall report caa-2020 --format events</code>"));
+	ck_assert_ptr_null(strstr(md_whole, "Not complete"));
+	j = json_loads(js, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	o = json_object_get(j, "timeline_omitted");
+	ck_assert_int_eq(json_integer_value(json_object_get(o, "events")),
+			 1000);
+	ck_assert_int_eq(json_integer_value(json_object_get(o, "of")), 6000);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "from")),
+			 "2020-02-29T05:08:00Z");
+	ck_assert_str_eq(json_string_value(json_object_get(o, "command")),
+			 "certrecall report caa-2020 --format events");
+	json_decref(j);
+	j = json_loads(js_whole, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	ck_assert(json_is_null(json_object_get(j, "timeline_omitted")));
+	json_decref(j);
+	free(md);
+	free(html);
+	free(js);
+	free(md_whole);
+	free(js_whole);
+	report_free(whole);
+	report_free(cut);
 }
 END_TEST
 
@@ -371,6 +424,8 @@ static Suite *report_suite(void)
 	tcase_add_test(tc, markdown_escapes_database_text_and_groups_digits);
 	tcase_add_test(tc, html_is_self_contained_with_three_charts);
 	tcase_add_test(tc, json_has_delayed_section_only_after_missed_must_by);
+	tcase_add_test(tc,
+		       a_cut_timeline_says_what_it_left_out_in_every_format);
 	tcase_add_test(tc, next_steps_put_the_deadline_first);
 	tcase_add_test(tc, dashboard_shows_bars_and_activity);
 	tcase_add_test(tc, failed_probes_are_never_coverage);
