@@ -774,6 +774,7 @@ struct run {
 	double next_slot; /* rate limiter: when the next message may go */
 	/* Other workers' live leases this run waits for (progress note). */
 	atomic_bool leases_told;
+	atomic_bool lease_over_told; /* a batch outlived half its lease */
 	atomic_llong leased;
 	atomic_llong leased_until;
 	/* Claimed notices never handed to the relay, for give_back(). */
@@ -833,6 +834,8 @@ struct sender {
 	double group_since; /* when the first of them was answered */
 	bool in_flight;	    /* a group was sent, its result not yet read */
 	bool db_failed;	    /* recording failed: send nothing more */
+	double claimed_at;  /* before the batch's claim (its lease began) */
+	bool lease_over;    /* half the lease gone: send no more of it */
 };
 
 /* Per-message data handed to libesmtp. */
@@ -842,6 +845,7 @@ struct outgoing {
 	smtp_message_t msg;
 	smtp_recipient_t rcpt;
 	size_t pos;
+	bool cancelled; /* dropped by us before its final "." */
 };
 
 /*
@@ -1153,7 +1157,23 @@ static const char *message_cb(void **ctx, int *len, void *arg)
 		o->pos = 0;
 		return NULL;
 	}
-	if (o->pos == 0 && s->db_failed) {
+	if (o->pos == 0 && !s->lease_over &&
+	    mono_now() - s->claimed_at >
+		    (double)s->run->cfg->mailer.lease_ms / 2000.0) {
+		/* The lease is not renewed: past half of it another worker
+		 * could soon claim this batch and send it too.  The rest
+		 * stays unanswered under our lease and is claimed again
+		 * (by anyone) at once: see send_batch(). */
+		s->lease_over = true;
+		if (!atomic_exchange(&s->run->lease_over_told, true))
+			log_warn("a batch took longer than half of "
+				 "mailer.lease (%lld ms) to send: the rest "
+				 "goes back to the queue (raise "
+				 "mailer.lease or lower mailer.batch)",
+				 s->run->cfg->mailer.lease_ms);
+	}
+	if (o->pos == 0 && (s->db_failed || s->lease_over)) {
+		o->cancelled = true;
 		/* Outcomes can no longer be recorded here.  An error from
 		 * the message callback makes libesmtp drop the connection
 		 * before the final "." (protocol.c, cmd_data2), so the
@@ -1312,10 +1332,46 @@ static bool host_is_loopback(const char *host)
  * outcome: the relay's answer, or a retry when it gave none.  All of
  * them are committed when this returns.
  */
+/*
+ * Returns our claims on the n notices of ids to the queue as they were
+ * (pending, or retry with its due time).  The number returned, or -1.
+ */
+static long long return_claims(struct db *db, const char *worker,
+			       const long long *ids, size_t n)
+{
+	struct pgarray arr = { 0 };
+	const char *params[2];
+	char v[32];
+	PGresult *res;
+	long long done;
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(v, sizeof(v), "%lld", ids[i]);
+		pgarray_add(&arr, v);
+	}
+	params[0] = pgarray_end(&arr);
+	params[1] = worker;
+	res = db_query(db,
+		       "UPDATE notice_queue q SET state = CASE n.state"
+		       " WHEN 'retry' THEN 'retry' ELSE 'pending' END,"
+		       " lease_until = NULL, worker = NULL FROM notice n"
+		       " WHERE n.id = q.notice_id AND q.notice_id = ANY ($1)"
+		       " AND q.state = 'claimed' AND q.worker = $2",
+		       2, params);
+	free(arr.p);
+	if (res == NULL)
+		return -1;
+	done = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return done;
+}
+
 static void send_batch(struct sender *s)
 {
 	const struct config *cfg = s->run->cfg;
 	struct outgoing *out = xcalloc(s->n, sizeof(*out));
+	long long *unsent = xcalloc(s->n, sizeof(*unsent));
+	size_t nunsent = 0;
 	smtp_session_t session = smtp_create_session();
 	auth_context_t auth = NULL;
 	char server[300], why[256];
@@ -1378,6 +1434,13 @@ static void send_batch(struct sender *s)
 
 		if (out[i].n == NULL || out[i].n->done)
 			continue;
+		st = smtp_message_transfer_status(out[i].msg);
+		if (s->lease_over &&
+		    (out[i].cancelled || st == NULL || st->code == 0)) {
+			/* never delivered: back to the queue below */
+			unsent[nunsent++] = out[i].n->id;
+			continue;
+		}
 		st = smtp_recipient_status(out[i].rcpt);
 		if (st != NULL && st->code >= 400) {
 			record(s, out[i].n, st->code, st->text);
@@ -1415,6 +1478,10 @@ static void send_batch(struct sender *s)
 	}
 	group_flush(s);
 	group_wait(s);
+	if (nunsent > 0 && !s->db_failed &&
+	    return_claims(s->db, s->run->worker, unsent, nunsent) < 0)
+		s->db_failed = true; /* they return when their lease ends */
+	free(unsent);
 	smtp_destroy_session(session);
 	if (auth != NULL)
 		auth_destroy_context(auth);
@@ -1591,34 +1658,16 @@ static void giveback_add(struct sender *s)
  */
 static int give_back(struct db *db, struct run *run)
 {
-	struct pgarray ids = { 0 };
-	const char *params[2];
-	char n[32];
-	PGresult *res;
+	long long n;
 
 	if (run->ngiveback == 0)
 		return 0;
-	for (size_t i = 0; i < run->ngiveback; i++) {
-		snprintf(n, sizeof(n), "%lld", run->giveback[i]);
-		pgarray_add(&ids, n);
-	}
-	params[0] = pgarray_end(&ids);
-	params[1] = run->worker;
-	res = db_query(db,
-		       "UPDATE notice_queue q SET state = CASE n.state"
-		       " WHEN 'retry' THEN 'retry' ELSE 'pending' END,"
-		       " lease_until = NULL, worker = NULL FROM notice n"
-		       " WHERE n.id = q.notice_id AND q.notice_id = ANY ($1)"
-		       " AND q.state = 'claimed' AND q.worker = $2",
-		       2, params);
-	free(ids.p);
-	if (res == NULL)
+	n = return_claims(db, run->worker, run->giveback, run->ngiveback);
+	if (n < 0)
 		return log_error("%zu notices claimed by this run stay claimed "
 				 "until their lease ends (mailer.lease)",
 				 run->ngiveback);
-	log_info("%s notices claimed by this run returned to the queue",
-		 PQcmdTuples(res));
-	PQclear(res);
+	log_info("%lld notices claimed by this run returned to the queue", n);
 	return 0;
 }
 
@@ -1656,6 +1705,8 @@ static void *sender_main(void *arg)
 		 * claim saw every notice it made. */
 		slices = atomic_load(&run->slices);
 		planning = atomic_load(&run->planning);
+		s->claimed_at = mono_now();
+		s->lease_over = false;
 		if (claim(s, max, planning) < 0)
 			goto fail;
 		if (run->opt->limit > 0) /* give back what was not there */

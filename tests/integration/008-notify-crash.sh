@@ -46,9 +46,9 @@ for round in 1 2 3; do
 done
 expect "notify was killed three times mid-run" 3 "$kills"
 # The last run takes over the killed runs' 2 s leases, but claims with a
-# long one of its own: on a loaded machine a batch can take longer than
-# 2 s to send, and another connection of this same run would then claim
-# and send it again (the lease bound, docs/notify.md, not a crash).
+# long one of its own: on a loaded machine a single message can take
+# longer than a 2 s lease (see docs/notify.md, "A slow batch"); this test
+# is about crashes.
 out=$(CERTRECALL_MAILER_LEASE=60s certrecall notify caa-2020 --no-progress --connections $CONNECTIONS 2>&1)
 echo "$out"
 expect "every notice ends sent" $N "$(db_sql -c "SELECT count(*) FROM notice WHERE state = 'sent'")"
