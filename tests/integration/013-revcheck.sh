@@ -9,27 +9,14 @@ cd "$D"
 PIDS=()
 trap 'for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill "$p" 2>/dev/null; done' EXIT
 P=$((20000 + RANDOM % 20000))
-key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null; }
-key ca
+ec_key ca
 openssl req -x509 -new -key ca.key -subj "/CN=Revcheck Test CA" -days 30 -out ca.pem 2>/dev/null
-key rogue
+ec_key rogue
 openssl req -x509 -new -key rogue.key -subj "/CN=Revcheck Test CA" -days 30 -out rogue.pem 2>/dev/null
-: >index.txt
-echo 01 >crlnumber
-cat >ca.cnf <<CNF
-[ ca ]
-default_ca = test
-[ test ]
-database = $D/index.txt
-crlnumber = $D/crlnumber
-certificate = $D/ca.pem
-private_key = $D/ca.key
-default_md = sha256
-default_crl_days = 7
-CNF
+openssl_ca_db 7
 exp=$(date -u -d '+30 days' +%y%m%d%H%M%SZ)
 for s in 0A01 0A02 0A03 0A04; do
-	key l$s
+	ec_key l$s
 	openssl req -new -key l$s.key -subj "/CN=h$s.example" -out l$s.csr 2>/dev/null
 	printf 'subjectAltName=DNS:h%s.example\n' "$s" >l.ext
 	openssl x509 -req -in l$s.csr -CA ca.pem -CAkey ca.key -set_serial 0x$s -days 30 \
@@ -55,7 +42,7 @@ openssl ca -config ca2.cnf -gencrl -out ca2.crl 2>/dev/null
 # the CA (RFC 6960 4.2.2.2: accepted), one issued by the CA without it
 # (must be refused).
 for r in delegated plain; do
-	key $r
+	ec_key $r
 	openssl req -new -key $r.key -subj "/CN=Revcheck $r responder" -out $r.csr 2>/dev/null
 	if [ $r = delegated ]; then
 		printf 'extendedKeyUsage=OCSPSigning\nbasicConstraints=CA:FALSE\n' >$r.ext

@@ -28,26 +28,14 @@ P=$((20000 + RANDOM % 20000))
 in2020() { TZ=UTC faketime -f '2020-03-04 00:00:00' "$@"; }
 printf '#!/bin/sh\nTZ=UTC exec faketime -f "2020-03-04 00:00:00" /usr/bin/openssl "$@"\n' >bin/openssl
 chmod +x bin/openssl
-key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null; }
 # Certificates valid from 2020 to long after today, so only the CRL's and
 # the OCSP answers' own dates decide.
-key ca
+ec_key ca
 in2020 openssl req -x509 -new -key ca.key -subj "/CN=Clock Test CA" -days 20000 \
 	-addext "keyUsage=critical,keyCertSign,cRLSign" -out ca.pem 2>/dev/null
-: >index.txt
-echo 01 >crlnumber
-cat >ca.cnf <<CNF
-[ ca ]
-default_ca = test
-[ test ]
-database = $D/index.txt
-crlnumber = $D/crlnumber
-certificate = $D/ca.pem
-private_key = $D/ca.key
-default_md = sha256
-CNF
+openssl_ca_db
 for s in 0B01 0B02; do
-	key l$s
+	ec_key l$s
 	openssl req -new -key l$s.key -subj "/CN=h$s.example" -out l$s.csr 2>/dev/null
 	printf 'subjectAltName=DNS:h%s.example\n' "$s" >l.ext
 	in2020 openssl x509 -req -in l$s.csr -CA ca.pem -CAkey ca.key -set_serial 0x$s -days 20000 \

@@ -21,32 +21,19 @@ PIDS=()
 # pid it writes into its ready file.
 trap 'for p in "${PIDS[@]+"${PIDS[@]}"}" $(cat "$D"/ready.* 2>/dev/null); do kill "$p" 2>/dev/null; done' EXIT
 P=$((20000 + RANDOM % 20000))
-key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null; }
-key ca
+ec_key ca
 # One CA key and name, two certificates: one whose keyUsage allows CRL
 # signing, one whose keyUsage does not.
 openssl req -x509 -new -key ca.key -subj "/CN=Evidence Test CA" -days 30 \
 	-addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" -out ca.pem 2>/dev/null
 openssl req -x509 -new -key ca.key -subj "/CN=Evidence Test CA" -days 30 \
 	-addext "keyUsage=critical,keyCertSign,digitalSignature" -out nocrlsign.pem 2>/dev/null
-key rogue
+ec_key rogue
 openssl req -x509 -new -key rogue.key -subj "/CN=Evidence Test CA" -days 30 -out rogue.pem 2>/dev/null
-: >index.txt
-echo 01 >crlnumber
-cat >ca.cnf <<CNF
-[ ca ]
-default_ca = test
-[ test ]
-database = $D/index.txt
-crlnumber = $D/crlnumber
-certificate = $D/ca.pem
-private_key = $D/ca.key
-default_md = sha256
-default_crl_days = 7
-CNF
+openssl_ca_db 7
 exp=$(date -u -d '+30 days' +%y%m%d%H%M%SZ)
 for s in 0B01 0B02 0B03 0B04 0B05; do
-	key l$s
+	ec_key l$s
 	openssl req -new -key l$s.key -subj "/CN=h$s.example" -out l$s.csr 2>/dev/null
 	printf 'subjectAltName=DNS:h%s.example\n' "$s" >l.ext
 	openssl x509 -req -in l$s.csr -CA ca.pem -CAkey ca.key -set_serial 0x$s -days 30 \

@@ -112,3 +112,22 @@ start_smtpd() {
 	echo "smtpd did not start:"; cat "$dir.log"
 	return 1
 }
+
+# ec_key NAME: a P-256 key in NAME.key.
+ec_key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null; }
+
+# openssl_ca_db [CRL_DAYS]: an `openssl ca` database for ca.pem and ca.key
+# in the current directory: index.txt, crlnumber and ca.cnf (with
+# default_crl_days when CRL_DAYS is given), as the revocation tests use.
+openssl_ca_db() {
+	: >index.txt
+	echo 01 >crlnumber
+	{
+		printf '[ ca ]\ndefault_ca = test\n[ test ]\n'
+		printf 'database = %s/index.txt\n' "$PWD"
+		printf 'crlnumber = %s/crlnumber\n' "$PWD"
+		printf 'certificate = %s/ca.pem\nprivate_key = %s/ca.key\n' "$PWD" "$PWD"
+		printf 'default_md = sha256\n'
+		[ -z "${1:-}" ] || printf 'default_crl_days = %s\n' "$1"
+	} >ca.cnf
+}
