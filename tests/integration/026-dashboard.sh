@@ -58,7 +58,7 @@ for width in 80 132; do
 	contains "$width columns: the missed MUST clock is red" "${esc}1m${esc}31mmissed" \
 		"$(sed 's/\x1b\[1;31m/\x1b[1m\x1b[31m/g' <<<"$line")"
 	contains "$width columns: the activity detail is wrapped, not cut" \
-		"lines 41" "$(tr -s ' \n' ' ' <<<"$(sed 's/\x1b\[[0-9;]*m//g' <<<"$screen")")"
+		"accounts_without_email 0" "$(tr -s ' \n' ' ' <<<"$(sed 's/\x1b\[[0-9;]*m//g' <<<"$screen")")"
 done
 
 screen=$(pane 80 2020-03-04T05:00:00Z)
