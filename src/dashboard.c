@@ -77,6 +77,21 @@ static void spaces(FILE *out, int n)
 }
 
 /*
+ * Length of the unit of text at p that is not broken: a word, with the
+ * numbers after it ("not scanned 0", "overdue 2,013") so that a count
+ * never starts a line without its label -- unless that is wider than
+ * avail columns.
+ */
+static size_t unit(const char *p, int avail)
+{
+	size_t n = strcspn(p, " "), m = n;
+
+	while (p[m] == ' ' && p[m + 1] >= '0' && p[m + 1] <= '9')
+		m += 1 + strcspn(p + m + 1, " ");
+	return m > n && visible(p, m) <= avail ? m : n;
+}
+
+/*
  * Writes text after first (on the first line) or rest (on the next
  * ones), breaking lines at spaces so that none is wider than the screen.
  * Only a word wider than a whole line is split.
@@ -99,7 +114,7 @@ static void wrap(const struct screen *s, const char *first, const char *rest,
 			p++;
 		if (*p == '\0')
 			break;
-		n = strcspn(p, " ");
+		n = unit(p, avail);
 		w = visible(p, n);
 		if (col > 0 && col + 1 + w > room) {
 			fputc('\n', s->out);

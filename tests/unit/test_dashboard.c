@@ -150,6 +150,23 @@ START_TEST(words_are_wrapped_never_cut)
 	ck_assert_ptr_nonnull(
 		strstr(f, "CAA rechecking bug: certificates issued without a "
 			  "valid CAA check in the 30 days before issuance"));
+	/* A count never starts a line without its label: the only lines
+	 * that start with a number are sentences "N of M ...". */
+	for (int w = 40; w <= 160; w += 7) {
+		char *dw = render(r, w, false);
+
+		for (char *l = strtok(dw, "\n"); l; l = strtok(NULL, "\n")) {
+			const char *t = l + strspn(l, " ");
+			size_t k = strspn(t, "0123456789,.;)");
+
+			if (k > 0 && (t[k] == ' ' || t[k] == '\0'))
+				ck_assert_msg(strncmp(t + k, " of ", 4) == 0,
+					      "width %d: a line starts with "
+					      "a count: %.40s",
+					      w, t);
+		}
+		free(dw);
+	}
 	/* and a word that fits a line is never split across two. */
 	ck_assert_ptr_nonnull(strstr(d, "accounts_without_email"));
 	ck_assert_ptr_nonnull(strstr(d, "ca_certificates"));
