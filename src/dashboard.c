@@ -319,14 +319,12 @@ static void clocks(const struct screen *s, const struct report *r)
 	for (int i = 0; i < r->nclocks; i++) {
 		const struct deadline_clock *c = &r->clocks[i];
 		const char *sgr = urgency_color(s, dashboard_clock_urgency(c));
-		char line[1024];
+		char line[1024], first[128];
 
 		snprintf(line, sizeof(line), "%s%s%s", sgr ? sgr : "",
 			 deadline_state_name(c->state), sgr ? RESET : "");
-		fputs("  ", s->out);
-		cell(s, NULL, c->id, 0);
-		fputc(' ', s->out);
-		wrap(s, "", "    ", line);
+		snprintf(first, sizeof(first), "  %s ", c->id);
+		wrap(s, first, "    ", line);
 		snprintf(line, sizeof(line), "due %s, %s%s%s",
 			 T3339(c->due, due, sizeof(due)), sgr ? sgr : "",
 			 rem[i], sgr ? RESET : "");
