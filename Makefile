@@ -144,6 +144,10 @@ install: all
 	install -m 644 docs/certrecall.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 config.example.ini docs/rules.md \
 		$(DESTDIR)$(PREFIX)/share/certrecall/
+	# What the man page cites: share/doc/certrecall/notify.md, ...
+	install -d $(DESTDIR)$(PREFIX)/share/doc/certrecall
+	install -m 644 README.md config.example.ini $(wildcard docs/*.md) \
+		$(wildcard docs/*.json) $(DESTDIR)$(PREFIX)/share/doc/certrecall/
 
 clean:
 	rm -rf $(B)

@@ -14,7 +14,7 @@ packages=(
 	libinih-dev libc-ares-dev libjansson-dev zlib1g-dev check libidn2-dev
 	postgresql postgresql-client
 	nginx-light dnsmasq-base python3 python3-aiosmtpd postfix curl
-	procps iproute2 hyperfine time bc faketime
+	procps iproute2 hyperfine time bc faketime tmux
 	chromium fonts-dejavu-core python3-jsonschema python3-html5lib
 	python3-cryptography
 )

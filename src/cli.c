@@ -306,15 +306,17 @@ const struct cli_command *cli_find(const char *name)
 
 int cli_usage_error(const char *command, const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 
-	fprintf(stderr, "certrecall%s%s: ", command ? " " : "",
-		command ? command : "");
+	/* Through the log like every other message on stderr: stamped in
+	 * UTC, "error:" (README, "Every message on stderr ..."). */
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (see 'certrecall help%s%s')\n", command ? " " : "",
-		command ? command : "");
+	log_error("certrecall%s%s: %s (see 'certrecall help%s%s')",
+		  command ? " " : "", command ? command : "", msg,
+		  command ? " " : "", command ? command : "");
 	return EX_USAGE;
 }
 
@@ -389,8 +391,18 @@ int cli_connect(struct cli *cli)
 {
 	if (cli->db == NULL) {
 		cli->db = db_connect_config(cli->cfg);
-		if (cli->db != NULL && schema_must_be_current &&
-		    check_schema(cli->db) < 0) {
+		if (cli->db == NULL) {
+			/* The error above is libpq's; say where the
+			 * connection string comes from. */
+			log_error("the database is set by -d CONNINFO, "
+				  "CERTRECALL_DATABASE or [database] url in "
+				  "the config file%s (libpq conninfo, e.g. "
+				  "\"host=/run/postgresql dbname=certrecall\")",
+				  cli->cfg->database.url[0] ? ""
+							    : "; none is set");
+			return -1;
+		}
+		if (schema_must_be_current && check_schema(cli->db) < 0) {
 			db_close(cli->db);
 			cli->db = NULL;
 		}
@@ -703,7 +715,8 @@ int cli_main(int argc, char **argv)
 	/* Each command parses its own options from a fresh getopt state. */
 	int first = optind;
 	optind = 0;
-	opterr = 1;
+	/* ... and reports a bad one itself, through the log. */
+	opterr = 0;
 	rc = cmd->fn(&cli, argc - first, argv + first);
 out:
 	db_close(cli.db);

@@ -31,6 +31,7 @@ struct check_incident {
 	char *title;
 	char *revocation_state;
 	char *revoked_at; /* RFC 3339 UTC, or NULL */
+	char *good_by;	  /* "ocsp, checked TIME" when good, or NULL */
 	char *match;	  /* how it was told: certificate_served_match() */
 	bool names_host;  /* that certificate names the probed host */
 };
@@ -75,6 +76,7 @@ static void check_run_release(struct check_run *run)
 			free(r->inc[j].title);
 			free(r->inc[j].revocation_state);
 			free(r->inc[j].revoked_at);
+			free(r->inc[j].good_by);
 			free(r->inc[j].match);
 		}
 		free(r->inc);
@@ -192,12 +194,26 @@ static int lookup_incidents(struct db *db, const char *name,
 	 * incident: the serial alone has no index (it would slow every
 	 * import). */
 	static const char sql[] =
-		"SELECT i.slug, i.title, c.revocation_state, "
+		"SELECT i.slug, i.title, CASE WHEN c.good IS NOT NULL"
+		" AND c.revocation_state = 'unknown' THEN 'good'"
+		" ELSE c.revocation_state END, "
 		"to_char(c.revoked_at AT TIME ZONE 'UTC', "
 		"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-		"array_to_string(c.names, ' '), c.match "
+		"array_to_string(c.names, ' '), c.match, c.good "
 		"FROM incident i CROSS JOIN LATERAL (SELECT c.revocation_state,"
-		" c.revoked_at, c.names, certificate_served_match(c,"
+		" c.revoked_at, c.names, "
+		/* revcheck's answers are evidence, not the certificate's
+		 * state (only a revocation is derived into it): a good
+		 * answer, the latest from OCSP, CRL or an import. */
+		" (SELECT g.source || ', checked ' || to_char(g.at AT TIME"
+		"  ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+		"  FROM (SELECT e.source, e.checked_at AS at"
+		"   FROM revocation_evidence e WHERE e.certificate_id = c.id"
+		"   AND e.status = 'good'"
+		"   UNION ALL SELECT 'crl', a.fetched_at FROM crl_answer a"
+		"   WHERE a.certificate_id = c.id AND a.status = 'good') g"
+		"  ORDER BY g.at DESC LIMIT 1) AS good,"
+		" certificate_served_match(c,"
 		" decode($1, 'hex'), $2, nullif(decode($3, 'hex'), ''::bytea),"
 		" decode($4, 'hex')) AS match FROM certificate c "
 		"WHERE c.incident_id = i.id AND c.serial = decode($1, 'hex')) "
@@ -225,6 +241,7 @@ static int lookup_incidents(struct db *db, const char *name,
 		ci->revocation_state = col_dup(res, i, 2);
 		ci->revoked_at = col_dup(res, i, 3);
 		ci->match = col_dup(res, i, 5);
+		ci->good_by = col_dup(res, i, 6);
 		if (*names == '\0') {
 			for (size_t k = 0; k < r->ci.nnames; k++)
 				if (classify_name_covers(r->ci.names[k], name))
@@ -345,7 +362,7 @@ static void print_text(const struct check_run *run, uint16_t port, bool checked,
 						&r->inc[j];
 
 					printf("%s %s: %s; revocation "
-					       "%s%s%s%s%s"
+					       "%s%s%s%s%s%s%s%s"
 					       "\n",
 					       j ? "            "
 						 : "incidents   ",
@@ -354,6 +371,9 @@ static void print_text(const struct check_run *run, uint16_t port, bool checked,
 					       c->revoked_at ? " at " : "",
 					       c->revoked_at ? c->revoked_at
 							     : "",
+					       c->good_by ? " (" : "",
+					       c->good_by ? c->good_by : "",
+					       c->good_by ? ")" : "",
 					       match_note(c->match),
 					       c->names_host
 						       ? ""

@@ -2,6 +2,7 @@
  * cmd_incident.c - `certrecall incident create|update|list|show`.
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +202,15 @@ static int incident_cmd_create(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/* Whether ch sets anything (an empty time still clears a field). */
+static bool any_change(const struct incident_change *ch)
+{
+	for (int f = 0; f < INCIDENT_NFIELDS; f++)
+		if (ch->value[f] != NULL)
+			return true;
+	return ch->comment_at != NULL || ch->comment_answered != NULL;
+}
+
 static int incident_cmd_update(struct cli *cli, int argc, char **argv)
 {
 	struct change_text ct;
@@ -219,6 +229,24 @@ static int incident_cmd_update(struct cli *cli, int argc, char **argv)
 	}
 	if (slug == NULL || optind < argc)
 		return cli_usage_error("incident", "update takes one SLUG");
+	if (!any_change(&ct.ch)) {
+		char names[512];
+		size_t o = 0;
+
+		for (int f = 0; f < INCIDENT_NFIELDS; f++) {
+			int n = snprintf(names + o, sizeof(names) - o, "--%s, ",
+					 option_names[f]);
+
+			if (n < 0 || (size_t)n >= sizeof(names) - o)
+				break;
+			o += (size_t)n;
+		}
+		return cli_usage_error("incident",
+				       "update %s: nothing to change; give "
+				       "at least one of %s--comment-at or "
+				       "--comment-answered",
+				       slug, names);
+	}
 	if (cli_connect(cli) < 0)
 		return EX_UNAVAILABLE;
 	/* A new reason or clock start must still name a valid rule. */

@@ -22,11 +22,13 @@
 #include "certrecall/cli.h"
 #include "certrecall/clock.h"
 #include "certrecall/config.h"
+#include "certrecall/dashboard.h"
 #include "certrecall/db.h"
 #include "certrecall/incident.h"
 #include "certrecall/log.h"
 #include "certrecall/report.h"
 #include "certrecall/utctime.h"
+#include "certrecall/xalloc.h"
 
 static volatile sig_atomic_t stop_watch;
 
@@ -37,51 +39,69 @@ static void on_signal(int sig)
 }
 
 /* Prints "  label  count" rows of a two-column query, under a title. */
-static int print_grouped(struct db *db, FILE *out, const char *title,
+static int print_grouped(struct db *db, FILE *out, int width, const char *title,
 			 const char *sql, const char *incident)
 {
 	PGresult *res = db_query(db, sql, 1, &incident);
+	const char **labels, **counts;
+	int n, rc;
 
 	if (res == NULL)
 		return -1;
-	fprintf(out, "\n%s\n", title);
-	if (PQntuples(res) == 0)
-		fprintf(out, "  (none yet)\n");
-	for (int r = 0; r < PQntuples(res); r++)
-		fprintf(out, "  %-32s %s\n", PQgetvalue(res, r, 0),
-			PQgetvalue(res, r, 1));
+	n = PQntuples(res);
+	labels = xcalloc((size_t)n + 1, sizeof(*labels));
+	counts = xcalloc((size_t)n + 1, sizeof(*counts));
+	for (int i = 0; i < n; i++) {
+		labels[i] = PQgetvalue(res, i, 0);
+		counts[i] = PQgetvalue(res, i, 1);
+	}
+	rc = dashboard_write_counts(out, width, title, labels, counts, n);
+	free(labels);
+	free(counts);
 	PQclear(res);
-	return 0;
+	return rc;
 }
 
-/* The raw counts under the dashboard. */
+/* The raw counts under the dashboard, in the report's words and order. */
 static int print_counts(struct db *db, const struct report *r,
-			long long incident_id, FILE *out)
+			long long incident_id, FILE *out, int width)
 {
 	static const enum deadline_verdict order[] = {
-		DEADLINE_OVERDUE,      DEADLINE_PENDING,
-		DEADLINE_REVOKED_LATE, DEADLINE_REVOKED_ON_TIME,
+		DEADLINE_REVOKED_ON_TIME, DEADLINE_REVOKED_LATE,
+		DEADLINE_PENDING,	  DEADLINE_OVERDUE,
 		DEADLINE_EXPIRED,
 	};
-	char id[32];
+	static const char *const words[] = {
+		"revoked on time", "revoked late", "pending",
+		"overdue",	   "expired",
+	};
+	char id[32], nums[5][32], title[64];
+	const char *counts[5];
 
-	fprintf(out, "\ncertificates  %lld\n", r->certificates);
-	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
-		fprintf(out, "  %-16s %lld\n", deadline_verdict_name(order[i]),
-			r->by_verdict[order[i]]);
+	for (size_t i = 0; i < 5; i++) {
+		snprintf(nums[i], sizeof(nums[i]), "%lld",
+			 r->by_verdict[order[i]]);
+		counts[i] = nums[i];
+	}
+	snprintf(title, sizeof(title), "certificates  %lld", r->certificates);
+	if (dashboard_write_counts(out, width, title, words, counts, 5) < 0)
+		return -1;
 	if (r->short_lived > 0)
 		fprintf(out,
 			"  (%lld short-lived: MAY be left unrevoked, BR "
 			"4.9.1.1)\n",
 			r->short_lived);
 	snprintf(id, sizeof(id), "%lld", incident_id);
-	if (print_grouped(db, out, "notices (kind, state)",
+	if (print_grouped(db, out, width, "notices (kind, state)",
 			  "SELECT kind || ' ' || state, count(*) FROM notice"
 			  " WHERE incident_id = $1 GROUP BY kind, state"
 			  " ORDER BY kind, state",
 			  id) < 0)
 		return -1;
-	if (print_grouped(db, out, "names (by outcome of their latest probe)",
+	/* Outcomes as the first wave defined them (sql/011): refused and
+	 * nxdomain are answers, only a failed outcome is a failure. */
+	if (print_grouped(db, out, width,
+			  "names (by outcome of their latest round)",
 			  "SELECT coalesce(outcome || coalesce(' ' || failure,"
 			  " ''), 'not yet tried'), count(*) FROM scan_target"
 			  " WHERE incident_id = $1 AND probeable"
@@ -89,7 +109,7 @@ static int print_counts(struct db *db, const struct report *r,
 			  id) < 0)
 		return -1;
 	return print_grouped(
-		db, out, "latest probes (by verdict)",
+		db, out, width, "latest probes (by verdict)",
 		"SELECT o.verdict, count(*) FROM scan_target t"
 		" JOIN observation o ON o.target_id = t.id AND o.round = "
 		"t.round"
@@ -106,13 +126,26 @@ static int terminal_width(void)
 	return 80;
 }
 
+/*
+ * Colour only for a person at a terminal: not when piped, not on a dumb
+ * terminal, and not when NO_COLOR is set to anything but "" (no-color.org).
+ */
+static bool want_color(void)
+{
+	const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	if (!isatty(STDOUT_FILENO) || (no != NULL && no[0] != '\0'))
+		return false;
+	return term == NULL || strcmp(term, "dumb") != 0;
+}
+
 /* One screen into a memory buffer, so a redraw never flickers. */
 static int render(struct cli *cli, const struct incident *inc, time_t at,
 		  char **text, size_t *len)
 {
 	struct report *r;
 	FILE *mem;
-	int rc = -1;
+	int rc = -1, width = terminal_width();
 
 	r = report_gather(cli->db, inc, at, cli->cfg->report.organization,
 			  REPORT_FIGURES);
@@ -123,8 +156,8 @@ static int render(struct cli *cli, const struct incident *inc, time_t at,
 		report_free(r);
 		return log_error("status: %m");
 	}
-	if (report_write_dashboard(r, mem, terminal_width()) == 0 &&
-	    print_counts(cli->db, r, inc->id, mem) == 0)
+	if (dashboard_write(r, mem, width, want_color()) == 0 &&
+	    print_counts(cli->db, r, inc->id, mem, width) == 0)
 		rc = 0;
 	fclose(mem);
 	report_free(r);

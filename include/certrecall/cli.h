@@ -58,7 +58,8 @@ int cli_main(int argc, char **argv);
 bool cli_stdout_gone(void);
 
 /*
- * For commands: prints "certrecall CMD: MESSAGE" and a hint to stderr and
+ * For commands: logs "certrecall CMD: MESSAGE" and a hint (an error, stamped
+ * in UTC like every message on stderr) and
  * returns EX_USAGE (64).
  */
 int cli_usage_error(const char *command, const char *fmt, ...)

@@ -27,6 +27,24 @@ fails "a bad option is a usage error even without a database" 64 certrecall noti
 fails "a missing argument is a usage error even without a database" 64 certrecall deadlines
 err=$(certrecall db status 2>&1)
 contains "the connection error is explained" "cannot connect to the database" "$err"
+contains "and says where the connection string comes from (issue 16)" \
+	"the database is set by -d CONNINFO, CERTRECALL_DATABASE or [database] url" "$err"
+err=$(env -u CERTRECALL_DATABASE -u CERTRECALL_DATABASE_URL "$CERTRECALL_BIN" db status 2>&1)
+contains "and when none is set, says so" "; none is set" "$err"
+
+# Issue 16: usage errors are stamped in UTC like every other message on
+# stderr (README), and only once: getopt prints nothing of its own.
+stamp='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z error: certrecall'
+for args in "frobnicate" "--frobnicate db status" "status --frobnicate" \
+	"deadlines" "notify x --limit abc" "config show extra"; do
+	# shellcheck disable=SC2086
+	err=$(certrecall $args 2>&1 >/dev/null)
+	if [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] && [[ $err =~ $stamp ]]; then
+		pass "usage error of '$args': one UTC-stamped line"
+	else
+		fail "usage error of '$args': one UTC-stamped line" "$err"
+	fi
+done
 
 # Logs go to stderr, stamped in UTC whatever TZ says.
 err=$(TZ=Asia/Tokyo certrecall db status 2>&1 >/dev/null)

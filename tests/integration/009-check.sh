@@ -61,6 +61,16 @@ case $OUT in *"not_after    20"*Z*) pass "affected: not_after is RFC 3339 UTC" ;
 fp=$(openssl x509 -in "$FLEET/affected.pem" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f)
 contains "affected: SHA-256 matches openssl's" "sha256       $fp" "$OUT"
 
+# Issue 16: revcheck's good answer is evidence (a revocation_evidence row
+# as revcheck writes it; only a revocation is derived into the state):
+# check used to say "revocation unknown" for it.
+db_sql -c "INSERT INTO revocation_evidence (certificate_id, source, source_url, status, checked_at)
+	SELECT id, 'ocsp', 'http://ocsp.test/', 'good', '2020-03-04T10:00:00Z' FROM certificate" >/dev/null
+check "affected.test:$TP"
+contains "a certificate revcheck found good says so, and by what" \
+	"revocation good (ocsp, checked 2020-03-04T10:00:00Z)" "$OUT"
+out=$(certrecall "${ALLOW[@]}" check --json "affected.test:$TP" 2>/dev/null)
+contains "and --json says good" '"revocation_state": "good"' "$out"
 db_sql -c "UPDATE certificate SET revocation_state = 'revoked', revoked_at = '2020-03-04T20:00:00Z'" >/dev/null
 check "affected.test:$TP"
 contains "a revoked affected certificate says when" "revocation revoked at 2020-03-04T20:00:00Z" "$OUT"

@@ -33,9 +33,9 @@ contains "revocations load" "2 revocations loaded, 1 serials not in the incident
 expect "the earliest evidence sets the revocation time" "2020-03-04 10:00:00+00|4" \
 	"$(db_sql -c "SELECT revoked_at, revocation_reason FROM certificate WHERE serial = '\\x0a01'")"
 out=$(certrecall status caa-2020 --at 2020-03-07T00:00:00Z)
-contains "status: one revoked on time" "revoked-on-time  1" "$out"
-contains "status: one revoked late" "revoked-late     1" "$out"
-contains "status: one overdue" "overdue          1" "$out"
+contains "status: one revoked on time" "revoked on time 1" "$out"
+contains "status: one revoked late" "revoked late    1" "$out"
+contains "status: one overdue" "overdue         1" "$out"
 # An OCSP answer (as revcheck will store it) that disagrees.
 db_sql -c "INSERT INTO revocation_evidence (certificate_id, source, source_url, status) SELECT id, 'ocsp', 'http://127.0.0.1:1/ocsp', 'good' FROM certificate WHERE serial = '\\x0a02'" >/dev/null
 printf '0a01,2020-03-04T12:00:00Z,superseded\n' >rev2.csv

@@ -85,7 +85,7 @@ contains "it says how to retry" "--retry-failed" "$out"
 contains "its summary separates answered from failed" "0 answered, 32 failed" "$out"
 out=$(at 2020-03-01T00:00:00Z status cov)
 contains "status shows 0% of the names answered" \
-	"0 of 32 names answered; 32 failed (dns-error " "$out"
+	"0 of 32 names answered; 32 failed (dns-error " "$(tr -s ' \n' ' ' <<<"$out")"
 contains "the deployment bar is empty, not full" "..]   0.0%" "$(grep DEPLOYMENT <<<"$out")"
 out=$(at 2020-03-01T00:00:00Z report cov --format md)
 contains "the report says the same" "0 of 32 probeable names answered" "$out"
@@ -110,7 +110,8 @@ contains "after retry_after they are retried whatever --stale-after says" \
 contains "now every name answers" "32 answered, 0 failed" "$out"
 contains "an answered scan exits 0" "exit 0" "$out"
 out=$(at 2020-03-01T00:06:00Z status cov)
-contains "status: every name answered" "32 of 32 names answered; 0 failed, 0 not yet tried" "$out"
+contains "status: every name answered" "32 of 32 names answered; 0 failed, 0 not yet tried" \
+	"$(tr -s ' \n' ' ' <<<"$out")"
 contains "the bar is full" "100.0%" "$(grep DEPLOYMENT <<<"$out")"
 
 # 3. Answered targets obey --stale-after (default 1h), --retry-failed or not.
