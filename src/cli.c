@@ -528,6 +528,34 @@ int cli_parse_no_options(const char *command, int argc, char **argv)
 	return 0;
 }
 
+int cli_parse_json_only(const char *command, int argc, char **argv,
+			enum jsonout_mode *mode)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*mode = JSONOUT_NONE;
+	optind = 0;
+	opterr = 0;
+	/* No "+": --json may follow the arguments (incident show S --json). */
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h')
+			return cli_help(command) == 0 ? 1 : -1;
+		if (c == 'j') {
+			*mode = JSONOUT_DOC;
+			continue;
+		}
+		cli_usage_error(command, "unknown option '%s'",
+				argv[optind - 1]);
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_help(struct cli *cli, int argc, char **argv)
 {
 	(void)cli;
