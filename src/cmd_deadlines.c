@@ -18,6 +18,7 @@
 #include "certrecall/db.h"
 #include "certrecall/deadline.h"
 #include "certrecall/incident.h"
+#include "certrecall/jsonout.h"
 #include "certrecall/log.h"
 #include "certrecall/report.h"
 #include "certrecall/utctime.h"
@@ -307,9 +308,12 @@ static int print_json(const struct clock_view *v, const struct alert *a)
 				  "within_seconds", (json_int_t)a->within_s,
 				  "alerting", a->missed + a->due > 0, "missed",
 				  a->missed, "due_within", a->due));
-	rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	putchar('\n');
-	json_decref(root);
+	{
+		json_t *doc = jsonout_new("deadlines");
+
+		json_object_update_new(doc, root);
+		rc = jsonout_write(doc, stdout, JSONOUT_DOC);
+	}
 	return rc < 0 ? EX_IOERR : 0;
 }
 

@@ -67,7 +67,7 @@ static void summary_json(const char *slug, const struct importer_stats *st,
 	json_object_update_new(
 		doc,
 		json_pack("{s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-			  "s:I,s:I,s:I}",
+			  "s:I,s:I}",
 			  "incident", slug, "kind",
 			  repl ? "replacements" : "certificates", "completed",
 			  ok, "lines", (json_int_t)st->lines, "records",

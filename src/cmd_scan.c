@@ -52,11 +52,11 @@ static void summary_json(const struct incident *inc,
 	       *f = json_object();
 
 	for (int i = 0; i < CLASSIFY_NVERDICTS; i++) {
-		json_object_set_new(v, classify_verdict_name(i),
-				    json_integer(st->by_verdict[i]));
+		jsonout_set_key(v, classify_verdict_name(i),
+				json_integer(st->by_verdict[i]));
 		if (st->failed_by[i] > 0)
-			json_object_set_new(f, classify_verdict_name(i),
-					    json_integer(st->failed_by[i]));
+			jsonout_set_key(f, classify_verdict_name(i),
+					json_integer(st->failed_by[i]));
 	}
 	json_object_update_new(
 		doc,

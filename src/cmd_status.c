@@ -130,6 +130,36 @@ static json_t *grouped_json(struct db *db, const char *key, const char *sql,
 	return a;
 }
 
+/* Probeable names by the outcome of their latest probe ("not_tried"
+ * when none yet) and, for failed ones, its cause. */
+static json_t *names_json(struct db *db, const char *incident)
+{
+	PGresult *res = db_query(
+		db,
+		"SELECT coalesce(outcome, 'not_tried'), failure, count(*)"
+		" FROM scan_target WHERE incident_id = $1 AND probeable"
+		" GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2",
+		1, &incident);
+	json_t *a;
+
+	if (res == NULL)
+		return NULL;
+	a = json_array();
+	for (int r = 0; r < PQntuples(res); r++)
+		json_array_append_new(
+			a,
+			json_pack("{s:s,s:o,s:I}", "outcome",
+				  PQgetvalue(res, r, 0), "failure",
+				  PQgetisnull(res, r, 1)
+					  ? json_null()
+					  : json_string(PQgetvalue(res, r, 1)),
+				  "count",
+				  (json_int_t)strtoll(PQgetvalue(res, r, 2),
+						      NULL, 10)));
+	PQclear(res);
+	return a;
+}
+
 /*
  * The dashboard's figures as one document (docs/schema/status.schema.json):
  * the same report_gather() figures and count queries the screen shows,
@@ -165,9 +195,9 @@ static json_t *status_json(struct db *db, const struct report *r,
 	json_object_set_new(doc, "clocks", a);
 	o = json_object();
 	for (int v = 0; v < 5; v++)
-		json_object_set_new(
-			o, deadline_verdict_name((enum deadline_verdict)v),
-			json_integer(r->by_verdict[v]));
+		jsonout_set_key(o,
+				deadline_verdict_name((enum deadline_verdict)v),
+				json_integer(r->by_verdict[v]));
 	json_object_set_new(doc, "certificates",
 			    json_pack("{s:I,s:I,s:I,s:o}", "total",
 				      (json_int_t)r->certificates,
@@ -176,9 +206,8 @@ static json_t *status_json(struct db *db, const struct report *r,
 				      "by_verdict", o));
 	o = json_object();
 	for (int d = 0; d < REPORT_NDEPLOY; d++)
-		json_object_set_new(o,
-				    report_deploy_name((enum report_deploy)d),
-				    json_integer(r->deploy_unrevoked[d]));
+		jsonout_set_key(o, report_deploy_name((enum report_deploy)d),
+				json_integer(r->deploy_unrevoked[d]));
 	json_object_set_new(
 		doc, "deployment",
 		json_pack("{s:I,s:I,s:I,s:I,s:I,s:o,s:o}", "names",
@@ -231,12 +260,7 @@ static json_t *status_json(struct db *db, const struct report *r,
 						report_state_name(st), "count",
 						(json_int_t)r->notices[k][st]));
 	json_object_set_new(doc, "notices", a);
-	a = grouped_json(db, "outcome",
-			 "SELECT coalesce(outcome || coalesce(' ' || failure,"
-			 " ''), 'not yet tried'), count(*) FROM scan_target"
-			 " WHERE incident_id = $1 AND probeable"
-			 " GROUP BY 1 ORDER BY 2 DESC, 1",
-			 id);
+	a = names_json(db, id);
 	if (a == NULL)
 		goto fail;
 	json_object_set_new(doc, "names_by_outcome", a);

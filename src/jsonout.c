@@ -31,6 +31,17 @@ json_t *jsonout_str(const char *s)
 	return s != NULL ? json_string(s) : json_null();
 }
 
+void jsonout_set_key(json_t *obj, const char *name, json_t *v)
+{
+	char key[64];
+	size_t i;
+
+	for (i = 0; name[i] != '\0' && i + 1 < sizeof(key); i++)
+		key[i] = name[i] == '-' || name[i] == ' ' ? '_' : name[i];
+	key[i] = '\0';
+	json_object_set_new(obj, key, v);
+}
+
 int jsonout_write(json_t *doc, FILE *out, enum jsonout_mode mode)
 {
 	size_t flags = JSON_PRESERVE_ORDER;

@@ -33,6 +33,13 @@ json_t *jsonout_time(time_t t);
 json_t *jsonout_str(const char *s);
 
 /*
+ * Sets obj[name] = v (taking v) with name made a snake_case member name:
+ * '-' and ' ' become '_' ("revoked-on-time" -> "revoked_on_time", "not
+ * scanned" -> "not_scanned"), for counts keyed by the tool's own names.
+ */
+void jsonout_set_key(json_t *obj, const char *name, json_t *v);
+
+/*
  * Writes doc to out in mode (JSONOUT_DOC or JSONOUT_LINES), followed by a
  * newline, and flushes, so a reader of a stream sees each line at once.
  * Takes ownership of doc (NULL is an error: jansson's pack failed).

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# --json everywhere (issue 16): every command that prints data writes one
+# JSON document with --json (--jsonl: one a line), valid against its
+# schema in docs/schema/, on the real outputs of a small incident that
+# has been imported, scanned (local TLS fleet), notified (aiosmtpd) and
+# revocation-checked (a CRL); status --json and deadlines --json say
+# what their text says.
+. "$(dirname "$0")/lib.sh"
+FLEET=$T_TMP/fleet
+PIDS=()
+trap '"$ROOT/tests/tlsfleet.sh" stop "$FLEET" >/dev/null 2>&1; for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill "$p" 2>/dev/null; done' EXIT
+read -r TP DP < <("$ROOT/tests/tlsfleet.sh" start "$FLEET")
+[ -n "${DP:-}" ] || { fail "the test fleet starts"; finish; }
+export CERTRECALL_SCANNER_DNS_SERVERS=127.0.0.1:$DP
+export CERTRECALL_SCANNER_PORTS=$TP
+export CERTRECALL_SCANNER_HANDSHAKE_TIMEOUT=2s CERTRECALL_SCANNER_CONNECT_TIMEOUT=2s
+export CERTRECALL_SCANNER_IPV6=false
+export CERTRECALL_SCANNER_ALLOW=127.0.0.2/32,127.0.0.3/32,127.0.0.4/31
+start_smtpd mail || { fail "smtpd starts"; finish; }
+export CERTRECALL_SMTP_PORT=$SMTP_PORT CERTRECALL_SMTP_HOST=127.0.0.1
+export CERTRECALL_MAILER_FROM="Example CA <revocations@ca.example>"
+cd "$T_TMP"
+J=$T_TMP/json
+mkdir -p "$J"
+
+# valid NAME SCHEMA FILE...: each FILE (one document, or JSON lines with
+# a .jsonl name) validates against docs/schema/SCHEMA.schema.json.
+valid() {
+	local name=$1 schema=$ROOT/docs/schema/$2.schema.json out
+	shift 2
+	out=$(/usr/bin/python3 - "$schema" "$@" <<'PY' 2>&1
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator.check_schema(schema)
+v = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+n = 0
+for f in sys.argv[2:]:
+    text = open(f).read()
+    docs = [json.loads(l) for l in text.splitlines()] if f.endswith(".jsonl") else [json.loads(text)]
+    if not docs:
+        sys.exit(f + ": no document")
+    for d in docs:
+        v.validate(d)
+        n += 1
+print("valid", n)
+PY
+)
+	case $out in
+	"valid "*) pass "$name ($out)" ;;
+	*) fail "$name" "$out" ;;
+	esac
+}
+# field FILE EXPR: a Python expression over the document d.
+field() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
+
+new_db json
+certrecall -q db migrate
+certrecall db status --json >"$J/db-status.json"
+valid "db status --json" db-status "$J/db-status.json"
+expect "db status --json: every migration applied, as the text says" \
+	"$(certrecall db status | grep -c '^applied')" "$(field "$J/db-status.json" 'd["applied"]')"
+
+certrecall -q incident create --slug caa-2020 --title "CAA rechecking bug" \
+	--reason v1.6.7:5d-7 --aware-at 2020-02-29T12:08:00+09:00
+certrecall incident list --json >"$J/incident-list.json"
+valid "incident list --json" incident-list "$J/incident-list.json"
+expect "incident list --json: aware_at in UTC with Z" 2020-02-29T03:08:00Z \
+	"$(field "$J/incident-list.json" 'd["incidents"][0]["aware_at"]')"
+
+# Affected: the fleet's affected certificate and four listed ones, with
+# accounts and addresses; one account has none.
+cat >extra.csv <<'CSV'
+serial,account,email,names
+0a01,acct-1,one@example.org,replaced.test
+0a02,acct-2,two@example.org,other.test
+0a03,acct-3,,"unknown.test;nope.test;local.test"
+0a04,acct-1,one@example.org,*.wild.test
+CSV
+certrecall import caa-2020 "$FLEET/affected.pem" --no-progress --json >"$J/import-pem.json" 2>import.err
+certrecall import caa-2020 extra.csv --no-progress --json >"$J/import.json" 2>>import.err
+valid "import --json" import "$J/import-pem.json" "$J/import.json"
+contains "import --json: the human summary stays on stderr" "4 new, 0 already present" "$(cat import.err)"
+expect "import --json: the same counts" "4 0 3 1" \
+	"$(field "$J/import.json" '" ".join(str(d[k]) for k in ("new", "present", "accounts", "accounts_without_email"))')"
+certrecall incident show caa-2020 --json >"$J/incident-show.json"
+valid "incident show --json" incident-show "$J/incident-show.json"
+expect "incident show --json: certificates an integer" 5 "$(field "$J/incident-show.json" 'd["certificates"]')"
+
+certrecall rules --json >"$J/rules.json"
+certrecall rules --at 2020-02-29T03:08:00Z --json >"$J/rules-at.json"
+certrecall rules 5d-7 --at 2020-02-29T03:08:00Z --json >"$J/rules-key.json"
+valid "rules --json (all, --at, KEY)" rules "$J/rules.json" "$J/rules-at.json" "$J/rules-key.json"
+expect "rules --json: one entry per edition, as the text lists" \
+	"$(certrecall rules | sed -n '/^EDITION/,/^$/p' | grep -c '^v')" \
+	"$(field "$J/rules.json" 'len(d["editions"])')"
+expect "rules KEY --json: the rule in force" "BR 4.9.1.1 (v1.6.7) 5-day list item 7" \
+	"$(field "$J/rules-key.json" 'd["rule"]["citation"]')"
+
+certrecall scan caa-2020 --procs 1 --no-progress --json >"$J/scan.json" 2>scan.err
+valid "scan --json" scan "$J/scan.json"
+contains "scan --json: the summary also on stderr" "scan: 7 of 7 targets probed" "$(cat scan.err)"
+expect "scan --json: the same counts" "7 7 6 0 1 9" \
+	"$(field "$J/scan.json" '" ".join(str(d[k]) for k in ("targets", "done", "answered", "failed", "filtered", "probes"))')"
+
+certrecall notify caa-2020 --plan --json >"$J/notify-plan.json"
+valid "notify --plan --json" notify-plan "$J/notify-plan.json"
+expect "notify --plan --json: two addresses, one account without" "2 2 1" \
+	"$(field "$J/notify-plan.json" '" ".join(str(d["kinds"][0][k]) for k in ("due", "addresses", "no_address"))')"
+certrecall notify caa-2020 --no-progress --json >"$J/notify.json" 2>notify.err
+valid "notify --json" notify "$J/notify.json"
+expect "notify --json: two sent, one without address" "2 1" \
+	"$(field "$J/notify.json" '" ".join(str(d[k]) for k in ("sent", "no_address"))')"
+contains "notify --json: the human summary stays on stderr" "initial: 2 sent" "$(cat notify.err)"
+
+# A CRL from the fleet's CA listing the affected certificate.
+mkdir -p crl
+serial=$(openssl x509 -in "$FLEET/affected.pem" -noout -serial | cut -d= -f2)
+printf 'R\t301231000000Z\t200304120000Z,superseded\t%s\tunknown\t/CN=affected.test\n' "$serial" >crl/index.txt
+echo 01 >crl/crlnumber
+cat >crl/ca.cnf <<CNF
+[ ca ]
+default_ca = test
+[ test ]
+database = $T_TMP/crl/index.txt
+crlnumber = $T_TMP/crl/crlnumber
+certificate = $FLEET/ca.pem
+private_key = $FLEET/ca.key
+default_md = sha256
+default_crl_days = 7
+CNF
+openssl ca -config crl/ca.cnf -gencrl -out crl/ca.crl 2>/dev/null
+P=$((20000 + RANDOM % 20000))
+/usr/bin/python3 "$ROOT/tests/ocspd.py" --port $P --dir "$T_TMP/crl" >/dev/null 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 50); do [ -f crl/ready.$P ] && break; sleep 0.1; done
+certrecall -q incident add-issuer caa-2020 "$FLEET/ca.pem" --crl http://127.0.0.1:$P/ca.crl
+certrecall revcheck caa-2020 --no-ocsp --json >"$J/revcheck.json" 2>revcheck.err
+valid "revcheck --json" revcheck "$J/revcheck.json"
+expect "revcheck --json: one revoked answer, four good" "1 4" \
+	"$(field "$J/revcheck.json" '" ".join(str(d["by_status"][k]) for k in ("revoked", "good"))')"
+certrecall revcheck caa-2020 --no-ocsp --jsonl >"$J/revcheck.jsonl" 2>/dev/null
+valid "revcheck --jsonl" revcheck "$J/revcheck.jsonl"
+
+at=2020-03-06T00:00:00Z
+certrecall status caa-2020 --at $at --json >"$J/status.json"
+certrecall status caa-2020 --at $at --jsonl >"$J/status.jsonl"
+certrecall deadlines caa-2020 --at $at --json >"$J/deadlines.json"
+certrecall check affected.test:$TP --json >"$J/check.json" 2>/dev/null
+certrecall report caa-2020 --at $at --json >"$J/report.json"
+valid "status --json" status "$J/status.json"
+valid "status --jsonl" status "$J/status.jsonl"
+valid "deadlines --json" deadlines "$J/deadlines.json"
+valid "check --json" check "$J/check.json"
+valid "report --json (the same as --format json)" ../report "$J/report.json"
+expect "report --json is --format json" "" \
+	"$(diff <(certrecall report caa-2020 --at $at --format json) "$J/report.json")"
+
+[ -n "${KEEP_JSON:-}" ] && cp -r "$J" "$KEEP_JSON"
+finish
