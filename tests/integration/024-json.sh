@@ -155,5 +155,80 @@ valid "report --json (the same as --format json)" ../report "$J/report.json"
 expect "report --json is --format json" "" \
 	"$(diff <(certrecall report caa-2020 --at $at --format json) "$J/report.json")"
 
+# The schemas are no formality: a count as text, a time without Z, a
+# missing member or an unknown one is refused.
+/usr/bin/python3 - "$J/status.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+bad = [dict(d, at="2020-03-06T00:00:00+00:00"), dict(d, extra=1)]
+c = json.loads(json.dumps(d)); c["certificates"]["total"] = "5"; bad.append(c)
+c = json.loads(json.dumps(d)); del c["clocks"][0]["due"]; bad.append(c)
+for i, b in enumerate(bad):
+    json.dump(b, open(sys.argv[1] + f".bad{i}", "w"))
+PY
+for i in 0 1 2 3; do
+	out=$(valid "x" status "$J/status.json.bad$i" 2>&1)
+	contains "status schema refuses broken document $i" "not ok" "$out"
+done
+
+# status --json and deadlines --json say what their text says, and the
+# same as each other: every clock's due time and state, the certificate
+# counts, at moments where clocks are open, met and missed.
+agree() {
+	/usr/bin/python3 - "$@" <<'PY'
+import json, re, sys
+st_text, st_json, dl_text, dl_json = sys.argv[1:5]
+st_text = open(st_text).read(); dl_text = open(dl_text).read()
+s = json.load(open(st_json)); d = json.load(open(dl_json))
+bad = []
+def line_of(text, cid):
+    for l in text.splitlines():
+        if l.split()[:1] == [cid]:
+            return l
+    return None
+if [(c["id"], c["due"], c["state"], c["remaining_seconds"]) for c in s["clocks"]] != \
+   [(c["id"], c["due"], c["state"], c["remaining_seconds"]) for c in d["clocks"]]:
+    bad.append("status and deadlines JSON clocks differ")
+for name, text, doc in (("status", st_text, s), ("deadlines", dl_text, d)):
+    table = text.split("\nCLOCK ", 1)[-1].split("\n\n", 1)[0].splitlines()[1:]
+    ids = [l.split()[0] for l in table]
+    if ids != [c["id"] for c in doc["clocks"]]:
+        bad.append(f"{name}: text clocks {ids}, JSON {[c['id'] for c in doc['clocks']]}")
+    for c in doc["clocks"]:
+        l = line_of(text, c["id"]) or ""
+        if c["due"] not in l or not re.search(r"\b%s\b" % c["state"], l):
+            bad.append(f"{name}: {c['id']} text {l!r}, JSON due {c['due']} {c['state']}")
+m = re.search(r"^certificates +([0-9]+)$", st_text, re.M)
+if not m or int(m.group(1)) != s["certificates"]["total"]:
+    bad.append(f"status: certificates text {m and m.group(1)}, JSON {s['certificates']['total']}")
+for k, v in s["certificates"]["by_verdict"].items():
+    m = re.search(r"^ +%s +([0-9]+)$" % k.replace("_", "-"), st_text, re.M)
+    if not m or int(m.group(1)) != v:
+        bad.append(f"status: {k} text {m and m.group(1)}, JSON {v}")
+bv = s["certificates"]["by_verdict"]
+if d["progress"]["unrevoked"] != bv["pending"] + bv["overdue"]:
+    bad.append("deadlines unrevoked != status pending + overdue")
+print("\n".join(bad) if bad else "agree")
+PY
+}
+certrecall -q incident update caa-2020 --cpr-received 2020-02-29T00:00:00Z --cpr-answered 2020-02-29T06:00:00Z
+for at in 2020-02-29T12:00:00Z 2020-03-02T00:00:00Z 2020-03-06T00:00:00Z; do
+	certrecall status caa-2020 --at $at >st.txt
+	certrecall status caa-2020 --at $at --json >st.json
+	certrecall deadlines caa-2020 --at $at >dl.txt
+	certrecall deadlines caa-2020 --at $at --json >dl.json
+	expect "status and deadlines, text and JSON, agree at $at" agree "$(agree st.txt st.json dl.txt dl.json)"
+	/usr/bin/python3 -c 'import json; [print(c["state"]) for c in json.load(open("st.json"))["clocks"]]' >>states
+done
+expect "the comparison saw open, met and missed clocks" "met missed open" "$(sort -u states | tr '\n' ' ' | sed 's/ $//')"
+
+# Usage: --json where no data is printed, --watch without a stream.
+fails "status --watch --json: a stream needs --jsonl" 64 certrecall status caa-2020 --watch --json
+fails "notify --preview --json: a message is not data" 64 certrecall notify caa-2020 --preview one@example.org --json
+fails "db migrate --json: prints no data" 64 certrecall db migrate --json
+timeout 5 "$CERTRECALL_BIN" status caa-2020 --watch=1 --jsonl 2>watch.err | head -2 >"$J/watch.jsonl"
+expect "status --watch --jsonl: a line a refresh" 2 "$(wc -l <"$J/watch.jsonl")"
+valid "status --watch --jsonl: each line a status document" status "$J/watch.jsonl"
+
 [ -n "${KEEP_JSON:-}" ] && cp -r "$J" "$KEEP_JSON"
 finish
