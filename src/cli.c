@@ -272,12 +272,12 @@ static const struct cli_command commands[] = {
 	  "happened).  -o writes FILE atomically (default: stdout).\n" },
 	{ "config", cmd_config, 0, "check or show the effective configuration",
 	  "usage: certrecall config check\n"
-	  "       certrecall config show\n"
+	  "       certrecall config show [--json]\n"
 	  "\n"
 	  "check  loads the configuration (file, environment, options) and\n"
 	  "       reports every error as FILE:LINE\n"
 	  "show   prints every setting with where its value came from;\n"
-	  "       passwords are never printed\n" },
+	  "       passwords are never printed; --json as one JSON document\n" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

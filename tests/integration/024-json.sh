@@ -60,6 +60,12 @@ valid "db status --json" db-status "$J/db-status.json"
 expect "db status --json: every migration applied, as the text says" \
 	"$(certrecall db status | grep -c '^applied')" "$(field "$J/db-status.json" 'd["applied"]')"
 
+certrecall -d "postgresql://u:secret@localhost/x" config show --json >"$J/config-show.json"
+valid "config show --json" config-show "$J/config-show.json"
+expect "config show --json: the password is not printed" "" "$(grep secret "$J/config-show.json")"
+expect "config show --json: as many settings as the text" \
+	"$(certrecall config show | grep -c ' = ')" "$(field "$J/config-show.json" 'len(d["settings"])')"
+
 certrecall -q incident create --slug caa-2020 --title "CAA rechecking bug" \
 	--reason v1.6.7:5d-7 --aware-at 2020-02-29T12:08:00+09:00
 certrecall incident list --json >"$J/incident-list.json"
