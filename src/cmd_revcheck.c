@@ -664,8 +664,13 @@ int cmd_revcheck(struct cli *cli, int argc, char **argv)
 			last = round_json(inc, &run, round, left, conflicts,
 					  rc);
 			if (json == JSONOUT_LINES) {
-				jsonout_write(last, stdout, json);
+				int w = jsonout_write(last, stdout, json);
+
 				last = NULL;
+				if (w < 0) { /* the reader is gone */
+					rc = EX_IOERR;
+					break;
+				}
 			}
 		}
 		if (watch_ms == 0 || left == 0)

@@ -279,7 +279,8 @@ fail:
 	return NULL;
 }
 
-/* One document of the dashboard's figures, written to stdout. */
+/* One document of the dashboard's figures, written to stdout: 0, -1
+ * (logged), or 1 when standard output failed (its reader gone). */
 static int emit_json(struct cli *cli, const struct incident *inc, time_t at,
 		     enum jsonout_mode mode)
 {
@@ -295,8 +296,7 @@ static int emit_json(struct cli *cli, const struct incident *inc, time_t at,
 	if (doc == NULL)
 		return -1;
 	/* A write error is reported by the dispatcher's final flush. */
-	jsonout_write(doc, stdout, mode);
-	return 0;
+	return jsonout_write(doc, stdout, mode) < 0 ? 1 : 0;
 }
 
 /* One screen into a memory buffer, so a redraw never flickers. */
@@ -388,8 +388,10 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		if (interval > 0)
 			at = clock_now();
 		if (json != JSONOUT_NONE) {
-			if (emit_json(cli, inc, at, json) < 0) {
-				rc = EX_TEMPFAIL;
+			int e = emit_json(cli, inc, at, json);
+
+			if (e != 0) {
+				rc = e < 0 ? EX_TEMPFAIL : EX_IOERR;
 				break;
 			}
 			goto wait;

@@ -235,6 +235,8 @@ fails "db migrate --json: prints no data" 64 certrecall db migrate --json
 timeout 5 "$CERTRECALL_BIN" status caa-2020 --watch=1 --jsonl 2>watch.err | head -2 >"$J/watch.jsonl"
 expect "status --watch --jsonl: a line a refresh" 2 "$(wc -l <"$J/watch.jsonl")"
 valid "status --watch --jsonl: each line a status document" status "$J/watch.jsonl"
+timeout 10 "$CERTRECALL_BIN" status caa-2020 --watch=1 --jsonl 2>/dev/null | head -1 >/dev/null
+expect "status --watch --jsonl | head -1 ends when its reader does (SIGPIPE), not at the timeout" 141 "${PIPESTATUS[0]}"
 
 [ -n "${KEEP_JSON:-}" ] && cp -r "$J" "$KEEP_JSON"
 finish
