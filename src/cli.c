@@ -78,14 +78,15 @@ static const struct cli_command commands[] = {
 	  "write the batch of serials still to revoke",
 	  "usage: certrecall export-revocations SLUG [--replaced-only] "
 	  "[--reason KEY]\n"
-	  "                                     [-o FILE]\n"
+	  "                                     [--jsonl] [-o FILE]\n"
 	  "\n"
 	  "Writes \"serial,reason_code\" for every affected certificate not\n"
 	  "yet revoked and not expired, the replaced ones first (their\n"
 	  "revocation breaks no site), for the CA's own revoker: certrecall\n"
 	  "never revokes.  The CRLReason is the incident rule's; a rule from\n"
 	  "an edition without codes takes its current counterpart's (2020's\n"
-	  "5d-7 -> br-12, superseded); --reason KEY names another rule.\n" },
+	  "5d-7 -> br-12, superseded); --reason KEY names another rule.\n"
+	  "--jsonl writes one JSON object a line instead.\n" },
 	{ "import", cmd_import, CLI_NEEDS_DB,
 	  "load affected certificates, replacements or contacts",
 	  "usage: certrecall import SLUG FILE... [--format FORMAT]\n"

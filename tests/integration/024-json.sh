@@ -147,6 +147,13 @@ expect "revcheck --json: one revoked answer, four good" "1 4" \
 certrecall revcheck caa-2020 --no-ocsp --jsonl >"$J/revcheck.jsonl" 2>/dev/null
 valid "revcheck --jsonl" revcheck "$J/revcheck.jsonl"
 
+certrecall export-revocations caa-2020 >batch.csv 2>/dev/null
+certrecall export-revocations caa-2020 --jsonl -o "$J/export.jsonl" 2>/dev/null
+expect "export-revocations: four certificates left to revoke" 4 "$(wc -l <batch.csv)"
+valid "export-revocations --jsonl" export-revocations "$J/export.jsonl"
+expect "export-revocations --jsonl: the CSV batch's rows, in its order" "$(cat batch.csv)" \
+	"$(/usr/bin/python3 -c 'import json,sys; [print("%s,%d" % (d["serial"], d["reason_code"])) for d in map(json.loads, open(sys.argv[1]))]' "$J/export.jsonl")"
+
 at=2020-03-06T00:00:00Z
 certrecall status caa-2020 --at $at --json >"$J/status.json"
 certrecall status caa-2020 --at $at --jsonl >"$J/status.jsonl"
