@@ -35,7 +35,7 @@ static const struct cli_command commands[] = {
 	  "Without COMMAND, lists the commands; with it, prints its usage.\n" },
 	{ "db", cmd_db, CLI_NEEDS_DB, "apply or list schema migrations",
 	  "usage: certrecall db migrate\n"
-	  "       certrecall db status\n"
+	  "       certrecall db status [--json]\n"
 	  "\n"
 	  "migrate  applies the migrations this binary carries that the\n"
 	  "         database lacks, in order, one transaction each;\n"
@@ -60,8 +60,8 @@ static const struct cli_command commands[] = {
 	  "                                  [--update-posted TIME]\n"
 	  "       certrecall incident add-issuer SLUG FILE.pem [--ocsp URL] "
 	  "[--crl URL]\n"
-	  "       certrecall incident list\n"
-	  "       certrecall incident show SLUG\n"
+	  "       certrecall incident list [--json]\n"
+	  "       certrecall incident show SLUG [--json]\n"
 	  "\n"
 	  "TIME is RFC 3339 in any offset (2020-02-29T12:08:00+09:00), or a\n"
 	  "date meaning 00:00:00 UTC; it is stored and shown in UTC.  An\n"
@@ -72,19 +72,21 @@ static const struct cli_command commands[] = {
 	  "--update-posted record when a report was made, which marks its\n"
 	  "clock met.  add-issuer records the issuing CA certificate(s)\n"
 	  "(for OCSP and CRL checks) and links the certificates they issued.\n"
-	  "Every change is written to the audit trail.\n" },
+	  "Every change is written to the audit trail.  --json prints list\n"
+	  "and show as one JSON document (docs/schema/).\n" },
 	{ "export-revocations", cmd_export_revocations, CLI_NEEDS_DB,
 	  "write the batch of serials still to revoke",
 	  "usage: certrecall export-revocations SLUG [--replaced-only] "
 	  "[--reason KEY]\n"
-	  "                                     [-o FILE]\n"
+	  "                                     [--jsonl] [-o FILE]\n"
 	  "\n"
 	  "Writes \"serial,reason_code\" for every affected certificate not\n"
 	  "yet revoked and not expired, the replaced ones first (their\n"
 	  "revocation breaks no site), for the CA's own revoker: certrecall\n"
 	  "never revokes.  The CRLReason is the incident rule's; a rule from\n"
 	  "an edition without codes takes its current counterpart's (2020's\n"
-	  "5d-7 -> br-12, superseded); --reason KEY names another rule.\n" },
+	  "5d-7 -> br-12, superseded); --reason KEY names another rule.\n"
+	  "--jsonl writes one JSON object a line instead.\n" },
 	{ "import", cmd_import, CLI_NEEDS_DB,
 	  "load affected certificates, replacements or contacts",
 	  "usage: certrecall import SLUG FILE... [--format FORMAT]\n"
@@ -92,8 +94,8 @@ static const struct cli_command commands[] = {
 	  "--rejects FILE]\n"
 	  "                         [--accounts FILE] [--replacements] "
 	  "[--no-progress]\n"
-	  "                         [--allow-empty]\n"
-	  "       certrecall import SLUG --revocations FILE\n"
+	  "                         [--allow-empty] [--json]\n"
+	  "       certrecall import SLUG --revocations FILE [--json]\n"
 	  "\n"
 	  "Loads the affected certificates listed in FILE ('-' reads\n"
 	  "standard input; gzip is detected and inflated).  FORMAT is\n"
@@ -123,16 +125,18 @@ static const struct cli_command commands[] = {
 	  "certificates instead, and marks each affected certificate whose\n"
 	  "exact set of names they cover as replaced.  --revocations loads\n"
 	  "serial,revoked_at[,reason] from the CA's revoker as evidence\n"
-	  "and lists certificates whose sources disagree.\n" },
+	  "and lists certificates whose sources disagree.  --json prints the\n"
+	  "summary as one JSON document on stdout (text stays on stderr).\n" },
 	{ "notify", cmd_notify, CLI_NEEDS_DB,
 	  "e-mail every affected subscriber, once",
 	  "usage: certrecall notify SLUG [--kind initial|reminder|revoked]\n"
 	  "                         [--limit N] [--connections N] [--rate R]"
 	  "\n"
 	  "                         [--no-wait] [--no-progress] [--at TIME]\n"
+	  "                         [--json]\n"
 	  "       certrecall notify SLUG [--kind K] --dry-run DIR\n"
 	  "       certrecall notify SLUG [--kind K] --preview ADDRESS\n"
-	  "       certrecall notify SLUG --plan\n"
+	  "       certrecall notify SLUG --plan [--json]\n"
 	  "\n"
 	  "Sends one message per contact address (covering all its accounts\n"
 	  "and certificates) for the notices of KIND (default initial):\n"
@@ -147,7 +151,9 @@ static const struct cli_command commands[] = {
 	  "each message to DIR as .eml and changes nothing; --preview prints\n"
 	  "the exact message for one address; --plan counts what is due.\n"
 	  "--at TIME composes as of TIME (time left, Date:), for replays.\n"
-	  "Templates: templates.dir/KIND.txt, or the built-in ones.\n" },
+	  "Templates: templates.dir/KIND.txt, or the built-in ones.\n"
+	  "--json prints the run's summary (or the plan) as one JSON "
+	  "document.\n" },
 	{ "check", cmd_check, 0,
 	  "probe one host now: what does it serve, is it affected?",
 	  "usage: certrecall check HOST[:PORT] [--address IP] [--json]\n"
@@ -176,7 +182,7 @@ static const struct cli_command commands[] = {
 	  "usage: certrecall scan SLUG [--procs N] [--stale-after DURATION]\n"
 	  "                       [--retry-failed] [--names FILE] "
 	  "[--jsonl FILE]\n"
-	  "                       [--no-progress]\n"
+	  "                       [--no-progress] [--json]\n"
 	  "\n"
 	  "Probes every distinct name (and port, scanner.ports) of the\n"
 	  "incident's unrevoked certificates, once per name, at every\n"
@@ -195,12 +201,14 @@ static const struct cli_command commands[] = {
 	  "worker processes (default: scanner.procs, else one per core)\n"
 	  "claim targets from the database, so the same command on other\n"
 	  "machines joins the same scan.  --names FILE limits the run to\n"
-	  "those names; --jsonl FILE appends one JSON object per probe.\n" },
+	  "those names; --jsonl FILE appends one JSON object per probe;\n"
+	  "--json prints the run's summary as one JSON document.\n" },
 	{ "revcheck", cmd_revcheck, CLI_NEEDS_DB,
 	  "ask OCSP responders and CRLs when each certificate was revoked",
 	  "usage: certrecall revcheck SLUG [--ocsp URL] [--crl URL] [--no-ocsp]"
 	  "\n"
-	  "                           [--no-crl] [--watch INTERVAL]\n"
+	  "                           [--no-crl] [--watch INTERVAL] "
+	  "[--json|--jsonl]\n"
 	  "\n"
 	  "Asks the incident's OCSP responders about every certificate not\n"
 	  "yet revoked and reads its CRLs (URLs from 'incident add-issuer',\n"
@@ -208,10 +216,12 @@ static const struct cli_command commands[] = {
 	  "stores each answer as evidence: good, revoked (time, reason),\n"
 	  "unknown, or error (a timeout is never 'good').  Certificates are\n"
 	  "revoked at the earliest published time; sources that disagree are\n"
-	  "listed.  --watch repeats until nothing is left to revoke.\n" },
+	  "listed.  --watch repeats until nothing is left to revoke.\n"
+	  "--json prints the (last) round's summary as one JSON document,\n"
+	  "--jsonl one line a round.\n" },
 	{ "rules", cmd_rules, 0, "list the BR revocation rules by edition",
-	  "usage: certrecall rules [--edition EDITION] [--at TIME]\n"
-	  "       certrecall rules KEY [--at TIME]\n"
+	  "usage: certrecall rules [--edition EDITION] [--at TIME] [--json]\n"
+	  "       certrecall rules KEY [--at TIME] [--json]\n"
 	  "\n"
 	  "Without KEY, lists the editions and every rule (only the edition\n"
 	  "in force at --at, or only --edition).  With KEY (br-5, 5d-7,\n"
@@ -229,6 +239,7 @@ static const struct cli_command commands[] = {
 	{ "status", cmd_status, CLI_NEEDS_DB,
 	  "one screen for the person on call",
 	  "usage: certrecall status SLUG [--at TIME] [--watch[=SECONDS]]\n"
+	  "                         [--json|--jsonl]\n"
 	  "\n"
 	  "Every clock with a countdown; progress bars for revocation,\n"
 	  "deployment (names answered, of all: a failed probe is not\n"
@@ -237,17 +248,19 @@ static const struct cli_command commands[] = {
 	  "verdict, notices by kind and state, names by the outcome of\n"
 	  "their latest probe (answered, failed with its cause, filtered,\n"
 	  "not yet tried) and the latest probes by verdict.  --watch\n"
-	  "redraws it every SECONDS (default 10) until interrupted.\n" },
+	  "redraws it every SECONDS (default 10) until interrupted.  --json\n"
+	  "prints the same figures as one JSON document, --jsonl as one line\n"
+	  "(with --watch, a line a refresh).\n" },
 	{ "report", cmd_report, CLI_NEEDS_DB,
 	  "the compliance report (md, html, json, csv, ccadb, events)",
 	  "usage: certrecall report SLUG\n"
-	  "         [--format md|html|json|csv|ccadb|events]\n"
+	  "         [--format md|html|json|csv|ccadb|events] [--json]\n"
 	  "         [-o FILE] [--at TIME]\n"
 	  "\n"
 	  "md     the CCADB incident report in Markdown (paste into\n"
 	  "       Bugzilla); narrative fields are marked TO BE WRITTEN\n"
 	  "html   the same as one self-contained page with three charts\n"
-	  "json   every figure, schema in docs/report.schema.json\n"
+	  "json   every figure, schema in docs/report.schema.json (--json)\n"
 	  "csv    every certificate with its verdict and deployment\n"
 	  "ccadb  the appendix: the 11-column CSV below\n"
 	  "       report.crtsh_threshold certificates, else crt.sh links;\n"
@@ -260,12 +273,12 @@ static const struct cli_command commands[] = {
 	  "happened).  -o writes FILE atomically (default: stdout).\n" },
 	{ "config", cmd_config, 0, "check or show the effective configuration",
 	  "usage: certrecall config check\n"
-	  "       certrecall config show\n"
+	  "       certrecall config show [--json]\n"
 	  "\n"
 	  "check  loads the configuration (file, environment, options) and\n"
 	  "       reports every error as FILE:LINE\n"
 	  "show   prints every setting with where its value came from;\n"
-	  "       passwords are never printed\n" },
+	  "       passwords are never printed; --json as one JSON document\n" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -533,6 +546,34 @@ int cli_parse_no_options(const char *command, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		if (c == 'h')
 			return cli_help(command) == 0 ? 1 : -1;
+		cli_usage_error(command, "unknown option '%s'",
+				argv[optind - 1]);
+		return -1;
+	}
+	return 0;
+}
+
+int cli_parse_json_only(const char *command, int argc, char **argv,
+			enum jsonout_mode *mode)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*mode = JSONOUT_NONE;
+	optind = 0;
+	opterr = 0;
+	/* No "+": --json may follow the arguments (incident show S --json). */
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h')
+			return cli_help(command) == 0 ? 1 : -1;
+		if (c == 'j') {
+			*mode = JSONOUT_DOC;
+			continue;
+		}
 		cli_usage_error(command, "unknown option '%s'",
 				argv[optind - 1]);
 		return -1;

@@ -482,9 +482,12 @@ static int print_json(const struct check_run *run, uint16_t port, bool checked)
 	root = json_pack("{s:s,s:i,s:b,s:o}", "host", run->name, "port",
 			 (int)port, "incidents_checked", (int)checked,
 			 "results", results);
-	rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	putchar('\n');
-	json_decref(root);
+	{
+		json_t *doc = jsonout_new("check");
+
+		json_object_update_new(doc, root);
+		rc = jsonout_write(doc, stdout, JSONOUT_DOC);
+	}
 	return rc < 0 ? -1 : 0;
 }
 

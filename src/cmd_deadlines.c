@@ -18,6 +18,7 @@
 #include "certrecall/db.h"
 #include "certrecall/deadline.h"
 #include "certrecall/incident.h"
+#include "certrecall/jsonout.h"
 #include "certrecall/log.h"
 #include "certrecall/report.h"
 #include "certrecall/utctime.h"
@@ -265,13 +266,13 @@ static int print_json(const struct clock_view *v, const struct alert *a)
 				  "s:b}",
 				  "id", c->id, "rule", c->rule, "source",
 				  c->source, "effective",
-				  report_time_json(c->effective), "start",
-				  report_time_json(c->start), "start_from",
-				  c->start_from, "due",
-				  report_time_json(c->due), "remaining_seconds",
-				  (json_int_t)c->remaining, "remaining", rem,
-				  "state", deadline_state_name(c->state),
-				  "done", c->done));
+				  jsonout_time(c->effective), "start",
+				  jsonout_time(c->start), "start_from",
+				  c->start_from, "due", jsonout_time(c->due),
+				  "remaining_seconds", (json_int_t)c->remaining,
+				  "remaining", rem, "state",
+				  deadline_state_name(c->state), "done",
+				  c->done));
 	}
 	for (size_t i = 0; (def = deadline_clock_def_get0(i)) != NULL; i++) {
 		char source[64];
@@ -280,20 +281,20 @@ static int print_json(const struct clock_view *v, const struct alert *a)
 			continue;
 		snprintf(source, sizeof(source), "%s %s", def->document,
 			 def->edition);
-		json_array_append_new(
-			skipped, json_pack("{s:s,s:s,s:o}", "id", def->id,
-					   "source", source, "effective",
-					   report_time_json(def->effective)));
+		json_array_append_new(skipped,
+				      json_pack("{s:s,s:s,s:o}", "id", def->id,
+						"source", source, "effective",
+						jsonout_time(def->effective)));
 	}
 	root = json_pack(
 		"{s:s,s:s,s:o,s:o,s:{s:o,s:s},s:{s:s,s:s,s:s,s:s,s:s,s:o},"
 		"s:{s:b,s:I},s:o,s:o}",
 		"incident", v->inc->slug, "title", v->inc->title, "aware_at",
-		report_time_json(v->inc->aware_at), "at",
-		report_time_json(v->at), "revocation_start", "at",
-		report_time_json(v->start), "from", v->start_from, "rule",
-		"reason", v->inc->reason, "edition", v->rule.edition->name,
-		"citation", v->rule.citation, "text", v->rule.text, "window",
+		jsonout_time(v->inc->aware_at), "at", jsonout_time(v->at),
+		"revocation_start", "at", jsonout_time(v->start), "from",
+		v->start_from, "rule", "reason", v->inc->reason, "edition",
+		v->rule.edition->name, "citation", v->rule.citation, "text",
+		v->rule.text, "window",
 		deadline_window_words(v->rule.item->window), "crlreason",
 		v->rule.crlreason_name ? json_string(v->rule.crlreason_name)
 				       : json_null(),
@@ -307,9 +308,12 @@ static int print_json(const struct clock_view *v, const struct alert *a)
 				  "within_seconds", (json_int_t)a->within_s,
 				  "alerting", a->missed + a->due > 0, "missed",
 				  a->missed, "due_within", a->due));
-	rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	putchar('\n');
-	json_decref(root);
+	{
+		json_t *doc = jsonout_new("deadlines");
+
+		json_object_update_new(doc, root);
+		rc = jsonout_write(doc, stdout, JSONOUT_DOC);
+	}
 	return rc < 0 ? EX_IOERR : 0;
 }
 

@@ -45,8 +45,10 @@ int cmd_export_revocations(struct cli *cli, int argc, char **argv)
 		{ "replaced-only", no_argument, NULL, 'r' },
 		{ "reason", required_argument, NULL, 'R' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "jsonl", no_argument, NULL, 'J' },
 		{ NULL, 0, NULL, 0 },
 	};
+	bool jsonl = false;
 	const char *reason = NULL, *path = NULL;
 	bool replaced_only = false;
 	struct incident *inc;
@@ -67,6 +69,9 @@ int cmd_export_revocations(struct cli *cli, int argc, char **argv)
 		case 'o':
 			path = optarg;
 			break;
+		case 'J':
+			jsonl = true;
+			break;
 		default:
 			return cli_bad_option("export-revocations", argv);
 		}
@@ -84,7 +89,8 @@ int cmd_export_revocations(struct cli *cli, int argc, char **argv)
 		incident_free(inc);
 		return rc;
 	}
-	n = revocation_export(cli->db, inc->id, replaced_only, code, o.f);
+	n = revocation_export(cli->db, inc->id, replaced_only, code, jsonl,
+			      o.f);
 	rc = cli_output_close(&o, n >= 0);
 	if (rc == 0)
 		log_info("%lld serials to revoke, CRLReason %d", n, code);

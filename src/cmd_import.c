@@ -11,6 +11,7 @@
 #include "certrecall/cli.h"
 #include "certrecall/importer.h"
 #include "certrecall/incident.h"
+#include "certrecall/jsonout.h"
 #include "certrecall/log.h"
 #include "certrecall/record.h"
 #include "certrecall/revocation.h"
@@ -57,8 +58,43 @@ static void print_summary(const struct importer_stats *st, bool repl)
 			 st->replaced);
 }
 
+/* The summary above as one document (docs/schema/import.schema.json). */
+static void summary_json(const char *slug, const struct importer_stats *st,
+			 bool repl, bool ok, enum jsonout_mode mode)
+{
+	json_t *doc = jsonout_new("import");
+
+	json_object_update_new(
+		doc,
+		json_pack("{s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+			  "s:I,s:I}",
+			  "incident", slug, "kind",
+			  repl ? "replacements" : "certificates", "completed",
+			  ok, "lines", (json_int_t)st->lines, "records",
+			  (json_int_t)st->records, "new",
+			  (json_int_t)st->new_certs, "present",
+			  (json_int_t)st->present, "duplicates",
+			  (json_int_t)st->duplicates, "accounts",
+			  (json_int_t)st->accounts, "accounts_without_email",
+			  (json_int_t)st->accounts_without_email, "contacts",
+			  (json_int_t)st->contacts, "names",
+			  (json_int_t)st->names, "distinct_names",
+			  (json_int_t)st->distinct_names, "rejects",
+			  (json_int_t)st->rejects));
+	json_object_update_new(
+		doc, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "replaced",
+			       (json_int_t)st->replaced, "ca_certificates",
+			       (json_int_t)st->ca_certs, "no_probeable_name",
+			       (json_int_t)st->no_name, "skipped_names",
+			       (json_int_t)st->skipped_names, "odd_serials",
+			       (json_int_t)st->odd_serials, "other_pem_blocks",
+			       (json_int_t)st->other_pem_blocks, "seconds",
+			       st->seconds));
+	jsonout_write(doc, stdout, mode);
+}
+
 static int import_revocations(struct cli *cli, const char *slug,
-			      const char *path)
+			      const char *path, enum jsonout_mode json)
 {
 	struct revocation_import_stats st;
 	struct incident *inc;
@@ -69,7 +105,18 @@ static int import_revocations(struct cli *cli, const char *slug,
 	inc = incident_find(cli->db, slug);
 	if (inc == NULL)
 		return EX_DATAERR;
+	memset(&st, 0, sizeof(st));
 	rc = revocation_import(cli->db, inc, path, &st);
+	if (json != JSONOUT_NONE)
+		jsonout_write(json_pack("{s:s,s:s,s:s,s:b,s:I,s:I,s:I,s:I}",
+					"schema", "certrecall-import/1",
+					"incident", inc->slug, "kind",
+					"revocations", "completed", rc == 0,
+					"lines", (json_int_t)st.lines, "loaded",
+					(json_int_t)st.loaded, "unknown",
+					(json_int_t)st.unknown, "conflicts",
+					(json_int_t)st.conflicts),
+			      stdout, json);
 	if (rc == 0) {
 		log_info("%lld revocations loaded, %lld serials not in the "
 			 "incident",
@@ -97,8 +144,10 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 		{ "no-progress", no_argument, NULL, 'P' },
 		{ "allow-empty", no_argument, NULL, 'E' },
 		{ "revocations", required_argument, NULL, 'V' },
+		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
+	enum jsonout_mode json = JSONOUT_NONE;
 	struct importer_options opt = {
 		.format = IMPORTER_AUTO,
 		.serial_base = 16,
@@ -156,6 +205,9 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 		case 'V':
 			revocations = optarg;
 			break;
+		case 'j':
+			json = JSONOUT_DOC;
+			break;
 		default:
 			return cli_bad_option("import", argv);
 		}
@@ -166,7 +218,7 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 		if (optind + 1 != argc)
 			return cli_usage_error("import", "--revocations takes "
 							 "no other FILE");
-		return import_revocations(cli, argv[optind], revocations);
+		return import_revocations(cli, argv[optind], revocations, json);
 	}
 	if (optind + 1 >= argc && opt.accounts_path == NULL)
 		return cli_usage_error("import", "expected FILE... ('-' for "
@@ -180,10 +232,13 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 	inc = incident_find(cli->db, argv[optind]);
 	if (inc == NULL)
 		return EX_DATAERR;
+	memset(&st, 0, sizeof(st));
 	rc = importer_run(cli->db, inc->id, &opt, argv + optind + 1,
 			  (size_t)(argc - optind - 1), &st);
 	if (rc == 0)
 		print_summary(&st, opt.replacements);
+	if (json != JSONOUT_NONE)
+		summary_json(inc->slug, &st, opt.replacements, rc == 0, json);
 	incident_free(inc);
 	return rc == 0 ? 0 : EX_DATAERR;
 }

@@ -11,6 +11,7 @@
 #include "certrecall/cli.h"
 #include "certrecall/deadline.h"
 #include "certrecall/incident.h"
+#include "certrecall/jsonout.h"
 #include "certrecall/log.h"
 #include "certrecall/revocation.h"
 #include "certrecall/utctime.h"
@@ -286,7 +287,55 @@ static void print_time(const char *label, time_t t)
 	printf("%-16s %s\n", label, buf);
 }
 
-static int incident_cmd_show(struct cli *cli, const char *slug)
+/* The incident's fields as JSON (docs/schema/incident-show.schema.json
+ * and, without comments, each entry of incident-list). */
+static json_t *incident_json(const struct incident *inc, bool comments)
+{
+	struct deadline_rule rule;
+	char err[256];
+	json_t *o, *a;
+
+	o = json_pack("{s:s,s:s,s:s}", "slug", inc->slug, "title", inc->title,
+		      "reason", inc->reason);
+	if (deadline_resolve(inc->reason, inc->aware_at, &rule, err,
+			     sizeof(err)) == 0)
+		json_object_set_new(o, "rule",
+				    json_pack("{s:s,s:s}", "citation",
+					      rule.citation, "text",
+					      rule.text));
+	else
+		json_object_set_new(o, "rule", json_null());
+	json_object_set_new(o, "aware_at", jsonout_time(inc->aware_at));
+	json_object_set_new(o, "cpr_received_at",
+			    jsonout_time(inc->cpr_received_at));
+	json_object_set_new(o, "disclosed_at", jsonout_time(inc->disclosed_at));
+	json_object_set_new(o, "cpr_answered_at",
+			    jsonout_time(inc->cpr_answered_at));
+	json_object_set_new(o, "first_report_at",
+			    jsonout_time(inc->first_report_at));
+	json_object_set_new(o, "full_report_at",
+			    jsonout_time(inc->full_report_at));
+	json_object_set_new(o, "last_update_at",
+			    jsonout_time(inc->last_update_at));
+	json_object_set_new(o, "created_at", jsonout_time(inc->created_at));
+	json_object_set_new(o, "updated_at", jsonout_time(inc->updated_at));
+	json_object_set_new(o, "certificates", json_integer(inc->certificates));
+	if (!comments)
+		return o;
+	a = json_array();
+	for (size_t i = 0; i < inc->ncomments; i++)
+		json_array_append_new(
+			a,
+			json_pack("{s:o,s:o}", "comment_at",
+				  jsonout_time(inc->comments[i].comment_at),
+				  "answered_at",
+				  jsonout_time(inc->comments[i].answered_at)));
+	json_object_set_new(o, "comments", a);
+	return o;
+}
+
+static int incident_cmd_show(struct cli *cli, const char *slug,
+			     enum jsonout_mode json)
 {
 	struct deadline_rule rule;
 	struct incident *inc;
@@ -297,6 +346,14 @@ static int incident_cmd_show(struct cli *cli, const char *slug)
 	inc = incident_find(cli->db, slug);
 	if (inc == NULL)
 		return EX_DATAERR;
+	if (json != JSONOUT_NONE) {
+		json_t *doc = jsonout_new("incident-show");
+
+		json_object_update_new(doc, incident_json(inc, true));
+		jsonout_write(doc, stdout, json);
+		incident_free(inc);
+		return 0;
+	}
 	printf("%-16s %s\n", "incident", inc->slug);
 	printf("%-16s %s\n", "title", inc->title);
 	if (deadline_resolve(inc->reason, inc->aware_at, &rule, err,
@@ -330,7 +387,7 @@ static int incident_cmd_show(struct cli *cli, const char *slug)
 	return 0;
 }
 
-static int incident_cmd_list(struct cli *cli)
+static int incident_cmd_list(struct cli *cli, enum jsonout_mode json)
 {
 	struct incident **list;
 	size_t n;
@@ -340,6 +397,16 @@ static int incident_cmd_list(struct cli *cli)
 	list = incident_list(cli->db, &n);
 	if (list == NULL)
 		return EX_TEMPFAIL;
+	if (json != JSONOUT_NONE) {
+		json_t *doc = jsonout_new("incident-list"), *a = json_array();
+
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(a, incident_json(list[i], false));
+		json_object_set_new(doc, "incidents", a);
+		jsonout_write(doc, stdout, json);
+		incident_list_free(list, n);
+		return 0;
+	}
 	printf("%-20s %-20s %-16s %12s  %s\n", "SLUG", "AWARE (UTC)", "REASON",
 	       "CERTIFICATES", "TITLE");
 	for (size_t i = 0; i < n; i++) {
@@ -402,17 +469,25 @@ int cmd_incident(struct cli *cli, int argc, char **argv)
 		return incident_cmd_create(cli, argc - 1, argv + 1);
 	if (strcmp(sub, "update") == 0)
 		return incident_cmd_update(cli, argc - 1, argv + 1);
-	if (strcmp(sub, "list") == 0) {
-		if (argc != 2)
-			return cli_usage_error("incident", "list takes no "
-							   "arguments");
-		return incident_cmd_list(cli);
-	}
-	if (strcmp(sub, "show") == 0) {
-		if (argc != 3)
+	if (strcmp(sub, "list") == 0 || strcmp(sub, "show") == 0) {
+		enum jsonout_mode json;
+		int r = cli_parse_json_only("incident", argc - 1, argv + 1,
+					    &json);
+
+		if (r != 0)
+			return r > 0 ? 0 : EX_USAGE;
+		/* optind counts from argv + 1. */
+		if (strcmp(sub, "list") == 0) {
+			if (optind != argc - 1)
+				return cli_usage_error("incident",
+						       "list takes no "
+						       "arguments");
+			return incident_cmd_list(cli, json);
+		}
+		if (optind != argc - 2)
 			return cli_usage_error("incident", "show takes one "
 							   "SLUG");
-		return incident_cmd_show(cli, argv[2]);
+		return incident_cmd_show(cli, argv[optind + 1], json);
 	}
 	return cli_usage_error("incident", "expected create, update, list or "
 					   "show");

@@ -42,6 +42,7 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "at", required_argument, NULL, 'a' },
+		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum report_format format = REPORT_MD;
@@ -64,6 +65,10 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 					"html, json, csv, ccadb, events",
 					optarg);
 			fname = optarg;
+			break;
+		case 'j': /* as every other command says it */
+			format = REPORT_JSON;
+			fname = "json";
 			break;
 		case 'o':
 			path = optarg;

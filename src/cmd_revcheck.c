@@ -20,6 +20,7 @@
 #include "certrecall/crl.h"
 #include "certrecall/db.h"
 #include "certrecall/incident.h"
+#include "certrecall/jsonout.h"
 #include "certrecall/log.h"
 #include "certrecall/revcheck.h"
 #include "certrecall/revocation.h"
@@ -516,6 +517,37 @@ static int round_exit(const struct run *run)
 	return 0;
 }
 
+/* One round's summary (docs/schema/revcheck.schema.json). */
+static json_t *round_json(const struct incident *inc, const struct run *run,
+			  int round, long long left, long long conflicts,
+			  int exit_code)
+{
+	json_t *doc = jsonout_new("revcheck");
+
+	json_object_update_new(
+		doc,
+		json_pack("{s:s,s:i,s:o,s:I,s:{s:I,s:I,s:I,s:I},s:I,s:I,s:I,"
+			  "s:I,s:I,s:i}",
+			  "incident", inc->slug, "round", round, "at",
+			  jsonout_time(clock_now()), "answers",
+			  (json_int_t)(run->by_status[REVCHECK_GOOD] +
+				       run->by_status[REVCHECK_REVOKED] +
+				       run->by_status[REVCHECK_UNKNOWN] +
+				       run->by_status[REVCHECK_ERROR]),
+			  "by_status", "good",
+			  (json_int_t)run->by_status[REVCHECK_GOOD], "revoked",
+			  (json_int_t)run->by_status[REVCHECK_REVOKED],
+			  "unknown",
+			  (json_int_t)run->by_status[REVCHECK_UNKNOWN], "error",
+			  (json_int_t)run->by_status[REVCHECK_ERROR],
+			  "transient", (json_int_t)run->transient, "refused",
+			  (json_int_t)run->refused, "unanswered",
+			  (json_int_t)run->unanswered, "still_to_revoke",
+			  (json_int_t)left, "conflicts", (json_int_t)conflicts,
+			  "exit_code", exit_code));
+	return doc;
+}
+
 int cmd_revcheck(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -524,8 +556,13 @@ int cmd_revcheck(struct cli *cli, int argc, char **argv)
 		{ "no-ocsp", no_argument, NULL, 'O' },
 		{ "no-crl", no_argument, NULL, 'C' },
 		{ "watch", required_argument, NULL, 'w' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "jsonl", no_argument, NULL, 'J' },
 		{ NULL, 0, NULL, 0 },
 	};
+	enum jsonout_mode json = JSONOUT_NONE;
+	json_t *last = NULL;
+	int round = 0;
 	const char *ocsp = NULL, *crl = NULL;
 	bool use_ocsp = true, use_crl = true;
 	long long watch_ms = 0, left, conflicts;
@@ -557,6 +594,12 @@ int cmd_revcheck(struct cli *cli, int argc, char **argv)
 					"--watch: \"%s\" is not a duration of "
 					"a second or more",
 					optarg);
+			break;
+		case 'j':
+			json = JSONOUT_DOC;
+			break;
+		case 'J':
+			json = JSONOUT_LINES;
 			break;
 		default:
 			return cli_bad_option("revcheck", argv);
@@ -614,6 +657,22 @@ int cmd_revcheck(struct cli *cli, int argc, char **argv)
 			db_event_add(cli->db, inc->id, "revcheck", detail);
 		}
 		rc = round_exit(&run);
+		round++;
+		/* --jsonl: a line a round; --json: the last round. */
+		if (json != JSONOUT_NONE) {
+			json_decref(last);
+			last = round_json(inc, &run, round, left, conflicts,
+					  rc);
+			if (json == JSONOUT_LINES) {
+				int w = jsonout_write(last, stdout, json);
+
+				last = NULL;
+				if (w < 0) { /* the reader is gone */
+					rc = EX_IOERR;
+					break;
+				}
+			}
+		}
 		if (watch_ms == 0 || left == 0)
 			break;
 		{
@@ -624,6 +683,8 @@ int cmd_revcheck(struct cli *cli, int argc, char **argv)
 			nanosleep(&ts, NULL);
 		}
 	}
+	if (last != NULL)
+		jsonout_write(last, stdout, json);
 	free(run.ev);
 	incident_free(inc);
 	return rc;

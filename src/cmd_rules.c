@@ -12,6 +12,7 @@
 #include "certrecall/cli.h"
 #include "certrecall/clock.h"
 #include "certrecall/deadline.h"
+#include "certrecall/jsonout.h"
 #include "certrecall/log.h"
 #include "certrecall/utctime.h"
 
@@ -106,6 +107,127 @@ static void print_clocks(const struct deadline_edition *ed, time_t at)
 	}
 }
 
+/* -------------------------------------------------------------- JSON
+ * docs/schema/rules.schema.json: the same catalogue as the tables. */
+
+static const char *numbering_name(enum deadline_numbering n)
+{
+	switch (n) {
+	case DEADLINE_NUMBERING_2020:
+		return "2020";
+	case DEADLINE_NUMBERING_MERGED:
+		return "merged";
+	case DEADLINE_NUMBERING_ANY:
+		break;
+	}
+	return "any";
+}
+
+static json_t *rule_json(const struct deadline_rule *r)
+{
+	const struct deadline_item *it = r->item;
+
+	return json_pack("{s:s,s:s,s:s,s:o,s:s,s:o,s:o,s:s,s:s}", "key",
+			 it->key, "edition", r->edition->name, "section",
+			 it->section, "item", jsonout_str(it->where), "window",
+			 deadline_window_words(it->window), "crlreason",
+			 jsonout_str(r->crlreason_name), "crlreason_code",
+			 r->crlreason != DEADLINE_CRLREASON_NONE
+				 ? json_integer(r->crlreason)
+				 : json_null(),
+			 "citation", r->citation, "text", r->text);
+}
+
+static json_t *edition_json(const struct deadline_edition *ed)
+{
+	const struct deadline_item *it;
+	json_t *rules = json_array();
+
+	for (size_t i = 0; (it = deadline_item_get0(i)) != NULL; i++) {
+		struct deadline_rule r;
+
+		if (deadline_rule_make(ed, it, &r) == 0)
+			json_array_append_new(rules, rule_json(&r));
+	}
+	return json_pack(
+		"{s:s,s:s,s:o,s:s,s:b,s:b,s:o}", "name", ed->name, "ballot",
+		ed->ballot, "effective", jsonout_time(ed->effective),
+		"numbering", numbering_name(ed->numbering), "has_crlreason",
+		ed->has_crlreason, "has_caa", ed->has_caa, "rules", rules);
+}
+
+/* The clocks; with ed, whether an incident starting at at gets each. */
+static json_t *clocks_json(const struct deadline_edition *ed, time_t at)
+{
+	const struct deadline_clock_def *def;
+	json_t *a = json_array();
+
+	for (size_t i = 0; (def = deadline_clock_def_get0(i)) != NULL; i++) {
+		char source[64];
+		json_t *since = json_null();
+
+		if (def->edition == NULL && ed != NULL) {
+			snprintf(source, sizeof(source), "%s %s (%s)",
+				 def->document, def->section, ed->name);
+			since = jsonout_time(ed->effective);
+		} else if (def->edition == NULL) {
+			snprintf(source, sizeof(source), "%s %s", def->document,
+				 def->section);
+		} else {
+			snprintf(source, sizeof(source), "%s %s", def->document,
+				 def->edition);
+			since = jsonout_time(def->effective);
+		}
+		json_array_append_new(
+			a,
+			json_pack("{s:s,s:s,s:o,s:o,s:s,s:s}", "id", def->id,
+				  "source", source, "since", since, "in_force",
+				  ed == NULL
+					  ? json_null()
+					  : json_boolean(
+						    deadline_clock_def_in_force(
+							    def, at)),
+				  "obligation", def->what, "starts_at",
+				  def->start));
+	}
+	return a;
+}
+
+static int rules_list_json(const char *edition, time_t at, bool have_at,
+			   enum jsonout_mode mode)
+{
+	const struct deadline_edition *ed, *in_force = NULL;
+	json_t *doc, *a = json_array();
+
+	if (have_at) {
+		in_force = deadline_edition_at(at);
+		if (in_force == NULL) {
+			json_decref(a);
+			log_error("no edition in the catalogue was in force "
+				  "then (the oldest is v1.6.7, 2019-12-19)");
+			return EX_DATAERR;
+		}
+	}
+	for (size_t i = 0; (ed = deadline_edition_get0(i)) != NULL; i++)
+		if ((in_force == NULL || ed == in_force) &&
+		    (edition == NULL || strcmp(edition, ed->name) == 0))
+			json_array_append_new(a, edition_json(ed));
+	if (json_array_size(a) == 0) {
+		json_decref(a);
+		log_error("--edition: no edition \"%s\" in the catalogue "
+			  "(see 'certrecall rules')",
+			  edition);
+		return EX_DATAERR;
+	}
+	doc = jsonout_new("rules");
+	json_object_set_new(doc, "at",
+			    have_at ? jsonout_time(at) : json_null());
+	json_object_set_new(doc, "editions", a);
+	json_object_set_new(doc, "clocks", clocks_json(in_force, at));
+	jsonout_write(doc, stdout, mode);
+	return 0;
+}
+
 static int rules_list(const char *edition, time_t at, bool have_at)
 {
 	const struct deadline_edition *ed;
@@ -157,8 +279,10 @@ int cmd_rules(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "at", required_argument, NULL, 'a' },
 		{ "edition", required_argument, NULL, 'e' },
+		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
+	enum jsonout_mode json = JSONOUT_NONE;
 	const char *edition = NULL;
 	bool have_at = false;
 	time_t at = clock_now();
@@ -178,12 +302,17 @@ int cmd_rules(struct cli *cli, int argc, char **argv)
 		case 'e':
 			edition = optarg;
 			break;
+		case 'j':
+			json = JSONOUT_DOC;
+			break;
 		default:
 			return cli_bad_option("rules", argv);
 		}
 	}
 	if (optind + 1 < argc)
 		return cli_usage_error("rules", "expected at most one KEY");
+	if (optind == argc && json != JSONOUT_NONE)
+		return rules_list_json(edition, at, have_at, json);
 	if (optind == argc)
 		return rules_list(edition, at, have_at);
 
@@ -195,6 +324,15 @@ int cmd_rules(struct cli *cli, int argc, char **argv)
 			     sizeof(err)) < 0) {
 		log_error("%s", err);
 		return EX_DATAERR;
+	}
+	if (json != JSONOUT_NONE) {
+		json_t *doc = jsonout_new("rules");
+
+		json_object_set_new(doc, "at", jsonout_time(at));
+		json_object_set_new(doc, "rule", rule_json(&rule));
+		json_object_set_new(doc, "note", json_string(note));
+		jsonout_write(doc, stdout, json);
+		return 0;
 	}
 	printf("%s\n", note);
 	return 0;

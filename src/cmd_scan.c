@@ -13,6 +13,7 @@
 #include "certrecall/config.h"
 #include "certrecall/db.h"
 #include "certrecall/incident.h"
+#include "certrecall/jsonout.h"
 #include "certrecall/log.h"
 #include "certrecall/scan.h"
 #include "certrecall/utctime.h"
@@ -40,6 +41,44 @@ static int record_event(struct cli *cli, const struct incident *inc,
 	free(text);
 	json_decref(d);
 	return rc;
+}
+
+/* The run's summary (docs/schema/scan.schema.json). */
+static void summary_json(const struct incident *inc,
+			 const struct scan_stats *st, bool warned, int rc,
+			 enum jsonout_mode mode)
+{
+	json_t *doc = jsonout_new("scan"), *v = json_object(),
+	       *f = json_object();
+
+	for (int i = 0; i < CLASSIFY_NVERDICTS; i++) {
+		jsonout_set_key(v, classify_verdict_name(i),
+				json_integer(st->by_verdict[i]));
+		if (st->failed_by[i] > 0)
+			jsonout_set_key(f, classify_verdict_name(i),
+					json_integer(st->failed_by[i]));
+	}
+	json_object_update_new(
+		doc,
+		json_pack("{s:s,s:b,s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,"
+			  "s:I,s:I,s:o,s:f,s:f}",
+			  "incident", inc->slug, "completed", rc == 0,
+			  "interrupted", st->interrupted, "failure_warning",
+			  warned, "targets", (json_int_t)st->targets, "done",
+			  (json_int_t)st->done, "answered",
+			  (json_int_t)st->answered, "failed",
+			  (json_int_t)st->failed, "filtered",
+			  (json_int_t)st->filtered, "probes",
+			  (json_int_t)st->probes, "verdicts", v, "failed_by", f,
+			  "given_back", (json_int_t)st->given_back,
+			  "retry_waiting", (json_int_t)st->retry_waiting,
+			  "retry_from",
+			  st->retry_waiting > 0 ? jsonout_time(st->retry_from)
+						: json_null(),
+			  "seconds", st->seconds, "targets_per_second",
+			  st->seconds > 0 ? (double)st->done / st->seconds
+					  : 0.0));
+	jsonout_write(doc, stdout, mode);
 }
 
 /* What to check when most targets failed with v. */
@@ -94,8 +133,11 @@ int cmd_scan(struct cli *cli, int argc, char **argv)
 		{ "names", required_argument, NULL, 'n' },
 		{ "jsonl", required_argument, NULL, 'j' },
 		{ "no-progress", no_argument, NULL, 'N' },
+		{ "json", no_argument, NULL, 'J' },
 		{ NULL, 0, NULL, 0 },
 	};
+	enum jsonout_mode json = JSONOUT_NONE;
+	bool warned;
 	struct scan_options opt = {
 		.procs = (int)cli->cfg->scanner.procs,
 		.stale_after_ms = 3600 * 1000LL,
@@ -141,6 +183,9 @@ int cmd_scan(struct cli *cli, int argc, char **argv)
 			break;
 		case 'N':
 			opt.progress = false;
+			break;
+		case 'J':
+			json = JSONOUT_DOC;
 			break;
 		default:
 			return cli_bad_option("scan", argv);
@@ -188,10 +233,13 @@ int cmd_scan(struct cli *cli, int argc, char **argv)
 		log_warn("scan: gave back %lld claimed targets: the next scan "
 			 "probes them at once",
 			 st.given_back);
-	if (warn_failures(cli->cfg, &st))
+	warned = warn_failures(cli->cfg, &st);
+	if (warned)
 		rc = -1;
 	if (record_event(cli, inc, &st) < 0)
 		rc = -1;
+	if (json != JSONOUT_NONE)
+		summary_json(inc, &st, warned, rc, json);
 	incident_free(inc);
 	return rc == 0 ? 0 : EX_TEMPFAIL;
 }

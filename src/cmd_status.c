@@ -25,6 +25,7 @@
 #include "certrecall/dashboard.h"
 #include "certrecall/db.h"
 #include "certrecall/incident.h"
+#include "certrecall/jsonout.h"
 #include "certrecall/log.h"
 #include "certrecall/report.h"
 #include "certrecall/utctime.h"
@@ -139,6 +140,198 @@ static bool want_color(void)
 	return term == NULL || strcmp(term, "dumb") != 0;
 }
 
+/*
+ * Rows of a two-column (label, count) query as an array of {key: label,
+ * "count": n}; NULL on error (logged).
+ */
+static json_t *grouped_json(struct db *db, const char *key, const char *sql,
+			    const char *incident)
+{
+	PGresult *res = db_query(db, sql, 1, &incident);
+	json_t *a;
+
+	if (res == NULL)
+		return NULL;
+	a = json_array();
+	for (int r = 0; r < PQntuples(res); r++)
+		json_array_append_new(
+			a, json_pack("{s:s,s:I}", key, PQgetvalue(res, r, 0),
+				     "count",
+				     (json_int_t)strtoll(PQgetvalue(res, r, 1),
+							 NULL, 10)));
+	PQclear(res);
+	return a;
+}
+
+/* Probeable names by the outcome of their latest probe ("not_tried"
+ * when none yet) and, for failed ones, its cause. */
+static json_t *names_json(struct db *db, const char *incident)
+{
+	PGresult *res = db_query(
+		db,
+		"SELECT coalesce(outcome, 'not_tried'), failure, count(*)"
+		" FROM scan_target WHERE incident_id = $1 AND probeable"
+		" GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2",
+		1, &incident);
+	json_t *a;
+
+	if (res == NULL)
+		return NULL;
+	a = json_array();
+	for (int r = 0; r < PQntuples(res); r++)
+		json_array_append_new(
+			a,
+			json_pack("{s:s,s:o,s:I}", "outcome",
+				  PQgetvalue(res, r, 0), "failure",
+				  PQgetisnull(res, r, 1)
+					  ? json_null()
+					  : json_string(PQgetvalue(res, r, 1)),
+				  "count",
+				  (json_int_t)strtoll(PQgetvalue(res, r, 2),
+						      NULL, 10)));
+	PQclear(res);
+	return a;
+}
+
+/*
+ * The dashboard's figures as one document (docs/schema/status.schema.json):
+ * the same report_gather() figures and count queries the screen shows,
+ * not its text.  NULL on error (logged).
+ */
+static json_t *status_json(struct db *db, const struct report *r,
+			   long long incident_id)
+{
+	json_t *doc = jsonout_new("status"), *a, *o;
+	char id[32], steps[12][200];
+	long long told = r->addresses_notified;
+	long long failed = 0, retrying = 0;
+	int nsteps;
+
+	snprintf(id, sizeof(id), "%lld", incident_id);
+	json_object_set_new(doc, "at", jsonout_time(r->at));
+	json_object_set_new(doc, "incident",
+			    json_pack("{s:s,s:s,s:s,s:s}", "slug", r->slug,
+				      "title", r->title, "reason", r->reason,
+				      "rule", r->rule.citation));
+	a = json_array();
+	for (int i = 0; i < r->nclocks; i++) {
+		const struct deadline_clock *c = &r->clocks[i];
+
+		json_array_append_new(
+			a,
+			json_pack("{s:s,s:s,s:o,s:I,s:s,s:b}", "id", c->id,
+				  "rule", c->rule, "due", jsonout_time(c->due),
+				  "remaining_seconds", (json_int_t)c->remaining,
+				  "state", deadline_state_name(c->state),
+				  "done", c->done));
+	}
+	json_object_set_new(doc, "clocks", a);
+	o = json_object();
+	for (int v = 0; v < 5; v++)
+		jsonout_set_key(o,
+				deadline_verdict_name((enum deadline_verdict)v),
+				json_integer(r->by_verdict[v]));
+	json_object_set_new(doc, "certificates",
+			    json_pack("{s:I,s:I,s:I,s:o}", "total",
+				      (json_int_t)r->certificates,
+				      "still_valid", (json_int_t)r->still_valid,
+				      "short_lived", (json_int_t)r->short_lived,
+				      "by_verdict", o));
+	o = json_object();
+	for (int d = 0; d < REPORT_NDEPLOY; d++)
+		jsonout_set_key(o, report_deploy_name((enum report_deploy)d),
+				json_integer(r->deploy_unrevoked[d]));
+	json_object_set_new(
+		doc, "deployment",
+		json_pack("{s:I,s:I,s:I,s:I,s:I,s:o,s:o}", "names",
+			  (json_int_t)r->scan_targets, "names_scanned",
+			  (json_int_t)r->scanned_targets, "answered",
+			  (json_int_t)r->scan_answered, "failed",
+			  (json_int_t)r->scan_failed, "filtered",
+			  (json_int_t)r->scan_filtered, "latest_scan_at",
+			  jsonout_time(r->latest_scan_at), "still_to_revoke",
+			  o));
+	for (int k = 0; k < REPORT_KINDS; k++) {
+		failed += r->notices[k][4];
+		retrying += r->notices[k][3];
+	}
+	json_object_set_new(
+		doc, "notification",
+		json_pack("{s:I,s:I,s:I,s:I,s:I}", "addresses_told",
+			  (json_int_t)told, "addresses",
+			  (json_int_t)(told + r->addresses_unnotified),
+			  "failed", (json_int_t)failed, "retrying",
+			  (json_int_t)retrying, "accounts_without_address",
+			  (json_int_t)r->no_address_accounts));
+	a = json_array();
+	for (int i = 0; i < REPORT_NSTAGES; i++) {
+		const struct report_stage *s = &r->stages[i];
+
+		json_array_append_new(
+			a, json_pack("{s:s,s:o,s:o}", "stage",
+				     s->name ? s->name : "?", "at",
+				     jsonout_time(s->at), "detail",
+				     jsonout_str(s->at == DEADLINE_UNSET
+							 ? NULL
+							 : s->detail)));
+	}
+	json_object_set_new(doc, "last_activity", a);
+	a = json_array();
+	nsteps = report_next_steps(r, steps, 12);
+	for (int i = 0; i < nsteps; i++)
+		json_array_append_new(a, json_string(steps[i]));
+	json_object_set_new(doc, "next", a);
+	a = json_array();
+	for (int k = 0; k < REPORT_KINDS; k++)
+		for (int st = 0; st < REPORT_STATES; st++)
+			if (r->notices[k][st] > 0)
+				json_array_append_new(
+					a,
+					json_pack(
+						"{s:s,s:s,s:I}", "kind",
+						report_kind_name(k), "state",
+						report_state_name(st), "count",
+						(json_int_t)r->notices[k][st]));
+	json_object_set_new(doc, "notices", a);
+	a = names_json(db, id);
+	if (a == NULL)
+		goto fail;
+	json_object_set_new(doc, "names_by_outcome", a);
+	a = grouped_json(db, "verdict",
+			 "SELECT o.verdict, count(*) FROM scan_target t"
+			 " JOIN observation o ON o.target_id = t.id"
+			 " AND o.round = t.round WHERE t.incident_id = $1"
+			 " GROUP BY o.verdict ORDER BY 2 DESC, 1",
+			 id);
+	if (a == NULL)
+		goto fail;
+	json_object_set_new(doc, "latest_probes_by_verdict", a);
+	return doc;
+fail:
+	json_decref(doc);
+	return NULL;
+}
+
+/* One document of the dashboard's figures, written to stdout: 0, -1
+ * (logged), or 1 when standard output failed (its reader gone). */
+static int emit_json(struct cli *cli, const struct incident *inc, time_t at,
+		     enum jsonout_mode mode)
+{
+	struct report *r;
+	json_t *doc;
+
+	r = report_gather(cli->db, inc, at, cli->cfg->report.organization,
+			  REPORT_FIGURES);
+	if (r == NULL)
+		return -1;
+	doc = status_json(cli->db, r, inc->id);
+	report_free(r);
+	if (doc == NULL)
+		return -1;
+	/* A write error is reported by the dispatcher's final flush. */
+	return jsonout_write(doc, stdout, mode) < 0 ? 1 : 0;
+}
+
 /* One screen into a memory buffer, so a redraw never flickers. */
 static int render(struct cli *cli, const struct incident *inc, time_t at,
 		  char **text, size_t *len)
@@ -169,8 +362,11 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "at", required_argument, NULL, 'a' },
 		{ "watch", optional_argument, NULL, 'w' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "jsonl", no_argument, NULL, 'J' },
 		{ NULL, 0, NULL, 0 },
 	};
+	enum jsonout_mode json = JSONOUT_NONE;
 	struct incident *inc = NULL;
 	bool at_given = false, tty = isatty(STDOUT_FILENO);
 	long long interval = 0;
@@ -194,6 +390,12 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 					"status",
 					"--watch=SECONDS: 1 to 86400");
 			break;
+		case 'j':
+			json = JSONOUT_DOC;
+			break;
+		case 'J':
+			json = JSONOUT_LINES;
+			break;
 		default:
 			return cli_bad_option("status", argv);
 		}
@@ -201,6 +403,10 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	if (interval > 0 && at_given)
 		return cli_usage_error("status", "--watch shows the present; "
 						 "drop --at");
+	if (interval > 0 && json == JSONOUT_DOC)
+		return cli_usage_error("status", "--watch writes a stream: use "
+						 "--jsonl, one document a "
+						 "line");
 	rc = cli_open_incident(cli, "status", argc, argv, &inc);
 	if (rc != 0)
 		return rc;
@@ -214,6 +420,15 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 
 		if (interval > 0)
 			at = clock_now();
+		if (json != JSONOUT_NONE) {
+			int e = emit_json(cli, inc, at, json);
+
+			if (e != 0) {
+				rc = e < 0 ? EX_TEMPFAIL : EX_IOERR;
+				break;
+			}
+			goto wait;
+		}
 		if (render(cli, inc, at, &text, &len) < 0) {
 			free(text);
 			rc = EX_TEMPFAIL;
@@ -232,6 +447,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		}
 		fflush(stdout);
 		free(text);
+	wait:
 		for (long long s = 0;
 		     interval > 0 && s < interval * 10 && !stop_watch; s++) {
 			struct timespec ts = { 0, 100000000 };

@@ -672,3 +672,55 @@ void config_print(const struct config *cfg, FILE *out)
 		fprintf(out, "\t; %s\n", cfg->origin[i]);
 	}
 }
+
+json_t *config_json(const struct config *cfg)
+{
+	static const char *const type_names[] = {
+		[CONFIG_INT] = "int",
+		[CONFIG_PERCENT] = "percent",
+		[CONFIG_DURATION] = "duration",
+		[CONFIG_BOOL] = "bool",
+	};
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct config_key *k = &keys[i];
+		const char *base = (const char *)cfg + k->off;
+		const char *type = "string";
+		json_t *v;
+
+		switch (k->type) {
+		case CONFIG_INT:
+		case CONFIG_PERCENT:
+		case CONFIG_DURATION: /* milliseconds */
+			v = json_integer(*(const long long *)base);
+			type = type_names[k->type];
+			break;
+		case CONFIG_BOOL:
+			v = json_boolean(*(const bool *)base);
+			type = type_names[k->type];
+			break;
+		default:
+			if (base == (const char *)&cfg->database.url) {
+				char *text = NULL;
+				size_t len = 0;
+				FILE *mem = open_memstream(&text, &len);
+
+				if (mem == NULL)
+					abort(); /* out of memory */
+				print_redacted_conninfo(cfg->database.url, mem);
+				fclose(mem);
+				v = json_string(text);
+				free(text);
+			} else {
+				v = json_string(*(char *const *)base);
+			}
+			break;
+		}
+		json_array_append_new(
+			a, json_pack("{s:s,s:s,s:s,s:o,s:s}", "section",
+				     k->section, "key", k->name, "type", type,
+				     "value", v, "origin", cfg->origin[i]));
+	}
+	return a;
+}

@@ -2155,8 +2155,8 @@ static int dry_run(struct db *db, const struct config *cfg,
 	return rc;
 }
 
-int mailer_plan_report(struct db *db, const struct config *cfg,
-		       const struct incident *inc, FILE *out)
+int mailer_plan_count(struct db *db, const struct incident *inc,
+		      struct mailer_plan_row rows[MAILER_NKINDS])
 {
 	struct deadline_rule rule;
 	char id[32], err[512];
@@ -2168,18 +2168,14 @@ int mailer_plan_report(struct db *db, const struct config *cfg,
 		return log_error("incident %s: %s", inc->slug, err);
 	must_by = deadline_must_by(&rule,
 				   incident_revoke_start(inc, &rule, NULL));
-	(void)cfg;
 	snprintf(id, sizeof(id), "%lld", inc->id);
 	if (db_begin(db) < 0)
 		return -1;
-	fprintf(out, "%-9s %8s %10s %8s %8s %8s %11s  %-21s %s\n", "KIND",
-		"DUE", "ADDRESSES", "SENT", "FAILED", "RETRY", "NO-ADDRESS",
-		"EARLIEST DEADLINE", "LATEST DEADLINE");
-	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+	for (size_t k = 0; k < MAILER_NKINDS; k++) {
 		const char *params[2] = { id, kinds[k] };
+		struct mailer_plan_row *row = &rows[k];
 		long long created;
 		PGresult *res;
-		char lo[UTCTIME_BUFSZ] = "-", hi[UTCTIME_BUFSZ] = "-";
 
 		if (plan(db, inc, kinds[k], must_by, &created) < 0)
 			goto rollback;
@@ -2199,24 +2195,53 @@ int mailer_plan_report(struct db *db, const struct config *cfg,
 			2, params);
 		if (res == NULL)
 			goto rollback;
+		row->kind = kinds[k];
+		row->due = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		row->addresses = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+		row->sent = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+		row->failed = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+		row->retry = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+		row->no_address = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+		row->earliest = row->latest = DEADLINE_UNSET;
 		if (!PQgetisnull(res, 0, 6)) {
-			utctime_format_rfc3339(
-				(time_t)strtoll(PQgetvalue(res, 0, 6), NULL,
-						10),
-				lo, sizeof(lo));
-			utctime_format_rfc3339(
-				(time_t)strtoll(PQgetvalue(res, 0, 7), NULL,
-						10),
-				hi, sizeof(hi));
+			row->earliest = (time_t)strtoll(PQgetvalue(res, 0, 6),
+							NULL, 10);
+			row->latest = (time_t)strtoll(PQgetvalue(res, 0, 7),
+						      NULL, 10);
 		}
-		fprintf(out, "%-9s %8s %10s %8s %8s %8s %11s  %-21s %s\n",
-			kinds[k], PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
-			PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3),
-			PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5), lo, hi);
 		PQclear(res);
 	}
 	rc = 0;
 rollback:
 	db_rollback(db); /* a plan is a forecast: nothing is kept */
 	return rc;
+}
+
+int mailer_plan_report(struct db *db, const struct config *cfg,
+		       const struct incident *inc, FILE *out)
+{
+	struct mailer_plan_row rows[MAILER_NKINDS];
+
+	(void)cfg;
+	if (mailer_plan_count(db, inc, rows) < 0)
+		return -1;
+	fprintf(out, "%-9s %8s %10s %8s %8s %8s %11s  %-21s %s\n", "KIND",
+		"DUE", "ADDRESSES", "SENT", "FAILED", "RETRY", "NO-ADDRESS",
+		"EARLIEST DEADLINE", "LATEST DEADLINE");
+	for (size_t k = 0; k < MAILER_NKINDS; k++) {
+		char lo[UTCTIME_BUFSZ] = "-", hi[UTCTIME_BUFSZ] = "-";
+
+		if (rows[k].earliest != DEADLINE_UNSET) {
+			utctime_format_rfc3339(rows[k].earliest, lo,
+					       sizeof(lo));
+			utctime_format_rfc3339(rows[k].latest, hi, sizeof(hi));
+		}
+		fprintf(out,
+			"%-9s %8lld %10lld %8lld %8lld %8lld %11lld  %-21s "
+			"%s\n",
+			rows[k].kind, rows[k].due, rows[k].addresses,
+			rows[k].sent, rows[k].failed, rows[k].retry,
+			rows[k].no_address, lo, hi);
+	}
+	return 0;
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "certrecall/jsonout.h"
 #include "certrecall/report.h"
 #include "certrecall/utctime.h"
 
@@ -1166,12 +1167,7 @@ int report_write_html(const struct report *r, FILE *out)
 
 json_t *report_time_json(time_t t)
 {
-	char buf[UTCTIME_BUFSZ];
-
-	if (t == DEADLINE_UNSET ||
-	    utctime_format_rfc3339(t, buf, sizeof(buf)) < 0)
-		return json_null();
-	return json_string(buf);
+	return jsonout_time(t);
 }
 
 static json_t *jdeploy(const long long *v)

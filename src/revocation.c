@@ -804,7 +804,8 @@ long long revocation_conflicts(struct db *db, long long incident_id, FILE *out)
 }
 
 long long revocation_export(struct db *db, long long incident_id,
-			    bool replaced_only, int reason_code, FILE *out)
+			    bool replaced_only, int reason_code, bool jsonl,
+			    FILE *out)
 {
 	char id[32], code[8];
 	const char *p[3] = { id, replaced_only ? "t" : "f", code };
@@ -834,13 +835,25 @@ long long revocation_export(struct db *db, long long incident_id,
 	 * site. */
 	res = db_query(
 		db,
-		"DECLARE batch NO SCROLL CURSOR FOR"
-		" SELECT encode(serial, 'hex') || ',' || $3::int"
-		" FROM certificate WHERE incident_id = $1"
-		" AND revoked_at IS NULL"
-		" AND (not_after IS NULL OR not_after > certrecall_now())"
-		" AND (NOT $2::boolean OR replaced_by IS NOT NULL)"
-		" ORDER BY replaced_by IS NULL, serial",
+		jsonl ? "DECLARE batch NO SCROLL CURSOR FOR"
+			" SELECT json_build_object('schema',"
+			" 'certrecall-export-revocations/1', 'serial',"
+			" encode(serial, 'hex'), 'reason_code', $3::int,"
+			" 'replaced', replaced_by IS NOT NULL)"
+			" FROM certificate WHERE incident_id = $1"
+			" AND revoked_at IS NULL"
+			" AND (not_after IS NULL OR not_after > "
+			"certrecall_now())"
+			" AND (NOT $2::boolean OR replaced_by IS NOT NULL)"
+			" ORDER BY replaced_by IS NULL, serial"
+		      : "DECLARE batch NO SCROLL CURSOR FOR"
+			" SELECT encode(serial, 'hex') || ',' || $3::int"
+			" FROM certificate WHERE incident_id = $1"
+			" AND revoked_at IS NULL"
+			" AND (not_after IS NULL OR not_after > "
+			"certrecall_now())"
+			" AND (NOT $2::boolean OR replaced_by IS NOT NULL)"
+			" ORDER BY replaced_by IS NULL, serial",
 		3, p);
 	if (res == NULL)
 		goto fail;

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "certrecall/jsonout.h"
+
 struct config;
 struct db;
 struct incident;
@@ -71,6 +73,13 @@ int cli_usage_error(const char *command, const char *fmt, ...)
  * (exit EX_USAGE).
  */
 int cli_parse_no_options(const char *command, int argc, char **argv);
+/*
+ * Like cli_parse_no_options, for commands whose only option is --json
+ * (one JSON document, certrecall/jsonout.h): sets *mode.  The arguments
+ * are permuted to the end, from optind.
+ */
+int cli_parse_json_only(const char *command, int argc, char **argv,
+			enum jsonout_mode *mode);
 /* For getopt's '?': "unknown or incomplete option 'X'", EX_USAGE. */
 int cli_bad_option(const char *command, char **argv);
 

@@ -12,6 +12,7 @@
 #define CERTRECALL_CONFIG_H
 
 #include <stdbool.h>
+#include <jansson.h>
 #include <stdio.h>
 
 /* Durations are stored in milliseconds. */
@@ -111,6 +112,9 @@ int config_read_password(const struct config *cfg, char **password);
 
 /* Writes every key as INI with its origin in a comment (no secrets). */
 void config_print(const struct config *cfg, FILE *out);
+/* Every key as {section, key, type, value, origin}, in config_print's
+ * order (no secrets; durations in milliseconds).  New reference. */
+json_t *config_json(const struct config *cfg);
 
 /* "250ms", "30s", "5m", "2h", "1d" (a bare number is seconds) into
  * milliseconds; 0 or -1.  The one duration syntax of files and options. */

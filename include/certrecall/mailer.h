@@ -107,6 +107,20 @@ int mailer_preview(struct db *db, const struct config *cfg,
 		   const struct incident *inc, const char *kind,
 		   const char *address, time_t at, FILE *out);
 
+/* What --plan counts for one kind of notice (a forecast: the planning
+ * it needs is rolled back). */
+#define MAILER_NKINDS 3
+struct mailer_plan_row {
+	const char *kind; /* static: "initial", "reminder", "revoked" */
+	long long due;	  /* pending, retry or claimed */
+	long long addresses, sent, failed, retry, no_address;
+	time_t earliest, latest; /* deadline stated; DEADLINE_UNSET if none */
+};
+
+/* Fills rows[] (initial, reminder, revoked); 0 or -1 (logged). */
+int mailer_plan_count(struct db *db, const struct incident *inc,
+		      struct mailer_plan_row rows[MAILER_NKINDS]);
+
 /* Prints, for each kind, the notices due, addresses, accounts without an
  * address, and the earliest/latest deadline they state. */
 int mailer_plan_report(struct db *db, const struct config *cfg,

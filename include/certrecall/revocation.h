@@ -92,9 +92,12 @@ long long revocation_conflicts(struct db *db, long long incident_id, FILE *out);
  * Writes "serial,reason_code" for every certificate still to revoke
  * (unrevoked, unexpired), replaced ones first, then the rest, each in
  * serial order.  reason_code is the CRLReason the caller resolved.
+ * With jsonl, one JSON object a line instead (schema
+ * docs/schema/export-revocations.schema.json).
  * Returns the number written, or -1.
  */
 long long revocation_export(struct db *db, long long incident_id,
-			    bool replaced_only, int reason_code, FILE *out);
+			    bool replaced_only, int reason_code, bool jsonl,
+			    FILE *out);
 
 #endif
