@@ -226,6 +226,22 @@ static const struct cli_command commands[] = {
 	  "its rule, due time in UTC, time left or overdue, and state\n"
 	  "(open / met / missed).  --at replays any moment, using only the\n"
 	  "revocations that had happened by then.\n" },
+	{ "bounces", cmd_bounces, CLI_NEEDS_DB,
+	  "record delivery status notifications (bounces) of notices",
+	  "usage: certrecall bounces SLUG --maildir DIR\n"
+	  "       certrecall bounces SLUG --mbox FILE\n"
+	  "       certrecall bounces SLUG -\n"
+	  "\n"
+	  "Reads delivery status notifications sent back to\n"
+	  "mailer.return_path (bounces+{id}@domain; {id} names the notice\n"
+	  "with a mac keyed by mailer.bounce_key) from a Maildir (new/ and\n"
+	  "cur/, left in place), an mbox file, or one message on stdin (for\n"
+	  "an alias \"|certrecall bounces SLUG -\").  RFC 3464 reports and\n"
+	  "plain-text bounces.  Records per notice delivered, delayed (4.x.x)\n"
+	  "or bounced (5.x.x) with the status and diagnostic; a 5.x.x bounce\n"
+	  "makes the address unreachable and reminders skip it.  A bounce\n"
+	  "whose mac does not verify is ignored with a warning.  Reading the\n"
+	  "same mail again changes nothing.\n" },
 	{ "status", cmd_status, CLI_NEEDS_DB,
 	  "one screen for the person on call",
 	  "usage: certrecall status SLUG [--at TIME] [--watch[=SECONDS]]\n"

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "certrecall/bounces.h"
 #include "certrecall/compose.h"
 #include "certrecall/clock.h"
 #include "certrecall/config.h"
@@ -197,6 +198,7 @@ struct notice_common {
 	const char *kind;
 	const char *from_addr; /* addr-spec of mailer.from */
 	char *from_addr_owned;
+	struct bounces_key *bounce_key; /* NULL: no mailer.return_path */
 };
 
 static json_t *time_text(time_t t, bool is_set)
@@ -252,6 +254,39 @@ static int from_check(const struct config *cfg, const struct incident *inc,
 }
 
 /* 0, or MAILER_ERR_CONFIG / MAILER_ERR_DATA (logged). */
+/*
+ * mailer.return_path (VERP, issue 21): each notice's envelope sender
+ * names it with a mac keyed by mailer.bounce_key, so `certrecall
+ * bounces` can tell which notice a bounce is about (bounces.h).
+ */
+static int verp_init(struct notice_common *c, const struct config *cfg)
+{
+	char err[160];
+
+	if (cfg->mailer.return_path[0] == '\0')
+		return 0;
+	if (bounces_pattern_check(cfg->mailer.return_path, err, sizeof(err)) <
+	    0)
+		return log_error("mailer.return_path \"%s\": %s",
+				 cfg->mailer.return_path, err);
+	if (cfg->mailer.bounce_key[0] == '\0')
+		return log_error("mailer.return_path needs mailer.bounce_key "
+				 "(a file with a secret, mode 0600)");
+	c->bounce_key = xmalloc(sizeof(*c->bounce_key));
+	return bounces_key_load(c->bounce_key, cfg->mailer.bounce_key);
+}
+
+/* The envelope sender of notice id: its VERP address, or mailer.from's. */
+static const char *verp_sender(const struct notice_common *c, long long id,
+			       char *buf, size_t len)
+{
+	if (c->bounce_key == NULL ||
+	    bounces_return_path(c->bounce_key, c->cfg->mailer.return_path, id,
+				buf, len) < 0)
+		return c->from_addr;
+	return buf;
+}
+
 static int common_init(struct notice_common *c, const struct config *cfg,
 		       const struct incident *inc, const char *kind)
 {
@@ -278,6 +313,8 @@ static int common_init(struct notice_common *c, const struct config *cfg,
 	c->must_by = deadline_must_by(&c->rule, start);
 	c->from_addr_owned = addr_spec(cfg->mailer.from);
 	c->from_addr = c->from_addr_owned;
+	if (verp_init(c, cfg) < 0)
+		return MAILER_ERR_CONFIG;
 	/* templates.dir is configuration */
 	return load_template(cfg, kind, &c->tpl) < 0 ? MAILER_ERR_CONFIG : 0;
 }
@@ -286,6 +323,9 @@ static void common_release(struct notice_common *c)
 {
 	notice_template_free(&c->tpl);
 	free(c->from_addr_owned);
+	if (c->bounce_key != NULL)
+		explicit_bzero(c->bounce_key, sizeof(*c->bounce_key));
+	free(c->bounce_key);
 }
 
 /* What the relay's answer makes of a notice. */
@@ -651,6 +691,10 @@ static int plan_begin(struct plan *p, struct db *db, const struct incident *inc,
 		       " CROSS JOIN unnest(s.emails) e"
 		       " WHERE NOT EXISTS (SELECT 1 FROM notice"
 		       " WHERE incident_id = $1 AND kind = $2 AND address = e)"
+		       /* reminders skip a hard-bounced address (020) */
+		       " AND NOT ($2 = 'reminder' AND EXISTS (SELECT 1"
+		       " FROM unreachable_address u WHERE u.incident_id = $1"
+		       " AND u.address = e))"
 		       " GROUP BY e",
 		       2, params);
 	if (res == NULL)
@@ -842,6 +886,7 @@ struct outgoing {
 	smtp_message_t msg;
 	smtp_recipient_t rcpt;
 	size_t pos;
+	char sender[320]; /* envelope sender (VERP) */
 };
 
 /*
@@ -1358,7 +1403,9 @@ static void send_batch(struct sender *s)
 		o->s = s;
 		o->n = &s->batch[i];
 		o->msg = smtp_add_message(session);
-		smtp_set_reverse_path(o->msg, s->run->common.from_addr);
+		smtp_set_reverse_path(o->msg, verp_sender(&s->run->common,
+							  o->n->id, o->sender,
+							  sizeof(o->sender)));
 		o->rcpt = smtp_add_recipient(o->msg, s->batch[i].address);
 		/* The events name the message or recipient they are about. */
 		smtp_message_set_application_data_release(o->msg, o, NULL);

@@ -62,6 +62,8 @@ struct config {
 		long long max_attempts;
 		long long retry_backoff_ms;
 		long long lease_ms;
+		char *return_path; /* VERP: bounces+{id}@domain */
+		char *bounce_key;  /* secret file for the {id} mac */
 	} mailer;
 	struct {
 		char *dir;
