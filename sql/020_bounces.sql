@@ -34,3 +34,21 @@ CREATE TABLE unreachable_address (
 ALTER TABLE subscriber
 	ADD COLUMN lang text CHECK (lang ~ '^[a-z]{2,3}$'),
 	ADD COLUMN tz text CHECK (tz <> '');
+
+-- Who was reached, per contact address, for status and the report:
+-- told (a notice sent and none bounced), bounced (a notice bounced),
+-- unreachable (bounced 5.x.x), and accounts with no address at all.
+CREATE FUNCTION notice_reach(incident bigint)
+RETURNS TABLE (told bigint, bounced bigint, unreachable bigint,
+	       no_address bigint)
+LANGUAGE sql STABLE AS $$
+	SELECT count(DISTINCT address) FILTER (WHERE state = 'sent'
+		AND NOT EXISTS (SELECT 1 FROM notice b
+			WHERE b.incident_id = incident
+			AND b.address = n.address AND b.delivery = 'bounced')),
+	       count(DISTINCT address) FILTER (WHERE delivery = 'bounced'),
+	       (SELECT count(*) FROM unreachable_address u
+		WHERE u.incident_id = incident),
+	       count(DISTINCT account) FILTER (WHERE state = 'no-address')
+	FROM notice n WHERE n.incident_id = incident
+$$;

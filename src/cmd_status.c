@@ -75,6 +75,10 @@ static int print_counts(struct db *db, const struct report *r,
 			"4.9.1.1)\n",
 			r->short_lived);
 	snprintf(id, sizeof(id), "%lld", incident_id);
+	fprintf(out,
+		"\nsubscribers   told %lld, bounced %lld, unreachable %lld, "
+		"no address %lld\n",
+		r->reach[0], r->reach[1], r->reach[2], r->reach[3]);
 	if (print_grouped(db, out, "notices (kind, state)",
 			  "SELECT kind || ' ' || state, count(*) FROM notice"
 			  " WHERE incident_id = $1 GROUP BY kind, state"

@@ -379,6 +379,15 @@ static void md_impact(const struct report *r, FILE *out)
 	fputc('\n', out);
 }
 
+/* Reach after delivery status notifications (certrecall bounces). */
+static void md_reach(const struct report *r, FILE *out)
+{
+	fprintf(out,
+		"- Reach (after bounces): told %s, bounced %s, "
+		"unreachable %s, no address %s\n\n",
+		N(r->reach[0]), N(r->reach[1]), N(r->reach[2]), N(r->reach[3]));
+}
+
 static void md_notification(const struct report *r, FILE *out)
 {
 	fputs("### Subscriber notification\n\n", out);
@@ -396,6 +405,7 @@ static void md_notification(const struct report *r, FILE *out)
 		N(r->addresses_notified), N(r->addresses_unnotified),
 		N(r->no_address_accounts), T(r->first_sent_at),
 		T(r->last_sent_at));
+	md_reach(r, out);
 	if (r->addresses_notified == 0)
 		return;
 	fprintf(out,

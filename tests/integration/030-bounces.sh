@@ -66,9 +66,9 @@ export CERTRECALL_MAILER_BOUNCE_KEY=$T_TMP/bounce.key
 # 8 addresses: 5 good, 3 that the next hop refuses; one account without.
 {
 	echo "serial,account,email,names,not_after"
-	for i in 1 2 3 4 5; do printf '%x,acct-%d,u%d@example.org,h%d.example,2020-05-01\n' $((i + 4096)) "$i" "$i" "$i"; done
-	for i in 6 7 8; do printf '%x,acct-%d,p550-u%d@example.org,h%d.example,2020-05-01\n' $((i + 4096)) "$i" "$i" "$i"; done
-	echo "2000,acct-9,,h9.example,2020-05-01"
+	for i in 1 2 3 4 5; do printf '%x,acct-%d,u%d@example.org,h%d.example,2099-05-01\n' $((i + 4096)) "$i" "$i" "$i"; done
+	for i in 6 7 8; do printf '%x,acct-%d,p550-u%d@example.org,h%d.example,2099-05-01\n' $((i + 4096)) "$i" "$i" "$i"; done
+	echo "2000,acct-9,,h9.example,2099-05-01"
 } >list.csv
 certrecall -q import caa-2020 list.csv --no-progress
 
