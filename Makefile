@@ -7,7 +7,7 @@ CFLAGS  ?= -O2 -g
 FUZZ_SECONDS ?= 60
 
 PKGS := openssl libpq libcurl libesmtp-1.0 inih libcares jansson zlib libidn2 \
-	gmime-3.0
+	gmime-3.0 icu-i18n icu-uc
 
 # Recursively expanded: pkg-config runs when a rule needs it, after
 # scripts/deps.sh has had its chance to install the -dev packages.
@@ -25,7 +25,7 @@ LIB_SRC   := $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJ   := $(LIB_SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/gen_embedded.o
 SAN_OBJ   := $(LIB_SRC:src/%.c=$(B)/asan/obj/%.o) $(B)/asan/obj/gen_embedded.o
 MIGRATIONS := $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))
-TEMPLATES := $(sort $(wildcard templates/*.txt))
+TEMPLATES := $(sort $(wildcard templates/*/*.txt))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 SAN_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/tests/%)

@@ -987,6 +987,21 @@ void compose_duration_words(long long s, char *buf, size_t len)
 		snprintf(buf, len, "%llu minute%s", m, m == 1 ? "" : "s");
 }
 
+void compose_duration_words_ja(long long s, char *buf, size_t len)
+{
+	unsigned long long a =
+		s < 0 ? 0ULL - (unsigned long long)s : (unsigned long long)s;
+	unsigned long long d = a / 86400, h = a % 86400 / 3600,
+			   m = a % 3600 / 60;
+
+	if (d > 0)
+		snprintf(buf, len, "%llu日%llu時間", d, h);
+	else if (h > 0)
+		snprintf(buf, len, "%llu時間%llu分", h, m);
+	else
+		snprintf(buf, len, "%llu分", m);
+}
+
 int compose_time_context(json_t *ctx, const struct compose_times *t)
 {
 	enum compose_state st = compose_state_at(t);
@@ -1027,5 +1042,11 @@ int compose_time_context(json_t *ctx, const struct compose_times *t)
 	json_object_set_new(ctx, "remaining", json_string(remaining));
 	json_object_set_new(ctx, "time_left", json_string(left));
 	json_object_set_new(ctx, "overdue_by", json_string(over));
+	compose_duration_words_ja(to_must > 0 ? to_must : 0, left,
+				  sizeof(left));
+	compose_duration_words_ja(to_must < 0 ? to_must : 0, over,
+				  sizeof(over));
+	json_object_set_new(ctx, "time_left_ja", json_string(left));
+	json_object_set_new(ctx, "overdue_by_ja", json_string(over));
 	return 0;
 }

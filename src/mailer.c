@@ -34,6 +34,7 @@
 #include "certrecall/template.h"
 #include "certrecall/utctime.h"
 #include "certrecall/xalloc.h"
+#include "certrecall/zone.h"
 
 #define MAX_BACKOFF_MS (86400LL * 1000)
 #define MAX_TEMPLATE (256 * 1024)
@@ -101,11 +102,13 @@ static struct template *parse_part(const char *where, unsigned line,
 }
 
 /*
- * Loads templates.dir/<kind>.txt, or the built-in one.  Every problem is
- * reported as FILE:LINE.
+ * Loads templates.dir/<lang>/<kind>.txt (for "en" also the older
+ * templates.dir/<kind>.txt), or the built-in <lang>/<kind>.  Every
+ * problem is reported as FILE:LINE.  Returns 1, without a message, when
+ * there is no template of that language (the notice falls back to en).
  */
 static int load_template(const struct config *cfg, const char *kind,
-			 struct notice_template *t)
+			 const char *lang, struct notice_template *t)
 {
 	char path[PATH_MAX];
 	const char *text = NULL;
@@ -117,20 +120,31 @@ static int load_template(const struct config *cfg, const char *kind,
 
 	memset(t, 0, sizeof(*t));
 	if (cfg->templates.dir[0] != '\0') {
-		snprintf(path, sizeof(path), "%s/%s.txt", cfg->templates.dir,
-			 kind);
+		snprintf(path, sizeof(path), "%s/%s/%s.txt", cfg->templates.dir,
+			 lang, kind);
+		if (access(path, F_OK) != 0 && strcmp(lang, "en") != 0)
+			return 1;
+		if (access(path, F_OK) != 0)
+			snprintf(path, sizeof(path), "%s/%s.txt",
+				 cfg->templates.dir, kind);
 		owned = read_small_file(path, &len);
 		if (owned == NULL)
 			return -1;
 		text = owned;
 	} else {
-		snprintf(path, sizeof(path), "(built-in %s.txt)", kind);
+		char name[64];
+
+		snprintf(path, sizeof(path), "(built-in %s/%s.txt)", lang,
+			 kind);
+		snprintf(name, sizeof(name), "%s/%s", lang, kind);
 		for (size_t i = 0; i < embedded_templates_count; i++) {
-			if (strcmp(embedded_templates[i].name, kind) == 0) {
+			if (strcmp(embedded_templates[i].name, name) == 0) {
 				text = embedded_templates[i].data;
 				len = embedded_templates[i].len;
 			}
 		}
+		if (text == NULL && strcmp(lang, "en") != 0)
+			return 1;
 		if (text == NULL)
 			return log_error("no built-in template for %s", kind);
 	}
@@ -188,13 +202,20 @@ out:
 
 /* ---- what a notice says ------------------------------------------- */
 
+/* Languages with templates besides en (templates/<lang>/, issue 21). */
+static const char *const notice_langs[] = { "ja" };
+#define NOTICE_LANGS (sizeof(notice_langs) / sizeof(notice_langs[0]))
+
 /* Everything a batch needs that is the same for every notice. */
 struct notice_common {
 	const struct config *cfg;
 	const struct incident *inc;
 	struct deadline_rule rule;
 	time_t should_by, must_by;
-	struct notice_template tpl;
+	struct notice_template tpl; /* en: the default */
+	/* the other languages shipped, when their template exists */
+	struct notice_template tpl_lang[NOTICE_LANGS];
+	bool has_lang[NOTICE_LANGS];
 	const char *kind;
 	const char *from_addr; /* addr-spec of mailer.from */
 	char *from_addr_owned;
@@ -316,12 +337,24 @@ static int common_init(struct notice_common *c, const struct config *cfg,
 	if (verp_init(c, cfg) < 0)
 		return MAILER_ERR_CONFIG;
 	/* templates.dir is configuration */
-	return load_template(cfg, kind, &c->tpl) < 0 ? MAILER_ERR_CONFIG : 0;
+	if (load_template(cfg, kind, "en", &c->tpl) != 0)
+		return MAILER_ERR_CONFIG;
+	for (size_t i = 0; i < NOTICE_LANGS; i++) {
+		int rc = load_template(cfg, kind, notice_langs[i],
+				       &c->tpl_lang[i]);
+
+		if (rc < 0)
+			return MAILER_ERR_CONFIG;
+		c->has_lang[i] = rc == 0;
+	}
+	return 0;
 }
 
 static void common_release(struct notice_common *c)
 {
 	notice_template_free(&c->tpl);
+	for (size_t i = 0; i < NOTICE_LANGS; i++)
+		notice_template_free(&c->tpl_lang[i]);
 	free(c->from_addr_owned);
 	if (c->bounce_key != NULL)
 		explicit_bzero(c->bounce_key, sizeof(*c->bounce_key));
@@ -335,7 +368,9 @@ enum outcome { OUTCOME_SENT, OUTCOME_FAILED, OUTCOME_RETRY };
 struct notice {
 	long long id;
 	char *address;
-	char *accounts; /* "a, b, c" */
+	char *accounts;		/* "a, b, c" */
+	char lang[8];		/* "" = en (020 subscriber.lang) */
+	char tz[ZONE_NAME_MAX]; /* "" = UTC only */
 	json_t *account_list;
 	json_t *certs; /* array of objects, in order */
 	int attempts;
@@ -489,6 +524,76 @@ static char *render(const struct template *t, const json_t *ctx,
  * Composes the message of notice n at time now.  Returns 0, or -1
  * (logged) when the template or the message cannot be built.
  */
+/* The template of the notice's language, en when there is none. */
+static const struct notice_template *
+notice_template_for(const struct notice_common *c, const char *lang)
+{
+	for (size_t i = 0; i < NOTICE_LANGS; i++)
+		if (c->has_lang[i] && strcmp(lang, notice_langs[i]) == 0)
+			return &c->tpl_lang[i];
+	return &c->tpl;
+}
+
+/*
+ * The language and time zone of each notice's accounts (020): the first
+ * account, in name order, that has one.  One query per batch, apart
+ * from the claim so the claim stays as it is.
+ */
+static int load_locales(struct db *db, struct notice *ns, size_t n)
+{
+	struct pgarray_text {
+		char *buf;
+		size_t len, cap;
+	} a = { xmalloc(64), 0, 64 };
+	const char *params[1];
+	PGresult *res;
+
+	if (n == 0) {
+		free(a.buf);
+		return 0;
+	}
+	a.len = (size_t)snprintf(a.buf, a.cap, "{");
+	for (size_t i = 0; i < n; i++) {
+		char id[32];
+		int k = snprintf(id, sizeof(id), "%s%lld", i ? "," : "",
+				 ns[i].id);
+
+		if (a.len + (size_t)k + 2 > a.cap) {
+			a.cap = 2 * a.cap + (size_t)k + 2;
+			a.buf = xrealloc(a.buf, a.cap);
+		}
+		memcpy(a.buf + a.len, id, (size_t)k);
+		a.len += (size_t)k;
+	}
+	memcpy(a.buf + a.len, "}", 2);
+	params[0] = a.buf;
+	res = db_query(db,
+		       "SELECT n.id, (SELECT lang FROM subscriber"
+		       " WHERE account = ANY (n.accounts) AND lang IS NOT NULL"
+		       " ORDER BY account LIMIT 1), (SELECT tz FROM subscriber"
+		       " WHERE account = ANY (n.accounts) AND tz IS NOT NULL"
+		       " ORDER BY account LIMIT 1)"
+		       " FROM notice n WHERE n.id = ANY ($1::bigint[])",
+		       1, params);
+	free(a.buf);
+	if (res == NULL)
+		return -1;
+	for (int r = 0; r < PQntuples(res); r++) {
+		long long id = db_get_llong(res, r, 0);
+
+		for (size_t i = 0; i < n; i++) {
+			if (ns[i].id != id)
+				continue;
+			snprintf(ns[i].lang, sizeof(ns[i].lang), "%s",
+				 PQgetvalue(res, r, 1));
+			snprintf(ns[i].tz, sizeof(ns[i].tz), "%s",
+				 PQgetvalue(res, r, 2));
+		}
+	}
+	PQclear(res);
+	return 0;
+}
+
 static int compose_notice(const struct notice_common *c, struct notice *n,
 			  time_t now)
 {
@@ -502,6 +607,7 @@ static int compose_notice(const struct notice_common *c, struct notice *n,
 					  "text/csv; charset=UTF-8", NULL, 0 };
 	struct compose_input in = { 0 };
 	char *subject = NULL, *reply_to = NULL, *body = NULL, *csv = NULL;
+	const struct notice_template *tpl = notice_template_for(c, n->lang);
 	json_t *ctx, *shown;
 	int rc = -1;
 
@@ -528,18 +634,26 @@ static int compose_notice(const struct notice_common *c, struct notice *n,
 		log_error("notice %lld: a deadline is out of range", n->id);
 		goto out;
 	}
-	subject = render(c->tpl.subject, ctx, TEMPLATE_HEADER, "Subject");
+	/* UTC always, the subscriber's own time too when known (020). */
+	if (zone_context(ctx, c->must_by, c->should_by, now,
+			 n->tz[0] ? n->tz : NULL,
+			 n->lang[0] ? n->lang : "en") < 0) {
+		log_error("notice %lld: cannot write the deadline in %s", n->id,
+			  n->tz);
+		goto out;
+	}
+	subject = render(tpl->subject, ctx, TEMPLATE_HEADER, "Subject");
 	if (subject == NULL)
 		goto out;
-	if (c->tpl.reply_to != NULL) {
-		reply_to = render(c->tpl.reply_to, ctx, TEMPLATE_HEADER,
-				  "Reply-To");
+	if (tpl->reply_to != NULL) {
+		reply_to =
+			render(tpl->reply_to, ctx, TEMPLATE_HEADER, "Reply-To");
 		if (reply_to == NULL)
 			goto out;
 	} else if (cfg->mailer.reply_to[0] != '\0') {
 		reply_to = xstrdup(cfg->mailer.reply_to);
 	}
-	body = render(c->tpl.body, ctx, TEMPLATE_TEXT, "body");
+	body = render(tpl->body, ctx, TEMPLATE_TEXT, "body");
 	if (body == NULL)
 		goto out;
 	if (compose_message_id(n->message_id, sizeof(n->message_id),
@@ -1727,6 +1841,8 @@ static void *sender_main(void *arg)
 			sleep_seconds(w);
 			continue;
 		}
+		if (load_locales(s->db, s->batch, s->n) < 0)
+			goto fail;
 		for (size_t i = 0; i < s->n; i++) {
 			if (compose_notice(&run->common, &s->batch[i], now) <
 			    0) {
@@ -2056,7 +2172,8 @@ static int compose_uncommitted(struct db *db, const struct config *cfg,
 	for (int i = 0; i < n; i += 500) {
 		int k = n - i < 500 ? n - i : 500;
 
-		if (load_certificates(db, ns + i, (size_t)k) < 0)
+		if (load_certificates(db, ns + i, (size_t)k) < 0 ||
+		    load_locales(db, ns + i, (size_t)k) < 0)
 			goto rollback;
 		for (int j = i; j < i + k; j++) {
 			if (compose_notice(&common, &ns[j], now) < 0 ||

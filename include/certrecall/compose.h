@@ -94,6 +94,9 @@ const char *compose_state_name(enum compose_state s);
  */
 void compose_duration_words(long long seconds, char *buf, size_t len);
 
+/* The same in Japanese: "4日17時間", "3時間5分", "1分". */
+void compose_duration_words_ja(long long seconds, char *buf, size_t len);
+
 /*
  * Adds the time names of a notice to the template context ctx (an
  * object; docs/templates.md lists them): state, the four state booleans
@@ -101,7 +104,7 @@ void compose_duration_words(long long seconds, char *buf, size_t len);
  * deadline and deadline_iso (the MUST time), should_by and should_by_iso,
  * composed_at, remaining ("4 days 17 hours from now" or "overdue by 2
  * days 1 hour"), time_left and overdue_by ("0 minutes" when they do not
- * apply).  Returns 0, or -1 when a time is outside years 0000-9999.
+ * apply), and time_left_ja / overdue_by_ja in Japanese.  Returns 0, or -1 when a time is outside years 0000-9999.
  */
 int compose_time_context(json_t *ctx, const struct compose_times *t);
 
