@@ -7,7 +7,7 @@ CFLAGS  ?= -O2 -g
 FUZZ_SECONDS ?= 60
 
 PKGS := openssl libpq libcurl libesmtp-1.0 inih libcares jansson zlib libidn2 \
-	gmime-3.0 icu-i18n icu-uc
+	gmime-3.0 icu-i18n icu-uc opendkim
 
 # Recursively expanded: pkg-config runs when a rule needs it, after
 # scripts/deps.sh has had its chance to install the -dev packages.

@@ -127,6 +127,12 @@ static const struct config_key keys[] = {
 	    0),
 	KEY("mailer", "bounce_key", CONFIG_SECRET_FILE, mailer.bounce_key, "",
 	    0, 0),
+	KEY("mailer", "dkim_domain", CONFIG_STRING, mailer.dkim_domain, "", 0,
+	    0),
+	KEY("mailer", "dkim_selector", CONFIG_STRING, mailer.dkim_selector, "",
+	    0, 0),
+	KEY("mailer", "dkim_key", CONFIG_SECRET_FILE, mailer.dkim_key, "", 0,
+	    0),
 
 	KEY("templates", "dir", CONFIG_STRING, templates.dir, "", 0, 0),
 

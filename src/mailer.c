@@ -26,6 +26,7 @@
 #include "certrecall/config.h"
 #include "certrecall/db.h"
 #include "certrecall/deadline.h"
+#include "certrecall/dkim.h"
 #include "certrecall/embedded.h"
 #include "certrecall/incident.h"
 #include "certrecall/log.h"
@@ -220,6 +221,7 @@ struct notice_common {
 	const char *from_addr; /* addr-spec of mailer.from */
 	char *from_addr_owned;
 	struct bounces_key *bounce_key; /* NULL: no mailer.return_path */
+	struct dkim_signer *dkim;	/* NULL: no mailer.dkim_domain */
 };
 
 static json_t *time_text(time_t t, bool is_set)
@@ -297,6 +299,21 @@ static int verp_init(struct notice_common *c, const struct config *cfg)
 	return bounces_key_load(c->bounce_key, cfg->mailer.bounce_key);
 }
 
+/* mailer.dkim_*: sign every notice (dkim.h). */
+static int dkim_init_common(struct notice_common *c, const struct config *cfg)
+{
+	const char *d = cfg->mailer.dkim_domain,
+		   *sel = cfg->mailer.dkim_selector;
+
+	if (d[0] == '\0' && sel[0] == '\0' && cfg->mailer.dkim_key[0] == '\0')
+		return 0;
+	if (d[0] == '\0' || sel[0] == '\0' || cfg->mailer.dkim_key[0] == '\0')
+		return log_error("DKIM needs all of mailer.dkim_domain, "
+				 "mailer.dkim_selector and mailer.dkim_key");
+	c->dkim = dkim_signer_new(d, sel, cfg->mailer.dkim_key);
+	return c->dkim == NULL ? -1 : 0;
+}
+
 /* The envelope sender of notice id: its VERP address, or mailer.from's. */
 static const char *verp_sender(const struct notice_common *c, long long id,
 			       char *buf, size_t len)
@@ -334,7 +351,7 @@ static int common_init(struct notice_common *c, const struct config *cfg,
 	c->must_by = deadline_must_by(&c->rule, start);
 	c->from_addr_owned = addr_spec(cfg->mailer.from);
 	c->from_addr = c->from_addr_owned;
-	if (verp_init(c, cfg) < 0)
+	if (verp_init(c, cfg) < 0 || dkim_init_common(c, cfg) < 0)
 		return MAILER_ERR_CONFIG;
 	/* templates.dir is configuration */
 	if (load_template(cfg, kind, "en", &c->tpl) != 0)
@@ -359,6 +376,7 @@ static void common_release(struct notice_common *c)
 	if (c->bounce_key != NULL)
 		explicit_bzero(c->bounce_key, sizeof(*c->bounce_key));
 	free(c->bounce_key);
+	dkim_signer_free(c->dkim);
 }
 
 /* What the relay's answer makes of a notice. */
@@ -680,6 +698,18 @@ static int compose_notice(const struct notice_common *c, struct notice *n,
 	if (n->message == NULL) {
 		log_error("notice %lld to %s: %s", n->id, n->address, err);
 		goto out;
+	}
+	if (c->dkim != NULL) {
+		char *signed_msg = dkim_signer_sign(c->dkim, n->message, n->len,
+						    &n->len, err, sizeof(err));
+
+		free(n->message);
+		n->message = signed_msg;
+		if (n->message == NULL) {
+			log_error("notice %lld to %s: %s", n->id, n->address,
+				  err);
+			goto out;
+		}
 	}
 	rc = 0;
 out:

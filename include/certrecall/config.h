@@ -64,6 +64,9 @@ struct config {
 		long long lease_ms;
 		char *return_path; /* VERP: bounces+{id}@domain */
 		char *bounce_key;  /* secret file for the {id} mac */
+		char *dkim_domain;
+		char *dkim_selector;
+		char *dkim_key; /* PEM: RSA >= 2048 bits or Ed25519 */
 	} mailer;
 	struct {
 		char *dir;
