@@ -127,6 +127,9 @@ fuzz: deps | $(B)/fuzz
 			-fsanitize=fuzzer,address,undefined \
 			-o $(B)/fuzz/$$name $$f $(PURE_SRC) \
 			$$([ $$what = certinfo ] && echo src/certinfo.c) \
+			$$([ $$what = bounces ] && echo src/bounces.c \
+				src/log.c src/clock.c \
+				$$(pkg-config --cflags --libs gmime-3.0)) \
 			$$(pkg-config --cflags --libs $(FUZZ_PKGS)) || exit 1; \
 		mkdir -p $(B)/fuzz/corpus-$$what; \
 		seeds=; [ -d tests/fuzz/seeds-$$what ] && \
