@@ -25,7 +25,7 @@ LIB_SRC   := $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJ   := $(LIB_SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/gen_embedded.o
 SAN_OBJ   := $(LIB_SRC:src/%.c=$(B)/asan/obj/%.o) $(B)/asan/obj/gen_embedded.o
 MIGRATIONS := $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))
-TEMPLATES := $(sort $(wildcard templates/*/*.txt))
+TEMPLATES := $(sort $(wildcard templates/*/*.txt templates/*/*.html))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 SAN_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/tests/%)

@@ -133,6 +133,7 @@ static const struct config_key keys[] = {
 	    0, 0),
 	KEY("mailer", "dkim_key", CONFIG_SECRET_FILE, mailer.dkim_key, "", 0,
 	    0),
+	KEY("mailer", "html", CONFIG_BOOL, mailer.html, "false", 0, 0),
 
 	KEY("templates", "dir", CONFIG_STRING, templates.dir, "", 0, 0),
 

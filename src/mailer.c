@@ -58,6 +58,7 @@ struct notice_template {
 	struct template *subject;
 	struct template *reply_to; /* NULL when the file has none */
 	struct template *body;
+	struct template *html; /* <kind>.html beside it, or NULL */
 };
 
 static void notice_template_free(struct notice_template *t)
@@ -65,6 +66,7 @@ static void notice_template_free(struct notice_template *t)
 	template_free(t->subject);
 	template_free(t->reply_to);
 	template_free(t->body);
+	template_free(t->html);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -100,6 +102,52 @@ static struct template *parse_part(const char *where, unsigned line,
 	if (t == NULL)
 		log_error("%s:%u: %s", where, line, err);
 	return t;
+}
+
+/*
+ * The optional HTML alternative of a text template: <kind>.html beside
+ * txt_path (templates.dir), or the built-in <lang>/<kind>.html.  Filled
+ * from the same names as the text, HTML-escaped.  0 (*t NULL when there
+ * is none) or -1.
+ */
+static int load_html(const struct config *cfg, const char *kind,
+		     const char *lang, const char *txt_path,
+		     struct template **t)
+{
+	char path[PATH_MAX], name[64];
+	const char *text = NULL;
+	char *owned = NULL;
+	size_t len = 0, n = strlen(txt_path);
+
+	*t = NULL;
+	if (!cfg->mailer.html)
+		return 0;
+	if (cfg->templates.dir[0] != '\0') {
+		if (n < 4 || n + 2 > sizeof(path))
+			return 0;
+		snprintf(path, sizeof(path), "%.*s.html", (int)(n - 4),
+			 txt_path);
+		if (access(path, F_OK) != 0)
+			return 0;
+		owned = read_small_file(path, &len);
+		if (owned == NULL)
+			return -1;
+		text = owned;
+	} else {
+		snprintf(name, sizeof(name), "%s/%s.html", lang, kind);
+		snprintf(path, sizeof(path), "(built-in %s)", name);
+		for (size_t i = 0; i < embedded_templates_count; i++) {
+			if (strcmp(embedded_templates[i].name, name) == 0) {
+				text = embedded_templates[i].data;
+				len = embedded_templates[i].len;
+			}
+		}
+		if (text == NULL)
+			return 0;
+	}
+	*t = parse_part(path, 1, text, len);
+	free(owned);
+	return *t == NULL ? -1 : 0;
 }
 
 /*
@@ -192,6 +240,8 @@ static int load_template(const struct config *cfg, const char *kind,
 	}
 	t->body = parse_part(path, line, p, (size_t)(end - p));
 	if (t->body == NULL)
+		goto out;
+	if (load_html(cfg, kind, lang, path, &t->html) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -625,6 +675,7 @@ static int compose_notice(const struct notice_common *c, struct notice *n,
 					  "text/csv; charset=UTF-8", NULL, 0 };
 	struct compose_input in = { 0 };
 	char *subject = NULL, *reply_to = NULL, *body = NULL, *csv = NULL;
+	char *html = NULL;
 	const struct notice_template *tpl = notice_template_for(c, n->lang);
 	json_t *ctx, *shown;
 	int rc = -1;
@@ -674,6 +725,11 @@ static int compose_notice(const struct notice_common *c, struct notice *n,
 	body = render(tpl->body, ctx, TEMPLATE_TEXT, "body");
 	if (body == NULL)
 		goto out;
+	if (tpl->html != NULL) {
+		html = render(tpl->html, ctx, TEMPLATE_HTML, "HTML part");
+		if (html == NULL)
+			goto out;
+	}
 	if (compose_message_id(n->message_id, sizeof(n->message_id),
 			       c->inc->slug, c->kind, n->id,
 			       cfg->mailer.from) < 0) {
@@ -688,6 +744,7 @@ static int compose_notice(const struct notice_common *c, struct notice *n,
 	in.body = body;
 	in.date = now;
 	in.message_id = n->message_id;
+	in.html = html;
 	if (listed < total) {
 		csv = certificates_csv(n->certs, &att.len);
 		att.data = csv;
@@ -717,6 +774,7 @@ out:
 	free(subject);
 	free(reply_to);
 	free(body);
+	free(html);
 	free(csv);
 	return rc;
 }

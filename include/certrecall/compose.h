@@ -10,7 +10,9 @@
  * encoded (UTF-8, "B" or "Q").  The body is sent as 7bit when it is ASCII
  * with short lines, else quoted-printable (RFC 2045 6.7).  With an
  * attachment the message is multipart/mixed: the text part, then the
- * attachment in base64 (RFC 2045 6.8) with a filename.
+ * attachment in base64 (RFC 2045 6.8) with a filename.  With an HTML
+ * alternative the text becomes multipart/alternative: the plain part,
+ * then the HTML part, both quoted-printable.
  */
 #ifndef CERTRECALL_COMPOSE_H
 #define CERTRECALL_COMPOSE_H
@@ -37,6 +39,7 @@ struct compose_input {
 	time_t date;
 	const char *message_id; /* without the angle brackets */
 	const struct compose_attachment *attachment; /* NULL for none */
+	const char *html; /* NULL, or an HTML alternative of body (UTF-8) */
 };
 
 /*

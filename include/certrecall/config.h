@@ -67,6 +67,7 @@ struct config {
 		char *dkim_domain;
 		char *dkim_selector;
 		char *dkim_key; /* PEM: RSA >= 2048 bits or Ed25519 */
+		bool html;	/* add <kind>.html as an alternative part */
 	} mailer;
 	struct {
 		char *dir;

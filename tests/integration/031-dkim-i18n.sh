@@ -88,7 +88,9 @@ raw=$(grep -h '^Subject:' "$(grep -l $'^To: tokyo@example.org\r$' mail/*.eml)")
 contains "the Japanese subject is RFC 2047 encoded" "=?UTF-8?" "$raw"
 
 # Ed25519 on the second incident.
+# With mailer.html: an HTML alternative from the same template data.
 export CERTRECALL_MAILER_DKIM_SELECTOR=ed1 CERTRECALL_MAILER_DKIM_KEY=$T_TMP/ed.pem
+export CERTRECALL_MAILER_HTML=true
 rm -f mail/*.eml
 out=$(TZ=Asia/Tokyo certrecall notify caa-ed --no-progress --at 2020-03-01T00:00:00Z 2>&1)
 contains "the Ed25519-signed run sends 4" "initial: 4 sent, 0 failed" "$out"
@@ -99,6 +101,11 @@ sed 's/^Dear subscriber/Deer subscriber/' "$f" >tampered.eml
 expect "one byte changed" 1 "$(cmp -l "$f" tampered.eml | wc -l)"
 fails "a changed body fails Ed25519 verification" 1 /usr/bin/python3 "$ROOT/tests/dkimcheck.py" dns.txt tampered.eml
 same=$(decoded "$(grep -l $'^To: tokyo@example.org\r$' mail/*.eml)")
+html=$(/usr/bin/python3 -c 'import email, email.policy, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+print(m.get_content_type(), len(m.defects)); print(m.get_body(("html",)).get_content())' "$(grep -l $'^To: tokyo@example.org\r$' mail/*.eml)")
+contains "mailer.html: multipart/alternative without defects" "multipart/alternative 0" "$html"
+contains "the HTML part states the same times" "失効期限: 2020-03-05 03:08 UTC（日本時間 2020-03-05 12:08）" "$html"
 contains "under TZ=Asia/Tokyo the times are the same" "■ 失効期限: 2020-03-05 03:08 UTC（日本時間 2020-03-05 12:08）" "$same"
 
 chmod 644 ed.pem

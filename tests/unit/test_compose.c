@@ -595,6 +595,52 @@ START_TEST(seven_bit_bodies_get_crlf_and_a_final_line_end)
 }
 END_TEST
 
+/*
+ * An HTML alternative: multipart/alternative, plain first, HTML last,
+ * under a boundary that is not a prefix of the mixed one (nor it of this)
+ * when there is an attachment too; the message still ends in CRLF.
+ */
+START_TEST(an_html_part_is_an_alternative_after_the_text)
+{
+	struct compose_input in = base;
+	struct compose_attachment att = { "certificates.csv", "text/csv",
+					  "a,b\n", 4 };
+	const char *alt, *plain, *html, *mixed;
+	char *m;
+	size_t len;
+
+	in.body = "Deadline: 2020-03-05 03:08 UTC\n";
+	in.html = "<p>Deadline: <b>2020-03-05 03:08 UTC</b></p>\n";
+	m = compose_ok(&in, NULL);
+	len = strlen(m);
+	alt = strstr(m, "Content-Type: multipart/alternative;\r\n "
+			"boundary=\"=_alt_certrecall_");
+	plain = strstr(m, "Content-Type: text/plain; charset=UTF-8\r\n"
+			  "Content-Transfer-Encoding: 7bit\r\n\r\nDeadline");
+	html = strstr(m, "Content-Type: text/html; charset=UTF-8\r\n"
+			 "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+			 "<p>Deadline: <b>");
+	ck_assert_ptr_nonnull(alt);
+	ck_assert_ptr_nonnull(plain);
+	ck_assert_ptr_nonnull(html);
+	ck_assert(alt < plain && plain < html);
+	ck_assert_ptr_nonnull(strstr(m, "Auto-Submitted: auto-generated"));
+	ck_assert_int_eq(strcmp(m + len - 4, "--\r\n"), 0);
+	free(m);
+	in.attachment = &att;
+	m = compose_ok(&in, NULL);
+	len = strlen(m);
+	mixed = strstr(m, "multipart/mixed;\r\n boundary=\"=_certrecall_");
+	alt = strstr(m, "multipart/alternative;\r\n boundary=\"=_alt_");
+	ck_assert_ptr_nonnull(mixed);
+	ck_assert_ptr_nonnull(alt);
+	ck_assert(mixed < alt);
+	ck_assert_ptr_nonnull(strstr(m, "filename=\"certificates.csv\""));
+	ck_assert_int_eq(strcmp(m + len - 4, "--\r\n"), 0);
+	free(m);
+}
+END_TEST
+
 static const size_t att_sizes[] = { 0, 1, 2, 3, 56, 57, 58, 114, 1000 };
 
 START_TEST(attachments_are_base64_and_decode_back)
@@ -1190,6 +1236,7 @@ static Suite *compose_suite(void)
 	tcase_add_loop_test(tc, quoted_printable_bodies_decode_back, 0,
 			    (int)(sizeof(qp_bodies) / sizeof(qp_bodies[0])));
 	tcase_add_test(tc, seven_bit_bodies_get_crlf_and_a_final_line_end);
+	tcase_add_test(tc, an_html_part_is_an_alternative_after_the_text);
 	tcase_add_loop_test(tc, attachments_are_base64_and_decode_back, 0,
 			    (int)(sizeof(att_sizes) / sizeof(att_sizes[0])));
 	tcase_add_test(tc, the_boundary_never_occurs_in_a_part);
