@@ -252,7 +252,9 @@ static const struct cli_command commands[] = {
 	  "of each stage; what to do next; then the certificates by\n"
 	  "verdict, notices by kind and state, names by the outcome of\n"
 	  "their latest probe (answered, failed with its cause, filtered,\n"
-	  "not yet tried) and the latest probes by verdict.  --watch\n"
+	  "not yet tried) and the latest probes by verdict, and the\n"
+	  "subscribers told / bounced / unreachable / without address.\n"
+	  "--watch\n"
 	  "redraws it every SECONDS (default 10) until interrupted.\n" },
 	{ "report", cmd_report, CLI_NEEDS_DB,
 	  "the compliance report (md, html, json, csv, ccadb, events)",
