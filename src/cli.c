@@ -254,7 +254,7 @@ static const struct cli_command commands[] = {
 	  "their latest probe (answered, failed with its cause, filtered,\n"
 	  "not yet tried) and the latest probes by verdict, and the\n"
 	  "subscribers told / bounced / unreachable / without address.\n"
-	  "--watch\n"
+	  "--watch "
 	  "redraws it every SECONDS (default 10) until interrupted.\n" },
 	{ "report", cmd_report, CLI_NEEDS_DB,
 	  "the compliance report (md, html, json, csv, ccadb, events)",
