@@ -8,6 +8,7 @@
 #include <unicode/udat.h>
 #include <unicode/ustring.h>
 
+#include "certrecall/utctime.h"
 #include "certrecall/zone.h"
 
 /* UTF-8 -> UTF-16 into a fixed buffer; length, or -1. */
@@ -77,18 +78,30 @@ int zone_label(const char *tz, const char *lang, char *buf, size_t len)
 		      len);
 }
 
+/* "2020-03-05 03:08 UTC" without ICU: every notice states it. */
+static int utc_minutes(time_t t, char *buf, size_t len)
+{
+	char iso[UTCTIME_BUFSZ];
+
+	/* "2020-03-05T03:08:00Z" */
+	if (utctime_format_rfc3339(t, iso, sizeof(iso)) < 0 ||
+	    strlen(iso) != 20)
+		return -1;
+	iso[10] = ' ';
+	iso[16] = '\0';
+	return snprintf(buf, len, "%s UTC", iso) >= (int)len ? -1 : 0;
+}
+
 int zone_context(json_t *ctx, time_t must_by, time_t should_by, time_t now,
 		 const char *tz, const char *lang)
 {
-	char utc[80], d[64], s[64], c[64], label[128];
+	char utc[64], d[64], s[64], c[64], label[128];
 
-	if (zone_format(must_by, "UTC", d, sizeof(d)) < 0)
+	if (utc_minutes(must_by, utc, sizeof(utc)) < 0)
 		return -1;
-	snprintf(utc, sizeof(utc), "%s UTC", d);
 	json_object_set_new(ctx, "deadline_utc", json_string(utc));
-	if (zone_format(should_by, "UTC", d, sizeof(d)) < 0)
+	if (utc_minutes(should_by, utc, sizeof(utc)) < 0)
 		return -1;
-	snprintf(utc, sizeof(utc), "%s UTC", d);
 	json_object_set_new(ctx, "should_by_utc", json_string(utc));
 	if (!zone_known(tz)) {
 		json_object_set_new(ctx, "local", json_false());
