@@ -122,16 +122,23 @@ id2=$(db_sql -c "SELECT id FROM notice WHERE address = 'u2@example.org'")
 tag2=$(python3 -c 'import hmac,sys; k=open(sys.argv[1],"rb").read().rstrip(b"\n"); i=sys.argv[2]
 print("bounces+%s-%s@example.net" % (i, hmac.new(k, b"certrecall-notice:" + i.encode(), "sha256").hexdigest()[:32]))' bounce.key "$id2")
 printf 'From: MAILER-DAEMON@mx.example.org\r\nTo: %s\r\nSubject: Undelivered Mail Returned to Sender\r\n\r\nSorry, we were unable to deliver your message to u2@example.org.\r\n\r\nRemote server said: 552 5.2.2 mailbox full\r\n\r\n----- Original message -----\r\nReturn-Path: <%s>\r\nSubject: see BR 4.9.1.1\r\n' "$tag2" "$tag2" >plain.eml
+# A reminder already queued for u2 when its bounce arrives.
+db_sql -c "WITH n AS (INSERT INTO notice (incident_id, address, kind, accounts)
+	SELECT incident_id, address, 'reminder', accounts FROM notice WHERE id = $id2 RETURNING id, incident_id)
+	INSERT INTO notice_queue (notice_id, incident_id, kind) SELECT id, incident_id, 'reminder' FROM n" >/dev/null
 out=$(certrecall bounces caa-2020 - <plain.eml 2>&1)
 contains "a plain-text bounce is understood" "1 bounced" "$out"
+contains "the reminder queued for it is dropped" "1 queued reminders dropped" "$out"
+expect "it is unreachable and out of the queue" "unreachable 0" \
+	"$(db_sql -c "SELECT n.state, (SELECT count(*) FROM notice_queue q WHERE q.notice_id = n.id) FROM notice n WHERE kind = 'reminder' AND address = 'u2@example.org'" | tr '|' ' ')"
 expect "with its status and diagnostic line" "bounced|5.2.2|Remote server said: 552 5.2.2 mailbox full" \
 	"$(db_sql -c "SELECT delivery, delivery_status, delivery_diagnostic FROM notice WHERE id = $id2")"
 
 # Reminders skip the unreachable addresses.
 out=$(certrecall notify caa-2020 --kind reminder --no-progress 2>&1)
 contains "reminders go only to reachable addresses" "reminder: 4 sent" "$out"
-expect "none to a bounced address" 0 \
-	"$(db_sql -c "SELECT count(*) FROM notice WHERE kind = 'reminder' AND address IN (SELECT address FROM unreachable_address)")"
+expect "none sent to a bounced address" 0 \
+	"$(db_sql -c "SELECT count(*) FROM notice WHERE kind = 'reminder' AND state <> 'unreachable' AND address IN (SELECT address FROM unreachable_address)")"
 
 out=$(certrecall status caa-2020 2>&1)
 contains "status counts told / bounced / unreachable / no address" \
