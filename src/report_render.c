@@ -1091,6 +1091,15 @@ int report_write_html(const struct report *r, FILE *out)
 	html_row(out, "Addresses not told yet", N(r->addresses_unnotified));
 	html_row(out, "Accounts without any contact address",
 		 N(r->no_address_accounts));
+	{
+		char reach[200];
+
+		snprintf(reach, sizeof(reach),
+			 "told %s, bounced %s, unreachable %s, no address %s",
+			 N(r->reach[0]), N(r->reach[1]), N(r->reach[2]),
+			 N(r->reach[3]));
+		html_row(out, "Reach (after bounces)", reach);
+	}
 	html_row(out, "First notice sent", T(r->first_sent_at));
 	html_row(out, "Last notice sent", T(r->last_sent_at));
 	fputs("</table>\n", out);
@@ -1304,6 +1313,13 @@ int report_write_json(const struct report *r, FILE *out)
 			  r->addresses_notified ? json_real(r->warn_max_h)
 						: json_null(),
 			  "histogram", a));
+	/* Reach after bounces (020 notice_reach). */
+	json_object_set_new(json_object_get(root, "notification"), "reach",
+			    json_pack("{s:I,s:I,s:I,s:I}", "told",
+				      (json_int_t)r->reach[0], "bounced",
+				      (json_int_t)r->reach[1], "unreachable",
+				      (json_int_t)r->reach[2], "no_address",
+				      (json_int_t)r->reach[3]));
 
 	a = json_array();
 	for (size_t i = 0; i < r->ncurve; i++)
