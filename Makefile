@@ -6,7 +6,8 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 FUZZ_SECONDS ?= 60
 
-PKGS := openssl libpq libcurl libesmtp-1.0 inih libcares jansson zlib libidn2
+PKGS := openssl libpq libcurl libesmtp-1.0 inih libcares jansson zlib libidn2 \
+	gmime-3.0 icu-i18n icu-uc opendkim
 
 # Recursively expanded: pkg-config runs when a rule needs it, after
 # scripts/deps.sh has had its chance to install the -dev packages.
@@ -24,7 +25,7 @@ LIB_SRC   := $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJ   := $(LIB_SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/gen_embedded.o
 SAN_OBJ   := $(LIB_SRC:src/%.c=$(B)/asan/obj/%.o) $(B)/asan/obj/gen_embedded.o
 MIGRATIONS := $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))
-TEMPLATES := $(sort $(wildcard templates/*.txt))
+TEMPLATES := $(sort $(wildcard templates/*/*.txt templates/*/*.html))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 SAN_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/tests/%)
@@ -126,6 +127,9 @@ fuzz: deps | $(B)/fuzz
 			-fsanitize=fuzzer,address,undefined \
 			-o $(B)/fuzz/$$name $$f $(PURE_SRC) \
 			$$([ $$what = certinfo ] && echo src/certinfo.c) \
+			$$([ $$what = bounces ] && echo src/bounces.c \
+				src/log.c src/clock.c \
+				$$(pkg-config --cflags --libs gmime-3.0)) \
 			$$(pkg-config --cflags --libs $(FUZZ_PKGS)) || exit 1; \
 		mkdir -p $(B)/fuzz/corpus-$$what; \
 		seeds=; [ -d tests/fuzz/seeds-$$what ] && \

@@ -16,7 +16,8 @@ packages=(
 	nginx-light dnsmasq-base python3 python3-aiosmtpd postfix curl
 	procps iproute2 hyperfine time bc faketime tmux
 	chromium fonts-dejavu-core python3-jsonschema python3-html5lib
-	python3-cryptography
+	python3-cryptography libgmime-3.0-dev python3-dkim python3-nacl
+	libicu-dev libopendkim-dev
 )
 
 missing=()

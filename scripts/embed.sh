@@ -4,7 +4,9 @@
 #   scripts/embed.sh SYMBOL OUT.c FILE...
 # defines: const struct embedded_file SYMBOL[]; const size_t SYMBOL_count;
 # (struct embedded_file is in certrecall/embedded.h), in FILE order; each
-# name is the file's base name without its last extension.
+# name is the file's path without its first directory and a .sql or .txt
+# (sql/001_schema.sql -> 001_schema, templates/ja/initial.txt -> ja/initial,
+# templates/en/initial.html -> en/initial.html).
 set -euo pipefail
 sym=$1 out=$2
 shift 2
@@ -22,8 +24,9 @@ shift 2
 	echo "const struct embedded_file ${sym}[] = {"
 	i=0
 	for f in "$@"; do
-		name=$(basename "$f")
-		name=${name%.*}
+		name=${f#*/}
+		name=${name%.txt}
+		name=${name%.sql}
 		echo "	{ \"$name\", ${sym}_${i}, sizeof(${sym}_${i}) - 1 },"
 		i=$((i + 1))
 	done

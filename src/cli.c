@@ -236,6 +236,22 @@ static const struct cli_command commands[] = {
 	  "its rule, due time in UTC, time left or overdue, and state\n"
 	  "(open / met / missed).  --at replays any moment, using only the\n"
 	  "revocations that had happened by then.\n" },
+	{ "bounces", cmd_bounces, CLI_NEEDS_DB,
+	  "record delivery status notifications (bounces) of notices",
+	  "usage: certrecall bounces SLUG --maildir DIR\n"
+	  "       certrecall bounces SLUG --mbox FILE\n"
+	  "       certrecall bounces SLUG -\n"
+	  "\n"
+	  "Reads delivery status notifications sent back to\n"
+	  "mailer.return_path (bounces+{id}@domain; {id} names the notice\n"
+	  "with a mac keyed by mailer.bounce_key) from a Maildir (new/ and\n"
+	  "cur/, left in place), an mbox file, or one message on stdin (for\n"
+	  "an alias \"|certrecall bounces SLUG -\").  RFC 3464 reports and\n"
+	  "plain-text bounces.  Records per notice delivered, delayed (4.x.x)\n"
+	  "or bounced (5.x.x) with the status and diagnostic; a 5.x.x bounce\n"
+	  "makes the address unreachable and reminders skip it.  A bounce\n"
+	  "whose mac does not verify is ignored with a warning.  Reading the\n"
+	  "same mail again changes nothing.\n" },
 	{ "status", cmd_status, CLI_NEEDS_DB,
 	  "one screen for the person on call",
 	  "usage: certrecall status SLUG [--at TIME] [--watch[=SECONDS]]\n"
@@ -247,10 +263,11 @@ static const struct cli_command commands[] = {
 	  "of each stage; what to do next; then the certificates by\n"
 	  "verdict, notices by kind and state, names by the outcome of\n"
 	  "their latest probe (answered, failed with its cause, filtered,\n"
-	  "not yet tried) and the latest probes by verdict.  --watch\n"
-	  "redraws it every SECONDS (default 10) until interrupted.  --json\n"
-	  "prints the same figures as one JSON document, --jsonl as one line\n"
-	  "(with --watch, a line a refresh).\n" },
+	  "not yet tried) and the latest probes by verdict, and the\n"
+	  "subscribers told / bounced / unreachable / without address.\n"
+	  "--watch redraws it every SECONDS (default 10) until interrupted.\n"
+	  "--json prints the same figures as one JSON document, --jsonl as\n"
+	  "one line (with --watch, a line a refresh).\n" },
 	{ "report", cmd_report, CLI_NEEDS_DB,
 	  "the compliance report (md, html, json, csv, ccadb, events)",
 	  "usage: certrecall report SLUG\n"

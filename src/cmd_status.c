@@ -93,6 +93,10 @@ static int print_counts(struct db *db, const struct report *r,
 			"4.9.1.1)\n",
 			r->short_lived);
 	snprintf(id, sizeof(id), "%lld", incident_id);
+	fprintf(out,
+		"\nsubscribers   told %lld, bounced %lld, unreachable %lld, "
+		"no address %lld\n",
+		r->reach[0], r->reach[1], r->reach[2], r->reach[3]);
 	if (print_grouped(db, out, width, "notices (kind, state)",
 			  "SELECT kind || ' ' || state, count(*) FROM notice"
 			  " WHERE incident_id = $1 GROUP BY kind, state"
@@ -276,6 +280,12 @@ static json_t *status_json(struct db *db, const struct report *r,
 							 : s->detail)));
 	}
 	json_object_set_new(doc, "last_activity", a);
+	json_object_set_new(doc, "subscribers",
+			    json_pack("{s:I,s:I,s:I,s:I}", "told",
+				      (json_int_t)r->reach[0], "bounced",
+				      (json_int_t)r->reach[1], "unreachable",
+				      (json_int_t)r->reach[2], "no_address",
+				      (json_int_t)r->reach[3]));
 	a = json_array();
 	nsteps = report_next_steps(r, steps, 12);
 	for (int i = 0; i < nsteps; i++)

@@ -678,13 +678,67 @@ static bool valid_param(const char *s, bool quoted)
 	return true;
 }
 
+/*
+ * The text of the message: the plain part alone, or with in->html a
+ * multipart/alternative of the plain part and the HTML one (RFC 2046
+ * 5.1.4: the preferred, richer form last).  Its own header fields, a
+ * blank line, then the content.
+ */
+static void put_text_section(struct buf *out, const struct buf *body,
+			     bool sevenbit, const char *html,
+			     const char *alt_boundary, const char *trailer)
+{
+	if (html == NULL) {
+		puts_(out, "Content-Type: text/plain; charset=UTF-8\r\n"
+			   "Content-Transfer-Encoding: ");
+		puts_(out, sevenbit ? "7bit" : "quoted-printable");
+		puts_(out, "\r\n");
+		puts_(out, trailer);
+		puts_(out, "\r\n");
+		if (sevenbit)
+			put(out, body->p, body->len);
+		else
+			put_qp(out, body->p, body->len);
+		return;
+	}
+	puts_(out, "Content-Type: multipart/alternative;\r\n boundary=\"");
+	puts_(out, alt_boundary);
+	puts_(out, "\"\r\n");
+	puts_(out, trailer);
+	puts_(out, "\r\n--");
+	puts_(out, alt_boundary);
+	puts_(out, "\r\nContent-Type: text/plain; charset=UTF-8\r\n"
+		   "Content-Transfer-Encoding: ");
+	puts_(out, sevenbit ? "7bit" : "quoted-printable");
+	puts_(out, "\r\n\r\n");
+	if (sevenbit)
+		put(out, body->p, body->len);
+	else
+		put_qp(out, body->p, body->len);
+	puts_(out, "\r\n--");
+	puts_(out, alt_boundary);
+	puts_(out, "\r\nContent-Type: text/html; charset=UTF-8\r\n"
+		   "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+	{
+		struct buf h = { NULL, 0, 0 };
+		bool ignored;
+
+		normalise_body(html, &h, &ignored);
+		put_qp(out, h.p, h.len);
+		free(h.p);
+	}
+	puts_(out, "\r\n--");
+	puts_(out, alt_boundary);
+	puts_(out, "--");
+}
+
 char *compose_message(const struct compose_input *in, size_t *len, char *err,
 		      size_t errlen)
 {
 	struct buf out = { NULL, 0, 0 }, body = { NULL, 0, 0 };
 	struct addr from, to, reply;
 	const struct compose_attachment *att;
-	char date[64], boundary[64], *ret = NULL;
+	char date[64], boundary[64], alt[72], *ret = NULL;
 	const char *ct = NULL;
 	struct hdr h;
 	bool sevenbit;
@@ -726,6 +780,11 @@ char *compose_message(const struct compose_input *in, size_t *len, char *err,
 			   bad);
 		goto out;
 	}
+	if (in->html != NULL &&
+	    in->html[utf8_check(in->html, strlen(in->html))] != '\0') {
+		errmsg_set(err, errlen, "HTML part is not valid UTF-8");
+		goto out;
+	}
 	if (att != NULL) {
 		ct = att->content_type ? att->content_type
 				       : "application/octet-stream";
@@ -758,7 +817,8 @@ char *compose_message(const struct compose_input *in, size_t *len, char *err,
 	 * 7bit text part is used only when it holds no "=_" at all, so the
 	 * boundary cannot occur inside any part (RFC 2046 5.1.1).
 	 */
-	if (att != NULL && memmem(body.p, body.len, "=_", 2) != NULL)
+	if ((att != NULL || in->html != NULL) &&
+	    memmem(body.p, body.len, "=_", 2) != NULL)
 		sevenbit = false;
 	n = snprintf(boundary, sizeof(boundary), "=_certrecall_%016llx%016llx",
 		     (unsigned long long)fnv1a(in->message_id,
@@ -769,6 +829,8 @@ char *compose_message(const struct compose_input *in, size_t *len, char *err,
 		errmsg_set(err, errlen, "boundary does not fit");
 		goto out;
 	}
+	/* Not a prefix of the outer one, nor it of this (RFC 2046 5.1.1). */
+	snprintf(alt, sizeof(alt), "=_alt_%s", boundary + 2);
 
 	puts_(&out, "Date: ");
 	puts_(&out, date);
@@ -783,14 +845,10 @@ char *compose_message(const struct compose_input *in, size_t *len, char *err,
 	puts_(&out, in->message_id);
 	puts_(&out, ">\r\nMIME-Version: 1.0\r\n");
 	if (att == NULL) {
-		puts_(&out, "Content-Type: text/plain; charset=UTF-8\r\n");
-		puts_(&out, "Content-Transfer-Encoding: ");
-		puts_(&out, sevenbit ? "7bit" : "quoted-printable");
-		puts_(&out, "\r\nAuto-Submitted: auto-generated\r\n\r\n");
-		if (sevenbit)
-			put(&out, body.p, body.len);
-		else
-			put_qp(&out, body.p, body.len);
+		put_text_section(&out, &body, sevenbit, in->html, alt,
+				 "Auto-Submitted: auto-generated\r\n");
+		if (in->html != NULL) /* after the close delimiter */
+			puts_(&out, "\r\n");
 	} else {
 		puts_(&out, "Content-Type: multipart/mixed;\r\n boundary=\"");
 		puts_(&out, boundary);
@@ -798,14 +856,8 @@ char *compose_message(const struct compose_input *in, size_t *len, char *err,
 		/* RFC 2046 5.1.1: the CRLF before "--" belongs to it. */
 		puts_(&out, "--");
 		puts_(&out, boundary);
-		puts_(&out, "\r\nContent-Type: text/plain; charset=UTF-8\r\n"
-			    "Content-Transfer-Encoding: ");
-		puts_(&out, sevenbit ? "7bit" : "quoted-printable");
-		puts_(&out, "\r\n\r\n");
-		if (sevenbit)
-			put(&out, body.p, body.len);
-		else
-			put_qp(&out, body.p, body.len);
+		puts_(&out, "\r\n");
+		put_text_section(&out, &body, sevenbit, in->html, alt, "");
 		puts_(&out, "\r\n--");
 		puts_(&out, boundary);
 		puts_(&out, "\r\n");
@@ -987,6 +1039,21 @@ void compose_duration_words(long long s, char *buf, size_t len)
 		snprintf(buf, len, "%llu minute%s", m, m == 1 ? "" : "s");
 }
 
+void compose_duration_words_ja(long long s, char *buf, size_t len)
+{
+	unsigned long long a =
+		s < 0 ? 0ULL - (unsigned long long)s : (unsigned long long)s;
+	unsigned long long d = a / 86400, h = a % 86400 / 3600,
+			   m = a % 3600 / 60;
+
+	if (d > 0)
+		snprintf(buf, len, "%llu日%llu時間", d, h);
+	else if (h > 0)
+		snprintf(buf, len, "%llu時間%llu分", h, m);
+	else
+		snprintf(buf, len, "%llu分", m);
+}
+
 int compose_time_context(json_t *ctx, const struct compose_times *t)
 {
 	enum compose_state st = compose_state_at(t);
@@ -1027,5 +1094,11 @@ int compose_time_context(json_t *ctx, const struct compose_times *t)
 	json_object_set_new(ctx, "remaining", json_string(remaining));
 	json_object_set_new(ctx, "time_left", json_string(left));
 	json_object_set_new(ctx, "overdue_by", json_string(over));
+	compose_duration_words_ja(to_must > 0 ? to_must : 0, left,
+				  sizeof(left));
+	compose_duration_words_ja(to_must < 0 ? to_must : 0, over,
+				  sizeof(over));
+	json_object_set_new(ctx, "time_left_ja", json_string(left));
+	json_object_set_new(ctx, "overdue_by_ja", json_string(over));
 	return 0;
 }

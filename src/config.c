@@ -123,6 +123,17 @@ static const struct config_key keys[] = {
 	    "5m", 1000, DAY_MS),
 	KEY("mailer", "lease", CONFIG_DURATION, mailer.lease_ms, "10m", 1000,
 	    DAY_MS),
+	KEY("mailer", "return_path", CONFIG_STRING, mailer.return_path, "", 0,
+	    0),
+	KEY("mailer", "bounce_key", CONFIG_SECRET_FILE, mailer.bounce_key, "",
+	    0, 0),
+	KEY("mailer", "dkim_domain", CONFIG_STRING, mailer.dkim_domain, "", 0,
+	    0),
+	KEY("mailer", "dkim_selector", CONFIG_STRING, mailer.dkim_selector, "",
+	    0, 0),
+	KEY("mailer", "dkim_key", CONFIG_SECRET_FILE, mailer.dkim_key, "", 0,
+	    0),
+	KEY("mailer", "html", CONFIG_BOOL, mailer.html, "false", 0, 0),
 
 	KEY("templates", "dir", CONFIG_STRING, templates.dir, "", 0, 0),
 

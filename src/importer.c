@@ -27,6 +27,7 @@
 #include "certrecall/record.h"
 #include "certrecall/utctime.h"
 #include "certrecall/xalloc.h"
+#include "certrecall/zone.h"
 
 #define READ_CHUNK (256 * 1024)
 #define MAX_LINE (4 * 1024 * 1024) /* one line, after inflating */
@@ -967,8 +968,67 @@ static bool is_header(const char *account, const char *second)
 	       strchr(second, '@') == NULL;
 }
 
+/*
+ * The lang and tz columns a header names (issue 21), -1 for none.  A
+ * language is an ISO 639 code ("ja"; "ja-JP" is taken as "ja"), a zone
+ * an IANA name ICU knows; anything else is a warning and stays empty:
+ * English, and the deadline in UTC only, never a wrong local time.
+ */
+struct locale_cols {
+	int lang, tz;
+};
+
+static void locale_cols_find(struct locale_cols *lc, char **fields, int n)
+{
+	for (int i = 1; i < n; i++) {
+		const char *f = trim(fields[i]);
+
+		if (strcasecmp(f, "lang") == 0 ||
+		    strcasecmp(f, "language") == 0)
+			lc->lang = i;
+		else if (strcasecmp(f, "tz") == 0 ||
+			 strcasecmp(f, "timezone") == 0)
+			lc->tz = i;
+	}
+}
+
+static const char *locale_lang(const char *path, unsigned long long line,
+			       char *v)
+{
+	size_t n = strcspn(v, "-_");
+
+	if (*v == '\0')
+		return NULL;
+	v[n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (v[i] >= 'A' && v[i] <= 'Z')
+			v[i] = (char)(v[i] - 'A' + 'a');
+	if (n < 2 || n > 3 || strspn(v, "abcdefghijklmnopqrstuvwxyz") != n) {
+		log_warn("%s:%llu: \"%.20s\" is not a language code; the "
+			 "notices are in English",
+			 path, line, v);
+		return NULL;
+	}
+	return v;
+}
+
+static const char *locale_tz(const char *path, unsigned long long line,
+			     const char *v)
+{
+	if (*v == '\0')
+		return NULL;
+	if (!zone_known(v)) {
+		log_warn("%s:%llu: unknown time zone \"%.40s\"; the notices "
+			 "state the deadline in UTC only",
+			 path, line, v);
+		return NULL;
+	}
+	return v;
+}
+
 static int import_accounts(struct import *im, const char *path)
 {
+	struct locale_cols lc = { -1, -1 };
 	char *fields[MAX_EMAILS + 1];
 	struct reader rd;
 	char err[256];
@@ -981,7 +1041,7 @@ static int import_accounts(struct import *im, const char *path)
 	if (reader_open(&rd, path) < 0)
 		return -1;
 	im->copy = db_copy_begin(im->db, "COPY import_contact (line, account,"
-					 " emails) FROM STDIN");
+					 " emails, lang, tz) FROM STDIN");
 	if (im->copy == NULL) {
 		reader_close(&rd);
 		return -1;
@@ -1010,6 +1070,7 @@ static int import_accounts(struct import *im, const char *path)
 		/* A header row names its columns. */
 		if (err[0] == '\0' && first && n >= 2 &&
 		    is_header(trim(fields[0]), trim(fields[1]))) {
+			locale_cols_find(&lc, fields, n);
 			if (!im->quiet_rejects)
 				log_info("%s:%llu: header line skipped", path,
 					 rd.lineno);
@@ -1021,7 +1082,7 @@ static int import_accounts(struct import *im, const char *path)
 		for (int i = 1; err[0] == '\0' && i < n; i++) {
 			char *e = trim(fields[i]);
 
-			if (*e == '\0')
+			if (*e == '\0' || i == lc.lang || i == lc.tz)
 				continue;
 			if (check_email(e, err, sizeof(err)) == 0)
 				emails[ne++] = e;
@@ -1039,6 +1100,15 @@ static int import_accounts(struct import *im, const char *path)
 		db_copy_llong(im->copy, (long long)rd.lineno);
 		db_copy_text(im->copy, trim(fields[0]));
 		db_copy_array(im->copy, emails, (size_t)ne);
+		db_copy_text(im->copy,
+			     lc.lang >= 0 && lc.lang < n
+				     ? locale_lang(path, rd.lineno,
+						   trim(fields[lc.lang]))
+				     : NULL);
+		db_copy_text(im->copy, lc.tz >= 0 && lc.tz < n
+					       ? locale_tz(path, rd.lineno,
+							   trim(fields[lc.tz]))
+					       : NULL);
 		if (db_copy_row_end(im->copy) < 0)
 			goto out;
 	}
@@ -1064,8 +1134,8 @@ static const char create_stage[] =
 	" subject text, sha256 bytea, is_precert boolean NOT NULL,"
 	" extra jsonb, is_ca boolean NOT NULL) ON COMMIT DROP;"
 	"CREATE TEMP TABLE import_contact ("
-	" line bigint NOT NULL, account text NOT NULL, emails text[] NOT NULL)"
-	" ON COMMIT DROP";
+	" line bigint NOT NULL, account text NOT NULL, emails text[] NOT NULL,"
+	" lang text, tz text) ON COMMIT DROP";
 
 static long long query_count(struct db *db, const char *sql, int n,
 			     const char *const *params)
@@ -1280,6 +1350,17 @@ static int update_subscribers(struct import *im, const char *incident)
 			    " SELECT account FROM import_account"
 			    " UNION SELECT account FROM import_contact"
 			    " ON CONFLICT (account) DO NOTHING") < 0)
+		return -1;
+	/* lang and tz (020): a value given replaces, an empty one keeps. */
+	if (db_exec(im->db,
+		    "UPDATE subscriber s SET lang = coalesce(c.lang, s.lang),"
+		    " tz = coalesce(c.tz, s.tz), updated_at = now()"
+		    " FROM (SELECT DISTINCT ON (account) account, lang, tz"
+		    " FROM import_contact WHERE lang IS NOT NULL"
+		    " OR tz IS NOT NULL ORDER BY account, line DESC) c"
+		    " WHERE s.account = c.account"
+		    " AND (s.lang IS DISTINCT FROM coalesce(c.lang, s.lang)"
+		    " OR s.tz IS DISTINCT FROM coalesce(c.tz, s.tz))") < 0)
 		return -1;
 	im->st->accounts_without_email = query_count(
 		im->db,

@@ -20,11 +20,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "certrecall/bounces.h"
 #include "certrecall/compose.h"
 #include "certrecall/clock.h"
 #include "certrecall/config.h"
 #include "certrecall/db.h"
 #include "certrecall/deadline.h"
+#include "certrecall/dkim.h"
 #include "certrecall/embedded.h"
 #include "certrecall/incident.h"
 #include "certrecall/log.h"
@@ -33,6 +35,7 @@
 #include "certrecall/template.h"
 #include "certrecall/utctime.h"
 #include "certrecall/xalloc.h"
+#include "certrecall/zone.h"
 
 #define MAX_BACKOFF_MS (86400LL * 1000)
 #define MAX_TEMPLATE (256 * 1024)
@@ -55,6 +58,7 @@ struct notice_template {
 	struct template *subject;
 	struct template *reply_to; /* NULL when the file has none */
 	struct template *body;
+	struct template *html; /* <kind>.html beside it, or NULL */
 };
 
 static void notice_template_free(struct notice_template *t)
@@ -62,6 +66,7 @@ static void notice_template_free(struct notice_template *t)
 	template_free(t->subject);
 	template_free(t->reply_to);
 	template_free(t->body);
+	template_free(t->html);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -100,11 +105,59 @@ static struct template *parse_part(const char *where, unsigned line,
 }
 
 /*
- * Loads templates.dir/<kind>.txt, or the built-in one.  Every problem is
- * reported as FILE:LINE.
+ * The optional HTML alternative of a text template: <kind>.html beside
+ * txt_path (templates.dir), or the built-in <lang>/<kind>.html.  Filled
+ * from the same names as the text, HTML-escaped.  0 (*t NULL when there
+ * is none) or -1.
+ */
+static int load_html(const struct config *cfg, const char *kind,
+		     const char *lang, const char *txt_path,
+		     struct template **t)
+{
+	char path[PATH_MAX], name[64];
+	const char *text = NULL;
+	char *owned = NULL;
+	size_t len = 0, n = strlen(txt_path);
+
+	*t = NULL;
+	if (!cfg->mailer.html)
+		return 0;
+	if (cfg->templates.dir[0] != '\0') {
+		if (n < 4 || n + 2 > sizeof(path))
+			return 0;
+		snprintf(path, sizeof(path), "%.*s.html", (int)(n - 4),
+			 txt_path);
+		if (access(path, F_OK) != 0)
+			return 0;
+		owned = read_small_file(path, &len);
+		if (owned == NULL)
+			return -1;
+		text = owned;
+	} else {
+		snprintf(name, sizeof(name), "%s/%s.html", lang, kind);
+		snprintf(path, sizeof(path), "(built-in %s)", name);
+		for (size_t i = 0; i < embedded_templates_count; i++) {
+			if (strcmp(embedded_templates[i].name, name) == 0) {
+				text = embedded_templates[i].data;
+				len = embedded_templates[i].len;
+			}
+		}
+		if (text == NULL)
+			return 0;
+	}
+	*t = parse_part(path, 1, text, len);
+	free(owned);
+	return *t == NULL ? -1 : 0;
+}
+
+/*
+ * Loads templates.dir/<lang>/<kind>.txt (for "en" also the older
+ * templates.dir/<kind>.txt), or the built-in <lang>/<kind>.  Every
+ * problem is reported as FILE:LINE.  Returns 1, without a message, when
+ * there is no template of that language (the notice falls back to en).
  */
 static int load_template(const struct config *cfg, const char *kind,
-			 struct notice_template *t)
+			 const char *lang, struct notice_template *t)
 {
 	char path[PATH_MAX];
 	const char *text = NULL;
@@ -116,20 +169,31 @@ static int load_template(const struct config *cfg, const char *kind,
 
 	memset(t, 0, sizeof(*t));
 	if (cfg->templates.dir[0] != '\0') {
-		snprintf(path, sizeof(path), "%s/%s.txt", cfg->templates.dir,
-			 kind);
+		snprintf(path, sizeof(path), "%s/%s/%s.txt", cfg->templates.dir,
+			 lang, kind);
+		if (access(path, F_OK) != 0 && strcmp(lang, "en") != 0)
+			return 1;
+		if (access(path, F_OK) != 0)
+			snprintf(path, sizeof(path), "%s/%s.txt",
+				 cfg->templates.dir, kind);
 		owned = read_small_file(path, &len);
 		if (owned == NULL)
 			return -1;
 		text = owned;
 	} else {
-		snprintf(path, sizeof(path), "(built-in %s.txt)", kind);
+		char name[64];
+
+		snprintf(path, sizeof(path), "(built-in %s/%s.txt)", lang,
+			 kind);
+		snprintf(name, sizeof(name), "%s/%s", lang, kind);
 		for (size_t i = 0; i < embedded_templates_count; i++) {
-			if (strcmp(embedded_templates[i].name, kind) == 0) {
+			if (strcmp(embedded_templates[i].name, name) == 0) {
 				text = embedded_templates[i].data;
 				len = embedded_templates[i].len;
 			}
 		}
+		if (text == NULL && strcmp(lang, "en") != 0)
+			return 1;
 		if (text == NULL)
 			return log_error("no built-in template for %s", kind);
 	}
@@ -177,6 +241,8 @@ static int load_template(const struct config *cfg, const char *kind,
 	t->body = parse_part(path, line, p, (size_t)(end - p));
 	if (t->body == NULL)
 		goto out;
+	if (load_html(cfg, kind, lang, path, &t->html) < 0)
+		goto out;
 	rc = 0;
 out:
 	if (rc < 0)
@@ -187,16 +253,25 @@ out:
 
 /* ---- what a notice says ------------------------------------------- */
 
+/* Languages with templates besides en (templates/<lang>/, issue 21). */
+static const char *const notice_langs[] = { "ja" };
+#define NOTICE_LANGS (sizeof(notice_langs) / sizeof(notice_langs[0]))
+
 /* Everything a batch needs that is the same for every notice. */
 struct notice_common {
 	const struct config *cfg;
 	const struct incident *inc;
 	struct deadline_rule rule;
 	time_t should_by, must_by;
-	struct notice_template tpl;
+	struct notice_template tpl; /* en: the default */
+	/* the other languages shipped, when their template exists */
+	struct notice_template tpl_lang[NOTICE_LANGS];
+	bool has_lang[NOTICE_LANGS];
 	const char *kind;
 	const char *from_addr; /* addr-spec of mailer.from */
 	char *from_addr_owned;
+	struct bounces_key *bounce_key; /* NULL: no mailer.return_path */
+	struct dkim_signer *dkim;	/* NULL: no mailer.dkim_domain */
 };
 
 static json_t *time_text(time_t t, bool is_set)
@@ -252,6 +327,54 @@ static int from_check(const struct config *cfg, const struct incident *inc,
 }
 
 /* 0, or MAILER_ERR_CONFIG / MAILER_ERR_DATA (logged). */
+/*
+ * mailer.return_path (VERP, issue 21): each notice's envelope sender
+ * names it with a mac keyed by mailer.bounce_key, so `certrecall
+ * bounces` can tell which notice a bounce is about (bounces.h).
+ */
+static int verp_init(struct notice_common *c, const struct config *cfg)
+{
+	char err[160];
+
+	if (cfg->mailer.return_path[0] == '\0')
+		return 0;
+	if (bounces_pattern_check(cfg->mailer.return_path, err, sizeof(err)) <
+	    0)
+		return log_error("mailer.return_path \"%s\": %s",
+				 cfg->mailer.return_path, err);
+	if (cfg->mailer.bounce_key[0] == '\0')
+		return log_error("mailer.return_path needs mailer.bounce_key "
+				 "(a file with a secret, mode 0600)");
+	c->bounce_key = xmalloc(sizeof(*c->bounce_key));
+	return bounces_key_load(c->bounce_key, cfg->mailer.bounce_key);
+}
+
+/* mailer.dkim_*: sign every notice (dkim.h). */
+static int dkim_init_common(struct notice_common *c, const struct config *cfg)
+{
+	const char *d = cfg->mailer.dkim_domain,
+		   *sel = cfg->mailer.dkim_selector;
+
+	if (d[0] == '\0' && sel[0] == '\0' && cfg->mailer.dkim_key[0] == '\0')
+		return 0;
+	if (d[0] == '\0' || sel[0] == '\0' || cfg->mailer.dkim_key[0] == '\0')
+		return log_error("DKIM needs all of mailer.dkim_domain, "
+				 "mailer.dkim_selector and mailer.dkim_key");
+	c->dkim = dkim_signer_new(d, sel, cfg->mailer.dkim_key);
+	return c->dkim == NULL ? -1 : 0;
+}
+
+/* The envelope sender of notice id: its VERP address, or mailer.from's. */
+static const char *verp_sender(const struct notice_common *c, long long id,
+			       char *buf, size_t len)
+{
+	if (c->bounce_key == NULL ||
+	    bounces_return_path(c->bounce_key, c->cfg->mailer.return_path, id,
+				buf, len) < 0)
+		return c->from_addr;
+	return buf;
+}
+
 static int common_init(struct notice_common *c, const struct config *cfg,
 		       const struct incident *inc, const char *kind)
 {
@@ -278,14 +401,32 @@ static int common_init(struct notice_common *c, const struct config *cfg,
 	c->must_by = deadline_must_by(&c->rule, start);
 	c->from_addr_owned = addr_spec(cfg->mailer.from);
 	c->from_addr = c->from_addr_owned;
+	if (verp_init(c, cfg) < 0 || dkim_init_common(c, cfg) < 0)
+		return MAILER_ERR_CONFIG;
 	/* templates.dir is configuration */
-	return load_template(cfg, kind, &c->tpl) < 0 ? MAILER_ERR_CONFIG : 0;
+	if (load_template(cfg, kind, "en", &c->tpl) != 0)
+		return MAILER_ERR_CONFIG;
+	for (size_t i = 0; i < NOTICE_LANGS; i++) {
+		int rc = load_template(cfg, kind, notice_langs[i],
+				       &c->tpl_lang[i]);
+
+		if (rc < 0)
+			return MAILER_ERR_CONFIG;
+		c->has_lang[i] = rc == 0;
+	}
+	return 0;
 }
 
 static void common_release(struct notice_common *c)
 {
 	notice_template_free(&c->tpl);
+	for (size_t i = 0; i < NOTICE_LANGS; i++)
+		notice_template_free(&c->tpl_lang[i]);
 	free(c->from_addr_owned);
+	if (c->bounce_key != NULL)
+		explicit_bzero(c->bounce_key, sizeof(*c->bounce_key));
+	free(c->bounce_key);
+	dkim_signer_free(c->dkim);
 }
 
 /* What the relay's answer makes of a notice. */
@@ -295,7 +436,9 @@ enum outcome { OUTCOME_SENT, OUTCOME_FAILED, OUTCOME_RETRY };
 struct notice {
 	long long id;
 	char *address;
-	char *accounts; /* "a, b, c" */
+	char *accounts;		/* "a, b, c" */
+	char lang[8];		/* "" = en (020 subscriber.lang) */
+	char tz[ZONE_NAME_MAX]; /* "" = UTC only */
 	json_t *account_list;
 	json_t *certs; /* array of objects, in order */
 	int attempts;
@@ -449,6 +592,76 @@ static char *render(const struct template *t, const json_t *ctx,
  * Composes the message of notice n at time now.  Returns 0, or -1
  * (logged) when the template or the message cannot be built.
  */
+/* The template of the notice's language, en when there is none. */
+static const struct notice_template *
+notice_template_for(const struct notice_common *c, const char *lang)
+{
+	for (size_t i = 0; i < NOTICE_LANGS; i++)
+		if (c->has_lang[i] && strcmp(lang, notice_langs[i]) == 0)
+			return &c->tpl_lang[i];
+	return &c->tpl;
+}
+
+/*
+ * The language and time zone of each notice's accounts (020): the first
+ * account, in name order, that has one.  One query per batch, apart
+ * from the claim so the claim stays as it is.
+ */
+static int load_locales(struct db *db, struct notice *ns, size_t n)
+{
+	struct pgarray_text {
+		char *buf;
+		size_t len, cap;
+	} a = { xmalloc(64), 0, 64 };
+	const char *params[1];
+	PGresult *res;
+
+	if (n == 0) {
+		free(a.buf);
+		return 0;
+	}
+	a.len = (size_t)snprintf(a.buf, a.cap, "{");
+	for (size_t i = 0; i < n; i++) {
+		char id[32];
+		int k = snprintf(id, sizeof(id), "%s%lld", i ? "," : "",
+				 ns[i].id);
+
+		if (a.len + (size_t)k + 2 > a.cap) {
+			a.cap = 2 * a.cap + (size_t)k + 2;
+			a.buf = xrealloc(a.buf, a.cap);
+		}
+		memcpy(a.buf + a.len, id, (size_t)k);
+		a.len += (size_t)k;
+	}
+	memcpy(a.buf + a.len, "}", 2);
+	params[0] = a.buf;
+	res = db_query(db,
+		       "SELECT n.id, (SELECT lang FROM subscriber"
+		       " WHERE account = ANY (n.accounts) AND lang IS NOT NULL"
+		       " ORDER BY account LIMIT 1), (SELECT tz FROM subscriber"
+		       " WHERE account = ANY (n.accounts) AND tz IS NOT NULL"
+		       " ORDER BY account LIMIT 1)"
+		       " FROM notice n WHERE n.id = ANY ($1::bigint[])",
+		       1, params);
+	free(a.buf);
+	if (res == NULL)
+		return -1;
+	for (int r = 0; r < PQntuples(res); r++) {
+		long long id = db_get_llong(res, r, 0);
+
+		for (size_t i = 0; i < n; i++) {
+			if (ns[i].id != id)
+				continue;
+			snprintf(ns[i].lang, sizeof(ns[i].lang), "%s",
+				 PQgetvalue(res, r, 1));
+			snprintf(ns[i].tz, sizeof(ns[i].tz), "%s",
+				 PQgetvalue(res, r, 2));
+		}
+	}
+	PQclear(res);
+	return 0;
+}
+
 static int compose_notice(const struct notice_common *c, struct notice *n,
 			  time_t now)
 {
@@ -462,6 +675,8 @@ static int compose_notice(const struct notice_common *c, struct notice *n,
 					  "text/csv; charset=UTF-8", NULL, 0 };
 	struct compose_input in = { 0 };
 	char *subject = NULL, *reply_to = NULL, *body = NULL, *csv = NULL;
+	char *html = NULL;
+	const struct notice_template *tpl = notice_template_for(c, n->lang);
 	json_t *ctx, *shown;
 	int rc = -1;
 
@@ -488,20 +703,33 @@ static int compose_notice(const struct notice_common *c, struct notice *n,
 		log_error("notice %lld: a deadline is out of range", n->id);
 		goto out;
 	}
-	subject = render(c->tpl.subject, ctx, TEMPLATE_HEADER, "Subject");
+	/* UTC always, the subscriber's own time too when known (020). */
+	if (zone_context(ctx, c->must_by, c->should_by, now,
+			 n->tz[0] ? n->tz : NULL,
+			 n->lang[0] ? n->lang : "en") < 0) {
+		log_error("notice %lld: cannot write the deadline in %s", n->id,
+			  n->tz);
+		goto out;
+	}
+	subject = render(tpl->subject, ctx, TEMPLATE_HEADER, "Subject");
 	if (subject == NULL)
 		goto out;
-	if (c->tpl.reply_to != NULL) {
-		reply_to = render(c->tpl.reply_to, ctx, TEMPLATE_HEADER,
-				  "Reply-To");
+	if (tpl->reply_to != NULL) {
+		reply_to =
+			render(tpl->reply_to, ctx, TEMPLATE_HEADER, "Reply-To");
 		if (reply_to == NULL)
 			goto out;
 	} else if (cfg->mailer.reply_to[0] != '\0') {
 		reply_to = xstrdup(cfg->mailer.reply_to);
 	}
-	body = render(c->tpl.body, ctx, TEMPLATE_TEXT, "body");
+	body = render(tpl->body, ctx, TEMPLATE_TEXT, "body");
 	if (body == NULL)
 		goto out;
+	if (tpl->html != NULL) {
+		html = render(tpl->html, ctx, TEMPLATE_HTML, "HTML part");
+		if (html == NULL)
+			goto out;
+	}
 	if (compose_message_id(n->message_id, sizeof(n->message_id),
 			       c->inc->slug, c->kind, n->id,
 			       cfg->mailer.from) < 0) {
@@ -516,6 +744,7 @@ static int compose_notice(const struct notice_common *c, struct notice *n,
 	in.body = body;
 	in.date = now;
 	in.message_id = n->message_id;
+	in.html = html;
 	if (listed < total) {
 		csv = certificates_csv(n->certs, &att.len);
 		att.data = csv;
@@ -527,12 +756,25 @@ static int compose_notice(const struct notice_common *c, struct notice *n,
 		log_error("notice %lld to %s: %s", n->id, n->address, err);
 		goto out;
 	}
+	if (c->dkim != NULL) {
+		char *signed_msg = dkim_signer_sign(c->dkim, n->message, n->len,
+						    &n->len, err, sizeof(err));
+
+		free(n->message);
+		n->message = signed_msg;
+		if (n->message == NULL) {
+			log_error("notice %lld to %s: %s", n->id, n->address,
+				  err);
+			goto out;
+		}
+	}
 	rc = 0;
 out:
 	json_decref(ctx);
 	free(subject);
 	free(reply_to);
 	free(body);
+	free(html);
 	free(csv);
 	return rc;
 }
@@ -651,6 +893,10 @@ static int plan_begin(struct plan *p, struct db *db, const struct incident *inc,
 		       " CROSS JOIN unnest(s.emails) e"
 		       " WHERE NOT EXISTS (SELECT 1 FROM notice"
 		       " WHERE incident_id = $1 AND kind = $2 AND address = e)"
+		       /* reminders skip a hard-bounced address (020) */
+		       " AND NOT ($2 = 'reminder' AND EXISTS (SELECT 1"
+		       " FROM unreachable_address u WHERE u.incident_id = $1"
+		       " AND u.address = e))"
 		       " GROUP BY e",
 		       2, params);
 	if (res == NULL)
@@ -845,7 +1091,8 @@ struct outgoing {
 	smtp_message_t msg;
 	smtp_recipient_t rcpt;
 	size_t pos;
-	bool cancelled; /* dropped by us before its final "." */
+	bool cancelled;	  /* dropped by us before its final "." */
+	char sender[320]; /* envelope sender (VERP) */
 };
 
 /*
@@ -1414,7 +1661,9 @@ static void send_batch(struct sender *s)
 		o->s = s;
 		o->n = &s->batch[i];
 		o->msg = smtp_add_message(session);
-		smtp_set_reverse_path(o->msg, s->run->common.from_addr);
+		smtp_set_reverse_path(o->msg, verp_sender(&s->run->common,
+							  o->n->id, o->sender,
+							  sizeof(o->sender)));
 		o->rcpt = smtp_add_recipient(o->msg, s->batch[i].address);
 		/* The events name the message or recipient they are about. */
 		smtp_message_set_application_data_release(o->msg, o, NULL);
@@ -1731,6 +1980,8 @@ static void *sender_main(void *arg)
 			sleep_seconds(w);
 			continue;
 		}
+		if (load_locales(s->db, s->batch, s->n) < 0)
+			goto fail;
 		for (size_t i = 0; i < s->n; i++) {
 			if (compose_notice(&run->common, &s->batch[i], now) <
 			    0) {
@@ -2060,7 +2311,8 @@ static int compose_uncommitted(struct db *db, const struct config *cfg,
 	for (int i = 0; i < n; i += 500) {
 		int k = n - i < 500 ? n - i : 500;
 
-		if (load_certificates(db, ns + i, (size_t)k) < 0)
+		if (load_certificates(db, ns + i, (size_t)k) < 0 ||
+		    load_locales(db, ns + i, (size_t)k) < 0)
 			goto rollback;
 		for (int j = i; j < i + k; j++) {
 			if (compose_notice(&common, &ns[j], now) < 0 ||

@@ -373,6 +373,12 @@ static int gather_notices(struct db *db, struct report *r,
 		return -1;
 	r->no_address_accounts = db_get_llong(res, 0, 0);
 	PQclear(res);
+	res = db_query(db, "SELECT * FROM notice_reach($1)", 1, p->v);
+	if (res == NULL)
+		return -1;
+	for (int i = 0; i < 4; i++)
+		r->reach[i] = db_get_llong(res, 0, i);
+	PQclear(res);
 
 	/* The bucket bounds come from this file's table, not the SQL. */
 	bounds[off++] = '{';

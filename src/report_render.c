@@ -380,6 +380,15 @@ static void md_impact(const struct report *r, FILE *out)
 	fputc('\n', out);
 }
 
+/* Reach after delivery status notifications (certrecall bounces). */
+static void md_reach(const struct report *r, FILE *out)
+{
+	fprintf(out,
+		"- Reach (after bounces): told %s, bounced %s, "
+		"unreachable %s, no address %s\n\n",
+		N(r->reach[0]), N(r->reach[1]), N(r->reach[2]), N(r->reach[3]));
+}
+
 static void md_notification(const struct report *r, FILE *out)
 {
 	fputs("### Subscriber notification\n\n", out);
@@ -397,6 +406,7 @@ static void md_notification(const struct report *r, FILE *out)
 		N(r->addresses_notified), N(r->addresses_unnotified),
 		N(r->no_address_accounts), T(r->first_sent_at),
 		T(r->last_sent_at));
+	md_reach(r, out);
 	if (r->addresses_notified == 0)
 		return;
 	fprintf(out,
@@ -1082,6 +1092,15 @@ int report_write_html(const struct report *r, FILE *out)
 	html_row(out, "Addresses not told yet", N(r->addresses_unnotified));
 	html_row(out, "Accounts without any contact address",
 		 N(r->no_address_accounts));
+	{
+		char reach[200];
+
+		snprintf(reach, sizeof(reach),
+			 "told %s, bounced %s, unreachable %s, no address %s",
+			 N(r->reach[0]), N(r->reach[1]), N(r->reach[2]),
+			 N(r->reach[3]));
+		html_row(out, "Reach (after bounces)", reach);
+	}
 	html_row(out, "First notice sent", T(r->first_sent_at));
 	html_row(out, "Last notice sent", T(r->last_sent_at));
 	fputs("</table>\n", out);
@@ -1290,6 +1309,13 @@ int report_write_json(const struct report *r, FILE *out)
 			  r->addresses_notified ? json_real(r->warn_max_h)
 						: json_null(),
 			  "histogram", a));
+	/* Reach after bounces (020 notice_reach). */
+	json_object_set_new(json_object_get(root, "notification"), "reach",
+			    json_pack("{s:I,s:I,s:I,s:I}", "told",
+				      (json_int_t)r->reach[0], "bounced",
+				      (json_int_t)r->reach[1], "unreachable",
+				      (json_int_t)r->reach[2], "no_address",
+				      (json_int_t)r->reach[3]));
 
 	a = json_array();
 	for (size_t i = 0; i < r->ncurve; i++)

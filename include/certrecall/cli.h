@@ -147,5 +147,6 @@ int cmd_scan(struct cli *cli, int argc, char **argv);
 int cmd_export_revocations(struct cli *cli, int argc, char **argv);
 int cmd_revcheck(struct cli *cli, int argc, char **argv);
 int cmd_check(struct cli *cli, int argc, char **argv);
+int cmd_bounces(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -10,7 +10,9 @@
  * encoded (UTF-8, "B" or "Q").  The body is sent as 7bit when it is ASCII
  * with short lines, else quoted-printable (RFC 2045 6.7).  With an
  * attachment the message is multipart/mixed: the text part, then the
- * attachment in base64 (RFC 2045 6.8) with a filename.
+ * attachment in base64 (RFC 2045 6.8) with a filename.  With an HTML
+ * alternative the text becomes multipart/alternative: the plain part,
+ * then the HTML part, both quoted-printable.
  */
 #ifndef CERTRECALL_COMPOSE_H
 #define CERTRECALL_COMPOSE_H
@@ -37,6 +39,7 @@ struct compose_input {
 	time_t date;
 	const char *message_id; /* without the angle brackets */
 	const struct compose_attachment *attachment; /* NULL for none */
+	const char *html; /* NULL, or an HTML alternative of body (UTF-8) */
 };
 
 /*
@@ -94,6 +97,9 @@ const char *compose_state_name(enum compose_state s);
  */
 void compose_duration_words(long long seconds, char *buf, size_t len);
 
+/* The same in Japanese: "4日17時間", "3時間5分", "1分". */
+void compose_duration_words_ja(long long seconds, char *buf, size_t len);
+
 /*
  * Adds the time names of a notice to the template context ctx (an
  * object; docs/templates.md lists them): state, the four state booleans
@@ -101,7 +107,7 @@ void compose_duration_words(long long seconds, char *buf, size_t len);
  * deadline and deadline_iso (the MUST time), should_by and should_by_iso,
  * composed_at, remaining ("4 days 17 hours from now" or "overdue by 2
  * days 1 hour"), time_left and overdue_by ("0 minutes" when they do not
- * apply).  Returns 0, or -1 when a time is outside years 0000-9999.
+ * apply), and time_left_ja / overdue_by_ja in Japanese.  Returns 0, or -1 when a time is outside years 0000-9999.
  */
 int compose_time_context(json_t *ctx, const struct compose_times *t);
 

@@ -63,6 +63,12 @@ struct config {
 		long long max_attempts;
 		long long retry_backoff_ms;
 		long long lease_ms;
+		char *return_path; /* VERP: bounces+{id}@domain */
+		char *bounce_key;  /* secret file for the {id} mac */
+		char *dkim_domain;
+		char *dkim_selector;
+		char *dkim_key; /* PEM: RSA >= 2048 bits or Ed25519 */
+		bool html;	/* add <kind>.html as an alternative part */
 	} mailer;
 	struct {
 		char *dir;

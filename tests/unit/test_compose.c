@@ -13,6 +13,7 @@
 #include "certrecall/compose.h"
 #include "certrecall/embedded.h"
 #include "certrecall/template.h"
+#include "certrecall/zone.h"
 #include "unit.h"
 
 #include <stdbool.h>
@@ -594,6 +595,52 @@ START_TEST(seven_bit_bodies_get_crlf_and_a_final_line_end)
 }
 END_TEST
 
+/*
+ * An HTML alternative: multipart/alternative, plain first, HTML last,
+ * under a boundary that is not a prefix of the mixed one (nor it of this)
+ * when there is an attachment too; the message still ends in CRLF.
+ */
+START_TEST(an_html_part_is_an_alternative_after_the_text)
+{
+	struct compose_input in = base;
+	struct compose_attachment att = { "certificates.csv", "text/csv",
+					  "a,b\n", 4 };
+	const char *alt, *plain, *html, *mixed;
+	char *m;
+	size_t len;
+
+	in.body = "Deadline: 2020-03-05 03:08 UTC\n";
+	in.html = "<p>Deadline: <b>2020-03-05 03:08 UTC</b></p>\n";
+	m = compose_ok(&in, NULL);
+	len = strlen(m);
+	alt = strstr(m, "Content-Type: multipart/alternative;\r\n "
+			"boundary=\"=_alt_certrecall_");
+	plain = strstr(m, "Content-Type: text/plain; charset=UTF-8\r\n"
+			  "Content-Transfer-Encoding: 7bit\r\n\r\nDeadline");
+	html = strstr(m, "Content-Type: text/html; charset=UTF-8\r\n"
+			 "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+			 "<p>Deadline: <b>");
+	ck_assert_ptr_nonnull(alt);
+	ck_assert_ptr_nonnull(plain);
+	ck_assert_ptr_nonnull(html);
+	ck_assert(alt < plain && plain < html);
+	ck_assert_ptr_nonnull(strstr(m, "Auto-Submitted: auto-generated"));
+	ck_assert_int_eq(strcmp(m + len - 4, "--\r\n"), 0);
+	free(m);
+	in.attachment = &att;
+	m = compose_ok(&in, NULL);
+	len = strlen(m);
+	mixed = strstr(m, "multipart/mixed;\r\n boundary=\"=_certrecall_");
+	alt = strstr(m, "multipart/alternative;\r\n boundary=\"=_alt_");
+	ck_assert_ptr_nonnull(mixed);
+	ck_assert_ptr_nonnull(alt);
+	ck_assert(mixed < alt);
+	ck_assert_ptr_nonnull(strstr(m, "filename=\"certificates.csv\""));
+	ck_assert_int_eq(strcmp(m + len - 4, "--\r\n"), 0);
+	free(m);
+}
+END_TEST
+
 static const size_t att_sizes[] = { 0, 1, 2, 3, 56, 57, 58, 114, 1000 };
 
 START_TEST(attachments_are_base64_and_decode_back)
@@ -877,19 +924,23 @@ START_TEST(the_state_follows_the_last_on_time_seconds)
 }
 END_TEST
 
-/* Renders the shipped (built-in) template of kind at t; the subject and
- * the body, each with its blanks collapsed to single spaces. */
-static char *render_shipped(const char *kind, const struct compose_times *t)
+/* Renders the shipped (built-in) template of lang and kind at t for a
+ * reader in zone tz (NULL: unknown); the subject and the body, each with
+ * its blanks collapsed to single spaces. */
+static char *render_shipped_in(const char *lang, const char *kind,
+			       const char *tz, const struct compose_times *t)
 {
 	const struct embedded_file *f = NULL;
+	char name[64];
 	struct template *subject, *body;
 	char err[256], *s, *b, *out;
 	const char *nl, *start;
 	json_t *ctx;
 	size_t n, j = 0;
 
+	snprintf(name, sizeof(name), "%s/%s", lang, kind);
 	for (size_t i = 0; i < embedded_templates_count; i++)
-		if (strcmp(embedded_templates[i].name, kind) == 0)
+		if (strcmp(embedded_templates[i].name, name) == 0)
 			f = &embedded_templates[i];
 	ck_assert_ptr_nonnull(f);
 	ck_assert_int_eq(strncmp(f->data, "Subject: ", 9), 0);
@@ -918,6 +969,9 @@ static char *render_shipped(const char *kind, const struct compose_times *t)
 		"deployed");
 	ck_assert_ptr_nonnull(ctx);
 	ck_assert_int_eq(compose_time_context(ctx, t), 0);
+	ck_assert_int_eq(
+		zone_context(ctx, t->must_by, t->should_by, t->now, tz, lang),
+		0);
 	s = template_render(subject, ctx, TEMPLATE_HEADER, NULL, err,
 			    sizeof(err));
 	ck_assert_msg(s != NULL, "%s subject: %s", kind, err);
@@ -942,6 +996,11 @@ static char *render_shipped(const char *kind, const struct compose_times *t)
 	template_free(subject);
 	template_free(body);
 	return out;
+}
+
+static char *render_shipped(const char *kind, const struct compose_times *t)
+{
+	return render_shipped_in("en", kind, NULL, t);
 }
 
 #define MAXP 8
@@ -1058,6 +1117,48 @@ START_TEST(shipped_templates_say_what_is_true_in_each_state)
 }
 END_TEST
 
+/*
+ * The Japanese set renders in every state, deadline first, in UTC and,
+ * for a reader in Asia/Tokyo, in Japan time too (UTC+9, to the minute);
+ * without a zone, UTC only.  The English one names the zone when known.
+ */
+START_TEST(japanese_templates_put_the_deadline_first_in_utc_and_jst)
+{
+	static const char *const kinds[] = { "initial", "reminder" };
+	struct compose_times t = { states[_i].should_by, states[_i].must_by,
+				   states[_i].now, false };
+	char want_utc[128], want_jst[128], utc[40], jst[40];
+
+	ck_assert_int_eq(zone_format(t.must_by, "UTC", utc, sizeof(utc)), 0);
+	ck_assert_int_eq(
+		zone_format(t.must_by + 9 * 3600, "UTC", jst, sizeof(jst)), 0);
+	snprintf(want_utc, sizeof(want_utc), "■ 失効期限: %s UTC", utc);
+	snprintf(want_jst, sizeof(want_jst), "%s UTC（日本時間 %s）", utc, jst);
+	for (size_t k = 0; k < 2; k++) {
+		char *with =
+			render_shipped_in("ja", kinds[k], "Asia/Tokyo", &t);
+		char *without = render_shipped_in("ja", kinds[k], NULL, &t);
+		char *en = render_shipped_in("en", kinds[k], "Asia/Tokyo", &t);
+		const char *body = strstr(with, " ■");
+
+		ck_assert_msg(
+			body != NULL && strstr(body, want_utc) == body + 1,
+			"%s: the deadline is not first: %s", kinds[k], with);
+		ck_assert_msg(strstr(with, want_jst) != NULL, "%s: no JST: %s",
+			      kinds[k], with);
+		ck_assert_msg(strstr(without, want_utc) != NULL &&
+				      strstr(without, "日本時間") == NULL,
+			      "%s: without a zone: %s", kinds[k], without);
+		ck_assert_msg(strstr(en, jst) != NULL &&
+				      strstr(en, "Japan Time") != NULL,
+			      "%s en: %s", kinds[k], en);
+		free(with);
+		free(without);
+		free(en);
+	}
+}
+END_TEST
+
 START_TEST(the_time_names_carry_the_state)
 {
 	struct compose_times t = { AWARE + DAY, AWARE + 5 * DAY,
@@ -1135,6 +1236,7 @@ static Suite *compose_suite(void)
 	tcase_add_loop_test(tc, quoted_printable_bodies_decode_back, 0,
 			    (int)(sizeof(qp_bodies) / sizeof(qp_bodies[0])));
 	tcase_add_test(tc, seven_bit_bodies_get_crlf_and_a_final_line_end);
+	tcase_add_test(tc, an_html_part_is_an_alternative_after_the_text);
 	tcase_add_loop_test(tc, attachments_are_base64_and_decode_back, 0,
 			    (int)(sizeof(att_sizes) / sizeof(att_sizes[0])));
 	tcase_add_test(tc, the_boundary_never_occurs_in_a_part);
@@ -1151,6 +1253,9 @@ static Suite *compose_suite(void)
 			    shipped_templates_say_what_is_true_in_each_state, 0,
 			    (int)(sizeof(wording) / sizeof(wording[0])));
 	tcase_add_test(tc, the_time_names_carry_the_state);
+	tcase_add_loop_test(
+		tc, japanese_templates_put_the_deadline_first_in_utc_and_jst, 0,
+		(int)(sizeof(states) / sizeof(states[0])));
 	tcase_add_test(tc, durations_read_as_words);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Bounces: notices leave with a VERP envelope sender; a private Postfix
+# relays them to aiosmtpd (tests/smtpd.py), which refuses the p550-
+# addresses with 550 after Postfix accepted them, so Postfix writes real
+# DSNs into a Maildir; `certrecall bounces` reads them back.
+. "$(dirname "$0")/lib.sh"
+new_db bounces
+certrecall -q db migrate
+certrecall -q incident create --slug caa-2020 --title "CAA rechecking bug" \
+	--reason v1.6.7:5d-7 --aware-at 2020-02-29T12:08:00+09:00
+start_smtpd next || { fail "smtpd starts"; finish; }
+cd "$T_TMP"
+
+# A Postfix instance of its own: accepts from 127.0.0.1, relays to the
+# smtpd, delivers the bounces for example.net into one Maildir.
+PF=$T_TMP/pf
+PF_PORT=$((SMTP_PORT + 2))
+mkdir -p "$PF/etc" "$PF/spool" "$PF/data" "$PF/mail"
+chown nobody:nogroup "$PF/mail"
+chown postfix "$PF/data"
+cp /etc/postfix/master.cf "$PF/etc/master.cf"
+cat >"$PF/etc/main.cf" <<CF
+compatibility_level = 3.6
+queue_directory = $PF/spool
+data_directory = $PF/data
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = relay.example.net
+mydomain = example.net
+mydestination =
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject
+relayhost = [127.0.0.1]:$SMTP_PORT
+smtp_dns_support_level = disabled
+virtual_mailbox_domains = example.net
+virtual_mailbox_base = $PF/mail
+virtual_mailbox_maps = static:bounces/
+virtual_uid_maps = static:$(id -u nobody)
+virtual_gid_maps = static:$(id -g nobody)
+virtual_minimum_uid = 1
+recipient_delimiter = +
+maillog_file_prefixes = $PF
+maillog_file = $PF/maillog
+delay_warning_time = 0
+CF
+postconf -c "$PF/etc" -M# smtp/inet
+postconf -c "$PF/etc" -M "127.0.0.1:$PF_PORT/inet=127.0.0.1:$PF_PORT inet n - n - - smtpd"
+postconf -c "$PF/etc" -F '*/*/chroot = n'
+stop_postfix() { postfix -c "$PF/etc" stop >/dev/null 2>&1; }
+trap stop_postfix EXIT
+postfix -c "$PF/etc" start >"$T_TMP/pf.start" 2>&1 || { cat "$T_TMP/pf.start"; fail "postfix starts"; finish; }
+for _ in $(seq 1 50); do
+	(exec 3<>/dev/tcp/127.0.0.1/$PF_PORT) 2>/dev/null && break
+	sleep 0.1
+done
+
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >bounce.key
+chmod 600 bounce.key
+export CERTRECALL_SMTP_PORT=$PF_PORT CERTRECALL_SMTP_HOST=127.0.0.1
+export CERTRECALL_MAILER_FROM="Example CA <revocations@ca.example>"
+export CERTRECALL_MAILER_RETURN_PATH='bounces+{id}@example.net'
+export CERTRECALL_MAILER_BOUNCE_KEY=$T_TMP/bounce.key
+
+# 8 addresses: 5 good, 3 that the next hop refuses; one account without.
+{
+	echo "serial,account,email,names,not_after"
+	for i in 1 2 3 4 5; do printf '%x,acct-%d,u%d@example.org,h%d.example,2099-05-01\n' $((i + 4096)) "$i" "$i" "$i"; done
+	for i in 6 7 8; do printf '%x,acct-%d,p550-u%d@example.org,h%d.example,2099-05-01\n' $((i + 4096)) "$i" "$i" "$i"; done
+	echo "2000,acct-9,,h9.example,2099-05-01"
+} >list.csv
+certrecall -q import caa-2020 list.csv --no-progress
+
+chmod 644 bounce.key
+fails "a bounce key readable by others is refused" 78 certrecall notify caa-2020 --no-progress
+chmod 600 bounce.key
+out=$(certrecall notify caa-2020 --no-progress 2>&1)
+contains "Postfix accepts all 8" "initial: 8 sent, 0 failed" "$out"
+for _ in $(seq 1 100); do
+	[ "$(ls next/*.eml 2>/dev/null | wc -l)" -ge 5 ] &&
+		[ "$(ls pf/mail/bounces/new 2>/dev/null | wc -l)" -ge 3 ] && break
+	sleep 0.2
+done
+expect "the next hop stored the 5 good ones" 5 "$(ls next/*.eml | wc -l)"
+expect "Postfix wrote 3 DSNs" 3 "$(ls pf/mail/bounces/new | wc -l)"
+contains "each DSN went to a notice's VERP address" "Delivered-To: bounces+" \
+	"$(grep -h '^Delivered-To:' pf/mail/bounces/new/* | head -1)"
+
+out=$(certrecall bounces caa-2020 --maildir pf/mail/bounces 2>&1)
+contains "the DSNs are read" "3 messages: 3 bounced" "$out"
+expect "exactly the refused notices are bounced with 5.x.x" "p550-u6@example.org 5.0.0
+p550-u7@example.org 5.0.0
+p550-u8@example.org 5.0.0" \
+	"$(db_sql -c "SELECT address, regexp_replace(delivery_status, '[0-9]+\.[0-9]+$', '0.0') FROM notice WHERE delivery = 'bounced' ORDER BY address" | tr '|' ' ')"
+contains "the diagnostic is the next hop's reply" "mailbox unavailable" \
+	"$(db_sql -c "SELECT delivery_diagnostic FROM notice WHERE address = 'p550-u6@example.org'")"
+expect "their addresses are unreachable" 3 "$(db_sql -c "SELECT count(*) FROM unreachable_address")"
+expect "the others are untouched" 5 "$(db_sql -c "SELECT count(*) FROM notice WHERE state = 'sent' AND delivery IS NULL")"
+before=$(db_sql -c "SELECT id, delivery, delivery_status, delivery_at FROM notice ORDER BY id")
+out=$(certrecall bounces caa-2020 --maildir pf/mail/bounces 2>&1)
+contains "reading the Maildir again changes nothing" "3 messages: 0 bounced, 0 delayed, 0 delivered (0 addresses now unreachable, 0 queued reminders dropped); 3 unchanged" "$out"
+expect "not a byte" "$before" "$(db_sql -c "SELECT id, delivery, delivery_status, delivery_at FROM notice ORDER BY id")"
+
+# A forged bounce naming notice 1 (a good address) with a wrong mac.
+good=$(db_sql -c "SELECT id FROM notice WHERE address = 'u1@example.org'")
+f=$(ls pf/mail/bounces/new/* | head -1)
+sed -E "s/bounces\+[0-9]+-[0-9a-f]{32}@/bounces+$good-0123456789abcdef0123456789abcdef@/g" "$f" >forged.eml
+out=$(certrecall bounces caa-2020 - <forged.eml 2>&1)
+contains "a forged bounce is ignored with a warning" "forged or foreign bounce" "$out"
+expect "and marks nothing" "" "$(db_sql -c "SELECT delivery FROM notice WHERE id = $good")"
+
+# The same DSNs as one mbox.
+for m in pf/mail/bounces/new/*; do echo "From MAILER-DAEMON Thu Mar  5 03:08:00 2020"; sed 's/^From />From /' "$m"; echo; done >bounces.mbox
+out=$(certrecall bounces caa-2020 --mbox bounces.mbox 2>&1)
+contains "an mbox gives the same notices" "3 messages: 0 bounced, 0 delayed, 0 delivered (0 addresses now unreachable, 0 queued reminders dropped); 3 unchanged" "$out"
+
+# A plain-text bounce quoting the original headers, and an RFC 3464
+# delayed report, for a good address (handcrafted, real tags).
+id2=$(db_sql -c "SELECT id FROM notice WHERE address = 'u2@example.org'")
+# The tag computed independently: HMAC-SHA256 of the key file's bytes.
+tag2=$(python3 -c 'import hmac,sys; k=open(sys.argv[1],"rb").read().rstrip(b"\n"); i=sys.argv[2]
+print("bounces+%s-%s@example.net" % (i, hmac.new(k, b"certrecall-notice:" + i.encode(), "sha256").hexdigest()[:32]))' bounce.key "$id2")
+printf 'From: MAILER-DAEMON@mx.example.org\r\nTo: %s\r\nSubject: Undelivered Mail Returned to Sender\r\n\r\nSorry, we were unable to deliver your message to u2@example.org.\r\n\r\nRemote server said: 552 5.2.2 mailbox full\r\n\r\n----- Original message -----\r\nReturn-Path: <%s>\r\nSubject: see BR 4.9.1.1\r\n' "$tag2" "$tag2" >plain.eml
+# A reminder already queued for u2 when its bounce arrives.
+db_sql -c "WITH n AS (INSERT INTO notice (incident_id, address, kind, accounts)
+	SELECT incident_id, address, 'reminder', accounts FROM notice WHERE id = $id2 RETURNING id, incident_id)
+	INSERT INTO notice_queue (notice_id, incident_id, kind) SELECT id, incident_id, 'reminder' FROM n" >/dev/null
+out=$(certrecall bounces caa-2020 - <plain.eml 2>&1)
+contains "a plain-text bounce is understood" "1 bounced" "$out"
+contains "the reminder queued for it is dropped" "1 queued reminders dropped" "$out"
+expect "it is unreachable and out of the queue" "unreachable 0" \
+	"$(db_sql -c "SELECT n.state, (SELECT count(*) FROM notice_queue q WHERE q.notice_id = n.id) FROM notice n WHERE kind = 'reminder' AND address = 'u2@example.org'" | tr '|' ' ')"
+expect "with its status and diagnostic line" "bounced|5.2.2|Remote server said: 552 5.2.2 mailbox full" \
+	"$(db_sql -c "SELECT delivery, delivery_status, delivery_diagnostic FROM notice WHERE id = $id2")"
+
+# Reminders skip the unreachable addresses.
+out=$(certrecall notify caa-2020 --kind reminder --no-progress 2>&1)
+contains "reminders go only to reachable addresses" "reminder: 4 sent" "$out"
+expect "none sent to a bounced address" 0 \
+	"$(db_sql -c "SELECT count(*) FROM notice WHERE kind = 'reminder' AND state <> 'unreachable' AND address IN (SELECT address FROM unreachable_address)")"
+
+out=$(certrecall status caa-2020 2>&1)
+contains "status counts told / bounced / unreachable / no address" \
+	"told 4, bounced 4, unreachable 4, no address 1" "$out"
+out=$(certrecall report caa-2020 --format md 2>&1)
+contains "the report too" "told 4, bounced 4, unreachable 4, no address 1" "$out"
+out=$(certrecall report caa-2020 --format json 2>&1)
+expect "and its JSON (schema in docs/report.schema.json)" '{"told": 4, "bounced": 4, "unreachable": 4, "no_address": 1}' \
+	"$(echo "$out" | /usr/bin/python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["notification"]["reach"]))')"
+echo "$out" >report.json
+expect "which validates" "" "$(/usr/bin/python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' report.json "$ROOT/docs/report.schema.json" 2>&1)"
+finish
