@@ -168,9 +168,11 @@ certrecall -q db migrate
 certrecall -q incident create --slug k --title k --reason 5d-7 --aware-at 2020-02-29T03:08:00Z
 ./gen 400000 9 >big.txt
 for sig in KILL INT TERM; do
-	# Job control on, or bash starts background jobs ignoring SIGINT.
+	# Job control on, or bash starts background jobs ignoring SIGINT; and
+	# the default action back, in case this test itself was started with
+	# SIGINT ignored (nohup, a background job of a script).
 	set -m
-	"$CERTRECALL_BIN" import k big.txt --no-progress >/dev/null 2>&1 &
+	env --default-signal=INT,TERM "$CERTRECALL_BIN" import k big.txt --no-progress >/dev/null 2>&1 &
 	pid=$!
 	set +m
 	for _ in $(seq 1 200); do
