@@ -135,6 +135,7 @@ void report_free(struct report *r)
 	free(r->reason);
 	free(r->organization);
 	free(r->revoked_curve);
+	free(r->burn);
 	for (size_t i = 0; i < r->ntimeline; i++)
 		free(r->timeline[i].what);
 	free(r->timeline);
@@ -475,6 +476,93 @@ static int gather_curve(struct db *db, struct report *r, const struct params *p)
 	return 0;
 }
 
+/*
+ * The burn-down: when each certificate stopped needing revocation
+ * (revoked, or expired before MUST-by), binned in about 200 whole-minute
+ * steps from aware_at to `at`, and the exact count still to revoke at
+ * aware_at, SHOULD-by, MUST-by and `at` by incident_progress()'s rule.
+ */
+static int gather_burndown(struct db *db, struct report *r,
+			   const struct params *p)
+{
+	char step[32], t0[UTCTIME_BUFSZ], should[UTCTIME_BUFSZ];
+	const char *v[6] = { p->id, p->at, p->must, step, t0, should };
+	long long span, secs, total = 0;
+	time_t start = r->dates.aware_at;
+	PGresult *res;
+
+	r->left_should = r->left_must = -1;
+	span = (long long)(r->at - start);
+	secs = (span > 0 ? span / 200 / 60 + 1 : 1) * 60;
+	snprintf(step, sizeof(step), "%lld seconds", secs);
+	if (utctime_format_rfc3339(start, t0, sizeof(t0)) < 0 ||
+	    utctime_format_rfc3339(r->should_by, should, sizeof(should)) < 0)
+		return log_error("report: time out of range");
+#define LEFT_AT(t)                                                             \
+	" count(*) FILTER (WHERE (revoked_at IS NULL OR revoked_at > " t       \
+	") AND (not_after IS NULL OR not_after > least(" t                     \
+	", $3::timestamptz)))"
+	res = db_query(
+		db,
+		"SELECT" LEFT_AT("$5::timestamptz") "," LEFT_AT("$6::"
+								"timestamptz") "," LEFT_AT(
+			"$3::timestamptz") "," LEFT_AT("$2::timestamptz") " FRO"
+									  "M "
+									  "cert"
+									  "ific"
+									  "ate "
+									  "WHER"
+									  "E "
+									  "inci"
+									  "dent"
+									  "_id "
+									  "= $1"
+									  " AND"
+									  " $4:"
+									  ":tex"
+									  "t "
+									  "IS "
+									  "NOT "
+									  "NUL"
+									  "L",
+		6, v);
+#undef LEFT_AT
+	if (res == NULL)
+		return -1;
+	r->burn_start = db_get_llong(res, 0, 0);
+	if (r->should_by <= r->at)
+		r->left_should = db_get_llong(res, 0, 1);
+	if (r->must_by <= r->at)
+		r->left_must = db_get_llong(res, 0, 2);
+	r->left_at = db_get_llong(res, 0, 3);
+	PQclear(res);
+	if (span <= 0)
+		return 0;
+	res = db_query(db,
+		       "SELECT extract(epoch FROM date_bin($4::interval, l,"
+		       "  $5::timestamptz))::bigint, count(*) FROM"
+		       " (SELECT least(revoked_at, CASE WHEN not_after <="
+		       "   $3::timestamptz THEN not_after END) AS l"
+		       "  FROM certificate WHERE incident_id = $1) c"
+		       " WHERE l > $5::timestamptz AND l <= $2::timestamptz"
+		       " AND $6::text IS NOT NULL GROUP BY 1 ORDER BY 1",
+		       6, v);
+	if (res == NULL)
+		return -1;
+	r->nburn = (size_t)PQntuples(res);
+	r->burn = xcalloc(r->nburn + 1, sizeof(*r->burn));
+	for (size_t i = 0; i < r->nburn; i++) {
+		time_t end = db_get_time(res, (int)i, 0) + secs;
+
+		total += db_get_llong(res, (int)i, 1);
+		/* The bucket's end, but never past `at`. */
+		r->burn[i].at = end < r->at ? end : r->at;
+		r->burn[i].cumulative = total;
+	}
+	PQclear(res);
+	return 0;
+}
+
 /* "import.certificates: lines 3000, new 3000, ..." from an event row. */
 static char *event_text(const char *kind, const char *detail)
 {
@@ -782,6 +870,7 @@ struct report *report_gather(struct db *db, const struct incident *inc,
 		side = names_begin(db, &p);
 	if (gather_impact(db, r, &p) < 0 || gather_deployment(db, r, &p) < 0 ||
 	    gather_notices(db, r, &p) < 0 || gather_curve(db, r, &p) < 0 ||
+	    gather_burndown(db, r, &p) < 0 ||
 	    gather_conflicts(db, r, inc->id) < 0 ||
 	    gather_timeline(db, r, &p) < 0)
 		goto fail;
