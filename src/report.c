@@ -101,7 +101,19 @@ void report_add_entry(struct report *r, time_t at, const char *what)
 			       (r->ntimeline + 1) * sizeof(*r->timeline));
 	r->timeline[r->ntimeline].at = at;
 	r->timeline[r->ntimeline].what = xstrdup(what);
+	r->timeline[r->ntimeline].group = NULL;
+	r->timeline[r->ntimeline].count = 0;
+	r->timeline[r->ntimeline].unit = NULL;
 	r->ntimeline++;
+}
+
+void report_add_event(struct report *r, time_t at, const char *what,
+		      const char *group, long long count, const char *unit)
+{
+	report_add_entry(r, at, what);
+	r->timeline[r->ntimeline - 1].group = group;
+	r->timeline[r->ntimeline - 1].count = count;
+	r->timeline[r->ntimeline - 1].unit = unit;
 }
 
 static int entry_cmp(const void *a, const void *b)
@@ -136,6 +148,7 @@ void report_free(struct report *r)
 	free(r->organization);
 	free(r->revoked_curve);
 	free(r->burn);
+	free(r->notify_curve);
 	for (size_t i = 0; i < r->ntimeline; i++)
 		free(r->timeline[i].what);
 	free(r->timeline);
@@ -504,27 +517,27 @@ static int gather_burndown(struct db *db, struct report *r,
 	", $3::timestamptz)))"
 	res = db_query(
 		db,
-		"SELECT" LEFT_AT("$5::timestamptz") "," LEFT_AT("$6::"
-								"timestamptz") "," LEFT_AT(
-			"$3::timestamptz") "," LEFT_AT("$2::timestamptz") " FRO"
-									  "M "
-									  "cert"
-									  "ific"
-									  "ate "
-									  "WHER"
-									  "E "
-									  "inci"
-									  "dent"
-									  "_id "
-									  "= $1"
-									  " AND"
-									  " $4:"
-									  ":tex"
-									  "t "
-									  "IS "
-									  "NOT "
-									  "NUL"
-									  "L",
+		"SELECT" LEFT_AT("$5::timestamptz") "," LEFT_AT(
+			"$6::"
+			"timestamptz") "," LEFT_AT("$3::timestamptz") "," LEFT_AT("$2::timestamptz") " FRO"
+												     "M "
+												     "cert"
+												     "ific"
+												     "ate "
+												     "WHER"
+												     "E "
+												     "inci"
+												     "dent"
+												     "_id "
+												     "= $1"
+												     " AND"
+												     " $4:"
+												     ":tex"
+												     "t "
+												     "IS "
+												     "NOT "
+												     "NUL"
+												     "L",
 		6, v);
 #undef LEFT_AT
 	if (res == NULL)
@@ -561,6 +574,245 @@ static int gather_burndown(struct db *db, struct report *r,
 	}
 	PQclear(res);
 	return 0;
+}
+
+/*
+ * Notification progress: sent, failed and no-address notices by when
+ * they became so (sent_at, failed_at, created_at), cumulative, in about
+ * 200 whole-minute steps from aware_at to `at`.
+ */
+static int gather_notify_curve(struct db *db, struct report *r,
+			       const struct params *p)
+{
+	char step[32], t0[UTCTIME_BUFSZ];
+	const char *v[4] = { p->id, p->at, step, t0 };
+	long long span = (long long)(r->at - r->dates.aware_at), secs;
+	long long sent = 0, failed = 0, none = 0;
+	PGresult *res;
+
+	if (span <= 0)
+		return 0;
+	secs = (span / 200 / 60 + 1) * 60;
+	snprintf(step, sizeof(step), "%lld seconds", secs);
+	if (utctime_format_rfc3339(r->dates.aware_at, t0, sizeof(t0)) < 0)
+		return log_error("report: time out of range");
+	res = db_query(
+		db,
+		"SELECT extract(epoch FROM date_bin($3::interval, t,"
+		"  $4::timestamptz))::bigint,"
+		" count(*) FILTER (WHERE s = 'sent'),"
+		" count(*) FILTER (WHERE s = 'failed'),"
+		" count(*) FILTER (WHERE s = 'no-address') FROM"
+		" (SELECT CASE WHEN sent_at IS NOT NULL THEN 'sent'"
+		"   WHEN failed_at IS NOT NULL THEN 'failed' ELSE state END s,"
+		"   coalesce(sent_at, failed_at, created_at) t"
+		"  FROM notice WHERE incident_id = $1"
+		"  AND (sent_at IS NOT NULL OR failed_at IS NOT NULL"
+		"   OR state = 'no-address')) n"
+		" WHERE t <= $2::timestamptz GROUP BY 1 ORDER BY 1",
+		4, v);
+	if (res == NULL)
+		return -1;
+	r->nnotify = (size_t)PQntuples(res);
+	r->notify_curve = xcalloc(r->nnotify + 1, sizeof(*r->notify_curve));
+	for (size_t i = 0; i < r->nnotify; i++) {
+		time_t end = db_get_time(res, (int)i, 0) + secs;
+
+		sent += db_get_llong(res, (int)i, 1);
+		failed += db_get_llong(res, (int)i, 2);
+		none += db_get_llong(res, (int)i, 3);
+		r->notify_curve[i] =
+			(struct report_notify_point){ end < r->at ? end : r->at,
+						      sent, failed, none };
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* "3,048,289" (rotating buffers: several fit in one printf). */
+static const char *grouped(long long v)
+{
+	static char bufs[8][32];
+	static int next;
+	char digits[32];
+	size_t n, o = 0;
+	char *b;
+
+	next = (next + 1) % 8;
+	b = bufs[next];
+	snprintf(digits, sizeof(digits), "%lld", v < 0 ? -v : v);
+	n = strlen(digits);
+	if (v < 0)
+		b[o++] = '-';
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && (n - i) % 3 == 0)
+			b[o++] = ',';
+		b[o++] = digits[i];
+	}
+	b[o] = '\0';
+	return b;
+}
+
+static long long jint(json_t *d, const char *key)
+{
+	json_t *v = json_object_get(d, key);
+
+	return json_is_integer(v) ? (long long)json_integer_value(v) : 0;
+}
+
+static const char *jstr(json_t *d, const char *key)
+{
+	const char *s = json_string_value(json_object_get(d, key));
+
+	return s ? s : "?";
+}
+
+/* "caa.txt.gz" or "a.pem and 2 more": file names without their
+ * directories, from detail's "files" array or "file" string. */
+static const char *files_of(json_t *d, char *buf, size_t len)
+{
+	json_t *a = json_object_get(d, "files");
+	const char *f = json_is_array(a)
+				? json_string_value(json_array_get(a, 0))
+				: json_string_value(json_object_get(d, "file"));
+	const char *slash;
+
+	if (f == NULL)
+		f = "?";
+	slash = strrchr(f, '/');
+	if (slash && slash[1])
+		f = slash + 1;
+	if (json_is_array(a) && json_array_size(a) > 1)
+		snprintf(buf, len, "%.100s and %zu more", f,
+			 json_array_size(a) - 1);
+	else
+		snprintf(buf, len, "%.100s", f);
+	return buf;
+}
+
+/*
+ * An audit-trail event in plain words, the way a Bugzilla timeline reads
+ * ("imported 3,048 certificates from caa.txt.gz (973 accounts)"), with
+ * the group and count its run collapses by.  Kinds without words of
+ * their own fall back to event_text().  Returns the text (caller frees).
+ */
+static char *event_text(const char *kind, const char *detail);
+
+static char *event_prose(const char *kind, const char *detail,
+			 const char **group, long long *count,
+			 const char **unit)
+{
+	json_t *d = json_loads(detail, 0, NULL);
+	char buf[512], files[160];
+	int n = -1;
+
+	*group = kind[0] ? "other" : NULL;
+	*count = 1;
+	*unit = "events";
+	if (!json_is_object(d)) {
+		json_decref(d);
+		return event_text(kind, detail);
+	}
+	if (strcmp(kind, "import.certificates") == 0) {
+		*group = "import";
+		*count = jint(d, "new");
+		*unit = "certificates";
+		n = snprintf(buf, sizeof(buf),
+			     "imported %s certificates from %s (%s accounts, "
+			     "%s distinct names; %s already present, %s "
+			     "rejected)",
+			     grouped(jint(d, "new")),
+			     files_of(d, files, sizeof(files)),
+			     grouped(jint(d, "accounts")),
+			     grouped(jint(d, "distinct_names")),
+			     grouped(jint(d, "present")),
+			     grouped(jint(d, "rejects")));
+	} else if (strcmp(kind, "import.replacements") == 0) {
+		*group = "import replacements";
+		*count = jint(d, "new");
+		*unit = "replacements";
+		n = snprintf(buf, sizeof(buf),
+			     "imported %s replacement certificates from %s; "
+			     "%s affected certificates now have one",
+			     grouped(jint(d, "new")),
+			     files_of(d, files, sizeof(files)),
+			     grouped(jint(d, "replaced")));
+	} else if (strcmp(kind, "import.revocations") == 0) {
+		*group = "import revocations";
+		*count = jint(d, "loaded");
+		*unit = "revocations";
+		n = snprintf(buf, sizeof(buf),
+			     "loaded %s revocations from %s (%s of unknown "
+			     "certificates, %s conflicts)",
+			     grouped(jint(d, "loaded")),
+			     files_of(d, files, sizeof(files)),
+			     grouped(jint(d, "unknown")),
+			     grouped(jint(d, "conflicts")));
+	} else if (strcmp(kind, "incident.create") == 0) {
+		*group = NULL;
+		n = snprintf(buf, sizeof(buf),
+			     "incident %.60s opened: \"%.120s\", rule %.40s, "
+			     "aware at %.40s",
+			     jstr(d, "slug"), jstr(d, "title"),
+			     jstr(d, "reason"), jstr(d, "aware_at"));
+	} else if (strcmp(kind, "incident.add-issuer") == 0) {
+		*group = NULL;
+		n = snprintf(buf, sizeof(buf),
+			     "issuer certificate%s added from %s (%s)",
+			     jint(d, "issuers") == 1 ? "" : "s",
+			     files_of(d, files, sizeof(files)),
+			     grouped(jint(d, "issuers")));
+	} else if (strcmp(kind, "scan") == 0) {
+		*group = "scan";
+		*count = jint(d, "done");
+		*unit = "names";
+		n = snprintf(buf, sizeof(buf),
+			     "scanned %s of %s names: %s answered, %s "
+			     "failed, %s filtered",
+			     grouped(jint(d, "done")),
+			     grouped(jint(d, "targets")),
+			     grouped(jint(d, "answered")),
+			     grouped(jint(d, "failed")),
+			     grouped(jint(d, "filtered")));
+	} else if (strncmp(kind, "notify.", 7) == 0) {
+		/* group must outlive the query result: a static name. */
+		*group = strcmp(kind, "notify.initial") == 0 ? "notify.initial"
+			 : strcmp(kind, "notify.reminder") == 0
+				 ? "notify.reminder"
+			 : strcmp(kind, "notify.revoked") == 0
+				 ? "notify.revoked"
+				 : "notify";
+		*count = jint(d, "sent");
+		*unit = "notices sent";
+		n = snprintf(buf, sizeof(buf),
+			     "%s notices: %s sent, %s failed, %s to retry; "
+			     "%s accounts without a contact address",
+			     jstr(d, "kind"), grouped(jint(d, "sent")),
+			     grouped(jint(d, "failed")),
+			     grouped(jint(d, "retry")),
+			     grouped(jint(d, "no_address")));
+	} else if (strcmp(kind, "revcheck") == 0) {
+		*group = "revcheck";
+		*count = jint(d, "revoked") + jint(d, "good") +
+			 jint(d, "unknown");
+		*unit = "certificates checked";
+		n = snprintf(buf, sizeof(buf),
+			     "revocation checked with the CA's OCSP and CRL: "
+			     "%s revoked, %s good, %s unknown, %s conflicts",
+			     grouped(jint(d, "revoked")),
+			     grouped(jint(d, "good")),
+			     grouped(jint(d, "unknown")),
+			     grouped(jint(d, "conflicts")));
+	} else if (strcmp(kind, "report") == 0) {
+		*group = "report";
+		*unit = "reports";
+		n = snprintf(buf, sizeof(buf), "%.20s report written to %.200s",
+			     jstr(d, "format"), jstr(d, "output"));
+	}
+	json_decref(d);
+	if (n < 0)
+		return event_text(kind, detail);
+	return xstrdup(buf);
 }
 
 /* "import.certificates: lines 3000, new 3000, ..." from an event row. */
@@ -667,10 +919,14 @@ static int gather_events(struct db *db, struct report *r,
 	if (res == NULL)
 		return -1;
 	for (int row = 0; row < PQntuples(res); row++) {
-		char *text = event_text(PQgetvalue(res, row, 1),
-					PQgetvalue(res, row, 2));
+		const char *group, *unit;
+		long long count;
+		char *text = event_prose(PQgetvalue(res, row, 1),
+					 PQgetvalue(res, row, 2), &group,
+					 &count, &unit);
 
-		report_add_entry(r, db_get_time(res, row, 0), text);
+		report_add_event(r, db_get_time(res, row, 0), text, group,
+				 count, unit);
 		free(text);
 	}
 	PQclear(res);
@@ -871,6 +1127,7 @@ struct report *report_gather(struct db *db, const struct incident *inc,
 	if (gather_impact(db, r, &p) < 0 || gather_deployment(db, r, &p) < 0 ||
 	    gather_notices(db, r, &p) < 0 || gather_curve(db, r, &p) < 0 ||
 	    gather_burndown(db, r, &p) < 0 ||
+	    gather_notify_curve(db, r, &p) < 0 ||
 	    gather_conflicts(db, r, inc->id) < 0 ||
 	    gather_timeline(db, r, &p) < 0)
 		goto fail;

@@ -491,7 +491,7 @@ int report_write_md(const struct report *r, FILE *out)
 	md_impact(r, out);
 	md_notification(r, out);
 
-	fputs("## Timeline\n\nAll times UTC, minute granularity.", out);
+	fputs("## Timeline\n\nAll times UTC.", out);
 	if (r->omitted_events > 0) {
 		fprintf(out,
 			" **Not complete:** of %s audit-trail events, %s from "
@@ -661,7 +661,7 @@ static void table_clocks(const struct report *r, FILE *out, bool html)
 		const char *cells[] = { c->id, T3339(c->due), state,
 					remaining(c, rem, sizeof(rem)),
 					c->rule };
-		const char *k[5] = { NULL, "t", cls, "t", NULL };
+		const char *k[5] = { "t", "t", cls, "t", "text" };
 
 		snprintf(cls, sizeof(cls), "state-%s", state);
 		table_row(out, html, cols, 5, cells, k);
@@ -764,33 +764,93 @@ static void table_warning(const struct report *r, FILE *out)
 	}
 }
 
+/* "2020-02-29 05:22:10Z" */
+static const char *TS(time_t t, char *buf, size_t len)
+{
+	char full[UTCTIME_BUFSZ];
+
+	if (t == DEADLINE_UNSET ||
+	    utctime_format_rfc3339(t, full, sizeof(full)) < 0)
+		return "-";
+	snprintf(buf, len, "%.10s %.8sZ", full, full + 11);
+	return buf;
+}
+
+/* "2020-02-29 08:00–09:00Z", or both dates when the run spans days. */
+static const char *span_words(time_t a, time_t b, char *buf, size_t len)
+{
+	char x[UTCTIME_BUFSZ], y[UTCTIME_BUFSZ];
+
+	if (utctime_format_rfc3339(a, x, sizeof(x)) < 0 ||
+	    utctime_format_rfc3339(b, y, sizeof(y)) < 0)
+		return "-";
+	if (strncmp(x, y, 10) == 0)
+		snprintf(buf, len, "%.10s %.5s\u2013%.5sZ", x, x + 11, y + 11);
+	else
+		snprintf(buf, len, "%.10s %.5sZ \u2013 %.10s %.5sZ", x, x + 11,
+			 y, y + 11);
+	return buf;
+}
+
+/*
+ * The timeline as a Bugzilla timeline reads: one line per milestone or
+ * event in plain words, and a run of two or more events of one group in
+ * a row as one line ("scan: 12 runs, 6,670 names, 2020-02-29
+ * 08:00–09:00Z").
+ */
 static void table_timeline(const struct report *r, FILE *out, bool html)
 {
-	static const struct col cols[] = {
-		{ "Time (UTC)", false },
-		{ "Event", false },
-	};
-
-	table_begin(out, html, cols, 2);
+	fputs(html ? "<ul class=\"timeline\">\n" : "", out);
 	for (size_t i = 0; i < r->ntimeline; i++) {
-		const char *cells[] = { T(r->timeline[i].at),
-					r->timeline[i].what };
+		const struct report_entry *e = &r->timeline[i];
+		char when[UTCTIME_BUFSZ], iso[UTCTIME_BUFSZ], line[600];
+		size_t j = i + 1;
+		long long sum = e->count;
 
-		table_row(out, html, cols, 2, cells, NULL);
+		while (e->group && j < r->ntimeline && r->timeline[j].group &&
+		       strcmp(r->timeline[j].group, e->group) == 0)
+			sum += r->timeline[j++].count;
+		if (j - i >= 2) {
+			char span[2 * UTCTIME_BUFSZ];
+
+			snprintf(line, sizeof(line), "%s: %zu runs, %s %s, %s",
+				 e->group, j - i, N(sum), e->unit,
+				 span_words(e->at, r->timeline[j - 1].at, span,
+					    sizeof(span)));
+		} else {
+			snprintf(line, sizeof(line), "%s", e->what);
+			j = i + 1;
+		}
+		TS(e->at, when, sizeof(when));
+		if (html) {
+			utctime_format_rfc3339(e->at, iso, sizeof(iso));
+			fprintf(out,
+				"<li><time datetime=\"%s\">%s</time> "
+				"&mdash; ",
+				iso, when);
+			html_text(out, line);
+			fputs("</li>\n", out);
+		} else {
+			fprintf(out, "- %s \u2014 ", when);
+			md_text(out, line);
+			fputc('\n', out);
+		}
+		i = j - 1;
 	}
-	table_end(out, html);
+	fputs(html ? "</ul>\n" : "", out);
 }
 
 /* Tables fit 1280 px; a time or a count never breaks inside. */
 static const char css[] =
 	"body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;"
-	"color:#1b1f24;max-width:64rem;margin:2rem auto;padding:0 1rem}"
+	"color:#1b1f24;max-width:72rem;margin:2rem auto;padding:0 1rem}"
 	"h1{font-size:1.6rem;margin-bottom:.2rem}h2{border-bottom:1px solid "
 	"#ccd;padding-bottom:.2rem;margin-top:2rem}"
 	"table{border-collapse:collapse;margin:.6rem 0}"
 	"th,td{border:1px solid #ccd;padding:.2rem .5rem;text-align:left;"
 	"vertical-align:top}"
-	"td.n,td.t{white-space:nowrap}td.n{text-align:right;"
+	"td{white-space:nowrap}td.text{white-space:normal;min-width:20rem}"
+	"td.n{text-align:right;"
 	"font-variant-numeric:tabular-nums}td.t{font-variant-numeric:"
 	"tabular-nums}"
 	"th{background:#eef;white-space:nowrap}"
@@ -801,7 +861,8 @@ static const char css[] =
 	"ul.timeline{list-style:none;padding:0;font-variant-numeric:"
 	"tabular-nums}ul.timeline li{padding:.1rem 0}"
 	"ul.timeline time{white-space:nowrap;color:#444}"
-	"@media print{body{margin:0;max-width:none;font-size:11pt}"
+	"@media print{body{margin:0;max-width:none;font-size:10pt}"
+	"td{white-space:normal}td.n,td.t{white-space:nowrap}"
 	"h2,h3{break-after:avoid}svg,table,li{break-inside:avoid}"
 	".blank{background:none;border:1px dashed #999}}";
 
@@ -894,54 +955,102 @@ static const char *TZ(time_t t)
  * the "as of" line.  Labels carry data-value attributes so a test can
  * compare them with `deadlines`.
  */
-static void svg_burndown(const struct report *r, FILE *out)
-{
-	const double W = 760, H = 320, L = 70, R = 30, TOP = 30, B = 50;
-	time_t t0 = r->dates.aware_at;
-	time_t t1 = r->must_by > r->at ? r->must_by : r->at;
-	long long ymax = report_nice_ceiling(r->burn_start, 5);
-	long long ystep = report_nice_step(r->burn_start, 5);
-	long long tstep;
-	char lab[32];
+/* A chart's plot area over time: from t0 to t1 left to right, 0 to
+ * ymax bottom to top. */
+struct frame {
+	double W, H, L, R, TOP, B;
+	time_t t0, t1;
+	long long ymax, ystep;
+};
 
-	if (t1 <= t0)
-		t1 = t0 + 3600;
-	tstep = report_time_step((long long)(t1 - t0), 8);
-#define X(t) (L + (W - L - R) * (double)((t)-t0) / (double)(t1 - t0))
-#define Y(v) (H - B - (H - TOP - B) * (double)(v) / (double)ymax)
+static double fx(const struct frame *f, time_t t)
+{
+	return f->L + (f->W - f->L - f->R) * (double)(t - f->t0) /
+			      (double)(f->t1 - f->t0);
+}
+
+static double fy(const struct frame *f, long long v)
+{
+	return f->H - f->B -
+	       (f->H - f->TOP - f->B) * (double)v / (double)f->ymax;
+}
+
+/*
+ * The frame of a time chart over [t0, t1] (t1 never past what the
+ * deadlines and `at` need) for counts up to top: nice-number ticks on
+ * both axes, the grid, the axis titles; then the open <svg> for the
+ * caller to draw in.
+ */
+static void svg_time_frame(FILE *out, struct frame *f, const char *id,
+			   const char *title, const char *ytitle, time_t t0,
+			   time_t t1, long long top)
+{
+	char lab[32];
+	long long tstep;
+
+	f->t0 = t0;
+	f->t1 = t1 > t0 ? t1 : t0 + 3600;
+	f->ymax = report_nice_ceiling(top, 5);
+	f->ystep = report_nice_step(top, 5);
+	tstep = report_time_step((long long)(f->t1 - f->t0), 8);
 	fprintf(out,
-		"<svg id=\"chart-burndown\" role=\"img\" "
+		"<svg id=\"%s\" role=\"img\" "
 		"xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f "
 		"%.0f\" width=\"%.0f\" height=\"%.0f\" font-size=\"12\">\n"
-		"<title>Certificates still to revoke over time, against "
-		"SHOULD-by and MUST-by</title>\n"
+		"<title>%s</title>\n"
 		"<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" "
 		"fill=\"#fff\"/>\n",
-		W, H, W, H, W, H);
-	/* Count grid and ticks. */
-	for (long long v = 0; v <= ymax; v += ystep)
+		id, f->W, f->H, f->W, f->H, title, f->W, f->H);
+	for (long long v = 0; v <= f->ymax; v += f->ystep)
 		fprintf(out,
 			"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
 			"stroke=\"%s\"/><text class=\"ytick\" x=\"%.1f\" "
 			"y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
-			L, Y(v), W - R, Y(v), v ? "#e4e6eb" : "#333", L - 5,
-			Y(v) + 4, N(v));
-	/* Time ticks, aligned to whole steps of UTC. */
-	for (time_t t = t0 + (tstep - t0 % tstep) % tstep; t <= t1; t += tstep)
+			f->L, fy(f, v), f->W - f->R, fy(f, v),
+			v ? "#e4e6eb" : "#333", f->L - 5, fy(f, v) + 4, N(v));
+	/* Time ticks on whole steps of UTC. */
+	for (time_t t = f->t0 + (tstep - f->t0 % tstep) % tstep; t <= f->t1;
+	     t += tstep)
 		fprintf(out,
 			"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
 			"stroke=\"#333\"/><text class=\"xtick\" x=\"%.1f\" "
 			"y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
-			X(t), H - B, X(t), H - B + 4, X(t), H - B + 17,
+			fx(f, t), f->H - f->B, fx(f, t), f->H - f->B + 4,
+			fx(f, t), f->H - f->B + 17,
 			tick_label(t, lab, sizeof(lab)));
 	fprintf(out,
 		"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
 		"stroke=\"#333\"/>\n"
 		"<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">time "
 		"(UTC) from aware %s</text>\n"
-		"<text x=\"%.1f\" y=\"16\" font-weight=\"bold\">"
-		"certificates still to revoke</text>\n",
-		L, TOP, L, H - B, (L + W - R) / 2, H - 12, TZ(t0), L - 60);
+		"<text x=\"%.1f\" y=\"16\" font-weight=\"bold\">%s</text>\n",
+		f->L, f->TOP, f->L, f->H - f->B, (f->L + f->W - f->R) / 2,
+		f->H - 12, TZ(f->t0), f->L - 60, ytitle);
+}
+
+static void svg_burndown(const struct report *r, FILE *out)
+{
+	struct frame fr = {
+		.W = 760, .H = 320, .L = 70, .R = 30, .TOP = 44, .B = 50
+	};
+	const double W = fr.W, H = fr.H, TOP = fr.TOP, B = fr.B;
+	time_t t0 = r->dates.aware_at;
+
+	svg_time_frame(out, &fr, "chart-burndown",
+		       "Certificates still to revoke over time, against "
+		       "SHOULD-by and MUST-by",
+		       "certificates still to revoke", t0,
+		       r->must_by > r->at ? r->must_by : r->at, r->burn_start);
+#define X(t) fx(&fr, t)
+#define Y(v) fy(&fr, v)
+	if (r->certificates <= 0) {
+		fprintf(out,
+			"<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
+			"fill=\"#555\">no certificate imported yet</text>\n"
+			"</svg>\n",
+			(fr.L + W - fr.R) / 2, (TOP + H - B) / 2);
+		return;
+	}
 	/* Ideal: a straight line to zero at MUST-by. */
 	fprintf(out,
 		"<line id=\"burndown-ideal\" x1=\"%.1f\" y1=\"%.1f\" "
@@ -1002,7 +1111,12 @@ static void svg_burndown(const struct report *r, FILE *out)
 			{ "burndown-must", "at MUST-by", r->must_by,
 			  r->left_must, "#b00020" },
 			{ "burndown-at", "as of", r->at,
-			  r->at != r->must_by ? r->left_at : -1, "#1f5fbf" },
+			  /* Said once when it is MUST-by's value. */
+			  r->left_must >= 0 && r->left_at == r->left_must &&
+					  X(r->at) - X(r->must_by) < 60
+				  ? -1
+				  : r->left_at,
+			  "#1f5fbf" },
 		};
 
 		for (size_t i = 0; i < sizeof(pts) / sizeof(pts[0]); i++) {
@@ -1019,7 +1133,10 @@ static void svg_burndown(const struct report *r, FILE *out)
 				X(pts[i].at), Y(pts[i].v), pts[i].color,
 				pts[i].id, pts[i].v,
 				X(pts[i].at) + (right ? -7 : 7),
-				Y(pts[i].v) - 7 - 14.0 * (double)i,
+				/* Right of the chart the curve comes
+				 * from above: the label goes below. */
+				right ? Y(pts[i].v) + 20 + 14.0 * (double)i
+				      : Y(pts[i].v) - 8,
 				pts[i].color, right ? "end" : "start",
 				N(pts[i].v), pts[i].what);
 		}
@@ -1109,10 +1226,69 @@ static void svg_deployment(const struct report *r, FILE *out)
 	fputs("</svg>\n", out);
 }
 
+/* Chart 4: notification progress over time. */
+static void svg_notify(const struct report *r, FILE *out)
+{
+	struct frame fr = {
+		.W = 760, .H = 260, .L = 70, .R = 150, .TOP = 30, .B = 50
+	};
+	const struct report_notify_point *last =
+		r->nnotify ? &r->notify_curve[r->nnotify - 1] : NULL;
+	long long top = 0;
+	time_t t0 = r->dates.aware_at;
+	static const struct {
+		const char *name, *color;
+	} lines[] = { { "sent", "#1b7f3b" },
+		      { "failed", "#b00020" },
+		      { "no address", "#8a8f98" } };
+
+	for (int k = 0; k < REPORT_KINDS; k++)
+		for (int st = 0; st < REPORT_STATES; st++)
+			top += r->notices[k][st];
+	svg_time_frame(out, &fr, "chart-notify",
+		       "Notices sent, failed and without an address over time",
+		       "notices (cumulative)", t0,
+		       r->must_by > r->at ? r->must_by : r->at, top);
+	if (last == NULL)
+		fprintf(out,
+			"<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
+			"fill=\"#555\">no notice sent yet</text>\n",
+			(fr.L + fr.W - fr.R) / 2, (fr.TOP + fr.H - fr.B) / 2);
+	for (int l = 0; last && l < 3; l++) {
+		long long prev = 0, end;
+
+		fprintf(out,
+			"<polyline fill=\"none\" stroke=\"%s\" "
+			"stroke-width=\"2\" points=\"%.1f,%.1f",
+			lines[l].color, fx(&fr, t0), fy(&fr, 0));
+		for (size_t i = 0; i < r->nnotify; i++) {
+			const struct report_notify_point *q =
+				&r->notify_curve[i];
+			long long v = l == 0   ? q->sent
+				      : l == 1 ? q->failed
+					       : q->no_address;
+			time_t at = q->at < t0 ? t0 : q->at;
+
+			fprintf(out, " %.1f,%.1f %.1f,%.1f", fx(&fr, at),
+				fy(&fr, prev), fx(&fr, at), fy(&fr, v));
+			prev = v;
+		}
+		end = prev;
+		fprintf(out,
+			" %.1f,%.1f\"/>\n<text class=\"legend\" "
+			"data-notify=\"%s\" data-value=\"%lld\" x=\"%.1f\" "
+			"y=\"%.1f\" fill=\"%s\">%s %s</text>\n",
+			fx(&fr, r->at), fy(&fr, end), lines[l].name, end,
+			fr.W - fr.R + 8, fr.TOP + 14 + 18.0 * l, lines[l].color,
+			N(end), lines[l].name);
+	}
+	fputs("</svg>\n", out);
+}
+
 /* Chart 3: histogram of warning time. */
 static void svg_warning(const struct report *r, FILE *out)
 {
-	const double W = 720, H = 260, L = 50, R = 20, TOP = 20, B = 50;
+	const double W = 760, H = 260, L = 50, R = 20, TOP = 40, B = 50;
 	double bw = (W - L - R) / REPORT_WARN_BUCKETS;
 	long long ymax = 1;
 
@@ -1167,8 +1343,8 @@ static void svg_warning(const struct report *r, FILE *out)
 			"data-value=\"%.1f\" x=\"%.1f\" y=\"%.1f\" "
 			"font-size=\"12\" font-weight=\"bold\" "
 			"text-anchor=\"%s\">median %.1f h</text>\n",
-			x, TOP - 6, x, H - B, r->warn_median_h,
-			x + (b > REPORT_WARN_BUCKETS / 2 ? -5 : 5), TOP + 4,
+			x, TOP - 22, x, H - B, r->warn_median_h,
+			x + (b > REPORT_WARN_BUCKETS / 2 ? -5 : 5), TOP - 24,
 			b > REPORT_WARN_BUCKETS / 2 ? "end" : "start",
 			r->warn_median_h);
 	}
@@ -1214,7 +1390,7 @@ int report_write_html(const struct report *r, FILE *out)
 	else
 		fputs(HBLANK, out);
 	fputs("</td></tr>\n<tr><th>Incident description</th><td>" HBLANK
-	      "</td></tr>\n<tr><th>Relevant policies</th><td>",
+	      "</td></tr>\n<tr><th>Relevant policies</th><td class=\"text\">",
 	      out);
 	html_text(out, r->rule.citation);
 	fputs(": &ldquo;", out);
@@ -1286,9 +1462,10 @@ int report_write_html(const struct report *r, FILE *out)
 			"address's first notice to MUST-by): minimum %.1f, "
 			"median %.1f, maximum %.1f.</p>\n",
 			r->warn_min_h, r->warn_median_h, r->warn_max_h);
+	svg_notify(r, out);
 	svg_warning(r, out);
 
-	fputs("<h2>Timeline</h2>\n<p>All times UTC, minute granularity.", out);
+	fputs("<h2>Timeline</h2>\n<p>All times UTC.", out);
 	if (r->omitted_events > 0) {
 		fprintf(out,
 			" <strong>Not complete:</strong> of %s audit-trail "

@@ -57,6 +57,12 @@ enum report_deploy {
 struct report_entry {
 	time_t at;
 	char *what; /* owned; plain text, escaped by each renderer */
+	/* Events of one kind in a row collapse into one line ("scan: 12
+	 * runs, 6,670 names, ..."): group names the kind (static, NULL for
+	 * milestones, never collapsed), count and unit what each adds. */
+	const char *group;
+	long long count;
+	const char *unit; /* static, e.g. "names" */
 };
 
 /* Revocations in one time bucket (for the chart), cumulative count. */
@@ -124,6 +130,14 @@ struct report {
 	size_t nburn;
 	long long left_should, left_must, left_at;
 
+	/* Notification progress: notices sent, failed and accounts found
+	 * without an address, cumulative, by the same steps up to `at`. */
+	struct report_notify_point {
+		time_t at;
+		long long sent, failed, no_address;
+	} * notify_curve;
+	size_t nnotify;
+
 	/* audit trail */
 	long long events;		 /* audit-trail events up to `at` */
 	long long rehearsal_events;	 /* recorded under CERTRECALL_CLOCK */
@@ -180,6 +194,10 @@ void report_free(struct report *r);
 /* Appends a timeline entry (takes a copy of what); keeps time order
  * once report_sort_timeline() is called. */
 void report_add_entry(struct report *r, time_t at, const char *what);
+/* An audit-trail event that collapses with its neighbours of the same
+ * group (static strings group and unit). */
+void report_add_event(struct report *r, time_t at, const char *what,
+		      const char *group, long long count, const char *unit);
 void report_sort_timeline(struct report *r);
 
 /*
