@@ -996,11 +996,13 @@ static void svg_time_frame(FILE *out, struct frame *f, const char *id,
 	fprintf(out,
 		"<svg id=\"%s\" role=\"img\" "
 		"xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f "
-		"%.0f\" width=\"%.0f\" height=\"%.0f\" font-size=\"12\">\n"
+		"%.0f\" width=\"%.0f\" height=\"%.0f\" font-size=\"12\" "
+		"data-from=\"%s\" data-to=\"%s\">\n"
 		"<title>%s</title>\n"
 		"<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" "
 		"fill=\"#fff\"/>\n",
-		id, f->W, f->H, f->W, f->H, title, f->W, f->H);
+		id, f->W, f->H, f->W, f->H, T3339(f->t0), T3339(f->t1), title,
+		f->W, f->H);
 	for (long long v = 0; v <= f->ymax; v += f->ystep)
 		fprintf(out,
 			"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
@@ -1676,13 +1678,20 @@ int report_write_json(const struct report *r, FILE *out)
 				  report_time_json(r->revoked_curve[i].at),
 				  "revoked",
 				  (json_int_t)r->revoked_curve[i].cumulative));
-	json_object_set_new(root, "revocation",
-			    json_pack("{s:o,s:o,s:I,s:o}", "first_revoked_at",
-				      report_time_json(r->first_revoked_at),
-				      "last_revoked_at",
-				      report_time_json(r->last_revoked_at),
-				      "conflicts", (json_int_t)r->conflicts,
-				      "curve", a));
+	json_object_set_new(
+		root, "revocation",
+		json_pack(
+			"{s:o,s:o,s:I,s:o,s:{s:o,s:o,s:o}}", "first_revoked_at",
+			report_time_json(r->first_revoked_at),
+			"last_revoked_at", report_time_json(r->last_revoked_at),
+			"conflicts", (json_int_t)r->conflicts, "curve", a,
+			"still_to_revoke", "at_should_by",
+			r->left_should >= 0 ? json_integer(r->left_should)
+					    : json_null(),
+			"at_must_by",
+			r->left_must >= 0 ? json_integer(r->left_must)
+					  : json_null(),
+			"at", json_integer(r->left_at)));
 	if (delayed(r)) {
 		time_t s = due_of(r, "delayed-update-should");
 		time_t m = due_of(r, "delayed-update-must");

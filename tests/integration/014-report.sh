@@ -122,7 +122,7 @@ wait $reader
 expect "-o to a pipe writes into it, never renames over it" "p 1" \
 	"$(stat -c %A fifo | cut -c1) $(grep -c '^# Incident report' fifo.out)"
 html=$(cat report.html)
-expect "the page has three charts" 3 "$(grep -c '<svg id="chart-' report.html)"
+expect "the page has four charts" 4 "$(grep -c '<svg id="chart-' report.html)"
 expect "no script, no external request" "" "$(grep -Eio '<script|src="http|href="http|url\(' report.html)"
 contains "the title is HTML-escaped" "CAA &lt;rechecking&gt; bug | &amp; more" "$html"
 if /usr/bin/python3 -c 'import html5lib' && command -v chromium >/dev/null; then
@@ -131,11 +131,11 @@ if /usr/bin/python3 -c 'import html5lib' && command -v chromium >/dev/null; then
 import html5lib, sys
 doc = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(open(sys.argv[1], "rb").read())
 print("valid", len(doc.findall(".//{http://www.w3.org/2000/svg}svg")))' report.html 2>&1)
-	expect "the HTML is valid HTML5 (strict html5lib) with three SVG charts" "valid 3" "$v"
+	expect "the HTML is valid HTML5 (strict html5lib) with four SVG charts" "valid 4" "$v"
 	dom=$(timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
 		--disable-component-update --disable-default-apps --disable-sync --no-first-run \
 		--user-data-dir="$T_TMP/chrome-dom" --dump-dom "file://$T_TMP/report.html" 2>/dev/null)
-	expect "the page Chromium rendered contains the three charts" 3 \
+	expect "the page Chromium rendered contains the four charts" 4 \
 		"$(echo "$dom" | grep -o '<svg id="chart-[a-z]*"' | sort -u | wc -l)"
 	timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
 		--disable-component-update --disable-default-apps --disable-sync --no-first-run \
