@@ -24,8 +24,8 @@ static const int warn_bounds[REPORT_WARN_BUCKETS - 1] = {
 };
 
 static const char *const warn_names[REPORT_WARN_BUCKETS] = {
-	"after MUST-by", "0-6 h",    "6-12 h",	 "12-24 h", "1-2 days",
-	"2-3 days",	 "3-4 days", "4-5 days", "5+ days",
+	"too late", "0-6 h",	"6-12 h",   "12-24 h", "1-2 days",
+	"2-3 days", "3-4 days", "4-5 days", "5+ days",
 };
 
 static const char *const kinds[REPORT_KINDS] = { "initial", "reminder",
@@ -400,11 +400,24 @@ static int gather_notices(struct db *db, struct report *r,
 	v[3] = bounds;
 	res = db_query(
 		db,
+		/* Warning: from an address's first notice to the first
+		 * revocation of a certificate of its accounts, or to MUST-by
+		 * while none is revoked (by $2). */
 		"WITH f AS (SELECT address, min(sent_at) AS first_at"
 		"  FROM notice WHERE incident_id = $1 AND state = 'sent'"
 		"  AND sent_at <= $2::timestamptz GROUP BY address),"
+		" fa AS (SELECT DISTINCT n.address, a.account FROM notice n,"
+		"  unnest(n.accounts) a(account) WHERE n.incident_id = $1"
+		"  AND n.state = 'sent' AND n.sent_at <= $2::timestamptz),"
+		" cr AS (SELECT account, min(revoked_at) AS rev FROM "
+		"certificate"
+		"  WHERE incident_id = $1 AND revoked_at <= $2::timestamptz"
+		"  GROUP BY account),"
+		" e AS (SELECT fa.address, min(cr.rev) AS rev FROM fa"
+		"  JOIN cr ON cr.account = fa.account GROUP BY fa.address),"
 		" h AS (SELECT first_at, extract(epoch FROM"
-		"  $3::timestamptz - first_at) / 3600.0 AS hours FROM f)"
+		"  coalesce(e.rev, $3::timestamptz) - first_at) / 3600.0"
+		"  AS hours FROM f LEFT JOIN e USING (address))"
 		" SELECT count(*),"
 		" extract(epoch FROM min(first_at))::bigint,"
 		" (SELECT extract(epoch FROM max(sent_at))::bigint FROM notice"

@@ -400,7 +400,9 @@ static void md_notification(const struct report *r, FILE *out)
 		return;
 	fprintf(out,
 		"**Warning time** (hours from an address's first notice to "
-		"MUST-by %s): minimum %.1f, median %.1f, maximum %.1f.\n\n",
+		"the first revocation of its certificates, or to MUST-by %s "
+		"while none is revoked): minimum %.1f, median %.1f, maximum "
+		"%.1f.\n\n",
 		T(r->must_by), r->warn_min_h, r->warn_median_h, r->warn_max_h);
 	table_warning(r, out);
 	fputc('\n', out);
@@ -813,8 +815,14 @@ static void table_timeline(const struct report *r, FILE *out, bool html)
 		if (j - i >= 2) {
 			char span[2 * UTCTIME_BUFSZ];
 
-			snprintf(line, sizeof(line), "%s: %zu runs, %s %s, %s",
-				 e->group, j - i, N(sum), e->unit,
+			char what[96] = "";
+
+			/* Nothing to add up says nothing. */
+			if (sum > 0)
+				snprintf(what, sizeof(what), " %s %s,", N(sum),
+					 e->unit);
+			snprintf(line, sizeof(line), "%s: %s runs,%s %s",
+				 e->group, N((long long)(j - i)), what,
 				 span_words(e->at, r->timeline[j - 1].at, span,
 					    sizeof(span)));
 		} else {
@@ -1302,7 +1310,7 @@ static void svg_warning(const struct report *r, FILE *out)
 		"xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f "
 		"%.0f\" width=\"%.0f\" height=\"%.0f\">\n"
 		"<title>Warning time: hours from first notice to "
-		"MUST-by</title>\n"
+		"revocation or MUST-by</title>\n"
 		"<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" "
 		"fill=\"#fff\"/>\n"
 		"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
@@ -1352,8 +1360,9 @@ static void svg_warning(const struct report *r, FILE *out)
 	}
 	fprintf(out,
 		"<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" "
-		"text-anchor=\"middle\">warning time (addresses by hours "
-		"between their first notice and MUST-by)</text>\n</svg>\n",
+		"text-anchor=\"middle\">addresses by hours between their "
+		"first notice and the first revocation of their "
+		"certificates (or MUST-by)</text>\n</svg>\n",
 		(L + W - R) / 2, H - 12);
 }
 
@@ -1461,7 +1470,8 @@ int report_write_html(const struct report *r, FILE *out)
 	if (r->addresses_notified > 0)
 		fprintf(out,
 			"<p><strong>Warning time</strong> (hours from an "
-			"address's first notice to MUST-by): minimum %.1f, "
+			"address's first notice to its first revocation, or "
+			"MUST-by): minimum %.1f, "
 			"median %.1f, maximum %.1f.</p>\n",
 			r->warn_min_h, r->warn_median_h, r->warn_max_h);
 	svg_notify(r, out);
