@@ -616,9 +616,13 @@ static int gather_notify_curve(struct db *db, struct report *r,
 		" count(*) FILTER (WHERE s = 'sent'),"
 		" count(*) FILTER (WHERE s = 'failed'),"
 		" count(*) FILTER (WHERE s = 'no-address') FROM"
+		/* created_at is the server's real time, not the rehearsal
+		 * clock: a no-address notice counts from its kind's first
+		 * sending when that is earlier (in a rehearsal). */
 		" (SELECT CASE WHEN sent_at IS NOT NULL THEN 'sent'"
 		"   WHEN failed_at IS NOT NULL THEN 'failed' ELSE state END s,"
-		"   coalesce(sent_at, failed_at, created_at) t"
+		"   coalesce(sent_at, failed_at, least(created_at,"
+		"    min(sent_at) OVER (PARTITION BY kind))) t"
 		"  FROM notice WHERE incident_id = $1"
 		"  AND (sent_at IS NOT NULL OR failed_at IS NOT NULL"
 		"   OR state = 'no-address')) n"
@@ -1009,9 +1013,9 @@ static int gather_timeline(struct db *db, struct report *r,
 	if (r->last_revoked_at != DEADLINE_UNSET &&
 	    r->last_revoked_at != r->first_revoked_at) {
 		snprintf(line, sizeof(line),
-			 "latest revocation so far (%lld revoked)",
-			 r->by_verdict[DEADLINE_REVOKED_ON_TIME] +
-				 r->by_verdict[DEADLINE_REVOKED_LATE]);
+			 "latest revocation so far (%s revoked)",
+			 grouped(r->by_verdict[DEADLINE_REVOKED_ON_TIME] +
+				 r->by_verdict[DEADLINE_REVOKED_LATE]));
 		report_add_entry(r, r->last_revoked_at, line);
 	}
 

@@ -863,7 +863,8 @@ static const char css[] =
 	"tabular-nums}"
 	"th{background:#eef;white-space:nowrap}"
 	".blank{background:#fff3c4;font-weight:bold}"
-	".meta{color:#555}.state-missed{color:#b00020;font-weight:bold}"
+	".lead{font-size:1.15rem}.meta{color:#555}.state-missed{color:#b00020;"
+	"font-weight:bold}"
 	".state-met{color:#1b7f3b}svg{display:block;margin:.8rem 0;"
 	"max-width:100%;height:auto}"
 	"ul.timeline{list-style:none;padding:0;font-variant-numeric:"
@@ -1327,15 +1328,21 @@ static void svg_warning(const struct report *r, FILE *out)
 			(H - TOP - B) * (double)r->warn_hist[b] / (double)ymax;
 		double x = L + b * bw;
 
+		/* The count inside a tall bar (white, left of the median
+		 * line through its middle), else above it. */
 		if (r->warn_hist[b] > 0)
 			fprintf(out,
 				"<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
 				"height=\"%.1f\" fill=\"%s\"/>\n"
 				"<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
-				"text-anchor=\"middle\">%s</text>\n",
+				"fill=\"%s\" text-anchor=\"%s\">%s</text>\n",
 				x + 4, H - B - h, bw - 8, h,
-				b == 0 ? "#b00020" : "#1f5fbf", x + bw / 2,
-				H - B - h - 4, N(r->warn_hist[b]));
+				b == 0 ? "#b00020" : "#1f5fbf",
+				h > 24 ? x + 8 : x + bw / 2,
+				h > 24 ? H - B - h + 16 : H - B - h - 4,
+				h > 24 ? "#fff" : "#1b1f24",
+				h > 24 ? "start" : "middle",
+				N(r->warn_hist[b]));
 		fprintf(out,
 			"<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
 			"text-anchor=\"middle\">%s</text>\n",
@@ -1387,6 +1394,21 @@ int report_write_html(const struct report *r, FILE *out)
 		" are for people to write.</p>\n",
 		T3339(r->at));
 
+	/* The answer first: how many are left and how the deadline
+	 * stands. */
+	if (r->certificates > 0) {
+		char rem[64] = "";
+
+		for (int i = 0; i < r->nclocks; i++)
+			if (strcmp(r->clocks[i].id, "revoke-must") == 0)
+				remaining(&r->clocks[i], rem, sizeof(rem));
+		fprintf(out,
+			"<p class=\"lead\"><strong>%s of %s certificates "
+			"still to revoke</strong> as of %s; MUST-by %s: "
+			"<strong>%s</strong>.</p>\n",
+			N(r->left_at), N(r->certificates), TZ(r->at),
+			TZ(r->must_by), rem[0] ? rem : "-");
+	}
 	if (r->rehearsal_events > 0)
 		fprintf(out,
 			"<p class=\"meta\"><strong>Rehearsal or "
