@@ -863,14 +863,18 @@ static const char css[] =
 	"tabular-nums}"
 	"th{background:#eef;white-space:nowrap}"
 	".blank{background:#fff3c4;font-weight:bold}"
-	".lead{font-size:1.15rem}.meta{color:#555}.state-missed{color:#b00020;"
+	".lead{font-size:1.15rem}.lead span,.lead "
+	"strong{white-space:nowrap}.meta{color:#555}.state-missed{color:#"
+	"b00020;"
 	"font-weight:bold}"
 	".state-met{color:#1b7f3b}svg{display:block;margin:.8rem 0;"
 	"max-width:100%;height:auto}"
 	"ul.timeline{list-style:none;padding:0;font-variant-numeric:"
 	"tabular-nums}ul.timeline li{padding:.1rem 0}"
 	"ul.timeline time{white-space:nowrap;color:#444}"
+	"@page{margin:12mm}"
 	"@media print{body{margin:0;max-width:none;font-size:10pt}"
+	"table{font-size:8.5pt}"
 	"td{white-space:normal}td.n,td.t{white-space:nowrap}"
 	"h2,h3{break-after:avoid}svg,table,li{break-inside:avoid}"
 	".blank{background:none;border:1px dashed #999}}";
@@ -1398,16 +1402,20 @@ int report_write_html(const struct report *r, FILE *out)
 	 * stands. */
 	if (r->certificates > 0) {
 		char rem[64] = "";
+		const char *state = "open";
 
 		for (int i = 0; i < r->nclocks; i++)
-			if (strcmp(r->clocks[i].id, "revoke-must") == 0)
+			if (strcmp(r->clocks[i].id, "revoke-must") == 0) {
 				remaining(&r->clocks[i], rem, sizeof(rem));
+				state = deadline_state_name(r->clocks[i].state);
+			}
 		fprintf(out,
 			"<p class=\"lead\"><strong>%s of %s certificates "
-			"still to revoke</strong> as of %s; MUST-by %s: "
-			"<strong>%s</strong>.</p>\n",
+			"still to revoke</strong> as of <span>%s</span>; "
+			"MUST-by <span>%s</span>: "
+			"<strong class=\"state-%s\">%s</strong>.</p>\n",
 			N(r->left_at), N(r->certificates), TZ(r->at),
-			TZ(r->must_by), rem[0] ? rem : "-");
+			TZ(r->must_by), state, rem[0] ? rem : "-");
 	}
 	if (r->rehearsal_events > 0)
 		fprintf(out,
