@@ -1092,7 +1092,7 @@ static void svg_burndown(const struct report *r, FILE *out)
 		"%s</text>\n",
 		X(r->must_by), TOP, X(r->must_by), H - B, X(r->must_by) - 4,
 		TOP + 12, TZ(r->must_by));
-	if (r->at != r->must_by)
+	if (r->at != r->must_by && r->at >= t0)
 		fprintf(out,
 			"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
 			"y2=\"%.1f\" stroke=\"#1f5fbf\"/>\n"
@@ -1101,17 +1101,20 @@ static void svg_burndown(const struct report *r, FILE *out)
 			X(r->at), TOP, X(r->at), H - B,
 			X(r->at) + (X(r->at) > W - 160 ? -4 : 4), TOP + 26,
 			X(r->at) > W - 160 ? "end" : "start", TZ(r->at));
-	/* The actual line: a step at each bucket's end. */
-	fprintf(out,
-		"<polyline fill=\"none\" stroke=\"#1f5fbf\" "
-		"stroke-width=\"2.5\" points=\"%.1f,%.1f",
-		X(t0), Y(r->burn_start));
-	for (size_t i = 0; i < r->nburn; i++)
+	/* The actual line: a step at each bucket's end (none for a moment
+	 * before the clock started). */
+	if (r->at > t0)
+		fprintf(out,
+			"<polyline fill=\"none\" stroke=\"#1f5fbf\" "
+			"stroke-width=\"2.5\" points=\"%.1f,%.1f",
+			X(t0), Y(r->burn_start));
+	for (size_t i = 0; r->at > t0 && i < r->nburn; i++)
 		fprintf(out, " %.1f,%.1f %.1f,%.1f", X(r->burn[i].at),
 			Y(r->burn_start - (i ? r->burn[i - 1].cumulative : 0)),
 			X(r->burn[i].at),
 			Y(r->burn_start - r->burn[i].cumulative));
-	fprintf(out, " %.1f,%.1f\"/>\n", X(r->at), Y(r->left_at));
+	if (r->at > t0)
+		fprintf(out, " %.1f,%.1f\"/>\n", X(r->at), Y(r->left_at));
 	/* The labelled values: dot and count at each known moment. */
 	{
 		const struct {
@@ -1137,7 +1140,7 @@ static void svg_burndown(const struct report *r, FILE *out)
 		for (size_t i = 0; i < sizeof(pts) / sizeof(pts[0]); i++) {
 			bool right = X(pts[i].at) > W - 200;
 
-			if (pts[i].v < 0)
+			if (pts[i].v < 0 || pts[i].at < t0)
 				continue;
 			fprintf(out,
 				"<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" "

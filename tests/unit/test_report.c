@@ -231,6 +231,23 @@ START_TEST(html_is_self_contained_with_four_charts)
 }
 END_TEST
 
+/* Before the clock started there is nothing to draw but the frame. */
+START_TEST(burndown_before_aware_draws_no_line)
+{
+	struct report *r = make(3000, -5);
+	char *html;
+
+	r->burn_start = 3000;
+	r->left_at = 3000;
+	html = render(report_write_html, r);
+	ck_assert_ptr_nonnull(strstr(html, "id=\"chart-burndown\""));
+	ck_assert_ptr_null(strstr(html, "id=\"burndown-at\""));
+	ck_assert_ptr_null(strstr(html, "stroke-width=\"2.5\""));
+	free(html);
+	report_free(r);
+}
+END_TEST
+
 /* Nice-number ticks: 1, 2 or 5 times a power of ten, at most n steps. */
 static const struct {
 	long long hi;
@@ -547,6 +564,7 @@ static Suite *report_suite(void)
 	tcase_add_loop_test(tc, time_ticks_are_hours_and_days, 0,
 			    sizeof(tsteps) / sizeof(tsteps[0]));
 	tcase_add_test(tc, timeline_collapses_runs_of_one_kind);
+	tcase_add_test(tc, burndown_before_aware_draws_no_line);
 	tcase_add_test(tc, json_has_delayed_section_only_after_missed_must_by);
 	tcase_add_test(tc,
 		       a_cut_timeline_says_what_it_left_out_in_every_format);
