@@ -4,7 +4,8 @@
 # Build:  compiler, pkg-config and the -dev packages of every library.
 # Tests:  PostgreSQL 15, and the real servers the integration tests start
 #         (nginx, dnsmasq, aiosmtpd, postfix's smtp-sink, openssl, curl),
-#         headless Chromium and jsonschema to check the HTML and JSON report.
+#         headless Chromium, poppler-utils (pdftotext) and jsonschema to check
+#         the HTML (and its PDF) and JSON report.
 # Usage:  scripts/deps.sh [--print]   (--print lists the missing ones only)
 set -euo pipefail
 
@@ -15,7 +16,7 @@ packages=(
 	postgresql postgresql-client
 	nginx-light dnsmasq-base python3 python3-aiosmtpd postfix curl
 	procps iproute2 hyperfine time bc faketime tmux
-	chromium fonts-dejavu-core python3-jsonschema python3-html5lib
+	chromium fonts-dejavu-core python3-jsonschema python3-html5lib poppler-utils
 	python3-cryptography libgmime-3.0-dev python3-dkim python3-nacl
 	libicu-dev libopendkim-dev
 )

@@ -24,8 +24,8 @@ static const int warn_bounds[REPORT_WARN_BUCKETS - 1] = {
 };
 
 static const char *const warn_names[REPORT_WARN_BUCKETS] = {
-	"after MUST-by", "0-6 h",    "6-12 h",	 "12-24 h", "1-2 days",
-	"2-3 days",	 "3-4 days", "4-5 days", "5+ days",
+	"too late", "0-6 h",	"6-12 h",   "12-24 h", "1-2 days",
+	"2-3 days", "3-4 days", "4-5 days", "5+ days",
 };
 
 static const char *const kinds[REPORT_KINDS] = { "initial", "reminder",
@@ -101,7 +101,19 @@ void report_add_entry(struct report *r, time_t at, const char *what)
 			       (r->ntimeline + 1) * sizeof(*r->timeline));
 	r->timeline[r->ntimeline].at = at;
 	r->timeline[r->ntimeline].what = xstrdup(what);
+	r->timeline[r->ntimeline].group = NULL;
+	r->timeline[r->ntimeline].count = 0;
+	r->timeline[r->ntimeline].unit = NULL;
 	r->ntimeline++;
+}
+
+void report_add_event(struct report *r, time_t at, const char *what,
+		      const char *group, long long count, const char *unit)
+{
+	report_add_entry(r, at, what);
+	r->timeline[r->ntimeline - 1].group = group;
+	r->timeline[r->ntimeline - 1].count = count;
+	r->timeline[r->ntimeline - 1].unit = unit;
 }
 
 static int entry_cmp(const void *a, const void *b)
@@ -135,6 +147,8 @@ void report_free(struct report *r)
 	free(r->reason);
 	free(r->organization);
 	free(r->revoked_curve);
+	free(r->burn);
+	free(r->notify_curve);
 	for (size_t i = 0; i < r->ntimeline; i++)
 		free(r->timeline[i].what);
 	free(r->timeline);
@@ -392,11 +406,24 @@ static int gather_notices(struct db *db, struct report *r,
 	v[3] = bounds;
 	res = db_query(
 		db,
+		/* Warning: from an address's first notice to the first
+		 * revocation of a certificate of its accounts, or to MUST-by
+		 * while none is revoked (by $2). */
 		"WITH f AS (SELECT address, min(sent_at) AS first_at"
 		"  FROM notice WHERE incident_id = $1 AND state = 'sent'"
 		"  AND sent_at <= $2::timestamptz GROUP BY address),"
+		" fa AS (SELECT DISTINCT n.address, a.account FROM notice n,"
+		"  unnest(n.accounts) a(account) WHERE n.incident_id = $1"
+		"  AND n.state = 'sent' AND n.sent_at <= $2::timestamptz),"
+		" cr AS (SELECT account, min(revoked_at) AS rev FROM "
+		"certificate"
+		"  WHERE incident_id = $1 AND revoked_at <= $2::timestamptz"
+		"  GROUP BY account),"
+		" e AS (SELECT fa.address, min(cr.rev) AS rev FROM fa"
+		"  JOIN cr ON cr.account = fa.account GROUP BY fa.address),"
 		" h AS (SELECT first_at, extract(epoch FROM"
-		"  $3::timestamptz - first_at) / 3600.0 AS hours FROM f)"
+		"  coalesce(e.rev, $3::timestamptz) - first_at) / 3600.0"
+		"  AS hours FROM f LEFT JOIN e USING (address))"
 		" SELECT count(*),"
 		" extract(epoch FROM min(first_at))::bigint,"
 		" (SELECT extract(epoch FROM max(sent_at))::bigint FROM notice"
@@ -479,6 +506,336 @@ static int gather_curve(struct db *db, struct report *r, const struct params *p)
 	}
 	PQclear(res);
 	return 0;
+}
+
+/*
+ * The burn-down: when each certificate stopped needing revocation
+ * (revoked, or expired before MUST-by), binned in about 200 whole-minute
+ * steps from aware_at to `at`, and the exact count still to revoke at
+ * aware_at, SHOULD-by, MUST-by and `at` by incident_progress()'s rule.
+ */
+static int gather_burndown(struct db *db, struct report *r,
+			   const struct params *p)
+{
+	char step[32], t0[UTCTIME_BUFSZ], should[UTCTIME_BUFSZ];
+	const char *v[6] = { p->id, p->at, p->must, step, t0, should };
+	long long span, secs, total = 0;
+	time_t start = r->dates.aware_at;
+	PGresult *res;
+
+	r->left_should = r->left_must = -1;
+	span = (long long)(r->at - start);
+	secs = (span > 0 ? span / 200 / 60 + 1 : 1) * 60;
+	snprintf(step, sizeof(step), "%lld seconds", secs);
+	if (utctime_format_rfc3339(start, t0, sizeof(t0)) < 0 ||
+	    utctime_format_rfc3339(r->should_by, should, sizeof(should)) < 0)
+		return log_error("report: time out of range");
+#define LEFT_AT(t)                                                             \
+	" count(*) FILTER (WHERE (revoked_at IS NULL OR revoked_at > " t       \
+	") AND (not_after IS NULL OR not_after > least(" t                     \
+	", $3::timestamptz)))"
+	res = db_query(
+		db,
+		"SELECT" LEFT_AT("$5::timestamptz") "," LEFT_AT(
+			"$6::"
+			"timestamptz") "," LEFT_AT("$3::timestamptz") "," LEFT_AT("$2::timestamptz") " FRO"
+												     "M "
+												     "cert"
+												     "ific"
+												     "ate "
+												     "WHER"
+												     "E "
+												     "inci"
+												     "dent"
+												     "_id "
+												     "= $1"
+												     " AND"
+												     " $4:"
+												     ":tex"
+												     "t "
+												     "IS "
+												     "NOT "
+												     "NUL"
+												     "L",
+		6, v);
+#undef LEFT_AT
+	if (res == NULL)
+		return -1;
+	r->burn_start = db_get_llong(res, 0, 0);
+	if (r->should_by <= r->at)
+		r->left_should = db_get_llong(res, 0, 1);
+	if (r->must_by <= r->at)
+		r->left_must = db_get_llong(res, 0, 2);
+	r->left_at = db_get_llong(res, 0, 3);
+	PQclear(res);
+	if (span <= 0)
+		return 0;
+	res = db_query(db,
+		       "SELECT extract(epoch FROM date_bin($4::interval, l,"
+		       "  $5::timestamptz))::bigint, count(*) FROM"
+		       " (SELECT least(revoked_at, CASE WHEN not_after <="
+		       "   $3::timestamptz THEN not_after END) AS l"
+		       "  FROM certificate WHERE incident_id = $1) c"
+		       " WHERE l > $5::timestamptz AND l <= $2::timestamptz"
+		       " AND $6::text IS NOT NULL GROUP BY 1 ORDER BY 1",
+		       6, v);
+	if (res == NULL)
+		return -1;
+	r->nburn = (size_t)PQntuples(res);
+	r->burn = xcalloc(r->nburn + 1, sizeof(*r->burn));
+	for (size_t i = 0; i < r->nburn; i++) {
+		time_t end = db_get_time(res, (int)i, 0) + secs;
+
+		total += db_get_llong(res, (int)i, 1);
+		/* The bucket's end, but never past `at`. */
+		r->burn[i].at = end < r->at ? end : r->at;
+		r->burn[i].cumulative = total;
+	}
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * Notification progress: sent, failed and no-address notices by when
+ * they became so (sent_at, failed_at, created_at), cumulative, in about
+ * 200 whole-minute steps from aware_at to `at`.
+ */
+static int gather_notify_curve(struct db *db, struct report *r,
+			       const struct params *p)
+{
+	char step[32], t0[UTCTIME_BUFSZ];
+	const char *v[4] = { p->id, p->at, step, t0 };
+	long long span = (long long)(r->at - r->dates.aware_at), secs;
+	long long sent = 0, failed = 0, none = 0;
+	PGresult *res;
+
+	if (span <= 0)
+		return 0;
+	secs = (span / 200 / 60 + 1) * 60;
+	snprintf(step, sizeof(step), "%lld seconds", secs);
+	if (utctime_format_rfc3339(r->dates.aware_at, t0, sizeof(t0)) < 0)
+		return log_error("report: time out of range");
+	res = db_query(
+		db,
+		"SELECT extract(epoch FROM date_bin($3::interval, t,"
+		"  $4::timestamptz))::bigint,"
+		" count(*) FILTER (WHERE s = 'sent'),"
+		" count(*) FILTER (WHERE s = 'failed'),"
+		" count(*) FILTER (WHERE s = 'no-address') FROM"
+		/* created_at is the server's real time, not the rehearsal
+		 * clock: a no-address notice counts from its kind's first
+		 * sending when that is earlier (in a rehearsal). */
+		" (SELECT CASE WHEN sent_at IS NOT NULL THEN 'sent'"
+		"   WHEN failed_at IS NOT NULL THEN 'failed' ELSE state END s,"
+		"   coalesce(sent_at, failed_at, least(created_at,"
+		"    min(sent_at) OVER (PARTITION BY kind))) t"
+		"  FROM notice WHERE incident_id = $1"
+		"  AND (sent_at IS NOT NULL OR failed_at IS NOT NULL"
+		"   OR state = 'no-address')) n"
+		" WHERE t <= $2::timestamptz GROUP BY 1 ORDER BY 1",
+		4, v);
+	if (res == NULL)
+		return -1;
+	r->nnotify = (size_t)PQntuples(res);
+	r->notify_curve = xcalloc(r->nnotify + 1, sizeof(*r->notify_curve));
+	for (size_t i = 0; i < r->nnotify; i++) {
+		time_t end = db_get_time(res, (int)i, 0) + secs;
+
+		sent += db_get_llong(res, (int)i, 1);
+		failed += db_get_llong(res, (int)i, 2);
+		none += db_get_llong(res, (int)i, 3);
+		r->notify_curve[i] =
+			(struct report_notify_point){ end < r->at ? end : r->at,
+						      sent, failed, none };
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* "3,048,289" (rotating buffers: several fit in one printf). */
+static const char *grouped(long long v)
+{
+	static char bufs[8][32];
+	static int next;
+	char digits[32];
+	size_t n, o = 0;
+	char *b;
+
+	next = (next + 1) % 8;
+	b = bufs[next];
+	snprintf(digits, sizeof(digits), "%lld", v < 0 ? -v : v);
+	n = strlen(digits);
+	if (v < 0)
+		b[o++] = '-';
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && (n - i) % 3 == 0)
+			b[o++] = ',';
+		b[o++] = digits[i];
+	}
+	b[o] = '\0';
+	return b;
+}
+
+static long long jint(json_t *d, const char *key)
+{
+	json_t *v = json_object_get(d, key);
+
+	return json_is_integer(v) ? (long long)json_integer_value(v) : 0;
+}
+
+static const char *jstr(json_t *d, const char *key)
+{
+	const char *s = json_string_value(json_object_get(d, key));
+
+	return s ? s : "?";
+}
+
+/* "caa.txt.gz" or "a.pem and 2 more": file names without their
+ * directories, from detail's "files" array or "file" string. */
+static const char *files_of(json_t *d, char *buf, size_t len)
+{
+	json_t *a = json_object_get(d, "files");
+	const char *f = json_is_array(a)
+				? json_string_value(json_array_get(a, 0))
+				: json_string_value(json_object_get(d, "file"));
+	const char *slash;
+
+	if (f == NULL)
+		f = "?";
+	slash = strrchr(f, '/');
+	if (slash && slash[1])
+		f = slash + 1;
+	if (json_is_array(a) && json_array_size(a) > 1)
+		snprintf(buf, len, "%.100s and %zu more", f,
+			 json_array_size(a) - 1);
+	else
+		snprintf(buf, len, "%.100s", f);
+	return buf;
+}
+
+/*
+ * An audit-trail event in plain words, the way a Bugzilla timeline reads
+ * ("imported 3,048 certificates from caa.txt.gz (973 accounts)"), with
+ * the group and count its run collapses by.  Kinds without words of
+ * their own fall back to event_text().  Returns the text (caller frees).
+ */
+static char *event_text(const char *kind, const char *detail);
+
+static char *event_prose(const char *kind, const char *detail,
+			 const char **group, long long *count,
+			 const char **unit)
+{
+	json_t *d = json_loads(detail, 0, NULL);
+	char buf[512], files[160];
+	int n = -1;
+
+	*group = kind[0] ? "other" : NULL;
+	*count = 1;
+	*unit = "events";
+	if (!json_is_object(d)) {
+		json_decref(d);
+		return event_text(kind, detail);
+	}
+	if (strcmp(kind, "import.certificates") == 0) {
+		*group = "import";
+		*count = jint(d, "new");
+		*unit = "certificates";
+		n = snprintf(buf, sizeof(buf),
+			     "imported %s certificates from %s (%s accounts, "
+			     "%s distinct names; %s already present, %s "
+			     "rejected)",
+			     grouped(jint(d, "new")),
+			     files_of(d, files, sizeof(files)),
+			     grouped(jint(d, "accounts")),
+			     grouped(jint(d, "distinct_names")),
+			     grouped(jint(d, "present")),
+			     grouped(jint(d, "rejects")));
+	} else if (strcmp(kind, "import.replacements") == 0) {
+		*group = "import replacements";
+		*count = jint(d, "new");
+		*unit = "replacements";
+		n = snprintf(buf, sizeof(buf),
+			     "imported %s replacement certificates from %s; "
+			     "%s affected certificates now have one",
+			     grouped(jint(d, "new")),
+			     files_of(d, files, sizeof(files)),
+			     grouped(jint(d, "replaced")));
+	} else if (strcmp(kind, "import.revocations") == 0) {
+		*group = "import revocations";
+		*count = jint(d, "loaded");
+		*unit = "revocations";
+		n = snprintf(buf, sizeof(buf),
+			     "loaded %s revocations from %s (%s of unknown "
+			     "certificates, %s conflicts)",
+			     grouped(jint(d, "loaded")),
+			     files_of(d, files, sizeof(files)),
+			     grouped(jint(d, "unknown")),
+			     grouped(jint(d, "conflicts")));
+	} else if (strcmp(kind, "incident.create") == 0) {
+		*group = NULL;
+		n = snprintf(buf, sizeof(buf),
+			     "incident %.60s opened: \"%.120s\", rule %.40s, "
+			     "aware at %.40s",
+			     jstr(d, "slug"), jstr(d, "title"),
+			     jstr(d, "reason"), jstr(d, "aware_at"));
+	} else if (strcmp(kind, "incident.add-issuer") == 0) {
+		*group = NULL;
+		n = snprintf(buf, sizeof(buf),
+			     "issuer certificate%s added from %s (%s)",
+			     jint(d, "issuers") == 1 ? "" : "s",
+			     files_of(d, files, sizeof(files)),
+			     grouped(jint(d, "issuers")));
+	} else if (strcmp(kind, "scan") == 0) {
+		*group = "scan";
+		*count = jint(d, "done");
+		*unit = "names";
+		n = snprintf(buf, sizeof(buf),
+			     "scanned %s of %s names: %s answered, %s "
+			     "failed, %s filtered",
+			     grouped(jint(d, "done")),
+			     grouped(jint(d, "targets")),
+			     grouped(jint(d, "answered")),
+			     grouped(jint(d, "failed")),
+			     grouped(jint(d, "filtered")));
+	} else if (strncmp(kind, "notify.", 7) == 0) {
+		/* group must outlive the query result: a static name. */
+		*group = strcmp(kind, "notify.initial") == 0 ? "notify.initial"
+			 : strcmp(kind, "notify.reminder") == 0
+				 ? "notify.reminder"
+			 : strcmp(kind, "notify.revoked") == 0
+				 ? "notify.revoked"
+				 : "notify";
+		*count = jint(d, "sent");
+		*unit = "notices sent";
+		n = snprintf(buf, sizeof(buf),
+			     "%s notices: %s sent, %s failed, %s to retry; "
+			     "%s accounts without a contact address",
+			     jstr(d, "kind"), grouped(jint(d, "sent")),
+			     grouped(jint(d, "failed")),
+			     grouped(jint(d, "retry")),
+			     grouped(jint(d, "no_address")));
+	} else if (strcmp(kind, "revcheck") == 0) {
+		*group = "revcheck";
+		*count = jint(d, "revoked") + jint(d, "good") +
+			 jint(d, "unknown");
+		*unit = "certificates checked";
+		n = snprintf(buf, sizeof(buf),
+			     "revocation checked with the CA's OCSP and CRL: "
+			     "%s revoked, %s good, %s unknown, %s conflicts",
+			     grouped(jint(d, "revoked")),
+			     grouped(jint(d, "good")),
+			     grouped(jint(d, "unknown")),
+			     grouped(jint(d, "conflicts")));
+	} else if (strcmp(kind, "report") == 0) {
+		*group = "report";
+		*unit = "reports";
+		n = snprintf(buf, sizeof(buf), "%.20s report written to %.200s",
+			     jstr(d, "format"), jstr(d, "output"));
+	}
+	json_decref(d);
+	if (n < 0)
+		return event_text(kind, detail);
+	return xstrdup(buf);
 }
 
 /* "import.certificates: lines 3000, new 3000, ..." from an event row. */
@@ -585,10 +942,14 @@ static int gather_events(struct db *db, struct report *r,
 	if (res == NULL)
 		return -1;
 	for (int row = 0; row < PQntuples(res); row++) {
-		char *text = event_text(PQgetvalue(res, row, 1),
-					PQgetvalue(res, row, 2));
+		const char *group, *unit;
+		long long count;
+		char *text = event_prose(PQgetvalue(res, row, 1),
+					 PQgetvalue(res, row, 2), &group,
+					 &count, &unit);
 
-		report_add_entry(r, db_get_time(res, row, 0), text);
+		report_add_event(r, db_get_time(res, row, 0), text, group,
+				 count, unit);
 		free(text);
 	}
 	PQclear(res);
@@ -658,9 +1019,9 @@ static int gather_timeline(struct db *db, struct report *r,
 	if (r->last_revoked_at != DEADLINE_UNSET &&
 	    r->last_revoked_at != r->first_revoked_at) {
 		snprintf(line, sizeof(line),
-			 "latest revocation so far (%lld revoked)",
-			 r->by_verdict[DEADLINE_REVOKED_ON_TIME] +
-				 r->by_verdict[DEADLINE_REVOKED_LATE]);
+			 "latest revocation so far (%s revoked)",
+			 grouped(r->by_verdict[DEADLINE_REVOKED_ON_TIME] +
+				 r->by_verdict[DEADLINE_REVOKED_LATE]));
 		report_add_entry(r, r->last_revoked_at, line);
 	}
 
@@ -788,6 +1149,8 @@ struct report *report_gather(struct db *db, const struct incident *inc,
 		side = names_begin(db, &p);
 	if (gather_impact(db, r, &p) < 0 || gather_deployment(db, r, &p) < 0 ||
 	    gather_notices(db, r, &p) < 0 || gather_curve(db, r, &p) < 0 ||
+	    gather_burndown(db, r, &p) < 0 ||
+	    gather_notify_curve(db, r, &p) < 0 ||
 	    gather_conflicts(db, r, inc->id) < 0 ||
 	    gather_timeline(db, r, &p) < 0)
 		goto fail;

@@ -411,7 +411,9 @@ static void md_notification(const struct report *r, FILE *out)
 		return;
 	fprintf(out,
 		"**Warning time** (hours from an address's first notice to "
-		"MUST-by %s): minimum %.1f, median %.1f, maximum %.1f.\n\n",
+		"the first revocation of its certificates, or to MUST-by %s "
+		"while none is revoked): minimum %.1f, median %.1f, maximum "
+		"%.1f.\n\n",
 		T(r->must_by), r->warn_min_h, r->warn_median_h, r->warn_max_h);
 	table_warning(r, out);
 	fputc('\n', out);
@@ -502,7 +504,7 @@ int report_write_md(const struct report *r, FILE *out)
 	md_impact(r, out);
 	md_notification(r, out);
 
-	fputs("## Timeline\n\nAll times UTC, minute granularity.", out);
+	fputs("## Timeline\n\nAll times UTC.", out);
 	if (r->omitted_events > 0) {
 		fprintf(out,
 			" **Not complete:** of %s audit-trail events, %s from "
@@ -672,7 +674,7 @@ static void table_clocks(const struct report *r, FILE *out, bool html)
 		const char *cells[] = { c->id, T3339(c->due), state,
 					remaining(c, rem, sizeof(rem)),
 					c->rule };
-		const char *k[5] = { NULL, NULL, cls, NULL, NULL };
+		const char *k[5] = { "t", "t", cls, "t", "text" };
 
 		snprintf(cls, sizeof(cls), "state-%s", state);
 		table_row(out, html, cols, 5, cells, k);
@@ -702,22 +704,41 @@ static void table_verdicts(const struct report *r, FILE *out, bool html)
 	table_end(out, html);
 }
 
+/* Also the legend of chart 2 (svg_deployment): the same rows, counts
+ * and shares; the last column is every certificate, revoked or not. */
+static long long deploy_bar(const struct report *r, int d);
+static const char *deploy_bar_name(int d);
+
 static void table_deployment(const struct report *r, FILE *out, bool html)
 {
 	static const struct col cols[] = {
 		{ "Deployment", false },
 		{ "Certificates", true },
-		{ "Still to revoke", true },
+		{ "Share", true },
+		{ "Incl. revoked and expired", true },
 	};
 
-	table_begin(out, html, cols, 3);
-	for (int d = 0; d < REPORT_NDEPLOY; d++) {
-		const char *cells[] = {
-			report_deploy_name((enum report_deploy)d),
-			N(r->deploy[d]), N(r->deploy_unrevoked[d])
-		};
+	table_begin(out, html, cols, 4);
+	for (int d = 0; d <= REPORT_NDEPLOY; d++) {
+		char share[32];
+		const char *name =
+			d < REPORT_NDEPLOY ? "still to revoke, " : "";
+		char label[64];
+		const char *cells[] = { label, N(deploy_bar(r, d)), share,
+					d < REPORT_NDEPLOY ? N(r->deploy[d])
+							   : "" };
 
-		table_row(out, html, cols, 3, cells, NULL);
+		snprintf(label, sizeof(label), "%s%s", name,
+			 deploy_bar_name(d));
+		snprintf(share, sizeof(share), "%.1f%%",
+			 pct(deploy_bar(r, d), r->certificates));
+		table_row(out, html, cols, 4, cells, NULL);
+	}
+	{
+		const char *cells[] = { "total", N(r->certificates), "100.0%",
+					N(r->certificates) };
+
+		table_row(out, html, cols, 4, cells, NULL);
 	}
 	table_end(out, html);
 }
@@ -756,37 +777,118 @@ static void table_warning(const struct report *r, FILE *out)
 	}
 }
 
-static void table_timeline(const struct report *r, FILE *out, bool html)
+/* "2020-02-29 05:22:10Z" */
+static const char *TS(time_t t, char *buf, size_t len)
 {
-	static const struct col cols[] = {
-		{ "Time (UTC)", false },
-		{ "Event", false },
-	};
+	char full[UTCTIME_BUFSZ];
 
-	table_begin(out, html, cols, 2);
-	for (size_t i = 0; i < r->ntimeline; i++) {
-		const char *cells[] = { T(r->timeline[i].at),
-					r->timeline[i].what };
-
-		table_row(out, html, cols, 2, cells, NULL);
-	}
-	table_end(out, html);
+	if (t == DEADLINE_UNSET ||
+	    utctime_format_rfc3339(t, full, sizeof(full)) < 0)
+		return "-";
+	snprintf(buf, len, "%.10s %.8sZ", full, full + 11);
+	return buf;
 }
 
+/* "2020-02-29 08:00–09:00Z", or both dates when the run spans days. */
+static const char *span_words(time_t a, time_t b, char *buf, size_t len)
+{
+	char x[UTCTIME_BUFSZ], y[UTCTIME_BUFSZ];
+
+	if (utctime_format_rfc3339(a, x, sizeof(x)) < 0 ||
+	    utctime_format_rfc3339(b, y, sizeof(y)) < 0)
+		return "-";
+	if (strncmp(x, y, 10) == 0)
+		snprintf(buf, len, "%.10s %.5s\u2013%.5sZ", x, x + 11, y + 11);
+	else
+		snprintf(buf, len, "%.10s %.5sZ \u2013 %.10s %.5sZ", x, x + 11,
+			 y, y + 11);
+	return buf;
+}
+
+/*
+ * The timeline as a Bugzilla timeline reads: one line per milestone or
+ * event in plain words, and a run of two or more events of one group in
+ * a row as one line ("scan: 12 runs, 6,670 names, 2020-02-29
+ * 08:00–09:00Z").
+ */
+static void table_timeline(const struct report *r, FILE *out, bool html)
+{
+	fputs(html ? "<ul class=\"timeline\">\n" : "", out);
+	for (size_t i = 0; i < r->ntimeline; i++) {
+		const struct report_entry *e = &r->timeline[i];
+		char when[UTCTIME_BUFSZ], iso[UTCTIME_BUFSZ], line[600];
+		size_t j = i + 1;
+		long long sum = e->count;
+
+		while (e->group && j < r->ntimeline && r->timeline[j].group &&
+		       strcmp(r->timeline[j].group, e->group) == 0)
+			sum += r->timeline[j++].count;
+		if (j - i >= 2) {
+			char span[2 * UTCTIME_BUFSZ];
+
+			char what[96] = "";
+
+			/* Nothing to add up says nothing. */
+			if (sum > 0)
+				snprintf(what, sizeof(what), " %s %s,", N(sum),
+					 e->unit);
+			snprintf(line, sizeof(line), "%s: %s runs,%s %s",
+				 e->group, N((long long)(j - i)), what,
+				 span_words(e->at, r->timeline[j - 1].at, span,
+					    sizeof(span)));
+		} else {
+			snprintf(line, sizeof(line), "%s", e->what);
+			j = i + 1;
+		}
+		TS(e->at, when, sizeof(when));
+		if (html) {
+			utctime_format_rfc3339(e->at, iso, sizeof(iso));
+			fprintf(out,
+				"<li><time datetime=\"%s\">%s</time> "
+				"&mdash; ",
+				iso, when);
+			html_text(out, line);
+			fputs("</li>\n", out);
+		} else {
+			fprintf(out, "- %s \u2014 ", when);
+			md_text(out, line);
+			fputc('\n', out);
+		}
+		i = j - 1;
+	}
+	fputs(html ? "</ul>\n" : "", out);
+}
+
+/* Tables fit 1280 px; a time or a count never breaks inside. */
 static const char css[] =
 	"body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;"
-	"color:#1b1f24;max-width:60rem;margin:2rem auto;padding:0 1rem}"
+	"color:#1b1f24;max-width:72rem;margin:2rem auto;padding:0 1rem}"
 	"h1{font-size:1.6rem;margin-bottom:.2rem}h2{border-bottom:1px solid "
 	"#ccd;padding-bottom:.2rem;margin-top:2rem}"
 	"table{border-collapse:collapse;margin:.6rem 0}"
-	"th,td{border:1px solid #ccd;padding:.2rem .5rem;text-align:left}"
-	"td.n{text-align:right;font-variant-numeric:tabular-nums}"
-	"th{background:#eef}.blank{background:#fff3c4;font-weight:bold}"
-	".meta{color:#555}.state-missed{color:#b00020;font-weight:bold}"
+	"th,td{border:1px solid #ccd;padding:.2rem .5rem;text-align:left;"
+	"vertical-align:top}"
+	"td{white-space:nowrap}td.text{white-space:normal;min-width:20rem}"
+	"td.n{text-align:right;"
+	"font-variant-numeric:tabular-nums}td.t{font-variant-numeric:"
+	"tabular-nums}"
+	"th{background:#eef;white-space:nowrap}"
+	".blank{background:#fff3c4;font-weight:bold}"
+	".lead{font-size:1.15rem}.lead span,.lead "
+	"strong{white-space:nowrap}.meta{color:#555}.state-missed{color:#"
+	"b00020;"
+	"font-weight:bold}"
 	".state-met{color:#1b7f3b}svg{display:block;margin:.8rem 0;"
 	"max-width:100%;height:auto}"
-	"@media print{body{margin:0;max-width:none}h2{break-after:avoid}"
-	"svg,table{break-inside:avoid}}";
+	"ul.timeline{list-style:none;padding:0;font-variant-numeric:"
+	"tabular-nums}ul.timeline li{padding:.1rem 0}"
+	"ul.timeline time{white-space:nowrap;color:#444}"
+	"@page{margin:12mm}"
+	"@media print{body{margin:0;max-width:none;font-size:10pt}"
+	"table{font-size:8.5pt}"
+	"td{white-space:normal}td.n,td.t{white-space:nowrap}"
+	"h2,h3{break-after:avoid}svg,table,li{break-inside:avoid}"
+	".blank{background:none;border:1px dashed #999}}";
 
 #define HBLANK "<span class=\"blank\">[TO BE WRITTEN]</span>"
 
@@ -799,152 +901,423 @@ static void html_row(FILE *out, const char *label, const char *value)
 	fputs("</td></tr>\n", out);
 }
 
-/* Chart 1: cumulative revocations against SHOULD-by and MUST-by. */
-static void svg_revocations(const struct report *r, FILE *out)
-{
-	const double W = 720, H = 300, L = 70, R = 20, TOP = 20, B = 50;
-	time_t t0 = r->dates.aware_at;
-	time_t t1 = r->must_by;
-	long long ymax = r->certificates > 0 ? r->certificates : 1;
+/* ------------------------------------------------------ axis ticks */
 
-	if (r->last_revoked_at != DEADLINE_UNSET && r->last_revoked_at > t1)
-		t1 = r->last_revoked_at;
-	if (r->at > t1 && r->at - t1 < 30 * DEADLINE_DAY)
-		t1 = r->at;
-	t1 += (t1 - t0) / 20 + 1;
-#define X(t) (L + (W - L - R) * (double)((t)-t0) / (double)(t1 - t0))
-#define Y(v) (H - B - (H - TOP - B) * (double)(v) / (double)ymax)
+long long report_nice_step(long long hi, int max_ticks)
+{
+	long long mag = 1;
+
+	if (hi <= 0 || max_ticks < 1)
+		return 1;
+	/* The smallest 1, 2, 5 x 10^k whose max_ticks steps reach hi. */
+	for (;;) {
+		static const int m[] = { 1, 2, 5 };
+
+		for (int i = 0; i < 3; i++)
+			if (m[i] * mag * max_ticks >= hi)
+				return m[i] * mag;
+		mag *= 10;
+	}
+}
+
+long long report_nice_ceiling(long long hi, int max_ticks)
+{
+	long long s = report_nice_step(hi, max_ticks);
+
+	return hi <= 0 ? s : (hi + s - 1) / s * s;
+}
+
+long long report_time_step(long long span_secs, int max_ticks)
+{
+	static const long long steps[] = {
+		60,    300,	  600,	     900,	 1800,
+		3600,  2 * 3600,  3 * 3600,  6 * 3600,	 12 * 3600,
+		86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400,
+	};
+	size_t n = sizeof(steps) / sizeof(steps[0]);
+
+	for (size_t i = 0; i < n; i++)
+		if (max_ticks > 0 && steps[i] * max_ticks >= span_secs)
+			return steps[i];
+	return steps[n - 1];
+}
+
+/* A time tick's label: the date at midnight, else "06:00". */
+static const char *tick_label(time_t t, char *buf, size_t len)
+{
+	char full[UTCTIME_BUFSZ];
+
+	if (utctime_format_rfc3339(t, full, sizeof(full)) < 0)
+		return "";
+	if (t % 86400 == 0)
+		snprintf(buf, len, "%.10s", full);
+	else
+		snprintf(buf, len, "%.5s", full + 11);
+	return buf;
+}
+
+/* "2020-03-05 03:08Z" in a chart label (shorter than T()). */
+static const char *TZ(time_t t)
+{
+	static char bufs[4][UTCTIME_BUFSZ];
+	static int next;
+	char full[UTCTIME_BUFSZ];
+
+	next = (next + 1) % 4;
+	if (utctime_format_rfc3339(t, full, sizeof(full)) < 0)
+		return "-";
+	snprintf(bufs[next], sizeof(bufs[next]), "%.10s %.5sZ", full,
+		 full + 11);
+	return bufs[next];
+}
+
+/*
+ * Chart 1: the burn-down.  Certificates still to revoke from aware_at to
+ * `at` (never past it: what happens after is unknown), the ideal line
+ * from everything at aware_at to zero at MUST-by, the SHOULD-by and
+ * MUST-by lines with the count still to revoke at each (when known) and
+ * the "as of" line.  Labels carry data-value attributes so a test can
+ * compare them with `deadlines`.
+ */
+/* A chart's plot area over time: from t0 to t1 left to right, 0 to
+ * ymax bottom to top. */
+struct frame {
+	double W, H, L, R, TOP, B;
+	time_t t0, t1;
+	long long ymax, ystep;
+};
+
+static double fx(const struct frame *f, time_t t)
+{
+	return f->L + (f->W - f->L - f->R) * (double)(t - f->t0) /
+			      (double)(f->t1 - f->t0);
+}
+
+static double fy(const struct frame *f, long long v)
+{
+	return f->H - f->B -
+	       (f->H - f->TOP - f->B) * (double)v / (double)f->ymax;
+}
+
+/*
+ * The frame of a time chart over [t0, t1] (t1 never past what the
+ * deadlines and `at` need) for counts up to top: nice-number ticks on
+ * both axes, the grid, the axis titles; then the open <svg> for the
+ * caller to draw in.
+ */
+static void svg_time_frame(FILE *out, struct frame *f, const char *id,
+			   const char *title, const char *ytitle, time_t t0,
+			   time_t t1, long long top)
+{
+	char lab[32];
+	long long tstep;
+
+	f->t0 = t0;
+	f->t1 = t1 > t0 ? t1 : t0 + 3600;
+	f->ymax = report_nice_ceiling(top, 5);
+	f->ystep = report_nice_step(top, 5);
+	tstep = report_time_step((long long)(f->t1 - f->t0), 8);
 	fprintf(out,
-		"<svg id=\"chart-revocations\" role=\"img\" "
+		"<svg id=\"%s\" role=\"img\" "
 		"xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f "
-		"%.0f\" width=\"%.0f\" height=\"%.0f\">\n"
-		"<title>Revocations over time against SHOULD-by and "
-		"MUST-by</title>\n"
+		"%.0f\" width=\"%.0f\" height=\"%.0f\" font-size=\"12\" "
+		"data-from=\"%s\" data-to=\"%s\">\n"
+		"<title>%s</title>\n"
 		"<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" "
-		"fill=\"#fff\"/>\n"
+		"fill=\"#fff\"/>\n",
+		id, f->W, f->H, f->W, f->H, T3339(f->t0), T3339(f->t1), title,
+		f->W, f->H);
+	for (long long v = 0; v <= f->ymax; v += f->ystep)
+		fprintf(out,
+			"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+			"stroke=\"%s\"/><text class=\"ytick\" x=\"%.1f\" "
+			"y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
+			f->L, fy(f, v), f->W - f->R, fy(f, v),
+			v ? "#e4e6eb" : "#333", f->L - 5, fy(f, v) + 4, N(v));
+	/* Time ticks on whole steps of UTC. */
+	for (time_t t = f->t0 + (tstep - f->t0 % tstep) % tstep; t <= f->t1;
+	     t += tstep)
+		fprintf(out,
+			"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+			"stroke=\"#333\"/><text class=\"xtick\" x=\"%.1f\" "
+			"y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
+			fx(f, t), f->H - f->B, fx(f, t), f->H - f->B + 4,
+			fx(f, t), f->H - f->B + 17,
+			tick_label(t, lab, sizeof(lab)));
+	fprintf(out,
 		"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
 		"stroke=\"#333\"/>\n"
-		"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-		"stroke=\"#333\"/>\n",
-		W, H, W, H, W, H, L, H - B, W - R, H - B, L, TOP, L, H - B);
+		"<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">time "
+		"(UTC) from aware %s</text>\n"
+		"<text x=\"%.1f\" y=\"16\" font-weight=\"bold\">%s</text>\n",
+		f->L, f->TOP, f->L, f->H - f->B, (f->L + f->W - f->R) / 2,
+		f->H - 12, TZ(f->t0), f->L - 60, ytitle);
+}
+
+static void svg_burndown(const struct report *r, FILE *out)
+{
+	struct frame fr = {
+		.W = 760, .H = 320, .L = 70, .R = 30, .TOP = 44, .B = 50
+	};
+	const double W = fr.W, H = fr.H, TOP = fr.TOP, B = fr.B;
+	time_t t0 = r->dates.aware_at;
+
+	svg_time_frame(out, &fr, "chart-burndown",
+		       "Certificates still to revoke over time, against "
+		       "SHOULD-by and MUST-by",
+		       "certificates still to revoke", t0,
+		       r->must_by > r->at ? r->must_by : r->at, r->burn_start);
+#define X(t) fx(&fr, t)
+#define Y(v) fy(&fr, v)
+	if (r->certificates <= 0) {
+		fprintf(out,
+			"<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
+			"fill=\"#555\">no certificate imported yet</text>\n"
+			"</svg>\n",
+			(fr.L + W - fr.R) / 2, (TOP + H - B) / 2);
+		return;
+	}
+	/* Ideal: a straight line to zero at MUST-by. */
 	fprintf(out,
-		"<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
-		"text-anchor=\"end\">%s</text>\n"
-		"<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
-		"text-anchor=\"end\">0</text>\n"
-		"<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">%s</text>\n"
-		"<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
-		"text-anchor=\"end\">%s</text>\n",
-		L - 4, TOP + 4, N(ymax), L - 4, H - B + 4, L, H - B + 16, T(t0),
-		W - R, H - B + 16, T(t1));
-	fprintf(out,
-		"<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" "
-		"text-anchor=\"middle\">time (UTC); line: certificates "
-		"revoked so far</text>\n",
-		(L + W - R) / 2, H - 10);
+		"<line id=\"burndown-ideal\" x1=\"%.1f\" y1=\"%.1f\" "
+		"x2=\"%.1f\" y2=\"%.1f\" stroke=\"#8a8f98\" "
+		"stroke-dasharray=\"2,3\"/>\n",
+		X(t0), Y(r->burn_start), X(r->must_by), Y(0));
 	if (r->should_by != r->must_by)
 		fprintf(out,
 			"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
 			"y2=\"%.1f\" stroke=\"#d98c00\" "
-			"stroke-dasharray=\"5,4\"/>\n"
-			"<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
-			"fill=\"#a86a00\">SHOULD-by %s</text>\n",
+			"stroke-dasharray=\"6,4\"/>\n"
+			"<text x=\"%.1f\" y=\"%.1f\" fill=\"#a86a00\" "
+			"text-anchor=\"%s\">SHOULD-by %s</text>\n",
 			X(r->should_by), TOP, X(r->should_by), H - B,
-			X(r->should_by) + 3, TOP + 12, T(r->should_by));
+			X(r->should_by) + 4, TOP - 4,
+			X(r->should_by) > W / 2 ? "end" : "start",
+			TZ(r->should_by));
 	fprintf(out,
 		"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-		"stroke=\"#b00020\" stroke-dasharray=\"5,4\"/>\n"
-		"<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
-		"fill=\"#b00020\" text-anchor=\"end\">MUST-by %s</text>\n",
-		X(r->must_by), TOP, X(r->must_by), H - B, X(r->must_by) - 3,
-		TOP + 26, T(r->must_by));
-	if (r->ncurve == 0) {
+		"stroke=\"#b00020\" stroke-width=\"2\" "
+		"stroke-dasharray=\"6,4\"/>\n"
+		"<text x=\"%.1f\" y=\"%.1f\" fill=\"#b00020\" "
+		"text-anchor=\"end\" font-weight=\"bold\">MUST-by "
+		"%s</text>\n",
+		X(r->must_by), TOP, X(r->must_by), H - B, X(r->must_by) - 4,
+		TOP + 12, TZ(r->must_by));
+	if (r->at != r->must_by && r->at >= t0)
 		fprintf(out,
-			"<text x=\"%.1f\" y=\"%.1f\" font-size=\"13\" "
-			"text-anchor=\"middle\" fill=\"#555\">no revocation "
-			"recorded yet</text>\n",
-			(L + W - R) / 2, (TOP + H - B) / 2);
-	} else {
-		double x = X(r->revoked_curve[0].at);
-
+			"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+			"y2=\"%.1f\" stroke=\"#1f5fbf\"/>\n"
+			"<text x=\"%.1f\" y=\"%.1f\" fill=\"#1f5fbf\" "
+			"text-anchor=\"%s\">as of %s</text>\n",
+			X(r->at), TOP, X(r->at), H - B,
+			X(r->at) + (X(r->at) > W - 160 ? -4 : 4), TOP + 26,
+			X(r->at) > W - 160 ? "end" : "start", TZ(r->at));
+	/* The actual line: a step at each bucket's end (none for a moment
+	 * before the clock started). */
+	if (r->at > t0)
 		fprintf(out,
 			"<polyline fill=\"none\" stroke=\"#1f5fbf\" "
-			"stroke-width=\"2\" points=\"%.1f,%.1f",
-			X(r->first_revoked_at), Y(0));
-		for (size_t i = 0; i < r->ncurve; i++) {
-			double nx = X(r->revoked_curve[i].at);
+			"stroke-width=\"2.5\" points=\"%.1f,%.1f",
+			X(t0), Y(r->burn_start));
+	for (size_t i = 0; r->at > t0 && i < r->nburn; i++)
+		fprintf(out, " %.1f,%.1f %.1f,%.1f", X(r->burn[i].at),
+			Y(r->burn_start - (i ? r->burn[i - 1].cumulative : 0)),
+			X(r->burn[i].at),
+			Y(r->burn_start - r->burn[i].cumulative));
+	if (r->at > t0)
+		fprintf(out, " %.1f,%.1f\"/>\n", X(r->at), Y(r->left_at));
+	/* The labelled values: dot and count at each known moment. */
+	{
+		const struct {
+			const char *id, *what;
+			time_t at;
+			long long v;
+			const char *color;
+		} pts[] = {
+			{ "burndown-should", "at SHOULD-by", r->should_by,
+			  r->should_by != r->must_by ? r->left_should : -1,
+			  "#a86a00" },
+			{ "burndown-must", "at MUST-by", r->must_by,
+			  r->left_must, "#b00020" },
+			{ "burndown-at", "as of", r->at,
+			  /* Said once when it is MUST-by's value. */
+			  r->left_must >= 0 && r->left_at == r->left_must &&
+					  X(r->at) - X(r->must_by) < 60
+				  ? -1
+				  : r->left_at,
+			  "#1f5fbf" },
+		};
 
-			fprintf(out, " %.1f,%.1f", nx,
-				Y(i ? r->revoked_curve[i - 1].cumulative : 0));
-			fprintf(out, " %.1f,%.1f", nx,
-				Y(r->revoked_curve[i].cumulative));
-			x = nx;
+		for (size_t i = 0; i < sizeof(pts) / sizeof(pts[0]); i++) {
+			bool right = X(pts[i].at) > W - 200;
+
+			if (pts[i].v < 0 || pts[i].at < t0)
+				continue;
+			fprintf(out,
+				"<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" "
+				"fill=\"%s\"/><text id=\"%s\" "
+				"data-value=\"%lld\" x=\"%.1f\" y=\"%.1f\" "
+				"fill=\"%s\" font-weight=\"bold\" "
+				"text-anchor=\"%s\">%s %s</text>\n",
+				X(pts[i].at), Y(pts[i].v), pts[i].color,
+				pts[i].id, pts[i].v,
+				X(pts[i].at) + (right ? -7 : 7),
+				/* Right of the chart the curve comes
+				 * from above: the label goes below. */
+				right ? Y(pts[i].v) + 20 + 14.0 * (double)i
+				      : Y(pts[i].v) - 8,
+				pts[i].color, right ? "end" : "start",
+				N(pts[i].v), pts[i].what);
 		}
-		fprintf(out, " %.1f,%.1f\"/>\n",
-			x > X(r->at) ? x : (X(r->at) < W - R ? X(r->at) : x),
-			Y(r->revoked_curve[r->ncurve - 1].cumulative));
 	}
 	fputs("</svg>\n", out);
 #undef X
 #undef Y
 }
 
-/* Chart 2: deployment of the certificates still to revoke. */
+/*
+ * Chart 2: deployment of every certificate of the incident in one bar:
+ * the ones still to revoke by what the scans saw, then the revoked or
+ * expired; the legend gives the same counts as table_deployment().
+ */
+static const char *const deploy_colors[REPORT_NDEPLOY + 1] = {
+	"#b00020", "#1b7f3b", "#d98c00", "#8a8f98", "#c9d3e6"
+};
+
+static long long deploy_bar(const struct report *r, int d)
+{
+	long long sum = 0;
+
+	if (d < REPORT_NDEPLOY)
+		return r->deploy_unrevoked[d];
+	for (int i = 0; i < REPORT_NDEPLOY; i++)
+		sum += r->deploy_unrevoked[i];
+	return r->certificates - sum;
+}
+
+static const char *deploy_bar_name(int d)
+{
+	return d < REPORT_NDEPLOY ? report_deploy_name((enum report_deploy)d)
+				  : "revoked or expired";
+}
+
 static void svg_deployment(const struct report *r, FILE *out)
 {
-	static const char *const colors[REPORT_NDEPLOY] = {
-		"#b00020", "#1b7f3b", "#d98c00", "#8a8f98"
-	};
-	const double W = 720, H = 130, L = 20, R = 20;
-	long long total = 0;
+	const double W = 760, H = 120, L = 20, R = 20;
 	double x = L;
 
-	for (int d = 0; d < REPORT_NDEPLOY; d++)
-		total += r->deploy_unrevoked[d];
 	fprintf(out,
 		"<svg id=\"chart-deployment\" role=\"img\" "
 		"xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f "
-		"%.0f\" width=\"%.0f\" height=\"%.0f\">\n"
-		"<title>Deployment status of certificates still to "
-		"revoke</title>\n"
+		"%.0f\" width=\"%.0f\" height=\"%.0f\" font-size=\"12\">\n"
+		"<title>Every certificate of the incident: still to revoke "
+		"by deployment, and revoked or expired</title>\n"
 		"<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" "
 		"fill=\"#fff\"/>\n",
 		W, H, W, H, W, H);
-	if (total == 0) {
+	if (r->certificates <= 0) {
 		fprintf(out,
-			"<text x=\"%.1f\" y=\"40\" font-size=\"13\" "
-			"text-anchor=\"middle\" fill=\"#555\">no certificate "
-			"left to revoke</text>\n</svg>\n",
+			"<text x=\"%.1f\" y=\"40\" text-anchor=\"middle\" "
+			"fill=\"#555\">no certificate imported</text>\n"
+			"</svg>\n",
 			W / 2);
 		return;
 	}
-	for (int d = 0; d < REPORT_NDEPLOY; d++) {
-		double w = (W - L - R) * (double)r->deploy_unrevoked[d] /
-			   (double)total;
+	for (int d = 0; d <= REPORT_NDEPLOY; d++) {
+		double w = (W - L - R) * (double)deploy_bar(r, d) /
+			   (double)r->certificates;
 
 		if (w > 0)
 			fprintf(out,
-				"<rect x=\"%.1f\" y=\"20\" width=\"%.1f\" "
-				"height=\"40\" fill=\"%s\"/>\n",
-				x, w, colors[d]);
+				"<rect x=\"%.1f\" y=\"10\" width=\"%.1f\" "
+				"height=\"36\" fill=\"%s\"/>\n",
+				x, w, deploy_colors[d]);
 		x += w;
 	}
-	for (int d = 0; d < REPORT_NDEPLOY; d++)
+	fprintf(out,
+		"<text x=\"%.1f\" y=\"62\" fill=\"#555\">all %s certificates; "
+		"the first four still to revoke, by their names' latest "
+		"scan</text>\n",
+		L, N(r->certificates));
+	for (int d = 0; d <= REPORT_NDEPLOY; d++) {
+		double lx = L + (d % 3) * 245.0, ly = 84 + (d / 3) * 20.0;
+
 		fprintf(out,
-			"<rect x=\"%.1f\" y=\"82\" width=\"12\" height=\"12\" "
-			"fill=\"%s\"/><text x=\"%.1f\" y=\"92\" "
-			"font-size=\"12\">%s %s (%.1f%%)</text>\n",
-			L + d * 175.0, colors[d], L + d * 175.0 + 16,
-			report_deploy_name((enum report_deploy)d),
-			N(r->deploy_unrevoked[d]),
-			pct(r->deploy_unrevoked[d], total));
+			"<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" "
+			"height=\"12\" fill=\"%s\"/><text class=\"legend\" "
+			"data-deploy=\"%s\" data-value=\"%lld\" x=\"%.1f\" "
+			"y=\"%.1f\">%s %s (%.1f%%)</text>\n",
+			lx, ly - 10, deploy_colors[d], deploy_bar_name(d),
+			deploy_bar(r, d), lx + 16, ly, deploy_bar_name(d),
+			N(deploy_bar(r, d)),
+			pct(deploy_bar(r, d), r->certificates));
+	}
+	fputs("</svg>\n", out);
+}
+
+/* Chart 4: notification progress over time. */
+static void svg_notify(const struct report *r, FILE *out)
+{
+	struct frame fr = {
+		.W = 760, .H = 260, .L = 70, .R = 150, .TOP = 30, .B = 50
+	};
+	const struct report_notify_point *last =
+		r->nnotify ? &r->notify_curve[r->nnotify - 1] : NULL;
+	long long top = 0;
+	time_t t0 = r->dates.aware_at;
+	static const struct {
+		const char *name, *color;
+	} lines[] = { { "sent", "#1b7f3b" },
+		      { "failed", "#b00020" },
+		      { "no address", "#8a8f98" } };
+
+	for (int k = 0; k < REPORT_KINDS; k++)
+		for (int st = 0; st < REPORT_STATES; st++)
+			top += r->notices[k][st];
+	svg_time_frame(out, &fr, "chart-notify",
+		       "Notices sent, failed and without an address over time",
+		       "notices (cumulative)", t0,
+		       r->must_by > r->at ? r->must_by : r->at, top);
+	if (last == NULL)
+		fprintf(out,
+			"<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
+			"fill=\"#555\">no notice sent yet</text>\n",
+			(fr.L + fr.W - fr.R) / 2, (fr.TOP + fr.H - fr.B) / 2);
+	for (int l = 0; last && l < 3; l++) {
+		long long prev = 0, end;
+
+		fprintf(out,
+			"<polyline fill=\"none\" stroke=\"%s\" "
+			"stroke-width=\"2\" points=\"%.1f,%.1f",
+			lines[l].color, fx(&fr, t0), fy(&fr, 0));
+		for (size_t i = 0; i < r->nnotify; i++) {
+			const struct report_notify_point *q =
+				&r->notify_curve[i];
+			long long v = l == 0   ? q->sent
+				      : l == 1 ? q->failed
+					       : q->no_address;
+			time_t at = q->at < t0 ? t0 : q->at;
+
+			fprintf(out, " %.1f,%.1f %.1f,%.1f", fx(&fr, at),
+				fy(&fr, prev), fx(&fr, at), fy(&fr, v));
+			prev = v;
+		}
+		end = prev;
+		fprintf(out,
+			" %.1f,%.1f\"/>\n<text class=\"legend\" "
+			"data-notify=\"%s\" data-value=\"%lld\" x=\"%.1f\" "
+			"y=\"%.1f\" fill=\"%s\">%s %s</text>\n",
+			fx(&fr, r->at), fy(&fr, end), lines[l].name, end,
+			fr.W - fr.R + 8, fr.TOP + 14 + 18.0 * l, lines[l].color,
+			N(end), lines[l].name);
+	}
 	fputs("</svg>\n", out);
 }
 
 /* Chart 3: histogram of warning time. */
 static void svg_warning(const struct report *r, FILE *out)
 {
-	const double W = 720, H = 260, L = 50, R = 20, TOP = 20, B = 50;
+	const double W = 760, H = 260, L = 50, R = 20, TOP = 40, B = 50;
 	double bw = (W - L - R) / REPORT_WARN_BUCKETS;
 	long long ymax = 1;
 
@@ -956,7 +1329,7 @@ static void svg_warning(const struct report *r, FILE *out)
 		"xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f "
 		"%.0f\" width=\"%.0f\" height=\"%.0f\">\n"
 		"<title>Warning time: hours from first notice to "
-		"MUST-by</title>\n"
+		"revocation or MUST-by</title>\n"
 		"<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" "
 		"fill=\"#fff\"/>\n"
 		"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
@@ -973,24 +1346,48 @@ static void svg_warning(const struct report *r, FILE *out)
 			(H - TOP - B) * (double)r->warn_hist[b] / (double)ymax;
 		double x = L + b * bw;
 
+		/* The count inside a tall bar (white, left of the median
+		 * line through its middle), else above it. */
 		if (r->warn_hist[b] > 0)
 			fprintf(out,
 				"<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
 				"height=\"%.1f\" fill=\"%s\"/>\n"
 				"<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
-				"text-anchor=\"middle\">%s</text>\n",
+				"fill=\"%s\" text-anchor=\"%s\">%s</text>\n",
 				x + 4, H - B - h, bw - 8, h,
-				b == 0 ? "#b00020" : "#1f5fbf", x + bw / 2,
-				H - B - h - 4, N(r->warn_hist[b]));
+				b == 0 ? "#b00020" : "#1f5fbf",
+				h > 24 ? x + 8 : x + bw / 2,
+				h > 24 ? H - B - h + 16 : H - B - h - 4,
+				h > 24 ? "#fff" : "#1b1f24",
+				h > 24 ? "start" : "middle",
+				N(r->warn_hist[b]));
 		fprintf(out,
 			"<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
 			"text-anchor=\"middle\">%s</text>\n",
 			x + bw / 2, H - B + 15, report_warn_bucket_name(b));
 	}
+	if (r->addresses_notified > 0) {
+		/* The median, inside its bucket by linear position. */
+		int b = report_warn_bucket(r->warn_median_h);
+		double x = L + b * bw + bw / 2;
+
+		fprintf(out,
+			"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+			"y2=\"%.1f\" stroke=\"#1b1f24\" stroke-width=\"2\" "
+			"stroke-dasharray=\"4,3\"/><text id=\"warning-median\" "
+			"data-value=\"%.1f\" x=\"%.1f\" y=\"%.1f\" "
+			"font-size=\"12\" font-weight=\"bold\" "
+			"text-anchor=\"%s\">median %.1f h</text>\n",
+			x, TOP - 22, x, H - B, r->warn_median_h,
+			x + (b > REPORT_WARN_BUCKETS / 2 ? -5 : 5), TOP - 24,
+			b > REPORT_WARN_BUCKETS / 2 ? "end" : "start",
+			r->warn_median_h);
+	}
 	fprintf(out,
 		"<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" "
-		"text-anchor=\"middle\">warning time (addresses by hours "
-		"between their first notice and MUST-by)</text>\n</svg>\n",
+		"text-anchor=\"middle\">addresses by hours between their "
+		"first notice and the first revocation of their "
+		"certificates (or MUST-by)</text>\n</svg>\n",
 		(L + W - R) / 2, H - 12);
 }
 
@@ -1015,6 +1412,25 @@ int report_write_html(const struct report *r, FILE *out)
 		" are for people to write.</p>\n",
 		T3339(r->at));
 
+	/* The answer first: how many are left and how the deadline
+	 * stands. */
+	if (r->certificates > 0) {
+		char rem[64] = "";
+		const char *state = "open";
+
+		for (int i = 0; i < r->nclocks; i++)
+			if (strcmp(r->clocks[i].id, "revoke-must") == 0) {
+				remaining(&r->clocks[i], rem, sizeof(rem));
+				state = deadline_state_name(r->clocks[i].state);
+			}
+		fprintf(out,
+			"<p class=\"lead\"><strong>%s of %s certificates "
+			"still to revoke</strong> as of <span>%s</span>; "
+			"MUST-by <span>%s</span>: "
+			"<strong class=\"state-%s\">%s</strong>.</p>\n",
+			N(r->left_at), N(r->certificates), TZ(r->at),
+			TZ(r->must_by), state, rem[0] ? rem : "-");
+	}
 	if (r->rehearsal_events > 0)
 		fprintf(out,
 			"<p class=\"meta\"><strong>Rehearsal or "
@@ -1029,7 +1445,7 @@ int report_write_html(const struct report *r, FILE *out)
 	else
 		fputs(HBLANK, out);
 	fputs("</td></tr>\n<tr><th>Incident description</th><td>" HBLANK
-	      "</td></tr>\n<tr><th>Relevant policies</th><td>",
+	      "</td></tr>\n<tr><th>Relevant policies</th><td class=\"text\">",
 	      out);
 	html_text(out, r->rule.citation);
 	fputs(": &ldquo;", out);
@@ -1072,7 +1488,7 @@ int report_write_html(const struct report *r, FILE *out)
 	fprintf(out, "<h3>By revocation verdict (MUST-by %s)</h3>\n",
 		T(r->must_by));
 	table_verdicts(r, out, true);
-	svg_revocations(r, out);
+	svg_burndown(r, out);
 
 	fputs("<h3>By deployment</h3>\n", out);
 	if (r->scanned_targets == 0)
@@ -1107,12 +1523,14 @@ int report_write_html(const struct report *r, FILE *out)
 	if (r->addresses_notified > 0)
 		fprintf(out,
 			"<p><strong>Warning time</strong> (hours from an "
-			"address's first notice to MUST-by): minimum %.1f, "
+			"address's first notice to its first revocation, or "
+			"MUST-by): minimum %.1f, "
 			"median %.1f, maximum %.1f.</p>\n",
 			r->warn_min_h, r->warn_median_h, r->warn_max_h);
+	svg_notify(r, out);
 	svg_warning(r, out);
 
-	fputs("<h2>Timeline</h2>\n<p>All times UTC, minute granularity.", out);
+	fputs("<h2>Timeline</h2>\n<p>All times UTC.", out);
 	if (r->omitted_events > 0) {
 		fprintf(out,
 			" <strong>Not complete:</strong> of %s audit-trail "
@@ -1325,13 +1743,20 @@ int report_write_json(const struct report *r, FILE *out)
 				  report_time_json(r->revoked_curve[i].at),
 				  "revoked",
 				  (json_int_t)r->revoked_curve[i].cumulative));
-	json_object_set_new(root, "revocation",
-			    json_pack("{s:o,s:o,s:I,s:o}", "first_revoked_at",
-				      report_time_json(r->first_revoked_at),
-				      "last_revoked_at",
-				      report_time_json(r->last_revoked_at),
-				      "conflicts", (json_int_t)r->conflicts,
-				      "curve", a));
+	json_object_set_new(
+		root, "revocation",
+		json_pack(
+			"{s:o,s:o,s:I,s:o,s:{s:o,s:o,s:o}}", "first_revoked_at",
+			report_time_json(r->first_revoked_at),
+			"last_revoked_at", report_time_json(r->last_revoked_at),
+			"conflicts", (json_int_t)r->conflicts, "curve", a,
+			"still_to_revoke", "at_should_by",
+			r->left_should >= 0 ? json_integer(r->left_should)
+					    : json_null(),
+			"at_must_by",
+			r->left_must >= 0 ? json_integer(r->left_must)
+					  : json_null(),
+			"at", json_integer(r->left_at)));
 	if (delayed(r)) {
 		time_t s = due_of(r, "delayed-update-should");
 		time_t m = due_of(r, "delayed-update-must");

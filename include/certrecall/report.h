@@ -57,6 +57,12 @@ enum report_deploy {
 struct report_entry {
 	time_t at;
 	char *what; /* owned; plain text, escaped by each renderer */
+	/* Events of one kind in a row collapse into one line ("scan: 12
+	 * runs, 6,670 names, ..."): group names the kind (static, NULL for
+	 * milestones, never collapsed), count and unit what each adds. */
+	const char *group;
+	long long count;
+	const char *unit; /* static, e.g. "names" */
 };
 
 /* Revocations in one time bucket (for the chart), cumulative count. */
@@ -116,6 +122,24 @@ struct report {
 	size_t ncurve;
 	long long conflicts; /* certificates whose sources disagree */
 
+	/* Burn-down: certificates still to revoke (not revoked, and not
+	 * expired before revocation was due: incident_progress()'s and so
+	 * `deadlines`' definition) from aware_at to `at`.  burn[i] is how
+	 * many had left by burn[i].at; left_* are exact counts, -1 when the
+	 * moment is after `at` (not known yet). */
+	long long burn_start; /* still to revoke at aware_at */
+	struct report_point *burn;
+	size_t nburn;
+	long long left_should, left_must, left_at;
+
+	/* Notification progress: notices sent, failed and accounts found
+	 * without an address, cumulative, by the same steps up to `at`. */
+	struct report_notify_point {
+		time_t at;
+		long long sent, failed, no_address;
+	} * notify_curve;
+	size_t nnotify;
+
 	/* audit trail */
 	long long events;		 /* audit-trail events up to `at` */
 	long long rehearsal_events;	 /* recorded under CERTRECALL_CLOCK */
@@ -125,6 +149,18 @@ struct report {
 	size_t ntimeline;
 	struct report_stage stages[REPORT_NSTAGES];
 };
+
+/*
+ * Axis ticks by the nice-number rule: a step of 1, 2 or 5 times a power
+ * of ten for counts; for times a step from 1 minute to 7 days that a
+ * person counts in (1, 5, 10, 15, 30 min; 1, 2, 3, 6, 12 h; 1, 2, 7 d).
+ * Both give at most max_ticks steps over [lo, hi]; the count ticks start
+ * at 0 and reach the first multiple of the step at or above hi, which
+ * report_nice_ceiling() returns.
+ */
+long long report_nice_step(long long hi, int max_ticks);
+long long report_nice_ceiling(long long hi, int max_ticks);
+long long report_time_step(long long span_secs, int max_ticks);
 
 /* "md", "html", "json", "csv", "ccadb", "events"; -1 if unknown. */
 int report_format_parse(const char *name, enum report_format *out);
@@ -160,6 +196,10 @@ void report_free(struct report *r);
 /* Appends a timeline entry (takes a copy of what); keeps time order
  * once report_sort_timeline() is called. */
 void report_add_entry(struct report *r, time_t at, const char *what);
+/* An audit-trail event that collapses with its neighbours of the same
+ * group (static strings group and unit). */
+void report_add_event(struct report *r, time_t at, const char *what,
+		      const char *group, long long count, const char *unit);
 void report_sort_timeline(struct report *r);
 
 /*

@@ -82,11 +82,24 @@ expect "addresses notified match SQL" \
 expect "no-address accounts match SQL" \
 	"$(db_sql -c "SELECT count(*) FROM notice WHERE state = 'no-address'")" \
 	"$(jq 'd["notification"]["no_address_accounts"]')"
-expect "warning time: 2020-03-01 10:00 to MUST-by is 89.1 hours" "89.1 89.1" \
+# Warning time runs from an address's first notice to the first
+# revocation of its certificates (or MUST-by): from 2020-03-01 10:00 to
+# the earliest revocation, 2020-03-03 00:00 (38 h), to the latest, late,
+# 2020-03-05 22:30 (108.5 h).
+warn_sql="WITH h AS (SELECT extract(epoch FROM coalesce((SELECT min(c.revoked_at) FROM certificate c
+	  JOIN notice m ON c.account = ANY (m.accounts) WHERE m.address = f.address AND m.state = 'sent'
+	  AND c.revoked_at <= '$at'), '2020-03-05T03:08:00Z') - f.first) / 3600 AS hours
+	 FROM (SELECT address, min(sent_at) AS first FROM notice WHERE state = 'sent' GROUP BY address) f)"
+expect "warning time: from the first notice to the first revocation (or MUST-by)" "38.0 108.5" \
 	"$(jq '"%.1f %.1f" % (d["notification"]["warning_hours"]["min"], d["notification"]["warning_hours"]["max"])')"
-expect "every notified address is in the 3-4 days bucket" \
-	"$(jq 'd["notification"]["addresses_notified"]')" \
+expect "the warning-time extremes match SQL" "38.0 108.5" \
+	"$(db_sql -c "$warn_sql SELECT round(min(hours)::numeric, 1) || ' ' || round(max(hours)::numeric, 1) FROM h")"
+expect "the 3-4 days bucket holds the addresses SQL puts there" \
+	"$(db_sql -c "$warn_sql SELECT count(*) FROM h WHERE hours >= 72 AND hours < 96")" \
 	"$(jq '[b["addresses"] for b in d["notification"]["warning_hours"]["histogram"] if b["bucket"] == "3-4 days"][0]')"
+expect "the histogram counts every notified address once" \
+	"$(jq 'd["notification"]["addresses_notified"]')" \
+	"$(jq 'sum(b["addresses"] for b in d["notification"]["warning_hours"]["histogram"])')"
 expect "the revocation curve ends at the revoked count" 150 "$(jq 'd["revocation"]["curve"][-1]["revoked"]')"
 expect "a delayed-revocation section once MUST-by passed unrevoked" \
 	"$(db_sql -c "SELECT count(*) FROM certificate WHERE certificate_verdict(revoked_at, not_after, '2020-03-05T03:08:00Z', '$at') = 'overdue'")" \
@@ -109,7 +122,7 @@ fi
 # Markdown and HTML say the same; the HTML page is self-contained.
 md=$(certrecall report caa-2020 --format md --at $at)
 contains "md: delayed-revocation section" "## Delayed revocation" "$md"
-contains "md: warning time" "minimum 89.1, median 89.1, maximum 89.1" "$md"
+contains "md: warning time" "minimum 38.0, median $(jq '"%.1f" % d["notification"]["warning_hours"]["median"]'), maximum 108.5" "$md"
 contains "md: says events were recorded under the rehearsal clock" "**Rehearsal or replay:** 1 events" "$md"
 expect "the timeline does not list the real time of a rehearsed event" "" "$(echo "$md" | grep '^| .*wall')"
 certrecall report caa-2020 --format html -o report.html --at $at
@@ -122,7 +135,7 @@ wait $reader
 expect "-o to a pipe writes into it, never renames over it" "p 1" \
 	"$(stat -c %A fifo | cut -c1) $(grep -c '^# Incident report' fifo.out)"
 html=$(cat report.html)
-expect "the page has three charts" 3 "$(grep -c '<svg id="chart-' report.html)"
+expect "the page has four charts" 4 "$(grep -c '<svg id="chart-' report.html)"
 expect "no script, no external request" "" "$(grep -Eio '<script|src="http|href="http|url\(' report.html)"
 contains "the title is HTML-escaped" "CAA &lt;rechecking&gt; bug | &amp; more" "$html"
 if /usr/bin/python3 -c 'import html5lib' && command -v chromium >/dev/null; then
@@ -131,11 +144,11 @@ if /usr/bin/python3 -c 'import html5lib' && command -v chromium >/dev/null; then
 import html5lib, sys
 doc = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(open(sys.argv[1], "rb").read())
 print("valid", len(doc.findall(".//{http://www.w3.org/2000/svg}svg")))' report.html 2>&1)
-	expect "the HTML is valid HTML5 (strict html5lib) with three SVG charts" "valid 3" "$v"
+	expect "the HTML is valid HTML5 (strict html5lib) with four SVG charts" "valid 4" "$v"
 	dom=$(timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
 		--disable-component-update --disable-default-apps --disable-sync --no-first-run \
 		--user-data-dir="$T_TMP/chrome-dom" --dump-dom "file://$T_TMP/report.html" 2>/dev/null)
-	expect "the page Chromium rendered contains the three charts" 3 \
+	expect "the page Chromium rendered contains the four charts" 4 \
 		"$(echo "$dom" | grep -o '<svg id="chart-[a-z]*"' | sort -u | wc -l)"
 	timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
 		--disable-component-update --disable-default-apps --disable-sync --no-first-run \
@@ -227,9 +240,13 @@ md=$(certrecall report busy --format md --at $bat)
 contains "md: the timeline says what it leaves out, from when to when" \
 	"of 6,000 audit-trail events, 1,000 from 2020-03-01 21:41 UTC to 2020-03-02 14:20 UTC are left out here" "$md"
 contains "md: and where to get them" '`certrecall report busy --format events` lists every one' "$md"
-expect "md: the first and the last 2,500 events are in the table" 5000 "$(grep -c '^| 2020-.* | scan' <<<"$md")"
-contains "md: the last event is there" "| 2020-03-04 08:00 UTC | scan" "$md"
-contains "md: the omission has its row in the timeline" "| 2020-03-01 21:41 UTC | 1000 more events from 2020-03-01T21:41:00Z to 2020-03-02T14:20:00Z omitted here" "$md"
+expect "md: the first and the last 2,500 events are in the timeline, runs as one line each" 5000 \
+	"$(sed -n 's/^- 2020-.* — scan: \([0-9,]*\) runs, .*/\1/p' <<<"$md" | tr -d , | awk '{ s += $1 } END { print s }')"
+contains "md: a milestone (SHOULD-by) breaks a run" "- 2020-02-29 04:01:00Z — scan: 1,387 runs, 2020-02-29 04:01Z – 2020-03-01 03:07Z
+- 2020-03-01 03:08:00Z — SHOULD-by: revocation due
+- 2020-03-01 03:08:00Z — scan: 1,113 runs, 2020-03-01 03:08–21:40Z" "$md"
+contains "md: the last event is there" "- 2020-03-02 14:21:00Z — scan: 2,500 runs, 2020-03-02 14:21Z – 2020-03-04 08:00Z" "$md"
+contains "md: the omission has its line in the timeline" "- 2020-03-01 21:41:00Z — 1000 more events from 2020-03-01T21:41:00Z to 2020-03-02T14:20:00Z omitted here" "$md"
 html=$(certrecall report busy --format html --at $bat)
 contains "html: says the same" "1,000 from 2020-03-01 21:41 UTC to 2020-03-02 14:20 UTC are left out here" "$html"
 contains "html: and where to get them" "<code>certrecall report busy --format events</code>" "$html"

@@ -130,7 +130,7 @@ START_TEST(empty_incident_says_so_everywhere)
 	ck_assert_ptr_nonnull(strstr(md, "No certificates have been imported"));
 	ck_assert_ptr_nonnull(strstr(html, "No certificates have been "
 					   "imported"));
-	ck_assert_ptr_nonnull(strstr(html, "no revocation recorded yet"));
+	ck_assert_ptr_nonnull(strstr(html, "no certificate imported yet"));
 	ck_assert_ptr_nonnull(strstr(html, "no notice sent yet"));
 	ck_assert_ptr_nonnull(strstr(dash, "no certificates imported yet"));
 	free(md);
@@ -163,27 +163,62 @@ START_TEST(markdown_escapes_database_text_and_groups_digits)
 }
 END_TEST
 
-START_TEST(html_is_self_contained_with_three_charts)
+/* The value of attribute data-value of the element with id id. */
+static long long data_value(const char *html, const char *id)
+{
+	char key[96];
+	const char *p;
+
+	snprintf(key, sizeof(key), "id=\"%s\" data-value=\"", id);
+	p = strstr(html, key);
+	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
+START_TEST(html_is_self_contained_with_four_charts)
 {
 	struct report *r = make(3000, 30);
 	char *html;
+	long long legend = 0;
+	const char *p;
 
 	free(r->title);
 	r->title = strdup("<script>alert(1)</script> & \"q\"");
 	r->addresses_notified = 900;
 	r->warn_hist[5] = 900;
+	r->warn_median_h = 60.5;
 	r->first_revoked_at = AWARE + 20 * HOUR;
 	r->last_revoked_at = AWARE + 29 * HOUR;
-	r->revoked_curve = calloc(2, sizeof(*r->revoked_curve));
-	r->revoked_curve[0] = (struct report_point){ AWARE + 21 * HOUR, 10 };
-	r->revoked_curve[1] = (struct report_point){ AWARE + 29 * HOUR, 1700 };
-	r->ncurve = 2;
+	r->by_verdict[DEADLINE_PENDING] = 1300;
+	r->by_verdict[DEADLINE_REVOKED_ON_TIME] = 1700;
+	r->still_valid = 1300;
+	r->deploy_unrevoked[REPORT_NOT_SCANNED] = 1300;
+	r->burn_start = 3000;
+	r->burn = calloc(2, sizeof(*r->burn));
+	r->burn[0] = (struct report_point){ AWARE + 21 * HOUR, 10 };
+	r->burn[1] = (struct report_point){ AWARE + 29 * HOUR, 1700 };
+	r->nburn = 2;
+	r->left_should = 2990; /* SHOULD-by at 24 h has passed */
+	r->left_must = -1;     /* MUST-by is ahead */
+	r->left_at = 1300;
 	html = render(report_write_html, r);
-	ck_assert_int_eq(count(html, "<svg id=\"chart-"), 3);
-	ck_assert_ptr_nonnull(strstr(html, "id=\"chart-revocations\""));
+	ck_assert_int_eq(count(html, "<svg id=\"chart-"), 4);
+	ck_assert_ptr_nonnull(strstr(html, "id=\"chart-burndown\""));
 	ck_assert_ptr_nonnull(strstr(html, "id=\"chart-deployment\""));
+	ck_assert_ptr_nonnull(strstr(html, "id=\"chart-notify\""));
 	ck_assert_ptr_nonnull(strstr(html, "id=\"chart-warning\""));
-	ck_assert_ptr_nonnull(strstr(html, "MUST-by 2020-03-05 03:08 UTC"));
+	ck_assert_ptr_nonnull(strstr(html, "MUST-by 2020-03-05 03:08Z"));
+	/* The burn-down labels what is known, nothing in the future. */
+	ck_assert_int_eq(data_value(html, "burndown-should"), 2990);
+	ck_assert_int_eq(data_value(html, "burndown-at"), 1300);
+	ck_assert_int_eq(data_value(html, "burndown-must"), -1);
+	ck_assert_ptr_nonnull(strstr(html, "2,990 at SHOULD-by"));
+	ck_assert_ptr_nonnull(strstr(html, "id=\"warning-median\" "
+					   "data-value=\"60.5\""));
+	/* The deployment bar adds up to every certificate. */
+	for (p = html; (p = strstr(p, "data-deploy=")) != NULL; p++)
+		legend += strtoll(strstr(p, "data-value=\"") + 12, NULL, 10);
+	ck_assert_int_eq(legend, 3000);
+	ck_assert_ptr_nonnull(strstr(html, "revoked or expired 1,700 (56.7%)"));
 	ck_assert_ptr_nonnull(strstr(html, "&lt;script&gt;alert(1)&lt;/script"
 					   "&gt; &amp; &quot;q&quot;"));
 	ck_assert_ptr_null(strstr(html, "<script"));
@@ -191,6 +226,107 @@ START_TEST(html_is_self_contained_with_three_charts)
 	ck_assert_ptr_null(strstr(html, "src=\""));
 	ck_assert_int_eq(count(html, "<svg"), count(html, "</svg>"));
 	ck_assert_ptr_nonnull(strstr(html, "</html>\n"));
+	free(html);
+	report_free(r);
+}
+END_TEST
+
+/* Before the clock started there is nothing to draw but the frame. */
+START_TEST(burndown_before_aware_draws_no_line)
+{
+	struct report *r = make(3000, -5);
+	char *html;
+
+	r->burn_start = 3000;
+	r->left_at = 3000;
+	html = render(report_write_html, r);
+	ck_assert_ptr_nonnull(strstr(html, "id=\"chart-burndown\""));
+	ck_assert_ptr_null(strstr(html, "id=\"burndown-at\""));
+	ck_assert_ptr_null(strstr(html, "stroke-width=\"2.5\""));
+	free(html);
+	report_free(r);
+}
+END_TEST
+
+/* Nice-number ticks: 1, 2 or 5 times a power of ten, at most n steps. */
+static const struct {
+	long long hi;
+	int n;
+	long long step, ceiling;
+} nice_cases[] = {
+	{ 0, 5, 1, 1 },
+	{ 3, 5, 1, 3 },
+	{ 7, 5, 2, 8 },
+	{ 3048, 5, 1000, 4000 },
+	{ 3048, 8, 500, 3500 },
+	{ 1000, 5, 200, 1000 },
+	{ 3048289, 5, 1000000, 4000000 },
+	{ 2013, 5, 500, 2500 },
+};
+
+START_TEST(count_ticks_are_nice_numbers)
+{
+	ck_assert_int_eq(report_nice_step(nice_cases[_i].hi, nice_cases[_i].n),
+			 nice_cases[_i].step);
+	ck_assert_int_eq(
+		report_nice_ceiling(nice_cases[_i].hi, nice_cases[_i].n),
+		nice_cases[_i].ceiling);
+}
+END_TEST
+
+/* Time ticks: steps a person counts in, at most n of them. */
+static const struct {
+	long long span;
+	int n;
+	long long step;
+} tsteps[] = {
+	{ 5 * 60, 8, 60 },
+	{ 2 * HOUR, 8, 15 * 60 },
+	{ 10 * HOUR, 8, 2 * HOUR },
+	{ 5 * 24 * HOUR, 8, 24 * HOUR },
+	{ 5 * 24 * HOUR + 60, 8, 24 * HOUR },
+	{ 9 * 24 * HOUR, 8, 2 * 24 * HOUR },
+	{ 40 * 24 * HOUR, 8, 7 * 24 * HOUR },
+};
+
+START_TEST(time_ticks_are_hours_and_days)
+{
+	ck_assert_int_eq(report_time_step(tsteps[_i].span, tsteps[_i].n),
+			 tsteps[_i].step);
+}
+END_TEST
+
+/* The timeline in words; a run of one kind of event is one line. */
+START_TEST(timeline_collapses_runs_of_one_kind)
+{
+	struct report *r = make(3048, 30);
+	char *md, *html;
+
+	for (int i = 0; i < 12; i++)
+		report_add_event(r, AWARE + 5 * HOUR + i * 300,
+				 "scanned 555 of 6,670 names", "scan", 555,
+				 "names");
+	report_add_event(r, AWARE + 2 * HOUR,
+			 "imported 3,048 certificates from caa.txt.gz (973 "
+			 "accounts)",
+			 "import", 3048, "certificates");
+	report_add_event(r, AWARE + 7 * HOUR, "report written", "report", 1,
+			 "reports");
+	report_sort_timeline(r);
+	md = render(report_write_md, r);
+	html = render(report_write_html, r);
+	ck_assert_ptr_nonnull(
+		strstr(md, "- 2020-02-29 05:08:00Z \u2014 imported 3,048 "
+			   "certificates from caa.txt.gz (973 accounts)\n"));
+	ck_assert_ptr_nonnull(strstr(md, "- 2020-02-29 08:08:00Z \u2014 scan: "
+					 "12 runs, 6,660 names, 2020-02-29 "
+					 "08:08\u201309:03Z\n"));
+	/* A single event is told, not counted. */
+	ck_assert_ptr_nonnull(strstr(md, "\u2014 report written\n"));
+	ck_assert_ptr_nonnull(strstr(html, "<time datetime=\"2020-02-29T08:08:"
+					   "00Z\">2020-02-29 08:08:00Z</time> "
+					   "&mdash; scan: 12 runs"));
+	free(md);
 	free(html);
 	report_free(r);
 }
@@ -422,7 +558,13 @@ static Suite *report_suite(void)
 	tcase_add_test(tc, format_names_parse);
 	tcase_add_test(tc, empty_incident_says_so_everywhere);
 	tcase_add_test(tc, markdown_escapes_database_text_and_groups_digits);
-	tcase_add_test(tc, html_is_self_contained_with_three_charts);
+	tcase_add_test(tc, html_is_self_contained_with_four_charts);
+	tcase_add_loop_test(tc, count_ticks_are_nice_numbers, 0,
+			    sizeof(nice_cases) / sizeof(nice_cases[0]));
+	tcase_add_loop_test(tc, time_ticks_are_hours_and_days, 0,
+			    sizeof(tsteps) / sizeof(tsteps[0]));
+	tcase_add_test(tc, timeline_collapses_runs_of_one_kind);
+	tcase_add_test(tc, burndown_before_aware_draws_no_line);
 	tcase_add_test(tc, json_has_delayed_section_only_after_missed_must_by);
 	tcase_add_test(tc,
 		       a_cut_timeline_says_what_it_left_out_in_every_format);
