@@ -26,6 +26,7 @@
 #include "certrecall/progress.h"
 #include "certrecall/scan.h"
 #include "certrecall/scanner.h"
+#include "certrecall/starttls.h"
 #include "certrecall/utctime.h"
 #include "certrecall/xalloc.h"
 
@@ -59,6 +60,7 @@ struct target {
 	int round;
 	char *name;
 	int port;
+	enum starttls_proto proto;
 };
 
 /* One result waiting to be written. */
@@ -67,6 +69,8 @@ struct pending {
 	int round;
 	char *name;
 	char address[64];
+	int port;
+	enum starttls_proto proto;
 	enum scanner_outcome outcome;
 	char error[240];
 	char tls_version[16];
@@ -115,6 +119,8 @@ static void on_result(const struct scanner_result *r, void *arg)
 	p->round = t->round;
 	p->name = xstrdup(t->name);
 	snprintf(p->address, sizeof(p->address), "%s", r->address);
+	p->port = r->port;
+	p->proto = r->proto;
 	p->outcome = r->outcome;
 	snprintf(p->error, sizeof(p->error), "%s", r->error);
 	snprintf(p->tls_version, sizeof(p->tls_version), "%s", r->tls_version);
@@ -234,11 +240,12 @@ static void jsonl_line(struct worker *w, const struct pending *p,
 		utctime_format_rfc3339(p->ci.not_after, na, sizeof(na));
 	}
 	utctime_format_rfc3339(clock_now(), now, sizeof(now));
-	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "time", now,
-		      "name", p->name, "address", p->address, "verdict",
-		      classify_verdict_name(v), "serial", serial, "not_after",
-		      na, "tls_version", p->tls_version, "error", p->error,
-		      "elapsed_ms", (json_int_t)p->elapsed_ms);
+	o = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "time",
+		      now, "name", p->name, "address", p->address, "port",
+		      p->port, "protocol", starttls_proto_name(p->proto),
+		      "verdict", classify_verdict_name(v), "serial", serial,
+		      "not_after", na, "tls_version", p->tls_version, "error",
+		      p->error, "elapsed_ms", (json_int_t)p->elapsed_ms);
 	text = json_dumps(o, JSON_COMPACT);
 	len = strlen(text);
 	text[len] = '\n'; /* one write per line: O_APPEND keeps lines whole */
@@ -288,12 +295,12 @@ static int flush(struct worker *w)
 		goto out;
 	if (db_begin(w->db) < 0)
 		goto out;
-	c = db_copy_begin(w->db,
-			  "COPY observation (target_id, round, worker, address,"
-			  " verdict, served_serial, served_issuer,"
-			  " served_subject, served_names, served_not_before,"
-			  " served_not_after, served_sha256, tls_version,"
-			  " error_detail, elapsed_ms) FROM STDIN");
+	c = db_copy_begin(
+		w->db, "COPY observation (target_id, round, worker, address,"
+		       " port, protocol, verdict, served_serial, served_issuer,"
+		       " served_subject, served_names, served_not_before,"
+		       " served_not_after, served_sha256, tls_version,"
+		       " error_detail, elapsed_ms) FROM STDIN");
 	if (c == NULL)
 		goto rollback;
 	for (size_t i = 0; i < w->nbuf; i++) {
@@ -321,6 +328,8 @@ static int flush(struct worker *w)
 		db_copy_llong(c, p->round);
 		db_copy_text(c, w->name);
 		db_copy_text(c, p->address[0] ? p->address : NULL);
+		db_copy_llong(c, p->port);
+		db_copy_text(c, starttls_proto_name(p->proto));
 		db_copy_text(c, classify_verdict_name(v));
 		if (p->has_leaf) {
 			db_copy_bytea(c, p->ci.serial.b, p->ci.serial.len);
@@ -417,7 +426,7 @@ static int claim(struct worker *w, long long max)
 		       "  AND (state = 'pending' OR lease_until < now())"
 		       "  AND ($5::text[] IS NULL OR name = ANY ($5::text[]))"
 		       "  ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)"
-		       " RETURNING t.id, t.round, t.name, t.port",
+		       " RETURNING t.id, t.round, t.name, t.port, t.protocol",
 		       5, params);
 	if (res == NULL)
 		return -1;
@@ -431,13 +440,18 @@ static int claim(struct worker *w, long long max)
 		t->round = atoi(PQgetvalue(res, i, 1));
 		t->name = xstrdup(PQgetvalue(res, i, 2));
 		t->port = atoi(PQgetvalue(res, i, 3));
+		if (starttls_proto_parse(PQgetvalue(res, i, 4),
+					 strlen(PQgetvalue(res, i, 4)),
+					 &t->proto) < 0)
+			t->proto = STARTTLS_NONE; /* the CHECK forbids it */
 		/* A name that is an IP address is probed at that address. */
 		if (classify_addr_parse(t->name, &a) == 0)
 			r = scanner_add_address(w->scanner, t->name,
-						(uint16_t)t->port, t->name, t);
+						(uint16_t)t->port, t->proto,
+						t->name, t);
 		else
 			r = scanner_add(w->scanner, t->name, (uint16_t)t->port,
-					t);
+					t->proto, t);
 		if (r < 0) {
 			free(t->name);
 			free(t);
@@ -732,43 +746,53 @@ static long long prepare_targets(struct db *db, const struct config *cfg,
 				 const struct scan_options *opt,
 				 const char *names, struct scan_stats *st)
 {
-	char id[32], ports[256], stale[48], retry[48];
-	const char *params[3] = { id, ports, stale };
-	const char *p = cfg->scanner.ports;
-	size_t used = 0;
+	char id[32], ports[512], protos[1024], stale[48], retry[48];
+	const char *params[3] = { id, ports, protos };
+	struct starttls_port pp[STARTTLS_MAX_PORTS];
+	char why[256];
+	size_t np, pu = 0, ru = 0;
 	PGresult *res;
 	long long due;
 
+	/* Checked at load: an error here is a config changed under us. */
+	if (starttls_ports_parse(cfg->scanner.ports, pp, STARTTLS_MAX_PORTS,
+				 &np, why, sizeof(why)) < 0)
+		return log_error("scanner.ports: %s", why);
 	snprintf(id, sizeof(id), "%lld", inc->id);
-	ports[used++] = '{';
-	while (*p) {
-		long v = strtol(p, (char **)&p, 10);
-
-		if (v > 0)
-			used += (size_t)snprintf(ports + used,
-						 sizeof(ports) - used, "%s%ld",
-						 used > 1 ? "," : "", v);
-		while (*p == ',' || *p == ' ')
-			p++;
+	ports[pu++] = '{';
+	protos[ru++] = '{';
+	for (size_t i = 0; i < np; i++) {
+		pu += (size_t)snprintf(ports + pu, sizeof(ports) - pu, "%s%u",
+				       i ? "," : "", pp[i].port);
+		ru += (size_t)snprintf(protos + ru, sizeof(protos) - ru, "%s%s",
+				       i ? "," : "",
+				       starttls_proto_name(pp[i].proto));
 	}
-	snprintf(ports + used, sizeof(ports) - used, "}");
+	snprintf(ports + pu, sizeof(ports) - pu, "}");
+	snprintf(protos + ru, sizeof(protos) - ru, "}");
 	snprintf(stale, sizeof(stale), "%lld milliseconds",
 		 opt->stale_after_ms);
 	snprintf(retry, sizeof(retry), "%lld milliseconds",
 		 cfg->scanner.retry_after_ms);
 	res = db_query(db,
 		       "INSERT INTO scan_target (incident_id, name, port,"
-		       " probeable, state)"
-		       " SELECT DISTINCT $1::bigint, n, p, left(n, 2) <> '*.',"
+		       " protocol, probeable, state)"
+		       " SELECT DISTINCT $1::bigint, n, pp.p, pp.proto,"
+		       " left(n, 2) <> '*.',"
 		       " CASE WHEN left(n, 2) = '*.' THEN 'done'"
 		       " ELSE 'pending' END"
 		       " FROM certificate c CROSS JOIN unnest(c.names) n"
-		       " CROSS JOIN unnest($2::int[]) p"
+		       " CROSS JOIN unnest($2::int[], $3::text[]) pp(p, proto)"
 		       " WHERE c.incident_id = $1 AND c.revoked_at IS NULL"
 		       " AND (c.not_after IS NULL"
 		       "  OR c.not_after > certrecall_now())"
-		       " ON CONFLICT (incident_id, name, port) DO NOTHING",
-		       2, params);
+		       " ON CONFLICT (incident_id, name, port) DO UPDATE"
+		       " SET protocol = excluded.protocol,"
+		       " state = CASE WHEN scan_target.probeable"
+		       "  AND scan_target.state = 'done' THEN 'pending'"
+		       "  ELSE scan_target.state END"
+		       " WHERE scan_target.protocol <> excluded.protocol",
+		       3, params);
 	if (res == NULL)
 		return -1;
 	PQclear(res);

@@ -64,6 +64,103 @@ unsigned starttls_default_port(enum starttls_proto p)
 	return default_ports[p];
 }
 
+static int ports_add(struct starttls_port *out, size_t max, size_t *n,
+		     unsigned port, enum starttls_proto proto, char *err,
+		     size_t errsize)
+{
+	for (size_t i = 0; i < *n; i++) {
+		if (out[i].port != port)
+			continue;
+		if (out[i].proto == proto)
+			return 0;
+		snprintf(err, errsize, "port %u given as both %s and %s", port,
+			 starttls_proto_name(out[i].proto),
+			 starttls_proto_name(proto));
+		return -1;
+	}
+	if (*n >= max) {
+		snprintf(err, errsize, "more than %zu ports", max);
+		return -1;
+	}
+	out[*n].port = port;
+	out[*n].proto = proto;
+	(*n)++;
+	return 0;
+}
+
+static int ports_parse(const char *text, struct starttls_port *out, size_t max,
+		       size_t *n, char *err, size_t errsize, int depth)
+{
+	const char *p = text;
+
+	while (*p) {
+		const char *e, *slash;
+		enum starttls_proto proto = STARTTLS_NONE;
+		unsigned long v = 0;
+		size_t len, i;
+
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		e = p + strcspn(p, ", \t");
+		len = (size_t)(e - p);
+		if (depth == 0 && len == 3 && strncasecmp(p, "web", 3) == 0) {
+			if (ports_parse(STARTTLS_PRESET_WEB, out, max, n, err,
+					errsize, 1) < 0)
+				return -1;
+		} else if (depth == 0 && len == 4 &&
+			   (strncasecmp(p, "mail", 4) == 0 ||
+			    strncasecmp(p, "chat", 4) == 0)) {
+			if (ports_parse(tolower((unsigned char)p[0]) == 'm'
+						? STARTTLS_PRESET_MAIL
+						: STARTTLS_PRESET_CHAT,
+					out, max, n, err, errsize, 1) < 0)
+				return -1;
+		} else {
+			slash = memchr(p, '/', len);
+			for (i = 0; p + i < (slash ? slash : e); i++) {
+				if (!isdigit((unsigned char)p[i]) || v > 65535)
+					break;
+				v = v * 10 + (unsigned long)(p[i] - '0');
+			}
+			if (i == 0 || p + i != (slash ? slash : e) || v < 1 ||
+			    v > 65535 ||
+			    (slash != NULL &&
+			     starttls_proto_parse(slash + 1,
+						  (size_t)(e - slash - 1),
+						  &proto) < 0)) {
+				snprintf(err, errsize,
+					 "\"%.*s\" is not PORT[/PROTO] (port 1 "
+					 "to 65535; PROTO tls, smtp, imap, "
+					 "pop3, "
+					 "ftp, xmpp-client, xmpp-server, ldap) "
+					 "or a preset (web, mail, chat)",
+					 (int)(len > 40 ? 40 : len), p);
+				return -1;
+			}
+			if (ports_add(out, max, n, (unsigned)v, proto, err,
+				      errsize) < 0)
+				return -1;
+		}
+		p = e;
+	}
+	return 0;
+}
+
+int starttls_ports_parse(const char *text, struct starttls_port *out,
+			 size_t max, size_t *n, char *err, size_t errsize)
+{
+	*n = 0;
+	if (ports_parse(text, out, max, n, err, errsize, 0) < 0)
+		return -1;
+	if (*n == 0) {
+		snprintf(err, errsize, "no port given");
+		return -1;
+	}
+	return 0;
+}
+
 static void set_out(struct starttls *t, const char *data, size_t len)
 {
 	if (len > sizeof(t->out))

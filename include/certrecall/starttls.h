@@ -74,6 +74,28 @@ int starttls_proto_parse(const char *name, size_t len,
 /* The usual port of a protocol (25, 143, ...); 443 for tls. */
 unsigned starttls_default_port(enum starttls_proto p);
 
+/* One entry of scanner.ports. */
+struct starttls_port {
+	unsigned port;
+	enum starttls_proto proto;
+};
+
+#define STARTTLS_MAX_PORTS 64
+/* The presets scanner.ports may name (docs/scanner.md lists them). */
+#define STARTTLS_PRESET_WEB "443"
+#define STARTTLS_PRESET_MAIL                                                   \
+	"25/smtp, 465, 587/smtp, 143/imap, 993, 110/pop3, 995"
+#define STARTTLS_PRESET_CHAT "5222/xmpp-client, 5269/xmpp-server"
+
+/*
+ * Parses a scanner.ports list: comma- or space-separated PORT[/PROTO]
+ * entries (PROTO defaults to tls) and presets (web, mail, chat).  A port
+ * given twice with one protocol counts once; with two it is an error.
+ * Fills out[0..*n).  0, or -1 with a message quoting the entry in err.
+ */
+int starttls_ports_parse(const char *text, struct starttls_port *out,
+			 size_t max, size_t *n, char *err, size_t errsize);
+
 /* Starts a dialogue for name (the SNI name, XMPP's stream `to`). */
 void starttls_init(struct starttls *t, enum starttls_proto proto,
 		   const char *name);

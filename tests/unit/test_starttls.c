@@ -379,6 +379,53 @@ START_TEST(partial_sends_keep_the_rest)
 }
 END_TEST
 
+START_TEST(ports_take_protocols_and_presets)
+{
+	struct starttls_port pp[STARTTLS_MAX_PORTS];
+	size_t n;
+	char err[256];
+
+	ck_assert_int_eq(starttls_ports_parse("443, 587/smtp 143/IMAP,5222/"
+					      "xmpp-client",
+					      pp, STARTTLS_MAX_PORTS, &n, err,
+					      sizeof(err)),
+			 0);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_uint_eq(pp[0].port, 443);
+	ck_assert_int_eq(pp[0].proto, STARTTLS_NONE);
+	ck_assert_int_eq(pp[1].proto, STARTTLS_SMTP);
+	ck_assert_int_eq(pp[2].proto, STARTTLS_IMAP);
+	ck_assert_int_eq(pp[3].proto, STARTTLS_XMPP_CLIENT);
+	ck_assert_int_eq(starttls_ports_parse("web, mail, 25/smtp", pp,
+					      STARTTLS_MAX_PORTS, &n, err,
+					      sizeof(err)),
+			 0);
+	ck_assert_uint_eq(n, 8); /* 25/smtp counted once */
+	ck_assert_uint_eq(pp[1].port, 25);
+	ck_assert_int_eq(pp[1].proto, STARTTLS_SMTP);
+	ck_assert_int_eq(starttls_ports_parse("25, 25/smtp", pp,
+					      STARTTLS_MAX_PORTS, &n, err,
+					      sizeof(err)),
+			 -1);
+	ck_assert(strstr(err, "both tls and smtp"));
+	ck_assert_int_eq(starttls_ports_parse("443/smtps", pp,
+					      STARTTLS_MAX_PORTS, &n, err,
+					      sizeof(err)),
+			 -1);
+	ck_assert(strstr(err, "\"443/smtps\" is not PORT[/PROTO]"));
+	ck_assert_int_eq(starttls_ports_parse("0", pp, STARTTLS_MAX_PORTS, &n,
+					      err, sizeof(err)),
+			 -1);
+	ck_assert_int_eq(starttls_ports_parse("99999999999/smtp", pp,
+					      STARTTLS_MAX_PORTS, &n, err,
+					      sizeof(err)),
+			 -1);
+	ck_assert_int_eq(starttls_ports_parse(" , ", pp, STARTTLS_MAX_PORTS, &n,
+					      err, sizeof(err)),
+			 -1);
+}
+END_TEST
+
 static Suite *starttls_suite(void)
 {
 	Suite *s = suite_create("starttls");
@@ -393,6 +440,7 @@ static Suite *starttls_suite(void)
 	tcase_add_test(tc, xmpp_server_uses_jabber_server_and_the_name_as_to);
 	tcase_add_test(tc, proto_names_round_trip);
 	tcase_add_test(tc, partial_sends_keep_the_rest);
+	tcase_add_test(tc, ports_take_protocols_and_presets);
 	suite_add_tcase(s, tc);
 	return s;
 }
