@@ -188,6 +188,8 @@ expect "one address affected, two replacement" "127.0.0.3 $SMTP smtp serving-aff
 	"$(db_sql -c "SELECT string_agg(host(address) || ' ' || port || ' ' || protocol || ' ' || verdict, '|' ORDER BY address) FROM observation")"
 rollup=$(db_sql -c "SELECT certificate_scan_verdict(incident_id, serial, names) FROM certificate")
 expect "the affected certificate on one of three STARTTLS addresses is deployed" deployed "$rollup"
+out=$(certrecall report m 2>&1)
+contains "the report says on how many addresses" "\`multi.test:$SMTP/smtp\`: affected certificate served on 1 of 3 addresses" "$out"
 expect "--jsonl has protocol and port" 3 "$(grep -c "\"port\":$SMTP,\"protocol\":\"smtp\"" probes.jsonl)"
 
 # 3. Hostile peers: each ends within its timeout with the right verdict.
