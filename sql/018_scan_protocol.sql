@@ -27,3 +27,10 @@ ALTER TABLE observation ADD CONSTRAINT observation_verdict_check
 			   'serving-other', 'tls-error', 'refused', 'timeout',
 			   'nxdomain', 'dns-error', 'filtered',
 			   'starttls-refused', 'protocol-error'));
+
+-- Wildcards: a *.domain target is probed at the names it covers that the
+-- incident knows plus scanner.wildcard_labels (probed_via); each of its
+-- observations says at which name (probed_name; NULL for a target probed
+-- at its own name).  Before 018 wildcard targets were never probed.
+ALTER TABLE scan_target ADD COLUMN probed_via text[];
+ALTER TABLE observation ADD COLUMN probed_name text;
