@@ -313,7 +313,8 @@ static int flush(struct worker *w)
 		goto out;
 	c = db_copy_begin(
 		w->db, "COPY observation (target_id, round, worker, address,"
-		       " port, protocol, verdict, served_serial, served_issuer,"
+		       " port, protocol, probed_name, verdict, served_serial,"
+		       " served_issuer,"
 		       " served_subject, served_names, served_not_before,"
 		       " served_not_after, served_sha256, tls_version,"
 		       " error_detail, elapsed_ms) FROM STDIN");
