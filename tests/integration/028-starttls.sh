@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # STARTTLS in the scanner: real servers (a private Postfix smtpd, Dovecot
-# IMAP/POP3 with STARTTLS and implicit TLS) give the serial that
+# IMAP/POP3 with STARTTLS and implicit TLS, Prosody XMPP client and
+# server, vsftpd AUTH TLS; LDAP only against a python peer) give the
+# serial that
 # `openssl s_client -starttls PROTO` sees; a STARTTLS name with three
 # addresses of which one serves the affected certificate is deployed;
 # hostile peers (silent, 500-line greeting, 454, drop after STARTTLS) end
@@ -24,6 +26,7 @@ HOSTILE_DNS=$(for i in $(seq 1 250); do printf 'h%d.hostile.test,127.0.1.%d ' "$
 read -r TP DP < <(FLEET_DNS_EXTRA=$HOSTILE_DNS "$ROOT/tests/tlsfleet.sh" start "$FLEET")
 [ -n "${DP:-}" ] || { fail "the test fleet starts"; finish; }
 SMTP=$((TP + 2)) IMAP=$((TP + 3)) IMAPS=$((TP + 4)) POP3=$((TP + 5)) POP3S=$((TP + 6))
+XC=$((TP + 7)) XS=$((TP + 8)) FTP=$((TP + 9))
 H1=$((TP + 10)) H2=$((TP + 11)) H3=$((TP + 12)) H4=$((TP + 13))
 
 # Postfix: a private instance (its own config, queue and data directories;
@@ -112,6 +115,48 @@ service anvil {
 EOF
 /usr/sbin/dovecot -c "$D/dovecot.conf"
 
+# Prosody (XMPP client and server STARTTLS) and vsftpd (AUTH TLS; it
+# runs as the user that starts it: root only because the test is root).
+mkdir -p "$D/prosody" "$D/empty"
+cat >"$D/prosody.cfg.lua" <<EOF
+run_as_root = true
+daemonize = false
+pidfile = "$D/prosody.pid"
+data_path = "$D/prosody"
+log = { error = "$D/prosody.log" }
+c2s_ports = { $XC }
+c2s_interfaces = { "127.0.0.2" }
+s2s_ports = { $XS }
+s2s_interfaces = { "127.0.0.2" }
+modules_enabled = { "tls", "saslauth", "dialback", "disco" }
+ssl = { certificate = "$FLEET/affected.pem", key = "$FLEET/affected.key" }
+VirtualHost "affected.test"
+  ssl = { certificate = "$FLEET/affected.pem", key = "$FLEET/affected.key" }
+EOF
+prosody --config "$D/prosody.cfg.lua" >"$D/prosody.out" 2>&1 &
+pids+=($!)
+cat >"$D/vsftpd.conf" <<EOF
+listen=YES
+listen_ipv6=NO
+listen_address=127.0.0.2
+listen_port=$FTP
+background=NO
+ssl_enable=YES
+rsa_cert_file=$FLEET/affected.pem
+rsa_private_key_file=$FLEET/affected.key
+secure_chroot_dir=$D/empty
+anonymous_enable=YES
+anon_root=$D/empty
+allow_anon_ssl=YES
+no_anon_password=YES
+local_enable=NO
+seccomp_sandbox=NO
+run_as_launching_user=YES
+xferlog_enable=NO
+EOF
+/usr/sbin/vsftpd "$D/vsftpd.conf" >"$D/vsftpd.out" 2>&1 &
+pids+=($!)
+
 # Hostile peers, all speaking SMTP on 0.0.0.0 (any 127.x address).
 /usr/bin/python3 "$ROOT/tests/starttls_hostile.py" --dir "$D" \
 	"smtp:silent:$H1" "smtp:flood:$H2" "smtp:refuse:$H3" "smtp:drop:$H4" \
@@ -125,6 +170,7 @@ pids+=($!)
 up() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 for _ in $(seq 1 100); do
 	up 127.0.0.3 "$SMTP" && up 127.0.0.2 "$IMAP" && up 127.0.0.2 "$POP3S" &&
+		up 127.0.0.2 "$XC" && up 127.0.0.2 "$XS" && up 127.0.0.2 "$FTP" &&
 		[ -f "$D/ready" ] && break
 	sleep 0.1
 done
@@ -140,7 +186,9 @@ AFF=$(serial_of "$FLEET/affected.pem")
 REPL=$(serial_of "$FLEET/replacement.pem")
 # served SERIAL of `openssl s_client` (PROTO "" for implicit TLS)
 s_client() {
-	echo Q | timeout 10 openssl s_client ${3:+-starttls "$3"} -connect "$1:$2" \
+	local p=${3/xmpp-client/xmpp} # openssl's name for it
+	echo Q | timeout 10 openssl s_client ${p:+-starttls "$p"} -connect "$1:$2" \
+		$(case $3 in xmpp*) echo -xmpphost affected.test ;; esac) \
 		-servername affected.test 2>/dev/null | openssl x509 -noout -serial 2>/dev/null |
 		sed 's/^serial=//' | tr A-F a-f | sed 's/^0*//'
 }
@@ -153,7 +201,8 @@ check_serial() {
 
 # 1. Each protocol gives the serial openssl s_client sees.
 for spec in "127.0.0.3 $SMTP smtp" "127.0.0.4 $SMTP smtp" "127.0.0.2 $IMAP imap" \
-	"127.0.0.2 $POP3 pop3" "127.0.0.2 $IMAPS ''" "127.0.0.2 $POP3S ''"; do
+	"127.0.0.2 $POP3 pop3" "127.0.0.2 $IMAPS ''" "127.0.0.2 $POP3S ''" \
+	"127.0.0.2 $XC xmpp-client" "127.0.0.2 $XS xmpp-server" "127.0.0.2 $FTP ftp"; do
 	eval "set -- $spec"
 	want=$(s_client "$1" "$2" "$3")
 	got=$(check_serial "affected.test:$2${3:+/$3}" "$1")
