@@ -4,7 +4,7 @@
 # Build:  compiler, pkg-config and the -dev packages of every library.
 # Tests:  PostgreSQL 15, and the real servers the integration tests start
 #         (nginx, dnsmasq, aiosmtpd, postfix's smtp-sink and smtpd, openssl,
-#         curl, dovecot, prosody, vsftpd: STARTTLS peers),
+#         curl, dovecot, prosody, vsftpd, slapd: STARTTLS peers),
 #         headless Chromium and jsonschema to check the HTML and JSON report.
 # Usage:  scripts/deps.sh [--print]   (--print lists the missing ones only)
 set -euo pipefail
@@ -18,7 +18,7 @@ packages=(
 	procps iproute2 hyperfine time bc faketime
 	chromium fonts-dejavu-core python3-jsonschema python3-html5lib
 	python3-cryptography
-	dovecot-imapd dovecot-pop3d prosody vsftpd
+	dovecot-imapd dovecot-pop3d prosody vsftpd slapd
 )
 
 missing=()

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # STARTTLS in the scanner: real servers (a private Postfix smtpd, Dovecot
 # IMAP/POP3 with STARTTLS and implicit TLS, Prosody XMPP client and
-# server, vsftpd AUTH TLS; LDAP only against a python peer) give the
-# serial that
+# server, vsftpd AUTH TLS, slapd StartTLS) give the serial that
 # `openssl s_client -starttls PROTO` sees; a STARTTLS name with three
 # addresses of which one serves the affected certificate is deployed;
 # hostile peers (silent, 500-line greeting, 454, drop after STARTTLS) end
@@ -26,7 +25,7 @@ HOSTILE_DNS=$(for i in $(seq 1 250); do printf 'h%d.hostile.test,127.0.1.%d ' "$
 read -r TP DP < <(FLEET_DNS_EXTRA=$HOSTILE_DNS "$ROOT/tests/tlsfleet.sh" start "$FLEET")
 [ -n "${DP:-}" ] || { fail "the test fleet starts"; finish; }
 SMTP=$((TP + 2)) IMAP=$((TP + 3)) IMAPS=$((TP + 4)) POP3=$((TP + 5)) POP3S=$((TP + 6))
-XC=$((TP + 7)) XS=$((TP + 8)) FTP=$((TP + 9))
+XC=$((TP + 7)) XS=$((TP + 8)) FTP=$((TP + 9)) LDAP=$((TP + 14))
 H1=$((TP + 10)) H2=$((TP + 11)) H3=$((TP + 12)) H4=$((TP + 13))
 
 # Postfix: a private instance (its own config, queue and data directories;
@@ -157,6 +156,16 @@ EOF
 /usr/sbin/vsftpd "$D/vsftpd.conf" >"$D/vsftpd.out" 2>&1 &
 pids+=($!)
 
+# slapd: no database, only the StartTLS extended operation.
+cat >"$D/slapd.conf" <<EOF
+include /etc/ldap/schema/core.schema
+pidfile $D/slapd.pid
+TLSCertificateFile $FLEET/affected.pem
+TLSCertificateKeyFile $FLEET/affected.key
+EOF
+/usr/sbin/slapd -f "$D/slapd.conf" -h "ldap://127.0.0.2:$LDAP/" -d 0 >"$D/slapd.out" 2>&1 &
+pids+=($!)
+
 # Hostile peers, all speaking SMTP on 0.0.0.0 (any 127.x address).
 /usr/bin/python3 "$ROOT/tests/starttls_hostile.py" --dir "$D" \
 	"smtp:silent:$H1" "smtp:flood:$H2" "smtp:refuse:$H3" "smtp:drop:$H4" \
@@ -171,6 +180,7 @@ up() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 for _ in $(seq 1 100); do
 	up 127.0.0.3 "$SMTP" && up 127.0.0.2 "$IMAP" && up 127.0.0.2 "$POP3S" &&
 		up 127.0.0.2 "$XC" && up 127.0.0.2 "$XS" && up 127.0.0.2 "$FTP" &&
+		up 127.0.0.2 "$LDAP" &&
 		[ -f "$D/ready" ] && break
 	sleep 0.1
 done
@@ -202,7 +212,8 @@ check_serial() {
 # 1. Each protocol gives the serial openssl s_client sees.
 for spec in "127.0.0.3 $SMTP smtp" "127.0.0.4 $SMTP smtp" "127.0.0.2 $IMAP imap" \
 	"127.0.0.2 $POP3 pop3" "127.0.0.2 $IMAPS ''" "127.0.0.2 $POP3S ''" \
-	"127.0.0.2 $XC xmpp-client" "127.0.0.2 $XS xmpp-server" "127.0.0.2 $FTP ftp"; do
+	"127.0.0.2 $XC xmpp-client" "127.0.0.2 $XS xmpp-server" "127.0.0.2 $FTP ftp" \
+	"127.0.0.2 $LDAP ldap"; do
 	eval "set -- $spec"
 	want=$(s_client "$1" "$2" "$3")
 	got=$(check_serial "affected.test:$2${3:+/$3}" "$1")
