@@ -3,7 +3,8 @@
 #
 # Build:  compiler, pkg-config and the -dev packages of every library.
 # Tests:  PostgreSQL 15, and the real servers the integration tests start
-#         (nginx, dnsmasq, aiosmtpd, postfix's smtp-sink, openssl, curl),
+#         (nginx, dnsmasq, aiosmtpd, postfix's smtp-sink and smtpd, openssl,
+#         curl, dovecot, prosody, vsftpd, slapd: STARTTLS peers),
 #         headless Chromium, poppler-utils (pdftotext) and jsonschema to check
 #         the HTML (and its PDF) and JSON report.
 # Usage:  scripts/deps.sh [--print]   (--print lists the missing ones only)
@@ -19,6 +20,7 @@ packages=(
 	chromium fonts-dejavu-core python3-jsonschema python3-html5lib poppler-utils
 	python3-cryptography libgmime-3.0-dev python3-dkim python3-nacl
 	libicu-dev libopendkim-dev
+	dovecot-imapd dovecot-pop3d prosody vsftpd slapd
 )
 
 missing=()

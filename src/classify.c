@@ -26,6 +26,8 @@ static const char *const verdict_names[CLASSIFY_NVERDICTS] = {
 	[CLASSIFY_NXDOMAIN] = "nxdomain",
 	[CLASSIFY_DNS_ERROR] = "dns-error",
 	[CLASSIFY_FILTERED] = "filtered",
+	[CLASSIFY_STARTTLS_REFUSED] = "starttls-refused",
+	[CLASSIFY_PROTOCOL_ERROR] = "protocol-error",
 };
 
 const char *classify_verdict_name(enum classify_verdict v)

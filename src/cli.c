@@ -156,8 +156,12 @@ static const struct cli_command commands[] = {
 	  "document.\n" },
 	{ "check", cmd_check, 0,
 	  "probe one host now: what does it serve, is it affected?",
-	  "usage: certrecall check HOST[:PORT] [--address IP] [--json]\n"
+	  "usage: certrecall check HOST[:PORT[/PROTO]] [--address IP] "
+	  "[--json]\n"
 	  "\n"
+	  "PROTO (smtp, imap, pop3, ftp, xmpp-client, xmpp-server, ldap)\n"
+	  "speaks that protocol's STARTTLS first (default tls: implicit;\n"
+	  "HOST/PROTO uses its usual port).\n"
 	  "Resolves HOST (A, and AAAA unless scanner.ipv6 is off) with the\n"
 	  "configured resolver (scanner.dns_servers, else the system's), or\n"
 	  "uses --address instead, and makes a TLS handshake with SNI=HOST\n"

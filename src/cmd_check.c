@@ -1,5 +1,5 @@
 /*
- * cmd_check.c - `certrecall check HOST[:PORT]`: probe one host now, on
+ * cmd_check.c - `certrecall check HOST[:PORT[/PROTO]]`: probe one host now, on
  * every address it resolves to, and say whether the certificate it
  * serves is affected in any incident.  The tool support staff answer a
  * subscriber with.
@@ -56,6 +56,7 @@ struct check_row {
 
 struct check_run {
 	const char *name;
+	enum starttls_proto proto;
 	struct check_row *rows;
 	size_t n, cap;
 };
@@ -110,17 +111,37 @@ static void on_result(const struct scanner_result *res, void *arg)
 }
 
 /*
- * HOST, HOST:PORT, [V6] or [V6]:PORT, or a bare IPv6 address.  Fills
- * host (normalised) and port; returns 0 or EX_USAGE (printed).
+ * HOST, HOST:PORT, [V6] or [V6]:PORT, or a bare IPv6 address, each
+ * optionally followed by /PROTO (scanner.ports' protocols; without a
+ * port, the protocol's usual one).  Fills host (normalised), port and
+ * proto; returns 0 or EX_USAGE (printed).
  */
-static int parse_target(const char *arg, char *host, size_t hostlen,
-			uint16_t *port)
+static int parse_target(const char *whole, char *host, size_t hostlen,
+			uint16_t *port, enum starttls_proto *proto)
 {
-	const char *h = arg, *p = NULL, *colon;
+	char arg[DNSNAME_MAX + 64];
+	const char *h = arg, *p = NULL, *colon, *slash;
 	size_t len;
 	char why[256];
 
 	*port = 443;
+	*proto = STARTTLS_NONE;
+	if (snprintf(arg, sizeof(arg), "%s", whole) >= (int)sizeof(arg))
+		return cli_usage_error("check", "\"%.40s...\": too long",
+				       whole);
+	slash = strrchr(whole, '/');
+	if (slash != NULL) {
+		if (starttls_proto_parse(slash + 1, strlen(slash + 1), proto) <
+		    0)
+			return cli_usage_error(
+				"check",
+				"\"%s\": protocol must be one of tls, smtp, "
+				"imap, pop3, ftp, xmpp-client, xmpp-server, "
+				"ldap",
+				whole);
+		arg[slash - whole] = '\0';
+		*port = (uint16_t)starttls_default_port(*proto);
+	}
 	if (*arg == '[') {
 		const char *end = strchr(arg, ']');
 
@@ -128,7 +149,7 @@ static int parse_target(const char *arg, char *host, size_t hostlen,
 			return cli_usage_error("check",
 					       "\"%s\": expected "
 					       "[ADDRESS]:PORT",
-					       arg);
+					       whole);
 		h = arg + 1;
 		len = (size_t)(end - h);
 		if (end[1] == ':')
@@ -147,7 +168,7 @@ static int parse_target(const char *arg, char *host, size_t hostlen,
 		if (*p < '0' || *p > '9' || *end != '\0' || v < 1 || v > 65535)
 			return cli_usage_error(
 				"check", "\"%s\": port must be 1 to 65535",
-				arg);
+				whole);
 		*port = (uint16_t)v;
 	}
 	if (dnsname_normalize(h, len, host, hostlen, why, sizeof(why)) < 0)
@@ -319,7 +340,11 @@ static void print_text(const struct check_run *run, uint16_t port, bool checked,
 
 		if (i)
 			putchar('\n');
-		printf("host         %s:%u\n", run->name, (unsigned)port);
+		printf("host         %s:%u%s%s\n", run->name, (unsigned)port,
+		       run->proto != STARTTLS_NONE ? "/" : "",
+		       run->proto != STARTTLS_NONE
+			       ? starttls_proto_name(run->proto)
+			       : "");
 		printf("address      %s\n", *r->address ? r->address : "-");
 		printf("outcome      %s", scanner_outcome_name(r->outcome));
 		if (r->outcome == SCANNER_TIMEOUT)
@@ -479,9 +504,9 @@ static int print_json(const struct check_run *run, uint16_t port, bool checked)
 				: json_null());
 		json_array_append_new(results, o);
 	}
-	root = json_pack("{s:s,s:i,s:b,s:o}", "host", run->name, "port",
-			 (int)port, "incidents_checked", (int)checked,
-			 "results", results);
+	root = json_pack("{s:s,s:i,s:s,s:b,s:o}", "host", run->name, "port",
+			 (int)port, "protocol", starttls_proto_name(run->proto),
+			 "incidents_checked", (int)checked, "results", results);
 	{
 		json_t *doc = jsonout_new("check");
 
@@ -524,8 +549,9 @@ int cmd_check(struct cli *cli, int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1)
-		return cli_usage_error("check", "expected one HOST[:PORT]");
-	rc = parse_target(argv[optind], host, sizeof(host), &port);
+		return cli_usage_error("check",
+				       "expected one HOST[:PORT[/PROTO]]");
+	rc = parse_target(argv[optind], host, sizeof(host), &port, &run.proto);
 	if (rc != 0)
 		return rc;
 	if (address != NULL && classify_addr_parse(address, &addr) < 0)
@@ -543,8 +569,9 @@ int cmd_check(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if ((address != NULL
-		     ? scanner_add_address(sc, host, port, address, NULL)
-		     : scanner_add(sc, host, port, NULL)) < 0 ||
+		     ? scanner_add_address(sc, host, port, run.proto, address,
+					   NULL)
+		     : scanner_add(sc, host, port, run.proto, NULL)) < 0 ||
 	    scanner_run(sc) < 0) {
 		rc = EX_SOFTWARE;
 		goto out;

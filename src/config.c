@@ -14,6 +14,7 @@
 
 #include "certrecall/classify.h"
 #include "certrecall/config.h"
+#include "certrecall/starttls.h"
 #include "certrecall/log.h"
 #include "certrecall/xalloc.h"
 
@@ -76,6 +77,10 @@ static const struct config_key keys[] = {
 	    scanner.connect_timeout_ms, "5s", 10, DAY_MS),
 	KEY("scanner", "handshake_timeout", CONFIG_DURATION,
 	    scanner.handshake_timeout_ms, "10s", 10, DAY_MS),
+	KEY("scanner", "starttls_timeout", CONFIG_DURATION,
+	    scanner.starttls_timeout_ms, "10s", 10, DAY_MS),
+	KEY("scanner", "wildcard_labels", CONFIG_STRING,
+	    scanner.wildcard_labels, "www, mail", 0, 0),
 	KEY("scanner", "retries", CONFIG_INT, scanner.retries, "1", 0, 10),
 	KEY("scanner", "ipv6", CONFIG_BOOL, scanner.ipv6, "true", 0, 0),
 	/* Never probe the CA's own kind of network because a subscriber's
@@ -257,32 +262,6 @@ static bool enum_allows(const char *choices, const char *s)
 	return false;
 }
 
-/* "443" or "443, 8443": each 1..65535. */
-static bool ports_valid(const char *s)
-{
-	int count = 0;
-
-	while (*s) {
-		char *end;
-		long v;
-
-		while (*s == ' ' || *s == ',')
-			s++;
-		if (*s == '\0')
-			break;
-		if (!isdigit((unsigned char)*s))
-			return false;
-		v = strtol(s, &end, 10);
-		if (v < 1 || v > 65535)
-			return false;
-		s = end;
-		if (*s && *s != ',' && *s != ' ')
-			return false;
-		count++;
-	}
-	return count > 0;
-}
-
 /* A secret file must exist and be private to its owner. */
 static int check_secret_file(const char *origin, const char *key,
 			     const char *path)
@@ -366,13 +345,18 @@ static int set_value(struct config *cfg, size_t idx, const char *value,
 			return log_error("%s: %s: \"%s\" is not one of %s",
 					 origin, name, value, k->choices);
 		goto string;
-	case CONFIG_PORTS:
-		if (!ports_valid(value))
-			return log_error(
-				"%s: %s: \"%s\" is not a list of ports "
-				"(1 to 65535, comma-separated)",
-				origin, name, value);
+	case CONFIG_PORTS: {
+		struct starttls_port pp[STARTTLS_MAX_PORTS];
+		size_t np;
+		char why[256];
+
+		if (starttls_ports_parse(value, pp, STARTTLS_MAX_PORTS, &np,
+					 why, sizeof(why)) < 0)
+			return log_error("%s: %s: \"%s\" is not a list of "
+					 "ports: %s",
+					 origin, name, value, why);
 		goto string;
+	}
 	case CONFIG_SECRET_FILE:
 		if (check_secret_file(origin, name, value) < 0)
 			return -1;

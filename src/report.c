@@ -154,6 +154,9 @@ void report_free(struct report *r)
 	free(r->timeline);
 	for (int i = 0; i < REPORT_NSTAGES; i++)
 		free(r->stages[i].detail);
+	for (size_t i = 0; i < r->nserved_on; i++)
+		free(r->served_on[i].target);
+	free(r->served_on);
 	free(r);
 }
 
@@ -268,6 +271,41 @@ static int names_end(struct db *db, struct db *side, struct report *r,
 		db_close(side);
 	}
 	return rc;
+}
+
+/* The targets whose latest round saw an affected certificate: on how
+ * many of their addresses (every address of a name is probed; one is
+ * enough to be deployed).  At most 50, by name. */
+static int gather_served_on(struct db *db, struct report *r,
+			    const struct params *p)
+{
+	PGresult *res = db_query(
+		db,
+		"SELECT t.name || ':' || t.port || CASE WHEN t.protocol = 'tls'"
+		" THEN '' ELSE '/' || t.protocol END,"
+		" count(*) FILTER (WHERE o.verdict = 'serving-affected'),"
+		" count(*)"
+		" FROM scan_target t JOIN observation o ON o.target_id = t.id"
+		" AND o.round = CASE WHEN t.state = 'claimed' THEN t.round - 1"
+		"  ELSE t.round END"
+		" WHERE t.incident_id = $1 AND t.probeable"
+		" GROUP BY t.id HAVING bool_or(o.verdict = 'serving-affected')"
+		" ORDER BY t.name, t.port LIMIT 50",
+		1, p->v);
+	int n;
+
+	if (res == NULL)
+		return -1;
+	n = PQntuples(res);
+	r->served_on = xcalloc((size_t)n + 1, sizeof(*r->served_on));
+	for (int i = 0; i < n; i++) {
+		r->served_on[i].target = xstrdup(PQgetvalue(res, i, 0));
+		r->served_on[i].served = db_get_llong(res, i, 1);
+		r->served_on[i].addresses = db_get_llong(res, i, 2);
+	}
+	r->nserved_on = (size_t)n;
+	PQclear(res);
+	return 0;
 }
 
 static int gather_deployment(struct db *db, struct report *r,
@@ -1148,8 +1186,8 @@ struct report *report_gather(struct db *db, const struct incident *inc,
 	if (depth == REPORT_FULL)
 		side = names_begin(db, &p);
 	if (gather_impact(db, r, &p) < 0 || gather_deployment(db, r, &p) < 0 ||
-	    gather_notices(db, r, &p) < 0 || gather_curve(db, r, &p) < 0 ||
-	    gather_burndown(db, r, &p) < 0 ||
+	    gather_served_on(db, r, &p) < 0 || gather_notices(db, r, &p) < 0 ||
+	    gather_curve(db, r, &p) < 0 || gather_burndown(db, r, &p) < 0 ||
 	    gather_notify_curve(db, r, &p) < 0 ||
 	    gather_conflicts(db, r, inc->id) < 0 ||
 	    gather_timeline(db, r, &p) < 0)

@@ -378,6 +378,16 @@ static void md_impact(const struct report *r, FILE *out)
 		coverage(r, "probeable names"));
 	table_deployment(r, out, false);
 	fputc('\n', out);
+	/* issue 19: every address of a name is probed; say how many
+	 * served the affected certificate. */
+	for (size_t i = 0; i < r->nserved_on; i++)
+		fprintf(out,
+			"%s- `%s`: affected certificate served on %lld of "
+			"%lld addresses\n%s",
+			i == 0 ? "Still served (latest round):\n\n" : "",
+			r->served_on[i].target, r->served_on[i].served,
+			r->served_on[i].addresses,
+			i + 1 == r->nserved_on ? "\n" : "");
 }
 
 /* Reach after delivery status notifications (certrecall bounces). */

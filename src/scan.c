@@ -1,6 +1,7 @@
 /*
  * scan.c - targets, claims, probes, observations.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +27,7 @@
 #include "certrecall/progress.h"
 #include "certrecall/scan.h"
 #include "certrecall/scanner.h"
+#include "certrecall/starttls.h"
 #include "certrecall/utctime.h"
 #include "certrecall/xalloc.h"
 
@@ -59,14 +61,19 @@ struct target {
 	int round;
 	char *name;
 	int port;
+	enum starttls_proto proto;
+	size_t left; /* scanner_add calls whose last result is to come */
 };
 
 /* One result waiting to be written. */
 struct pending {
 	long long target_id;
 	int round;
-	char *name;
+	char *name;	   /* the name probed */
+	bool via_wildcard; /* the target is *.domain, probed at name */
 	char address[64];
+	int port;
+	enum starttls_proto proto;
 	enum scanner_outcome outcome;
 	char error[240];
 	char tls_version[16];
@@ -113,13 +120,17 @@ static void on_result(const struct scanner_result *r, void *arg)
 	memset(p, 0, sizeof(*p));
 	p->target_id = t->id;
 	p->round = t->round;
-	p->name = xstrdup(t->name);
+	/* A wildcard target is probed at names it covers: r->name. */
+	p->via_wildcard = t->name[0] == '*';
+	p->name = xstrdup(p->via_wildcard ? r->name : t->name);
 	snprintf(p->address, sizeof(p->address), "%s", r->address);
+	p->port = r->port;
+	p->proto = r->proto;
 	p->outcome = r->outcome;
 	snprintf(p->error, sizeof(p->error), "%s", r->error);
 	snprintf(p->tls_version, sizeof(p->tls_version), "%s", r->tls_version);
 	p->elapsed_ms = r->elapsed_ms;
-	p->last = r->last;
+	p->last = r->last && --t->left == 0;
 	if (r->outcome == SCANNER_OK && r->leaf != NULL) {
 		if (certinfo_from_x509(r->leaf, &p->ci, err, sizeof(err)) == 0)
 			p->has_leaf = true;
@@ -127,7 +138,7 @@ static void on_result(const struct scanner_result *r, void *arg)
 			snprintf(p->error, sizeof(p->error),
 				 "served certificate unreadable: %s", err);
 	}
-	if (r->last) {
+	if (p->last) {
 		free(t->name);
 		free(t);
 		atomic_fetch_sub(&w->shared->inflight, 1);
@@ -207,6 +218,17 @@ static json_t *affected_lookup(struct worker *w)
 static bool names_host(const char *names_literal, const char *host)
 {
 	size_t n = strlen(host);
+	const char *dot = strchr(host, '.');
+
+	/* RFC 6125 6.4.3: *.example.com names www.example.com. */
+	if (host[0] != '*' && dot != NULL && dot[1] != '\0') {
+		char wild[DNSNAME_MAX + 2];
+
+		if (snprintf(wild, sizeof(wild), "*%s", dot) <
+			    (int)sizeof(wild) &&
+		    names_host(names_literal, wild))
+			return true;
+	}
 
 	for (const char *p = names_literal; (p = strstr(p, host)) != NULL;
 	     p++) {
@@ -234,11 +256,12 @@ static void jsonl_line(struct worker *w, const struct pending *p,
 		utctime_format_rfc3339(p->ci.not_after, na, sizeof(na));
 	}
 	utctime_format_rfc3339(clock_now(), now, sizeof(now));
-	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "time", now,
-		      "name", p->name, "address", p->address, "verdict",
-		      classify_verdict_name(v), "serial", serial, "not_after",
-		      na, "tls_version", p->tls_version, "error", p->error,
-		      "elapsed_ms", (json_int_t)p->elapsed_ms);
+	o = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "time",
+		      now, "name", p->name, "address", p->address, "port",
+		      p->port, "protocol", starttls_proto_name(p->proto),
+		      "verdict", classify_verdict_name(v), "serial", serial,
+		      "not_after", na, "tls_version", p->tls_version, "error",
+		      p->error, "elapsed_ms", (json_int_t)p->elapsed_ms);
 	text = json_dumps(o, JSON_COMPACT);
 	len = strlen(text);
 	text[len] = '\n'; /* one write per line: O_APPEND keeps lines whole */
@@ -288,12 +311,13 @@ static int flush(struct worker *w)
 		goto out;
 	if (db_begin(w->db) < 0)
 		goto out;
-	c = db_copy_begin(w->db,
-			  "COPY observation (target_id, round, worker, address,"
-			  " verdict, served_serial, served_issuer,"
-			  " served_subject, served_names, served_not_before,"
-			  " served_not_after, served_sha256, tls_version,"
-			  " error_detail, elapsed_ms) FROM STDIN");
+	c = db_copy_begin(
+		w->db, "COPY observation (target_id, round, worker, address,"
+		       " port, protocol, probed_name, verdict, served_serial,"
+		       " served_issuer,"
+		       " served_subject, served_names, served_not_before,"
+		       " served_not_after, served_sha256, tls_version,"
+		       " error_detail, elapsed_ms) FROM STDIN");
 	if (c == NULL)
 		goto rollback;
 	for (size_t i = 0; i < w->nbuf; i++) {
@@ -321,6 +345,9 @@ static int flush(struct worker *w)
 		db_copy_llong(c, p->round);
 		db_copy_text(c, w->name);
 		db_copy_text(c, p->address[0] ? p->address : NULL);
+		db_copy_llong(c, p->port);
+		db_copy_text(c, starttls_proto_name(p->proto));
+		db_copy_text(c, p->via_wildcard ? p->name : NULL);
 		db_copy_text(c, classify_verdict_name(v));
 		if (p->has_leaf) {
 			db_copy_bytea(c, p->ci.serial.b, p->ci.serial.len);
@@ -417,7 +444,8 @@ static int claim(struct worker *w, long long max)
 		       "  AND (state = 'pending' OR lease_until < now())"
 		       "  AND ($5::text[] IS NULL OR name = ANY ($5::text[]))"
 		       "  ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)"
-		       " RETURNING t.id, t.round, t.name, t.port",
+		       " RETURNING t.id, t.round, t.name, t.port, t.protocol,"
+		       " array_to_string(t.probed_via, ' ')",
 		       5, params);
 	if (res == NULL)
 		return -1;
@@ -431,13 +459,36 @@ static int claim(struct worker *w, long long max)
 		t->round = atoi(PQgetvalue(res, i, 1));
 		t->name = xstrdup(PQgetvalue(res, i, 2));
 		t->port = atoi(PQgetvalue(res, i, 3));
-		/* A name that is an IP address is probed at that address. */
-		if (classify_addr_parse(t->name, &a) == 0)
+		if (starttls_proto_parse(PQgetvalue(res, i, 4),
+					 strlen(PQgetvalue(res, i, 4)),
+					 &t->proto) < 0)
+			t->proto = STARTTLS_NONE; /* the CHECK forbids it */
+		/* A name that is an IP address is probed at that address;
+		 * a wildcard at the names it covers (prepare_targets). */
+		if (t->name[0] == '*') {
+			char *via = xstrdup(PQgetvalue(res, i, 5)), *sp;
+
+			r = -1;
+			for (char *v = strtok_r(via, " ", &sp); v != NULL;
+			     v = strtok_r(NULL, " ", &sp)) {
+				if (scanner_add(w->scanner, v,
+						(uint16_t)t->port, t->proto,
+						t) == 0) {
+					t->left++;
+					r = 0;
+				}
+			}
+			free(via);
+		} else if (classify_addr_parse(t->name, &a) == 0) {
 			r = scanner_add_address(w->scanner, t->name,
-						(uint16_t)t->port, t->name, t);
-		else
+						(uint16_t)t->port, t->proto,
+						t->name, t);
+		} else {
 			r = scanner_add(w->scanner, t->name, (uint16_t)t->port,
-					t);
+					t->proto, t);
+		}
+		if (r == 0 && t->left == 0)
+			t->left = 1;
 		if (r < 0) {
 			free(t->name);
 			free(t);
@@ -722,6 +773,73 @@ out:
 }
 
 /*
+ * A wildcard target *.D is probed at the names it covers (one more
+ * label) that the incident knows, plus scanner.wildcard_labels under D,
+ * at most 8 (probed_via); with none it is not probeable.  The report and
+ * status say "wildcard, probed via NAME".
+ */
+static int wildcard_targets(struct db *db, const struct config *cfg,
+			    const char *id)
+{
+	char labels[512];
+	size_t used = 0;
+	const char *p = cfg->scanner.wildcard_labels;
+	const char *params[2] = { id, labels };
+	PGresult *res;
+
+	labels[used++] = '{';
+	while (*p) {
+		size_t n;
+
+		while (*p == ',' || *p == ' ')
+			p++;
+		n = strcspn(p, ", ");
+		if (n == 0)
+			break;
+		for (size_t i = 0; i < n; i++)
+			if (!isalnum((unsigned char)p[i]) && p[i] != '-')
+				return log_error("scanner.wildcard_labels: "
+						 "\"%.*s\" is not a DNS label",
+						 (int)n, p);
+		if (used + n + 3 >= sizeof(labels))
+			return log_error("scanner.wildcard_labels: too long");
+		if (used > 1)
+			labels[used++] = ',';
+		memcpy(labels + used, p, n);
+		used += n;
+		p += n;
+	}
+	labels[used++] = '}';
+	labels[used] = '\0';
+	res = db_query(
+		db,
+		"UPDATE scan_target w SET probed_via = v.via,"
+		" probeable = cardinality(v.via) > 0,"
+		" state = CASE WHEN cardinality(v.via) = 0"
+		"  AND w.state = 'pending' THEN 'done'"
+		"  WHEN w.state = 'done' AND w.round = 0"
+		"  AND cardinality(v.via) > 0 THEN 'pending' ELSE w.state END"
+		" FROM (SELECT t.id, ARRAY(SELECT x FROM ("
+		"   SELECT lower(l) || substr(t.name, 2) AS x"
+		"    FROM unnest($2::text[]) l"
+		"   UNION SELECT n FROM certificate c, unnest(c.names) n"
+		"    WHERE c.incident_id = $1 AND left(n, 1) <> '*'"
+		"    AND length(n) > length(t.name) - 1"
+		"    AND right(n, length(t.name) - 1) = substr(t.name, 2)"
+		"    AND strpos(left(n, length(n) - length(t.name) + 1), '.')"
+		"        = 0) y ORDER BY x LIMIT 8) AS via"
+		"  FROM scan_target t"
+		"  WHERE t.incident_id = $1 AND left(t.name, 2) = '*.') v"
+		" WHERE w.id = v.id AND (w.probed_via IS DISTINCT FROM v.via"
+		" OR w.probeable <> (cardinality(v.via) > 0))",
+		2, params);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+/*
  * Creates the incident's targets and re-arms the due ones: answered and
  * filtered targets older than --stale-after, failed ones older than
  * scanner.retry_after (all of them with --retry-failed).  Sets the
@@ -732,46 +850,56 @@ static long long prepare_targets(struct db *db, const struct config *cfg,
 				 const struct scan_options *opt,
 				 const char *names, struct scan_stats *st)
 {
-	char id[32], ports[256], stale[48], retry[48];
-	const char *params[3] = { id, ports, stale };
-	const char *p = cfg->scanner.ports;
-	size_t used = 0;
+	char id[32], ports[512], protos[1024], stale[48], retry[48];
+	const char *params[3] = { id, ports, protos };
+	struct starttls_port pp[STARTTLS_MAX_PORTS];
+	char why[256];
+	size_t np, pu = 0, ru = 0;
 	PGresult *res;
 	long long due;
 
+	/* Checked at load: an error here is a config changed under us. */
+	if (starttls_ports_parse(cfg->scanner.ports, pp, STARTTLS_MAX_PORTS,
+				 &np, why, sizeof(why)) < 0)
+		return log_error("scanner.ports: %s", why);
 	snprintf(id, sizeof(id), "%lld", inc->id);
-	ports[used++] = '{';
-	while (*p) {
-		long v = strtol(p, (char **)&p, 10);
-
-		if (v > 0)
-			used += (size_t)snprintf(ports + used,
-						 sizeof(ports) - used, "%s%ld",
-						 used > 1 ? "," : "", v);
-		while (*p == ',' || *p == ' ')
-			p++;
+	ports[pu++] = '{';
+	protos[ru++] = '{';
+	for (size_t i = 0; i < np; i++) {
+		pu += (size_t)snprintf(ports + pu, sizeof(ports) - pu, "%s%u",
+				       i ? "," : "", pp[i].port);
+		ru += (size_t)snprintf(protos + ru, sizeof(protos) - ru, "%s%s",
+				       i ? "," : "",
+				       starttls_proto_name(pp[i].proto));
 	}
-	snprintf(ports + used, sizeof(ports) - used, "}");
+	snprintf(ports + pu, sizeof(ports) - pu, "}");
+	snprintf(protos + ru, sizeof(protos) - ru, "}");
 	snprintf(stale, sizeof(stale), "%lld milliseconds",
 		 opt->stale_after_ms);
 	snprintf(retry, sizeof(retry), "%lld milliseconds",
 		 cfg->scanner.retry_after_ms);
 	res = db_query(db,
 		       "INSERT INTO scan_target (incident_id, name, port,"
-		       " probeable, state)"
-		       " SELECT DISTINCT $1::bigint, n, p, left(n, 2) <> '*.',"
-		       " CASE WHEN left(n, 2) = '*.' THEN 'done'"
-		       " ELSE 'pending' END"
+		       " protocol, probeable, state)"
+		       " SELECT DISTINCT $1::bigint, n, pp.p, pp.proto,"
+		       " true, 'pending'"
 		       " FROM certificate c CROSS JOIN unnest(c.names) n"
-		       " CROSS JOIN unnest($2::int[]) p"
+		       " CROSS JOIN unnest($2::int[], $3::text[]) pp(p, proto)"
 		       " WHERE c.incident_id = $1 AND c.revoked_at IS NULL"
 		       " AND (c.not_after IS NULL"
 		       "  OR c.not_after > certrecall_now())"
-		       " ON CONFLICT (incident_id, name, port) DO NOTHING",
-		       2, params);
+		       " ON CONFLICT (incident_id, name, port) DO UPDATE"
+		       " SET protocol = excluded.protocol,"
+		       " state = CASE WHEN scan_target.probeable"
+		       "  AND scan_target.state = 'done' THEN 'pending'"
+		       "  ELSE scan_target.state END"
+		       " WHERE scan_target.protocol <> excluded.protocol",
+		       3, params);
 	if (res == NULL)
 		return -1;
 	PQclear(res);
+	if (wildcard_targets(db, cfg, id) < 0)
+		return -1;
 	{
 		const char *q[5] = { id, stale, opt->retry_failed ? "t" : "f",
 				     retry, names };

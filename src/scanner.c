@@ -95,6 +95,7 @@ enum probe_state {
 	PROBE_READY,	  /* in the ready queue */
 	PROBE_WAIT_IP,	  /* in its address's queue: per_ip reached */
 	PROBE_CONNECTING, /* fd open, connect in progress */
+	PROBE_STARTTLS,	  /* the plaintext dialogue before the handshake */
 	PROBE_HANDSHAKE,
 	PROBE_RETRY_WAIT, /* between attempts, holding no slot */
 };
@@ -103,6 +104,7 @@ struct query {
 	struct scanner *s;
 	char *name;
 	uint16_t port;
+	enum starttls_proto proto;
 	bool sni; /* false for an IP literal */
 	void *user;
 	int status; /* c-ares status once resolved */
@@ -124,6 +126,7 @@ struct probe {
 	int fd;
 	uint32_t events; /* registered epoll mask */
 	SSL *ssl;
+	struct starttls *st; /* during PROBE_STARTTLS */
 	int attempts;
 	uint64_t started_ms; /* first connect */
 	size_t nread;
@@ -181,6 +184,8 @@ static const char *const outcome_names[] = {
 	[SCANNER_NXDOMAIN] = "nxdomain",
 	[SCANNER_DNS_ERROR] = "dns-error",
 	[SCANNER_FILTERED] = "filtered",
+	[SCANNER_STARTTLS_REFUSED] = "starttls-refused",
+	[SCANNER_PROTOCOL_ERROR] = "protocol-error",
 };
 
 const char *scanner_outcome_name(enum scanner_outcome o)
@@ -199,6 +204,8 @@ const char *scanner_phase_name(enum scanner_phase p)
 		return "connect";
 	case SCANNER_PHASE_HANDSHAKE:
 		return "handshake";
+	case SCANNER_PHASE_STARTTLS:
+		return "starttls";
 	case SCANNER_PHASE_NONE:
 		break;
 	}
@@ -216,6 +223,7 @@ void scanner_options_from_config(struct scanner_options *o,
 	o->dns_timeout_ms = cfg->scanner.dns_timeout_ms;
 	o->connect_timeout_ms = cfg->scanner.connect_timeout_ms;
 	o->handshake_timeout_ms = cfg->scanner.handshake_timeout_ms;
+	o->starttls_timeout_ms = cfg->scanner.starttls_timeout_ms;
 	o->retries = cfg->scanner.retries;
 	o->ipv6 = cfg->scanner.ipv6;
 	o->deny = cfg->scanner.deny;
@@ -394,6 +402,7 @@ static void deliver(struct scanner *s, struct query *q,
 {
 	r->name = q->name;
 	r->port = q->port;
+	r->proto = q->proto;
 	r->user = q->user;
 	r->count = q->naddrs;
 	if (r->address == NULL)
@@ -416,6 +425,8 @@ static void deliver(struct scanner *s, struct query *q,
  * no TIME_WAIT (which would starve ephemeral ports on a busy scan). */
 static void probe_close(struct probe *p)
 {
+	free(p->st);
+	p->st = NULL;
 	if (p->ssl != NULL) {
 		SSL_free(p->ssl);
 		p->ssl = NULL;
@@ -604,6 +615,87 @@ static void handshake_start(struct scanner *s, struct probe *p)
 	handshake_step(s, p);
 }
 
+/*
+ * One turn of the STARTTLS dialogue: send what is due, read what came,
+ * until the socket would block (wait for it) or the dialogue ends (start
+ * the handshake, or finish with starttls-refused / protocol-error).  The
+ * whole dialogue has starttls_timeout; reads are capped by the module.
+ */
+static void starttls_step(struct scanner *s, struct probe *p)
+{
+	char buf[2048], why[256];
+	enum starttls_status st = p->st->status;
+
+	while (st == STARTTLS_MORE) {
+		size_t len;
+		const char *out = starttls_output(p->st, &len);
+		ssize_t n;
+
+		if (len > 0) {
+			n = send(p->fd, out, len, MSG_NOSIGNAL);
+			if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+				if (epoll_want(s, p, EPOLLOUT) < 0)
+					goto epoll_failed;
+				return;
+			}
+			if (n < 0) {
+				snprintf(why, sizeof(why), "send: %s",
+					 strerror(errno));
+				probe_finish(s, p, SCANNER_PROTOCOL_ERROR,
+					     SCANNER_PHASE_STARTTLS, why);
+				return;
+			}
+			starttls_sent(p->st, (size_t)n);
+			continue;
+		}
+		n = recv(p->fd, buf, sizeof(buf), 0);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			if (epoll_want(s, p, EPOLLIN) < 0)
+				goto epoll_failed;
+			return;
+		}
+		if (n <= 0) {
+			snprintf(why, sizeof(why), "%s during STARTTLS",
+				 n == 0 ? "connection closed by peer"
+					: strerror(errno));
+			probe_finish(s, p, SCANNER_PROTOCOL_ERROR,
+				     SCANNER_PHASE_STARTTLS, why);
+			return;
+		}
+		st = starttls_input(p->st, buf, (size_t)n);
+	}
+	if (st == STARTTLS_DONE) {
+		timer_cancel(s, p);
+		free(p->st);
+		p->st = NULL;
+		handshake_start(s, p);
+		return;
+	}
+	snprintf(why, sizeof(why), "%s", starttls_why(p->st));
+	probe_finish(s, p,
+		     st == STARTTLS_REFUSED ? SCANNER_STARTTLS_REFUSED
+					    : SCANNER_PROTOCOL_ERROR,
+		     SCANNER_PHASE_STARTTLS, why);
+	return;
+epoll_failed:
+	snprintf(why, sizeof(why), "epoll: %s", strerror(errno));
+	probe_finish(s, p, SCANNER_PROTOCOL_ERROR, SCANNER_PHASE_STARTTLS, why);
+}
+
+/* Connected: the STARTTLS dialogue first, or the handshake at once. */
+static void connected(struct scanner *s, struct probe *p)
+{
+	if (p->q->proto == STARTTLS_NONE) {
+		handshake_start(s, p);
+		return;
+	}
+	p->st = xmalloc(sizeof(*p->st));
+	starttls_init(p->st, p->q->proto, p->q->name);
+	p->state = PROBE_STARTTLS;
+	timer_set(s, p, s->opt.starttls_timeout_ms);
+	starttls_step(s, p);
+}
+
 static void sockaddr_of(const struct probe *p, struct sockaddr_storage *ss,
 			socklen_t *len)
 {
@@ -647,7 +739,7 @@ static int probe_connect(struct scanner *s, struct probe *p)
 		p->started_ms = s->now_ms;
 	sockaddr_of(p, &ss, &len);
 	if (connect(fd, (struct sockaddr *)&ss, len) == 0) {
-		handshake_start(s, p);
+		connected(s, p);
 		return 0;
 	}
 	if (errno != EINPROGRESS) {
@@ -680,7 +772,7 @@ static void connect_done(struct scanner *s, struct probe *p)
 		return;
 	}
 	timer_cancel(s, p);
-	handshake_start(s, p);
+	connected(s, p);
 }
 
 /* ---- starting work within the limits ---- */
@@ -918,6 +1010,12 @@ static void timer_fire(struct scanner *s, struct probe *p)
 			 s->opt.connect_timeout_ms);
 		connect_failed(s, p, SCANNER_TIMEOUT, why);
 		break;
+	case PROBE_STARTTLS:
+		snprintf(why, sizeof(why), "no STARTTLS within %lldms",
+			 s->opt.starttls_timeout_ms);
+		probe_finish(s, p, SCANNER_TIMEOUT, SCANNER_PHASE_STARTTLS,
+			     why);
+		break;
 	case PROBE_HANDSHAKE:
 		snprintf(why, sizeof(why), "no handshake within %lldms",
 			 s->opt.handshake_timeout_ms);
@@ -1030,6 +1128,8 @@ int scanner_step(struct scanner *s, int timeout_ms)
 
 		if (p->state == PROBE_CONNECTING)
 			connect_done(s, p);
+		else if (p->state == PROBE_STARTTLS)
+			starttls_step(s, p);
 		else if (p->state == PROBE_HANDSHAKE)
 			handshake_step(s, p);
 	}
@@ -1056,7 +1156,8 @@ int scanner_run(struct scanner *s)
 /* ---- queueing ---- */
 
 static struct query *query_new(struct scanner *s, const char *name,
-			       uint16_t port, void *user, bool *literal)
+			       uint16_t port, enum starttls_proto proto,
+			       void *user, bool *literal)
 {
 	char norm[DNSNAME_MAX + 1];
 	char why[256];
@@ -1081,6 +1182,7 @@ static struct query *query_new(struct scanner *s, const char *name,
 	q->s = s;
 	q->name = xstrdup(norm);
 	q->port = port;
+	q->proto = proto;
 	q->user = user;
 	q->started_ms = now_ms();
 	*literal = classify_addr_parse(norm, &a) == 0;
@@ -1105,10 +1207,11 @@ static void queue_resolved(struct scanner *s, struct query *q)
 	s->pending++;
 }
 
-int scanner_add(struct scanner *s, const char *name, uint16_t port, void *user)
+int scanner_add(struct scanner *s, const char *name, uint16_t port,
+		enum starttls_proto proto, void *user)
 {
 	bool literal;
-	struct query *q = query_new(s, name, port, user, &literal);
+	struct query *q = query_new(s, name, port, proto, user, &literal);
 
 	if (q == NULL)
 		return -1;
@@ -1127,7 +1230,8 @@ int scanner_add(struct scanner *s, const char *name, uint16_t port, void *user)
 }
 
 int scanner_add_address(struct scanner *s, const char *name, uint16_t port,
-			const char *address, void *user)
+			enum starttls_proto proto, const char *address,
+			void *user)
 {
 	struct classify_addr a;
 	bool literal;
@@ -1136,7 +1240,7 @@ int scanner_add_address(struct scanner *s, const char *name, uint16_t port,
 	if (classify_addr_parse(address, &a) < 0)
 		return log_error("scanner: \"%s\" is not an IP address",
 				 address);
-	q = query_new(s, name, port, user, &literal);
+	q = query_new(s, name, port, proto, user, &literal);
 	if (q == NULL)
 		return -1;
 	q->addrs[0] = a;
@@ -1412,6 +1516,10 @@ enum classify_verdict scanner_outcome_verdict(enum scanner_outcome o)
 		return CLASSIFY_DNS_ERROR;
 	case SCANNER_FILTERED:
 		return CLASSIFY_FILTERED;
+	case SCANNER_STARTTLS_REFUSED:
+		return CLASSIFY_STARTTLS_REFUSED;
+	case SCANNER_PROTOCOL_ERROR:
+		return CLASSIFY_PROTOCOL_ERROR;
 	case SCANNER_OK:
 	case SCANNER_TLS_ERROR:
 		break;

@@ -36,7 +36,9 @@ enum classify_verdict {
 	CLASSIFY_TIMEOUT,
 	CLASSIFY_NXDOMAIN,
 	CLASSIFY_DNS_ERROR,
-	CLASSIFY_FILTERED, /* address blocked by scanner.deny */
+	CLASSIFY_FILTERED,	   /* address blocked by scanner.deny */
+	CLASSIFY_STARTTLS_REFUSED, /* the server said no to STARTTLS */
+	CLASSIFY_PROTOCOL_ERROR,   /* its STARTTLS dialogue made no sense */
 	CLASSIFY_NVERDICTS,
 };
 

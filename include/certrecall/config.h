@@ -34,6 +34,8 @@ struct config {
 		long long dns_timeout_ms;
 		long long connect_timeout_ms;
 		long long handshake_timeout_ms;
+		long long starttls_timeout_ms; /* the dialogue before TLS */
+		char *wildcard_labels; /* probed under a *.domain name */
 		long long retries;
 		bool ipv6;
 		char *deny;  /* CIDR list, checked at load (classify) */

@@ -104,6 +104,13 @@ struct report {
 	long long scan_answered, scan_failed, scan_filtered;
 	long long scan_failed_by[CLASSIFY_NVERDICTS];
 	time_t latest_scan_at;
+	/* Targets serving an affected certificate in their latest round,
+	 * "name:port/protocol", and on how many of their addresses. */
+	struct report_served {
+		char *target;
+		long long served, addresses;
+	} * served_on;
+	size_t nserved_on;
 
 	/* notification */
 	long long notices[REPORT_KINDS][REPORT_STATES];

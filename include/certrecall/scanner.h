@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "certrecall/classify.h"
+#include "certrecall/starttls.h"
 
 struct config;
 struct scanner;
@@ -42,6 +43,7 @@ struct scanner_options {
 	long long dns_timeout_ms; /* whole resolution, c-ares tries inside */
 	long long connect_timeout_ms;
 	long long handshake_timeout_ms;
+	long long starttls_timeout_ms; /* the plaintext dialogue before TLS */
 	long long retries; /* extra attempts after a connect-phase failure */
 	bool ipv6;	   /* also resolve AAAA */
 	const char *deny;  /* CIDR lists, as in scanner.deny / allow */
@@ -60,6 +62,8 @@ enum scanner_outcome {
 	SCANNER_NXDOMAIN,  /* name does not exist, or has no address */
 	SCANNER_DNS_ERROR, /* SERVFAIL, REFUSED, bad name, ... */
 	SCANNER_FILTERED,  /* address denied by policy: never connected */
+	SCANNER_STARTTLS_REFUSED, /* the server said no to STARTTLS */
+	SCANNER_PROTOCOL_ERROR,	  /* the server's dialogue made no sense */
 };
 
 enum scanner_phase {
@@ -67,15 +71,17 @@ enum scanner_phase {
 	SCANNER_PHASE_DNS,
 	SCANNER_PHASE_CONNECT,
 	SCANNER_PHASE_HANDSHAKE,
+	SCANNER_PHASE_STARTTLS, /* the plaintext dialogue before TLS */
 };
 
 /* "ok", "tls-error", "refused", "timeout", "nxdomain", "dns-error",
- * "filtered" (the classify verdict names). */
+ * "filtered", "starttls-refused", "protocol-error" (the classify verdict
+ * names). */
 const char *scanner_outcome_name(enum scanner_outcome o);
 /* The probe verdict of an outcome without a certificate (not SCANNER_OK,
  * which classify_leaf() decides). */
 enum classify_verdict scanner_outcome_verdict(enum scanner_outcome o);
-/* "", "dns", "connect", "handshake". */
+/* "", "dns", "connect", "handshake", "starttls". */
 const char *scanner_phase_name(enum scanner_phase p);
 
 /*
@@ -85,6 +91,7 @@ const char *scanner_phase_name(enum scanner_phase p);
 struct scanner_result {
 	const char *name; /* as given to scanner_add (normalised there) */
 	uint16_t port;
+	enum starttls_proto proto; /* as given to scanner_add */
 	const char *address; /* "192.0.2.1", "2001:db8::1"; "" if no DNS */
 	enum scanner_outcome outcome;
 	enum scanner_phase phase; /* where it ended: TIMEOUT says which */
@@ -112,15 +119,18 @@ struct scanner *scanner_new(const struct scanner_options *o,
 void scanner_free(struct scanner *s);
 
 /*
- * Queues a probe of name:port on every address the name resolves to.
- * name is a host name (normalised here; a wildcard is refused) or an IP
- * literal (probed without DNS and without SNI).  0, or -1 for a name
- * that cannot be probed (logged).  Never blocks, never calls back.
+ * Queues a probe of name:port on every address the name resolves to,
+ * speaking proto's STARTTLS dialogue first (STARTTLS_NONE: implicit
+ * TLS).  name is a host name (normalised here; a wildcard is refused) or
+ * an IP literal (probed without DNS and without SNI).  0, or -1 for a
+ * name that cannot be probed (logged).  Never blocks, never calls back.
  */
-int scanner_add(struct scanner *s, const char *name, uint16_t port, void *user);
+int scanner_add(struct scanner *s, const char *name, uint16_t port,
+		enum starttls_proto proto, void *user);
 /* The same, at a given address instead of resolving name (SNI = name). */
 int scanner_add_address(struct scanner *s, const char *name, uint16_t port,
-			const char *address, void *user);
+			enum starttls_proto proto, const char *address,
+			void *user);
 
 /*
  * Runs the loop once: starts queued work within the limits, waits up to

@@ -12,6 +12,8 @@ export CERTRECALL_SCANNER_DNS_SERVERS=127.0.0.1:$DP
 export CERTRECALL_SCANNER_PORTS=$TP
 export CERTRECALL_SCANNER_HANDSHAKE_TIMEOUT=2s CERTRECALL_SCANNER_CONNECT_TIMEOUT=2s
 export CERTRECALL_SCANNER_IPV6=false
+# No label to probe *.wild.test at (028 probes wildcards).
+export CERTRECALL_SCANNER_WILDCARD_LABELS=
 # The fleet's addresses, but not 127.0.0.1: local.test must be filtered.
 export CERTRECALL_SCANNER_ALLOW=127.0.0.2/32,127.0.0.3/32,127.0.0.4/31
 
@@ -43,7 +45,7 @@ expect "other.test serves a certificate for another name" serving-other "$(verdi
 expect "unknown SNI gets the default certificate" serving-other "$(verdict one unknown.test)"
 expect "NXDOMAIN" nxdomain "$(verdict one nope.test)"
 expect "an address outside scanner.allow is filtered" filtered "$(verdict one local.test)"
-expect "a wildcard name is not probeable" "f done" \
+expect "a wildcard name with no name to probe it at is not probeable" "f done" \
 	"$(db_sql -c "SELECT probeable || ' ' || state FROM scan_target WHERE name = '*.wild.test' AND incident_id = 1" | sed 's/^false/f/')"
 rollup() {
 	db_sql -c "SELECT certificate_scan_verdict(incident_id, serial, names)

@@ -110,11 +110,12 @@ START_TEST(every_verdict_has_a_name_that_parses_back)
 		"serving-other",    "tls-error",
 		"refused",	    "timeout",
 		"nxdomain",	    "dns-error",
-		"filtered",
+		"filtered",	    "starttls-refused",
+		"protocol-error",
 	};
 	enum classify_verdict v;
 
-	ck_assert_int_eq(CLASSIFY_NVERDICTS, 9);
+	ck_assert_int_eq(CLASSIFY_NVERDICTS, 11);
 	for (int i = 0; i < CLASSIFY_NVERDICTS; i++) {
 		ck_assert_str_eq(classify_verdict_name(i), want[i]);
 		ck_assert_int_eq(classify_verdict_parse(want[i], &v), 0);
