@@ -6,7 +6,8 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 FUZZ_SECONDS ?= 60
 
-PKGS := openssl libpq libcurl libesmtp-1.0 inih libcares jansson zlib libidn2
+PKGS := openssl libpq libcurl libesmtp-1.0 inih libcares jansson zlib libidn2 \
+	libmicrohttpd
 
 # Recursively expanded: pkg-config runs when a rule needs it, after
 # scripts/deps.sh has had its chance to install the -dev packages.
