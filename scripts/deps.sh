@@ -16,7 +16,7 @@ packages=(
 	nginx-light dnsmasq-base python3 python3-aiosmtpd postfix curl
 	procps iproute2 hyperfine time bc faketime
 	chromium fonts-dejavu-core python3-jsonschema python3-html5lib
-	python3-cryptography libmicrohttpd-dev wrk
+	python3-cryptography libmicrohttpd-dev wrk jq
 )
 
 missing=()

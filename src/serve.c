@@ -1322,7 +1322,7 @@ static int tokens_load(struct serve *s, const char *path)
 
 /* "127.0.0.1:8080", "[::1]:8080", ":8080" (all IPv4 addresses). */
 static int parse_listen(const char *text, struct sockaddr_storage *ss,
-			socklen_t *sl)
+			socklen_t *sl, bool *v6)
 {
 	char host[64];
 	const char *colon;
@@ -1351,13 +1351,14 @@ static int parse_listen(const char *text, struct sockaddr_storage *ss,
 		snprintf(host, sizeof(host), "0.0.0.0");
 	if (classify_addr_parse(host, &a) < 0)
 		return -1;
-	if (a.family == AF_INET) {
+	if (a.family == 4) {
 		struct sockaddr_in *in = (struct sockaddr_in *)ss;
 
 		in->sin_family = AF_INET;
 		in->sin_port = htons((uint16_t)port);
 		memcpy(&in->sin_addr, a.b, 4);
 		*sl = sizeof(*in);
+		*v6 = false;
 	} else {
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
 
@@ -1365,6 +1366,7 @@ static int parse_listen(const char *text, struct sockaddr_storage *ss,
 		in6->sin6_port = htons((uint16_t)port);
 		memcpy(&in6->sin6_addr, a.b, 16);
 		*sl = sizeof(*in6);
+		*v6 = true;
 	}
 	return 0;
 }
@@ -1384,6 +1386,7 @@ struct serve *serve_start(const struct config *cfg, int *exit_code)
 	struct serve *s = xcalloc(1, sizeof(*s));
 	struct sockaddr_storage ss;
 	socklen_t sl;
+	bool v6 = false;
 	struct rlimit rl;
 	char style_h[64], script_h[64];
 	/* ITC: quiesce (stop accepting) before the stop on SIGTERM. */
@@ -1395,7 +1398,7 @@ struct serve *serve_start(const struct config *cfg, int *exit_code)
 	pthread_mutex_init(&s->lock, NULL);
 	s->buckets = xcalloc(RATE_SLOTS, sizeof(*s->buckets));
 	*exit_code = EX_CONFIG;
-	if (parse_listen(cfg->serve.listen, &ss, &sl) < 0) {
+	if (parse_listen(cfg->serve.listen, &ss, &sl, &v6) < 0) {
 		log_error("serve.listen: \"%s\" is not ADDRESS:PORT",
 			  cfg->serve.listen);
 		goto fail;
@@ -1447,8 +1450,11 @@ struct serve *serve_start(const struct config *cfg, int *exit_code)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	if (v6)
+		flags |= MHD_USE_IPv6;
 	s->d = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+		flags, 0, NULL, NULL, on_request, s,
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, s, MHD_OPTION_SOCK_ADDR,
 		(struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
 		(unsigned)cfg->serve.threads, MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned)cfg->serve.max_connections,
@@ -1459,7 +1465,6 @@ struct serve *serve_start(const struct config *cfg, int *exit_code)
 		/* request line and headers must fit in 16 KiB */
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, s,
 		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 		s->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
 		s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, s->tls_key,
