@@ -1453,10 +1453,10 @@ struct serve *serve_start(const struct config *cfg, int *exit_code)
 	if (v6)
 		flags |= MHD_USE_IPv6;
 	s->d = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, s,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, s, MHD_OPTION_SOCK_ADDR,
-		(struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-		(unsigned)cfg->serve.threads, MHD_OPTION_CONNECTION_LIMIT,
+		flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+		on_mhd_error, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->serve.threads,
+		MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned)cfg->serve.max_connections,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 		(unsigned)cfg->serve.per_ip_connections,
@@ -1465,7 +1465,6 @@ struct serve *serve_start(const struct config *cfg, int *exit_code)
 		/* request line and headers must fit in 16 KiB */
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 		s->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
 		s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, s->tls_key,
 		MHD_OPTION_END);
