@@ -118,7 +118,7 @@ bench: deps
 # (OpenSSL) for fuzz_certinfo.  dnsname needs libidn2.
 PURE_SRC = $(wildcard src/utctime.c src/deadline.c src/serial.c src/errmsg.c \
 	src/dnsname.c src/record.c src/xalloc.c src/template.c src/compose.c \
-	src/pemblock.c)
+	src/pemblock.c src/ari.c src/webform.c)
 FUZZ_PKGS := jansson libidn2 openssl
 fuzz: deps | $(B)/fuzz
 	@for f in $(FUZZ_SRC); do \
