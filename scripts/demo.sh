@@ -125,12 +125,12 @@ run "$bin" --set serve.listen=127.0.9.1:25880 --set serve.public_url=$serve_url 
 	--set serve.tokens_file="$demo/serve-tokens" \
 	--set serve.access_log="$demo/serve-access.jsonl" serve &
 serve_pid=$!
-trap 'kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null; "$world" stop "$demo"' EXIT
+trap 'kill "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; "$world" stop "$demo"' EXIT
 for _ in $(seq 1 50); do curl -fs "$serve_url/healthz" >/dev/null && break; sleep 0.1; done
 show export-ari caa-2020 -o "$demo/ari.jsonl"
 certid=$(sed -n '1s/^{"certID":"\([^"]*\)".*/\1/p' "$demo/ari.jsonl")
-run curl -s -i "$serve_url/renewal-info/$certid"
-ari_serial=$(sed -n '1s/.*check?serial=\([0-9a-f]*\).*/\1/p' "$demo/ari.jsonl")
+run curl -s -i "$serve_url/renewal-info/$certid" | tee "$demo/ari-answer" >&2
+ari_serial=$(sed -n 's/.*check?serial=\([0-9a-f]*\).*/\1/p' "$demo/ari-answer")
 {
 	echo "ARI:        $serve_url/renewal-info/$certid"
 	echo "self-check: $serve_url/check?serial=$ari_serial"
