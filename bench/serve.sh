@@ -7,7 +7,8 @@
 #
 #   bench/serve.sh                   N = 3,048,289 certificates (2020)
 #   N=300000 bench/serve.sh          a quicker run
-#   IDS=100000 DURATION=20s CONNS=64 THREADS=2   the load
+#   IDS=100000 DURATION=20s CONNS=64 THREADS=2   the load (wrk)
+#   SERVE_THREADS=8                              serve.threads
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -18,6 +19,7 @@ DURATION=${DURATION:-20s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 PORT=${PORT:-28080}
+SERVE_THREADS=${SERVE_THREADS:-8}
 NGINX_PORT=${NGINX_PORT:-28081}
 dir=$root/var/bench
 mkdir -p "$dir"
@@ -48,7 +50,7 @@ math.randomseed(2020)
 request = function() return wrk.format("GET", ids[math.random(#ids)]) end
 LUA
 
-"$bin" --set serve.listen=127.0.0.1:$PORT --set serve.threads=2 \
+"$bin" --set serve.listen=127.0.0.1:$PORT --set serve.threads=$SERVE_THREADS \
 	--set serve.access_log=/dev/null serve 2>"$dir/serve.err" &
 serve_pid=$!
 mkdir -p "$dir/nginx/html"

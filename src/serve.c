@@ -91,6 +91,17 @@ struct req {
 };
 
 static __thread struct db *thread_db;
+/* The ARI statement is prepared once per connection (planning it for
+ * every request costs more than running it). */
+static __thread bool ari_prepared;
+
+static const char ari_sql[] =
+	"SELECT i.reason, extract(epoch FROM i.aware_at)::bigint,"
+	" extract(epoch FROM i.cpr_received_at)::bigint,"
+	" c.revocation_state, extract(epoch FROM c.issued_at)::bigint,"
+	" extract(epoch FROM c.not_after)::bigint "
+	"FROM certificate c JOIN incident i ON i.id = c.incident_id "
+	"WHERE c.aki = $1::bytea AND c.serial = $2::bytea";
 
 static double mono_now(void)
 {
@@ -106,8 +117,10 @@ static struct db *worker_db(struct serve *s)
 	if (thread_db != NULL &&
 	    PQstatus(db_get0_conn(thread_db)) == CONNECTION_OK)
 		return thread_db;
-	if (thread_db != NULL)
+	if (thread_db != NULL) {
 		PQreset(db_get0_conn(thread_db));
+		ari_prepared = false;
+	}
 	if (thread_db != NULL &&
 	    PQstatus(db_get0_conn(thread_db)) == CONNECTION_OK)
 		return thread_db;
@@ -480,19 +493,11 @@ static json_t *window_json(const struct ari_window *w)
 static enum MHD_Result handle_ari(struct serve *s, struct MHD_Connection *c,
 				  struct req *r, const char *certid)
 {
-	static const char sql[] =
-		"SELECT i.reason, extract(epoch FROM i.aware_at)::bigint,"
-		" extract(epoch FROM i.cpr_received_at)::bigint,"
-		" c.revocation_state, extract(epoch FROM c.issued_at)::bigint,"
-		" extract(epoch FROM c.not_after)::bigint "
-		"FROM certificate c JOIN incident i ON i.id = c.incident_id "
-		"WHERE c.aki = decode($1, 'hex') AND c.serial = decode($2, "
-		"'hex')";
 	struct ari_certid id;
 	struct ari_window best, w;
-	char err[160], aki[2 * ARI_AKI_MAX + 1], ser[SERIAL_TEXT_MAX],
-		base[512], url[1024];
-	const char *params[2] = { aki, ser };
+	char err[160], ser[SERIAL_TEXT_MAX], base[512], url[1024];
+	const char *params[2];
+	int lens[2], formats[2] = { 1, 1 };
 	long long margin = s->cfg->serve.ari_margin_ms / 1000,
 		  retry = s->cfg->serve.ari_retry_ms / 1000;
 	time_t now = clock_now(), nb = DEADLINE_UNSET, na = DEADLINE_UNSET;
@@ -508,12 +513,30 @@ static enum MHD_Result handle_ari(struct serve *s, struct MHD_Connection *c,
 	if (db == NULL)
 		return problem(s, c, r, MHD_HTTP_SERVICE_UNAVAILABLE,
 			       "Unavailable", "try again later", 60, true);
-	hex_of(id.aki, id.aki_len, aki);
 	serial_format_hex(&id.serial, ser, sizeof(ser));
-	res = db_query(db, sql, 2, params);
-	if (res == NULL)
+	if (!ari_prepared) {
+		res = PQprepare(db_get0_conn(db), "ari", ari_sql, 2, NULL);
+		ari_prepared = PQresultStatus(res) == PGRES_COMMAND_OK;
+		if (!ari_prepared)
+			log_error("serve: preparing the ARI query: %s",
+				  PQresultErrorMessage(res));
+		PQclear(res);
+	}
+	params[0] = (const char *)id.aki;
+	lens[0] = (int)id.aki_len;
+	lens[1] = (int)id.serial.len;
+	params[1] = (const char *)id.serial.b;
+	res = ari_prepared ? PQexecPrepared(db_get0_conn(db), "ari", 2, params,
+					    lens, formats, 0)
+			   : NULL;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		if (res != NULL)
+			log_error("serve: ARI query: %s",
+				  PQresultErrorMessage(res));
+		PQclear(res);
 		return problem(s, c, r, MHD_HTTP_SERVICE_UNAVAILABLE,
 			       "Unavailable", "try again later", 60, true);
+	}
 	for (int i = 0; i < PQntuples(res); i++) {
 		struct serve_clock clk;
 		time_t row_na = db_get_time(res, i, 5);
