@@ -77,7 +77,8 @@ start_serve() {
 		--set serve.access_log="$log" serve 2>"$log.err" &
 	PIDS+=($!)
 	for _ in $(seq 1 50); do
-		curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && return 0
+		curl -fsk "http://127.0.0.1:$port/healthz" >/dev/null && return 0
+		curl -fsk "https://127.0.0.1:$port/healthz" >/dev/null && return 0
 		sleep 0.1
 	done
 	return 1
@@ -226,6 +227,23 @@ expect "status: disabled without tokens_file (404)" 404 \
 	"$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$B2/status/caa-2020")"
 expect "no directory listing or file: 404" 404 \
 	"$(curl -s -o /dev/null -w '%{http_code}' "$B1/../../etc/passwd")"
+
+# --- TLS: serve.tls_cert / serve.tls_key ---
+P3=18031
+start_serve $P3 "$T_TMP/access3" --set serve.tls_cert="$FLEET/affected.pem" \
+	--set serve.tls_key="$FLEET/affected.key"
+rc=$?
+expect "TLS: serve starts with a certificate and key" 0 "$rc$([ $rc = 0 ] || cat "$T_TMP/access3.err")"
+S3=${PIDS[-1]}
+expect "TLS: ARI over HTTPS" 200 \
+	"$(curl -s --cacert "$FLEET/ca.pem" --resolve affected.test:$P3:127.0.0.1 -o /dev/null -w '%{http_code}' "https://affected.test:$P3/renewal-info/$RFC_ID")"
+contains "TLS: Strict-Transport-Security" "Strict-Transport-Security" \
+	"$(curl -s -D - -o /dev/null --cacert "$FLEET/ca.pem" --resolve affected.test:$P3:127.0.0.1 "https://affected.test:$P3/healthz")"
+fails "serve: a certificate without a key is a configuration error" 78 \
+	certrecall --set serve.listen=127.0.0.1:18032 --set serve.tls_cert="$FLEET/affected.pem" serve
+kill -TERM "$S3"
+wait "$S3"
+PIDS=("${PIDS[@]/$S3/}")
 
 # --- slowloris: idle half-requests do not stop a normal one ---
 python3 "$ROOT/tests/serve/slowloris.py" 127.0.0.1 $P1 1500 6 "$T_TMP/slow.ready" >/dev/null &
