@@ -121,9 +121,12 @@ step "certrecall serve: ACME Renewal Information, the self-check page, the staff
 token=demo-staff-$$-$RANDOM
 printf 'sha256:%s demo\n' "$(printf %s "$token" | sha256sum | cut -d' ' -f1)" >"$demo/serve-tokens"
 serve_url=http://127.0.9.1:25880
-run "$bin" --set serve.listen=127.0.9.1:25880 --set serve.public_url=$serve_url \
-	--set serve.tokens_file="$demo/serve-tokens" \
-	--set serve.access_log="$demo/serve-access.jsonl" serve &
+serve_args=(--set serve.listen=127.0.9.1:25880 --set serve.public_url=$serve_url
+	--set serve.tokens_file="$demo/serve-tokens"
+	--set serve.access_log="$demo/serve-access.jsonl" serve)
+{ printf '$ certrecall'; printf ' %q' "${serve_args[@]}"; echo ' &'; } >&2
+# The binary itself in the background (not a subshell): it gets the TERM.
+"$bin" "${serve_args[@]}" &
 serve_pid=$!
 trap 'kill "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; "$world" stop "$demo"' EXIT
 for _ in $(seq 1 50); do curl -fs "$serve_url/healthz" >/dev/null && break; sleep 0.1; done
