@@ -58,6 +58,18 @@ expect "019: the AKI is stored at import" "69885b6b87464041e1b37b847ba0ae2cde01c
 	"$(db_sql -c "SELECT encode(aki, 'hex') FROM certificate WHERE serial = '\\x87654321'")"
 plan=$(db_sql -c "SET enable_seqscan = off" -c "EXPLAIN SELECT 1 FROM certificate WHERE aki = '\\x69885b6b87464041e1b37b847ba0ae2cde01c8d4' AND serial = '\\x87654321'")
 contains "019: a certID is looked up through the certificate_ari index" "certificate_ari" "$plan"
+# A bare list has no key identifier until its issuer is added: then the
+# trigger of 019 fills it from the issuer's subjectKeyIdentifier.
+certrecall -q incident create --slug bare --title "bare serials" \
+	--reason v1.6.7:5d-7 --aware-at 2020-02-29T03:08:00Z
+printf '0badc0de\n' >"$T_TMP/bare.txt"
+certrecall -q import bare "$T_TMP/bare.txt" --format serials --no-progress
+expect "019: a bare serial has no AKI" "" \
+	"$(db_sql -c "SELECT encode(aki, 'hex') FROM certificate WHERE serial = '\\x0badc0de'")"
+certrecall -q incident add-issuer bare "$FLEET/ca.pem"
+expect "019: add-issuer gives it the issuer's key identifier" \
+	"$(openssl x509 -in "$FLEET/ca.pem" -noout -ext subjectKeyIdentifier | tail -1 | tr -d ' :' | tr A-F a-f)" \
+	"$(db_sql -c "SELECT encode(aki, 'hex') FROM certificate WHERE serial = '\\x0badc0de'")"
 affected_serial=$(openssl x509 -in "$FLEET/affected.pem" -noout -serial | sed 's/.*=//' | tr A-F a-f | sed 's/^\(00\)*//')
 
 export CERTRECALL_CLOCK=2020-03-01T00:00:00Z
