@@ -7,7 +7,7 @@ CFLAGS  ?= -O2 -g
 FUZZ_SECONDS ?= 60
 
 PKGS := openssl libpq libcurl libesmtp-1.0 inih libcares jansson zlib libidn2 \
-	gmime-3.0 icu-i18n icu-uc opendkim
+	gmime-3.0 icu-i18n icu-uc opendkim libmicrohttpd
 
 # Recursively expanded: pkg-config runs when a rule needs it, after
 # scripts/deps.sh has had its chance to install the -dev packages.
@@ -118,7 +118,7 @@ bench: deps
 # (OpenSSL) for fuzz_certinfo.  dnsname needs libidn2.
 PURE_SRC = $(wildcard src/utctime.c src/deadline.c src/serial.c src/errmsg.c \
 	src/dnsname.c src/record.c src/xalloc.c src/template.c src/compose.c \
-	src/pemblock.c src/starttls.c)
+	src/pemblock.c src/starttls.c src/ari.c src/webform.c)
 FUZZ_PKGS := jansson libidn2 openssl
 fuzz: deps | $(B)/fuzz
 	@for f in $(FUZZ_SRC); do \

@@ -115,6 +115,31 @@ clock 2020-03-04T18:00:00Z
 show import caa-2020 "$demo/ca/replacements.pem" --replacements --no-progress
 show export-revocations caa-2020 --replaced-only -o "$demo/batch.csv"
 
+# certrecall serve: what ACME clients, subscribers and staff read over
+# HTTP while the rehearsal runs (stopped at the end of the demo).
+step "certrecall serve: ACME Renewal Information, the self-check page, the staff status page"
+token=demo-staff-$$-$RANDOM
+printf 'sha256:%s demo\n' "$(printf %s "$token" | sha256sum | cut -d' ' -f1)" >"$demo/serve-tokens"
+serve_url=http://127.0.9.1:25880
+serve_args=(--set serve.listen=127.0.9.1:25880 --set serve.public_url=$serve_url
+	--set serve.tokens_file="$demo/serve-tokens"
+	--set serve.access_log="$demo/serve-access.jsonl" serve)
+{ printf '$ certrecall'; printf ' %q' "${serve_args[@]}"; echo ' &'; } >&2
+# The binary itself in the background (not a subshell): it gets the TERM.
+"$bin" "${serve_args[@]}" &
+serve_pid=$!
+trap 'kill "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; "$world" stop "$demo"' EXIT
+for _ in $(seq 1 50); do curl -fs "$serve_url/healthz" >/dev/null && break; sleep 0.1; done
+show export-ari caa-2020 -o "$demo/ari.jsonl"
+certid=$(sed -n '1s/^{"certID":"\([^"]*\)".*/\1/p' "$demo/ari.jsonl")
+run curl -s -i "$serve_url/renewal-info/$certid" | tee "$demo/ari-answer" >&2
+ari_serial=$(sed -n 's/.*check?serial=\([0-9a-f]*\).*/\1/p' "$demo/ari-answer")
+{
+	echo "ARI:        $serve_url/renewal-info/$certid"
+	echo "self-check: $serve_url/check?serial=$ari_serial"
+	echo "staff:      $serve_url/status/caa-2020 (Authorization: Bearer $token)"
+} >&2
+
 step "2020-03-04 20:00 to 2020-03-05 02:59 UTC: the test CA revokes the replaced certificates"
 run "$world" revoke "$demo" "$demo/batch.csv" 2020-03-04T20:00:00Z 2020-03-05T02:59:00Z
 
@@ -143,6 +168,10 @@ step "the incident report for the root programs"
 show report caa-2020 --format html -o "$demo/report.html"
 show report caa-2020 --format md -o "$demo/report.md"
 sed -n '/^### By revocation verdict/,/^### Subscriber notification/p' "$demo/report.md" | sed '$d' >&2
+
+kill -TERM "$serve_pid"
+wait "$serve_pid" || true
+echo "serve stopped (access log: $demo/serve-access.jsonl)" >&2
 
 step "done in $(($(date +%s) - started)) s"
 {

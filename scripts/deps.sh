@@ -21,6 +21,7 @@ packages=(
 	python3-cryptography libgmime-3.0-dev python3-dkim python3-nacl
 	libicu-dev libopendkim-dev
 	dovecot-imapd dovecot-pop3d prosody vsftpd slapd
+	libmicrohttpd-dev wrk jq
 )
 
 missing=()

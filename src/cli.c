@@ -292,6 +292,30 @@ static const struct cli_command commands[] = {
 	  "\n"
 	  "--at describes an earlier moment (revocations after it had not\n"
 	  "happened).  -o writes FILE atomically (default: stdout).\n" },
+	{ "serve", cmd_serve, 0,
+	  "serve ARI, the self-check page and staff status over HTTP",
+	  "usage: certrecall serve [--listen ADDRESS:PORT]\n"
+	  "\n"
+	  "GET {serve.ari_path}CERTID   ACME Renewal Information (RFC 9773)\n"
+	  "GET /check, POST /check     subscriber self-check (HTML, or JSON\n"
+	  "                            with Accept: application/json)\n"
+	  "GET /status/SLUG            staff status page (bearer token)\n"
+	  "GET /api/incidents/SLUG/status  its JSON (bearer token)\n"
+	  "GET /healthz                200 when the database answers\n"
+	  "\n"
+	  "Reads only from PostgreSQL, so several instances can serve one\n"
+	  "database.  Settings: the [serve] section.  One JSON line per\n"
+	  "request to serve.access_log (default stderr).  SIGTERM stops\n"
+	  "accepting and finishes the requests in progress.\n" },
+	{ "export-ari", cmd_export_ari, CLI_NEEDS_DB,
+	  "the ARI answers of an incident as JSON lines",
+	  "usage: certrecall export-ari SLUG [-o FILE]\n"
+	  "\n"
+	  "One line per certificate with a certID (its authority key\n"
+	  "identifier is known): {\"certID\", \"suggestedWindow\",\n"
+	  "\"retryAfter\", \"explanationURL\"}, as `serve` answers, for an\n"
+	  "ACME server that serves ARI itself.  Expired certificates and\n"
+	  "those without a key identifier are counted on stderr.\n" },
 	{ "config", cmd_config, 0, "check or show the effective configuration",
 	  "usage: certrecall config check\n"
 	  "       certrecall config show [--json]\n"

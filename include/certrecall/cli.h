@@ -148,5 +148,7 @@ int cmd_export_revocations(struct cli *cli, int argc, char **argv);
 int cmd_revcheck(struct cli *cli, int argc, char **argv);
 int cmd_check(struct cli *cli, int argc, char **argv);
 int cmd_bounces(struct cli *cli, int argc, char **argv);
+int cmd_serve(struct cli *cli, int argc, char **argv);
+int cmd_export_ari(struct cli *cli, int argc, char **argv);
 
 #endif

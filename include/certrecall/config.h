@@ -82,6 +82,25 @@ struct config {
 		long long crtsh_threshold;
 		char *organization;
 	} report;
+	struct {
+		char *listen;	  /* ADDRESS:PORT, [v6]:PORT */
+		char *public_url; /* base of explanationURL; "" = from Host */
+		char *tls_cert;
+		char *tls_key;
+		long long threads;
+		long long max_connections;
+		long long per_ip_connections;
+		long long timeout_ms; /* idle connection (slowloris) */
+		long long max_body;
+		char *ari_path;
+		long long ari_margin_ms;
+		long long ari_retry_ms;
+		char *ari_default;     /* "404" or "lifetime" */
+		long long check_rate;  /* self-check requests per second */
+		long long check_burst; /* token-bucket size */
+		char *tokens_file;     /* "sha256:HEX name" lines; "" = off */
+		char *access_log;      /* "" = stderr */
+	} serve;
 	/* Where each value came from, for `config show`; parallel to the
 	 * key table. */
 	char **origin;
