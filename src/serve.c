@@ -738,7 +738,8 @@ static X509 *probe_host(struct serve *s, const char *host, uint16_t port,
 		snprintf(why, whylen, "the probe could not start");
 		return NULL;
 	}
-	if (scanner_add(sc, host, port, NULL) < 0 || scanner_run(sc) < 0)
+	if (scanner_add(sc, host, port, STARTTLS_NONE, NULL) < 0 ||
+	    scanner_run(sc) < 0)
 		snprintf(p.outcome, sizeof(p.outcome), "the probe failed");
 	scanner_free(sc);
 	snprintf(why, whylen, "%s", p.outcome);
