@@ -24,6 +24,7 @@ static void same_record(const struct record *a, const struct record *b)
 
 	if (serial_compare(&a->serial, &b->serial) != 0 ||
 	    strcmp(a->account, b->account) != 0 ||
+	    a->caa_checked_at != b->caa_checked_at ||
 	    a->issued_at != b->issued_at || a->not_after != b->not_after ||
 	    a->nnames != b->nnames)
 		abort();
@@ -49,7 +50,7 @@ static void round_trip(const struct record *r)
 	if (p == NULL || line == NULL)
 		abort();
 	serial_format_hex(&r->serial, hex, sizeof(hex));
-	if (utctime_format_rfc3339(r->issued_at, when, sizeof(when)) != 0)
+	if (utctime_format_rfc3339(r->caa_checked_at, when, sizeof(when)) != 0)
 		abort();
 	w = snprintf(line, cap, "serial %s %s 0 names: [", hex, r->account);
 	if (w < 0 || (size_t)w >= cap)
@@ -78,8 +79,8 @@ static void round_trip(const struct record *r)
 static void on_record(const struct record *r)
 {
 	fuzz_check_numeric_account(r);
-	if (r->nnames == 0 || r->issued_at == RECORD_UNSET ||
-	    r->not_after != RECORD_UNSET)
+	if (r->nnames == 0 || r->caa_checked_at == RECORD_UNSET ||
+	    r->issued_at != RECORD_UNSET || r->not_after != RECORD_UNSET)
 		abort();
 	round_trip(r);
 }
