@@ -222,13 +222,6 @@ int report_write_json(const struct report *r, FILE *out);
  * (DEADLINE_UNSET).  New reference. */
 json_t *report_time_json(time_t t);
 
-/*
- * The on-call dashboard: clocks with countdowns, progress bars, the last
- * activity of each stage and what to do next.  width is the terminal
- * width (80 if unknown).
- */
-int report_write_dashboard(const struct report *r, FILE *out, int width);
-
 /* "What to do next" lines, most urgent first, into lines[max]; returns
  * the count.  Each is at most 200 bytes. */
 int report_next_steps(const struct report *r, char lines[][200], int max);

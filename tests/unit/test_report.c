@@ -74,11 +74,6 @@ static char *render(int (*fn)(const struct report *, FILE *),
 	return buf;
 }
 
-static int dashboard80(const struct report *r, FILE *f)
-{
-	return report_write_dashboard(r, f, 80);
-}
-
 static int count(const char *hay, const char *needle)
 {
 	int n = 0;
@@ -125,17 +120,14 @@ START_TEST(empty_incident_says_so_everywhere)
 	struct report *r = make(0, 10);
 	char *md = render(report_write_md, r);
 	char *html = render(report_write_html, r);
-	char *dash = render(dashboard80, r);
 
 	ck_assert_ptr_nonnull(strstr(md, "No certificates have been imported"));
 	ck_assert_ptr_nonnull(strstr(html, "No certificates have been "
 					   "imported"));
 	ck_assert_ptr_nonnull(strstr(html, "no certificate imported yet"));
 	ck_assert_ptr_nonnull(strstr(html, "no notice sent yet"));
-	ck_assert_ptr_nonnull(strstr(dash, "no certificates imported yet"));
 	free(md);
 	free(html);
-	free(dash);
 	report_free(r);
 }
 END_TEST
@@ -446,29 +438,6 @@ START_TEST(next_steps_put_the_deadline_first)
 }
 END_TEST
 
-START_TEST(dashboard_shows_bars_and_activity)
-{
-	struct report *r = make(100, 30);
-	char *d;
-
-	r->by_verdict[DEADLINE_PENDING] = 50;
-	r->by_verdict[DEADLINE_REVOKED_ON_TIME] = 50;
-	r->stages[1].name = "scan";
-	r->stages[1].at = AWARE + 29 * HOUR;
-	r->stages[1].detail = strdup("scan: targets 10");
-	d = render(dashboard80, r);
-	ck_assert_ptr_nonnull(strstr(d, "REVOCATION    [#########"));
-	ck_assert_ptr_nonnull(strstr(d, "50.0%"));
-	ck_assert_ptr_nonnull(strstr(d, "  scan      2020-03-01 08:08 UTC (1h "
-					"00m ago)\n            scan: targets "
-					"10\n"));
-	ck_assert_ptr_nonnull(strstr(d, "NEXT\n  * 50 certificates "
-					"unrevoked"));
-	free(d);
-	report_free(r);
-}
-END_TEST
-
 /*
  * Issue 15: a scan that reached nothing (31 dns-error, 1 timeout) showed
  * DEPLOYMENT 100.0% "32 of 32 names probed".  Coverage is answers: the
@@ -478,7 +447,7 @@ END_TEST
 START_TEST(failed_probes_are_never_coverage)
 {
 	struct report *r = make(32, 30);
-	char *d, *md, *html, *js;
+	char *md, *html, *js;
 
 	r->scan_targets = 40;
 	r->scanned_targets = 34;
@@ -492,19 +461,6 @@ START_TEST(failed_probes_are_never_coverage)
 	r->deploy[REPORT_UNKNOWN] = 32;
 	r->deploy_unrevoked[REPORT_NOT_SCANNED] = 0;
 	r->deploy_unrevoked[REPORT_UNKNOWN] = 32;
-	d = render(dashboard80, r);
-	ck_assert_ptr_nonnull(strstr(d, "DEPLOYMENT    [#.........."));
-	ck_assert_ptr_nonnull(strstr(d,
-				     "]   2.5%\n              1 of 40 names "
-				     "answered; 32 failed (dns-error 31, "
-				     "timeout 1), 1 filtered (scanner.deny), "
-				     "6 not yet tried (latest 2020-03-01 "
-				     "08:08 UTC)\n              still to "
-				     "revoke: deployed 0, replaced 0, "
-				     "unknown 32, not scanned 0\n"));
-	ck_assert_ptr_nonnull(strstr(d, "  * 32 names gave no answer: "
-					"certrecall scan caa-2020 "
-					"--retry-failed\n"));
 	md = render(report_write_md, r);
 	ck_assert_ptr_nonnull(strstr(md, "1 of 40 probeable names answered; "
 					 "32 failed (dns-error 31"));
@@ -516,7 +472,6 @@ START_TEST(failed_probes_are_never_coverage)
 					 "      \"failed\": 32,\n"
 					 "      \"filtered\": 1,\n"
 					 "      \"not_tried\": 6,"));
-	free(d);
 	free(md);
 	free(html);
 	free(js);
@@ -569,7 +524,6 @@ static Suite *report_suite(void)
 	tcase_add_test(tc,
 		       a_cut_timeline_says_what_it_left_out_in_every_format);
 	tcase_add_test(tc, next_steps_put_the_deadline_first);
-	tcase_add_test(tc, dashboard_shows_bars_and_activity);
 	tcase_add_test(tc, failed_probes_are_never_coverage);
 	tcase_add_test(tc, output_does_not_depend_on_tz);
 	suite_add_tcase(s, tc);
