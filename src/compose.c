@@ -1045,9 +1045,9 @@ size_t compose_split(const size_t *row_bytes, size_t n, size_t head,
 	if (fixed >= max)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
-		if (parts == 0 || fixed + compose_base64_size(
-						      head + used +
-						      row_bytes[i]) > max) {
+		if (parts == 0 ||
+		    fixed + compose_base64_size(head + used + row_bytes[i]) >
+			    max) {
 			if (fixed + compose_base64_size(head + row_bytes[i]) >
 			    max)
 				return 0; /* one row alone does not fit */

@@ -300,9 +300,14 @@ struct notice {
 	json_t *certs; /* array of objects, in order */
 	int attempts;
 	/* composed */
-	char *message;
+	char *message; /* the message, or its part 1 of nparts */
 	size_t len;
 	char message_id[320];
+	char **more; /* parts 2..nparts (mailer.max_message_bytes) */
+	size_t *more_len;
+	size_t nparts; /* 1 unless the notice went into parts */
+	size_t part;   /* while composing a part: its number */
+	size_t all;    /* while composing a part: all certificates */
 	/* sending */
 	bool done; /* outcome decided (recorded, or waiting in a group) */
 	enum outcome outcome;
@@ -317,7 +322,32 @@ static void notice_release(struct notice *n)
 	json_decref(n->account_list);
 	json_decref(n->certs);
 	free(n->message);
+	for (size_t i = 0; i + 1 < n->nparts; i++)
+		free(n->more[i]);
+	free(n->more);
+	free(n->more_len);
 	memset(n, 0, sizeof(*n));
+}
+
+/* Part i (0-based) of notice n's message, its length in *len. */
+static const char *notice_part(const struct notice *n, size_t i, size_t *len)
+{
+	if (i == 0) {
+		*len = n->len;
+		return n->message;
+	}
+	*len = n->more_len[i - 1];
+	return n->more[i - 1];
+}
+
+/* What the relay takes for notice n, all parts. */
+static size_t notice_bytes(const struct notice *n)
+{
+	size_t b = n->len;
+
+	for (size_t i = 0; i + 1 < n->nparts; i++)
+		b += n->more_len[i];
+	return b;
 }
 
 /*
@@ -455,6 +485,7 @@ static int compose_notice(const struct notice_common *c, struct notice *n,
 	const struct config *cfg = c->cfg;
 	size_t total = json_array_size(n->certs);
 	size_t listed = total;
+	bool in_parts = n->part > 0; /* n->certs is this part's share */
 	struct compose_times times = { c->should_by, c->must_by, now,
 				       strcmp(c->kind, "revoked") == 0 };
 	char err[256];
@@ -480,9 +511,17 @@ static int compose_notice(const struct notice_common *c, struct notice *n,
 			"address", n->address, "rule", c->rule.citation,
 			"rule_text", c->rule.text, "accounts", n->account_list,
 			"account_list", n->accounts, "certificate_count",
-			(json_int_t)total, "listed_count", (json_int_t)listed,
-			"unlisted_count", (json_int_t)(total - listed),
-			"attachment", listed < total, "certificates", shown);
+			(json_int_t)(in_parts ? n->all : total), "listed_count",
+			(json_int_t)listed, "unlisted_count",
+			(json_int_t)((in_parts ? n->all : total) - listed),
+			"attachment", listed < total || in_parts,
+			"certificates", shown);
+	if (in_parts) {
+		json_object_set_new(ctx, "part",
+				    json_integer((json_int_t)n->part));
+		json_object_set_new(ctx, "parts",
+				    json_integer((json_int_t)n->nparts));
+	}
 	/* The deadlines, and where the notice stands against them. */
 	if (compose_time_context(ctx, &times) < 0) {
 		log_error("notice %lld: a deadline is out of range", n->id);
@@ -491,6 +530,14 @@ static int compose_notice(const struct notice_common *c, struct notice *n,
 	subject = render(c->tpl.subject, ctx, TEMPLATE_HEADER, "Subject");
 	if (subject == NULL)
 		goto out;
+	if (in_parts) {
+		char *whole = subject;
+
+		subject = xmalloc(strlen(whole) + 64);
+		sprintf(subject, "%s (part %zu of %zu)", whole, n->part,
+			n->nparts);
+		free(whole);
+	}
 	if (c->tpl.reply_to != NULL) {
 		reply_to = render(c->tpl.reply_to, ctx, TEMPLATE_HEADER,
 				  "Reply-To");
@@ -509,6 +556,15 @@ static int compose_notice(const struct notice_common *c, struct notice *n,
 			  cfg->mailer.from);
 		goto out;
 	}
+	if (in_parts && n->part > 1) { /* "….<id>.p2@domain" */
+		char *at = strrchr(n->message_id, '@');
+		char tail[320];
+
+		snprintf(tail, sizeof(tail), "%s", at);
+		snprintf(at,
+			 sizeof(n->message_id) - (size_t)(at - n->message_id),
+			 ".p%zu%s", n->part, tail);
+	}
 	in.from = cfg->mailer.from;
 	in.to = n->address;
 	in.reply_to = reply_to;
@@ -516,7 +572,7 @@ static int compose_notice(const struct notice_common *c, struct notice *n,
 	in.body = body;
 	in.date = now;
 	in.message_id = n->message_id;
-	if (listed < total) {
+	if (listed < total || in_parts) {
 		csv = certificates_csv(n->certs, &att.len);
 		att.data = csv;
 		in.attachment = &att;
@@ -534,6 +590,146 @@ out:
 	free(reply_to);
 	free(body);
 	free(csv);
+	return rc;
+}
+
+/* The bytes of one certificate's row in certificates_csv. */
+static size_t csv_row_bytes(const json_t *cert)
+{
+	json_t *one = json_array();
+	char *csv, *head;
+	size_t len, hlen;
+
+	json_array_append(one, (json_t *)cert);
+	csv = certificates_csv(one, &len);
+	json_decref(one);
+	one = json_array();
+	head = certificates_csv(one, &hlen);
+	json_decref(one);
+	free(csv);
+	free(head);
+	return len - hlen;
+}
+
+/*
+ * Composes notice n, in numbered parts when the message would be over
+ * mailer.max_message_bytes: each part has the same text and deadline,
+ * "(part i of k)" in its Subject, its own Message-ID, and its share of
+ * the certificates in its CSV attachment (the shares in order, each
+ * certificate in exactly one).  Returns 0 or -1 (logged).
+ */
+static int compose_notice_parts(const struct notice_common *c, struct notice *n,
+				time_t now)
+{
+	size_t max = (size_t)c->cfg->mailer.max_message_bytes;
+	size_t total, head, fixed, parts = 0, *rows, *starts;
+	json_t *all, *first;
+	char *csv, *p1 = NULL;
+	size_t p1len = 0;
+	int rc = -1;
+
+	n->nparts = 1;
+	if (compose_notice(c, n, now) < 0)
+		return -1;
+	if (n->len <= max)
+		return 0;
+	all = n->certs;
+	total = json_array_size(all);
+	rows = xcalloc(total + 1, sizeof(*rows));
+	starts = xcalloc(total + 1, sizeof(*starts));
+	for (size_t i = 0; i < total; i++)
+		rows[i] = csv_row_bytes(json_array_get(all, i));
+	first = json_array();
+	csv = certificates_csv(first, &head);
+	free(csv);
+	/* The message around the attachment: a part with the longest
+	 * body (max_listed inline) and a one-row CSV, less that row. */
+	for (size_t i = 0; i < total && i < (size_t)c->cfg->mailer.max_listed;
+	     i++)
+		json_array_append(first, json_array_get(all, i));
+	n->certs = first;
+	n->part = n->nparts = 99999;
+	n->all = total;
+	if (compose_notice(c, n, now) < 0)
+		goto out;
+	{
+		size_t l = 0;
+
+		for (size_t i = 0; i < json_array_size(first); i++)
+			l += rows[i];
+		fixed = n->len - compose_base64_size(head + l);
+	}
+	/* Another part's inline list may be longer: shrink the budget by
+	 * any overflow and split again. */
+	for (size_t budget = max, tries = 0; tries < 8; tries++) {
+		size_t over = 0;
+
+		parts = compose_split(rows, total, head, fixed, budget, starts);
+		if (parts == 0) {
+			log_error("notice %lld to %s: one certificate does not"
+				  " fit in mailer.max_message_bytes = %zu",
+				  n->id, n->address, max);
+			goto out;
+		}
+		for (size_t i = 0; i + 1 < n->nparts; i++)
+			free(n->more[i]);
+		free(n->more);
+		free(n->more_len);
+		free(p1);
+		p1 = NULL;
+		n->more = xcalloc(parts, sizeof(*n->more));
+		n->more_len = xcalloc(parts, sizeof(*n->more_len));
+		n->nparts = parts;
+		for (size_t p = 0; p < parts; p++) {
+			size_t end = p + 1 < parts ? starts[p + 1] : total;
+			json_t *share = json_array();
+
+			for (size_t i = starts[p]; i < end; i++)
+				json_array_append(share,
+						  json_array_get(all, i));
+			n->certs = share;
+			n->part = p + 1;
+			rc = compose_notice(c, n, now);
+			n->certs = first;
+			json_decref(share);
+			if (rc < 0) {
+				n->nparts = p + 1; /* what to free */
+				goto out;
+			}
+			if (n->len > max && n->len - max > over)
+				over = n->len - max;
+			if (p > 0) {
+				n->more[p - 1] = n->message;
+				n->more_len[p - 1] = n->len;
+			} else {
+				p1 = n->message;
+				p1len = n->len;
+			}
+			n->message = NULL;
+		}
+		rc = -1;
+		if (over == 0) {
+			rc = 0;
+			break;
+		}
+		if (over + 64 >= budget)
+			break;
+		budget -= over + 64;
+	}
+	free(n->message);
+	n->message = p1;
+	n->len = p1len;
+	p1 = NULL;
+	if (rc < 0)
+		log_error("notice %lld to %s: parts do not fit in"
+			  " mailer.max_message_bytes = %zu",
+			  n->id, n->address, max);
+out:
+	n->certs = all;
+	n->part = 0;
+	json_decref(first);
+	free(rows);
+	free(starts);
 	return rc;
 }
 
@@ -839,6 +1035,7 @@ struct sender {
 struct outgoing {
 	struct sender *s;
 	struct notice *n;
+	size_t part; /* of n's parts, 0-based */
 	smtp_message_t msg;
 	smtp_recipient_t rcpt;
 	size_t pos;
@@ -1047,7 +1244,7 @@ static void group_flush(struct sender *s)
 
 		snprintf(id, sizeof(id), "%lld", n->id);
 		snprintf(attempts, sizeof(attempts), "%d", n->attempts);
-		snprintf(bytes, sizeof(bytes), "%zu", n->len);
+		snprintf(bytes, sizeof(bytes), "%zu", notice_bytes(n));
 		snprintf(backoff, sizeof(backoff), "%lld", n->backoff_ms);
 		pgarray_add(&a[0], id);
 		pgarray_add(&a[1], states[n->outcome]);
@@ -1163,13 +1360,18 @@ static const char *message_cb(void **ctx, int *len, void *arg)
 		*len = 0;
 		return NULL;
 	}
-	if (o->pos >= o->n->len) {
-		*len = 0;
-		return NULL;
+	{
+		size_t plen;
+		const char *m = notice_part(o->n, o->part, &plen);
+
+		if (o->pos >= plen) {
+			*len = 0;
+			return NULL;
+		}
+		*len = (int)(plen - o->pos);
+		o->pos = plen;
+		return m;
 	}
-	*len = (int)(o->n->len - o->pos);
-	o->pos = o->n->len;
-	return o->n->message;
 }
 
 static void event_cb(smtp_session_t session, int event, void *arg, ...)
@@ -1199,7 +1401,9 @@ static void event_cb(smtp_session_t session, int event, void *arg, ...)
 		struct outgoing *o = smtp_message_get_application_data(msg);
 		const smtp_status_t *st = smtp_message_transfer_status(msg);
 
-		if (o != NULL && st != NULL && st->code != 0)
+		/* A part accepted decides nothing while parts remain. */
+		if (o != NULL && st != NULL && st->code != 0 &&
+		    !(st->code < 400 && o->part + 1 < o->n->nparts))
 			record(s, o->n, st->code, st->text);
 		group_flush_due(s);
 		break;
@@ -1315,7 +1519,8 @@ static bool host_is_loopback(const char *host)
 static void send_batch(struct sender *s)
 {
 	const struct config *cfg = s->run->cfg;
-	struct outgoing *out = xcalloc(s->n, sizeof(*out));
+	size_t nout = 0, k = 0;
+	struct outgoing *out;
 	smtp_session_t session = smtp_create_session();
 	auth_context_t auth = NULL;
 	char server[300], why[256];
@@ -1350,20 +1555,31 @@ static void send_batch(struct sender *s)
 		auth_set_interact_cb(auth, auth_interact, s);
 		smtp_auth_set_context(session, auth);
 	}
+	/* One SMTP message per part; a notice's parts go in order. */
+	for (size_t i = 0; i < s->n; i++)
+		nout += s->batch[i].nparts ? s->batch[i].nparts : 1;
+	out = xcalloc(nout, sizeof(*out));
 	for (size_t i = 0; i < s->n; i++) {
-		struct outgoing *o = &out[i];
-
 		if (s->batch[i].done)
 			continue;
-		o->s = s;
-		o->n = &s->batch[i];
-		o->msg = smtp_add_message(session);
-		smtp_set_reverse_path(o->msg, s->run->common.from_addr);
-		o->rcpt = smtp_add_recipient(o->msg, s->batch[i].address);
-		/* The events name the message or recipient they are about. */
-		smtp_message_set_application_data_release(o->msg, o, NULL);
-		smtp_recipient_set_application_data_release(o->rcpt, o, NULL);
-		smtp_set_messagecb(o->msg, message_cb, o);
+		for (size_t p = 0; p < s->batch[i].nparts; p++) {
+			struct outgoing *o = &out[k++];
+
+			o->s = s;
+			o->n = &s->batch[i];
+			o->part = p;
+			o->msg = smtp_add_message(session);
+			smtp_set_reverse_path(o->msg, s->run->common.from_addr);
+			o->rcpt =
+				smtp_add_recipient(o->msg, s->batch[i].address);
+			/* The events name the message or recipient they are
+			 * about. */
+			smtp_message_set_application_data_release(o->msg, o,
+								  NULL);
+			smtp_recipient_set_application_data_release(o->rcpt, o,
+								    NULL);
+			smtp_set_messagecb(o->msg, message_cb, o);
+		}
 	}
 	if (!smtp_start_session(session)) {
 		smtp_strerror(smtp_errno(), why, sizeof(why));
@@ -1373,7 +1589,7 @@ static void send_batch(struct sender *s)
 	}
 	/* Answers that came without their event, then: whatever got no
 	 * answer is retried, it was not accepted. */
-	for (size_t i = 0; i < s->n; i++) {
+	for (size_t i = 0; i < k; i++) {
 		const smtp_status_t *st;
 
 		if (out[i].n == NULL || out[i].n->done)
@@ -1408,6 +1624,9 @@ static void send_batch(struct sender *s)
 			continue;
 		}
 		st = smtp_message_transfer_status(out[i].msg);
+		if (st != NULL && st->code >= 200 && st->code < 400 &&
+		    out[i].part + 1 < out[i].n->nparts)
+			continue; /* a part accepted: the later parts decide */
 		if (st != NULL && st->code != 0)
 			record(s, out[i].n, st->code, st->text);
 		else
@@ -1681,8 +1900,8 @@ static void *sender_main(void *arg)
 			continue;
 		}
 		for (size_t i = 0; i < s->n; i++) {
-			if (compose_notice(&run->common, &s->batch[i], now) <
-			    0) {
+			if (compose_notice_parts(&run->common, &s->batch[i],
+						 now) < 0) {
 				/* the data, not the moment: a retry fails
 				 * the same way */
 				atomic_store(&run->data_error, true);
@@ -2012,7 +2231,7 @@ static int compose_uncommitted(struct db *db, const struct config *cfg,
 		if (load_certificates(db, ns + i, (size_t)k) < 0)
 			goto rollback;
 		for (int j = i; j < i + k; j++) {
-			if (compose_notice(&common, &ns[j], now) < 0 ||
+			if (compose_notice_parts(&common, &ns[j], now) < 0 ||
 			    emit(&ns[j], arg) < 0)
 				goto rollback;
 			(*count)++;
@@ -2035,7 +2254,14 @@ static int emit_stream(const struct notice *n, void *arg)
 {
 	FILE *out = arg;
 
-	return fwrite(n->message, 1, n->len, out) == n->len ? 0 : -1;
+	for (size_t i = 0; i < n->nparts; i++) {
+		size_t len;
+		const char *m = notice_part(n, i, &len);
+
+		if (fwrite(m, 1, len, out) != len)
+			return -1;
+	}
+	return 0;
 }
 
 int mailer_preview(struct db *db, const struct config *cfg,

@@ -1115,7 +1115,6 @@ START_TEST(durations_read_as_words)
 }
 END_TEST
 
-
 /* The message's length (compose_ok checks the wire form). */
 static char *compose_len(const struct compose_input *in, size_t *len)
 {
@@ -1150,19 +1149,19 @@ START_TEST(base64_size_is_the_written_size)
 END_TEST
 
 /*
- * 60,000 rows of 90 bytes under a 1 MiB limit: consecutive parts, each
+ * 6,000 rows of 90 bytes under a 128 KiB limit: consecutive parts, each
  * message (composed for real) at or under the limit, every row in
  * exactly one part.
  */
 START_TEST(big_lists_split_into_parts_under_the_limit)
 {
-	enum { N = 60000, ROW = 90, HEAD = 40 };
+	enum { N = 6000, ROW = 90, HEAD = 40 };
 	size_t *rows = malloc(N * sizeof(*rows));
 	size_t *starts = malloc(N * sizeof(*starts));
 	struct compose_attachment a = { "certificates.csv", "text/csv", NULL,
 					0 };
 	struct compose_input in = base;
-	size_t max = 1 << 20, fixed, len, parts, covered = 0;
+	size_t max = 128 << 10, fixed, len, parts, covered = 0;
 	char *data = malloc((size_t)N * ROW + HEAD), *m;
 
 	memset(data, 'r', (size_t)N * ROW + HEAD);
@@ -1173,7 +1172,7 @@ START_TEST(big_lists_split_into_parts_under_the_limit)
 	m = compose_len(&in, &fixed); /* the message with an empty CSV */
 	free(m);
 	parts = compose_split(rows, N, HEAD, fixed, max, starts);
-	ck_assert_uint_eq(parts, 8); /* 5.4 MB: 7.4 MB in base64 lines */
+	ck_assert_uint_eq(parts, 6); /* 540 KB: 740 KB in base64 lines */
 	ck_assert_uint_eq(starts[0], 0);
 	for (size_t p = 0; p < parts; p++) {
 		size_t end = p + 1 < parts ? starts[p + 1] : N;
@@ -1185,17 +1184,16 @@ START_TEST(big_lists_split_into_parts_under_the_limit)
 		/* a part is as full as it can be: one more row would not
 		 * fit */
 		if (p + 1 < parts)
-			ck_assert_uint_gt(len - compose_base64_size(a.len) +
-						  compose_base64_size(a.len +
-								      ROW),
-					  max);
+			ck_assert_uint_gt(
+				len - compose_base64_size(a.len) +
+					compose_base64_size(a.len + ROW),
+				max);
 		free(m);
 		covered += end - starts[p];
 	}
 	ck_assert_uint_eq(covered, N);
 	/* one part when it all fits; none when one row cannot */
-	ck_assert_uint_eq(compose_split(rows, 10, HEAD, fixed, max, starts),
-			  1);
+	ck_assert_uint_eq(compose_split(rows, 10, HEAD, fixed, max, starts), 1);
 	ck_assert_uint_eq(
 		compose_split(rows, 10, HEAD, fixed, fixed + 100, starts), 0);
 	ck_assert_uint_eq(compose_split(rows, 10, HEAD, max, max, starts), 0);
