@@ -650,8 +650,11 @@ static int compose_notice_parts(const struct notice_common *c, struct notice *n,
 	n->certs = first;
 	n->part = n->nparts = 99999;
 	n->all = total;
-	if (compose_notice(c, n, now) < 0)
+	rc = compose_notice(c, n, now);
+	n->nparts = 1; /* no parts allocated yet */
+	if (rc < 0)
 		goto out;
+	rc = -1;
 	{
 		size_t l = 0;
 
