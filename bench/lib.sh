@@ -30,3 +30,35 @@ bench_incident() {
 	"$bin" -q incident create --slug caa-2020 --title "CAA rechecking bug" \
 		--reason v1.6.7:5d-7 --aware-at 2020-02-29T03:08:00Z
 }
+
+# bench_own_group "$0" "$@": re-executes the benchmark as the leader of a
+# process group of its own (setsid keeps the pid when it is not one
+# already), so that bench_leftovers can find everything it started,
+# children of children included (`openssl ocsp -multi` forks workers
+# that outlive a killed parent).  Call first, before starting anything.
+bench_own_group() {
+	local pgid
+	read -r _ _ _ _ pgid _ </proc/$$/stat
+	if [ "$pgid" != "$$" ] && [ -z "${CERTRECALL_BENCH_GROUP:-}" ]; then
+		CERTRECALL_BENCH_GROUP=1 exec setsid bash "$@"
+	fi
+}
+
+# bench_leftovers: after the benchmark has stopped what it started, kills
+# whatever is still running in its process group (by pid) and says so;
+# returns 1 when something was left.  PostgreSQL is not in the group
+# (pg_ctl starts it in a session of its own) and is stopped by pg.sh.
+bench_leftovers() {
+	local left=() f pid comm rest pgid
+	for f in /proc/[0-9]*/stat; do
+		read -r pid comm rest <"$f" 2>/dev/null || continue
+		[ "$pid" = "$$" ] && continue
+		set -- $rest
+		pgid=$3
+		[ "$pgid" = "$$" ] && [ "$pid" != "$BASHPID" ] && left+=("$pid $comm")
+	done
+	[ ${#left[@]} -eq 0 ] && return 0
+	echo "bench left processes running: ${left[*]} (stopping them)" >&2
+	for f in "${left[@]}"; do kill "${f%% *}" 2>/dev/null || true; done
+	return 1
+}
