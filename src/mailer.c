@@ -2371,7 +2371,7 @@ int mailer_plan_report(struct db *db, const struct config *cfg,
 		       const struct incident *inc, FILE *out)
 {
 	struct deadline_rule rule;
-	char id[32], err[512];
+	char id[32], err[512], must[UTCTIME_BUFSZ];
 	time_t must_by;
 	int rc = -1;
 
@@ -2382,33 +2382,65 @@ int mailer_plan_report(struct db *db, const struct config *cfg,
 				   incident_revoke_start(inc, &rule, NULL));
 	(void)cfg;
 	snprintf(id, sizeof(id), "%lld", inc->id);
-	if (db_begin(db) < 0)
+	utctime_format_rfc3339(must_by, must, sizeof(must));
+	/* One snapshot for all the counts. */
+	if (db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") < 0)
 		return -1;
 	fprintf(out, "%-9s %8s %10s %8s %8s %8s %11s  %-21s %s\n", "KIND",
 		"DUE", "ADDRESSES", "SENT", "FAILED", "RETRY", "NO-ADDRESS",
 		"EARLIEST DEADLINE", "LATEST DEADLINE");
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-		const char *params[2] = { id, kinds[k] };
-		long long created;
+		const char *params[3] = { id, kinds[k], must };
 		PGresult *res;
 		char lo[UTCTIME_BUFSZ] = "-", hi[UTCTIME_BUFSZ] = "-";
+		char sql[2048];
 
-		if (plan(db, inc, kinds[k], must_by, &created) < 0)
-			goto rollback;
-		res = db_query(
-			db,
-			"SELECT count(*) FILTER (WHERE state IN ('pending',"
-			" 'retry', 'claimed')),"
+		/*
+		 * A forecast is a count, not a rehearsal of the inserts:
+		 * the notices that exist, plus the ones planning would
+		 * create (an address of the kind's accounts without a
+		 * notice of the kind: due, with today's deadline; an
+		 * account without any address and without its no-address
+		 * record), counted by the same rules as plan().
+		 */
+		snprintf(
+			sql, sizeof(sql),
+			"WITH acct AS (SELECT DISTINCT account FROM certificate"
+			" WHERE incident_id = $1 AND account IS NOT NULL%s),"
+			" addr AS (SELECT DISTINCT x AS address FROM acct"
+			" JOIN subscriber s USING (account)"
+			" CROSS JOIN unnest(s.emails) x),"
+			" fresh AS (SELECT"
+			" (SELECT count(*) FROM addr WHERE NOT EXISTS (SELECT 1"
+			" FROM notice n WHERE n.incident_id = $1"
+			" AND n.kind = $2 AND n.address = addr.address)) AS a,"
+			" (SELECT count(*) FROM acct LEFT JOIN subscriber s"
+			" USING (account)"
+			" WHERE coalesce(cardinality(s.emails), 0) = 0"
+			" AND NOT EXISTS (SELECT 1 FROM notice n"
+			" WHERE n.incident_id = $1 AND n.kind = $2"
+			" AND n.account = acct.account)) AS na),"
+			" old AS (SELECT count(*) FILTER (WHERE state IN"
+			" ('pending', 'retry', 'claimed')) AS due,"
 			" count(DISTINCT address) FILTER (WHERE state IN"
-			" ('pending', 'retry', 'claimed')),"
-			" count(*) FILTER (WHERE state = 'sent'),"
-			" count(*) FILTER (WHERE state = 'failed'),"
-			" count(*) FILTER (WHERE state = 'retry'),"
-			" count(*) FILTER (WHERE state = 'no-address'),"
-			" extract(epoch FROM min(deadline_stated))::bigint,"
-			" extract(epoch FROM max(deadline_stated))::bigint"
-			" FROM notice WHERE incident_id = $1 AND kind = $2",
-			2, params);
+			" ('pending', 'retry', 'claimed')) AS addrs,"
+			" count(*) FILTER (WHERE state = 'sent') AS sent,"
+			" count(*) FILTER (WHERE state = 'failed') AS failed,"
+			" count(*) FILTER (WHERE state = 'retry') AS retry,"
+			" count(*) FILTER (WHERE state = 'no-address') AS na,"
+			" min(deadline_stated) AS lo, max(deadline_stated) AS "
+			"hi"
+			" FROM notice WHERE incident_id = $1 AND kind = $2)"
+			" SELECT o.due + f.a, o.addrs + f.a, o.sent, o.failed,"
+			" o.retry, o.na + f.na,"
+			" extract(epoch FROM CASE WHEN f.a > 0 THEN"
+			" least(o.lo, $3::timestamptz) ELSE o.lo END)::bigint,"
+			" extract(epoch FROM CASE WHEN f.a > 0 THEN"
+			" greatest(o.hi, $3::timestamptz) ELSE o.hi "
+			"END)::bigint"
+			" FROM old o, fresh f",
+			kind_filter(kinds[k]));
+		res = db_query(db, sql, 3, params);
 		if (res == NULL)
 			goto rollback;
 		if (!PQgetisnull(res, 0, 6)) {
