@@ -32,33 +32,38 @@ bench_incident() {
 }
 
 # bench_own_group "$0" "$@": re-executes the benchmark as the leader of a
-# process group of its own (setsid keeps the pid when it is not one
+# session of its own (setsid keeps the pid when it is not a group leader
 # already), so that bench_leftovers can find everything it started,
-# children of children included (`openssl ocsp -multi` forks workers
-# that outlive a killed parent).  Call first, before starting anything.
+# children of children included, even those that moved to a process
+# group of their own (`openssl ocsp -multi` does, and its forked
+# responders outlived their killed parent).  Call first.
 bench_own_group() {
-	local pgid
-	read -r _ _ _ _ pgid _ </proc/$$/stat
-	if [ "$pgid" != "$$" ] && [ -z "${CERTRECALL_BENCH_GROUP:-}" ]; then
+	local sid
+	read -r _ _ _ _ _ sid _ </proc/$$/stat
+	if [ "$sid" != "$$" ] && [ -z "${CERTRECALL_BENCH_GROUP:-}" ]; then
 		CERTRECALL_BENCH_GROUP=1 exec setsid bash "$@"
 	fi
 }
 
 # bench_leftovers: after the benchmark has stopped what it started, kills
-# whatever is still running in its process group (by pid) and says so;
-# returns 1 when something was left.  PostgreSQL is not in the group
-# (pg_ctl starts it in a session of its own) and is stopped by pg.sh.
+# (by pid) whatever is still running in its session and says so; returns
+# 1 when something was left.  PostgreSQL runs in a session of its own
+# (pg_ctl) and is stopped by pg.sh.
 bench_leftovers() {
-	local left=() f pid comm rest pgid
+	local left=() f pid comm rest sid
+	[ "${CERTRECALL_BENCH_GROUP:-}" = 1 ] || return 0
 	for f in /proc/[0-9]*/stat; do
-		read -r pid comm rest <"$f" 2>/dev/null || continue
+		{ read -r pid comm rest <"$f"; } 2>/dev/null || continue
 		[ "$pid" = "$$" ] && continue
 		set -- $rest
-		pgid=$3
-		[ "$pgid" = "$$" ] && [ "$pid" != "$BASHPID" ] && left+=("$pid $comm")
+		sid=$4
+		[ "$1" = Z ] && continue # ended, waiting to be reaped
+		[ "$sid" = "$$" ] && [ "$pid" != "$BASHPID" ] && left+=("$pid $comm")
 	done
 	[ ${#left[@]} -eq 0 ] && return 0
 	echo "bench left processes running: ${left[*]} (stopping them)" >&2
 	for f in "${left[@]}"; do kill "${f%% *}" 2>/dev/null || true; done
+	sleep 1
+	for f in "${left[@]}"; do kill -KILL "${f%% *}" 2>/dev/null || true; done
 	return 1
 }

@@ -773,6 +773,10 @@ static void notice_from_row(struct notice *n, PGresult *res, int r)
 
 /* Addresses per planning slice: one transaction each. */
 #define PLAN_SLICE 10000
+/* The first slice: small, so that the senders start within a second
+ * (one 10,000-address slice of hosting accounts took 6 s before the
+ * first message could go); each next slice doubles up to PLAN_SLICE. */
+#define PLAN_FIRST_SLICE 250
 
 /* Which certificates a kind is about. */
 static const char *kind_filter(const char *kind)
@@ -802,6 +806,7 @@ struct plan {
 	long long addresses; /* addresses that may need a notice */
 	long long sliced;    /* of them, planned so far */
 	long long created;   /* notices created */
+	long long slice;     /* addresses in the next slice */
 };
 
 static long long cmd_count(PGresult *res)
@@ -865,7 +870,7 @@ static int plan_begin(struct plan *p, struct db *db, const struct incident *inc,
 }
 
 /*
- * Creates the notices of the next PLAN_SLICE addresses, each with its
+ * Creates the notices of the next slice of addresses, each with its
  * certificate list and its place in the queue, in one statement: a
  * notice is never visible without them.  Returns 1 when a slice was
  * planned, 0 when none is left, -1 on error.
@@ -879,7 +884,9 @@ static int plan_slice(struct plan *p)
 	if (p->sliced >= p->addresses)
 		return 0;
 	snprintf(from, sizeof(from), "%lld", p->sliced);
-	snprintf(to, sizeof(to), "%lld", p->sliced + PLAN_SLICE);
+	if (p->slice == 0)
+		p->slice = PLAN_FIRST_SLICE;
+	snprintf(to, sizeof(to), "%lld", p->sliced + p->slice);
 	/* ON CONFLICT: another process may be planning the same kind. */
 	res = db_query(p->db,
 		       "WITH created AS (INSERT INTO notice (incident_id,"
@@ -901,7 +908,10 @@ static int plan_slice(struct plan *p)
 		return -1;
 	p->created += strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
-	p->sliced += PLAN_SLICE;
+	p->sliced += p->slice;
+	if (p->slice < PLAN_SLICE)
+		p->slice =
+			p->slice * 2 < PLAN_SLICE ? p->slice * 2 : PLAN_SLICE;
 	return 1;
 }
 
