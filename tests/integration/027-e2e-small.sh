@@ -90,4 +90,16 @@ contains "after the run the forecast counts what was sent" \
 	"initial          0          0     2701        0        0         850  2020-03-05T03:08:00Z" "$out"
 expect "one sent notice per address in the database" 2701 \
 	"$(db_sql -c "SELECT count(*) FROM notice WHERE state = 'sent'")"
+
+# The links planning writes are checked per statement (016), not per row.
+refused "a certificate link to no notice is refused" "does not exist" \
+	"INSERT INTO notice_certificate VALUES (999999999, (SELECT min(id) FROM certificate))"
+refused "a certificate link to no certificate is refused" "does not exist" \
+	"INSERT INTO notice_certificate VALUES ((SELECT min(id) FROM notice), 999999999)"
+refused "a queue row for no notice is refused" "does not exist" \
+	"INSERT INTO notice_queue (notice_id, incident_id, kind) VALUES (999999999, 1, 'initial')"
+big=$(db_sql -c "SELECT id FROM notice WHERE address = 'big@example.org'")
+db_sql -c "DELETE FROM notice WHERE id = $big" >/dev/null
+expect "deleting a notice deletes its certificate links" 0 \
+	"$(db_sql -c "SELECT count(*) FROM notice_certificate WHERE notice_id = $big")"
 finish
