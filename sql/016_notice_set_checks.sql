@@ -87,3 +87,8 @@ END $$;
 CREATE TRIGGER certificate_deleted AFTER DELETE ON certificate
 	REFERENCING OLD TABLE AS old_rows
 	FOR EACH STATEMENT EXECUTE FUNCTION certificate_deleted();
+
+-- The accounts of an incident, for planning and for the forecast
+-- (`notify --plan` counts addresses per kind from them).
+CREATE INDEX certificate_account ON certificate (incident_id, account)
+	WHERE account IS NOT NULL;

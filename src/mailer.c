@@ -784,13 +784,17 @@ static const char *kind_filter(const char *kind)
 	if (strcmp(kind, "reminder") == 0)
 		/* still to revoke, and the last scan does not show them
 		 * replaced everywhere */
+		/* (before any scan round nothing is replaced: the
+		 * verdict, a lookup per certificate, is skipped) */
 		return " AND revoked_at IS NULL"
 		       " AND (not_after IS NULL OR not_after > "
 		       "certrecall_now())"
-		       " AND (SELECT verdict FROM "
+		       " AND (NOT EXISTS (SELECT 1 FROM scan_target st"
+		       " WHERE st.incident_id = $1 AND st.round > 0)"
+		       " OR (SELECT verdict FROM "
 		       "certificate_scan_verdict_inline("
 		       "incident_id, serial, names, issuer_name, sha256,"
-		       " is_precert)) <> 'replaced'";
+		       " is_precert)) <> 'replaced')";
 	if (strcmp(kind, "revoked") == 0)
 		return " AND revoked_at IS NOT NULL";
 	return "";
