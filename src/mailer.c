@@ -836,7 +836,10 @@ static int plan_begin(struct plan *p, struct db *db, const struct incident *inc,
 	p->kind = kind;
 	snprintf(p->id, sizeof(p->id), "%lld", inc->id);
 	utctime_format_rfc3339(must_by, p->must, sizeof(p->must));
-	if (db_exec(db, "DROP TABLE IF EXISTS pg_temp.plan_cert,"
+	/* jit compiled every slice again (16 functions, inlined and
+	 * optimised): slices are many, each short. */
+	if (db_exec(db, "SET jit = off") < 0 ||
+	    db_exec(db, "DROP TABLE IF EXISTS pg_temp.plan_cert,"
 			" pg_temp.plan_addr") < 0)
 		return -1;
 	snprintf(sql, sizeof(sql),
@@ -1144,8 +1147,11 @@ static int statements_prepare(struct db *db)
 		{ "certrecall_outcomes", outcomes_sql, OUTCOME_PARAMS },
 	};
 
+	/* jit: compiling a claim or an outcome group took longer than
+	 * running it (docs/notify.md). */
 	if (db_exec(db, "SET plan_cache_mode = force_custom_plan") < 0 ||
-	    db_exec(db, "SET enable_bitmapscan = off") < 0)
+	    db_exec(db, "SET enable_bitmapscan = off") < 0 ||
+	    db_exec(db, "SET jit = off") < 0)
 		return -1;
 	for (size_t k = 0; k < sizeof(st) / sizeof(st[0]); k++) {
 		PGresult *res = PQprepare(db_get0_conn(db), st[k].name,
