@@ -2392,6 +2392,7 @@ int mailer_plan_report(struct db *db, const struct config *cfg,
 {
 	struct deadline_rule rule;
 	char id[32], err[512], must[UTCTIME_BUFSZ];
+	char fresh[3][2][32]; /* per kind: new addresses, new no-address */
 	time_t must_by;
 	int rc = -1;
 
@@ -2406,61 +2407,90 @@ int mailer_plan_report(struct db *db, const struct config *cfg,
 	/* One snapshot for all the counts. */
 	if (db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") < 0)
 		return -1;
+	/*
+	 * A forecast is a count, not a rehearsal of the inserts: the
+	 * notices that exist, plus the ones planning would create (an
+	 * address of the kind's accounts without a notice of the kind:
+	 * due, with today's deadline; an account without any address and
+	 * without its no-address record), counted by the same rules as
+	 * plan(), for the three kinds in one pass over the certificates.
+	 */
+	{
+		char sql[4096];
+		const char *p1[1] = { id };
+		int len = snprintf(
+			sql, sizeof(sql),
+			"WITH acct AS (SELECT account, bool_or(true%s) AS k0,"
+			" bool_or(true%s) AS k1, bool_or(true%s) AS k2"
+			" FROM certificate WHERE incident_id = $1"
+			" AND account IS NOT NULL GROUP BY account),"
+			" sub AS (SELECT a.*, s.emails FROM acct a"
+			" LEFT JOIN subscriber s USING (account)),"
+			" addr AS (SELECT x AS address, bool_or(k0) AS k0,"
+			" bool_or(k1) AS k1, bool_or(k2) AS k2 FROM sub"
+			" CROSS JOIN unnest(sub.emails) x GROUP BY x)"
+			" SELECT",
+			kind_filter(kinds[0]), kind_filter(kinds[1]),
+			kind_filter(kinds[2]));
+		PGresult *res;
+
+		for (int k = 0; k < 3; k++)
+			len += snprintf(
+				sql + len, sizeof(sql) - (size_t)len,
+				"%s (SELECT count(*) FROM addr WHERE k%d AND"
+				" NOT EXISTS (SELECT 1 FROM notice n"
+				" WHERE n.incident_id = $1 AND n.kind = '%s'"
+				" AND n.address = addr.address)),"
+				" (SELECT count(*) FROM sub WHERE k%d AND"
+				" coalesce(cardinality(emails), 0) = 0"
+				" AND NOT EXISTS (SELECT 1 FROM notice n"
+				" WHERE n.incident_id = $1 AND n.kind = '%s'"
+				" AND n.account = sub.account))",
+				k ? "," : "", k, kinds[k], k, kinds[k]);
+		res = db_query(db, sql, 1, p1);
+		if (res == NULL)
+			goto rollback;
+		for (int k = 0; k < 3; k++) {
+			snprintf(fresh[k][0], sizeof(fresh[k][0]), "%s",
+				 PQgetvalue(res, 0, 2 * k));
+			snprintf(fresh[k][1], sizeof(fresh[k][1]), "%s",
+				 PQgetvalue(res, 0, 2 * k + 1));
+		}
+		PQclear(res);
+	}
 	fprintf(out, "%-9s %8s %10s %8s %8s %8s %11s  %-21s %s\n", "KIND",
 		"DUE", "ADDRESSES", "SENT", "FAILED", "RETRY", "NO-ADDRESS",
 		"EARLIEST DEADLINE", "LATEST DEADLINE");
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-		const char *params[3] = { id, kinds[k], must };
+		const char *params[5] = { id, kinds[k], must, fresh[k][0],
+					  fresh[k][1] };
 		PGresult *res;
 		char lo[UTCTIME_BUFSZ] = "-", hi[UTCTIME_BUFSZ] = "-";
 		char sql[2048];
 
-		/*
-		 * A forecast is a count, not a rehearsal of the inserts:
-		 * the notices that exist, plus the ones planning would
-		 * create (an address of the kind's accounts without a
-		 * notice of the kind: due, with today's deadline; an
-		 * account without any address and without its no-address
-		 * record), counted by the same rules as plan().
-		 */
-		snprintf(
-			sql, sizeof(sql),
-			"WITH acct AS (SELECT DISTINCT account FROM certificate"
-			" WHERE incident_id = $1 AND account IS NOT NULL%s),"
-			" addr AS (SELECT DISTINCT x AS address FROM acct"
-			" JOIN subscriber s USING (account)"
-			" CROSS JOIN unnest(s.emails) x),"
-			" fresh AS (SELECT"
-			" (SELECT count(*) FROM addr WHERE NOT EXISTS (SELECT 1"
-			" FROM notice n WHERE n.incident_id = $1"
-			" AND n.kind = $2 AND n.address = addr.address)) AS a,"
-			" (SELECT count(*) FROM acct LEFT JOIN subscriber s"
-			" USING (account)"
-			" WHERE coalesce(cardinality(s.emails), 0) = 0"
-			" AND NOT EXISTS (SELECT 1 FROM notice n"
-			" WHERE n.incident_id = $1 AND n.kind = $2"
-			" AND n.account = acct.account)) AS na),"
-			" old AS (SELECT count(*) FILTER (WHERE state IN"
-			" ('pending', 'retry', 'claimed')) AS due,"
-			" count(DISTINCT address) FILTER (WHERE state IN"
-			" ('pending', 'retry', 'claimed')) AS addrs,"
-			" count(*) FILTER (WHERE state = 'sent') AS sent,"
-			" count(*) FILTER (WHERE state = 'failed') AS failed,"
-			" count(*) FILTER (WHERE state = 'retry') AS retry,"
-			" count(*) FILTER (WHERE state = 'no-address') AS na,"
-			" min(deadline_stated) AS lo, max(deadline_stated) AS "
-			"hi"
-			" FROM notice WHERE incident_id = $1 AND kind = $2)"
-			" SELECT o.due + f.a, o.addrs + f.a, o.sent, o.failed,"
-			" o.retry, o.na + f.na,"
-			" extract(epoch FROM CASE WHEN f.a > 0 THEN"
-			" least(o.lo, $3::timestamptz) ELSE o.lo END)::bigint,"
-			" extract(epoch FROM CASE WHEN f.a > 0 THEN"
-			" greatest(o.hi, $3::timestamptz) ELSE o.hi "
-			"END)::bigint"
-			" FROM old o, fresh f",
-			kind_filter(kinds[k]));
-		res = db_query(db, sql, 3, params);
+		snprintf(sql, sizeof(sql),
+			 "WITH fresh AS (SELECT $4::bigint AS a,"
+			 " $5::bigint AS na),"
+			 " old AS (SELECT count(*) FILTER (WHERE state IN"
+			 " ('pending', 'retry', 'claimed')) AS due,"
+			 " count(DISTINCT address) FILTER (WHERE state IN"
+			 " ('pending', 'retry', 'claimed')) AS addrs,"
+			 " count(*) FILTER (WHERE state = 'sent') AS sent,"
+			 " count(*) FILTER (WHERE state = 'failed') AS failed,"
+			 " count(*) FILTER (WHERE state = 'retry') AS retry,"
+			 " count(*) FILTER (WHERE state = 'no-address') AS na,"
+			 " min(deadline_stated) AS lo, max(deadline_stated) AS "
+			 "hi"
+			 " FROM notice WHERE incident_id = $1 AND kind = $2)"
+			 " SELECT o.due + f.a, o.addrs + f.a, o.sent, o.failed,"
+			 " o.retry, o.na + f.na,"
+			 " extract(epoch FROM CASE WHEN f.a > 0 THEN"
+			 " least(o.lo, $3::timestamptz) ELSE o.lo END)::bigint,"
+			 " extract(epoch FROM CASE WHEN f.a > 0 THEN"
+			 " greatest(o.hi, $3::timestamptz) ELSE o.hi "
+			 "END)::bigint"
+			 " FROM old o, fresh f");
+		res = db_query(db, sql, 5, params);
 		if (res == NULL)
 			goto rollback;
 		if (!PQgetisnull(res, 0, 6)) {
