@@ -9,6 +9,8 @@
 #   N=100000 bench/import.sh   a quicker run
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/bench/lib.sh"
+bench_own_group "$0" "$@"
 cd "$root"
 N=${N:-3048289}
 SEED=${SEED:-2020}
@@ -16,7 +18,6 @@ dir=$root/var/bench
 mkdir -p "$dir"
 chmod 755 "$root/var" "$dir"
 
-. bench/lib.sh
 bench_list "$N" "$SEED"
 echo "list: $(du -h "$list" | cut -f1), $(wc -l <"$list") lines" >&2
 bench_incident bench
@@ -44,3 +45,4 @@ printf '  certrecall import : %8.2f s  (%s rows, peak RSS %d MiB)\n' "$ours" "$r
 printf '  psql \\copy (peer) : %8.2f s  (%s rows)\n' "$theirs" "$peer_rows"
 printf '  ratio             : %8.2f  (target <= 1.5; RSS target <= 64 MiB)\n' "$(echo "$ours / $theirs" | bc -l)"
 scripts/pg.sh stop "$dir/pg"
+bench_leftovers

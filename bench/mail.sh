@@ -11,6 +11,8 @@
 #   N=100000 C=8 bench/mail.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/bench/lib.sh"
+bench_own_group "$0" "$@"
 cd "$root"
 N=${N:-100000}
 C=${C:-8}
@@ -59,3 +61,7 @@ printf 'mail bench: %d messages over %d connections to smtp-sink\n' "$N" "$C"
 printf '  smtp-source -d (peer)   : %8.0f msg/s  (3000-byte messages)\n' "$peer"
 printf '  certrecall notify       : %8.0f notices/s end to end (%s sent, %s bytes each)\n' "$ours" "$sent" "$size"
 printf '  ratio                   : %8.2f  (target >= 0.25, and >= 1000 notices/s)\n' "$(echo "$ours / $peer" | bc -l)"
+# Stop what the run started, then check that nothing is left.
+eval "$(trap -p EXIT | sed -e "s/^trap -- '//" -e "s/' EXIT$//")"
+trap - EXIT
+bench_leftovers

@@ -10,6 +10,8 @@
 #   N=200000 bench/report.sh   a quicker run
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/bench/lib.sh"
+bench_own_group "$0" "$@"
 cd "$root"
 N=${N:-3048289}
 SEED=${SEED:-2020}
@@ -17,7 +19,6 @@ dir=$root/var/bench
 mkdir -p "$dir"
 chmod 755 "$root/var" "$dir"
 
-. bench/lib.sh
 bench_list "$N" "$SEED"
 bench_incident bench_report
 sql() { psql -XAtq "$CERTRECALL_DATABASE" -v ON_ERROR_STOP=1 "$@"; }
@@ -72,3 +73,4 @@ printf '  ratio                          : %7.2f  (target <= 1.5)\n' "$(echo "$o
 printf '  report --format md (all figures): %6.2f s  (peak RSS %d MiB)\n' "$(echo "$t3 - $t2" | bc -l)" $(($(cat "$dir/rss-md") / 1024))
 printf '  report --format ccadb (crt.sh)  : %6.2f s  (%s lines)\n' "$(echo "$t4 - $t3" | bc -l)" "$(wc -l <"$dir/ccadb.txt")"
 scripts/pg.sh stop "$dir/pg"
+bench_leftovers

@@ -15,6 +15,10 @@ cd "$root"
 if [ -z "${CERTRECALL_IN_NETNS:-}" ]; then
 	exec unshare -n env CERTRECALL_IN_NETNS=1 bash -c 'ip link set lo up && exec "$0" "$@"' "$0" "$@"
 fi
+# A process group of its own: `openssl ocsp -multi` forks responders that
+# outlive their killed parent; the end checks nothing is left.
+. "$root/bench/lib.sh"
+bench_own_group "$0" "$@"
 S=${S:-2000}
 C=${C:-1000000}
 N=${N:-3000000}
@@ -26,7 +30,14 @@ chmod 755 "$root/var" "$dir"
 bin=$root/build/certrecall
 cd "$dir"
 cleanup() {
-	kill ${resp:-} ${web:-} 2>/dev/null || true
+	# The responder makes itself a process group with its forked
+	# children, and TERM to the parent left them (and it) running.
+	if [ -n "${resp:-}" ]; then
+		kill -TERM -- "-$resp" 2>/dev/null || true
+		sleep 0.5
+		kill -KILL -- "-$resp" 2>/dev/null || true
+	fi
+	kill ${web:-} 2>/dev/null || true
 	"$root/scripts/pg.sh" stop "$dir/pg" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -101,3 +112,6 @@ printf '  certrecall revcheck (OCSP)              : %8.0f checks/s (responder %.
 printf '      answers: %s\n' "$checked"
 printf '  CRL: %.1f s, peak RSS %d MiB, %s of %d serials revoked (expected %d)\n' \
 	"$(echo "$t5 - $t4" | bc -l)" $(( $(cat rss.crl) / 1024 )) "$revoked" "$N" $((N / 3 < C ? N / 3 : C))
+cleanup
+trap - EXIT
+bench_leftovers || { echo "FAIL: processes were left running" >&2; exit 1; }

@@ -12,6 +12,8 @@
 #   N=10000 bench/scan.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/bench/lib.sh"
+bench_own_group "$0" "$@"
 cd "$root"
 N=${N:-10000}
 PORT=${PORT:-24443}
@@ -108,3 +110,7 @@ printf '      certrecall scan --procs 2       : %8.0f names/s, ratio to (a) %.1f
 	"$(echo "$N / $s2" | bc -l)" "$(echo "$N / $s2 / $peer" | bc -l)" "$(echo "$c2 * 1000 / $N" | bc -l)"
 printf '      verified: %s of %d probes served the (wildcard) certificate: %s\n' "$probes1" "$N" "$verdicts1"
 printf '  (d) 5,000 tarpit probes, concurrency 5,000: %.1f s, peak RSS %d MiB, %s (%s)\n' "$ts" $((tr / 1024)) "$files" "$tv"
+# Stop what the run started, then check that nothing is left.
+eval "$(trap -p EXIT | sed -e "s/^trap -- '//" -e "s/' EXIT$//")"
+trap - EXIT
+bench_leftovers

@@ -1102,3 +1102,32 @@ int compose_time_context(json_t *ctx, const struct compose_times *t)
 	json_object_set_new(ctx, "overdue_by_ja", json_string(over));
 	return 0;
 }
+
+size_t compose_base64_size(size_t len)
+{
+	size_t per = B64_LINE / 4 * 3, lines = (len + per - 1) / per;
+
+	return (len + 2) / 3 * 4 + (lines > 1 ? 2 * (lines - 1) : 0);
+}
+
+size_t compose_split(const size_t *row_bytes, size_t n, size_t head,
+		     size_t fixed, size_t max, size_t *starts)
+{
+	size_t parts = 0, used = 0;
+
+	if (fixed >= max)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (parts == 0 ||
+		    fixed + compose_base64_size(head + used + row_bytes[i]) >
+			    max) {
+			if (fixed + compose_base64_size(head + row_bytes[i]) >
+			    max)
+				return 0; /* one row alone does not fit */
+			starts[parts++] = i;
+			used = 0;
+		}
+		used += row_bytes[i];
+	}
+	return parts;
+}

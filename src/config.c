@@ -114,6 +114,8 @@ static const struct config_key keys[] = {
 	KEY("mailer", "reply_to", CONFIG_STRING, mailer.reply_to, "", 0, 0),
 	KEY("mailer", "max_listed", CONFIG_INT, mailer.max_listed, "100", 1,
 	    100000),
+	KEY("mailer", "max_message_bytes", CONFIG_INT, mailer.max_message_bytes,
+	    "10485760", 4096, 1073741824),
 	KEY("mailer", "rate", CONFIG_INT, mailer.rate, "0", 0, 1000000),
 	KEY("mailer", "connections", CONFIG_INT, mailer.connections, "4", 1,
 	    64),

@@ -1386,6 +1386,10 @@ static int mark_replaced(struct import *im, const char *incident)
 		"  AND (c2.issued_at IS NULL"
 		"  OR r2.issued_at IS NULL OR r2.issued_at > c2.issued_at)"
 		" WHERE c2.incident_id = $1 AND c2.replaced_by IS NULL"
+		/* a one-time filter: no replacements, no join over the
+		 * incident's certificates (3 s at 300,000 lines) */
+		"  AND EXISTS (SELECT 1 FROM replacement r3"
+		"  WHERE r3.incident_id = $1)"
 		" ORDER BY c2.id, r2.issued_at DESC NULLS LAST) r"
 		" WHERE c.id = r.id",
 		1, &incident);

@@ -9,6 +9,8 @@
 #include <auth-client.h>
 #include <libesmtp.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <pthread.h>
@@ -443,9 +445,14 @@ struct notice {
 	json_t *certs; /* array of objects, in order */
 	int attempts;
 	/* composed */
-	char *message;
+	char *message; /* the message, or its part 1 of nparts */
 	size_t len;
 	char message_id[320];
+	char **more; /* parts 2..nparts (mailer.max_message_bytes) */
+	size_t *more_len;
+	size_t nparts; /* 1 unless the notice went into parts */
+	size_t part;   /* while composing a part: its number */
+	size_t all;    /* while composing a part: all certificates */
 	/* sending */
 	bool done; /* outcome decided (recorded, or waiting in a group) */
 	enum outcome outcome;
@@ -460,7 +467,32 @@ static void notice_release(struct notice *n)
 	json_decref(n->account_list);
 	json_decref(n->certs);
 	free(n->message);
+	for (size_t i = 0; i + 1 < n->nparts; i++)
+		free(n->more[i]);
+	free(n->more);
+	free(n->more_len);
 	memset(n, 0, sizeof(*n));
+}
+
+/* Part i (0-based) of notice n's message, its length in *len. */
+static const char *notice_part(const struct notice *n, size_t i, size_t *len)
+{
+	if (i == 0) {
+		*len = n->len;
+		return n->message;
+	}
+	*len = n->more_len[i - 1];
+	return n->more[i - 1];
+}
+
+/* What the relay takes for notice n, all parts. */
+static size_t notice_bytes(const struct notice *n)
+{
+	size_t b = n->len;
+
+	for (size_t i = 0; i + 1 < n->nparts; i++)
+		b += n->more_len[i];
+	return b;
 }
 
 /*
@@ -668,6 +700,7 @@ static int compose_notice(const struct notice_common *c, struct notice *n,
 	const struct config *cfg = c->cfg;
 	size_t total = json_array_size(n->certs);
 	size_t listed = total;
+	bool in_parts = n->part > 0; /* n->certs is this part's share */
 	struct compose_times times = { c->should_by, c->must_by, now,
 				       strcmp(c->kind, "revoked") == 0 };
 	char err[256];
@@ -695,9 +728,17 @@ static int compose_notice(const struct notice_common *c, struct notice *n,
 			"address", n->address, "rule", c->rule.citation,
 			"rule_text", c->rule.text, "accounts", n->account_list,
 			"account_list", n->accounts, "certificate_count",
-			(json_int_t)total, "listed_count", (json_int_t)listed,
-			"unlisted_count", (json_int_t)(total - listed),
-			"attachment", listed < total, "certificates", shown);
+			(json_int_t)(in_parts ? n->all : total), "listed_count",
+			(json_int_t)listed, "unlisted_count",
+			(json_int_t)((in_parts ? n->all : total) - listed),
+			"attachment", listed < total || in_parts,
+			"certificates", shown);
+	if (in_parts) {
+		json_object_set_new(ctx, "part",
+				    json_integer((json_int_t)n->part));
+		json_object_set_new(ctx, "parts",
+				    json_integer((json_int_t)n->nparts));
+	}
 	/* The deadlines, and where the notice stands against them. */
 	if (compose_time_context(ctx, &times) < 0) {
 		log_error("notice %lld: a deadline is out of range", n->id);
@@ -714,6 +755,14 @@ static int compose_notice(const struct notice_common *c, struct notice *n,
 	subject = render(tpl->subject, ctx, TEMPLATE_HEADER, "Subject");
 	if (subject == NULL)
 		goto out;
+	if (in_parts) {
+		char *whole = subject;
+
+		subject = xmalloc(strlen(whole) + 64);
+		sprintf(subject, "%s (part %zu of %zu)", whole, n->part,
+			n->nparts);
+		free(whole);
+	}
 	if (tpl->reply_to != NULL) {
 		reply_to =
 			render(tpl->reply_to, ctx, TEMPLATE_HEADER, "Reply-To");
@@ -737,6 +786,15 @@ static int compose_notice(const struct notice_common *c, struct notice *n,
 			  cfg->mailer.from);
 		goto out;
 	}
+	if (in_parts && n->part > 1) { /* "….<id>.p2@domain" */
+		char *at = strrchr(n->message_id, '@');
+		char tail[320];
+
+		snprintf(tail, sizeof(tail), "%s", at);
+		snprintf(at,
+			 sizeof(n->message_id) - (size_t)(at - n->message_id),
+			 ".p%zu%s", n->part, tail);
+	}
 	in.from = cfg->mailer.from;
 	in.to = n->address;
 	in.reply_to = reply_to;
@@ -745,7 +803,7 @@ static int compose_notice(const struct notice_common *c, struct notice *n,
 	in.date = now;
 	in.message_id = n->message_id;
 	in.html = html;
-	if (listed < total) {
+	if (listed < total || in_parts) {
 		csv = certificates_csv(n->certs, &att.len);
 		att.data = csv;
 		in.attachment = &att;
@@ -776,6 +834,149 @@ out:
 	free(body);
 	free(html);
 	free(csv);
+	return rc;
+}
+
+/* The bytes of one certificate's row in certificates_csv. */
+static size_t csv_row_bytes(const json_t *cert)
+{
+	json_t *one = json_array();
+	char *csv, *head;
+	size_t len, hlen;
+
+	json_array_append(one, (json_t *)cert);
+	csv = certificates_csv(one, &len);
+	json_decref(one);
+	one = json_array();
+	head = certificates_csv(one, &hlen);
+	json_decref(one);
+	free(csv);
+	free(head);
+	return len - hlen;
+}
+
+/*
+ * Composes notice n, in numbered parts when the message would be over
+ * mailer.max_message_bytes: each part has the same text and deadline,
+ * "(part i of k)" in its Subject, its own Message-ID, and its share of
+ * the certificates in its CSV attachment (the shares in order, each
+ * certificate in exactly one).  Returns 0 or -1 (logged).
+ */
+static int compose_notice_parts(const struct notice_common *c, struct notice *n,
+				time_t now)
+{
+	size_t max = (size_t)c->cfg->mailer.max_message_bytes;
+	size_t total, head, fixed, parts = 0, *rows, *starts;
+	json_t *all, *first;
+	char *csv, *p1 = NULL;
+	size_t p1len = 0;
+	int rc = -1;
+
+	n->nparts = 1;
+	if (compose_notice(c, n, now) < 0)
+		return -1;
+	if (n->len <= max)
+		return 0;
+	all = n->certs;
+	total = json_array_size(all);
+	rows = xcalloc(total + 1, sizeof(*rows));
+	starts = xcalloc(total + 1, sizeof(*starts));
+	for (size_t i = 0; i < total; i++)
+		rows[i] = csv_row_bytes(json_array_get(all, i));
+	first = json_array();
+	csv = certificates_csv(first, &head);
+	free(csv);
+	/* The message around the attachment: a part with the longest
+	 * body (max_listed inline) and a one-row CSV, less that row. */
+	for (size_t i = 0; i < total && i < (size_t)c->cfg->mailer.max_listed;
+	     i++)
+		json_array_append(first, json_array_get(all, i));
+	n->certs = first;
+	n->part = n->nparts = 99999;
+	n->all = total;
+	rc = compose_notice(c, n, now);
+	n->nparts = 1; /* no parts allocated yet */
+	if (rc < 0)
+		goto out;
+	rc = -1;
+	{
+		size_t l = 0;
+
+		for (size_t i = 0; i < json_array_size(first); i++)
+			l += rows[i];
+		fixed = n->len - compose_base64_size(head + l);
+	}
+	/* Another part's inline list may be longer: shrink the budget by
+	 * any overflow and split again. */
+	for (size_t budget = max, tries = 0; tries < 8; tries++) {
+		size_t over = 0;
+
+		parts = compose_split(rows, total, head, fixed, budget, starts);
+		if (parts == 0) {
+			log_error("notice %lld to %s: one certificate does not"
+				  " fit in mailer.max_message_bytes = %zu",
+				  n->id, n->address, max);
+			goto out;
+		}
+		for (size_t i = 0; i + 1 < n->nparts; i++)
+			free(n->more[i]);
+		free(n->more);
+		free(n->more_len);
+		free(p1);
+		p1 = NULL;
+		n->more = xcalloc(parts, sizeof(*n->more));
+		n->more_len = xcalloc(parts, sizeof(*n->more_len));
+		n->nparts = parts;
+		for (size_t p = 0; p < parts; p++) {
+			size_t end = p + 1 < parts ? starts[p + 1] : total;
+			json_t *share = json_array();
+
+			for (size_t i = starts[p]; i < end; i++)
+				json_array_append(share,
+						  json_array_get(all, i));
+			n->certs = share;
+			n->part = p + 1;
+			rc = compose_notice(c, n, now);
+			n->certs = first;
+			json_decref(share);
+			if (rc < 0) {
+				n->nparts = p + 1; /* what to free */
+				goto out;
+			}
+			if (n->len > max && n->len - max > over)
+				over = n->len - max;
+			if (p > 0) {
+				n->more[p - 1] = n->message;
+				n->more_len[p - 1] = n->len;
+			} else {
+				p1 = n->message;
+				p1len = n->len;
+			}
+			n->message = NULL;
+		}
+		rc = -1;
+		if (over == 0) {
+			rc = 0;
+			break;
+		}
+		if (over + 64 >= budget)
+			break;
+		budget -= over + 64;
+	}
+	free(n->message);
+	n->message = p1;
+	n->len = p1len;
+	p1 = NULL;
+	if (rc < 0)
+		log_error("notice %lld to %s: parts do not fit in"
+			  " mailer.max_message_bytes = %zu",
+			  n->id, n->address, max);
+out:
+	n->certs = all;
+	n->part = 0;
+	json_decref(first);
+	free(rows);
+	free(starts);
 	return rc;
 }
 
@@ -814,6 +1015,10 @@ static void notice_from_row(struct notice *n, PGresult *res, int r)
 
 /* Addresses per planning slice: one transaction each. */
 #define PLAN_SLICE 10000
+/* The first slice: small, so that the senders start within a second
+ * (one 10,000-address slice of hosting accounts took 6 s before the
+ * first message could go); each next slice doubles up to PLAN_SLICE. */
+#define PLAN_FIRST_SLICE 250
 
 /* Which certificates a kind is about. */
 static const char *kind_filter(const char *kind)
@@ -821,13 +1026,17 @@ static const char *kind_filter(const char *kind)
 	if (strcmp(kind, "reminder") == 0)
 		/* still to revoke, and the last scan does not show them
 		 * replaced everywhere */
+		/* (before any scan round nothing is replaced: the
+		 * verdict, a lookup per certificate, is skipped) */
 		return " AND revoked_at IS NULL"
 		       " AND (not_after IS NULL OR not_after > "
 		       "certrecall_now())"
-		       " AND (SELECT verdict FROM "
+		       " AND (NOT EXISTS (SELECT 1 FROM scan_target st"
+		       " WHERE st.incident_id = $1 AND st.round > 0)"
+		       " OR (SELECT verdict FROM "
 		       "certificate_scan_verdict_inline("
 		       "incident_id, serial, names, issuer_name, sha256,"
-		       " is_precert)) <> 'replaced'";
+		       " is_precert)) <> 'replaced')";
 	if (strcmp(kind, "revoked") == 0)
 		return " AND revoked_at IS NOT NULL";
 	return "";
@@ -843,6 +1052,7 @@ struct plan {
 	long long addresses; /* addresses that may need a notice */
 	long long sliced;    /* of them, planned so far */
 	long long created;   /* notices created */
+	long long slice;     /* addresses in the next slice */
 };
 
 static long long cmd_count(PGresult *res)
@@ -868,7 +1078,10 @@ static int plan_begin(struct plan *p, struct db *db, const struct incident *inc,
 	p->kind = kind;
 	snprintf(p->id, sizeof(p->id), "%lld", inc->id);
 	utctime_format_rfc3339(must_by, p->must, sizeof(p->must));
-	if (db_exec(db, "DROP TABLE IF EXISTS pg_temp.plan_cert,"
+	/* jit compiled every slice again (16 functions, inlined and
+	 * optimised): slices are many, each short. */
+	if (db_exec(db, "SET jit = off") < 0 ||
+	    db_exec(db, "DROP TABLE IF EXISTS pg_temp.plan_cert,"
 			" pg_temp.plan_addr") < 0)
 		return -1;
 	snprintf(sql, sizeof(sql),
@@ -910,7 +1123,7 @@ static int plan_begin(struct plan *p, struct db *db, const struct incident *inc,
 }
 
 /*
- * Creates the notices of the next PLAN_SLICE addresses, each with its
+ * Creates the notices of the next slice of addresses, each with its
  * certificate list and its place in the queue, in one statement: a
  * notice is never visible without them.  Returns 1 when a slice was
  * planned, 0 when none is left, -1 on error.
@@ -924,7 +1137,9 @@ static int plan_slice(struct plan *p)
 	if (p->sliced >= p->addresses)
 		return 0;
 	snprintf(from, sizeof(from), "%lld", p->sliced);
-	snprintf(to, sizeof(to), "%lld", p->sliced + PLAN_SLICE);
+	if (p->slice == 0)
+		p->slice = PLAN_FIRST_SLICE;
+	snprintf(to, sizeof(to), "%lld", p->sliced + p->slice);
 	/* ON CONFLICT: another process may be planning the same kind. */
 	res = db_query(p->db,
 		       "WITH created AS (INSERT INTO notice (incident_id,"
@@ -946,7 +1161,10 @@ static int plan_slice(struct plan *p)
 		return -1;
 	p->created += strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
-	p->sliced += PLAN_SLICE;
+	p->sliced += p->slice;
+	if (p->slice < PLAN_SLICE)
+		p->slice =
+			p->slice * 2 < PLAN_SLICE ? p->slice * 2 : PLAN_SLICE;
 	return 1;
 }
 
@@ -1088,6 +1306,7 @@ struct sender {
 struct outgoing {
 	struct sender *s;
 	struct notice *n;
+	size_t part; /* of n's parts, 0-based */
 	smtp_message_t msg;
 	smtp_recipient_t rcpt;
 	size_t pos;
@@ -1179,8 +1398,11 @@ static int statements_prepare(struct db *db)
 		{ "certrecall_outcomes", outcomes_sql, OUTCOME_PARAMS },
 	};
 
+	/* jit: compiling a claim or an outcome group took longer than
+	 * running it (docs/notify.md). */
 	if (db_exec(db, "SET plan_cache_mode = force_custom_plan") < 0 ||
-	    db_exec(db, "SET enable_bitmapscan = off") < 0)
+	    db_exec(db, "SET enable_bitmapscan = off") < 0 ||
+	    db_exec(db, "SET jit = off") < 0)
 		return -1;
 	for (size_t k = 0; k < sizeof(st) / sizeof(st[0]); k++) {
 		PGresult *res = PQprepare(db_get0_conn(db), st[k].name,
@@ -1298,7 +1520,7 @@ static void group_flush(struct sender *s)
 
 		snprintf(id, sizeof(id), "%lld", n->id);
 		snprintf(attempts, sizeof(attempts), "%d", n->attempts);
-		snprintf(bytes, sizeof(bytes), "%zu", n->len);
+		snprintf(bytes, sizeof(bytes), "%zu", notice_bytes(n));
 		snprintf(backoff, sizeof(backoff), "%lld", n->backoff_ms);
 		pgarray_add(&a[0], id);
 		pgarray_add(&a[1], states[n->outcome]);
@@ -1430,13 +1652,47 @@ static const char *message_cb(void **ctx, int *len, void *arg)
 		*len = 0;
 		return NULL;
 	}
-	if (o->pos >= o->n->len) {
-		*len = 0;
-		return NULL;
+	{
+		size_t plen;
+		const char *m = notice_part(o->n, o->part, &plen);
+
+		if (o->pos >= plen) {
+			*len = 0;
+			return NULL;
+		}
+		*len = (int)(plen - o->pos);
+		o->pos = plen;
+		return m;
 	}
-	*len = (int)(o->n->len - o->pos);
-	o->pos = o->n->len;
-	return o->n->message;
+}
+
+/*
+ * TCP_NODELAY on the relay connection just opened.  libesmtp writes a
+ * message in 2,048-byte pieces and keeps its socket to itself: with
+ * Nagle's algorithm the last piece of any message over 2 KB waited for
+ * the relay's delayed ACK, 40 ms a message (docs/notify.md).  The
+ * socket is not reachable through the API, so every TCP socket of the
+ * process gets the option: libpq sets it on its own TCP sockets anyway.
+ */
+static void nodelay_tcp_sockets(void)
+{
+	long max = sysconf(_SC_OPEN_MAX);
+
+	if (max < 0 || max > 4096)
+		max = 4096;
+	for (int fd = 3; fd < max; fd++) {
+		int domain = 0, type = 0, on = 1;
+		socklen_t l = sizeof(int);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &l) < 0 ||
+		    (domain != AF_INET && domain != AF_INET6))
+			continue;
+		l = sizeof(int);
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0 ||
+		    type != SOCK_STREAM)
+			continue;
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	}
 }
 
 static void event_cb(smtp_session_t session, int event, void *arg, ...)
@@ -1447,6 +1703,9 @@ static void event_cb(smtp_session_t session, int event, void *arg, ...)
 	(void)session;
 	va_start(ap, arg);
 	switch (event) {
+	case SMTP_EV_CONNECT:
+		nodelay_tcp_sockets();
+		break;
 	case SMTP_EV_RCPTSTATUS: {
 		/* A refused recipient decides its message. */
 		const char *mailbox = va_arg(ap, const char *);
@@ -1466,7 +1725,9 @@ static void event_cb(smtp_session_t session, int event, void *arg, ...)
 		struct outgoing *o = smtp_message_get_application_data(msg);
 		const smtp_status_t *st = smtp_message_transfer_status(msg);
 
-		if (o != NULL && st != NULL && st->code != 0)
+		/* A part accepted decides nothing while parts remain. */
+		if (o != NULL && st != NULL && st->code != 0 &&
+		    !(st->code < 400 && o->part + 1 < o->n->nparts))
 			record(s, o->n, st->code, st->text);
 		group_flush_due(s);
 		break;
@@ -1616,7 +1877,8 @@ static long long return_claims(struct db *db, const char *worker,
 static void send_batch(struct sender *s)
 {
 	const struct config *cfg = s->run->cfg;
-	struct outgoing *out = xcalloc(s->n, sizeof(*out));
+	size_t nout = 0, k = 0;
+	struct outgoing *out;
 	long long *unsent = xcalloc(s->n, sizeof(*unsent));
 	size_t nunsent = 0;
 	smtp_session_t session = smtp_create_session();
@@ -1653,22 +1915,34 @@ static void send_batch(struct sender *s)
 		auth_set_interact_cb(auth, auth_interact, s);
 		smtp_auth_set_context(session, auth);
 	}
+	/* One SMTP message per part; a notice's parts go in order. */
+	for (size_t i = 0; i < s->n; i++)
+		nout += s->batch[i].nparts ? s->batch[i].nparts : 1;
+	out = xcalloc(nout, sizeof(*out));
 	for (size_t i = 0; i < s->n; i++) {
-		struct outgoing *o = &out[i];
-
 		if (s->batch[i].done)
 			continue;
-		o->s = s;
-		o->n = &s->batch[i];
-		o->msg = smtp_add_message(session);
-		smtp_set_reverse_path(o->msg, verp_sender(&s->run->common,
+		for (size_t p = 0; p < s->batch[i].nparts; p++) {
+			struct outgoing *o = &out[k++];
+
+			o->s = s;
+			o->n = &s->batch[i];
+			o->part = p;
+			o->msg = smtp_add_message(session);
+			smtp_set_reverse_path(o->msg,
+					      verp_sender(&s->run->common,
 							  o->n->id, o->sender,
 							  sizeof(o->sender)));
-		o->rcpt = smtp_add_recipient(o->msg, s->batch[i].address);
-		/* The events name the message or recipient they are about. */
-		smtp_message_set_application_data_release(o->msg, o, NULL);
-		smtp_recipient_set_application_data_release(o->rcpt, o, NULL);
-		smtp_set_messagecb(o->msg, message_cb, o);
+			o->rcpt =
+				smtp_add_recipient(o->msg, s->batch[i].address);
+			/* The events name the message or recipient they are
+			 * about. */
+			smtp_message_set_application_data_release(o->msg, o,
+								  NULL);
+			smtp_recipient_set_application_data_release(o->rcpt, o,
+								    NULL);
+			smtp_set_messagecb(o->msg, message_cb, o);
+		}
 	}
 	if (!smtp_start_session(session)) {
 		smtp_strerror(smtp_errno(), why, sizeof(why));
@@ -1678,7 +1952,7 @@ static void send_batch(struct sender *s)
 	}
 	/* Answers that came without their event, then: whatever got no
 	 * answer is retried, it was not accepted. */
-	for (size_t i = 0; i < s->n; i++) {
+	for (size_t i = 0; i < k; i++) {
 		const smtp_status_t *st;
 
 		if (out[i].n == NULL || out[i].n->done)
@@ -1686,8 +1960,12 @@ static void send_batch(struct sender *s)
 		st = smtp_message_transfer_status(out[i].msg);
 		if (s->lease_over &&
 		    (out[i].cancelled || st == NULL || st->code == 0)) {
-			/* never delivered: back to the queue below */
-			unsent[nunsent++] = out[i].n->id;
+			/* never delivered: back to the queue below (a
+			 * notice's parts are next to each other; a later
+			 * part cut off sends them all again, as a retry
+			 * would) */
+			if (nunsent == 0 || unsent[nunsent - 1] != out[i].n->id)
+				unsent[nunsent++] = out[i].n->id;
 			continue;
 		}
 		st = smtp_recipient_status(out[i].rcpt);
@@ -1720,6 +1998,9 @@ static void send_batch(struct sender *s)
 			continue;
 		}
 		st = smtp_message_transfer_status(out[i].msg);
+		if (st != NULL && st->code >= 200 && st->code < 400 &&
+		    out[i].part + 1 < out[i].n->nparts)
+			continue; /* a part accepted: the later parts decide */
 		if (st != NULL && st->code != 0)
 			record(s, out[i].n, st->code, st->text);
 		else
@@ -1983,8 +2264,8 @@ static void *sender_main(void *arg)
 		if (load_locales(s->db, s->batch, s->n) < 0)
 			goto fail;
 		for (size_t i = 0; i < s->n; i++) {
-			if (compose_notice(&run->common, &s->batch[i], now) <
-			    0) {
+			if (compose_notice_parts(&run->common, &s->batch[i],
+						 now) < 0) {
 				/* the data, not the moment: a retry fails
 				 * the same way */
 				atomic_store(&run->data_error, true);
@@ -2315,7 +2596,7 @@ static int compose_uncommitted(struct db *db, const struct config *cfg,
 		    load_locales(db, ns + i, (size_t)k) < 0)
 			goto rollback;
 		for (int j = i; j < i + k; j++) {
-			if (compose_notice(&common, &ns[j], now) < 0 ||
+			if (compose_notice_parts(&common, &ns[j], now) < 0 ||
 			    emit(&ns[j], arg) < 0)
 				goto rollback;
 			(*count)++;
@@ -2338,7 +2619,14 @@ static int emit_stream(const struct notice *n, void *arg)
 {
 	FILE *out = arg;
 
-	return fwrite(n->message, 1, n->len, out) == n->len ? 0 : -1;
+	for (size_t i = 0; i < n->nparts; i++) {
+		size_t len;
+		const char *m = notice_part(n, i, &len);
+
+		if (fwrite(m, 1, len, out) != len)
+			return -1;
+	}
+	return 0;
 }
 
 int mailer_preview(struct db *db, const struct config *cfg,
@@ -2411,7 +2699,8 @@ int mailer_plan_count(struct db *db, const struct incident *inc,
 		      struct mailer_plan_row rows[MAILER_NKINDS])
 {
 	struct deadline_rule rule;
-	char id[32], err[512];
+	char id[32], err[512], must[UTCTIME_BUFSZ];
+	char fresh[3][2][32]; /* per kind: new addresses, new no-address */
 	time_t must_by;
 	int rc = -1;
 
@@ -2421,30 +2710,91 @@ int mailer_plan_count(struct db *db, const struct incident *inc,
 	must_by = deadline_must_by(&rule,
 				   incident_revoke_start(inc, &rule, NULL));
 	snprintf(id, sizeof(id), "%lld", inc->id);
-	if (db_begin(db) < 0)
+	utctime_format_rfc3339(must_by, must, sizeof(must));
+	/* One snapshot for all the counts. */
+	if (db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") < 0)
 		return -1;
-	for (size_t k = 0; k < MAILER_NKINDS; k++) {
-		const char *params[2] = { id, kinds[k] };
-		struct mailer_plan_row *row = &rows[k];
-		long long created;
+	/*
+	 * A forecast is a count, not a rehearsal of the inserts: the
+	 * notices that exist, plus the ones planning would create (an
+	 * address of the kind's accounts without a notice of the kind:
+	 * due, with today's deadline; an account without any address and
+	 * without its no-address record), counted by the same rules as
+	 * plan(), for the three kinds in one pass over the certificates.
+	 */
+	{
+		char sql[4096];
+		const char *p1[1] = { id };
+		int len = snprintf(
+			sql, sizeof(sql),
+			"WITH acct AS (SELECT account, bool_or(true%s) AS k0,"
+			" bool_or(true%s) AS k1, bool_or(true%s) AS k2"
+			" FROM certificate WHERE incident_id = $1"
+			" AND account IS NOT NULL GROUP BY account),"
+			" sub AS (SELECT a.*, s.emails FROM acct a"
+			" LEFT JOIN subscriber s USING (account)),"
+			" addr AS (SELECT x AS address, bool_or(k0) AS k0,"
+			" bool_or(k1) AS k1, bool_or(k2) AS k2 FROM sub"
+			" CROSS JOIN unnest(sub.emails) x GROUP BY x)"
+			" SELECT",
+			kind_filter(kinds[0]), kind_filter(kinds[1]),
+			kind_filter(kinds[2]));
 		PGresult *res;
 
-		if (plan(db, inc, kinds[k], must_by, &created) < 0)
+		for (int k = 0; k < 3; k++)
+			len += snprintf(
+				sql + len, sizeof(sql) - (size_t)len,
+				"%s (SELECT count(*) FROM addr WHERE k%d AND"
+				" NOT EXISTS (SELECT 1 FROM notice n"
+				" WHERE n.incident_id = $1 AND n.kind = '%s'"
+				" AND n.address = addr.address)),"
+				" (SELECT count(*) FROM sub WHERE k%d AND"
+				" coalesce(cardinality(emails), 0) = 0"
+				" AND NOT EXISTS (SELECT 1 FROM notice n"
+				" WHERE n.incident_id = $1 AND n.kind = '%s'"
+				" AND n.account = sub.account))",
+				k ? "," : "", k, kinds[k], k, kinds[k]);
+		res = db_query(db, sql, 1, p1);
+		if (res == NULL)
 			goto rollback;
-		res = db_query(
-			db,
-			"SELECT count(*) FILTER (WHERE state IN ('pending',"
-			" 'retry', 'claimed')),"
-			" count(DISTINCT address) FILTER (WHERE state IN"
-			" ('pending', 'retry', 'claimed')),"
-			" count(*) FILTER (WHERE state = 'sent'),"
-			" count(*) FILTER (WHERE state = 'failed'),"
-			" count(*) FILTER (WHERE state = 'retry'),"
-			" count(*) FILTER (WHERE state = 'no-address'),"
-			" extract(epoch FROM min(deadline_stated))::bigint,"
-			" extract(epoch FROM max(deadline_stated))::bigint"
-			" FROM notice WHERE incident_id = $1 AND kind = $2",
-			2, params);
+		for (int k = 0; k < 3; k++) {
+			snprintf(fresh[k][0], sizeof(fresh[k][0]), "%s",
+				 PQgetvalue(res, 0, 2 * k));
+			snprintf(fresh[k][1], sizeof(fresh[k][1]), "%s",
+				 PQgetvalue(res, 0, 2 * k + 1));
+		}
+		PQclear(res);
+	}
+	for (size_t k = 0; k < MAILER_NKINDS; k++) {
+		const char *params[5] = { id, kinds[k], must, fresh[k][0],
+					  fresh[k][1] };
+		struct mailer_plan_row *row = &rows[k];
+		PGresult *res;
+		char sql[2048];
+
+		snprintf(sql, sizeof(sql),
+			 "WITH fresh AS (SELECT $4::bigint AS a,"
+			 " $5::bigint AS na),"
+			 " old AS (SELECT count(*) FILTER (WHERE state IN"
+			 " ('pending', 'retry', 'claimed')) AS due,"
+			 " count(DISTINCT address) FILTER (WHERE state IN"
+			 " ('pending', 'retry', 'claimed')) AS addrs,"
+			 " count(*) FILTER (WHERE state = 'sent') AS sent,"
+			 " count(*) FILTER (WHERE state = 'failed') AS failed,"
+			 " count(*) FILTER (WHERE state = 'retry') AS retry,"
+			 " count(*) FILTER (WHERE state = 'no-address') AS na,"
+			 " min(deadline_stated) AS lo, max(deadline_stated) AS "
+			 "hi"
+			 " FROM notice WHERE incident_id = $1 AND kind = $2)"
+			 " SELECT o.due + f.a, o.addrs + f.a, o.sent, o.failed,"
+			 " o.retry, o.na + f.na,"
+			 " extract(epoch FROM CASE WHEN f.a > 0 THEN"
+			 " least(o.lo, $3::timestamptz) ELSE o.lo END)::bigint,"
+			 " extract(epoch FROM CASE WHEN f.a > 0 THEN"
+			 " greatest(o.hi, $3::timestamptz) ELSE o.hi "
+			 "END)::bigint"
+			 " FROM old o, fresh f");
+		res = db_query(db, sql, 5, params);
 		if (res == NULL)
 			goto rollback;
 		row->kind = kinds[k];

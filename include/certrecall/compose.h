@@ -120,4 +120,22 @@ int compose_time_context(json_t *ctx, const struct compose_times *t);
 void compose_csv_field(char **buf, size_t *len, size_t *cap, const char *s,
 		       int last);
 
+/*
+ * The size compose_message's base64 of len bytes takes (lines of 76,
+ * CRLF between them).
+ */
+size_t compose_base64_size(size_t len);
+
+/*
+ * Numbered parts of a notice too big for one message
+ * (mailer.max_message_bytes): splits n attachment rows of row_bytes[i]
+ * bytes each, in order, into consecutive parts such that each part's
+ * message, fixed bytes plus the base64 of head (the CSV header) and its
+ * rows, stays at or under max.  Writes the index of each part's first
+ * row into starts (room for n) and returns the number of parts, or 0
+ * when a row alone (or fixed) does not fit: no split can help.
+ */
+size_t compose_split(const size_t *row_bytes, size_t n, size_t head,
+		     size_t fixed, size_t max, size_t *starts);
+
 #endif

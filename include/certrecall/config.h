@@ -57,6 +57,7 @@ struct config {
 		char *from;
 		char *reply_to;
 		long long max_listed;
+		long long max_message_bytes; /* bigger notices go in parts */
 		long long rate;
 		long long connections;
 		long long batch;

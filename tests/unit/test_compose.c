@@ -1216,6 +1216,97 @@ START_TEST(durations_read_as_words)
 }
 END_TEST
 
+/* The message and its length (without compose_ok's wire check: a
+ * check per byte is too slow for these sizes under ASan). */
+static char *compose_len(const struct compose_input *in, size_t *len)
+{
+	char err[256] = "";
+	char *m = compose_message(in, len, err, sizeof(err));
+
+	ck_assert_msg(m != NULL, "compose failed: %s", err);
+	ck_assert_uint_eq(strlen(m), *len);
+	return m;
+}
+
+/* The base64 size is what compose_message really writes. */
+START_TEST(base64_size_is_the_written_size)
+{
+	static const size_t lens[] = { 0, 1, 2, 3, 56, 57, 58, 114, 1000 };
+	struct compose_attachment a = { "c.csv", "text/csv", NULL, 0 };
+	struct compose_input in = base;
+	char data[1000];
+	char *m0, *m;
+	size_t len0, len;
+
+	memset(data, 'x', sizeof(data));
+	a.data = data;
+	in.attachment = &a;
+	m0 = compose_len(&in, &len0);
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		a.len = lens[i];
+		m = compose_len(&in, &len);
+		ck_assert_uint_eq(len - len0, compose_base64_size(lens[i]));
+		free(m);
+	}
+	free(m0);
+}
+END_TEST
+
+/*
+ * 2,000 rows of 90 bytes under a 32 KiB limit: consecutive parts, each
+ * message (composed for real) at or under the limit, every row in
+ * exactly one part.
+ */
+START_TEST(big_lists_split_into_parts_under_the_limit)
+{
+	enum { N = 2000, ROW = 90, HEAD = 40 };
+	size_t *rows = malloc(N * sizeof(*rows));
+	size_t *starts = malloc(N * sizeof(*starts));
+	struct compose_attachment a = { "certificates.csv", "text/csv", NULL,
+					0 };
+	struct compose_input in = base;
+	size_t max = 32 << 10, fixed, len, parts, covered = 0;
+	char *data = malloc((size_t)N * ROW + HEAD), *m;
+
+	memset(data, 'r', (size_t)N * ROW + HEAD);
+	for (size_t i = 0; i < N; i++)
+		rows[i] = ROW;
+	a.data = data;
+	in.attachment = &a;
+	m = compose_len(&in, &fixed); /* the message with an empty CSV */
+	free(m);
+	parts = compose_split(rows, N, HEAD, fixed, max, starts);
+	ck_assert_uint_eq(parts, 8); /* 180 KB: 246 KB in base64 lines */
+	ck_assert_uint_eq(starts[0], 0);
+	for (size_t p = 0; p < parts; p++) {
+		size_t end = p + 1 < parts ? starts[p + 1] : N;
+
+		ck_assert_uint_gt(end, starts[p]);
+		a.len = HEAD + (end - starts[p]) * ROW;
+		m = compose_len(&in, &len);
+		ck_assert_uint_le(len, max);
+		/* a part is as full as it can be: one more row would not
+		 * fit */
+		if (p + 1 < parts)
+			ck_assert_uint_gt(
+				len - compose_base64_size(a.len) +
+					compose_base64_size(a.len + ROW),
+				max);
+		free(m);
+		covered += end - starts[p];
+	}
+	ck_assert_uint_eq(covered, N);
+	/* one part when it all fits; none when one row cannot */
+	ck_assert_uint_eq(compose_split(rows, 10, HEAD, fixed, max, starts), 1);
+	ck_assert_uint_eq(
+		compose_split(rows, 10, HEAD, fixed, fixed + 100, starts), 0);
+	ck_assert_uint_eq(compose_split(rows, 10, HEAD, max, max, starts), 0);
+	free(rows);
+	free(starts);
+	free(data);
+}
+END_TEST
+
 static Suite *compose_suite(void)
 {
 	Suite *s = suite_create("compose");
@@ -1257,6 +1348,8 @@ static Suite *compose_suite(void)
 		tc, japanese_templates_put_the_deadline_first_in_utc_and_jst, 0,
 		(int)(sizeof(states) / sizeof(states[0])));
 	tcase_add_test(tc, durations_read_as_words);
+	tcase_add_test(tc, base64_size_is_the_written_size);
+	tcase_add_test(tc, big_lists_split_into_parts_under_the_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }
