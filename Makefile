@@ -152,6 +152,9 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/doc/certrecall
 	install -m 644 README.md config.example.ini $(wildcard docs/*.md) \
 		$(wildcard docs/*.json) $(DESTDIR)$(PREFIX)/share/doc/certrecall/
+	install -d $(DESTDIR)$(PREFIX)/share/doc/certrecall/schema
+	install -m 644 $(wildcard docs/schema/*.json) \
+		$(DESTDIR)$(PREFIX)/share/doc/certrecall/schema/
 
 clean:
 	rm -rf $(B)

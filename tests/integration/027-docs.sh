@@ -32,7 +32,7 @@ fi
 cited=$(grep -o 'share/doc/certrecall/[A-Za-z0-9_.-]*[A-Za-z0-9]' "$ROOT/docs/certrecall.1" | sort -u)
 expect "the man page cites installed documents" yes "$([ -n "$cited" ] && echo yes)"
 for f in $cited; do
-	if [ -f "$dest/usr/$f" ]; then pass "installed: $f"; else fail "installed: $f" "not in $dest/usr"; fi
+	if [ -e "$dest/usr/$f" ]; then pass "installed: $f"; else fail "installed: $f" "not in $dest/usr"; fi
 done
 # Any other docs/... path in the man page would name a file of the source tree.
 left=$(grep -o 'docs/[A-Za-z0-9_./-]*' "$ROOT/docs/certrecall.1" | grep -v '^docs/certrecall' || true)
