@@ -148,27 +148,6 @@ static void wrap(const struct screen *s, const char *first, const char *rest,
 	fputc('\n', s->out);
 }
 
-/* "3,048,289" into buf. */
-static const char *num(long long v, char *buf, size_t len)
-{
-	char digits[32];
-	size_t n, o = 0;
-	int neg = v < 0;
-
-	snprintf(digits, sizeof(digits), "%llu",
-		 neg ? 0ULL - (unsigned long long)v : (unsigned long long)v);
-	n = strlen(digits);
-	if (neg && o + 1 < len)
-		buf[o++] = '-';
-	for (size_t i = 0; i < n && o + 2 < len; i++) {
-		if (i > 0 && (n - i) % 3 == 0)
-			buf[o++] = ',';
-		buf[o++] = digits[i];
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
 /* Rotating buffers so several numbers fit in one printf. */
 static const char *N(long long v)
 {
@@ -176,7 +155,7 @@ static const char *N(long long v)
 	static int next;
 
 	next = (next + 1) % 12;
-	return num(v, bufs[next], sizeof(bufs[next]));
+	return report_num(v, bufs[next], sizeof(bufs[next]));
 }
 
 /* "2020-03-05 03:08 UTC", or "-" when unset. */

@@ -22,8 +22,7 @@
 
 #define BLANK "**[TO BE WRITTEN]**"
 
-/* "3,048,289" */
-static const char *num(long long v, char *buf, size_t len)
+const char *report_num(long long v, char *buf, size_t len)
 {
 	char digits[32];
 	size_t n, o = 0;
@@ -50,7 +49,7 @@ static const char *N(long long v)
 	static int next;
 
 	next = (next + 1) % 8;
-	return num(v, bufs[next], sizeof(bufs[next]));
+	return report_num(v, bufs[next], sizeof(bufs[next]));
 }
 
 /* "2020-03-05 03:08 UTC", or "-" when unset. */
@@ -95,7 +94,7 @@ static const char *coverage(const struct report *r, const char *noun)
 		shown[v] = true;
 		n = snprintf(failed + o, sizeof(failed) - o, "%s%s %s",
 			     o ? ", " : " (", classify_verdict_name(v),
-			     num(r->scan_failed_by[v], c, sizeof(c)));
+			     report_num(r->scan_failed_by[v], c, sizeof(c)));
 		if (n < 0 || (size_t)n >= sizeof(failed) - o)
 			break;
 		o += (size_t)n;
@@ -106,14 +105,15 @@ static const char *coverage(const struct report *r, const char *noun)
 	}
 	snprintf(buf, sizeof(buf),
 		 "%s of %s %s answered; %s failed%s%s%s%s, %s not yet tried",
-		 num(r->scan_answered, a, sizeof(a)),
-		 num(r->scan_targets, t, sizeof(t)), noun,
-		 num(r->scan_failed, f, sizeof(f)), failed,
+		 report_num(r->scan_answered, a, sizeof(a)),
+		 report_num(r->scan_targets, t, sizeof(t)), noun,
+		 report_num(r->scan_failed, f, sizeof(f)), failed,
 		 r->scan_filtered > 0 ? ", " : "",
-		 r->scan_filtered > 0 ? num(r->scan_filtered, fl, sizeof(fl))
-				      : "",
+		 r->scan_filtered > 0
+			 ? report_num(r->scan_filtered, fl, sizeof(fl))
+			 : "",
 		 r->scan_filtered > 0 ? " filtered (scanner.deny)" : "",
-		 num(untried < 0 ? 0 : untried, u, sizeof(u)));
+		 report_num(untried < 0 ? 0 : untried, u, sizeof(u)));
 	return buf;
 }
 

@@ -222,6 +222,10 @@ int report_write_json(const struct report *r, FILE *out);
  * (DEADLINE_UNSET).  New reference. */
 json_t *report_time_json(time_t t);
 
+/* v with thousands separators ("3,048,289") into buf of len bytes;
+ * returns buf. */
+const char *report_num(long long v, char *buf, size_t len);
+
 /* "What to do next" lines, most urgent first, into lines[max]; returns
  * the count.  Each is at most 200 bytes. */
 int report_next_steps(const struct report *r, char lines[][200], int max);
