@@ -794,7 +794,7 @@ static json_t *check_json(const struct check_answer *a, time_t now)
 				  h->rule_text, "status", hit_verdict(h, now),
 				  "deadline", time_or_null(h->must_by),
 				  "revoked_at", time_or_null(h->revoked_at),
-				  "replaced", h->replaced, "todo",
+				  "replaced", h->replaced, "what_to_do",
 				  hit_advice(h, now)));
 	}
 	json_object_set_new(j, "incidents", arr);

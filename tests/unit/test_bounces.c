@@ -70,9 +70,17 @@ END_TEST
 
 START_TEST(a_key_file_readable_by_others_is_refused)
 {
-	char path[] = "/tmp/test_bounces_keyXXXXXX";
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
 	struct bounces_key k;
-	int fd = mkstemp(path);
+	int fd;
+
+	/* A key file of our own, where the environment keeps them. */
+	ck_assert_int_lt(snprintf(path, sizeof(path),
+				  "%s/test_bounces_keyXXXXXX",
+				  dir != NULL && dir[0] != '\0' ? dir : "/tmp"),
+			 (int)sizeof(path));
+	fd = mkstemp(path);
 
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, "0123456789abcdef0123\n", 21), 21);
