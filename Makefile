@@ -21,7 +21,7 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 
 B := build
-LIB_SRC   := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_SRC   := $(filter-out src/cmd/main.c,$(wildcard src/*/*.c))
 LIB_OBJ   := $(LIB_SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/gen_embedded.o
 SAN_OBJ   := $(LIB_SRC:src/%.c=$(B)/asan/obj/%.o) $(B)/asan/obj/gen_embedded.o
 MIGRATIONS := $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))
@@ -30,7 +30,7 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 SAN_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/tests/%)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
-FORMAT_FILES = $(wildcard src/*.c include/certrecall/*.h tests/unit/*.[ch] \
+FORMAT_FILES = $(wildcard src/*/*.c include/certrecall/*/*.h tests/unit/*.[ch] \
 	tests/fuzz/*.[ch])
 
 .PHONY: all check demo bench install clean format format-check fuzz deps \
@@ -56,17 +56,19 @@ help:
 deps:
 	@scripts/deps.sh
 
-$(B)/certrecall: $(B)/obj/main.o $(B)/libcertrecall.a
+$(B)/certrecall: $(B)/obj/cmd/main.o $(B)/libcertrecall.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/libcertrecall.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/obj/%.o: src/%.c | $(B)/obj
+$(B)/obj/%.o: src/%.c
+	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(B)/asan/obj/%.o: src/%.c | $(B)/asan/obj
+$(B)/asan/obj/%.o: src/%.c
+	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
 # The SQL migrations and the templates are compiled into the binary.
@@ -116,9 +118,10 @@ bench: deps
 
 # libFuzzer needs clang; the targets link the pure modules, and certinfo
 # (OpenSSL) for fuzz_certinfo.  dnsname needs libidn2.
-PURE_SRC = $(wildcard src/utctime.c src/deadline.c src/serial.c src/errmsg.c \
-	src/dnsname.c src/record.c src/xalloc.c src/template.c src/compose.c \
-	src/pemblock.c src/starttls.c src/ari.c src/webform.c)
+PURE_SRC = $(wildcard src/base/utctime.c src/core/deadline.c src/core/serial.c \
+	src/base/errmsg.c src/core/dnsname.c src/core/record.c src/base/xalloc.c \
+	src/core/template.c src/core/compose.c src/core/pemblock.c \
+	src/core/starttls.c src/core/ari.c src/core/webform.c)
 FUZZ_PKGS := jansson libidn2 openssl
 fuzz: deps | $(B)/fuzz
 	@for f in $(FUZZ_SRC); do \
@@ -126,9 +129,9 @@ fuzz: deps | $(B)/fuzz
 		clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Iinclude \
 			-fsanitize=fuzzer,address,undefined \
 			-o $(B)/fuzz/$$name $$f $(PURE_SRC) \
-			$$([ $$what = certinfo ] && echo src/certinfo.c) \
-			$$([ $$what = bounces ] && echo src/bounces.c \
-				src/log.c src/clock.c \
+			$$([ $$what = certinfo ] && echo src/core/certinfo.c) \
+			$$([ $$what = bounces ] && echo src/core/bounces.c \
+				src/base/log.c src/base/clock.c \
 				$$(pkg-config --cflags --libs gmime-3.0)) \
 			$$(pkg-config --cflags --libs $(FUZZ_PKGS)) || exit 1; \
 		mkdir -p $(B)/fuzz/corpus-$$what; \
@@ -159,5 +162,5 @@ install: all
 clean:
 	rm -rf $(B)
 
--include $(wildcard $(B)/obj/*.d $(B)/asan/obj/*.d $(B)/tests/*.d \
+-include $(wildcard $(B)/obj/*/*.d $(B)/asan/obj/*/*.d $(B)/tests/*.d \
 	$(B)/asan/tests/*.d)

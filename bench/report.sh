@@ -43,7 +43,7 @@ now() { date +%s.%N; }
 t0=$(now)
 /usr/bin/time -f '%M' -o "$dir/rss" "$bin" report caa-2020 --format csv --at $at -o "$dir/report.csv"
 t1=$(now)
-# The same rows from the same query (src/report.c), values inlined.
+# The same rows from the same query (src/store/report.c), values inlined.
 psql -XAtq "$CERTRECALL_DATABASE" -c "\\copy (SELECT encode(c.serial, 'hex'), c.account,
  array_to_string(c.names, ' '),
  to_char(c.issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),

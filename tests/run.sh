@@ -103,6 +103,11 @@ matches() {
 	return 1
 }
 
+# The layers of src/ (tests/layers.sh): which file may include which.
+if [ "$ft" != only ] && matches layers; then
+	run "layers" "$logs/layers.log" integration bash tests/layers.sh
+fi
+
 if [ ${#patterns[@]} -eq 0 ] && [ "$ft" != only ]; then
 	# Unit tests run under two far-apart zones: answers must not move.
 	for t in build/tests/test_*; do

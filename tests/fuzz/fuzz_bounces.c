@@ -8,7 +8,7 @@
  * one-line diagnostic, and an action of the enum.  A violation aborts;
  * ASan/UBSan catch the rest.
  */
-#include "certrecall/bounces.h"
+#include "certrecall/core/bounces.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
  * (one text per certificate: strict base64url, minimal DER).  A
  * violation aborts.
  */
-#include "certrecall/ari.h"
+#include "certrecall/core/ari.h"
 
 #include <stdint.h>
 #include <stdlib.h>

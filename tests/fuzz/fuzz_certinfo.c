@@ -8,9 +8,9 @@
  * of serial.h, and whose serial prints in bounds.  A violation aborts;
  * ASan catches reads outside the input.
  */
-#include "certrecall/certinfo.h"
-#include "certrecall/dnsname.h"
-#include "certrecall/serial.h"
+#include "certrecall/core/certinfo.h"
+#include "certrecall/core/dnsname.h"
+#include "certrecall/core/serial.h"
 
 #include <stdint.h>
 #include <stdlib.h>

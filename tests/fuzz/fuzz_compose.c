@@ -10,7 +10,7 @@
  * once) and their continuation lines, the boundary only where it belongs,
  * and the same bytes when composed again.  A violation aborts.
  */
-#include "certrecall/compose.h"
+#include "certrecall/core/compose.h"
 
 #include <stdbool.h>
 #include <stdint.h>

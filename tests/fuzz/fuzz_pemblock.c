@@ -6,7 +6,7 @@
  * matching END line, stay within PEMBLOCK_MAX, and carry the line number
  * of its BEGIN line; errors must carry a reason.  A violation aborts.
  */
-#include "certrecall/pemblock.h"
+#include "certrecall/core/pemblock.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "certrecall/dnsname.h"
-#include "certrecall/record.h"
+#include "certrecall/core/dnsname.h"
+#include "certrecall/core/record.h"
 
 /* Names are normalised, sorted, unique, within the cap. */
 static inline void fuzz_check_names(const struct record *r)

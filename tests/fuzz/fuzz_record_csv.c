@@ -10,9 +10,9 @@
  * object of non-empty strings.  A violation aborts.
  */
 #include "fuzz_record.h"
-#include "certrecall/dnsname.h"
-#include "certrecall/record.h"
-#include "certrecall/utctime.h"
+#include "certrecall/core/dnsname.h"
+#include "certrecall/core/record.h"
+#include "certrecall/base/utctime.h"
 
 #include <jansson.h>
 #include <stdint.h>

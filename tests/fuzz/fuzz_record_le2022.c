@@ -9,9 +9,9 @@
  * same record.  A violation aborts.
  */
 #include "fuzz_record.h"
-#include "certrecall/dnsname.h"
-#include "certrecall/record.h"
-#include "certrecall/utctime.h"
+#include "certrecall/core/dnsname.h"
+#include "certrecall/core/record.h"
+#include "certrecall/base/utctime.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -7,7 +7,7 @@
  * with or without "0x" and colons, parses back to the same serial and
  * hash.  A violation aborts.
  */
-#include "certrecall/serial.h"
+#include "certrecall/core/serial.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
  * reason for REFUSED and ERROR, output within its buffer, and no more
  * than STARTTLS_MAX_INPUT bytes taken before an end.  A violation aborts.
  */
-#include "certrecall/starttls.h"
+#include "certrecall/core/starttls.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
  * length matches, and the same input renders the same bytes twice.
  * A violation aborts.
  */
-#include "certrecall/template.h"
+#include "certrecall/core/template.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * it, or give a time whose RFC 3339, long and (to the minute) short forms
  * parse back to the same second.  A violation aborts.
  */
-#include "certrecall/utctime.h"
+#include "certrecall/base/utctime.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * buffer, holds no NUL, and an accepted target has a port in 1..65535
  * and a non-empty host.  A violation aborts.
  */
-#include "certrecall/webform.h"
+#include "certrecall/core/webform.h"
 
 #include <stdint.h>
 #include <stdlib.h>

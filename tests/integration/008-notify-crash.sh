@@ -2,7 +2,7 @@
 # Crash test: notify is killed with SIGKILL three times at random moments
 # during a 5,000-message run and restarted each time.  Every address must
 # end with exactly one stored message, except for the duplicates the
-# mailer documents (include/certrecall/mailer.h): messages the server
+# mailer documents (include/certrecall/stage/mailer.h): messages the server
 # accepted whose outcome was not committed yet when the worker died, at
 # most mailer.commit_group per connection per crash.  Outcomes here are
 # committed in groups of 8 with no time limit, so the groups fill up and

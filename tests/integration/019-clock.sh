@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One clock: every "now" in src/ comes from src/clock.c, which honours the
+# One clock: every "now" in src/ comes from src/base/clock.c, which honours the
 # rehearsal clock (CERTRECALL_CLOCK).  A rehearsal at 2020 verifies a CRL
 # and OCSP answers that were valid only then (made by `openssl ca -gencrl`
 # with explicit dates and by `openssl ocsp` under faketime, served on
@@ -7,14 +7,14 @@
 # notices of a rehearsal are composed at the rehearsal time.
 . "$(dirname "$0")/lib.sh"
 
-# No other time source in src/: the wall clock is read in src/clock.c
+# No other time source in src/: the wall clock is read in src/base/clock.c
 # only (clock_now, and clock_real for log stamps).  Monotonic clocks for
 # timeouts and rates are fine.
 bad=$(grep -nE '(^|[^A-Za-z0-9_.>])time[[:space:]]*\([[:space:]]*(NULL|0|&)|(^|[^A-Za-z0-9_])(gettimeofday|localtime(_r)?|mktime|ftime|timespec_get)[[:space:]]*\(|CLOCK_REALTIME|CLOCK_TAI' \
-	"$ROOT"/src/*.c "$ROOT"/include/certrecall/*.h | grep -v "^$ROOT/src/clock.c:" | sed "s|^$ROOT/||")
-expect "no time source in src/ but src/clock.c" "" "$bad"
-expect "src/clock.c is the one that reads the wall clock" 1 \
-	"$(grep -c 'clock_gettime(CLOCK_REALTIME' "$ROOT/src/clock.c" 2>/dev/null || echo 0)"
+	"$ROOT"/src/*/*.c "$ROOT"/include/certrecall/*/*.h | grep -v "^$ROOT/src/base/clock.c:" | sed "s|^$ROOT/||")
+expect "no time source in src/ but src/base/clock.c" "" "$bad"
+expect "src/base/clock.c is the one that reads the wall clock" 1 \
+	"$(grep -c 'clock_gettime(CLOCK_REALTIME' "$ROOT/src/base/clock.c" 2>/dev/null || echo 0)"
 
 D=$T_TMP/ca
 mkdir -p "$D/bin"

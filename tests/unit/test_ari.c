@@ -5,8 +5,8 @@
  * refused; windows end the margin before the deadline and Retry-After
  * shortens as it nears.
  */
-#include "certrecall/ari.h"
-#include "certrecall/deadline.h"
+#include "certrecall/core/ari.h"
+#include "certrecall/core/deadline.h"
 #include "unit.h"
 
 /* RFC 9773 4.1: keyIdentifier 69:88:5B:6B:87:46:40:41:E1:B3:7B:84:7B:A0:

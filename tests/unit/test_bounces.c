@@ -3,7 +3,7 @@
  * notifications (RFC 3464 and plain text) give the action, status and
  * diagnostic of the notice they name; what is not a bounce gives none.
  */
-#include "certrecall/bounces.h"
+#include "certrecall/core/bounces.h"
 #include "unit.h"
 
 #include <fcntl.h>

@@ -6,7 +6,7 @@
 #include <openssl/x509v3.h>
 #include <string.h>
 
-#include "certrecall/certinfo.h"
+#include "certrecall/core/certinfo.h"
 #include "unit.h"
 
 static EVP_PKEY *key;

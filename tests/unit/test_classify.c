@@ -5,9 +5,9 @@
  * refuse typos and contain exactly the addresses they should; the
  * scanner.deny default keeps the CA's own kinds of network out.
  */
-#include "certrecall/classify.h"
-#include "certrecall/config.h"
-#include "certrecall/log.h"
+#include "certrecall/core/classify.h"
+#include "certrecall/core/config.h"
+#include "certrecall/base/log.h"
 #include "unit.h"
 
 #include <arpa/inet.h>

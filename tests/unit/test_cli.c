@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sysexits.h>
 
-#include "certrecall/cli.h"
+#include "certrecall/cmd/cli.h"
 #include "unit.h"
 
 START_TEST(every_command_is_complete)

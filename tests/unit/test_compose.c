@@ -10,10 +10,10 @@
  * revoked), and the shipped templates say only what is true in that
  * state.
  */
-#include "certrecall/compose.h"
-#include "certrecall/embedded.h"
-#include "certrecall/template.h"
-#include "certrecall/zone.h"
+#include "certrecall/core/compose.h"
+#include "certrecall/base/embedded.h"
+#include "certrecall/core/template.h"
+#include "certrecall/core/zone.h"
 #include "unit.h"
 
 #include <stdbool.h>

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "certrecall/config.h"
-#include "certrecall/log.h"
+#include "certrecall/core/config.h"
+#include "certrecall/base/log.h"
 #include "unit.h"
 
 /* Loads text as an INI file; returns the rc and what was logged. */

@@ -15,7 +15,7 @@
 #include <openssl/x509v3.h>
 #include <time.h>
 
-#include "certrecall/crl.h"
+#include "certrecall/core/crl.h"
 #include "unit.h"
 
 #define NOW ((time_t)1700000000) /* 2023-11-14T22:13:20Z */

@@ -5,7 +5,7 @@
  * their colour from their urgency, and there is no escape at all without
  * colour; scan failures are never coverage.
  */
-#include "certrecall/dashboard.h"
+#include "certrecall/core/dashboard.h"
 #include "unit.h"
 
 #include <stdlib.h>
@@ -20,7 +20,7 @@ static const char *const stage_names[REPORT_NSTAGES] = {
 	"import", "scan", "notify", "revcheck", "report",
 };
 
-/* A report as report_gather() would fill it, at aware + hours. */
+/* A report as report_store_gather() would fill it, at aware + hours. */
 static struct report *make(long long certs, int hours)
 {
 	struct report *r = calloc(1, sizeof(*r));

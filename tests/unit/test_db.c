@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "certrecall/db.h"
-#include "certrecall/log.h"
+#include "certrecall/store/db.h"
+#include "certrecall/base/log.h"
 #include "unit.h"
 
 static char dbname[64];

@@ -3,8 +3,8 @@
  * clocks count exact 86,400 s days with the deadline second on time, and
  * verdicts follow the MUST-by time.
  */
-#include "certrecall/deadline.h"
-#include "certrecall/utctime.h"
+#include "certrecall/core/deadline.h"
+#include "certrecall/base/utctime.h"
 #include "unit.h"
 
 #include <stdlib.h>

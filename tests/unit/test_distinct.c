@@ -3,7 +3,7 @@
  */
 #include <stdio.h>
 
-#include "certrecall/distinct.h"
+#include "certrecall/core/distinct.h"
 #include "unit.h"
 
 /* Runs of 1,000 hashes, so that small inputs spill to disk. */

@@ -3,7 +3,7 @@
  * untouched, wildcards only as the whole first label, IP literals in
  * canonical form; every malformed name is an error that quotes it.
  */
-#include "certrecall/dnsname.h"
+#include "certrecall/core/dnsname.h"
 #include "unit.h"
 
 #include <stdlib.h>

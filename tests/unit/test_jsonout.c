@@ -4,8 +4,8 @@
  * the tool's names, one indented document or one line, and a pack
  * failure is an error rather than an empty document.
  */
-#include "certrecall/deadline.h"
-#include "certrecall/jsonout.h"
+#include "certrecall/core/deadline.h"
+#include "certrecall/core/jsonout.h"
 #include "unit.h"
 
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * test_pemblock.c - PEM text is split into its blocks, labels and BEGIN
  * lines kept, text between blocks ignored, broken framing refused.
  */
-#include "certrecall/pemblock.h"
+#include "certrecall/core/pemblock.h"
 #include "unit.h"
 
 /* Feeds text line by line; returns "LABEL@LINE ..." of the blocks, or

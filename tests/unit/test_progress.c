@@ -3,7 +3,7 @@
  */
 #include <string.h>
 
-#include "certrecall/progress.h"
+#include "certrecall/base/progress.h"
 #include "unit.h"
 
 static const struct {

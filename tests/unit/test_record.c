@@ -8,8 +8,8 @@
  * Every line is handed over in a buffer of exactly its length (no NUL
  * after it), so a parser that reads or writes past the line trips ASan.
  */
-#include "certrecall/record.h"
-#include "certrecall/utctime.h"
+#include "certrecall/core/record.h"
+#include "certrecall/base/utctime.h"
 #include "unit.h"
 
 #include <stdlib.h>

@@ -7,7 +7,8 @@
  * steps name the most urgent work; empty incidents render; every output
  * is the same bytes twice and in any TZ.
  */
-#include "certrecall/report.h"
+#include "certrecall/core/report.h"
+#include "certrecall/store/report_store.h"
 #include "unit.h"
 
 #include <jansson.h>
@@ -19,7 +20,7 @@
 #define AWARE ((time_t)1582945680)
 #define HOUR 3600
 
-/* A report as report_gather() would fill it, at aware + hours. */
+/* A report as report_store_gather() would fill it, at aware + hours. */
 static struct report *make(long long certs, int hours)
 {
 	struct report *r = calloc(1, sizeof(*r));

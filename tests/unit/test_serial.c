@@ -3,7 +3,7 @@
  * case, leading zeros, decimal) gives one canonical byte string; empty,
  * non-hex, zero and over-20-octet input is rejected with the input quoted.
  */
-#include "certrecall/serial.h"
+#include "certrecall/core/serial.h"
 #include "unit.h"
 
 #include <stdlib.h>

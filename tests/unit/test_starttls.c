@@ -4,7 +4,7 @@
  * every reply line and multi-line reply is capped; bytes may arrive one
  * at a time.
  */
-#include "certrecall/starttls.h"
+#include "certrecall/core/starttls.h"
 #include "unit.h"
 
 #include <stdio.h>

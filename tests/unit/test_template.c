@@ -5,7 +5,7 @@
  * syntax error is reported with its line; HTML and HEADER escaping; depth
  * and output limits hold.
  */
-#include "certrecall/template.h"
+#include "certrecall/core/template.h"
 #include "unit.h"
 
 #include <stdlib.h>

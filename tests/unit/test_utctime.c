@@ -3,7 +3,7 @@
  * rejects impossible times with a message quoting the input, and never
  * depends on the process time zone.
  */
-#include "certrecall/utctime.h"
+#include "certrecall/base/utctime.h"
 #include "unit.h"
 
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * wins, bad escapes and NULs and overlong values are refused; targets
  * take NAME, NAME:PORT, [V6]:PORT, and refuse bad ports and wildcards.
  */
-#include "certrecall/webform.h"
+#include "certrecall/core/webform.h"
 #include "unit.h"
 
 START_TEST(field_decodes_plus_and_percent)

@@ -4,7 +4,7 @@
  * UTC); daylight saving is applied by date; the context states UTC
  * always and local time only for a known zone.
  */
-#include "certrecall/zone.h"
+#include "certrecall/core/zone.h"
 #include "unit.h"
 
 #include <stdlib.h>

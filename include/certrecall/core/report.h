@@ -1,0 +1,215 @@
+/*
+ * report - the incident as compliance staff and the person on call see
+ * it: every figure computed from the database and the deadline engine,
+ * never typed by hand.
+ *
+ * report_store_gather() (store/report_store.h) reads one incident into a struct report (a few dozen
+ * aggregate rows whatever the incident's size); the renderers turn that
+ * into Markdown, one self-contained HTML page, JSON or the terminal
+ * dashboard without any I/O but the FILE they write to, so they are unit
+ * tested on hand-built reports.  The per-certificate outputs (CSV and the
+ * CCADB appendix) stream from the server with COPY and never hold the
+ * rows in memory.
+ */
+#ifndef CERTRECALL_REPORT_H
+#define CERTRECALL_REPORT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "certrecall/core/classify.h"
+#include "certrecall/core/deadline.h"
+
+enum report_format {
+	REPORT_MD,
+	REPORT_HTML,
+	REPORT_JSON,
+	REPORT_CSV,
+	REPORT_CCADB,
+	REPORT_EVENTS, /* the whole audit trail, CSV */
+};
+
+/* Audit-trail events a report's timeline shows at most (half from each
+ * end); the rest are counted and listed by REPORT_EVENTS. */
+#define REPORT_TIMELINE_EVENTS 5000
+
+/* Deployment of a certificate from its names' latest probes. */
+enum report_deploy {
+	REPORT_DEPLOYED,
+	REPORT_REPLACED,
+	REPORT_UNKNOWN,
+	REPORT_NOT_SCANNED,
+	REPORT_NDEPLOY,
+};
+
+/* Hours between an address's first sent notice and MUST-by. */
+#define REPORT_WARN_BUCKETS 9
+
+#define REPORT_KINDS 3	/* initial, reminder, revoked */
+#define REPORT_STATES 6 /* pending, claimed, sent, retry, failed, no-address */
+
+/* One timeline line: a milestone or an event of the audit trail. */
+struct report_entry {
+	time_t at;
+	char *what; /* owned; plain text, escaped by each renderer */
+	/* Events of one kind in a row collapse into one line ("scan: 12
+	 * runs, 6,670 names, ..."): group names the kind (static, NULL for
+	 * milestones, never collapsed), count and unit what each adds. */
+	const char *group;
+	long long count;
+	const char *unit; /* static, e.g. "names" */
+};
+
+/* Revocations in one time bucket (for the chart), cumulative count. */
+struct report_point {
+	time_t at;
+	long long cumulative;
+};
+
+/* The last thing each stage did. */
+struct report_stage {
+	const char *name; /* static: "import", "scan", ... */
+	time_t at;	  /* DEADLINE_UNSET if never */
+	char *detail;	  /* owned, may be NULL */
+};
+
+#define REPORT_NSTAGES 5
+
+struct report {
+	/* incident and rule */
+	char *slug, *title, *reason, *organization;
+	struct deadline_rule rule;
+	struct deadline_incident dates;
+	time_t at; /* the moment the report describes */
+	time_t should_by, must_by;
+	struct deadline_clock clocks[DEADLINE_MAX_CLOCKS];
+	int nclocks;
+
+	/* impact */
+	long long certificates, precertificates, accounts, addresses, names;
+	long long still_valid; /* neither revoked nor expired at `at` */
+	long long by_verdict[5];
+	long long short_lived;
+	long long deploy[REPORT_NDEPLOY];	    /* every certificate */
+	long long deploy_unrevoked[REPORT_NDEPLOY]; /* still to revoke */
+	long long scan_targets, scanned_targets;
+	/* Coverage is answers, not attempts: probeable targets by the
+	 * outcome of their latest round (sql/011_scan_outcome.sql); the
+	 * rest are not yet tried.  Failed ones by their commonest verdict. */
+	long long scan_answered, scan_failed, scan_filtered;
+	long long scan_failed_by[CLASSIFY_NVERDICTS];
+	time_t latest_scan_at;
+	/* Targets serving an affected certificate in their latest round,
+	 * "name:port/protocol", and on how many of their addresses. */
+	struct report_served {
+		char *target;
+		long long served, addresses;
+	} * served_on;
+	size_t nserved_on;
+
+	/* notification */
+	long long notices[REPORT_KINDS][REPORT_STATES];
+	long long no_address_accounts;
+	/* told, bounced, unreachable, no address (020 notice_reach) */
+	long long reach[4];
+	long long addresses_notified;	/* at least one notice sent */
+	long long addresses_unnotified; /* none sent yet */
+	time_t first_sent_at, last_sent_at;
+	long long warn_hist[REPORT_WARN_BUCKETS];
+	double warn_min_h, warn_median_h, warn_max_h; /* valid if notified */
+
+	/* revocation */
+	time_t first_revoked_at, last_revoked_at;
+	struct report_point *revoked_curve;
+	size_t ncurve;
+	long long conflicts; /* certificates whose sources disagree */
+
+	/* Burn-down: certificates still to revoke (not revoked, and not
+	 * expired before revocation was due: incident_progress()'s and so
+	 * `deadlines`' definition) from aware_at to `at`.  burn[i] is how
+	 * many had left by burn[i].at; left_* are exact counts, -1 when the
+	 * moment is after `at` (not known yet). */
+	long long burn_start; /* still to revoke at aware_at */
+	struct report_point *burn;
+	size_t nburn;
+	long long left_should, left_must, left_at;
+
+	/* Notification progress: notices sent, failed and accounts found
+	 * without an address, cumulative, by the same steps up to `at`. */
+	struct report_notify_point {
+		time_t at;
+		long long sent, failed, no_address;
+	} * notify_curve;
+	size_t nnotify;
+
+	/* audit trail */
+	long long events;		 /* audit-trail events up to `at` */
+	long long rehearsal_events;	 /* recorded under CERTRECALL_CLOCK */
+	long long omitted_events;	 /* not in the timeline; 0 if none */
+	time_t omitted_from, omitted_to; /* their first and last times */
+	struct report_entry *timeline;
+	size_t ntimeline;
+	struct report_stage stages[REPORT_NSTAGES];
+};
+
+/*
+ * Axis ticks by the nice-number rule: a step of 1, 2 or 5 times a power
+ * of ten for counts; for times a step from 1 minute to 7 days that a
+ * person counts in (1, 5, 10, 15, 30 min; 1, 2, 3, 6, 12 h; 1, 2, 7 d).
+ * Both give at most max_ticks steps over [lo, hi]; the count ticks start
+ * at 0 and reach the first multiple of the step at or above hi, which
+ * report_nice_ceiling() returns.
+ */
+long long report_nice_step(long long hi, int max_ticks);
+long long report_nice_ceiling(long long hi, int max_ticks);
+long long report_time_step(long long span_secs, int max_ticks);
+
+/* "md", "html", "json", "csv", "ccadb", "events"; -1 if unknown. */
+int report_format_parse(const char *name, enum report_format *out);
+
+/* Names used in every output: "initial", "sent", "deployed", ... */
+const char *report_kind_name(int kind);
+const char *report_state_name(int state);
+const char *report_deploy_name(enum report_deploy d);
+/* "< 0 h (after MUST-by)", "0-6 h", ... */
+const char *report_warn_bucket_name(int bucket);
+/* Bucket of a warning time in hours. */
+int report_warn_bucket(double hours);
+/* Upper bound (hours) of bucket i, 0 <= i < REPORT_WARN_BUCKETS - 1, or -1. */
+int report_warn_bound(int i);
+
+void report_free(struct report *r);
+
+/* Appends a timeline entry (takes a copy of what); keeps time order
+ * once report_sort_timeline() is called. */
+void report_add_entry(struct report *r, time_t at, const char *what);
+/* An audit-trail event that collapses with its neighbours of the same
+ * group (static strings group and unit). */
+void report_add_event(struct report *r, time_t at, const char *what,
+		      const char *group, long long count, const char *unit);
+void report_sort_timeline(struct report *r);
+
+/*
+ * Renderers (pure).  Each returns 0, or -1 if writing failed.  The HTML
+ * page is self-contained: inline CSS and SVG, no script, no external
+ * request.
+ */
+int report_write_md(const struct report *r, FILE *out);
+int report_write_html(const struct report *r, FILE *out);
+int report_write_json(const struct report *r, FILE *out);
+
+/* A time as the JSON outputs write it: RFC 3339 UTC, or null when unset
+ * (DEADLINE_UNSET).  New reference. */
+json_t *report_time_json(time_t t);
+
+/* v with thousands separators ("3,048,289") into buf of len bytes;
+ * returns buf. */
+const char *report_num(long long v, char *buf, size_t len);
+
+/* "What to do next" lines, most urgent first, into lines[max]; returns
+ * the count.  Each is at most 200 bytes. */
+int report_next_steps(const struct report *r, char lines[][200], int max);
+
+#endif

@@ -1,0 +1,527 @@
+/*
+ * dashboard.c - the on-call screen: a struct report laid out for a
+ * terminal of a given width, in colour when asked.
+ *
+ * Layout is computed, never truncated: table columns are as wide as
+ * their widest cell, and every sentence is wrapped at spaces under a
+ * hanging indent, so no line is longer than the width whatever the data.
+ * Colour (ANSI SGR) never counts towards a line's width.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "certrecall/core/classify.h"
+#include "certrecall/core/dashboard.h"
+#include "certrecall/base/utctime.h"
+
+#define RED "\033[31m"
+#define YELLOW "\033[33m"
+#define GREEN "\033[32m"
+#define BOLD "\033[1m"
+#define RESET "\033[0m"
+
+/* What the caller asked for, passed to every helper. */
+struct screen {
+	FILE *out;
+	int width;
+	bool color;
+};
+
+/* Columns text takes on a terminal: UTF-8 continuation bytes and SGR
+ * sequences ("\033[...m") take none. */
+static int visible(const char *s, size_t n)
+{
+	int w = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\033') {
+			while (i < n && s[i] != 'm')
+				i++;
+			continue;
+		}
+		if (((unsigned char)s[i] & 0xC0) != 0x80)
+			w++;
+	}
+	return w;
+}
+
+/* Bytes of s that fill at most cols columns (at least one character). */
+static size_t fit(const char *s, size_t n, int cols)
+{
+	size_t i = 0;
+	int w = 0;
+
+	while (i < n) {
+		size_t j = i + 1;
+
+		while (j < n && ((unsigned char)s[j] & 0xC0) == 0x80)
+			j++;
+		if (s[i] != '\033' && w + 1 > cols && i > 0)
+			break;
+		if (s[i] == '\033') {
+			while (j < n && s[j - 1] != 'm')
+				j++;
+		} else {
+			w++;
+		}
+		i = j;
+	}
+	return i;
+}
+
+static void spaces(FILE *out, int n)
+{
+	for (int i = 0; i < n; i++)
+		fputc(' ', out);
+}
+
+/*
+ * Length of the unit of text at p that is not broken: a word, with the
+ * numbers after it ("not scanned 0", "overdue 2,013") so that a count
+ * never starts a line without its label -- unless that is wider than
+ * avail columns.
+ */
+static size_t unit(const char *p, int avail)
+{
+	size_t n = strcspn(p, " "), m = n;
+
+	while (p[m] == ' ' && p[m + 1] >= '0' && p[m + 1] <= '9')
+		m += 1 + strcspn(p + m + 1, " ");
+	return m > n && visible(p, m) <= avail ? m : n;
+}
+
+/*
+ * Writes text after first (on the first line) or rest (on the next
+ * ones), breaking lines at spaces so that none is wider than the screen.
+ * Only a word wider than a whole line is split.
+ */
+static void wrap(const struct screen *s, const char *first, const char *rest,
+		 const char *text)
+{
+	int avail = s->width - visible(rest, strlen(rest));
+	int col = 0, room = s->width - visible(first, strlen(first));
+	const char *p = text;
+
+	if (avail < 1)
+		avail = 1;
+	fputs(first, s->out);
+	for (;;) {
+		size_t n;
+		int w;
+
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		n = unit(p, avail);
+		w = visible(p, n);
+		if (col > 0 && col + 1 + w > room) {
+			fputc('\n', s->out);
+			fputs(rest, s->out);
+			col = 0;
+			room = avail;
+		}
+		if (col > 0) {
+			fputc(' ', s->out);
+			col++;
+		}
+		while (w > room - col) {
+			/* A word no line can hold: the only split. */
+			size_t k = fit(p, n, room - col);
+
+			fwrite(p, 1, k, s->out);
+			fputc('\n', s->out);
+			fputs(rest, s->out);
+			p += k;
+			n -= k;
+			w = visible(p, n);
+			col = 0;
+			room = avail;
+		}
+		fwrite(p, 1, n, s->out);
+		col += w;
+		p += n;
+	}
+	if (s->color && strchr(text, '\033'))
+		fputs(RESET, s->out);
+	fputc('\n', s->out);
+}
+
+/* Rotating buffers so several numbers fit in one printf. */
+static const char *N(long long v)
+{
+	static char bufs[12][32];
+	static int next;
+
+	next = (next + 1) % 12;
+	return report_num(v, bufs[next], sizeof(bufs[next]));
+}
+
+/* "2020-03-05 03:08 UTC", or "-" when unset. */
+static const char *T(time_t t)
+{
+	static char bufs[4][UTCTIME_BUFSZ];
+	static int next;
+
+	next = (next + 1) % 4;
+	if (t == DEADLINE_UNSET ||
+	    utctime_format_short(t, bufs[next], sizeof(bufs[next])) < 0)
+		return "-";
+	return bufs[next];
+}
+
+/* RFC 3339, or "-". */
+static const char *T3339(time_t t, char *buf, size_t len)
+{
+	if (t == DEADLINE_UNSET || utctime_format_rfc3339(t, buf, len) < 0)
+		return "-";
+	return buf;
+}
+
+static double pct(long long part, long long whole)
+{
+	return whole > 0 ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+static long long notices_in(const struct report *r, int state)
+{
+	long long n = 0;
+
+	for (int k = 0; k < REPORT_KINDS; k++)
+		n += r->notices[k][state];
+	return n;
+}
+
+enum dashboard_urgency dashboard_clock_urgency(const struct deadline_clock *c)
+{
+	if (c->state == DEADLINE_MET)
+		return DASHBOARD_DONE;
+	if (c->state == DEADLINE_MISSED || c->remaining <= 6 * 3600)
+		return DASHBOARD_URGENT;
+	if (c->remaining <= 24 * 3600)
+		return DASHBOARD_SOON;
+	return DASHBOARD_CALM;
+}
+
+static const char *urgency_color(const struct screen *s,
+				 enum dashboard_urgency u)
+{
+	if (!s->color)
+		return NULL;
+	switch (u) {
+	case DASHBOARD_URGENT:
+		return BOLD RED;
+	case DASHBOARD_SOON:
+		return YELLOW;
+	case DASHBOARD_DONE:
+		return GREEN;
+	case DASHBOARD_CALM:
+		break;
+	}
+	return NULL;
+}
+
+/* Text in colour sgr (none if NULL), padded to pad columns. */
+static void cell(const struct screen *s, const char *sgr, const char *text,
+		 int pad)
+{
+	if (sgr)
+		fputs(sgr, s->out);
+	fputs(text, s->out);
+	if (sgr)
+		fputs(RESET, s->out);
+	spaces(s->out, pad - visible(text, strlen(text)));
+}
+
+/* The same words as `deadlines` and the report: "1d 03h 08m left". */
+static const char *remaining(const struct deadline_clock *c, char *buf,
+			     size_t len)
+{
+	char d[UTCTIME_BUFSZ];
+
+	if (c->state == DEADLINE_MET) {
+		snprintf(buf, len, "met");
+		return buf;
+	}
+	utctime_format_duration(c->remaining, d, sizeof(d));
+	if (c->remaining >= 0)
+		snprintf(buf, len, "%s left", d);
+	else
+		snprintf(buf, len, "overdue by %s", d);
+	return buf;
+}
+
+/*
+ * CLOCK / DUE / REMAINING / STATE, columns as wide as their data; on a
+ * screen too narrow for the four, each clock takes two lines.
+ */
+static void clocks(const struct screen *s, const struct report *r)
+{
+	char rem[DEADLINE_MAX_CLOCKS][64], due[UTCTIME_BUFSZ];
+	int w[4] = { 5, 9, 9, 5 }; /* the headers' widths */
+
+	w[1] = (int)strlen("DUE (UTC)");
+	for (int i = 0; i < r->nclocks; i++) {
+		const struct deadline_clock *c = &r->clocks[i];
+		int l[4] = {
+			(int)strlen(c->id),
+			(int)strlen(T3339(c->due, due, sizeof(due))),
+			(int)strlen(remaining(c, rem[i], sizeof(rem[i]))),
+			(int)strlen(deadline_state_name(c->state)),
+		};
+
+		for (int k = 0; k < 4; k++)
+			if (l[k] > w[k])
+				w[k] = l[k];
+	}
+	if (w[0] + w[1] + w[2] + w[3] + 6 <= s->width) {
+		cell(s, NULL, "CLOCK", w[0] + 2);
+		cell(s, NULL, "DUE (UTC)", w[1] + 2);
+		cell(s, NULL, "REMAINING", w[2] + 2);
+		fputs("STATE\n", s->out);
+		for (int i = 0; i < r->nclocks; i++) {
+			const struct deadline_clock *c = &r->clocks[i];
+			const char *sgr =
+				urgency_color(s, dashboard_clock_urgency(c));
+
+			cell(s, NULL, c->id, w[0] + 2);
+			cell(s, NULL, T3339(c->due, due, sizeof(due)),
+			     w[1] + 2);
+			cell(s, sgr, rem[i], w[2] + 2);
+			cell(s, sgr, deadline_state_name(c->state), 0);
+			fputc('\n', s->out);
+		}
+		return;
+	}
+	fputs("CLOCKS\n", s->out);
+	for (int i = 0; i < r->nclocks; i++) {
+		const struct deadline_clock *c = &r->clocks[i];
+		const char *sgr = urgency_color(s, dashboard_clock_urgency(c));
+		char line[1024], first[128];
+
+		snprintf(line, sizeof(line), "%s%s%s", sgr ? sgr : "",
+			 deadline_state_name(c->state), sgr ? RESET : "");
+		snprintf(first, sizeof(first), "  %s ", c->id);
+		wrap(s, first, "    ", line);
+		snprintf(line, sizeof(line), "due %s, %s%s%s",
+			 T3339(c->due, due, sizeof(due)), sgr ? sgr : "",
+			 rem[i], sgr ? RESET : "");
+		wrap(s, "    ", "    ", line);
+	}
+}
+
+/* "LABEL  [#######.......]  52.3%": the label column is 14 wide. */
+static void bar(const struct screen *s, const char *label, long long done,
+		long long total)
+{
+	int bw = s->width - 14 - 9, fill;
+
+	if (bw > 50)
+		bw = 50;
+	fill = total > 0 ? (int)((double)bw * (double)done / (double)total) : 0;
+	if (fill > bw)
+		fill = bw;
+	cell(s, NULL, label, 14);
+	fputc('[', s->out);
+	for (int i = 0; i < bw; i++)
+		fputc(i < fill ? '#' : '.', s->out);
+	fprintf(s->out, "] %5.1f%%\n", pct(done, total));
+}
+
+#define INDENT "              " /* under the bars, 14 columns */
+
+/*
+ * Scan coverage in the words every output uses: "0 of 32 names
+ * answered; 32 failed (dns-error 31, timeout 1), 0 not yet tried".
+ * Answers only (scan_target.outcome): refused and nxdomain are answers.
+ */
+static void coverage(const struct screen *s, const struct report *r)
+{
+	char line[1024], failed[512] = "";
+	bool shown[CLASSIFY_NVERDICTS] = { false };
+	size_t o = 0;
+	long long untried = r->scan_targets - r->scan_answered -
+			    r->scan_failed - r->scan_filtered;
+
+	for (int k = 0; k < CLASSIFY_NVERDICTS && r->scan_failed > 0; k++) {
+		int v = -1, n;
+
+		for (int i = 0; i < CLASSIFY_NVERDICTS; i++)
+			if (!shown[i] && r->scan_failed_by[i] > 0 &&
+			    (v < 0 ||
+			     r->scan_failed_by[i] > r->scan_failed_by[v]))
+				v = i;
+		if (v < 0)
+			break;
+		shown[v] = true;
+		n = snprintf(failed + o, sizeof(failed) - o, "%s%s %s",
+			     o ? ", " : " (", classify_verdict_name(v),
+			     N(r->scan_failed_by[v]));
+		if (n < 0 || (size_t)n >= sizeof(failed) - o)
+			break;
+		o += (size_t)n;
+	}
+	if (o > 0 && o + 1 < sizeof(failed)) {
+		failed[o++] = ')';
+		failed[o] = '\0';
+	}
+	snprintf(line, sizeof(line),
+		 "%s of %s names answered; %s%s failed%s%s%s%s%s, %s not yet "
+		 "tried (latest %s)",
+		 N(r->scan_answered), N(r->scan_targets),
+		 s->color && r->scan_failed > 0 ? YELLOW : "",
+		 N(r->scan_failed), failed,
+		 s->color && r->scan_failed > 0 ? RESET : "",
+		 r->scan_filtered > 0 ? ", " : "",
+		 r->scan_filtered > 0 ? N(r->scan_filtered) : "",
+		 r->scan_filtered > 0 ? " filtered (scanner.deny)" : "",
+		 N(untried < 0 ? 0 : untried), T(r->latest_scan_at));
+	wrap(s, INDENT, INDENT, line);
+}
+
+static void progress(const struct screen *s, const struct report *r)
+{
+	long long rev = r->by_verdict[DEADLINE_REVOKED_ON_TIME] +
+			r->by_verdict[DEADLINE_REVOKED_LATE];
+	long long overdue = r->by_verdict[DEADLINE_OVERDUE];
+	long long told = r->addresses_notified;
+	long long addressed = r->addresses_notified + r->addresses_unnotified;
+	char line[1024];
+
+	bar(s, "REVOCATION", rev + r->by_verdict[DEADLINE_EXPIRED],
+	    r->certificates);
+	/* The report's verdicts, in the report's order and words. */
+	snprintf(line, sizeof(line),
+		 "%s of %s done: revoked on time %s, revoked late %s, "
+		 "expired %s; pending %s, %soverdue %s%s",
+		 N(rev + r->by_verdict[DEADLINE_EXPIRED]), N(r->certificates),
+		 N(r->by_verdict[DEADLINE_REVOKED_ON_TIME]),
+		 N(r->by_verdict[DEADLINE_REVOKED_LATE]),
+		 N(r->by_verdict[DEADLINE_EXPIRED]),
+		 N(r->by_verdict[DEADLINE_PENDING]),
+		 s->color && overdue > 0 ? BOLD RED : "", N(overdue),
+		 s->color && overdue > 0 ? RESET : "");
+	wrap(s, INDENT, INDENT, line);
+
+	bar(s, "DEPLOYMENT", r->scan_answered, r->scan_targets);
+	if (r->scanned_targets == 0) {
+		wrap(s, INDENT, INDENT, "not scanned yet");
+	} else {
+		coverage(s, r);
+		snprintf(line, sizeof(line),
+			 "still to revoke: deployed %s, replaced %s, "
+			 "unknown %s, not scanned %s",
+			 N(r->deploy_unrevoked[REPORT_DEPLOYED]),
+			 N(r->deploy_unrevoked[REPORT_REPLACED]),
+			 N(r->deploy_unrevoked[REPORT_UNKNOWN]),
+			 N(r->deploy_unrevoked[REPORT_NOT_SCANNED]));
+		wrap(s, INDENT, INDENT, line);
+	}
+
+	bar(s, "NOTIFICATION", told, addressed);
+	if (addressed + r->no_address_accounts == 0) {
+		wrap(s, INDENT, INDENT, "no notice planned yet");
+	} else {
+		snprintf(line, sizeof(line),
+			 "%s of %s addresses told; failed %s, retrying %s; "
+			 "%s accounts without address",
+			 N(told), N(addressed), N(notices_in(r, 4)),
+			 N(notices_in(r, 3)), N(r->no_address_accounts));
+		wrap(s, INDENT, INDENT, line);
+	}
+}
+
+static void activity(const struct screen *s, const struct report *r)
+{
+	char first[64], rest[64], line[256], ago[UTCTIME_BUFSZ];
+	int nw = 0;
+
+	for (int i = 0; i < REPORT_NSTAGES; i++) {
+		int l = r->stages[i].name ? (int)strlen(r->stages[i].name) : 1;
+
+		if (l > nw)
+			nw = l;
+	}
+	if (nw > 20)
+		nw = 20;
+	snprintf(rest, sizeof(rest), "%*s", nw + 3, "");
+	fputs("\nLAST ACTIVITY\n", s->out);
+	for (int i = 0; i < REPORT_NSTAGES; i++) {
+		const struct report_stage *st = &r->stages[i];
+
+		snprintf(first, sizeof(first), "  %-*s ", nw,
+			 st->name ? st->name : "?");
+		if (st->at == DEADLINE_UNSET) {
+			wrap(s, first, rest, "never");
+			continue;
+		}
+		utctime_format_duration(r->at - st->at, ago, sizeof(ago));
+		snprintf(line, sizeof(line), "%s (%s ago)", T(st->at), ago);
+		wrap(s, first, rest, line);
+		if (st->detail)
+			wrap(s, rest, rest, st->detail);
+	}
+}
+
+int dashboard_write(const struct report *r, FILE *out, int width, bool color)
+{
+	struct screen s = { out, width, color };
+	char steps[12][200], line[1024], at[UTCTIME_BUFSZ];
+	int nsteps;
+
+	if (s.width < DASHBOARD_MIN_WIDTH)
+		s.width = DASHBOARD_MIN_WIDTH;
+	if (s.width > DASHBOARD_MAX_WIDTH)
+		s.width = DASHBOARD_MAX_WIDTH;
+	snprintf(line, sizeof(line), "%s: %s", r->slug, r->title);
+	wrap(&s, "incident  ", "          ", line);
+	wrap(&s, "rule      ", "          ", r->rule.citation);
+	wrap(&s, "as of     ", "          ", T3339(r->at, at, sizeof(at)));
+	fputc('\n', out);
+	clocks(&s, r);
+	fputc('\n', out);
+	progress(&s, r);
+	activity(&s, r);
+	fputs("\nNEXT\n", out);
+	nsteps = report_next_steps(r, steps, 12);
+	for (int i = 0; i < nsteps; i++)
+		wrap(&s, "  * ", "    ", steps[i]);
+	return ferror(out) ? -1 : 0;
+}
+
+int dashboard_write_counts(FILE *out, int width, const char *title,
+			   const char *const *labels, const char *const *counts,
+			   int n)
+{
+	struct screen s = { out, width, false };
+	char first[128], rest[64];
+	int lw = 0;
+
+	if (s.width < DASHBOARD_MIN_WIDTH)
+		s.width = DASHBOARD_MIN_WIDTH;
+	if (s.width > DASHBOARD_MAX_WIDTH)
+		s.width = DASHBOARD_MAX_WIDTH;
+	for (int i = 0; i < n; i++)
+		if ((int)strlen(labels[i]) > lw)
+			lw = (int)strlen(labels[i]);
+	if (lw > s.width / 2)
+		lw = s.width / 2;
+	snprintf(rest, sizeof(rest), "%*s", lw + 3, "");
+	fprintf(out, "\n%s\n", title);
+	if (n == 0)
+		fputs("  (none yet)\n", out);
+	for (int i = 0; i < n; i++) {
+		int l = (int)strlen(labels[i]);
+
+		if (l <= lw) {
+			snprintf(first, sizeof(first), "  %-*s ", lw,
+				 labels[i]);
+			wrap(&s, first, rest, counts[i]);
+		} else {
+			wrap(&s, "  ", "    ", labels[i]);
+			wrap(&s, rest, rest, counts[i]);
+		}
+	}
+	return ferror(out) ? -1 : 0;
+}

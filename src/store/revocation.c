@@ -1,0 +1,880 @@
+/*
+ * revocation.c - issuers, imported revocations, derived state, batches.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "certrecall/core/certinfo.h"
+#include "certrecall/core/crl.h"
+#include "certrecall/store/db.h"
+#include "certrecall/store/incident.h"
+#include "certrecall/base/log.h"
+#include "certrecall/store/revocation.h"
+#include "certrecall/core/serial.h"
+#include "certrecall/base/utctime.h"
+#include "certrecall/base/xalloc.h"
+
+#define MAX_LINE 1024
+#define CRL_FETCH_ROWS 50000 /* certificates per FETCH when matching a CRL */
+
+static void hexstr(const unsigned char *b, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	out[2 * n] = '\0';
+}
+
+/* SHA-1 of the DER subject name and of the public key BIT STRING, as an
+ * OCSP CertID carries them (RFC 6960 4.1.1). */
+static int certid_hashes(X509 *ca, char name_hash[41], char key_hash[41])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	const ASN1_BIT_STRING *key = X509_get0_pubkey_bitstr(ca);
+
+	if (!X509_NAME_digest(X509_get_subject_name(ca), EVP_sha1(), md,
+			      &mdlen))
+		return -1;
+	hexstr(md, mdlen, name_hash);
+	if (key == NULL || !EVP_Digest(key->data, (size_t)key->length, md,
+				       &mdlen, EVP_sha1(), NULL))
+		return -1;
+	hexstr(md, mdlen, key_hash);
+	return 0;
+}
+
+int revocation_add_issuers(struct db *db, const struct incident *inc,
+			   const char *path, const char *ocsp_url,
+			   const char *crl_url)
+{
+	FILE *f = fopen(path, "r");
+	char id[32];
+	X509 *ca;
+	int n = 0;
+	int rc = -1;
+
+	if (f == NULL)
+		return log_error("%s: cannot open: %s", path, strerror(errno));
+	snprintf(id, sizeof(id), "%lld", inc->id);
+	if (db_begin(db) < 0)
+		goto out;
+	while ((ca = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
+		char nh[41], kh[41], ski[129] = "";
+		const ASN1_OCTET_STRING *k = X509_get0_subject_key_id(ca);
+		char *subject = NULL, *pem = NULL;
+		BIO *mem = BIO_new(BIO_s_mem());
+		char *data;
+		long len;
+		PGresult *res;
+		const char *params[8];
+
+		if (certid_hashes(ca, nh, kh) < 0) {
+			log_error("%s: certificate %d cannot be read", path,
+				  n + 1);
+			X509_free(ca);
+			BIO_free(mem);
+			goto rollback;
+		}
+		if (k != NULL && k->length <= 64)
+			hexstr(k->data, (size_t)k->length, ski);
+		PEM_write_bio_X509(mem, ca);
+		len = BIO_get_mem_data(mem, &data);
+		pem = xstrndup(data, (size_t)len);
+		subject = certinfo_name_text(X509_get_subject_name(ca));
+		params[0] = id;
+		params[1] = subject;
+		params[2] = ski[0] ? ski : NULL;
+		params[3] = nh;
+		params[4] = kh;
+		params[5] = pem;
+		params[6] = ocsp_url;
+		params[7] = crl_url;
+		res = db_query(
+			db,
+			"INSERT INTO issuer (incident_id, subject, key_id,"
+			" name_hash, key_hash, pem, ocsp_urls, crl_urls)"
+			" VALUES ($1, $2, decode($3, 'hex'), decode($4, 'hex'),"
+			" decode($5, 'hex'), $6,"
+			" CASE WHEN $7::text IS NULL THEN '{}'"
+			" ELSE ARRAY[$7::text] END,"
+			" CASE WHEN $8::text IS NULL THEN '{}'"
+			" ELSE ARRAY[$8::text] END)"
+			" ON CONFLICT (incident_id, subject, key_id) DO UPDATE"
+			" SET ocsp_urls = array(SELECT DISTINCT u FROM"
+			" unnest(issuer.ocsp_urls || EXCLUDED.ocsp_urls) u),"
+			" crl_urls = array(SELECT DISTINCT u FROM"
+			" unnest(issuer.crl_urls || EXCLUDED.crl_urls) u)",
+			8, params);
+		free(subject);
+		free(pem);
+		BIO_free(mem);
+		X509_free(ca);
+		if (res == NULL)
+			goto rollback;
+		PQclear(res);
+		n++;
+	}
+	ERR_clear_error(); /* the end of the file reads as an error */
+	if (n == 0) {
+		log_error("%s: no PEM certificate in the file", path);
+		goto rollback;
+	}
+	/* Certificates name their issuer; link them by subject. */
+	{
+		const char *p[1] = { id };
+		PGresult *res = db_query(
+			db,
+			"UPDATE certificate c SET issuer_id = i.id FROM issuer "
+			"i"
+			" WHERE c.incident_id = $1 AND i.incident_id = $1"
+			" AND c.issuer_name = i.subject"
+			" AND c.issuer_id IS DISTINCT FROM i.id",
+			1, p);
+
+		if (res == NULL)
+			goto rollback;
+		PQclear(res);
+	}
+	/*
+	 * Identity is (issuer, serial): list rows loaded before the
+	 * incident had an issuer take it when it now has exactly one, as
+	 * an import would have.  A row whose serial that issuer already
+	 * has (the same certificate loaded from its PEM too) stays
+	 * unknown rather than collide.
+	 */
+	{
+		static const char *const link[] = {
+			"UPDATE certificate c SET issuer_name = i.subject,"
+			" issuer_id = i.id FROM issuer i"
+			" WHERE c.incident_id = $1 AND i.incident_id = $1"
+			" AND c.issuer_name IS NULL AND c.issuer_id IS NULL"
+			" AND (SELECT count(*) FROM issuer j"
+			"  WHERE j.incident_id = $1) = 1"
+			" AND NOT EXISTS (SELECT 1 FROM certificate d"
+			"  WHERE d.incident_id = $1 AND d.serial = c.serial"
+			"  AND d.issuer_name = i.subject)",
+			"UPDATE replacement r SET issuer_name = i.subject"
+			" FROM issuer i"
+			" WHERE r.incident_id = $1 AND i.incident_id = $1"
+			" AND r.issuer_name IS NULL"
+			" AND (SELECT count(*) FROM issuer j"
+			"  WHERE j.incident_id = $1) = 1"
+			" AND NOT EXISTS (SELECT 1 FROM replacement d"
+			"  WHERE d.incident_id = $1 AND d.serial = r.serial"
+			"  AND d.issuer_name = i.subject)",
+		};
+		const char *p[1] = { id };
+
+		for (size_t k = 0; k < sizeof(link) / sizeof(link[0]); k++) {
+			PGresult *res = db_query(db, link[k], 1, p);
+
+			if (res == NULL)
+				goto rollback;
+			PQclear(res);
+		}
+	}
+	{
+		json_t *d = json_pack("{s:s,s:i}", "file", path, "issuers", n);
+		char *t = json_dumps(d, JSON_COMPACT);
+		int e = db_event_add(db, inc->id, "incident.add-issuer", t);
+
+		free(t);
+		json_decref(d);
+		if (e < 0)
+			goto rollback;
+	}
+	if (db_commit(db) < 0)
+		goto out;
+	rc = n;
+	goto out;
+rollback:
+	db_rollback(db);
+out:
+	fclose(f);
+	return rc;
+}
+
+/* CRLReason names (RFC 5280 5.3.1), index = code; 7 is unused. */
+static const char *const reasons[] = {
+	"unspecified",	   "keyCompromise",
+	"cACompromise",	   "affiliationChanged",
+	"superseded",	   "cessationOfOperation",
+	"certificateHold", NULL,
+	"removeFromCRL",   "privilegeWithdrawn",
+	"aACompromise",
+};
+
+const char *revocation_reason_name(int code, char *buf, size_t len)
+{
+	if (code == -1)
+		return "none";
+	if (code >= 0 && code <= 10 && reasons[code] != NULL)
+		return reasons[code];
+	snprintf(buf, len, "unknown (%d)", code);
+	return buf;
+}
+
+static int parse_reason(const char *s)
+{
+	char *end;
+	long v;
+
+	if (*s == '\0')
+		return -1;
+	v = strtol(s, &end, 10);
+	if (*end == '\0')
+		return v >= 0 && v <= 10 && v != 7 ? (int)v : -2;
+	for (int i = 0; i <= 10; i++)
+		if (reasons[i] != NULL && strcasecmp(s, reasons[i]) == 0)
+			return i;
+	return -2;
+}
+
+int revocation_import(struct db *db, const struct incident *inc,
+		      const char *path, struct revocation_import_stats *st)
+{
+	FILE *f = fopen(path, "r");
+	char line[MAX_LINE], id[32], err[256];
+	struct db_copy *c = NULL;
+	PGresult *res;
+	int rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	if (f == NULL)
+		return log_error("%s: cannot open: %s", path, strerror(errno));
+	snprintf(id, sizeof(id), "%lld", inc->id);
+	if (db_begin(db) < 0)
+		goto out;
+	if (db_exec(db, "CREATE TEMP TABLE import_revocation (line bigint,"
+			" serial bytea, revoked_at timestamptz,"
+			" reason smallint) ON COMMIT DROP") < 0)
+		goto rollback;
+	c = db_copy_begin(db, "COPY import_revocation FROM STDIN");
+	if (c == NULL)
+		goto rollback;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *fields[3] = { NULL, NULL, NULL };
+		char *save = NULL, *tok;
+		struct serial s;
+		time_t t;
+		int nf = 0, reason;
+		size_t len = strcspn(line, "\r\n");
+
+		st->lines++;
+		if (line[len] == '\0' && !feof(f)) {
+			log_error("%s:%lld: line too long", path, st->lines);
+			goto abort;
+		}
+		line[len] = '\0';
+		if (len == 0 || line[0] == '#')
+			continue;
+		for (tok = strtok_r(line, ",", &save); tok && nf < 3;
+		     tok = strtok_r(NULL, ",", &save))
+			fields[nf++] = tok + strspn(tok, " \t\"");
+		for (int i = 0; i < nf; i++)
+			fields[i][strcspn(fields[i], "\"")] = '\0';
+		if (st->lines == 1 && nf >= 1 &&
+		    strcasecmp(fields[0], "serial") == 0)
+			continue;
+		if (nf < 2) {
+			log_error(
+				"%s:%lld: expected serial,revoked_at[,reason]",
+				path, st->lines);
+			goto abort;
+		}
+		if (serial_parse(&s, fields[0], strlen(fields[0]), 16, err,
+				 sizeof(err)) < 0 ||
+		    utctime_parse(fields[1], &t, NULL, err, sizeof(err)) < 0) {
+			log_error("%s:%lld: %s", path, st->lines, err);
+			goto abort;
+		}
+		reason = nf == 3 ? parse_reason(fields[2]) : -1;
+		if (reason == -2) {
+			log_error("%s:%lld: \"%s\" is not a CRLReason", path,
+				  st->lines, fields[2]);
+			goto abort;
+		}
+		db_copy_llong(c, st->lines);
+		db_copy_bytea(c, s.b, s.len);
+		db_copy_time(c, t);
+		if (reason >= 0)
+			db_copy_llong(c, reason);
+		else
+			db_copy_text(c, NULL);
+		if (db_copy_row_end(c) < 0)
+			goto abort;
+	}
+	if (db_copy_end(c, NULL, NULL) < 0)
+		goto rollback;
+	c = NULL;
+	/* The file names serials only: a serial that two issuers of the
+	 * incident share cannot say which certificate was revoked. */
+	{
+		const char *p[1] = { id };
+		int amb;
+
+		res = db_query(db,
+			       "SELECT r.line, encode(r.serial, 'hex'),"
+			       " count(*) FROM import_revocation r"
+			       " JOIN certificate c ON c.incident_id = $1"
+			       " AND c.serial = r.serial"
+			       " GROUP BY r.line, r.serial HAVING count(*) > 1"
+			       " ORDER BY r.line LIMIT 5",
+			       1, p);
+		if (res == NULL)
+			goto rollback;
+		amb = PQntuples(res);
+		for (int i = 0; i < amb; i++)
+			log_error("%s:%s: serial %s is the serial of %s "
+				  "certificates of different issuers in this "
+				  "incident: the file cannot say which was "
+				  "revoked",
+				  path, PQgetvalue(res, i, 0),
+				  PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+		PQclear(res);
+		if (amb > 0)
+			goto rollback;
+	}
+	{
+		const char *p[2] = { id, path };
+
+		res = db_query(
+			db,
+			"INSERT INTO revocation_evidence (certificate_id, "
+			"source,"
+			" source_url, status, revoked_at, reason)"
+			" SELECT c.id, 'import', $2, 'revoked', r.revoked_at,"
+			" r.reason FROM import_revocation r JOIN certificate c"
+			" ON c.incident_id = $1 AND c.serial = r.serial",
+			2, p);
+	}
+	if (res == NULL)
+		goto rollback;
+	st->loaded = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	{
+		const char *p[1] = { id };
+
+		res = db_query(db,
+			       "SELECT count(*) FROM import_revocation r"
+			       " WHERE NOT EXISTS (SELECT 1 FROM certificate c"
+			       " WHERE c.incident_id = $1"
+			       " AND c.serial = r.serial)",
+			       1, p);
+	}
+	if (res == NULL)
+		goto rollback;
+	st->unknown = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	if (revocation_derive(db, inc->id) < 0)
+		goto rollback;
+	st->conflicts = revocation_conflicts(db, inc->id, NULL);
+	if (st->conflicts < 0)
+		goto rollback;
+	{
+		json_t *d = json_pack("{s:s,s:I,s:I,s:I}", "file", path,
+				      "loaded", (json_int_t)st->loaded,
+				      "unknown", (json_int_t)st->unknown,
+				      "conflicts", (json_int_t)st->conflicts);
+		char *t = json_dumps(d, JSON_COMPACT);
+		int e = db_event_add(db, inc->id, "import.revocations", t);
+
+		free(t);
+		json_decref(d);
+		if (e < 0)
+			goto rollback;
+	}
+	if (db_commit(db) < 0)
+		goto out;
+	rc = 0;
+	goto out;
+abort:
+	if (c != NULL)
+		db_copy_end(c, "import aborted", NULL);
+	c = NULL;
+rollback:
+	if (c != NULL)
+		db_copy_end(c, "import aborted", NULL);
+	db_rollback(db);
+out:
+	fclose(f);
+	return rc;
+}
+
+/* A listed certificate of the current FETCH batch, waiting for COPY. */
+struct crl_hit {
+	long long cert_id;
+	time_t revoked_at;
+	int reason;
+};
+
+static int copy_crl_hits(struct db *db, const char *fetch_id,
+			 const struct crl_hit *hit, size_t n)
+{
+	struct db_copy *c;
+
+	if (n == 0)
+		return 0;
+	c = db_copy_begin(db, "COPY crl_entry (fetch_id, certificate_id,"
+			      " revoked_at, reason) FROM STDIN");
+	if (c == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		db_copy_text(c, fetch_id);
+		db_copy_llong(c, hit[i].cert_id);
+		db_copy_time(c, hit[i].revoked_at);
+		if (hit[i].reason >= 0)
+			db_copy_llong(c, hit[i].reason);
+		else
+			db_copy_text(c, NULL);
+		if (db_copy_row_end(c) < 0)
+			break;
+	}
+	return db_copy_end(c, NULL, NULL);
+}
+
+/*
+ * Looks the certificates the fetch covers (those with an id above after)
+ * up in crl, a FETCH batch at a time, and COPYs the listed ones.  Runs
+ * inside the caller's transaction.
+ */
+static int match_crl(struct db *db, const struct crl *crl, const char *inc_id,
+		     const char *issuer_id, const char *unlinked,
+		     const char *after, const char *fetch_id,
+		     struct revocation_crl_stats *st)
+{
+	const char *p[4] = { inc_id, issuer_id, unlinked, after };
+	struct crl_hit *hit = NULL;
+	size_t nhit = 0, caphit = 0;
+	PGresult *res;
+	char err[128], fetch[64];
+	int rc = -1;
+
+	snprintf(fetch, sizeof(fetch), "FETCH %d FROM crl_match",
+		 CRL_FETCH_ROWS);
+	res = db_query(db,
+		       "DECLARE crl_match NO SCROLL CURSOR FOR"
+		       " SELECT id, encode(serial, 'hex') FROM certificate"
+		       " WHERE incident_id = $1 AND (issuer_id = $2"
+		       " OR (issuer_id IS NULL AND issuer_name IS NULL"
+		       " AND $3::boolean)) AND id > $4",
+		       4, p);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	for (;;) {
+		int rows;
+
+		res = db_query(db, fetch, 0, NULL);
+		if (res == NULL)
+			goto out;
+		rows = PQntuples(res);
+		nhit = 0;
+		for (int r = 0; r < rows; r++) {
+			const char *v = PQgetvalue(res, r, 1);
+			struct crl_hit h;
+			struct serial s;
+
+			if (serial_parse(&s, v, (size_t)PQgetlength(res, r, 1),
+					 16, err, sizeof(err)) < 0) {
+				log_error("certificate %s: %s",
+					  PQgetvalue(res, r, 0), err);
+				PQclear(res);
+				goto out;
+			}
+			if (!crl_lookup(crl, &s, &h.revoked_at, &h.reason))
+				continue;
+			h.cert_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+			xgrow(&hit, &caphit, nhit + 1, sizeof(*hit));
+			hit[nhit++] = h;
+		}
+		PQclear(res);
+		st->covered += rows;
+		st->listed += (long long)nhit;
+		if (copy_crl_hits(db, fetch_id, hit, nhit) < 0)
+			goto out;
+		if (rows < CRL_FETCH_ROWS)
+			break;
+	}
+	rc = db_exec(db, "CLOSE crl_match");
+out:
+	free(hit);
+	return rc;
+}
+
+/* Records a fetch that failed: it answers for nothing. */
+static int add_failed_crl(struct db *db, const char *inc, const char *iss,
+			  const char *url, const char *why)
+{
+	const char *p[4] = { inc, iss, url, why != NULL ? why : "failed" };
+	PGresult *res =
+		db_query(db,
+			 "INSERT INTO crl_fetch (incident_id, issuer_id,"
+			 " url, verified, error_detail)"
+			 " VALUES ($1, $2, $3, false, $4)",
+			 4, p);
+
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+int revocation_add_crl(struct db *db, long long incident_id,
+		       long long issuer_id, const char *url,
+		       const struct crl *crl, const char *why,
+		       struct revocation_crl_stats *st)
+{
+	struct revocation_crl_stats dummy;
+	char inc[32], iss[32], digest[2 * 32 + 1], fetch[32], unlinked[8];
+	char after[32], tu[UTCTIME_BUFSZ], nu[UTCTIME_BUFSZ], n[32];
+	char skipped[32], covered[32], listed[32];
+	PGresult *res;
+
+	if (st == NULL)
+		st = &dummy;
+	memset(st, 0, sizeof(*st));
+	snprintf(inc, sizeof(inc), "%lld", incident_id);
+	snprintf(iss, sizeof(iss), "%lld", issuer_id);
+	if (crl == NULL)
+		return add_failed_crl(db, inc, iss, url, why);
+	if (utctime_format_rfc3339(crl_this_update(crl), tu, sizeof(tu)) < 0 ||
+	    utctime_format_rfc3339(crl_next_update(crl), nu, sizeof(nu)) < 0)
+		return log_error("CRL %s: dates out of range", url);
+	hexstr(crl_get0_sha256(crl), 32, digest);
+	snprintf(n, sizeof(n), "%zu", crl_count(crl));
+	snprintf(skipped, sizeof(skipped), "%zu", crl_skipped(crl));
+	if (db_begin(db) < 0)
+		return -1;
+	/* "Not listed, so good" holds only for certificates matched here: no
+	 * certificate may be inserted until this commits, and none may be
+	 * still uncommitted (SHARE waits for those writers).  Updates of
+	 * certificates by others wait too, for the second or two this
+	 * takes. */
+	if (db_exec(db, "LOCK TABLE certificate IN SHARE MODE") < 0)
+		goto rollback;
+	{
+		/* The same CRL again: the certificates added since are all
+		 * that is left to match. */
+		const char *p[3] = { inc, iss, digest };
+
+		res = db_query(db,
+			       "SELECT id, covers_unlinked, last_certificate_id"
+			       " FROM crl_fetch WHERE incident_id = $1"
+			       " AND issuer_id = $2 AND verified"
+			       " AND sha256 = decode($3, 'hex')"
+			       " ORDER BY fetched_at DESC, id DESC LIMIT 1"
+			       " FOR UPDATE",
+			       3, p);
+	}
+	if (res == NULL)
+		goto rollback;
+	if (PQntuples(res) == 0) {
+		const char *part = crl_is_partitioned(crl) ? "t" : "f";
+		const char *p[9] = { inc,  iss, url,	 tu,	nu,
+				     part, n,	skipped, digest };
+
+		PQclear(res);
+		res = db_query(
+			db,
+			"INSERT INTO crl_fetch (incident_id, issuer_id, url,"
+			" verified, this_update, next_update, partitioned,"
+			" entries, skipped, sha256, covers_unlinked,"
+			" last_certificate_id)"
+			" SELECT $1, $2, $3, true, $4, $5, $6, $7, $8,"
+			" decode($9, 'hex'), (SELECT count(*) = 1 FROM issuer"
+			"  WHERE incident_id = $1), 0"
+			" RETURNING id, covers_unlinked, last_certificate_id",
+			9, p);
+		if (res == NULL)
+			goto rollback;
+	}
+	snprintf(fetch, sizeof(fetch), "%s", PQgetvalue(res, 0, 0));
+	snprintf(unlinked, sizeof(unlinked), "%s", PQgetvalue(res, 0, 1));
+	snprintf(after, sizeof(after), "%s", PQgetvalue(res, 0, 2));
+	PQclear(res);
+	if (match_crl(db, crl, inc, iss, unlinked, after, fetch, st) < 0)
+		goto rollback;
+	snprintf(covered, sizeof(covered), "%lld", st->covered);
+	snprintf(listed, sizeof(listed), "%lld", st->listed);
+	{
+		/* An entry added to a fetch already derived derives again. */
+		const char *p[3] = { fetch, covered, listed };
+
+		res = db_query(
+			db,
+			"UPDATE crl_fetch SET fetched_at = certrecall_now(),"
+			" last_certificate_id = (SELECT coalesce(max(id), 0)"
+			"  FROM certificate),"
+			" certificates = coalesce(certificates, 0) + $2,"
+			" listed = coalesce(listed, 0) + $3,"
+			" derived = derived AND $3::bigint = 0"
+			" WHERE id = $1 RETURNING certificates, listed",
+			3, p);
+	}
+	if (res == NULL)
+		goto rollback;
+	st->covered = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	st->listed = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	PQclear(res);
+	if (db_commit(db) < 0)
+		return -1;
+	st->good = crl_is_partitioned(crl) ? 0 : st->covered - st->listed;
+	return 0;
+rollback:
+	db_rollback(db);
+	memset(st, 0, sizeof(*st));
+	return -1;
+}
+
+/*
+ * An answer changes a certificate only if it is earlier than the
+ * revocation it has, or as early with a stated reason where it has none
+ * or a higher code: the state is the running minimum of every answer,
+ * whichever order they are applied in.
+ */
+#define EARLIER(e)                                                             \
+	" (c.revoked_at IS NULL OR " e ".revoked_at < c.revoked_at"            \
+	" OR (" e ".revoked_at = c.revoked_at AND " e ".reason IS NOT NULL"    \
+	" AND (c.revocation_reason IS NULL"                                    \
+	" OR " e ".reason < c.revocation_reason)))"
+
+/*
+ * Applies the CRL fetches not applied yet, one statement each, which also
+ * marks the fetch derived.  Runs in a transaction.  The number of
+ * certificate updates, or -1.
+ */
+static long long derive_crl(struct db *db, const char *inc_id)
+{
+	char fetch[32];
+	const char *p[2] = { inc_id, fetch };
+	PGresult *f, *res;
+	long long n = 0;
+
+	/* A fetch's entries come in certificate order from crl_entry's key
+	 * and each finds its certificate by primary key, so the rows are
+	 * rewritten in page order.  For a million entries the planner
+	 * prefers a hash join, which spills to disk and rewrites in batch
+	 * order: 6.0 s where the nested loop takes 2.8 s (bench/revcheck.sh
+	 * data, docs/revcheck.md). */
+	if (db_exec(db, "SET LOCAL enable_hashjoin = off") < 0 ||
+	    db_exec(db, "SET LOCAL enable_mergejoin = off") < 0)
+		return -1;
+	f = db_query(db,
+		     "SELECT id FROM crl_fetch WHERE incident_id = $1"
+		     " AND verified AND NOT derived ORDER BY id",
+		     1, p);
+	if (f == NULL)
+		return -1;
+	for (int r = 0; r < PQntuples(f); r++) {
+		snprintf(fetch, sizeof(fetch), "%s", PQgetvalue(f, r, 0));
+		res = db_query(
+			db,
+			"WITH f AS (UPDATE crl_fetch SET derived = true"
+			"  WHERE id = $2 AND NOT derived RETURNING id)"
+			" UPDATE certificate c SET revocation_state = "
+			"'revoked',"
+			" revoked_at = n.revoked_at,"
+			" revocation_reason = n.reason FROM crl_entry n"
+			" WHERE n.fetch_id = (SELECT id FROM f)"
+			" AND c.id = n.certificate_id AND c.incident_id = $1"
+			" AND" EARLIER("n"),
+			2, p);
+		if (res == NULL) {
+			n = -1;
+			break;
+		}
+		n += strtoll(PQcmdTuples(res), NULL, 10);
+		PQclear(res);
+	}
+	PQclear(f);
+	if (n >= 0 && (db_exec(db, "SET LOCAL enable_hashjoin = on") < 0 ||
+		       db_exec(db, "SET LOCAL enable_mergejoin = on") < 0))
+		return -1;
+	return n;
+}
+
+long long revocation_derive(struct db *db, long long incident_id)
+{
+	/* In the caller's transaction (import) or in one of its own. */
+	bool own = PQtransactionStatus(db_get0_conn(db)) == PQTRANS_IDLE;
+	char id[32];
+	const char *p[1] = { id };
+	PGresult *res;
+	long long n, m;
+
+	snprintf(id, sizeof(id), "%lld", incident_id);
+	if (own && db_begin(db) < 0)
+		return -1;
+	n = derive_crl(db, id);
+	if (n < 0)
+		goto fail;
+	/* The earliest OCSP or imported answer of each certificate, its
+	 * reason (a stated one, the lowest code, on a tie: the result must
+	 * not depend on the plan).  Good and unknown never un-revoke. */
+	res = db_query(
+		db,
+		"UPDATE certificate c SET revocation_state = 'revoked',"
+		" revoked_at = e.revoked_at, revocation_reason = e.reason"
+		" FROM (SELECT DISTINCT ON (certificate_id)"
+		"  certificate_id, revoked_at, reason"
+		"  FROM revocation_evidence WHERE status = 'revoked'"
+		"  ORDER BY certificate_id, revoked_at,"
+		"  reason IS NULL, reason) e"
+		" WHERE c.id = e.certificate_id AND c.incident_id = $1"
+		" AND" EARLIER("e"),
+		1, p);
+	if (res == NULL)
+		goto fail;
+	m = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	if (own && db_commit(db) < 0)
+		return -1;
+	return n + m;
+fail:
+	if (own)
+		db_rollback(db);
+	return -1;
+}
+
+long long revocation_conflicts(struct db *db, long long incident_id, FILE *out)
+{
+	char id[32];
+	const char *p[1] = { id };
+	PGresult *res;
+	long long n;
+
+	snprintf(id, sizeof(id), "%lld", incident_id);
+	/* Latest answer per source, then the certificates on which the
+	 * sources disagree about the status or the revocation time.  Only
+	 * certificates with OCSP or imported evidence can disagree: the CRL
+	 * is one source, and it answers for them through crl_answer (and
+	 * through the per-certificate 'crl' evidence written before 006).
+	 * The serials are looked up for the disagreeing ones only. */
+	res = db_query(
+		db,
+		"WITH ev AS (SELECT DISTINCT ON (e.certificate_id, e.source)"
+		"  e.certificate_id, e.source, e.status, e.revoked_at"
+		"  FROM revocation_evidence e"
+		"  JOIN certificate c ON c.id = e.certificate_id"
+		"  WHERE c.incident_id = $1 AND e.status IN ('good', 'revoked')"
+		"  AND e.source <> 'crl'"
+		"  ORDER BY e.certificate_id, e.source, e.checked_at DESC,"
+		"  e.id DESC),"
+		" crl AS (SELECT DISTINCT ON (x.certificate_id)"
+		"  x.certificate_id, 'crl' AS source, x.status, x.revoked_at"
+		"  FROM (SELECT a.certificate_id, a.status, a.revoked_at,"
+		"   a.fetched_at AS at, a.fetch_id AS n FROM crl_answer a"
+		"   WHERE a.certificate_id IN (SELECT certificate_id FROM ev)"
+		"   UNION ALL"
+		"   SELECT e.certificate_id, e.status, e.revoked_at,"
+		"   e.checked_at, e.id FROM revocation_evidence e"
+		"   WHERE e.source = 'crl' AND e.status IN ('good', 'revoked')"
+		"   AND e.certificate_id IN (SELECT certificate_id FROM ev)) x"
+		"  ORDER BY x.certificate_id, x.at DESC, x.n DESC),"
+		" l AS (SELECT * FROM ev UNION ALL SELECT * FROM crl),"
+		" d AS (SELECT certificate_id FROM l GROUP BY certificate_id"
+		"  HAVING count(DISTINCT (status, revoked_at)) > 1)"
+		" SELECT encode(c.serial, 'hex'), string_agg(l.source"
+		"  || '=' || l.status || coalesce('@' || to_char("
+		"  l.revoked_at AT TIME ZONE 'UTC',"
+		"  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''), ' '"
+		"  ORDER BY l.source)"
+		" FROM d JOIN l USING (certificate_id)"
+		" JOIN certificate c ON c.id = d.certificate_id"
+		" GROUP BY c.id, c.serial ORDER BY c.serial, c.id",
+		1, p);
+	if (res == NULL)
+		return -1;
+	n = PQntuples(res);
+	for (int r = 0; out != NULL && r < n; r++)
+		fprintf(out, "%s,%s\n", PQgetvalue(res, r, 0),
+			PQgetvalue(res, r, 1));
+	PQclear(res);
+	return n;
+}
+
+long long revocation_export(struct db *db, long long incident_id,
+			    bool replaced_only, int reason_code, bool jsonl,
+			    FILE *out)
+{
+	char id[32], code[8];
+	const char *p[3] = { id, replaced_only ? "t" : "f", code };
+	PGresult *res;
+	long long n = 0;
+
+	snprintf(id, sizeof(id), "%lld", incident_id);
+	snprintf(code, sizeof(code), "%d", reason_code);
+	if (db_begin(db) < 0)
+		return -1;
+	/* The batch names serials only; identity is (issuer, serial). */
+	res = db_query(db,
+		       "SELECT count(*) FROM (SELECT serial FROM certificate"
+		       " WHERE incident_id = $1 AND revoked_at IS NULL"
+		       " GROUP BY serial HAVING count(*) > 1) s",
+		       1, p);
+	if (res == NULL)
+		goto fail;
+	if (db_get_llong(res, 0, 0) > 0)
+		log_warn("export-revocations: %lld serials belong to "
+			 "certificates of more than one issuer and are listed "
+			 "once per certificate: the batch does not say which "
+			 "issuer revokes which",
+			 db_get_llong(res, 0, 0));
+	PQclear(res);
+	/* Replaced first (the 2020 CA's order): revoking them breaks no
+	 * site. */
+	res = db_query(
+		db,
+		jsonl ? "DECLARE batch NO SCROLL CURSOR FOR"
+			" SELECT json_build_object('schema',"
+			" 'certrecall-export-revocations/1', 'serial',"
+			" encode(serial, 'hex'), 'reason_code', $3::int,"
+			" 'replaced', replaced_by IS NOT NULL)"
+			" FROM certificate WHERE incident_id = $1"
+			" AND revoked_at IS NULL"
+			" AND (not_after IS NULL OR not_after > "
+			"certrecall_now())"
+			" AND (NOT $2::boolean OR replaced_by IS NOT NULL)"
+			" ORDER BY replaced_by IS NULL, serial"
+		      : "DECLARE batch NO SCROLL CURSOR FOR"
+			" SELECT encode(serial, 'hex') || ',' || $3::int"
+			" FROM certificate WHERE incident_id = $1"
+			" AND revoked_at IS NULL"
+			" AND (not_after IS NULL OR not_after > "
+			"certrecall_now())"
+			" AND (NOT $2::boolean OR replaced_by IS NOT NULL)"
+			" ORDER BY replaced_by IS NULL, serial",
+		3, p);
+	if (res == NULL)
+		goto fail;
+	PQclear(res);
+	for (;;) {
+		int rows;
+
+		res = db_query(db, "FETCH 10000 FROM batch", 0, NULL);
+		if (res == NULL)
+			goto fail;
+		rows = PQntuples(res);
+		for (int r = 0; r < rows; r++)
+			fprintf(out, "%s\n", PQgetvalue(res, r, 0));
+		n += rows;
+		PQclear(res);
+		if (rows == 0)
+			break;
+	}
+	db_rollback(db);	     /* read only */
+	return ferror(out) ? -1 : n; /* reported by cli_output_close() */
+fail:
+	db_rollback(db);
+	return -1;
+}
