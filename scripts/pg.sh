@@ -86,6 +86,12 @@ start)
 	fi
 	listen="''"
 	[ -n "$tcp" ] && { listen=127.0.0.1; port=$tcp; echo "$port" >"$dir/port"; }
+	# A lock file left in our socket directory by a cluster of this DIR
+	# that died (or by an earlier run under the same path: /tmp outlives
+	# var/) names a PID that may since belong to another process, and the
+	# server then refuses to start.  The directory is this DIR's alone and
+	# its cluster is not running, so the lock is stale.
+	rm -f "$sd/.s.PGSQL.$port.lock" "$sd/.s.PGSQL.$port"
 	# Throwaway data: no fsync, and enough connections for worker tests.
 	as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
 		-o "-c listen_addresses=$listen -p $port -k $sd -c fsync=off \

@@ -21,4 +21,24 @@ ok "stop again is harmless" "$pg" stop "$dir"
 expect "data survives a restart" "$(ls "$ROOT"/sql/[0-9][0-9][0-9]_*.sql | wc -l)" \
 	"$(psql -XAtq "$url" -c 'SELECT count(*) FROM schema_migrations')"
 "$pg" stop "$dir"
+
+# A stale socket lock naming a live process of the postgres user (a PID
+# reused after a killed run; CI saw a faketime cluster refuse to start):
+# the server itself would refuse; start clears the lock of its own
+# socket directory when its cluster is not running.
+owner=$(id -un)
+if [ "$(id -u)" -eq 0 ]; then
+	owner=postgres
+	runuser -u postgres -- sleep 60 &
+else
+	sleep 60 &
+fi
+sleeper=$!
+sleep 0.3
+live=$(pgrep -n -u "$owner" -x sleep)
+printf '%s\n%s/data\n' "$live" "$dir" >"$dir/run/.s.PGSQL.55433.lock"
+chown "$owner" "$dir/run/.s.PGSQL.55433.lock"
+ok "start despite a stale socket lock naming a live PID" "$pg" start "$dir"
+ok "and stop" "$pg" stop "$dir"
+kill "$sleeper" 2>/dev/null
 finish
