@@ -1,0 +1,876 @@
+/*
+ * notice_store.c - the SQL of `notify` (notice_store.h).
+ */
+#include <libpq-fe.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "certrecall/base/log.h"
+#include "certrecall/base/xalloc.h"
+#include "certrecall/core/deadline.h"
+#include "certrecall/core/notice.h"
+#include "certrecall/store/db.h"
+#include "certrecall/store/notice_store.h"
+
+/* Addresses per planning slice: one transaction each. */
+#define PLAN_SLICE 10000
+/* The first slice: small, so that the senders start within a second
+ * (one 10,000-address slice of hosting accounts took 6 s before the
+ * first message could go); each next slice doubles up to PLAN_SLICE. */
+#define PLAN_FIRST_SLICE 250
+
+/* A number as a statement parameter. */
+static void param_ll(char *buf, size_t len, long long v)
+{
+	/* 32 bytes hold any long long */
+	if (snprintf(buf, len, "%lld", v) < 0)
+		buf[0] = '\0';
+}
+
+/* A statement built from fixed parts (caller frees): never cut. */
+__attribute__((format(printf, 1, 2))) static char *sql_new(const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+	char *sql;
+
+	va_start(ap, fmt);
+	k = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (k < 0)
+		abort(); /* only an invalid format fails */
+	sql = xmalloc((size_t)k + 1);
+	va_start(ap, fmt);
+	k = vsnprintf(sql, (size_t)k + 1, fmt, ap);
+	va_end(ap);
+	if (k < 0)
+		abort();
+	return sql;
+}
+
+/* A PostgreSQL array literal being built: {"a","b",NULL}. */
+struct pgarray {
+	char *p;
+	size_t len, cap;
+};
+
+static void pgarray_put(struct pgarray *a, const char *s, size_t n)
+{
+	xgrow(&a->p, &a->cap, a->len + n + 2, 1);
+	memcpy(a->p + a->len, s, n);
+	a->len += n;
+	a->p[a->len] = '\0';
+}
+
+/* Appends an element (NULL for SQL NULL), quoted. */
+static void pgarray_add(struct pgarray *a, const char *v)
+{
+	pgarray_put(a, a->len == 0 ? "{" : ",", 1);
+	if (v == NULL) {
+		pgarray_put(a, "NULL", 4);
+		return;
+	}
+	pgarray_put(a, "\"", 1);
+	for (const char *p = v; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			pgarray_put(a, "\\", 1);
+		pgarray_put(a, p, 1);
+	}
+	pgarray_put(a, "\"", 1);
+}
+
+static const char *pgarray_end(struct pgarray *a)
+{
+	if (a->len == 0)
+		pgarray_put(a, "{", 1);
+	pgarray_put(a, "}", 1);
+	return a->p;
+}
+
+/* ids as an array literal {1,2,3} (caller frees). */
+static char *id_array(const long long *ids, const struct notice *ns, size_t n)
+{
+	struct pgarray a = { 0 };
+	char v[32];
+
+	for (size_t i = 0; i < n; i++) {
+		param_ll(v, sizeof(v), ids ? ids[i] : ns[i].id);
+		pgarray_add(&a, v);
+	}
+	pgarray_end(&a);
+	return a.p;
+}
+
+static long long cmd_count(PGresult *res)
+{
+	return strtoll(PQcmdTuples(res), NULL, 10);
+}
+
+/* ---- planning ----------------------------------------------------- */
+
+/* plan_cert: the certificates the kind is about (notice.h's rule). */
+static int plan_cert(struct notice_store_plan *p)
+{
+	const char *params[1] = { p->id };
+	char filter[1024], *sql;
+	PGresult *res;
+
+	if (notice_cert_filter_sql(p->kind, filter, sizeof(filter)) < 0)
+		return log_error("no selection rule for %s notices", p->kind);
+	sql = sql_new("CREATE TEMP TABLE plan_cert AS"
+		      " SELECT id, account FROM certificate"
+		      " WHERE incident_id = $1 AND account IS NOT NULL%s",
+		      filter);
+	/* $1 only: a statement's parameters must all be used. */
+	res = db_query(p->db, sql, 1, params);
+	free(sql);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return db_exec(p->db, "CREATE INDEX ON plan_cert (account)");
+}
+
+/* plan_addr: per address without a notice of the kind, its accounts. */
+static int plan_addr(struct notice_store_plan *p)
+{
+	const char *params[2] = { p->id, p->kind };
+	char filter[512], *sql;
+	PGresult *res;
+
+	if (notice_address_filter_sql(p->kind, filter, sizeof(filter)) < 0)
+		return log_error("no selection rule for %s notices", p->kind);
+	sql = sql_new("CREATE TEMP TABLE plan_addr AS"
+		      " SELECT row_number() OVER (ORDER BY e) AS n,"
+		      " e AS address,"
+		      " array_agg(a.account ORDER BY a.account) AS accounts"
+		      " FROM (SELECT DISTINCT account FROM plan_cert) a"
+		      " JOIN subscriber s USING (account)"
+		      " CROSS JOIN unnest(s.emails) e"
+		      " WHERE NOT EXISTS (SELECT 1 FROM notice"
+		      " WHERE incident_id = $1 AND kind = $2 AND address = e)"
+		      "%s GROUP BY e",
+		      filter);
+	res = db_query(p->db, sql, 2, params);
+	free(sql);
+	if (res == NULL)
+		return -1;
+	p->addresses = cmd_count(res);
+	PQclear(res);
+	return 0;
+}
+
+int notice_store_plan_begin(struct notice_store_plan *p, struct db *db,
+			    long long incident_id, const char *kind,
+			    time_t must_by)
+{
+	memset(p, 0, sizeof(*p));
+	p->db = db;
+	p->kind = kind;
+	param_ll(p->id, sizeof(p->id), incident_id);
+	if (utctime_format_rfc3339(must_by, p->must, sizeof(p->must)) < 0)
+		return log_error("a deadline is out of range");
+	/* jit compiled every slice again (16 functions, inlined and
+	 * optimised): slices are many, each short. */
+	if (db_exec(db, "SET jit = off") < 0 ||
+	    db_exec(db, "DROP TABLE IF EXISTS pg_temp.plan_cert,"
+			" pg_temp.plan_addr") < 0)
+		return -1;
+	if (plan_cert(p) < 0 || plan_addr(p) < 0)
+		return -1;
+	/* Slices read plan_addr by number; statistics for their joins. */
+	if (db_exec(db, "CREATE INDEX ON plan_addr (n)") < 0)
+		return -1;
+	return db_exec(db, "ANALYZE plan_cert, plan_addr");
+}
+
+int notice_store_plan_slice(struct notice_store_plan *p)
+{
+	char from[32], to[32];
+	const char *params[5] = { p->id, p->kind, p->must, from, to };
+	PGresult *res;
+
+	if (p->sliced >= p->addresses)
+		return 0;
+	param_ll(from, sizeof(from), p->sliced);
+	if (p->slice == 0)
+		p->slice = PLAN_FIRST_SLICE;
+	param_ll(to, sizeof(to), p->sliced + p->slice);
+	/* ON CONFLICT: another process may be planning the same kind. */
+	res = db_query(p->db,
+		       "WITH created AS (INSERT INTO notice (incident_id,"
+		       " address, kind, accounts, deadline_stated)"
+		       " SELECT $1, address, $2, accounts, $3 FROM plan_addr"
+		       " WHERE n > $4 AND n <= $5"
+		       " ON CONFLICT (incident_id, address, kind) DO NOTHING"
+		       " RETURNING id, accounts),"
+		       " queued AS (INSERT INTO notice_queue (notice_id,"
+		       " incident_id, kind) SELECT id, $1, $2 FROM created),"
+		       " listed AS (INSERT INTO notice_certificate (notice_id,"
+		       " certificate_id)"
+		       " SELECT n.id, c.id FROM created n"
+		       " CROSS JOIN unnest(n.accounts) a"
+		       " JOIN plan_cert c ON c.account = a)"
+		       " SELECT count(*) FROM created",
+		       5, params);
+	if (res == NULL)
+		return -1;
+	p->created += strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	p->sliced += p->slice;
+	if (p->slice < PLAN_SLICE)
+		p->slice =
+			p->slice * 2 < PLAN_SLICE ? p->slice * 2 : PLAN_SLICE;
+	return 1;
+}
+
+int notice_store_plan_finish(struct notice_store_plan *p)
+{
+	const char *params[2] = { p->id, p->kind };
+	PGresult *res;
+
+	res = db_query(p->db,
+		       "INSERT INTO notice (incident_id, account, kind, state,"
+		       " accounts)"
+		       " SELECT $1, a.account, $2, 'no-address',"
+		       " ARRAY[a.account]"
+		       " FROM (SELECT DISTINCT account FROM plan_cert) a"
+		       " LEFT JOIN subscriber s USING (account)"
+		       " WHERE coalesce(cardinality(s.emails), 0) = 0"
+		       " ON CONFLICT (incident_id, account, kind) DO NOTHING",
+		       2, params);
+	if (res == NULL)
+		return -1;
+	p->created += cmd_count(res);
+	PQclear(res);
+	return db_exec(p->db, "DROP TABLE pg_temp.plan_cert,"
+			      " pg_temp.plan_addr");
+}
+
+int notice_store_plan(struct db *db, long long incident_id, const char *kind,
+		      time_t must_by, long long *created)
+{
+	struct notice_store_plan p;
+	int rc;
+
+	if (notice_store_plan_begin(&p, db, incident_id, kind, must_by) < 0)
+		return -1;
+	while ((rc = notice_store_plan_slice(&p)) > 0)
+		;
+	if (rc < 0 || notice_store_plan_finish(&p) < 0)
+		return -1;
+	*created = p.created;
+	return 0;
+}
+
+int notice_store_analyze(struct db *db)
+{
+	return db_exec(db, "ANALYZE notice, notice_certificate, notice_queue");
+}
+
+long long notice_store_count(struct db *db, long long incident_id,
+			     const char *kind, const char *states)
+{
+	char id[32], *sql;
+	const char *params[2] = { id, kind };
+	PGresult *res;
+	long long n;
+
+	param_ll(id, sizeof(id), incident_id);
+	sql = sql_new("SELECT count(*) FROM notice WHERE incident_id = $1"
+		      " AND kind = $2 AND state IN (%s)",
+		      states);
+	res = db_query(db, sql, 2, params);
+	free(sql);
+	if (res == NULL)
+		return -1;
+	n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return n;
+}
+
+/* ---- claiming and recording --------------------------------------- */
+
+/*
+ * The columns a message lists for each certificate, from certificate c
+ * and its scan verdict v.  The verdict function is inlined into the
+ * query (008_notice_send.sql): asking the scalar one per row cost an
+ * executor start per certificate.
+ */
+#define CERT_COLUMNS                                                           \
+	"c.account, encode(c.serial, 'hex'), array_to_string(c.names, ' '),"   \
+	" extract(epoch FROM c.not_after)::bigint,"                            \
+	" extract(epoch FROM c.revoked_at)::bigint, v.verdict"
+#define CERT_VERDICT                                                           \
+	" CROSS JOIN LATERAL certificate_scan_verdict_inline(c.incident_id,"   \
+	" c.serial, c.names, c.issuer_name, c.sha256, c.is_precert) v"
+
+/* One certificate of a message from CERT_COLUMNS starting at column col. */
+static json_t *cert_from_row(PGresult *res, int r, int col)
+{
+	bool na = !PQgetisnull(res, r, col + 3);
+	bool ra = !PQgetisnull(res, r, col + 4);
+
+	return notice_cert_new(
+		PQgetvalue(res, r, col), PQgetvalue(res, r, col + 1),
+		PQgetvalue(res, r, col + 2), na,
+		na ? (time_t)strtoll(PQgetvalue(res, r, col + 3), NULL, 10) : 0,
+		ra,
+		ra ? (time_t)strtoll(PQgetvalue(res, r, col + 4), NULL, 10) : 0,
+		PQgetvalue(res, r, col + 5));
+}
+
+/* A notice from a row of id, address, accounts (JSON), attempts. */
+static void notice_from_row(struct notice *n, PGresult *res, int r)
+{
+	notice_init(n, strtoll(PQgetvalue(res, r, 0), NULL, 10),
+		    PQgetvalue(res, r, 1), PQgetvalue(res, r, 2),
+		    atoi(PQgetvalue(res, r, 3)));
+}
+
+/*
+ * The claim, prepared once per connection: it leases up to $5 due
+ * notices and returns them with their certificates, one row per
+ * certificate (a notice without any has one row of NULLs), in one round
+ * trip.  $6 is where the scan in id order starts (see the mailer's
+ * claim()).  Rows are looked up by id lists (= ANY) or one by one, never
+ * by joins whose strategy the queue's volatile statistics would choose;
+ * a lookup by notice_id can only use the primary key
+ * (008_notice_send.sql).
+ */
+static const char claim_sql[] =
+	"WITH claimed AS (UPDATE notice_queue q SET state = 'claimed',"
+	" lease_until = now() + $3::interval, worker = $4"
+	" WHERE q.notice_id = ANY (ARRAY(SELECT notice_id"
+	"  FROM notice_queue WHERE incident_id = $1 AND kind = $2"
+	"  AND notice_id > $6 AND (state = 'pending'"
+	"  OR (state = 'retry' AND due_at <= now())"
+	"  OR (state = 'claimed' AND lease_until < now()))"
+	"  ORDER BY notice_id LIMIT $5 FOR UPDATE SKIP LOCKED))"
+	" RETURNING q.notice_id)"
+	" SELECT n.id, n.address, to_json(n.accounts), "
+	"n.attempts, " CERT_COLUMNS " FROM notice n"
+	" LEFT JOIN notice_certificate nc ON nc.notice_id = n.id"
+	" LEFT JOIN certificate c ON c.id = nc.certificate_id" CERT_VERDICT
+	" WHERE n.id = ANY (ARRAY(SELECT notice_id FROM claimed))"
+	" ORDER BY n.id, c.account, c.serial";
+
+/*
+ * Outcomes are committed in groups: one statement, hence one
+ * transaction, for up to mailer.commit_group answers.  Per message, the
+ * statement's fixed costs (executor start, constraint checks, commit,
+ * a round of wake-ups in both processes) were most of the database's
+ * work.  The arrays are parallel: notice id, outcome, attempts, reply,
+ * Message-ID, bytes, backoff in milliseconds.  Sent and failed notices
+ * leave the queue; retries wait in it until their backoff ends.
+ */
+static const char outcomes_sql[] =
+	"WITH answer AS (SELECT * FROM unnest($1::bigint[], $2::text[],"
+	" $3::integer[], $4::text[], $5::text[], $6::integer[],"
+	" $7::bigint[]) AS a(id, state, attempts, reply, message_id, bytes,"
+	" backoff_ms)),"
+	" dequeued AS (DELETE FROM notice_queue q USING answer a"
+	" WHERE q.notice_id = a.id AND a.state <> 'retry'),"
+	" requeued AS (UPDATE notice_queue q SET state = 'retry',"
+	" due_at = now() + a.backoff_ms * interval '1 millisecond',"
+	" lease_until = NULL, worker = NULL FROM answer a"
+	" WHERE q.notice_id = a.id AND a.state = 'retry')"
+	" UPDATE notice n SET state = a.state, attempts = a.attempts,"
+	" last_reply = a.reply,"
+	" sent_at = CASE a.state WHEN 'sent' THEN certrecall_now()"
+	" ELSE n.sent_at END,"
+	" message_id = CASE a.state WHEN 'sent' THEN a.message_id"
+	" ELSE n.message_id END,"
+	" bytes = CASE a.state WHEN 'sent' THEN a.bytes ELSE n.bytes END,"
+	" failed_at = CASE a.state WHEN 'failed' THEN certrecall_now()"
+	" ELSE n.failed_at END,"
+	" next_attempt_at = CASE a.state WHEN 'retry'"
+	" THEN now() + a.backoff_ms * interval '1 millisecond'"
+	" ELSE n.next_attempt_at END"
+	" FROM answer a WHERE n.id = a.id AND n.state IN ('pending', 'retry')";
+
+#define OUTCOME_PARAMS 7
+
+/*
+ * Prepares the claim and the outcome statements on a sender's
+ * connection: at thousands of messages a second, parsing them every time
+ * was a large share of the server's work.  They are planned at every
+ * execution all the same: a generic plan is chosen once, from the
+ * statistics of that moment, and a queue that grows from nothing while
+ * it is worked on made the server keep one that read a whole index per
+ * claim (planning costs about 0.5 ms per claim, 0.2 ms per group).  No
+ * bitmap scans either: with the queue believed nearly empty, the claim
+ * fetched every row past its start and sorted them instead of reading
+ * the first few in index order.
+ */
+int notice_store_prepare(struct db *db)
+{
+	static const struct {
+		const char *name, *sql;
+		int nparams;
+	} st[] = {
+		{ "certrecall_claim", claim_sql, 6 },
+		{ "certrecall_outcomes", outcomes_sql, OUTCOME_PARAMS },
+	};
+
+	/* jit: compiling a claim or an outcome group took longer than
+	 * running it (docs/notify.md). */
+	if (db_exec(db, "SET plan_cache_mode = force_custom_plan") < 0 ||
+	    db_exec(db, "SET enable_bitmapscan = off") < 0 ||
+	    db_exec(db, "SET jit = off") < 0)
+		return -1;
+	for (size_t k = 0; k < sizeof(st) / sizeof(st[0]); k++) {
+		PGresult *res = PQprepare(db_get0_conn(db), st[k].name,
+					  st[k].sql, st[k].nparams, NULL);
+
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			log_error("database: preparing %s: %s", st[k].name,
+				  PQresultErrorMessage(res));
+			PQclear(res);
+			return -1;
+		}
+		PQclear(res);
+	}
+	return 0;
+}
+
+int notice_store_claim(struct db *db, long long incident_id, const char *kind,
+		       long long lease_ms, const char *worker, size_t max,
+		       long long floor, struct notice *batch, size_t *n)
+{
+	char id[32], lease[48], lim[32], from[32];
+	const char *params[6] = { id, kind, lease, worker, lim, from };
+	PGresult *res;
+	int k;
+
+	param_ll(id, sizeof(id), incident_id);
+	k = snprintf(lease, sizeof(lease), "%lld milliseconds", lease_ms);
+	if (k < 0 || (size_t)k >= sizeof(lease))
+		return -1; /* 48 bytes hold any long long and the unit */
+	param_ll(lim, sizeof(lim), (long long)max);
+	param_ll(from, sizeof(from), floor);
+	*n = 0;
+	res = PQexecPrepared(db_get0_conn(db), "certrecall_claim", 6, params,
+			     NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_error("database: claiming notices: %.*s",
+			  (int)strcspn(PQresultErrorMessage(res), "\n"),
+			  PQresultErrorMessage(res));
+		PQclear(res);
+		return -1;
+	}
+	for (int r = 0; r < PQntuples(res); r++) {
+		long long nid = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+		struct notice *cur = *n > 0 ? &batch[*n - 1] : NULL;
+
+		if (cur == NULL || cur->id != nid) {
+			if (*n == max)
+				break; /* LIMIT max: cannot happen */
+			cur = &batch[(*n)++];
+			notice_from_row(cur, res, r);
+			cur->certs = json_array();
+		}
+		if (!PQgetisnull(res, r, 5)) /* the serial: a certificate */
+			json_array_append_new(cur->certs,
+					      cert_from_row(res, r, 4));
+	}
+	PQclear(res);
+	return 0;
+}
+
+int notice_store_outcomes_send(struct db *db, struct notice *const *group,
+			       size_t n, char **why)
+{
+	struct pgarray a[OUTCOME_PARAMS] = { { 0 } };
+	const char *params[OUTCOME_PARAMS];
+	PGconn *conn = db_get0_conn(db);
+	int rc = 0;
+
+	*why = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const struct notice *no = group[i];
+		char id[32], attempts[32], bytes[32], backoff[32];
+
+		param_ll(id, sizeof(id), no->id);
+		param_ll(attempts, sizeof(attempts), no->attempts);
+		param_ll(bytes, sizeof(bytes), (long long)notice_bytes(no));
+		param_ll(backoff, sizeof(backoff), no->backoff_ms);
+		pgarray_add(&a[0], id);
+		pgarray_add(&a[1], notice_outcome_name(no->outcome));
+		pgarray_add(&a[2], attempts);
+		pgarray_add(&a[3], no->reply);
+		pgarray_add(&a[4], no->message_id);
+		pgarray_add(&a[5], bytes);
+		pgarray_add(&a[6], backoff);
+	}
+	for (int k = 0; k < OUTCOME_PARAMS; k++)
+		params[k] = pgarray_end(&a[k]);
+	if (PQsendQueryPrepared(conn, "certrecall_outcomes", OUTCOME_PARAMS,
+				params, NULL, NULL, 0) != 1) {
+		*why = xstrdup(PQerrorMessage(conn));
+		rc = -1;
+	}
+	for (int k = 0; k < OUTCOME_PARAMS; k++)
+		free(a[k].p);
+	return rc;
+}
+
+int notice_store_outcomes_wait(struct db *db, char **why)
+{
+	PGconn *conn = db_get0_conn(db);
+	PGresult *res;
+
+	*why = NULL;
+	while ((res = PQgetResult(conn)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && *why == NULL)
+			*why = xstrdup(PQresultErrorMessage(res));
+		PQclear(res);
+	}
+	return *why == NULL ? 0 : -1;
+}
+
+long long notice_store_return_claims(struct db *db, const char *worker,
+				     const long long *ids, size_t n)
+{
+	char *arr = id_array(ids, NULL, n);
+	const char *params[2] = { arr, worker };
+	PGresult *res;
+	long long done;
+
+	res = db_query(db,
+		       "UPDATE notice_queue q SET state = CASE n.state"
+		       " WHEN 'retry' THEN 'retry' ELSE 'pending' END,"
+		       " lease_until = NULL, worker = NULL FROM notice n"
+		       " WHERE n.id = q.notice_id AND q.notice_id = ANY ($1)"
+		       " AND q.state = 'claimed' AND q.worker = $2",
+		       2, params);
+	free(arr);
+	if (res == NULL)
+		return -1;
+	done = cmd_count(res);
+	PQclear(res);
+	return done;
+}
+
+int notice_store_queue_state(struct db *db, long long incident_id,
+			     const char *kind, const char *worker,
+			     struct notice_store_queue *q)
+{
+	char id[32];
+	const char *params[3] = { id, kind, worker };
+	PGresult *res;
+
+	memset(q, 0, sizeof(*q));
+	param_ll(id, sizeof(id), incident_id);
+	res = db_query(db,
+		       "SELECT extract(epoch FROM min(CASE state"
+		       " WHEN 'retry' THEN due_at"
+		       " ELSE lease_until END) - now()),"
+		       " count(*) FILTER (WHERE state = 'claimed'"
+		       "  AND lease_until > now()),"
+		       " extract(epoch FROM max(lease_until) FILTER"
+		       "  (WHERE lease_until > now()))::bigint,"
+		       " string_agg(DISTINCT worker, ', ') FILTER"
+		       "  (WHERE state = 'claimed' AND lease_until > now())"
+		       " FROM notice_queue WHERE incident_id = $1 AND kind = $2"
+		       /* our own threads' claims end with them */
+		       " AND NOT (state = 'claimed' AND worker = $3)",
+		       3, params);
+	if (res == NULL)
+		return -1;
+	q->has_next = !PQgetisnull(res, 0, 0);
+	if (q->has_next)
+		q->next_in = strtod(PQgetvalue(res, 0, 0), NULL);
+	q->leased = db_get_llong(res, 0, 1);
+	q->leased_until = (time_t)db_get_llong(res, 0, 2);
+	/* cut: the log names at most 200 bytes of them */
+	if (snprintf(q->workers, sizeof(q->workers), "%s",
+		     PQgetvalue(res, 0, 3)) < 0)
+		q->workers[0] = '\0';
+	PQclear(res);
+	return 0;
+}
+
+int notice_store_run_event(struct db *db, long long incident_id,
+			   const char *kind, long long planned, long long sent,
+			   long long retry, long long failed,
+			   long long no_address, double seconds)
+{
+	char name[64];
+	json_t *d = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:f}", "kind", kind,
+			      "planned", (json_int_t)planned, "sent",
+			      (json_int_t)sent, "retry", (json_int_t)retry,
+			      "failed", (json_int_t)failed, "no_address",
+			      (json_int_t)no_address, "seconds", seconds);
+	char *text = json_dumps(d, JSON_COMPACT);
+	int rc = -1;
+	int k = snprintf(name, sizeof(name), "notify.%s", kind);
+
+	/* a kind is one of three short words */
+	if (k >= 0 && (size_t)k < sizeof(name))
+		rc = db_event_add(db, incident_id, name, text);
+	free(text);
+	json_decref(d);
+	return rc;
+}
+
+/* ---- previews ----------------------------------------------------- */
+
+int notice_store_due(struct db *db, long long incident_id, const char *kind,
+		     const char *address, struct notice **ns, size_t *n)
+{
+	char id[32];
+	const char *params[3] = { id, kind, address };
+	PGresult *res;
+
+	*ns = NULL;
+	*n = 0;
+	param_ll(id, sizeof(id), incident_id);
+	/* The one for an address, sent or not: a preview may show what
+	 * went out. */
+	res = db_query(db,
+		       address ? "SELECT id, address, to_json(accounts),"
+				 " attempts FROM notice WHERE incident_id = $1"
+				 " AND kind = $2 AND address = $3 ORDER BY id"
+			       : "SELECT id, address, to_json(accounts),"
+				 " attempts FROM notice WHERE incident_id = $1"
+				 " AND kind = $2 AND state IN ('pending',"
+				 " 'retry', 'claimed') ORDER BY id",
+		       address ? 3 : 2, params);
+	if (res == NULL)
+		return -1;
+	*n = (size_t)PQntuples(res);
+	*ns = xcalloc(*n + 1, sizeof(**ns));
+	for (size_t i = 0; i < *n; i++)
+		notice_from_row(&(*ns)[i], res, (int)i);
+	PQclear(res);
+	return 0;
+}
+
+static int cmp_notice_id(const void *a, const void *b)
+{
+	long long x = ((const struct notice *)a)->id;
+	long long y = ((const struct notice *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+static const char select_certificates[] =
+	"SELECT nc.notice_id, " CERT_COLUMNS
+	" FROM notice_certificate nc JOIN certificate c"
+	" ON c.id = nc.certificate_id" CERT_VERDICT
+	" WHERE nc.notice_id = ANY ($1::bigint[])"
+	" ORDER BY nc.notice_id, c.account, c.serial";
+
+/* The rows come ordered by notice id, so ns is sorted the same way
+ * first. */
+int notice_store_load_certificates(struct db *db, struct notice *ns, size_t n)
+{
+	char *ids;
+	const char *params[1];
+	PGresult *res;
+	size_t j = 0;
+
+	qsort(ns, n, sizeof(*ns), cmp_notice_id);
+	ids = id_array(NULL, ns, n);
+	params[0] = ids;
+	res = db_query(db, select_certificates, 1, params);
+	free(ids);
+	if (res == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		ns[i].certs = json_array();
+	for (int r = 0; r < PQntuples(res); r++) {
+		long long id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+
+		while (j < n && ns[j].id != id)
+			j++;
+		if (j == n)
+			break; /* ordered like ns: cannot happen */
+		json_array_append_new(ns[j].certs, cert_from_row(res, r, 1));
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* One query per batch, apart from the claim so the claim stays as it
+ * is. */
+int notice_store_load_locales(struct db *db, struct notice *ns, size_t n)
+{
+	const char *params[1];
+	PGresult *res;
+	char *ids;
+
+	if (n == 0)
+		return 0;
+	ids = id_array(NULL, ns, n);
+	params[0] = ids;
+	res = db_query(db,
+		       "SELECT n.id, (SELECT lang FROM subscriber"
+		       " WHERE account = ANY (n.accounts) AND lang IS NOT NULL"
+		       " ORDER BY account LIMIT 1), (SELECT tz FROM subscriber"
+		       " WHERE account = ANY (n.accounts) AND tz IS NOT NULL"
+		       " ORDER BY account LIMIT 1)"
+		       " FROM notice n WHERE n.id = ANY ($1::bigint[])",
+		       1, params);
+	free(ids);
+	if (res == NULL)
+		return -1;
+	for (int r = 0; r < PQntuples(res); r++) {
+		long long id = db_get_llong(res, r, 0);
+
+		for (size_t i = 0; i < n; i++) {
+			if (ns[i].id != id)
+				continue;
+			/* longer values are no language or zone we know:
+			 * cut, as they always were */
+			if (snprintf(ns[i].lang, sizeof(ns[i].lang), "%s",
+				     PQgetvalue(res, r, 1)) < 0 ||
+			    snprintf(ns[i].tz, sizeof(ns[i].tz), "%s",
+				     PQgetvalue(res, r, 2)) < 0)
+				ns[i].lang[0] = ns[i].tz[0] = '\0';
+		}
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* ---- forecast ----------------------------------------------------- */
+
+/*
+ * The notices planning would create, per kind (new addresses, new
+ * no-address records), counted by the same rules as planning, for the
+ * three kinds in one pass over the certificates: an address of the
+ * kind's accounts without a notice of the kind, an account without any
+ * address and without its no-address record.
+ */
+static int count_fresh(struct db *db, const char *id,
+		       char fresh[NOTICE_NKINDS][2][32])
+{
+	char f[NOTICE_NKINDS][1024], *sql, *counts[NOTICE_NKINDS];
+	const char *p1[1] = { id };
+	PGresult *res;
+
+	for (size_t k = 0; k < NOTICE_NKINDS; k++)
+		if (notice_cert_filter_sql(notice_kind_name(k), f[k],
+					   sizeof(f[k])) < 0)
+			return -1;
+	for (size_t k = 0; k < NOTICE_NKINDS; k++) {
+		const char *kind = notice_kind_name(k);
+
+		counts[k] =
+			sql_new("%s (SELECT count(*) FROM addr WHERE k%zu AND"
+				" NOT EXISTS (SELECT 1 FROM notice n"
+				" WHERE n.incident_id = $1 AND n.kind = '%s'"
+				" AND n.address = addr.address)),"
+				" (SELECT count(*) FROM sub WHERE k%zu AND"
+				" coalesce(cardinality(emails), 0) = 0"
+				" AND NOT EXISTS (SELECT 1 FROM notice n"
+				" WHERE n.incident_id = $1 AND n.kind = '%s'"
+				" AND n.account = sub.account))",
+				k ? "," : "", k, kind, k, kind);
+	}
+	sql = sql_new("WITH acct AS (SELECT account, bool_or(true%s) AS k0,"
+		      " bool_or(true%s) AS k1, bool_or(true%s) AS k2"
+		      " FROM certificate WHERE incident_id = $1"
+		      " AND account IS NOT NULL GROUP BY account),"
+		      " sub AS (SELECT a.*, s.emails FROM acct a"
+		      " LEFT JOIN subscriber s USING (account)),"
+		      " addr AS (SELECT x AS address, bool_or(k0) AS k0,"
+		      " bool_or(k1) AS k1, bool_or(k2) AS k2 FROM sub"
+		      " CROSS JOIN unnest(sub.emails) x GROUP BY x)"
+		      " SELECT%s%s%s",
+		      f[0], f[1], f[2], counts[0], counts[1], counts[2]);
+	for (size_t k = 0; k < NOTICE_NKINDS; k++)
+		free(counts[k]);
+	res = db_query(db, sql, 1, p1);
+	free(sql);
+	if (res == NULL)
+		return -1;
+	for (int k = 0; k < NOTICE_NKINDS; k++) {
+		/* counts: at most 20 digits */
+		if (snprintf(fresh[k][0], sizeof(fresh[k][0]), "%s",
+			     PQgetvalue(res, 0, 2 * k)) < 0 ||
+		    snprintf(fresh[k][1], sizeof(fresh[k][1]), "%s",
+			     PQgetvalue(res, 0, 2 * k + 1)) < 0)
+			fresh[k][0][0] = fresh[k][1][0] = '\0';
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* The counts of one kind: the notices that exist plus the fresh ones. */
+static int count_kind(struct db *db, const char *id, const char *kind,
+		      const char *must, const char fresh[2][32],
+		      struct notice_store_plan_row *row)
+{
+	const char *params[5] = { id, kind, must, fresh[0], fresh[1] };
+	PGresult *res;
+
+	res = db_query(db,
+		       "WITH fresh AS (SELECT $4::bigint AS a,"
+		       " $5::bigint AS na),"
+		       " old AS (SELECT count(*) FILTER (WHERE state IN"
+		       " ('pending', 'retry', 'claimed')) AS due,"
+		       " count(DISTINCT address) FILTER (WHERE state IN"
+		       " ('pending', 'retry', 'claimed')) AS addrs,"
+		       " count(*) FILTER (WHERE state = 'sent') AS sent,"
+		       " count(*) FILTER (WHERE state = 'failed') AS failed,"
+		       " count(*) FILTER (WHERE state = 'retry') AS retry,"
+		       " count(*) FILTER (WHERE state = 'no-address') AS na,"
+		       " min(deadline_stated) AS lo, max(deadline_stated) AS "
+		       "hi"
+		       " FROM notice WHERE incident_id = $1 AND kind = $2)"
+		       " SELECT o.due + f.a, o.addrs + f.a, o.sent, o.failed,"
+		       " o.retry, o.na + f.na,"
+		       " extract(epoch FROM CASE WHEN f.a > 0 THEN"
+		       " least(o.lo, $3::timestamptz) ELSE o.lo END)::bigint,"
+		       " extract(epoch FROM CASE WHEN f.a > 0 THEN"
+		       " greatest(o.hi, $3::timestamptz) ELSE o.hi "
+		       "END)::bigint"
+		       " FROM old o, fresh f",
+		       5, params);
+	if (res == NULL)
+		return -1;
+	row->due = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	row->addresses = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	row->sent = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+	row->failed = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+	row->retry = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+	row->no_address = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+	row->earliest = row->latest = DEADLINE_UNSET;
+	if (!PQgetisnull(res, 0, 6)) {
+		row->earliest =
+			(time_t)strtoll(PQgetvalue(res, 0, 6), NULL, 10);
+		row->latest = (time_t)strtoll(PQgetvalue(res, 0, 7), NULL, 10);
+	}
+	PQclear(res);
+	return 0;
+}
+
+int notice_store_plan_count(struct db *db, long long incident_id,
+			    time_t must_by,
+			    struct notice_store_plan_row rows[NOTICE_NKINDS])
+{
+	char id[32], must[UTCTIME_BUFSZ];
+	char fresh[NOTICE_NKINDS][2][32]; /* new addresses, new no-address */
+	int rc = -1;
+
+	param_ll(id, sizeof(id), incident_id);
+	if (utctime_format_rfc3339(must_by, must, sizeof(must)) < 0)
+		return log_error("a deadline is out of range");
+	/* One snapshot for all the counts. */
+	if (db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") < 0)
+		return -1;
+	if (count_fresh(db, id, fresh) < 0)
+		goto out;
+	for (size_t k = 0; k < NOTICE_NKINDS; k++)
+		if (count_kind(db, id, notice_kind_name(k), must, fresh[k],
+			       &rows[k]) < 0)
+			goto out;
+	rc = 0;
+out:
+	db_rollback(db); /* a forecast: nothing is kept */
+	return rc;
+}
