@@ -19,6 +19,7 @@
 #include "certrecall/store/db.h"
 #include "certrecall/core/deadline.h"
 #include "certrecall/store/incident.h"
+#include "certrecall/store/serve_store.h"
 #include "certrecall/base/log.h"
 #include "certrecall/core/serial.h"
 #include "certrecall/stage/serve.h"
@@ -79,20 +80,19 @@ int cmd_export_ari(struct cli *cli, int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char fetch[] = "FETCH 10000 FROM ari";
 	const char *out_path = NULL, *base = cli->cfg->serve.public_url;
 	long long margin = cli->cfg->serve.ari_margin_ms / 1000,
 		  retry = cli->cfg->serve.ari_retry_ms / 1000;
 	struct cli_output out;
 	struct incident *inc = NULL;
 	struct serve_clock clk;
-	char id[32], certid[ARI_CERTID_MAX], ser[SERIAL_TEXT_MAX], err[160];
-	const char *params[1] = { id };
+	char certid[ARI_CERTID_MAX], ser[SERIAL_TEXT_MAX], err[160];
+	struct serve_store_export_row *rows = NULL;
 	time_t now = clock_now();
 	long long written = 0, skipped = 0;
 	bool ok = false, open_out = false;
-	PGresult *res;
-	int c, rc = EX_SOFTWARE, n;
+	int c, rc = EX_SOFTWARE;
+	size_t n = 0;
 	size_t blen = strlen(base);
 
 	optind = 0;
@@ -118,37 +118,10 @@ int cmd_export_ari(struct cli *cli, int argc, char **argv)
 		rc = EX_DATAERR;
 		goto out;
 	}
-	snprintf(id, sizeof(id), "%lld", inc->id);
-	if (db_begin(cli->db) < 0) {
+	if (db_begin(cli->db) < 0 ||
+	    serve_store_export_open(cli->db, inc->id, &skipped) < 0) {
 		rc = EX_TEMPFAIL;
 		goto out;
-	}
-	res = db_query(cli->db,
-		       "DECLARE ari NO SCROLL CURSOR FOR "
-		       "SELECT encode(aki, 'hex'), encode(serial, 'hex'),"
-		       " revocation_state,"
-		       " extract(epoch FROM not_after)::bigint "
-		       "FROM certificate WHERE incident_id = $1 "
-		       "AND aki IS NOT NULL ORDER BY id",
-		       1, params);
-	if (res == NULL) {
-		rc = EX_TEMPFAIL;
-		goto out;
-	}
-	PQclear(res);
-	skipped = 0;
-	{
-		PGresult *r2 =
-			db_query(cli->db,
-				 "SELECT count(*) FROM certificate "
-				 "WHERE incident_id = $1 AND aki IS NULL",
-				 1, params);
-		if (r2 == NULL) {
-			rc = EX_TEMPFAIL;
-			goto out;
-		}
-		skipped = db_get_llong(r2, 0, 0);
-		PQclear(r2);
 	}
 	rc = cli_output_open(&out, out_path);
 	if (rc != 0)
@@ -157,22 +130,20 @@ int cmd_export_ari(struct cli *cli, int argc, char **argv)
 	while (blen > 0 && base[blen - 1] == '/')
 		blen--;
 	for (;;) {
-		res = db_query(cli->db, fetch, 0, NULL);
-		if (res == NULL) {
+		if (serve_store_export_next(cli->db, &rows, &n) < 0) {
 			rc = EX_TEMPFAIL;
 			goto out;
 		}
-		n = PQntuples(res);
-		for (int i = 0; i < n; i++) {
+		for (size_t i = 0; i < n; i++) {
 			unsigned char aki[ARI_AKI_MAX];
 			struct serial sr;
 			struct ari_window w;
-			const char *hex = PQgetvalue(res, i, 0);
+			const char *hex = rows[i].aki_hex;
 			size_t alen = strlen(hex) / 2;
 			char a[UTCTIME_BUFSZ], b[UTCTIME_BUFSZ];
 
 			if (alen == 0 || alen > ARI_AKI_MAX ||
-			    serial_from_stored_hex(&sr, PQgetvalue(res, i, 1),
+			    serial_from_stored_hex(&sr, rows[i].serial_hex,
 						   err, sizeof(err)) < 0) {
 				skipped++;
 				continue;
@@ -185,8 +156,8 @@ int cmd_export_ari(struct cli *cli, int argc, char **argv)
 			}
 			if (ari_certid_format(aki, alen, &sr, certid,
 					      sizeof(certid)) < 0 ||
-			    serve_ari_row_window(&clk, PQgetvalue(res, i, 2),
-						 db_get_time(res, i, 3), margin,
+			    serve_ari_row_window(&clk, rows[i].state,
+						 rows[i].not_after, margin,
 						 retry, now, &w) < 0) {
 				skipped++;
 				continue;
@@ -207,7 +178,8 @@ int cmd_export_ari(struct cli *cli, int argc, char **argv)
 			fputs("}\n", out.f);
 			written++;
 		}
-		PQclear(res);
+		serve_store_export_rows_free(rows, n);
+		rows = NULL;
 		if (n == 0)
 			break;
 		if (ferror(out.f))
@@ -219,6 +191,7 @@ int cmd_export_ari(struct cli *cli, int argc, char **argv)
 		 "one (no key identifier, or expired)",
 		 inc->slug, written, skipped);
 out:
+	serve_store_export_rows_free(rows, n);
 	if (open_out && cli_output_close(&out, ok) != 0 && rc == 0)
 		rc = EX_IOERR;
 	if (cli->db != NULL)

@@ -27,6 +27,7 @@
 #include "certrecall/base/clock.h"
 #include "certrecall/core/config.h"
 #include "certrecall/store/db.h"
+#include "certrecall/store/dbq.h"
 #include "certrecall/core/deadline.h"
 #include "certrecall/core/dkim.h"
 #include "certrecall/base/embedded.h"

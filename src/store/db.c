@@ -14,7 +14,7 @@
 
 #include "certrecall/core/config.h"
 #include "certrecall/store/db.h"
-#include "certrecall/core/deadline.h"
+#include "certrecall/store/dbq.h"
 #include "certrecall/base/log.h"
 #include "certrecall/base/utctime.h"
 #include "certrecall/base/xalloc.h"
@@ -41,7 +41,7 @@ static void notice_processor(void *arg, const char *message)
 	log_debug("postgres: %.*s", (int)strcspn(message, "\n"), message);
 }
 
-static time_t event_clock = DEADLINE_UNSET;
+static time_t event_clock = DB_NULL_TIME;
 
 void db_set_clock(time_t at)
 {
@@ -59,7 +59,7 @@ static int apply_clock(struct db *db)
 	const char *v[1] = { clock };
 	PGresult *res;
 
-	if (event_clock == DEADLINE_UNSET)
+	if (event_clock == DB_NULL_TIME)
 		return 0;
 	if (utctime_format_rfc3339(event_clock, clock, sizeof(clock)) < 0)
 		return log_error("rehearsal clock out of range");
@@ -155,6 +155,17 @@ PGconn *db_get0_conn(struct db *db)
 	return db->conn;
 }
 
+bool db_ok(struct db *db)
+{
+	return PQstatus(db->conn) == CONNECTION_OK;
+}
+
+bool db_reset(struct db *db)
+{
+	PQreset(db->conn);
+	return db_ok(db);
+}
+
 static int result_error(PGresult *res, const char *sql)
 {
 	const char *msg =
@@ -214,13 +225,20 @@ PGresult *db_query(struct db *db, const char *sql, int nparams,
 time_t db_get_time(const PGresult *res, int row, int col)
 {
 	if (PQgetisnull(res, row, col))
-		return DEADLINE_UNSET;
+		return DB_NULL_TIME;
 	return (time_t)strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
 long long db_get_llong(const PGresult *res, int row, int col)
 {
 	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+char *db_get1_text(const PGresult *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return NULL;
+	return xstrdup(PQgetvalue(res, row, col));
 }
 
 int db_begin(struct db *db)
@@ -474,7 +492,7 @@ int db_event_add(struct db *db, long long incident_id, const char *kind,
 	params[4] = kind;
 	params[5] = detail_json ? detail_json : "{}";
 	params[6] = NULL;
-	if (event_clock != DEADLINE_UNSET &&
+	if (event_clock != DB_NULL_TIME &&
 	    utctime_format_rfc3339(event_clock, clock, sizeof(clock)) == 0)
 		params[6] = clock;
 	/* Under a rehearsal clock the real time is kept beside it. */
