@@ -39,6 +39,7 @@
 #include "certrecall/core/deadline.h"
 #include "certrecall/core/dnsname.h"
 #include "certrecall/store/incident.h"
+#include "certrecall/store/serve_store.h"
 #include "certrecall/base/log.h"
 #include "certrecall/net/probe.h"
 #include "certrecall/core/serial.h"
@@ -91,17 +92,6 @@ struct req {
 };
 
 static __thread struct db *thread_db;
-/* The ARI statement is prepared once per connection (planning it for
- * every request costs more than running it). */
-static __thread bool ari_prepared;
-
-static const char ari_sql[] =
-	"SELECT i.reason, extract(epoch FROM i.aware_at)::bigint,"
-	" extract(epoch FROM i.cpr_received_at)::bigint,"
-	" c.revocation_state, extract(epoch FROM c.issued_at)::bigint,"
-	" extract(epoch FROM c.not_after)::bigint "
-	"FROM certificate c JOIN incident i ON i.id = c.incident_id "
-	"WHERE c.aki = $1::bytea AND c.serial = $2::bytea";
 
 static double mono_now(void)
 {
@@ -114,18 +104,10 @@ static double mono_now(void)
 /* The worker's own connection, made on first use. */
 static struct db *worker_db(struct serve *s)
 {
-	if (thread_db != NULL &&
-	    PQstatus(db_get0_conn(thread_db)) == CONNECTION_OK)
-		return thread_db;
-	if (thread_db != NULL) {
-		PQreset(db_get0_conn(thread_db));
-		ari_prepared = false;
-	}
-	if (thread_db != NULL &&
-	    PQstatus(db_get0_conn(thread_db)) == CONNECTION_OK)
+	if (thread_db != NULL && db_ok(thread_db))
 		return thread_db;
 	if (thread_db != NULL)
-		return NULL;
+		return serve_store_reconnect(thread_db) ? thread_db : NULL;
 	thread_db = db_connect_config(s->cfg);
 	if (thread_db == NULL)
 		return NULL;
@@ -474,13 +456,6 @@ static void base_url(struct serve *s, struct MHD_Connection *c, char *buf,
 		buf[n - 1] = '\0';
 }
 
-static void hex_of(const unsigned char *b, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
-	out[2 * n] = '\0';
-}
-
 static json_t *window_json(const struct ari_window *w)
 {
 	char a[UTCTIME_BUFSZ], b[UTCTIME_BUFSZ];
@@ -496,14 +471,13 @@ static enum MHD_Result handle_ari(struct serve *s, struct MHD_Connection *c,
 	struct ari_certid id;
 	struct ari_window best, w;
 	char err[160], ser[SERIAL_TEXT_MAX], base[512], url[1024];
-	const char *params[2];
-	int lens[2], formats[2] = { 1, 1 };
+	struct serve_store_ari_row *rows;
+	size_t n;
 	long long margin = s->cfg->serve.ari_margin_ms / 1000,
 		  retry = s->cfg->serve.ari_retry_ms / 1000;
 	time_t now = clock_now(), nb = DEADLINE_UNSET, na = DEADLINE_UNSET;
 	int kind = -1, k;
 	struct db *db;
-	PGresult *res;
 	json_t *j;
 
 	if (ari_certid_parse(certid, strlen(certid), &id, err, sizeof(err)) < 0)
@@ -514,41 +488,20 @@ static enum MHD_Result handle_ari(struct serve *s, struct MHD_Connection *c,
 		return problem(s, c, r, MHD_HTTP_SERVICE_UNAVAILABLE,
 			       "Unavailable", "try again later", 60, true);
 	serial_format_hex(&id.serial, ser, sizeof(ser));
-	if (!ari_prepared) {
-		res = PQprepare(db_get0_conn(db), "ari", ari_sql, 2, NULL);
-		ari_prepared = PQresultStatus(res) == PGRES_COMMAND_OK;
-		if (!ari_prepared)
-			log_error("serve: preparing the ARI query: %s",
-				  PQresultErrorMessage(res));
-		PQclear(res);
-	}
-	params[0] = (const char *)id.aki;
-	lens[0] = (int)id.aki_len;
-	lens[1] = (int)id.serial.len;
-	params[1] = (const char *)id.serial.b;
-	res = ari_prepared ? PQexecPrepared(db_get0_conn(db), "ari", 2, params,
-					    lens, formats, 0)
-			   : NULL;
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		if (res != NULL)
-			log_error("serve: ARI query: %s",
-				  PQresultErrorMessage(res));
-		PQclear(res);
+	if (serve_store_ari(db, id.aki, id.aki_len, &id.serial, &rows, &n) < 0)
 		return problem(s, c, r, MHD_HTTP_SERVICE_UNAVAILABLE,
 			       "Unavailable", "try again later", 60, true);
-	}
-	for (int i = 0; i < PQntuples(res); i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct serve_clock clk;
-		time_t row_na = db_get_time(res, i, 5);
+		time_t row_na = rows[i].not_after;
 
-		if (serve_incident_clock(PQgetvalue(res, i, 0),
-					 db_get_time(res, i, 1),
-					 db_get_time(res, i, 2), &clk) < 0)
+		if (serve_incident_clock(rows[i].reason, rows[i].aware_at,
+					 rows[i].cpr_received_at, &clk) < 0)
 			continue;
-		k = serve_ari_row_window(&clk, PQgetvalue(res, i, 3), row_na,
-					 margin, retry, now, &w);
+		k = serve_ari_row_window(&clk, rows[i].state, row_na, margin,
+					 retry, now, &w);
 		if (k < 0) {
-			nb = db_get_time(res, i, 4);
+			nb = rows[i].issued_at;
 			na = row_na;
 			continue;
 		}
@@ -558,10 +511,10 @@ static enum MHD_Result handle_ari(struct serve *s, struct MHD_Connection *c,
 			best = w;
 			kind = k;
 		}
-		nb = db_get_time(res, i, 4);
+		nb = rows[i].issued_at;
 		na = row_na;
 	}
-	PQclear(res);
+	serve_store_ari_rows_free(rows, n);
 	if (kind < 0 && strcmp(s->cfg->serve.ari_default, "lifetime") == 0 &&
 	    ari_window_lifetime(nb, na, retry, &best) == 0)
 		kind = ARI_LIFETIME;
@@ -604,73 +557,56 @@ struct check_answer {
 	size_t nhits;
 };
 
+/* Copies text into buf, cut to fit (the page shows at most that). */
+static void copy_text(char *buf, size_t len, const char *text)
+{
+	size_t n = strnlen(text, len - 1);
+
+	memcpy(buf, text, n);
+	buf[n] = '\0';
+}
+
 /*
- * Every incident row with this serial (and, given a certificate, the
- * same one by certificate_served_match of 009).  One probe of the
- * (incident_id, serial, issuer) index per incident.  Never selects
- * accounts or addresses.
+ * Every incident that lists this serial (and, given a certificate, the
+ * same one: serve_store_check), with the rule and the deadline of each.
  */
 static int check_lookup(struct db *db, const struct serial *serial,
 			const struct certinfo *ci, struct check_answer *a)
 {
-	static const char sql[] =
-		"SELECT i.slug, i.title, i.reason,"
-		" extract(epoch FROM i.aware_at)::bigint,"
-		" extract(epoch FROM i.cpr_received_at)::bigint,"
-		" c.revocation_state, extract(epoch FROM c.revoked_at)::bigint,"
-		" c.replaced_by IS NOT NULL,"
-		" extract(epoch FROM c.not_after)::bigint "
-		"FROM incident i CROSS JOIN LATERAL (SELECT * FROM certificate "
-		"c"
-		" WHERE c.incident_id = i.id AND c.serial = decode($1, 'hex')"
-		" AND ($2::text IS NULL OR certificate_served_match(c,"
-		" decode($1, 'hex'), $2, nullif(decode($3, 'hex'), ''::bytea),"
-		" decode($4, 'hex')) IS NOT NULL)) c ORDER BY i.slug";
-	char aki[2 * 64 + 1] = "", sha[65] = "";
-	const char *params[4] = { a->serial, NULL, NULL, NULL };
-	PGresult *res;
-	int n;
+	struct serve_store_hit *rows;
+	size_t n;
 
 	serial_format_hex(serial, a->serial, sizeof(a->serial));
-	if (ci != NULL) {
-		hex_of(ci->aki, ci->aki_len, aki);
-		hex_of(ci->sha256, 32, sha);
-		params[1] = ci->issuer ? ci->issuer : "";
-		params[2] = aki;
-		params[3] = sha;
-	}
-	res = db_query(db, sql, 4, params);
-	if (res == NULL)
+	if (serve_store_check(db, a->serial, ci, &rows, &n) < 0)
 		return -1;
-	n = PQntuples(res);
-	a->hits = n > 0 ? xcalloc((size_t)n, sizeof(*a->hits)) : NULL;
-	for (int i = 0; i < n; i++) {
+	a->hits = n > 0 ? xcalloc(n, sizeof(*a->hits)) : NULL;
+	for (size_t i = 0; i < n; i++) {
 		struct check_hit *h = &a->hits[a->nhits];
 		struct deadline_rule rule;
 		struct serve_clock clk;
 		char err[256];
 
-		snprintf(h->slug, sizeof(h->slug), "%s", PQgetvalue(res, i, 0));
-		snprintf(h->title, sizeof(h->title), "%s",
-			 PQgetvalue(res, i, 1));
-		snprintf(h->reason, sizeof(h->reason), "%s",
-			 PQgetvalue(res, i, 2));
-		if (serve_incident_clock(h->reason, db_get_time(res, i, 3),
-					 db_get_time(res, i, 4), &clk) < 0 ||
-		    deadline_resolve(h->reason, db_get_time(res, i, 3), &rule,
-				     err, sizeof(err)) < 0)
+		copy_text(h->slug, sizeof(h->slug), rows[i].slug);
+		copy_text(h->title, sizeof(h->title), rows[i].title);
+		copy_text(h->reason, sizeof(h->reason), rows[i].reason);
+		if (serve_incident_clock(h->reason, rows[i].aware_at,
+					 rows[i].cpr_received_at, &clk) < 0 ||
+		    deadline_resolve(h->reason, rows[i].aware_at, &rule, err,
+				     sizeof(err)) < 0)
 			continue;
-		snprintf(h->rule_text, sizeof(h->rule_text), "%s (%s)",
-			 rule.text, rule.citation);
+		if (snprintf(h->rule_text, sizeof(h->rule_text), "%s (%s)",
+			     rule.text, rule.citation) >=
+		    (int)sizeof(h->rule_text))
+			log_debug("serve: rule text cut to %zu bytes",
+				  sizeof(h->rule_text) - 1);
 		h->must_by = clk.must_by;
-		snprintf(h->state, sizeof(h->state), "%s",
-			 PQgetvalue(res, i, 5));
-		h->revoked_at = db_get_time(res, i, 6);
-		h->replaced = PQgetvalue(res, i, 7)[0] == 't';
-		h->not_after = db_get_time(res, i, 8);
+		copy_text(h->state, sizeof(h->state), rows[i].state);
+		h->revoked_at = rows[i].revoked_at;
+		h->replaced = rows[i].replaced;
+		h->not_after = rows[i].not_after;
 		a->nhits++;
 	}
-	PQclear(res);
+	serve_store_hits_free(rows, n);
 	a->checked = true;
 	return 0;
 }
@@ -1203,10 +1139,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 			       wants_json(c));
 	if (get && strcmp(url, "/healthz") == 0) {
 		struct db *db = worker_db(s);
-		PGresult *res = db ? db_query(db, "SELECT 1", 0, NULL) : NULL;
-		bool ok = res != NULL;
+		bool ok = db != NULL && serve_store_ping(db);
 
-		PQclear(res);
 		return reply_json(s, c, r,
 				  ok ? MHD_HTTP_OK
 				     : MHD_HTTP_SERVICE_UNAVAILABLE,
