@@ -73,6 +73,55 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+struct export_window {
+	long long margin, retry;
+	time_t now;
+};
+
+/* The JSON line of one certificate row (with an explanationURL under
+ * base[0..blen) when that is not empty); -1 when the row gets none (no
+ * usable key identifier or serial, or no window of its own). */
+static int export_line(FILE *f, const struct serve_store_export_row *row,
+		       const struct serve_clock *clk,
+		       const struct export_window *win, const char *base,
+		       size_t blen)
+{
+	unsigned char aki[ARI_AKI_MAX];
+	char certid[ARI_CERTID_MAX], ser[SERIAL_TEXT_MAX], err[160];
+	struct serial sr;
+	struct ari_window w;
+	const char *hex = row->aki_hex;
+	size_t alen = strlen(hex) / 2;
+	char a[UTCTIME_BUFSZ], b[UTCTIME_BUFSZ];
+
+	if (alen == 0 || alen > ARI_AKI_MAX ||
+	    serial_from_stored_hex(&sr, row->serial_hex, err, sizeof(err)) < 0)
+		return -1;
+	for (size_t k = 0; k < alen; k++) {
+		unsigned v;
+
+		sscanf(hex + 2 * k, "%2x", &v);
+		aki[k] = (unsigned char)v;
+	}
+	if (ari_certid_format(aki, alen, &sr, certid, sizeof(certid)) < 0 ||
+	    serve_ari_row_window(clk, row->state, row->not_after, win->margin,
+				 win->retry, win->now, &w) < 0)
+		return -1;
+	serial_format_hex(&sr, ser, sizeof(ser));
+	utctime_format_rfc3339(w.start, a, sizeof(a));
+	utctime_format_rfc3339(w.end, b, sizeof(b));
+	fprintf(f,
+		"{\"certID\":\"%s\",\"suggestedWindow\":"
+		"{\"start\":\"%s\",\"end\":\"%s\"},"
+		"\"retryAfter\":%lld",
+		certid, a, b, w.retry_after);
+	if (blen > 0)
+		fprintf(f, ",\"explanationURL\":\"%.*s/check?serial=%s\"",
+			(int)blen, base, ser);
+	fputs("}\n", f);
+	return 0;
+}
+
 /* One JSON line per certificate of the incident that has a certID. */
 int cmd_export_ari(struct cli *cli, int argc, char **argv)
 {
@@ -81,14 +130,15 @@ int cmd_export_ari(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *out_path = NULL, *base = cli->cfg->serve.public_url;
-	long long margin = cli->cfg->serve.ari_margin_ms / 1000,
-		  retry = cli->cfg->serve.ari_retry_ms / 1000;
+	struct export_window win = {
+		.margin = cli->cfg->serve.ari_margin_ms / 1000,
+		.retry = cli->cfg->serve.ari_retry_ms / 1000,
+		.now = clock_now(),
+	};
 	struct cli_output out;
 	struct incident *inc = NULL;
 	struct serve_clock clk;
-	char certid[ARI_CERTID_MAX], ser[SERIAL_TEXT_MAX], err[160];
 	struct serve_store_export_row *rows = NULL;
-	time_t now = clock_now();
 	long long written = 0, skipped = 0;
 	bool ok = false, open_out = false;
 	int c, rc = EX_SOFTWARE;
@@ -135,48 +185,11 @@ int cmd_export_ari(struct cli *cli, int argc, char **argv)
 			goto out;
 		}
 		for (size_t i = 0; i < n; i++) {
-			unsigned char aki[ARI_AKI_MAX];
-			struct serial sr;
-			struct ari_window w;
-			const char *hex = rows[i].aki_hex;
-			size_t alen = strlen(hex) / 2;
-			char a[UTCTIME_BUFSZ], b[UTCTIME_BUFSZ];
-
-			if (alen == 0 || alen > ARI_AKI_MAX ||
-			    serial_from_stored_hex(&sr, rows[i].serial_hex,
-						   err, sizeof(err)) < 0) {
+			if (export_line(out.f, &rows[i], &clk, &win, base,
+					blen) < 0)
 				skipped++;
-				continue;
-			}
-			for (size_t k = 0; k < alen; k++) {
-				unsigned v;
-
-				sscanf(hex + 2 * k, "%2x", &v);
-				aki[k] = (unsigned char)v;
-			}
-			if (ari_certid_format(aki, alen, &sr, certid,
-					      sizeof(certid)) < 0 ||
-			    serve_ari_row_window(&clk, rows[i].state,
-						 rows[i].not_after, margin,
-						 retry, now, &w) < 0) {
-				skipped++;
-				continue;
-			}
-			serial_format_hex(&sr, ser, sizeof(ser));
-			utctime_format_rfc3339(w.start, a, sizeof(a));
-			utctime_format_rfc3339(w.end, b, sizeof(b));
-			fprintf(out.f,
-				"{\"certID\":\"%s\",\"suggestedWindow\":"
-				"{\"start\":\"%s\",\"end\":\"%s\"},"
-				"\"retryAfter\":%lld",
-				certid, a, b, w.retry_after);
-			if (blen > 0)
-				fprintf(out.f,
-					",\"explanationURL\":\"%.*s/check?"
-					"serial=%s\"",
-					(int)blen, base, ser);
-			fputs("}\n", out.f);
-			written++;
+			else
+				written++;
 		}
 		serve_store_export_rows_free(rows, n);
 		rows = NULL;

@@ -155,15 +155,16 @@ static json_t *grouped_json(struct db *db, const char *key,
 	a = json_array();
 	for (size_t r = 0; r < n; r++)
 		json_array_append_new(
-			a, with_failure
-				   ? json_pack("{s:s,s:o,s:I}", key, v[r].label,
-					       "failure",
-					       v[r].failure
-						       ? json_string(v[r].failure)
-						       : json_null(),
-					       "count", (json_int_t)v[r].count)
-				   : json_pack("{s:s,s:I}", key, v[r].label,
-					       "count", (json_int_t)v[r].count));
+			a,
+			with_failure
+				? json_pack("{s:s,s:o,s:I}", key, v[r].label,
+					    "failure",
+					    v[r].failure
+						    ? json_string(v[r].failure)
+						    : json_null(),
+					    "count", (json_int_t)v[r].count)
+				: json_pack("{s:s,s:I}", key, v[r].label,
+					    "count", (json_int_t)v[r].count));
 	status_store_counts_free(v, n);
 	return a;
 }

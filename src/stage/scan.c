@@ -228,8 +228,8 @@ static enum classify_verdict verdict_of(const struct pending *p,
 
 	if (!p->has_leaf)
 		return probe_outcome_verdict(p->outcome);
-	leaf.affected = affected_names != NULL &&
-			names_host(affected_names, p->name);
+	leaf.affected =
+		affected_names != NULL && names_host(affected_names, p->name);
 	return classify_leaf(p->name, &leaf, now);
 }
 
@@ -281,8 +281,8 @@ static int flush(struct worker *w)
 			.probed_name = p->via_wildcard ? p->name : NULL,
 			.verdict = classify_verdict_name(v),
 			.served = p->has_leaf ? &p->ci : NULL,
-			.tls_version = p->tls_version[0] ? p->tls_version
-							 : NULL,
+			.tls_version =
+				p->tls_version[0] ? p->tls_version : NULL,
 			.error = p->error[0] ? p->error : NULL,
 			.elapsed_ms = p->elapsed_ms < 0 ? 0 : p->elapsed_ms,
 		};
@@ -296,8 +296,7 @@ static int flush(struct worker *w)
 		if (w->jsonl >= 0)
 			jsonl_line(w, p, v);
 	}
-	if (scan_store_batch_end(w->db, c, w->name, done, ndone, &outcomes) <
-	    0)
+	if (scan_store_batch_end(w->db, c, w->name, done, ndone, &outcomes) < 0)
 		goto out;
 	count_outcomes(w->shared, &outcomes);
 	atomic_fetch_add(&w->shared->done, (long long)ndone);

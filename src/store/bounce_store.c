@@ -25,7 +25,8 @@ int bounce_store_record(struct db *db, long long incident_id,
 		" 'bounced'], delivery), 0) < array_position(ARRAY['delayed',"
 		" 'delivered', 'bounced'], $3::text)"
 		" RETURNING id, address),"
-		" unr AS (INSERT INTO unreachable_address (incident_id, address,"
+		" unr AS (INSERT INTO unreachable_address (incident_id, "
+		"address,"
 		" notice_id, status, diagnostic, recorded_at)"
 		" SELECT $1, address, id, $4, nullif($5, ''), certrecall_now()"
 		" FROM upd WHERE $3 = 'bounced' AND $4 LIKE '5.%'"
@@ -37,7 +38,8 @@ int bounce_store_record(struct db *db, long long incident_id,
 		" st AS (UPDATE notice SET state = 'unreachable'"
 		" WHERE id IN (SELECT notice_id FROM dq)"
 		" AND state IN ('pending', 'retry') RETURNING id)"
-		" SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM unr),"
+		" SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM "
+		"unr),"
 		" (SELECT count(*) FROM st),"
 		" (SELECT incident_id FROM notice WHERE id = $2)";
 	char id[32], notice[32];

@@ -34,8 +34,7 @@ static int interval_text(char *buf, size_t len, long long ms)
 static int literal_add(char *buf, size_t len, size_t *used, bool first,
 		       const char *s)
 {
-	int k = snprintf(buf + *used, len - *used, "%s%s", first ? "" : ",",
-			 s);
+	int k = snprintf(buf + *used, len - *used, "%s%s", first ? "" : ",", s);
 
 	if (k < 0 || (size_t)k >= len - *used)
 		return -1;

@@ -10,10 +10,10 @@
 struct db;
 
 struct bounce_store_result {
-	bool ours;		/* the notice is one of the incident's */
-	long long changed;	/* notices whose delivery changed (0 or 1) */
-	long long unreachable;	/* addresses newly unreachable */
-	long long dropped;	/* queued reminders taken out of the queue */
+	bool ours;	       /* the notice is one of the incident's */
+	long long changed;     /* notices whose delivery changed (0 or 1) */
+	long long unreachable; /* addresses newly unreachable */
+	long long dropped;     /* queued reminders taken out of the queue */
 };
 
 /*

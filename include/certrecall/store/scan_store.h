@@ -137,10 +137,10 @@ long long scan_store_give_back(struct db *db, const struct config *cfg,
 
 /* Live leases of other workers on due targets. */
 struct scan_store_leases {
-	int workers;	    /* other workers holding leases; 0: none */
-	long long targets;  /* targets they hold */
-	time_t until;	    /* the last lease ends */
-	char first[61];	    /* the worker holding most (60 characters) */
+	int workers;	   /* other workers holding leases; 0: none */
+	long long targets; /* targets they hold */
+	time_t until;	   /* the last lease ends */
+	char first[61];	   /* the worker holding most (60 characters) */
 };
 
 /*
