@@ -434,11 +434,12 @@ static int wait_for_leases(struct worker *w, struct progress *prog,
 		log_info("scan: %s until %s; waiting", note, until);
 	*announced = true;
 	if (prog != NULL) {
-		size_t len = strlen(note);
+		char line[sizeof(note) + sizeof(until) + 16];
 
-		snprintf(note + len, sizeof(note) - len, " until %s; waiting",
-			 until);
-		progress_set_note(prog, note);
+		if (snprintf(line, sizeof(line), "%s until %s; waiting", note,
+			     until) >= (int)sizeof(line))
+			line[0] = '\0'; /* cannot be: sized for both */
+		progress_set_note(prog, line);
 		progress_update(prog, (uint64_t)atomic_load(&w->shared->done));
 	}
 	/* Leases run on the real clock: wait a second, then claim again. */
@@ -508,7 +509,8 @@ static int worker_main(struct worker *w, struct progress *prog, long long total)
 			last_flush = mono();
 		}
 		if (prog != NULL) {
-			char note[160];
+			/* Room for every number at its longest. */
+			char note[256];
 
 			snprintf(
 				note, sizeof(note),

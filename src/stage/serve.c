@@ -1,5 +1,8 @@
 /*
- * serve.c - the HTTP layer of `certrecall serve` on libmicrohttpd.
+ * serve.c - the HTTP layer of `certrecall serve` on libmicrohttpd: the
+ * routes, ARI, the staff pages, start and stop.  What every page shares
+ * is serve_http.c; the self-check is serve_check.c; the SQL is
+ * store/serve_store.c.
  *
  * Routes:
  *   GET  /healthz                      200 when the database answers
@@ -14,8 +17,6 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -31,23 +32,19 @@
 #include <time.h>
 
 #include "certrecall/core/ari.h"
-#include "certrecall/core/certinfo.h"
 #include "certrecall/core/classify.h"
 #include "certrecall/base/clock.h"
 #include "certrecall/core/config.h"
 #include "certrecall/store/db.h"
 #include "certrecall/core/deadline.h"
-#include "certrecall/core/dnsname.h"
 #include "certrecall/store/incident.h"
 #include "certrecall/store/serve_store.h"
 #include "certrecall/base/log.h"
-#include "certrecall/net/probe.h"
 #include "certrecall/core/serial.h"
 #include "certrecall/stage/serve.h"
 #include "certrecall/stage/serve_check.h"
 #include "certrecall/stage/serve_http.h"
 #include "certrecall/base/utctime.h"
-#include "certrecall/core/webform.h"
 #include "certrecall/base/xalloc.h"
 
 /* ---- clocks and windows (shared with export-ari) ---- */
