@@ -435,8 +435,10 @@ int scan_store_batch_end(struct db *db, struct db_copy *c, const char *worker,
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (db_copy_end(c, NULL, NULL) < 0)
-		goto rollback;
+	if (db_copy_end(c, NULL, NULL) < 0) {
+		db_rollback(db);
+		goto out;
+	}
 	for (size_t i = 0; i < ndone; i++)
 		json_array_append_new(arr, json_integer(done[i]));
 	done_param = json_dumps(arr, JSON_COMPACT);
@@ -454,8 +456,10 @@ int scan_store_batch_end(struct db *db, struct db_copy *c, const char *worker,
 		       " RETURNING coalesce(t.outcome, ''),"
 		       " coalesce(t.failure, '')",
 		       2, params);
-	if (res == NULL)
-		goto rollback;
+	if (res == NULL) {
+		db_rollback(db);
+		goto out;
+	}
 	if (db_commit(db) < 0) {
 		PQclear(res);
 		goto out;
@@ -463,9 +467,6 @@ int scan_store_batch_end(struct db *db, struct db_copy *c, const char *worker,
 	count_outcomes(res, out);
 	PQclear(res);
 	rc = 0;
-	goto out;
-rollback:
-	db_rollback(db);
 out:
 	free(done_param);
 	json_decref(arr);
