@@ -16,6 +16,7 @@
 #include "certrecall/core/bounces.h"
 #include "certrecall/cmd/cli.h"
 #include "certrecall/core/config.h"
+#include "certrecall/store/bounce_store.h"
 #include "certrecall/store/db.h"
 #include "certrecall/store/incident.h"
 #include "certrecall/base/log.h"
@@ -30,48 +31,12 @@ struct tally {
 	int error; /* a database error stopped the run */
 };
 
-/*
- * Records one report about one notice in one statement: the notice's
- * delivery (never downgraded: bounced > delivered > delayed), and for a
- * 5.x.x bounce the address as unreachable, with its queued reminders
- * taken out of the queue.  Returns the incident the notice belongs to
- * in the last column, so a bounce about another incident is told apart.
- */
-static const char record_sql[] =
-	"WITH upd AS (UPDATE notice SET delivery = $3,"
-	" delivery_status = nullif($4, ''),"
-	" delivery_diagnostic = nullif($5, ''),"
-	" delivery_at = certrecall_now()"
-	" WHERE id = $2 AND incident_id = $1 AND address IS NOT NULL"
-	" AND coalesce(array_position(ARRAY['delayed', 'delivered',"
-	" 'bounced'], delivery), 0) < array_position(ARRAY['delayed',"
-	" 'delivered', 'bounced'], $3::text)"
-	" RETURNING id, address),"
-	" unr AS (INSERT INTO unreachable_address (incident_id, address,"
-	" notice_id, status, diagnostic, recorded_at)"
-	" SELECT $1, address, id, $4, nullif($5, ''), certrecall_now()"
-	" FROM upd WHERE $3 = 'bounced' AND $4 LIKE '5.%'"
-	" ON CONFLICT DO NOTHING RETURNING address),"
-	" dq AS (DELETE FROM notice_queue q USING notice n, unr"
-	" WHERE q.notice_id = n.id AND n.incident_id = $1"
-	" AND n.address = unr.address AND n.kind = 'reminder'"
-	" AND q.state <> 'claimed' RETURNING q.notice_id),"
-	" st AS (UPDATE notice SET state = 'unreachable'"
-	" WHERE id IN (SELECT notice_id FROM dq)"
-	" AND state IN ('pending', 'retry') RETURNING id)"
-	" SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM unr),"
-	" (SELECT count(*) FROM st),"
-	" (SELECT incident_id FROM notice WHERE id = $2)";
-
 static int record_one(const char *where, const struct bounces_dsn *d,
 		      int parse_rc, void *arg)
 {
 	struct tally *t = arg;
-	char id[32], notice[32];
-	const char *params[5] = { id, notice, bounces_action_name(d->action),
-				  d->status, d->diagnostic };
+	struct bounce_store_result res;
 	long long notice_id;
-	PGresult *res;
 	int v;
 
 	t->messages++;
@@ -102,29 +67,27 @@ static int record_one(const char *where, const struct bounces_dsn *d,
 		t->not_dsn++;
 		return 0;
 	}
-	snprintf(id, sizeof(id), "%lld", t->inc->id);
-	snprintf(notice, sizeof(notice), "%lld", notice_id);
-	res = db_query(t->db, record_sql, 5, params);
-	if (res == NULL) {
+	if (bounce_store_record(t->db, t->inc->id, notice_id,
+				bounces_action_name(d->action), d->status,
+				d->diagnostic, &res) < 0) {
 		t->error = 1;
 		return -1;
 	}
-	if (PQgetisnull(res, 0, 3) || db_get_llong(res, 0, 3) != t->inc->id) {
+	if (!res.ours) {
 		log_warn("%s: notice %lld is not one of incident %s, ignored",
 			 where, notice_id, t->inc->slug);
 		t->foreign++;
-	} else if (db_get_llong(res, 0, 0) == 0) {
+	} else if (res.changed == 0) {
 		t->unchanged++;
 	} else {
 		t->changed[d->action]++;
-		t->unreachable += db_get_llong(res, 0, 1);
-		t->dropped += db_get_llong(res, 0, 2);
+		t->unreachable += res.unreachable;
+		t->dropped += res.dropped;
 		log_info("notice %lld: %s%s%s%s%s", notice_id,
 			 bounces_action_name(d->action),
 			 d->status[0] ? " " : "", d->status,
 			 d->diagnostic[0] ? ": " : "", d->diagnostic);
 	}
-	PQclear(res);
 	return 0;
 }
 

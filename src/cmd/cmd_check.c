@@ -17,7 +17,7 @@
 #include "certrecall/core/classify.h"
 #include "certrecall/cmd/cli.h"
 #include "certrecall/base/clock.h"
-#include "certrecall/store/db.h"
+#include "certrecall/store/check_store.h"
 #include "certrecall/core/dnsname.h"
 #include "certrecall/base/log.h"
 #include "certrecall/net/probe.h"
@@ -192,95 +192,60 @@ static void hex_of(const unsigned char *b, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static char *col_dup(PGresult *res, int row, int col)
+/* Whether an incident's names (space-separated) cover name. */
+static bool names_cover(const char *names, const char *name)
 {
-	if (PQgetisnull(res, row, col))
-		return NULL;
-	return xstrdup(PQgetvalue(res, row, col));
+	bool covered = false;
+
+	for (const char *p = names; *p;) {
+		size_t len = strcspn(p, " ");
+		char *one = xstrndup(p, len);
+
+		if (classify_name_covers(one, name))
+			covered = true;
+		free(one);
+		p += len;
+		p += strspn(p, " ");
+	}
+	return covered;
 }
 
 /*
- * Which incidents list r's served certificate, and whether that
- * certificate names the host (an imported row without names is taken to
- * be the served certificate itself, so its names are the leaf's).
- * Identity is (issuer, serial): certificate_served_match() (009) decides,
- * by SHA-256 when the incident has the certificate, else by issuer name
- * or key identifier and serial; a certificate of another issuer never
- * matches.
+ * Which incidents list r's served certificate (check_store), and whether
+ * that certificate names the host (an imported row without names is
+ * taken to be the served certificate itself, so its names are the
+ * leaf's).
  */
 static int lookup_incidents(struct db *db, const char *name,
 			    struct check_row *r)
 {
-	/* One probe of the (incident_id, serial, issuer) index per
-	 * incident: the serial alone has no index (it would slow every
-	 * import). */
-	static const char sql[] =
-		"SELECT i.slug, i.title, CASE WHEN c.good IS NOT NULL"
-		" AND c.revocation_state = 'unknown' THEN 'good'"
-		" ELSE c.revocation_state END, "
-		"to_char(c.revoked_at AT TIME ZONE 'UTC', "
-		"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-		"array_to_string(c.names, ' '), c.match, c.good "
-		"FROM incident i CROSS JOIN LATERAL (SELECT c.revocation_state,"
-		" c.revoked_at, c.names, "
-		/* revcheck's answers are evidence, not the certificate's
-		 * state (only a revocation is derived into it): a good
-		 * answer, the latest from OCSP, CRL or an import. */
-		" (SELECT g.source || ', checked ' || to_char(g.at AT TIME"
-		"  ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-		"  FROM (SELECT e.source, e.checked_at AS at"
-		"   FROM revocation_evidence e WHERE e.certificate_id = c.id"
-		"   AND e.status = 'good'"
-		"   UNION ALL SELECT 'crl', a.fetched_at FROM crl_answer a"
-		"   WHERE a.certificate_id = c.id AND a.status = 'good') g"
-		"  ORDER BY g.at DESC LIMIT 1) AS good,"
-		" certificate_served_match(c,"
-		" decode($1, 'hex'), $2, nullif(decode($3, 'hex'), ''::bytea),"
-		" decode($4, 'hex')) AS match FROM certificate c "
-		"WHERE c.incident_id = i.id AND c.serial = decode($1, 'hex')) "
-		"c "
-		"WHERE c.match IS NOT NULL ORDER BY i.slug";
-	char hex[2 * SERIAL_MAX + 1], aki[2 * sizeof(r->ci.aki) + 1], sha[65];
-	const char *params[4] = { hex, r->ci.issuer, aki, sha };
-	PGresult *res;
-	int n;
+	struct check_store_incident *st;
+	size_t n;
 
-	serial_format_hex(&r->ci.serial, hex, sizeof(hex));
-	hex_of(r->ci.aki, r->ci.aki_len, aki);
-	hex_of(r->ci.sha256, 32, sha);
-	res = db_query(db, sql, 4, params);
-	if (res == NULL)
+	if (check_store_incidents(db, &r->ci, &st, &n) < 0)
 		return -1;
-	n = PQntuples(res);
-	r->inc = n > 0 ? xcalloc((size_t)n, sizeof(*r->inc)) : NULL;
-	for (int i = 0; i < n; i++) {
+	r->inc = n > 0 ? xcalloc(n, sizeof(*r->inc)) : NULL;
+	for (size_t i = 0; i < n; i++) {
 		struct check_incident *ci = &r->inc[r->ninc++];
-		const char *names = PQgetvalue(res, i, 4);
 
-		ci->slug = col_dup(res, i, 0);
-		ci->title = col_dup(res, i, 1);
-		ci->revocation_state = col_dup(res, i, 2);
-		ci->revoked_at = col_dup(res, i, 3);
-		ci->match = col_dup(res, i, 5);
-		ci->good_by = col_dup(res, i, 6);
-		if (*names == '\0') {
+		/* The strings change hands; the names are read here. */
+		ci->slug = st[i].slug;
+		ci->title = st[i].title;
+		ci->revocation_state = st[i].revocation_state;
+		ci->revoked_at = st[i].revoked_at;
+		ci->match = st[i].match;
+		ci->good_by = st[i].good_by;
+		st[i].slug = st[i].title = st[i].revocation_state = NULL;
+		st[i].revoked_at = st[i].match = st[i].good_by = NULL;
+		if (*st[i].names == '\0') {
 			for (size_t k = 0; k < r->ci.nnames; k++)
 				if (classify_name_covers(r->ci.names[k], name))
 					ci->names_host = true;
 			continue;
 		}
-		for (const char *p = names; *p;) {
-			size_t len = strcspn(p, " ");
-			char *one = xstrndup(p, len);
-
-			if (classify_name_covers(one, name))
-				ci->names_host = true;
-			free(one);
-			p += len;
-			p += strspn(p, " ");
-		}
+		ci->names_host = names_cover(st[i].names, name);
 	}
-	PQclear(res);
+	check_store_incidents_free(st, n);
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "certrecall/core/config.h"
 #include "certrecall/core/crl.h"
 #include "certrecall/store/db.h"
+#include "certrecall/store/dbq.h"
 #include "certrecall/store/incident.h"
 #include "certrecall/core/jsonout.h"
 #include "certrecall/base/log.h"

@@ -19,6 +19,7 @@
 #include "certrecall/store/db.h"
 #include "certrecall/core/deadline.h"
 #include "certrecall/store/incident.h"
+#include "certrecall/store/serve_store.h"
 #include "certrecall/base/log.h"
 #include "certrecall/core/serial.h"
 #include "certrecall/stage/serve.h"
@@ -72,6 +73,55 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+struct export_window {
+	long long margin, retry;
+	time_t now;
+};
+
+/* The JSON line of one certificate row (with an explanationURL under
+ * base[0..blen) when that is not empty); -1 when the row gets none (no
+ * usable key identifier or serial, or no window of its own). */
+static int export_line(FILE *f, const struct serve_store_export_row *row,
+		       const struct serve_clock *clk,
+		       const struct export_window *win, const char *base,
+		       size_t blen)
+{
+	unsigned char aki[ARI_AKI_MAX];
+	char certid[ARI_CERTID_MAX], ser[SERIAL_TEXT_MAX], err[160];
+	struct serial sr;
+	struct ari_window w;
+	const char *hex = row->aki_hex;
+	size_t alen = strlen(hex) / 2;
+	char a[UTCTIME_BUFSZ], b[UTCTIME_BUFSZ];
+
+	if (alen == 0 || alen > ARI_AKI_MAX ||
+	    serial_from_stored_hex(&sr, row->serial_hex, err, sizeof(err)) < 0)
+		return -1;
+	for (size_t k = 0; k < alen; k++) {
+		unsigned v;
+
+		sscanf(hex + 2 * k, "%2x", &v);
+		aki[k] = (unsigned char)v;
+	}
+	if (ari_certid_format(aki, alen, &sr, certid, sizeof(certid)) < 0 ||
+	    serve_ari_row_window(clk, row->state, row->not_after, win->margin,
+				 win->retry, win->now, &w) < 0)
+		return -1;
+	serial_format_hex(&sr, ser, sizeof(ser));
+	utctime_format_rfc3339(w.start, a, sizeof(a));
+	utctime_format_rfc3339(w.end, b, sizeof(b));
+	fprintf(f,
+		"{\"certID\":\"%s\",\"suggestedWindow\":"
+		"{\"start\":\"%s\",\"end\":\"%s\"},"
+		"\"retryAfter\":%lld",
+		certid, a, b, w.retry_after);
+	if (blen > 0)
+		fprintf(f, ",\"explanationURL\":\"%.*s/check?serial=%s\"",
+			(int)blen, base, ser);
+	fputs("}\n", f);
+	return 0;
+}
+
 /* One JSON line per certificate of the incident that has a certID. */
 int cmd_export_ari(struct cli *cli, int argc, char **argv)
 {
@@ -79,20 +129,20 @@ int cmd_export_ari(struct cli *cli, int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char fetch[] = "FETCH 10000 FROM ari";
 	const char *out_path = NULL, *base = cli->cfg->serve.public_url;
-	long long margin = cli->cfg->serve.ari_margin_ms / 1000,
-		  retry = cli->cfg->serve.ari_retry_ms / 1000;
+	struct export_window win = {
+		.margin = cli->cfg->serve.ari_margin_ms / 1000,
+		.retry = cli->cfg->serve.ari_retry_ms / 1000,
+		.now = clock_now(),
+	};
 	struct cli_output out;
 	struct incident *inc = NULL;
 	struct serve_clock clk;
-	char id[32], certid[ARI_CERTID_MAX], ser[SERIAL_TEXT_MAX], err[160];
-	const char *params[1] = { id };
-	time_t now = clock_now();
+	struct serve_store_export_row *rows = NULL;
 	long long written = 0, skipped = 0;
 	bool ok = false, open_out = false;
-	PGresult *res;
-	int c, rc = EX_SOFTWARE, n;
+	int c, rc = EX_SOFTWARE;
+	size_t n = 0;
 	size_t blen = strlen(base);
 
 	optind = 0;
@@ -118,37 +168,10 @@ int cmd_export_ari(struct cli *cli, int argc, char **argv)
 		rc = EX_DATAERR;
 		goto out;
 	}
-	snprintf(id, sizeof(id), "%lld", inc->id);
-	if (db_begin(cli->db) < 0) {
+	if (db_begin(cli->db) < 0 ||
+	    serve_store_export_open(cli->db, inc->id, &skipped) < 0) {
 		rc = EX_TEMPFAIL;
 		goto out;
-	}
-	res = db_query(cli->db,
-		       "DECLARE ari NO SCROLL CURSOR FOR "
-		       "SELECT encode(aki, 'hex'), encode(serial, 'hex'),"
-		       " revocation_state,"
-		       " extract(epoch FROM not_after)::bigint "
-		       "FROM certificate WHERE incident_id = $1 "
-		       "AND aki IS NOT NULL ORDER BY id",
-		       1, params);
-	if (res == NULL) {
-		rc = EX_TEMPFAIL;
-		goto out;
-	}
-	PQclear(res);
-	skipped = 0;
-	{
-		PGresult *r2 =
-			db_query(cli->db,
-				 "SELECT count(*) FROM certificate "
-				 "WHERE incident_id = $1 AND aki IS NULL",
-				 1, params);
-		if (r2 == NULL) {
-			rc = EX_TEMPFAIL;
-			goto out;
-		}
-		skipped = db_get_llong(r2, 0, 0);
-		PQclear(r2);
 	}
 	rc = cli_output_open(&out, out_path);
 	if (rc != 0)
@@ -157,57 +180,19 @@ int cmd_export_ari(struct cli *cli, int argc, char **argv)
 	while (blen > 0 && base[blen - 1] == '/')
 		blen--;
 	for (;;) {
-		res = db_query(cli->db, fetch, 0, NULL);
-		if (res == NULL) {
+		if (serve_store_export_next(cli->db, &rows, &n) < 0) {
 			rc = EX_TEMPFAIL;
 			goto out;
 		}
-		n = PQntuples(res);
-		for (int i = 0; i < n; i++) {
-			unsigned char aki[ARI_AKI_MAX];
-			struct serial sr;
-			struct ari_window w;
-			const char *hex = PQgetvalue(res, i, 0);
-			size_t alen = strlen(hex) / 2;
-			char a[UTCTIME_BUFSZ], b[UTCTIME_BUFSZ];
-
-			if (alen == 0 || alen > ARI_AKI_MAX ||
-			    serial_from_stored_hex(&sr, PQgetvalue(res, i, 1),
-						   err, sizeof(err)) < 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (export_line(out.f, &rows[i], &clk, &win, base,
+					blen) < 0)
 				skipped++;
-				continue;
-			}
-			for (size_t k = 0; k < alen; k++) {
-				unsigned v;
-
-				sscanf(hex + 2 * k, "%2x", &v);
-				aki[k] = (unsigned char)v;
-			}
-			if (ari_certid_format(aki, alen, &sr, certid,
-					      sizeof(certid)) < 0 ||
-			    serve_ari_row_window(&clk, PQgetvalue(res, i, 2),
-						 db_get_time(res, i, 3), margin,
-						 retry, now, &w) < 0) {
-				skipped++;
-				continue;
-			}
-			serial_format_hex(&sr, ser, sizeof(ser));
-			utctime_format_rfc3339(w.start, a, sizeof(a));
-			utctime_format_rfc3339(w.end, b, sizeof(b));
-			fprintf(out.f,
-				"{\"certID\":\"%s\",\"suggestedWindow\":"
-				"{\"start\":\"%s\",\"end\":\"%s\"},"
-				"\"retryAfter\":%lld",
-				certid, a, b, w.retry_after);
-			if (blen > 0)
-				fprintf(out.f,
-					",\"explanationURL\":\"%.*s/check?"
-					"serial=%s\"",
-					(int)blen, base, ser);
-			fputs("}\n", out.f);
-			written++;
+			else
+				written++;
 		}
-		PQclear(res);
+		serve_store_export_rows_free(rows, n);
+		rows = NULL;
 		if (n == 0)
 			break;
 		if (ferror(out.f))
@@ -219,6 +204,7 @@ int cmd_export_ari(struct cli *cli, int argc, char **argv)
 		 "one (no key identifier, or expired)",
 		 inc->slug, written, skipped);
 out:
+	serve_store_export_rows_free(rows, n);
 	if (open_out && cli_output_close(&out, ok) != 0 && rc == 0)
 		rc = EX_IOERR;
 	if (cli->db != NULL)

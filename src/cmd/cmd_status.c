@@ -23,12 +23,12 @@
 #include "certrecall/base/clock.h"
 #include "certrecall/core/config.h"
 #include "certrecall/core/dashboard.h"
-#include "certrecall/store/db.h"
 #include "certrecall/store/incident.h"
 #include "certrecall/core/jsonout.h"
 #include "certrecall/base/log.h"
 #include "certrecall/core/report.h"
 #include "certrecall/store/report_store.h"
+#include "certrecall/store/status_store.h"
 #include "certrecall/base/utctime.h"
 #include "certrecall/base/xalloc.h"
 
@@ -40,27 +40,34 @@ static void on_signal(int sig)
 	stop_watch = 1;
 }
 
-/* Prints "  label  count" rows of a two-column query, under a title. */
+/* Prints "  label  count" rows of one of status_store's counts, under a
+ * title. */
 static int print_grouped(struct db *db, FILE *out, int width, const char *title,
-			 const char *sql, const char *incident)
+			 enum status_store_group g, long long incident_id)
 {
-	PGresult *res = db_query(db, sql, 1, &incident);
+	struct status_store_count *v;
 	const char **labels, **counts;
-	int n, rc;
+	char(*nums)[32];
+	size_t n;
+	int rc;
 
-	if (res == NULL)
+	if (status_store_counts(db, incident_id, g, &v, &n) < 0)
 		return -1;
-	n = PQntuples(res);
-	labels = xcalloc((size_t)n + 1, sizeof(*labels));
-	counts = xcalloc((size_t)n + 1, sizeof(*counts));
-	for (int i = 0; i < n; i++) {
-		labels[i] = PQgetvalue(res, i, 0);
-		counts[i] = PQgetvalue(res, i, 1);
+	labels = xcalloc(n + 1, sizeof(*labels));
+	counts = xcalloc(n + 1, sizeof(*counts));
+	nums = xcalloc(n + 1, sizeof(*nums));
+	for (size_t i = 0; i < n; i++) {
+		labels[i] = v[i].label;
+		if (snprintf(nums[i], sizeof(nums[i]), "%lld", v[i].count) >=
+		    (int)sizeof(nums[i]))
+			nums[i][0] = '\0'; /* cannot be: 20 digits at most */
+		counts[i] = nums[i];
 	}
-	rc = dashboard_write_counts(out, width, title, labels, counts, n);
+	rc = dashboard_write_counts(out, width, title, labels, counts, (int)n);
+	free(nums);
 	free(labels);
 	free(counts);
-	PQclear(res);
+	status_store_counts_free(v, n);
 	return rc;
 }
 
@@ -77,7 +84,7 @@ static int print_counts(struct db *db, const struct report *r,
 		"revoked on time", "revoked late", "pending",
 		"overdue",	   "expired",
 	};
-	char id[32], nums[5][32], title[64];
+	char nums[5][32], title[64];
 	const char *counts[5];
 
 	for (size_t i = 0; i < 5; i++) {
@@ -93,34 +100,19 @@ static int print_counts(struct db *db, const struct report *r,
 			"  (%lld short-lived: MAY be left unrevoked, BR "
 			"4.9.1.1)\n",
 			r->short_lived);
-	snprintf(id, sizeof(id), "%lld", incident_id);
 	fprintf(out,
 		"\nsubscribers   told %lld, bounced %lld, unreachable %lld, "
 		"no address %lld\n",
 		r->reach[0], r->reach[1], r->reach[2], r->reach[3]);
 	if (print_grouped(db, out, width, "notices (kind, state)",
-			  "SELECT kind || ' ' || state, count(*) FROM notice"
-			  " WHERE incident_id = $1 GROUP BY kind, state"
-			  " ORDER BY kind, state",
-			  id) < 0)
+			  STATUS_STORE_NOTICES, incident_id) < 0)
 		return -1;
-	/* Outcomes as the first wave defined them (sql/011): refused and
-	 * nxdomain are answers, only a failed outcome is a failure. */
 	if (print_grouped(db, out, width,
 			  "names (by outcome of their latest round)",
-			  "SELECT coalesce(outcome || coalesce(' ' || failure,"
-			  " ''), 'not yet tried'), count(*) FROM scan_target"
-			  " WHERE incident_id = $1 AND probeable"
-			  " GROUP BY 1 ORDER BY 2 DESC, 1",
-			  id) < 0)
+			  STATUS_STORE_NAMES_SCREEN, incident_id) < 0)
 		return -1;
-	return print_grouped(
-		db, out, width, "latest probes (by verdict)",
-		"SELECT o.verdict, count(*) FROM scan_target t"
-		" JOIN observation o ON o.target_id = t.id AND o.round = "
-		"t.round"
-		" WHERE t.incident_id = $1 GROUP BY o.verdict ORDER BY 2 DESC",
-		id);
+	return print_grouped(db, out, width, "latest probes (by verdict)",
+			     STATUS_STORE_PROBES_SCREEN, incident_id);
 }
 
 static int terminal_width(void)
@@ -146,55 +138,34 @@ static bool want_color(void)
 }
 
 /*
- * Rows of a two-column (label, count) query as an array of {key: label,
- * "count": n}; NULL on error (logged).
+ * One of status_store's counts as an array of {key: label, "count": n}
+ * (with "failure" after the label when with_failure); NULL on error
+ * (logged).
  */
-static json_t *grouped_json(struct db *db, const char *key, const char *sql,
-			    const char *incident)
+static json_t *grouped_json(struct db *db, const char *key,
+			    enum status_store_group g, bool with_failure,
+			    long long incident_id)
 {
-	PGresult *res = db_query(db, sql, 1, &incident);
+	struct status_store_count *v;
+	size_t n;
 	json_t *a;
 
-	if (res == NULL)
+	if (status_store_counts(db, incident_id, g, &v, &n) < 0)
 		return NULL;
 	a = json_array();
-	for (int r = 0; r < PQntuples(res); r++)
-		json_array_append_new(
-			a, json_pack("{s:s,s:I}", key, PQgetvalue(res, r, 0),
-				     "count",
-				     (json_int_t)strtoll(PQgetvalue(res, r, 1),
-							 NULL, 10)));
-	PQclear(res);
-	return a;
-}
-
-/* Probeable names by the outcome of their latest probe ("not_tried"
- * when none yet) and, for failed ones, its cause. */
-static json_t *names_json(struct db *db, const char *incident)
-{
-	PGresult *res = db_query(
-		db,
-		"SELECT coalesce(outcome, 'not_tried'), failure, count(*)"
-		" FROM scan_target WHERE incident_id = $1 AND probeable"
-		" GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2",
-		1, &incident);
-	json_t *a;
-
-	if (res == NULL)
-		return NULL;
-	a = json_array();
-	for (int r = 0; r < PQntuples(res); r++)
+	for (size_t r = 0; r < n; r++)
 		json_array_append_new(
 			a,
-			json_pack("{s:s,s:o,s:I}", "outcome",
-				  PQgetvalue(res, r, 0), "failure",
-				  PQgetisnull(res, r, 1)
-					  ? json_null()
-					  : json_string(PQgetvalue(res, r, 1)),
-				  "count",
-				  (json_int_t)strtoll(PQgetvalue(res, r, 2),
-						      NULL, 10)));
-	PQclear(res);
+			with_failure
+				? json_pack("{s:s,s:o,s:I}", key, v[r].label,
+					    "failure",
+					    v[r].failure
+						    ? json_string(v[r].failure)
+						    : json_null(),
+					    "count", (json_int_t)v[r].count)
+				: json_pack("{s:s,s:I}", key, v[r].label,
+					    "count", (json_int_t)v[r].count));
+	status_store_counts_free(v, n);
 	return a;
 }
 
@@ -207,12 +178,11 @@ static json_t *status_json(struct db *db, const struct report *r,
 			   long long incident_id)
 {
 	json_t *doc = jsonout_new("status"), *a, *o;
-	char id[32], steps[12][200];
+	char steps[12][200];
 	long long told = r->addresses_notified;
 	long long failed = 0, retrying = 0;
 	int nsteps;
 
-	snprintf(id, sizeof(id), "%lld", incident_id);
 	json_object_set_new(doc, "at", jsonout_time(r->at));
 	json_object_set_new(doc, "incident",
 			    json_pack("{s:s,s:s,s:s,s:s}", "slug", r->slug,
@@ -304,16 +274,14 @@ static json_t *status_json(struct db *db, const struct report *r,
 						report_state_name(st), "count",
 						(json_int_t)r->notices[k][st]));
 	json_object_set_new(doc, "notices", a);
-	a = names_json(db, id);
+	/* Probeable names by the outcome of their latest probe
+	 * ("not_tried" when none yet) and, for failed ones, its cause. */
+	a = grouped_json(db, "outcome", STATUS_STORE_NAMES, true, incident_id);
 	if (a == NULL)
 		goto fail;
 	json_object_set_new(doc, "names_by_outcome", a);
-	a = grouped_json(db, "verdict",
-			 "SELECT o.verdict, count(*) FROM scan_target t"
-			 " JOIN observation o ON o.target_id = t.id"
-			 " AND o.round = t.round WHERE t.incident_id = $1"
-			 " GROUP BY o.verdict ORDER BY 2 DESC, 1",
-			 id);
+	a = grouped_json(db, "verdict", STATUS_STORE_PROBES, false,
+			 incident_id);
 	if (a == NULL)
 		goto fail;
 	json_object_set_new(doc, "latest_probes_by_verdict", a);

@@ -23,6 +23,7 @@
 #include "certrecall/store/db.h"
 #include "certrecall/core/dnsname.h"
 #include "certrecall/store/incident.h"
+#include "certrecall/store/scan_store.h"
 #include "certrecall/base/log.h"
 #include "certrecall/base/progress.h"
 #include "certrecall/stage/scan.h"
@@ -91,7 +92,6 @@ struct worker {
 	struct db *db;
 	struct probe *scanner;
 	char name[128];
-	char incident[32];
 	char *names_param; /* text[] literal for --names, or NULL */
 	char *own_workers; /* text[] literal: this run's worker names */
 	bool main;	   /* the process that waits for other leases */
@@ -147,70 +147,13 @@ static void on_result(const struct probe_result *r, void *arg)
 
 static void hex(const unsigned char *b, size_t n, char *out)
 {
-	for (size_t i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
 	out[2 * n] = '\0';
-}
-
-/*
- * The served certificates that are affected certificates of the incident
- * (certificate_served_match: by SHA-256, else by issuer and serial, never
- * another issuer's), with the names those certificates carry: one query
- * per batch.  Keyed by the index in w->buf.
- */
-static json_t *affected_lookup(struct worker *w)
-{
-	json_t *arr = json_array();
-	json_t *found = json_object();
-	char *param;
-	const char *params[2];
-	PGresult *res;
-
-	for (size_t i = 0; i < w->nbuf; i++) {
-		const struct certinfo *ci = &w->buf[i].ci;
-		char h[2 * SERIAL_STORED_MAX + 1], aki[2 * sizeof(ci->aki) + 1];
-		char sha[65];
-
-		if (!w->buf[i].has_leaf)
-			continue;
-		hex(ci->serial.b, ci->serial.len, h);
-		hex(ci->aki, ci->aki_len, aki);
-		hex(ci->sha256, 32, sha);
-		json_array_append_new(
-			arr, json_pack("{s:I,s:s,s:s,s:s,s:s}", "i",
-				       (json_int_t)i, "serial", h, "issuer",
-				       ci->issuer, "aki", aki, "sha256", sha));
-	}
-	if (json_array_size(arr) == 0) {
-		json_decref(arr);
-		return found;
-	}
-	param = json_dumps(arr, JSON_COMPACT);
-	/* JSON text -> rows: parsed by the server, no pasting. */
-	params[0] = w->incident;
-	params[1] = param;
-	res = db_query(
-		w->db,
-		"SELECT x.i, string_agg(c.names::text, ',') FROM"
-		" json_to_recordset($2::json) AS x(i int, serial text,"
-		" issuer text, aki text, sha256 text)"
-		" JOIN certificate c ON c.incident_id = $1"
-		" AND c.serial = decode(x.serial, 'hex')"
-		" WHERE certificate_served_match(c, decode(x.serial, 'hex'),"
-		" x.issuer, nullif(decode(x.aki, 'hex'), ''::bytea),"
-		" decode(x.sha256, 'hex')) IS NOT NULL GROUP BY x.i",
-		2, params);
-	free(param);
-	json_decref(arr);
-	if (res == NULL) {
-		json_decref(found);
-		return NULL;
-	}
-	for (int r = 0; r < PQntuples(res); r++)
-		json_object_set_new(found, PQgetvalue(res, r, 0),
-				    json_string(PQgetvalue(res, r, 1)));
-	PQclear(res);
-	return found;
 }
 
 /* Whether the affected certificate (names as a text[] literal) names
@@ -271,143 +214,93 @@ static void jsonl_line(struct worker *w, const struct pending *p,
 	json_decref(o);
 }
 
-/* Adds the outcomes of finished targets (outcome, failure rows). */
-static void count_outcomes(struct shared *sh, const PGresult *res)
+/* The verdict of one result: what a served certificate is (affected
+ * when one of the incident's, by scan_store_affected) or what the
+ * probe's outcome says. */
+static enum classify_verdict verdict_of(const struct pending *p,
+					const char *affected_names, time_t now)
 {
-	for (int r = 0; r < PQntuples(res); r++) {
-		const char *o = PQgetvalue(res, r, 0);
-		enum classify_verdict v;
+	struct classify_leaf leaf = {
+		.names = (const char *const *)p->ci.names,
+		.nnames = p->ci.nnames,
+		.not_after = p->ci.not_after,
+	};
 
-		if (strcmp(o, "answered") == 0) {
-			atomic_fetch_add(&sh->answered, 1);
-		} else if (strcmp(o, "failed") == 0) {
-			atomic_fetch_add(&sh->failed_targets, 1);
-			if (classify_verdict_parse(PQgetvalue(res, r, 1), &v) ==
-			    0)
-				atomic_fetch_add(&sh->failed_by[v], 1);
-		} else if (strcmp(o, "filtered") == 0) {
-			atomic_fetch_add(&sh->filtered, 1);
-		}
-	}
+	if (!p->has_leaf)
+		return probe_outcome_verdict(p->outcome);
+	leaf.affected =
+		affected_names != NULL && names_host(affected_names, p->name);
+	return classify_leaf(p->name, &leaf, now);
+}
+
+static void count_outcomes(struct shared *sh,
+			   const struct scan_store_outcomes *o)
+{
+	atomic_fetch_add(&sh->answered, o->answered);
+	atomic_fetch_add(&sh->failed_targets, o->failed);
+	atomic_fetch_add(&sh->filtered, o->filtered);
+	for (int v = 0; v < CLASSIFY_NVERDICTS; v++)
+		if (o->failed_by[v] > 0)
+			atomic_fetch_add(&sh->failed_by[v], o->failed_by[v]);
 }
 
 /* Writes the buffered results: COPY the observations and finish the
  * targets, one transaction. */
 static int flush(struct worker *w)
 {
-	json_t *affected;
+	const struct certinfo **cis = NULL;
+	char **affected = NULL;
+	struct scan_store_outcomes outcomes;
 	struct db_copy *c;
-	json_t *done = json_array();
-	char *done_param = NULL;
+	long long *done = NULL;
+	size_t ndone = 0, n = w->nbuf;
 	time_t now = clock_now(); /* certificate expiry */
 	int rc = -1;
 
-	if (w->nbuf == 0) {
-		json_decref(done);
+	if (n == 0)
 		return 0;
-	}
-	affected = affected_lookup(w);
-	if (affected == NULL)
+	cis = xcalloc(n, sizeof(*cis));
+	done = xcalloc(n, sizeof(*done));
+	for (size_t i = 0; i < n; i++)
+		cis[i] = w->buf[i].has_leaf ? &w->buf[i].ci : NULL;
+	if (scan_store_affected(w->db, w->inc->id, cis, n, &affected) < 0)
 		goto out;
-	if (db_begin(w->db) < 0)
-		goto out;
-	c = db_copy_begin(
-		w->db, "COPY observation (target_id, round, worker, address,"
-		       " port, protocol, probed_name, verdict, served_serial,"
-		       " served_issuer,"
-		       " served_subject, served_names, served_not_before,"
-		       " served_not_after, served_sha256, tls_version,"
-		       " error_detail, elapsed_ms) FROM STDIN");
+	c = scan_store_batch_begin(w->db);
 	if (c == NULL)
-		goto rollback;
-	for (size_t i = 0; i < w->nbuf; i++) {
+		goto out;
+	for (size_t i = 0; i < n; i++) {
 		struct pending *p = &w->buf[i];
-		enum classify_verdict v;
+		enum classify_verdict v = verdict_of(p, affected[i], now);
+		struct scan_store_observation o = {
+			.target_id = p->target_id,
+			.round = p->round,
+			.worker = w->name,
+			.address = p->address[0] ? p->address : NULL,
+			.port = p->port,
+			.protocol = starttls_proto_name(p->proto),
+			.probed_name = p->via_wildcard ? p->name : NULL,
+			.verdict = classify_verdict_name(v),
+			.served = p->has_leaf ? &p->ci : NULL,
+			.tls_version =
+				p->tls_version[0] ? p->tls_version : NULL,
+			.error = p->error[0] ? p->error : NULL,
+			.elapsed_ms = p->elapsed_ms < 0 ? 0 : p->elapsed_ms,
+		};
 
-		if (p->has_leaf) {
-			char h[SERIAL_TEXT_MAX];
-			const char *names;
-			struct classify_leaf leaf = {
-				.names = (const char *const *)p->ci.names,
-				.nnames = p->ci.nnames,
-				.not_after = p->ci.not_after,
-			};
-
-			snprintf(h, sizeof(h), "%zu", i);
-			names = json_string_value(json_object_get(affected, h));
-			leaf.affected =
-				names != NULL && names_host(names, p->name);
-			v = classify_leaf(p->name, &leaf, now);
-		} else {
-			v = probe_outcome_verdict(p->outcome);
-		}
-		db_copy_llong(c, p->target_id);
-		db_copy_llong(c, p->round);
-		db_copy_text(c, w->name);
-		db_copy_text(c, p->address[0] ? p->address : NULL);
-		db_copy_llong(c, p->port);
-		db_copy_text(c, starttls_proto_name(p->proto));
-		db_copy_text(c, p->via_wildcard ? p->name : NULL);
-		db_copy_text(c, classify_verdict_name(v));
-		if (p->has_leaf) {
-			db_copy_bytea(c, p->ci.serial.b, p->ci.serial.len);
-			db_copy_text(c, p->ci.issuer);
-			db_copy_text(c, p->ci.subject);
-			db_copy_array(c, (const char *const *)p->ci.names,
-				      p->ci.nnames);
-			db_copy_time(c, p->ci.not_before);
-			db_copy_time(c, p->ci.not_after);
-			db_copy_bytea(c, p->ci.sha256, 32);
-		} else {
-			for (int k = 0; k < 7; k++)
-				db_copy_text(c, NULL);
-		}
-		db_copy_text(c, p->tls_version[0] ? p->tls_version : NULL);
-		db_copy_text(c, p->error[0] ? p->error : NULL);
-		db_copy_llong(c, p->elapsed_ms < 0 ? 0 : p->elapsed_ms);
-		if (db_copy_row_end(c) < 0)
+		if (scan_store_batch_add(c, &o) < 0)
 			break;
 		if (p->last)
-			json_array_append_new(done, json_integer(p->target_id));
+			done[ndone++] = p->target_id;
 		atomic_fetch_add(&w->shared->by_verdict[v], 1);
 		atomic_fetch_add(&w->shared->probes, 1);
 		if (w->jsonl >= 0)
 			jsonl_line(w, p, v);
 	}
-	if (db_copy_end(c, NULL, NULL) < 0)
-		goto rollback;
-	done_param = json_dumps(done, JSON_COMPACT);
-	{
-		const char *params[2] = { done_param, w->name };
-		/* The round's outcome: scan_round_outcome(), 011. */
-		PGresult *res = db_query(
-			w->db,
-			"UPDATE scan_target t SET state = 'done',"
-			" lease_until = NULL, last_observed_at = "
-			"certrecall_now(),"
-			" (outcome, failure) = (SELECT r.outcome, r.failure"
-			"  FROM scan_round_outcome(t.id, t.round) r)"
-			" WHERE id IN (SELECT x::bigint FROM"
-			" json_array_elements_text($1::json) x)"
-			" AND state = 'claimed' AND worker = $2"
-			" RETURNING coalesce(t.outcome, ''),"
-			" coalesce(t.failure, '')",
-			2, params);
-
-		if (res == NULL)
-			goto rollback;
-		if (db_commit(w->db) < 0) {
-			PQclear(res);
-			goto out;
-		}
-		count_outcomes(w->shared, res);
-		PQclear(res);
-	}
-	atomic_fetch_add(&w->shared->done, (long long)json_array_size(done));
+	if (scan_store_batch_end(w->db, c, w->name, done, ndone, &outcomes) < 0)
+		goto out;
+	count_outcomes(w->shared, &outcomes);
+	atomic_fetch_add(&w->shared->done, (long long)ndone);
 	rc = 0;
-	goto out;
-rollback:
-	db_rollback(w->db);
 out:
 	for (size_t i = 0; i < w->nbuf; i++) {
 		free(w->buf[i].name);
@@ -415,88 +308,73 @@ out:
 			certinfo_release(&w->buf[i].ci);
 	}
 	w->nbuf = 0;
-	free(done_param);
-	json_decref(done);
-	json_decref(affected);
+	scan_store_names_free(affected, n);
+	free(done);
+	free(cis);
 	return rc;
+}
+
+/* Queues one claimed target in the engine: a name that is an IP address
+ * is probed at that address, a wildcard at the names it covers
+ * (prepare_targets).  0, or -1 when nothing was queued. */
+static int queue_target(struct worker *w, struct target *t, const char *via)
+{
+	struct classify_addr a;
+	int r;
+
+	if (t->name[0] == '*') {
+		char *list = xstrdup(via), *sp;
+
+		r = -1;
+		for (char *v = strtok_r(list, " ", &sp); v != NULL;
+		     v = strtok_r(NULL, " ", &sp)) {
+			if (probe_add(w->scanner, v, (uint16_t)t->port,
+				      t->proto, t) == 0) {
+				t->left++;
+				r = 0;
+			}
+		}
+		free(list);
+	} else if (classify_addr_parse(t->name, &a) == 0) {
+		r = probe_add_address(w->scanner, t->name, (uint16_t)t->port,
+				      t->proto, t->name, t);
+	} else {
+		r = probe_add(w->scanner, t->name, (uint16_t)t->port, t->proto,
+			      t);
+	}
+	if (r == 0 && t->left == 0)
+		t->left = 1;
+	return r;
 }
 
 /* Claims up to max targets and queues them in the engine.  Returns the
  * number claimed, or -1. */
 static int claim(struct worker *w, long long max)
 {
-	char lease[48], lim[32];
-	const char *params[5] = { w->incident, lim, lease, w->name,
-				  w->names_param };
-	PGresult *res;
-	int n;
+	struct scan_store_target *got;
+	size_t n;
 
-	snprintf(lim, sizeof(lim), "%lld", max);
-	snprintf(lease, sizeof(lease), "%lld milliseconds",
-		 w->cfg->database.lease_ms);
-	res = db_query(w->db,
-		       "UPDATE scan_target t SET state = 'claimed',"
-		       " lease_until = now() + $3::interval, worker = $4,"
-		       " round = round + 1"
-		       " WHERE t.id IN (SELECT id FROM scan_target"
-		       "  WHERE incident_id = $1 AND probeable"
-		       "  AND state IN ('pending', 'claimed')"
-		       "  AND (state = 'pending' OR lease_until < now())"
-		       "  AND ($5::text[] IS NULL OR name = ANY ($5::text[]))"
-		       "  ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)"
-		       " RETURNING t.id, t.round, t.name, t.port, t.protocol,"
-		       " array_to_string(t.probed_via, ' ')",
-		       5, params);
-	if (res == NULL)
+	if (scan_store_claim(w->db, w->inc->id, max, w->cfg->database.lease_ms,
+			     w->name, w->names_param, &got, &n) < 0)
 		return -1;
-	n = PQntuples(res);
-	for (int i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct target *t = xcalloc(1, sizeof(*t));
-		struct classify_addr a;
-		int r;
 
-		t->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-		t->round = atoi(PQgetvalue(res, i, 1));
-		t->name = xstrdup(PQgetvalue(res, i, 2));
-		t->port = atoi(PQgetvalue(res, i, 3));
-		if (starttls_proto_parse(PQgetvalue(res, i, 4),
-					 strlen(PQgetvalue(res, i, 4)),
-					 &t->proto) < 0)
-			t->proto = STARTTLS_NONE; /* the CHECK forbids it */
-		/* A name that is an IP address is probed at that address;
-		 * a wildcard at the names it covers (prepare_targets). */
-		if (t->name[0] == '*') {
-			char *via = xstrdup(PQgetvalue(res, i, 5)), *sp;
-
-			r = -1;
-			for (char *v = strtok_r(via, " ", &sp); v != NULL;
-			     v = strtok_r(NULL, " ", &sp)) {
-				if (probe_add(w->scanner, v, (uint16_t)t->port,
-					      t->proto, t) == 0) {
-					t->left++;
-					r = 0;
-				}
-			}
-			free(via);
-		} else if (classify_addr_parse(t->name, &a) == 0) {
-			r = probe_add_address(w->scanner, t->name,
-					      (uint16_t)t->port, t->proto,
-					      t->name, t);
-		} else {
-			r = probe_add(w->scanner, t->name, (uint16_t)t->port,
-				      t->proto, t);
-		}
-		if (r == 0 && t->left == 0)
-			t->left = 1;
-		if (r < 0) {
+		t->id = got[i].id;
+		t->round = got[i].round;
+		t->name = got[i].name; /* changes hands */
+		got[i].name = NULL;
+		t->port = got[i].port;
+		t->proto = got[i].proto;
+		if (queue_target(w, t, got[i].via) < 0) {
 			free(t->name);
 			free(t);
 			continue;
 		}
 		atomic_fetch_add(&w->shared->inflight, 1);
 	}
-	PQclear(res);
-	return n;
+	scan_store_targets_free(got, n);
+	return (int)n;
 }
 
 /* Open file descriptors of this process (Linux /proc), or -1. */
@@ -514,41 +392,14 @@ static int open_files(void)
 }
 
 /*
- * Gives back this worker's claimed targets: the unfinished round is undone
- * (its partial observations deleted, the round number restored), so that
- * the next run claims them at once and the latest complete round stays
- * what status and the report read.  Uses w->db, or a new connection when
- * that one is broken.  The number given back, or -1 (logged).
+ * Gives back this worker's claimed targets (scan_store_give_back), so
+ * that the next run claims them at once and the latest complete round
+ * stays what status and the report read.  The number given back, or -1
+ * (logged).
  */
 static long long give_back(struct worker *w)
 {
-	static const char sql[] =
-		"WITH mine AS (SELECT id, round FROM scan_target"
-		"  WHERE worker = $1 AND state = 'claimed' FOR UPDATE),"
-		" partial AS (DELETE FROM observation o USING mine"
-		"  WHERE o.target_id = mine.id AND o.round = mine.round)"
-		" UPDATE scan_target t SET state = 'pending',"
-		" lease_until = NULL, round = t.round - 1"
-		" FROM mine WHERE t.id = mine.id";
-	const char *params[1] = { w->name };
-	PGresult *res = NULL;
-	long long n;
-
-	if (w->db != NULL && PQstatus(db_get0_conn(w->db)) == CONNECTION_OK)
-		res = db_query(w->db, sql, 1, params);
-	if (res == NULL) {
-		struct db *db = db_connect_config(w->cfg);
-
-		if (db == NULL)
-			return -1;
-		res = db_query(db, sql, 1, params);
-		db_close(db);
-		if (res == NULL)
-			return -1;
-	}
-	n = strtoll(PQcmdTuples(res), NULL, 10);
-	PQclear(res);
-	return n;
+	return scan_store_give_back(w->db, w->cfg, w->name);
 }
 
 /*
@@ -560,54 +411,35 @@ static long long give_back(struct worker *w)
 static int wait_for_leases(struct worker *w, struct progress *prog,
 			   bool *announced)
 {
-	const char *params[3] = { w->incident, w->own_workers, w->names_param };
+	struct scan_store_leases l;
 	char until[UTCTIME_BUFSZ], note[200];
-	long long total = 0;
-	time_t last = 0;
-	PGresult *res;
-	int rows;
+	int k;
 
-	res = db_query(w->db,
-		       "SELECT worker, count(*),"
-		       " extract(epoch FROM max(lease_until))::bigint"
-		       " FROM scan_target WHERE incident_id = $1 AND probeable"
-		       " AND state = 'claimed' AND lease_until >= now()"
-		       " AND NOT (worker = ANY ($2::text[]))"
-		       " AND ($3::text[] IS NULL OR name = ANY ($3::text[]))"
-		       " GROUP BY worker ORDER BY 2 DESC, 1",
-		       3, params);
-	if (res == NULL)
+	if (scan_store_leases(w->db, w->inc->id, w->own_workers, w->names_param,
+			      &l) < 0)
 		return -1;
-	rows = PQntuples(res);
-	for (int r = 0; r < rows; r++) {
-		time_t t = (time_t)db_get_llong(res, r, 2);
-
-		total += db_get_llong(res, r, 1);
-		if (t > last)
-			last = t;
-	}
-	if (rows == 0) {
-		PQclear(res);
+	if (l.workers == 0)
 		return 0;
-	}
-	utctime_format_rfc3339(last, until, sizeof(until));
-	if (rows == 1)
-		snprintf(note, sizeof(note), "%lld targets leased by %.60s",
-			 total, PQgetvalue(res, 0, 0));
+	utctime_format_rfc3339(l.until, until, sizeof(until));
+	if (l.workers == 1)
+		k = snprintf(note, sizeof(note), "%lld targets leased by %s",
+			     l.targets, l.first);
 	else
-		snprintf(note, sizeof(note),
-			 "%lld targets leased by %.60s and %d other workers",
-			 total, PQgetvalue(res, 0, 0), rows - 1);
-	PQclear(res);
+		k = snprintf(note, sizeof(note),
+			     "%lld targets leased by %s and %d other workers",
+			     l.targets, l.first, l.workers - 1);
+	if (k < 0 || (size_t)k >= sizeof(note))
+		note[0] = '\0'; /* cannot be: 200 characters hold it */
 	if (!*announced)
 		log_info("scan: %s until %s; waiting", note, until);
 	*announced = true;
 	if (prog != NULL) {
-		size_t len = strlen(note);
+		char line[sizeof(note) + sizeof(until) + 16];
 
-		snprintf(note + len, sizeof(note) - len, " until %s; waiting",
-			 until);
-		progress_set_note(prog, note);
+		if (snprintf(line, sizeof(line), "%s until %s; waiting", note,
+			     until) >= (int)sizeof(line))
+			line[0] = '\0'; /* cannot be: sized for both */
+		progress_set_note(prog, line);
 		progress_update(prog, (uint64_t)atomic_load(&w->shared->done));
 	}
 	/* Leases run on the real clock: wait a second, then claim again. */
@@ -677,7 +509,8 @@ static int worker_main(struct worker *w, struct progress *prog, long long total)
 			last_flush = mono();
 		}
 		if (prog != NULL) {
-			char note[160];
+			/* Room for every number at its longest. */
+			char note[256];
 
 			snprintf(
 				note, sizeof(note),
@@ -778,13 +611,11 @@ out:
  * status say "wildcard, probed via NAME".
  */
 static int wildcard_targets(struct db *db, const struct config *cfg,
-			    const char *id)
+			    long long inc_id)
 {
 	char labels[512];
 	size_t used = 0;
 	const char *p = cfg->scanner.wildcard_labels;
-	const char *params[2] = { id, labels };
-	PGresult *res;
 
 	labels[used++] = '{';
 	while (*p) {
@@ -810,32 +641,7 @@ static int wildcard_targets(struct db *db, const struct config *cfg,
 	}
 	labels[used++] = '}';
 	labels[used] = '\0';
-	res = db_query(
-		db,
-		"UPDATE scan_target w SET probed_via = v.via,"
-		" probeable = cardinality(v.via) > 0,"
-		" state = CASE WHEN cardinality(v.via) = 0"
-		"  AND w.state = 'pending' THEN 'done'"
-		"  WHEN w.state = 'done' AND w.round = 0"
-		"  AND cardinality(v.via) > 0 THEN 'pending' ELSE w.state END"
-		" FROM (SELECT t.id, ARRAY(SELECT x FROM ("
-		"   SELECT lower(l) || substr(t.name, 2) AS x"
-		"    FROM unnest($2::text[]) l"
-		"   UNION SELECT n FROM certificate c, unnest(c.names) n"
-		"    WHERE c.incident_id = $1 AND left(n, 1) <> '*'"
-		"    AND length(n) > length(t.name) - 1"
-		"    AND right(n, length(t.name) - 1) = substr(t.name, 2)"
-		"    AND strpos(left(n, length(n) - length(t.name) + 1), '.')"
-		"        = 0) y ORDER BY x LIMIT 8) AS via"
-		"  FROM scan_target t"
-		"  WHERE t.incident_id = $1 AND left(t.name, 2) = '*.') v"
-		" WHERE w.id = v.id AND (w.probed_via IS DISTINCT FROM v.via"
-		" OR w.probeable <> (cardinality(v.via) > 0))",
-		2, params);
-	if (res == NULL)
-		return -1;
-	PQclear(res);
-	return 0;
+	return scan_store_wildcards(db, inc_id, labels);
 }
 
 /*
@@ -849,124 +655,23 @@ static long long prepare_targets(struct db *db, const struct config *cfg,
 				 const struct scan_options *opt,
 				 const char *names, struct scan_stats *st)
 {
-	char id[32], ports[512], protos[1024], stale[48], retry[48];
-	const char *params[3] = { id, ports, protos };
 	struct starttls_port pp[STARTTLS_MAX_PORTS];
 	char why[256];
-	size_t np, pu = 0, ru = 0;
-	PGresult *res;
-	long long due;
+	time_t first;
+	size_t np;
 
 	/* Checked at load: an error here is a config changed under us. */
 	if (starttls_ports_parse(cfg->scanner.ports, pp, STARTTLS_MAX_PORTS,
 				 &np, why, sizeof(why)) < 0)
 		return log_error("scanner.ports: %s", why);
-	snprintf(id, sizeof(id), "%lld", inc->id);
-	ports[pu++] = '{';
-	protos[ru++] = '{';
-	for (size_t i = 0; i < np; i++) {
-		pu += (size_t)snprintf(ports + pu, sizeof(ports) - pu, "%s%u",
-				       i ? "," : "", pp[i].port);
-		ru += (size_t)snprintf(protos + ru, sizeof(protos) - ru, "%s%s",
-				       i ? "," : "",
-				       starttls_proto_name(pp[i].proto));
-	}
-	snprintf(ports + pu, sizeof(ports) - pu, "}");
-	snprintf(protos + ru, sizeof(protos) - ru, "}");
-	snprintf(stale, sizeof(stale), "%lld milliseconds",
-		 opt->stale_after_ms);
-	snprintf(retry, sizeof(retry), "%lld milliseconds",
-		 cfg->scanner.retry_after_ms);
-	res = db_query(db,
-		       "INSERT INTO scan_target (incident_id, name, port,"
-		       " protocol, probeable, state)"
-		       " SELECT DISTINCT $1::bigint, n, pp.p, pp.proto,"
-		       " true, 'pending'"
-		       " FROM certificate c CROSS JOIN unnest(c.names) n"
-		       " CROSS JOIN unnest($2::int[], $3::text[]) pp(p, proto)"
-		       " WHERE c.incident_id = $1 AND c.revoked_at IS NULL"
-		       " AND (c.not_after IS NULL"
-		       "  OR c.not_after > certrecall_now())"
-		       " ON CONFLICT (incident_id, name, port) DO UPDATE"
-		       " SET protocol = excluded.protocol,"
-		       " state = CASE WHEN scan_target.probeable"
-		       "  AND scan_target.state = 'done' THEN 'pending'"
-		       "  ELSE scan_target.state END"
-		       " WHERE scan_target.protocol <> excluded.protocol",
-		       3, params);
-	if (res == NULL)
+	if (scan_store_add_targets(db, inc->id, pp, np) < 0 ||
+	    wildcard_targets(db, cfg, inc->id) < 0 ||
+	    scan_store_requeue(db, inc->id, opt->stale_after_ms,
+			       opt->retry_failed, cfg->scanner.retry_after_ms,
+			       names, &st->retry_waiting, &first) < 0)
 		return -1;
-	PQclear(res);
-	if (wildcard_targets(db, cfg, id) < 0)
-		return -1;
-	{
-		const char *q[5] = { id, stale, opt->retry_failed ? "t" : "f",
-				     retry, names };
-
-		/*
-		 * Only names still on a certificate left to revoke are
-		 * probed (again): an observation stamped after now (a
-		 * rehearsal clock ahead of this run's) cannot vouch for
-		 * now and is redone; a name whose certificates were all
-		 * revoked or expired since is retired, keeping its last
-		 * round.  Times are certrecall_now(), the rehearsal clock
-		 * when set, as last_observed_at is.  The result: failed
-		 * targets left to wait for retry_after.
-		 */
-		res = db_query(
-			db,
-			"WITH live AS MATERIALIZED (SELECT DISTINCT n FROM"
-			"  certificate c, unnest(c.names) n"
-			"  WHERE c.incident_id = $1"
-			"  AND c.revoked_at IS NULL AND (c.not_after"
-			"  IS NULL OR c.not_after > certrecall_now())),"
-			" requeue AS (UPDATE scan_target t"
-			"  SET state = 'pending' FROM live"
-			"  WHERE t.incident_id = $1 AND t.probeable"
-			"  AND t.state = 'done' AND t.name = live.n"
-			"  AND (t.last_observed_at IS NULL"
-			"   OR t.last_observed_at > certrecall_now() OR CASE"
-			"   WHEN t.outcome = 'failed' THEN $3::boolean"
-			"    OR t.last_observed_at"
-			"    <= certrecall_now() - $4::interval"
-			"   ELSE t.last_observed_at"
-			"    <= certrecall_now() - $2::interval END)),"
-			" retire AS (UPDATE scan_target t SET state = 'done'"
-			"  WHERE t.incident_id = $1 AND t.state = 'pending'"
-			"  AND NOT EXISTS (SELECT 1 FROM live"
-			"  WHERE live.n = t.name))"
-			" SELECT count(*), extract(epoch FROM"
-			"  min(t.last_observed_at) + $4::interval)::bigint"
-			" FROM scan_target t JOIN live ON live.n = t.name"
-			" WHERE t.incident_id = $1 AND t.probeable"
-			" AND t.state = 'done' AND t.outcome = 'failed'"
-			" AND NOT $3::boolean AND t.last_observed_at"
-			"  > certrecall_now() - $4::interval"
-			" AND ($5::text[] IS NULL OR t.name = ANY "
-			"($5::text[]))",
-			5, q);
-	}
-	if (res == NULL)
-		return -1;
-	st->retry_waiting = db_get_llong(res, 0, 0);
-	st->retry_from = st->retry_waiting > 0 ? db_get_time(res, 0, 1) : 0;
-	PQclear(res);
-	{
-		const char *q[2] = { id, names };
-
-		res = db_query(db,
-			       "SELECT count(*) FROM scan_target"
-			       " WHERE incident_id = $1 AND probeable"
-			       " AND state IN ('pending', 'claimed')"
-			       " AND ($2::text[] IS NULL"
-			       " OR name = ANY ($2::text[]))",
-			       2, q);
-	}
-	if (res == NULL)
-		return -1;
-	due = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return due;
+	st->retry_from = st->retry_waiting > 0 ? first : 0;
+	return scan_store_due(db, inc->id, names);
 }
 
 /* This run's worker names ("host:pid") as a text[] literal. */
@@ -1037,7 +742,6 @@ int scan_run(const struct config *cfg, const struct incident *inc,
 	db_close(db);
 	if (st->targets < 0)
 		goto out;
-	snprintf(w.incident, sizeof(w.incident), "%lld", inc->id);
 	if (gethostname(host, sizeof(host)) < 0)
 		snprintf(host, sizeof(host), "unknown");
 	host[sizeof(host) - 1] = '\0';

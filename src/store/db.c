@@ -14,7 +14,7 @@
 
 #include "certrecall/core/config.h"
 #include "certrecall/store/db.h"
-#include "certrecall/core/deadline.h"
+#include "certrecall/store/dbq.h"
 #include "certrecall/base/log.h"
 #include "certrecall/base/utctime.h"
 #include "certrecall/base/xalloc.h"
@@ -41,7 +41,7 @@ static void notice_processor(void *arg, const char *message)
 	log_debug("postgres: %.*s", (int)strcspn(message, "\n"), message);
 }
 
-static time_t event_clock = DEADLINE_UNSET;
+static time_t event_clock = DB_NULL_TIME;
 
 void db_set_clock(time_t at)
 {
@@ -59,7 +59,7 @@ static int apply_clock(struct db *db)
 	const char *v[1] = { clock };
 	PGresult *res;
 
-	if (event_clock == DEADLINE_UNSET)
+	if (event_clock == DB_NULL_TIME)
 		return 0;
 	if (utctime_format_rfc3339(event_clock, clock, sizeof(clock)) < 0)
 		return log_error("rehearsal clock out of range");
@@ -155,6 +155,17 @@ PGconn *db_get0_conn(struct db *db)
 	return db->conn;
 }
 
+bool db_ok(struct db *db)
+{
+	return PQstatus(db->conn) == CONNECTION_OK;
+}
+
+bool db_reset(struct db *db)
+{
+	PQreset(db->conn);
+	return db_ok(db);
+}
+
 static int result_error(PGresult *res, const char *sql)
 {
 	const char *msg =
@@ -214,13 +225,20 @@ PGresult *db_query(struct db *db, const char *sql, int nparams,
 time_t db_get_time(const PGresult *res, int row, int col)
 {
 	if (PQgetisnull(res, row, col))
-		return DEADLINE_UNSET;
+		return DB_NULL_TIME;
 	return (time_t)strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
 long long db_get_llong(const PGresult *res, int row, int col)
 {
 	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+char *db_get1_text(const PGresult *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return NULL;
+	return xstrdup(PQgetvalue(res, row, col));
 }
 
 int db_begin(struct db *db)
@@ -474,7 +492,7 @@ int db_event_add(struct db *db, long long incident_id, const char *kind,
 	params[4] = kind;
 	params[5] = detail_json ? detail_json : "{}";
 	params[6] = NULL;
-	if (event_clock != DEADLINE_UNSET &&
+	if (event_clock != DB_NULL_TIME &&
 	    utctime_format_rfc3339(event_clock, clock, sizeof(clock)) == 0)
 		params[6] = clock;
 	/* Under a rehearsal clock the real time is kept beside it. */
@@ -606,12 +624,21 @@ void db_copy_bytea(struct db_copy *c, const unsigned char *b, size_t n)
 	c->buf[c->len++] = '\t';
 }
 
+/* v (0 <= v < 10^width) as width decimal digits, zero-padded. */
+static void digits(char *p, int v, int width)
+{
+	for (int i = width - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 /* RFC 3339 in UTC, formatted here: the hot path of a 3-million-row
  * import cannot afford a general formatter per field. */
 void db_copy_time(struct db_copy *c, time_t t)
 {
 	struct tm tm;
-	int n;
+	char *p;
 
 	if (t == DB_COPY_NULL_TIME || gmtime_r(&t, &tm) == NULL ||
 	    tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0) {
@@ -619,10 +646,20 @@ void db_copy_time(struct db_copy *c, time_t t)
 		return;
 	}
 	copy_room(c, 32);
-	n = snprintf(c->buf + c->len, 32, "%04d-%02d-%02dT%02d:%02d:%02dZ\t",
-		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		     tm.tm_min, tm.tm_sec);
-	c->len += (size_t)n;
+	p = c->buf + c->len;
+	digits(p, tm.tm_year + 1900, 4);
+	p[4] = '-';
+	digits(p + 5, tm.tm_mon + 1, 2);
+	p[7] = '-';
+	digits(p + 8, tm.tm_mday, 2);
+	p[10] = 'T';
+	digits(p + 11, tm.tm_hour, 2);
+	p[13] = ':';
+	digits(p + 14, tm.tm_min, 2);
+	p[16] = ':';
+	digits(p + 17, tm.tm_sec, 2);
+	memcpy(p + 19, "Z\t", 2);
+	c->len += 21;
 }
 
 void db_copy_array(struct db_copy *c, const char *const *v, size_t n)

@@ -18,6 +18,7 @@
 
 #include "certrecall/core/certinfo.h"
 #include "certrecall/store/db.h"
+#include "certrecall/store/dbq.h"
 #include "certrecall/core/distinct.h"
 #include "certrecall/core/dnsname.h"
 #include "certrecall/store/importer.h"

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "certrecall/store/db.h"
+#include "certrecall/store/dbq.h"
 #include "certrecall/store/incident.h"
 #include "certrecall/base/log.h"
 #include "certrecall/core/report.h"

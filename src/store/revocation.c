@@ -16,6 +16,7 @@
 #include "certrecall/core/certinfo.h"
 #include "certrecall/core/crl.h"
 #include "certrecall/store/db.h"
+#include "certrecall/store/dbq.h"
 #include "certrecall/store/incident.h"
 #include "certrecall/base/log.h"
 #include "certrecall/store/revocation.h"

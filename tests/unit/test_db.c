@@ -6,7 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "certrecall/core/deadline.h"
 #include "certrecall/store/db.h"
+#include "certrecall/store/dbq.h"
 #include "certrecall/base/log.h"
 #include "unit.h"
 
@@ -199,6 +201,79 @@ START_TEST(parameters_are_never_pasted_into_sql)
 }
 END_TEST
 
+/* db.c has its own "no time" (no deadline.h): it must stay the rules'. */
+START_TEST(null_time_is_the_rules_unset_time)
+{
+	struct db *db = db_connect(conninfo, 10000, "unit");
+	PGresult *res;
+	char *text;
+
+	ck_assert_ptr_nonnull(db);
+	ck_assert(DB_NULL_TIME == DEADLINE_UNSET);
+	ck_assert(DB_COPY_NULL_TIME == DEADLINE_UNSET);
+	res = db_query(db, "SELECT NULL::bigint, 42::bigint, NULL::text, 'x'",
+		       0, NULL);
+	ck_assert_ptr_nonnull(res);
+	ck_assert(db_get_time(res, 0, 0) == DEADLINE_UNSET);
+	ck_assert(db_get_time(res, 0, 1) == 42);
+	ck_assert_ptr_null(db_get1_text(res, 0, 2));
+	text = db_get1_text(res, 0, 3);
+	ck_assert_str_eq(text, "x");
+	free(text);
+	PQclear(res);
+	db_close(db);
+}
+END_TEST
+
+/* Times go through COPY as RFC 3339 UTC and come back the same. */
+START_TEST(copy_times_round_trip)
+{
+	static const time_t times[] = { 0, 951782400, 1583377680,
+					-62135596800LL, 253402300799LL };
+	struct db *db = db_connect(conninfo, 10000, "unit");
+	struct db_copy *c;
+	PGresult *res;
+
+	ck_assert_ptr_nonnull(db);
+	ck_assert_int_eq(db_exec(db, "CREATE TABLE t (i int, at timestamptz)"),
+			 0);
+	c = db_copy_begin(db, "COPY t (i, at) FROM STDIN");
+	ck_assert_ptr_nonnull(c);
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		db_copy_llong(c, (long long)i);
+		db_copy_time(c, times[i]);
+		ck_assert_int_eq(db_copy_row_end(c), 0);
+	}
+	db_copy_llong(c, 99);
+	db_copy_time(c, DB_COPY_NULL_TIME);
+	ck_assert_int_eq(db_copy_row_end(c), 0);
+	ck_assert_int_eq(db_copy_end(c, NULL, NULL), 0);
+	res = db_query(
+		db, "SELECT extract(epoch FROM at)::bigint FROM t ORDER BY i",
+		0, NULL);
+	ck_assert_ptr_nonnull(res);
+	ck_assert_int_eq(PQntuples(res), 6);
+	for (int i = 0; i < 5; i++)
+		ck_assert(db_get_time(res, i, 0) == times[i]);
+	ck_assert(db_get_time(res, 5, 0) == DB_NULL_TIME);
+	PQclear(res);
+	db_close(db);
+}
+END_TEST
+
+/* A connection that is up stays up through db_reset. */
+START_TEST(reset_reconnects)
+{
+	struct db *db = db_connect(conninfo, 10000, "unit");
+
+	ck_assert_ptr_nonnull(db);
+	ck_assert(db_ok(db));
+	ck_assert(db_reset(db));
+	ck_assert_int_eq(db_exec(db, "SELECT 1"), 0);
+	db_close(db);
+}
+END_TEST
+
 START_TEST(unreachable_server_is_an_error)
 {
 	struct db *db;
@@ -226,6 +301,9 @@ static Suite *db_suite(void)
 	tcase_add_test(tc, status_lists_pending_applied_changed_and_unknown);
 	tcase_add_test(tc, project_schema_applies_and_records_an_event);
 	tcase_add_test(tc, parameters_are_never_pasted_into_sql);
+	tcase_add_test(tc, null_time_is_the_rules_unset_time);
+	tcase_add_test(tc, reset_reconnects);
+	tcase_add_test(tc, copy_times_round_trip);
 	tcase_add_test(tc, unreachable_server_is_an_error);
 	suite_add_tcase(s, tc);
 	return s;

@@ -4,11 +4,13 @@
  * Every query that carries data is parameterised (PQexecParams); the only
  * text sent unparameterised is our own SQL (migrations, fixed statements).
  * Errors are logged here, once, with the server's message.
+ *
+ * No libpq type shows here: the stores (src/store/) run their queries
+ * through certrecall/store/dbq.h, which only they include.
  */
 #ifndef CERTRECALL_DB_H
 #define CERTRECALL_DB_H
 
-#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -44,23 +46,18 @@ struct db *db_clone(struct db *db);
 /* Connects as the config says. */
 struct db *db_connect_config(const struct config *cfg);
 void db_close(struct db *db);
-PGconn *db_get0_conn(struct db *db);
+/* Whether the connection is up (not lost to a server restart). */
+bool db_ok(struct db *db);
+/* Reconnects a lost connection in place; whether it is up again.  What
+ * was prepared on the old session is gone. */
+bool db_reset(struct db *db);
 
 /* Runs fixed SQL without parameters; 0 or -1 (logged). */
 int db_exec(struct db *db, const char *sql);
 
-/*
- * Runs a parameterised statement (text parameters, NULL = SQL NULL).
- * Returns the result (caller PQclear()s) when it is COMMAND_OK or
- * TUPLES_OK, else logs and returns NULL.
- */
-PGresult *db_query(struct db *db, const char *sql, int nparams,
-		   const char *const *params);
-
-/* A column as epoch seconds (SQL NULL: DEADLINE_UNSET), or as a whole
- * number (NULL: 0). */
-time_t db_get_time(const PGresult *res, int row, int col);
-long long db_get_llong(const PGresult *res, int row, int col);
+/* SQL NULL as a time: the same value as DEADLINE_UNSET (deadline.h) and
+ * DB_COPY_NULL_TIME, the one "no time" of the whole program. */
+#define DB_NULL_TIME ((time_t)INT64_MIN)
 
 int db_begin(struct db *db);
 int db_commit(struct db *db);
@@ -94,7 +91,7 @@ int db_event_add(struct db *db, long long incident_id, const char *kind,
 		 const char *detail_json);
 void db_set_command(const char *command_line);
 /* Events are stamped with at instead of the real time (the rehearsal
- * clock, see clock.h); DEADLINE_UNSET (INT64_MIN) restores it. */
+ * clock, see clock.h); DB_NULL_TIME (INT64_MIN) restores it. */
 void db_set_clock(time_t at);
 
 /*
@@ -109,7 +106,7 @@ struct db_copy;
 /* Starts "COPY ... FROM STDIN"; NULL on error (logged). */
 struct db_copy *db_copy_begin(struct db *db, const char *sql);
 /* One field each; NULL / DB_COPY_NULL_TIME mean SQL NULL. */
-#define DB_COPY_NULL_TIME ((time_t)INT64_MIN)
+#define DB_COPY_NULL_TIME DB_NULL_TIME
 void db_copy_text(struct db_copy *c, const char *s);
 void db_copy_bytea(struct db_copy *c, const unsigned char *b, size_t n);
 void db_copy_time(struct db_copy *c, time_t t);

@@ -1,0 +1,33 @@
+/*
+ * dbq - the libpq side of db, for the stores only.
+ *
+ * Only the files of src/store/ include this header (tests/layers.sh checks it):
+ * everything above the store layer sees struct db and the plain structs
+ * the stores return, never a PGresult.
+ */
+#ifndef CERTRECALL_DBQ_H
+#define CERTRECALL_DBQ_H
+
+#include <libpq-fe.h>
+#include <time.h>
+
+#include "certrecall/store/db.h"
+
+PGconn *db_get0_conn(struct db *db);
+
+/*
+ * Runs a parameterised statement (text parameters, NULL = SQL NULL).
+ * Returns the result (caller PQclear()s) when it is COMMAND_OK or
+ * TUPLES_OK, else logs and returns NULL.
+ */
+PGresult *db_query(struct db *db, const char *sql, int nparams,
+		   const char *const *params);
+
+/* A column as epoch seconds (SQL NULL: DB_NULL_TIME), or as a whole
+ * number (NULL: 0). */
+time_t db_get_time(const PGresult *res, int row, int col);
+long long db_get_llong(const PGresult *res, int row, int col);
+/* A column as a new string (caller frees), NULL for SQL NULL. */
+char *db_get1_text(const PGresult *res, int row, int col);
+
+#endif
