@@ -12,6 +12,7 @@
 #include "certrecall/core/deadline.h"
 #include "certrecall/core/notice.h"
 #include "certrecall/store/db.h"
+#include "certrecall/store/dbq.h"
 #include "certrecall/store/notice_store.h"
 
 /* Addresses per planning slice: one transaction each. */
