@@ -560,6 +560,7 @@ int compose_time_context(json_t *ctx, const struct compose_times *t)
 	char should[UTCTIME_BUFSZ], should_iso[UTCTIME_BUFSZ];
 	char composed[UTCTIME_BUFSZ], left[96], over[96], remaining[128];
 	long long to_must = (long long)t->must_by - (long long)t->now;
+	int n;
 
 	if (utctime_format_long(t->must_by, deadline, sizeof(deadline)) < 0 ||
 	    utctime_format_rfc3339(t->must_by, deadline_iso,
@@ -571,9 +572,11 @@ int compose_time_context(json_t *ctx, const struct compose_times *t)
 		return -1;
 	compose_duration_words(to_must > 0 ? to_must : 0, left, sizeof(left));
 	compose_duration_words(to_must < 0 ? to_must : 0, over, sizeof(over));
-	snprintf(remaining, sizeof(remaining),
-		 to_must >= 0 ? "%s from now" : "overdue by %s",
-		 to_must >= 0 ? left : over);
+	n = snprintf(remaining, sizeof(remaining),
+		     to_must >= 0 ? "%s from now" : "overdue by %s",
+		     to_must >= 0 ? left : over);
+	if (n < 0 || (size_t)n >= sizeof(remaining))
+		return -1;
 	json_object_set_new(ctx, "state", json_string(compose_state_name(st)));
 	json_object_set_new(ctx, "before_should",
 			    json_boolean(st == COMPOSE_BEFORE_SHOULD));

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "certrecall/base/errmsg.h"
 #include "certrecall/base/log.h"
 #include "certrecall/base/xalloc.h"
 #include "certrecall/core/classify.h"
@@ -193,19 +194,19 @@ static void timer_fire(struct probe *s, struct flight *p)
 
 	switch (p->state) {
 	case PROBE_CONNECTING:
-		snprintf(why, sizeof(why), "no answer within %lldms",
-			 s->opt.connect_timeout_ms);
+		errmsg_set(why, sizeof(why), "no answer within %lldms",
+			   s->opt.connect_timeout_ms);
 		probe_connect_failed(s, p, PROBE_TIMEOUT, why);
 		break;
 	case PROBE_STARTTLS:
-		snprintf(why, sizeof(why), "no STARTTLS within %lldms",
-			 s->opt.starttls_timeout_ms);
+		errmsg_set(why, sizeof(why), "no STARTTLS within %lldms",
+			   s->opt.starttls_timeout_ms);
 		probe_flight_finish(s, p, PROBE_TIMEOUT, PROBE_PHASE_STARTTLS,
 				    why);
 		break;
 	case PROBE_HANDSHAKE:
-		snprintf(why, sizeof(why), "no handshake within %lldms",
-			 s->opt.handshake_timeout_ms);
+		errmsg_set(why, sizeof(why), "no handshake within %lldms",
+			   s->opt.handshake_timeout_ms);
 		probe_flight_finish(s, p, PROBE_TIMEOUT, PROBE_PHASE_HANDSHAKE,
 				    why);
 		break;

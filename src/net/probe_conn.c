@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "certrecall/base/errmsg.h"
 #include "certrecall/base/log.h"
 #include "certrecall/base/xalloc.h"
 #include "certrecall/net/probe.h"
@@ -165,8 +166,8 @@ void probe_handshake_step(struct probe *s, struct flight *p)
 		uint32_t ev = err == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT;
 
 		if (epoll_want(s, p, ev) < 0) {
-			snprintf(why, sizeof(why), "epoll: %s",
-				 strerror(errno));
+			errmsg_set(why, sizeof(why), "epoll: %s",
+				   strerror(errno));
 			probe_flight_finish(s, p, PROBE_TLS_ERROR,
 					    PROBE_PHASE_HANDSHAKE, why);
 		}
@@ -174,17 +175,17 @@ void probe_handshake_step(struct probe *s, struct flight *p)
 	}
 	e = ERR_peek_error();
 	if (p->overread)
-		snprintf(why, sizeof(why), "peer sent more than %d bytes",
-			 PROBE_MAX_READ);
+		errmsg_set(why, sizeof(why), "peer sent more than %d bytes",
+			   PROBE_MAX_READ);
 	else if (e != 0 && ERR_reason_error_string(e) != NULL)
-		snprintf(why, sizeof(why), "%s", ERR_reason_error_string(e));
+		errmsg_set(why, sizeof(why), "%s", ERR_reason_error_string(e));
 	else if (err == SSL_ERROR_SYSCALL && sys_errno != 0)
-		snprintf(why, sizeof(why), "%s", strerror(sys_errno));
+		errmsg_set(why, sizeof(why), "%s", strerror(sys_errno));
 	else if (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN)
-		snprintf(why, sizeof(why), "connection closed by peer");
+		errmsg_set(why, sizeof(why), "connection closed by peer");
 	else
-		snprintf(why, sizeof(why), "handshake failed (ssl error %d)",
-			 err);
+		errmsg_set(why, sizeof(why), "handshake failed (ssl error %d)",
+			   err);
 	ERR_clear_error();
 	probe_flight_finish(s, p, PROBE_TLS_ERROR, PROBE_PHASE_HANDSHAKE, why);
 }
@@ -236,8 +237,8 @@ void probe_starttls_step(struct probe *s, struct flight *p)
 				return;
 			}
 			if (n < 0) {
-				snprintf(why, sizeof(why), "send: %s",
-					 strerror(errno));
+				errmsg_set(why, sizeof(why), "send: %s",
+					   strerror(errno));
 				probe_flight_finish(s, p, PROBE_PROTOCOL_ERROR,
 						    PROBE_PHASE_STARTTLS, why);
 				return;
@@ -252,9 +253,9 @@ void probe_starttls_step(struct probe *s, struct flight *p)
 			return;
 		}
 		if (n <= 0) {
-			snprintf(why, sizeof(why), "%s during STARTTLS",
-				 n == 0 ? "connection closed by peer"
-					: strerror(errno));
+			errmsg_set(why, sizeof(why), "%s during STARTTLS",
+				   n == 0 ? "connection closed by peer"
+					  : strerror(errno));
 			probe_flight_finish(s, p, PROBE_PROTOCOL_ERROR,
 					    PROBE_PHASE_STARTTLS, why);
 			return;
@@ -268,14 +269,14 @@ void probe_starttls_step(struct probe *s, struct flight *p)
 		handshake_start(s, p);
 		return;
 	}
-	snprintf(why, sizeof(why), "%s", starttls_why(p->st));
+	errmsg_set(why, sizeof(why), "%s", starttls_why(p->st));
 	probe_flight_finish(s, p,
 			    st == STARTTLS_REFUSED ? PROBE_STARTTLS_REFUSED
 						   : PROBE_PROTOCOL_ERROR,
 			    PROBE_PHASE_STARTTLS, why);
 	return;
 epoll_failed:
-	snprintf(why, sizeof(why), "epoll: %s", strerror(errno));
+	errmsg_set(why, sizeof(why), "epoll: %s", strerror(errno));
 	probe_flight_finish(s, p, PROBE_PROTOCOL_ERROR, PROBE_PHASE_STARTTLS,
 			    why);
 }
@@ -348,7 +349,7 @@ int probe_flight_connect(struct probe *s, struct flight *p)
 	if (epoll_want(s, p, EPOLLOUT) < 0) {
 		char why[128];
 
-		snprintf(why, sizeof(why), "epoll: %s", strerror(errno));
+		errmsg_set(why, sizeof(why), "epoll: %s", strerror(errno));
 		probe_flight_finish(s, p, PROBE_REFUSED, PROBE_PHASE_CONNECT,
 				    why);
 		return 0;

@@ -201,7 +201,8 @@ int importer_run(struct db *db, long long incident_id,
 	int rc = -1;
 
 	memset(st, 0, sizeof(*st));
-	snprintf(incident, sizeof(incident), "%lld", incident_id);
+	if (snprintf(incident, sizeof(incident), "%lld", incident_id) < 0)
+		goto out;
 	im.incident = incident;
 	im.names = distinct_new();
 	im.accounts = distinct_new();

@@ -69,18 +69,21 @@ static int check_conflicts(struct import *im, char *const *files,
 	char sql[1024];
 	PGresult *res;
 	long long matched;
+	int n;
 	int rc = 0;
 
-	snprintf(sql, sizeof(sql),
-		 "SELECT encode(s.serial, 'hex'), s.src, s.line, c.source,"
-		 " c.source_line, c.imported_at = now(), s.issuer"
-		 " FROM import_stage s JOIN %s c"
-		 " ON c.incident_id = $1 AND c.serial = s.serial"
-		 " AND coalesce(c.issuer_name, '') = coalesce(s.issuer, '')"
-		 " WHERE (c.account, c.issued_at, c.not_after, c.names)"
-		 " IS DISTINCT FROM (s.account, s.issued_at, s.not_after,"
-		 " s.names) ORDER BY s.src, s.line LIMIT 5",
-		 table);
+	n = snprintf(sql, sizeof(sql),
+		     "SELECT encode(s.serial, 'hex'), s.src, s.line, c.source,"
+		     " c.source_line, c.imported_at = now(), s.issuer"
+		     " FROM import_stage s JOIN %s c"
+		     " ON c.incident_id = $1 AND c.serial = s.serial"
+		     " AND coalesce(c.issuer_name, '') = coalesce(s.issuer, '')"
+		     " WHERE (c.account, c.issued_at, c.not_after, c.names)"
+		     " IS DISTINCT FROM (s.account, s.issued_at, s.not_after,"
+		     " s.names) ORDER BY s.src, s.line LIMIT 5",
+		     table);
+	if (n < 0 || (size_t)n >= sizeof(sql))
+		return log_error("import: the conflict query does not fit");
 	res = db_query(im->db, sql, 1, &incident);
 	if (res == NULL)
 		return -1;
@@ -103,12 +106,14 @@ static int check_conflicts(struct import *im, char *const *files,
 	PQclear(res);
 	if (rc < 0)
 		return -1;
-	snprintf(sql, sizeof(sql),
-		 "SELECT count(*) FROM import_stage s JOIN %s c"
-		 " ON c.incident_id = $1 AND c.serial = s.serial"
-		 " AND coalesce(c.issuer_name, '') = coalesce(s.issuer, '')"
-		 " AND c.imported_at = now()",
-		 table);
+	n = snprintf(sql, sizeof(sql),
+		     "SELECT count(*) FROM import_stage s JOIN %s c"
+		     " ON c.incident_id = $1 AND c.serial = s.serial"
+		     " AND coalesce(c.issuer_name, '') = coalesce(s.issuer, '')"
+		     " AND c.imported_at = now()",
+		     table);
+	if (n < 0 || (size_t)n >= sizeof(sql))
+		return log_error("import: the duplicate query does not fit");
 	matched = importer_query_count(im->db, sql, 1, &incident);
 	if (matched < 0)
 		return -1;
@@ -213,6 +218,7 @@ int importer_update_subscribers(struct import *im, const char *incident)
 			     " WHERE account IS NOT NULL AND $1::bigint > 0";
 	char sql[1024];
 	long long n;
+	int w;
 
 	im->st->contacts = importer_query_count(
 		im->db,
@@ -232,9 +238,11 @@ int importer_update_subscribers(struct import *im, const char *incident)
 		    "  e ORDER BY 1), updated_at = now()"
 		    " WHERE NOT (EXCLUDED.emails <@ s.emails)") < 0)
 		return -1;
-	snprintf(sql, sizeof(sql),
-		 "CREATE TEMP TABLE import_account ON COMMIT DROP AS %s",
-		 accounts);
+	w = snprintf(sql, sizeof(sql),
+		     "CREATE TEMP TABLE import_account ON COMMIT DROP AS %s",
+		     accounts);
+	if (w < 0 || (size_t)w >= sizeof(sql))
+		return log_error("import: the account query does not fit");
 	n = command_count(im->db, sql, 1, &incident);
 	if (n < 0)
 		return -1;
@@ -348,8 +356,15 @@ int importer_load_issuers(struct import *im)
 			      ? xcalloc(im->nissuers, sizeof(*im->issuers))
 			      : NULL;
 	for (size_t i = 0; i < im->nissuers; i++) {
-		snprintf(im->issuers[i].id, sizeof(im->issuers[i].id), "%s",
-			 PQgetvalue(res, (int)i, 0));
+		const char *id = PQgetvalue(res, (int)i, 0);
+		size_t n = strlen(id);
+
+		if (n >= sizeof(im->issuers[i].id)) {
+			log_error("issuer id \"%.40s\" is too long", id);
+			PQclear(res);
+			return -1;
+		}
+		memcpy(im->issuers[i].id, id, n + 1);
 		im->issuers[i].subject = xstrdup(PQgetvalue(res, (int)i, 1));
 	}
 	PQclear(res);

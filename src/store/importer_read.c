@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "certrecall/base/errmsg.h"
 #include "certrecall/base/log.h"
 #include "certrecall/base/progress.h"
 #include "certrecall/base/xalloc.h"
@@ -223,8 +224,8 @@ static int import_lines(struct import *im, struct linereader *rd, int format,
 			continue;
 		}
 		if (r == RECORD_OK && import_check_record(&rec) != NULL) {
-			snprintf(err, sizeof(err), "%s",
-				 import_check_record(&rec));
+			errmsg_set(err, sizeof(err), "%s",
+				   import_check_record(&rec));
 			r = RECORD_ERROR;
 		}
 		if (r == RECORD_ERROR) {
@@ -318,8 +319,12 @@ static int stage_x509(struct import *im, const char *path,
 		im->st->no_name++;
 	if (ci.is_ca)
 		im->st->ca_certs++;
-	for (size_t i = 0; i < ci.aki_len; i++)
-		snprintf(aki + 2 * i, 3, "%02x", ci.aki[i]);
+	/* Lowercase hex; aki holds twice certinfo's 64 bytes and a NUL. */
+	for (size_t i = 0; i < ci.aki_len && i < sizeof(ci.aki); i++) {
+		aki[2 * i] = "0123456789abcdef"[ci.aki[i] >> 4];
+		aki[2 * i + 1] = "0123456789abcdef"[ci.aki[i] & 15];
+		aki[2 * i + 2] = '\0';
+	}
 	urls[0] = json_array();
 	urls[1] = json_array();
 	for (size_t i = 0; i < ci.nocsp; i++)
@@ -586,12 +591,12 @@ int importer_read_accounts(struct import *im, const char *path)
 		n = import_check_split_csv(line, fields, MAX_EMAILS + 1);
 		err[0] = '\0';
 		if (n < 0)
-			snprintf(err, sizeof(err), "unterminated quote");
+			errmsg_set(err, sizeof(err), "unterminated quote");
 		else if (n > MAX_EMAILS)
-			snprintf(err, sizeof(err), "more than %d addresses",
-				 MAX_EMAILS - 1);
+			errmsg_set(err, sizeof(err), "more than %d addresses",
+				   MAX_EMAILS - 1);
 		else if (*import_check_trim(fields[0]) == '\0')
-			snprintf(err, sizeof(err), "empty account");
+			errmsg_set(err, sizeof(err), "empty account");
 		/* A header row names its columns. */
 		if (err[0] == '\0' && first && n >= 2 &&
 		    import_check_is_header(import_check_trim(fields[0]),
