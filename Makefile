@@ -119,8 +119,8 @@ bench: deps
 # libFuzzer needs clang; the targets link the pure modules, and certinfo
 # (OpenSSL) for fuzz_certinfo.  dnsname needs libidn2.
 PURE_SRC = $(wildcard src/base/utctime.c src/core/deadline.c src/core/serial.c \
-	src/base/errmsg.c src/core/dnsname.c src/core/record.c src/base/xalloc.c \
-	src/core/template.c src/core/compose.c src/core/pemblock.c \
+	src/base/errmsg.c src/core/dnsname.c src/core/record*.c src/base/xalloc.c \
+	src/core/template.c src/core/compose*.c src/core/pemblock.c \
 	src/core/starttls.c src/core/ari.c src/core/webform.c)
 FUZZ_PKGS := jansson libidn2 openssl
 fuzz: deps | $(B)/fuzz

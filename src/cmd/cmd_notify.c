@@ -72,7 +72,18 @@ static void summary_json(const struct incident *inc,
 	jsonout_write(doc, stdout, mode);
 }
 
-int cmd_notify(struct cli *cli, int argc, char **argv)
+/* What the command line asks for. */
+struct notify_args {
+	struct mailer_options opt;
+	const char *preview;
+	bool plan;
+	enum jsonout_mode json;
+};
+
+/* Parses the options into a (defaults from the configuration).  Returns
+ * 0, or the exit code of a usage or data error (printed). */
+static int parse_args(struct cli *cli, int argc, char **argv,
+		      struct notify_args *a)
 {
 	static const struct option opts[] = {
 		{ "kind", required_argument, NULL, 'k' },
@@ -88,21 +99,17 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	enum jsonout_mode json = JSONOUT_NONE;
-	struct mailer_options opt = {
-		.kind = "initial",
-		.connections = (int)cli->cfg->mailer.connections,
-		.rate = cli->cfg->mailer.rate,
-		.wait = true,
-		.progress = true,
-	};
-	struct mailer_stats st;
-	const char *preview = NULL;
-	bool plan = false;
-	struct incident *inc;
+	struct mailer_options *opt = &a->opt;
 	long long v;
-	int c, rc;
+	int c;
 
+	memset(a, 0, sizeof(*a));
+	a->json = JSONOUT_NONE;
+	opt->kind = "initial";
+	opt->connections = (int)cli->cfg->mailer.connections;
+	opt->rate = cli->cfg->mailer.rate;
+	opt->wait = true;
+	opt->progress = true;
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -112,16 +119,16 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 				return cli_usage_error("notify",
 						       "--kind is initial, "
 						       "reminder or revoked");
-			opt.kind = optarg;
+			opt->kind = optarg;
 			break;
 		case 'd':
-			opt.dry_run_dir = optarg;
+			opt->dry_run_dir = optarg;
 			break;
 		case 'l':
 			if (cli_parse_count("notify", "--limit", optarg,
 					    1000000000, &v))
 				return EX_USAGE;
-			opt.limit = v;
+			opt->limit = v;
 			break;
 		case 'c':
 			if (cli_parse_count("notify", "--connections", optarg,
@@ -132,75 +139,96 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 							"--connections must "
 							"be at least 1")
 					      : EX_USAGE;
-			opt.connections = (int)v;
+			opt->connections = (int)v;
 			break;
 		case 'r':
 			if (cli_parse_count("notify", "--rate", optarg, 1000000,
 					    &v))
 				return EX_USAGE;
-			opt.rate = v;
+			opt->rate = v;
 			break;
 		case 'p':
-			preview = optarg;
+			a->preview = optarg;
 			break;
 		case 'P':
-			plan = true;
+			a->plan = true;
 			break;
 		case 'W':
-			opt.wait = false;
+			opt->wait = false;
 			break;
 		case 'N':
-			opt.progress = false;
+			opt->progress = false;
 			break;
 		case 'a':
-			if (cli_parse_time("--at", optarg, &opt.at) != 0)
+			if (cli_parse_time("--at", optarg, &opt->at) != 0)
 				return EX_DATAERR;
 			break;
 		case 'j':
-			json = JSONOUT_DOC;
+			a->json = JSONOUT_DOC;
 			break;
 		default:
 			return cli_bad_option("notify", argv);
 		}
 	}
-	if (plan && preview)
+	if (a->plan && a->preview)
 		return cli_usage_error("notify", "--plan and --preview are "
 						 "separate questions");
-	if (preview && json != JSONOUT_NONE)
+	if (a->preview && a->json != JSONOUT_NONE)
 		return cli_usage_error("notify", "--preview prints a message, "
 						 "not data: drop --json");
-	rc = cli_open_incident(cli, "notify", argc, argv, &inc);
-	if (rc != 0)
-		return rc;
-	if (plan) {
-		rc = json != JSONOUT_NONE
-			     ? plan_json(cli, inc, json)
-			     : mailer_plan_report(cli->db, cli->cfg, inc,
-						  stdout);
-		goto out;
-	}
-	if (preview) {
-		rc = mailer_preview(cli->db, cli->cfg, inc, opt.kind, preview,
-				    opt.at, stdout);
-		goto out;
-	}
-	memset(&st, 0, sizeof(st));
-	rc = mailer_run(cli->db, cli->cfg, inc, &opt, &st);
-	if (json != JSONOUT_NONE)
-		summary_json(inc, &opt, &st, rc, json);
-	if (opt.dry_run_dir != NULL) {
+	return 0;
+}
+
+/* The run's one line on stderr. */
+static void log_summary(const struct mailer_options *opt,
+			const struct mailer_stats *st, int rc)
+{
+	if (opt->dry_run_dir != NULL) {
 		if (rc == 0)
 			log_info("%lld %s messages written to %s (no state "
 				 "changed)",
-				 st.composed, opt.kind, opt.dry_run_dir);
+				 st->composed, opt->kind, opt->dry_run_dir);
 	} else {
 		log_info("%s: %lld sent, %lld failed, %lld to retry, %lld "
 			 "accounts without address (%lld notices planned now) "
 			 "in %.1f s, %.0f msg/s",
-			 opt.kind, st.sent, st.failed, st.retry, st.no_address,
-			 st.planned, st.seconds,
-			 st.seconds > 0 ? (double)st.sent / st.seconds : 0);
+			 opt->kind, st->sent, st->failed, st->retry,
+			 st->no_address, st->planned, st->seconds,
+			 st->seconds > 0 ? (double)st->sent / st->seconds : 0);
 	}
+}
+
+int cmd_notify(struct cli *cli, int argc, char **argv)
+{
+	struct notify_args a;
+	struct mailer_options *opt = &a.opt;
+	struct mailer_stats st;
+	struct incident *inc;
+	int rc;
+
+	rc = parse_args(cli, argc, argv, &a);
+	if (rc != 0)
+		return rc;
+	rc = cli_open_incident(cli, "notify", argc, argv, &inc);
+	if (rc != 0)
+		return rc;
+	if (a.plan) {
+		rc = a.json != JSONOUT_NONE
+			     ? plan_json(cli, inc, a.json)
+			     : mailer_plan_report(cli->db, cli->cfg, inc,
+						  stdout);
+		goto out;
+	}
+	if (a.preview) {
+		rc = mailer_preview(cli->db, cli->cfg, inc, opt->kind,
+				    a.preview, opt->at, stdout);
+		goto out;
+	}
+	memset(&st, 0, sizeof(st));
+	rc = mailer_run(cli->db, cli->cfg, inc, opt, &st);
+	if (a.json != JSONOUT_NONE)
+		summary_json(inc, opt, &st, rc, a.json);
+	log_summary(opt, &st, rc);
 out:
 	incident_free(inc);
 	/* 75 only for what a retry can fix (database, relay). */

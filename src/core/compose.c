@@ -8,6 +8,7 @@
  */
 #include "certrecall/base/errmsg.h"
 #include "certrecall/core/compose.h"
+#include "certrecall/core/compose_int.h"
 #include "certrecall/base/utctime.h"
 #include "certrecall/base/xalloc.h"
 
@@ -18,548 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* RFC 5322 2.1.1: SHOULD fold at 78, MUST NOT pass 998. */
-#define LINE_SOFT 78
-#define LINE_HARD 998
-/* RFC 2047 2: an encoded-word is at most 75 characters. */
-#define EWORD_MAX 75
-/* "=?UTF-8?Q?" + "?=" */
-#define EWORD_OVERHEAD 12
-/* RFC 2045 6.7 (5) and 6.8: encoded lines are at most 76 characters. */
-#define QP_LINE 76
-#define B64_LINE 76
-/* RFC 5321 4.5.3.1.3: a path is at most 256 octets with its brackets. */
-#define ADDR_MAX 254
-#define MSGID_MAX 900
-#define PARAM_MAX 200
-
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-/* A header field being written, and the column its last line reached. */
-struct hdr {
-	struct buf *b;
-	size_t col;
-	bool first; /* no word written after the field name yet */
-};
-
-/* An address split into display name (may be empty) and addr-spec. */
-struct addr {
-	char *name;
-	size_t namelen;
-	const char *spec;
-	size_t speclen;
-	bool brackets; /* the input used <...> */
-};
-
-/* Most writes are a byte or a word: only a full buffer calls out. */
-static void put(struct buf *b, const char *s, size_t len)
-{
-	if (b->len + len + 1 > b->cap)
-		xgrow(&b->p, &b->cap, b->len + len + 1, 1);
-	if (len > 0)
-		memcpy(b->p + b->len, s, len);
-	b->len += len;
-	b->p[b->len] = '\0';
-}
-
-static void puts_(struct buf *b, const char *s)
-{
-	put(b, s, strlen(s));
-}
-
-static void putc_(struct buf *b, char c)
-{
-	put(b, &c, 1);
-}
-
-static const char hexdig[] = "0123456789ABCDEF";
-
-static void put_hex(struct buf *b, unsigned char c)
-{
-	char h[3] = { '=', hexdig[c >> 4], hexdig[c & 15] };
-
-	put(b, h, 3);
-}
-
-/*
- * Length of the valid UTF-8 sequence at s (1-4), or 0 when it is not one
- * (overlong forms, surrogates and code points past U+10FFFF are invalid).
- */
-static size_t utf8_char(const unsigned char *s, size_t len)
-{
-	size_t n, i;
-	uint32_t cp;
-
-	if (len == 0)
-		return 0;
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (len < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return n;
-}
-
-/* Offset of the first byte that is not valid UTF-8, or len. */
-static size_t utf8_check(const char *s, size_t len)
-{
-	size_t i = 0, n;
-
-	while (i < len) {
-		n = utf8_char((const unsigned char *)s + i, len - i);
-		if (n == 0)
-			return i;
-		i += n;
-	}
-	return len;
-}
-
-static bool is_ascii(const char *s, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if ((unsigned char)s[i] >= 0x80)
-			return false;
-	return true;
-}
-
-static bool is_ctl(unsigned char c)
-{
-	return c < 0x20 || c == 0x7f;
-}
-
-/* RFC 5322 3.2.3 atext. */
-static bool is_atext(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') ||
-	       (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
-}
-
-static void hdr_begin(struct hdr *h, struct buf *b, const char *name)
-{
-	h->b = b;
-	h->first = true;
-	puts_(b, name);
-	h->col = strlen(name);
-}
-
-/*
- * Appends " word", folding before the space when the word would pass
- * column 78 (the space then starts the continuation line).  The first
- * word stays on the field name's line.
- */
-static void hdr_word(struct hdr *h, const char *w, size_t len)
-{
-	if (!h->first && h->col + 1 + len > LINE_SOFT) {
-		puts_(h->b, "\r\n");
-		h->col = 0;
-	}
-	putc_(h->b, ' ');
-	put(h->b, w, len);
-	h->col += 1 + len;
-	h->first = false;
-}
-
-/* Appends the blank-separated words of s (ASCII, no controls). */
-static void hdr_words(struct hdr *h, const char *s, size_t len)
-{
-	size_t i = 0, j;
-
-	while (i < len) {
-		while (i < len && s[i] == ' ')
-			i++;
-		j = i;
-		while (j < len && s[j] != ' ')
-			j++;
-		if (j > i)
-			hdr_word(h, s + i, j - i);
-		i = j;
-	}
-}
-
-static void hdr_end(struct hdr *h)
-{
-	puts_(h->b, "\r\n");
-}
-
-/* RFC 2047 5 (3): the Q characters allowed even inside a phrase. */
-static bool q_literal(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '!' || c == '*' || c == '+' ||
-	       c == '-' || c == '/';
-}
-
-static size_t q_size(unsigned char c)
-{
-	return (c == ' ' || q_literal(c)) ? 1 : 3;
-}
-
-static void put_q(struct buf *b, const unsigned char *s, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		if (s[i] == ' ')
-			putc_(b, '_');
-		else if (q_literal(s[i]))
-			putc_(b, (char)s[i]);
-		else
-			put_hex(b, s[i]);
-	}
-}
-
-static const char b64[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static void put_b64(struct buf *b, const unsigned char *s, size_t len)
-{
-	size_t i;
-	char o[4];
-
-	for (i = 0; i + 2 < len; i += 3) {
-		o[0] = b64[s[i] >> 2];
-		o[1] = b64[((s[i] & 3) << 4) | (s[i + 1] >> 4)];
-		o[2] = b64[((s[i + 1] & 15) << 2) | (s[i + 2] >> 6)];
-		o[3] = b64[s[i + 2] & 63];
-		put(b, o, 4);
-	}
-	if (i < len) {
-		o[0] = b64[s[i] >> 2];
-		if (i + 1 < len) {
-			o[1] = b64[((s[i] & 3) << 4) | (s[i + 1] >> 4)];
-			o[2] = b64[(s[i + 1] & 15) << 2];
-		} else {
-			o[1] = b64[(s[i] & 3) << 4];
-			o[2] = '=';
-		}
-		o[3] = '=';
-		put(b, o, 4);
-	}
-}
-
-/*
- * Appends s (valid UTF-8) as RFC 2047 encoded-words, each at most 75
- * characters and holding whole characters only (6.3: a character is
- * never split between words).  Q is used when most of s is plain ASCII,
- * else B.  Decoders drop the folding white space between adjacent
- * encoded-words (6.2), so s comes back exactly, spaces included.
- */
-static void hdr_encoded(struct hdr *h, const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i, special = 0, pos = 0;
-	bool q;
-	struct buf w = { NULL, 0, 0 };
-
-	for (i = 0; i < len; i++)
-		if (q_size(u[i]) > 1)
-			special++;
-	q = special * 6 <= len;
-	while (pos < len) {
-		/* The first word shares its line with the field name. */
-		size_t max = EWORD_MAX, room, used = 0, n = 0, c, k, cost;
-
-		if (h->first && LINE_SOFT - 1 - h->col < max)
-			max = LINE_SOFT - 1 - h->col;
-		room = max - EWORD_OVERHEAD;
-		while (pos + n < len) {
-			c = utf8_char(u + pos + n, len - pos - n);
-			if (c == 0)
-				c = 1; /* callers checked; never loop */
-			if (q) {
-				cost = 0;
-				for (k = 0; k < c; k++)
-					cost += q_size(u[pos + n + k]);
-				if (used + cost > room)
-					break;
-				used += cost;
-			} else if ((n + c + 2) / 3 * 4 > room) {
-				break;
-			}
-			n += c;
-		}
-		if (n == 0)
-			n = 1; /* unreachable: a 4-byte char always fits */
-		w.len = 0;
-		puts_(&w, q ? "=?UTF-8?Q?" : "=?UTF-8?B?");
-		if (q)
-			put_q(&w, u + pos, n);
-		else
-			put_b64(&w, u + pos, n);
-		puts_(&w, "?=");
-		hdr_word(h, w.p, w.len);
-		pos += n;
-	}
-	free(w.p);
-}
-
-/*
- * Unstructured text such as the subject: controls become spaces, runs of
- * blanks one space, ends trimmed.  Caller frees.  NULL if not UTF-8.
- */
-static char *clean_text(const char *s, size_t *outlen)
-{
-	size_t len = strlen(s), i, n = 0;
-	char *t;
-
-	if (utf8_check(s, len) != len)
-		return NULL;
-	t = xmalloc(len + 1);
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (is_ctl((unsigned char)c))
-			c = ' ';
-		if (c == ' ' && (n == 0 || t[n - 1] == ' '))
-			continue;
-		t[n++] = c;
-	}
-	while (n > 0 && t[n - 1] == ' ')
-		n--;
-	t[n] = '\0';
-	*outlen = n;
-	return t;
-}
-
-/*
- * Plain words are fine when s is ASCII, no word looks like an
- * encoded-word (RFC 2047 5: such text must itself be encoded) and every
- * word fits a continuation line; otherwise encode.
- */
-static bool plain_words(const char *s, size_t len)
-{
-	size_t i, word = 0;
-
-	if (!is_ascii(s, len) || memmem(s, len, "=?", 2) != NULL)
-		return false;
-	for (i = 0; i < len; i++) {
-		word = s[i] == ' ' ? 0 : word + 1;
-		if (word > LINE_SOFT - 1 - strlen("Reply-To:"))
-			return false;
-	}
-	return true;
-}
-
-static int write_subject(struct buf *b, const char *subject, char *err,
-			 size_t errlen)
-{
-	struct hdr h;
-	size_t len;
-	char *s = clean_text(subject, &len);
-
-	if (s == NULL)
-		return errmsg_set(err, errlen, "subject is not valid UTF-8");
-	hdr_begin(&h, b, "Subject:");
-	if (plain_words(s, len))
-		hdr_words(&h, s, len);
-	else
-		hdr_encoded(&h, s, len);
-	hdr_end(&h);
-	free(s);
-	return 0;
-}
-
-static void addr_free(struct addr *a)
-{
-	free(a->name);
-	a->name = NULL;
-}
-
-/* addr-spec: dot-atom "@" domain, ASCII only (we do not send SMTPUTF8). */
-static bool valid_spec(const char *s, size_t len)
-{
-	const char *at = memchr(s, '@', len);
-	size_t i, local;
-
-	if (at == NULL || len > ADDR_MAX)
-		return false;
-	local = (size_t)(at - s);
-	if (local == 0 || local + 1 == len || s[0] == '.' ||
-	    s[local - 1] == '.' || s[local + 1] == '.' || s[len - 1] == '.')
-		return false;
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (i == local)
-			continue;
-		if (c == '.' && s[i + 1] == '.')
-			return false;
-		if (i < local && c != '.' && !is_atext(c))
-			return false;
-		if (i > local && c != '.' && c != '-' &&
-		    !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9')))
-			return false;
-	}
-	return true;
-}
-
-/*
- * Splits "Display Name <addr>", "<addr>" or "addr".  A display name given
- * as a quoted-string is unquoted first so it is not quoted twice.  Any
- * control character, a bracket that does not pair, a bad addr-spec or a
- * name that is not UTF-8 is an error.
- */
-static int parse_addr(const char *s, const char *what, struct addr *a,
-		      char *err, size_t errlen)
-{
-	const char *lt, *gt, *p, *name;
-	size_t len, i, nlen, n;
-	bool quoted;
-
-	memset(a, 0, sizeof(*a));
-	if (s == NULL)
-		return errmsg_set(err, errlen, "%s: no address", what);
-	len = strlen(s);
-	for (i = 0; i < len; i++)
-		if (is_ctl((unsigned char)s[i]))
-			return errmsg_set(err, errlen,
-					  "%s: control character in address",
-					  what);
-	lt = strchr(s, '<');
-	gt = strchr(s, '>');
-	if (lt == NULL && gt == NULL) {
-		a->spec = s;
-		a->speclen = len;
-		while (a->speclen > 0 && *a->spec == ' ') {
-			a->spec++;
-			a->speclen--;
-		}
-		while (a->speclen > 0 && a->spec[a->speclen - 1] == ' ')
-			a->speclen--;
-	} else {
-		if (lt == NULL || gt == NULL || gt < lt ||
-		    strchr(lt + 1, '<') != NULL || strchr(gt + 1, '>') != NULL)
-			return errmsg_set(err, errlen,
-					  "%s: angle brackets do not match",
-					  what);
-		for (p = gt + 1; *p == ' '; p++)
-			;
-		if (*p != '\0')
-			return errmsg_set(err, errlen, "%s: text after '>'",
-					  what);
-		a->spec = lt + 1;
-		a->speclen = (size_t)(gt - lt - 1);
-		a->brackets = true;
-		name = s;
-		nlen = (size_t)(lt - s);
-		while (nlen > 0 && *name == ' ') {
-			name++;
-			nlen--;
-		}
-		while (nlen > 0 && name[nlen - 1] == ' ')
-			nlen--;
-		quoted = nlen >= 2 && name[0] == '"' && name[nlen - 1] == '"';
-		if (quoted) {
-			name++;
-			nlen -= 2;
-		}
-		a->name = xmalloc(nlen + 1);
-		for (i = 0, n = 0; i < nlen; i++) {
-			if (quoted && name[i] == '\\' && i + 1 < nlen)
-				i++;
-			a->name[n++] = name[i];
-		}
-		a->name[n] = '\0';
-		a->namelen = n;
-	}
-	if (!is_ascii(a->spec, a->speclen) ||
-	    !valid_spec(a->spec, a->speclen)) {
-		addr_free(a);
-		return errmsg_set(
-			err, errlen, "%s: \"%.*s\" is not an address", what,
-			(int)(a->speclen < 80 ? a->speclen : 80), a->spec);
-	}
-	if (utf8_check(a->name ? a->name : "", a->namelen) != a->namelen) {
-		addr_free(a);
-		return errmsg_set(err, errlen, "%s: display name is not UTF-8",
-				  what);
-	}
-	return 0;
-}
-
-/* True when the name can go out as atoms: atext words and spaces. */
-static bool atom_phrase(const char *s, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (s[i] != ' ' && !is_atext(s[i]))
-			return false;
-	return plain_words(s, len);
-}
-
-static void write_addr(struct buf *b, const char *field, const struct addr *a)
-{
-	struct hdr h;
-	struct buf q = { NULL, 0, 0 };
-	size_t i, len;
-	char *name = NULL;
-
-	hdr_begin(&h, b, field);
-	if (a->namelen > 0)
-		name = clean_text(a->name, &len);
-	if (name != NULL && len > 0) {
-		if (atom_phrase(name, len)) {
-			hdr_words(&h, name, len);
-		} else if (is_ascii(name, len) && len <= LINE_SOFT - 20) {
-			/* RFC 5322 3.2.4 quoted-string */
-			putc_(&q, '"');
-			for (i = 0; i < len; i++) {
-				if (name[i] == '"' || name[i] == '\\')
-					putc_(&q, '\\');
-				putc_(&q, name[i]);
-			}
-			putc_(&q, '"');
-			hdr_word(&h, q.p, q.len);
-		} else {
-			hdr_encoded(&h, name, len);
-		}
-	}
-	q.len = 0;
-	putc_(&q, '<');
-	put(&q, a->spec, a->speclen);
-	putc_(&q, '>');
-	if (h.first && !a->brackets)
-		hdr_word(&h, a->spec, a->speclen);
-	else
-		hdr_word(&h, q.p, q.len);
-	hdr_end(&h);
-	free(q.p);
-	free(name);
-}
-
 /*
  * The body with every line ending (CRLF, LF or a lone CR) as CRLF and a
  * final CRLF when it is not empty.  Reports whether it can go out as
  * 7bit: printable ASCII and tabs only, no line over 998 octets.
  */
-static void normalise_body(const char *s, struct buf *out, bool *sevenbit)
+static void normalise_body(const char *s, struct compose_buf *out,
+			   bool *sevenbit)
 {
 	size_t i, col = 0;
 
@@ -589,7 +55,7 @@ static void normalise_body(const char *s, struct buf *out, bool *sevenbit)
  * everything else is =XX.  Soft breaks ("=" CRLF) keep every encoded line
  * at 76 characters or fewer, the "=" included.
  */
-static void put_qp(struct buf *b, const char *s, size_t len)
+static void put_qp(struct compose_buf *b, const char *s, size_t len)
 {
 	size_t i = 0, end, col;
 
@@ -623,7 +89,7 @@ static void put_qp(struct buf *b, const char *s, size_t len)
 }
 
 /* RFC 2045 6.8: base64 in lines of 76, CRLF between lines. */
-static void put_b64_lines(struct buf *b, const char *s, size_t len)
+static void put_b64_lines(struct compose_buf *b, const char *s, size_t len)
 {
 	size_t i, n, per = B64_LINE / 4 * 3;
 
@@ -631,7 +97,7 @@ static void put_b64_lines(struct buf *b, const char *s, size_t len)
 		n = len - i < per ? len - i : per;
 		if (i > 0)
 			puts_(b, "\r\n");
-		put_b64(b, (const unsigned char *)s + i, n);
+		compose_put_b64(b, (const unsigned char *)s + i, n);
 	}
 }
 
@@ -684,9 +150,10 @@ static bool valid_param(const char *s, bool quoted)
  * 5.1.4: the preferred, richer form last).  Its own header fields, a
  * blank line, then the content.
  */
-static void put_text_section(struct buf *out, const struct buf *body,
-			     bool sevenbit, const char *html,
-			     const char *alt_boundary, const char *trailer)
+static void put_text_section(struct compose_buf *out,
+			     const struct compose_buf *body, bool sevenbit,
+			     const char *html, const char *alt_boundary,
+			     const char *trailer)
 {
 	if (html == NULL) {
 		puts_(out, "Content-Type: text/plain; charset=UTF-8\r\n"
@@ -720,7 +187,7 @@ static void put_text_section(struct buf *out, const struct buf *body,
 	puts_(out, "\r\nContent-Type: text/html; charset=UTF-8\r\n"
 		   "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
 	{
-		struct buf h = { NULL, 0, 0 };
+		struct compose_buf h = { NULL, 0, 0 };
 		bool ignored;
 
 		normalise_body(html, &h, &ignored);
@@ -732,18 +199,129 @@ static void put_text_section(struct buf *out, const struct buf *body,
 	puts_(out, "--");
 }
 
+/*
+ * What compose_message checks before writing anything: addresses, the
+ * message id, the date, UTF-8 of both texts, the attachment's filename,
+ * content type (*ct, defaulted) and data.  Returns 0, or -1 with the
+ * reason in err.
+ */
+static int check_input(const struct compose_input *in,
+		       struct compose_addr *from, struct compose_addr *to,
+		       struct compose_addr *reply, char *date, size_t datelen,
+		       const char **ct, char *err, size_t errlen)
+{
+	const struct compose_attachment *att = in->attachment;
+	size_t bad;
+
+	if (compose_parse_addr(in->from, "from", from, err, errlen) != 0 ||
+	    compose_parse_addr(in->to, "to", to, err, errlen) != 0 ||
+	    (in->reply_to != NULL &&
+	     compose_parse_addr(in->reply_to, "reply-to", reply, err, errlen) !=
+		     0))
+		return -1;
+	if (!valid_msgid(in->message_id))
+		return errmsg_set(err, errlen,
+				  "message id \"%.80s\" is not id@domain "
+				  "without spaces or brackets",
+				  in->message_id);
+	if (compose_date(in->date, date, datelen) != 0)
+		return errmsg_set(err, errlen, "date out of range");
+	bad = compose_utf8_check(in->body, strlen(in->body));
+	if (in->body[bad] != '\0')
+		return errmsg_set(err, errlen,
+				  "body is not valid UTF-8 (at byte %zu)", bad);
+	if (in->html != NULL &&
+	    in->html[compose_utf8_check(in->html, strlen(in->html))] != '\0')
+		return errmsg_set(err, errlen, "HTML part is not valid UTF-8");
+	if (att == NULL)
+		return 0;
+	*ct = att->content_type ? att->content_type
+				: "application/octet-stream";
+	if (att->filename == NULL || !valid_param(att->filename, true))
+		return errmsg_set(err, errlen,
+				  "attachment filename must be "
+				  "printable ASCII without quotes");
+	if (!valid_param(*ct, false))
+		return errmsg_set(err, errlen,
+				  "attachment content type must be "
+				  "printable ASCII");
+	if (att->data == NULL && att->len > 0)
+		return errmsg_set(err, errlen, "attachment has no data");
+	return 0;
+}
+
+/*
+ * The two boundaries: the outer one (multipart/mixed) from the message
+ * id, and alt (multipart/alternative) made from it so that neither is a
+ * prefix of the other (RFC 2046 5.1.1).  Returns 0, or -1 with the reason
+ * in err.
+ */
+static int make_boundaries(const char *message_id, char *boundary, size_t blen,
+			   char *alt, size_t altlen, char *err, size_t errlen)
+{
+	int n = snprintf(
+		boundary, blen, "=_certrecall_%016llx%016llx",
+		(unsigned long long)fnv1a(message_id, 0xcbf29ce484222325ULL),
+		(unsigned long long)fnv1a(message_id, 0x84222325cbf29ce4ULL));
+
+	if (n < 0 || (size_t)n >= blen)
+		return errmsg_set(err, errlen, "boundary does not fit");
+	n = snprintf(alt, altlen, "=_alt_%s", boundary + 2);
+	if (n < 0 || (size_t)n >= altlen)
+		return errmsg_set(err, errlen, "boundary does not fit");
+	return 0;
+}
+
+/*
+ * With an attachment: a multipart/mixed of the text section and the
+ * attachment in base64.  body is the normalised text; it is reused as
+ * scratch space for the filename parameter once the text is written.
+ */
+static void put_mixed(struct compose_buf *out, struct compose_buf *body,
+		      bool sevenbit, const struct compose_input *in,
+		      const char *ct, const char *boundary, const char *alt)
+{
+	const struct compose_attachment *att = in->attachment;
+	struct compose_hdr h;
+
+	puts_(out, "Content-Type: multipart/mixed;\r\n boundary=\"");
+	puts_(out, boundary);
+	puts_(out, "\"\r\nAuto-Submitted: auto-generated\r\n\r\n");
+	/* RFC 2046 5.1.1: the CRLF before "--" belongs to it. */
+	puts_(out, "--");
+	puts_(out, boundary);
+	puts_(out, "\r\n");
+	put_text_section(out, body, sevenbit, in->html, alt, "");
+	puts_(out, "\r\n--");
+	puts_(out, boundary);
+	puts_(out, "\r\n");
+	compose_hdr_begin(&h, out, "Content-Type:");
+	compose_hdr_words(&h, ct, strlen(ct));
+	compose_hdr_end(&h);
+	compose_hdr_begin(&h, out, "Content-Disposition:");
+	compose_hdr_word(&h, "attachment;", strlen("attachment;"));
+	body->len = 0;
+	puts_(body, "filename=\"");
+	puts_(body, att->filename);
+	putc_(body, '"');
+	compose_hdr_word(&h, body->p, body->len);
+	compose_hdr_end(&h);
+	puts_(out, "Content-Transfer-Encoding: base64\r\n\r\n");
+	put_b64_lines(out, att->data, att->len);
+	puts_(out, "\r\n--");
+	puts_(out, boundary);
+	puts_(out, "--\r\n");
+}
+
 char *compose_message(const struct compose_input *in, size_t *len, char *err,
 		      size_t errlen)
 {
-	struct buf out = { NULL, 0, 0 }, body = { NULL, 0, 0 };
-	struct addr from, to, reply;
+	struct compose_buf out = { NULL, 0, 0 }, body = { NULL, 0, 0 };
+	struct compose_addr from, to, reply;
 	const struct compose_attachment *att;
 	char date[64], boundary[64], alt[72], *ret = NULL;
 	const char *ct = NULL;
-	struct hdr h;
 	bool sevenbit;
-	size_t bad;
-	int n;
 
 	memset(&from, 0, sizeof(from));
 	memset(&to, 0, sizeof(to));
@@ -758,54 +336,9 @@ char *compose_message(const struct compose_input *in, size_t *len, char *err,
 		goto out;
 	}
 	att = in->attachment;
-	if (parse_addr(in->from, "from", &from, err, errlen) != 0 ||
-	    parse_addr(in->to, "to", &to, err, errlen) != 0 ||
-	    (in->reply_to != NULL &&
-	     parse_addr(in->reply_to, "reply-to", &reply, err, errlen) != 0))
+	if (check_input(in, &from, &to, &reply, date, sizeof(date), &ct, err,
+			errlen) != 0)
 		goto out;
-	if (!valid_msgid(in->message_id)) {
-		errmsg_set(err, errlen,
-			   "message id \"%.80s\" is not id@domain "
-			   "without spaces or brackets",
-			   in->message_id);
-		goto out;
-	}
-	if (compose_date(in->date, date, sizeof(date)) != 0) {
-		errmsg_set(err, errlen, "date out of range");
-		goto out;
-	}
-	bad = utf8_check(in->body, strlen(in->body));
-	if (in->body[bad] != '\0') {
-		errmsg_set(err, errlen, "body is not valid UTF-8 (at byte %zu)",
-			   bad);
-		goto out;
-	}
-	if (in->html != NULL &&
-	    in->html[utf8_check(in->html, strlen(in->html))] != '\0') {
-		errmsg_set(err, errlen, "HTML part is not valid UTF-8");
-		goto out;
-	}
-	if (att != NULL) {
-		ct = att->content_type ? att->content_type
-				       : "application/octet-stream";
-		if (att->filename == NULL ||
-		    !valid_param(att->filename, true)) {
-			errmsg_set(err, errlen,
-				   "attachment filename must be "
-				   "printable ASCII without quotes");
-			goto out;
-		}
-		if (!valid_param(ct, false)) {
-			errmsg_set(err, errlen,
-				   "attachment content type must be "
-				   "printable ASCII");
-			goto out;
-		}
-		if (att->data == NULL && att->len > 0) {
-			errmsg_set(err, errlen, "attachment has no data");
-			goto out;
-		}
-	}
 	/* Room for the usual case at once: a message grown by doubling
 	 * was a good part of composing it. */
 	xgrow(&body.p, &body.cap, strlen(in->body) + 256, 1);
@@ -820,26 +353,18 @@ char *compose_message(const struct compose_input *in, size_t *len, char *err,
 	if ((att != NULL || in->html != NULL) &&
 	    memmem(body.p, body.len, "=_", 2) != NULL)
 		sevenbit = false;
-	n = snprintf(boundary, sizeof(boundary), "=_certrecall_%016llx%016llx",
-		     (unsigned long long)fnv1a(in->message_id,
-					       0xcbf29ce484222325ULL),
-		     (unsigned long long)fnv1a(in->message_id,
-					       0x84222325cbf29ce4ULL));
-	if (n < 0 || (size_t)n >= sizeof(boundary)) {
-		errmsg_set(err, errlen, "boundary does not fit");
+	if (make_boundaries(in->message_id, boundary, sizeof(boundary), alt,
+			    sizeof(alt), err, errlen) != 0)
 		goto out;
-	}
-	/* Not a prefix of the outer one, nor it of this (RFC 2046 5.1.1). */
-	snprintf(alt, sizeof(alt), "=_alt_%s", boundary + 2);
 
 	puts_(&out, "Date: ");
 	puts_(&out, date);
 	puts_(&out, "\r\n");
-	write_addr(&out, "From:", &from);
-	write_addr(&out, "To:", &to);
+	compose_write_addr(&out, "From:", &from);
+	compose_write_addr(&out, "To:", &to);
 	if (in->reply_to != NULL)
-		write_addr(&out, "Reply-To:", &reply);
-	if (write_subject(&out, in->subject, err, errlen) != 0)
+		compose_write_addr(&out, "Reply-To:", &reply);
+	if (compose_write_subject(&out, in->subject, err, errlen) != 0)
 		goto out;
 	puts_(&out, "Message-ID: <");
 	puts_(&out, in->message_id);
@@ -850,42 +375,16 @@ char *compose_message(const struct compose_input *in, size_t *len, char *err,
 		if (in->html != NULL) /* after the close delimiter */
 			puts_(&out, "\r\n");
 	} else {
-		puts_(&out, "Content-Type: multipart/mixed;\r\n boundary=\"");
-		puts_(&out, boundary);
-		puts_(&out, "\"\r\nAuto-Submitted: auto-generated\r\n\r\n");
-		/* RFC 2046 5.1.1: the CRLF before "--" belongs to it. */
-		puts_(&out, "--");
-		puts_(&out, boundary);
-		puts_(&out, "\r\n");
-		put_text_section(&out, &body, sevenbit, in->html, alt, "");
-		puts_(&out, "\r\n--");
-		puts_(&out, boundary);
-		puts_(&out, "\r\n");
-		hdr_begin(&h, &out, "Content-Type:");
-		hdr_words(&h, ct, strlen(ct));
-		hdr_end(&h);
-		hdr_begin(&h, &out, "Content-Disposition:");
-		hdr_word(&h, "attachment;", strlen("attachment;"));
-		body.len = 0;
-		puts_(&body, "filename=\"");
-		puts_(&body, att->filename);
-		putc_(&body, '"');
-		hdr_word(&h, body.p, body.len);
-		hdr_end(&h);
-		puts_(&out, "Content-Transfer-Encoding: base64\r\n\r\n");
-		put_b64_lines(&out, att->data, att->len);
-		puts_(&out, "\r\n--");
-		puts_(&out, boundary);
-		puts_(&out, "--\r\n");
+		put_mixed(&out, &body, sevenbit, in, ct, boundary, alt);
 	}
 	if (len != NULL)
 		*len = out.len;
 	ret = out.p;
 	out.p = NULL;
 out:
-	addr_free(&reply);
-	addr_free(&to);
-	addr_free(&from);
+	compose_addr_free(&reply);
+	compose_addr_free(&to);
+	compose_addr_free(&from);
 	free(body.p);
 	free(out.p);
 	return ret;
@@ -1061,6 +560,7 @@ int compose_time_context(json_t *ctx, const struct compose_times *t)
 	char should[UTCTIME_BUFSZ], should_iso[UTCTIME_BUFSZ];
 	char composed[UTCTIME_BUFSZ], left[96], over[96], remaining[128];
 	long long to_must = (long long)t->must_by - (long long)t->now;
+	int n;
 
 	if (utctime_format_long(t->must_by, deadline, sizeof(deadline)) < 0 ||
 	    utctime_format_rfc3339(t->must_by, deadline_iso,
@@ -1072,9 +572,11 @@ int compose_time_context(json_t *ctx, const struct compose_times *t)
 		return -1;
 	compose_duration_words(to_must > 0 ? to_must : 0, left, sizeof(left));
 	compose_duration_words(to_must < 0 ? to_must : 0, over, sizeof(over));
-	snprintf(remaining, sizeof(remaining),
-		 to_must >= 0 ? "%s from now" : "overdue by %s",
-		 to_must >= 0 ? left : over);
+	n = snprintf(remaining, sizeof(remaining),
+		     to_must >= 0 ? "%s from now" : "overdue by %s",
+		     to_must >= 0 ? left : over);
+	if (n < 0 || (size_t)n >= sizeof(remaining))
+		return -1;
 	json_object_set_new(ctx, "state", json_string(compose_state_name(st)));
 	json_object_set_new(ctx, "before_should",
 			    json_boolean(st == COMPOSE_BEFORE_SHOULD));

@@ -1,0 +1,93 @@
+/*
+ * importer_int.h - what the importer's files share (internal to the
+ * importer module: importer.c drives, importer_read.c turns input files
+ * into COPY rows, importer_merge.c moves staged rows with set-based SQL).
+ */
+#ifndef CERTRECALL_IMPORTER_INT_H
+#define CERTRECALL_IMPORTER_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "certrecall/store/importer.h"
+
+struct db;
+struct db_copy;
+struct distinct;
+struct progress;
+
+/* The columns of a direct COPY into certificate, and of the staging
+ * table (importer_stage_row writes them in this order). */
+#define IMPORTER_DIRECT_COLUMNS                                                \
+	"incident_id, source, source_line, serial, account, issued_at,"        \
+	" not_after, caa_checked_at, names, issuer_name, issuer_id, subject,"  \
+	" sha256, is_precert, extra, is_ca"
+#define IMPORTER_STAGE_COLUMNS                                                 \
+	"src, line, serial, account, issued_at, not_after, caa_checked_at,"    \
+	" names, emails, issuer, issuer_id, subject, sha256, is_precert, "     \
+	"extra, is_ca"
+
+/* An issuer of the incident (issuer table), for naming certificates. */
+struct import_issuer {
+	char id[32];
+	char *subject;
+};
+
+struct import {
+	struct db *db;
+	const struct importer_options *opt;
+	struct importer_stats *st;
+	struct db_copy *copy;
+	bool direct;	      /* rows go straight into certificate */
+	const char *incident; /* id as text */
+	FILE *rejects;
+	struct progress *progress;
+	struct distinct *names; /* distinct names of the input */
+	struct distinct *accounts;
+	bool quiet_rejects;	       /* second pass: already reported */
+	bool need_stage;	       /* direct pass met e-mail columns */
+	unsigned long long bytes_done; /* of finished files */
+	int src;		       /* index of the current file */
+	long long *file_records;       /* records read from each file */
+	const char *path;	       /* the current file */
+	struct import_issuer *issuers; /* the incident's, by id */
+	size_t nissuers;
+	bool known_issuers; /* the incident has rows of a known issuer */
+};
+
+/* The incident's issuers, which rows are named after.  Returns 0 or -1. */
+int importer_load_issuers(struct import *im);
+
+/* Creates the temporary staging tables (dropped at commit). */
+int importer_create_stage(struct db *db);
+
+/* The first column of the first row of a query as a number (0 when there
+ * is none), or -1 on error (logged). */
+long long importer_query_count(struct db *db, const char *sql, int n,
+			       const char *const *params);
+
+/* One input file into the open COPY (im->copy), its format told from its
+ * content unless --format gave one.  Returns 0 or -1 (logged). */
+int importer_read_file(struct import *im, const char *path);
+
+/* The accounts file (account,email[,email...]) into import_contact.
+ * Returns 0 or -1 (logged). */
+int importer_read_accounts(struct import *im, const char *path);
+
+/* Staged rows into certificate (or replacement), only the new ones;
+ * conflicts with different data are errors.  Returns 0 or -1. */
+int importer_merge(struct import *im, char *const *files, size_t nfiles,
+		   const char *incident);
+
+/* Subscribers for every account of the input, contacts merged in. */
+int importer_update_subscribers(struct import *im, const char *incident);
+
+/* Marks the incident's certificates a replacement has replaced. */
+int importer_mark_replaced(struct import *im, const char *incident);
+
+/* The import's counts as an event of the incident. */
+int importer_record_event(struct import *im, long long incident_id,
+			  char *const *files, size_t nfiles);
+
+#endif
