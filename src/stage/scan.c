@@ -29,6 +29,7 @@
 #include "certrecall/net/probe.h"
 #include "certrecall/core/starttls.h"
 #include "certrecall/base/utctime.h"
+#include "certrecall/core/verdict.h"
 #include "certrecall/base/xalloc.h"
 
 #define FLUSH_AT 500	  /* results per batch written */
@@ -339,7 +340,7 @@ static int flush(struct worker *w)
 				names != NULL && names_host(names, p->name);
 			v = classify_leaf(p->name, &leaf, now);
 		} else {
-			v = probe_outcome_verdict(p->outcome);
+			v = verdict_probe(probe_outcome_name(p->outcome));
 		}
 		db_copy_llong(c, p->target_id);
 		db_copy_llong(c, p->round);
