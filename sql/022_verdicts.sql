@@ -18,11 +18,14 @@
 
 -- Times compare as whole seconds, as the C side reads them.  A
 -- revocation after `at` has not happened yet (replaying a moment).
+-- STABLE, as extract() from a timestamptz is: declared IMMUTABLE (007),
+-- the planner never inlined it and the report's COPY called it once per
+-- row, about four times slower.
 CREATE OR REPLACE FUNCTION certificate_verdict(revoked_at timestamptz,
 					       not_after timestamptz,
 					       must_by timestamptz,
 					       at timestamptz)
-RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
 	SELECT CASE
 		WHEN revoked_at IS NOT NULL
 		     AND extract(epoch FROM revoked_at)::bigint
