@@ -7,7 +7,6 @@
  */
 #include "certrecall/core/verdict.h"
 
-#include <stdio.h>
 #include <string.h>
 
 /*
@@ -137,14 +136,15 @@ enum classify_verdict verdict_probe(const char *outcome)
 	return CLASSIFY_TLS_ERROR;
 }
 
-/* Appends to buf at *used; -1 once it does not fit. */
+/* Appends s and a NUL to buf at *used; -1 once it does not fit. */
 static int put(char *buf, size_t len, size_t *used, const char *s)
 {
-	int n = snprintf(buf + *used, len - *used, "%s", s);
+	size_t n = strlen(s);
 
-	if (n < 0 || (size_t)n >= len - *used)
+	if (n >= len - *used)
 		return -1;
-	*used += (size_t)n;
+	memcpy(buf + *used, s, n + 1);
+	*used += n;
 	return 0;
 }
 
