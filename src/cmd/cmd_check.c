@@ -23,6 +23,7 @@
 #include "certrecall/net/probe.h"
 #include "certrecall/core/serial.h"
 #include "certrecall/base/utctime.h"
+#include "certrecall/core/verdict.h"
 #include "certrecall/base/xalloc.h"
 
 /* One incident listing the served serial. */
@@ -257,7 +258,8 @@ static void decide(struct check_run *run, bool checked, time_t now)
 		struct classify_leaf leaf = { 0 };
 
 		if (r->outcome != PROBE_OK) {
-			r->verdict = probe_outcome_verdict(r->outcome);
+			r->verdict =
+				verdict_probe(probe_outcome_name(r->outcome));
 			r->have_verdict = true;
 			continue;
 		}

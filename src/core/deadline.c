@@ -1,6 +1,6 @@
 /*
- * deadline.c - BR revocation rules by edition, incident clocks and
- * per-certificate verdicts.
+ * deadline.c - BR revocation rules by edition and incident clocks (the
+ * per-certificate verdict is verdict_cert(), verdict.c).
  *
  * Pure: no I/O, no local time.  Sources: BR 4.9.1.1, 4.9.1.2, 4.9.5 and
  * the CCADB Incident Reporting Guidelines, as summarised in
@@ -758,18 +758,6 @@ int deadline_compute(const struct deadline_incident *inc,
 		    "delayed-revocation update MUST at least every 7 days");
 	}
 	return x.n;
-}
-
-enum deadline_verdict deadline_cert_verdict(const struct deadline_cert *c,
-					    time_t must_by, time_t now)
-{
-	if (c->revoked_at != DEADLINE_UNSET)
-		return c->revoked_at <= must_by ? DEADLINE_REVOKED_ON_TIME
-						: DEADLINE_REVOKED_LATE;
-	/* Valid through its last second at most until the deadline. */
-	if (c->not_after != DEADLINE_UNSET && c->not_after <= must_by)
-		return DEADLINE_EXPIRED;
-	return now <= must_by ? DEADLINE_PENDING : DEADLINE_OVERDUE;
 }
 
 int deadline_cert_short_lived(const struct deadline_cert *c)

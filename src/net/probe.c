@@ -556,27 +556,3 @@ void probe_free(struct probe *s)
 	free(s->ipt);
 	free(s);
 }
-
-enum classify_verdict probe_outcome_verdict(enum probe_outcome o)
-{
-	switch (o) {
-	case PROBE_REFUSED:
-		return CLASSIFY_REFUSED;
-	case PROBE_TIMEOUT:
-		return CLASSIFY_TIMEOUT;
-	case PROBE_NXDOMAIN:
-		return CLASSIFY_NXDOMAIN;
-	case PROBE_DNS_ERROR:
-		return CLASSIFY_DNS_ERROR;
-	case PROBE_FILTERED:
-		return CLASSIFY_FILTERED;
-	case PROBE_STARTTLS_REFUSED:
-		return CLASSIFY_STARTTLS_REFUSED;
-	case PROBE_PROTOCOL_ERROR:
-		return CLASSIFY_PROTOCOL_ERROR;
-	case PROBE_OK:
-	case PROBE_TLS_ERROR:
-		break;
-	}
-	return CLASSIFY_TLS_ERROR;
-}

@@ -30,6 +30,7 @@
 #include "certrecall/net/probe.h"
 #include "certrecall/core/starttls.h"
 #include "certrecall/base/utctime.h"
+#include "certrecall/core/verdict.h"
 #include "certrecall/base/xalloc.h"
 
 #define FLUSH_AT 500	  /* results per batch written */
@@ -227,7 +228,7 @@ static enum classify_verdict verdict_of(const struct pending *p,
 	};
 
 	if (!p->has_leaf)
-		return probe_outcome_verdict(p->outcome);
+		return verdict_probe(probe_outcome_name(p->outcome));
 	leaf.affected =
 		affected_names != NULL && names_host(affected_names, p->name);
 	return classify_leaf(p->name, &leaf, now);

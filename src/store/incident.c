@@ -9,6 +9,7 @@
 #include "certrecall/store/db.h"
 #include "certrecall/store/dbq.h"
 #include "certrecall/store/incident.h"
+#include "certrecall/core/verdict.h"
 #include "certrecall/base/log.h"
 #include "certrecall/base/utctime.h"
 #include "certrecall/base/xalloc.h"
@@ -479,8 +480,8 @@ int incident_verdicts(struct db *db, long long incident_id, time_t must_by,
 	if (db_begin(db) < 0)
 		return -1;
 	/*
-	 * The verdict rules live in one place, deadline_cert_verdict(); the
-	 * rows stream through it in batches so memory stays flat.
+	 * The verdict rules live in one place, verdict_cert(); the rows
+	 * stream through it in batches so memory stays flat.
 	 */
 	res = db_query(db,
 		       "DECLARE verdicts NO SCROLL CURSOR FOR"
@@ -506,11 +507,7 @@ int incident_verdicts(struct db *db, long long incident_id, time_t must_by,
 				.not_after = db_get_time(res, r, 2),
 			};
 
-			/* Replaying an earlier moment: not revoked yet. */
-			if (c.revoked_at != DEADLINE_UNSET && c.revoked_at > at)
-				c.revoked_at = DEADLINE_UNSET;
-			out->by_verdict[deadline_cert_verdict(&c, must_by,
-							      at)]++;
+			out->by_verdict[verdict_cert(&c, must_by, at)]++;
 			out->short_lived += deadline_cert_short_lived(&c);
 			out->total++;
 		}

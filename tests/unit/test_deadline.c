@@ -1,7 +1,7 @@
 /*
  * test_deadline.c - the catalogue picks the BR text in force at aware_at,
- * clocks count exact 86,400 s days with the deadline second on time, and
- * verdicts follow the MUST-by time.
+ * clocks count exact 86,400 s days with the deadline second on time (the
+ * per-certificate verdicts: test_verdict.c).
  */
 #include "certrecall/core/deadline.h"
 #include "certrecall/base/utctime.h"
@@ -566,41 +566,6 @@ END_TEST
 
 #define U DEADLINE_UNSET
 
-/* Per-certificate verdicts, times relative to MUST-by (U = unknown). */
-static const struct {
-	long long revoked, not_after, now;
-	enum deadline_verdict v;
-} verdicts[] = {
-	{ 0, U, 10, DEADLINE_REVOKED_ON_TIME },
-	{ -DAY, DAY, 10, DEADLINE_REVOKED_ON_TIME },
-	{ 1, U, 10, DEADLINE_REVOKED_LATE },
-	{ U, 0, 10, DEADLINE_EXPIRED },
-	{ U, -DAY, -2 * DAY, DEADLINE_EXPIRED },
-	{ U, 1, 0, DEADLINE_PENDING },
-	{ U, U, -DAY, DEADLINE_PENDING },
-	{ U, 1, 1, DEADLINE_OVERDUE },
-	{ U, U, 1, DEADLINE_OVERDUE },
-	{ U, 3600, DAY, DEADLINE_OVERDUE },
-};
-
-START_TEST(certificate_verdict_follows_must_by)
-{
-	time_t must = at("2020-03-05T03:08:00Z");
-	struct deadline_cert c;
-
-	c.revoked_at = verdicts[_i].revoked == (long long)U
-			       ? U
-			       : must + verdicts[_i].revoked;
-	c.not_before = U;
-	c.not_after = verdicts[_i].not_after == (long long)U
-			      ? U
-			      : must + verdicts[_i].not_after;
-	ck_assert_str_eq(deadline_verdict_name(deadline_cert_verdict(
-				 &c, must, must + verdicts[_i].now)),
-			 deadline_verdict_name(verdicts[_i].v));
-}
-END_TEST
-
 /* Short-lived exemption (BR 1.6.1): validity counts both end seconds. */
 static const struct {
 	const char *not_before;
@@ -943,8 +908,6 @@ static Suite *deadline_suite(void)
 		delayed_updates_start_after_must_by_and_count_from_last_update);
 	tcase_add_test(tc, no_certificates_keeps_revoke_clocks_open);
 	tcase_add_test(tc, compute_rejects_cpr_rule_and_missing_aware_at);
-	tcase_add_loop_test(tc, certificate_verdict_follows_must_by, 0,
-			    N(verdicts));
 	tcase_add_loop_test(tc,
 			    short_lived_certificates_are_flagged_by_issue_date,
 			    0, N(short_lived));

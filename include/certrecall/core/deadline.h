@@ -1,6 +1,7 @@
 /*
- * deadline - BR revocation rules by edition, incident clocks and
- * per-certificate verdicts (pure: no I/O, no TZ).
+ * deadline - BR revocation rules by edition and incident clocks (pure:
+ * no I/O, no TZ); the per-certificate verdict (enum deadline_verdict) is
+ * given by verdict_cert() in verdict.h.
  *
  * Clocks start at the incident's aware_at, except that the BR 4.9.1.1
  * revocation clocks start at a problem report's receipt when that came
@@ -237,10 +238,6 @@ int deadline_compute(const struct deadline_incident *inc,
 		     const struct deadline_rule *rule,
 		     const struct deadline_progress *prog, time_t now,
 		     struct deadline_clock *clocks, char *err, size_t errlen);
-
-/* Verdict for one certificate against the MUST-by time. */
-enum deadline_verdict deadline_cert_verdict(const struct deadline_cert *c,
-					    time_t must_by, time_t now);
 
 /*
  * 1 if c is a short-lived subscriber certificate that MAY stay unrevoked

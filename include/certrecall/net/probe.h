@@ -76,11 +76,8 @@ enum probe_phase {
 
 /* "ok", "tls-error", "refused", "timeout", "nxdomain", "dns-error",
  * "filtered", "starttls-refused", "protocol-error" (the classify verdict
- * names). */
+ * names).  What they mean as verdicts: verdict_probe(), core/verdict.h. */
 const char *probe_outcome_name(enum probe_outcome o);
-/* The probe verdict of an outcome without a certificate (not PROBE_OK,
- * which classify_leaf() decides). */
-enum classify_verdict probe_outcome_verdict(enum probe_outcome o);
 /* "", "dns", "connect", "handshake", "starttls". */
 const char *probe_phase_name(enum probe_phase p);
 
