@@ -370,7 +370,9 @@ int cli_usage_error(const char *command, const char *fmt, ...)
 	/* Through the log like every other message on stderr: stamped in
 	 * UTC, "error:" (README, "Every message on stderr ..."). */
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* A cut message is still a message; a failed one is empty. */
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+		msg[0] = '\0';
 	va_end(ap);
 	log_error("certrecall%s%s: %s (see 'certrecall help%s%s')",
 		  command ? " " : "", command ? command : "", msg,

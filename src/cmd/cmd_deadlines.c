@@ -98,7 +98,9 @@ static void remaining_text(const struct deadline_clock *c, char *buf,
 		snprintf(buf, len, "-");
 		return;
 	}
-	utctime_format_duration(c->remaining, d, sizeof(d));
+	if (utctime_format_duration(c->remaining, d, sizeof(d)) < 0)
+		log_error("cannot format duration %lld",
+			  (long long)(c->remaining));
 	if (c->remaining >= 0)
 		snprintf(buf, len, "%s left", d);
 	else
@@ -110,9 +112,13 @@ static void print_header(const struct clock_view *v)
 	char aware[UTCTIME_BUFSZ], at[UTCTIME_BUFSZ], start[UTCTIME_BUFSZ],
 		cpr[UTCTIME_BUFSZ];
 
-	utctime_format_rfc3339(v->inc->aware_at, aware, sizeof(aware));
-	utctime_format_rfc3339(v->at, at, sizeof(at));
-	utctime_format_rfc3339(v->start, start, sizeof(start));
+	if (utctime_format_rfc3339(v->inc->aware_at, aware, sizeof(aware)) < 0)
+		log_error("cannot format time %lld",
+			  (long long)(v->inc->aware_at));
+	if (utctime_format_rfc3339(v->at, at, sizeof(at)) < 0)
+		log_error("cannot format time %lld", (long long)(v->at));
+	if (utctime_format_rfc3339(v->start, start, sizeof(start)) < 0)
+		log_error("cannot format time %lld", (long long)(v->start));
 	printf("incident  %s: %s\n", v->inc->slug, v->inc->title);
 	printf("rule      %s (%s): %s\n", v->rule.citation, v->inc->reason,
 	       v->rule.text);
@@ -122,8 +128,10 @@ static void print_header(const struct clock_view *v)
 	       v->rule.crlreason_name ? v->rule.crlreason_name : "");
 	printf("aware     %s\n", aware);
 	if (v->inc->cpr_received_at != DEADLINE_UNSET) {
-		utctime_format_rfc3339(v->inc->cpr_received_at, cpr,
-				       sizeof(cpr));
+		if (utctime_format_rfc3339(v->inc->cpr_received_at, cpr,
+					   sizeof(cpr)) < 0)
+			log_error("cannot format time %lld",
+				  (long long)(v->inc->cpr_received_at));
 		printf("report    %s (certificate problem report received)\n",
 		       cpr);
 	}
@@ -152,7 +160,9 @@ static void print_clocks(const struct clock_view *v)
 		const struct deadline_clock *c = &v->clocks[i];
 		char due[UTCTIME_BUFSZ], rem[64], since[UTCTIME_BUFSZ];
 
-		utctime_format_rfc3339(c->due, due, sizeof(due));
+		if (utctime_format_rfc3339(c->due, due, sizeof(due)) < 0)
+			log_error("cannot format time %lld",
+				  (long long)(c->due));
 		remaining_text(c, rem, sizeof(rem));
 		format_date(c->effective, since, sizeof(since));
 		printf("%-22s %-21s %-24s %-7s %-10s %s\n", c->id, due, rem,
@@ -225,9 +235,14 @@ static void alert_print(const struct clock_view *v, const struct alert *a)
 		printf("OK %s: no clock due within %s", v->inc->slug,
 		       a->within);
 		if (a->next != NULL) {
-			utctime_format_duration(a->next->remaining, d,
-						sizeof(d));
-			utctime_format_rfc3339(a->next->due, due, sizeof(due));
+			if (utctime_format_duration(a->next->remaining, d,
+						    sizeof(d)) < 0)
+				log_error("cannot format duration %lld",
+					  (long long)(a->next->remaining));
+			if (utctime_format_rfc3339(a->next->due, due,
+						   sizeof(due)) < 0)
+				log_error("cannot format time %lld",
+					  (long long)(a->next->due));
 			printf("; next: %s in %s (%s)", a->next->id, d, due);
 		} else {
 			printf("; no clock open");
@@ -240,8 +255,12 @@ static void alert_print(const struct clock_view *v, const struct alert *a)
 	for (int i = 0; i < n; i++) {
 		const struct deadline_clock *c = &v->clocks[a->order[i]];
 
-		utctime_format_duration(c->remaining, d, sizeof(d));
-		utctime_format_rfc3339(c->due, due, sizeof(due));
+		if (utctime_format_duration(c->remaining, d, sizeof(d)) < 0)
+			log_error("cannot format duration %lld",
+				  (long long)(c->remaining));
+		if (utctime_format_rfc3339(c->due, due, sizeof(due)) < 0)
+			log_error("cannot format time %lld",
+				  (long long)(c->due));
 		printf("%s %s %s%s (%s)", i ? "," : "", c->id,
 		       c->remaining < 0 ? "overdue by " : "in ", d, due);
 	}

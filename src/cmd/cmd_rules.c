@@ -34,7 +34,9 @@ static void print_edition_items(const struct deadline_edition *ed)
 	char eff[UTCTIME_BUFSZ];
 	const struct deadline_item *it;
 
-	utctime_format_rfc3339(ed->effective, eff, sizeof(eff));
+	if (utctime_format_rfc3339(ed->effective, eff, sizeof(eff)) < 0)
+		log_error("cannot format time %lld",
+			  (long long)(ed->effective));
 	eff[10] = '\0';
 	printf("\nBR %s (ballot %s, effective %s UTC)\n", ed->name, ed->ballot,
 	       eff);
@@ -64,7 +66,8 @@ static void print_clocks(const struct deadline_edition *ed, time_t at)
 	const struct deadline_clock_def *def;
 	char when[UTCTIME_BUFSZ];
 
-	utctime_format_rfc3339(at, when, sizeof(when));
+	if (utctime_format_rfc3339(at, when, sizeof(when)) < 0)
+		log_error("cannot format time %lld", (long long)(at));
 	if (ed != NULL)
 		printf("\nClocks of an incident that started at %s\n", when);
 	else
@@ -82,16 +85,20 @@ static void print_clocks(const struct deadline_edition *ed, time_t at)
 		if (def->edition == NULL && ed != NULL) {
 			snprintf(source, sizeof(source), "%s %s (%s)",
 				 def->document, def->section, ed->name);
-			utctime_format_rfc3339(ed->effective, since,
-					       sizeof(since));
+			if (utctime_format_rfc3339(ed->effective, since,
+						   sizeof(since)) < 0)
+				log_error("cannot format time %lld",
+					  (long long)(ed->effective));
 		} else if (def->edition == NULL) {
 			snprintf(source, sizeof(source), "%s %s", def->document,
 				 def->section);
 		} else {
 			snprintf(source, sizeof(source), "%s %s", def->document,
 				 def->edition);
-			utctime_format_rfc3339(def->effective, since,
-					       sizeof(since));
+			if (utctime_format_rfc3339(def->effective, since,
+						   sizeof(since)) < 0)
+				log_error("cannot format time %lld",
+					  (long long)(def->effective));
 		}
 		since[10] = '\0';
 		if (ed == NULL) {
@@ -248,7 +255,9 @@ static int rules_list(const char *edition, time_t at, bool have_at)
 	for (size_t i = 0; (ed = deadline_edition_get0(i)) != NULL; i++) {
 		char eff[UTCTIME_BUFSZ];
 
-		utctime_format_rfc3339(ed->effective, eff, sizeof(eff));
+		if (utctime_format_rfc3339(ed->effective, eff, sizeof(eff)) < 0)
+			log_error("cannot format time %lld",
+				  (long long)(ed->effective));
 		eff[10] = '\0';
 		printf("%-8s %-11s %-7s %s%s%s\n", ed->name, eff, ed->ballot,
 		       numbering_words(ed->numbering),

@@ -192,8 +192,12 @@ int cmd_export_ari(struct cli *cli, int argc, char **argv)
 				continue;
 			}
 			serial_format_hex(&sr, ser, sizeof(ser));
-			utctime_format_rfc3339(w.start, a, sizeof(a));
-			utctime_format_rfc3339(w.end, b, sizeof(b));
+			if (utctime_format_rfc3339(w.start, a, sizeof(a)) < 0)
+				log_error("cannot format time %lld",
+					  (long long)(w.start));
+			if (utctime_format_rfc3339(w.end, b, sizeof(b)) < 0)
+				log_error("cannot format time %lld",
+					  (long long)(w.end));
 			fprintf(out.f,
 				"{\"certID\":\"%s\",\"suggestedWindow\":"
 				"{\"start\":\"%s\",\"end\":\"%s\"},"

@@ -1077,7 +1077,8 @@ static int plan_begin(struct plan *p, struct db *db, const struct incident *inc,
 	p->db = db;
 	p->kind = kind;
 	snprintf(p->id, sizeof(p->id), "%lld", inc->id);
-	utctime_format_rfc3339(must_by, p->must, sizeof(p->must));
+	if (utctime_format_rfc3339(must_by, p->must, sizeof(p->must)) < 0)
+		log_error("cannot format time %lld", (long long)(must_by));
 	/* jit compiled every slice again (16 functions, inlined and
 	 * optimised): slices are many, each short. */
 	if (db_exec(db, "SET jit = off") < 0 ||
@@ -2108,7 +2109,8 @@ static void leases_tell(struct run *run, long long n, const char *workers,
 	atomic_store(&run->leased, n);
 	if (atomic_exchange(&run->leases_told, true))
 		return;
-	utctime_format_rfc3339(until, when, sizeof(when));
+	if (utctime_format_rfc3339(until, when, sizeof(when)) < 0)
+		log_error("cannot format time %lld", (long long)(until));
 	log_warn("%lld notice%s leased by %.200s until %s; %s", n,
 		 n == 1 ? "" : "s", workers, when,
 		 run->opt->wait ? "waiting (they are sent here if the lease "
@@ -2466,9 +2468,14 @@ int mailer_run(struct db *db, const struct config *cfg,
 					 s, f, r);
 
 			if (l > 0 && k > 0 && (size_t)k < sizeof(note)) {
-				utctime_format_rfc3339(
-					(time_t)atomic_load(&run.leased_until),
-					until, sizeof(until));
+				if (utctime_format_rfc3339(
+					    (time_t)atomic_load(
+						    &run.leased_until),
+					    until, sizeof(until)) < 0)
+					log_error(
+						"cannot format time %lld",
+						(long long)((time_t)atomic_load(
+							&run.leased_until)));
 				snprintf(note + k, sizeof(note) - (size_t)k,
 					 ", waiting for %lld leased until %s",
 					 l, until);
@@ -2710,7 +2717,8 @@ int mailer_plan_count(struct db *db, const struct incident *inc,
 	must_by = deadline_must_by(&rule,
 				   incident_revoke_start(inc, &rule, NULL));
 	snprintf(id, sizeof(id), "%lld", inc->id);
-	utctime_format_rfc3339(must_by, must, sizeof(must));
+	if (utctime_format_rfc3339(must_by, must, sizeof(must)) < 0)
+		log_error("cannot format time %lld", (long long)(must_by));
 	/* One snapshot for all the counts. */
 	if (db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") < 0)
 		return -1;
@@ -2834,9 +2842,14 @@ int mailer_plan_report(struct db *db, const struct config *cfg,
 		char lo[UTCTIME_BUFSZ] = "-", hi[UTCTIME_BUFSZ] = "-";
 
 		if (rows[k].earliest != DEADLINE_UNSET) {
-			utctime_format_rfc3339(rows[k].earliest, lo,
-					       sizeof(lo));
-			utctime_format_rfc3339(rows[k].latest, hi, sizeof(hi));
+			if (utctime_format_rfc3339(rows[k].earliest, lo,
+						   sizeof(lo)) < 0)
+				log_error("cannot format time %lld",
+					  (long long)(rows[k].earliest));
+			if (utctime_format_rfc3339(rows[k].latest, hi,
+						   sizeof(hi)) < 0)
+				log_error("cannot format time %lld",
+					  (long long)(rows[k].latest));
 		}
 		fprintf(out,
 			"%-9s %8lld %10lld %8lld %8lld %8lld %11lld  %-21s "

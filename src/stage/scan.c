@@ -253,9 +253,12 @@ static void jsonl_line(struct worker *w, const struct pending *p,
 
 	if (p->has_leaf) {
 		hex(p->ci.serial.b, p->ci.serial.len, serial);
-		utctime_format_rfc3339(p->ci.not_after, na, sizeof(na));
+		if (utctime_format_rfc3339(p->ci.not_after, na, sizeof(na)) < 0)
+			log_error("cannot format time %lld",
+				  (long long)(p->ci.not_after));
 	}
-	utctime_format_rfc3339(clock_now(), now, sizeof(now));
+	if (utctime_format_rfc3339(clock_now(), now, sizeof(now)) < 0)
+		log_error("cannot format time %lld", (long long)(clock_now()));
 	o = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "time",
 		      now, "name", p->name, "address", p->address, "port",
 		      p->port, "protocol", starttls_proto_name(p->proto),
@@ -590,7 +593,8 @@ static int wait_for_leases(struct worker *w, struct progress *prog,
 		PQclear(res);
 		return 0;
 	}
-	utctime_format_rfc3339(last, until, sizeof(until));
+	if (utctime_format_rfc3339(last, until, sizeof(until)) < 0)
+		log_error("cannot format time %lld", (long long)(last));
 	if (rows == 1)
 		snprintf(note, sizeof(note), "%lld targets leased by %.60s",
 			 total, PQgetvalue(res, 0, 0));

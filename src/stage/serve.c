@@ -485,8 +485,10 @@ static json_t *window_json(const struct ari_window *w)
 {
 	char a[UTCTIME_BUFSZ], b[UTCTIME_BUFSZ];
 
-	utctime_format_rfc3339(w->start, a, sizeof(a));
-	utctime_format_rfc3339(w->end, b, sizeof(b));
+	if (utctime_format_rfc3339(w->start, a, sizeof(a)) < 0)
+		log_error("cannot format time %lld", (long long)(w->start));
+	if (utctime_format_rfc3339(w->end, b, sizeof(b)) < 0)
+		log_error("cannot format time %lld", (long long)(w->end));
 	return json_pack("{s:s,s:s}", "start", a, "end", b);
 }
 
@@ -767,7 +769,8 @@ static json_t *time_or_null(time_t t)
 
 	if (t == DEADLINE_UNSET)
 		return json_null();
-	utctime_format_rfc3339(t, buf, sizeof(buf));
+	if (utctime_format_rfc3339(t, buf, sizeof(buf)) < 0)
+		log_error("cannot format time %lld", (long long)(t));
 	return json_string(buf);
 }
 
@@ -877,7 +880,10 @@ static void check_html(struct out *o, const struct check_answer *a, time_t now)
 		out_fmt(o, "</p><p>Status: <span class=\"status\">%s</span>",
 			hit_verdict(h, now));
 		if (h->revoked_at != DEADLINE_UNSET) {
-			utctime_format_rfc3339(h->revoked_at, t, sizeof(t));
+			if (utctime_format_rfc3339(h->revoked_at, t,
+						   sizeof(t)) < 0)
+				log_error("cannot format time %lld",
+					  (long long)(h->revoked_at));
 			out_fmt(o,
 				", revoked at <time datetime=\"%s\">%s"
 				"</time>",
@@ -885,7 +891,9 @@ static void check_html(struct out *o, const struct check_answer *a, time_t now)
 		}
 		if (h->replaced)
 			out_add(o, "; a replacement was issued", 26);
-		utctime_format_rfc3339(h->must_by, t, sizeof(t));
+		if (utctime_format_rfc3339(h->must_by, t, sizeof(t)) < 0)
+			log_error("cannot format time %lld",
+				  (long long)(h->must_by));
 		out_fmt(o,
 			"</p><p>Revocation deadline (UTC): <time "
 			"class=\"deadline\" datetime=\"%s\">%s</time></p>",
@@ -1122,7 +1130,8 @@ static enum MHD_Result handle_status(struct serve *s, struct MHD_Connection *c,
 	out_html(&o, slug);
 	out_add(&o, ")</h1>\n<p>Rule: ", 16);
 	out_html(&o, json_string_value(json_object_get(j, "reason")));
-	utctime_format_rfc3339(clk.must_by, t, sizeof(t));
+	if (utctime_format_rfc3339(clk.must_by, t, sizeof(t)) < 0)
+		log_error("cannot format time %lld", (long long)(clk.must_by));
 	out_fmt(&o,
 		"</p>\n<p>Revoke by (UTC): <time id=\"must-by\" "
 		"datetime=\"%s\">%s</time> &mdash; <strong data-due=\"%s\">"
@@ -1251,7 +1260,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (r == NULL)
 		return;
 	client_addr(c, addr, sizeof(addr));
-	utctime_format_rfc3339(clock_real(), when, sizeof(when));
+	if (utctime_format_rfc3339(clock_real(), when, sizeof(when)) < 0)
+		log_error("cannot format time %lld", (long long)(clock_real()));
 	j = json_pack("{s:s,s:s,s:s,s:s,s:i,s:I,s:f,s:b}", "time", when,
 		      "client", addr, "method", r->method, "path", r->path,
 		      "status", (int)r->status, "bytes", (json_int_t)r->bytes,
