@@ -22,6 +22,7 @@
 #include "certrecall/base/log.h"
 #include "certrecall/core/report.h"
 #include "certrecall/base/utctime.h"
+#include "certrecall/base/xalloc.h"
 
 /* Everything both commands show, computed once. */
 struct clock_view {
@@ -88,23 +89,20 @@ static int clock_view_load(struct cli *cli, const char *slug, time_t at,
 	return 0;
 }
 
-/* "1d 03h 08m left", "overdue by 2d 20h 52m", "-" once met. */
-static void remaining_text(const struct deadline_clock *c, char *buf,
-			   size_t len)
+/* "1d 03h 08m left", "overdue by 2d 20h 52m", "-" once met (caller
+ * frees). */
+static char *remaining_text(const struct deadline_clock *c)
 {
 	char d[UTCTIME_BUFSZ];
 
-	if (c->state == DEADLINE_MET) {
-		snprintf(buf, len, "-");
-		return;
-	}
+	if (c->state == DEADLINE_MET)
+		return xstrdup("-");
 	if (utctime_format_duration(c->remaining, d, sizeof(d)) < 0)
 		log_error("cannot format duration %lld",
 			  (long long)(c->remaining));
 	if (c->remaining >= 0)
-		snprintf(buf, len, "%s left", d);
-	else
-		snprintf(buf, len, "overdue by %s", d);
+		return xasprintf("%s left", d);
+	return xasprintf("overdue by %s", d);
 }
 
 static void print_header(const struct clock_view *v)
@@ -158,15 +156,16 @@ static void print_clocks(const struct clock_view *v)
 	       "REMAINING", "STATE", "IN FORCE", "RULE");
 	for (int i = 0; i < v->nclocks; i++) {
 		const struct deadline_clock *c = &v->clocks[i];
-		char due[UTCTIME_BUFSZ], rem[64], since[UTCTIME_BUFSZ];
+		char due[UTCTIME_BUFSZ], since[UTCTIME_BUFSZ], *rem;
 
 		if (utctime_format_rfc3339(c->due, due, sizeof(due)) < 0)
 			log_error("cannot format time %lld",
 				  (long long)(c->due));
-		remaining_text(c, rem, sizeof(rem));
+		rem = remaining_text(c);
 		format_date(c->effective, since, sizeof(since));
 		printf("%-22s %-21s %-24s %-7s %-10s %s\n", c->id, due, rem,
 		       deadline_state_name(c->state), since, c->rule);
+		free(rem);
 	}
 	/* Clocks whose source came later than the incident: say so. */
 	for (size_t i = 0, n = 0; (def = deadline_clock_def_get0(i)) != NULL;
@@ -276,9 +275,8 @@ static int print_json(const struct clock_view *v, const struct alert *a)
 
 	for (int i = 0; i < v->nclocks; i++) {
 		const struct deadline_clock *c = &v->clocks[i];
-		char rem[64];
+		char *rem = remaining_text(c);
 
-		remaining_text(c, rem, sizeof(rem));
 		json_array_append_new(
 			clocks,
 			json_pack("{s:s,s:s,s:s,s:o,s:o,s:s,s:o,s:I,s:s,s:s,"
@@ -292,18 +290,19 @@ static int print_json(const struct clock_view *v, const struct alert *a)
 				  "remaining", rem, "state",
 				  deadline_state_name(c->state), "done",
 				  c->done));
+		free(rem);
 	}
 	for (size_t i = 0; (def = deadline_clock_def_get0(i)) != NULL; i++) {
-		char source[64];
+		char *source;
 
 		if (deadline_clock_def_in_force(def, v->inc->aware_at))
 			continue;
-		snprintf(source, sizeof(source), "%s %s", def->document,
-			 def->edition);
+		source = xasprintf("%s %s", def->document, def->edition);
 		json_array_append_new(skipped,
 				      json_pack("{s:s,s:s,s:o}", "id", def->id,
 						"source", source, "effective",
 						jsonout_time(def->effective)));
+		free(source);
 	}
 	root = json_pack(
 		"{s:s,s:s,s:o,s:o,s:{s:o,s:s},s:{s:s,s:s,s:s,s:s,s:s,s:o},"

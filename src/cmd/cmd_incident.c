@@ -15,6 +15,7 @@
 #include "certrecall/base/log.h"
 #include "certrecall/store/revocation.h"
 #include "certrecall/base/utctime.h"
+#include "certrecall/base/xsnprintf.h"
 
 /* Long option name of each settable field (index: enum incident_field). */
 static const char *const option_names[INCIDENT_NFIELDS] = {
@@ -162,8 +163,9 @@ static int canonical_reason(struct change_text *ct, const char *reason,
 				 "give the problem report time with "
 				 "--cpr-received",
 				 reason);
-	snprintf(ct->reason, sizeof(ct->reason), "%s:%s", rule.edition->name,
-		 rule.item->key);
+	if (xsnprintf(ct->reason, sizeof(ct->reason), "%s:%s",
+		      rule.edition->name, rule.item->key) < 0)
+		return -1;
 	ct->ch.value[INCIDENT_REASON] = ct->reason;
 	return 0;
 }
@@ -259,15 +261,17 @@ static int incident_cmd_update(struct cli *cli, int argc, char **argv)
 		inc = incident_find(cli->db, slug);
 		if (inc == NULL)
 			return EX_DATAERR;
-		snprintf(reason, sizeof(reason), "%s",
-			 ct.ch.value[INCIDENT_REASON]
-				 ? ct.ch.value[INCIDENT_REASON]
-				 : inc->reason);
-		if (utctime_format_rfc3339(inc->aware_at, aware,
-					   sizeof(aware)) < 0)
-			log_error("cannot format time %lld",
-				  (long long)(inc->aware_at));
+		rc = xsnprintf(reason, sizeof(reason), "%s",
+			       ct.ch.value[INCIDENT_REASON]
+				       ? ct.ch.value[INCIDENT_REASON]
+				       : inc->reason);
+		if (rc >= 0 && utctime_format_rfc3339(inc->aware_at, aware,
+						      sizeof(aware)) < 0)
+			rc = log_error("cannot format time %lld",
+				       (long long)inc->aware_at);
 		incident_free(inc);
+		if (rc < 0)
+			return EX_DATAERR;
 		if (canonical_reason(&ct, reason,
 				     ct.ch.value[INCIDENT_AWARE_AT]
 					     ? ct.ch.value[INCIDENT_AWARE_AT]

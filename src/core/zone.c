@@ -155,6 +155,7 @@ int zone_label(const char *tz, const char *lang, char *buf, size_t len)
 static int utc_minutes(time_t t, char *buf, size_t len)
 {
 	char iso[UTCTIME_BUFSZ];
+	int n;
 
 	/* "2020-03-05T03:08:00Z" */
 	if (utctime_format_rfc3339(t, iso, sizeof(iso)) < 0 ||
@@ -162,7 +163,8 @@ static int utc_minutes(time_t t, char *buf, size_t len)
 		return -1;
 	iso[10] = ' ';
 	iso[16] = '\0';
-	return snprintf(buf, len, "%s UTC", iso) >= (int)len ? -1 : 0;
+	n = snprintf(buf, len, "%s UTC", iso);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
 int zone_context(json_t *ctx, time_t must_by, time_t should_by, time_t now,
