@@ -2472,10 +2472,8 @@ int mailer_run(struct db *db, const struct config *cfg,
 					    (time_t)atomic_load(
 						    &run.leased_until),
 					    until, sizeof(until)) < 0)
-					log_error(
-						"cannot format time %lld",
-						(long long)((time_t)atomic_load(
-							&run.leased_until)));
+					log_error("cannot format the lease "
+						  "time");
 				snprintf(note + k, sizeof(note) - (size_t)k,
 					 ", waiting for %lld leased until %s",
 					 l, until);

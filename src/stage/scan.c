@@ -258,7 +258,7 @@ static void jsonl_line(struct worker *w, const struct pending *p,
 				  (long long)(p->ci.not_after));
 	}
 	if (utctime_format_rfc3339(clock_now(), now, sizeof(now)) < 0)
-		log_error("cannot format time %lld", (long long)(clock_now()));
+		log_error("cannot format the time now");
 	o = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "time",
 		      now, "name", p->name, "address", p->address, "port",
 		      p->port, "protocol", starttls_proto_name(p->proto),
