@@ -700,6 +700,23 @@ static int load_config(struct config *cfg, const char *path, char **sets,
 	return rc;
 }
 
+/* The exit status rc becomes once standard output is flushed. */
+static int stdout_status(int rc)
+{
+	fflush(stdout);
+	if (ferror(stdout) && cli_stdout_gone()) {
+		/* "| head": the reader has all it wanted.  Quiet, and the
+		 * status coreutils give (main re-raises SIGPIPE), whatever
+		 * the failed write made the command return. */
+		return CLI_EXIT_SIGPIPE;
+	}
+	if (ferror(stdout) && rc == 0) {
+		log_error("cannot write to standard output");
+		return EX_IOERR;
+	}
+	return rc;
+}
+
 int cli_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -812,15 +829,5 @@ out:
 	config_free(cli.cfg);
 	free(cmdline);
 	free(sets);
-	fflush(stdout);
-	if (ferror(stdout) && cli_stdout_gone()) {
-		/* "| head": the reader has all it wanted.  Quiet, and the
-		 * status coreutils give (main re-raises SIGPIPE), whatever
-		 * the failed write made the command return. */
-		rc = CLI_EXIT_SIGPIPE;
-	} else if (ferror(stdout) && rc == 0) {
-		log_error("cannot write to standard output");
-		rc = EX_IOERR;
-	}
-	return rc;
+	return stdout_status(rc);
 }

@@ -72,6 +72,51 @@ static void summary_json(const struct incident *inc,
 	jsonout_write(doc, stdout, mode);
 }
 
+/* The run itself, its summary and its closing log line; mailer_run's
+ * result. */
+static int send_notices(struct cli *cli, const struct incident *inc,
+			const struct mailer_options *opt,
+			enum jsonout_mode json)
+{
+	struct mailer_stats st;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	rc = mailer_run(cli->db, cli->cfg, inc, opt, &st);
+	if (json != JSONOUT_NONE)
+		summary_json(inc, opt, &st, rc, json);
+	if (opt->dry_run_dir != NULL) {
+		if (rc == 0)
+			log_info("%lld %s messages written to %s (no state "
+				 "changed)",
+				 st.composed, opt->kind, opt->dry_run_dir);
+	} else {
+		log_info("%s: %lld sent, %lld failed, %lld to retry, %lld "
+			 "accounts without address (%lld notices planned now) "
+			 "in %.1f s, %.0f msg/s",
+			 opt->kind, st.sent, st.failed, st.retry, st.no_address,
+			 st.planned, st.seconds,
+			 st.seconds > 0 ? (double)st.sent / st.seconds : 0);
+	}
+	return rc;
+}
+
+/* A mailer result as an exit status: 75 only for what a retry can fix
+ * (database, relay). */
+static int exit_status(int rc)
+{
+	switch (rc) {
+	case 0:
+		return 0;
+	case MAILER_ERR_CONFIG:
+		return EX_CONFIG;
+	case MAILER_ERR_DATA:
+		return EX_DATAERR;
+	default:
+		return EX_TEMPFAIL;
+	}
+}
+
 int cmd_notify(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -96,7 +141,6 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 		.wait = true,
 		.progress = true,
 	};
-	struct mailer_stats st;
 	const char *preview = NULL;
 	bool plan = false;
 	struct incident *inc;
@@ -184,34 +228,8 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 				    opt.at, stdout);
 		goto out;
 	}
-	memset(&st, 0, sizeof(st));
-	rc = mailer_run(cli->db, cli->cfg, inc, &opt, &st);
-	if (json != JSONOUT_NONE)
-		summary_json(inc, &opt, &st, rc, json);
-	if (opt.dry_run_dir != NULL) {
-		if (rc == 0)
-			log_info("%lld %s messages written to %s (no state "
-				 "changed)",
-				 st.composed, opt.kind, opt.dry_run_dir);
-	} else {
-		log_info("%s: %lld sent, %lld failed, %lld to retry, %lld "
-			 "accounts without address (%lld notices planned now) "
-			 "in %.1f s, %.0f msg/s",
-			 opt.kind, st.sent, st.failed, st.retry, st.no_address,
-			 st.planned, st.seconds,
-			 st.seconds > 0 ? (double)st.sent / st.seconds : 0);
-	}
+	rc = send_notices(cli, inc, &opt, json);
 out:
 	incident_free(inc);
-	/* 75 only for what a retry can fix (database, relay). */
-	switch (rc) {
-	case 0:
-		return 0;
-	case MAILER_ERR_CONFIG:
-		return EX_CONFIG;
-	case MAILER_ERR_DATA:
-		return EX_DATAERR;
-	default:
-		return EX_TEMPFAIL;
-	}
+	return exit_status(rc);
 }

@@ -130,6 +130,55 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
+/* The node a tag's first character makes; a comment ('!') makes none
+ * (NODE_TEXT). */
+static enum node_kind tag_kind(char sigil)
+{
+	switch (sigil) {
+	case '#':
+		return NODE_OPEN;
+	case '^':
+		return NODE_INVERTED;
+	case '/':
+		return NODE_CLOSE;
+	case '!':
+		return NODE_TEXT;
+	default:
+		return NODE_VAR;
+	}
+}
+
+/*
+ * The close tag just added (the last node) ends the innermost open
+ * section, stack[*depth - 1]: both are linked and the section popped.
+ * 0, or -1 with a reason in err when no section is open or the names
+ * differ.
+ */
+static int close_section(struct template *t, const size_t *stack, size_t *depth,
+			 char *err, size_t errlen)
+{
+	struct node *c = &t->nodes[t->n - 1], *o;
+	char q[48], oq[48];
+
+	quote_name(q, sizeof(q), t->text + c->off, c->len);
+	if (*depth == 0)
+		return errmsg_set(err, errlen,
+				  "line %zu: {{/%s}} closes no section",
+				  c->line, q);
+	o = &t->nodes[stack[*depth - 1]];
+	if (o->len != c->len ||
+	    memcmp(t->text + o->off, t->text + c->off, c->len) != 0) {
+		quote_name(oq, sizeof(oq), t->text + o->off, o->len);
+		return errmsg_set(err, errlen,
+				  "line %zu: {{/%s}} does not close "
+				  "\"%s\" opened on line %zu",
+				  c->line, q, oq, o->line);
+	}
+	o->match = t->n - 1;
+	c->match = stack[--*depth];
+	return 0;
+}
+
 struct template *template_parse(const char *text, size_t len, char *err,
 				size_t errlen)
 {
@@ -171,23 +220,7 @@ struct template *template_parse(const char *text, size_t len, char *err,
 		sigil = body < body_end ? text[body] : '\0';
 
 		/* A tag ends where its first "}}" is; a third '}' is text. */
-		switch (sigil) {
-		case '#':
-			kind = NODE_OPEN;
-			break;
-		case '^':
-			kind = NODE_INVERTED;
-			break;
-		case '/':
-			kind = NODE_CLOSE;
-			break;
-		case '!':
-			kind = NODE_TEXT; /* a comment: no node */
-			break;
-		default:
-			kind = NODE_VAR;
-			break;
-		}
+		kind = tag_kind(sigil);
 
 		/*
 		 * Standalone: only blanks before the tag on its line and only
@@ -245,32 +278,9 @@ struct template *template_parse(const char *text, size_t len, char *err,
 				goto out;
 			}
 			stack[depth++] = t->n - 1;
-		} else if (kind == NODE_CLOSE) {
-			struct node *o;
-
-			quote_name(q, sizeof(q), name, nlen);
-			if (depth == 0) {
-				errmsg_set(
-					err, errlen,
-					"line %zu: {{/%s}} closes no section",
-					tline, q);
-				goto out;
-			}
-			o = &t->nodes[stack[depth - 1]];
-			if (o->len != nlen ||
-			    memcmp(text + o->off, name, nlen) != 0) {
-				char oq[48];
-
-				quote_name(oq, sizeof(oq), text + o->off,
-					   o->len);
-				errmsg_set(err, errlen,
-					   "line %zu: {{/%s}} does not close "
-					   "\"%s\" opened on line %zu",
-					   tline, q, oq, o->line);
-				goto out;
-			}
-			o->match = t->n - 1;
-			t->nodes[t->n - 1].match = stack[--depth];
+		} else if (kind == NODE_CLOSE &&
+			   close_section(t, stack, &depth, err, errlen) < 0) {
+			goto out;
 		}
 	}
 	if (depth > 0) {
