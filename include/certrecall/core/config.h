@@ -153,6 +153,8 @@ CR_MUST_CHECK int config_parse_duration(const char *s, long long *ms);
 
 /* Number of keys and their names, for tests and documentation. */
 size_t config_key_count(void);
-const char *config_key_name(size_t i, char *buf, size_t len);
+/* The i-th key as "section.name" in buf; NULL past the last key or if
+ * buf is too small. */
+CR_MUST_CHECK const char *config_key_name(size_t i, char *buf, size_t len);
 
 #endif

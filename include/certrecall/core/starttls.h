@@ -110,8 +110,8 @@ void starttls_sent(struct starttls *t, size_t n);
  * STARTTLS_MORE it stays so.  Bytes after the server's agreement (TLS
  * cannot have begun: we have not sent a ClientHello) are an error.
  */
-enum starttls_status starttls_input(struct starttls *t, const void *data,
-				    size_t len);
+CR_MUST_CHECK enum starttls_status starttls_input(struct starttls *t,
+						  const void *data, size_t len);
 /* The reason for REFUSED or ERROR ("" otherwise). */
 const char *starttls_why(const struct starttls *t);
 
