@@ -279,8 +279,7 @@ static int split_reason(const char *reason, time_t at,
 		*ed = deadline_edition_at(at);
 		if (*ed == NULL) {
 			if (utctime_format_rfc3339(at, when, sizeof(when)) < 0)
-				memcpy(when, "?",
-				       2); /* outside years 0000-9999 */
+				memcpy(when, "?", 2);
 			snprintf(err, errlen,
 				 "reason \"%.64s\": %s predates BR v1.6.7 "
 				 "(2019-12-19), the oldest edition known; "
@@ -311,9 +310,9 @@ static void wrong_numbering(const char *reason, time_t at,
 	char when[UTCTIME_BUFSZ], eff[UTCTIME_BUFSZ];
 
 	if (utctime_format_rfc3339(at, when, sizeof(when)) < 0)
-		memcpy(when, "?", 2); /* outside years 0000-9999 */
+		memcpy(when, "?", 2);
 	if (utctime_format_rfc3339(ed->effective, eff, sizeof(eff)) < 0)
-		memcpy(eff, "?", 2); /* outside years 0000-9999 */
+		memcpy(eff, "?", 2);
 	eff[10] = '\0';
 	if (named)
 		snprintf(err, errlen,
@@ -409,9 +408,9 @@ int deadline_explain(const char *reason, time_t at, struct deadline_rule *out,
 		return -1;
 	}
 	if (utctime_format_rfc3339(at, when, sizeof(when)) < 0)
-		memcpy(when, "?", 2); /* outside years 0000-9999 */
+		memcpy(when, "?", 2);
 	if (utctime_format_rfc3339(ed->effective, eff, sizeof(eff)) < 0)
-		memcpy(eff, "?", 2); /* outside years 0000-9999 */
+		memcpy(eff, "?", 2);
 	eff[10] = '\0';
 	if (out->crlreason != NONE)
 		snprintf(crl, sizeof(crl), "CRLReason %s (%d)",
