@@ -31,9 +31,7 @@ int errmsg_near(char *err, size_t errlen, const char *text, size_t len,
 		why[0] = '\0';
 	va_end(ap);
 	/* A truncated message is still a message; a failed one is empty. */
-	if (snprintf(err, errlen, "%s (near \"%s\")", why, q) < 0)
-		err[0] = '\0';
-	return -1;
+	return errmsg_set(err, errlen, "%s (near \"%s\")", why, q);
 }
 
 int errmsg_set(char *err, size_t errlen, const char *fmt, ...)

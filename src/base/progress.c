@@ -64,13 +64,28 @@ static void draw_bar(char *bar, uint64_t done, uint64_t total, int width)
 	bar[w + 3] = '\0';
 }
 
+/*
+ * A status line is for the eye: text that does not fit its buffer is cut
+ * and ends in "...", so the cut shows.  n is what snprintf returned.
+ */
+static void mark_cut(char *buf, size_t len, int n)
+{
+	if (n < 0)
+		buf[0] = '\0';
+	else if ((size_t)n >= len && len > 3)
+		memcpy(buf + len - 4, "...", 4);
+}
+
+/* "%.1f" of a double takes at most 312 bytes (DBL_MAX). */
+#define DOUBLE_TEXT_MAX 312
+
 /* scale 1: counts; 1e6: megabytes with one decimal. */
 static int format(char *buf, size_t len, const char *label, uint64_t done,
 		  uint64_t total, double elapsed_s, int bar_width, double scale)
 {
 	char bar[128] = "";
 	char eta[32] = "";
-	char amount[64];
+	char amount[2 * DOUBLE_TEXT_MAX + 32]; /* "done/total unit pct%" */
 	double rate = elapsed_s > 0 ? (double)done / elapsed_s : 0;
 	const char *unit = scale > 1 ? " MB" : "";
 	int prec = scale > 1 ? 1 : 0;
@@ -149,8 +164,9 @@ static void show(struct progress *p, bool final)
 
 	char label[160];
 
-	snprintf(label, sizeof(label), "%s%s%s", p->label,
-		 p->note[0] ? " " : "", p->note);
+	mark_cut(label, sizeof(label),
+		 snprintf(label, sizeof(label), "%s%s%s", p->label,
+			  p->note[0] ? " " : "", p->note));
 	if (format(line, sizeof(line), label, p->done, p->total, t - p->started,
 		   p->tty ? PROGRESS_BAR_WIDTH : 0, p->bytes ? 1e6 : 1) < 0)
 		return;
@@ -181,13 +197,15 @@ void progress_add(struct progress *p, uint64_t n)
 
 void progress_set_items(struct progress *p, uint64_t n, const char *unit)
 {
-	snprintf(p->note, sizeof(p->note), "%llu %s", (unsigned long long)n,
-		 unit);
+	mark_cut(p->note, sizeof(p->note),
+		 snprintf(p->note, sizeof(p->note), "%llu %s",
+			  (unsigned long long)n, unit));
 }
 
 void progress_set_note(struct progress *p, const char *note)
 {
-	snprintf(p->note, sizeof(p->note), "%s", note);
+	mark_cut(p->note, sizeof(p->note),
+		 snprintf(p->note, sizeof(p->note), "%s", note));
 }
 
 void progress_finish(struct progress *p)

@@ -7,6 +7,7 @@
  * here first (BR 1.6.4: times are UTC, a bare date is 00:00:00 UTC).
  */
 #include "certrecall/base/utctime.h"
+#include "certrecall/base/errmsg.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,10 +37,11 @@ static void fail(char *err, size_t errlen, const char *s, const char *fmt, ...)
 	}
 	q[i] = '\0';
 	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
+	/* Truncation of a message is harmless; a failed one is empty. */
+	if (vsnprintf(why, sizeof(why), fmt, ap) < 0)
+		why[0] = '\0';
 	va_end(ap);
-	/* Truncation of a message is harmless. */
-	snprintf(err, errlen, "invalid time \"%s\": %s", q, why);
+	errmsg_set(err, errlen, "invalid time \"%s\": %s", q, why);
 }
 
 /* Read exactly n decimal digits at *p into *v; advance *p. */
@@ -80,25 +82,24 @@ static int parse_offset(const char **p, long *off, char *why, size_t whylen)
 
 	(*p)++;
 	if (digits(p, 2, &hh) < 0) {
-		snprintf(why, whylen, "offset needs two-digit hours");
-		return -1;
+		return errmsg_set(why, whylen, "offset needs two-digit hours");
 	}
 	if (**p == ':') {
 		(*p)++;
 		if (digits(p, 2, &mm) < 0) {
-			snprintf(why, whylen, "offset needs two-digit minutes");
-			return -1;
+			return errmsg_set(why, whylen,
+					  "offset needs two-digit minutes");
 		}
 	} else if (**p >= '0' && **p <= '9') {
 		if (digits(p, 2, &mm) < 0) {
-			snprintf(why, whylen, "offset needs two-digit minutes");
-			return -1;
+			return errmsg_set(why, whylen,
+					  "offset needs two-digit minutes");
 		}
 	}
 	if (hh > 23 || mm > 59) {
-		snprintf(why, whylen, "offset %c%02d:%02d out of range",
-			 sign < 0 ? '-' : '+', hh, mm);
-		return -1;
+		return errmsg_set(why, whylen,
+				  "offset %c%02d:%02d out of range",
+				  sign < 0 ? '-' : '+', hh, mm);
 	}
 	*off = sign * (hh * 3600L + mm * 60L);
 	return 0;
@@ -126,17 +127,17 @@ static int parse_zone(const char **p, long *off, char *why, size_t whylen)
 		return 0;
 	}
 	if (*q != '+' && *q != '-') {
-		snprintf(why, whylen,
-			 "missing UTC offset (add Z or +hh:mm; a date-time "
-			 "without a zone is ambiguous)");
-		return -1;
+		return errmsg_set(
+			why, whylen,
+			"missing UTC offset (add Z or +hh:mm; a date-time "
+			"without a zone is ambiguous)");
 	}
 	if (parse_offset(&q, off, why, whylen) < 0)
 		return -1;
 	if (strncmp(q, " UTC", 4) == 0) {
 		if (*off != 0) {
-			snprintf(why, whylen, "offset contradicts \"UTC\"");
-			return -1;
+			return errmsg_set(why, whylen,
+					  "offset contradicts \"UTC\"");
 		}
 		q += 4;
 	}

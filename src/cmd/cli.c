@@ -370,7 +370,7 @@ int cli_usage_error(const char *command, const char *fmt, ...)
 	/* Through the log like every other message on stderr: stamped in
 	 * UTC, "error:" (README, "Every message on stderr ..."). */
 	va_start(ap, fmt);
-	/* A longer message is cut: it still names the command. */
+	/* A cut message is still a message; a failed one is empty. */
 	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
 		msg[0] = '\0';
 	va_end(ap);
@@ -700,22 +700,24 @@ static int load_config(struct config *cfg, const char *path, char **sets,
 	return rc;
 }
 
-/* The options before the command name. */
-struct global_opts {
-	const char *config_path;
-	const char *database;
-	char **sets; /* --set KEY=VALUE, in order */
-	size_t sets_cap;
-	int nsets;
-};
+/* The exit status rc becomes once standard output is flushed. */
+static int stdout_status(int rc)
+{
+	fflush(stdout);
+	if (ferror(stdout) && cli_stdout_gone()) {
+		/* "| head": the reader has all it wanted.  Quiet, and the
+		 * status coreutils give (main re-raises SIGPIPE), whatever
+		 * the failed write made the command return. */
+		return CLI_EXIT_SIGPIPE;
+	}
+	if (ferror(stdout) && rc == 0) {
+		log_error("cannot write to standard output");
+		return EX_IOERR;
+	}
+	return rc;
+}
 
-/*
- * Parses the global options into g, leaving optind at the command name.
- * Returns 0 to go on, or 1 when the run ends here (--help, --version, a
- * bad option) with its exit code in *rc.
- */
-static int parse_global(struct cli *cli, int argc, char **argv,
-			struct global_opts *g, int *rc)
+int cli_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -727,23 +729,35 @@ static int parse_global(struct cli *cli, int argc, char **argv,
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const struct cli_command *cmd;
+	struct cli cli = { 0 };
+	const char *config_path = NULL;
+	const char *database = NULL;
+	char **sets = NULL;
+	size_t sets_cap = 0;
+	int nsets = 0;
+	char *cmdline = NULL;
+	int rc = EX_SOFTWARE;
 	int c;
 
+	/* A closed pipe (e.g. "| head") must not kill us mid-write to the
+	 * database; write errors are reported where they happen. */
+	signal(SIGPIPE, SIG_IGN);
 	opterr = 0;
 	optind = 0;
 	/* "+": stop at the command name; its options are its own. */
 	while ((c = getopt_long(argc, argv, "+c:d:vqhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			g->config_path = optarg;
+			config_path = optarg;
 			break;
 		case 'd':
-			g->database = optarg;
+			database = optarg;
 			break;
 		case 's':
-			xgrow(&g->sets, &g->sets_cap, (size_t)g->nsets + 1,
-			      sizeof(*g->sets));
-			g->sets[g->nsets++] = optarg;
+			xgrow(&sets, &sets_cap, (size_t)nsets + 1,
+			      sizeof(*sets));
+			sets[nsets++] = optarg;
 			break;
 		case 'v':
 			log_set_level(LOG_LEVEL_DEBUG);
@@ -752,39 +766,23 @@ static int parse_global(struct cli *cli, int argc, char **argv,
 			log_set_level(LOG_LEVEL_ERROR);
 			break;
 		case 'h':
-			*rc = cmd_help(cli, 1, argv);
-			return 1;
+			rc = cmd_help(&cli, 1, argv);
+			goto out;
 		case 'V':
 			printf("certrecall %s\n", CERTRECALL_VERSION);
-			*rc = 0;
-			return 1;
+			rc = 0;
+			goto out;
 		default:
 			if (optopt)
-				*rc = cli_usage_error(
+				rc = cli_usage_error(
 					NULL, "unknown option '-%c'", optopt);
 			else
-				*rc = cli_usage_error(NULL,
-						      "unknown option '%s'",
-						      argv[optind - 1]);
-			return 1;
+				rc = cli_usage_error(NULL,
+						     "unknown option '%s'",
+						     argv[optind - 1]);
+			goto out;
 		}
 	}
-	return 0;
-}
-
-int cli_main(int argc, char **argv)
-{
-	const struct cli_command *cmd;
-	struct cli cli = { 0 };
-	struct global_opts g = { 0 };
-	char *cmdline = NULL;
-	int rc = EX_SOFTWARE;
-
-	/* A closed pipe (e.g. "| head") must not kill us mid-write to the
-	 * database; write errors are reported where they happen. */
-	signal(SIGPIPE, SIG_IGN);
-	if (parse_global(&cli, argc, argv, &g, &rc) != 0)
-		goto out;
 	if (optind >= argc) {
 		rc = cli_usage_error(NULL, "no command given");
 		goto out;
@@ -807,8 +805,7 @@ int cli_main(int argc, char **argv)
 		}
 	}
 	cli.cfg = config_new();
-	if (load_config(cli.cfg, g.config_path, g.sets, g.nsets, g.database) <
-	    0) {
+	if (load_config(cli.cfg, config_path, sets, nsets, database) < 0) {
 		rc = EX_CONFIG;
 		goto out;
 	}
@@ -831,16 +828,6 @@ out:
 	db_set_command(NULL);
 	config_free(cli.cfg);
 	free(cmdline);
-	free(g.sets);
-	fflush(stdout);
-	if (ferror(stdout) && cli_stdout_gone()) {
-		/* "| head": the reader has all it wanted.  Quiet, and the
-		 * status coreutils give (main re-raises SIGPIPE), whatever
-		 * the failed write made the command return. */
-		rc = CLI_EXIT_SIGPIPE;
-	} else if (ferror(stdout) && rc == 0) {
-		log_error("cannot write to standard output");
-		rc = EX_IOERR;
-	}
-	return rc;
+	free(sets);
+	return stdout_status(rc);
 }

@@ -82,8 +82,10 @@ static int db_cmd_status(struct cli *cli, enum jsonout_mode json)
 
 		if (st[i].applied) {
 			applied++;
-			utctime_format_rfc3339(st[i].applied_at, when,
-					       sizeof(when));
+			if (utctime_format_rfc3339(st[i].applied_at, when,
+						   sizeof(when)) < 0)
+				log_error("cannot format time %lld",
+					  (long long)(st[i].applied_at));
 		} else {
 			pending++;
 		}

@@ -22,6 +22,7 @@
 #include "certrecall/base/log.h"
 #include "certrecall/core/report.h"
 #include "certrecall/base/utctime.h"
+#include "certrecall/base/xalloc.h"
 
 /* Everything both commands show, computed once. */
 struct clock_view {
@@ -88,21 +89,20 @@ static int clock_view_load(struct cli *cli, const char *slug, time_t at,
 	return 0;
 }
 
-/* "1d 03h 08m left", "overdue by 2d 20h 52m", "-" once met. */
-static void remaining_text(const struct deadline_clock *c, char *buf,
-			   size_t len)
+/* "1d 03h 08m left", "overdue by 2d 20h 52m", "-" once met (caller
+ * frees). */
+static char *remaining_text(const struct deadline_clock *c)
 {
 	char d[UTCTIME_BUFSZ];
 
-	if (c->state == DEADLINE_MET) {
-		snprintf(buf, len, "-");
-		return;
-	}
-	utctime_format_duration(c->remaining, d, sizeof(d));
+	if (c->state == DEADLINE_MET)
+		return xstrdup("-");
+	if (utctime_format_duration(c->remaining, d, sizeof(d)) < 0)
+		log_error("cannot format duration %lld",
+			  (long long)(c->remaining));
 	if (c->remaining >= 0)
-		snprintf(buf, len, "%s left", d);
-	else
-		snprintf(buf, len, "overdue by %s", d);
+		return xasprintf("%s left", d);
+	return xasprintf("overdue by %s", d);
 }
 
 static void print_header(const struct clock_view *v)
@@ -110,9 +110,13 @@ static void print_header(const struct clock_view *v)
 	char aware[UTCTIME_BUFSZ], at[UTCTIME_BUFSZ], start[UTCTIME_BUFSZ],
 		cpr[UTCTIME_BUFSZ];
 
-	utctime_format_rfc3339(v->inc->aware_at, aware, sizeof(aware));
-	utctime_format_rfc3339(v->at, at, sizeof(at));
-	utctime_format_rfc3339(v->start, start, sizeof(start));
+	if (utctime_format_rfc3339(v->inc->aware_at, aware, sizeof(aware)) < 0)
+		log_error("cannot format time %lld",
+			  (long long)(v->inc->aware_at));
+	if (utctime_format_rfc3339(v->at, at, sizeof(at)) < 0)
+		log_error("cannot format time %lld", (long long)(v->at));
+	if (utctime_format_rfc3339(v->start, start, sizeof(start)) < 0)
+		log_error("cannot format time %lld", (long long)(v->start));
 	printf("incident  %s: %s\n", v->inc->slug, v->inc->title);
 	printf("rule      %s (%s): %s\n", v->rule.citation, v->inc->reason,
 	       v->rule.text);
@@ -122,8 +126,10 @@ static void print_header(const struct clock_view *v)
 	       v->rule.crlreason_name ? v->rule.crlreason_name : "");
 	printf("aware     %s\n", aware);
 	if (v->inc->cpr_received_at != DEADLINE_UNSET) {
-		utctime_format_rfc3339(v->inc->cpr_received_at, cpr,
-				       sizeof(cpr));
+		if (utctime_format_rfc3339(v->inc->cpr_received_at, cpr,
+					   sizeof(cpr)) < 0)
+			log_error("cannot format time %lld",
+				  (long long)(v->inc->cpr_received_at));
 		printf("report    %s (certificate problem report received)\n",
 		       cpr);
 	}
@@ -150,13 +156,16 @@ static void print_clocks(const struct clock_view *v)
 	       "REMAINING", "STATE", "IN FORCE", "RULE");
 	for (int i = 0; i < v->nclocks; i++) {
 		const struct deadline_clock *c = &v->clocks[i];
-		char due[UTCTIME_BUFSZ], rem[64], since[UTCTIME_BUFSZ];
+		char due[UTCTIME_BUFSZ], since[UTCTIME_BUFSZ], *rem;
 
-		utctime_format_rfc3339(c->due, due, sizeof(due));
-		remaining_text(c, rem, sizeof(rem));
+		if (utctime_format_rfc3339(c->due, due, sizeof(due)) < 0)
+			log_error("cannot format time %lld",
+				  (long long)(c->due));
+		rem = remaining_text(c);
 		format_date(c->effective, since, sizeof(since));
 		printf("%-22s %-21s %-24s %-7s %-10s %s\n", c->id, due, rem,
 		       deadline_state_name(c->state), since, c->rule);
+		free(rem);
 	}
 	/* Clocks whose source came later than the incident: say so. */
 	for (size_t i = 0, n = 0; (def = deadline_clock_def_get0(i)) != NULL;
@@ -225,9 +234,14 @@ static void alert_print(const struct clock_view *v, const struct alert *a)
 		printf("OK %s: no clock due within %s", v->inc->slug,
 		       a->within);
 		if (a->next != NULL) {
-			utctime_format_duration(a->next->remaining, d,
-						sizeof(d));
-			utctime_format_rfc3339(a->next->due, due, sizeof(due));
+			if (utctime_format_duration(a->next->remaining, d,
+						    sizeof(d)) < 0)
+				log_error("cannot format duration %lld",
+					  (long long)(a->next->remaining));
+			if (utctime_format_rfc3339(a->next->due, due,
+						   sizeof(due)) < 0)
+				log_error("cannot format time %lld",
+					  (long long)(a->next->due));
 			printf("; next: %s in %s (%s)", a->next->id, d, due);
 		} else {
 			printf("; no clock open");
@@ -240,8 +254,12 @@ static void alert_print(const struct clock_view *v, const struct alert *a)
 	for (int i = 0; i < n; i++) {
 		const struct deadline_clock *c = &v->clocks[a->order[i]];
 
-		utctime_format_duration(c->remaining, d, sizeof(d));
-		utctime_format_rfc3339(c->due, due, sizeof(due));
+		if (utctime_format_duration(c->remaining, d, sizeof(d)) < 0)
+			log_error("cannot format duration %lld",
+				  (long long)(c->remaining));
+		if (utctime_format_rfc3339(c->due, due, sizeof(due)) < 0)
+			log_error("cannot format time %lld",
+				  (long long)(c->due));
 		printf("%s %s %s%s (%s)", i ? "," : "", c->id,
 		       c->remaining < 0 ? "overdue by " : "in ", d, due);
 	}
@@ -257,9 +275,8 @@ static int print_json(const struct clock_view *v, const struct alert *a)
 
 	for (int i = 0; i < v->nclocks; i++) {
 		const struct deadline_clock *c = &v->clocks[i];
-		char rem[64];
+		char *rem = remaining_text(c);
 
-		remaining_text(c, rem, sizeof(rem));
 		json_array_append_new(
 			clocks,
 			json_pack("{s:s,s:s,s:s,s:o,s:o,s:s,s:o,s:I,s:s,s:s,"
@@ -273,18 +290,19 @@ static int print_json(const struct clock_view *v, const struct alert *a)
 				  "remaining", rem, "state",
 				  deadline_state_name(c->state), "done",
 				  c->done));
+		free(rem);
 	}
 	for (size_t i = 0; (def = deadline_clock_def_get0(i)) != NULL; i++) {
-		char source[64];
+		char *source;
 
 		if (deadline_clock_def_in_force(def, v->inc->aware_at))
 			continue;
-		snprintf(source, sizeof(source), "%s %s", def->document,
-			 def->edition);
+		source = xasprintf("%s %s", def->document, def->edition);
 		json_array_append_new(skipped,
 				      json_pack("{s:s,s:s,s:o}", "id", def->id,
 						"source", source, "effective",
 						jsonout_time(def->effective)));
+		free(source);
 	}
 	root = json_pack(
 		"{s:s,s:s,s:o,s:o,s:{s:o,s:s},s:{s:s,s:s,s:s,s:s,s:s,s:o},"

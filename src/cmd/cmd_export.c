@@ -10,6 +10,7 @@
 #include "certrecall/core/deadline.h"
 #include "certrecall/store/incident.h"
 #include "certrecall/base/log.h"
+#include "certrecall/base/xsnprintf.h"
 #include "certrecall/store/revocation.h"
 
 /*
@@ -29,7 +30,9 @@ static int reason_code(const char *reason, time_t aware_at)
 	if (rule.item->counterpart == NULL)
 		return log_error("rule %s has no CRLReason: give --reason KEY",
 				 reason);
-	snprintf(key, sizeof(key), "current:%s", rule.item->counterpart);
+	if (xsnprintf(key, sizeof(key), "current:%s", rule.item->counterpart) <
+	    0)
+		return -1;
 	if (deadline_resolve(key, aware_at, &now, err, sizeof(err)) < 0 ||
 	    now.crlreason == DEADLINE_CRLREASON_NONE)
 		return log_error("rule %s has no CRLReason: give --reason KEY",

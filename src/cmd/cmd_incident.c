@@ -15,6 +15,7 @@
 #include "certrecall/base/log.h"
 #include "certrecall/store/revocation.h"
 #include "certrecall/base/utctime.h"
+#include "certrecall/base/xsnprintf.h"
 
 /* Long option name of each settable field (index: enum incident_field). */
 static const char *const option_names[INCIDENT_NFIELDS] = {
@@ -67,7 +68,8 @@ static int parse_time(const char *option, const char *text, char *buf)
 		log_error("--%s: %s", option, err);
 		return -1;
 	}
-	utctime_format_rfc3339(t, buf, UTCTIME_BUFSZ);
+	if (utctime_format_rfc3339(t, buf, UTCTIME_BUFSZ) < 0)
+		log_error("cannot format time %lld", (long long)(t));
 	return 0;
 }
 
@@ -161,8 +163,9 @@ static int canonical_reason(struct change_text *ct, const char *reason,
 				 "give the problem report time with "
 				 "--cpr-received",
 				 reason);
-	snprintf(ct->reason, sizeof(ct->reason), "%s:%s", rule.edition->name,
-		 rule.item->key);
+	if (xsnprintf(ct->reason, sizeof(ct->reason), "%s:%s",
+		      rule.edition->name, rule.item->key) < 0)
+		return -1;
 	ct->ch.value[INCIDENT_REASON] = ct->reason;
 	return 0;
 }
@@ -258,12 +261,17 @@ static int incident_cmd_update(struct cli *cli, int argc, char **argv)
 		inc = incident_find(cli->db, slug);
 		if (inc == NULL)
 			return EX_DATAERR;
-		snprintf(reason, sizeof(reason), "%s",
-			 ct.ch.value[INCIDENT_REASON]
-				 ? ct.ch.value[INCIDENT_REASON]
-				 : inc->reason);
-		utctime_format_rfc3339(inc->aware_at, aware, sizeof(aware));
+		rc = xsnprintf(reason, sizeof(reason), "%s",
+			       ct.ch.value[INCIDENT_REASON]
+				       ? ct.ch.value[INCIDENT_REASON]
+				       : inc->reason);
+		if (rc >= 0 && utctime_format_rfc3339(inc->aware_at, aware,
+						      sizeof(aware)) < 0)
+			rc = log_error("cannot format time %lld",
+				       (long long)inc->aware_at);
 		incident_free(inc);
+		if (rc < 0)
+			return EX_DATAERR;
 		if (canonical_reason(&ct, reason,
 				     ct.ch.value[INCIDENT_AWARE_AT]
 					     ? ct.ch.value[INCIDENT_AWARE_AT]
@@ -283,7 +291,8 @@ static void print_time(const char *label, time_t t)
 
 	if (t == DEADLINE_UNSET)
 		return;
-	utctime_format_rfc3339(t, buf, sizeof(buf));
+	if (utctime_format_rfc3339(t, buf, sizeof(buf)) < 0)
+		log_error("cannot format time %lld", (long long)(t));
 	printf("%-16s %s\n", label, buf);
 }
 
@@ -375,11 +384,16 @@ static int incident_cmd_show(struct cli *cli, const char *slug,
 	for (size_t i = 0; i < inc->ncomments; i++) {
 		char when[UTCTIME_BUFSZ], ans[UTCTIME_BUFSZ] = "";
 
-		utctime_format_rfc3339(inc->comments[i].comment_at, when,
-				       sizeof(when));
+		if (utctime_format_rfc3339(inc->comments[i].comment_at, when,
+					   sizeof(when)) < 0)
+			log_error("cannot format time %lld",
+				  (long long)(inc->comments[i].comment_at));
 		if (inc->comments[i].answered_at != DEADLINE_UNSET)
-			utctime_format_rfc3339(inc->comments[i].answered_at,
-					       ans, sizeof(ans));
+			if (utctime_format_rfc3339(inc->comments[i].answered_at,
+						   ans, sizeof(ans)) < 0)
+				log_error("cannot format time %lld",
+					  (long long)(inc->comments[i]
+							      .answered_at));
 		printf("%-16s %s (%s%s)\n", "comment", when,
 		       *ans ? "answered " : "open", ans);
 	}
@@ -412,7 +426,10 @@ static int incident_cmd_list(struct cli *cli, enum jsonout_mode json)
 	for (size_t i = 0; i < n; i++) {
 		char aware[UTCTIME_BUFSZ];
 
-		utctime_format_rfc3339(list[i]->aware_at, aware, sizeof(aware));
+		if (utctime_format_rfc3339(list[i]->aware_at, aware,
+					   sizeof(aware)) < 0)
+			log_error("cannot format time %lld",
+				  (long long)(list[i]->aware_at));
 		printf("%-20s %-20s %-16s %12lld  %s\n", list[i]->slug, aware,
 		       list[i]->reason, list[i]->certificates, list[i]->title);
 	}

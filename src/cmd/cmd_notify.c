@@ -72,18 +72,52 @@ static void summary_json(const struct incident *inc,
 	jsonout_write(doc, stdout, mode);
 }
 
-/* What the command line asks for. */
-struct notify_args {
-	struct mailer_options opt;
-	const char *preview;
-	bool plan;
-	enum jsonout_mode json;
-};
+/* The run itself, its summary and its closing log line; mailer_run's
+ * result. */
+static int send_notices(struct cli *cli, const struct incident *inc,
+			const struct mailer_options *opt,
+			enum jsonout_mode json)
+{
+	struct mailer_stats st;
+	int rc;
 
-/* Parses the options into a (defaults from the configuration).  Returns
- * 0, or the exit code of a usage or data error (printed). */
-static int parse_args(struct cli *cli, int argc, char **argv,
-		      struct notify_args *a)
+	memset(&st, 0, sizeof(st));
+	rc = mailer_run(cli->db, cli->cfg, inc, opt, &st);
+	if (json != JSONOUT_NONE)
+		summary_json(inc, opt, &st, rc, json);
+	if (opt->dry_run_dir != NULL) {
+		if (rc == 0)
+			log_info("%lld %s messages written to %s (no state "
+				 "changed)",
+				 st.composed, opt->kind, opt->dry_run_dir);
+	} else {
+		log_info("%s: %lld sent, %lld failed, %lld to retry, %lld "
+			 "accounts without address (%lld notices planned now) "
+			 "in %.1f s, %.0f msg/s",
+			 opt->kind, st.sent, st.failed, st.retry, st.no_address,
+			 st.planned, st.seconds,
+			 st.seconds > 0 ? (double)st.sent / st.seconds : 0);
+	}
+	return rc;
+}
+
+/* A mailer result as an exit status: 75 only for what a retry can fix
+ * (database, relay). */
+static int exit_status(int rc)
+{
+	switch (rc) {
+	case 0:
+		return 0;
+	case MAILER_ERR_CONFIG:
+		return EX_CONFIG;
+	case MAILER_ERR_DATA:
+		return EX_DATAERR;
+	default:
+		return EX_TEMPFAIL;
+	}
+}
+
+int cmd_notify(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "kind", required_argument, NULL, 'k' },
@@ -99,17 +133,20 @@ static int parse_args(struct cli *cli, int argc, char **argv,
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct mailer_options *opt = &a->opt;
+	enum jsonout_mode json = JSONOUT_NONE;
+	struct mailer_options opt = {
+		.kind = "initial",
+		.connections = (int)cli->cfg->mailer.connections,
+		.rate = cli->cfg->mailer.rate,
+		.wait = true,
+		.progress = true,
+	};
+	const char *preview = NULL;
+	bool plan = false;
+	struct incident *inc;
 	long long v;
-	int c;
+	int c, rc;
 
-	memset(a, 0, sizeof(*a));
-	a->json = JSONOUT_NONE;
-	opt->kind = "initial";
-	opt->connections = (int)cli->cfg->mailer.connections;
-	opt->rate = cli->cfg->mailer.rate;
-	opt->wait = true;
-	opt->progress = true;
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -119,16 +156,16 @@ static int parse_args(struct cli *cli, int argc, char **argv,
 				return cli_usage_error("notify",
 						       "--kind is initial, "
 						       "reminder or revoked");
-			opt->kind = optarg;
+			opt.kind = optarg;
 			break;
 		case 'd':
-			opt->dry_run_dir = optarg;
+			opt.dry_run_dir = optarg;
 			break;
 		case 'l':
 			if (cli_parse_count("notify", "--limit", optarg,
 					    1000000000, &v))
 				return EX_USAGE;
-			opt->limit = v;
+			opt.limit = v;
 			break;
 		case 'c':
 			if (cli_parse_count("notify", "--connections", optarg,
@@ -139,107 +176,60 @@ static int parse_args(struct cli *cli, int argc, char **argv,
 							"--connections must "
 							"be at least 1")
 					      : EX_USAGE;
-			opt->connections = (int)v;
+			opt.connections = (int)v;
 			break;
 		case 'r':
 			if (cli_parse_count("notify", "--rate", optarg, 1000000,
 					    &v))
 				return EX_USAGE;
-			opt->rate = v;
+			opt.rate = v;
 			break;
 		case 'p':
-			a->preview = optarg;
+			preview = optarg;
 			break;
 		case 'P':
-			a->plan = true;
+			plan = true;
 			break;
 		case 'W':
-			opt->wait = false;
+			opt.wait = false;
 			break;
 		case 'N':
-			opt->progress = false;
+			opt.progress = false;
 			break;
 		case 'a':
-			if (cli_parse_time("--at", optarg, &opt->at) != 0)
+			if (cli_parse_time("--at", optarg, &opt.at) != 0)
 				return EX_DATAERR;
 			break;
 		case 'j':
-			a->json = JSONOUT_DOC;
+			json = JSONOUT_DOC;
 			break;
 		default:
 			return cli_bad_option("notify", argv);
 		}
 	}
-	if (a->plan && a->preview)
+	if (plan && preview)
 		return cli_usage_error("notify", "--plan and --preview are "
 						 "separate questions");
-	if (a->preview && a->json != JSONOUT_NONE)
+	if (preview && json != JSONOUT_NONE)
 		return cli_usage_error("notify", "--preview prints a message, "
 						 "not data: drop --json");
-	return 0;
-}
-
-/* The run's one line on stderr. */
-static void log_summary(const struct mailer_options *opt,
-			const struct mailer_stats *st, int rc)
-{
-	if (opt->dry_run_dir != NULL) {
-		if (rc == 0)
-			log_info("%lld %s messages written to %s (no state "
-				 "changed)",
-				 st->composed, opt->kind, opt->dry_run_dir);
-	} else {
-		log_info("%s: %lld sent, %lld failed, %lld to retry, %lld "
-			 "accounts without address (%lld notices planned now) "
-			 "in %.1f s, %.0f msg/s",
-			 opt->kind, st->sent, st->failed, st->retry,
-			 st->no_address, st->planned, st->seconds,
-			 st->seconds > 0 ? (double)st->sent / st->seconds : 0);
-	}
-}
-
-int cmd_notify(struct cli *cli, int argc, char **argv)
-{
-	struct notify_args a;
-	struct mailer_options *opt = &a.opt;
-	struct mailer_stats st;
-	struct incident *inc;
-	int rc;
-
-	rc = parse_args(cli, argc, argv, &a);
-	if (rc != 0)
-		return rc;
 	rc = cli_open_incident(cli, "notify", argc, argv, &inc);
 	if (rc != 0)
 		return rc;
-	if (a.plan) {
-		rc = a.json != JSONOUT_NONE
-			     ? plan_json(cli, inc, a.json)
+	if (plan) {
+		rc = json != JSONOUT_NONE
+			     ? plan_json(cli, inc, json)
 			     : mailer_plan_report(cli->db, cli->cfg, inc,
 						  stdout);
 		goto out;
 	}
-	if (a.preview) {
-		rc = mailer_preview(cli->db, cli->cfg, inc, opt->kind,
-				    a.preview, opt->at, stdout);
+	if (preview) {
+		rc = mailer_preview(cli->db, cli->cfg, inc, opt.kind, preview,
+				    opt.at, stdout);
 		goto out;
 	}
-	memset(&st, 0, sizeof(st));
-	rc = mailer_run(cli->db, cli->cfg, inc, opt, &st);
-	if (a.json != JSONOUT_NONE)
-		summary_json(inc, opt, &st, rc, a.json);
-	log_summary(opt, &st, rc);
+	rc = send_notices(cli, inc, &opt, json);
 out:
 	incident_free(inc);
-	/* 75 only for what a retry can fix (database, relay). */
-	switch (rc) {
-	case 0:
-		return 0;
-	case MAILER_ERR_CONFIG:
-		return EX_CONFIG;
-	case MAILER_ERR_DATA:
-		return EX_DATAERR;
-	default:
-		return EX_TEMPFAIL;
-	}
+	return exit_status(rc);
 }

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <time.h>
@@ -15,6 +16,7 @@
 #include "certrecall/core/jsonout.h"
 #include "certrecall/base/log.h"
 #include "certrecall/base/utctime.h"
+#include "certrecall/base/xalloc.h"
 
 static const char *numbering_words(enum deadline_numbering n)
 {
@@ -34,7 +36,9 @@ static void print_edition_items(const struct deadline_edition *ed)
 	char eff[UTCTIME_BUFSZ];
 	const struct deadline_item *it;
 
-	utctime_format_rfc3339(ed->effective, eff, sizeof(eff));
+	if (utctime_format_rfc3339(ed->effective, eff, sizeof(eff)) < 0)
+		log_error("cannot format time %lld",
+			  (long long)(ed->effective));
 	eff[10] = '\0';
 	printf("\nBR %s (ballot %s, effective %s UTC)\n", ed->name, ed->ballot,
 	       eff);
@@ -42,16 +46,32 @@ static void print_edition_items(const struct deadline_edition *ed)
 	       "CRLREASON", "CIRCUMSTANCE");
 	for (size_t i = 0; (it = deadline_item_get0(i)) != NULL; i++) {
 		struct deadline_rule r;
-		char crl[32] = "-";
+		char *crl;
 
 		if (deadline_rule_make(ed, it, &r) < 0)
 			continue;
-		if (r.crlreason != DEADLINE_CRLREASON_NONE)
-			snprintf(crl, sizeof(crl), "%s (%d)", r.crlreason_name,
-				 r.crlreason);
+		crl = r.crlreason != DEADLINE_CRLREASON_NONE
+			      ? xasprintf("%s (%d)", r.crlreason_name,
+					  r.crlreason)
+			      : xstrdup("-");
 		printf("%-6s %-8s %-50s %-22s %s\n", it->key, it->section,
 		       deadline_window_words(it->window), crl, r.text);
+		free(crl);
 	}
+}
+
+/* "BR 4.9.1.1 (v2.0)", "CCADB IRG v3.0": where a clock comes from; with ed,
+ * the rule's edition stands for an edition the clock leaves open.  Caller
+ * frees. */
+static char *clock_source(const struct deadline_clock_def *def,
+			  const struct deadline_edition *ed)
+{
+	if (def->edition == NULL && ed != NULL)
+		return xasprintf("%s %s (%s)", def->document, def->section,
+				 ed->name);
+	if (def->edition == NULL)
+		return xasprintf("%s %s", def->document, def->section);
+	return xasprintf("%s %s", def->document, def->edition);
 }
 
 /*
@@ -64,7 +84,8 @@ static void print_clocks(const struct deadline_edition *ed, time_t at)
 	const struct deadline_clock_def *def;
 	char when[UTCTIME_BUFSZ];
 
-	utctime_format_rfc3339(at, when, sizeof(when));
+	if (utctime_format_rfc3339(at, when, sizeof(when)) < 0)
+		log_error("cannot format time %lld", (long long)(at));
 	if (ed != NULL)
 		printf("\nClocks of an incident that started at %s\n", when);
 	else
@@ -76,27 +97,26 @@ static void print_clocks(const struct deadline_edition *ed, time_t at)
 		printf("%-22s %-22s %-10s %s\n", "CLOCK", "SOURCE", "SINCE",
 		       "OBLIGATION; STARTS AT");
 	for (size_t i = 0; (def = deadline_clock_def_get0(i)) != NULL; i++) {
-		char source[64], since[UTCTIME_BUFSZ] = "edition";
+		char *source = clock_source(def, ed);
+		char since[UTCTIME_BUFSZ] = "edition";
 		const char *state;
 
 		if (def->edition == NULL && ed != NULL) {
-			snprintf(source, sizeof(source), "%s %s (%s)",
-				 def->document, def->section, ed->name);
-			utctime_format_rfc3339(ed->effective, since,
-					       sizeof(since));
-		} else if (def->edition == NULL) {
-			snprintf(source, sizeof(source), "%s %s", def->document,
-				 def->section);
-		} else {
-			snprintf(source, sizeof(source), "%s %s", def->document,
-				 def->edition);
-			utctime_format_rfc3339(def->effective, since,
-					       sizeof(since));
+			if (utctime_format_rfc3339(ed->effective, since,
+						   sizeof(since)) < 0)
+				log_error("cannot format time %lld",
+					  (long long)(ed->effective));
+		} else if (def->edition != NULL) {
+			if (utctime_format_rfc3339(def->effective, since,
+						   sizeof(since)) < 0)
+				log_error("cannot format time %lld",
+					  (long long)(def->effective));
 		}
 		since[10] = '\0';
 		if (ed == NULL) {
 			printf("%-22s %-22s %-10s %s; %s\n", def->id, source,
 			       since, def->what, def->start);
+			free(source);
 			continue;
 		}
 		state = deadline_clock_def_in_force(def, at)
@@ -104,6 +124,7 @@ static void print_clocks(const struct deadline_edition *ed, time_t at)
 				: "not yet in force";
 		printf("%-22s %-22s %-10s %-17s %s; %s\n", def->id, source,
 		       since, state, def->what, def->start);
+		free(source);
 	}
 }
 
@@ -163,21 +184,13 @@ static json_t *clocks_json(const struct deadline_edition *ed, time_t at)
 	json_t *a = json_array();
 
 	for (size_t i = 0; (def = deadline_clock_def_get0(i)) != NULL; i++) {
-		char source[64];
+		char *source = clock_source(def, ed);
 		json_t *since = json_null();
 
-		if (def->edition == NULL && ed != NULL) {
-			snprintf(source, sizeof(source), "%s %s (%s)",
-				 def->document, def->section, ed->name);
+		if (def->edition == NULL && ed != NULL)
 			since = jsonout_time(ed->effective);
-		} else if (def->edition == NULL) {
-			snprintf(source, sizeof(source), "%s %s", def->document,
-				 def->section);
-		} else {
-			snprintf(source, sizeof(source), "%s %s", def->document,
-				 def->edition);
+		else if (def->edition != NULL)
 			since = jsonout_time(def->effective);
-		}
 		json_array_append_new(
 			a,
 			json_pack("{s:s,s:s,s:o,s:o,s:s,s:s}", "id", def->id,
@@ -189,6 +202,7 @@ static json_t *clocks_json(const struct deadline_edition *ed, time_t at)
 							    def, at)),
 				  "obligation", def->what, "starts_at",
 				  def->start));
+		free(source);
 	}
 	return a;
 }
@@ -248,7 +262,9 @@ static int rules_list(const char *edition, time_t at, bool have_at)
 	for (size_t i = 0; (ed = deadline_edition_get0(i)) != NULL; i++) {
 		char eff[UTCTIME_BUFSZ];
 
-		utctime_format_rfc3339(ed->effective, eff, sizeof(eff));
+		if (utctime_format_rfc3339(ed->effective, eff, sizeof(eff)) < 0)
+			log_error("cannot format time %lld",
+				  (long long)(ed->effective));
 		eff[10] = '\0';
 		printf("%-8s %-11s %-7s %s%s%s\n", ed->name, eff, ed->ballot,
 		       numbering_words(ed->numbering),

@@ -113,8 +113,10 @@ static bool warn_failures(const struct config *cfg, const struct scan_stats *st)
 	for (int v = 0; v < CLASSIFY_NVERDICTS; v++)
 		if (st->failed_by[v] > st->failed_by[top])
 			top = (enum classify_verdict)v;
-	utctime_format_duration(cfg->scanner.retry_after_ms / 1000, after,
-				sizeof(after));
+	if (utctime_format_duration(cfg->scanner.retry_after_ms / 1000, after,
+				    sizeof(after)) < 0)
+		log_error("cannot format duration %lld",
+			  (long long)(cfg->scanner.retry_after_ms / 1000));
 	log_warn("scan: %lld of %lld failed with %s: %s", st->failed_by[top],
 		 st->done, classify_verdict_name(top), failure_hint(top));
 	log_warn("scan: %lld of %lld targets got no answer (more than "
@@ -204,7 +206,10 @@ int cmd_scan(struct cli *cli, int argc, char **argv)
 	if (st.retry_waiting > 0) {
 		char from[UTCTIME_BUFSZ];
 
-		utctime_format_rfc3339(st.retry_from, from, sizeof(from));
+		if (utctime_format_rfc3339(st.retry_from, from, sizeof(from)) <
+		    0)
+			log_error("cannot format time %lld",
+				  (long long)(st.retry_from));
 		log_info("scan: %lld failed targets are retried from %s "
 			 "(scanner.retry_after); --retry-failed retries them "
 			 "now",

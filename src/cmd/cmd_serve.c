@@ -108,8 +108,10 @@ static int export_line(FILE *f, const struct serve_store_export_row *row,
 				 win->retry, win->now, &w) < 0)
 		return -1;
 	serial_format_hex(&sr, ser, sizeof(ser));
-	utctime_format_rfc3339(w.start, a, sizeof(a));
-	utctime_format_rfc3339(w.end, b, sizeof(b));
+	if (utctime_format_rfc3339(w.start, a, sizeof(a)) < 0 ||
+	    utctime_format_rfc3339(w.end, b, sizeof(b)) < 0)
+		return log_error("export-ari: window of serial %s out of range",
+				 ser);
 	fprintf(f,
 		"{\"certID\":\"%s\",\"suggestedWindow\":"
 		"{\"start\":\"%s\",\"end\":\"%s\"},"

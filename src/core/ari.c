@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "certrecall/base/errmsg.h"
 #include "certrecall/core/ari.h"
 #include "certrecall/core/deadline.h"
 
@@ -95,38 +96,36 @@ int ari_certid_parse(const char *text, size_t len, struct ari_certid *out,
 	dot = memchr(text, '.', len);
 	if (dot == NULL ||
 	    memchr(dot + 1, '.', len - (size_t)(dot - text) - 1)) {
-		snprintf(err, errlen, "certID needs exactly one '.'");
-		return -1;
+		return errmsg_set(err, errlen, "certID needs exactly one '.'");
 	}
 	klen = (size_t)(dot - text);
 	if (klen == 0 ||
 	    b64url_decode(text, klen, out->aki, sizeof(out->aki),
 			  &out->aki_len) < 0 ||
 	    out->aki_len == 0) {
-		snprintf(err, errlen,
-			 "certID key identifier is not base64url of 1 to %d "
-			 "octets",
-			 ARI_AKI_MAX);
-		return -1;
+		return errmsg_set(
+			err, errlen,
+			"certID key identifier is not base64url of 1 to %d "
+			"octets",
+			ARI_AKI_MAX);
 	}
 	if (b64url_decode(dot + 1, len - klen - 1, der, sizeof(der), &dlen) <
 		    0 ||
 	    dlen == 0) {
-		snprintf(err, errlen,
-			 "certID serial is not base64url of 1 to %d octets",
-			 SERIAL_STORED_MAX);
-		return -1;
+		return errmsg_set(
+			err, errlen,
+			"certID serial is not base64url of 1 to %d octets",
+			SERIAL_STORED_MAX);
 	}
 	/* DER: an INTEGER's content is minimal (X.690 8.3.2). */
 	if (dlen > 1 && ((der[0] == 0x00 && !(der[1] & 0x80)) ||
 			 (der[0] == 0xff && (der[1] & 0x80)))) {
-		snprintf(err, errlen, "certID serial is not minimal DER");
-		return -1;
+		return errmsg_set(err, errlen,
+				  "certID serial is not minimal DER");
 	}
 	if (serial_from_der_content(&out->serial, der, dlen, why, sizeof(why)) <
 	    0) {
-		snprintf(err, errlen, "certID serial: %s", why);
-		return -1;
+		return errmsg_set(err, errlen, "certID serial: %s", why);
 	}
 	return 0;
 }

@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include "certrecall/core/bounces.h"
+#include "certrecall/base/errmsg.h"
 #include "certrecall/base/log.h"
+#include "certrecall/base/xalloc.h"
 
 #define MAC_BYTES 16
 
@@ -84,26 +86,23 @@ int bounces_pattern_check(const char *pattern, char *err, size_t errlen)
 	const char *at = strchr(pattern, '@');
 
 	if (id == NULL || strstr(id + 4, "{id}") != NULL) {
-		snprintf(err, errlen, "needs exactly one {id}");
-		return -1;
+		return errmsg_set(err, errlen, "needs exactly one {id}");
 	}
 	if (at == NULL || strchr(at + 1, '@') != NULL || at < id ||
 	    at[1] == '\0') {
-		snprintf(err, errlen,
-			 "{id} belongs in the local part of one "
-			 "address (bounces+{id}@domain)");
-		return -1;
+		return errmsg_set(err, errlen,
+				  "{id} belongs in the local part of one "
+				  "address (bounces+{id}@domain)");
 	}
 	for (const char *p = pattern; *p; p++) {
 		if (*p <= ' ' || *p >= 0x7f || strchr("<>()[]\\,;:\"", *p)) {
-			snprintf(err, errlen, "'%c' has no place in an address",
-				 *p > ' ' && *p < 0x7f ? *p : '?');
-			return -1;
+			return errmsg_set(err, errlen,
+					  "'%c' has no place in an address",
+					  *p > ' ' && *p < 0x7f ? *p : '?');
 		}
 	}
 	if (strlen(pattern) - 4 + BOUNCES_TAG_MAX > 254) {
-		snprintf(err, errlen, "too long for an address");
-		return -1;
+		return errmsg_set(err, errlen, "too long for an address");
 	}
 	return 0;
 }
@@ -118,17 +117,24 @@ static void mac_hex(const struct bounces_key *k, long long notice_id,
 
 	HMAC(EVP_sha256(), k->key, (int)k->len, (const unsigned char *)msg,
 	     (size_t)n, md, &mdlen);
-	for (int i = 0; i < MAC_BYTES; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	static const char digit[] = "0123456789abcdef";
+
+	for (int i = 0; i < MAC_BYTES; i++) {
+		hex[2 * i] = digit[md[i] >> 4];
+		hex[2 * i + 1] = digit[md[i] & 0x0f];
+	}
+	hex[2 * MAC_BYTES] = '\0';
 }
 
-void bounces_tag(const struct bounces_key *k, long long notice_id, char *buf,
-		 size_t len)
+int bounces_tag(const struct bounces_key *k, long long notice_id, char *buf,
+		size_t len)
 {
 	char hex[2 * MAC_BYTES + 1];
+	int n;
 
 	mac_hex(k, notice_id, hex);
-	snprintf(buf, len, "%lld-%s", notice_id, hex);
+	n = snprintf(buf, len, "%lld-%s", notice_id, hex);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
 int bounces_return_path(const struct bounces_key *k, const char *pattern,
@@ -140,7 +146,8 @@ int bounces_return_path(const struct bounces_key *k, const char *pattern,
 
 	if (id == NULL)
 		return -1;
-	bounces_tag(k, notice_id, tag, sizeof(tag));
+	if (bounces_tag(k, notice_id, tag, sizeof(tag)) < 0)
+		return -1;
 	n = snprintf(buf, len, "%.*s%s%s", (int)(id - pattern), pattern, tag,
 		     id + 4);
 	return n < 0 || (size_t)n >= len ? -1 : 0;
@@ -489,7 +496,9 @@ static void parse_plain(const char *s, size_t n, struct bounces_dsn *out)
 	if (reply != NULL) {
 		const char *le = memchr(reply, '\n', (size_t)(end - reply));
 
-		snprintf(out->status, sizeof(out->status), "%c.0.0", *reply);
+		/* The class digit of the reply: "5.0.0" or "4.0.0". */
+		out->status[0] = *reply;
+		memcpy(out->status + 1, ".0.0", sizeof(".0.0"));
 		copy_line(out->diagnostic, sizeof(out->diagnostic), reply_line,
 			  (size_t)((le != NULL ? le : end) - reply_line));
 		out->action = *reply == '5' ? BOUNCES_BOUNCED : BOUNCES_DELAYED;
@@ -659,15 +668,14 @@ int bounces_parse(const char *buf, size_t len, const char *pattern,
 
 	memset(out, 0, sizeof(*out));
 	if (len > BOUNCES_MESSAGE_MAX) {
-		snprintf(err, errlen, "larger than %u bytes",
-			 BOUNCES_MESSAGE_MAX);
-		return -1;
+		return errmsg_set(err, errlen, "larger than %u bytes",
+				  BOUNCES_MESSAGE_MAX);
 	}
 	stream = g_mime_stream_mem_new_with_buffer(buf, len);
 	parser = g_mime_parser_new_with_stream(stream);
 	msg = g_mime_parser_construct_message(parser, NULL);
 	if (msg == NULL) {
-		snprintf(err, errlen, "not a mail message");
+		errmsg_set(err, errlen, "not a mail message");
 	} else {
 		parse_message(msg, pattern, out);
 		g_object_unref(msg);
@@ -700,18 +708,19 @@ int bounces_mbox_each(const char *path, const char *pattern,
 		GMimeMessage *msg =
 			g_mime_parser_construct_message(parser, NULL);
 		struct bounces_dsn d;
-		char where[600];
+		char *where = xasprintf("%s: message %u", path, i);
 
 		memset(&d, 0, sizeof(d));
-		snprintf(where, sizeof(where), "%s: message %u", path, i);
 		if (msg == NULL) {
 			if (i == 1)
 				rc = fn(where, &d, -1, arg);
+			free(where);
 			break;
 		}
 		parse_message(msg, pattern, &d);
 		g_object_unref(msg);
 		rc = fn(where, &d, 0, arg);
+		free(where);
 	}
 	g_object_unref(parser);
 	g_object_unref(stream);

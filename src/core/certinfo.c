@@ -53,7 +53,7 @@ static int asn1_time(const ASN1_TIME *t, time_t *out)
 static void skip_name(struct certinfo *ci, const char *why)
 {
 	if (ci->nskipped++ == 0)
-		snprintf(ci->skipped, sizeof(ci->skipped), "%s", why);
+		errmsg_set(ci->skipped, sizeof(ci->skipped), "%s", why);
 }
 
 static void add_name(struct certinfo *ci, size_t *cap, const char *s,
@@ -114,8 +114,8 @@ static void add_general_name(struct certinfo *ci, size_t *cap,
 					   : -1;
 
 		if (af < 0 || inet_ntop(af, a->data, ip, sizeof(ip)) == NULL) {
-			snprintf(ip, sizeof(ip), "iPAddress of %d octets",
-				 a->length);
+			errmsg_set(ip, sizeof(ip), "iPAddress of %d octets",
+				   a->length);
 			skip_name(ci, ip);
 		} else {
 			add_name(ci, cap, ip, strlen(ip));
@@ -254,8 +254,7 @@ int certinfo_from_x509(X509 *x, struct certinfo *out, char *err, size_t errlen)
 		return -1;
 	if (asn1_time(X509_get0_notBefore(x), &out->not_before) < 0 ||
 	    asn1_time(X509_get0_notAfter(x), &out->not_after) < 0) {
-		snprintf(err, errlen, "validity times cannot be read");
-		return -1;
+		return errmsg_set(err, errlen, "validity times cannot be read");
 	}
 	out->issuer = certinfo_name_text(X509_get_issuer_name(x));
 	out->subject = certinfo_name_text(X509_get_subject_name(x));
@@ -283,8 +282,7 @@ int certinfo_from_der(const unsigned char *der, size_t len,
 	int rc;
 
 	if (x == NULL) {
-		snprintf(err, errlen, "not a DER X.509 certificate");
-		return -1;
+		return errmsg_set(err, errlen, "not a DER X.509 certificate");
 	}
 	rc = certinfo_from_x509(x, out, err, errlen);
 	X509_free(x);

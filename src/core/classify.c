@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "certrecall/core/classify.h"
+#include "certrecall/base/errmsg.h"
 #include "certrecall/base/xalloc.h"
 
 /* A list longer than this is a mistake, not a policy. */
@@ -168,9 +169,9 @@ int classify_cidr_parse(const char *text, size_t len, struct classify_cidr *out,
 	unsigned max, prefix;
 
 	if (len == 0 || len >= sizeof(buf)) {
-		snprintf(err, errlen, "\"%.*s\" is not an address/prefix",
-			 (int)(len < 60 ? len : 60), text);
-		return -1;
+		return errmsg_set(err, errlen,
+				  "\"%.*s\" is not an address/prefix",
+				  (int)(len < 60 ? len : 60), text);
 	}
 	memcpy(buf, text, len);
 	buf[len] = '\0';
@@ -178,9 +179,8 @@ int classify_cidr_parse(const char *text, size_t len, struct classify_cidr *out,
 	if (slash != NULL)
 		buf[slash - buf] = '\0';
 	if (classify_addr_parse(buf, &out->net) < 0) {
-		snprintf(err, errlen, "\"%s\" is not an IPv4 or IPv6 address",
-			 buf);
-		return -1;
+		return errmsg_set(err, errlen,
+				  "\"%s\" is not an IPv4 or IPv6 address", buf);
 	}
 	/* Parse the prefix against the address as written: "::ffff:0:0/96"
 	 * is a /96 of IPv6 even though its address unmaps to IPv4. */
@@ -190,35 +190,34 @@ int classify_cidr_parse(const char *text, size_t len, struct classify_cidr *out,
 		const char *p = slash + 1;
 
 		if (*p < '0' || *p > '9' || strlen(p) > 3) {
-			snprintf(err, errlen, "\"%.*s\": bad prefix length",
-				 (int)len, text);
-			return -1;
+			return errmsg_set(err, errlen,
+					  "\"%.*s\": bad prefix length",
+					  (int)len, text);
 		}
 		prefix = 0;
 		for (; *p; p++) {
 			if (*p < '0' || *p > '9') {
-				snprintf(err, errlen,
-					 "\"%.*s\": bad prefix length",
-					 (int)len, text);
-				return -1;
+				return errmsg_set(err, errlen,
+						  "\"%.*s\": bad prefix length",
+						  (int)len, text);
 			}
 			prefix = prefix * 10 + (unsigned)(*p - '0');
 		}
 		if (prefix > max) {
-			snprintf(err, errlen,
-				 "\"%.*s\": prefix longer than %u bits",
-				 (int)len, text, max);
-			return -1;
+			return errmsg_set(
+				err, errlen,
+				"\"%.*s\": prefix longer than %u bits",
+				(int)len, text, max);
 		}
 	}
 	if (max == 128 && out->net.family == 4) {
 		/* Written as mapped IPv6: keep it in IPv4 terms. */
 		if (prefix < 96) {
-			snprintf(err, errlen,
-				 "\"%.*s\": an IPv4-mapped range needs a "
-				 "prefix of at least 96",
-				 (int)len, text);
-			return -1;
+			return errmsg_set(
+				err, errlen,
+				"\"%.*s\": an IPv4-mapped range needs a "
+				"prefix of at least 96",
+				(int)len, text);
 		}
 		prefix -= 96;
 		max = 32;
@@ -234,14 +233,13 @@ int classify_cidr_parse(const char *text, size_t len, struct classify_cidr *out,
 		}
 		memset(masked.b + bytes, 0, sizeof(masked.b) - bytes);
 		if (memcmp(masked.b, out->net.b, sizeof(masked.b)) != 0) {
-			snprintf(
+			return errmsg_set(
 				err, errlen,
 				"\"%.*s\" has bits set after the prefix "
 				"(did you mean %s/%u?)",
 				(int)len, text,
 				classify_addr_format(&masked, buf, sizeof(buf)),
 				prefix);
-			return -1;
 		}
 	}
 	out->prefix = prefix;
@@ -265,8 +263,8 @@ int classify_cidrs_parse(const char *list, struct classify_cidrs *out,
 			break;
 		n = strcspn(p, ", \t\r\n");
 		if (out->n >= CLASSIFY_MAX_CIDRS) {
-			snprintf(err, errlen, "more than %d entries",
-				 CLASSIFY_MAX_CIDRS);
+			errmsg_set(err, errlen, "more than %d entries",
+				   CLASSIFY_MAX_CIDRS);
 			goto out;
 		}
 		xgrow(&out->v, &cap, out->n + 1, sizeof(*out->v));

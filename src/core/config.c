@@ -17,6 +17,7 @@
 #include "certrecall/core/starttls.h"
 #include "certrecall/base/log.h"
 #include "certrecall/base/xalloc.h"
+#include "certrecall/base/xsnprintf.h"
 
 enum config_type {
 	CONFIG_STRING,
@@ -324,7 +325,8 @@ static int set_value(struct config *cfg, size_t idx, const char *value,
 	long long v;
 	bool b;
 
-	snprintf(name, sizeof(name), "%s.%s", k->section, k->name);
+	if (xsnprintf(name, sizeof(name), "%s.%s", k->section, k->name) < 0)
+		return -1;
 	switch (k->type) {
 	case CONFIG_INT:
 		if (parse_int(value, &v) < 0)
@@ -501,7 +503,8 @@ static int handler(void *user, const char *section, const char *name,
 	char origin[PATH_MAX + 32];
 	size_t idx;
 
-	snprintf(origin, sizeof(origin), "%s:%lu", fp->path, fp->line);
+	if (xsnprintf(origin, sizeof(origin), "%s:%lu", fp->path, fp->line) < 0)
+		goto bad;
 	if (!known_section(section)) {
 		log_error("%s: unknown section [%s]", origin, section);
 		goto bad;
@@ -582,17 +585,22 @@ int config_load_env(struct config *cfg)
 	for (size_t i = 0; i < NKEYS; i++) {
 		char var[96];
 		char origin[128];
-		size_t n;
+		int n;
 
-		n = (size_t)snprintf(var, sizeof(var), "CERTRECALL_%s_%s",
-				     keys[i].section, keys[i].name);
-		for (size_t j = 0; j < n && j < sizeof(var); j++)
+		n = xsnprintf(var, sizeof(var), "CERTRECALL_%s_%s",
+			      keys[i].section, keys[i].name);
+		if (n < 0) {
+			rc = -1;
+			continue;
+		}
+		for (int j = 0; j < n; j++)
 			var[j] = (char)toupper((unsigned char)var[j]);
 		v = getenv(var);
 		if (v == NULL)
 			continue;
-		snprintf(origin, sizeof(origin), "environment %s", var);
-		if (set_value(cfg, i, v, origin) < 0)
+		if (xsnprintf(origin, sizeof(origin), "environment %s", var) <
+			    0 ||
+		    set_value(cfg, i, v, origin) < 0)
 			rc = -1;
 	}
 	/* The short name wins over CERTRECALL_DATABASE_URL. */

@@ -13,6 +13,7 @@
 
 #include "certrecall/core/classify.h"
 #include "certrecall/core/dashboard.h"
+#include "certrecall/base/log.h"
 #include "certrecall/base/utctime.h"
 
 #define RED "\033[31m"
@@ -244,7 +245,9 @@ static const char *remaining(const struct deadline_clock *c, char *buf,
 		snprintf(buf, len, "met");
 		return buf;
 	}
-	utctime_format_duration(c->remaining, d, sizeof(d));
+	if (utctime_format_duration(c->remaining, d, sizeof(d)) < 0)
+		log_error("cannot format duration %lld",
+			  (long long)(c->remaining));
 	if (c->remaining >= 0)
 		snprintf(buf, len, "%s left", d);
 	else
@@ -456,7 +459,10 @@ static void activity(const struct screen *s, const struct report *r)
 			wrap(s, first, rest, "never");
 			continue;
 		}
-		utctime_format_duration(r->at - st->at, ago, sizeof(ago));
+		if (utctime_format_duration(r->at - st->at, ago, sizeof(ago)) <
+		    0)
+			log_error("cannot format duration %lld",
+				  (long long)(r->at - st->at));
 		snprintf(line, sizeof(line), "%s (%s ago)", T(st->at), ago);
 		wrap(s, first, rest, line);
 		if (st->detail)

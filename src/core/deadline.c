@@ -278,7 +278,8 @@ static int split_reason(const char *reason, time_t at,
 	} else {
 		*ed = deadline_edition_at(at);
 		if (*ed == NULL) {
-			utctime_format_rfc3339(at, when, sizeof(when));
+			if (utctime_format_rfc3339(at, when, sizeof(when)) < 0)
+				memcpy(when, "?", 2);
 			snprintf(err, errlen,
 				 "reason \"%.64s\": %s predates BR v1.6.7 "
 				 "(2019-12-19), the oldest edition known; "
@@ -308,8 +309,10 @@ static void wrong_numbering(const char *reason, time_t at,
 {
 	char when[UTCTIME_BUFSZ], eff[UTCTIME_BUFSZ];
 
-	utctime_format_rfc3339(at, when, sizeof(when));
-	utctime_format_rfc3339(ed->effective, eff, sizeof(eff));
+	if (utctime_format_rfc3339(at, when, sizeof(when)) < 0)
+		memcpy(when, "?", 2);
+	if (utctime_format_rfc3339(ed->effective, eff, sizeof(eff)) < 0)
+		memcpy(eff, "?", 2);
 	eff[10] = '\0';
 	if (named)
 		snprintf(err, errlen,
@@ -404,8 +407,10 @@ int deadline_explain(const char *reason, time_t at, struct deadline_rule *out,
 			 reason);
 		return -1;
 	}
-	utctime_format_rfc3339(at, when, sizeof(when));
-	utctime_format_rfc3339(ed->effective, eff, sizeof(eff));
+	if (utctime_format_rfc3339(at, when, sizeof(when)) < 0)
+		memcpy(when, "?", 2);
+	if (utctime_format_rfc3339(ed->effective, eff, sizeof(eff)) < 0)
+		memcpy(eff, "?", 2);
 	eff[10] = '\0';
 	if (out->crlreason != NONE)
 		snprintf(crl, sizeof(crl), "CRLReason %s (%d)",

@@ -25,6 +25,7 @@
 #include <opendkim/dkim.h>
 
 #include "certrecall/core/dkim.h"
+#include "certrecall/base/errmsg.h"
 #include "certrecall/base/log.h"
 #include "certrecall/base/xalloc.h"
 
@@ -184,7 +185,7 @@ char *dkim_signer_sign(struct dkim_signer *s, const char *msg, size_t len,
 		      (const unsigned char *)s->domain, DKIM_CANON_RELAXED,
 		      DKIM_CANON_RELAXED, s->alg, -1, &st);
 	if (d == NULL) {
-		snprintf(err, errlen, "dkim: %s", dkim_getresultstr(st));
+		errmsg_set(err, errlen, "dkim: %s", dkim_getresultstr(st));
 		return NULL;
 	}
 	dkim_set_margin(d, 76);
@@ -209,7 +210,7 @@ char *dkim_signer_sign(struct dkim_signer *s, const char *msg, size_t len,
 		st = dkim_header(d, (unsigned char *)(uintptr_t)f, hl);
 	}
 	if (body == NULL && st == DKIM_STAT_OK) {
-		snprintf(err, errlen, "dkim: the message has no body");
+		errmsg_set(err, errlen, "dkim: the message has no body");
 		goto out;
 	}
 	if (st == DKIM_STAT_OK)
@@ -223,7 +224,7 @@ char *dkim_signer_sign(struct dkim_signer *s, const char *msg, size_t len,
 		st = dkim_getsighdr(d, hdr, sizeof(hdr),
 				    strlen(DKIM_SIGNHEADER ": "));
 	if (st != DKIM_STAT_OK) {
-		snprintf(err, errlen, "dkim: %s", stat_text(d, st));
+		errmsg_set(err, errlen, "dkim: %s", stat_text(d, st));
 		goto out;
 	}
 	/* The library folds with bare LF; the message is CRLF throughout. */

@@ -4,16 +4,20 @@
 #include "certrecall/core/jsonout.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "certrecall/core/deadline.h"
+#include "certrecall/base/log.h"
 #include "certrecall/base/utctime.h"
+#include "certrecall/base/xalloc.h"
 
 json_t *jsonout_new(const char *name)
 {
-	char schema[64];
+	char *schema = xasprintf("certrecall-%s/1", name);
+	json_t *o = json_pack("{s:s}", "schema", schema);
 
-	snprintf(schema, sizeof(schema), "certrecall-%s/1", name);
-	return json_pack("{s:s}", "schema", schema);
+	free(schema);
+	return o;
 }
 
 json_t *jsonout_time(time_t t)
@@ -48,7 +52,7 @@ int jsonout_write(json_t *doc, FILE *out, enum jsonout_mode mode)
 	int rc;
 
 	if (doc == NULL)
-		return -1;
+		return log_error("cannot build the JSON document");
 	flags |= mode == JSONOUT_LINES ? JSON_COMPACT : JSON_INDENT(2);
 	rc = json_dumpf(doc, out, flags);
 	json_decref(doc);

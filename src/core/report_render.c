@@ -18,6 +18,7 @@
 
 #include "certrecall/core/jsonout.h"
 #include "certrecall/core/report.h"
+#include "certrecall/base/log.h"
 #include "certrecall/base/utctime.h"
 
 #define BLANK "**[TO BE WRITTEN]**"
@@ -137,7 +138,8 @@ static const char *D(long long secs)
 	static int next;
 
 	next = (next + 1) % 4;
-	utctime_format_duration(secs, bufs[next], sizeof(bufs[next]));
+	if (utctime_format_duration(secs, bufs[next], sizeof(bufs[next])) < 0)
+		log_error("cannot format duration %lld", (long long)(secs));
 	return bufs[next];
 }
 
@@ -852,7 +854,9 @@ static void table_timeline(const struct report *r, FILE *out, bool html)
 		}
 		TS(e->at, when, sizeof(when));
 		if (html) {
-			utctime_format_rfc3339(e->at, iso, sizeof(iso));
+			if (utctime_format_rfc3339(e->at, iso, sizeof(iso)) < 0)
+				log_error("cannot format time %lld",
+					  (long long)(e->at));
 			fprintf(out,
 				"<li><time datetime=\"%s\">%s</time> "
 				"&mdash; ",

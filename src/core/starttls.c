@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "certrecall/core/starttls.h"
+#include "certrecall/base/errmsg.h"
 
 /* What we call ourselves in EHLO: nothing that resolves. */
 #define STARTTLS_EHLO "EHLO certrecall.invalid\r\n"
@@ -73,14 +74,13 @@ static int ports_add(struct starttls_port *out, size_t max, size_t *n,
 			continue;
 		if (out[i].proto == proto)
 			return 0;
-		snprintf(err, errsize, "port %u given as both %s and %s", port,
-			 starttls_proto_name(out[i].proto),
-			 starttls_proto_name(proto));
-		return -1;
+		return errmsg_set(err, errsize,
+				  "port %u given as both %s and %s", port,
+				  starttls_proto_name(out[i].proto),
+				  starttls_proto_name(proto));
 	}
 	if (*n >= max) {
-		snprintf(err, errsize, "more than %zu ports", max);
-		return -1;
+		return errmsg_set(err, errsize, "more than %zu ports", max);
 	}
 	out[*n].port = port;
 	out[*n].proto = proto;
@@ -130,14 +130,14 @@ static int ports_parse(const char *text, struct starttls_port *out, size_t max,
 			     starttls_proto_parse(slash + 1,
 						  (size_t)(e - slash - 1),
 						  &proto) < 0)) {
-				snprintf(err, errsize,
-					 "\"%.*s\" is not PORT[/PROTO] (port 1 "
-					 "to 65535; PROTO tls, smtp, imap, "
-					 "pop3, "
-					 "ftp, xmpp-client, xmpp-server, ldap) "
-					 "or a preset (web, mail, chat)",
-					 (int)(len > 40 ? 40 : len), p);
-				return -1;
+				return errmsg_set(
+					err, errsize,
+					"\"%.*s\" is not PORT[/PROTO] (port 1 "
+					"to 65535; PROTO tls, smtp, imap, "
+					"pop3, "
+					"ftp, xmpp-client, xmpp-server, ldap) "
+					"or a preset (web, mail, chat)",
+					(int)(len > 40 ? 40 : len), p);
 			}
 			if (ports_add(out, max, n, (unsigned)v, proto, err,
 				      errsize) < 0)
@@ -155,8 +155,7 @@ int starttls_ports_parse(const char *text, struct starttls_port *out,
 	if (ports_parse(text, out, max, n, err, errsize, 0) < 0)
 		return -1;
 	if (*n == 0) {
-		snprintf(err, errsize, "no port given");
-		return -1;
+		return errmsg_set(err, errsize, "no port given");
 	}
 	return 0;
 }
@@ -180,7 +179,8 @@ static enum starttls_status end(struct starttls *t, enum starttls_status st,
 		clean[k++] =
 			isprint((unsigned char)detail[i]) ? detail[i] : '?';
 	clean[k] = '\0';
-	snprintf(t->why, sizeof(t->why), fmt, clean);
+	/* A cut reason is still a reason. */
+	errmsg_set(t->why, sizeof(t->why), fmt, clean);
 	t->status = st;
 	t->outlen = 0;
 	return st;
@@ -553,7 +553,8 @@ static enum starttls_status ldap_message(struct starttls *t)
 	if (b[i + 2] != 0) {
 		char code[8];
 
-		snprintf(code, sizeof(code), "%u", b[i + 2]);
+		if (snprintf(code, sizeof(code), "%u", b[i + 2]) < 0)
+			code[0] = '\0';
 		return end(t, STARTTLS_REFUSED, "LDAP result code %s", code);
 	}
 	t->status = STARTTLS_DONE;

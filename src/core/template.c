@@ -130,8 +130,8 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
-/* The kind of node a tag's first character makes ("{{!" is a comment:
- * no node). */
+/* The node a tag's first character makes; a comment ('!') makes none
+ * (NODE_TEXT). */
 static enum node_kind tag_kind(char sigil)
 {
 	switch (sigil) {
@@ -142,110 +142,40 @@ static enum node_kind tag_kind(char sigil)
 	case '/':
 		return NODE_CLOSE;
 	case '!':
-		return NODE_TEXT; /* a comment: no node */
+		return NODE_TEXT;
 	default:
 		return NODE_VAR;
 	}
 }
 
 /*
- * Adds the text from pos to the tag at tag (its "}}" ends at end) and
- * returns where parsing goes on.  Standalone: only blanks before the tag
- * on its line and only blanks and the line end after it.  Mustache then
- * drops the whole line, so section tags on their own lines leave no
- * blank lines behind.
+ * The close tag just added (the last node) ends the innermost open
+ * section, stack[*depth - 1]: both are linked and the section popped.
+ * 0, or -1 with a reason in err when no section is open or the names
+ * differ.
  */
-static size_t add_text_before(struct template *t, size_t len, size_t pos,
-			      size_t tag, size_t end, enum node_kind kind,
-			      size_t line)
+static int close_section(struct template *t, const size_t *stack, size_t *depth,
+			 char *err, size_t errlen)
 {
-	const char *text = t->text;
-	size_t b = tag, e = end;
-
-	while (b > pos && is_blank(text[b - 1]))
-		b--;
-	while (e < len && is_blank(text[e]))
-		e++;
-	if (kind != NODE_VAR && (b == 0 || text[b - 1] == '\n') &&
-	    (e == len || text[e] == '\n' ||
-	     (text[e] == '\r' && e + 1 < len && text[e + 1] == '\n'))) {
-		add_node(t, NODE_TEXT, pos, b - pos, line);
-		if (e < len)
-			e += text[e] == '\r' ? 2 : 1;
-	} else {
-		add_node(t, NODE_TEXT, pos, tag - pos, line);
-		e = end;
-	}
-	return e;
-}
-
-/* The name between body and body_end (after the sigil, blanks cut), and
- * that it is one.  Returns 0, or -1 with the reason in err. */
-static int tag_name(const char *text, size_t body, size_t body_end,
-		    enum node_kind kind, size_t tline, const char **name,
-		    size_t *nlen, char *err, size_t errlen)
-{
-	const char *nm = text + body + (kind == NODE_VAR ? 0 : 1);
-	size_t n = (size_t)(text + body_end - nm);
-	char q[48];
-
-	while (n > 0 && is_blank(nm[0])) {
-		nm++;
-		n--;
-	}
-	while (n > 0 && is_blank(nm[n - 1]))
-		n--;
-	if (n == 0)
-		return errmsg_set(err, errlen, "line %zu: empty name in tag",
-				  tline);
-	if (!valid_name(nm, n)) {
-		quote_name(q, sizeof(q), nm, n);
-		return errmsg_set(err, errlen, "line %zu: bad name \"%s\"",
-				  tline, q);
-	}
-	*name = nm;
-	*nlen = n;
-	return 0;
-}
-
-/*
- * Sections, for the node just added: an open tag is pushed on stack, a
- * close tag must name the innermost open section, and the two then know
- * each other's index.  Returns 0, or -1 with the reason in err.
- */
-static int nest_section(struct template *t, size_t *stack, size_t *depth,
-			enum node_kind kind, const char *name, size_t nlen,
-			size_t tline, char *err, size_t errlen)
-{
-	struct node *o;
+	struct node *c = &t->nodes[t->n - 1], *o;
 	char q[48], oq[48];
 
-	if (kind == NODE_OPEN || kind == NODE_INVERTED) {
-		if (*depth == TEMPLATE_DEPTH_MAX)
-			return errmsg_set(err, errlen,
-					  "line %zu: sections nested deeper "
-					  "than %d",
-					  tline, TEMPLATE_DEPTH_MAX);
-		stack[(*depth)++] = t->n - 1;
-		return 0;
-	}
-	if (kind != NODE_CLOSE)
-		return 0;
-	quote_name(q, sizeof(q), name, nlen);
+	quote_name(q, sizeof(q), t->text + c->off, c->len);
 	if (*depth == 0)
 		return errmsg_set(err, errlen,
-				  "line %zu: {{/%s}} closes no section", tline,
-				  q);
+				  "line %zu: {{/%s}} closes no section",
+				  c->line, q);
 	o = &t->nodes[stack[*depth - 1]];
-	if (o->len != nlen || memcmp(t->text + o->off, name, nlen) != 0) {
+	if (o->len != c->len ||
+	    memcmp(t->text + o->off, t->text + c->off, c->len) != 0) {
 		quote_name(oq, sizeof(oq), t->text + o->off, o->len);
 		return errmsg_set(err, errlen,
 				  "line %zu: {{/%s}} does not close "
 				  "\"%s\" opened on line %zu",
-				  tline, q, oq, o->line);
+				  c->line, q, oq, o->line);
 	}
 	o->match = t->n - 1;
-	t->nodes[t->n - 1].match = stack[--(*depth)];
+	c->match = stack[--*depth];
 	return 0;
 }
 
@@ -267,8 +197,8 @@ struct template *template_parse(const char *text, size_t len, char *err,
 
 	while (pos < len) {
 		const char *open = memmem(text + pos, len - pos, "{{", 2);
-		size_t tag, body, body_end, end, tline, nlen = 0;
-		const char *close, *name = NULL;
+		size_t tag, body, body_end, end, tline, b, e, nlen;
+		const char *close, *name;
 		enum node_kind kind;
 		char sigil;
 
@@ -291,17 +221,67 @@ struct template *template_parse(const char *text, size_t len, char *err,
 
 		/* A tag ends where its first "}}" is; a third '}' is text. */
 		kind = tag_kind(sigil);
-		pos = add_text_before(t, len, pos, tag, end, kind, line);
-		line = tline + count_lines(text + tag, pos - tag);
+
+		/*
+		 * Standalone: only blanks before the tag on its line and only
+		 * blanks and the line end after it.  Mustache then drops the
+		 * whole line, so section tags on their own lines leave no
+		 * blank lines behind.
+		 */
+		b = tag;
+		while (b > pos && is_blank(text[b - 1]))
+			b--;
+		e = end;
+		while (e < len && is_blank(text[e]))
+			e++;
+		if (kind != NODE_VAR && (b == 0 || text[b - 1] == '\n') &&
+		    (e == len || text[e] == '\n' ||
+		     (text[e] == '\r' && e + 1 < len && text[e + 1] == '\n'))) {
+			add_node(t, NODE_TEXT, pos, b - pos, line);
+			if (e < len)
+				e += text[e] == '\r' ? 2 : 1;
+		} else {
+			add_node(t, NODE_TEXT, pos, tag - pos, line);
+			e = end;
+		}
+		line = tline + count_lines(text + tag, e - tag);
+		pos = e;
+
 		if (sigil == '!')
 			continue;
-		if (tag_name(text, body, body_end, kind, tline, &name, &nlen,
-			     err, errlen) < 0)
+		name = text + body + (kind == NODE_VAR ? 0 : 1);
+		nlen = (size_t)(text + body_end - name);
+		while (nlen > 0 && is_blank(name[0])) {
+			name++;
+			nlen--;
+		}
+		while (nlen > 0 && is_blank(name[nlen - 1]))
+			nlen--;
+		if (nlen == 0) {
+			errmsg_set(err, errlen, "line %zu: empty name in tag",
+				   tline);
 			goto out;
+		}
+		if (!valid_name(name, nlen)) {
+			quote_name(q, sizeof(q), name, nlen);
+			errmsg_set(err, errlen, "line %zu: bad name \"%s\"",
+				   tline, q);
+			goto out;
+		}
 		add_node(t, kind, (size_t)(name - text), nlen, tline);
-		if (nest_section(t, stack, &depth, kind, name, nlen, tline, err,
-				 errlen) < 0)
+		if (kind == NODE_OPEN || kind == NODE_INVERTED) {
+			if (depth == TEMPLATE_DEPTH_MAX) {
+				errmsg_set(err, errlen,
+					   "line %zu: sections nested deeper "
+					   "than %d",
+					   tline, TEMPLATE_DEPTH_MAX);
+				goto out;
+			}
+			stack[depth++] = t->n - 1;
+		} else if (kind == NODE_CLOSE &&
+			   close_section(t, stack, &depth, err, errlen) < 0) {
 			goto out;
+		}
 	}
 	if (depth > 0) {
 		struct node *o = &t->nodes[stack[depth - 1]];

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "certrecall/base/errmsg.h"
 #include "certrecall/core/dnsname.h"
 #include "certrecall/core/webform.h"
 
@@ -82,8 +83,8 @@ int webform_target(const char *text, char *host, size_t hostlen, uint16_t *port,
 		const char *end = strchr(text, ']');
 
 		if (end == NULL || (end[1] != '\0' && end[1] != ':')) {
-			snprintf(err, errlen, "expected [ADDRESS]:PORT");
-			return -1;
+			return errmsg_set(err, errlen,
+					  "expected [ADDRESS]:PORT");
 		}
 		h = text + 1;
 		len = (size_t)(end - h);
@@ -101,23 +102,23 @@ int webform_target(const char *text, char *host, size_t hostlen, uint16_t *port,
 		long v;
 
 		if (*p < '0' || *p > '9' || strlen(p) > 5) {
-			snprintf(err, errlen, "port must be 1 to 65535");
-			return -1;
+			return errmsg_set(err, errlen,
+					  "port must be 1 to 65535");
 		}
 		v = strtol(p, &end, 10);
 		if (*end != '\0' || v < 1 || v > 65535) {
-			snprintf(err, errlen, "port must be 1 to 65535");
-			return -1;
+			return errmsg_set(err, errlen,
+					  "port must be 1 to 65535");
 		}
 		*port = (uint16_t)v;
 	}
 	if (dnsname_normalize(h, len, host, hostlen, err, errlen) < 0)
 		return -1;
 	if (dnsname_is_wildcard(host)) {
-		snprintf(err, errlen,
-			 "a wildcard name cannot be probed; give a name it "
-			 "covers");
-		return -1;
+		return errmsg_set(
+			err, errlen,
+			"a wildcard name cannot be probed; give a name it "
+			"covers");
 	}
 	return 0;
 }

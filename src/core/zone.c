@@ -97,6 +97,17 @@ int zone_format(time_t t, const char *tz, char *buf, size_t len)
 	return rc;
 }
 
+/* src into dst (size bytes) whole: 0, or -1 (dst untouched) if too long. */
+static int copy_whole(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= size)
+		return -1;
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
 int zone_label(const char *tz, const char *lang, char *buf, size_t len)
 {
 	/* The last answer per thread: a run names few zones. */
@@ -107,11 +118,11 @@ int zone_label(const char *tz, const char *lang, char *buf, size_t len)
 	const char *loc = lang != NULL && *lang ? lang : "en";
 	int32_t idn, patn, n;
 	UDateFormat *f;
+	int rc;
 
 	if (last_label[0] != '\0' && strcmp(tz, last_tz) == 0 &&
 	    strcmp(loc, last_lang) == 0)
-		return snprintf(buf, len, "%s", last_label) >= (int)len ? -1
-									: 0;
+		return copy_whole(buf, len, last_label);
 	if (!zone_known(tz) || strlen(loc) >= sizeof(last_lang))
 		return -1;
 	idn = to_u16(tz, id, ZONE_NAME_MAX);
@@ -132,15 +143,19 @@ int zone_label(const char *tz, const char *lang, char *buf, size_t len)
 		last_label[0] = '\0';
 		return -1;
 	}
-	snprintf(last_tz, sizeof(last_tz), "%s", tz);
-	snprintf(last_lang, sizeof(last_lang), "%s", loc);
-	return snprintf(buf, len, "%s", last_label) >= (int)len ? -1 : 0;
+	rc = copy_whole(buf, len, last_label);
+	/* Remembered only under a key kept whole. */
+	if (copy_whole(last_tz, sizeof(last_tz), tz) < 0 ||
+	    copy_whole(last_lang, sizeof(last_lang), loc) < 0)
+		last_label[0] = '\0';
+	return rc;
 }
 
 /* "2020-03-05 03:08 UTC" without ICU: every notice states it. */
 static int utc_minutes(time_t t, char *buf, size_t len)
 {
 	char iso[UTCTIME_BUFSZ];
+	int n;
 
 	/* "2020-03-05T03:08:00Z" */
 	if (utctime_format_rfc3339(t, iso, sizeof(iso)) < 0 ||
@@ -148,7 +163,8 @@ static int utc_minutes(time_t t, char *buf, size_t len)
 		return -1;
 	iso[10] = ' ';
 	iso[16] = '\0';
-	return snprintf(buf, len, "%s UTC", iso) >= (int)len ? -1 : 0;
+	n = snprintf(buf, len, "%s UTC", iso);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
 int zone_context(json_t *ctx, time_t must_by, time_t should_by, time_t now,

@@ -197,9 +197,12 @@ static void jsonl_line(struct worker *w, const struct pending *p,
 
 	if (p->has_leaf) {
 		hex(p->ci.serial.b, p->ci.serial.len, serial);
-		utctime_format_rfc3339(p->ci.not_after, na, sizeof(na));
+		if (utctime_format_rfc3339(p->ci.not_after, na, sizeof(na)) < 0)
+			log_error("cannot format time %lld",
+				  (long long)(p->ci.not_after));
 	}
-	utctime_format_rfc3339(clock_now(), now, sizeof(now));
+	if (utctime_format_rfc3339(clock_now(), now, sizeof(now)) < 0)
+		log_error("cannot format time %lld", (long long)(clock_now()));
 	o = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "time",
 		      now, "name", p->name, "address", p->address, "port",
 		      p->port, "protocol", starttls_proto_name(p->proto),
@@ -421,7 +424,8 @@ static int wait_for_leases(struct worker *w, struct progress *prog,
 		return -1;
 	if (l.workers == 0)
 		return 0;
-	utctime_format_rfc3339(l.until, until, sizeof(until));
+	if (utctime_format_rfc3339(l.until, until, sizeof(until)) < 0)
+		log_error("cannot format time %lld", (long long)(l.until));
 	if (l.workers == 1)
 		k = snprintf(note, sizeof(note), "%lld targets leased by %s",
 			     l.targets, l.first);

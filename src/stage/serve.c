@@ -90,8 +90,10 @@ static json_t *window_json(const struct ari_window *w)
 {
 	char a[UTCTIME_BUFSZ], b[UTCTIME_BUFSZ];
 
-	utctime_format_rfc3339(w->start, a, sizeof(a));
-	utctime_format_rfc3339(w->end, b, sizeof(b));
+	if (utctime_format_rfc3339(w->start, a, sizeof(a)) < 0)
+		log_error("cannot format time %lld", (long long)(w->start));
+	if (utctime_format_rfc3339(w->end, b, sizeof(b)) < 0)
+		log_error("cannot format time %lld", (long long)(w->end));
 	return json_pack("{s:s,s:s}", "start", a, "end", b);
 }
 
@@ -266,7 +268,8 @@ static enum MHD_Result handle_status(struct serve *s, struct MHD_Connection *c,
 	serve_http_html(&o, slug);
 	serve_http_add(&o, ")</h1>\n<p>Rule: ", 16);
 	serve_http_html(&o, json_string_value(json_object_get(j, "reason")));
-	utctime_format_rfc3339(clk.must_by, t, sizeof(t));
+	if (utctime_format_rfc3339(clk.must_by, t, sizeof(t)) < 0)
+		log_error("cannot format time %lld", (long long)(clk.must_by));
 	serve_http_fmt(
 		&o,
 		"</p>\n<p>Revoke by (UTC): <time id=\"must-by\" "
@@ -400,7 +403,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (r == NULL)
 		return;
 	serve_http_client_addr(c, addr, sizeof(addr));
-	utctime_format_rfc3339(clock_real(), when, sizeof(when));
+	if (utctime_format_rfc3339(clock_real(), when, sizeof(when)) < 0)
+		log_error("cannot format time %lld", (long long)(clock_real()));
 	j = json_pack("{s:s,s:s,s:s,s:s,s:i,s:I,s:f,s:b}", "time", when,
 		      "client", addr, "method", r->method, "path", r->path,
 		      "status", (int)r->status, "bytes", (json_int_t)r->bytes,

@@ -308,7 +308,10 @@ static void check_html(struct serve_http_out *o, const struct check_answer *a,
 			o, "</p><p>Status: <span class=\"status\">%s</span>",
 			hit_verdict(h, now));
 		if (h->revoked_at != DEADLINE_UNSET) {
-			utctime_format_rfc3339(h->revoked_at, t, sizeof(t));
+			if (utctime_format_rfc3339(h->revoked_at, t,
+						   sizeof(t)) < 0)
+				log_error("cannot format time %lld",
+					  (long long)(h->revoked_at));
 			serve_http_fmt(o,
 				       ", revoked at <time datetime=\"%s\">%s"
 				       "</time>",
@@ -316,7 +319,9 @@ static void check_html(struct serve_http_out *o, const struct check_answer *a,
 		}
 		if (h->replaced)
 			serve_http_add(o, "; a replacement was issued", 26);
-		utctime_format_rfc3339(h->must_by, t, sizeof(t));
+		if (utctime_format_rfc3339(h->must_by, t, sizeof(t)) < 0)
+			log_error("cannot format time %lld",
+				  (long long)(h->must_by));
 		serve_http_fmt(
 			o,
 			"</p><p>Revocation deadline (UTC): <time "

@@ -367,6 +367,7 @@ json_t *serve_http_time_or_null(time_t t)
 
 	if (t == DEADLINE_UNSET)
 		return json_null();
-	utctime_format_rfc3339(t, buf, sizeof(buf));
+	if (utctime_format_rfc3339(t, buf, sizeof(buf)) < 0)
+		log_error("cannot format time %lld", (long long)(t));
 	return json_string(buf);
 }

@@ -394,8 +394,12 @@ static int gather_curve(struct db *db, struct report *r, const struct params *p)
 	span = (long long)(r->last_revoked_at - r->first_revoked_at);
 	secs = (span / 200 / 60 + 1) * 60;
 	snprintf(step, sizeof(step), "%lld seconds", secs);
-	utctime_format_rfc3339(r->first_revoked_at - r->first_revoked_at % 60,
-			       origin, sizeof(origin));
+	if (utctime_format_rfc3339(r->first_revoked_at -
+					   r->first_revoked_at % 60,
+				   origin, sizeof(origin)) < 0)
+		log_error("cannot format time %lld",
+			  (long long)(r->first_revoked_at -
+				      r->first_revoked_at % 60));
 	v[0] = p->id;
 	v[1] = p->at;
 	v[2] = step;
@@ -867,8 +871,13 @@ static int gather_events(struct db *db, struct report *r,
 	}
 	PQclear(res);
 	if (r->omitted_events > 0) {
-		utctime_format_rfc3339(r->omitted_from, from, sizeof(from));
-		utctime_format_rfc3339(r->omitted_to, to, sizeof(to));
+		if (utctime_format_rfc3339(r->omitted_from, from,
+					   sizeof(from)) < 0)
+			log_error("cannot format time %lld",
+				  (long long)(r->omitted_from));
+		if (utctime_format_rfc3339(r->omitted_to, to, sizeof(to)) < 0)
+			log_error("cannot format time %lld",
+				  (long long)(r->omitted_to));
 		snprintf(line, sizeof(line),
 			 "%lld more events from %s to %s omitted here; "
 			 "`certrecall report %s --format events` lists all "
@@ -917,7 +926,8 @@ static int gather_timeline(struct db *db, struct report *r,
 				 "latest delayed-revocation update posted");
 	if (r->should_by != r->must_by)
 		report_add_entry(r, r->should_by, "SHOULD-by: revocation due");
-	utctime_format_rfc3339(r->must_by, when, sizeof(when));
+	if (utctime_format_rfc3339(r->must_by, when, sizeof(when)) < 0)
+		log_error("cannot format time %lld", (long long)(r->must_by));
 	report_add_entry(r, r->must_by, "MUST-by: revocation deadline");
 	if (r->first_sent_at != DEADLINE_UNSET)
 		report_add_entry(r, r->first_sent_at,
@@ -1142,8 +1152,10 @@ long long report_store_certificates(struct db *db, const struct report *r,
 	char at[UTCTIME_BUFSZ], must[UTCTIME_BUFSZ], id[32];
 	long long rows;
 
-	utctime_format_rfc3339(r->at, at, sizeof(at));
-	utctime_format_rfc3339(r->must_by, must, sizeof(must));
+	if (utctime_format_rfc3339(r->at, at, sizeof(at)) < 0)
+		log_error("cannot format time %lld", (long long)(r->at));
+	if (utctime_format_rfc3339(r->must_by, must, sizeof(must)) < 0)
+		log_error("cannot format time %lld", (long long)(r->must_by));
 	snprintf(id, sizeof(id), "%lld", incident_id);
 	fputs("serial,account,names,issued_at,not_after,verdict,deployment,"
 	      "revoked_at,revocation_reason,replaced_by,source,source_line\n",
@@ -1180,8 +1192,10 @@ long long report_store_events(struct db *db, const struct report *r,
 {
 	char at[UTCTIME_BUFSZ], must[UTCTIME_BUFSZ], id[32];
 
-	utctime_format_rfc3339(r->at, at, sizeof(at));
-	utctime_format_rfc3339(r->must_by, must, sizeof(must));
+	if (utctime_format_rfc3339(r->at, at, sizeof(at)) < 0)
+		log_error("cannot format time %lld", (long long)(r->at));
+	if (utctime_format_rfc3339(r->must_by, must, sizeof(must)) < 0)
+		log_error("cannot format time %lld", (long long)(r->must_by));
 	snprintf(id, sizeof(id), "%lld", incident_id);
 	fputs("at,kind,actor,host,command,detail\n", out);
 	return copy_out(
@@ -1265,8 +1279,10 @@ long long report_store_ccadb(struct db *db, const struct report *r,
 	bool crtsh = r->certificates >= threshold;
 	long long rows;
 
-	utctime_format_rfc3339(r->at, at, sizeof(at));
-	utctime_format_rfc3339(r->must_by, must, sizeof(must));
+	if (utctime_format_rfc3339(r->at, at, sizeof(at)) < 0)
+		log_error("cannot format time %lld", (long long)(r->at));
+	if (utctime_format_rfc3339(r->must_by, must, sizeof(must)) < 0)
+		log_error("cannot format time %lld", (long long)(r->must_by));
 	snprintf(id, sizeof(id), "%lld", incident_id);
 	note_missing(db, incident_id, crtsh);
 	if (crtsh)

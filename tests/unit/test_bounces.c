@@ -30,7 +30,9 @@ START_TEST(a_tag_verifies_only_with_its_key_and_notice)
 	char tag[BOUNCES_TAG_MAX], forged[BOUNCES_TAG_MAX], path[320];
 	long long id = 0;
 
-	bounces_tag(&k, 4711, tag, sizeof(tag));
+	ck_assert_int_eq(bounces_tag(&k, 4711, tag, sizeof(tag)), 0);
+	/* a buffer too small for the tag is an error, not a cut tag */
+	ck_assert_int_eq(bounces_tag(&k, 4711, forged, 5 + 32), -1);
 	ck_assert_int_eq(strncmp(tag, "4711-", 5), 0);
 	ck_assert_uint_eq(strlen(tag), 5 + 32);
 	ck_assert_int_eq(bounces_tag_verify(&k, tag, &id), 1);

@@ -338,11 +338,11 @@ START_TEST(allow_reopens_only_what_it_names)
 	ck_assert_int_eq(
 		classify_cidrs_parse("127.0.0.0/8", &allow, err, sizeof(err)),
 		0);
-	classify_addr_parse("127.0.1.4", &a);
+	ck_assert_int_eq(classify_addr_parse("127.0.1.4", &a), 0);
 	ck_assert(classify_addr_permitted(&deny, &allow, &a));
-	classify_addr_parse("10.0.0.1", &a);
+	ck_assert_int_eq(classify_addr_parse("10.0.0.1", &a), 0);
 	ck_assert(!classify_addr_permitted(&deny, &allow, &a));
-	classify_addr_parse("192.0.2.1", &a);
+	ck_assert_int_eq(classify_addr_parse("192.0.2.1", &a), 0);
 	ck_assert(classify_addr_permitted(&deny, &allow, &a));
 	classify_cidrs_release(&deny);
 	classify_cidrs_release(&allow);

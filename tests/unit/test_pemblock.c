@@ -2,8 +2,26 @@
  * test_pemblock.c - PEM text is split into its blocks, labels and BEGIN
  * lines kept, text between blocks ignored, broken framing refused.
  */
+#include <stdarg.h>
+
 #include "certrecall/core/pemblock.h"
 #include "unit.h"
+
+/* Appends to out (size bytes); the test fails if the text is cut. */
+static void append(char *out, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void append(char *out, size_t size, const char *fmt, ...)
+{
+	size_t used = strlen(out);
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(out + used, size - used, fmt, ap);
+	va_end(ap);
+	ck_assert(n >= 0 && (size_t)n < size - used);
+}
 
 /* Feeds text line by line; returns "LABEL@LINE ..." of the blocks, or
  * "error@LINE: reason". */
@@ -23,20 +41,17 @@ static const char *split(const char *text)
 		int r = pemblock_feed(&p, s, len, ++lineno, err, sizeof(err));
 
 		if (r == PEMBLOCK_ERROR) {
-			snprintf(out + strlen(out), sizeof(out) - strlen(out),
-				 "error@%llu: %s", lineno, err);
+			append(out, sizeof(out), "error@%llu: %s", lineno, err);
 			pemblock_release(&p);
 			return out;
 		}
 		if (r == PEMBLOCK_DONE)
-			snprintf(out + strlen(out), sizeof(out) - strlen(out),
-				 "%s%s@%llu", out[0] ? " " : "", p.label,
-				 p.begin);
+			append(out, sizeof(out), "%s%s@%llu", out[0] ? " " : "",
+			       p.label, p.begin);
 		s += len + (nl != NULL);
 	}
 	if (pemblock_finish(&p, err, sizeof(err)) < 0)
-		snprintf(out + strlen(out), sizeof(out) - strlen(out),
-			 " end: %s", err);
+		append(out, sizeof(out), " end: %s", err);
 	pemblock_release(&p);
 	return out;
 }

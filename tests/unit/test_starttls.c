@@ -371,7 +371,7 @@ START_TEST(partial_sends_keep_the_rest)
 	const char *out;
 
 	starttls_init(&t, STARTTLS_SMTP, "x.example");
-	starttls_input(&t, "220 hi\r\n", 8);
+	ck_assert_int_eq(starttls_input(&t, "220 hi\r\n", 8), STARTTLS_MORE);
 	starttls_sent(&t, 5);
 	out = starttls_output(&t, &len);
 	ck_assert_uint_eq(len, strlen(STARTTLS_EHLO_TAIL));

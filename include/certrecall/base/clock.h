@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "certrecall/base/xalloc.h"
+
 /* The time certrecall acts at: the rehearsal clock, or the real time. */
 time_t clock_now(void);
 
@@ -39,7 +41,8 @@ time_t clock_real(void);
  * for none: the real clock).  Returns 0, or -1 with a message in err and
  * the rehearsal clock unset.
  */
-int clock_set_rehearsal(const char *value, char *err, size_t errlen);
+CR_MUST_CHECK int clock_set_rehearsal(const char *value, char *err,
+				      size_t errlen);
 
 /* True while a rehearsal clock is set. */
 bool clock_is_rehearsal(void);

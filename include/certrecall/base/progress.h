@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "certrecall/base/xalloc.h"
+
 struct progress;
 
 /* total == 0 means unknown.  The label is copied. */
@@ -35,12 +37,14 @@ void progress_cancel(struct progress *p);
  *   "import  1234567/3048289  40% [########............] 812345/s ETA 2m 13s"
  * bar_width 0 leaves the bar out.  Returns 0, or -1 if buf is too small.
  */
-int progress_format(char *buf, size_t len, const char *label, uint64_t done,
-		    uint64_t total, double elapsed_s, int bar_width);
+CR_MUST_CHECK int progress_format(char *buf, size_t len, const char *label,
+				  uint64_t done, uint64_t total,
+				  double elapsed_s, int bar_width);
 
 /* The same for bytes: "import 812.3/1024.0 MB  79% [...] 95.1 MB/s ETA 2s" */
-int progress_format_bytes(char *buf, size_t len, const char *label,
-			  uint64_t done, uint64_t total, double elapsed_s,
-			  int bar_width);
+CR_MUST_CHECK int progress_format_bytes(char *buf, size_t len,
+					const char *label, uint64_t done,
+					uint64_t total, double elapsed_s,
+					int bar_width);
 
 #endif

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "certrecall/base/xalloc.h"
+
 /* Big enough for every string this module writes. */
 #define UTCTIME_BUFSZ 48
 
@@ -32,21 +34,21 @@
  * (nsec may be NULL) and returns 0.  On error returns -1 and writes a
  * lower-case message quoting the input into err (errlen bytes, may be 0).
  */
-int utctime_parse(const char *s, time_t *out, long *nsec, char *err,
-		  size_t errlen);
+CR_MUST_CHECK int utctime_parse(const char *s, time_t *out, long *nsec,
+				char *err, size_t errlen);
 
 /*
  * "2020-03-05T03:08:00Z".  Returns 0, or -1 if buf is too small or t is
  * outside years 0000-9999 (so every string written parses back).  The
  * same holds for the two forms below.
  */
-int utctime_format_rfc3339(time_t t, char *buf, size_t len);
+CR_MUST_CHECK int utctime_format_rfc3339(time_t t, char *buf, size_t len);
 
 /* "2020-03-05 03:08 UTC" (minute granularity, for tables). */
-int utctime_format_short(time_t t, char *buf, size_t len);
+CR_MUST_CHECK int utctime_format_short(time_t t, char *buf, size_t len);
 
 /* "2020-03-05 03:08:00 UTC" (to the second, for e-mail). */
-int utctime_format_long(time_t t, char *buf, size_t len);
+CR_MUST_CHECK int utctime_format_long(time_t t, char *buf, size_t len);
 
 /*
  * A signed duration in seconds as "4d 23h 12m": leading zero units are
@@ -54,6 +56,7 @@ int utctime_format_long(time_t t, char *buf, size_t len);
  * ("1d 03h 08m", "2h 05m", "7m", "0m"); seconds are truncated.  A negative
  * value is written as its magnitude; callers add "overdue by" / "left".
  */
-int utctime_format_duration(long long seconds, char *buf, size_t len);
+CR_MUST_CHECK int utctime_format_duration(long long seconds, char *buf,
+					  size_t len);
 
 #endif

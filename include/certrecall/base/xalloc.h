@@ -10,6 +10,17 @@
 
 #include <stddef.h>
 
+/*
+ * CR_MUST_CHECK marks a fallible function (one returning an error status, or
+ * a pointer that is NULL on error): the compiler rejects a call that ignores
+ * its result (STYLE.md 3). Put it before the return type of the declaration.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define CR_MUST_CHECK __attribute__((warn_unused_result))
+#else
+#define CR_MUST_CHECK
+#endif
+
 void *xmalloc(size_t size);
 void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *ptr, size_t size);

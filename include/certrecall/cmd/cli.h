@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "certrecall/core/jsonout.h"
+#include "certrecall/base/xalloc.h"
 
 struct config;
 struct db;
@@ -72,14 +73,15 @@ int cli_usage_error(const char *command, const char *fmt, ...)
  * argument), 1 when --help was printed (exit 0), -1 after a usage error
  * (exit EX_USAGE).
  */
-int cli_parse_no_options(const char *command, int argc, char **argv);
+CR_MUST_CHECK int cli_parse_no_options(const char *command, int argc,
+				       char **argv);
 /*
  * Like cli_parse_no_options, for commands whose only option is --json
  * (one JSON document, certrecall/jsonout.h): sets *mode.  The arguments
  * are permuted to the end, from optind.
  */
-int cli_parse_json_only(const char *command, int argc, char **argv,
-			enum jsonout_mode *mode);
+CR_MUST_CHECK int cli_parse_json_only(const char *command, int argc,
+				      char **argv, enum jsonout_mode *mode);
 /* For getopt's '?': "unknown or incomplete option 'X'", EX_USAGE. */
 int cli_bad_option(const char *command, char **argv);
 
@@ -88,7 +90,7 @@ int cli_bad_option(const char *command, char **argv);
  * are checked, so a usage error never waits for a server.  0 or -1
  * (logged; the command exits EX_UNAVAILABLE).
  */
-int cli_connect(struct cli *cli);
+CR_MUST_CHECK int cli_connect(struct cli *cli);
 
 /*
  * The usual tail of a command's arguments: exactly one incident SLUG left
@@ -96,8 +98,9 @@ int cli_connect(struct cli *cli);
  * or the exit code after reporting (usage 64, unavailable 69, no such
  * incident 65).
  */
-int cli_open_incident(struct cli *cli, const char *command, int argc,
-		      char **argv, struct incident **inc);
+CR_MUST_CHECK int cli_open_incident(struct cli *cli, const char *command,
+				    int argc, char **argv,
+				    struct incident **inc);
 
 /*
  * A whole number 0..max for option opt; returns 0, or EX_USAGE after
@@ -116,19 +119,19 @@ struct cli_output {
 	char tmp[4096];
 };
 /* 0, or EX_CANTCREAT (logged). */
-int cli_output_open(struct cli_output *o, const char *path);
+CR_MUST_CHECK int cli_output_open(struct cli_output *o, const char *path);
 /* Closes; with ok (the data is complete) puts the file in place, else
  * removes it.  0, or EX_IOERR.  A write error on o->f is logged here
  * (writers just return -1), except on a standard output whose reader
  * has gone (cli_stdout_gone). */
-int cli_output_close(struct cli_output *o, bool ok);
+CR_MUST_CHECK int cli_output_close(struct cli_output *o, bool ok);
 
 /* Parses a TIME option (utctime_parse); 0, or EX_DATAERR (logged as
  * "OPT: what is wrong"). */
-int cli_parse_time(const char *opt, const char *s, time_t *out);
+CR_MUST_CHECK int cli_parse_time(const char *opt, const char *s, time_t *out);
 
-int cli_parse_count(const char *command, const char *opt, const char *s,
-		    long long max, long long *out);
+CR_MUST_CHECK int cli_parse_count(const char *command, const char *opt,
+				  const char *s, long long max, long long *out);
 /* Prints the command's usage text to stdout; returns 0. */
 int cli_help(const char *command);
 

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "certrecall/core/serial.h"
+#include "certrecall/base/xalloc.h"
 
 /* A key identifier longer than this is refused (SHA-512 is 64 octets). */
 #define ARI_AKI_MAX 64
@@ -32,16 +33,19 @@ struct ari_certid {
  * ARI_AKI_MAX octets, a serial that is a DER INTEGER's content (minimal,
  * 1 to 21 octets).  Returns 0, or -1 with a lower-case reason in err.
  */
-int ari_certid_parse(const char *text, size_t len, struct ari_certid *out,
-		     char *err, size_t errlen);
+CR_MUST_CHECK int ari_certid_parse(const char *text, size_t len,
+				   struct ari_certid *out, char *err,
+				   size_t errlen);
 
 /* The certID of aki and serial into buf (ARI_CERTID_MAX); -1 when aki is
  * empty or too long. */
-int ari_certid_format(const unsigned char *aki, size_t aki_len,
-		      const struct serial *serial, char *buf, size_t len);
+CR_MUST_CHECK int ari_certid_format(const unsigned char *aki, size_t aki_len,
+				    const struct serial *serial, char *buf,
+				    size_t len);
 
 /* Unpadded base64url of n octets into buf; -1 when it does not fit. */
-int ari_b64url_encode(const unsigned char *in, size_t n, char *buf, size_t len);
+CR_MUST_CHECK int ari_b64url_encode(const unsigned char *in, size_t n,
+				    char *buf, size_t len);
 
 /* What the window is for. */
 enum ari_kind {
@@ -76,7 +80,7 @@ void ari_window_revoked(long long retry, time_t now, struct ari_window *out);
  * lifetime to three-quarters.  -1 when not_before or not_after is unknown
  * (DEADLINE_UNSET) or not_after is not after not_before.
  */
-int ari_window_lifetime(time_t not_before, time_t not_after, long long retry,
-			struct ari_window *out);
+CR_MUST_CHECK int ari_window_lifetime(time_t not_before, time_t not_after,
+				      long long retry, struct ari_window *out);
 
 #endif

@@ -23,6 +23,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "certrecall/base/xalloc.h"
+
 #define BOUNCES_KEY_MAX 256
 #define BOUNCES_TAG_MAX 64
 #define BOUNCES_MESSAGE_MAX (4u << 20) /* bigger messages are skipped */
@@ -57,29 +59,32 @@ const char *bounces_action_name(enum bounces_action a);
  * (mode 0600 or stricter), holding at least 16 bytes (trailing
  * newlines are not part of the key).  0, or -1 with the reason logged.
  */
-int bounces_key_load(struct bounces_key *k, const char *path);
+CR_MUST_CHECK int bounces_key_load(struct bounces_key *k, const char *path);
 
 /*
  * Checks mailer.return_path: one "{id}" in the local part, one "@",
  * nothing that needs quoting.  0, or -1 with a reason in err.
  */
-int bounces_pattern_check(const char *pattern, char *err, size_t errlen);
+CR_MUST_CHECK int bounces_pattern_check(const char *pattern, char *err,
+					size_t errlen);
 
-/* The tag of a notice into buf (BOUNCES_TAG_MAX is always enough). */
-void bounces_tag(const struct bounces_key *k, long long notice_id, char *buf,
-		 size_t len);
+/* The tag of a notice into buf (BOUNCES_TAG_MAX is always enough).
+ * 0, or -1 if len is too small. */
+CR_MUST_CHECK int bounces_tag(const struct bounces_key *k, long long notice_id,
+			      char *buf, size_t len);
 
 /* pattern with {id} replaced by the notice's tag.  0, or -1 if too long. */
-int bounces_return_path(const struct bounces_key *k, const char *pattern,
-			long long notice_id, char *buf, size_t len);
+CR_MUST_CHECK int bounces_return_path(const struct bounces_key *k,
+				      const char *pattern, long long notice_id,
+				      char *buf, size_t len);
 
 /*
  * The notice a tag names: 1 and *notice_id when the tag is well formed
  * and its mac verifies, 0 when the mac is wrong (a forgery), -1 when it
  * is not a tag at all.
  */
-int bounces_tag_verify(const struct bounces_key *k, const char *tag,
-		       long long *notice_id);
+CR_MUST_CHECK int bounces_tag_verify(const struct bounces_key *k,
+				     const char *tag, long long *notice_id);
 
 /* Once per process, before any parse (GMime's tables). */
 void bounces_init(void);
@@ -90,8 +95,9 @@ void bounces_init(void);
  * Returns 0 (out->action is BOUNCES_NONE when the message is no DSN),
  * or -1 when the bytes are not a message at all (reason in err).
  */
-int bounces_parse(const char *buf, size_t len, const char *pattern,
-		  struct bounces_dsn *out, char *err, size_t errlen);
+CR_MUST_CHECK int bounces_parse(const char *buf, size_t len,
+				const char *pattern, struct bounces_dsn *out,
+				char *err, size_t errlen);
 
 /*
  * Calls fn for each message of an mbox file (GMime's mbox parser;
@@ -99,9 +105,10 @@ int bounces_parse(const char *buf, size_t len, const char *pattern,
  * Stops and returns fn's value when it is nonzero; 0 at the end, -1
  * when the file cannot be read (logged).
  */
-int bounces_mbox_each(const char *path, const char *pattern,
-		      int (*fn)(const char *where, const struct bounces_dsn *d,
-				int parse_rc, void *arg),
-		      void *arg);
+CR_MUST_CHECK int bounces_mbox_each(const char *path, const char *pattern,
+				    int (*fn)(const char *where,
+					      const struct bounces_dsn *d,
+					      int parse_rc, void *arg),
+				    void *arg);
 
 #endif

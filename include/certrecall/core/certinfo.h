@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "certrecall/core/serial.h"
+#include "certrecall/base/xalloc.h"
 
 struct certinfo {
 	struct serial serial; /* zero and negative too: see serial.h */
@@ -45,14 +46,16 @@ struct certinfo {
  * in err only when the validity cannot be read or the serial is longer
  * than 20 octets.  On success release with certinfo_release().
  */
-int certinfo_from_x509(X509 *x, struct certinfo *out, char *err, size_t errlen);
+CR_MUST_CHECK int certinfo_from_x509(X509 *x, struct certinfo *out, char *err,
+				     size_t errlen);
 void certinfo_release(struct certinfo *ci);
 
 /* A name in the RFC 2253 one-line form certinfo uses (caller frees). */
 char *certinfo_name_text(const X509_NAME *name);
 
 /* The same from DER bytes. */
-int certinfo_from_der(const unsigned char *der, size_t len,
-		      struct certinfo *out, char *err, size_t errlen);
+CR_MUST_CHECK int certinfo_from_der(const unsigned char *der, size_t len,
+				    struct certinfo *out, char *err,
+				    size_t errlen);
 
 #endif

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "certrecall/base/xalloc.h"
+
 struct sockaddr;
 
 /*
@@ -45,7 +47,8 @@ enum classify_verdict {
 /* "serving-affected", "tls-error", ...; "?" for a value out of range. */
 const char *classify_verdict_name(enum classify_verdict v);
 /* The inverse; 0, or -1 for an unknown name. */
-int classify_verdict_parse(const char *name, enum classify_verdict *out);
+CR_MUST_CHECK int classify_verdict_parse(const char *name,
+					 enum classify_verdict *out);
 
 /* The facts about a served leaf that a verdict depends on. */
 struct classify_leaf {
@@ -92,10 +95,11 @@ struct classify_cidrs {
 };
 
 /* Address text ("192.0.2.1", "2001:db8::1"); 0, or -1 if not one. */
-int classify_addr_parse(const char *text, struct classify_addr *out);
+CR_MUST_CHECK int classify_addr_parse(const char *text,
+				      struct classify_addr *out);
 /* From an AF_INET or AF_INET6 socket address; 0, or -1 for others. */
-int classify_addr_from_sockaddr(const struct sockaddr *sa,
-				struct classify_addr *out);
+CR_MUST_CHECK int classify_addr_from_sockaddr(const struct sockaddr *sa,
+					      struct classify_addr *out);
 /* Text form into buf (46 bytes always suffice); returns buf. */
 const char *classify_addr_format(const struct classify_addr *a, char *buf,
 				 size_t len);
@@ -105,16 +109,18 @@ const char *classify_addr_format(const struct classify_addr *a, char *buf,
  * address meaning /32 or /128.  Host bits set after the prefix are an
  * error (a typo more often than intent).  0, or -1 with a reason in err.
  */
-int classify_cidr_parse(const char *text, size_t len, struct classify_cidr *out,
-			char *err, size_t errlen);
+CR_MUST_CHECK int classify_cidr_parse(const char *text, size_t len,
+				      struct classify_cidr *out, char *err,
+				      size_t errlen);
 
 /*
  * A list separated by commas and/or white space; empty is allowed.
  * Fills *out (release with classify_cidrs_release); 0, or -1 with the
  * first bad entry quoted in err (and *out empty).
  */
-int classify_cidrs_parse(const char *list, struct classify_cidrs *out,
-			 char *err, size_t errlen);
+CR_MUST_CHECK int classify_cidrs_parse(const char *list,
+				       struct classify_cidrs *out, char *err,
+				       size_t errlen);
 void classify_cidrs_release(struct classify_cidrs *list);
 
 bool classify_cidr_contains(const struct classify_cidr *c,

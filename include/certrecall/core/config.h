@@ -15,6 +15,8 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "certrecall/base/xalloc.h"
+
 /* Durations are stored in milliseconds. */
 struct config {
 	struct {
@@ -116,27 +118,28 @@ void config_free(struct config *cfg);
  * Reads an INI file over the current values.  Every error is logged as
  * "PATH:LINE: ..."; returns 0, or -1 if there was at least one.
  */
-int config_load_file(struct config *cfg, const char *path);
+CR_MUST_CHECK int config_load_file(struct config *cfg, const char *path);
 
 /*
  * Applies CERTRECALL_DATABASE (database.url) and CERTRECALL_<SECTION>_<KEY>
  * for every key.  Returns 0, or -1 after logging every bad value.
  */
-int config_load_env(struct config *cfg);
+CR_MUST_CHECK int config_load_env(struct config *cfg);
 
 /*
  * Sets "section.key" from text, validating it; origin names the source in
  * messages ("command line", "PATH:LINE").  Returns 0 or -1 (logged).
  */
-int config_set(struct config *cfg, const char *dotted_key, const char *value,
-	       const char *origin);
+CR_MUST_CHECK int config_set(struct config *cfg, const char *dotted_key,
+			     const char *value, const char *origin);
 
 /*
  * Reads the SMTP password from smtp.password_file (first line, without
  * its newline) into a new string.  *password is NULL when no file is
  * configured.  Refuses a file readable by group or others.
  */
-int config_read_password(const struct config *cfg, char **password);
+CR_MUST_CHECK int config_read_password(const struct config *cfg,
+				       char **password);
 
 /* Writes every key as INI with its origin in a comment (no secrets). */
 void config_print(const struct config *cfg, FILE *out);
@@ -146,10 +149,12 @@ json_t *config_json(const struct config *cfg);
 
 /* "250ms", "30s", "5m", "2h", "1d" (a bare number is seconds) into
  * milliseconds; 0 or -1.  The one duration syntax of files and options. */
-int config_parse_duration(const char *s, long long *ms);
+CR_MUST_CHECK int config_parse_duration(const char *s, long long *ms);
 
 /* Number of keys and their names, for tests and documentation. */
 size_t config_key_count(void);
-const char *config_key_name(size_t i, char *buf, size_t len);
+/* The i-th key as "section.name" in buf; NULL past the last key or if
+ * buf is too small. */
+CR_MUST_CHECK const char *config_key_name(size_t i, char *buf, size_t len);
 
 #endif

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "certrecall/base/xalloc.h"
+
 struct distinct;
 
 struct distinct *distinct_new(void);
@@ -23,10 +25,10 @@ void distinct_free(struct distinct *d);
 
 /* Adds s (len bytes).  Returns 0, or -1 if a run could not be written
  * (logged). */
-int distinct_add(struct distinct *d, const char *s, size_t len);
+CR_MUST_CHECK int distinct_add(struct distinct *d, const char *s, size_t len);
 
 /* The number of distinct strings added; -1 on an I/O error (logged). */
-long long distinct_count(struct distinct *d);
+CR_MUST_CHECK long long distinct_count(struct distinct *d);
 
 /* The hash used, exposed for tests. */
 uint64_t distinct_hash(const char *s, size_t len);

@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include "certrecall/base/xalloc.h"
+
 struct dkim_signer;
 
 /*
@@ -17,8 +19,8 @@ struct dkim_signer;
  * only) for domain and selector.  NULL, logged, when the key is not RSA
  * of at least 2048 bits or Ed25519, or the library cannot sign with it.
  */
-struct dkim_signer *dkim_signer_new(const char *domain, const char *selector,
-				    const char *key_path);
+CR_MUST_CHECK struct dkim_signer *
+dkim_signer_new(const char *domain, const char *selector, const char *key_path);
 void dkim_signer_free(struct dkim_signer *s);
 
 /*
@@ -27,7 +29,8 @@ void dkim_signer_free(struct dkim_signer *s);
  * by msg, NUL-terminated with its length in *outlen; NULL with the
  * reason in err.
  */
-char *dkim_signer_sign(struct dkim_signer *s, const char *msg, size_t len,
-		       size_t *outlen, char *err, size_t errlen);
+CR_MUST_CHECK char *dkim_signer_sign(struct dkim_signer *s, const char *msg,
+				     size_t len, size_t *outlen, char *err,
+				     size_t errlen);
 
 #endif

@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "certrecall/base/xalloc.h"
+
 #define DNSNAME_MAX 253
 
 /*
@@ -21,8 +23,8 @@
  * DNSNAME_MAX + 1 always suffices).  Returns the normalised length, or -1
  * with a lower-case message quoting the name in err.
  */
-int dnsname_normalize(const char *name, size_t len, char *out, size_t outlen,
-		      char *err, size_t errlen);
+CR_MUST_CHECK int dnsname_normalize(const char *name, size_t len, char *out,
+				    size_t outlen, char *err, size_t errlen);
 
 /* True for "*.example.com" (after normalisation). */
 bool dnsname_is_wildcard(const char *name);

@@ -42,9 +42,12 @@ void jsonout_set_key(json_t *obj, const char *name, json_t *v);
 /*
  * Writes doc to out in mode (JSONOUT_DOC or JSONOUT_LINES), followed by a
  * newline, and flushes, so a reader of a stream sees each line at once.
- * Takes ownership of doc (NULL is an error: jansson's pack failed).
- * 0, or -1 when writing failed (not logged: the caller's output close
- * reports it once).
+ * Takes ownership of doc (NULL is an error: jansson's pack failed;
+ * logged).  0, or -1 when building or writing failed (a write error is
+ * not logged: the caller's output close reports it once).  Not
+ * CR_MUST_CHECK: every failure is reported already, and a caller must
+ * not turn a write error into its own (a reader gone from standard
+ * output is no error, cli_main).
  */
 int jsonout_write(json_t *doc, FILE *out, enum jsonout_mode mode);
 

@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "certrecall/base/xalloc.h"
+
 #define PEMBLOCK_LABEL_MAX 64
 #define PEMBLOCK_MAX (2 * 1024 * 1024) /* bytes of one block */
 
@@ -40,11 +42,13 @@ void pemblock_release(struct pemblock *p);
  * BEGIN inside a block, an END that does not match, a block over
  * PEMBLOCK_MAX bytes or a label that is too long.
  */
-int pemblock_feed(struct pemblock *p, const char *line, size_t len,
-		  unsigned long long lineno, char *err, size_t errlen);
+CR_MUST_CHECK int pemblock_feed(struct pemblock *p, const char *line,
+				size_t len, unsigned long long lineno,
+				char *err, size_t errlen);
 
 /* At the end of the input: -1 with a reason if a block is still open. */
-int pemblock_finish(const struct pemblock *p, char *err, size_t errlen);
+CR_MUST_CHECK int pemblock_finish(const struct pemblock *p, char *err,
+				  size_t errlen);
 
 /*
  * The labels OpenSSL reads as a certificate (PEM_read_bio_X509_AUX):

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "certrecall/base/xalloc.h"
+
 #define SERIAL_MAX 20
 
 #define SERIAL_STORED_MAX (SERIAL_MAX + 1)
@@ -38,8 +40,8 @@ struct serial {
  * zero, and values over 20 octets.  Returns 0, or -1 with a lower-case
  * message quoting (at most 40 bytes of) the input in err.
  */
-int serial_parse(struct serial *out, const char *text, size_t len, int base,
-		 char *err, size_t errlen);
+CR_MUST_CHECK int serial_parse(struct serial *out, const char *text, size_t len,
+			       int base, char *err, size_t errlen);
 
 /* Lowercase hex of the stored octets without separators; buf needs
  * SERIAL_TEXT_MAX. */
@@ -50,15 +52,16 @@ void serial_format_hex(const struct serial *s, char *buf, size_t len);
  * any sign, at most SERIAL_MAX octets of magnitude (positive) or of
  * content (negative).  Returns 0, or -1 with a lower-case reason.
  */
-int serial_from_der_content(struct serial *out, const unsigned char *c,
-			    size_t n, char *err, size_t errlen);
+CR_MUST_CHECK int serial_from_der_content(struct serial *out,
+					  const unsigned char *c, size_t n,
+					  char *err, size_t errlen);
 
 /*
  * The stored octets given as hex (encode(serial, 'hex')), kept exactly:
  * any stored form above.  Returns 0, or -1 with a lower-case reason.
  */
-int serial_from_stored_hex(struct serial *out, const char *hex, char *err,
-			   size_t errlen);
+CR_MUST_CHECK int serial_from_stored_hex(struct serial *out, const char *hex,
+					 char *err, size_t errlen);
 
 /* The DER content octets of the INTEGER s stands for (any sign) into c
  * (SERIAL_STORED_MAX octets); returns their count. */

@@ -26,6 +26,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "certrecall/base/xalloc.h"
+
 #define STARTTLS_MAX_LINE 1024
 #define STARTTLS_MAX_LINES 64
 #define STARTTLS_MAX_INPUT (32 * 1024)
@@ -69,8 +71,8 @@ struct starttls {
 /* "tls", "smtp", ...; "?" out of range. */
 const char *starttls_proto_name(enum starttls_proto p);
 /* The inverse; 0, or -1 for an unknown name. */
-int starttls_proto_parse(const char *name, size_t len,
-			 enum starttls_proto *out);
+CR_MUST_CHECK int starttls_proto_parse(const char *name, size_t len,
+				       enum starttls_proto *out);
 /* The usual port of a protocol (25, 143, ...); 443 for tls. */
 unsigned starttls_default_port(enum starttls_proto p);
 
@@ -93,8 +95,9 @@ struct starttls_port {
  * given twice with one protocol counts once; with two it is an error.
  * Fills out[0..*n).  0, or -1 with a message quoting the entry in err.
  */
-int starttls_ports_parse(const char *text, struct starttls_port *out,
-			 size_t max, size_t *n, char *err, size_t errsize);
+CR_MUST_CHECK int starttls_ports_parse(const char *text,
+				       struct starttls_port *out, size_t max,
+				       size_t *n, char *err, size_t errsize);
 
 /* Starts a dialogue for name (the SNI name, XMPP's stream `to`). */
 void starttls_init(struct starttls *t, enum starttls_proto proto,
@@ -107,8 +110,8 @@ void starttls_sent(struct starttls *t, size_t n);
  * STARTTLS_MORE it stays so.  Bytes after the server's agreement (TLS
  * cannot have begun: we have not sent a ClientHello) are an error.
  */
-enum starttls_status starttls_input(struct starttls *t, const void *data,
-				    size_t len);
+CR_MUST_CHECK enum starttls_status starttls_input(struct starttls *t,
+						  const void *data, size_t len);
 /* The reason for REFUSED or ERROR ("" otherwise). */
 const char *starttls_why(const struct starttls *t);
 

@@ -24,6 +24,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "certrecall/base/xalloc.h"
+
 enum template_escape {
 	TEMPLATE_TEXT,
 	TEMPLATE_HTML,
@@ -37,8 +39,8 @@ struct template;
  * mismatched {{/x}}, empty name) returns NULL and writes
  * "line N: what is wrong" into err.
  */
-struct template *template_parse(const char *text, size_t len, char *err,
-				size_t errlen);
+CR_MUST_CHECK struct template *template_parse(const char *text, size_t len,
+					      char *err, size_t errlen);
 void template_free(struct template *t);
 
 /*
@@ -46,8 +48,8 @@ void template_free(struct template *t);
  * its length in *len (may be NULL), or NULL with "line N: no value for
  * \"name\"" (or similar) in err.
  */
-char *template_render(const struct template *t, const json_t *ctx,
-		      enum template_escape mode, size_t *len, char *err,
-		      size_t errlen);
+CR_MUST_CHECK char *template_render(const struct template *t, const json_t *ctx,
+				    enum template_escape mode, size_t *len,
+				    char *err, size_t errlen);
 
 #endif

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "certrecall/base/xalloc.h"
+
 /*
  * The value of field name in an application/x-www-form-urlencoded text
  * of len bytes (no NUL needed), decoded ('+' is a space, %XX an octet)
@@ -15,8 +17,8 @@
  * the value's length; -1 when absent; -2 when malformed (a bad %
  * escape, a NUL octet) or longer than cap - 1.
  */
-long webform_field(const char *text, size_t len, const char *name, char *out,
-		   size_t cap);
+CR_MUST_CHECK long webform_field(const char *text, size_t len, const char *name,
+				 char *out, size_t cap);
 
 /*
  * A self-check target "NAME", "NAME:PORT", "[V6]" or "[V6]:PORT": the
@@ -24,7 +26,7 @@ long webform_field(const char *text, size_t len, const char *name, char *out,
  * the port 443 unless given (1-65535).  Wildcards are refused: they name
  * no host.  Returns 0, or -1 with a lower-case reason in err.
  */
-int webform_target(const char *text, char *host, size_t hostlen, uint16_t *port,
-		   char *err, size_t errlen);
+CR_MUST_CHECK int webform_target(const char *text, char *host, size_t hostlen,
+				 uint16_t *port, char *err, size_t errlen);
 
 #endif
