@@ -126,6 +126,46 @@ static bool warn_failures(const struct config *cfg, const struct scan_stats *st)
 	return true;
 }
 
+/* The run's figures, as the operator reads them in the log. */
+static void log_summary(const struct scan_stats *st)
+{
+	if (st->retry_waiting > 0) {
+		char from[UTCTIME_BUFSZ];
+
+		if (utctime_format_rfc3339(st->retry_from, from, sizeof(from)) <
+		    0)
+			log_error("cannot format time %lld",
+				  (long long)(st->retry_from));
+		log_info("scan: %lld failed targets are retried from %s "
+			 "(scanner.retry_after); --retry-failed retries them "
+			 "now",
+			 st->retry_waiting, from);
+	}
+	log_info("scan: %lld of %lld targets probed: %lld answered, "
+		 "%lld failed, %lld filtered; %lld results: "
+		 "%lld serving-affected, %lld serving-replacement, "
+		 "%lld serving-other, %lld tls-error, %lld refused, "
+		 "%lld timeout, %lld nxdomain, %lld dns-error, %lld filtered "
+		 "in %.1f s (%.0f targets/s)",
+		 st->done, st->targets, st->answered, st->failed, st->filtered,
+		 st->probes, st->by_verdict[CLASSIFY_SERVING_AFFECTED],
+		 st->by_verdict[CLASSIFY_SERVING_REPLACEMENT],
+		 st->by_verdict[CLASSIFY_SERVING_OTHER],
+		 st->by_verdict[CLASSIFY_TLS_ERROR],
+		 st->by_verdict[CLASSIFY_REFUSED],
+		 st->by_verdict[CLASSIFY_TIMEOUT],
+		 st->by_verdict[CLASSIFY_NXDOMAIN],
+		 st->by_verdict[CLASSIFY_DNS_ERROR],
+		 st->by_verdict[CLASSIFY_FILTERED], st->seconds,
+		 st->seconds > 0 ? (double)st->done / st->seconds : 0);
+	if (st->interrupted)
+		log_warn("scan: interrupted");
+	if (st->given_back > 0)
+		log_warn("scan: gave back %lld claimed targets: the next scan "
+			 "probes them at once",
+			 st->given_back);
+}
+
 int cmd_scan(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -203,41 +243,7 @@ int cmd_scan(struct cli *cli, int argc, char **argv)
 		return rc;
 	/* The workers open their own connections (one per process). */
 	rc = scan_run(cli->cfg, inc, &opt, &st);
-	if (st.retry_waiting > 0) {
-		char from[UTCTIME_BUFSZ];
-
-		if (utctime_format_rfc3339(st.retry_from, from, sizeof(from)) <
-		    0)
-			log_error("cannot format time %lld",
-				  (long long)(st.retry_from));
-		log_info("scan: %lld failed targets are retried from %s "
-			 "(scanner.retry_after); --retry-failed retries them "
-			 "now",
-			 st.retry_waiting, from);
-	}
-	log_info("scan: %lld of %lld targets probed: %lld answered, "
-		 "%lld failed, %lld filtered; %lld results: "
-		 "%lld serving-affected, %lld serving-replacement, "
-		 "%lld serving-other, %lld tls-error, %lld refused, "
-		 "%lld timeout, %lld nxdomain, %lld dns-error, %lld filtered "
-		 "in %.1f s (%.0f targets/s)",
-		 st.done, st.targets, st.answered, st.failed, st.filtered,
-		 st.probes, st.by_verdict[CLASSIFY_SERVING_AFFECTED],
-		 st.by_verdict[CLASSIFY_SERVING_REPLACEMENT],
-		 st.by_verdict[CLASSIFY_SERVING_OTHER],
-		 st.by_verdict[CLASSIFY_TLS_ERROR],
-		 st.by_verdict[CLASSIFY_REFUSED],
-		 st.by_verdict[CLASSIFY_TIMEOUT],
-		 st.by_verdict[CLASSIFY_NXDOMAIN],
-		 st.by_verdict[CLASSIFY_DNS_ERROR],
-		 st.by_verdict[CLASSIFY_FILTERED], st.seconds,
-		 st.seconds > 0 ? (double)st.done / st.seconds : 0);
-	if (st.interrupted)
-		log_warn("scan: interrupted");
-	if (st.given_back > 0)
-		log_warn("scan: gave back %lld claimed targets: the next scan "
-			 "probes them at once",
-			 st.given_back);
+	log_summary(&st);
 	warned = warn_failures(cli->cfg, &st);
 	if (warned)
 		rc = -1;

@@ -19,6 +19,7 @@
 #include "certrecall/store/revocation.h"
 #include "certrecall/base/utctime.h"
 #include "certrecall/base/xalloc.h"
+#include "certrecall/base/xsnprintf.h"
 
 /* The stages whose last activity the dashboard shows: event kinds. */
 static const struct {
@@ -569,233 +570,6 @@ static int gather_notify_curve(struct db *db, struct report *r,
 	return 0;
 }
 
-/* "3,048,289" (rotating buffers: several fit in one printf). */
-static const char *grouped(long long v)
-{
-	static char bufs[8][32];
-	static int next;
-	char digits[32];
-	size_t n, o = 0;
-	char *b;
-
-	next = (next + 1) % 8;
-	b = bufs[next];
-	snprintf(digits, sizeof(digits), "%lld", v < 0 ? -v : v);
-	n = strlen(digits);
-	if (v < 0)
-		b[o++] = '-';
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0 && (n - i) % 3 == 0)
-			b[o++] = ',';
-		b[o++] = digits[i];
-	}
-	b[o] = '\0';
-	return b;
-}
-
-static long long jint(json_t *d, const char *key)
-{
-	json_t *v = json_object_get(d, key);
-
-	return json_is_integer(v) ? (long long)json_integer_value(v) : 0;
-}
-
-static const char *jstr(json_t *d, const char *key)
-{
-	const char *s = json_string_value(json_object_get(d, key));
-
-	return s ? s : "?";
-}
-
-/* "caa.txt.gz" or "a.pem and 2 more": file names without their
- * directories, from detail's "files" array or "file" string. */
-static const char *files_of(json_t *d, char *buf, size_t len)
-{
-	json_t *a = json_object_get(d, "files");
-	const char *f = json_is_array(a)
-				? json_string_value(json_array_get(a, 0))
-				: json_string_value(json_object_get(d, "file"));
-	const char *slash;
-
-	if (f == NULL)
-		f = "?";
-	slash = strrchr(f, '/');
-	if (slash && slash[1])
-		f = slash + 1;
-	if (json_is_array(a) && json_array_size(a) > 1)
-		snprintf(buf, len, "%.100s and %zu more", f,
-			 json_array_size(a) - 1);
-	else
-		snprintf(buf, len, "%.100s", f);
-	return buf;
-}
-
-/*
- * An audit-trail event in plain words, the way a Bugzilla timeline reads
- * ("imported 3,048 certificates from caa.txt.gz (973 accounts)"), with
- * the group and count its run collapses by.  Kinds without words of
- * their own fall back to event_text().  Returns the text (caller frees).
- */
-static char *event_text(const char *kind, const char *detail);
-
-static char *event_prose(const char *kind, const char *detail,
-			 const char **group, long long *count,
-			 const char **unit)
-{
-	json_t *d = json_loads(detail, 0, NULL);
-	char buf[512], files[160];
-	int n = -1;
-
-	*group = kind[0] ? "other" : NULL;
-	*count = 1;
-	*unit = "events";
-	if (!json_is_object(d)) {
-		json_decref(d);
-		return event_text(kind, detail);
-	}
-	if (strcmp(kind, "import.certificates") == 0) {
-		*group = "import";
-		*count = jint(d, "new");
-		*unit = "certificates";
-		n = snprintf(buf, sizeof(buf),
-			     "imported %s certificates from %s (%s accounts, "
-			     "%s distinct names; %s already present, %s "
-			     "rejected)",
-			     grouped(jint(d, "new")),
-			     files_of(d, files, sizeof(files)),
-			     grouped(jint(d, "accounts")),
-			     grouped(jint(d, "distinct_names")),
-			     grouped(jint(d, "present")),
-			     grouped(jint(d, "rejects")));
-	} else if (strcmp(kind, "import.replacements") == 0) {
-		*group = "import replacements";
-		*count = jint(d, "new");
-		*unit = "replacements";
-		n = snprintf(buf, sizeof(buf),
-			     "imported %s replacement certificates from %s; "
-			     "%s affected certificates now have one",
-			     grouped(jint(d, "new")),
-			     files_of(d, files, sizeof(files)),
-			     grouped(jint(d, "replaced")));
-	} else if (strcmp(kind, "import.revocations") == 0) {
-		*group = "import revocations";
-		*count = jint(d, "loaded");
-		*unit = "revocations";
-		n = snprintf(buf, sizeof(buf),
-			     "loaded %s revocations from %s (%s of unknown "
-			     "certificates, %s conflicts)",
-			     grouped(jint(d, "loaded")),
-			     files_of(d, files, sizeof(files)),
-			     grouped(jint(d, "unknown")),
-			     grouped(jint(d, "conflicts")));
-	} else if (strcmp(kind, "incident.create") == 0) {
-		*group = NULL;
-		n = snprintf(buf, sizeof(buf),
-			     "incident %.60s opened: \"%.120s\", rule %.40s, "
-			     "aware at %.40s",
-			     jstr(d, "slug"), jstr(d, "title"),
-			     jstr(d, "reason"), jstr(d, "aware_at"));
-	} else if (strcmp(kind, "incident.add-issuer") == 0) {
-		*group = NULL;
-		n = snprintf(buf, sizeof(buf),
-			     "issuer certificate%s added from %s (%s)",
-			     jint(d, "issuers") == 1 ? "" : "s",
-			     files_of(d, files, sizeof(files)),
-			     grouped(jint(d, "issuers")));
-	} else if (strcmp(kind, "scan") == 0) {
-		*group = "scan";
-		*count = jint(d, "done");
-		*unit = "names";
-		n = snprintf(buf, sizeof(buf),
-			     "scanned %s of %s names: %s answered, %s "
-			     "failed, %s filtered",
-			     grouped(jint(d, "done")),
-			     grouped(jint(d, "targets")),
-			     grouped(jint(d, "answered")),
-			     grouped(jint(d, "failed")),
-			     grouped(jint(d, "filtered")));
-	} else if (strncmp(kind, "notify.", 7) == 0) {
-		/* group must outlive the query result: a static name. */
-		*group = strcmp(kind, "notify.initial") == 0 ? "notify.initial"
-			 : strcmp(kind, "notify.reminder") == 0
-				 ? "notify.reminder"
-			 : strcmp(kind, "notify.revoked") == 0
-				 ? "notify.revoked"
-				 : "notify";
-		*count = jint(d, "sent");
-		*unit = "notices sent";
-		n = snprintf(buf, sizeof(buf),
-			     "%s notices: %s sent, %s failed, %s to retry; "
-			     "%s accounts without a contact address",
-			     jstr(d, "kind"), grouped(jint(d, "sent")),
-			     grouped(jint(d, "failed")),
-			     grouped(jint(d, "retry")),
-			     grouped(jint(d, "no_address")));
-	} else if (strcmp(kind, "revcheck") == 0) {
-		*group = "revcheck";
-		*count = jint(d, "revoked") + jint(d, "good") +
-			 jint(d, "unknown");
-		*unit = "certificates checked";
-		n = snprintf(buf, sizeof(buf),
-			     "revocation checked with the CA's OCSP and CRL: "
-			     "%s revoked, %s good, %s unknown, %s conflicts",
-			     grouped(jint(d, "revoked")),
-			     grouped(jint(d, "good")),
-			     grouped(jint(d, "unknown")),
-			     grouped(jint(d, "conflicts")));
-	} else if (strcmp(kind, "report") == 0) {
-		*group = "report";
-		*unit = "reports";
-		n = snprintf(buf, sizeof(buf), "%.20s report written to %.200s",
-			     jstr(d, "format"), jstr(d, "output"));
-	}
-	json_decref(d);
-	if (n < 0)
-		return event_text(kind, detail);
-	return xstrdup(buf);
-}
-
-/* "import.certificates: lines 3000, new 3000, ..." from an event row. */
-static char *event_text(const char *kind, const char *detail)
-{
-	json_t *d = json_loads(detail, 0, NULL);
-	const char *key;
-	json_t *val;
-	char buf[400];
-	size_t off;
-	int n = 0;
-
-	off = (size_t)snprintf(buf, sizeof(buf), "%s", kind);
-	if (json_is_object(d)) {
-		json_object_foreach(d, key, val)
-		{
-			char one[96];
-
-			/* The real time of a rehearsal: counted, not listed. */
-			if (strcmp(key, "wall_clock") == 0)
-				continue;
-
-			if (json_is_integer(val))
-				snprintf(one, sizeof(one), "%s %lld", key,
-					 (long long)json_integer_value(val));
-			else if (json_is_string(val))
-				snprintf(one, sizeof(one), "%s %.60s", key,
-					 json_string_value(val));
-			else if (json_is_real(val))
-				snprintf(one, sizeof(one), "%s %.1f", key,
-					 json_real_value(val));
-			else
-				continue;
-			if (off + strlen(one) + 3 >= sizeof(buf))
-				break;
-			off += (size_t)snprintf(buf + off, sizeof(buf) - off,
-						"%s%s", n++ ? ", " : ": ", one);
-		}
-	}
-	json_decref(d);
-	return xstrdup(buf);
-}
-
 /*
  * The audit trail, bounded: a runaway cron job must not drown the report
  * in a hundred thousand rows.  Beyond REPORT_TIMELINE_EVENTS, the first
@@ -861,9 +635,9 @@ static int gather_events(struct db *db, struct report *r,
 	for (int row = 0; row < PQntuples(res); row++) {
 		const char *group, *unit;
 		long long count;
-		char *text = event_prose(PQgetvalue(res, row, 1),
-					 PQgetvalue(res, row, 2), &group,
-					 &count, &unit);
+		char *text = report_event_prose(PQgetvalue(res, row, 1),
+						PQgetvalue(res, row, 2), &group,
+						&count, &unit);
 
 		report_add_event(r, db_get_time(res, row, 0), text, group,
 				 count, unit);
@@ -941,10 +715,14 @@ static int gather_timeline(struct db *db, struct report *r,
 				 "first affected certificate revoked");
 	if (r->last_revoked_at != DEADLINE_UNSET &&
 	    r->last_revoked_at != r->first_revoked_at) {
-		snprintf(line, sizeof(line),
-			 "latest revocation so far (%s revoked)",
-			 grouped(r->by_verdict[DEADLINE_REVOKED_ON_TIME] +
-				 r->by_verdict[DEADLINE_REVOKED_LATE]));
+		char n[32];
+
+		report_num(r->by_verdict[DEADLINE_REVOKED_ON_TIME] +
+				   r->by_verdict[DEADLINE_REVOKED_LATE],
+			   n, sizeof(n));
+		if (xsnprintf(line, sizeof(line),
+			      "latest revocation so far (%s revoked)", n) < 0)
+			return -1;
 		report_add_entry(r, r->last_revoked_at, line);
 	}
 
@@ -989,9 +767,9 @@ static int gather_timeline(struct db *db, struct report *r,
 					   stage_kinds[i].name) != 0)
 					continue;
 				r->stages[i].at = db_get_time(res, row, 1);
-				r->stages[i].detail =
-					event_text(PQgetvalue(res, row, 2),
-						   PQgetvalue(res, row, 3));
+				r->stages[i].detail = report_event_text(
+					PQgetvalue(res, row, 2),
+					PQgetvalue(res, row, 3));
 			}
 		}
 		PQclear(res);
@@ -1089,245 +867,4 @@ fail:
 	db_close(side); /* a query still running is abandoned */
 	report_free(r);
 	return NULL;
-}
-
-/*
- * Runs COPY (sql) TO STDOUT, the query's $n replaced by custom settings
- * read with current_setting(): COPY takes no parameters, and pasting
- * values into the SQL is what we never do.  Returns rows written or -1.
- */
-static long long copy_out(struct db *db, const char *sql, const char *at,
-			  const char *must, const char *id, FILE *out)
-{
-	PGconn *conn = db_get0_conn(db);
-	const char *v[3] = { at, must, id };
-	long long rows = 0;
-	PGresult *res;
-	char *buf;
-	int n;
-
-	res = db_query(db,
-		       "SELECT set_config('certrecall.at', $1, false),"
-		       " set_config('certrecall.must_by', $2, false),"
-		       " set_config('certrecall.incident', $3, false)",
-		       3, v);
-	if (res == NULL)
-		return -1;
-	PQclear(res);
-	res = PQexec(conn, sql);
-	if (PQresultStatus(res) != PGRES_COPY_OUT) {
-		log_error("report: %s", PQerrorMessage(conn));
-		PQclear(res);
-		return -1;
-	}
-	PQclear(res);
-	while ((n = PQgetCopyData(conn, &buf, 0)) > 0) {
-		if (fwrite(buf, 1, (size_t)n, out) != (size_t)n) {
-			/* reported by cli_output_close() */
-			PQfreemem(buf);
-			/* Drain so the connection stays usable. */
-			while ((n = PQgetCopyData(conn, &buf, 0)) > 0)
-				PQfreemem(buf);
-			rows = -1;
-			break;
-		}
-		PQfreemem(buf);
-		if (rows >= 0)
-			rows++;
-	}
-	res = PQgetResult(conn);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		log_error("report: %s", PQerrorMessage(conn));
-		rows = -1;
-	}
-	PQclear(res);
-	while ((res = PQgetResult(conn)) != NULL)
-		PQclear(res);
-	return rows;
-}
-
-long long report_store_certificates(struct db *db, const struct report *r,
-				    long long incident_id, FILE *out)
-{
-	char at[UTCTIME_BUFSZ], must[UTCTIME_BUFSZ], id[32];
-	long long rows;
-
-	if (utctime_format_rfc3339(r->at, at, sizeof(at)) < 0)
-		log_error("cannot format time %lld", (long long)(r->at));
-	if (utctime_format_rfc3339(r->must_by, must, sizeof(must)) < 0)
-		log_error("cannot format time %lld", (long long)(r->must_by));
-	snprintf(id, sizeof(id), "%lld", incident_id);
-	fputs("serial,account,names,issued_at,not_after,verdict,deployment,"
-	      "revoked_at,revocation_reason,replaced_by,source,source_line\n",
-	      out);
-	rows = copy_out(
-		db,
-		"COPY (SELECT encode(c.serial, 'hex'), c.account,"
-		" array_to_string(c.names, ' '),"
-		" to_char(c.issued_at AT TIME ZONE 'UTC',"
-		"  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-		" to_char(c.not_after AT TIME ZONE 'UTC',"
-		"  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-		" certificate_verdict(c.revoked_at, c.not_after,"
-		"  current_setting('certrecall.must_by')::timestamptz,"
-		"  current_setting('certrecall.at')::timestamptz),"
-		" coalesce(d.deployment, 'not scanned'),"
-		" CASE WHEN c.revoked_at <= current_setting('certrecall.at')"
-		"  ::timestamptz THEN to_char(c.revoked_at AT TIME ZONE 'UTC',"
-		"  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END,"
-		" CASE WHEN c.revoked_at <= current_setting('certrecall.at')"
-		"  ::timestamptz THEN c.revocation_reason END,"
-		" encode(c.replaced_by, 'hex'), c.source, c.source_line"
-		" FROM certificate c LEFT JOIN incident_deployment("
-		"  current_setting('certrecall.incident')::bigint) d"
-		"  ON d.certificate_id = c.id"
-		" WHERE c.incident_id = current_setting('certrecall.incident')"
-		"  ::bigint ORDER BY c.id) TO STDOUT WITH (FORMAT csv)",
-		at, must, id, out);
-	return rows;
-}
-
-long long report_store_events(struct db *db, const struct report *r,
-			      long long incident_id, FILE *out)
-{
-	char at[UTCTIME_BUFSZ], must[UTCTIME_BUFSZ], id[32];
-
-	if (utctime_format_rfc3339(r->at, at, sizeof(at)) < 0)
-		log_error("cannot format time %lld", (long long)(r->at));
-	if (utctime_format_rfc3339(r->must_by, must, sizeof(must)) < 0)
-		log_error("cannot format time %lld", (long long)(r->must_by));
-	snprintf(id, sizeof(id), "%lld", incident_id);
-	fputs("at,kind,actor,host,command,detail\n", out);
-	return copy_out(
-		db,
-		"COPY (SELECT to_char(at AT TIME ZONE 'UTC',"
-		"  'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
-		" kind, actor, host, command, detail::text FROM event"
-		" WHERE incident_id = current_setting('certrecall.incident')"
-		"  ::bigint AND at <= current_setting('certrecall.at')"
-		"  ::timestamptz ORDER BY at, id) TO STDOUT WITH (FORMAT csv)",
-		at, must, id, out);
-}
-
-/* CRLReason names (RFC 5280 5.3.1) for the CCADB column; a code it does
- * not define (a CRL may list 12) as "unknown (12)". */
-#define CRLREASON_SQL                                                          \
-	"coalesce((ARRAY['unspecified','keyCompromise','cACompromise',"        \
-	"'affiliationChanged','superseded','cessationOfOperation',"            \
-	"'certificateHold',NULL,'removeFromCRL','privilegeWithdrawn',"         \
-	"'aACompromise'])[c.revocation_reason + 1],"                           \
-	" 'unknown (' || c.revocation_reason || ')')"
-
-/* Columns the CCADB CSV wants that imported data may lack. */
-static void note_missing(struct db *db, long long incident_id, bool crtsh)
-{
-	char id[32];
-	const char *v[1] = { id };
-	static const char *const cols[] = {
-		"Precertificate SHA-256",
-		"Certificate SHA-256",
-		"Subject",
-		"Issuer",
-		"Not before",
-		"Not after",
-	};
-	PGresult *res;
-
-	snprintf(id, sizeof(id), "%lld", incident_id);
-	res = db_query(db,
-		       "SELECT count(*),"
-		       " count(*) FILTER (WHERE NOT (is_precert"
-		       "  AND sha256 IS NOT NULL)),"
-		       " count(*) FILTER (WHERE is_precert OR sha256 IS NULL),"
-		       " count(*) FILTER (WHERE subject IS NULL),"
-		       " count(*) FILTER (WHERE issuer_name IS NULL"
-		       "  AND issuer_id IS NULL),"
-		       " count(*) FILTER (WHERE issued_at IS NULL),"
-		       " count(*) FILTER (WHERE not_after IS NULL),"
-		       " count(*) FILTER (WHERE sha256 IS NULL)"
-		       " FROM certificate WHERE incident_id = $1",
-		       1, v);
-	if (res == NULL)
-		return;
-	if (crtsh) {
-		if (db_get_llong(res, 0, 7) > 0)
-			log_warn("ccadb: %lld of %lld certificates have no "
-				 "SHA-256 in the imported data: listed as "
-				 "https://crt.sh/?serial=<hex> instead",
-				 db_get_llong(res, 0, 7),
-				 db_get_llong(res, 0, 0));
-		PQclear(res);
-		return;
-	}
-	for (int i = 0; i < 6; i++) {
-		long long missing = db_get_llong(res, 0, i + 1);
-
-		if (missing > 0)
-			log_warn("ccadb: column \"%s\" is empty for %lld of "
-				 "%lld certificates: the imported format does "
-				 "not carry it",
-				 cols[i], missing, db_get_llong(res, 0, 0));
-	}
-	PQclear(res);
-}
-
-long long report_store_ccadb(struct db *db, const struct report *r,
-			     long long incident_id, long long threshold,
-			     FILE *out)
-{
-	char at[UTCTIME_BUFSZ], must[UTCTIME_BUFSZ], id[32];
-	bool crtsh = r->certificates >= threshold;
-	long long rows;
-
-	if (utctime_format_rfc3339(r->at, at, sizeof(at)) < 0)
-		log_error("cannot format time %lld", (long long)(r->at));
-	if (utctime_format_rfc3339(r->must_by, must, sizeof(must)) < 0)
-		log_error("cannot format time %lld", (long long)(r->must_by));
-	snprintf(id, sizeof(id), "%lld", incident_id);
-	note_missing(db, incident_id, crtsh);
-	if (crtsh)
-		return copy_out(
-			db,
-			"COPY (SELECT CASE WHEN c.sha256 IS NOT NULL THEN"
-			" 'https://crt.sh/?sha256=' || encode(c.sha256, 'hex')"
-			" ELSE 'https://crt.sh/?serial=' ||"
-			" encode(c.serial, 'hex') END"
-			" FROM certificate c WHERE c.incident_id ="
-			" current_setting('certrecall.incident')::bigint"
-			" ORDER BY c.id) TO STDOUT",
-			at, must, id, out);
-	fputs("Precertificate SHA-256,Certificate SHA-256,Subject,Issuer,"
-	      "Not before,Not after,Serial #,dNSNames,Is revoked?,"
-	      "Revocation date,Revocation reason\n",
-	      out);
-	rows = copy_out(
-		db,
-		"COPY (SELECT CASE WHEN c.is_precert THEN"
-		"  encode(c.sha256, 'hex') END,"
-		" CASE WHEN NOT c.is_precert THEN encode(c.sha256, 'hex') END,"
-		" c.subject, coalesce(i.subject, c.issuer_name),"
-		" to_char(c.issued_at AT TIME ZONE 'UTC',"
-		"  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-		" to_char(c.not_after AT TIME ZONE 'UTC',"
-		"  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-		" upper(encode(c.serial, 'hex')),"
-		" array_to_string(c.names, ' '),"
-		" CASE certificate_verdict(c.revoked_at, c.not_after,"
-		"  current_setting('certrecall.must_by')::timestamptz,"
-		"  current_setting('certrecall.at')::timestamptz)"
-		"  WHEN 'revoked-on-time' THEN 'Yes'"
-		"  WHEN 'revoked-late' THEN 'Yes'"
-		"  WHEN 'pending' THEN 'Planned'"
-		"  WHEN 'overdue' THEN 'Delayed'"
-		"  ELSE 'N/A' END,"
-		" CASE WHEN c.revoked_at <= current_setting('certrecall.at')"
-		"  ::timestamptz THEN to_char(c.revoked_at AT TIME ZONE 'UTC',"
-		"  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END,"
-		" CASE WHEN c.revoked_at <= current_setting('certrecall.at')"
-		"  ::timestamptz THEN " CRLREASON_SQL " END"
-		" FROM certificate c LEFT JOIN issuer i ON i.id = c.issuer_id"
-		" WHERE c.incident_id = current_setting('certrecall.incident')"
-		"  ::bigint ORDER BY c.id) TO STDOUT WITH (FORMAT csv)",
-		at, must, id, out);
-	return rows;
 }

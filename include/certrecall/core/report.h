@@ -204,6 +204,18 @@ int report_write_json(const struct report *r, FILE *out);
  * (DEADLINE_UNSET).  New reference. */
 json_t *report_time_json(time_t t);
 
+/*
+ * An audit-trail event (kind, its JSON detail) in plain words, the way a
+ * Bugzilla timeline reads ("imported 3,048 certificates from caa.txt.gz
+ * (973 accounts)"), with the group and count its run collapses by
+ * (static strings).  Returns the text (caller frees).
+ */
+char *report_event_prose(const char *kind, const char *detail,
+			 const char **group, long long *count,
+			 const char **unit);
+/* "import.certificates: lines 3000, new 3000, ..." (caller frees). */
+char *report_event_text(const char *kind, const char *detail);
+
 /* v with thousands separators ("3,048,289") into buf of len bytes;
  * returns buf. */
 const char *report_num(long long v, char *buf, size_t len);

@@ -1,0 +1,263 @@
+/*
+ * report_copy.c - the per-certificate outputs of the report (CSV, the
+ * CCADB appendix) and the audit trail as CSV, streamed from the server
+ * with COPY: millions of rows never held in memory.  Part of module
+ * report_store (store/report_store.h); the figures are gathered in
+ * report_store.c.
+ */
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "certrecall/base/log.h"
+#include "certrecall/base/utctime.h"
+#include "certrecall/base/xalloc.h"
+#include "certrecall/base/xsnprintf.h"
+#include "certrecall/core/report.h"
+#include "certrecall/store/db.h"
+#include "certrecall/store/dbq.h"
+#include "certrecall/store/report_store.h"
+#include "certrecall/store/revocation.h"
+
+/*
+ * Runs COPY (sql) TO STDOUT, the query's $n replaced by custom settings
+ * read with current_setting(): COPY takes no parameters, and pasting
+ * values into the SQL is what we never do.  Returns rows written or -1.
+ */
+static long long copy_out(struct db *db, const char *sql, const char *at,
+			  const char *must, const char *id, FILE *out)
+{
+	PGconn *conn = db_get0_conn(db);
+	const char *v[3] = { at, must, id };
+	long long rows = 0;
+	PGresult *res;
+	char *buf;
+	int n;
+
+	res = db_query(db,
+		       "SELECT set_config('certrecall.at', $1, false),"
+		       " set_config('certrecall.must_by', $2, false),"
+		       " set_config('certrecall.incident', $3, false)",
+		       3, v);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	res = PQexec(conn, sql);
+	if (PQresultStatus(res) != PGRES_COPY_OUT) {
+		log_error("report: %s", PQerrorMessage(conn));
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	while ((n = PQgetCopyData(conn, &buf, 0)) > 0) {
+		if (fwrite(buf, 1, (size_t)n, out) != (size_t)n) {
+			/* reported by cli_output_close() */
+			PQfreemem(buf);
+			/* Drain so the connection stays usable. */
+			while ((n = PQgetCopyData(conn, &buf, 0)) > 0)
+				PQfreemem(buf);
+			rows = -1;
+			break;
+		}
+		PQfreemem(buf);
+		if (rows >= 0)
+			rows++;
+	}
+	res = PQgetResult(conn);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		log_error("report: %s", PQerrorMessage(conn));
+		rows = -1;
+	}
+	PQclear(res);
+	while ((res = PQgetResult(conn)) != NULL)
+		PQclear(res);
+	return rows;
+}
+
+long long report_store_certificates(struct db *db, const struct report *r,
+				    long long incident_id, FILE *out)
+{
+	char at[UTCTIME_BUFSZ], must[UTCTIME_BUFSZ], id[32];
+	long long rows;
+
+	if (utctime_format_rfc3339(r->at, at, sizeof(at)) < 0)
+		log_error("cannot format time %lld", (long long)(r->at));
+	if (utctime_format_rfc3339(r->must_by, must, sizeof(must)) < 0)
+		log_error("cannot format time %lld", (long long)(r->must_by));
+	snprintf(id, sizeof(id), "%lld", incident_id);
+	fputs("serial,account,names,issued_at,not_after,verdict,deployment,"
+	      "revoked_at,revocation_reason,replaced_by,source,source_line\n",
+	      out);
+	rows = copy_out(
+		db,
+		"COPY (SELECT encode(c.serial, 'hex'), c.account,"
+		" array_to_string(c.names, ' '),"
+		" to_char(c.issued_at AT TIME ZONE 'UTC',"
+		"  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+		" to_char(c.not_after AT TIME ZONE 'UTC',"
+		"  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+		" certificate_verdict(c.revoked_at, c.not_after,"
+		"  current_setting('certrecall.must_by')::timestamptz,"
+		"  current_setting('certrecall.at')::timestamptz),"
+		" coalesce(d.deployment, 'not scanned'),"
+		" CASE WHEN c.revoked_at <= current_setting('certrecall.at')"
+		"  ::timestamptz THEN to_char(c.revoked_at AT TIME ZONE 'UTC',"
+		"  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END,"
+		" CASE WHEN c.revoked_at <= current_setting('certrecall.at')"
+		"  ::timestamptz THEN c.revocation_reason END,"
+		" encode(c.replaced_by, 'hex'), c.source, c.source_line"
+		" FROM certificate c LEFT JOIN incident_deployment("
+		"  current_setting('certrecall.incident')::bigint) d"
+		"  ON d.certificate_id = c.id"
+		" WHERE c.incident_id = current_setting('certrecall.incident')"
+		"  ::bigint ORDER BY c.id) TO STDOUT WITH (FORMAT csv)",
+		at, must, id, out);
+	return rows;
+}
+
+long long report_store_events(struct db *db, const struct report *r,
+			      long long incident_id, FILE *out)
+{
+	char at[UTCTIME_BUFSZ], must[UTCTIME_BUFSZ], id[32];
+
+	if (utctime_format_rfc3339(r->at, at, sizeof(at)) < 0)
+		log_error("cannot format time %lld", (long long)(r->at));
+	if (utctime_format_rfc3339(r->must_by, must, sizeof(must)) < 0)
+		log_error("cannot format time %lld", (long long)(r->must_by));
+	snprintf(id, sizeof(id), "%lld", incident_id);
+	fputs("at,kind,actor,host,command,detail\n", out);
+	return copy_out(
+		db,
+		"COPY (SELECT to_char(at AT TIME ZONE 'UTC',"
+		"  'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+		" kind, actor, host, command, detail::text FROM event"
+		" WHERE incident_id = current_setting('certrecall.incident')"
+		"  ::bigint AND at <= current_setting('certrecall.at')"
+		"  ::timestamptz ORDER BY at, id) TO STDOUT WITH (FORMAT csv)",
+		at, must, id, out);
+}
+
+/* CRLReason names (RFC 5280 5.3.1) for the CCADB column; a code it does
+ * not define (a CRL may list 12) as "unknown (12)". */
+#define CRLREASON_SQL                                                          \
+	"coalesce((ARRAY['unspecified','keyCompromise','cACompromise',"        \
+	"'affiliationChanged','superseded','cessationOfOperation',"            \
+	"'certificateHold',NULL,'removeFromCRL','privilegeWithdrawn',"         \
+	"'aACompromise'])[c.revocation_reason + 1],"                           \
+	" 'unknown (' || c.revocation_reason || ')')"
+
+/* Columns the CCADB CSV wants that imported data may lack. */
+static void note_missing(struct db *db, long long incident_id, bool crtsh)
+{
+	char id[32];
+	const char *v[1] = { id };
+	static const char *const cols[] = {
+		"Precertificate SHA-256",
+		"Certificate SHA-256",
+		"Subject",
+		"Issuer",
+		"Not before",
+		"Not after",
+	};
+	PGresult *res;
+
+	snprintf(id, sizeof(id), "%lld", incident_id);
+	res = db_query(db,
+		       "SELECT count(*),"
+		       " count(*) FILTER (WHERE NOT (is_precert"
+		       "  AND sha256 IS NOT NULL)),"
+		       " count(*) FILTER (WHERE is_precert OR sha256 IS NULL),"
+		       " count(*) FILTER (WHERE subject IS NULL),"
+		       " count(*) FILTER (WHERE issuer_name IS NULL"
+		       "  AND issuer_id IS NULL),"
+		       " count(*) FILTER (WHERE issued_at IS NULL),"
+		       " count(*) FILTER (WHERE not_after IS NULL),"
+		       " count(*) FILTER (WHERE sha256 IS NULL)"
+		       " FROM certificate WHERE incident_id = $1",
+		       1, v);
+	if (res == NULL)
+		return;
+	if (crtsh) {
+		if (db_get_llong(res, 0, 7) > 0)
+			log_warn("ccadb: %lld of %lld certificates have no "
+				 "SHA-256 in the imported data: listed as "
+				 "https://crt.sh/?serial=<hex> instead",
+				 db_get_llong(res, 0, 7),
+				 db_get_llong(res, 0, 0));
+		PQclear(res);
+		return;
+	}
+	for (int i = 0; i < 6; i++) {
+		long long missing = db_get_llong(res, 0, i + 1);
+
+		if (missing > 0)
+			log_warn("ccadb: column \"%s\" is empty for %lld of "
+				 "%lld certificates: the imported format does "
+				 "not carry it",
+				 cols[i], missing, db_get_llong(res, 0, 0));
+	}
+	PQclear(res);
+}
+
+long long report_store_ccadb(struct db *db, const struct report *r,
+			     long long incident_id, long long threshold,
+			     FILE *out)
+{
+	char at[UTCTIME_BUFSZ], must[UTCTIME_BUFSZ], id[32];
+	bool crtsh = r->certificates >= threshold;
+	long long rows;
+
+	if (utctime_format_rfc3339(r->at, at, sizeof(at)) < 0)
+		log_error("cannot format time %lld", (long long)(r->at));
+	if (utctime_format_rfc3339(r->must_by, must, sizeof(must)) < 0)
+		log_error("cannot format time %lld", (long long)(r->must_by));
+	snprintf(id, sizeof(id), "%lld", incident_id);
+	note_missing(db, incident_id, crtsh);
+	if (crtsh)
+		return copy_out(
+			db,
+			"COPY (SELECT CASE WHEN c.sha256 IS NOT NULL THEN"
+			" 'https://crt.sh/?sha256=' || encode(c.sha256, 'hex')"
+			" ELSE 'https://crt.sh/?serial=' ||"
+			" encode(c.serial, 'hex') END"
+			" FROM certificate c WHERE c.incident_id ="
+			" current_setting('certrecall.incident')::bigint"
+			" ORDER BY c.id) TO STDOUT",
+			at, must, id, out);
+	fputs("Precertificate SHA-256,Certificate SHA-256,Subject,Issuer,"
+	      "Not before,Not after,Serial #,dNSNames,Is revoked?,"
+	      "Revocation date,Revocation reason\n",
+	      out);
+	rows = copy_out(
+		db,
+		"COPY (SELECT CASE WHEN c.is_precert THEN"
+		"  encode(c.sha256, 'hex') END,"
+		" CASE WHEN NOT c.is_precert THEN encode(c.sha256, 'hex') END,"
+		" c.subject, coalesce(i.subject, c.issuer_name),"
+		" to_char(c.issued_at AT TIME ZONE 'UTC',"
+		"  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+		" to_char(c.not_after AT TIME ZONE 'UTC',"
+		"  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+		" upper(encode(c.serial, 'hex')),"
+		" array_to_string(c.names, ' '),"
+		" CASE certificate_verdict(c.revoked_at, c.not_after,"
+		"  current_setting('certrecall.must_by')::timestamptz,"
+		"  current_setting('certrecall.at')::timestamptz)"
+		"  WHEN 'revoked-on-time' THEN 'Yes'"
+		"  WHEN 'revoked-late' THEN 'Yes'"
+		"  WHEN 'pending' THEN 'Planned'"
+		"  WHEN 'overdue' THEN 'Delayed'"
+		"  ELSE 'N/A' END,"
+		" CASE WHEN c.revoked_at <= current_setting('certrecall.at')"
+		"  ::timestamptz THEN to_char(c.revoked_at AT TIME ZONE 'UTC',"
+		"  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END,"
+		" CASE WHEN c.revoked_at <= current_setting('certrecall.at')"
+		"  ::timestamptz THEN " CRLREASON_SQL " END"
+		" FROM certificate c LEFT JOIN issuer i ON i.id = c.issuer_id"
+		" WHERE c.incident_id = current_setting('certrecall.incident')"
+		"  ::bigint ORDER BY c.id) TO STDOUT WITH (FORMAT csv)",
+		at, must, id, out);
+	return rows;
+}
