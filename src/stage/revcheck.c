@@ -1,0 +1,508 @@
+/*
+ * revcheck.c - one round of `certrecall revcheck`: issuers, CRLs, and the
+ * OCSP pass claimed in batches (see revcheck.h).
+ */
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "certrecall/base/clock.h"
+#include "certrecall/base/log.h"
+#include "certrecall/base/xalloc.h"
+#include "certrecall/core/config.h"
+#include "certrecall/core/crl.h"
+#include "certrecall/core/ocsp.h"
+#include "certrecall/net/revfetch.h"
+#include "certrecall/stage/revcheck.h"
+#include "certrecall/store/incident.h"
+#include "certrecall/store/revcheck_store.h"
+#include "certrecall/store/revocation.h"
+
+#define CRL_MAX (1024UL * 1024 * 1024) /* 1 GiB: a 3M-entry CRL is ~120 MB */
+#define FLUSH_AT 20000		       /* evidence rows per COPY */
+#define HIGH 1000		       /* checks pending in the engine */
+#define WAIT_MS 200 /* between looks at other workers' claims */
+
+struct issuer {
+	const struct revcheck_store_issuer *row;
+	X509 *cert;
+	bool crl_answered; /* a whole (unpartitioned) CRL verified this round */
+};
+
+struct run {
+	struct db *db;
+	const struct config *cfg;
+	const struct incident *inc;
+	const struct revcheck_options *opt;
+	struct revcheck_stats *st;
+	struct issuer *is;
+	size_t nis;
+	char worker[160]; /* "host:pid", as scan names its workers */
+	struct revcheck_store_evidence *ev;
+	size_t nev, capev;
+	long long *done; /* claimed certificates finished, for the queue */
+	size_t ndone, capdone;
+	struct revcheck_store_cert *batch;
+	double renewed; /* monotonic seconds of the last lease renewal */
+};
+
+/* One OCSP check: the user pointer of revfetch_add_ocsp. */
+struct check {
+	struct run *run;
+	long long cert_id;
+	const char *url; /* borrowed from the issuer or the options */
+};
+
+struct crl_ctx {
+	struct run *run;
+	struct issuer *issuer;
+	long skew;
+};
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Counts a failed answer or CRL; the first of each kind is logged, the
+ * rest are in the summary (and in the evidence rows). */
+static void count_failure(struct run *run, bool transient, const char *what,
+			  const char *why)
+{
+	long long *n = transient ? &run->st->transient : &run->st->refused;
+
+	if ((*n)++ == 0)
+		log_error("%s: %s (%s)", what, why,
+			  transient ? "transient: a later run may succeed"
+				    : "refused");
+}
+
+static void add_done(struct run *run, long long cert_id)
+{
+	xgrow(&run->done, &run->capdone, run->ndone + 1, sizeof(*run->done));
+	run->done[run->ndone++] = cert_id;
+}
+
+/* Stores the collected evidence and lets go of the finished claims. */
+static int flush(struct run *run)
+{
+	int rc = revcheck_store_record(run->db, run->worker, run->ev, run->nev,
+				       run->done, run->ndone);
+
+	run->nev = 0;
+	run->ndone = 0;
+	return rc;
+}
+
+static void on_ocsp(const struct revfetch_result *res, void *user)
+{
+	struct check *ck = user;
+	struct run *run = ck->run;
+	const struct ocsp_answer *a = &res->answer;
+	struct revcheck_store_evidence *e;
+
+	xgrow(&run->ev, &run->capev, run->nev + 1, sizeof(*run->ev));
+	e = &run->ev[run->nev++];
+	e->cert_id = ck->cert_id;
+	e->url = ck->url;
+	e->answer = *a;
+	run->st->by_status[a->status]++;
+	add_done(run, ck->cert_id);
+	if (a->status == OCSP_ERROR) {
+		char what[600], hex[SERIAL_TEXT_MAX];
+
+		serial_format_hex(&a->serial, hex, sizeof(hex));
+		if (snprintf(what, sizeof(what), "OCSP %.500s, serial %s",
+			     ck->url ? ck->url : "", hex) >= (int)sizeof(what))
+			what[sizeof(what) - 1] = '\0'; /* cut to fit */
+		count_failure(run, a->transient, what, a->error);
+	}
+	free(ck);
+}
+
+/*
+ * A downloaded CRL: verified against its issuer and stored as one fetch
+ * (revocation_add_crl), which answers for every certificate it covers:
+ * listed means revoked, unlisted good.  A failure is stored too, and
+ * answers for nothing.
+ */
+static void on_crl(const char *url, bool ok, bool transient, long http_status,
+		   const unsigned char *body, size_t len, const char *err,
+		   void *user)
+{
+	struct crl_ctx *cx = user;
+	struct run *run = cx->run;
+	struct revocation_crl_stats st;
+	struct crl *crl = NULL;
+	const char *first;
+	char why[256], what[600], name[32];
+	size_t undefined;
+	int code;
+
+	/* Both cut to fit: the URL to 500 bytes, a reason to 255. */
+	snprintf(what, sizeof(what), "CRL %.500s", url);
+	if (!ok) {
+		if (snprintf(why, sizeof(why), "%s (HTTP %ld)", err,
+			     http_status) >= (int)sizeof(why))
+			why[sizeof(why) - 1] = '\0';
+		count_failure(run, transient, what, why);
+		goto fail;
+	}
+	if (crl_load(body, len, cx->issuer->cert, clock_now(), cx->skew, &crl,
+		     why, sizeof(why)) < 0) {
+		count_failure(run, false, what, why);
+		goto fail;
+	}
+	undefined = crl_undefined_reasons(crl, &first, &code);
+	if (undefined > 0)
+		log_warn("CRL %s: %zu entr%s with an undefined reasonCode "
+			 "(the first: serial %s, reason %s), counted revoked "
+			 "with that reason",
+			 url, undefined, undefined == 1 ? "y" : "ies", first,
+			 code >= 0 ? revocation_reason_name(code, name,
+							    sizeof(name))
+				   : "out of range, kept as none");
+	if (revocation_add_crl(run->db, run->inc->id, cx->issuer->row->id, url,
+			       crl, NULL, &st) < 0) {
+		run->st->failed++;
+		goto out;
+	}
+	log_info("CRL %s: %zu entries; it covers %lld certificates, lists %lld",
+		 url, crl_count(crl), st.covered, st.listed);
+	run->st->by_status[OCSP_GOOD] += st.good;
+	run->st->by_status[OCSP_REVOKED] += st.listed;
+	if (!crl_is_partitioned(crl))
+		cx->issuer->crl_answered = true;
+	goto out;
+fail:
+	run->st->by_status[OCSP_ERROR]++;
+	if (revocation_add_crl(run->db, run->inc->id, cx->issuer->row->id, url,
+			       NULL, why, NULL) < 0) {
+		/* logged; the CRL counts as failed already */
+	}
+out:
+	crl_free(crl);
+}
+
+/*
+ * Each issuer's certificate from its stored PEM.  One that does not
+ * parse is an error naming the issuer (it would leave every certificate
+ * it issued unasked).  0, or -1 (logged).
+ */
+static int parse_issuers(struct run *run)
+{
+	for (size_t i = 0; i < run->nis; i++) {
+		const struct revcheck_store_issuer *row = run->is[i].row;
+		BIO *b = BIO_new_mem_buf(row->pem, -1);
+		char why[200];
+
+		run->is[i].cert =
+			b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+		BIO_free(b);
+		if (run->is[i].cert != NULL)
+			continue;
+		ERR_error_string_n(ERR_peek_last_error(), why, sizeof(why));
+		ERR_clear_error();
+		return log_error("revcheck: issuer %lld (%s) of incident %s: "
+				 "its stored certificate does not parse as "
+				 "PEM (%s): add it again with 'certrecall "
+				 "incident add-issuer %s CA.pem'",
+				 row->id, row->subject, run->inc->slug, why,
+				 run->inc->slug);
+	}
+	return 0;
+}
+
+/* The issuer that answers for c, or NULL.  Unlinked: the only issuer
+ * answers for a certificate whose issuer is unknown, never for one
+ * naming another issuer (identity is issuer and serial). */
+static struct issuer *issuer_of(struct run *run,
+				const struct revcheck_store_cert *c)
+{
+	long long iid = c->issuer_id >= 0 ? c->issuer_id
+			: run->nis == 1 && c->issuer_unknown
+				? run->is[0].row->id
+				: -1;
+
+	for (size_t i = 0; i < run->nis; i++)
+		if (run->is[i].row->id == iid)
+			return &run->is[i];
+	return NULL;
+}
+
+/* Claims up to max certificates and queues their OCSP checks; those
+ * with nothing to ask (no issuer, no responder) are finished at once.
+ * The number claimed, or -1. */
+static long long claim(struct run *run, struct revfetch *rf, size_t max)
+{
+	long long n = revcheck_store_claim(run->db, run->inc->id, run->worker,
+					   run->cfg->database.lease_ms, max,
+					   run->batch);
+
+	for (long long k = 0; k < n; k++) {
+		const struct revcheck_store_cert *c = &run->batch[k];
+		struct issuer *isr = issuer_of(run, c);
+		const char *url = NULL;
+		struct check *ck;
+
+		if (isr != NULL)
+			url = run->opt->ocsp_url    ? run->opt->ocsp_url
+			      : isr->row->nocsp > 0 ? isr->row->ocsp[0]
+						    : NULL;
+		if (url == NULL || !c->serial_ok) {
+			add_done(run, c->id);
+			continue;
+		}
+		ck = xcalloc(1, sizeof(*ck));
+		ck->run = run;
+		ck->cert_id = c->id;
+		ck->url = url;
+		if (revfetch_add_ocsp(rf, url, isr->cert, &c->serial, ck) < 0) {
+			free(ck);
+			add_done(run, c->id);
+		}
+	}
+	return n;
+}
+
+/* Keeps this worker's claims from running out while it works. */
+static int renew(struct run *run)
+{
+	double now = mono();
+
+	if (now - run->renewed < (double)run->cfg->database.lease_ms / 3000.0)
+		return 0;
+	run->renewed = now;
+	return revcheck_store_renew(run->db, run->worker,
+				    run->cfg->database.lease_ms);
+}
+
+/*
+ * Claims and asks until the pass has nothing left that this worker could
+ * claim and no other worker holds a claim, stepping the engine (CRLs
+ * included) with at most about HIGH checks pending.  0, or -1 (logged).
+ */
+static int ask_pass(struct run *run, struct revfetch *rf)
+{
+	size_t max = (size_t)run->cfg->database.batch_size;
+	bool exhausted = false, told = false;
+
+	if (max > HIGH)
+		max = HIGH;
+	run->batch = xcalloc(max, sizeof(*run->batch));
+	run->renewed = mono();
+	for (;;) {
+		size_t pending = revfetch_pending(rf);
+
+		if (!exhausted && pending < HIGH / 2) {
+			long long n = claim(
+				run, rf,
+				HIGH - pending < max ? HIGH - pending : max);
+
+			if (n < 0)
+				return -1;
+			exhausted = n == 0;
+		}
+		if (exhausted && revfetch_pending(rf) == 0) {
+			long long others;
+
+			if (flush(run) < 0)
+				return -1;
+			others = revcheck_store_queued_elsewhere(
+				run->db, run->inc->id, run->worker);
+			if (others <= 0)
+				return others < 0 ? -1 : 0;
+			if (!told)
+				log_info("revcheck: %lld certificates claimed "
+					 "by other workers; waiting",
+					 others);
+			told = true;
+			nanosleep(&(struct timespec){ 0, WAIT_MS * 1000000L },
+				  NULL);
+			exhausted = false;
+			continue;
+		}
+		if (revfetch_step(rf, 100) < 0)
+			return -1;
+		if (run->nev >= FLUSH_AT && flush(run) < 0)
+			run->st->failed++; /* those claims stay till the end */
+		if (renew(run) < 0)
+			return -1;
+	}
+}
+
+/* The CRL downloads of every issuer (or the one CRL of the options),
+ * queued in rf; *cx holds their contexts (free it). */
+static void queue_crls(struct run *run, struct revfetch *rf,
+		       struct crl_ctx **cx)
+{
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < run->nis; i++)
+		n += run->opt->crl_url ? 1 : run->is[i].row->ncrl;
+	*cx = xcalloc(n + 1, sizeof(**cx));
+	for (size_t i = 0; i < run->nis; i++) {
+		const struct revcheck_store_issuer *row = run->is[i].row;
+
+		for (size_t u = 0; u < (run->opt->crl_url ? 1 : row->ncrl);
+		     u++) {
+			(*cx)[k] = (struct crl_ctx){ run, &run->is[i], 300 };
+			revfetch_add_fetch(rf,
+					   run->opt->crl_url ? run->opt->crl_url
+							     : row->crl[u],
+					   CRL_MAX, on_crl, &(*cx)[k]);
+			k++;
+		}
+	}
+}
+
+/*
+ * Fetches and asks; the evidence stored, and whatever this worker still
+ * holds of the pass given back (after an error), now rather than when
+ * the lease runs out.  0, or -1.
+ */
+static int fetch_all(struct run *run, struct revfetch *rf)
+{
+	int rc = 0;
+
+	if (run->opt->use_ocsp)
+		rc = ask_pass(run, rf);
+	while (rc == 0 && revfetch_pending(rf) > 0)
+		if (revfetch_step(rf, 100) < 0)
+			break; /* what is pending is abandoned */
+	if (flush(run) < 0)
+		rc = -1;
+	if (run->opt->use_ocsp &&
+	    revcheck_store_give_back(run->db, run->worker) < 0)
+		log_warn("revcheck: the claims of %s return when their lease "
+			 "runs out",
+			 run->worker);
+	return rc;
+}
+
+/* The round after the issuers are known.  0, or -1. */
+static int round_ask(struct run *run, long long first_ev)
+{
+	struct revfetch_opts o = { .ocsp_cb = on_ocsp };
+	struct crl_ctx *cx = NULL;
+	struct revfetch *rf;
+	long long *answered = xcalloc(run->nis + 1, sizeof(*answered));
+	size_t nans = 0;
+	int rc = -1;
+
+	o.max_age_s = (long)(run->cfg->revcheck.max_age_ms / 1000);
+	rf = revfetch_new(&o);
+	if (rf == NULL)
+		goto out;
+	if (run->opt->use_crl)
+		queue_crls(run, rf, &cx);
+	if (fetch_all(run, rf) < 0 ||
+	    revocation_derive(run->db, run->inc->id) < 0)
+		goto out;
+	run->st->left = revcheck_store_left(run->db, run->inc->id);
+	if (run->st->left < 0)
+		goto out;
+	for (size_t i = 0; i < run->nis; i++)
+		if (run->is[i].crl_answered)
+			answered[nans++] = run->is[i].row->id;
+	run->st->unanswered = revcheck_store_unanswered(
+		run->db, run->inc->id, answered, nans,
+		run->nis == 1 ? run->is[0].row->id : 0, first_ev);
+	rc = run->st->unanswered < 0 ? -1 : 0;
+out:
+	revfetch_free(rf);
+	free(cx);
+	free(answered);
+	return rc;
+}
+
+int revcheck_round(struct db *db, const struct config *cfg,
+		   const struct incident *inc,
+		   const struct revcheck_options *opt,
+		   struct revcheck_stats *st)
+{
+	struct run run = {
+		.db = db, .cfg = cfg, .inc = inc, .opt = opt, .st = st
+	};
+	struct revcheck_store_issuer *rows = NULL;
+	size_t nrows = 0;
+	long long first_ev = 0, queued;
+	char host[128];
+	bool joined;
+	int rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	if (gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(run.worker, sizeof(run.worker), "%.127s:%d", host,
+		 (int)getpid());
+	if (revcheck_store_issuers(db, inc->id, &rows, &nrows) < 0)
+		return -1;
+	if (nrows == 0) {
+		log_error("incident %s has no issuer: add it with 'certrecall "
+			  "incident add-issuer %s CA.pem'",
+			  inc->slug, inc->slug);
+		rc = REVCHECK_NO_ISSUER;
+		goto out;
+	}
+	run.nis = nrows;
+	run.is = xcalloc(nrows, sizeof(*run.is));
+	for (size_t i = 0; i < nrows; i++)
+		run.is[i].row = &rows[i];
+	if (parse_issuers(&run) < 0) {
+		rc = REVCHECK_BAD_ISSUER;
+		goto out;
+	}
+	/* Evidence rows after first_ev are this round's (this pass's). */
+	if (opt->use_ocsp ? revcheck_store_pass_begin(
+				    db, inc->id, cfg->database.lease_ms,
+				    &first_ev, &joined, &queued)
+			  : revcheck_store_last_evidence(db, &first_ev))
+		goto out;
+	rc = round_ask(&run, first_ev);
+out:
+	for (size_t i = 0; i < run.nis; i++)
+		X509_free(run.is[i].cert);
+	free(run.is);
+	free(run.ev);
+	free(run.done);
+	free(run.batch);
+	revcheck_store_issuers_free(rows, nrows);
+	return rc;
+}
+
+int revcheck_exit_code(const struct revcheck_stats *st)
+{
+	if (st->refused > 0) {
+		log_error("revcheck: %lld answers or CRLs refused as invalid "
+			  "or unusable: a retry will not fix them (exit %d)",
+			  st->refused, EX_DATAERR);
+		return EX_DATAERR;
+	}
+	if (st->transient > 0 || st->failed > 0) {
+		log_warn("revcheck: %lld answers or CRLs failed for now "
+			 "(network, timeout, HTTP 429/5xx): run again "
+			 "(exit %d)",
+			 st->transient + st->failed, EX_TEMPFAIL);
+		return EX_TEMPFAIL;
+	}
+	if (st->unanswered > 0) {
+		log_error("revcheck: %lld certificate%s got no usable "
+			  "evidence (good or revoked) from any source (exit "
+			  "%d)",
+			  st->unanswered, st->unanswered == 1 ? "" : "s",
+			  EX_DATAERR);
+		return EX_DATAERR;
+	}
+	return 0;
+}
