@@ -242,7 +242,9 @@ int ocsp_parse_response(const unsigned char *der, size_t len, X509 *issuer,
 			goto out;
 		}
 		res->status = OCSP_REVOKED;
-		res->reason = reason >= 0 ? reason : -1;
+		/* As a CRL entry's (crl.h): a code the database cannot
+		 * hold (smallint) is kept as none. */
+		res->reason = reason >= 0 && reason <= 32767 ? reason : -1;
 		break;
 	default:
 		res->status = OCSP_UNKNOWN;

@@ -44,10 +44,20 @@ certrecall -q incident add-issuer claims ca.pem --ocsp http://127.0.0.1:$P/
 ev() { db_sql -c "SELECT count(*), count(DISTINCT certificate_id), count(*) FILTER (WHERE status IN ('good', 'revoked')) FROM revocation_evidence WHERE source = 'ocsp'"; }
 
 # Two processes at once, small batches so that both have work to claim.
+# The responder is stopped until both hold claims (its socket still
+# takes connections), so neither can finish the pass before the other
+# has joined it, however slowly this machine starts them.
+resp=${PIDS[0]}
+kill -STOP "$resp"
 certrecall --set database.batch_size=5 revcheck claims --no-crl --json >a.json 2>a.err &
 a=$!
 certrecall --set database.batch_size=5 revcheck claims --no-crl --json >b.json 2>b.err &
 b=$!
+for _ in $(seq 1 50); do
+	[ "$(db_sql -c "SELECT count(DISTINCT worker) FROM revcheck_queue WHERE state = 'claimed'" 2>/dev/null)" = 2 ] && break
+	sleep 0.1
+done
+kill -CONT "$resp"
 wait $a
 ra=$?
 wait $b

@@ -24,8 +24,9 @@ enum ocsp_status {
 struct ocsp_answer {
 	enum ocsp_status status;
 	struct serial serial;
-	time_t revoked_at;  /* OCSP_REVOKED only, UTC */
-	int reason;	    /* CRLReason code, -1 when absent */
+	time_t revoked_at; /* OCSP_REVOKED only, UTC */
+	int reason;	   /* CRLReason code 0..32767, -1 when absent (or out of
+		       that range) */
 	time_t produced_at; /* 0 when unknown */
 	time_t this_update;
 	time_t next_update; /* 0 when the response has none */
