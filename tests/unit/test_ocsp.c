@@ -1,7 +1,7 @@
 /*
  * test_ocsp.c - OCSP responses built here with OpenSSL are judged by
  * ocsp_parse_response: good, revoked (with and without a reason) and
- * unknown are read; the issuer or a delegated responder it certified for
+ * unknown are read (a reason code past 32767 as none); the issuer or a delegated responder it certified for
  * OCSPSigning may sign; a responder without that EKU, an unrelated key, a
  * stale or future response, one without nextUpdate older than max_age,
  * one about another serial, a non-successful responseStatus and garbage
@@ -36,6 +36,20 @@ static const struct {
 	  0 },
 	{ { "revoked without a reason", OK, BY_CA, &ours, REVOKED, -1, -60,
 	    3600 },
+	  OCSP_REVOKED,
+	  -1,
+	  NULL,
+	  0 },
+	{ { "revoked with an undefined reason code", OK, BY_CA, &ours, REVOKED,
+	    12, -60, 3600 },
+	  OCSP_REVOKED,
+	  12,
+	  NULL,
+	  0 },
+	/* A code the database's smallint cannot hold is kept as none, as a
+	 * CRL entry's: it would make the COPY of every answer fail. */
+	{ { "revoked with a reason code past 32767", OK, BY_CA, &ours, REVOKED,
+	    40000, -60, 3600 },
 	  OCSP_REVOKED,
 	  -1,
 	  NULL,
