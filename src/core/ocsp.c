@@ -40,6 +40,7 @@ static int res_fail(struct ocsp_answer *res, const char *fmt, ...)
 
 	res->status = OCSP_ERROR;
 	va_start(ap, fmt);
+	/* A reason longer than error is cut to fit: it stays a reason. */
 	if (vsnprintf(res->error, sizeof(res->error), fmt, ap) < 0)
 		res->error[0] = '\0';
 	va_end(ap);
@@ -51,10 +52,10 @@ static const char *ssl_reason(char *buf, size_t len)
 {
 	unsigned long e = ERR_peek_error();
 
-	if (e == 0)
-		snprintf(buf, len, "no detail");
-	else
+	if (e != 0)
 		ERR_error_string_n(e, buf, len);
+	else if (snprintf(buf, len, "no detail") >= (int)len)
+		buf[0] = '\0'; /* len is 200: cannot happen */
 	ERR_clear_error();
 	return buf;
 }
@@ -71,8 +72,9 @@ static int asn1_time_t(const ASN1_TIME *t, time_t *out)
 
 static void fmt_time(time_t t, char *buf, size_t len)
 {
-	if (utctime_format_rfc3339(t, buf, len) < 0)
-		snprintf(buf, len, "%lld", (long long)t);
+	if (utctime_format_rfc3339(t, buf, len) < 0 &&
+	    snprintf(buf, len, "%lld", (long long)t) >= (int)len)
+		buf[0] = '\0'; /* len is UTCTIME_BUFSZ: cannot happen */
 }
 
 /* The serial as the certificate carries it: zero and negative serials
@@ -119,12 +121,48 @@ out:
 /* "4d", "6h", "90s": a maximum age as revcheck.max_age would say it. */
 static void fmt_age(long s, char *buf, size_t len)
 {
-	if (s % 86400 == 0)
-		snprintf(buf, len, "%ldd", s / 86400);
-	else if (s % 3600 == 0)
-		snprintf(buf, len, "%ldh", s / 3600);
-	else
-		snprintf(buf, len, "%lds", s);
+	int n = s % 86400 == 0	? snprintf(buf, len, "%ldd", s / 86400)
+		: s % 3600 == 0 ? snprintf(buf, len, "%ldh", s / 3600)
+				: snprintf(buf, len, "%lds", s);
+
+	if (n < 0 || (size_t)n >= len)
+		buf[0] = '\0'; /* len is 32: cannot happen */
+}
+
+/*
+ * RFC 6960 4.2.2.1 / 3.2 item 5, with skew_s of allowance: res's
+ * thisUpdate not after now, its nextUpdate (has_next) not before, and
+ * without one, thisUpdate no older than max_age_s (0: no limit).  0, or
+ * -1 with the reason in res.
+ */
+static int check_fresh(struct ocsp_answer *res, bool has_next, time_t now,
+		       long skew_s, long max_age_s)
+{
+	char a[UTCTIME_BUFSZ], b[UTCTIME_BUFSZ], age[32];
+
+	fmt_time(now, b, sizeof(b));
+	if (res->this_update > now + skew_s) {
+		fmt_time(res->this_update, a, sizeof(a));
+		return res_fail(
+			res, "not yet valid: thisUpdate %s after now %s", a, b);
+	}
+	if (has_next && res->next_update < now - skew_s) {
+		fmt_time(res->next_update, a, sizeof(a));
+		return res_fail(res, "stale: nextUpdate %s before now %s", a,
+				b);
+	}
+	/* RFC 6960 4.2.2.1 leaves an answer without nextUpdate fresh
+	 * "immediately"; one that old is no evidence of the present. */
+	if (!has_next && max_age_s > 0 &&
+	    res->this_update + max_age_s < now - skew_s) {
+		fmt_time(res->this_update, a, sizeof(a));
+		fmt_age(max_age_s, age, sizeof(age));
+		return res_fail(res,
+				"stale: no nextUpdate and thisUpdate %s more "
+				"than %s (revcheck.max_age) before now %s",
+				a, age, b);
+	}
+	return 0;
 }
 
 int ocsp_parse_response(const unsigned char *der, size_t len, X509 *issuer,
@@ -139,7 +177,7 @@ int ocsp_parse_response(const unsigned char *der, size_t len, X509 *issuer,
 	STACK_OF(X509) *certs = NULL;
 	ASN1_GENERALIZEDTIME *rev = NULL, *thisupd = NULL, *nextupd = NULL;
 	int status, reason = -1, st, rc = -1;
-	char why[200], a[UTCTIME_BUFSZ], b[UTCTIME_BUFSZ];
+	char why[200];
 
 	res->status = OCSP_ERROR;
 	res->serial = *serial;
@@ -205,33 +243,8 @@ int ocsp_parse_response(const unsigned char *der, size_t len, X509 *issuer,
 		res_fail(res, "malformed response: bad time");
 		goto out;
 	}
-	/* RFC 6960 4.2.2.1 / 3.2 item 5, with skew_s of allowance. */
-	fmt_time(now, b, sizeof(b));
-	if (res->this_update > now + skew_s) {
-		fmt_time(res->this_update, a, sizeof(a));
-		res_fail(res, "not yet valid: thisUpdate %s after now %s", a,
-			 b);
+	if (check_fresh(res, nextupd != NULL, now, skew_s, max_age_s) < 0)
 		goto out;
-	}
-	if (nextupd != NULL && res->next_update < now - skew_s) {
-		fmt_time(res->next_update, a, sizeof(a));
-		res_fail(res, "stale: nextUpdate %s before now %s", a, b);
-		goto out;
-	}
-	/* RFC 6960 4.2.2.1 leaves an answer without nextUpdate fresh
-	 * "immediately"; one that old is no evidence of the present. */
-	if (nextupd == NULL && max_age_s > 0 &&
-	    res->this_update + max_age_s < now - skew_s) {
-		char age[32];
-
-		fmt_time(res->this_update, a, sizeof(a));
-		fmt_age(max_age_s, age, sizeof(age));
-		res_fail(res,
-			 "stale: no nextUpdate and thisUpdate %s more than %s "
-			 "(revcheck.max_age) before now %s",
-			 a, age, b);
-		goto out;
-	}
 	switch (status) {
 	case V_OCSP_CERTSTATUS_GOOD:
 		res->status = OCSP_GOOD;
