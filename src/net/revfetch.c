@@ -338,20 +338,27 @@ static bool transient(CURLcode cc, long http)
 	}
 }
 
+/* Why an attempt failed, into buf (len 256: curl's message is cut to 200
+ * bytes, so it always fits). */
 static void describe(struct revfetch *rc, struct job *j, CURLcode cc, long http,
 		     char *buf, size_t len)
 {
+	int n;
+
 	(void)rc;
 	if (j->too_big || cc == CURLE_FILESIZE_EXCEEDED)
-		snprintf(buf, len, "response larger than %zu bytes",
-			 j->max_bytes);
+		n = snprintf(buf, len, "response larger than %zu bytes",
+			     j->max_bytes);
 	else if (cc == CURLE_OPERATION_TIMEDOUT)
-		snprintf(buf, len, "timeout: %.200s", j->curl_err);
+		n = snprintf(buf, len, "timeout: %.200s", j->curl_err);
 	else if (cc != CURLE_OK)
-		snprintf(buf, len, "transport: %.200s",
-			 j->curl_err[0] ? j->curl_err : curl_easy_strerror(cc));
+		n = snprintf(buf, len, "transport: %.200s",
+			     j->curl_err[0] ? j->curl_err
+					    : curl_easy_strerror(cc));
 	else
-		snprintf(buf, len, "http %ld", http);
+		n = snprintf(buf, len, "http %ld", http);
+	if (n < 0)
+		buf[0] = '\0';
 }
 
 /* After the last attempt: would a later run do better? */
@@ -462,8 +469,8 @@ static void start_ready(struct revfetch *rc)
 		if (job_start(rc, j) < 0) {
 			/* Reported through the callback as an error. */
 			job_reset_attempt(rc, j);
-			snprintf(j->curl_err, sizeof(j->curl_err),
-				 "cannot start transfer");
+			memcpy(j->curl_err, "cannot start transfer",
+			       sizeof("cannot start transfer"));
 			job_finish(rc, j, CURLE_FAILED_INIT, 0);
 		}
 	}

@@ -148,8 +148,9 @@ static void on_crl(const char *url, bool ok, bool transient, long http_status,
 	size_t undefined;
 	int code;
 
-	/* Both cut to fit: the URL to 500 bytes, a reason to 255. */
-	snprintf(what, sizeof(what), "CRL %.500s", url);
+	/* The URL is cut to 500 bytes, so it fits; a reason to 255. */
+	if (snprintf(what, sizeof(what), "CRL %.500s", url) < 0)
+		what[0] = '\0';
 	if (!ok) {
 		if (snprintf(why, sizeof(why), "%s (HTTP %ld)", err,
 			     http_status) >= (int)sizeof(why))
@@ -442,10 +443,12 @@ int revcheck_round(struct db *db, const struct config *cfg,
 
 	memset(st, 0, sizeof(*st));
 	if (gethostname(host, sizeof(host)) < 0)
-		snprintf(host, sizeof(host), "localhost");
+		memcpy(host, "localhost", sizeof("localhost"));
 	host[sizeof(host) - 1] = '\0';
-	snprintf(run.worker, sizeof(run.worker), "%.127s:%d", host,
-		 (int)getpid());
+	/* 127 bytes of host name, a colon and a pid fit. */
+	if (snprintf(run.worker, sizeof(run.worker), "%.127s:%d", host,
+		     (int)getpid()) < 0)
+		return -1;
 	if (revcheck_store_issuers(db, inc->id, &rows, &nrows) < 0)
 		return -1;
 	if (nrows == 0) {
