@@ -49,7 +49,8 @@ struct run {
 	long long *done; /* claimed certificates finished, for the queue */
 	size_t ndone, capdone;
 	struct revcheck_store_cert *batch;
-	double renewed; /* monotonic seconds of the last lease renewal */
+	long long floor; /* the highest certificate id claimed so far */
+	double renewed;	 /* monotonic seconds of the last lease renewal */
 };
 
 /* One OCSP check: the user pointer of revfetch_add_ocsp. */
@@ -246,8 +247,19 @@ static struct issuer *issuer_of(struct run *run,
 static long long claim(struct run *run, struct revfetch *rf, size_t max)
 {
 	long long n = revcheck_store_claim(run->db, run->inc->id, run->worker,
-					   run->cfg->database.lease_ms, max,
-					   run->batch);
+					   run->cfg->database.lease_ms,
+					   run->floor, max, run->batch);
+
+	if (n == 0 && run->floor > 0) {
+		/* Past the end: once more from the start, for rows whose
+		 * lease ran out or that a claim held when we passed. */
+		run->floor = 0;
+		n = revcheck_store_claim(run->db, run->inc->id, run->worker,
+					 run->cfg->database.lease_ms, 0, max,
+					 run->batch);
+	}
+	if (n > 0)
+		run->floor = run->batch[n - 1].id;
 
 	for (long long k = 0; k < n; k++) {
 		const struct revcheck_store_cert *c = &run->batch[k];
@@ -330,6 +342,7 @@ static int ask_pass(struct run *run, struct revfetch *rf)
 			nanosleep(&(struct timespec){ 0, WAIT_MS * 1000000L },
 				  NULL);
 			exhausted = false;
+			run->floor = 0;
 			continue;
 		}
 		if (revfetch_step(rf, 100) < 0)

@@ -222,11 +222,13 @@ fail:
 
 long long revcheck_store_claim(struct db *db, long long incident_id,
 			       const char *worker, long long lease_ms,
-			       size_t max, struct revcheck_store_cert *out)
+			       long long after, size_t max,
+			       struct revcheck_store_cert *out)
 {
-	char id[32], lim[32], lease[48];
-	const char *p[4] = { num(id, incident_id), num(lim, (long long)max),
-			     interval(lease, lease_ms), worker };
+	char id[32], lim[32], lease[48], from[32];
+	const char *p[5] = { num(id, incident_id), num(lim, (long long)max),
+			     interval(lease, lease_ms), worker,
+			     num(from, after) };
 	PGresult *res;
 	long long n;
 
@@ -236,6 +238,7 @@ long long revcheck_store_claim(struct db *db, long long incident_id,
 		"  lease_until = now() + $3::interval, worker = $4"
 		"  WHERE q.certificate_id IN (SELECT certificate_id"
 		"   FROM revcheck_queue WHERE incident_id = $1"
+		"   AND certificate_id > $5"
 		"   AND (state = 'pending' OR lease_until < now())"
 		"   ORDER BY certificate_id LIMIT $2 FOR UPDATE SKIP LOCKED)"
 		"  RETURNING q.certificate_id)"
@@ -243,7 +246,7 @@ long long revcheck_store_claim(struct db *db, long long incident_id,
 		" c.issuer_name IS NULL"
 		" FROM mine JOIN certificate c ON c.id = mine.certificate_id"
 		" ORDER BY c.id",
-		4, p);
+		5, p);
 	if (res == NULL)
 		return -1;
 	n = PQntuples(res);

@@ -59,14 +59,16 @@ struct revcheck_store_cert {
 };
 
 /*
- * Claims up to max queued certificates of the pass (pending, or claimed
- * under a lease that ran out) for worker, leased for lease_ms, in id
- * order, skipping rows other claims hold.  Fills out[0..max) and returns
- * how many, or -1.
+ * Claims up to max queued certificates of the pass with ids above after
+ * (pending, or claimed under a lease that ran out) for worker, leased
+ * for lease_ms, in id order, skipping rows other claims hold.  Fills
+ * out[0..max) and returns how many, or -1.  (after keeps a long pass
+ * from scanning the rows it has finished again at every claim.)
  */
 long long revcheck_store_claim(struct db *db, long long incident_id,
 			       const char *worker, long long lease_ms,
-			       size_t max, struct revcheck_store_cert *out);
+			       long long after, size_t max,
+			       struct revcheck_store_cert *out);
 
 /* Extends worker's leases to lease_ms from now.  0, or -1. */
 int revcheck_store_renew(struct db *db, const char *worker, long long lease_ms);
