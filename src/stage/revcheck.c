@@ -5,6 +5,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,16 @@ struct crl_ctx {
 	struct issuer *issuer;
 	long skew;
 };
+
+/* Set by SIGINT / SIGTERM during the pass: stop claiming, give the
+ * claims back. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
 
 static double mono(void)
 {
@@ -316,6 +327,8 @@ static int ask_pass(struct run *run, struct revfetch *rf)
 	for (;;) {
 		size_t pending = revfetch_pending(rf);
 
+		if (stop_requested)
+			return -1;
 		if (!exhausted && pending < HIGH / 2) {
 			long long n = claim(
 				run, rf,
@@ -386,20 +399,32 @@ static void queue_crls(struct run *run, struct revfetch *rf,
  */
 static int fetch_all(struct run *run, struct revfetch *rf)
 {
+	struct sigaction sa = { .sa_handler = on_stop }, old_int, old_term;
+	long long back;
 	int rc = 0;
 
-	if (run->opt->use_ocsp)
+	if (run->opt->use_ocsp) {
+		stop_requested = 0;
+		sigaction(SIGINT, &sa, &old_int);
+		sigaction(SIGTERM, &sa, &old_term);
 		rc = ask_pass(run, rf);
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGTERM, &old_term, NULL);
+	}
 	while (rc == 0 && revfetch_pending(rf) > 0)
 		if (revfetch_step(rf, 100) < 0)
 			break; /* what is pending is abandoned */
 	if (flush(run) < 0)
 		rc = -1;
-	if (run->opt->use_ocsp &&
-	    revcheck_store_give_back(run->db, run->worker) < 0)
-		log_warn("revcheck: the claims of %s return when their lease "
-			 "runs out",
-			 run->worker);
+	if (run->opt->use_ocsp) {
+		back = revcheck_store_give_back(run->db, run->worker);
+		if (back < 0)
+			log_warn("revcheck: the claims of %s return when "
+				 "their lease runs out",
+				 run->worker);
+		else
+			run->st->given_back = back;
+	}
 	return rc;
 }
 
@@ -419,8 +444,12 @@ static int round_ask(struct run *run, long long first_ev)
 		goto out;
 	if (run->opt->use_crl)
 		queue_crls(run, rf, &cx);
-	if (fetch_all(run, rf) < 0 ||
-	    revocation_derive(run->db, run->inc->id) < 0)
+	if (fetch_all(run, rf) < 0) {
+		if (stop_requested)
+			rc = REVCHECK_INTERRUPTED;
+		goto out;
+	}
+	if (revocation_derive(run->db, run->inc->id) < 0)
 		goto out;
 	run->st->left = revcheck_store_left(run->db, run->inc->id);
 	if (run->st->left < 0)

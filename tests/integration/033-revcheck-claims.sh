@@ -6,7 +6,8 @@
 # are counted per serial where they arrive.  Also: a pass that is over
 # is opened anew by the next round; one left by a worker that died
 # (leases run out) is taken over; certificates another worker holds
-# under a live lease are waited for, then asked once the lease ends.
+# under a live lease are waited for, then asked once the lease ends; a
+# round stopped by SIGINT gives its claims back.
 . "$(dirname "$0")/lib.sh"
 D=$T_TMP/ca
 mkdir -p "$D"
@@ -102,4 +103,26 @@ expect "a round joining a live pass succeeds" 0 $?
 contains "and says it waits for the other worker" "10 certificates claimed by other workers; waiting" "$out"
 expect "each certificate still to revoke asked once more" $L "$(times 4)"
 expect "the queue is empty again" 0 "$(db_sql -c "SELECT count(*) FROM revcheck_queue")"
+
+# SIGINT during the pass: the round stops, gives back what it claimed
+# (here from a responder that never answers) and exits 75; the next
+# round asks about those certificates at once, each once.
+/usr/bin/python3 -c 'import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", '$((P + 1))')); s.listen(256); time.sleep(60)' &
+PIDS+=($!)
+sleep 0.3
+"$CERTRECALL_BIN" --set database.batch_size=5 revcheck claims --no-crl --ocsp http://127.0.0.1:$((P + 1))/ >int.out 2>&1 &
+c=$!
+for _ in $(seq 1 50); do
+	[ "$(db_sql -c "SELECT count(*) FROM revcheck_queue WHERE state = 'claimed'" 2>/dev/null)" -gt 0 ] 2>/dev/null && break
+	sleep 0.1
+done
+kill -INT $c
+wait $c
+expect "a round stopped by SIGINT exits 75" 75 $?
+contains "and says what it gave back" "interrupted: gave back" "$(cat int.out)"
+expect "nothing stays claimed" "0|$L" \
+	"$(db_sql -c "SELECT count(*) FILTER (WHERE state = 'claimed'), count(*) FROM revcheck_queue")"
+ok "the next round succeeds" certrecall revcheck claims --no-crl
+expect "and asks about each certificate once more" $L "$(times 5)"
 finish

@@ -26,8 +26,9 @@ struct db;
 struct incident;
 
 /* revcheck_round's failures besides -1 (a database or libcurl error). */
-#define REVCHECK_NO_ISSUER (-2)	 /* the incident has no issuer */
-#define REVCHECK_BAD_ISSUER (-3) /* an issuer's certificate does not parse */
+#define REVCHECK_NO_ISSUER (-2)	  /* the incident has no issuer */
+#define REVCHECK_BAD_ISSUER (-3)  /* an issuer's certificate does not parse */
+#define REVCHECK_INTERRUPTED (-4) /* SIGINT or SIGTERM during the pass */
 
 struct revcheck_options {
 	const char *ocsp_url; /* every OCSP request there, or NULL */
@@ -46,11 +47,15 @@ struct revcheck_stats {
 	long long unanswered; /* certificates without usable evidence */
 	long long left;	      /* certificates still to revoke */
 	int failed;	      /* database writes */
+	long long given_back; /* claims returned to the pass on a stop */
 };
 
 /*
  * One round over the incident (all logged): fills *st and returns 0, or
- * -1, REVCHECK_NO_ISSUER or REVCHECK_BAD_ISSUER.
+ * -1, REVCHECK_NO_ISSUER or REVCHECK_BAD_ISSUER.  SIGINT or SIGTERM
+ * during the OCSP pass stops it: the answers so far are stored, the
+ * certificates still claimed go back to the pass (st->given_back) for
+ * the next round to ask at once, and it returns REVCHECK_INTERRUPTED.
  */
 int revcheck_round(struct db *db, const struct config *cfg,
 		   const struct incident *inc,
