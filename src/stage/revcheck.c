@@ -27,7 +27,10 @@
 
 #define CRL_MAX (1024UL * 1024 * 1024) /* 1 GiB: a 3M-entry CRL is ~120 MB */
 #define FLUSH_AT 20000		       /* evidence rows per COPY */
-#define HIGH 1000		       /* checks pending in the engine */
+#define BATCH_MAX 1000		       /* certificates per claim */
+#define LOW                                                                    \
+	64	    /* checks pending before claiming more: twice the engine's \
+		  concurrency keeps it busy */
 #define WAIT_MS 200 /* between looks at other workers' claims */
 
 struct issuer {
@@ -47,18 +50,29 @@ struct run {
 	char worker[160]; /* "host:pid", as scan names its workers */
 	struct revcheck_store_evidence *ev;
 	size_t nev, capev;
-	long long *done; /* claimed certificates finished, for the queue */
+	long long *done; /* batches finished (first ids), for the queue */
 	size_t ndone, capdone;
-	struct revcheck_store_cert *batch;
-	long long floor; /* the highest certificate id claimed so far */
+	struct revcheck_store_batch claimed; /* the last claim's */
+	struct batch *batches;		     /* claimed, not finished */
+	long long floor; /* the highest batch (first id) claimed so far */
 	double renewed;	 /* monotonic seconds of the last lease renewal */
 };
 
 /* One OCSP check: the user pointer of revfetch_add_ocsp. */
 struct check {
-	struct run *run;
+	struct batch *batch;
 	long long cert_id;
 	const char *url; /* borrowed from the issuer or the options */
+};
+
+/* A claimed batch with checks outstanding; it is finished (and its claim
+ * can go) when the last of them has its answer. */
+struct batch {
+	struct run *run;
+	struct batch *prev, *next; /* run->batches */
+	long long first_id;
+	size_t left; /* checks outstanding */
+	struct check *checks;
 };
 
 struct crl_ctx {
@@ -98,17 +112,32 @@ static void count_failure(struct run *run, bool transient, const char *what,
 				    : "refused");
 }
 
-static void add_done(struct run *run, long long cert_id)
+static void add_done(struct run *run, long long first_id)
 {
 	xgrow(&run->done, &run->capdone, run->ndone + 1, sizeof(*run->done));
-	run->done[run->ndone++] = cert_id;
+	run->done[run->ndone++] = first_id;
+}
+
+static void batch_free(struct batch *b)
+{
+	struct run *run = b->run;
+
+	if (b->prev != NULL)
+		b->prev->next = b->next;
+	else
+		run->batches = b->next;
+	if (b->next != NULL)
+		b->next->prev = b->prev;
+	free(b->checks);
+	free(b);
 }
 
 /* Stores the collected evidence and lets go of the finished claims. */
 static int flush(struct run *run)
 {
-	int rc = revcheck_store_record(run->db, run->worker, run->ev, run->nev,
-				       run->done, run->ndone);
+	int rc =
+		revcheck_store_record(run->db, run->inc->id, run->worker,
+				      run->ev, run->nev, run->done, run->ndone);
 
 	run->nev = 0;
 	run->ndone = 0;
@@ -118,7 +147,8 @@ static int flush(struct run *run)
 static void on_ocsp(const struct revfetch_result *res, void *user)
 {
 	struct check *ck = user;
-	struct run *run = ck->run;
+	struct batch *b = ck->batch;
+	struct run *run = b->run;
 	const struct ocsp_answer *a = &res->answer;
 	struct revcheck_store_evidence *e;
 
@@ -128,7 +158,6 @@ static void on_ocsp(const struct revfetch_result *res, void *user)
 	e->url = ck->url;
 	e->answer = *a;
 	run->st->by_status[a->status]++;
-	add_done(run, ck->cert_id);
 	if (a->status == OCSP_ERROR) {
 		char what[600], hex[SERIAL_TEXT_MAX];
 
@@ -138,7 +167,10 @@ static void on_ocsp(const struct revfetch_result *res, void *user)
 			what[sizeof(what) - 1] = '\0'; /* cut to fit */
 		count_failure(run, a->transient, what, a->error);
 	}
-	free(ck);
+	if (--b->left == 0) {
+		add_done(run, b->first_id);
+		batch_free(b);
+	}
 }
 
 /*
@@ -252,50 +284,66 @@ static struct issuer *issuer_of(struct run *run,
 	return NULL;
 }
 
-/* Claims up to max certificates and queues their OCSP checks; those
- * with nothing to ask (no issuer, no responder) are finished at once.
- * The number claimed, or -1. */
-static long long claim(struct run *run, struct revfetch *rf, size_t max)
+/* Queues the OCSP checks of the batch just claimed (run->claimed);
+ * certificates with nothing to ask (no issuer, no responder) are
+ * finished at once, and so is a batch without any to ask. */
+static void ask_batch(struct run *run, struct revfetch *rf)
 {
-	long long n = revcheck_store_claim(run->db, run->inc->id, run->worker,
-					   run->cfg->database.lease_ms,
-					   run->floor, max, run->batch);
+	const struct revcheck_store_batch *cb = &run->claimed;
+	struct batch *b = xcalloc(1, sizeof(*b));
+
+	b->run = run;
+	b->first_id = cb->first_id;
+	b->checks = xcalloc(cb->n + 1, sizeof(*b->checks));
+	b->next = run->batches;
+	if (b->next != NULL)
+		b->next->prev = b;
+	run->batches = b;
+	b->left = 1; /* held until every check is queued */
+	for (size_t k = 0; k < cb->n; k++) {
+		const struct revcheck_store_cert *c = &cb->certs[k];
+		struct issuer *isr = issuer_of(run, c);
+		struct check *ck = &b->checks[k];
+
+		if (isr != NULL)
+			ck->url = run->opt->ocsp_url	? run->opt->ocsp_url
+				  : isr->row->nocsp > 0 ? isr->row->ocsp[0]
+							: NULL;
+		if (ck->url == NULL || !c->serial_ok)
+			continue;
+		ck->batch = b;
+		ck->cert_id = c->id;
+		if (revfetch_add_ocsp(rf, ck->url, isr->cert, &c->serial, ck) ==
+		    0)
+			b->left++;
+	}
+	if (--b->left == 0) {
+		add_done(run, b->first_id);
+		batch_free(b);
+	}
+}
+
+/* Claims the next batch and queues its checks: 1, 0 when the pass has
+ * nothing this worker could claim, or -1. */
+static int claim(struct run *run, struct revfetch *rf)
+{
+	int n = revcheck_store_claim(run->db, run->inc->id, run->worker,
+				     run->cfg->database.lease_ms, run->floor,
+				     &run->claimed);
 
 	if (n == 0 && run->floor > 0) {
-		/* Past the end: once more from the start, for rows whose
+		/* Past the end: once more from the start, for batches whose
 		 * lease ran out or that a claim held when we passed. */
 		run->floor = 0;
 		n = revcheck_store_claim(run->db, run->inc->id, run->worker,
-					 run->cfg->database.lease_ms, 0, max,
-					 run->batch);
+					 run->cfg->database.lease_ms, 0,
+					 &run->claimed);
 	}
-	if (n > 0)
-		run->floor = run->batch[n - 1].id;
-
-	for (long long k = 0; k < n; k++) {
-		const struct revcheck_store_cert *c = &run->batch[k];
-		struct issuer *isr = issuer_of(run, c);
-		const char *url = NULL;
-		struct check *ck;
-
-		if (isr != NULL)
-			url = run->opt->ocsp_url    ? run->opt->ocsp_url
-			      : isr->row->nocsp > 0 ? isr->row->ocsp[0]
-						    : NULL;
-		if (url == NULL || !c->serial_ok) {
-			add_done(run, c->id);
-			continue;
-		}
-		ck = xcalloc(1, sizeof(*ck));
-		ck->run = run;
-		ck->cert_id = c->id;
-		ck->url = url;
-		if (revfetch_add_ocsp(rf, url, isr->cert, &c->serial, ck) < 0) {
-			free(ck);
-			add_done(run, c->id);
-		}
-	}
-	return n;
+	if (n <= 0)
+		return n;
+	run->floor = run->claimed.first_id;
+	ask_batch(run, rf);
+	return 1;
 }
 
 /* Keeps this worker's claims from running out while it works. */
@@ -313,26 +361,19 @@ static int renew(struct run *run)
 /*
  * Claims and asks until the pass has nothing left that this worker could
  * claim and no other worker holds a claim, stepping the engine (CRLs
- * included) with at most about HIGH checks pending.  0, or -1 (logged).
+ * included), claiming a batch whenever fewer than LOW checks are
+ * pending.  0, or -1 (logged).
  */
 static int ask_pass(struct run *run, struct revfetch *rf)
 {
-	size_t max = (size_t)run->cfg->database.batch_size;
 	bool exhausted = false, told = false;
 
-	if (max > HIGH)
-		max = HIGH;
-	run->batch = xcalloc(max, sizeof(*run->batch));
 	run->renewed = mono();
 	for (;;) {
-		size_t pending = revfetch_pending(rf);
-
 		if (stop_requested)
 			return -1;
-		if (!exhausted && pending < HIGH / 2) {
-			long long n = claim(
-				run, rf,
-				HIGH - pending < max ? HIGH - pending : max);
+		while (!exhausted && revfetch_pending(rf) < LOW) {
+			int n = claim(run, rf);
 
 			if (n < 0)
 				return -1;
@@ -348,9 +389,10 @@ static int ask_pass(struct run *run, struct revfetch *rf)
 			if (others <= 0)
 				return others < 0 ? -1 : 0;
 			if (!told)
-				log_info("revcheck: %lld certificates claimed "
-					 "by other workers; waiting",
-					 others);
+				log_info("revcheck: %lld batch%s of "
+					 "certificates claimed by other "
+					 "workers; waiting",
+					 others, others == 1 ? "" : "es");
 			told = true;
 			nanosleep(&(struct timespec){ 0, WAIT_MS * 1000000L },
 				  NULL);
@@ -478,7 +520,10 @@ int revcheck_round(struct db *db, const struct config *cfg,
 	};
 	struct revcheck_store_issuer *rows = NULL;
 	size_t nrows = 0;
-	long long first_ev = 0, queued;
+	long long first_ev = 0;
+	long long batch = cfg->database.batch_size < BATCH_MAX
+				  ? cfg->database.batch_size
+				  : BATCH_MAX;
 	char host[128];
 	bool joined;
 	int rc = -1;
@@ -509,9 +554,9 @@ int revcheck_round(struct db *db, const struct config *cfg,
 		goto out;
 	}
 	/* Evidence rows after first_ev are this round's (this pass's). */
-	if (opt->use_ocsp ? revcheck_store_pass_begin(
-				    db, inc->id, cfg->database.lease_ms,
-				    &first_ev, &joined, &queued)
+	if (opt->use_ocsp ? revcheck_store_pass_begin(db, inc->id,
+						      cfg->database.lease_ms,
+						      batch, &first_ev, &joined)
 			  : revcheck_store_last_evidence(db, &first_ev))
 		goto out;
 	rc = round_ask(&run, first_ev);
@@ -521,7 +566,9 @@ out:
 	free(run.is);
 	free(run.ev);
 	free(run.done);
-	free(run.batch);
+	while (run.batches != NULL) /* abandoned: stopped or failed */
+		batch_free(run.batches);
+	revcheck_store_batch_release(&run.claimed);
 	revcheck_store_issuers_free(rows, nrows);
 	return rc;
 }

@@ -145,13 +145,14 @@ int revcheck_store_last_evidence(struct db *db, long long *id)
 }
 
 /* Opens a new pass of the locked row: 0, or -1. */
-static int pass_open(struct db *db, const char *const p[1],
-		     long long *first_evidence, long long *queued)
+static int pass_open(struct db *db, const char *const p[3],
+		     long long *first_evidence)
 {
+	const char *q[2] = { p[0], p[2] };
 	PGresult *res;
 
 	res = db_query(db,
-		       "WITH gone AS (DELETE FROM revcheck_queue"
+		       "WITH gone AS (DELETE FROM revcheck_batch"
 		       "  WHERE incident_id = $1)"
 		       " UPDATE revcheck_pass SET started_at = now(),"
 		       " first_evidence = (SELECT coalesce(max(id), 0)"
@@ -162,29 +163,30 @@ static int pass_open(struct db *db, const char *const p[1],
 		return -1;
 	*first_evidence = db_get_llong(res, 0, 0);
 	PQclear(res);
-	res = db_query(
-		db,
-		"INSERT INTO revcheck_queue (certificate_id, incident_id)"
-		" SELECT c.id, c.incident_id FROM certificate c"
-		" WHERE c.incident_id = $1 AND" STILL_TO_REVOKE,
-		1, p);
+	res = db_query(db,
+		       "INSERT INTO revcheck_batch (incident_id, first_id,"
+		       " last_id) SELECT $1, min(id), max(id) FROM"
+		       " (SELECT c.id, (row_number() OVER (ORDER BY c.id) - 1)"
+		       "  / $2::bigint AS k FROM certificate c"
+		       "  WHERE c.incident_id = $1 AND" STILL_TO_REVOKE ") x"
+		       " GROUP BY k",
+		       2, q);
 	if (res == NULL)
 		return -1;
-	*queued = strtoll(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
 	return 0;
 }
 
 int revcheck_store_pass_begin(struct db *db, long long incident_id,
-			      long long lease_ms, long long *first_evidence,
-			      bool *joined, long long *queued)
+			      long long lease_ms, long long batch,
+			      long long *first_evidence, bool *joined)
 {
-	char id[32], lease[48];
-	const char *p[2] = { num(id, incident_id), interval(lease, lease_ms) };
+	char id[32], lease[48], per[32];
+	const char *p[3] = { num(id, incident_id), interval(lease, lease_ms),
+			     num(per, batch > 0 ? batch : 1) };
 	PGresult *res;
 
 	*joined = false;
-	*queued = 0;
 	if (db_begin(db) < 0)
 		return -1;
 	/* The row is the pass's lock: processes starting together open
@@ -198,12 +200,12 @@ int revcheck_store_pass_begin(struct db *db, long long incident_id,
 	PQclear(res);
 	res = db_query(db,
 		       "SELECT p.first_evidence,"
-		       " EXISTS (SELECT 1 FROM revcheck_queue q"
-		       "  WHERE q.incident_id = $1)"
+		       " EXISTS (SELECT 1 FROM revcheck_batch b"
+		       "  WHERE b.incident_id = $1)"
 		       " AND (p.started_at > now() - $2::interval"
-		       "  OR EXISTS (SELECT 1 FROM revcheck_queue q"
-		       "  WHERE q.incident_id = $1 AND q.state = 'claimed'"
-		       "  AND q.lease_until >= now()))"
+		       "  OR EXISTS (SELECT 1 FROM revcheck_batch b"
+		       "  WHERE b.incident_id = $1 AND b.state = 'claimed'"
+		       "  AND b.lease_until >= now()))"
 		       " FROM revcheck_pass p WHERE p.incident_id = $1"
 		       " FOR UPDATE",
 		       2, p);
@@ -212,7 +214,7 @@ int revcheck_store_pass_begin(struct db *db, long long incident_id,
 	*joined = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 	*first_evidence = db_get_llong(res, 0, 0);
 	PQclear(res);
-	if (!*joined && pass_open(db, p, first_evidence, queued) < 0)
+	if (!*joined && pass_open(db, p, first_evidence) < 0)
 		goto fail;
 	return db_commit(db);
 fail:
@@ -220,50 +222,67 @@ fail:
 	return -1;
 }
 
-long long revcheck_store_claim(struct db *db, long long incident_id,
-			       const char *worker, long long lease_ms,
-			       long long after, size_t max,
-			       struct revcheck_store_cert *out)
+void revcheck_store_batch_release(struct revcheck_store_batch *b)
 {
-	char id[32], lim[32], lease[48], from[32];
-	const char *p[5] = { num(id, incident_id), num(lim, (long long)max),
-			     interval(lease, lease_ms), worker,
-			     num(from, after) };
-	PGresult *res;
-	long long n;
+	free(b->certs);
+	b->certs = NULL;
+	b->n = b->cap = 0;
+}
 
-	res = db_query(
-		db,
-		"WITH mine AS (UPDATE revcheck_queue q SET state = 'claimed',"
-		"  lease_until = now() + $3::interval, worker = $4"
-		"  WHERE q.certificate_id IN (SELECT certificate_id"
-		"   FROM revcheck_queue WHERE incident_id = $1"
-		"   AND certificate_id > $5"
-		"   AND (state = 'pending' OR lease_until < now())"
-		"   ORDER BY certificate_id LIMIT $2 FOR UPDATE SKIP LOCKED)"
-		"  RETURNING q.certificate_id)"
-		" SELECT c.id, encode(c.serial, 'hex'), c.issuer_id,"
-		" c.issuer_name IS NULL"
-		" FROM mine JOIN certificate c ON c.id = mine.certificate_id"
-		" ORDER BY c.id",
-		5, p);
+int revcheck_store_claim(struct db *db, long long incident_id,
+			 const char *worker, long long lease_ms,
+			 long long after, struct revcheck_store_batch *out)
+{
+	char id[32], lease[48], from[32];
+	const char *p[4] = { num(id, incident_id), interval(lease, lease_ms),
+			     worker, num(from, after) };
+	PGresult *res;
+	int rows;
+
+	/* A batch whose certificates were all revoked since still comes
+	 * back, as one row without a certificate. */
+	res = db_query(db,
+		       "WITH b AS (UPDATE revcheck_batch SET state = 'claimed',"
+		       "  lease_until = now() + $2::interval, worker = $3"
+		       "  WHERE (incident_id, first_id) = (SELECT incident_id,"
+		       "   first_id FROM revcheck_batch WHERE incident_id = $1"
+		       "   AND first_id > $4"
+		       "   AND (state = 'pending' OR lease_until < now())"
+		       "   ORDER BY first_id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+		       "  RETURNING first_id, last_id)"
+		       " SELECT b.first_id, c.id, encode(c.serial, 'hex'),"
+		       " c.issuer_id, c.issuer_name IS NULL"
+		       " FROM b LEFT JOIN certificate c ON c.incident_id = $1"
+		       " AND c.id BETWEEN b.first_id AND b.last_id"
+		       " AND" STILL_TO_REVOKE " ORDER BY c.id",
+		       4, p);
 	if (res == NULL)
 		return -1;
-	n = PQntuples(res);
-	for (int r = 0; r < n && (size_t)r < max; r++) {
-		struct revcheck_store_cert *c = &out[r];
+	rows = PQntuples(res);
+	out->n = 0;
+	if (rows == 0) {
+		PQclear(res);
+		return 0;
+	}
+	out->first_id = db_get_llong(res, 0, 0);
+	xgrow(&out->certs, &out->cap, (size_t)rows, sizeof(*out->certs));
+	for (int r = 0; r < rows; r++) {
+		struct revcheck_store_cert *c = &out->certs[out->n];
 		char why[128];
 
-		c->id = db_get_llong(res, r, 0);
+		if (PQgetisnull(res, r, 1))
+			continue;
+		c->id = db_get_llong(res, r, 1);
 		c->serial_ok = serial_from_stored_hex(&c->serial,
-						      PQgetvalue(res, r, 1),
+						      PQgetvalue(res, r, 2),
 						      why, sizeof(why)) == 0;
 		c->issuer_id =
-			PQgetisnull(res, r, 2) ? -1 : db_get_llong(res, r, 2);
-		c->issuer_unknown = strcmp(PQgetvalue(res, r, 3), "t") == 0;
+			PQgetisnull(res, r, 3) ? -1 : db_get_llong(res, r, 3);
+		c->issuer_unknown = strcmp(PQgetvalue(res, r, 4), "t") == 0;
+		out->n++;
 	}
 	PQclear(res);
-	return n;
+	return 1;
 }
 
 int revcheck_store_renew(struct db *db, const char *worker, long long lease_ms)
@@ -271,7 +290,7 @@ int revcheck_store_renew(struct db *db, const char *worker, long long lease_ms)
 	char lease[48];
 	const char *p[2] = { worker, interval(lease, lease_ms) };
 	PGresult *res = db_query(db,
-				 "UPDATE revcheck_queue"
+				 "UPDATE revcheck_batch"
 				 " SET lease_until = now() + $2::interval"
 				 " WHERE worker = $1 AND state = 'claimed'",
 				 2, p);
@@ -286,7 +305,7 @@ long long revcheck_store_give_back(struct db *db, const char *worker)
 {
 	const char *p[1] = { worker };
 	PGresult *res = db_query(db,
-				 "UPDATE revcheck_queue SET state = 'pending',"
+				 "UPDATE revcheck_batch SET state = 'pending',"
 				 " lease_until = NULL, worker = NULL"
 				 " WHERE worker = $1 AND state = 'claimed'",
 				 1, p);
@@ -306,7 +325,7 @@ long long revcheck_store_queued_elsewhere(struct db *db, long long incident_id,
 	const char *p[2] = { num(id, incident_id), worker };
 	PGresult *res =
 		db_query(db,
-			 "SELECT count(*) FROM revcheck_queue"
+			 "SELECT count(*) FROM revcheck_batch"
 			 " WHERE incident_id = $1 AND (state = 'pending'"
 			 " OR worker IS DISTINCT FROM $2)",
 			 2, p);
@@ -360,10 +379,12 @@ static int copy_evidence(struct db *db,
 	return db_copy_end(c, NULL, NULL);
 }
 
-int revcheck_store_record(struct db *db, const char *worker,
+int revcheck_store_record(struct db *db, long long incident_id,
+			  const char *worker,
 			  const struct revcheck_store_evidence *ev, size_t nev,
 			  const long long *done, size_t ndone)
 {
+	char id[32];
 	char *ids = NULL;
 	PGresult *res;
 	int rc = -1;
@@ -375,16 +396,17 @@ int revcheck_store_record(struct db *db, const char *worker,
 	if (nev > 0 && copy_evidence(db, ev, nev) < 0)
 		goto out;
 	if (ndone > 0) {
-		const char *p[2] = { worker, NULL };
+		const char *p[3] = { num(id, incident_id), worker, NULL };
 
 		ids = id_array(done, ndone);
 		if (ids == NULL)
 			goto out;
-		p[1] = ids;
-		res = db_query(db,
-			       "DELETE FROM revcheck_queue WHERE worker = $1"
-			       " AND certificate_id = ANY ($2::bigint[])",
-			       2, p);
+		p[2] = ids;
+		res = db_query(
+			db,
+			"DELETE FROM revcheck_batch WHERE incident_id = $1"
+			" AND worker = $2 AND first_id = ANY ($3::bigint[])",
+			3, p);
 		if (res == NULL)
 			goto out;
 		PQclear(res);

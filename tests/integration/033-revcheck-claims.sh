@@ -55,7 +55,7 @@ a=$!
 certrecall --set database.batch_size=5 revcheck claims --no-crl --json >b.json 2>b.err &
 b=$!
 for _ in $(seq 1 50); do
-	[ "$(db_sql -c "SELECT count(DISTINCT worker) FROM revcheck_queue WHERE state = 'claimed'" 2>/dev/null)" = 2 ] && break
+	[ "$(db_sql -c "SELECT count(DISTINCT worker) FROM revcheck_batch WHERE state = 'claimed'" 2>/dev/null)" = 2 ] && break
 	sleep 0.1
 done
 kill -CONT "$resp"
@@ -71,7 +71,7 @@ expect "the two rounds' answers add up to the certificates" $N \
 	"$(jq -s 'map(.answers) | add' a.json b.json)"
 expect "both rounds see every answer of the pass: none unanswered" "0 0" \
 	"$(jq -s -r 'map(.unanswered | tostring) | join(" ")' a.json b.json)"
-expect "the queue is empty after the pass" 0 "$(db_sql -c "SELECT count(*) FROM revcheck_queue")"
+expect "the queue is empty after the pass" 0 "$(db_sql -c "SELECT count(*) FROM revcheck_batch")"
 echo "# answers: a $(jq .answers a.json), b $(jq .answers b.json)"
 
 # The pass is over: the next round asks again about every certificate
@@ -82,27 +82,28 @@ expect "and asks about each certificate still to revoke once more" $L "$(times 2
 
 # A pass left behind by a worker that died (its leases ran out, long
 # ago) is opened anew: every certificate asked once, none left.
-db_sql -c "INSERT INTO revcheck_queue (certificate_id, incident_id, state, lease_until, worker)
-	SELECT id, incident_id, 'claimed', now() - interval '1 hour', 'gone:1' FROM certificate;
+db_sql -c "INSERT INTO revcheck_batch (incident_id, first_id, last_id, state, lease_until, worker)
+	SELECT incident_id, min(id), max(id), 'claimed', now() - interval '1 hour', 'gone:1' FROM certificate GROUP BY 1;
 	UPDATE revcheck_pass SET started_at = now() - interval '2 hours'" >/dev/null
 ok "a round after a worker died succeeds" certrecall revcheck claims --no-crl
 expect "and asks about each certificate still to revoke once more" $L "$(times 3)"
-expect "the dead worker's claims are gone" 0 "$(db_sql -c "SELECT count(*) FROM revcheck_queue")"
+expect "the dead worker's claims are gone" 0 "$(db_sql -c "SELECT count(*) FROM revcheck_batch")"
 
-# A live pass: ten certificates held by another worker for two seconds,
-# the rest pending.  The round joins it, asks about the rest, waits for
-# the lease to end, then asks about the ten: each once.
-db_sql -c "INSERT INTO revcheck_queue (certificate_id, incident_id, state, lease_until, worker)
-	SELECT id, incident_id, CASE WHEN busy THEN 'claimed' ELSE 'pending' END,
+# A live pass: a batch of ten certificates held by another worker for
+# two seconds, one of the rest pending.  The round joins it, asks about
+# the rest, waits for the lease to end, then asks about the ten: each
+# once.
+db_sql -c "INSERT INTO revcheck_batch (incident_id, first_id, last_id, state, lease_until, worker)
+	SELECT incident_id, min(id), max(id), CASE WHEN busy THEN 'claimed' ELSE 'pending' END,
 	CASE WHEN busy THEN now() + interval '2 seconds' END, CASE WHEN busy THEN 'busy:1' END
 	FROM (SELECT id, incident_id, row_number() OVER (ORDER BY id) <= 10 AS busy
-	FROM certificate WHERE revoked_at IS NULL) c;
+	FROM certificate WHERE revoked_at IS NULL) c GROUP BY 1, busy;
 	UPDATE revcheck_pass SET started_at = now()" >/dev/null
 out=$(certrecall revcheck claims --no-crl 2>&1)
 expect "a round joining a live pass succeeds" 0 $?
-contains "and says it waits for the other worker" "10 certificates claimed by other workers; waiting" "$out"
+contains "and says it waits for the other worker" "1 batch of certificates claimed by other workers; waiting" "$out"
 expect "each certificate still to revoke asked once more" $L "$(times 4)"
-expect "the queue is empty again" 0 "$(db_sql -c "SELECT count(*) FROM revcheck_queue")"
+expect "the queue is empty again" 0 "$(db_sql -c "SELECT count(*) FROM revcheck_batch")"
 
 # SIGINT during the pass: the round stops, gives back what it claimed
 # (here from a responder that never answers) and exits 75; the next
@@ -114,15 +115,15 @@ sleep 0.3
 "$CERTRECALL_BIN" --set database.batch_size=5 revcheck claims --no-crl --ocsp http://127.0.0.1:$((P + 1))/ >int.out 2>&1 &
 c=$!
 for _ in $(seq 1 50); do
-	[ "$(db_sql -c "SELECT count(*) FROM revcheck_queue WHERE state = 'claimed'" 2>/dev/null)" -gt 0 ] 2>/dev/null && break
+	[ "$(db_sql -c "SELECT count(*) FROM revcheck_batch WHERE state = 'claimed'" 2>/dev/null)" -gt 0 ] 2>/dev/null && break
 	sleep 0.1
 done
 kill -INT $c
 wait $c
 expect "a round stopped by SIGINT exits 75" 75 $?
 contains "and says what it gave back" "interrupted: gave back" "$(cat int.out)"
-expect "nothing stays claimed" "0|$L" \
-	"$(db_sql -c "SELECT count(*) FILTER (WHERE state = 'claimed'), count(*) FROM revcheck_queue")"
+expect "nothing stays claimed, every batch is back" "0|$((L / 5))" \
+	"$(db_sql -c "SELECT count(*) FILTER (WHERE state = 'claimed'), count(*) FROM revcheck_batch")"
 ok "the next round succeeds" certrecall revcheck claims --no-crl
 expect "and asks about each certificate once more" $L "$(times 5)"
 finish

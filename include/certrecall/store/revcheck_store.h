@@ -1,7 +1,7 @@
 /*
  * revcheck_store - the SQL of `certrecall revcheck`: the incident's
- * issuers, the pass of work (sql/021_revcheck_claims.sql) claimed in
- * batches with FOR UPDATE SKIP LOCKED under a lease, the OCSP evidence
+ * issuers, the pass of work (sql/021_revcheck_claims.sql) claimed batch
+ * by batch with FOR UPDATE SKIP LOCKED under a lease, the OCSP evidence
  * written by COPY, and the round's counts.  Every function logs its own
  * failure once and returns -1.
  */
@@ -40,16 +40,16 @@ int revcheck_store_last_evidence(struct db *db, long long *id);
 /*
  * Joins the incident's open pass, or opens a new one: every certificate
  * still to revoke (unrevoked, unexpired at certrecall_now()) queued
- * once.  A pass is open while it has queued certificates and is younger
- * than lease_ms or some worker holds a live lease in it.  Sets
- * *first_evidence (the pass's evidence is above it), *joined, and
- * *queued (certificates queued when opening; 0 when joining).  0, or -1.
+ * once, in batches of batch consecutive ones.  A pass is open while it
+ * has batches and is younger than lease_ms or some worker holds a live
+ * lease in it.  Sets *first_evidence (the pass's evidence is above it)
+ * and *joined.  0, or -1.
  */
 int revcheck_store_pass_begin(struct db *db, long long incident_id,
-			      long long lease_ms, long long *first_evidence,
-			      bool *joined, long long *queued);
+			      long long lease_ms, long long batch,
+			      long long *first_evidence, bool *joined);
 
-/* A claimed certificate. */
+/* A certificate of a claimed batch. */
 struct revcheck_store_cert {
 	long long id;
 	long long issuer_id; /* -1 when not linked to an issuer */
@@ -58,27 +58,33 @@ struct revcheck_store_cert {
 	struct serial serial;
 };
 
+/* A claimed batch: its certificates still to revoke, in id order. */
+struct revcheck_store_batch {
+	long long first_id; /* the batch's key */
+	struct revcheck_store_cert *certs;
+	size_t n, cap; /* certs is reused from claim to claim */
+};
+
 /*
- * Claims up to max queued certificates of the pass with ids above after
- * (pending, or claimed under a lease that ran out) for worker, leased
- * for lease_ms, in id order, skipping rows other claims hold.  Fills
- * out[0..max) and returns how many, or -1.  (after keeps a long pass
- * from scanning the rows it has finished again at every claim.)
+ * Claims the pass's next batch whose first id is above after (pending,
+ * or claimed under a lease that ran out) for worker, leased for
+ * lease_ms, skipping batches other claims hold.  Returns 1 with *out
+ * filled (n may be 0: all revoked since), 0 when there is none, or -1.
+ * (after keeps a long pass from scanning what it has finished again.)
  */
-long long revcheck_store_claim(struct db *db, long long incident_id,
-			       const char *worker, long long lease_ms,
-			       long long after, size_t max,
-			       struct revcheck_store_cert *out);
+int revcheck_store_claim(struct db *db, long long incident_id,
+			 const char *worker, long long lease_ms,
+			 long long after, struct revcheck_store_batch *out);
 
 /* Extends worker's leases to lease_ms from now.  0, or -1. */
 int revcheck_store_renew(struct db *db, const char *worker, long long lease_ms);
 
-/* Puts worker's claims back in the queue (on the way out after an
- * error).  The number given back, or -1. */
+/* Puts worker's batches back in the pass, whole (on the way out after an
+ * error or a signal).  The number of batches given back, or -1. */
 long long revcheck_store_give_back(struct db *db, const char *worker);
 
-/* Certificates of the pass still queued that worker has not claimed:
- * pending, or claimed by other workers.  The count, or -1. */
+/* Batches of the pass still queued that worker does not hold: pending,
+ * or claimed by other workers.  The count, or -1. */
 long long revcheck_store_queued_elsewhere(struct db *db, long long incident_id,
 					  const char *worker);
 
@@ -90,13 +96,18 @@ struct revcheck_store_evidence {
 };
 
 /*
- * Stores ev[0..nev) as OCSP evidence rows (one COPY) and takes done[0..
- * ndone) (certificates finished, answered or not) out of worker's claims,
- * in one transaction.  0, or -1 (nothing stored).
+ * Stores ev[0..nev) as OCSP evidence rows (one COPY) and takes the
+ * batches done[0..ndone) (first ids: every certificate of them finished,
+ * answered or not) out of worker's claims, in one transaction.  0, or -1
+ * (nothing stored).
  */
-int revcheck_store_record(struct db *db, const char *worker,
+int revcheck_store_record(struct db *db, long long incident_id,
+			  const char *worker,
 			  const struct revcheck_store_evidence *ev, size_t nev,
 			  const long long *done, size_t ndone);
+
+/* Frees what revcheck_store_claim allocated in b. */
+void revcheck_store_batch_release(struct revcheck_store_batch *b);
 
 /* Certificates still to revoke (unrevoked, unexpired).  The count, or
  * -1. */
