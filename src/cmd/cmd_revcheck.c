@@ -174,11 +174,10 @@ int cmd_revcheck(struct cli *cli, int argc, char **argv)
 		int r = revcheck_round(cli->db, cli->cfg, inc, &o.opt, &st);
 
 		if (r == REVCHECK_INTERRUPTED)
-			log_warn(
-				"revcheck: interrupted: gave back %lld claimed "
-				"certificates, the next round asks them at "
-				"once",
-				st.given_back);
+			log_warn("revcheck: interrupted: gave back %lld "
+				 "claimed batch%s of certificates, the next "
+				 "round asks them at once",
+				 st.given_back, st.given_back == 1 ? "" : "es");
 		if (r < 0) {
 			rc = r == REVCHECK_NO_ISSUER	? EX_CONFIG
 			     : r == REVCHECK_BAD_ISSUER ? EX_DATAERR

@@ -121,7 +121,7 @@ done
 kill -INT $c
 wait $c
 expect "a round stopped by SIGINT exits 75" 75 $?
-contains "and says what it gave back" "interrupted: gave back" "$(cat int.out)"
+contains "and says what it gave back" "claimed batches of certificates, the next round asks them at once" "$(cat int.out)"
 expect "nothing stays claimed, every batch is back" "0|$((L / 5))" \
 	"$(db_sql -c "SELECT count(*) FILTER (WHERE state = 'claimed'), count(*) FROM revcheck_batch")"
 ok "the next round succeeds" certrecall revcheck claims --no-crl
