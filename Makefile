@@ -137,6 +137,7 @@ fuzz: deps | $(B)/fuzz
 			-fsanitize=fuzzer,address,undefined \
 			-o $(B)/fuzz/$$name $$f $(PURE_SRC) \
 			$$([ $$what = certinfo ] && echo src/core/certinfo.c) \
+			$$([ $$what = ocsp ] && echo src/core/ocsp.c) \
 			$$([ $$what = bounces ] && echo src/core/bounces.c \
 				src/base/log.c src/base/clock.c \
 				$$(pkg-config --cflags --libs gmime-3.0)) \

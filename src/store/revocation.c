@@ -27,10 +27,23 @@
 #define MAX_LINE 1024
 #define CRL_FETCH_ROWS 50000 /* certificates per FETCH when matching a CRL */
 
+/* v in decimal, for a query parameter: 32 bytes hold any long long. */
+static const char *num(char buf[32], long long v)
+{
+	if (snprintf(buf, 32, "%lld", v) >= 32)
+		buf[0] = '\0'; /* cannot happen */
+	return buf;
+}
+
+/* out needs 2 * n + 1 bytes. */
 static void hexstr(const unsigned char *b, size_t n, char *out)
 {
-	for (size_t i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hex[b[i] >> 4];
+		out[2 * i + 1] = hex[b[i] & 0xf];
+	}
 	out[2 * n] = '\0';
 }
 
@@ -53,6 +66,129 @@ static int certid_hashes(X509 *ca, char name_hash[41], char key_hash[41])
 	return 0;
 }
 
+/* Stores one issuer certificate (or adds the URLs to it).  0, or -1
+ * (logged). */
+static int add_issuer(struct db *db, const char *id, X509 *ca,
+		      const char *ocsp_url, const char *crl_url,
+		      const char *path, int nth)
+{
+	char nh[41], kh[41], ski[129] = "";
+	const ASN1_OCTET_STRING *k = X509_get0_subject_key_id(ca);
+	char *subject = NULL, *pem = NULL, *data;
+	BIO *mem;
+	long len;
+	PGresult *res;
+	const char *params[8];
+
+	if (certid_hashes(ca, nh, kh) < 0)
+		return log_error("%s: certificate %d cannot be read", path,
+				 nth);
+	if (k != NULL && k->length <= 64)
+		hexstr(k->data, (size_t)k->length, ski);
+	mem = BIO_new(BIO_s_mem());
+	if (mem == NULL || PEM_write_bio_X509(mem, ca) != 1) {
+		BIO_free(mem);
+		return log_error("%s: certificate %d cannot be written", path,
+				 nth);
+	}
+	len = BIO_get_mem_data(mem, &data);
+	pem = xstrndup(data, (size_t)len);
+	BIO_free(mem);
+	subject = certinfo_name_text(X509_get_subject_name(ca));
+	params[0] = id;
+	params[1] = subject;
+	params[2] = ski[0] ? ski : NULL;
+	params[3] = nh;
+	params[4] = kh;
+	params[5] = pem;
+	params[6] = ocsp_url;
+	params[7] = crl_url;
+	res = db_query(db,
+		       "INSERT INTO issuer (incident_id, subject, key_id,"
+		       " name_hash, key_hash, pem, ocsp_urls, crl_urls)"
+		       " VALUES ($1, $2, decode($3, 'hex'), decode($4, 'hex'),"
+		       " decode($5, 'hex'), $6,"
+		       " CASE WHEN $7::text IS NULL THEN '{}'"
+		       " ELSE ARRAY[$7::text] END,"
+		       " CASE WHEN $8::text IS NULL THEN '{}'"
+		       " ELSE ARRAY[$8::text] END)"
+		       " ON CONFLICT (incident_id, subject, key_id) DO UPDATE"
+		       " SET ocsp_urls = array(SELECT DISTINCT u FROM"
+		       " unnest(issuer.ocsp_urls || EXCLUDED.ocsp_urls) u),"
+		       " crl_urls = array(SELECT DISTINCT u FROM"
+		       " unnest(issuer.crl_urls || EXCLUDED.crl_urls) u)",
+		       8, params);
+	free(subject);
+	free(pem);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * Links the incident's certificates to its issuers by subject.  Identity
+ * is (issuer, serial): list rows loaded before the incident had an
+ * issuer take it when it now has exactly one, as an import would have.
+ * A row whose serial that issuer already has (the same certificate
+ * loaded from its PEM too) stays unknown rather than collide.  0, or -1.
+ */
+static int link_issuers(struct db *db, const char *id)
+{
+	static const char *const link[] = {
+		"UPDATE certificate c SET issuer_id = i.id FROM issuer i"
+		" WHERE c.incident_id = $1 AND i.incident_id = $1"
+		" AND c.issuer_name = i.subject"
+		" AND c.issuer_id IS DISTINCT FROM i.id",
+		"UPDATE certificate c SET issuer_name = i.subject,"
+		" issuer_id = i.id FROM issuer i"
+		" WHERE c.incident_id = $1 AND i.incident_id = $1"
+		" AND c.issuer_name IS NULL AND c.issuer_id IS NULL"
+		" AND (SELECT count(*) FROM issuer j"
+		"  WHERE j.incident_id = $1) = 1"
+		" AND NOT EXISTS (SELECT 1 FROM certificate d"
+		"  WHERE d.incident_id = $1 AND d.serial = c.serial"
+		"  AND d.issuer_name = i.subject)",
+		"UPDATE replacement r SET issuer_name = i.subject"
+		" FROM issuer i"
+		" WHERE r.incident_id = $1 AND i.incident_id = $1"
+		" AND r.issuer_name IS NULL"
+		" AND (SELECT count(*) FROM issuer j"
+		"  WHERE j.incident_id = $1) = 1"
+		" AND NOT EXISTS (SELECT 1 FROM replacement d"
+		"  WHERE d.incident_id = $1 AND d.serial = r.serial"
+		"  AND d.issuer_name = i.subject)",
+	};
+	const char *p[1] = { id };
+
+	for (size_t k = 0; k < sizeof(link) / sizeof(link[0]); k++) {
+		PGresult *res = db_query(db, link[k], 1, p);
+
+		if (res == NULL)
+			return -1;
+		PQclear(res);
+	}
+	return 0;
+}
+
+/* After PEM_read_X509 returned NULL: the end of the file (no further
+ * BEGIN line), or a certificate that does not parse (-1, logged). */
+static int pem_end(const char *path, int nth)
+{
+	unsigned long e = ERR_peek_last_error();
+	char why[200];
+
+	if (e == 0 || (ERR_GET_LIB(e) == ERR_LIB_PEM &&
+		       ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
+		ERR_clear_error();
+		return 0;
+	}
+	ERR_error_string_n(e, why, sizeof(why));
+	ERR_clear_error();
+	return log_error("%s: certificate %d does not parse as PEM: %s", path,
+			 nth, why);
+}
+
 int revocation_add_issuers(struct db *db, const struct incident *inc,
 			   const char *path, const char *ocsp_url,
 			   const char *crl_url)
@@ -65,124 +201,26 @@ int revocation_add_issuers(struct db *db, const struct incident *inc,
 
 	if (f == NULL)
 		return log_error("%s: cannot open: %s", path, strerror(errno));
-	snprintf(id, sizeof(id), "%lld", inc->id);
+	num(id, inc->id);
 	if (db_begin(db) < 0)
 		goto out;
+	ERR_clear_error();
 	while ((ca = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
-		char nh[41], kh[41], ski[129] = "";
-		const ASN1_OCTET_STRING *k = X509_get0_subject_key_id(ca);
-		char *subject = NULL, *pem = NULL;
-		BIO *mem = BIO_new(BIO_s_mem());
-		char *data;
-		long len;
-		PGresult *res;
-		const char *params[8];
+		int r = add_issuer(db, id, ca, ocsp_url, crl_url, path, n + 1);
 
-		if (certid_hashes(ca, nh, kh) < 0) {
-			log_error("%s: certificate %d cannot be read", path,
-				  n + 1);
-			X509_free(ca);
-			BIO_free(mem);
-			goto rollback;
-		}
-		if (k != NULL && k->length <= 64)
-			hexstr(k->data, (size_t)k->length, ski);
-		PEM_write_bio_X509(mem, ca);
-		len = BIO_get_mem_data(mem, &data);
-		pem = xstrndup(data, (size_t)len);
-		subject = certinfo_name_text(X509_get_subject_name(ca));
-		params[0] = id;
-		params[1] = subject;
-		params[2] = ski[0] ? ski : NULL;
-		params[3] = nh;
-		params[4] = kh;
-		params[5] = pem;
-		params[6] = ocsp_url;
-		params[7] = crl_url;
-		res = db_query(
-			db,
-			"INSERT INTO issuer (incident_id, subject, key_id,"
-			" name_hash, key_hash, pem, ocsp_urls, crl_urls)"
-			" VALUES ($1, $2, decode($3, 'hex'), decode($4, 'hex'),"
-			" decode($5, 'hex'), $6,"
-			" CASE WHEN $7::text IS NULL THEN '{}'"
-			" ELSE ARRAY[$7::text] END,"
-			" CASE WHEN $8::text IS NULL THEN '{}'"
-			" ELSE ARRAY[$8::text] END)"
-			" ON CONFLICT (incident_id, subject, key_id) DO UPDATE"
-			" SET ocsp_urls = array(SELECT DISTINCT u FROM"
-			" unnest(issuer.ocsp_urls || EXCLUDED.ocsp_urls) u),"
-			" crl_urls = array(SELECT DISTINCT u FROM"
-			" unnest(issuer.crl_urls || EXCLUDED.crl_urls) u)",
-			8, params);
-		free(subject);
-		free(pem);
-		BIO_free(mem);
 		X509_free(ca);
-		if (res == NULL)
+		if (r < 0)
 			goto rollback;
-		PQclear(res);
 		n++;
 	}
-	ERR_clear_error(); /* the end of the file reads as an error */
+	if (pem_end(path, n + 1) < 0)
+		goto rollback;
 	if (n == 0) {
 		log_error("%s: no PEM certificate in the file", path);
 		goto rollback;
 	}
-	/* Certificates name their issuer; link them by subject. */
-	{
-		const char *p[1] = { id };
-		PGresult *res = db_query(
-			db,
-			"UPDATE certificate c SET issuer_id = i.id FROM issuer "
-			"i"
-			" WHERE c.incident_id = $1 AND i.incident_id = $1"
-			" AND c.issuer_name = i.subject"
-			" AND c.issuer_id IS DISTINCT FROM i.id",
-			1, p);
-
-		if (res == NULL)
-			goto rollback;
-		PQclear(res);
-	}
-	/*
-	 * Identity is (issuer, serial): list rows loaded before the
-	 * incident had an issuer take it when it now has exactly one, as
-	 * an import would have.  A row whose serial that issuer already
-	 * has (the same certificate loaded from its PEM too) stays
-	 * unknown rather than collide.
-	 */
-	{
-		static const char *const link[] = {
-			"UPDATE certificate c SET issuer_name = i.subject,"
-			" issuer_id = i.id FROM issuer i"
-			" WHERE c.incident_id = $1 AND i.incident_id = $1"
-			" AND c.issuer_name IS NULL AND c.issuer_id IS NULL"
-			" AND (SELECT count(*) FROM issuer j"
-			"  WHERE j.incident_id = $1) = 1"
-			" AND NOT EXISTS (SELECT 1 FROM certificate d"
-			"  WHERE d.incident_id = $1 AND d.serial = c.serial"
-			"  AND d.issuer_name = i.subject)",
-			"UPDATE replacement r SET issuer_name = i.subject"
-			" FROM issuer i"
-			" WHERE r.incident_id = $1 AND i.incident_id = $1"
-			" AND r.issuer_name IS NULL"
-			" AND (SELECT count(*) FROM issuer j"
-			"  WHERE j.incident_id = $1) = 1"
-			" AND NOT EXISTS (SELECT 1 FROM replacement d"
-			"  WHERE d.incident_id = $1 AND d.serial = r.serial"
-			"  AND d.issuer_name = i.subject)",
-		};
-		const char *p[1] = { id };
-
-		for (size_t k = 0; k < sizeof(link) / sizeof(link[0]); k++) {
-			PGresult *res = db_query(db, link[k], 1, p);
-
-			if (res == NULL)
-				goto rollback;
-			PQclear(res);
-		}
-	}
+	if (link_issuers(db, id) < 0)
+		goto rollback;
 	{
 		json_t *d = json_pack("{s:s,s:i}", "file", path, "issuers", n);
 		char *t = json_dumps(d, JSON_COMPACT);
@@ -220,7 +258,9 @@ const char *revocation_reason_name(int code, char *buf, size_t len)
 		return "none";
 	if (code >= 0 && code <= 10 && reasons[code] != NULL)
 		return reasons[code];
-	snprintf(buf, len, "unknown (%d)", code);
+	/* Cut to fit a buffer too small, still a name. */
+	if (snprintf(buf, len, "unknown (%d)", code) < 0)
+		return "unknown";
 	return buf;
 }
 
@@ -240,34 +280,63 @@ static int parse_reason(const char *s)
 	return -2;
 }
 
-int revocation_import(struct db *db, const struct incident *inc,
-		      const char *path, struct revocation_import_stats *st)
+/* One line of a revocations file into the COPY: 0, 1 to skip it (blank,
+ * comment, header), or -1 (logged as FILE:LINE). */
+static int import_line(struct db_copy *c, char *line, const char *path,
+		       long long lineno)
 {
-	FILE *f = fopen(path, "r");
-	char line[MAX_LINE], id[32], err[256];
-	struct db_copy *c = NULL;
-	PGresult *res;
-	int rc = -1;
+	char *fields[3] = { NULL, NULL, NULL };
+	char *save = NULL, *tok, err[256];
+	struct serial s;
+	time_t t;
+	int nf = 0, reason;
 
-	memset(st, 0, sizeof(*st));
-	if (f == NULL)
-		return log_error("%s: cannot open: %s", path, strerror(errno));
-	snprintf(id, sizeof(id), "%lld", inc->id);
-	if (db_begin(db) < 0)
-		goto out;
+	if (line[0] == '\0' || line[0] == '#')
+		return 1;
+	for (tok = strtok_r(line, ",", &save); tok && nf < 3;
+	     tok = strtok_r(NULL, ",", &save))
+		fields[nf++] = tok + strspn(tok, " \t\"");
+	for (int i = 0; i < nf; i++)
+		fields[i][strcspn(fields[i], "\"")] = '\0';
+	if (lineno == 1 && nf >= 1 && strcasecmp(fields[0], "serial") == 0)
+		return 1;
+	if (nf < 2)
+		return log_error("%s:%lld: expected serial,revoked_at[,reason]",
+				 path, lineno);
+	if (serial_parse(&s, fields[0], strlen(fields[0]), 16, err,
+			 sizeof(err)) < 0 ||
+	    utctime_parse(fields[1], &t, NULL, err, sizeof(err)) < 0)
+		return log_error("%s:%lld: %s", path, lineno, err);
+	reason = nf == 3 ? parse_reason(fields[2]) : -1;
+	if (reason == -2)
+		return log_error("%s:%lld: \"%s\" is not a CRLReason", path,
+				 lineno, fields[2]);
+	db_copy_llong(c, lineno);
+	db_copy_bytea(c, s.b, s.len);
+	db_copy_time(c, t);
+	if (reason >= 0)
+		db_copy_llong(c, reason);
+	else
+		db_copy_text(c, NULL);
+	return db_copy_row_end(c) < 0 ? -1 : 0;
+}
+
+/* The file's lines into the temporary table import_revocation, all or
+ * nothing.  0, or -1 (logged). */
+static int import_copy(struct db *db, FILE *f, const char *path,
+		       struct revocation_import_stats *st)
+{
+	char line[MAX_LINE];
+	struct db_copy *c;
+
 	if (db_exec(db, "CREATE TEMP TABLE import_revocation (line bigint,"
 			" serial bytea, revoked_at timestamptz,"
 			" reason smallint) ON COMMIT DROP") < 0)
-		goto rollback;
+		return -1;
 	c = db_copy_begin(db, "COPY import_revocation FROM STDIN");
 	if (c == NULL)
-		goto rollback;
+		return -1;
 	while (fgets(line, sizeof(line), f) != NULL) {
-		char *fields[3] = { NULL, NULL, NULL };
-		char *save = NULL, *tok;
-		struct serial s;
-		time_t t;
-		int nf = 0, reason;
 		size_t len = strcspn(line, "\r\n");
 
 		st->lines++;
@@ -276,75 +345,63 @@ int revocation_import(struct db *db, const struct incident *inc,
 			goto abort;
 		}
 		line[len] = '\0';
-		if (len == 0 || line[0] == '#')
-			continue;
-		for (tok = strtok_r(line, ",", &save); tok && nf < 3;
-		     tok = strtok_r(NULL, ",", &save))
-			fields[nf++] = tok + strspn(tok, " \t\"");
-		for (int i = 0; i < nf; i++)
-			fields[i][strcspn(fields[i], "\"")] = '\0';
-		if (st->lines == 1 && nf >= 1 &&
-		    strcasecmp(fields[0], "serial") == 0)
-			continue;
-		if (nf < 2) {
-			log_error(
-				"%s:%lld: expected serial,revoked_at[,reason]",
-				path, st->lines);
-			goto abort;
-		}
-		if (serial_parse(&s, fields[0], strlen(fields[0]), 16, err,
-				 sizeof(err)) < 0 ||
-		    utctime_parse(fields[1], &t, NULL, err, sizeof(err)) < 0) {
-			log_error("%s:%lld: %s", path, st->lines, err);
-			goto abort;
-		}
-		reason = nf == 3 ? parse_reason(fields[2]) : -1;
-		if (reason == -2) {
-			log_error("%s:%lld: \"%s\" is not a CRLReason", path,
-				  st->lines, fields[2]);
-			goto abort;
-		}
-		db_copy_llong(c, st->lines);
-		db_copy_bytea(c, s.b, s.len);
-		db_copy_time(c, t);
-		if (reason >= 0)
-			db_copy_llong(c, reason);
-		else
-			db_copy_text(c, NULL);
-		if (db_copy_row_end(c) < 0)
+		if (import_line(c, line, path, st->lines) < 0)
 			goto abort;
 	}
-	if (db_copy_end(c, NULL, NULL) < 0)
-		goto rollback;
-	c = NULL;
-	/* The file names serials only: a serial that two issuers of the
-	 * incident share cannot say which certificate was revoked. */
-	{
-		const char *p[1] = { id };
-		int amb;
+	return db_copy_end(c, NULL, NULL);
+abort:
+	db_copy_end(c, "import aborted", NULL);
+	return -1;
+}
 
-		res = db_query(db,
-			       "SELECT r.line, encode(r.serial, 'hex'),"
-			       " count(*) FROM import_revocation r"
-			       " JOIN certificate c ON c.incident_id = $1"
-			       " AND c.serial = r.serial"
-			       " GROUP BY r.line, r.serial HAVING count(*) > 1"
-			       " ORDER BY r.line LIMIT 5",
-			       1, p);
-		if (res == NULL)
-			goto rollback;
-		amb = PQntuples(res);
-		for (int i = 0; i < amb; i++)
-			log_error("%s:%s: serial %s is the serial of %s "
-				  "certificates of different issuers in this "
-				  "incident: the file cannot say which was "
-				  "revoked",
-				  path, PQgetvalue(res, i, 0),
-				  PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
-		PQclear(res);
-		if (amb > 0)
-			goto rollback;
-	}
+/* The file names serials only: a serial that two issuers of the incident
+ * share cannot say which certificate was revoked.  0, or -1 (each such
+ * line logged, the first five). */
+static int import_unambiguous(struct db *db, const char *id, const char *path)
+{
+	const char *p[1] = { id };
+	PGresult *res;
+	int amb;
+
+	res = db_query(db,
+		       "SELECT r.line, encode(r.serial, 'hex'),"
+		       " count(*) FROM import_revocation r"
+		       " JOIN certificate c ON c.incident_id = $1"
+		       " AND c.serial = r.serial"
+		       " GROUP BY r.line, r.serial HAVING count(*) > 1"
+		       " ORDER BY r.line LIMIT 5",
+		       1, p);
+	if (res == NULL)
+		return -1;
+	amb = PQntuples(res);
+	for (int i = 0; i < amb; i++)
+		log_error("%s:%s: serial %s is the serial of %s "
+			  "certificates of different issuers in this "
+			  "incident: the file cannot say which was "
+			  "revoked",
+			  path, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+			  PQgetvalue(res, i, 2));
+	PQclear(res);
+	return amb > 0 ? -1 : 0;
+}
+
+int revocation_import(struct db *db, const struct incident *inc,
+		      const char *path, struct revocation_import_stats *st)
+{
+	FILE *f = fopen(path, "r");
+	char id[32];
+	PGresult *res;
+	int rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	if (f == NULL)
+		return log_error("%s: cannot open: %s", path, strerror(errno));
+	num(id, inc->id);
+	if (db_begin(db) < 0)
+		goto out;
+	if (import_copy(db, f, path, st) < 0 ||
+	    import_unambiguous(db, id, path) < 0)
+		goto rollback;
 	{
 		const char *p[2] = { id, path };
 
@@ -398,13 +455,7 @@ int revocation_import(struct db *db, const struct incident *inc,
 		goto out;
 	rc = 0;
 	goto out;
-abort:
-	if (c != NULL)
-		db_copy_end(c, "import aborted", NULL);
-	c = NULL;
 rollback:
-	if (c != NULL)
-		db_copy_end(c, "import aborted", NULL);
 	db_rollback(db);
 out:
 	fclose(f);
@@ -460,8 +511,9 @@ static int match_crl(struct db *db, const struct crl *crl, const char *inc_id,
 	char err[128], fetch[64];
 	int rc = -1;
 
-	snprintf(fetch, sizeof(fetch), "FETCH %d FROM crl_match",
-		 CRL_FETCH_ROWS);
+	if (snprintf(fetch, sizeof(fetch), "FETCH %d FROM crl_match",
+		     CRL_FETCH_ROWS) >= (int)sizeof(fetch))
+		return -1; /* cannot happen: a constant */
 	res = db_query(db,
 		       "DECLARE crl_match NO SCROLL CURSOR FOR"
 		       " SELECT id, encode(serial, 'hex') FROM certificate"
@@ -536,7 +588,8 @@ int revocation_add_crl(struct db *db, long long incident_id,
 		       struct revocation_crl_stats *st)
 {
 	struct revocation_crl_stats dummy;
-	char inc[32], iss[32], digest[2 * 32 + 1], fetch[32], unlinked[8];
+	char inc[32], iss[32], digest[2 * 32 + 1], fetch[32];
+	const char *unlinked;
 	char after[32], tu[UTCTIME_BUFSZ], nu[UTCTIME_BUFSZ], n[32];
 	char skipped[32], covered[32], listed[32];
 	PGresult *res;
@@ -544,16 +597,16 @@ int revocation_add_crl(struct db *db, long long incident_id,
 	if (st == NULL)
 		st = &dummy;
 	memset(st, 0, sizeof(*st));
-	snprintf(inc, sizeof(inc), "%lld", incident_id);
-	snprintf(iss, sizeof(iss), "%lld", issuer_id);
+	num(inc, incident_id);
+	num(iss, issuer_id);
 	if (crl == NULL)
 		return add_failed_crl(db, inc, iss, url, why);
 	if (utctime_format_rfc3339(crl_this_update(crl), tu, sizeof(tu)) < 0 ||
 	    utctime_format_rfc3339(crl_next_update(crl), nu, sizeof(nu)) < 0)
 		return log_error("CRL %s: dates out of range", url);
 	hexstr(crl_get0_sha256(crl), 32, digest);
-	snprintf(n, sizeof(n), "%zu", crl_count(crl));
-	snprintf(skipped, sizeof(skipped), "%zu", crl_skipped(crl));
+	num(n, (long long)crl_count(crl));
+	num(skipped, (long long)crl_skipped(crl));
 	if (db_begin(db) < 0)
 		return -1;
 	/* "Not listed, so good" holds only for certificates matched here: no
@@ -599,14 +652,14 @@ int revocation_add_crl(struct db *db, long long incident_id,
 		if (res == NULL)
 			goto rollback;
 	}
-	snprintf(fetch, sizeof(fetch), "%s", PQgetvalue(res, 0, 0));
-	snprintf(unlinked, sizeof(unlinked), "%s", PQgetvalue(res, 0, 1));
-	snprintf(after, sizeof(after), "%s", PQgetvalue(res, 0, 2));
+	num(fetch, db_get_llong(res, 0, 0));
+	unlinked = strcmp(PQgetvalue(res, 0, 1), "t") == 0 ? "t" : "f";
+	num(after, db_get_llong(res, 0, 2));
 	PQclear(res);
 	if (match_crl(db, crl, inc, iss, unlinked, after, fetch, st) < 0)
 		goto rollback;
-	snprintf(covered, sizeof(covered), "%lld", st->covered);
-	snprintf(listed, sizeof(listed), "%lld", st->listed);
+	num(covered, st->covered);
+	num(listed, st->listed);
 	{
 		/* An entry added to a fetch already derived derives again. */
 		const char *p[3] = { fetch, covered, listed };
@@ -677,7 +730,7 @@ static long long derive_crl(struct db *db, const char *inc_id)
 	if (f == NULL)
 		return -1;
 	for (int r = 0; r < PQntuples(f); r++) {
-		snprintf(fetch, sizeof(fetch), "%s", PQgetvalue(f, r, 0));
+		num(fetch, db_get_llong(f, r, 0));
 		res = db_query(
 			db,
 			"WITH f AS (UPDATE crl_fetch SET derived = true"
@@ -713,7 +766,7 @@ long long revocation_derive(struct db *db, long long incident_id)
 	PGresult *res;
 	long long n, m;
 
-	snprintf(id, sizeof(id), "%lld", incident_id);
+	num(id, incident_id);
 	if (own && db_begin(db) < 0)
 		return -1;
 	n = derive_crl(db, id);
@@ -754,7 +807,7 @@ long long revocation_conflicts(struct db *db, long long incident_id, FILE *out)
 	PGresult *res;
 	long long n;
 
-	snprintf(id, sizeof(id), "%lld", incident_id);
+	num(id, incident_id);
 	/* Latest answer per source, then the certificates on which the
 	 * sources disagree about the status or the revocation time.  Only
 	 * certificates with OCSP or imported evidence can disagree: the CRL
@@ -808,13 +861,13 @@ long long revocation_export(struct db *db, long long incident_id,
 			    bool replaced_only, int reason_code, bool jsonl,
 			    FILE *out)
 {
-	char id[32], code[8];
+	char id[32], code[32];
 	const char *p[3] = { id, replaced_only ? "t" : "f", code };
 	PGresult *res;
 	long long n = 0;
 
-	snprintf(id, sizeof(id), "%lld", incident_id);
-	snprintf(code, sizeof(code), "%d", reason_code);
+	num(id, incident_id);
+	num(code, reason_code);
 	if (db_begin(db) < 0)
 		return -1;
 	/* The batch names serials only; identity is (issuer, serial). */

@@ -175,4 +175,23 @@ out=$(certrecall revcheck disagree 2>&1)
 contains "older CRL evidence is compared as the CRL's answer" \
 	"0a03,crl=revoked@2020-03-05T00:00:00Z ocsp=revoked@2020-03-06T00:00:00Z" "$out"
 expect "and its earlier time wins" "2020-03-05 00:00:00+00" "$(cert disagree 0a03 revoked_at)"
+
+# An issuer whose stored certificate does not parse is an error naming
+# it (exit 65), not an issuer silently skipped with its certificates.
+certrecall -q incident create --slug bad-pem --title t --reason v1.6.7:5d-7 --aware-at 2020-02-29T03:08:00Z
+certrecall -q import bad-pem leaves.pem --no-progress
+certrecall -q incident add-issuer bad-pem ca.pem --ocsp http://127.0.0.1:$P/ocsp
+db_sql -c "UPDATE issuer SET pem = replace(pem, substr(pem, 40, 20), '!!') WHERE incident_id = (SELECT id FROM incident WHERE slug = 'bad-pem')" >/dev/null
+out=$(certrecall revcheck bad-pem --no-crl 2>&1)
+expect "an issuer whose PEM does not parse fails the run with 65" 65 $?
+contains "naming the issuer" "issuer $(db_sql -c "SELECT id FROM issuer WHERE incident_id = (SELECT id FROM incident WHERE slug = 'bad-pem')") (CN=Revcheck Test CA) of incident bad-pem: its stored certificate does not parse as PEM" "$out"
+expect "nothing was asked" 0 "$(db_sql -c "SELECT count(*) FROM revocation_evidence e JOIN certificate c ON c.id = e.certificate_id JOIN incident i ON i.id = c.incident_id WHERE i.slug = 'bad-pem'")"
+# add-issuer: a certificate in the file that does not parse is an error
+# naming the file, not the end of the file (the ones before it are not
+# added either).
+{ cat rogue.pem; printf -- '-----BEGIN CERTIFICATE-----\nMIIB!!not base64!!\n-----END CERTIFICATE-----\n'; } >broken.pem
+out=$(certrecall incident add-issuer bad-pem broken.pem 2>&1)
+expect "add-issuer with a broken certificate in the file fails with 65" 65 $?
+contains "naming the file and the certificate" "broken.pem: certificate 2 does not parse as PEM" "$out"
+expect "and adds nothing" 1 "$(db_sql -c "SELECT count(*) FROM issuer WHERE incident_id = (SELECT id FROM incident WHERE slug = 'bad-pem')")"
 finish

@@ -1,10 +1,11 @@
 /*
- * revcheck - ask OCSP responders (RFC 6960) about many serials at once and
+ * revfetch - ask OCSP responders (RFC 6960) about many serials at once and
  * fetch CRLs, over one libcurl multi handle kept for the engine's life
  * (its connection cache gives keep-alive and HTTP/2 reuse).
  *
  * No database: results go to a callback.  A transfer that times out or
- * fails is reported as REVFETCH_ERROR, never as good.
+ * fails is reported as OCSP_ERROR, never as good.  Requests are built and
+ * answers judged by core/ocsp.
  */
 #ifndef CERTRECALL_REVFETCH_H
 #define CERTRECALL_REVFETCH_H
@@ -14,64 +15,17 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "certrecall/core/ocsp.h"
 #include "certrecall/core/serial.h"
 
-enum revfetch_status {
-	REVFETCH_ERROR = 0, /* no usable answer: see error */
-	REVFETCH_GOOD,
-	REVFETCH_REVOKED,
-	REVFETCH_UNKNOWN,
-};
-
+/* One OCSP check: the answer (core/ocsp.h) and how it was got. */
 struct revfetch_result {
-	enum revfetch_status status;
-	struct serial serial;
-	time_t revoked_at;  /* REVFETCH_REVOKED only, UTC */
-	int reason;	    /* CRLReason code, -1 when absent */
-	time_t produced_at; /* 0 when unknown */
-	time_t this_update;
-	time_t next_update; /* 0 when the response has none */
-	time_t checked_at;  /* clock_now() when the answer arrived */
-	const char *url;    /* borrowed, valid during the callback */
-	long http_status;   /* 0 when no HTTP response */
+	struct ocsp_answer answer; /* OCSP_ERROR with error set on failure */
+	time_t checked_at;	   /* clock_now() when the answer arrived */
+	const char *url;	   /* borrowed, valid during the callback */
+	long http_status;	   /* 0 when no HTTP response */
 	int attempts;
-	char error[256]; /* REVFETCH_ERROR: "timeout", "http 503", ... */
-	/* REVFETCH_ERROR: a retry may succeed (transport failure, timeout,
-	 * HTTP 429/5xx, responder tryLater/internalError); otherwise the
-	 * answer was refused or unusable (signature, stale, malformed, 4xx) */
-	bool transient;
 };
-
-/* "good", "revoked", "unknown", "error". */
-const char *revfetch_status_name(enum revfetch_status status);
-
-/*
- * Checks one DER OCSPResponse (pure apart from OpenSSL): responseStatus
- * successful, a BasicOCSPResponse signed by issuer (borrowed) or by a
- * responder certificate issuer signed with id-kp-OCSPSigning (RFC 6960
- * 4.2.2.2), a SingleResponse for the SHA-1 CertID of (issuer, serial),
- * and thisUpdate <= now + skew_s, nextUpdate >= now - skew_s; without a
- * nextUpdate, thisUpdate + max_age_s >= now - skew_s (max_age_s 0: no
- * limit).  Fills
- * *res (status, times, reason) and returns 0; on any failure returns -1
- * with res->status REVFETCH_ERROR and a lower-case reason in res->error
- * ("malformed response", "responder status unauthorized", "signature does
- * not verify: ...", "no response for serial", "stale: ...",
- * "not yet valid: ...").  res->url, http_status, attempts and checked_at
- * are left alone.
- */
-int revfetch_parse_response(const unsigned char *der, size_t len, X509 *issuer,
-			    const struct serial *serial, time_t now,
-			    long skew_s, long max_age_s,
-			    struct revfetch_result *res);
-
-/*
- * The DER OCSPRequest for (issuer, serial): one SHA-1 CertID built from
- * the issuer's name and key (no leaf needed), no nonce.  Returns a
- * length > 0 and *der (OPENSSL_free it), or -1.
- */
-int revfetch_build_request(X509 *issuer, const struct serial *serial,
-			   unsigned char **der);
 
 struct revfetch;
 
@@ -80,7 +34,7 @@ typedef void (*revfetch_ocsp_cb)(const struct revfetch_result *res, void *user);
 /*
  * Called once per revfetch_add_fetch: ok true with body (borrowed, len
  * bytes) after an HTTP 2xx, else ok false with err set and transient
- * true when a retry may succeed (as revfetch_result.transient).
+ * true when a retry may succeed (as ocsp_answer.transient).
  */
 typedef void (*revfetch_fetch_cb)(const char *url, bool ok, bool transient,
 				  long http_status, const unsigned char *body,
