@@ -17,7 +17,6 @@
 #include "certrecall/core/ocsp.h"
 #include "certrecall/stage/revcheck.h"
 #include "certrecall/store/db.h"
-#include "certrecall/store/dbq.h"
 #include "certrecall/store/incident.h"
 #include "certrecall/store/revocation.h"
 

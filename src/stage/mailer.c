@@ -612,7 +612,7 @@ static void progress_show(struct run *run, struct progress *prog, long long s,
 			  long long f, long long r)
 {
 	long long l = atomic_load(&run->leased);
-	char note[160], until[UTCTIME_BUFSZ];
+	char note[256], until[UTCTIME_BUFSZ];
 	int k = snprintf(note, sizeof(note),
 			 "sent %lld failed %lld retrying %lld", s, f, r);
 

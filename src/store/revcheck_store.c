@@ -11,6 +11,7 @@
 #include "certrecall/core/ocsp.h"
 #include "certrecall/core/serial.h"
 #include "certrecall/store/db.h"
+#include "certrecall/store/dbq.h"
 #include "certrecall/store/revcheck_store.h"
 
 /* What a certificate still to revoke is, in SQL over certificate c. */
