@@ -125,7 +125,10 @@ static int import_revocations(struct cli *cli, const char *slug,
 			log_warn("%lld certificates have sources that disagree "
 				 "(serial,source=status@time ...):",
 				 st.conflicts);
-			revocation_conflicts(cli->db, inc->id, stderr);
+			if (revocation_conflicts(cli->db, inc->id, stderr) < 0)
+				log_warn("the conflicts could not be listed: "
+					 "certrecall export-conflicts lists "
+					 "them");
 		}
 	}
 	incident_free(inc);

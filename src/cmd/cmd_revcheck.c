@@ -75,8 +75,8 @@ static long long round_report(struct cli *cli, const struct incident *inc,
 		 st->by_status[OCSP_UNKNOWN], st->by_status[OCSP_ERROR],
 		 st->transient, st->refused, st->left, conflicts,
 		 st->unanswered, st->unanswered == 1 ? "" : "s");
-	if (conflicts > 0)
-		revocation_conflicts(cli->db, inc->id, stderr);
+	if (conflicts > 0 && revocation_conflicts(cli->db, inc->id, stderr) < 0)
+		log_warn("revcheck: the conflicts could not be listed");
 	if (snprintf(detail, sizeof(detail),
 		     "{\"good\":%lld,\"revoked\":%lld,"
 		     "\"unknown\":%lld,\"errors\":%lld,"
@@ -88,8 +88,8 @@ static long long round_report(struct cli *cli, const struct incident *inc,
 		     st->transient, st->refused, st->unanswered, st->left,
 		     conflicts) >= (int)sizeof(detail))
 		log_warn("revcheck: the audit event's detail is cut short");
-	else
-		db_event_add(cli->db, inc->id, "revcheck", detail);
+	else if (db_event_add(cli->db, inc->id, "revcheck", detail) < 0)
+		log_error("revcheck: the audit event was not recorded");
 	return conflicts;
 }
 

@@ -224,8 +224,8 @@ int revfetch_add_ocsp(struct revfetch *rc, const char *url, X509 *issuer,
 	return 0;
 }
 
-int revfetch_add_fetch(struct revfetch *rc, const char *url, size_t max_bytes,
-		       revfetch_fetch_cb cb, void *user)
+void revfetch_add_fetch(struct revfetch *rc, const char *url, size_t max_bytes,
+			revfetch_fetch_cb cb, void *user)
 {
 	struct job *j = xcalloc(1, sizeof(*j));
 
@@ -236,7 +236,6 @@ int revfetch_add_fetch(struct revfetch *rc, const char *url, size_t max_bytes,
 	j->max_bytes = max_bytes > 0 ? max_bytes : rc->o.max_response;
 	enqueue(rc, j);
 	rc->pending++;
-	return 0;
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)

@@ -374,7 +374,8 @@ int db_migrate(struct db *db, const struct embedded_file *list, size_t n,
 unlock:
 	snprintf(lock, sizeof(lock), "SELECT pg_advisory_unlock(%lld)",
 		 DB_MIGRATE_LOCK);
-	db_exec(db, lock);
+	if (db_exec(db, lock) < 0)
+		rc = -1; /* logged; the session's end releases it */
 	if (rc == 0 && json_array_size(names) > 0) {
 		PGresult *res =
 			db_query(db, "SELECT to_regclass('event')", 0, NULL);
@@ -737,6 +738,14 @@ int db_copy_row_end(struct db_copy *c)
 	if (c->len >= DB_COPY_CHUNK)
 		return copy_flush(c);
 	return c->refused ? -1 : 0;
+}
+
+void db_copy_abort(struct db_copy *c, const char *why)
+{
+	/* Ending with an error message makes the server refuse: the -1
+	 * that reports it is the point, not a failure. */
+	if (db_copy_end(c, why, NULL) == 0)
+		log_debug("database: COPY aborted (%s)", why);
 }
 
 int db_copy_end(struct db_copy *c, const char *abort_msg, char sqlstate[6])

@@ -110,7 +110,7 @@ static int run_pass(struct import *im, char *const *files, size_t nfiles,
 		    strcmp(sqlstate, "23505") == 0 && im->direct)
 			rc = 1;
 	} else if (im->need_stage) {
-		db_copy_end(im->copy, "import needs the staging table", NULL);
+		db_copy_abort(im->copy, "import needs the staging table");
 		rc = 1;
 	} else if (db_copy_end(im->copy, NULL, sqlstate) < 0) {
 		rc = im->direct && strcmp(sqlstate, "23505") == 0 ? 1 : -1;

@@ -350,7 +350,7 @@ static int import_copy(struct db *db, FILE *f, const char *path,
 	}
 	return db_copy_end(c, NULL, NULL);
 abort:
-	db_copy_end(c, "import aborted", NULL);
+	db_copy_abort(c, "import aborted");
 	return -1;
 }
 

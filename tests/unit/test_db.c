@@ -52,7 +52,7 @@ static void teardown(void)
 
 	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
 		 dbname);
-	db_exec(db, sql);
+	ck_assert_int_eq(db_exec(db, sql), 0);
 	db_close(db);
 }
 

@@ -52,7 +52,7 @@ struct bounces_dsn {
 };
 
 /* "delivered", "delayed", "bounced" ("" for BOUNCES_NONE). */
-const char *bounces_action_name(enum bounces_action a);
+CR_MUST_CHECK const char *bounces_action_name(enum bounces_action a);
 
 /*
  * Loads the key from path: a regular file readable by its owner only

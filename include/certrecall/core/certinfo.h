@@ -51,7 +51,7 @@ CR_MUST_CHECK int certinfo_from_x509(X509 *x, struct certinfo *out, char *err,
 void certinfo_release(struct certinfo *ci);
 
 /* A name in the RFC 2253 one-line form certinfo uses (caller frees). */
-char *certinfo_name_text(const X509_NAME *name);
+CR_MUST_CHECK char *certinfo_name_text(const X509_NAME *name);
 
 /* The same from DER bytes. */
 CR_MUST_CHECK int certinfo_from_der(const unsigned char *der, size_t len,

@@ -45,7 +45,7 @@ enum classify_verdict {
 };
 
 /* "serving-affected", "tls-error", ...; "?" for a value out of range. */
-const char *classify_verdict_name(enum classify_verdict v);
+CR_MUST_CHECK const char *classify_verdict_name(enum classify_verdict v);
 /* The inverse; 0, or -1 for an unknown name. */
 CR_MUST_CHECK int classify_verdict_parse(const char *name,
 					 enum classify_verdict *out);

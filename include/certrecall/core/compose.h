@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
+#include "certrecall/base/xalloc.h"
 
 struct compose_attachment {
 	const char *filename;	  /* ASCII, e.g. "certificates.csv" */
@@ -50,8 +51,8 @@ struct compose_input {
  * The MIME boundary is derived from message_id, so the same input gives
  * the same bytes.
  */
-char *compose_message(const struct compose_input *in, size_t *len, char *err,
-		      size_t errlen);
+CR_MUST_CHECK char *compose_message(const struct compose_input *in, size_t *len,
+				    char *err, size_t errlen);
 
 /*
  * A stable Message-ID for one notice, so a receiver can spot a duplicate:
@@ -59,11 +60,12 @@ char *compose_message(const struct compose_input *in, size_t *len, char *err,
  * domain of the From address.  Returns 0, or -1 if buf is too small or
  * from has no domain.
  */
-int compose_message_id(char *buf, size_t len, const char *incident,
-		       const char *kind, long long notice_id, const char *from);
+CR_MUST_CHECK int compose_message_id(char *buf, size_t len,
+				     const char *incident, const char *kind,
+				     long long notice_id, const char *from);
 
 /* RFC 5322 date: "Thu, 05 Mar 2020 03:08:00 +0000".  0 or -1. */
-int compose_date(time_t t, char *buf, size_t len);
+CR_MUST_CHECK int compose_date(time_t t, char *buf, size_t len);
 
 /*
  * Where a notice stands against the revocation deadlines (BR 4.9.1.1)
@@ -89,7 +91,7 @@ struct compose_times {
 enum compose_state compose_state_at(const struct compose_times *t);
 
 /* "before-should", "should-passed", "must-passed", "revoked". */
-const char *compose_state_name(enum compose_state s);
+CR_MUST_CHECK const char *compose_state_name(enum compose_state s);
 
 /*
  * A duration as subscribers read it, magnitude only: "4 days 17 hours",
@@ -109,7 +111,8 @@ void compose_duration_words_ja(long long seconds, char *buf, size_t len);
  * days 1 hour"), time_left and overdue_by ("0 minutes" when they do not
  * apply), and time_left_ja / overdue_by_ja in Japanese.  Returns 0, or -1 when a time is outside years 0000-9999.
  */
-int compose_time_context(json_t *ctx, const struct compose_times *t);
+CR_MUST_CHECK int compose_time_context(json_t *ctx,
+				       const struct compose_times *t);
 
 /*
  * One CSV field (RFC 4180): quoted when it holds , " CR or LF, with "

@@ -104,8 +104,9 @@ void compose_put_b64(struct compose_buf *b, const unsigned char *s, size_t len);
 
 /* The Subject field: plain words, or RFC 2047 encoded words for text
  * that is not plain ASCII.  Returns 0, or -1 with the reason in err. */
-int compose_write_subject(struct compose_buf *b, const char *subject, char *err,
-			  size_t errlen);
+CR_MUST_CHECK int compose_write_subject(struct compose_buf *b,
+					const char *subject, char *err,
+					size_t errlen);
 
 /* Releases what compose_parse_addr allocated in a. */
 void compose_addr_free(struct compose_addr *a);
@@ -116,8 +117,9 @@ void compose_addr_free(struct compose_addr *a);
  * control character, a bracket that does not pair, a bad addr-spec or a
  * name that is not UTF-8 is an error.
  */
-int compose_parse_addr(const char *s, const char *what, struct compose_addr *a,
-		       char *err, size_t errlen);
+CR_MUST_CHECK int compose_parse_addr(const char *s, const char *what,
+				     struct compose_addr *a, char *err,
+				     size_t errlen);
 
 /* The field (From:, To:, Reply-To:) with a's display name, encoded
  * when need be, and its addr-spec in brackets. */

@@ -111,7 +111,7 @@ struct config {
 };
 
 /* A config holding the built-in defaults. */
-struct config *config_new(void);
+CR_MUST_CHECK struct config *config_new(void);
 void config_free(struct config *cfg);
 
 /*
@@ -145,7 +145,7 @@ CR_MUST_CHECK int config_read_password(const struct config *cfg,
 void config_print(const struct config *cfg, FILE *out);
 /* Every key as {section, key, type, value, origin}, in config_print's
  * order (no secrets; durations in milliseconds).  New reference. */
-json_t *config_json(const struct config *cfg);
+CR_MUST_CHECK json_t *config_json(const struct config *cfg);
 
 /* "250ms", "30s", "5m", "2h", "1d" (a bare number is seconds) into
  * milliseconds; 0 or -1.  The one duration syntax of files and options. */

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+#include "certrecall/base/xalloc.h"
 
 #define DEADLINE_DAY 86400L
 
@@ -174,9 +175,9 @@ const struct deadline_edition *deadline_edition_at(time_t t);
  * Fill *out with item as edition ed states it (for listings).  Returns -1
  * when the edition does not number its items that way.
  */
-int deadline_rule_make(const struct deadline_edition *ed,
-		       const struct deadline_item *it,
-		       struct deadline_rule *out);
+CR_MUST_CHECK int deadline_rule_make(const struct deadline_edition *ed,
+				     const struct deadline_item *it,
+				     struct deadline_rule *out);
 
 /*
  * Resolve a reason such as "v1.6.7:5d-7", "current:br-12", "br-12", "5d-7"
@@ -185,16 +186,18 @@ int deadline_rule_make(const struct deadline_edition *ed,
  * the edition in force and the counterpart key).  "cpr" is not a reason.
  * Returns 0, or -1 with a message quoting reason in err.
  */
-int deadline_resolve(const char *reason, time_t aware_at,
-		     struct deadline_rule *out, char *err, size_t errlen);
+CR_MUST_CHECK int deadline_resolve(const char *reason, time_t aware_at,
+				   struct deadline_rule *out, char *err,
+				   size_t errlen);
 
 /*
  * Which text applied at time at: like deadline_resolve, but a key from
  * the other numbering is translated to its counterpart instead of being
  * rejected, and a one-line explanation is written into note.
  */
-int deadline_explain(const char *reason, time_t at, struct deadline_rule *out,
-		     char *note, size_t notelen, char *err, size_t errlen);
+CR_MUST_CHECK int deadline_explain(const char *reason, time_t at,
+				   struct deadline_rule *out, char *note,
+				   size_t notelen, char *err, size_t errlen);
 
 /* Clock catalogue in output order; NULL past the end. */
 const struct deadline_clock_def *deadline_clock_def_get0(size_t i);
@@ -203,8 +206,9 @@ const struct deadline_clock_def *deadline_clock_def_get0(size_t i);
  * 1 if def binds an incident that started at aware_at (its source had
  * taken effect by then).  BR clocks follow the incident's edition: 1.
  */
-int deadline_clock_def_in_force(const struct deadline_clock_def *def,
-				time_t aware_at);
+CR_MUST_CHECK int
+deadline_clock_def_in_force(const struct deadline_clock_def *def,
+			    time_t aware_at);
 
 /* Sets aware_at and every optional time to DEADLINE_UNSET, no comments. */
 void deadline_incident_init(struct deadline_incident *inc, time_t aware_at);
@@ -234,23 +238,24 @@ time_t deadline_must_by(const struct deadline_rule *rule, time_t start);
  * have not happened yet (replay).  Returns the number written, or -1
  * (rule is not a revocation reason).
  */
-int deadline_compute(const struct deadline_incident *inc,
-		     const struct deadline_rule *rule,
-		     const struct deadline_progress *prog, time_t now,
-		     struct deadline_clock *clocks, char *err, size_t errlen);
+CR_MUST_CHECK int deadline_compute(const struct deadline_incident *inc,
+				   const struct deadline_rule *rule,
+				   const struct deadline_progress *prog,
+				   time_t now, struct deadline_clock *clocks,
+				   char *err, size_t errlen);
 
 /*
  * 1 if c is a short-lived subscriber certificate that MAY stay unrevoked
  * (BR 1.6.1, 4.9.1.1): validity <= 10 days if issued from 2024-03-15,
  * <= 7 days from 2026-03-15.  Separate from the verdict.
  */
-int deadline_cert_short_lived(const struct deadline_cert *c);
+CR_MUST_CHECK int deadline_cert_short_lived(const struct deadline_cert *c);
 
 /* "SHALL revoke within 24 hours", ... */
-const char *deadline_window_words(enum deadline_window w);
+CR_MUST_CHECK const char *deadline_window_words(enum deadline_window w);
 
 /* "revoked-on-time", ... and "open", "met", "missed"; "?" if unknown. */
-const char *deadline_verdict_name(enum deadline_verdict v);
-const char *deadline_state_name(enum deadline_state s);
+CR_MUST_CHECK const char *deadline_verdict_name(enum deadline_verdict v);
+CR_MUST_CHECK const char *deadline_state_name(enum deadline_state s);
 
 #endif

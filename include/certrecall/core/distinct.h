@@ -18,9 +18,9 @@
 
 struct distinct;
 
-struct distinct *distinct_new(void);
+CR_MUST_CHECK struct distinct *distinct_new(void);
 /* The same with runs of run_entries hashes (for tests). */
-struct distinct *distinct_new_sized(size_t run_entries);
+CR_MUST_CHECK struct distinct *distinct_new_sized(size_t run_entries);
 void distinct_free(struct distinct *d);
 
 /* Adds s (len bytes).  Returns 0, or -1 if a run could not be written

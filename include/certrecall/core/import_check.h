@@ -8,20 +8,21 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "certrecall/base/xalloc.h"
 
 struct record;
 
 /* Checks the database cannot make: a line-numbered error beats a
  * constraint violation without one.  Returns the problem, or NULL. */
-const char *import_check_record(const struct record *r);
+CR_MUST_CHECK const char *import_check_record(const struct record *r);
 
 /* Splits one CSV line into fields in place (RFC 4180 quotes; no line
  * breaks in fields).  Returns the field count (at most max), or -1 if a
  * quote is unterminated. */
-int import_check_split_csv(char *s, char **fields, int max);
+CR_MUST_CHECK int import_check_split_csv(char *s, char **fields, int max);
 
 /* s without leading blanks and trailing blanks or CR (cut in place). */
-char *import_check_trim(char *s);
+CR_MUST_CHECK char *import_check_trim(char *s);
 
 /*
  * An address certrecall will put in a To: header: one "@", a non-empty
@@ -29,7 +30,7 @@ char *import_check_trim(char *s);
  * header, and a domain that is a valid host name (lowercased in place).
  * Returns 0, or -1 with the reason in err.
  */
-int import_check_email(char *addr, char *err, size_t errlen);
+CR_MUST_CHECK int import_check_email(char *addr, char *err, size_t errlen);
 
 /*
  * The column names of an accounts file ("account,email", "account_id,
@@ -56,11 +57,11 @@ void import_check_locale_find(struct import_check_locale *lc, char **fields,
 
 /* The language code of v (lowercased and cut in place), or NULL after a
  * warning naming path:line; NULL for an empty v. */
-const char *import_check_lang(const char *path, unsigned long long line,
-			      char *v);
+CR_MUST_CHECK const char *import_check_lang(const char *path,
+					    unsigned long long line, char *v);
 
 /* v if ICU knows the zone, else NULL after a warning; NULL for empty. */
-const char *import_check_tz(const char *path, unsigned long long line,
-			    const char *v);
+CR_MUST_CHECK const char *
+import_check_tz(const char *path, unsigned long long line, const char *v);
 
 #endif

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <zlib.h>
+#include "certrecall/base/xalloc.h"
 
 #define LINEREADER_MAX_LINE (4 * 1024 * 1024) /* one line, after inflating */
 
@@ -41,7 +42,7 @@ struct linereader {
 
 /* Opens path ("-" is standard input) and tells gzip from its first two
  * bytes.  Returns 0, or -1 (logged; r is then safe to close). */
-int linereader_open(struct linereader *r, const char *path);
+CR_MUST_CHECK int linereader_open(struct linereader *r, const char *path);
 
 /* Releases r; closing twice is harmless. */
 void linereader_close(struct linereader *r);
@@ -52,13 +53,14 @@ unsigned long long linereader_offset(struct linereader *r);
 /* Reads more content into buf[end..cap), growing buf when it is full (up
  * to LINEREADER_MAX_LINE); sets eof at the clean end.  Returns 0 or -1
  * (logged). */
-int linereader_fill(struct linereader *r);
+CR_MUST_CHECK int linereader_fill(struct linereader *r);
 
 /*
  * Next line without its "\n" (NUL-terminated in place).  Returns 1, 0 at
  * the end, -1 on a read error (logged).  The line stays valid until the
  * next call.
  */
-int linereader_next(struct linereader *r, char **line, size_t *len);
+CR_MUST_CHECK int linereader_next(struct linereader *r, char **line,
+				  size_t *len);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "certrecall/core/deadline.h"
 #include "certrecall/core/zone.h"
+#include "certrecall/base/xalloc.h"
 
 struct config;
 struct template;
@@ -30,7 +31,7 @@ struct dkim_signer;
 #define NOTICE_NKINDS 3
 
 /* "initial", "reminder", "revoked" for 0, 1, 2; NULL past them. */
-const char *notice_kind_name(size_t i);
+CR_MUST_CHECK const char *notice_kind_name(size_t i);
 
 /* "initial", "reminder", "revoked"; false for anything else. */
 bool notice_kind_valid(const char *kind);
@@ -66,15 +67,17 @@ bool notice_address_selected(const char *kind, bool unreachable);
  * "" when the kind asks nothing.  0, or -1 when buf is too small or the
  * kind is unknown.
  */
-int notice_cert_filter_sql(const char *kind, char *buf, size_t len);
-int notice_address_filter_sql(const char *kind, char *buf, size_t len);
+CR_MUST_CHECK int notice_cert_filter_sql(const char *kind, char *buf,
+					 size_t len);
+CR_MUST_CHECK int notice_address_filter_sql(const char *kind, char *buf,
+					    size_t len);
 
 /* ---- what the relay's answer makes of a notice --------------------- */
 
 enum notice_outcome { NOTICE_SENT, NOTICE_FAILED, NOTICE_RETRY };
 
 /* "sent", "failed", "retry": the notice's state that records it. */
-const char *notice_outcome_name(enum notice_outcome o);
+CR_MUST_CHECK const char *notice_outcome_name(enum notice_outcome o);
 
 /* The longest wait before a retry: a day. */
 #define NOTICE_MAX_BACKOFF_MS (86400LL * 1000)
@@ -132,13 +135,14 @@ void notice_release(struct notice *n);
 /* A certificate of a notice: account, serial (hex), names (space
  * separated), not_after and revoked_at (when set), scan verdict.  The
  * object to add to notice.certs. */
-json_t *notice_cert_new(const char *account, const char *serial,
-			const char *names, bool has_not_after, time_t not_after,
-			bool has_revoked_at, time_t revoked_at,
-			const char *scan);
+CR_MUST_CHECK json_t *notice_cert_new(const char *account, const char *serial,
+				      const char *names, bool has_not_after,
+				      time_t not_after, bool has_revoked_at,
+				      time_t revoked_at, const char *scan);
 
 /* Part i (0-based) of notice n's message, its length in *len. */
-const char *notice_part(const struct notice *n, size_t i, size_t *len);
+CR_MUST_CHECK const char *notice_part(const struct notice *n, size_t i,
+				      size_t *len);
 
 /* What the relay takes for notice n, all parts. */
 size_t notice_bytes(const struct notice *n);
@@ -179,8 +183,8 @@ struct notice_common {
  * composer itself (for incident slug, at time date) before any notice
  * is claimed.  0, or -1 (logged).
  */
-int notice_from_check(const struct config *cfg, const char *slug,
-		      const char *kind, time_t date);
+CR_MUST_CHECK int notice_from_check(const struct config *cfg, const char *slug,
+				    const char *kind, time_t date);
 
 /*
  * Loads what every notice of kind shares into c (zeroed first), for the
@@ -189,16 +193,18 @@ int notice_from_check(const struct config *cfg, const char *slug,
  * every language.  0, or -1 (logged: the configuration is wrong).
  * notice_common_release() either way.
  */
-int notice_common_load(struct notice_common *c, const struct config *cfg,
-		       const char *slug, const char *title, const char *kind,
-		       const struct deadline_rule *rule, time_t should_by,
-		       time_t must_by);
+CR_MUST_CHECK int notice_common_load(struct notice_common *c,
+				     const struct config *cfg, const char *slug,
+				     const char *title, const char *kind,
+				     const struct deadline_rule *rule,
+				     time_t should_by, time_t must_by);
 void notice_common_release(struct notice_common *c);
 
 /* The envelope sender of notice id: its VERP address in buf, or
  * mailer.from's addr-spec. */
-const char *notice_envelope_sender(const struct notice_common *c, long long id,
-				   char *buf, size_t len);
+CR_MUST_CHECK const char *notice_envelope_sender(const struct notice_common *c,
+						 long long id, char *buf,
+						 size_t len);
 
 /*
  * The template context of notice n at time now (docs/templates.md):
@@ -208,8 +214,8 @@ const char *notice_envelope_sender(const struct notice_common *c, long long id,
  * subscriber's time zone (zone_context).  NULL (logged) when a deadline
  * cannot be written.
  */
-json_t *notice_context_new(const struct notice_common *c,
-			   const struct notice *n, time_t now);
+CR_MUST_CHECK json_t *notice_context_new(const struct notice_common *c,
+					 const struct notice *n, time_t now);
 
 /*
  * Composes notice n at time now into n->message, in numbered parts when
@@ -218,7 +224,8 @@ json_t *notice_context_new(const struct notice_common *c,
  * Message-ID, and its share of the certificates in its CSV attachment.
  * 0, or -1 (logged) when the template or the message cannot be built.
  */
-int notice_compose(const struct notice_common *c, struct notice *n, time_t now);
+CR_MUST_CHECK int notice_compose(const struct notice_common *c,
+				 struct notice *n, time_t now);
 
 /* ---- the run ------------------------------------------------------ */
 
@@ -228,8 +235,9 @@ int notice_compose(const struct notice_common *c, struct notice *n, time_t now);
  * of connections can send in half a lease of lease_ms, or a claim would
  * outlive its lease and another worker send it too.  At least 1.
  */
-long long notice_claim_size(long long batch, long long rate, long long lease_ms,
-			    long long connections);
+CR_MUST_CHECK long long notice_claim_size(long long batch, long long rate,
+					  long long lease_ms,
+					  long long connections);
 
 /*
  * The file of notice n in a --dry-run directory dir:
@@ -237,7 +245,7 @@ long long notice_claim_size(long long batch, long long rate, long long lease_ms,
  * but a-z 0-9 @ . - written as "_" (dropped when path is full).  0, or
  * -1 when dir does not leave room.
  */
-int notice_file_name(const char *dir, const struct notice *n, char *path,
-		     size_t len);
+CR_MUST_CHECK int notice_file_name(const char *dir, const struct notice *n,
+				   char *path, size_t len);
 
 #endif

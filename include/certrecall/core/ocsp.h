@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "certrecall/core/serial.h"
+#include "certrecall/base/xalloc.h"
 
 enum ocsp_status {
 	OCSP_ERROR = 0, /* no usable answer: see error */
@@ -38,7 +39,7 @@ struct ocsp_answer {
 };
 
 /* "good", "revoked", "unknown", "error". */
-const char *ocsp_status_name(enum ocsp_status status);
+CR_MUST_CHECK const char *ocsp_status_name(enum ocsp_status status);
 
 /*
  * Checks one DER OCSPResponse: responseStatus successful, a
@@ -54,16 +55,17 @@ const char *ocsp_status_name(enum ocsp_status status);
  * serial", "stale: ...", "not yet valid: ...").  Never reads more than
  * len bytes; trailing bytes are malformed.
  */
-int ocsp_parse_response(const unsigned char *der, size_t len, X509 *issuer,
-			const struct serial *serial, time_t now, long skew_s,
-			long max_age_s, struct ocsp_answer *ans);
+CR_MUST_CHECK int ocsp_parse_response(const unsigned char *der, size_t len,
+				      X509 *issuer, const struct serial *serial,
+				      time_t now, long skew_s, long max_age_s,
+				      struct ocsp_answer *ans);
 
 /*
  * The DER OCSPRequest for (issuer, serial): one SHA-1 CertID built from
  * the issuer's name and key (no leaf needed), no nonce.  Returns a
  * length > 0 and *der (OPENSSL_free it), or -1.
  */
-int ocsp_build_request(X509 *issuer, const struct serial *serial,
-		       unsigned char **der);
+CR_MUST_CHECK int ocsp_build_request(X509 *issuer, const struct serial *serial,
+				     unsigned char **der);
 
 #endif

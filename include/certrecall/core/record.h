@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "certrecall/core/serial.h"
+#include "certrecall/base/xalloc.h"
 
 /*
  * Hard caps: a longer line (or csv record joined after RECORD_NEED_MORE)
@@ -94,14 +95,14 @@ struct record_parser;
  * applies to csv and serials (le2020 and le2022 lists are always hex).
  * Returns NULL for an unknown format or another base.
  */
-struct record_parser *record_parser_new(enum record_format fmt,
-					int serial_base);
+CR_MUST_CHECK struct record_parser *record_parser_new(enum record_format fmt,
+						      int serial_base);
 void record_parser_free(struct record_parser *p);
 
 /* "le2020", "le2022", "csv", "serials"; -1 if unknown. */
-int record_format_from_name(const char *name);
+CR_MUST_CHECK int record_format_from_name(const char *name);
 /* The name above, or NULL for a value outside the enum. */
-const char *record_format_name(enum record_format fmt);
+CR_MUST_CHECK const char *record_format_name(enum record_format fmt);
 
 /*
  * Guesses the format from the first non-blank line: "serial " starts
@@ -111,7 +112,8 @@ const char *record_format_name(enum record_format fmt);
  * line that is neither blank nor a "#" comment (those are errors here).
  * Returns the format, or -1 (err says why).
  */
-int record_detect(const char *line, size_t len, char *err, size_t errlen);
+CR_MUST_CHECK int record_detect(const char *line, size_t len, char *err,
+				size_t errlen);
 
 /*
  * csv: reads the header row.  Column names are matched case-insensitively
@@ -127,8 +129,8 @@ int record_detect(const char *line, size_t len, char *err, size_t errlen);
  * header reads the first non-blank, non-comment line as the header and
  * returns RECORD_SKIP (or RECORD_ERROR if the header is bad).
  */
-int record_csv_header(struct record_parser *p, char *line, size_t len,
-		      char *err, size_t errlen);
+CR_MUST_CHECK int record_csv_header(struct record_parser *p, char *line,
+				    size_t len, char *err, size_t errlen);
 
 /*
  * Parses one line (len bytes, without its "\n"; a trailing "\r" and
@@ -150,7 +152,7 @@ int record_csv_header(struct record_parser *p, char *line, size_t len,
  * absent.  names and email cells are split on blanks, line breaks, ";" and
  * ",".  NUL bytes anywhere in a line are an error.
  */
-int record_parse(struct record_parser *p, char *line, size_t len,
-		 struct record *out, char *err, size_t errlen);
+CR_MUST_CHECK int record_parse(struct record_parser *p, char *line, size_t len,
+			       struct record *out, char *err, size_t errlen);
 
 #endif

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "certrecall/core/record.h"
+#include "certrecall/base/xalloc.h"
 
 /* Longest time text we hand to utctime_parse (Go's form is 39 bytes). */
 #define TIME_TEXT_MAX 64
@@ -91,32 +92,35 @@ static inline bool all_digits(const char *s, size_t n)
  * after it (bound is the buffer's size from s's base), else copied to the
  * arena.  NULL only if the arena sizing above is wrong.
  */
-const char *record_cstr(struct record_parser *p, char *base, size_t bound,
-			size_t off, size_t n);
+CR_MUST_CHECK const char *record_cstr(struct record_parser *p, char *base,
+				      size_t bound, size_t off, size_t n);
 
 /* One more name token (s, n) for record_finish_names; an error past
  * RECORD_NAMES_MAX. */
-int record_push_tok(struct record_parser *p, size_t *ntok, const char *s,
-		    size_t n, char *err, size_t errlen);
+CR_MUST_CHECK int record_push_tok(struct record_parser *p, size_t *ntok,
+				  const char *s, size_t n, char *err,
+				  size_t errlen);
 
 /* Normalises the ntok tokens into the arena, sorted and unique. */
-int record_finish_names(struct record_parser *p, size_t ntok,
-			struct record *out, char *err, size_t errlen);
+CR_MUST_CHECK int record_finish_names(struct record_parser *p, size_t ntok,
+				      struct record *out, char *err,
+				      size_t errlen);
 
 /*
  * A time cell; what names it in messages ("issue", "expiry").  utctime's
  * own message quotes the input; only its reason is kept here.
  */
-int record_parse_time(const char *s, size_t n, time_t *t, const char *what,
-		      char *err, size_t errlen);
+CR_MUST_CHECK int record_parse_time(const char *s, size_t n, time_t *t,
+				    const char *what, char *err, size_t errlen);
 
 /*
  * Splits s into p->fields (at most max).  Returns 0 with *nf set,
  * RECORD_NEED_MORE for an unterminated quote, or RECORD_ERROR.  Nothing
  * is written to s.
  */
-int record_csv_split(struct record_parser *p, const char *s, size_t n,
-		     size_t max, size_t *nf, char *err, size_t errlen);
+CR_MUST_CHECK int record_csv_split(struct record_parser *p, const char *s,
+				   size_t n, size_t max, size_t *nf, char *err,
+				   size_t errlen);
 
 /* Undoes "" and CR LF inside a quoted field, in place. */
 void record_unescape(char *base, struct record_field *f);
@@ -130,24 +134,27 @@ void record_field_trim(const char *base, const struct record_field *f,
  * checking results for <anything> at <time>.  The hash is ignored; the
  * text between "]" and the last " at " is not checked.
  */
-int record_parse_le2020(struct record_parser *p, char *s, size_t n,
-			struct record *out, char *err, size_t errlen);
+CR_MUST_CHECK int record_parse_le2020(struct record_parser *p, char *s,
+				      size_t n, struct record *out, char *err,
+				      size_t errlen);
 
 /* <account>,"<hex serial>","<not_after>","<n1>","<n2>",... */
-int record_parse_le2022(struct record_parser *p, char *s, size_t n,
-			size_t bound, struct record *out, char *err,
-			size_t errlen);
+CR_MUST_CHECK int record_parse_le2022(struct record_parser *p, char *s,
+				      size_t n, size_t bound,
+				      struct record *out, char *err,
+				      size_t errlen);
 
 /* Forgets the csv header p has read. */
 void record_csv_header_free(struct record_parser *p);
 
 /* The header row of a prepared line (see prep). */
-int record_csv_parse_header(struct record_parser *p, char *s, size_t n,
-			    char *err, size_t errlen);
+CR_MUST_CHECK int record_csv_parse_header(struct record_parser *p, char *s,
+					  size_t n, char *err, size_t errlen);
 
 /* One csv record of a prepared line (see prep); RECORD_NEED_MORE while
  * a quoted field runs on. */
-int record_parse_csv(struct record_parser *p, char *s, size_t n, size_t bound,
-		     struct record *out, char *err, size_t errlen);
+CR_MUST_CHECK int record_parse_csv(struct record_parser *p, char *s, size_t n,
+				   size_t bound, struct record *out, char *err,
+				   size_t errlen);
 
 #endif

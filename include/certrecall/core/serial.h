@@ -68,14 +68,15 @@ CR_MUST_CHECK int serial_from_stored_hex(struct serial *out, const char *hex,
 size_t serial_der_content(const struct serial *s, unsigned char *c);
 
 /* 1, 0 or -1: the sign of the number s stands for. */
-int serial_sign(const struct serial *s);
+CR_MUST_CHECK int serial_sign(const struct serial *s);
 
 /* As "openssl x509 -serial" prints it: uppercase hex octets of the
  * magnitude, "00" for zero, "-" before a negative one.  SERIAL_TEXT_MAX. */
 void serial_format_openssl(const struct serial *s, char *buf, size_t len);
 
 /* memcmp-like order: shorter (smaller) first, then bytes. */
-int serial_compare(const struct serial *a, const struct serial *b);
+CR_MUST_CHECK int serial_compare(const struct serial *a,
+				 const struct serial *b);
 
 /* A 64-bit hash (FNV-1a) of the canonical bytes. */
 uint64_t serial_hash(const struct serial *s);

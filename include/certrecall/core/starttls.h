@@ -69,7 +69,7 @@ struct starttls {
 };
 
 /* "tls", "smtp", ...; "?" out of range. */
-const char *starttls_proto_name(enum starttls_proto p);
+CR_MUST_CHECK const char *starttls_proto_name(enum starttls_proto p);
 /* The inverse; 0, or -1 for an unknown name. */
 CR_MUST_CHECK int starttls_proto_parse(const char *name, size_t len,
 				       enum starttls_proto *out);
@@ -103,7 +103,8 @@ CR_MUST_CHECK int starttls_ports_parse(const char *text,
 void starttls_init(struct starttls *t, enum starttls_proto proto,
 		   const char *name);
 /* Bytes to send now (borrowed); starttls_sent() says how many went. */
-const char *starttls_output(const struct starttls *t, size_t *len);
+CR_MUST_CHECK const char *starttls_output(const struct starttls *t,
+					  size_t *len);
 void starttls_sent(struct starttls *t, size_t n);
 /*
  * Feeds len bytes from the peer.  Returns the status; once it is not
@@ -113,6 +114,6 @@ void starttls_sent(struct starttls *t, size_t n);
 CR_MUST_CHECK enum starttls_status starttls_input(struct starttls *t,
 						  const void *data, size_t len);
 /* The reason for REFUSED or ERROR ("" otherwise). */
-const char *starttls_why(const struct starttls *t);
+CR_MUST_CHECK const char *starttls_why(const struct starttls *t);
 
 #endif

@@ -28,6 +28,7 @@
 #include "certrecall/core/classify.h"
 #include "certrecall/core/deadline.h"
 #include "certrecall/core/report.h"
+#include "certrecall/base/xalloc.h"
 
 /*
  * The verdict of certificate c against MUST-by at time at.  A revocation
@@ -62,7 +63,7 @@ enum classify_verdict verdict_probe(const char *outcome);
  * not_after, must_by, at) and deployment_verdict(unscanned, served,
  * replaced).  Returns the length written, or -1 if buf is too small.
  */
-int verdict_cert_sql(char *buf, size_t len);
-int verdict_deployment_sql(char *buf, size_t len);
+CR_MUST_CHECK int verdict_cert_sql(char *buf, size_t len);
+CR_MUST_CHECK int verdict_deployment_sql(char *buf, size_t len);
 
 #endif

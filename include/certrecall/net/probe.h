@@ -31,6 +31,7 @@
 
 #include "certrecall/core/classify.h"
 #include "certrecall/core/starttls.h"
+#include "certrecall/base/xalloc.h"
 
 struct config;
 struct probe;
@@ -77,9 +78,9 @@ enum probe_phase {
 /* "ok", "tls-error", "refused", "timeout", "nxdomain", "dns-error",
  * "filtered", "starttls-refused", "protocol-error" (the classify verdict
  * names).  What they mean as verdicts: verdict_probe(), core/verdict.h. */
-const char *probe_outcome_name(enum probe_outcome o);
+CR_MUST_CHECK const char *probe_outcome_name(enum probe_outcome o);
 /* "", "dns", "connect", "handshake", "starttls". */
-const char *probe_phase_name(enum probe_phase p);
+CR_MUST_CHECK const char *probe_phase_name(enum probe_phase p);
 
 /*
  * One probe's result.  Everything in it is borrowed and valid only
@@ -110,8 +111,8 @@ typedef void probe_result_fn(const struct probe_result *r, void *arg);
  * A scanner with its event loop, resolver and SSL_CTX; NULL on error
  * (logged: a bad CIDR list or DNS server list, no epoll, ...).
  */
-struct probe *probe_new(const struct probe_options *o, probe_result_fn *cb,
-			void *arg);
+CR_MUST_CHECK struct probe *probe_new(const struct probe_options *o,
+				      probe_result_fn *cb, void *arg);
 /* Closes every connection without delivering their results. */
 void probe_free(struct probe *s);
 
@@ -122,12 +123,12 @@ void probe_free(struct probe *s);
  * an IP literal (probed without DNS and without SNI).  0, or -1 for a
  * name that cannot be probed (logged).  Never blocks, never calls back.
  */
-int probe_add(struct probe *s, const char *name, uint16_t port,
-	      enum starttls_proto proto, void *user);
+CR_MUST_CHECK int probe_add(struct probe *s, const char *name, uint16_t port,
+			    enum starttls_proto proto, void *user);
 /* The same, at a given address instead of resolving name (SNI = name). */
-int probe_add_address(struct probe *s, const char *name, uint16_t port,
-		      enum starttls_proto proto, const char *address,
-		      void *user);
+CR_MUST_CHECK int probe_add_address(struct probe *s, const char *name,
+				    uint16_t port, enum starttls_proto proto,
+				    const char *address, void *user);
 
 /*
  * Runs the loop once: starts queued work within the limits, waits up to
@@ -136,10 +137,10 @@ int probe_add_address(struct probe *s, const char *name, uint16_t port,
  * number of results delivered, or -1 on a broken loop (logged).  Returns
  * 0 at once when nothing is pending.
  */
-int probe_step(struct probe *s, int timeout_ms);
+CR_MUST_CHECK int probe_step(struct probe *s, int timeout_ms);
 /* probe_add calls whose last result has not been delivered yet. */
 size_t probe_pending(const struct probe *s);
 /* probe_step until nothing is pending; 0 or -1. */
-int probe_run(struct probe *s);
+CR_MUST_CHECK int probe_run(struct probe *s);
 
 #endif

@@ -18,6 +18,7 @@
 #include "certrecall/core/classify.h"
 #include "certrecall/core/starttls.h"
 #include "certrecall/net/probe.h"
+#include "certrecall/base/xalloc.h"
 
 #define PROBE_DNS_INFLIGHT_MAX 200
 
@@ -209,7 +210,7 @@ void probe_starttls_step(struct probe *s, struct flight *p);
  * Opens the socket and connects.  Returns -1 only when no socket could
  * be made (fd limit): the caller puts p back and waits for a slot.
  */
-int probe_flight_connect(struct probe *s, struct flight *p);
+CR_MUST_CHECK int probe_flight_connect(struct probe *s, struct flight *p);
 
 /* The socket of a connecting probe is writable: connected or failed. */
 void probe_connect_done(struct probe *s, struct flight *p);
@@ -225,11 +226,11 @@ void probe_start_dns(struct probe *s);
 
 /* Turns resolved queries into results or probes.  Returns how many
  * queries it handled. */
-int probe_handle_resolved(struct probe *s);
+CR_MUST_CHECK int probe_handle_resolved(struct probe *s);
 
 /* The c-ares channel on the probe's epoll loop.  Returns 0 or -1
  * (logged). */
-int probe_dns_init(struct probe *s);
+CR_MUST_CHECK int probe_dns_init(struct probe *s);
 
 /* ---- probe_limits.c: slots, rate, descriptors ---- */
 
@@ -246,6 +247,6 @@ void probe_start_probes(struct probe *s);
 
 /* Enough descriptors for the concurrency asked for, if the hard limit
  * allows; else lower the concurrency to what fits. */
-long long probe_fit_fd_limit(long long want);
+CR_MUST_CHECK long long probe_fit_fd_limit(long long want);
 
 #endif

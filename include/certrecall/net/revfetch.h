@@ -17,6 +17,7 @@
 
 #include "certrecall/core/ocsp.h"
 #include "certrecall/core/serial.h"
+#include "certrecall/base/xalloc.h"
 
 /* One OCSP check: the answer (core/ocsp.h) and how it was got. */
 struct revfetch_result {
@@ -57,32 +58,33 @@ struct revfetch_opts {
 };
 
 /* Zeroes of opts take the defaults above.  Returns NULL on failure. */
-struct revfetch *revfetch_new(const struct revfetch_opts *opts);
+CR_MUST_CHECK struct revfetch *revfetch_new(const struct revfetch_opts *opts);
 
 /*
  * Queues an OCSP check of serial at url (copied).  issuer is up-ref'd.
  * opts->ocsp_cb is called with user once the check ends.  Returns 0, or
  * -1 if the request cannot be built.
  */
-int revfetch_add_ocsp(struct revfetch *rc, const char *url, X509 *issuer,
-		      const struct serial *serial, void *user);
+CR_MUST_CHECK int revfetch_add_ocsp(struct revfetch *rc, const char *url,
+				    X509 *issuer, const struct serial *serial,
+				    void *user);
 
 /*
  * Queues a GET of url into memory, at most max_bytes (after content
  * decoding; gzip/deflate accepted), following up to 3 redirects.
  */
-int revfetch_add_fetch(struct revfetch *rc, const char *url, size_t max_bytes,
-		       revfetch_fetch_cb cb, void *user);
+void revfetch_add_fetch(struct revfetch *rc, const char *url, size_t max_bytes,
+			revfetch_fetch_cb cb, void *user);
 
 /*
  * Runs transfers for up to timeout_ms and calls callbacks of those that
  * ended.  Returns the number of checks still pending, or -1 on a libcurl
  * failure.
  */
-int revfetch_step(struct revfetch *rc, long timeout_ms);
+CR_MUST_CHECK int revfetch_step(struct revfetch *rc, long timeout_ms);
 size_t revfetch_pending(const struct revfetch *rc);
 /* Steps until nothing is pending.  0, or -1 on a libcurl failure. */
-int revfetch_run(struct revfetch *rc);
+CR_MUST_CHECK int revfetch_run(struct revfetch *rc);
 /* Abandons what is pending without calling callbacks. */
 void revfetch_free(struct revfetch *rc);
 

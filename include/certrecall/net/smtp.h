@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include "certrecall/base/xalloc.h"
 
 struct config;
 struct notice;
@@ -24,7 +25,7 @@ struct smtp_client;
  * own: checks once, within smtp.timeout (at most 30 s), that the relay
  * accepts connections.  0, or -1 (logged).
  */
-int smtp_relay_reachable(const struct config *cfg);
+CR_MUST_CHECK int smtp_relay_reachable(const struct config *cfg);
 
 /* Once per process before any session, when smtp.username is set. */
 void smtp_auth_init(void);
@@ -32,7 +33,7 @@ void smtp_auth_init(void);
 /* What one sending thread keeps between its sessions: the TLS context
  * (an application-owned one per session: libesmtp issue #30).  NULL
  * when OpenSSL cannot make one. */
-struct smtp_client *smtp_client_new(const struct config *cfg);
+CR_MUST_CHECK struct smtp_client *smtp_client_new(const struct config *cfg);
 void smtp_client_free(struct smtp_client *c);
 
 /* The --rate limit shared by every connection: one slot per message. */

@@ -50,6 +50,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <time.h>
+#include "certrecall/base/xalloc.h"
 
 struct config;
 struct db;
@@ -97,15 +98,16 @@ enum mailer_error {
  * gives back, before it returns, every notice it claimed and did not
  * hand to the relay; one waiting for another worker's leases says so.
  */
-int mailer_run(struct db *db, const struct config *cfg,
-	       const struct incident *inc, const struct mailer_options *opt,
-	       struct mailer_stats *st);
+CR_MUST_CHECK int mailer_run(struct db *db, const struct config *cfg,
+			     const struct incident *inc,
+			     const struct mailer_options *opt,
+			     struct mailer_stats *st);
 
 /* Prints the exact message the notice of kind for address would be.
  * 0, or a mailer_error (MAILER_ERR_DATA: no such notice). */
-int mailer_preview(struct db *db, const struct config *cfg,
-		   const struct incident *inc, const char *kind,
-		   const char *address, time_t at, FILE *out);
+CR_MUST_CHECK int mailer_preview(struct db *db, const struct config *cfg,
+				 const struct incident *inc, const char *kind,
+				 const char *address, time_t at, FILE *out);
 
 /* What --plan counts for one kind of notice (a forecast: the planning
  * it needs is rolled back). */
@@ -118,12 +120,12 @@ struct mailer_plan_row {
 };
 
 /* Fills rows[] (initial, reminder, revoked); 0 or -1 (logged). */
-int mailer_plan_count(struct db *db, const struct incident *inc,
-		      struct mailer_plan_row rows[MAILER_NKINDS]);
+CR_MUST_CHECK int mailer_plan_count(struct db *db, const struct incident *inc,
+				    struct mailer_plan_row rows[MAILER_NKINDS]);
 
 /* Prints, for each kind, the notices due, addresses, accounts without an
  * address, and the earliest/latest deadline they state. */
-int mailer_plan_report(struct db *db, const struct config *cfg,
-		       const struct incident *inc, FILE *out);
+CR_MUST_CHECK int mailer_plan_report(struct db *db, const struct config *cfg,
+				     const struct incident *inc, FILE *out);
 
 #endif

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 
 #include "certrecall/core/ocsp.h"
+#include "certrecall/base/xalloc.h"
 
 struct config;
 struct db;
@@ -57,10 +58,10 @@ struct revcheck_stats {
  * certificates still claimed go back to the pass (st->given_back) for
  * the next round to ask at once, and it returns REVCHECK_INTERRUPTED.
  */
-int revcheck_round(struct db *db, const struct config *cfg,
-		   const struct incident *inc,
-		   const struct revcheck_options *opt,
-		   struct revcheck_stats *st);
+CR_MUST_CHECK int revcheck_round(struct db *db, const struct config *cfg,
+				 const struct incident *inc,
+				 const struct revcheck_options *opt,
+				 struct revcheck_stats *st);
 
 /*
  * The round's exit code (sysexits), logging why when it is not 0: 0 only
@@ -72,6 +73,6 @@ int revcheck_round(struct db *db, const struct config *cfg,
  * time; else 65 when certificates got no usable evidence although every
  * source answered (unknown to the responder, no source for them).
  */
-int revcheck_exit_code(const struct revcheck_stats *st);
+CR_MUST_CHECK int revcheck_exit_code(const struct revcheck_stats *st);
 
 #endif

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "certrecall/core/classify.h"
+#include "certrecall/base/xalloc.h"
 
 struct config;
 struct incident;
@@ -56,7 +57,8 @@ struct scan_stats {
 };
 
 /* Runs the scan; 0, or -1 (logged) when a worker failed. */
-int scan_run(const struct config *cfg, const struct incident *inc,
-	     const struct scan_options *opt, struct scan_stats *st);
+CR_MUST_CHECK int scan_run(const struct config *cfg, const struct incident *inc,
+			   const struct scan_options *opt,
+			   struct scan_stats *st);
 
 #endif

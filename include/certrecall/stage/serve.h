@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "certrecall/core/ari.h"
+#include "certrecall/base/xalloc.h"
 
 struct config;
 struct db;
@@ -25,7 +26,8 @@ struct serve;
  * starts listening.  NULL on error (logged; *exit_code gets EX_CONFIG or
  * EX_UNAVAILABLE).  cfg is borrowed for the server's lifetime.
  */
-struct serve *serve_start(const struct config *cfg, int *exit_code);
+CR_MUST_CHECK struct serve *serve_start(const struct config *cfg,
+					int *exit_code);
 
 /* The port actually bound (for listen = ...:0). */
 unsigned serve_port(const struct serve *s);
@@ -43,16 +45,18 @@ struct serve_clock {
  * From the incident's reason, aware_at and cpr_received_at (UNSET when
  * none).  -1 when the reason does not resolve (logged once per call).
  */
-int serve_incident_clock(const char *reason, time_t aware_at,
-			 time_t cpr_received_at, struct serve_clock *out);
+CR_MUST_CHECK int serve_incident_clock(const char *reason, time_t aware_at,
+				       time_t cpr_received_at,
+				       struct serve_clock *out);
 
 /*
  * The ARI answer of one certificate row: affected (not revoked, not
  * expired at now), revoked, or neither.  Returns the kind, or -1 when
  * the row gets no window of its own (expired, or revoked and expired).
  */
-int serve_ari_row_window(const struct serve_clock *clk, const char *state,
-			 time_t not_after, long long margin, long long retry,
-			 time_t now, struct ari_window *out);
+CR_MUST_CHECK int serve_ari_row_window(const struct serve_clock *clk,
+				       const char *state, time_t not_after,
+				       long long margin, long long retry,
+				       time_t now, struct ari_window *out);
 
 #endif

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <time.h>
+#include "certrecall/base/xalloc.h"
 
 struct config;
 struct db;
@@ -65,7 +66,7 @@ double serve_http_mono(void);
 
 /* The calling worker thread's own connection, made on first use and
  * remade when lost; NULL when the database cannot be reached. */
-struct db *serve_http_db(struct serve *s);
+CR_MUST_CHECK struct db *serve_http_db(struct serve *s);
 
 /* The Content-Security-Policy that lets the inline page assets run. */
 void serve_http_csp(char *buf, size_t len);
@@ -104,12 +105,12 @@ enum MHD_Result serve_http_json(struct serve *s, struct MHD_Connection *c,
 /* The client's address as text ("?" when unknown). */
 void serve_http_client_addr(struct MHD_Connection *c, char *buf, size_t len);
 /* Token bucket per client address; 0 = go, else seconds to wait. */
-long long serve_http_rate_take(struct serve *s, const char *addr);
+CR_MUST_CHECK long long serve_http_rate_take(struct serve *s, const char *addr);
 /* serve.public_url, else the scheme and Host of the request; no final
  * slash. */
 void serve_http_base_url(struct serve *s, struct MHD_Connection *c, char *buf,
 			 size_t len);
 /* RFC 3339 UTC, or null for DEADLINE_UNSET. */
-json_t *serve_http_time_or_null(time_t t);
+CR_MUST_CHECK json_t *serve_http_time_or_null(time_t t);
 
 #endif

@@ -6,6 +6,7 @@
 #define CERTRECALL_BOUNCE_STORE_H
 
 #include <stdbool.h>
+#include "certrecall/base/xalloc.h"
 
 struct db;
 
@@ -25,9 +26,10 @@ struct bounce_store_result {
  * false).  status and diagnostic may be "" (stored as NULL).  0, or -1
  * on error (logged).
  */
-int bounce_store_record(struct db *db, long long incident_id,
-			long long notice_id, const char *action,
-			const char *status, const char *diagnostic,
-			struct bounce_store_result *out);
+CR_MUST_CHECK int bounce_store_record(struct db *db, long long incident_id,
+				      long long notice_id, const char *action,
+				      const char *status,
+				      const char *diagnostic,
+				      struct bounce_store_result *out);
 
 #endif

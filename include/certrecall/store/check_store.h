@@ -6,6 +6,7 @@
 #define CERTRECALL_CHECK_STORE_H
 
 #include <stddef.h>
+#include "certrecall/base/xalloc.h"
 
 struct certinfo;
 struct db;
@@ -30,8 +31,10 @@ struct check_store_incident {
  * *out (free with check_store_incidents_free) and *n; -1 on error
  * (logged).
  */
-int check_store_incidents(struct db *db, const struct certinfo *ci,
-			  struct check_store_incident **out, size_t *n);
+CR_MUST_CHECK int check_store_incidents(struct db *db,
+					const struct certinfo *ci,
+					struct check_store_incident **out,
+					size_t *n);
 void check_store_incidents_free(struct check_store_incident *v, size_t n);
 
 #endif

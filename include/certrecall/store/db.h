@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "certrecall/base/embedded.h"
+#include "certrecall/base/xalloc.h"
 
 struct config;
 
@@ -38,13 +39,14 @@ struct db_migration_state {
  * PG* variables and defaults).  connect_timeout_ms and application_name
  * apply unless the conninfo sets them.  NULL on failure (logged).
  */
-struct db *db_connect(const char *conninfo, long long connect_timeout_ms,
-		      const char *application_name);
+CR_MUST_CHECK struct db *db_connect(const char *conninfo,
+				    long long connect_timeout_ms,
+				    const char *application_name);
 /* A second connection to the same server and database, with the same
  * settings (for work done in parallel).  NULL on failure (logged). */
-struct db *db_clone(struct db *db);
+CR_MUST_CHECK struct db *db_clone(struct db *db);
 /* Connects as the config says. */
-struct db *db_connect_config(const struct config *cfg);
+CR_MUST_CHECK struct db *db_connect_config(const struct config *cfg);
 void db_close(struct db *db);
 /* Whether the connection is up (not lost to a server restart). */
 bool db_ok(struct db *db);
@@ -53,14 +55,14 @@ bool db_ok(struct db *db);
 bool db_reset(struct db *db);
 
 /* Runs fixed SQL without parameters; 0 or -1 (logged). */
-int db_exec(struct db *db, const char *sql);
+CR_MUST_CHECK int db_exec(struct db *db, const char *sql);
 
 /* SQL NULL as a time: the same value as DEADLINE_UNSET (deadline.h) and
  * DB_COPY_NULL_TIME, the one "no time" of the whole program. */
 #define DB_NULL_TIME ((time_t)INT64_MIN)
 
-int db_begin(struct db *db);
-int db_commit(struct db *db);
+CR_MUST_CHECK int db_begin(struct db *db);
+CR_MUST_CHECK int db_commit(struct db *db);
 /* Never fails loudly: used on error paths. */
 void db_rollback(struct db *db);
 
@@ -70,16 +72,16 @@ void db_rollback(struct db *db);
  * workers do not race.  A failing migration is rolled back whole and
  * stops the run.  *applied (may be NULL) counts what was applied.
  */
-int db_migrate(struct db *db, const struct embedded_file *list, size_t n,
-	       int *applied);
+CR_MUST_CHECK int db_migrate(struct db *db, const struct embedded_file *list,
+			     size_t n, int *applied);
 
 /*
  * Fills *states (free with db_migration_states_free) with one entry per migration in
  * list, then one per migration known to the database but not to list.
  */
-int db_migration_status(struct db *db, const struct embedded_file *list,
-			size_t n, struct db_migration_state **states,
-			size_t *count);
+CR_MUST_CHECK int
+db_migration_status(struct db *db, const struct embedded_file *list, size_t n,
+		    struct db_migration_state **states, size_t *count);
 void db_migration_states_free(struct db_migration_state *states, size_t count);
 
 /*
@@ -87,8 +89,8 @@ void db_migration_states_free(struct db_migration_state *states, size_t count);
  * a JSON object text (NULL = "{}").  The actor is the OS user, the host
  * this machine, the command the one running (see db_set_command).
  */
-int db_event_add(struct db *db, long long incident_id, const char *kind,
-		 const char *detail_json);
+CR_MUST_CHECK int db_event_add(struct db *db, long long incident_id,
+			       const char *kind, const char *detail_json);
 void db_set_command(const char *command_line);
 /* Events are stamped with at instead of the real time (the rehearsal
  * clock, see clock.h); DB_NULL_TIME (INT64_MIN) restores it. */
@@ -104,7 +106,7 @@ void db_set_clock(time_t at);
 struct db_copy;
 
 /* Starts "COPY ... FROM STDIN"; NULL on error (logged). */
-struct db_copy *db_copy_begin(struct db *db, const char *sql);
+CR_MUST_CHECK struct db_copy *db_copy_begin(struct db *db, const char *sql);
 /* One field each; NULL / DB_COPY_NULL_TIME mean SQL NULL. */
 #define DB_COPY_NULL_TIME DB_NULL_TIME
 void db_copy_text(struct db_copy *c, const char *s);
@@ -115,16 +117,19 @@ void db_copy_llong(struct db_copy *c, long long v);
 void db_copy_bool(struct db_copy *c, bool v);
 /* Ends the row.  Returns 0, or -1 once the server has refused the COPY
  * (stop sending; db_copy_end says why). */
-int db_copy_row_end(struct db_copy *c);
+CR_MUST_CHECK int db_copy_row_end(struct db_copy *c);
+/* Discards the COPY (the server is told why) and frees c. */
+void db_copy_abort(struct db_copy *c, const char *why);
 /*
  * Finishes the COPY and frees c: committed into the table when abort_msg
  * is NULL, discarded otherwise.  Returns 0, or -1 with the server's
  * SQLSTATE in sqlstate (may be NULL; "" if none).  A refusal with SQLSTATE
  * 23505 (unique violation) is not logged: the caller may expect it.
  */
-int db_copy_end(struct db_copy *c, const char *abort_msg, char sqlstate[6]);
+CR_MUST_CHECK int db_copy_end(struct db_copy *c, const char *abort_msg,
+			      char sqlstate[6]);
 
 /* "host=/x port=5432 dbname=y" as libpq sees it, without password. */
-int db_describe(struct db *db, char *buf, size_t len);
+CR_MUST_CHECK int db_describe(struct db *db, char *buf, size_t len);
 
 #endif

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "certrecall/store/db.h"
+#include "certrecall/base/xalloc.h"
 
 PGconn *db_get0_conn(struct db *db);
 
@@ -26,8 +27,8 @@ PGresult *db_query(struct db *db, const char *sql, int nparams,
 /* A column as epoch seconds (SQL NULL: DB_NULL_TIME), or as a whole
  * number (NULL: 0). */
 time_t db_get_time(const PGresult *res, int row, int col);
-long long db_get_llong(const PGresult *res, int row, int col);
+CR_MUST_CHECK long long db_get_llong(const PGresult *res, int row, int col);
 /* A column as a new string (caller frees), NULL for SQL NULL. */
-char *db_get1_text(const PGresult *res, int row, int col);
+CR_MUST_CHECK char *db_get1_text(const PGresult *res, int row, int col);
 
 #endif

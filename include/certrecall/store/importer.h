@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "certrecall/base/xalloc.h"
 
 struct db;
 
@@ -57,15 +58,16 @@ struct importer_stats {
 };
 
 /* Option value of --format: "le2020" ... "pem", "der"; -1 if unknown. */
-int importer_format_from_name(const char *name);
+CR_MUST_CHECK int importer_format_from_name(const char *name);
 
 /*
  * Imports files (paths; "-" is standard input) into incident_id.
  * Returns 0, or -1 when nothing was written (every problem reported as
  * FILE:LINE: reason).  *st is filled either way as far as known.
  */
-int importer_run(struct db *db, long long incident_id,
-		 const struct importer_options *opt, char *const *files,
-		 size_t nfiles, struct importer_stats *st);
+CR_MUST_CHECK int importer_run(struct db *db, long long incident_id,
+			       const struct importer_options *opt,
+			       char *const *files, size_t nfiles,
+			       struct importer_stats *st);
 
 #endif

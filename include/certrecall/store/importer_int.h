@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "certrecall/store/importer.h"
+#include "certrecall/base/xalloc.h"
 
 struct db;
 struct db_copy;
@@ -57,37 +58,40 @@ struct import {
 };
 
 /* The incident's issuers, which rows are named after.  Returns 0 or -1. */
-int importer_load_issuers(struct import *im);
+CR_MUST_CHECK int importer_load_issuers(struct import *im);
 
 /* Creates the temporary staging tables (dropped at commit). */
-int importer_create_stage(struct db *db);
+CR_MUST_CHECK int importer_create_stage(struct db *db);
 
 /* The first column of the first row of a query as a number (0 when there
  * is none), or -1 on error (logged). */
-long long importer_query_count(struct db *db, const char *sql, int n,
-			       const char *const *params);
+CR_MUST_CHECK long long importer_query_count(struct db *db, const char *sql,
+					     int n, const char *const *params);
 
 /* One input file into the open COPY (im->copy), its format told from its
  * content unless --format gave one.  Returns 0 or -1 (logged). */
-int importer_read_file(struct import *im, const char *path);
+CR_MUST_CHECK int importer_read_file(struct import *im, const char *path);
 
 /* The accounts file (account,email[,email...]) into import_contact.
  * Returns 0 or -1 (logged). */
-int importer_read_accounts(struct import *im, const char *path);
+CR_MUST_CHECK int importer_read_accounts(struct import *im, const char *path);
 
 /* Staged rows into certificate (or replacement), only the new ones;
  * conflicts with different data are errors.  Returns 0 or -1. */
-int importer_merge(struct import *im, char *const *files, size_t nfiles,
-		   const char *incident);
+CR_MUST_CHECK int importer_merge(struct import *im, char *const *files,
+				 size_t nfiles, const char *incident);
 
 /* Subscribers for every account of the input, contacts merged in. */
-int importer_update_subscribers(struct import *im, const char *incident);
+CR_MUST_CHECK int importer_update_subscribers(struct import *im,
+					      const char *incident);
 
 /* Marks the incident's certificates a replacement has replaced. */
-int importer_mark_replaced(struct import *im, const char *incident);
+CR_MUST_CHECK int importer_mark_replaced(struct import *im,
+					 const char *incident);
 
 /* The import's counts as an event of the incident. */
-int importer_record_event(struct import *im, long long incident_id,
-			  char *const *files, size_t nfiles);
+CR_MUST_CHECK int importer_record_event(struct import *im,
+					long long incident_id,
+					char *const *files, size_t nfiles);
 
 #endif

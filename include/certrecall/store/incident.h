@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "certrecall/core/deadline.h"
+#include "certrecall/base/xalloc.h"
 
 struct db;
 
@@ -51,7 +52,7 @@ enum incident_field {
 };
 
 /* Column name of a field ("aware_at"). */
-const char *incident_field_name(enum incident_field f);
+CR_MUST_CHECK const char *incident_field_name(enum incident_field f);
 
 /* A change set: value[f] is NULL when the field is not being set; times
  * are RFC 3339 UTC text, "" clears an optional time.  comment_at records
@@ -68,25 +69,27 @@ struct incident_change {
  * "control character (U+000A) not allowed" in err.  Titles end up in
  * message bodies and headers.
  */
-int incident_text_check(const char *text, char *err, size_t errlen);
+CR_MUST_CHECK int incident_text_check(const char *text, char *err,
+				      size_t errlen);
 
 /*
  * Inserts a new incident.  Fails (logged) if the slug exists.  Records an
  * "incident.create" event.  Returns the new id, or -1.
  */
-long long incident_create(struct db *db, const char *slug,
-			  const struct incident_change *ch);
+CR_MUST_CHECK long long incident_create(struct db *db, const char *slug,
+					const struct incident_change *ch);
 
 /*
  * Applies ch to incident slug under a row lock and records an
  * "incident.update" event listing each changed field's old and new
  * value.  *changed (may be NULL) counts real changes.  0 or -1 (logged).
  */
-int incident_update(struct db *db, const char *slug,
-		    const struct incident_change *ch, int *changed);
+CR_MUST_CHECK int incident_update(struct db *db, const char *slug,
+				  const struct incident_change *ch,
+				  int *changed);
 
 /* Loads one incident; NULL (logged "no incident ...") if absent. */
-struct incident *incident_find(struct db *db, const char *slug);
+CR_MUST_CHECK struct incident *incident_find(struct db *db, const char *slug);
 void incident_free(struct incident *inc);
 
 /* All incidents, newest aware_at first; *count set.  NULL on error. */
@@ -111,8 +114,9 @@ time_t incident_revoke_start(const struct incident *inc,
  * certificates, how many still need revocation (unrevoked, and not expired
  * before min(at, must_by)), and the latest revocation time by then.
  */
-int incident_progress(struct db *db, long long incident_id, time_t must_by,
-		      time_t at, struct deadline_progress *out);
+CR_MUST_CHECK int incident_progress(struct db *db, long long incident_id,
+				    time_t must_by, time_t at,
+				    struct deadline_progress *out);
 
 /* Counts of certificates by verdict (index: enum deadline_verdict) and of
  * short-lived (exempt) certificates, as at time at. */
@@ -121,7 +125,8 @@ struct incident_verdicts {
 	long long by_verdict[5];
 	long long short_lived;
 };
-int incident_verdicts(struct db *db, long long incident_id, time_t must_by,
-		      time_t at, struct incident_verdicts *out);
+CR_MUST_CHECK int incident_verdicts(struct db *db, long long incident_id,
+				    time_t must_by, time_t at,
+				    struct incident_verdicts *out);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "certrecall/base/utctime.h"
 #include "certrecall/core/notice.h"
+#include "certrecall/base/xalloc.h"
 
 struct db;
 
@@ -43,9 +44,9 @@ struct notice_store_plan {
  * order).  Nothing is created yet.  must_by is the deadline the notices
  * state.  0 or -1 (logged).
  */
-int notice_store_plan_begin(struct notice_store_plan *p, struct db *db,
-			    long long incident_id, const char *kind,
-			    time_t must_by);
+CR_MUST_CHECK int notice_store_plan_begin(struct notice_store_plan *p,
+					  struct db *db, long long incident_id,
+					  const char *kind, time_t must_by);
 
 /*
  * Creates the notices of the next slice of addresses, each with its
@@ -53,39 +54,43 @@ int notice_store_plan_begin(struct notice_store_plan *p, struct db *db,
  * notice is never visible without them.  1 when a slice was planned, 0
  * when none is left, -1 on error.
  */
-int notice_store_plan_slice(struct notice_store_plan *p);
+CR_MUST_CHECK int notice_store_plan_slice(struct notice_store_plan *p);
 
 /* The no-address records (one per account without any address), then
  * the temporary tables go.  0 or -1. */
-int notice_store_plan_finish(struct notice_store_plan *p);
+CR_MUST_CHECK int notice_store_plan_finish(struct notice_store_plan *p);
 
 /* All of it, inside the caller's transaction; *created counts new
  * notices.  0 or -1. */
-int notice_store_plan(struct db *db, long long incident_id, const char *kind,
-		      time_t must_by, long long *created);
+CR_MUST_CHECK int notice_store_plan(struct db *db, long long incident_id,
+				    const char *kind, time_t must_by,
+				    long long *created);
 
 /* Fresh statistics for the claims after a first slice.  0 or -1. */
-int notice_store_analyze(struct db *db);
+CR_MUST_CHECK int notice_store_analyze(struct db *db);
 
 /* Notices of one kind of the incident in the given states (a fixed SQL
  * list, e.g. "'no-address'"); -1 on error. */
-long long notice_store_count(struct db *db, long long incident_id,
-			     const char *kind, const char *states);
+CR_MUST_CHECK long long notice_store_count(struct db *db, long long incident_id,
+					   const char *kind,
+					   const char *states);
 
 /* ---- claiming and recording --------------------------------------- */
 
 /* Prepares the claim and the outcome statements on a sender's
  * connection.  0 or -1 (logged). */
-int notice_store_prepare(struct db *db);
+CR_MUST_CHECK int notice_store_prepare(struct db *db);
 
 /*
  * Claims up to max due notices of kind after notice id floor for
  * worker, leased for lease_ms, with their certificates, into
  * batch[0..*n) (ascending ids).  0 or -1 (logged).
  */
-int notice_store_claim(struct db *db, long long incident_id, const char *kind,
-		       long long lease_ms, const char *worker, size_t max,
-		       long long floor, struct notice *batch, size_t *n);
+CR_MUST_CHECK int notice_store_claim(struct db *db, long long incident_id,
+				     const char *kind, long long lease_ms,
+				     const char *worker, size_t max,
+				     long long floor, struct notice *batch,
+				     size_t *n);
 
 /*
  * Sends the outcomes of group[0..n) (outcome, attempts, reply,
@@ -93,20 +98,23 @@ int notice_store_claim(struct db *db, long long incident_id, const char *kind,
  * result: read it with notice_store_outcomes_wait() before the next.
  * 0, or -1 with the reason in *why (free it).
  */
-int notice_store_outcomes_send(struct db *db, struct notice *const *group,
-			       size_t n, char **why);
+CR_MUST_CHECK int notice_store_outcomes_send(struct db *db,
+					     struct notice *const *group,
+					     size_t n, char **why);
 
 /* Reads the result of the outcomes in flight.  0, or -1 with the reason
  * of the first failure in *why (free it). */
-int notice_store_outcomes_wait(struct db *db, char **why);
+CR_MUST_CHECK int notice_store_outcomes_wait(struct db *db, char **why);
 
 /*
  * Returns worker's claims on the n notices of ids to the queue as they
  * were (pending, or retry with its due time).  The number returned, or
  * -1.
  */
-long long notice_store_return_claims(struct db *db, const char *worker,
-				     const long long *ids, size_t n);
+CR_MUST_CHECK long long notice_store_return_claims(struct db *db,
+						   const char *worker,
+						   const long long *ids,
+						   size_t n);
 
 /* What the queue holds of a kind that this worker does not. */
 struct notice_store_queue {
@@ -117,15 +125,16 @@ struct notice_store_queue {
 	char workers[256];   /* who holds them, "a:1, b:2" (cut) */
 };
 
-int notice_store_queue_state(struct db *db, long long incident_id,
-			     const char *kind, const char *worker,
-			     struct notice_store_queue *q);
+CR_MUST_CHECK int notice_store_queue_state(struct db *db, long long incident_id,
+					   const char *kind, const char *worker,
+					   struct notice_store_queue *q);
 
 /* The audit trail's record of a run (event "notify.<kind>").  0 or -1. */
-int notice_store_run_event(struct db *db, long long incident_id,
-			   const char *kind, long long planned, long long sent,
-			   long long retry, long long failed,
-			   long long no_address, double seconds);
+CR_MUST_CHECK int notice_store_run_event(struct db *db, long long incident_id,
+					 const char *kind, long long planned,
+					 long long sent, long long retry,
+					 long long failed, long long no_address,
+					 double seconds);
 
 /* ---- previews ----------------------------------------------------- */
 
@@ -135,18 +144,21 @@ int notice_store_run_event(struct db *db, long long incident_id,
  * new array *ns of *n (notice_release each, then free).  Without their
  * certificates and locales.  0 or -1.
  */
-int notice_store_due(struct db *db, long long incident_id, const char *kind,
-		     const char *address, struct notice **ns, size_t *n);
+CR_MUST_CHECK int notice_store_due(struct db *db, long long incident_id,
+				   const char *kind, const char *address,
+				   struct notice **ns, size_t *n);
 
 /* The certificates of every notice in ns[0..n), in one query (sorts ns
  * by id).  0 or -1. */
-int notice_store_load_certificates(struct db *db, struct notice *ns, size_t n);
+CR_MUST_CHECK int notice_store_load_certificates(struct db *db,
+						 struct notice *ns, size_t n);
 
 /*
  * The language and time zone of each notice's accounts (020): the first
  * account, in name order, that has one.  One query.  0 or -1.
  */
-int notice_store_load_locales(struct db *db, struct notice *ns, size_t n);
+CR_MUST_CHECK int notice_store_load_locales(struct db *db, struct notice *ns,
+					    size_t n);
 
 /* ---- forecast ----------------------------------------------------- */
 
@@ -161,8 +173,8 @@ struct notice_store_plan_row {
  * as their deadline), for each kind (notice_kind_name order), in one
  * snapshot; nothing is kept.  0 or -1.
  */
-int notice_store_plan_count(struct db *db, long long incident_id,
-			    time_t must_by,
-			    struct notice_store_plan_row rows[NOTICE_NKINDS]);
+CR_MUST_CHECK int
+notice_store_plan_count(struct db *db, long long incident_id, time_t must_by,
+			struct notice_store_plan_row rows[NOTICE_NKINDS]);
 
 #endif

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "certrecall/core/report.h"
+#include "certrecall/base/xalloc.h"
 
 struct db;
 struct incident;
@@ -28,9 +29,9 @@ enum report_depth {
  * over every name: seconds at millions).  Figures not read are -1.  NULL
  * on error (logged).
  */
-struct report *report_store_gather(struct db *db, const struct incident *inc,
-				   time_t at, const char *organization,
-				   enum report_depth depth);
+CR_MUST_CHECK struct report *
+report_store_gather(struct db *db, const struct incident *inc, time_t at,
+		    const char *organization, enum report_depth depth);
 /*
  * Per-certificate CSV (every certificate, its verdict and deployment), or
  * the CCADB appendix: the 11-column CSV below threshold certificates,
@@ -38,15 +39,19 @@ struct report *report_store_gather(struct db *db, const struct incident *inc,
  * columns the imported data could not fill are named on stderr.
  * Returns the number of rows written, or -1.
  */
-long long report_store_certificates(struct db *db, const struct report *r,
-				    long long incident_id, FILE *out);
+CR_MUST_CHECK long long report_store_certificates(struct db *db,
+						  const struct report *r,
+						  long long incident_id,
+						  FILE *out);
 /* Every audit-trail event of the incident up to r->at, oldest first, as
  * CSV (at with microseconds, kind, actor, host, command, detail as
  * JSON).  Rows written, or -1. */
-long long report_store_events(struct db *db, const struct report *r,
-			      long long incident_id, FILE *out);
-long long report_store_ccadb(struct db *db, const struct report *r,
-			     long long incident_id, long long threshold,
-			     FILE *out);
+CR_MUST_CHECK long long report_store_events(struct db *db,
+					    const struct report *r,
+					    long long incident_id, FILE *out);
+CR_MUST_CHECK long long report_store_ccadb(struct db *db,
+					   const struct report *r,
+					   long long incident_id,
+					   long long threshold, FILE *out);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "certrecall/core/ocsp.h"
 #include "certrecall/core/serial.h"
+#include "certrecall/base/xalloc.h"
 
 struct db;
 
@@ -29,13 +30,14 @@ struct revcheck_store_issuer {
 
 /* The incident's issuers by id into *out (n of them; free with
  * revcheck_store_issuers_free).  0, or -1. */
-int revcheck_store_issuers(struct db *db, long long incident_id,
-			   struct revcheck_store_issuer **out, size_t *n);
+CR_MUST_CHECK int revcheck_store_issuers(struct db *db, long long incident_id,
+					 struct revcheck_store_issuer **out,
+					 size_t *n);
 void revcheck_store_issuers_free(struct revcheck_store_issuer *is, size_t n);
 
 /* The highest evidence id so far (0 for none): the round's evidence is
  * above it.  0, or -1. */
-int revcheck_store_last_evidence(struct db *db, long long *id);
+CR_MUST_CHECK int revcheck_store_last_evidence(struct db *db, long long *id);
 
 /*
  * Joins the incident's open pass, or opens a new one: every certificate
@@ -45,9 +47,11 @@ int revcheck_store_last_evidence(struct db *db, long long *id);
  * lease in it.  Sets *first_evidence (the pass's evidence is above it)
  * and *joined.  0, or -1.
  */
-int revcheck_store_pass_begin(struct db *db, long long incident_id,
-			      long long lease_ms, long long batch,
-			      long long *first_evidence, bool *joined);
+CR_MUST_CHECK int revcheck_store_pass_begin(struct db *db,
+					    long long incident_id,
+					    long long lease_ms, long long batch,
+					    long long *first_evidence,
+					    bool *joined);
 
 /* A certificate of a claimed batch. */
 struct revcheck_store_cert {
@@ -72,21 +76,25 @@ struct revcheck_store_batch {
  * filled (n may be 0: all revoked since), 0 when there is none, or -1.
  * (after keeps a long pass from scanning what it has finished again.)
  */
-int revcheck_store_claim(struct db *db, long long incident_id,
-			 const char *worker, long long lease_ms,
-			 long long after, struct revcheck_store_batch *out);
+CR_MUST_CHECK int revcheck_store_claim(struct db *db, long long incident_id,
+				       const char *worker, long long lease_ms,
+				       long long after,
+				       struct revcheck_store_batch *out);
 
 /* Extends worker's leases to lease_ms from now.  0, or -1. */
-int revcheck_store_renew(struct db *db, const char *worker, long long lease_ms);
+CR_MUST_CHECK int revcheck_store_renew(struct db *db, const char *worker,
+				       long long lease_ms);
 
 /* Puts worker's batches back in the pass, whole (on the way out after an
  * error or a signal).  The number of batches given back, or -1. */
-long long revcheck_store_give_back(struct db *db, const char *worker);
+CR_MUST_CHECK long long revcheck_store_give_back(struct db *db,
+						 const char *worker);
 
 /* Batches of the pass still queued that worker does not hold: pending,
  * or claimed by other workers.  The count, or -1. */
-long long revcheck_store_queued_elsewhere(struct db *db, long long incident_id,
-					  const char *worker);
+CR_MUST_CHECK long long revcheck_store_queued_elsewhere(struct db *db,
+							long long incident_id,
+							const char *worker);
 
 /* An OCSP answer waiting to be stored. */
 struct revcheck_store_evidence {
@@ -101,17 +109,18 @@ struct revcheck_store_evidence {
  * answered or not) out of worker's claims, in one transaction.  0, or -1
  * (nothing stored).
  */
-int revcheck_store_record(struct db *db, long long incident_id,
-			  const char *worker,
-			  const struct revcheck_store_evidence *ev, size_t nev,
-			  const long long *done, size_t ndone);
+CR_MUST_CHECK int
+revcheck_store_record(struct db *db, long long incident_id, const char *worker,
+		      const struct revcheck_store_evidence *ev, size_t nev,
+		      const long long *done, size_t ndone);
 
 /* Frees what revcheck_store_claim allocated in b. */
 void revcheck_store_batch_release(struct revcheck_store_batch *b);
 
 /* Certificates still to revoke (unrevoked, unexpired).  The count, or
  * -1. */
-long long revcheck_store_left(struct db *db, long long incident_id);
+CR_MUST_CHECK long long revcheck_store_left(struct db *db,
+					    long long incident_id);
 
 /*
  * Certificates still to revoke that got no usable answer (good or
@@ -120,9 +129,9 @@ long long revcheck_store_left(struct db *db, long long incident_id);
  * CRL verified); a certificate without an issuer counts as only_issuer's
  * (the incident's only issuer, 0 for none).  The count, or -1.
  */
-long long revcheck_store_unanswered(struct db *db, long long incident_id,
-				    const long long *crl_answered, size_t n,
-				    long long only_issuer,
-				    long long first_evidence);
+CR_MUST_CHECK long long
+revcheck_store_unanswered(struct db *db, long long incident_id,
+			  const long long *crl_answered, size_t n,
+			  long long only_issuer, long long first_evidence);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include "certrecall/base/xalloc.h"
 
 struct crl;
 struct db;
@@ -21,16 +22,18 @@ struct incident;
  * each.  Returns the number added (an issuer already there is updated
  * with the URLs), or -1 (logged).
  */
-int revocation_add_issuers(struct db *db, const struct incident *inc,
-			   const char *path, const char *ocsp_url,
-			   const char *crl_url);
+CR_MUST_CHECK int revocation_add_issuers(struct db *db,
+					 const struct incident *inc,
+					 const char *path, const char *ocsp_url,
+					 const char *crl_url);
 
 /*
  * The CRLReason name of code (RFC 5280 5.3.1): "keyCompromise", or
  * "unknown (12)" (written into buf) for a code it does not define,
  * "none" for -1.
  */
-const char *revocation_reason_name(int code, char *buf, size_t len);
+CR_MUST_CHECK const char *revocation_reason_name(int code, char *buf,
+						 size_t len);
 
 /*
  * Loads "serial,revoked_at[,reason]" lines (a header line is allowed;
@@ -41,8 +44,9 @@ const char *revocation_reason_name(int code, char *buf, size_t len);
 struct revocation_import_stats {
 	long long lines, loaded, unknown, conflicts;
 };
-int revocation_import(struct db *db, const struct incident *inc,
-		      const char *path, struct revocation_import_stats *st);
+CR_MUST_CHECK int revocation_import(struct db *db, const struct incident *inc,
+				    const char *path,
+				    struct revocation_import_stats *st);
 
 /*
  * Records one CRL fetched for the incident's issuer issuer_id from url.
@@ -64,10 +68,10 @@ struct revocation_crl_stats {
 	long long listed;  /* of which the CRL lists (revoked) */
 	long long good;	   /* of which good: covered - listed, or 0 */
 };
-int revocation_add_crl(struct db *db, long long incident_id,
-		       long long issuer_id, const char *url,
-		       const struct crl *crl, const char *why,
-		       struct revocation_crl_stats *st);
+CR_MUST_CHECK int revocation_add_crl(struct db *db, long long incident_id,
+				     long long issuer_id, const char *url,
+				     const struct crl *crl, const char *why,
+				     struct revocation_crl_stats *st);
 
 /*
  * Sets each certificate's revocation state from all its evidence (OCSP,
@@ -77,7 +81,7 @@ int revocation_add_crl(struct db *db, long long incident_id,
  * so this keeps a running minimum: each CRL fetch is applied once, and
  * nothing un-revokes.  Returns the number of certificate updates, or -1.
  */
-long long revocation_derive(struct db *db, long long incident_id);
+CR_MUST_CHECK long long revocation_derive(struct db *db, long long incident_id);
 
 /*
  * Certificates whose sources disagree (good vs revoked, or different
@@ -86,7 +90,8 @@ long long revocation_derive(struct db *db, long long incident_id);
  * evidence, and the CRL's answer of the latest verified fetch covering
  * the certificate (view crl_answer).
  */
-long long revocation_conflicts(struct db *db, long long incident_id, FILE *out);
+CR_MUST_CHECK long long revocation_conflicts(struct db *db,
+					     long long incident_id, FILE *out);
 
 /*
  * Writes "serial,reason_code" for every certificate still to revoke
@@ -96,8 +101,8 @@ long long revocation_conflicts(struct db *db, long long incident_id, FILE *out);
  * docs/schema/export-revocations.schema.json).
  * Returns the number written, or -1.
  */
-long long revocation_export(struct db *db, long long incident_id,
-			    bool replaced_only, int reason_code, bool jsonl,
-			    FILE *out);
+CR_MUST_CHECK long long revocation_export(struct db *db, long long incident_id,
+					  bool replaced_only, int reason_code,
+					  bool jsonl, FILE *out);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "certrecall/core/classify.h"
 #include "certrecall/core/starttls.h"
+#include "certrecall/base/xalloc.h"
 
 struct certinfo;
 struct config;
@@ -24,16 +25,17 @@ struct db_copy;
  * unexpired certificates on every port of ports[0..n) (a target whose
  * protocol changed is probed again).  0, or -1 (logged).
  */
-int scan_store_add_targets(struct db *db, long long incident_id,
-			   const struct starttls_port *ports, size_t n);
+CR_MUST_CHECK int scan_store_add_targets(struct db *db, long long incident_id,
+					 const struct starttls_port *ports,
+					 size_t n);
 
 /*
  * A wildcard target *.D is probed at the names it covers (one more
  * label) that the incident knows, plus labels (a text[] literal) under
  * D, at most 8 (probed_via); with none it is not probeable.  0, or -1.
  */
-int scan_store_wildcards(struct db *db, long long incident_id,
-			 const char *labels);
+CR_MUST_CHECK int scan_store_wildcards(struct db *db, long long incident_id,
+				       const char *labels);
 
 /*
  * Re-arms the due targets still on a certificate left to revoke:
@@ -43,14 +45,15 @@ int scan_store_wildcards(struct db *db, long long incident_id,
  * a text[] literal or NULL for all) left to wait for retry_ms, *first
  * when the first of them is due (DB_NULL_TIME when none).  0, or -1.
  */
-int scan_store_requeue(struct db *db, long long incident_id, long long stale_ms,
-		       bool retry_failed, long long retry_ms, const char *names,
-		       long long *waiting, time_t *first);
+CR_MUST_CHECK int scan_store_requeue(struct db *db, long long incident_id,
+				     long long stale_ms, bool retry_failed,
+				     long long retry_ms, const char *names,
+				     long long *waiting, time_t *first);
 
 /* The probeable targets pending or claimed (among names, or all when
  * NULL), or -1 (logged). */
-long long scan_store_due(struct db *db, long long incident_id,
-			 const char *names);
+CR_MUST_CHECK long long scan_store_due(struct db *db, long long incident_id,
+				       const char *names);
 
 /* A claimed target. */
 struct scan_store_target {
@@ -68,9 +71,10 @@ struct scan_store_target {
  * round each.  Fills *out (free with scan_store_targets_free) and *n;
  * -1 on error (logged).
  */
-int scan_store_claim(struct db *db, long long incident_id, long long max,
-		     long long lease_ms, const char *worker, const char *names,
-		     struct scan_store_target **out, size_t *n);
+CR_MUST_CHECK int scan_store_claim(struct db *db, long long incident_id,
+				   long long max, long long lease_ms,
+				   const char *worker, const char *names,
+				   struct scan_store_target **out, size_t *n);
 void scan_store_targets_free(struct scan_store_target *v, size_t n);
 
 /*
@@ -81,9 +85,9 @@ void scan_store_targets_free(struct scan_store_target *v, size_t n);
  * per certificate, comma-joined; else NULL.  One query.  *names is an
  * array of n (free with scan_store_names_free); -1 on error (logged).
  */
-int scan_store_affected(struct db *db, long long incident_id,
-			const struct certinfo *const *cis, size_t n,
-			char ***names);
+CR_MUST_CHECK int scan_store_affected(struct db *db, long long incident_id,
+				      const struct certinfo *const *cis,
+				      size_t n, char ***names);
 void scan_store_names_free(char **names, size_t n);
 
 /* One observation; NULL strings are SQL NULL. */
@@ -104,11 +108,11 @@ struct scan_store_observation {
 
 /* Begins a batch: a transaction and a COPY into observation.  NULL on
  * error (logged; nothing left open). */
-struct db_copy *scan_store_batch_begin(struct db *db);
+CR_MUST_CHECK struct db_copy *scan_store_batch_begin(struct db *db);
 /* Adds one row; 0, or -1 once the server refused the COPY (stop adding:
  * scan_store_batch_end says why). */
-int scan_store_batch_add(struct db_copy *c,
-			 const struct scan_store_observation *o);
+CR_MUST_CHECK int scan_store_batch_add(struct db_copy *c,
+				       const struct scan_store_observation *o);
 
 /* The outcomes of the targets a batch finished (sql/011: answered, failed
  * or filtered; failed ones by their failed verdict). */
@@ -122,9 +126,10 @@ struct scan_store_outcomes {
  * holds finish their round (scan_round_outcome(), 011), and commits.
  * *out counts their outcomes.  0, or -1 (logged; rolled back).
  */
-int scan_store_batch_end(struct db *db, struct db_copy *c, const char *worker,
-			 const long long *done, size_t ndone,
-			 struct scan_store_outcomes *out);
+CR_MUST_CHECK int scan_store_batch_end(struct db *db, struct db_copy *c,
+				       const char *worker,
+				       const long long *done, size_t ndone,
+				       struct scan_store_outcomes *out);
 
 /*
  * Gives back worker's claimed targets: the unfinished round is undone
@@ -132,8 +137,9 @@ int scan_store_batch_end(struct db *db, struct db_copy *c, const char *worker,
  * db, or a new connection (cfg) when db is NULL or broken.  The number
  * given back, or -1 (logged).
  */
-long long scan_store_give_back(struct db *db, const struct config *cfg,
-			       const char *worker);
+CR_MUST_CHECK long long scan_store_give_back(struct db *db,
+					     const struct config *cfg,
+					     const char *worker);
 
 /* Live leases of other workers on due targets. */
 struct scan_store_leases {
@@ -148,7 +154,8 @@ struct scan_store_leases {
  * all when NULL) held by workers not in own (a text[] literal).  0, or
  * -1 (logged).
  */
-int scan_store_leases(struct db *db, long long incident_id, const char *own,
-		      const char *names, struct scan_store_leases *out);
+CR_MUST_CHECK int scan_store_leases(struct db *db, long long incident_id,
+				    const char *own, const char *names,
+				    struct scan_store_leases *out);
 
 #endif

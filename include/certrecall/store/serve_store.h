@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
+#include "certrecall/base/xalloc.h"
 
 struct certinfo;
 struct db;
@@ -37,9 +38,9 @@ struct serve_store_ari_row {
  * for every request costs more than running it).  Fills *rows (free
  * with serve_store_ari_rows_free) and *n; -1 on error (logged).
  */
-int serve_store_ari(struct db *db, const unsigned char *aki, size_t aki_len,
-		    const struct serial *serial,
-		    struct serve_store_ari_row **rows, size_t *n);
+CR_MUST_CHECK int serve_store_ari(struct db *db, const unsigned char *aki,
+				  size_t aki_len, const struct serial *serial,
+				  struct serve_store_ari_row **rows, size_t *n);
 void serve_store_ari_rows_free(struct serve_store_ari_row *v, size_t n);
 
 /* One incident that lists a certificate, for the self-check. */
@@ -59,9 +60,9 @@ struct serve_store_hit {
  * incident.  Fills *hits (free with serve_store_hits_free) and *n; -1
  * on error (logged).
  */
-int serve_store_check(struct db *db, const char *serial_hex,
-		      const struct certinfo *ci, struct serve_store_hit **hits,
-		      size_t *n);
+CR_MUST_CHECK int serve_store_check(struct db *db, const char *serial_hex,
+				    const struct certinfo *ci,
+				    struct serve_store_hit **hits, size_t *n);
 void serve_store_hits_free(struct serve_store_hit *v, size_t n);
 
 /* One certificate with a key identifier, for export-ari. */
@@ -76,12 +77,13 @@ struct serve_store_export_row {
  * identifier, in id order, inside the transaction the caller began;
  * *without_aki gets how many have none.  0, or -1 (logged).
  */
-int serve_store_export_open(struct db *db, long long incident_id,
-			    long long *without_aki);
+CR_MUST_CHECK int serve_store_export_open(struct db *db, long long incident_id,
+					  long long *without_aki);
 /* The next batch (up to 10,000 rows; *n = 0 at the end) into *rows
  * (free with serve_store_export_rows_free).  0, or -1 (logged). */
-int serve_store_export_next(struct db *db, struct serve_store_export_row **rows,
-			    size_t *n);
+CR_MUST_CHECK int serve_store_export_next(struct db *db,
+					  struct serve_store_export_row **rows,
+					  size_t *n);
 void serve_store_export_rows_free(struct serve_store_export_row *v, size_t n);
 
 #endif

@@ -6,6 +6,7 @@
 #define CERTRECALL_STATUS_STORE_H
 
 #include <stddef.h>
+#include "certrecall/base/xalloc.h"
 
 struct db;
 
@@ -32,9 +33,10 @@ struct status_store_count {
 
 /* The incident's counts of group g into *out (free with
  * status_store_counts_free) and *n; -1 on error (logged). */
-int status_store_counts(struct db *db, long long incident_id,
-			enum status_store_group g,
-			struct status_store_count **out, size_t *n);
+CR_MUST_CHECK int status_store_counts(struct db *db, long long incident_id,
+				      enum status_store_group g,
+				      struct status_store_count **out,
+				      size_t *n);
 void status_store_counts_free(struct status_store_count *v, size_t n);
 
 #endif
