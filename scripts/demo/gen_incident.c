@@ -8,7 +8,7 @@
  *
  * Writes:
  *   DIR/caa-2020.txt  N lines in the format of the list the CA published
- *                     (le2020, see src/record.c): accounts ascending
+ *                     (le2020, see src/core/record_le.c): accounts ascending
  *   DIR/accounts.csv  account,email,email for 9 accounts in 10; the
  *                     10th has no address (it must be counted, not lost)
  *   DIR/plan.tsv      one line per certificate, for the test CA and the
