@@ -49,6 +49,9 @@ struct crl_entry {
 
 _Static_assert(sizeof(struct crl_entry) == 32, "crl_entry grew");
 
+/* The fewest bytes an indexed entry takes (index_entries). */
+#define CRL_MIN_ENTRY 20
+
 /* A reasonCode that is no small non-negative number (walk_extensions). */
 #define REASON_OUT_OF_RANGE INT_MIN
 
@@ -335,8 +338,11 @@ static int index_entries(struct crl *crl, const struct tlv *list, char *err,
 {
 	struct der d = { list->v, list->len };
 	struct tlv ent, ser, when, exts;
-	/* Each entry takes at least 2 + 3 + 15 bytes; size once. */
-	size_t cap = list->len / 20 + 1;
+	/* An entry that is indexed takes at least 2 + 3 + 15 bytes
+	 * (SEQUENCE, a one-octet INTEGER, a UTCTime), so this is enough
+	 * and is allocated once; the bound is still checked below. */
+	size_t cap = list->len / CRL_MIN_ENTRY + 1;
+
 	crl->e = xmalloc(cap * sizeof(*crl->e));
 	while (d.n > 0) {
 		struct der e;
@@ -384,6 +390,11 @@ static int index_entries(struct crl *crl, const struct tlv *list, char *err,
 			crl->skipped++;
 			continue;
 		}
+		if (crl->n >= cap)
+			return fail(err, errlen,
+				    "malformed crl: more than %zu entries in "
+				    "%zu bytes",
+				    cap, list->len);
 		out = &crl->e[crl->n];
 		memset(out, 0, sizeof(*out));
 		if (der_time(&when, &out->revoked_at) < 0)
