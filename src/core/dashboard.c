@@ -7,8 +7,10 @@
  * hanging indent, so no line is longer than the width whatever the data.
  * Colour (ANSI SGR) never counts towards a line's width.
  */
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "certrecall/core/classify.h"
@@ -148,6 +150,42 @@ static void wrap(const struct screen *s, const char *first, const char *rest,
 	fputc('\n', s->out);
 }
 
+/* wrap() of a formatted text, whatever its length. */
+static void wrapf(const struct screen *s, const char *first, const char *rest,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void wrapf(const struct screen *s, const char *first, const char *rest,
+		  const char *fmt, ...)
+{
+	va_list ap;
+	char *text = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	wrap(s, first, rest, n < 0 ? "?" : text);
+	if (n >= 0)
+		free(text);
+}
+
+/* "  NAME " padded to w columns after the indent (w is at most half the
+ * widest screen), into buf of DASHBOARD_MAX_WIDTH + 8 bytes. */
+static const char *label(char *buf, int w, const char *name)
+{
+	int n = snprintf(buf, DASHBOARD_MAX_WIDTH + 8, "  %-*s ", w, name);
+
+	return n < 0 || n >= DASHBOARD_MAX_WIDTH + 8 ? "  " : buf;
+}
+
+/* w + 3 spaces (w as for label()). */
+static const char *indent(char *buf, int w)
+{
+	int n = snprintf(buf, DASHBOARD_MAX_WIDTH + 8, "%*s", w + 3, "");
+
+	return n < 0 || n >= DASHBOARD_MAX_WIDTH + 8 ? "   " : buf;
+}
+
 enum dashboard_urgency dashboard_clock_urgency(const struct deadline_clock *c)
 {
 	if (c->state == DEADLINE_MET)
@@ -235,16 +273,14 @@ static void clocks(const struct screen *s, const struct report *r)
 	for (int i = 0; i < r->nclocks; i++) {
 		const struct deadline_clock *c = &r->clocks[i];
 		const char *sgr = urgency_color(s, dashboard_clock_urgency(c));
-		char line[1024], first[128];
+		char first[DASHBOARD_MAX_WIDTH + 8];
 
-		snprintf(line, sizeof(line), "%s%s%s", sgr ? sgr : "",
-			 deadline_state_name(c->state), sgr ? RESET : "");
-		snprintf(first, sizeof(first), "  %s ", c->id);
-		wrap(s, first, "    ", line);
-		snprintf(line, sizeof(line), "due %s, %s%s%s",
-			 report_fmt_rfc3339(c->due).s, sgr ? sgr : "", rem[i],
-			 sgr ? RESET : "");
-		wrap(s, "    ", "    ", line);
+		wrapf(s, label(first, 0, c->id), "    ", "%s%s%s",
+		      sgr ? sgr : "", deadline_state_name(c->state),
+		      sgr ? RESET : "");
+		wrapf(s, "    ", "    ", "due %s, %s%s%s",
+		      report_fmt_rfc3339(c->due).s, sgr ? sgr : "", rem[i],
+		      sgr ? RESET : "");
 	}
 }
 
@@ -275,16 +311,13 @@ static void bar(const struct screen *s, const char *label, long long done,
  */
 static void coverage(const struct screen *s, const struct report *r)
 {
-	char sentence[REPORT_COVERAGE_MAX], line[REPORT_COVERAGE_MAX + 64];
+	char sentence[REPORT_COVERAGE_MAX];
 	bool hl = s->color && r->scan_failed > 0;
-	int n;
 
 	report_coverage(r, "names", hl ? YELLOW : "", hl ? RESET : "", sentence,
 			sizeof(sentence));
-	n = snprintf(line, sizeof(line), "%s (latest %s)", sentence,
-		     report_fmt_time(r->latest_scan_at).s);
-	wrap(s, INDENT, INDENT,
-	     n < 0 || (size_t)n >= sizeof(line) ? sentence : line);
+	wrapf(s, INDENT, INDENT, "%s (latest %s)", sentence,
+	      report_fmt_time(r->latest_scan_at).s);
 }
 
 static void progress(const struct screen *s, const struct report *r)
@@ -294,59 +327,54 @@ static void progress(const struct screen *s, const struct report *r)
 	long long overdue = r->by_verdict[DEADLINE_OVERDUE];
 	long long told = r->addresses_notified;
 	long long addressed = r->addresses_notified + r->addresses_unnotified;
-	char line[1024];
 
 	bar(s, "REVOCATION", rev + r->by_verdict[DEADLINE_EXPIRED],
 	    r->certificates);
 	/* The report's verdicts, in the report's order and words. */
-	snprintf(line, sizeof(line),
-		 "%s of %s done: revoked on time %s, revoked late %s, "
-		 "expired %s; pending %s, %soverdue %s%s",
-		 report_fmt_num(rev + r->by_verdict[DEADLINE_EXPIRED]).s,
-		 report_fmt_num(r->certificates).s,
-		 report_fmt_num(r->by_verdict[DEADLINE_REVOKED_ON_TIME]).s,
-		 report_fmt_num(r->by_verdict[DEADLINE_REVOKED_LATE]).s,
-		 report_fmt_num(r->by_verdict[DEADLINE_EXPIRED]).s,
-		 report_fmt_num(r->by_verdict[DEADLINE_PENDING]).s,
-		 s->color && overdue > 0 ? BOLD RED : "",
-		 report_fmt_num(overdue).s,
-		 s->color && overdue > 0 ? RESET : "");
-	wrap(s, INDENT, INDENT, line);
+	wrapf(s, INDENT, INDENT,
+	      "%s of %s done: revoked on time %s, revoked late %s, "
+	      "expired %s; pending %s, %soverdue %s%s",
+	      report_fmt_num(rev + r->by_verdict[DEADLINE_EXPIRED]).s,
+	      report_fmt_num(r->certificates).s,
+	      report_fmt_num(r->by_verdict[DEADLINE_REVOKED_ON_TIME]).s,
+	      report_fmt_num(r->by_verdict[DEADLINE_REVOKED_LATE]).s,
+	      report_fmt_num(r->by_verdict[DEADLINE_EXPIRED]).s,
+	      report_fmt_num(r->by_verdict[DEADLINE_PENDING]).s,
+	      s->color && overdue > 0 ? BOLD RED : "",
+	      report_fmt_num(overdue).s, s->color && overdue > 0 ? RESET : "");
 
 	bar(s, "DEPLOYMENT", r->scan_answered, r->scan_targets);
 	if (r->scanned_targets == 0) {
 		wrap(s, INDENT, INDENT, "not scanned yet");
 	} else {
 		coverage(s, r);
-		snprintf(line, sizeof(line),
-			 "still to revoke: deployed %s, replaced %s, "
-			 "unknown %s, not scanned %s",
-			 report_fmt_num(r->deploy_unrevoked[REPORT_DEPLOYED]).s,
-			 report_fmt_num(r->deploy_unrevoked[REPORT_REPLACED]).s,
-			 report_fmt_num(r->deploy_unrevoked[REPORT_UNKNOWN]).s,
-			 report_fmt_num(r->deploy_unrevoked[REPORT_NOT_SCANNED])
-				 .s);
-		wrap(s, INDENT, INDENT, line);
+		wrapf(s, INDENT, INDENT,
+		      "still to revoke: deployed %s, replaced %s, "
+		      "unknown %s, not scanned %s",
+		      report_fmt_num(r->deploy_unrevoked[REPORT_DEPLOYED]).s,
+		      report_fmt_num(r->deploy_unrevoked[REPORT_REPLACED]).s,
+		      report_fmt_num(r->deploy_unrevoked[REPORT_UNKNOWN]).s,
+		      report_fmt_num(r->deploy_unrevoked[REPORT_NOT_SCANNED])
+			      .s);
 	}
 
 	bar(s, "NOTIFICATION", told, addressed);
 	if (addressed + r->no_address_accounts == 0) {
 		wrap(s, INDENT, INDENT, "no notice planned yet");
 	} else {
-		snprintf(line, sizeof(line),
-			 "%s of %s addresses told; failed %s, retrying %s; "
-			 "%s accounts without address",
-			 report_fmt_num(told).s, report_fmt_num(addressed).s,
-			 report_fmt_num(report_notices_in(r, 4)).s,
-			 report_fmt_num(report_notices_in(r, 3)).s,
-			 report_fmt_num(r->no_address_accounts).s);
-		wrap(s, INDENT, INDENT, line);
+		wrapf(s, INDENT, INDENT,
+		      "%s of %s addresses told; failed %s, retrying %s; "
+		      "%s accounts without address",
+		      report_fmt_num(told).s, report_fmt_num(addressed).s,
+		      report_fmt_num(report_notices_in(r, 4)).s,
+		      report_fmt_num(report_notices_in(r, 3)).s,
+		      report_fmt_num(r->no_address_accounts).s);
 	}
 }
 
 static void activity(const struct screen *s, const struct report *r)
 {
-	char first[64], rest[64], line[256], ago[UTCTIME_BUFSZ];
+	char first[DASHBOARD_MAX_WIDTH + 8], rest[DASHBOARD_MAX_WIDTH + 8];
 	int nw = 0;
 
 	for (int i = 0; i < REPORT_NSTAGES; i++) {
@@ -357,21 +385,18 @@ static void activity(const struct screen *s, const struct report *r)
 	}
 	if (nw > 20)
 		nw = 20;
-	snprintf(rest, sizeof(rest), "%*s", nw + 3, "");
+	indent(rest, nw);
 	fputs("\nLAST ACTIVITY\n", s->out);
 	for (int i = 0; i < REPORT_NSTAGES; i++) {
 		const struct report_stage *st = &r->stages[i];
 
-		snprintf(first, sizeof(first), "  %-*s ", nw,
-			 st->name ? st->name : "?");
+		label(first, nw, st->name ? st->name : "?");
 		if (st->at == DEADLINE_UNSET) {
 			wrap(s, first, rest, "never");
 			continue;
 		}
-		utctime_format_duration(r->at - st->at, ago, sizeof(ago));
-		snprintf(line, sizeof(line), "%s (%s ago)",
-			 report_fmt_time(st->at).s, ago);
-		wrap(s, first, rest, line);
+		wrapf(s, first, rest, "%s (%s ago)", report_fmt_time(st->at).s,
+		      report_fmt_span(r->at - st->at).s);
 		if (st->detail)
 			wrap(s, rest, rest, st->detail);
 	}
@@ -380,15 +405,14 @@ static void activity(const struct screen *s, const struct report *r)
 int dashboard_write(const struct report *r, FILE *out, int width, bool color)
 {
 	struct screen s = { out, width, color };
-	char steps[12][200], line[1024];
+	char steps[12][200];
 	int nsteps;
 
 	if (s.width < DASHBOARD_MIN_WIDTH)
 		s.width = DASHBOARD_MIN_WIDTH;
 	if (s.width > DASHBOARD_MAX_WIDTH)
 		s.width = DASHBOARD_MAX_WIDTH;
-	snprintf(line, sizeof(line), "%s: %s", r->slug, r->title);
-	wrap(&s, "incident  ", "          ", line);
+	wrapf(&s, "incident  ", "          ", "%s: %s", r->slug, r->title);
 	wrap(&s, "rule      ", "          ", r->rule.citation);
 	wrap(&s, "as of     ", "          ", report_fmt_rfc3339(r->at).s);
 	fputc('\n', out);
@@ -420,7 +444,7 @@ int dashboard_write_counts(FILE *out, int width, const char *title,
 			lw = (int)strlen(labels[i]);
 	if (lw > s.width / 2)
 		lw = s.width / 2;
-	snprintf(rest, sizeof(rest), "%*s", lw + 3, "");
+	indent(rest, lw);
 	fprintf(out, "\n%s\n", title);
 	if (n == 0)
 		fputs("  (none yet)\n", out);
@@ -428,9 +452,7 @@ int dashboard_write_counts(FILE *out, int width, const char *title,
 		int l = (int)strlen(labels[i]);
 
 		if (l <= lw) {
-			snprintf(first, sizeof(first), "  %-*s ", lw,
-				 labels[i]);
-			wrap(&s, first, rest, counts[i]);
+			wrap(&s, label(first, lw, labels[i]), rest, counts[i]);
 		} else {
 			wrap(&s, "  ", "    ", labels[i]);
 			wrap(&s, rest, rest, counts[i]);

@@ -80,7 +80,7 @@ static struct report_text chart_time(time_t t)
 	if (utctime_format_rfc3339(t, full, sizeof(full)) == 0)
 		n = snprintf(x.s, sizeof(x.s), "%.10s %.5sZ", full, full + 11);
 	if (n < 0 || (size_t)n >= sizeof(x.s))
-		snprintf(x.s, sizeof(x.s), "-");
+		memcpy(x.s, "-", 2);
 	return x;
 }
 

@@ -4,9 +4,11 @@
  */
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "certrecall/core/jsonout.h"
 #include "certrecall/core/report.h"
+#include "certrecall/base/xalloc.h"
 
 /* -------------------------------------------------------------- JSON */
 
@@ -211,10 +213,9 @@ static void json_timeline(const struct report *r, json_t *root)
 				     "what", r->timeline[i].what));
 	json_object_set_new(root, "timeline", a);
 	if (r->omitted_events > 0) {
-		char cmd[300];
+		char *cmd = xasprintf("certrecall report %s --format events",
+				      r->slug);
 
-		snprintf(cmd, sizeof(cmd),
-			 "certrecall report %s --format events", r->slug);
 		json_object_set_new(
 			root, "timeline_omitted",
 			json_pack("{s:I,s:I,s:o,s:o,s:s}", "events",
@@ -223,6 +224,7 @@ static void json_timeline(const struct report *r, json_t *root)
 				  report_time_json(r->omitted_from), "to",
 				  report_time_json(r->omitted_to), "command",
 				  cmd));
+		free(cmd);
 	} else {
 		json_object_set_new(root, "timeline_omitted", json_null());
 	}

@@ -22,8 +22,11 @@ const char *report_num(long long v, char *buf, size_t len)
 	size_t n, o = 0;
 	int neg = v < 0;
 
-	snprintf(digits, sizeof(digits), "%llu",
-		 neg ? 0ULL - (unsigned long long)v : (unsigned long long)v);
+	/* 20 digits at most: always fits */
+	if (snprintf(digits, sizeof(digits), "%llu",
+		     neg ? 0ULL - (unsigned long long)v
+			 : (unsigned long long)v) < 0)
+		digits[0] = '\0';
 	n = strlen(digits);
 	if (neg && o + 1 < len)
 		buf[o++] = '-';
@@ -50,7 +53,7 @@ struct report_text report_fmt_time(time_t t)
 
 	if (t == DEADLINE_UNSET ||
 	    utctime_format_short(t, x.s, sizeof(x.s)) < 0)
-		snprintf(x.s, sizeof(x.s), "-");
+		memcpy(x.s, "-", 2);
 	return x;
 }
 
@@ -60,7 +63,7 @@ struct report_text report_fmt_rfc3339(time_t t)
 
 	if (t == DEADLINE_UNSET ||
 	    utctime_format_rfc3339(t, x.s, sizeof(x.s)) < 0)
-		snprintf(x.s, sizeof(x.s), "-");
+		memcpy(x.s, "-", 2);
 	return x;
 }
 
@@ -69,7 +72,7 @@ struct report_text report_fmt_span(long long secs)
 	struct report_text x;
 
 	if (utctime_format_duration(secs, x.s, sizeof(x.s)) < 0)
-		snprintf(x.s, sizeof(x.s), "-");
+		memcpy(x.s, "-", 2);
 	return x;
 }
 
@@ -180,13 +183,18 @@ bool report_delayed(const struct report *r)
 const char *report_remaining(const struct deadline_clock *c, char *buf,
 			     size_t len)
 {
+	int n;
+
 	if (c->state == DEADLINE_MET)
-		snprintf(buf, len, "met");
+		n = snprintf(buf, len, "met");
 	else if (c->remaining >= 0)
-		snprintf(buf, len, "%s left", report_fmt_span(c->remaining).s);
+		n = snprintf(buf, len, "%s left",
+			     report_fmt_span(c->remaining).s);
 	else
-		snprintf(buf, len, "overdue by %s",
-			 report_fmt_span(c->remaining).s);
+		n = snprintf(buf, len, "overdue by %s",
+			     report_fmt_span(c->remaining).s);
+	if (n < 0 && len > 0)
+		buf[0] = '\0';
 	return buf;
 }
 static int add_step(char lines[][200], int n, int max, const char *fmt, ...)
@@ -199,7 +207,9 @@ static int add_step(char lines[][200], int n, int max, const char *fmt, ...)
 	if (n >= max)
 		return n;
 	va_start(ap, fmt);
-	vsnprintf(lines[n], 200, fmt, ap);
+	/* Every step fits: names are cut to 60 bytes in the format. */
+	if (vsnprintf(lines[n], 200, fmt, ap) < 0)
+		lines[n][0] = '\0';
 	va_end(ap);
 	return n + 1;
 }
@@ -423,7 +433,7 @@ static void fmt_share(long long part, long long whole, char *buf)
 	int n = snprintf(buf, SHARE_MAX, "%.1f%%", report_pct(part, whole));
 
 	if (n < 0 || n >= SHARE_MAX)
-		snprintf(buf, SHARE_MAX, "?");
+		memcpy(buf, "?", 2);
 }
 
 void report_table_clocks(const struct report *r, FILE *out, bool html)
@@ -553,28 +563,31 @@ void report_table_warning(const struct report *r, FILE *out)
 static const char *TS(time_t t, char *buf, size_t len)
 {
 	char full[UTCTIME_BUFSZ];
+	int n;
 
 	if (t == DEADLINE_UNSET ||
 	    utctime_format_rfc3339(t, full, sizeof(full)) < 0)
 		return "-";
-	snprintf(buf, len, "%.10s %.8sZ", full, full + 11);
-	return buf;
+	n = snprintf(buf, len, "%.10s %.8sZ", full, full + 11);
+	return n < 0 || (size_t)n >= len ? "-" : buf;
 }
 
 /* "2020-02-29 08:00–09:00Z", or both dates when the run spans days. */
 static const char *span_words(time_t a, time_t b, char *buf, size_t len)
 {
 	char x[UTCTIME_BUFSZ], y[UTCTIME_BUFSZ];
+	int n;
 
 	if (utctime_format_rfc3339(a, x, sizeof(x)) < 0 ||
 	    utctime_format_rfc3339(b, y, sizeof(y)) < 0)
 		return "-";
 	if (strncmp(x, y, 10) == 0)
-		snprintf(buf, len, "%.10s %.5s\u2013%.5sZ", x, x + 11, y + 11);
+		n = snprintf(buf, len, "%.10s %.5s\u2013%.5sZ", x, x + 11,
+			     y + 11);
 	else
-		snprintf(buf, len, "%.10s %.5sZ \u2013 %.10s %.5sZ", x, x + 11,
-			 y, y + 11);
-	return buf;
+		n = snprintf(buf, len, "%.10s %.5sZ \u2013 %.10s %.5sZ", x,
+			     x + 11, y, y + 11);
+	return n < 0 || (size_t)n >= len ? "-" : buf;
 }
 
 /*
@@ -588,7 +601,10 @@ void report_table_timeline(const struct report *r, FILE *out, bool html)
 	fputs(html ? "<ul class=\"timeline\">\n" : "", out);
 	for (size_t i = 0; i < r->ntimeline; i++) {
 		const struct report_entry *e = &r->timeline[i];
-		char when[UTCTIME_BUFSZ], iso[UTCTIME_BUFSZ], line[600];
+		/* A run's line: a group and a unit (static words), two
+		 * numbers and two times; always fits. */
+		char when[UTCTIME_BUFSZ], line[600];
+		const char *text = e->what, *w;
 		size_t j = i + 1;
 		long long sum = e->count;
 
@@ -596,35 +612,39 @@ void report_table_timeline(const struct report *r, FILE *out, bool html)
 		       strcmp(r->timeline[j].group, e->group) == 0)
 			sum += r->timeline[j++].count;
 		if (j - i >= 2) {
-			char span[2 * UTCTIME_BUFSZ];
-
-			char what[96] = "";
+			char span[2 * UTCTIME_BUFSZ], what[128] = "";
+			int n = 0;
 
 			/* Nothing to add up says nothing. */
 			if (sum > 0)
-				snprintf(what, sizeof(what), " %s %s,",
-					 report_fmt_num(sum).s, e->unit);
-			snprintf(line, sizeof(line), "%s: %s runs,%s %s",
-				 e->group, report_fmt_num((long long)(j - i)).s,
-				 what,
-				 span_words(e->at, r->timeline[j - 1].at, span,
-					    sizeof(span)));
+				n = snprintf(what, sizeof(what), " %s %s,",
+					     report_fmt_num(sum).s, e->unit);
+			if (n >= 0 && (size_t)n < sizeof(what))
+				n = snprintf(
+					line, sizeof(line), "%s: %s runs,%s %s",
+					e->group,
+					report_fmt_num((long long)(j - i)).s,
+					what,
+					span_words(e->at, r->timeline[j - 1].at,
+						   span, sizeof(span)));
+			if (n >= 0 && (size_t)n < sizeof(line))
+				text = line;
+			else
+				j = i + 1; /* cannot happen: told singly */
 		} else {
-			snprintf(line, sizeof(line), "%s", e->what);
 			j = i + 1;
 		}
-		TS(e->at, when, sizeof(when));
+		w = TS(e->at, when, sizeof(when));
 		if (html) {
-			utctime_format_rfc3339(e->at, iso, sizeof(iso));
 			fprintf(out,
 				"<li><time datetime=\"%s\">%s</time> "
 				"&mdash; ",
-				iso, when);
-			report_html_text(out, line);
+				report_fmt_rfc3339(e->at).s, w);
+			report_html_text(out, text);
 			fputs("</li>\n", out);
 		} else {
-			fprintf(out, "- %s \u2014 ", when);
-			report_md_text(out, line);
+			fprintf(out, "- %s \u2014 ", w);
+			report_md_text(out, text);
 			fputc('\n', out);
 		}
 		i = j - 1;
