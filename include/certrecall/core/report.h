@@ -214,6 +214,8 @@ const char *report_num(long long v, char *buf, size_t len);
  * frame until the end of the full expression that called it (C11
  * 6.2.4p8), so several fit in one printf and nothing is shared between
  * calls, e.g. printf("%s of %s", report_fmt_num(a).s, report_fmt_num(b).s).
+ * A pointer to .s kept past that expression (in an initializer of an
+ * array of cells, say) dangles: keep the struct in a variable instead.
  */
 struct report_text {
 	char s[48];
@@ -225,7 +227,8 @@ struct report_text report_fmt_num(long long v);
 struct report_text report_fmt_time(time_t t);
 /* "2020-03-05T03:08:00Z", or "-" when t is DEADLINE_UNSET. */
 struct report_text report_fmt_rfc3339(time_t t);
-/* "1d 03h 08m" of a signed span of seconds. */
+/* "1d 03h 08m": the size of a span of seconds, either sign (callers
+ * say "left" or "overdue by"). */
 struct report_text report_fmt_span(long long secs);
 
 /*
