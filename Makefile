@@ -17,10 +17,6 @@ CHECK_LIBS = $(shell pkg-config --cflags --libs check)
 
 WARN      := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	-Wformat-truncation=2
-# Sources whose possible snprintf truncations are not handled yet: their
-# warnings stay warnings.  Empty this list as they are fixed (issue 17).
-TRUNC_PENDING := src/core/dashboard.c src/core/report_render.c
-TRUNC_FLAGS = $(if $(filter $<,$(TRUNC_PENDING)),-Wno-error=format-truncation)
 ALL_CFLAGS = $(WARN) $(CFLAGS) -Iinclude $(PKG_CFLAGS) -MMD -MP
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
@@ -70,11 +66,11 @@ $(B)/libcertrecall.a: $(LIB_OBJ)
 
 $(B)/obj/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(TRUNC_FLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/asan/obj/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(TRUNC_FLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
 # The SQL migrations and the templates are compiled into the binary.
 $(B)/gen/embedded.c: $(MIGRATIONS) $(TEMPLATES) scripts/embed.sh | $(B)/gen
@@ -121,30 +117,42 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	bench/run.sh
 
-# libFuzzer needs clang; the targets link the pure modules, and certinfo
-# (OpenSSL) for fuzz_certinfo.  dnsname needs libidn2.
-PURE_SRC = $(wildcard src/base/utctime.c src/core/deadline.c src/core/serial.c \
-	src/base/errmsg.c src/core/dnsname.c src/core/record*.c src/base/xalloc.c \
-	src/core/template.c src/core/compose*.c src/core/pemblock.c \
-	src/core/starttls.c src/core/ari.c src/core/webform.c)
+# libFuzzer needs clang.  Every target links the pure modules
+# (PURE_SRC) and the extra sources and pkg-config packages its
+# FUZZ_SRC_<what> and FUZZ_PKGS_<what> name; it runs on a corpus under
+# build/fuzz seeded from tests/fuzz/seeds-<what>/.
+PURE_SRC = $(wildcard src/base/utctime.c src/core/deadline.c \
+	src/core/serial.c src/base/errmsg.c src/core/dnsname.c \
+	src/core/record*.c src/base/xalloc.c src/core/template.c \
+	src/core/compose*.c src/core/pemblock.c src/core/starttls.c \
+	src/core/ari.c src/core/webform.c)
 FUZZ_PKGS := jansson libidn2 openssl
+FUZZ_SRC_certinfo := src/core/certinfo.c
+FUZZ_SRC_bounces  := src/core/bounces.c src/base/log.c src/base/clock.c
+FUZZ_PKGS_bounces := gmime-3.0
+FUZZ_SRC_crl      := src/core/crl.c
+FUZZ_SRC_ocsp     := src/core/ocsp.c
+# fuzz_config brings its own silent log_error().
+FUZZ_SRC_config   := src/core/config.c src/core/classify.c
+FUZZ_PKGS_config  := inih
+FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
+FUZZ_BIN   := $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard src/*/*.c \
+		include/certrecall/*/*.h tests/fuzz/*.h) | $(B)/fuzz
+	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Iinclude \
+		-fsanitize=fuzzer,address,undefined -o $@ $< $(PURE_SRC) \
+		$(FUZZ_SRC_$*) \
+		$$(pkg-config --cflags --libs $(FUZZ_PKGS) $(FUZZ_PKGS_$*))
+
 fuzz: deps | $(B)/fuzz
-	@for f in $(FUZZ_SRC); do \
-		name=$$(basename $$f .c); what=$${name#fuzz_}; \
-		clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Iinclude \
-			-fsanitize=fuzzer,address,undefined \
-			-o $(B)/fuzz/$$name $$f $(PURE_SRC) \
-			$$([ $$what = certinfo ] && echo src/core/certinfo.c) \
-			$$([ $$what = ocsp ] && echo src/core/ocsp.c) \
-			$$([ $$what = bounces ] && echo src/core/bounces.c \
-				src/base/log.c src/base/clock.c \
-				$$(pkg-config --cflags --libs gmime-3.0)) \
-			$$(pkg-config --cflags --libs $(FUZZ_PKGS)) || exit 1; \
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+	@for what in $(FUZZ_NAMES); do \
 		mkdir -p $(B)/fuzz/corpus-$$what; \
 		seeds=; [ -d tests/fuzz/seeds-$$what ] && \
 			seeds=tests/fuzz/seeds-$$what; \
 		echo "fuzz $$what for $(FUZZ_SECONDS)s"; \
-		$(B)/fuzz/$$name -max_total_time=$(FUZZ_SECONDS) \
+		$(B)/fuzz/fuzz_$$what -max_total_time=$(FUZZ_SECONDS) \
 			$(B)/fuzz/corpus-$$what $$seeds 2>$(B)/fuzz/$$what.log \
 			|| { tail -40 $(B)/fuzz/$$what.log; exit 1; }; \
 		tail -1 $(B)/fuzz/$$what.log; \

@@ -49,6 +49,9 @@ struct crl_entry {
 
 _Static_assert(sizeof(struct crl_entry) == 32, "crl_entry grew");
 
+/* The fewest bytes an indexed entry takes (index_entries). */
+#define CRL_MIN_ENTRY 20
+
 /* A reasonCode that is no small non-negative number (walk_extensions). */
 #define REASON_OUT_OF_RANGE INT_MIN
 
@@ -96,6 +99,8 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 
 	if (errlen > 0) {
 		va_start(ap, fmt);
+		/* A reason longer than err is cut: it still starts with
+		 * what went wrong. */
 		if (vsnprintf(err, errlen, fmt, ap) < 0)
 			err[0] = '\0';
 		va_end(ap);
@@ -314,10 +319,16 @@ static void note_undefined(struct crl *crl, const struct tlv *ser, int reason)
 	if (crl->undefined++ > 0)
 		return;
 	crl->undefined_code = reason == REASON_OUT_OF_RANGE ? -1 : reason;
-	for (size_t i = 0, k = 0;
-	     i < ser->len && k + 3 <= sizeof(crl->undefined_serial);
-	     i++, k += 2)
-		snprintf(crl->undefined_serial + k, 3, "%02x", ser->v[i]);
+	static const char hex[] = "0123456789abcdef";
+	size_t k = 0;
+
+	/* As many octets as fit, in lower-case hex. */
+	for (size_t i = 0;
+	     i < ser->len && k + 3 <= sizeof(crl->undefined_serial); i++) {
+		crl->undefined_serial[k++] = hex[ser->v[i] >> 4];
+		crl->undefined_serial[k++] = hex[ser->v[i] & 0x0f];
+	}
+	crl->undefined_serial[k] = '\0';
 }
 
 static int entry_cmp(const void *a, const void *b)
@@ -335,8 +346,11 @@ static int index_entries(struct crl *crl, const struct tlv *list, char *err,
 {
 	struct der d = { list->v, list->len };
 	struct tlv ent, ser, when, exts;
-	/* Each entry takes at least 2 + 3 + 15 bytes; size once. */
-	size_t cap = list->len / 20 + 1;
+	/* An entry that is indexed takes at least 2 + 3 + 15 bytes
+	 * (SEQUENCE, a one-octet INTEGER, a UTCTime), so this is enough
+	 * and is allocated once; the bound is still checked below. */
+	size_t cap = list->len / CRL_MIN_ENTRY + 1;
+
 	crl->e = xmalloc(cap * sizeof(*crl->e));
 	while (d.n > 0) {
 		struct der e;
@@ -384,6 +398,11 @@ static int index_entries(struct crl *crl, const struct tlv *list, char *err,
 			crl->skipped++;
 			continue;
 		}
+		if (crl->n >= cap)
+			return fail(err, errlen,
+				    "malformed crl: more than %zu entries in "
+				    "%zu bytes",
+				    cap, list->len);
 		out = &crl->e[crl->n];
 		memset(out, 0, sizeof(*out));
 		if (der_time(&when, &out->revoked_at) < 0)
@@ -505,6 +524,66 @@ out:
 	return rc;
 }
 
+/* The fields of a TBSCertList that crl_load checks. */
+struct tbs_fields {
+	struct tlv inner_alg, issuer_name, revoked;
+	int64_t tu, nu;
+	bool have_nu, have_revoked;
+};
+
+/*
+ * Walks the TBSCertList tbs_t down to its end: version (v2 or none),
+ * signature, issuer, thisUpdate, the optional nextUpdate,
+ * revokedCertificates and crlExtensions.  0, or -1 with the reason.
+ */
+static int parse_tbs(const struct tlv *tbs_t, struct tbs_fields *f,
+		     bool *partitioned, char *err, size_t errlen)
+{
+	struct der tbs = { tbs_t->v, tbs_t->len };
+	struct tlv t;
+
+	memset(f, 0, sizeof(*f));
+	if (peek_tag(&tbs) == TAG_INTEGER) {
+		/* v2 is INTEGER 1 */
+		if (der_next(&tbs, &t) < 0 || t.len != 1 || t.v[0] != 1)
+			return fail(err, errlen, "unsupported crl version");
+	}
+	if (der_expect(&tbs, TAG_SEQUENCE, &f->inner_alg) < 0 ||
+	    der_expect(&tbs, TAG_SEQUENCE, &f->issuer_name) < 0 ||
+	    der_next(&tbs, &t) < 0 || der_time(&t, &f->tu) < 0)
+		return fail(err, errlen, "malformed crl: tbsCertList header");
+	if (peek_tag(&tbs) == TAG_UTCTIME || peek_tag(&tbs) == TAG_GENTIME) {
+		if (der_next(&tbs, &t) < 0 || der_time(&t, &f->nu) < 0)
+			return fail(err, errlen, "malformed crl: nextUpdate");
+		f->have_nu = true;
+	}
+	if (peek_tag(&tbs) == TAG_SEQUENCE) {
+		if (der_next(&tbs, &f->revoked) < 0)
+			return fail(err, errlen,
+				    "malformed crl: revokedCertificates");
+		f->have_revoked = true;
+	}
+	if (peek_tag(&tbs) == TAG_CTX0) {
+		struct der x;
+		struct tlv exts;
+
+		if (der_next(&tbs, &t) < 0)
+			return fail(err, errlen,
+				    "malformed crl: crlExtensions");
+		x.p = t.v;
+		x.n = t.len;
+		if (der_expect(&x, TAG_SEQUENCE, &exts) < 0 || x.n != 0)
+			return fail(err, errlen,
+				    "malformed crl: crlExtensions");
+		if (walk_extensions(&exts, NULL, partitioned, err, errlen) < 0)
+			return -1;
+	}
+	if (tbs.n != 0)
+		return fail(err, errlen,
+			    "malformed crl: trailing data in tbsCertList");
+	return 0;
+}
+
 static bool looks_pem(const unsigned char *p, size_t len)
 {
 	static const char begin[] = "-----BEGIN";
@@ -520,8 +599,14 @@ static bool looks_pem(const unsigned char *p, size_t len)
 
 static void fmt_time(time_t t, char *buf, size_t len)
 {
-	if (utctime_format_rfc3339(t, buf, len) < 0)
-		snprintf(buf, len, "%lld", (long long)t);
+	int n;
+
+	if (utctime_format_rfc3339(t, buf, len) == 0)
+		return;
+	/* Out of RFC 3339's range: the seconds (20 digits fit len). */
+	n = snprintf(buf, len, "%lld", (long long)t);
+	if ((n < 0 || (size_t)n >= len) && len > 0)
+		buf[0] = '\0';
 }
 
 int crl_load(const unsigned char *der_or_pem, size_t len, X509 *issuer,
@@ -531,11 +616,9 @@ int crl_load(const unsigned char *der_or_pem, size_t len, X509 *issuer,
 	unsigned char *pem_der = NULL;
 	long pem_len = 0;
 	struct crl *crl = xcalloc(1, sizeof(*crl));
-	struct der top, cl, tbs;
-	struct tlv whole, tbs_t, alg, sig, t, inner_alg, issuer_name;
-	struct tlv revoked = { 0 };
-	int64_t tu, nu = 0;
-	bool have_nu = false, have_revoked = false;
+	struct der top, cl;
+	struct tlv whole, tbs_t, alg, sig;
+	struct tbs_fields f;
 	char a[UTCTIME_BUFSZ], b[UTCTIME_BUFSZ];
 	int rc = -1;
 
@@ -561,65 +644,15 @@ int crl_load(const unsigned char *der_or_pem, size_t len, X509 *issuer,
 		fail(err, errlen, "malformed crl: CertificateList");
 		goto out;
 	}
-	tbs.p = tbs_t.v;
-	tbs.n = tbs_t.len;
-	if (peek_tag(&tbs) == TAG_INTEGER) {
-		/* v2 is INTEGER 1 */
-		if (der_next(&tbs, &t) < 0 || t.len != 1 || t.v[0] != 1) {
-			fail(err, errlen, "unsupported crl version");
-			goto out;
-		}
-	}
-	if (der_expect(&tbs, TAG_SEQUENCE, &inner_alg) < 0 ||
-	    der_expect(&tbs, TAG_SEQUENCE, &issuer_name) < 0 ||
-	    der_next(&tbs, &t) < 0 || der_time(&t, &tu) < 0) {
-		fail(err, errlen, "malformed crl: tbsCertList header");
+	if (parse_tbs(&tbs_t, &f, &crl->partitioned, err, errlen) < 0)
 		goto out;
-	}
-	if (peek_tag(&tbs) == TAG_UTCTIME || peek_tag(&tbs) == TAG_GENTIME) {
-		if (der_next(&tbs, &t) < 0 || der_time(&t, &nu) < 0) {
-			fail(err, errlen, "malformed crl: nextUpdate");
-			goto out;
-		}
-		have_nu = true;
-	}
-	if (peek_tag(&tbs) == TAG_SEQUENCE) {
-		if (der_next(&tbs, &revoked) < 0) {
-			fail(err, errlen, "malformed crl: revokedCertificates");
-			goto out;
-		}
-		have_revoked = true;
-	}
-	if (peek_tag(&tbs) == TAG_CTX0) {
-		struct der x;
-		struct tlv exts;
-
-		if (der_next(&tbs, &t) < 0) {
-			fail(err, errlen, "malformed crl: crlExtensions");
-			goto out;
-		}
-		x.p = t.v;
-		x.n = t.len;
-		if (der_expect(&x, TAG_SEQUENCE, &exts) < 0 || x.n != 0) {
-			fail(err, errlen, "malformed crl: crlExtensions");
-			goto out;
-		}
-		if (walk_extensions(&exts, NULL, &crl->partitioned, err,
-				    errlen) < 0)
-			goto out;
-	}
-	if (tbs.n != 0) {
-		fail(err, errlen,
-		     "malformed crl: trailing data in tbsCertList");
-		goto out;
-	}
 	/* RFC 5280 5.1.1.2: must match the signature field inside. */
-	if (inner_alg.all_len != alg.all_len ||
-	    memcmp(inner_alg.all, alg.all, alg.all_len) != 0) {
+	if (f.inner_alg.all_len != alg.all_len ||
+	    memcmp(f.inner_alg.all, alg.all, alg.all_len) != 0) {
 		fail(err, errlen, "malformed crl: signature algorithms differ");
 		goto out;
 	}
-	if (check_issuer_name(&issuer_name, issuer, err, errlen) < 0)
+	if (check_issuer_name(&f.issuer_name, issuer, err, errlen) < 0)
 		goto out;
 	/* RFC 5280 6.3.3 (f): an issuer whose keyUsage is present must
 	 * assert cRLSign (X509_get_key_usage is all ones without one). */
@@ -637,8 +670,8 @@ int crl_load(const unsigned char *der_or_pem, size_t len, X509 *issuer,
 		fail(err, errlen, "cannot digest the crl");
 		goto out;
 	}
-	crl->this_update = (time_t)tu;
-	crl->next_update = (time_t)nu;
+	crl->this_update = (time_t)f.tu;
+	crl->next_update = (time_t)f.nu;
 	fmt_time(now, b, sizeof(b));
 	if (crl->this_update > now + skew_s) {
 		fmt_time(crl->this_update, a, sizeof(a));
@@ -647,7 +680,7 @@ int crl_load(const unsigned char *der_or_pem, size_t len, X509 *issuer,
 		goto out;
 	}
 	/* BR 4.9.7 requires nextUpdate; without it freshness is unknown. */
-	if (!have_nu) {
+	if (!f.have_nu) {
 		fail(err, errlen, "crl has no nextUpdate");
 		goto out;
 	}
@@ -656,7 +689,7 @@ int crl_load(const unsigned char *der_or_pem, size_t len, X509 *issuer,
 		fail(err, errlen, "stale: nextUpdate %s before now %s", a, b);
 		goto out;
 	}
-	if (have_revoked && index_entries(crl, &revoked, err, errlen) < 0)
+	if (f.have_revoked && index_entries(crl, &f.revoked, err, errlen) < 0)
 		goto out;
 	*out = crl;
 	crl = NULL;

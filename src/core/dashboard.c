@@ -7,13 +7,14 @@
  * hanging indent, so no line is longer than the width whatever the data.
  * Colour (ANSI SGR) never counts towards a line's width.
  */
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "certrecall/core/classify.h"
 #include "certrecall/core/dashboard.h"
-#include "certrecall/base/log.h"
 #include "certrecall/base/utctime.h"
 
 #define RED "\033[31m"
@@ -149,49 +150,44 @@ static void wrap(const struct screen *s, const char *first, const char *rest,
 	fputc('\n', s->out);
 }
 
-/* Rotating buffers so several numbers fit in one printf. */
-static const char *N(long long v)
-{
-	static char bufs[12][32];
-	static int next;
+/* wrap() of a formatted text, whatever its length. */
+static void wrapf(const struct screen *s, const char *first, const char *rest,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-	next = (next + 1) % 12;
-	return report_num(v, bufs[next], sizeof(bufs[next]));
+static void wrapf(const struct screen *s, const char *first, const char *rest,
+		  const char *fmt, ...)
+{
+	va_list ap;
+	char *text = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	wrap(s, first, rest, n < 0 ? "?" : text);
+	if (n >= 0)
+		free(text);
 }
 
-/* "2020-03-05 03:08 UTC", or "-" when unset. */
-static const char *T(time_t t)
+/* "  NAME " padded to w columns after the indent (w is at most half the
+ * widest screen), into buf of DASHBOARD_MAX_WIDTH + 8 bytes. */
+static const char *label(char *buf, int w, const char *name)
 {
-	static char bufs[4][UTCTIME_BUFSZ];
-	static int next;
+	int n = snprintf(buf, DASHBOARD_MAX_WIDTH + 8, "  %-*s ", w, name);
 
-	next = (next + 1) % 4;
-	if (t == DEADLINE_UNSET ||
-	    utctime_format_short(t, bufs[next], sizeof(bufs[next])) < 0)
-		return "-";
-	return bufs[next];
+	return n < 0 || n >= DASHBOARD_MAX_WIDTH + 8 ? "  " : buf;
 }
 
-/* RFC 3339, or "-". */
-static const char *T3339(time_t t, char *buf, size_t len)
+/* w + 3 spaces (w as for label()). */
+static const char *indent(char *buf, int w)
 {
-	if (t == DEADLINE_UNSET || utctime_format_rfc3339(t, buf, len) < 0)
-		return "-";
+	int n = w + 3;
+
+	if (n < 0 || n >= DASHBOARD_MAX_WIDTH + 8)
+		return "   ";
+	memset(buf, ' ', (size_t)n);
+	buf[n] = '\0';
 	return buf;
-}
-
-static double pct(long long part, long long whole)
-{
-	return whole > 0 ? 100.0 * (double)part / (double)whole : 0.0;
-}
-
-static long long notices_in(const struct report *r, int state)
-{
-	long long n = 0;
-
-	for (int k = 0; k < REPORT_KINDS; k++)
-		n += r->notices[k][state];
-	return n;
 }
 
 enum dashboard_urgency dashboard_clock_urgency(const struct deadline_clock *c)
@@ -235,33 +231,13 @@ static void cell(const struct screen *s, const char *sgr, const char *text,
 	spaces(s->out, pad - visible(text, strlen(text)));
 }
 
-/* The same words as `deadlines` and the report: "1d 03h 08m left". */
-static const char *remaining(const struct deadline_clock *c, char *buf,
-			     size_t len)
-{
-	char d[UTCTIME_BUFSZ];
-
-	if (c->state == DEADLINE_MET) {
-		snprintf(buf, len, "met");
-		return buf;
-	}
-	if (utctime_format_duration(c->remaining, d, sizeof(d)) < 0)
-		log_error("cannot format duration %lld",
-			  (long long)(c->remaining));
-	if (c->remaining >= 0)
-		snprintf(buf, len, "%s left", d);
-	else
-		snprintf(buf, len, "overdue by %s", d);
-	return buf;
-}
-
 /*
  * CLOCK / DUE / REMAINING / STATE, columns as wide as their data; on a
  * screen too narrow for the four, each clock takes two lines.
  */
 static void clocks(const struct screen *s, const struct report *r)
 {
-	char rem[DEADLINE_MAX_CLOCKS][64], due[UTCTIME_BUFSZ];
+	char rem[DEADLINE_MAX_CLOCKS][64];
 	int w[4] = { 5, 9, 9, 5 }; /* the headers' widths */
 
 	w[1] = (int)strlen("DUE (UTC)");
@@ -269,8 +245,9 @@ static void clocks(const struct screen *s, const struct report *r)
 		const struct deadline_clock *c = &r->clocks[i];
 		int l[4] = {
 			(int)strlen(c->id),
-			(int)strlen(T3339(c->due, due, sizeof(due))),
-			(int)strlen(remaining(c, rem[i], sizeof(rem[i]))),
+			(int)strlen(report_fmt_rfc3339(c->due).s),
+			(int)strlen(
+				report_remaining(c, rem[i], sizeof(rem[i]))),
 			(int)strlen(deadline_state_name(c->state)),
 		};
 
@@ -289,8 +266,7 @@ static void clocks(const struct screen *s, const struct report *r)
 				urgency_color(s, dashboard_clock_urgency(c));
 
 			cell(s, NULL, c->id, w[0] + 2);
-			cell(s, NULL, T3339(c->due, due, sizeof(due)),
-			     w[1] + 2);
+			cell(s, NULL, report_fmt_rfc3339(c->due).s, w[1] + 2);
 			cell(s, sgr, rem[i], w[2] + 2);
 			cell(s, sgr, deadline_state_name(c->state), 0);
 			fputc('\n', s->out);
@@ -301,16 +277,14 @@ static void clocks(const struct screen *s, const struct report *r)
 	for (int i = 0; i < r->nclocks; i++) {
 		const struct deadline_clock *c = &r->clocks[i];
 		const char *sgr = urgency_color(s, dashboard_clock_urgency(c));
-		char line[1024], first[128];
+		char first[DASHBOARD_MAX_WIDTH + 8];
 
-		snprintf(line, sizeof(line), "%s%s%s", sgr ? sgr : "",
-			 deadline_state_name(c->state), sgr ? RESET : "");
-		snprintf(first, sizeof(first), "  %s ", c->id);
-		wrap(s, first, "    ", line);
-		snprintf(line, sizeof(line), "due %s, %s%s%s",
-			 T3339(c->due, due, sizeof(due)), sgr ? sgr : "",
-			 rem[i], sgr ? RESET : "");
-		wrap(s, "    ", "    ", line);
+		wrapf(s, label(first, 0, c->id), "    ", "%s%s%s",
+		      sgr ? sgr : "", deadline_state_name(c->state),
+		      sgr ? RESET : "");
+		wrapf(s, "    ", "    ", "due %s, %s%s%s",
+		      report_fmt_rfc3339(c->due).s, sgr ? sgr : "", rem[i],
+		      sgr ? RESET : "");
 	}
 }
 
@@ -329,7 +303,7 @@ static void bar(const struct screen *s, const char *label, long long done,
 	fputc('[', s->out);
 	for (int i = 0; i < bw; i++)
 		fputc(i < fill ? '#' : '.', s->out);
-	fprintf(s->out, "] %5.1f%%\n", pct(done, total));
+	fprintf(s->out, "] %5.1f%%\n", report_pct(done, total));
 }
 
 #define INDENT "              " /* under the bars, 14 columns */
@@ -341,46 +315,13 @@ static void bar(const struct screen *s, const char *label, long long done,
  */
 static void coverage(const struct screen *s, const struct report *r)
 {
-	char line[1024], failed[512] = "";
-	bool shown[CLASSIFY_NVERDICTS] = { false };
-	size_t o = 0;
-	long long untried = r->scan_targets - r->scan_answered -
-			    r->scan_failed - r->scan_filtered;
+	char sentence[REPORT_COVERAGE_MAX];
+	bool hl = s->color && r->scan_failed > 0;
 
-	for (int k = 0; k < CLASSIFY_NVERDICTS && r->scan_failed > 0; k++) {
-		int v = -1, n;
-
-		for (int i = 0; i < CLASSIFY_NVERDICTS; i++)
-			if (!shown[i] && r->scan_failed_by[i] > 0 &&
-			    (v < 0 ||
-			     r->scan_failed_by[i] > r->scan_failed_by[v]))
-				v = i;
-		if (v < 0)
-			break;
-		shown[v] = true;
-		n = snprintf(failed + o, sizeof(failed) - o, "%s%s %s",
-			     o ? ", " : " (", classify_verdict_name(v),
-			     N(r->scan_failed_by[v]));
-		if (n < 0 || (size_t)n >= sizeof(failed) - o)
-			break;
-		o += (size_t)n;
-	}
-	if (o > 0 && o + 1 < sizeof(failed)) {
-		failed[o++] = ')';
-		failed[o] = '\0';
-	}
-	snprintf(line, sizeof(line),
-		 "%s of %s names answered; %s%s failed%s%s%s%s%s, %s not yet "
-		 "tried (latest %s)",
-		 N(r->scan_answered), N(r->scan_targets),
-		 s->color && r->scan_failed > 0 ? YELLOW : "",
-		 N(r->scan_failed), failed,
-		 s->color && r->scan_failed > 0 ? RESET : "",
-		 r->scan_filtered > 0 ? ", " : "",
-		 r->scan_filtered > 0 ? N(r->scan_filtered) : "",
-		 r->scan_filtered > 0 ? " filtered (scanner.deny)" : "",
-		 N(untried < 0 ? 0 : untried), T(r->latest_scan_at));
-	wrap(s, INDENT, INDENT, line);
+	report_coverage(r, "names", hl ? YELLOW : "", hl ? RESET : "", sentence,
+			sizeof(sentence));
+	wrapf(s, INDENT, INDENT, "%s (latest %s)", sentence,
+	      report_fmt_time(r->latest_scan_at).s);
 }
 
 static void progress(const struct screen *s, const struct report *r)
@@ -390,54 +331,54 @@ static void progress(const struct screen *s, const struct report *r)
 	long long overdue = r->by_verdict[DEADLINE_OVERDUE];
 	long long told = r->addresses_notified;
 	long long addressed = r->addresses_notified + r->addresses_unnotified;
-	char line[1024];
 
 	bar(s, "REVOCATION", rev + r->by_verdict[DEADLINE_EXPIRED],
 	    r->certificates);
 	/* The report's verdicts, in the report's order and words. */
-	snprintf(line, sizeof(line),
-		 "%s of %s done: revoked on time %s, revoked late %s, "
-		 "expired %s; pending %s, %soverdue %s%s",
-		 N(rev + r->by_verdict[DEADLINE_EXPIRED]), N(r->certificates),
-		 N(r->by_verdict[DEADLINE_REVOKED_ON_TIME]),
-		 N(r->by_verdict[DEADLINE_REVOKED_LATE]),
-		 N(r->by_verdict[DEADLINE_EXPIRED]),
-		 N(r->by_verdict[DEADLINE_PENDING]),
-		 s->color && overdue > 0 ? BOLD RED : "", N(overdue),
-		 s->color && overdue > 0 ? RESET : "");
-	wrap(s, INDENT, INDENT, line);
+	wrapf(s, INDENT, INDENT,
+	      "%s of %s done: revoked on time %s, revoked late %s, "
+	      "expired %s; pending %s, %soverdue %s%s",
+	      report_fmt_num(rev + r->by_verdict[DEADLINE_EXPIRED]).s,
+	      report_fmt_num(r->certificates).s,
+	      report_fmt_num(r->by_verdict[DEADLINE_REVOKED_ON_TIME]).s,
+	      report_fmt_num(r->by_verdict[DEADLINE_REVOKED_LATE]).s,
+	      report_fmt_num(r->by_verdict[DEADLINE_EXPIRED]).s,
+	      report_fmt_num(r->by_verdict[DEADLINE_PENDING]).s,
+	      s->color && overdue > 0 ? BOLD RED : "",
+	      report_fmt_num(overdue).s, s->color && overdue > 0 ? RESET : "");
 
 	bar(s, "DEPLOYMENT", r->scan_answered, r->scan_targets);
 	if (r->scanned_targets == 0) {
 		wrap(s, INDENT, INDENT, "not scanned yet");
 	} else {
 		coverage(s, r);
-		snprintf(line, sizeof(line),
-			 "still to revoke: deployed %s, replaced %s, "
-			 "unknown %s, not scanned %s",
-			 N(r->deploy_unrevoked[REPORT_DEPLOYED]),
-			 N(r->deploy_unrevoked[REPORT_REPLACED]),
-			 N(r->deploy_unrevoked[REPORT_UNKNOWN]),
-			 N(r->deploy_unrevoked[REPORT_NOT_SCANNED]));
-		wrap(s, INDENT, INDENT, line);
+		wrapf(s, INDENT, INDENT,
+		      "still to revoke: deployed %s, replaced %s, "
+		      "unknown %s, not scanned %s",
+		      report_fmt_num(r->deploy_unrevoked[REPORT_DEPLOYED]).s,
+		      report_fmt_num(r->deploy_unrevoked[REPORT_REPLACED]).s,
+		      report_fmt_num(r->deploy_unrevoked[REPORT_UNKNOWN]).s,
+		      report_fmt_num(r->deploy_unrevoked[REPORT_NOT_SCANNED])
+			      .s);
 	}
 
 	bar(s, "NOTIFICATION", told, addressed);
 	if (addressed + r->no_address_accounts == 0) {
 		wrap(s, INDENT, INDENT, "no notice planned yet");
 	} else {
-		snprintf(line, sizeof(line),
-			 "%s of %s addresses told; failed %s, retrying %s; "
-			 "%s accounts without address",
-			 N(told), N(addressed), N(notices_in(r, 4)),
-			 N(notices_in(r, 3)), N(r->no_address_accounts));
-		wrap(s, INDENT, INDENT, line);
+		wrapf(s, INDENT, INDENT,
+		      "%s of %s addresses told; failed %s, retrying %s; "
+		      "%s accounts without address",
+		      report_fmt_num(told).s, report_fmt_num(addressed).s,
+		      report_fmt_num(report_notices_in(r, 4)).s,
+		      report_fmt_num(report_notices_in(r, 3)).s,
+		      report_fmt_num(r->no_address_accounts).s);
 	}
 }
 
 static void activity(const struct screen *s, const struct report *r)
 {
-	char first[64], rest[64], line[256], ago[UTCTIME_BUFSZ];
+	char first[DASHBOARD_MAX_WIDTH + 8], rest[DASHBOARD_MAX_WIDTH + 8];
 	int nw = 0;
 
 	for (int i = 0; i < REPORT_NSTAGES; i++) {
@@ -448,23 +389,18 @@ static void activity(const struct screen *s, const struct report *r)
 	}
 	if (nw > 20)
 		nw = 20;
-	snprintf(rest, sizeof(rest), "%*s", nw + 3, "");
+	indent(rest, nw);
 	fputs("\nLAST ACTIVITY\n", s->out);
 	for (int i = 0; i < REPORT_NSTAGES; i++) {
 		const struct report_stage *st = &r->stages[i];
 
-		snprintf(first, sizeof(first), "  %-*s ", nw,
-			 st->name ? st->name : "?");
+		label(first, nw, st->name ? st->name : "?");
 		if (st->at == DEADLINE_UNSET) {
 			wrap(s, first, rest, "never");
 			continue;
 		}
-		if (utctime_format_duration(r->at - st->at, ago, sizeof(ago)) <
-		    0)
-			log_error("cannot format duration %lld",
-				  (long long)(r->at - st->at));
-		snprintf(line, sizeof(line), "%s (%s ago)", T(st->at), ago);
-		wrap(s, first, rest, line);
+		wrapf(s, first, rest, "%s (%s ago)", report_fmt_time(st->at).s,
+		      report_fmt_span(r->at - st->at).s);
 		if (st->detail)
 			wrap(s, rest, rest, st->detail);
 	}
@@ -473,17 +409,16 @@ static void activity(const struct screen *s, const struct report *r)
 int dashboard_write(const struct report *r, FILE *out, int width, bool color)
 {
 	struct screen s = { out, width, color };
-	char steps[12][200], line[1024], at[UTCTIME_BUFSZ];
+	char steps[12][200];
 	int nsteps;
 
 	if (s.width < DASHBOARD_MIN_WIDTH)
 		s.width = DASHBOARD_MIN_WIDTH;
 	if (s.width > DASHBOARD_MAX_WIDTH)
 		s.width = DASHBOARD_MAX_WIDTH;
-	snprintf(line, sizeof(line), "%s: %s", r->slug, r->title);
-	wrap(&s, "incident  ", "          ", line);
+	wrapf(&s, "incident  ", "          ", "%s: %s", r->slug, r->title);
 	wrap(&s, "rule      ", "          ", r->rule.citation);
-	wrap(&s, "as of     ", "          ", T3339(r->at, at, sizeof(at)));
+	wrap(&s, "as of     ", "          ", report_fmt_rfc3339(r->at).s);
 	fputc('\n', out);
 	clocks(&s, r);
 	fputc('\n', out);
@@ -501,7 +436,7 @@ int dashboard_write_counts(FILE *out, int width, const char *title,
 			   int n)
 {
 	struct screen s = { out, width, false };
-	char first[128], rest[64];
+	char first[DASHBOARD_MAX_WIDTH + 8], rest[DASHBOARD_MAX_WIDTH / 2 + 8];
 	int lw = 0;
 
 	if (s.width < DASHBOARD_MIN_WIDTH)
@@ -513,7 +448,7 @@ int dashboard_write_counts(FILE *out, int width, const char *title,
 			lw = (int)strlen(labels[i]);
 	if (lw > s.width / 2)
 		lw = s.width / 2;
-	snprintf(rest, sizeof(rest), "%*s", lw + 3, "");
+	indent(rest, lw);
 	fprintf(out, "\n%s\n", title);
 	if (n == 0)
 		fputs("  (none yet)\n", out);
@@ -521,9 +456,7 @@ int dashboard_write_counts(FILE *out, int width, const char *title,
 		int l = (int)strlen(labels[i]);
 
 		if (l <= lw) {
-			snprintf(first, sizeof(first), "  %-*s ", lw,
-				 labels[i]);
-			wrap(&s, first, rest, counts[i]);
+			wrap(&s, label(first, lw, labels[i]), rest, counts[i]);
 		} else {
 			wrap(&s, "  ", "    ", labels[i]);
 			wrap(&s, rest, rest, counts[i]);

@@ -1,7 +1,9 @@
 /*
  * report.c - the report's model: names of its categories, the warning-time
- * buckets, its timeline.  Pure; the renderers are in report_render.c, the
- * gathering from the database in store/report_store.c.
+ * buckets, its timeline.  Pure; the renderers are report_md.c,
+ * report_html.c and report_json.c (what they share in report_render.c),
+ * the timeline's words report_events.c; the gathering from the database
+ * is store/report_store.c.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /*
  * report_store.c - gathering an incident's figures from the database into
- * the report model (core/report.h), and the per-certificate outputs
- * streamed with COPY.  The renderers are in core/report_render.c.
+ * the report model (core/report.h).  The per-certificate outputs
+ * streamed with COPY are in report_copy.c; the renderers in core/.
  */
 #include <jansson.h>
 #include <libpq-fe.h>

@@ -445,6 +445,55 @@ START_TEST(a_100000_entry_crl_indexes_and_answers_fast)
 }
 END_TEST
 
+/*
+ * The index is sized once from the list's length, at one slot per 20
+ * bytes (the fewest an indexed entry takes: SEQUENCE header, a one-octet
+ * INTEGER, a UTCTime).  A list of nothing but such entries fills it to
+ * the last slot; one more (a skipped serial 0, as short) must not spill.
+ */
+START_TEST(entries_of_the_fewest_bytes_fill_the_index_exactly)
+{
+	X509_CRL *x = X509_CRL_new();
+	ASN1_TIME *t = ASN1_TIME_set(NULL, NOW - 60);
+	unsigned char *der, *p;
+	struct crl *crl = NULL;
+	char err[256] = "";
+	int len;
+
+	X509_CRL_set_version(x, 1);
+	X509_CRL_set_issuer_name(x, X509_get_subject_name(ca));
+	X509_CRL_set1_lastUpdate(x, t);
+	ASN1_TIME_set(t, NOW + 86400);
+	X509_CRL_set1_nextUpdate(x, t);
+	for (unsigned v = 0; v < 0x80; v++) {
+		unsigned char b[1] = { (unsigned char)v };
+
+		add_entry(x, b, v == 0 ? 0 : 1, NOW - 1000 - v, -1);
+	}
+	ck_assert_int_gt(X509_CRL_sign(x, ca_key, EVP_sha256()), 0);
+	len = i2d_X509_CRL(x, NULL);
+	der = p = malloc((size_t)len);
+	i2d_X509_CRL(x, &p);
+	X509_CRL_free(x);
+	ASN1_TIME_free(t);
+
+	ck_assert_msg(crl_load(der, (size_t)len, ca, NOW, 300, &crl, err,
+			       sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert_uint_eq(crl_count(crl), 0x7f);
+	ck_assert_uint_eq(crl_skipped(crl), 1);
+	for (unsigned v = 1; v < 0x80; v++) {
+		struct serial s = { .len = 1, .b = { (unsigned char)v } };
+		time_t at;
+
+		ck_assert(crl_lookup(crl, &s, &at, NULL));
+		ck_assert_int_eq(at, NOW - 1000 - (time_t)v);
+	}
+	crl_free(crl);
+	free(der);
+}
+END_TEST
+
 /* RFC 5280 6.3.3 (f): the same CRL, checked with issuer certificates of
  * the same name and key that differ in keyUsage. */
 static const struct {
@@ -553,6 +602,7 @@ static Suite *crl_suite(void)
 	tcase_add_test(tc, the_digest_is_the_crls_identity);
 	tcase_add_test(tc, a_truncated_crl_is_refused);
 	tcase_add_test(tc, a_100000_entry_crl_indexes_and_answers_fast);
+	tcase_add_test(tc, entries_of_the_fewest_bytes_fill_the_index_exactly);
 	tcase_add_loop_test(tc,
 			    an_issuer_without_crlsign_cannot_vouch_for_a_crl, 0,
 			    sizeof(key_usages) / sizeof(key_usages[0]));

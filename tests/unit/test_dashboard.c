@@ -261,6 +261,68 @@ START_TEST(failed_probes_are_never_coverage)
 }
 END_TEST
 
+/* The coverage sentence is the report's own (report_coverage), in
+ * colour with the failures marked, and the same words without. */
+START_TEST(coverage_is_the_reports_sentence)
+{
+	struct report *r = make(32, 30);
+	char sentence[REPORT_COVERAGE_MAX], *d, *f;
+
+	r->scan_targets = 40;
+	r->scanned_targets = 34;
+	r->scan_answered = 7;
+	r->scan_failed = 32;
+	r->scan_failed_by[CLASSIFY_REFUSED] = 2;
+	r->scan_failed_by[CLASSIFY_DNS_ERROR] = 30;
+	r->latest_scan_at = AWARE + 29 * HOUR;
+	d = render(r, 160, false);
+	f = fold(d);
+	report_coverage(r, "names", "", "", sentence, sizeof(sentence));
+	ck_assert_ptr_nonnull(strstr(f, sentence));
+	free(f);
+	free(d);
+	d = render(r, 160, true);
+	f = fold(d);
+	report_coverage(r, "names", "\033[33m", "\033[0m", sentence,
+			sizeof(sentence));
+	ck_assert_msg(strstr(f, sentence) != NULL, "want \"%s\" in %s",
+		      sentence, f);
+	free(f);
+	free(d);
+	report_free(r);
+}
+END_TEST
+
+/* dashboard_write_counts: a count that wraps continues under itself,
+ * also after a label of 70 columns (the indent was cut to 63). */
+START_TEST(long_count_labels_keep_their_column)
+{
+	const char *labels[] = { "a label of seventy columns, wider than the "
+				 "old indent buffer, so wide!" };
+	const char *counts[] = {
+		"1,234 certificates on names that go on and on across the "
+		"screen until the count has to wrap onto a second line here"
+	};
+	char *buf = NULL, want[128];
+	size_t len = 0;
+	int lw = (int)strlen(labels[0]);
+	FILE *f = open_memstream(&buf, &len);
+
+	ck_assert_int_eq(lw, 70);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(
+		dashboard_write_counts(f, 160, "COUNTS", labels, counts, 1), 0);
+	fclose(f);
+	/* the second line: lw + 3 spaces, then a word */
+	ck_assert_int_lt(snprintf(want, sizeof(want), "\n%*s", lw + 3, ""),
+			 (int)sizeof(want));
+	ck_assert_msg(strstr(buf, want) != NULL &&
+			      strstr(buf, want)[lw + 4] != ' ',
+		      "want a line indented %d in:\n%s", lw + 3, buf);
+	free(buf);
+}
+END_TEST
+
 static Suite *dashboard_suite(void)
 {
 	Suite *s = suite_create("dashboard");
@@ -273,6 +335,8 @@ static Suite *dashboard_suite(void)
 			    sizeof(clock_cases) / sizeof(clock_cases[0]));
 	tcase_add_test(tc, a_met_clock_is_green);
 	tcase_add_test(tc, failed_probes_are_never_coverage);
+	tcase_add_test(tc, coverage_is_the_reports_sentence);
+	tcase_add_test(tc, long_count_labels_keep_their_column);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -12,6 +12,7 @@
 #include "unit.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -504,6 +505,38 @@ START_TEST(output_does_not_depend_on_tz)
 }
 END_TEST
 
+/*
+ * The formatters keep their text in the value they return: any number
+ * of them fit in one printf (the rotating static buffers they replace
+ * held eight), and an unset time prints as "-".
+ */
+START_TEST(formatted_values_do_not_share_storage)
+{
+	char buf[1024];
+
+	ck_assert_int_lt(
+		snprintf(buf, sizeof(buf),
+			 "%s %s %s %s %s %s %s %s %s %s %s %s | %s | %s | %s",
+			 report_fmt_num(1).s, report_fmt_num(22).s,
+			 report_fmt_num(333).s, report_fmt_num(4444).s,
+			 report_fmt_num(55555).s, report_fmt_num(666666).s,
+			 report_fmt_num(7777777).s, report_fmt_num(-88888888).s,
+			 report_fmt_num(999999999).s, report_fmt_num(0).s,
+			 report_fmt_num(LLONG_MIN).s,
+			 report_fmt_num(LLONG_MAX).s, report_fmt_time(AWARE).s,
+			 report_fmt_rfc3339(DEADLINE_UNSET).s,
+			 /* a span prints unsigned: callers say "overdue by" */
+			 report_fmt_span(-(3 * 86400 + 2 * 3600 + 60)).s),
+		(int)sizeof(buf));
+	ck_assert_str_eq(buf,
+			 "1 22 333 4,444 55,555 666,666 7,777,777 "
+			 "-88,888,888 999,999,999 0 "
+			 "-9,223,372,036,854,775,808 "
+			 "9,223,372,036,854,775,807 | 2020-02-29 03:08 UTC "
+			 "| - | 3d 02h 01m");
+}
+END_TEST
+
 static Suite *report_suite(void)
 {
 	Suite *s = suite_create("report");
@@ -527,6 +560,7 @@ static Suite *report_suite(void)
 	tcase_add_test(tc, next_steps_put_the_deadline_first);
 	tcase_add_test(tc, failed_probes_are_never_coverage);
 	tcase_add_test(tc, output_does_not_depend_on_tz);
+	tcase_add_test(tc, formatted_values_do_not_share_storage);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -220,6 +220,83 @@ char *report_event_text(const char *kind, const char *detail);
  * returns buf. */
 const char *report_num(long long v, char *buf, size_t len);
 
+/*
+ * Formatted values for the renderers and the dashboard.  A formatter
+ * returns a struct report_text by value: its text lives in the caller's
+ * frame until the end of the full expression that called it (C11
+ * 6.2.4p8), so several fit in one printf and nothing is shared between
+ * calls, e.g. printf("%s of %s", report_fmt_num(a).s, report_fmt_num(b).s).
+ * A pointer to .s kept past that expression (in an initializer of an
+ * array of cells, say) dangles: keep the struct in a variable instead.
+ */
+struct report_text {
+	char s[48];
+};
+
+/* "3,048,289" */
+struct report_text report_fmt_num(long long v);
+/* "2020-03-05 03:08 UTC", or "-" when t is DEADLINE_UNSET. */
+struct report_text report_fmt_time(time_t t);
+/* "2020-03-05T03:08:00Z", or "-" when t is DEADLINE_UNSET. */
+struct report_text report_fmt_rfc3339(time_t t);
+/* "1d 03h 08m": the size of a span of seconds, either sign (callers
+ * say "left" or "overdue by"). */
+struct report_text report_fmt_span(long long secs);
+
+/*
+ * Scan coverage in the one sentence every output uses: "0 of 32 names
+ * answered; 32 failed (dns-error 31, timeout 1), 0 not yet tried", the
+ * failures by cause, commonest first.  Answers only: a failed probe is
+ * never counted as done.  noun names the targets ("probeable names");
+ * mark and unmark (both "" for none) go around the failed count and its
+ * causes (the dashboard's colour).  Into buf of len bytes; returns buf.
+ * REPORT_COVERAGE_MAX bytes always hold the sentence.
+ */
+#define REPORT_COVERAGE_MAX 1024
+const char *report_coverage(const struct report *r, const char *noun,
+			    const char *mark, const char *unmark, char *buf,
+			    size_t len);
+
+/* A clock's remaining time in the words of `deadlines`, the reports and
+ * the dashboard: "met", "1d 03h 08m left", "overdue by 2h 00m".  Into
+ * buf; returns buf. */
+const char *report_remaining(const struct deadline_clock *c, char *buf,
+			     size_t len);
+
+/* Figures derived from a gathered report, for every renderer. */
+long long report_revoked(const struct report *r);   /* on time or late */
+long long report_unrevoked(const struct report *r); /* pending, overdue */
+/* Notices of every kind in state (0..REPORT_STATES-1). */
+long long report_notices_in(const struct report *r, int state);
+/* 100 * part / whole, 0 when whole is 0. */
+double report_pct(long long part, long long whole);
+/* When the clock named id is due, DEADLINE_UNSET if there is none. */
+time_t report_due_of(const struct report *r, const char *id);
+/* MUST-by has passed with certificates unrevoked. */
+bool report_delayed(const struct report *r);
+
+/*
+ * Shared by the renderers (report_render.c, report_md.c, report_html.c,
+ * report_json.c): the verdicts in the order every output lists them and
+ * their words, the deployment bar (REPORT_NDEPLOY + 1 parts, the last
+ * the revoked or expired), text escaped for Markdown or HTML, and the
+ * tables both markups share, written in either (html false: Markdown).
+ */
+#define REPORT_NVERDICTS 5
+extern const enum deadline_verdict report_verdict_order[REPORT_NVERDICTS];
+const char *report_verdict_words(enum deadline_verdict v);
+long long report_deploy_bar(const struct report *r, int d);
+const char *report_deploy_bar_name(int d);
+void report_md_text(FILE *out, const char *s);
+void report_html_text(FILE *out, const char *s);
+void report_table_clocks(const struct report *r, FILE *out, bool html);
+void report_table_verdicts(const struct report *r, FILE *out, bool html);
+void report_table_deployment(const struct report *r, FILE *out, bool html);
+void report_table_notices(const struct report *r, FILE *out, bool html);
+void report_table_timeline(const struct report *r, FILE *out, bool html);
+/* Markdown only: the HTML page draws it. */
+void report_table_warning(const struct report *r, FILE *out);
+
 /* "What to do next" lines, most urgent first, into lines[max]; returns
  * the count.  Each is at most 200 bytes. */
 int report_next_steps(const struct report *r, char lines[][200], int max);
