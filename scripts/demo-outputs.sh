@@ -25,6 +25,8 @@ psql -XAtq "$admin" -c "DROP DATABASE IF EXISTS certrecall_cmp WITH (FORCE)" \
 	-c "CREATE DATABASE certrecall_cmp TEMPLATE certrecall_snapshot"
 export CERTRECALL_DATABASE="${conninfo% dbname=*} dbname=certrecall_cmp"
 export CERTRECALL_CONFIG=$root/var/demo/certrecall.ini
+# A newer build may bring migrations; an up-to-date schema is left alone.
+"$bin" -q db migrate
 export CERTRECALL_CLOCK=2020-03-06T00:00:00Z
 rm -rf "$out"
 mkdir -p "$out/eml-initial" "$out/eml-reminder"
