@@ -133,7 +133,7 @@ FUZZ_PKGS_bounces := gmime-3.0
 FUZZ_SRC_crl      := src/core/crl.c
 FUZZ_SRC_ocsp     := src/core/ocsp.c
 # fuzz_config brings its own silent log_error().
-FUZZ_SRC_config   := src/core/config.c src/core/classify.c
+FUZZ_SRC_config   := src/core/config.c src/core/classify.c src/base/xsnprintf.c
 FUZZ_PKGS_config  := inih
 FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
 FUZZ_BIN   := $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)

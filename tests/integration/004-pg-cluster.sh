@@ -26,19 +26,11 @@ expect "data survives a restart" "$(ls "$ROOT"/sql/[0-9][0-9][0-9]_*.sql | wc -l
 # reused after a killed run; CI saw a faketime cluster refuse to start):
 # the server itself would refuse; start clears the lock of its own
 # socket directory when its cluster is not running.
-owner=$(id -un)
-if [ "$(id -u)" -eq 0 ]; then
-	owner=postgres
-	runuser -u postgres -- sleep 60 &
-else
-	sleep 60 &
-fi
-sleeper=$!
-sleep 0.3
-live=$(pgrep -n -u "$owner" -x sleep)
+# The live process: the test suite's own cluster, run by the same user.
+live=$(head -1 "$CERTRECALL_TEST_VAR/pg/data/postmaster.pid")
+owner=$(stat -c %U "$CERTRECALL_TEST_VAR/pg/data/postmaster.pid")
 printf '%s\n%s/data\n' "$live" "$dir" >"$dir/run/.s.PGSQL.55433.lock"
 chown "$owner" "$dir/run/.s.PGSQL.55433.lock"
 ok "start despite a stale socket lock naming a live PID" "$pg" start "$dir"
 ok "and stop" "$pg" stop "$dir"
-kill "$sleeper" 2>/dev/null
 finish
