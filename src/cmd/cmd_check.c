@@ -13,6 +13,7 @@
 #include <sysexits.h>
 #include <time.h>
 
+#include "certrecall/base/hex.h"
 #include "certrecall/core/certinfo.h"
 #include "certrecall/core/classify.h"
 #include "certrecall/cmd/cli.h"
@@ -182,17 +183,6 @@ static int parse_target(const char *whole, char *host, size_t hostlen,
 	return 0;
 }
 
-static void hex_of(const unsigned char *b, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /* Whether an incident's names (space-separated) cover name. */
 static bool names_cover(const char *names, const char *name)
 {
@@ -327,7 +317,7 @@ static void print_text(const struct check_run *run, uint16_t port, bool checked,
 			char hex[2 * SERIAL_MAX + 1], sha[65];
 
 			serial_format_hex(&r->ci.serial, hex, sizeof(hex));
-			hex_of(r->ci.sha256, 32, sha);
+			hex_encode(r->ci.sha256, 32, sha);
 			printf("serial       %s\n", hex);
 			printf("subject      %s\n", r->ci.subject);
 			printf("issuer       %s\n", r->ci.issuer);
@@ -427,7 +417,7 @@ static int print_json(const struct check_run *run, uint16_t port, bool checked)
 			json_t *names = json_array();
 
 			serial_format_hex(&r->ci.serial, hex, sizeof(hex));
-			hex_of(r->ci.sha256, 32, sha);
+			hex_encode(r->ci.sha256, 32, sha);
 			if (utctime_format_rfc3339(r->ci.not_before, nb,
 						   sizeof(nb)) < 0)
 				nb[0] = '\0';

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "certrecall/base/hex.h"
 #include "certrecall/core/certinfo.h"
 #include "certrecall/core/classify.h"
 #include "certrecall/base/clock.h"
@@ -146,17 +147,6 @@ static void on_result(const struct probe_result *r, void *arg)
 	}
 }
 
-static void hex(const unsigned char *b, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /* Whether the affected certificate (names as a text[] literal) names
  * host. */
 static bool names_host(const char *names_literal, const char *host)
@@ -196,7 +186,7 @@ static void jsonl_line(struct worker *w, const struct pending *p,
 	size_t len;
 
 	if (p->has_leaf) {
-		hex(p->ci.serial.b, p->ci.serial.len, serial);
+		hex_encode(p->ci.serial.b, p->ci.serial.len, serial);
 		if (utctime_format_rfc3339(p->ci.not_after, na, sizeof(na)) < 0)
 			log_error("cannot format time %lld",
 				  (long long)(p->ci.not_after));

@@ -3,23 +3,13 @@
  */
 #include <stdlib.h>
 
+#include "certrecall/base/hex.h"
 #include "certrecall/core/certinfo.h"
 #include "certrecall/core/serial.h"
 #include "certrecall/store/check_store.h"
 #include "certrecall/store/db.h"
 #include "certrecall/store/dbq.h"
 #include "certrecall/base/xalloc.h"
-
-static void hex_of(const unsigned char *b, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
 
 int check_store_incidents(struct db *db, const struct certinfo *ci,
 			  struct check_store_incident **out, size_t *count)
@@ -61,8 +51,8 @@ int check_store_incidents(struct db *db, const struct certinfo *ci,
 	*out = NULL;
 	*count = 0;
 	serial_format_hex(&ci->serial, hex, sizeof(hex));
-	hex_of(ci->aki, ci->aki_len, aki);
-	hex_of(ci->sha256, 32, sha);
+	hex_encode(ci->aki, ci->aki_len, aki);
+	hex_encode(ci->sha256, 32, sha);
 	res = db_query(db, sql, 4, params);
 	if (res == NULL)
 		return -1;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "certrecall/base/hex.h"
 #include "certrecall/base/errmsg.h"
 #include "certrecall/base/log.h"
 #include "certrecall/base/progress.h"
@@ -319,12 +320,10 @@ static int stage_x509(struct import *im, const char *path,
 		im->st->no_name++;
 	if (ci.is_ca)
 		im->st->ca_certs++;
-	/* Lowercase hex; aki holds twice certinfo's 64 bytes and a NUL. */
-	for (size_t i = 0; i < ci.aki_len && i < sizeof(ci.aki); i++) {
-		aki[2 * i] = "0123456789abcdef"[ci.aki[i] >> 4];
-		aki[2 * i + 1] = "0123456789abcdef"[ci.aki[i] & 15];
-		aki[2 * i + 2] = '\0';
-	}
+	/* aki holds twice certinfo's 64 bytes and a NUL. */
+	hex_encode(ci.aki,
+		   ci.aki_len < sizeof(ci.aki) ? ci.aki_len : sizeof(ci.aki),
+		   aki);
 	urls[0] = json_array();
 	urls[1] = json_array();
 	for (size_t i = 0; i < ci.nocsp; i++)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "certrecall/base/hex.h"
 #include "certrecall/core/certinfo.h"
 #include "certrecall/core/crl.h"
 #include "certrecall/store/db.h"
@@ -35,18 +36,6 @@ static const char *num(char buf[32], long long v)
 	return buf;
 }
 
-/* out needs 2 * n + 1 bytes. */
-static void hexstr(const unsigned char *b, size_t n, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hex[b[i] >> 4];
-		out[2 * i + 1] = hex[b[i] & 0xf];
-	}
-	out[2 * n] = '\0';
-}
-
 /* SHA-1 of the DER subject name and of the public key BIT STRING, as an
  * OCSP CertID carries them (RFC 6960 4.1.1). */
 static int certid_hashes(X509 *ca, char name_hash[41], char key_hash[41])
@@ -58,11 +47,11 @@ static int certid_hashes(X509 *ca, char name_hash[41], char key_hash[41])
 	if (!X509_NAME_digest(X509_get_subject_name(ca), EVP_sha1(), md,
 			      &mdlen))
 		return -1;
-	hexstr(md, mdlen, name_hash);
+	hex_encode(md, mdlen, name_hash);
 	if (key == NULL || !EVP_Digest(key->data, (size_t)key->length, md,
 				       &mdlen, EVP_sha1(), NULL))
 		return -1;
-	hexstr(md, mdlen, key_hash);
+	hex_encode(md, mdlen, key_hash);
 	return 0;
 }
 
@@ -84,7 +73,7 @@ static int add_issuer(struct db *db, const char *id, X509 *ca,
 		return log_error("%s: certificate %d cannot be read", path,
 				 nth);
 	if (k != NULL && k->length <= 64)
-		hexstr(k->data, (size_t)k->length, ski);
+		hex_encode(k->data, (size_t)k->length, ski);
 	mem = BIO_new(BIO_s_mem());
 	if (mem == NULL || PEM_write_bio_X509(mem, ca) != 1) {
 		BIO_free(mem);
@@ -604,7 +593,7 @@ int revocation_add_crl(struct db *db, long long incident_id,
 	if (utctime_format_rfc3339(crl_this_update(crl), tu, sizeof(tu)) < 0 ||
 	    utctime_format_rfc3339(crl_next_update(crl), nu, sizeof(nu)) < 0)
 		return log_error("CRL %s: dates out of range", url);
-	hexstr(crl_get0_sha256(crl), 32, digest);
+	hex_encode(crl_get0_sha256(crl), 32, digest);
 	num(n, (long long)crl_count(crl));
 	num(skipped, (long long)crl_skipped(crl));
 	if (db_begin(db) < 0)

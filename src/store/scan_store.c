@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "certrecall/base/hex.h"
 #include "certrecall/core/certinfo.h"
 #include "certrecall/core/serial.h"
 #include "certrecall/store/db.h"
@@ -272,17 +273,6 @@ void scan_store_targets_free(struct scan_store_target *v, size_t n)
 	free(v);
 }
 
-static void hex(const unsigned char *b, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 int scan_store_affected(struct db *db, long long incident_id,
 			const struct certinfo *const *cis, size_t n,
 			char ***names)
@@ -300,9 +290,9 @@ int scan_store_affected(struct db *db, long long incident_id,
 
 		if (ci == NULL)
 			continue;
-		hex(ci->serial.b, ci->serial.len, h);
-		hex(ci->aki, ci->aki_len, aki);
-		hex(ci->sha256, 32, sha);
+		hex_encode(ci->serial.b, ci->serial.len, h);
+		hex_encode(ci->aki, ci->aki_len, aki);
+		hex_encode(ci->sha256, 32, sha);
 		json_array_append_new(
 			arr, json_pack("{s:I,s:s,s:s,s:s,s:s}", "i",
 				       (json_int_t)i, "serial", h, "issuer",

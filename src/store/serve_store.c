@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "certrecall/base/hex.h"
 #include "certrecall/core/certinfo.h"
 #include "certrecall/core/serial.h"
 #include "certrecall/store/db.h"
@@ -102,17 +103,6 @@ void serve_store_ari_rows_free(struct serve_store_ari_row *v, size_t n)
 	free(v);
 }
 
-static void hex_of(const unsigned char *b, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 int serve_store_check(struct db *db, const char *serial_hex,
 		      const struct certinfo *ci, struct serve_store_hit **hits,
 		      size_t *count)
@@ -138,8 +128,8 @@ int serve_store_check(struct db *db, const char *serial_hex,
 	*hits = NULL;
 	*count = 0;
 	if (ci != NULL) {
-		hex_of(ci->aki, ci->aki_len, aki);
-		hex_of(ci->sha256, 32, sha);
+		hex_encode(ci->aki, ci->aki_len, aki);
+		hex_encode(ci->sha256, 32, sha);
 		params[1] = ci->issuer ? ci->issuer : "";
 		params[2] = aki;
 		params[3] = sha;
