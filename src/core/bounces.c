@@ -28,6 +28,8 @@ const char *bounces_action_name(enum bounces_action a)
 		return "delivered";
 	case BOUNCES_DELAYED:
 		return "delayed";
+	case BOUNCES_RELAYED:
+		return "relayed";
 	case BOUNCES_BOUNCED:
 		return "bounced";
 	default:
@@ -258,10 +260,13 @@ static enum bounces_action action_of(const char *v)
 		return BOUNCES_BOUNCED;
 	if (strncasecmp(v, "delayed", 7) == 0)
 		return BOUNCES_DELAYED;
-	if (strncasecmp(v, "delivered", 9) == 0 ||
-	    strncasecmp(v, "relayed", 7) == 0 ||
-	    strncasecmp(v, "expanded", 8) == 0)
+	if (strncasecmp(v, "delivered", 9) == 0)
 		return BOUNCES_DELIVERED;
+	/* RFC 3464 2.3.3: handed to a next hop that does not speak DSN,
+	 * or to a list's members: nobody confirms the mailbox got it */
+	if (strncasecmp(v, "relayed", 7) == 0 ||
+	    strncasecmp(v, "expanded", 8) == 0)
+		return BOUNCES_RELAYED;
 	return BOUNCES_NONE;
 }
 

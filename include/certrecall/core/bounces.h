@@ -11,7 +11,9 @@
  *
  * MIME is parsed with GMime 3.  A DSN is RFC 3464 (multipart/report,
  * report-type=delivery-status; the per-recipient Action, Status and
- * Diagnostic-Code), or a plain-text bounce that quotes the original
+ * Diagnostic-Code; "Action: relayed" or "expanded" is BOUNCES_RELAYED,
+ * never delivered: the next hop does not speak DSN, so nothing confirms
+ * the mailbox got the notice), or a plain-text bounce that quotes the original
  * headers (the first enhanced status code "5.1.1" or a reply "550 ..."
  * in its text).  The tag is looked for in the DSN's own To,
  * Delivered-To, X-Original-To and Envelope-To headers first, then in
@@ -33,7 +35,8 @@
 enum bounces_action {
 	BOUNCES_NONE,	   /* not a delivery status notification */
 	BOUNCES_DELAYED,   /* 4.x.x, still trying */
-	BOUNCES_DELIVERED, /* a positive DSN (delivered, relayed) */
+	BOUNCES_RELAYED,   /* relayed/expanded: passed on, not confirmed */
+	BOUNCES_DELIVERED, /* a positive DSN: Action: delivered */
 	BOUNCES_BOUNCED,   /* failed for good */
 };
 
@@ -51,7 +54,7 @@ struct bounces_dsn {
 	char recipient[320];	   /* the failed recipient, or "" */
 };
 
-/* "delivered", "delayed", "bounced" ("" for BOUNCES_NONE). */
+/* "delivered", "relayed", "delayed", "bounced" ("" for BOUNCES_NONE). */
 CR_MUST_CHECK const char *bounces_action_name(enum bounces_action a);
 
 /*
