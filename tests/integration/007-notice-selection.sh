@@ -97,6 +97,9 @@ certrecall -q import bounced b.csv --no-progress
 certrecall -q notify bounced --kind initial --no-progress 2>/dev/null
 db_sql -c "INSERT INTO unreachable_address (incident_id, address, notice_id, status, recorded_at)
 	SELECT incident_id, address, id, '5.1.1', now() FROM notice WHERE address = 'gone@example.org'"
+plan=$(certrecall notify bounced --plan --kind reminder)
+expect "--plan forecasts a reminder only for the reachable address" 1 \
+	"$(awk '$1 == "reminder" { print $3 }' <<<"$plan")"
 certrecall -q notify bounced --kind reminder --dry-run d-bounced 2>/dev/null
 expect "a reminder draft only for the reachable address" "here@example.org" \
 	"$(ls d-bounced | sed 's/^[0-9]*-//; s/\.eml$//')"
