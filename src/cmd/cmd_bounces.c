@@ -290,20 +290,21 @@ int cmd_bounces(struct cli *cli, int argc, char **argv)
 		 "another incident, %lld not a bounce, %lld unreadable",
 		 t.messages, t.changed[BOUNCES_BOUNCED],
 		 t.changed[BOUNCES_DELAYED], t.changed[BOUNCES_DELIVERED],
-		 t.changed[BOUNCES_RELAYED], t.unreachable, t.dropped, t.unchanged, t.forged, t.foreign,
-		 t.not_dsn, t.unreadable);
+		 t.changed[BOUNCES_RELAYED], t.unreachable, t.dropped,
+		 t.unchanged, t.forged, t.foreign, t.not_dsn, t.unreadable);
 	if (t.changed[BOUNCES_BOUNCED] + t.changed[BOUNCES_DELAYED] +
 		    t.changed[BOUNCES_DELIVERED] + t.changed[BOUNCES_RELAYED] >
 	    0) {
 		int n = snprintf(detail, sizeof(detail),
-			 "{\"messages\": %lld, \"bounced\": %lld, "
-			 "\"delayed\": %lld, \"delivered\": %lld, "
-			 "\"relayed\": %lld, "
-			 "\"unreachable\": %lld, \"forged\": %lld}",
-			 t.messages, t.changed[BOUNCES_BOUNCED],
-			 t.changed[BOUNCES_DELAYED],
-			 t.changed[BOUNCES_DELIVERED],
-			 t.changed[BOUNCES_RELAYED], t.unreachable, t.forged);
+				 "{\"messages\": %lld, \"bounced\": %lld, "
+				 "\"delayed\": %lld, \"delivered\": %lld, "
+				 "\"relayed\": %lld, "
+				 "\"unreachable\": %lld, \"forged\": %lld}",
+				 t.messages, t.changed[BOUNCES_BOUNCED],
+				 t.changed[BOUNCES_DELAYED],
+				 t.changed[BOUNCES_DELIVERED],
+				 t.changed[BOUNCES_RELAYED], t.unreachable,
+				 t.forged);
 
 		if (n < 0 || (size_t)n >= sizeof(detail)) {
 			log_error("bounces: event detail too long");

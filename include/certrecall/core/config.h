@@ -70,7 +70,7 @@ struct config {
 		long long lease_ms;
 		char *return_path; /* VERP: bounces+{id}@domain */
 		char *bounce_key;  /* secret file for the {id} mac */
-		char *dsn; /* RFC 3461 NOTIFY: config_dsn_parse */
+		char *dsn;	   /* RFC 3461 NOTIFY: config_dsn_parse */
 		char *dkim_domain;
 		char *dkim_selector;
 		char *dkim_key; /* PEM: RSA >= 2048 bits or Ed25519 */
