@@ -103,7 +103,9 @@ expect "--plan forecasts a reminder only for the reachable address" 1 \
 certrecall -q notify bounced --kind reminder --dry-run d-bounced 2>/dev/null
 expect "a reminder draft only for the reachable address" "here@example.org" \
 	"$(ls d-bounced | sed 's/^[0-9]*-//; s/\.eml$//')"
-certrecall -q notify bounced --kind reminder --no-progress 2>/dev/null
+out=$(certrecall notify bounced --kind reminder --no-progress 2>&1)
+expect "a relay without DSN (aiosmtpd) is said once, the notice goes all the same" 1 \
+	"$(grep -c 'the relay does not offer DSN' <<<"$out")"
 expect "a reminder run only to the reachable address" "here@example.org" \
 	"$(db_sql -c "SELECT address FROM notice WHERE kind = 'reminder' AND state = 'sent'
 	AND incident_id = (SELECT id FROM incident WHERE slug = 'bounced')")"
