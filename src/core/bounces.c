@@ -365,6 +365,12 @@ static void parse_status_fields(const char *s, size_t n,
 							sizeof(g.diagnostic),
 							after_type(v),
 							strlen(after_type(v)));
+					else if (strcasecmp(field,
+							    "Original-Envelope-"
+							    "Id") == 0)
+						copy_line(out->envid,
+							  sizeof(out->envid), v,
+							  strlen(v));
 					else if (strcasecmp(
 							 field,
 							 "Final-Recipient") ==
@@ -659,7 +665,12 @@ static void parse_message(GMimeMessage *msg, const char *pattern,
 	if (!found)
 		found = find_tag(&w, w.quoted->str, w.quoted->len);
 	if (!found)
-		find_tag(&w, w.text->str, w.text->len);
+		found = find_tag(&w, w.text->str, w.text->len);
+	/* our ENVID (smtp.c) came back: a tag all the same, verified by
+	 * its mac like any other */
+	if (!found && out->envid[0] != '\0' &&
+	    strspn(out->envid, "0123456789abcdef-") == strlen(out->envid))
+		memcpy(out->tag, out->envid, sizeof(out->tag));
 	g_string_free(w.text, TRUE);
 	g_string_free(w.quoted, TRUE);
 }

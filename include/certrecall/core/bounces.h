@@ -17,7 +17,8 @@
  * headers (the first enhanced status code "5.1.1" or a reply "550 ..."
  * in its text).  The tag is looked for in the DSN's own To,
  * Delivered-To, X-Original-To and Envelope-To headers first, then in
- * the text of every part (a quoted Return-Path).
+ * the text of every part (a quoted Return-Path), last as the DSN's
+ * Original-Envelope-Id (the ENVID each notice is sent with).
  */
 #ifndef CERTRECALL_BOUNCES_H
 #define CERTRECALL_BOUNCES_H
@@ -48,10 +49,11 @@ struct bounces_key {
 /* What one message says. */
 struct bounces_dsn {
 	enum bounces_action action;
-	char tag[BOUNCES_TAG_MAX]; /* "" when no tag of the pattern found */
-	char status[16];	   /* "5.1.1", or "" */
-	char diagnostic[512];	   /* printable ASCII/UTF-8, one line */
-	char recipient[320];	   /* the failed recipient, or "" */
+	char tag[BOUNCES_TAG_MAX];   /* "" when no tag of the pattern found */
+	char status[16];	     /* "5.1.1", or "" */
+	char diagnostic[512];	     /* printable ASCII/UTF-8, one line */
+	char recipient[320];	     /* the failed recipient, or "" */
+	char envid[BOUNCES_TAG_MAX]; /* Original-Envelope-Id, or "" */
 };
 
 /* "delivered", "relayed", "delayed", "bounced" ("" for BOUNCES_NONE). */
