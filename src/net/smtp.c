@@ -391,8 +391,10 @@ static smtp_session_t session_new(struct session *s, auth_context_t *auth)
  * The DSNs (RFC 3461) message o asks for, per mailer.dsn: NOTIFY on its
  * recipient, RET=HDRS (the headers name the notice; a notice's body is
  * long), and as ENVID the notice's VERP tag, the part of the envelope
- * sender that {id} of mailer.return_path became ("" without VERP: no
- * ENVID).  libesmtp sends them only to a relay that offers DSN.
+ * sender that {id} of mailer.return_path became.  Nothing without
+ * VERP: no DSN could be matched to its notice, and every delivery would
+ * send one to mailer.from's mailbox.  libesmtp sends them only to a
+ * relay that offers DSN.
  */
 static void dsn_request(const struct smtp_client *c, struct outgoing *o)
 {
@@ -401,7 +403,7 @@ static void dsn_request(const struct smtp_client *c, struct outgoing *o)
 	int notify = 0;
 	char envid[101]; /* RFC 3461 4.4: at most 100 characters */
 
-	if (c->dsn == 0)
+	if (c->dsn == 0 || id == NULL)
 		return;
 	if (c->dsn & CONFIG_DSN_SUCCESS)
 		notify |= Notify_SUCCESS;
@@ -411,7 +413,7 @@ static void dsn_request(const struct smtp_client *c, struct outgoing *o)
 		notify |= Notify_DELAY;
 	smtp_dsn_set_notify(o->rcpt, (enum notify_flags)notify);
 	smtp_dsn_set_ret(o->msg, Ret_HDRS);
-	if (id != NULL) {
+	{
 		size_t pre = (size_t)(id - pattern), suf = strlen(id + 4);
 		size_t len = strlen(o->sender);
 

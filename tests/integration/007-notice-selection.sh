@@ -103,7 +103,11 @@ expect "--plan forecasts a reminder only for the reachable address" 1 \
 certrecall -q notify bounced --kind reminder --dry-run d-bounced 2>/dev/null
 expect "a reminder draft only for the reachable address" "here@example.org" \
 	"$(ls d-bounced | sed 's/^[0-9]*-//; s/\.eml$//')"
-out=$(certrecall notify bounced --kind reminder --no-progress 2>&1)
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >bounce.key
+chmod 600 bounce.key
+out=$(CERTRECALL_MAILER_RETURN_PATH='bounces+{id}@ca.example' \
+	CERTRECALL_MAILER_BOUNCE_KEY=$T_TMP/bounce.key \
+	certrecall notify bounced --kind reminder --no-progress 2>&1)
 expect "a relay without DSN (aiosmtpd) is said once, the notice goes all the same" 1 \
 	"$(grep -c 'the relay does not offer DSN' <<<"$out")"
 expect "a reminder run only to the reachable address" "here@example.org" \

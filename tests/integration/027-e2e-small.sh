@@ -56,8 +56,7 @@ parts, serials, sizes, problems, total = {}, [], [], [], 0
 for name in glob.glob(sys.argv[1] + "/*"):
     raw = open(name, "rb").read()
     msg = email.message_from_bytes(raw, policy=email.policy.default)
-    # "<addr> NOTIFY=SUCCESS,FAILURE,DELAY": smtp-sink offers DSN
-    rcpt = msg["X-Rcpt-Args"].split()[0].strip("<>")
+    rcpt = msg["X-Rcpt-Args"].strip("<>")
     if rcpt != "big@example.org":
         per[rcpt] += 1
         continue
