@@ -284,23 +284,33 @@ int cmd_bounces(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	log_info("bounces: %lld messages: %lld bounced, %lld delayed, %lld "
-		 "delivered (%lld addresses now unreachable, %lld queued "
+		 "delivered, %lld relayed (not confirmed) (%lld addresses "
+		 "now unreachable, %lld queued "
 		 "reminders dropped); %lld unchanged, %lld forged, %lld of "
 		 "another incident, %lld not a bounce, %lld unreadable",
 		 t.messages, t.changed[BOUNCES_BOUNCED],
 		 t.changed[BOUNCES_DELAYED], t.changed[BOUNCES_DELIVERED],
-		 t.unreachable, t.dropped, t.unchanged, t.forged, t.foreign,
-		 t.not_dsn, t.unreadable);
+		 t.changed[BOUNCES_RELAYED], t.unreachable, t.dropped,
+		 t.unchanged, t.forged, t.foreign, t.not_dsn, t.unreadable);
 	if (t.changed[BOUNCES_BOUNCED] + t.changed[BOUNCES_DELAYED] +
-		    t.changed[BOUNCES_DELIVERED] >
+		    t.changed[BOUNCES_DELIVERED] + t.changed[BOUNCES_RELAYED] >
 	    0) {
-		snprintf(detail, sizeof(detail),
-			 "{\"messages\": %lld, \"bounced\": %lld, "
-			 "\"delayed\": %lld, \"delivered\": %lld, "
-			 "\"unreachable\": %lld, \"forged\": %lld}",
-			 t.messages, t.changed[BOUNCES_BOUNCED],
-			 t.changed[BOUNCES_DELAYED],
-			 t.changed[BOUNCES_DELIVERED], t.unreachable, t.forged);
+		int n = snprintf(detail, sizeof(detail),
+				 "{\"messages\": %lld, \"bounced\": %lld, "
+				 "\"delayed\": %lld, \"delivered\": %lld, "
+				 "\"relayed\": %lld, "
+				 "\"unreachable\": %lld, \"forged\": %lld}",
+				 t.messages, t.changed[BOUNCES_BOUNCED],
+				 t.changed[BOUNCES_DELAYED],
+				 t.changed[BOUNCES_DELIVERED],
+				 t.changed[BOUNCES_RELAYED], t.unreachable,
+				 t.forged);
+
+		if (n < 0 || (size_t)n >= sizeof(detail)) {
+			log_error("bounces: event detail too long");
+			rc = EX_SOFTWARE;
+			goto out;
+		}
 		if (db_event_add(cli->db, inc->id, "bounces.read", detail) <
 		    0) {
 			rc = EX_TEMPFAIL;

@@ -104,6 +104,11 @@ static int print_counts(struct db *db, const struct report *r,
 		"\nsubscribers   told %lld, bounced %lld, unreachable %lld, "
 		"no address %lld\n",
 		r->reach[0], r->reach[1], r->reach[2], r->reach[3]);
+	/* never the relay's acceptance as delivery (docs/notify.md) */
+	fprintf(out,
+		"              of them delivered %lld (DSN), accepted by a "
+		"relay only %lld\n",
+		r->reach[4], r->reach[0] - r->reach[4]);
 	if (print_grouped(db, out, width, "notices (kind, state)",
 			  STATUS_STORE_NOTICES, incident_id) < 0)
 		return -1;

@@ -28,6 +28,8 @@ const char *bounces_action_name(enum bounces_action a)
 		return "delivered";
 	case BOUNCES_DELAYED:
 		return "delayed";
+	case BOUNCES_RELAYED:
+		return "relayed";
 	case BOUNCES_BOUNCED:
 		return "bounced";
 	default:
@@ -258,10 +260,13 @@ static enum bounces_action action_of(const char *v)
 		return BOUNCES_BOUNCED;
 	if (strncasecmp(v, "delayed", 7) == 0)
 		return BOUNCES_DELAYED;
-	if (strncasecmp(v, "delivered", 9) == 0 ||
-	    strncasecmp(v, "relayed", 7) == 0 ||
-	    strncasecmp(v, "expanded", 8) == 0)
+	if (strncasecmp(v, "delivered", 9) == 0)
 		return BOUNCES_DELIVERED;
+	/* RFC 3464 2.3.3: handed to a next hop that does not speak DSN,
+	 * or to a list's members: nobody confirms the mailbox got it */
+	if (strncasecmp(v, "relayed", 7) == 0 ||
+	    strncasecmp(v, "expanded", 8) == 0)
+		return BOUNCES_RELAYED;
 	return BOUNCES_NONE;
 }
 
@@ -360,6 +365,12 @@ static void parse_status_fields(const char *s, size_t n,
 							sizeof(g.diagnostic),
 							after_type(v),
 							strlen(after_type(v)));
+					else if (strcasecmp(field,
+							    "Original-Envelope-"
+							    "Id") == 0)
+						copy_line(out->envid,
+							  sizeof(out->envid), v,
+							  strlen(v));
 					else if (strcasecmp(
 							 field,
 							 "Final-Recipient") ==
@@ -654,7 +665,12 @@ static void parse_message(GMimeMessage *msg, const char *pattern,
 	if (!found)
 		found = find_tag(&w, w.quoted->str, w.quoted->len);
 	if (!found)
-		find_tag(&w, w.text->str, w.text->len);
+		found = find_tag(&w, w.text->str, w.text->len);
+	/* our ENVID (smtp.c) came back: a tag all the same, verified by
+	 * its mac like any other */
+	if (!found && out->envid[0] != '\0' &&
+	    strspn(out->envid, "0123456789abcdef-") == strlen(out->envid))
+		memcpy(out->tag, out->envid, sizeof(out->tag));
 	g_string_free(w.text, TRUE);
 	g_string_free(w.quoted, TRUE);
 }

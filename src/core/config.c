@@ -29,6 +29,7 @@ enum config_type {
 	CONFIG_SECRET_FILE,
 	CONFIG_CIDRS,
 	CONFIG_PERCENT, /* "20" or "20%", stored as the number */
+	CONFIG_DSN,	/* "success,failure,delay" or "off" (config.h) */
 };
 
 struct config_key {
@@ -135,6 +136,8 @@ static const struct config_key keys[] = {
 	    0),
 	KEY("mailer", "bounce_key", CONFIG_SECRET_FILE, mailer.bounce_key, "",
 	    0, 0),
+	KEY("mailer", "dsn", CONFIG_DSN, mailer.dsn, "success,failure,delay", 0,
+	    0),
 	KEY("mailer", "dkim_domain", CONFIG_STRING, mailer.dkim_domain, "", 0,
 	    0),
 	KEY("mailer", "dkim_selector", CONFIG_STRING, mailer.dkim_selector, "",
@@ -279,6 +282,42 @@ static int parse_bool(const char *s, bool *out)
 	return -1;
 }
 
+int config_dsn_parse(const char *s, unsigned *flags)
+{
+	static const struct {
+		const char *word;
+		unsigned flag;
+	} words[] = {
+		{ "success", CONFIG_DSN_SUCCESS },
+		{ "failure", CONFIG_DSN_FAILURE },
+		{ "delay", CONFIG_DSN_DELAY },
+	};
+
+	*flags = 0;
+	if (strcmp(s, "off") == 0 || strcmp(s, "never") == 0)
+		return 0;
+	for (const char *p = s;;) {
+		size_t n = strcspn(p, ","), i;
+
+		while (n > 0 && *p == ' ')
+			p++, n--;
+		for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+			size_t w = strlen(words[i].word);
+
+			if (n >= w && strncmp(p, words[i].word, w) == 0 &&
+			    strspn(p + w, " ") == n - w)
+				break;
+		}
+		if (i == sizeof(words) / sizeof(words[0]))
+			return -1;
+		*flags |= words[i].flag;
+		p += n;
+		if (*p == '\0')
+			return 0;
+		p++; /* the comma */
+	}
+}
+
 static bool enum_allows(const char *choices, const char *s)
 {
 	size_t len = strlen(s);
@@ -394,6 +433,15 @@ static int set_value(struct config *cfg, size_t idx, const char *value,
 		if (check_secret_file(origin, name, value) < 0)
 			return -1;
 		goto string;
+	case CONFIG_DSN: {
+		unsigned flags;
+
+		if (config_dsn_parse(value, &flags) < 0)
+			return log_error("%s: %s: \"%s\" is not a list of "
+					 "success, failure, delay (or off)",
+					 origin, name, value);
+		goto string;
+	}
 	case CONFIG_CIDRS: {
 		struct classify_cidrs list;
 		char why[160];
@@ -438,7 +486,7 @@ void config_free(struct config *cfg)
 
 		if (t == CONFIG_STRING || t == CONFIG_ENUM ||
 		    t == CONFIG_PORTS || t == CONFIG_SECRET_FILE ||
-		    t == CONFIG_CIDRS)
+		    t == CONFIG_CIDRS || t == CONFIG_DSN)
 			free(*(char **)((char *)cfg + keys[i].off));
 		free(cfg->origin[i]);
 	}

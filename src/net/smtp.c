@@ -27,6 +27,7 @@
 struct smtp_client {
 	const struct config *cfg;
 	SSL_CTX *ssl;
+	unsigned dsn; /* mailer.dsn: CONFIG_DSN_* */
 };
 
 /* One session: the client and what its caller does with the events. */
@@ -53,6 +54,8 @@ struct smtp_client *smtp_client_new(const struct config *cfg)
 	struct smtp_client *c = xcalloc(1, sizeof(*c));
 
 	c->cfg = cfg;
+	if (config_dsn_parse(cfg->mailer.dsn, &c->dsn) < 0)
+		c->dsn = 0; /* checked when the setting was read */
 	c->ssl = SSL_CTX_new(TLS_client_method());
 	if (c->ssl == NULL) {
 		free(c);
@@ -219,6 +222,17 @@ static void event_cb(smtp_session_t session, int event, void *arg, ...)
 		ev->tick(ev->arg);
 		break;
 	}
+	case SMTP_EV_EXTNA_DSN: {
+		/* The relay does not offer DSN: the notices go all the
+		 * same, without asking (quit stays 0). */
+		static atomic_bool told;
+
+		if (!atomic_exchange(&told, true))
+			log_info("the relay does not offer DSN (RFC 3461): "
+				 "no delivery confirmations will come back "
+				 "(mailer.dsn)");
+		break;
+	}
 	case SMTP_EV_INVALID_PEER_CERTIFICATE: {
 		long result = va_arg(ap, long);
 		int *ok = va_arg(ap, int *);
@@ -373,6 +387,46 @@ static smtp_session_t session_new(struct session *s, auth_context_t *auth)
 	return session;
 }
 
+/*
+ * The DSNs (RFC 3461) message o asks for, per mailer.dsn: NOTIFY on its
+ * recipient, RET=HDRS (the headers name the notice; a notice's body is
+ * long), and as ENVID the notice's VERP tag, the part of the envelope
+ * sender that {id} of mailer.return_path became.  Nothing without
+ * VERP: no DSN could be matched to its notice, and every delivery would
+ * send one to mailer.from's mailbox.  libesmtp sends them only to a
+ * relay that offers DSN.
+ */
+static void dsn_request(const struct smtp_client *c, struct outgoing *o)
+{
+	const char *pattern = c->cfg->mailer.return_path;
+	const char *id = strstr(pattern, "{id}");
+	int notify = 0;
+	char envid[101]; /* RFC 3461 4.4: at most 100 characters */
+
+	if (c->dsn == 0 || id == NULL)
+		return;
+	if (c->dsn & CONFIG_DSN_SUCCESS)
+		notify |= Notify_SUCCESS;
+	if (c->dsn & CONFIG_DSN_FAILURE)
+		notify |= Notify_FAILURE;
+	if (c->dsn & CONFIG_DSN_DELAY)
+		notify |= Notify_DELAY;
+	smtp_dsn_set_notify(o->rcpt, (enum notify_flags)notify);
+	smtp_dsn_set_ret(o->msg, Ret_HDRS);
+	{
+		size_t pre = (size_t)(id - pattern), suf = strlen(id + 4);
+		size_t len = strlen(o->sender);
+
+		/* the tag is [0-9a-f-]: no xtext encoding needed */
+		if (len > pre + suf && len - pre - suf < sizeof(envid) &&
+		    strncmp(o->sender, pattern, pre) == 0) {
+			memcpy(envid, o->sender + pre, len - pre - suf);
+			envid[len - pre - suf] = '\0';
+			smtp_dsn_set_envid(o->msg, envid);
+		}
+	}
+}
+
 /* One SMTP message per part of each notice not done yet, in order, into
  * out; their number. */
 static size_t messages_add(struct session *s, smtp_session_t session,
@@ -402,6 +456,7 @@ static size_t messages_add(struct session *s, smtp_session_t session,
 			smtp_recipient_set_application_data_release(o->rcpt, o,
 								    NULL);
 			smtp_set_messagecb(o->msg, message_cb, o);
+			dsn_request(s->c, o);
 		}
 	}
 	return k;

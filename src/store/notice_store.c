@@ -743,34 +743,38 @@ int notice_store_load_locales(struct db *db, struct notice *ns, size_t n)
  * The notices planning would create, per kind (new addresses, new
  * no-address records), counted by the same rules as planning, for the
  * three kinds in one pass over the certificates: an address of the
- * kind's accounts without a notice of the kind, an account without any
- * address and without its no-address record.
+ * kind's accounts without a notice of the kind that the kind's address
+ * rule selects (notice.h: reminders skip unreachable addresses), an
+ * account without any address and without its no-address record.
  */
 static int count_fresh(struct db *db, const char *id,
 		       char fresh[NOTICE_NKINDS][2][32])
 {
 	char f[NOTICE_NKINDS][1024], *sql, *counts[NOTICE_NKINDS];
+	char af[NOTICE_NKINDS][512]; /* the address rule: on column e */
 	const char *p1[1] = { id };
 	PGresult *res;
 
 	for (size_t k = 0; k < NOTICE_NKINDS; k++)
 		if (notice_cert_filter_sql(notice_kind_name(k), f[k],
-					   sizeof(f[k])) < 0)
+					   sizeof(f[k])) < 0 ||
+		    notice_address_filter_sql(notice_kind_name(k), af[k],
+					      sizeof(af[k])) < 0)
 			return -1;
 	for (size_t k = 0; k < NOTICE_NKINDS; k++) {
 		const char *kind = notice_kind_name(k);
 
 		counts[k] =
-			sql_new("%s (SELECT count(*) FROM addr WHERE k%zu AND"
+			sql_new("%s (SELECT count(*) FROM addr WHERE k%zu%s AND"
 				" NOT EXISTS (SELECT 1 FROM notice n"
 				" WHERE n.incident_id = $1 AND n.kind = '%s'"
-				" AND n.address = addr.address)),"
+				" AND n.address = addr.e)),"
 				" (SELECT count(*) FROM sub WHERE k%zu AND"
 				" coalesce(cardinality(emails), 0) = 0"
 				" AND NOT EXISTS (SELECT 1 FROM notice n"
 				" WHERE n.incident_id = $1 AND n.kind = '%s'"
 				" AND n.account = sub.account))",
-				k ? "," : "", k, kind, k, kind);
+				k ? "," : "", k, af[k], kind, k, kind);
 	}
 	sql = sql_new("WITH acct AS (SELECT account, bool_or(true%s) AS k0,"
 		      " bool_or(true%s) AS k1, bool_or(true%s) AS k2"
@@ -778,7 +782,7 @@ static int count_fresh(struct db *db, const char *id,
 		      " AND account IS NOT NULL GROUP BY account),"
 		      " sub AS (SELECT a.*, s.emails FROM acct a"
 		      " LEFT JOIN subscriber s USING (account)),"
-		      " addr AS (SELECT x AS address, bool_or(k0) AS k0,"
+		      " addr AS (SELECT x AS e, bool_or(k0) AS k0,"
 		      " bool_or(k1) AS k1, bool_or(k2) AS k2 FROM sub"
 		      " CROSS JOIN unnest(sub.emails) x GROUP BY x)"
 		      " SELECT%s%s%s",

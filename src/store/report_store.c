@@ -303,7 +303,7 @@ static int gather_notices(struct db *db, struct report *r,
 	res = db_query(db, "SELECT * FROM notice_reach($1)", 1, p->v);
 	if (res == NULL)
 		return -1;
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		r->reach[i] = db_get_llong(res, 0, i);
 	PQclear(res);
 

@@ -97,10 +97,19 @@ certrecall -q import bounced b.csv --no-progress
 certrecall -q notify bounced --kind initial --no-progress 2>/dev/null
 db_sql -c "INSERT INTO unreachable_address (incident_id, address, notice_id, status, recorded_at)
 	SELECT incident_id, address, id, '5.1.1', now() FROM notice WHERE address = 'gone@example.org'"
+plan=$(certrecall notify bounced --plan --kind reminder)
+expect "--plan forecasts a reminder only for the reachable address" 1 \
+	"$(awk '$1 == "reminder" { print $3 }' <<<"$plan")"
 certrecall -q notify bounced --kind reminder --dry-run d-bounced 2>/dev/null
 expect "a reminder draft only for the reachable address" "here@example.org" \
 	"$(ls d-bounced | sed 's/^[0-9]*-//; s/\.eml$//')"
-certrecall -q notify bounced --kind reminder --no-progress 2>/dev/null
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >bounce.key
+chmod 600 bounce.key
+out=$(CERTRECALL_MAILER_RETURN_PATH='bounces+{id}@ca.example' \
+	CERTRECALL_MAILER_BOUNCE_KEY=$T_TMP/bounce.key \
+	certrecall notify bounced --kind reminder --no-progress 2>&1)
+expect "a relay without DSN (aiosmtpd) is said once, the notice goes all the same" 1 \
+	"$(grep -c 'the relay does not offer DSN' <<<"$out")"
 expect "a reminder run only to the reachable address" "here@example.org" \
 	"$(db_sql -c "SELECT address FROM notice WHERE kind = 'reminder' AND state = 'sent'
 	AND incident_id = (SELECT id FROM incident WHERE slug = 'bounced')")"

@@ -2,7 +2,11 @@
 # Bounces: notices leave with a VERP envelope sender; a private Postfix
 # relays them to aiosmtpd (tests/smtpd.py), which refuses the p550-
 # addresses with 550 after Postfix accepted them, so Postfix writes real
-# DSNs into a Maildir; `certrecall bounces` reads them back.
+# DSNs into a Maildir; `certrecall bounces` reads them back.  Every
+# notice asks for DSNs (mailer.dsn, RFC 3461 NOTIFY=SUCCESS,FAILURE,DELAY
+# RET=HDRS ENVID=tag): Postfix delivers the mbox.example addresses itself
+# (a Maildir) and says "delivered"; the example.org ones it passes to
+# aiosmtpd, which offers no DSN, and says only "relayed": not delivered.
 . "$(dirname "$0")/lib.sh"
 new_db bounces
 certrecall -q db migrate
@@ -30,13 +34,14 @@ inet_protocols = ipv4
 myhostname = relay.example.net
 mydomain = example.net
 mydestination =
+debug_peer_list = 127.0.0.1
 mynetworks = 127.0.0.0/8
 smtpd_relay_restrictions = permit_mynetworks, reject
 relayhost = [127.0.0.1]:$SMTP_PORT
 smtp_dns_support_level = disabled
-virtual_mailbox_domains = example.net
+virtual_mailbox_domains = example.net, mbox.example
 virtual_mailbox_base = $PF/mail
-virtual_mailbox_maps = static:bounces/
+virtual_mailbox_maps = regexp:$PF/etc/mailboxes
 virtual_uid_maps = static:$(id -u nobody)
 virtual_gid_maps = static:$(id -g nobody)
 virtual_minimum_uid = 1
@@ -45,6 +50,7 @@ maillog_file_prefixes = $PF
 maillog_file = $PF/maillog
 delay_warning_time = 0
 CF
+printf '%s\n' '/@example\.net$/ bounces/' '/@mbox\.example$/ subscribers/' >"$PF/etc/mailboxes"
 postconf -c "$PF/etc" -M# smtp/inet
 postconf -c "$PF/etc" -M "127.0.0.1:$PF_PORT/inet=127.0.0.1:$PF_PORT inet n - n - - smtpd"
 postconf -c "$PF/etc" -F '*/*/chroot = n'
@@ -63,32 +69,48 @@ export CERTRECALL_MAILER_FROM="Example CA <revocations@ca.example>"
 export CERTRECALL_MAILER_RETURN_PATH='bounces+{id}@example.net'
 export CERTRECALL_MAILER_BOUNCE_KEY=$T_TMP/bounce.key
 
-# 8 addresses: 5 good, 3 that the next hop refuses; one account without.
+# 10 addresses: 5 relayed to the next hop, 3 that it refuses, 2 that
+# Postfix delivers itself; one account without.
 {
 	echo "serial,account,email,names,not_after"
 	for i in 1 2 3 4 5; do printf '%x,acct-%d,u%d@example.org,h%d.example,2099-05-01\n' $((i + 4096)) "$i" "$i" "$i"; done
 	for i in 6 7 8; do printf '%x,acct-%d,p550-u%d@example.org,h%d.example,2099-05-01\n' $((i + 4096)) "$i" "$i" "$i"; done
 	echo "2000,acct-9,,h9.example,2099-05-01"
+	for i in 10 11; do printf '%x,acct-%d,d%d@mbox.example,h%d.example,2099-05-01\n' $((i + 4096)) "$i" "$i" "$i"; done
 } >list.csv
+CERTRECALL_MAILER_DSN=sometimes certrecall config show >/dev/null 2>&1
+expect "a bad mailer.dsn is refused" 78 "$?"
 certrecall -q import caa-2020 list.csv --no-progress
 
 chmod 644 bounce.key
 fails "a bounce key readable by others is refused" 78 certrecall notify caa-2020 --no-progress
 chmod 600 bounce.key
 out=$(certrecall notify caa-2020 --no-progress 2>&1)
-contains "Postfix accepts all 8" "initial: 8 sent, 0 failed" "$out"
+contains "Postfix accepts all 10" "initial: 10 sent, 0 failed" "$out"
 for _ in $(seq 1 100); do
 	[ "$(ls next/*.eml 2>/dev/null | wc -l)" -ge 5 ] &&
-		[ "$(ls pf/mail/bounces/new 2>/dev/null | wc -l)" -ge 3 ] && break
+		[ "$(ls pf/mail/bounces/new 2>/dev/null | wc -l)" -ge 10 ] && break
 	sleep 0.2
 done
 expect "the next hop stored the 5 good ones" 5 "$(ls next/*.eml | wc -l)"
-expect "Postfix wrote 3 DSNs" 3 "$(ls pf/mail/bounces/new | wc -l)"
+expect "Postfix delivered 2 itself" 2 "$(ls pf/mail/subscribers/new | wc -l)"
+expect "Postfix wrote 10 DSNs: 3 failed, 2 delivered, 5 relayed" "3 failed
+2 delivered
+5 relayed" "$(for a in failed delivered relayed; do grep -l "^Action: $a" pf/mail/bounces/new/* | wc -l; done | paste -d' ' - <(printf 'failed\ndelivered\nrelayed\n'))"
 contains "each DSN went to a notice's VERP address" "Delivered-To: bounces+" \
 	"$(grep -h '^Delivered-To:' pf/mail/bounces/new/* | head -1)"
+# Postfix's smtpd transcript (debug_peer_list): what certrecall asked for.
+contains "RCPT TO carried NOTIFY=SUCCESS,FAILURE,DELAY" \
+	"RCPT TO:<d10@mbox.example> NOTIFY=SUCCESS,FAILURE,DELAY" "$(cat pf/maillog)"
+contains "MAIL FROM carried RET=HDRS and the tag as ENVID" "RET=HDRS ENVID=" \
+	"$(grep -h 'MAIL FROM:<bounces+' pf/maillog | head -1)"
+id10=$(db_sql -c "SELECT id FROM notice WHERE address = 'd10@mbox.example'")
+contains "the delivered DSN names the notice's tag as its envelope id" \
+	"Original-Envelope-Id: $id10-" \
+	"$(grep -l '^Final-Recipient: rfc822; d10@mbox.example' pf/mail/bounces/new/* | xargs cat)"
 
 out=$(certrecall bounces caa-2020 --maildir pf/mail/bounces 2>&1)
-contains "the DSNs are read" "3 messages: 3 bounced" "$out"
+contains "the DSNs are read" "10 messages: 3 bounced, 0 delayed, 2 delivered, 5 relayed (not confirmed)" "$out"
 expect "exactly the refused notices are bounced with 5.x.x" "p550-u6@example.org 5.0.0
 p550-u7@example.org 5.0.0
 p550-u8@example.org 5.0.0" \
@@ -96,24 +118,31 @@ p550-u8@example.org 5.0.0" \
 contains "the diagnostic is the next hop's reply" "mailbox unavailable" \
 	"$(db_sql -c "SELECT delivery_diagnostic FROM notice WHERE address = 'p550-u6@example.org'")"
 expect "their addresses are unreachable" 3 "$(db_sql -c "SELECT count(*) FROM unreachable_address")"
-expect "the others are untouched" 5 "$(db_sql -c "SELECT count(*) FROM notice WHERE state = 'sent' AND delivery IS NULL")"
+expect "delivered only where a DSN says so; relayed is kept apart" "d10@mbox.example delivered
+d11@mbox.example delivered
+u1@example.org relayed
+u2@example.org relayed
+u3@example.org relayed
+u4@example.org relayed
+u5@example.org relayed" \
+	"$(db_sql -c "SELECT address, delivery FROM notice WHERE delivery IN ('delivered', 'relayed') ORDER BY address" | tr '|' ' ')"
 before=$(db_sql -c "SELECT id, delivery, delivery_status, delivery_at FROM notice ORDER BY id")
 out=$(certrecall bounces caa-2020 --maildir pf/mail/bounces 2>&1)
-contains "reading the Maildir again changes nothing" "3 messages: 0 bounced, 0 delayed, 0 delivered (0 addresses now unreachable, 0 queued reminders dropped); 3 unchanged" "$out"
+contains "reading the Maildir again changes nothing" "10 messages: 0 bounced, 0 delayed, 0 delivered, 0 relayed (not confirmed) (0 addresses now unreachable, 0 queued reminders dropped); 10 unchanged" "$out"
 expect "not a byte" "$before" "$(db_sql -c "SELECT id, delivery, delivery_status, delivery_at FROM notice ORDER BY id")"
 
 # A forged bounce naming notice 1 (a good address) with a wrong mac.
 good=$(db_sql -c "SELECT id FROM notice WHERE address = 'u1@example.org'")
-f=$(ls pf/mail/bounces/new/* | head -1)
+f=$(grep -l '^Action: failed' pf/mail/bounces/new/* | head -1)
 sed -E "s/bounces\+[0-9]+-[0-9a-f]{32}@/bounces+$good-0123456789abcdef0123456789abcdef@/g" "$f" >forged.eml
 out=$(certrecall bounces caa-2020 - <forged.eml 2>&1)
 contains "a forged bounce is ignored with a warning" "forged or foreign bounce" "$out"
-expect "and marks nothing" "" "$(db_sql -c "SELECT delivery FROM notice WHERE id = $good")"
+expect "and marks nothing" "relayed" "$(db_sql -c "SELECT delivery FROM notice WHERE id = $good")"
 
 # The same DSNs as one mbox.
 for m in pf/mail/bounces/new/*; do echo "From MAILER-DAEMON Thu Mar  5 03:08:00 2020"; sed 's/^From />From /' "$m"; echo; done >bounces.mbox
 out=$(certrecall bounces caa-2020 --mbox bounces.mbox 2>&1)
-contains "an mbox gives the same notices" "3 messages: 0 bounced, 0 delayed, 0 delivered (0 addresses now unreachable, 0 queued reminders dropped); 3 unchanged" "$out"
+contains "an mbox gives the same notices" "10 messages: 0 bounced, 0 delayed, 0 delivered, 0 relayed (not confirmed) (0 addresses now unreachable, 0 queued reminders dropped); 10 unchanged" "$out"
 
 # A plain-text bounce quoting the original headers, and an RFC 3464
 # delayed report, for a good address (handcrafted, real tags).
@@ -134,20 +163,48 @@ expect "it is unreachable and out of the queue" "unreachable 0" \
 expect "with its status and diagnostic line" "bounced|5.2.2|Remote server said: 552 5.2.2 mailbox full" \
 	"$(db_sql -c "SELECT delivery, delivery_status, delivery_diagnostic FROM notice WHERE id = $id2")"
 
-# Reminders skip the unreachable addresses.
+# Reminders skip the unreachable addresses, and the forecast says so.
+plan=$(certrecall notify caa-2020 --plan --kind reminder)
+expect "--plan counts only the reachable addresses" 6 "$(awk '$1 == "reminder" { print $3 }' <<<"$plan")"
 out=$(certrecall notify caa-2020 --kind reminder --no-progress 2>&1)
-contains "reminders go only to reachable addresses" "reminder: 4 sent" "$out"
+contains "reminders go only to reachable addresses" "reminder: 6 sent" "$out"
 expect "none sent to a bounced address" 0 \
 	"$(db_sql -c "SELECT count(*) FROM notice WHERE kind = 'reminder' AND state <> 'unreachable' AND address IN (SELECT address FROM unreachable_address)")"
 
 out=$(certrecall status caa-2020 2>&1)
 contains "status counts told / bounced / unreachable / no address" \
-	"told 4, bounced 4, unreachable 4, no address 1" "$out"
+	"told 6, bounced 4, unreachable 4, no address 1" "$out"
+contains "and the told confirmed by a DSN apart from the relay's acceptance" \
+	"of them delivered 2 (DSN), accepted by a relay only 4" "$out"
 out=$(certrecall report caa-2020 --format md 2>&1)
-contains "the report too" "told 4, bounced 4, unreachable 4, no address 1" "$out"
+contains "the report too" "told 6, bounced 4, unreachable 4, no address 1" "$out"
 out=$(certrecall report caa-2020 --format json 2>&1)
-expect "and its JSON (schema in docs/report.schema.json)" '{"told": 4, "bounced": 4, "unreachable": 4, "no_address": 1}' \
+expect "and its JSON (schema in docs/report.schema.json)" '{"told": 6, "bounced": 4, "unreachable": 4, "no_address": 1}' \
 	"$(echo "$out" | /usr/bin/python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["notification"]["reach"]))')"
 echo "$out" >report.json
 expect "which validates" "" "$(/usr/bin/python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' report.json "$ROOT/docs/report.schema.json" 2>&1)"
+
+# mailer.dsn = off asks for nothing: no NOTIFY, no RET, no ENVID; a
+# delivery brings no DSN (a refusal still bounces: the relay's default).
+certrecall -q incident create --slug quiet --title quiet \
+	--reason v1.6.7:5d-7 --aware-at 2020-02-29T12:08:00+09:00
+printf 'serial,account,email,names,not_after\n3001,acct-q1,q1@mbox.example,q1.example,2099-05-01\n3002,acct-q2,p550-q2@example.org,q2.example,2099-05-01\n' >quiet.csv
+certrecall -q import quiet quiet.csv --no-progress
+out=$(CERTRECALL_MAILER_DSN=off certrecall notify quiet --no-progress 2>&1)
+contains "the quiet notices go" "initial: 2 sent, 0 failed" "$out"
+for _ in $(seq 1 100); do
+	grep -qs '^Final-Recipient: rfc822; p550-q2@example.org' pf/mail/bounces/new/* &&
+		grep -qs '^To: q1@mbox.example' pf/mail/subscribers/new/* && break
+	sleep 0.2
+done
+sleep 1 # a success DSN, were one asked for, would be written by now
+contains "Postfix delivered q1 itself" "q1@mbox.example" "$(grep -h '^To: q1@' pf/mail/subscribers/new/*)"
+expect "RCPT TO carried no NOTIFY" "RCPT TO:<q1@mbox.example>" \
+	"$(grep -o 'RCPT TO:<q1@mbox.example>.*' pf/maillog | head -1)"
+expect "MAIL FROM carried no RET or ENVID" "" \
+	"$(grep "MAIL FROM:<bounces+$(db_sql -c "SELECT id FROM notice WHERE address = 'q1@mbox.example'")-" pf/maillog | grep -E 'RET=|ENVID=')"
+expect "no DSN for the delivered one" 0 \
+	"$(grep -ls '^Final-Recipient: rfc822; q1@mbox.example' pf/mail/bounces/new/* | wc -l)"
+out=$(certrecall bounces quiet --maildir pf/mail/bounces 2>&1)
+contains "the refusal still bounced" "1 bounced, 0 delayed, 0 delivered, 0 relayed" "$out"
 finish

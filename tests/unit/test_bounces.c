@@ -146,6 +146,26 @@ static const struct {
 	  "Final-Recipient: rfc822; u8@example.org\r\n"
 	  "Action: delivered\r\nStatus: 2.0.0\r\n\r\n--B--\r\n",
 	  BOUNCES_DELIVERED, TAG, "2.0.0", "" },
+	{ "rfc3464 delivered, tag only as the envelope id (ENVID)",
+	  "From: MAILER-DAEMON@relay.example.net\r\n"
+	  "To: someone-else@example.net\r\n"
+	  "Content-Type: multipart/report; report-type=delivery-status; "
+	  "boundary=B\r\n\r\n"
+	  "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+	  "Reporting-MTA: dns; x\r\nOriginal-Envelope-Id: " TAG "\r\n\r\n"
+	  "Final-Recipient: rfc822; u8@example.org\r\n"
+	  "Action: delivered\r\nStatus: 2.0.0\r\n\r\n--B--\r\n",
+	  BOUNCES_DELIVERED, TAG, "2.0.0", "" },
+	{ "rfc3464 relayed to a next hop without DSN: not delivered",
+	  "From: MAILER-DAEMON@relay.example.net\r\n"
+	  "Delivered-To: bounces+" TAG "@example.net\r\n"
+	  "Content-Type: multipart/report; report-type=delivery-status; "
+	  "boundary=B\r\n\r\n"
+	  "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+	  "Reporting-MTA: dns; x\r\n\r\n"
+	  "Final-Recipient: rfc822; u8@example.org\r\n"
+	  "Action: relayed\r\nStatus: 2.0.0\r\n\r\n--B--\r\n",
+	  BOUNCES_RELAYED, TAG, "2.0.0", "" },
 	{ "plain text with an enhanced code, BR 4.9.1.1 in the quote",
 	  "From: MAILER-DAEMON@mx.example.org\r\n"
 	  "To: bounces+" TAG "@example.net\r\n"

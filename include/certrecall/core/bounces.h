@@ -11,11 +11,14 @@
  *
  * MIME is parsed with GMime 3.  A DSN is RFC 3464 (multipart/report,
  * report-type=delivery-status; the per-recipient Action, Status and
- * Diagnostic-Code), or a plain-text bounce that quotes the original
+ * Diagnostic-Code; "Action: relayed" or "expanded" is BOUNCES_RELAYED,
+ * never delivered: the next hop does not speak DSN, so nothing confirms
+ * the mailbox got the notice), or a plain-text bounce that quotes the original
  * headers (the first enhanced status code "5.1.1" or a reply "550 ..."
  * in its text).  The tag is looked for in the DSN's own To,
  * Delivered-To, X-Original-To and Envelope-To headers first, then in
- * the text of every part (a quoted Return-Path).
+ * the text of every part (a quoted Return-Path), last as the DSN's
+ * Original-Envelope-Id (the ENVID each notice is sent with).
  */
 #ifndef CERTRECALL_BOUNCES_H
 #define CERTRECALL_BOUNCES_H
@@ -33,7 +36,8 @@
 enum bounces_action {
 	BOUNCES_NONE,	   /* not a delivery status notification */
 	BOUNCES_DELAYED,   /* 4.x.x, still trying */
-	BOUNCES_DELIVERED, /* a positive DSN (delivered, relayed) */
+	BOUNCES_RELAYED,   /* relayed/expanded: passed on, not confirmed */
+	BOUNCES_DELIVERED, /* a positive DSN: Action: delivered */
 	BOUNCES_BOUNCED,   /* failed for good */
 };
 
@@ -45,13 +49,14 @@ struct bounces_key {
 /* What one message says. */
 struct bounces_dsn {
 	enum bounces_action action;
-	char tag[BOUNCES_TAG_MAX]; /* "" when no tag of the pattern found */
-	char status[16];	   /* "5.1.1", or "" */
-	char diagnostic[512];	   /* printable ASCII/UTF-8, one line */
-	char recipient[320];	   /* the failed recipient, or "" */
+	char tag[BOUNCES_TAG_MAX];   /* "" when no tag of the pattern found */
+	char status[16];	     /* "5.1.1", or "" */
+	char diagnostic[512];	     /* printable ASCII/UTF-8, one line */
+	char recipient[320];	     /* the failed recipient, or "" */
+	char envid[BOUNCES_TAG_MAX]; /* Original-Envelope-Id, or "" */
 };
 
-/* "delivered", "delayed", "bounced" ("" for BOUNCES_NONE). */
+/* "delivered", "relayed", "delayed", "bounced" ("" for BOUNCES_NONE). */
 CR_MUST_CHECK const char *bounces_action_name(enum bounces_action a);
 
 /*

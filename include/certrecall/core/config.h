@@ -70,6 +70,7 @@ struct config {
 		long long lease_ms;
 		char *return_path; /* VERP: bounces+{id}@domain */
 		char *bounce_key;  /* secret file for the {id} mac */
+		char *dsn;	   /* RFC 3461 NOTIFY: config_dsn_parse */
 		char *dkim_domain;
 		char *dkim_selector;
 		char *dkim_key; /* PEM: RSA >= 2048 bits or Ed25519 */
@@ -150,6 +151,16 @@ CR_MUST_CHECK json_t *config_json(const struct config *cfg);
 /* "250ms", "30s", "5m", "2h", "1d" (a bare number is seconds) into
  * milliseconds; 0 or -1.  The one duration syntax of files and options. */
 CR_MUST_CHECK int config_parse_duration(const char *s, long long *ms);
+
+/*
+ * mailer.dsn: the DSNs (RFC 3461) each notice asks for, a comma list of
+ * success, failure, delay; "off" (or "never") asks for none, leaving
+ * the relay's defaults.  0 and *flags (CONFIG_DSN_*; 0 for off), or -1.
+ */
+#define CONFIG_DSN_SUCCESS 1u
+#define CONFIG_DSN_FAILURE 2u
+#define CONFIG_DSN_DELAY 4u
+CR_MUST_CHECK int config_dsn_parse(const char *s, unsigned *flags);
 
 /* Number of keys and their names, for tests and documentation. */
 size_t config_key_count(void);

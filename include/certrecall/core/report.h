@@ -112,8 +112,9 @@ struct report {
 	/* notification */
 	long long notices[REPORT_KINDS][REPORT_STATES];
 	long long no_address_accounts;
-	/* told, bounced, unreachable, no address (020 notice_reach) */
-	long long reach[4];
+	/* told, bounced, unreachable, no address (020 notice_reach), and
+	 * of the told, confirmed delivered by a positive DSN (025) */
+	long long reach[5];
 	long long addresses_notified;	/* at least one notice sent */
 	long long addresses_unnotified; /* none sent yet */
 	time_t first_sent_at, last_sent_at;

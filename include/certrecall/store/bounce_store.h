@@ -19,8 +19,8 @@ struct bounce_store_result {
 
 /*
  * Records one report about one notice in one statement: the notice's
- * delivery (action: "delayed", "delivered" or "bounced"; never
- * downgraded: bounced > delivered > delayed), and for a 5.x.x bounce
+ * delivery (action: "delayed", "relayed", "delivered" or "bounced";
+ * never downgraded: bounced > delivered > relayed > delayed), and for a 5.x.x bounce
  * the address as unreachable, with its queued reminders taken out of the
  * queue.  A notice of another incident changes nothing (out->ours is
  * false).  status and diagnostic may be "" (stored as NULL).  0, or -1
