@@ -251,11 +251,13 @@ static const struct cli_command commands[] = {
 	  "with a mac keyed by mailer.bounce_key) from a Maildir (new/ and\n"
 	  "cur/, left in place), an mbox file, or one message on stdin (for\n"
 	  "an alias \"|certrecall bounces SLUG -\").  RFC 3464 reports and\n"
-	  "plain-text bounces.  Records per notice delivered, delayed (4.x.x)\n"
-	  "or bounced (5.x.x) with the status and diagnostic; a 5.x.x bounce\n"
-	  "makes the address unreachable and reminders skip it.  A bounce\n"
-	  "whose mac does not verify is ignored with a warning.  Reading the\n"
-	  "same mail again changes nothing.\n" },
+	  "plain-text bounces.  Records per notice delivered (a positive\n"
+	  "DSN), relayed (handed to a next hop that does not report: not\n"
+	  "proof of delivery), delayed (4.x.x) or bounced (5.x.x) with the\n"
+	  "status and diagnostic; a 5.x.x bounce makes the address\n"
+	  "unreachable and reminders skip it.  A bounce whose mac does not\n"
+	  "verify is ignored with a warning.  Reading the same mail again\n"
+	  "changes nothing.\n" },
 	{ "status", cmd_status, CLI_NEEDS_DB,
 	  "one screen for the person on call",
 	  "usage: certrecall status SLUG [--at TIME] [--watch[=SECONDS]]\n"
