@@ -142,7 +142,8 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 		log_info("report: %lld events written%s%s", rows,
 			 path ? " to " : "", path ? path : "");
 	else if (format == REPORT_UNREACHED)
-		log_info("report: %lld rows of subscribers not reached written%s%s",
+		log_info("report: %lld rows of subscribers not reached "
+			 "written%s%s",
 			 rows, path ? " to " : "", path ? path : "");
 	else if (path)
 		log_info("report: %s report written to %s", fname, path);

@@ -36,8 +36,8 @@ static const char *const deploys[REPORT_NDEPLOY] = {
 
 int report_format_parse(const char *name, enum report_format *out)
 {
-	static const char *const names[] = { "md",  "html",  "json",
-					     "csv", "ccadb", "events",
+	static const char *const names[] = { "md",	 "html",  "json",
+					     "csv",	 "ccadb", "events",
 					     "unreached" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

@@ -650,8 +650,7 @@ static void html_unreached_list(const struct report *r, FILE *out)
 	      "address, reason, status, diagnostic: ",
 	      out);
 	report_html_text(out, report_fmt_num(r->unreached_rows).s);
-	fputs(" rows) for the CCADB appendix by <code>certrecall report ",
-	      out);
+	fputs(" rows) for the CCADB appendix by <code>certrecall report ", out);
 	report_html_text(out, r->slug);
 	fputs(" --format unreached</code>.</p>\n", out);
 }

@@ -159,8 +159,8 @@ static void json_notification(const struct report *r, json_t *root)
 		json_object_set_new(
 			json_object_get(root, "notification"), "unreached",
 			json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "certificates",
-				  (json_int_t)r->unreached
-					  [REPORT_UNREACHED_REASONS],
+				  (json_int_t)r
+					  ->unreached[REPORT_UNREACHED_REASONS],
 				  "bounced", (json_int_t)r->unreached[0],
 				  "unreachable", (json_int_t)r->unreached[1],
 				  "failed", (json_int_t)r->unreached[2],

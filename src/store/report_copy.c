@@ -276,18 +276,23 @@ long long report_store_ccadb(struct db *db, const struct report *r,
  *   no-address   the account has no contact address at all.
  * An address is not told when any of its notices bounced, as
  * notice_reach() (020) counts it.  INC and AT are SQL expressions of the
- * incident id and the report's moment.  Columns: certificate id, serial,
- * sha256, account, address, reason, precedence, at, status, diagnostic.
+ * incident id and the report's moment, a whole second: what happened
+ * within that second counts (the list shows whole seconds too).  A
+ * hard-bounced address counts for each certificate it stands for:
+ * planned to it before the bounce, or listed for its account since
+ * (reminders are no longer planned to it).  created_at is the server's
+ * real time, not the rehearsal clock: as in the notification curve, a
+ * no-address notice counts from its kind's first sending when earlier.
+ * Columns: certificate id, serial, sha256, account, address, reason,
+ * precedence, at, status, diagnostic.
  */
+/* clang-format off */
 #define UNREACHED_SQL(INC, AT)                                                 \
 	"WITH nc AS (SELECT x.certificate_id cid, n.id nid, n.address,"        \
 	"  n.delivery, n.delivery_status, n.delivery_diagnostic,"              \
 	"  n.delivery_at, n.failed_at, n.last_reply, n.sent_at"                \
 	"  FROM notice n JOIN notice_certificate x ON x.notice_id = n.id"      \
 	"  WHERE n.incident_id = " INC " AND n.address IS NOT NULL),"          \
-	/* a hard-bounced address counts for each certificate it stands   \
-	 * for, planned to it before the bounce or listed for its account \
-	 * since (reminders are no longer planned to it) */                    \
 	" addr AS (SELECT cid, address FROM nc UNION"                          \
 	"  SELECT c.id, e FROM certificate c JOIN subscriber s"                \
 	"  ON s.account = c.account CROSS JOIN unnest(s.emails) e"             \
@@ -295,32 +300,35 @@ long long report_store_ccadb(struct db *db, const struct report *r,
 	" cand AS ("                                                           \
 	"  SELECT cid, address, 1 rk, 'bounced' reason, delivery_at t,"        \
 	"   delivery_status st, delivery_diagnostic dg FROM nc"                \
-	"   WHERE delivery = 'bounced' AND delivery_at <= " AT                 \
+	"   WHERE delivery = 'bounced'"                                        \
+	"   AND date_trunc('second', delivery_at) <= " AT                      \
 	"  UNION ALL SELECT a.cid, a.address, 2, 'unreachable',"               \
 	"   u.recorded_at, u.status, u.diagnostic FROM addr a"                 \
 	"   JOIN unreachable_address u ON u.incident_id = " INC                \
-	"   AND u.address = a.address WHERE u.recorded_at <= " AT              \
+	"   AND u.address = a.address"                                         \
+	"   WHERE date_trunc('second', u.recorded_at) <= " AT                  \
 	"  UNION ALL SELECT cid, address, 3, 'failed', failed_at,"             \
 	"   coalesce(substring(last_reply FROM"                                \
 	"    '\\m[245]\\.[0-9]{1,3}\\.[0-9]{1,3}\\M'),"                        \
 	"    substring(last_reply FROM '^[245][0-9][0-9]')),"                  \
-	"   last_reply FROM nc f WHERE f.failed_at <= " AT                     \
+	"   last_reply FROM nc f"                                              \
+	"   WHERE date_trunc('second', f.failed_at) <= " AT                    \
 	"   AND NOT EXISTS (SELECT 1 FROM nc s WHERE s.cid = f.cid"            \
-	"    AND s.address = f.address AND s.sent_at <= " AT ")"               \
-	/* created_at is the server's real time, not the rehearsal clock: \
-	 * as in the notification curve, a no-address notice counts from  \
-	 * its kind's first sending when that is earlier */                    \
+	"    AND s.address = f.address"                                        \
+	"    AND date_trunc('second', s.sent_at) <= " AT ")"                   \
 	"  UNION ALL SELECT c.id, NULL, 4, 'no-address', n.t, NULL, NULL"      \
 	"   FROM (SELECT account, least(created_at, (SELECT min(sent_at)"      \
 	"    FROM notice m WHERE m.incident_id = " INC                         \
 	"    AND m.kind = o.kind)) t FROM notice o"                            \
 	"    WHERE o.incident_id = " INC " AND o.state = 'no-address') n"      \
 	"   JOIN certificate c ON c.incident_id = " INC                        \
-	"   AND c.account = n.account WHERE n.t <= " AT "),"                   \
+	"   AND c.account = n.account"                                         \
+	"   WHERE date_trunc('second', n.t) <= " AT "),"                       \
 	" best AS (SELECT DISTINCT ON (cid, address) * FROM cand"              \
 	"  ORDER BY cid, address, rk, t)"                                      \
 	" SELECT b.cid, c.serial, c.sha256, c.account, b.address, b.reason,"   \
 	"  b.rk, b.t, b.st, b.dg FROM best b JOIN certificate c ON c.id = b.cid"
+/* clang-format on */
 
 long long report_store_unreached(struct db *db, const struct report *r,
 				 long long incident_id, FILE *out)
@@ -345,16 +353,33 @@ long long report_store_unreached(struct db *db, const struct report *r,
 		" encode(u.sha256, 'hex'),"
 		" CASE WHEN u.sha256 IS NOT NULL THEN"
 		"  'https://crt.sh/?sha256=' || encode(u.sha256, 'hex')"
-		" ELSE 'https://crt.sh/?serial=' || encode(u.serial, 'hex') END,"
+		" ELSE 'https://crt.sh/?serial=' || encode(u.serial, 'hex') "
+		"END,"
 		" u.account, u.address, u.reason,"
 		" to_char(u.t AT TIME ZONE 'UTC',"
 		"  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), u.st,"
-		" regexp_replace(regexp_replace(u.dg, '[\\r\\n\\t]+', ' ', 'g'),"
+		" regexp_replace(regexp_replace(u.dg, '[\\r\\n\\t]+', ' ', "
+		"'g'),"
 		"  '^([=+@-])', '''\\1') FROM (" UNREACHED_SQL(
 			"current_setting('certrecall.incident')::bigint",
 			"current_setting('certrecall.at')::timestamptz") ") u"
-		" ORDER BY u.cid, u.address NULLS LAST)"
-		" TO STDOUT WITH (FORMAT csv)",
+									 " ORDE"
+									 "R BY "
+									 "u."
+									 "cid, "
+									 "u."
+									 "addre"
+									 "ss "
+									 "NULLS"
+									 " LAST"
+									 ")"
+									 " TO "
+									 "STDOU"
+									 "T "
+									 "WITH "
+									 "(FORM"
+									 "AT "
+									 "csv)",
 		at, must, id, out);
 }
 
@@ -368,20 +393,22 @@ int report_store_unreached_count(struct db *db, struct report *r,
 	if (utctime_format_rfc3339(r->at, at, sizeof(at)) < 0)
 		return log_error("cannot format time %lld", (long long)(r->at));
 	snprintf(id, sizeof(id), "%lld", incident_id);
-	res = db_query(db,
-		       "SELECT count(*), count(DISTINCT cid),"
-		       " count(DISTINCT cid) FILTER (WHERE rk = 1),"
-		       " count(DISTINCT cid) FILTER (WHERE rk = 2),"
-		       " count(DISTINCT cid) FILTER (WHERE rk = 3),"
-		       " count(DISTINCT cid) FILTER (WHERE rk = 4)"
-		       " FROM (" UNREACHED_SQL("$1::bigint",
-					       "$2::timestamptz") ") u",
-		       2, v);
+	res = db_query(
+		db,
+		/* by reason, as report_unreached_name() orders them,
+			* then every certificate, then the rows */
+		"SELECT count(DISTINCT cid) FILTER (WHERE rk = 1),"
+		" count(DISTINCT cid) FILTER (WHERE rk = 2),"
+		" count(DISTINCT cid) FILTER (WHERE rk = 3),"
+		" count(DISTINCT cid) FILTER (WHERE rk = 4),"
+		" count(DISTINCT cid), count(*)"
+		" FROM (" UNREACHED_SQL("$1::bigint", "$2::timestamptz") ") u",
+		2, v);
 	if (res == NULL)
 		return -1;
-	r->unreached_rows = db_get_llong(res, 0, 0);
 	for (int i = 0; i <= REPORT_UNREACHED_REASONS; i++)
-		r->unreached[i] = db_get_llong(res, 0, i + 1);
+		r->unreached[i] = db_get_llong(res, 0, i);
+	r->unreached_rows = db_get_llong(res, 0, REPORT_UNREACHED_REASONS + 1);
 	PQclear(res);
 	return 0;
 }

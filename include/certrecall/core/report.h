@@ -28,7 +28,7 @@ enum report_format {
 	REPORT_JSON,
 	REPORT_CSV,
 	REPORT_CCADB,
-	REPORT_EVENTS, /* the whole audit trail, CSV */
+	REPORT_EVENTS,	  /* the whole audit trail, CSV */
 	REPORT_UNREACHED, /* the subscribers not reached, CSV (issue 21) */
 };
 

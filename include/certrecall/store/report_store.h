@@ -67,8 +67,7 @@ CR_MUST_CHECK long long report_store_unreached(struct db *db,
 					       FILE *out);
 /* Fills r->unreached and r->unreached_rows from the same rows.  0 or -1
  * (logged). */
-CR_MUST_CHECK int report_store_unreached_count(struct db *db,
-					       struct report *r,
+CR_MUST_CHECK int report_store_unreached_count(struct db *db, struct report *r,
 					       long long incident_id);
 
 #endif
