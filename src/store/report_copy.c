@@ -284,26 +284,34 @@ long long report_store_ccadb(struct db *db, const struct report *r,
  * real time, not the rehearsal clock: as in the notification curve, a
  * no-address notice counts from its kind's first sending when earlier.
  * Columns: certificate id, serial, sha256, account, address, reason,
- * precedence, at, status, diagnostic.
+ * precedence, at, status, diagnostic.  Only the notices that bounced,
+ * failed or went to a dead address are joined to their certificates:
+ * the list costs what went wrong, not the size of the incident.
  */
 /* clang-format off */
 #define UNREACHED_SQL(INC, AT)                                                 \
 	"WITH nc AS (SELECT x.certificate_id cid, n.id nid, n.address,"        \
 	"  n.delivery, n.delivery_status, n.delivery_diagnostic,"              \
-	"  n.delivery_at, n.failed_at, n.last_reply, n.sent_at"                \
+	"  n.delivery_at, n.failed_at, n.last_reply"                           \
 	"  FROM notice n JOIN notice_certificate x ON x.notice_id = n.id"      \
-	"  WHERE n.incident_id = " INC " AND n.address IS NOT NULL),"          \
-	" addr AS (SELECT cid, address FROM nc UNION"                          \
-	"  SELECT c.id, e FROM certificate c JOIN subscriber s"                \
-	"  ON s.account = c.account CROSS JOIN unnest(s.emails) e"             \
-	"  WHERE c.incident_id = " INC "),"                                    \
+	"  WHERE n.incident_id = " INC " AND n.address IS NOT NULL"            \
+	"  AND (n.delivery = 'bounced' OR n.failed_at IS NOT NULL"             \
+	"   OR n.address IN (SELECT address FROM unreachable_address"          \
+	"    WHERE incident_id = " INC "))),"                                  \
+	" dead AS (SELECT cid, address FROM nc UNION"                          \
+	"  SELECT c.id, u.address FROM subscriber s"                           \
+	"  CROSS JOIN unnest(s.emails) e"                                      \
+	"  JOIN unreachable_address u ON u.incident_id = " INC                 \
+	"   AND u.address = e"                                                 \
+	"  JOIN certificate c ON c.incident_id = " INC                         \
+	"   AND c.account = s.account),"                                       \
 	" cand AS ("                                                           \
 	"  SELECT cid, address, 1 rk, 'bounced' reason, delivery_at t,"        \
 	"   delivery_status st, delivery_diagnostic dg FROM nc"                \
 	"   WHERE delivery = 'bounced'"                                        \
 	"   AND date_trunc('second', delivery_at) <= " AT                      \
 	"  UNION ALL SELECT a.cid, a.address, 2, 'unreachable',"               \
-	"   u.recorded_at, u.status, u.diagnostic FROM addr a"                 \
+	"   u.recorded_at, u.status, u.diagnostic FROM dead a"                 \
 	"   JOIN unreachable_address u ON u.incident_id = " INC                \
 	"   AND u.address = a.address"                                         \
 	"   WHERE date_trunc('second', u.recorded_at) <= " AT                  \
@@ -313,8 +321,10 @@ long long report_store_ccadb(struct db *db, const struct report *r,
 	"    substring(last_reply FROM '^[245][0-9][0-9]')),"                  \
 	"   last_reply FROM nc f"                                              \
 	"   WHERE date_trunc('second', f.failed_at) <= " AT                    \
-	"   AND NOT EXISTS (SELECT 1 FROM nc s WHERE s.cid = f.cid"            \
-	"    AND s.address = f.address"                                        \
+	"   AND NOT EXISTS (SELECT 1 FROM notice s"                            \
+	"    JOIN notice_certificate y ON y.notice_id = s.id"                  \
+	"    WHERE s.incident_id = " INC " AND s.address = f.address"          \
+	"    AND y.certificate_id = f.cid"                                     \
 	"    AND date_trunc('second', s.sent_at) <= " AT ")"                   \
 	"  UNION ALL SELECT c.id, NULL, 4, 'no-address', n.t, NULL, NULL"      \
 	"   FROM (SELECT account, least(created_at, (SELECT min(sent_at)"      \
