@@ -327,9 +327,10 @@ long long report_store_ccadb(struct db *db, const struct report *r,
 	"    AND y.certificate_id = f.cid"                                     \
 	"    AND date_trunc('second', s.sent_at) <= " AT ")"                   \
 	"  UNION ALL SELECT c.id, NULL, 4, 'no-address', n.t, NULL, NULL"      \
-	"   FROM (SELECT account, least(created_at, (SELECT min(sent_at)"      \
-	"    FROM notice m WHERE m.incident_id = " INC                         \
-	"    AND m.kind = o.kind)) t FROM notice o"                            \
+	"   FROM (SELECT o.account, least(o.created_at, k.first) t"            \
+	"    FROM notice o LEFT JOIN (SELECT kind, min(sent_at) first"          \
+	"     FROM notice WHERE incident_id = " INC " GROUP BY kind) k"        \
+	"    ON k.kind = o.kind"                                               \
 	"    WHERE o.incident_id = " INC " AND o.state = 'no-address') n"      \
 	"   JOIN certificate c ON c.incident_id = " INC                        \
 	"   AND c.account = n.account"                                         \
