@@ -48,7 +48,8 @@ print("bounces+%s-%s@example.net" % (i, hmac.new(k, b"certrecall-notice:" + i.en
 # A diagnostic with a comma, quotes and HTML characters.
 diag='Remote server said: 550 5.1.1 <u2@example.org>: user "gone", see <b>&amp;</b>'
 contains "u2 bounces" "1 bounced" "$(bounce u2@example.org "$diag")"
-contains "u4 bounces" "1 bounced" "$(bounce u4@example.org 'Remote server said: 552 5.2.2 mailbox full')"
+# One a spreadsheet would take for a formula.
+contains "u4 bounces" "1 bounced" "$(bounce u4@example.org '=HYPERLINK("http://x.example") 552 5.2.2 mailbox full')"
 # A certificate of acct-4 imported after its address went dead: no
 # reminder is planned to it, yet its subscriber is not reached either.
 printf 'serial,account,email,names,not_after\n1006,acct-4,u4@example.org,h6.example,2099-05-01\n' >later.csv
@@ -74,6 +75,9 @@ expect "and reads back as sent" "$diag" \
 	"$(/usr/bin/python3 -c 'import csv,sys; print([r for r in csv.DictReader(sys.stdin) if r["serial"] == "1002"][0]["diagnostic"])' <<<"$out")"
 contains "the relay's refusal is the diagnostic of a failed one" "mailbox unavailable" \
 	"$(grep '^1004,' <<<"$out")"
+expect "a diagnostic that looks like a formula is shown, not evaluated" \
+	"'=HYPERLINK(\"http://x.example\") 552 5.2.2 mailbox full" \
+	"$(/usr/bin/python3 -c 'import csv,sys; print([r for r in csv.DictReader(sys.stdin) if r["serial"] == "1005"][0]["diagnostic"])' <<<"$out")"
 contains "each row links crt.sh" "https://crt.sh/?serial=1005" "$(grep '^1005,' <<<"$out")"
 expect "each row says when, in UTC" 5 "$(grep -cE ',20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z,[0-9.]+,' <<<"$out")"
 contains "stderr counts the rows" "6 rows of subscribers not reached written" "$(cat "$T_TMP/err")"
