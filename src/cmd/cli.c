@@ -275,10 +275,11 @@ static const struct cli_command commands[] = {
 	  "--json prints the same figures as one JSON document, --jsonl as\n"
 	  "one line (with --watch, a line a refresh).\n" },
 	{ "report", cmd_report, CLI_NEEDS_DB,
-	  "the compliance report (md, html, json, csv, ccadb, events)",
+	  "the compliance report (md, html, json, csv, ccadb, events, "
+	  "unreached)",
 	  "usage: certrecall report SLUG\n"
-	  "         [--format md|html|json|csv|ccadb|events] [--json]\n"
-	  "         [-o FILE] [--at TIME]\n"
+	  "         [--format md|html|json|csv|ccadb|events|unreached]\n"
+	  "         [--json] [-o FILE] [--at TIME]\n"
 	  "\n"
 	  "md     the CCADB incident report in Markdown (paste into\n"
 	  "       Bugzilla); narrative fields are marked TO BE WRITTEN\n"
@@ -291,6 +292,9 @@ static const struct cli_command commands[] = {
 	  "events every audit-trail event as CSV (the timeline of md,\n"
 	  "       html and json shows at most the first and the last\n"
 	  "       2,500 and says how many it leaves out)\n"
+	  "unreached  the subscribers no notice reached, as CSV: per\n"
+	  "       certificate and address, bounced / unreachable /\n"
+	  "       failed / no-address, when, status and diagnostic\n"
 	  "\n"
 	  "--at describes an earlier moment (revocations after it had not\n"
 	  "happened).  -o writes FILE atomically (default: stdout).\n" },

@@ -1,7 +1,7 @@
 /*
  * cmd_report.c - `certrecall report SLUG
- * --format md|html|json|csv|ccadb|events [-o FILE] [--at TIME]`: the
- * compliance report, from the database.
+ * --format md|html|json|csv|ccadb|events|unreached [-o FILE] [--at TIME]`:
+ * the compliance report, from the database.
  *
  * With -o the report goes to FILE through cli_output_open(): renamed
  * into place only when complete, so a reader never sees half a report.
@@ -63,7 +63,8 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 				return cli_usage_error(
 					"report",
 					"--format: \"%s\" is not one of md, "
-					"html, json, csv, ccadb, events",
+					"html, json, csv, ccadb, events, "
+					"unreached",
 					optarg);
 			fname = optarg;
 			break;
@@ -88,7 +89,8 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 	r = report_store_gather(cli->db, inc, at, cli->cfg->report.organization,
 				format == REPORT_CSV ||
 						format == REPORT_CCADB ||
-						format == REPORT_EVENTS
+						format == REPORT_EVENTS ||
+						format == REPORT_UNREACHED
 					? REPORT_HEADER
 					: REPORT_FULL);
 	if (r == NULL) {
@@ -125,6 +127,10 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 		rows = report_store_events(cli->db, r, inc->id, out);
 		rc = rows < 0 ? -1 : 0;
 		break;
+	case REPORT_UNREACHED:
+		rows = report_store_unreached(cli->db, r, inc->id, out);
+		rc = rows < 0 ? -1 : 0;
+		break;
 	}
 	rc = cli_output_close(&o, rc == 0);
 	if (rc != 0)
@@ -135,6 +141,10 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 	else if (format == REPORT_EVENTS)
 		log_info("report: %lld events written%s%s", rows,
 			 path ? " to " : "", path ? path : "");
+	else if (format == REPORT_UNREACHED)
+		log_info("report: %lld rows of subscribers not reached "
+			 "written%s%s",
+			 rows, path ? " to " : "", path ? path : "");
 	else if (path)
 		log_info("report: %s report written to %s", fname, path);
 	if (record_event(cli->db, inc, fname, rows, path) < 0)

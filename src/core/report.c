@@ -36,8 +36,9 @@ static const char *const deploys[REPORT_NDEPLOY] = {
 
 int report_format_parse(const char *name, enum report_format *out)
 {
-	static const char *const names[] = { "md",  "html",  "json",
-					     "csv", "ccadb", "events" };
+	static const char *const names[] = { "md",	 "html",  "json",
+					     "csv",	 "ccadb", "events",
+					     "unreached" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (strcmp(name, names[i]) == 0) {
@@ -46,6 +47,19 @@ int report_format_parse(const char *name, enum report_format *out)
 		}
 	}
 	return -1;
+}
+
+const char *report_unreached_name(int reason)
+{
+	static const char *const names[REPORT_UNREACHED_REASONS] = {
+		"bounced",
+		"unreachable",
+		"failed",
+		"no-address",
+	};
+
+	return reason >= 0 && reason < REPORT_UNREACHED_REASONS ? names[reason]
+								: "?";
 }
 
 const char *report_kind_name(int kind)

@@ -621,6 +621,40 @@ static void html_impact(const struct report *r, FILE *out)
 	svg_deployment(r, out);
 }
 
+/* Subscribers not reached, by reason (issue 21): a table row. */
+static void html_unreached_row(const struct report *r, FILE *out)
+{
+	const long long *u = r->unreached;
+	/* five numbers and 70 bytes of words: always fits */
+	char text[5 * sizeof(struct report_text) + 80];
+	int n;
+
+	if (u[REPORT_UNREACHED_REASONS] < 0)
+		return;
+	n = snprintf(text, sizeof(text),
+		     "%s (bounced %s, unreachable %s, refused by the relay "
+		     "%s, no address %s)",
+		     report_fmt_num(u[REPORT_UNREACHED_REASONS]).s,
+		     report_fmt_num(u[0]).s, report_fmt_num(u[1]).s,
+		     report_fmt_num(u[2]).s, report_fmt_num(u[3]).s);
+	html_row(out, "Certificates whose subscriber was not reached",
+		 n < 0 || (size_t)n >= sizeof(text) ? "?" : text);
+}
+
+/* ... and the command that lists them. */
+static void html_unreached_list(const struct report *r, FILE *out)
+{
+	if (r->unreached[REPORT_UNREACHED_REASONS] < 0)
+		return;
+	fputs("<p>The subscribers not reached are listed (certificate, "
+	      "address, reason, status, diagnostic: ",
+	      out);
+	report_html_text(out, report_fmt_num(r->unreached_rows).s);
+	fputs(" rows) for the CCADB appendix by <code>certrecall report ", out);
+	report_html_text(out, r->slug);
+	fputs(" --format unreached</code>.</p>\n", out);
+}
+
 static void html_notification(const struct report *r, FILE *out)
 {
 
@@ -647,9 +681,11 @@ static void html_notification(const struct report *r, FILE *out)
 		html_row(out, "Reach (after bounces)",
 			 n < 0 || (size_t)n >= sizeof(reach) ? "?" : reach);
 	}
+	html_unreached_row(r, out);
 	html_row(out, "First notice sent", report_fmt_time(r->first_sent_at).s);
 	html_row(out, "Last notice sent", report_fmt_time(r->last_sent_at).s);
 	fputs("</table>\n", out);
+	html_unreached_list(r, out);
 	if (r->addresses_notified > 0)
 		fprintf(out,
 			"<p><strong>Warning time</strong> (hours from an "

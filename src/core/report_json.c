@@ -153,6 +153,19 @@ static void json_notification(const struct report *r, json_t *root)
 				      (json_int_t)r->reach[1], "unreachable",
 				      (json_int_t)r->reach[2], "no_address",
 				      (json_int_t)r->reach[3]));
+	/* Not reached (issue 21): certificates by reason, rows of the
+	 * --format unreached list. */
+	if (r->unreached[REPORT_UNREACHED_REASONS] >= 0)
+		json_object_set_new(
+			json_object_get(root, "notification"), "unreached",
+			json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "certificates",
+				  (json_int_t)r
+					  ->unreached[REPORT_UNREACHED_REASONS],
+				  "bounced", (json_int_t)r->unreached[0],
+				  "unreachable", (json_int_t)r->unreached[1],
+				  "failed", (json_int_t)r->unreached[2],
+				  "no_address", (json_int_t)r->unreached[3],
+				  "rows", (json_int_t)r->unreached_rows));
 }
 
 /* Revocations over time, what is left, the delayed revocation. */

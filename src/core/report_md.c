@@ -86,6 +86,28 @@ static void md_reach(const struct report *r, FILE *out)
 		report_fmt_num(r->reach[2]).s, report_fmt_num(r->reach[3]).s);
 }
 
+/* Subscribers not reached, by reason, and the list's command (issue 21). */
+static void md_unreached(const struct report *r, FILE *out)
+{
+	const long long *u = r->unreached;
+
+	if (u[REPORT_UNREACHED_REASONS] < 0)
+		return;
+	fprintf(out,
+		"- Certificates whose subscriber was not reached: %s "
+		"(bounced %s, unreachable %s, refused by the relay %s, "
+		"no address %s); `certrecall report ",
+		report_fmt_num(u[REPORT_UNREACHED_REASONS]).s,
+		report_fmt_num(u[0]).s, report_fmt_num(u[1]).s,
+		report_fmt_num(u[2]).s, report_fmt_num(u[3]).s);
+	report_md_text(out, r->slug);
+	fprintf(out,
+		" --format unreached` lists them (%s rows: certificate, "
+		"address, reason, status, diagnostic) for the CCADB "
+		"appendix\n\n",
+		report_fmt_num(r->unreached_rows).s);
+}
+
 static void md_notification(const struct report *r, FILE *out)
 {
 	fputs("### Subscriber notification\n\n", out);
@@ -106,6 +128,7 @@ static void md_notification(const struct report *r, FILE *out)
 		report_fmt_time(r->first_sent_at).s,
 		report_fmt_time(r->last_sent_at).s);
 	md_reach(r, out);
+	md_unreached(r, out);
 	if (r->addresses_notified == 0)
 		return;
 	fprintf(out,

@@ -261,3 +261,165 @@ long long report_store_ccadb(struct db *db, const struct report *r,
 		at, must, id, out);
 	return rows;
 }
+
+/*
+ * The subscribers no notice reached (issue 21), as the CCADB incident
+ * report's appendix lists them: one row per affected certificate and
+ * contact address (or account without any) that the notices did not
+ * reach by `at`, with the likeliest reason, in this order of precedence:
+ *   bounced      a notice to the address that covered the certificate
+ *                came back (delivery 'bounced': status, diagnostic);
+ *   unreachable  the address hard-bounced another notice earlier, so
+ *                reminders skip it (unreachable_address);
+ *   failed       the relay refused every notice to the address for it
+ *                (5xx: failed_at, the reply) and none was sent;
+ *   no-address   the account has no contact address at all.
+ * An address is not told when any of its notices bounced, as
+ * notice_reach() (020) counts it.  INC and AT are SQL expressions of the
+ * incident id and the report's moment, a whole second: what happened
+ * within that second counts (the list shows whole seconds too).  A
+ * hard-bounced address counts for each certificate it stands for:
+ * planned to it before the bounce, or listed for its account since
+ * (reminders are no longer planned to it).  created_at is the server's
+ * real time, not the rehearsal clock: as in the notification curve, a
+ * no-address notice counts from its kind's first sending when earlier.
+ * Columns: certificate id, serial, sha256, account, address, reason,
+ * precedence, at, status, diagnostic.  Only the notices that bounced,
+ * failed or went to a dead address are joined to their certificates:
+ * the list costs what went wrong, not the size of the incident.
+ */
+/* clang-format off */
+#define UNREACHED_SQL(INC, AT)                                                 \
+	"WITH nc AS (SELECT x.certificate_id cid, n.id nid, n.address,"        \
+	"  n.delivery, n.delivery_status, n.delivery_diagnostic,"              \
+	"  n.delivery_at, n.failed_at, n.last_reply"                           \
+	"  FROM notice n JOIN notice_certificate x ON x.notice_id = n.id"      \
+	"  WHERE n.incident_id = " INC " AND n.address IS NOT NULL"            \
+	"  AND (n.delivery = 'bounced' OR n.failed_at IS NOT NULL"             \
+	"   OR n.address IN (SELECT address FROM unreachable_address"          \
+	"    WHERE incident_id = " INC "))),"                                  \
+	" dead AS (SELECT cid, address FROM nc UNION"                          \
+	"  SELECT c.id, u.address FROM subscriber s"                           \
+	"  CROSS JOIN unnest(s.emails) e"                                      \
+	"  JOIN unreachable_address u ON u.incident_id = " INC                 \
+	"   AND u.address = e"                                                 \
+	"  JOIN certificate c ON c.incident_id = " INC                         \
+	"   AND c.account = s.account),"                                       \
+	" cand AS ("                                                           \
+	"  SELECT cid, address, 1 rk, 'bounced' reason, delivery_at t,"        \
+	"   delivery_status st, delivery_diagnostic dg FROM nc"                \
+	"   WHERE delivery = 'bounced'"                                        \
+	"   AND date_trunc('second', delivery_at) <= " AT                      \
+	"  UNION ALL SELECT a.cid, a.address, 2, 'unreachable',"               \
+	"   u.recorded_at, u.status, u.diagnostic FROM dead a"                 \
+	"   JOIN unreachable_address u ON u.incident_id = " INC                \
+	"   AND u.address = a.address"                                         \
+	"   WHERE date_trunc('second', u.recorded_at) <= " AT                  \
+	"  UNION ALL SELECT cid, address, 3, 'failed', failed_at,"             \
+	"   coalesce(substring(last_reply FROM"                                \
+	"    '\\m[245]\\.[0-9]{1,3}\\.[0-9]{1,3}\\M'),"                        \
+	"    substring(last_reply FROM '^[245][0-9][0-9]')),"                  \
+	"   last_reply FROM nc f"                                              \
+	"   WHERE date_trunc('second', f.failed_at) <= " AT                    \
+	"   AND NOT EXISTS (SELECT 1 FROM notice s"                            \
+	"    JOIN notice_certificate y ON y.notice_id = s.id"                  \
+	"    WHERE s.incident_id = " INC " AND s.address = f.address"          \
+	"    AND y.certificate_id = f.cid"                                     \
+	"    AND date_trunc('second', s.sent_at) <= " AT ")"                   \
+	"  UNION ALL SELECT c.id, NULL, 4, 'no-address', n.t, NULL, NULL"      \
+	"   FROM (SELECT o.account, least(o.created_at, k.first) t"            \
+	"    FROM notice o LEFT JOIN (SELECT kind, min(sent_at) first"          \
+	"     FROM notice WHERE incident_id = " INC " GROUP BY kind) k"        \
+	"    ON k.kind = o.kind"                                               \
+	"    WHERE o.incident_id = " INC " AND o.state = 'no-address') n"      \
+	"   JOIN certificate c ON c.incident_id = " INC                        \
+	"   AND c.account = n.account"                                         \
+	"   WHERE date_trunc('second', n.t) <= " AT "),"                       \
+	" best AS (SELECT DISTINCT ON (cid, address) * FROM cand"              \
+	"  ORDER BY cid, address, rk, t)"                                      \
+	" SELECT b.cid, c.serial, c.sha256, c.account, b.address, b.reason,"   \
+	"  b.rk, b.t, b.st, b.dg FROM best b JOIN certificate c ON c.id = b.cid"
+/* clang-format on */
+
+long long report_store_unreached(struct db *db, const struct report *r,
+				 long long incident_id, FILE *out)
+{
+	char at[UTCTIME_BUFSZ], must[UTCTIME_BUFSZ], id[32];
+
+	if (utctime_format_rfc3339(r->at, at, sizeof(at)) < 0)
+		log_error("cannot format time %lld", (long long)(r->at));
+	if (utctime_format_rfc3339(r->must_by, must, sizeof(must)) < 0)
+		log_error("cannot format time %lld", (long long)(r->must_by));
+	snprintf(id, sizeof(id), "%lld", incident_id);
+	fputs("serial,sha256,crtsh,account,address,reason,at,status,"
+	      "diagnostic\n",
+	      out);
+	/* COPY's CSV quotes a field with a comma, quote or line break; the
+	 * diagnostic is a remote MTA's text, so line breaks become spaces
+	 * (one row, one line) and a leading = + - @ gets a ' so that a
+	 * spreadsheet shows it instead of evaluating it (CSV injection). */
+	return copy_out(
+		db,
+		"COPY (SELECT upper(encode(u.serial, 'hex')),"
+		" encode(u.sha256, 'hex'),"
+		" CASE WHEN u.sha256 IS NOT NULL THEN"
+		"  'https://crt.sh/?sha256=' || encode(u.sha256, 'hex')"
+		" ELSE 'https://crt.sh/?serial=' || encode(u.serial, 'hex') "
+		"END,"
+		" u.account, u.address, u.reason,"
+		" to_char(u.t AT TIME ZONE 'UTC',"
+		"  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), u.st,"
+		" regexp_replace(regexp_replace(u.dg, '[\\r\\n\\t]+', ' ', "
+		"'g'),"
+		"  '^([=+@-])', '''\\1') FROM (" UNREACHED_SQL(
+			"current_setting('certrecall.incident')::bigint",
+			"current_setting('certrecall.at')::timestamptz") ") u"
+									 " ORDE"
+									 "R BY "
+									 "u."
+									 "cid, "
+									 "u."
+									 "addre"
+									 "ss "
+									 "NULLS"
+									 " LAST"
+									 ")"
+									 " TO "
+									 "STDOU"
+									 "T "
+									 "WITH "
+									 "(FORM"
+									 "AT "
+									 "csv)",
+		at, must, id, out);
+}
+
+int report_store_unreached_count(struct db *db, struct report *r,
+				 long long incident_id)
+{
+	char at[UTCTIME_BUFSZ], id[32];
+	const char *v[2] = { id, at };
+	PGresult *res;
+
+	if (utctime_format_rfc3339(r->at, at, sizeof(at)) < 0)
+		return log_error("cannot format time %lld", (long long)(r->at));
+	snprintf(id, sizeof(id), "%lld", incident_id);
+	res = db_query(
+		db,
+		/* by reason, as report_unreached_name() orders them,
+			* then every certificate, then the rows */
+		"SELECT count(DISTINCT cid) FILTER (WHERE rk = 1),"
+		" count(DISTINCT cid) FILTER (WHERE rk = 2),"
+		" count(DISTINCT cid) FILTER (WHERE rk = 3),"
+		" count(DISTINCT cid) FILTER (WHERE rk = 4),"
+		" count(DISTINCT cid), count(*)"
+		" FROM (" UNREACHED_SQL("$1::bigint", "$2::timestamptz") ") u",
+		2, v);
+	if (res == NULL)
+		return -1;
+	for (int i = 0; i <= REPORT_UNREACHED_REASONS; i++)
+		r->unreached[i] = db_get_llong(res, 0, i);
+	r->unreached_rows = db_get_llong(res, 0, REPORT_UNREACHED_REASONS + 1);
+	PQclear(res);
+	return 0;
+}

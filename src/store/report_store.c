@@ -804,6 +804,9 @@ struct report *report_store_gather(struct db *db, const struct incident *inc,
 	r->at = at;
 	r->first_sent_at = r->last_sent_at = DEADLINE_UNSET;
 	r->latest_scan_at = DEADLINE_UNSET;
+	for (int i = 0; i <= REPORT_UNREACHED_REASONS; i++)
+		r->unreached[i] = -1;
+	r->unreached_rows = -1;
 	incident_to_deadline(inc, &r->dates);
 	if (deadline_resolve(inc->reason, inc->aware_at, &r->rule, err,
 			     sizeof(err)) < 0) {
@@ -859,7 +862,8 @@ struct report *report_store_gather(struct db *db, const struct incident *inc,
 		struct db *s = side;
 
 		side = NULL;
-		if (names_end(db, s, r, &p) < 0)
+		if (names_end(db, s, r, &p) < 0 ||
+		    report_store_unreached_count(db, r, inc->id) < 0)
 			goto fail;
 	}
 	return r;

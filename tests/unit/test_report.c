@@ -112,6 +112,11 @@ START_TEST(format_names_parse)
 	ck_assert_int_eq(f, REPORT_HTML);
 	ck_assert_int_eq(report_format_parse("events", &f), 0);
 	ck_assert_int_eq(f, REPORT_EVENTS);
+	ck_assert_int_eq(report_format_parse("unreached", &f), 0);
+	ck_assert_int_eq(f, REPORT_UNREACHED);
+	ck_assert_str_eq(report_unreached_name(0), "bounced");
+	ck_assert_str_eq(report_unreached_name(3), "no-address");
+	ck_assert_str_eq(report_unreached_name(4), "?");
 	ck_assert_int_eq(report_format_parse("pdf", &f), -1);
 	ck_assert_int_eq(report_format_parse("", &f), -1);
 }
@@ -153,6 +158,50 @@ START_TEST(markdown_escapes_database_text_and_groups_digits)
 					 "**[TO BE WRITTEN]**"));
 	ck_assert_ptr_null(strstr(md, "## Delayed revocation"));
 	free(md);
+	report_free(r);
+}
+END_TEST
+
+/* Issue 21: the subscribers not reached are counted by reason and the
+ * command that lists them is named (the slug escaped), in every format. */
+START_TEST(unreached_counted_by_reason_with_the_list_command)
+{
+	struct report *r = make(10, 24);
+	char *md, *html, *js;
+	json_t *j, *u;
+
+	free(r->slug);
+	r->slug = strdup("a<b>&c");
+	r->addresses_notified = 4;
+	r->unreached[0] = 3;
+	r->unreached[1] = 1;
+	r->unreached[2] = 2;
+	r->unreached[3] = 1234;
+	r->unreached[REPORT_UNREACHED_REASONS] = 1239;
+	r->unreached_rows = 1240;
+	md = render(report_write_md, r);
+	html = render(report_write_html, r);
+	js = render(report_write_json, r);
+	ck_assert_ptr_nonnull(strstr(
+		md, "Certificates whose subscriber was not reached: 1,239 "
+		    "(bounced 3, unreachable 1, refused by the relay 2, no "
+		    "address 1,234); `certrecall report a\\<b\\>&c --format "
+		    "unreached` lists them (1,240 rows"));
+	ck_assert_ptr_nonnull(strstr(html, "1,239 (bounced 3, unreachable 1, "
+					   "refused by the relay 2, no address "
+					   "1,234)"));
+	ck_assert_ptr_nonnull(strstr(html, "<code>certrecall report "
+					   "a&lt;b&gt;&amp;c --format "
+					   "unreached</code>"));
+	j = json_loads(js, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	u = json_object_get(json_object_get(j, "notification"), "unreached");
+	ck_assert_int_eq(json_integer_value(json_object_get(u, "failed")), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(u, "rows")), 1240);
+	json_decref(j);
+	free(md);
+	free(html);
+	free(js);
 	report_free(r);
 }
 END_TEST
@@ -545,6 +594,7 @@ static Suite *report_suite(void)
 	tcase_add_loop_test(tc, warning_buckets_have_closed_lower_edges, 0,
 			    sizeof(buckets) / sizeof(buckets[0]));
 	tcase_add_test(tc, format_names_parse);
+	tcase_add_test(tc, unreached_counted_by_reason_with_the_list_command);
 	tcase_add_test(tc, empty_incident_says_so_everywhere);
 	tcase_add_test(tc, markdown_escapes_database_text_and_groups_digits);
 	tcase_add_test(tc, html_is_self_contained_with_four_charts);

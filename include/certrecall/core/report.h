@@ -28,7 +28,8 @@ enum report_format {
 	REPORT_JSON,
 	REPORT_CSV,
 	REPORT_CCADB,
-	REPORT_EVENTS, /* the whole audit trail, CSV */
+	REPORT_EVENTS,	  /* the whole audit trail, CSV */
+	REPORT_UNREACHED, /* the subscribers not reached, CSV (issue 21) */
 };
 
 /* Audit-trail events a report's timeline shows at most (half from each
@@ -76,6 +77,9 @@ struct report_stage {
 };
 
 #define REPORT_NSTAGES 5
+
+/* Why a subscriber was not reached, in order of precedence. */
+#define REPORT_UNREACHED_REASONS 4
 
 struct report {
 	/* incident and rule */
@@ -153,6 +157,14 @@ struct report {
 	struct report_entry *timeline;
 	size_t ntimeline;
 	struct report_stage stages[REPORT_NSTAGES];
+
+	/* Subscribers not reached (issue 21; report --format unreached
+	 * lists them): distinct certificates by reason (bounced,
+	 * unreachable, failed, no address: report_unreached_name()), then
+	 * all of them; rows of the list (a certificate and a contact).
+	 * Gathered for REPORT_FULL only, else -1. */
+	long long unreached[REPORT_UNREACHED_REASONS + 1];
+	long long unreached_rows;
 };
 
 /*
@@ -167,13 +179,17 @@ long long report_nice_step(long long hi, int max_ticks);
 long long report_nice_ceiling(long long hi, int max_ticks);
 long long report_time_step(long long span_secs, int max_ticks);
 
-/* "md", "html", "json", "csv", "ccadb", "events"; -1 if unknown. */
+/* "md", "html", "json", "csv", "ccadb", "events", "unreached"; -1 if
+ * unknown. */
 int report_format_parse(const char *name, enum report_format *out);
 
 /* Names used in every output: "initial", "sent", "deployed", ... */
 const char *report_kind_name(int kind);
 const char *report_state_name(int state);
 const char *report_deploy_name(enum report_deploy d);
+/* "bounced", "unreachable", "failed", "no-address" (the list's reason
+ * column), or "?". */
+const char *report_unreached_name(int reason);
 /* "< 0 h (after MUST-by)", "0-6 h", ... */
 const char *report_warn_bucket_name(int bucket);
 /* Bucket of a warning time in hours. */

@@ -53,5 +53,21 @@ CR_MUST_CHECK long long report_store_ccadb(struct db *db,
 					   const struct report *r,
 					   long long incident_id,
 					   long long threshold, FILE *out);
+/*
+ * The subscribers no notice reached by r->at, as the CCADB incident
+ * report's appendix lists them (docs/report.md, "Subscribers not
+ * reached"): one CSV row per certificate and contact address (or
+ * account without any) with the reason (bounced, unreachable, failed,
+ * no-address), when, the status code and the diagnostic.  Streams from
+ * the server.  Rows written, or -1.
+ */
+CR_MUST_CHECK long long report_store_unreached(struct db *db,
+					       const struct report *r,
+					       long long incident_id,
+					       FILE *out);
+/* Fills r->unreached and r->unreached_rows from the same rows.  0 or -1
+ * (logged). */
+CR_MUST_CHECK int report_store_unreached_count(struct db *db, struct report *r,
+					       long long incident_id);
 
 #endif
