@@ -668,8 +668,8 @@ static void html_notification(const struct report *r, FILE *out)
 	html_row(out, "Accounts without any contact address",
 		 report_fmt_num(r->no_address_accounts).s);
 	{
-		/* four numbers and 44 bytes of words: always fits */
-		char reach[4 * sizeof(struct report_text) + 48];
+		/* four numbers and at most 60 bytes of words: always fits */
+		char reach[4 * sizeof(struct report_text) + 64];
 		int n = snprintf(
 			reach, sizeof(reach),
 			"told %s, bounced %s, unreachable %s, no address %s",
@@ -679,6 +679,14 @@ static void html_notification(const struct report *r, FILE *out)
 			report_fmt_num(r->reach[3]).s);
 
 		html_row(out, "Reach (after bounces)",
+			 n < 0 || (size_t)n >= sizeof(reach) ? "?" : reach);
+		/* The relay's acceptance is not delivery: a DSN confirms. */
+		n = snprintf(reach, sizeof(reach),
+			     "delivered %s (confirmed by a DSN), accepted by "
+			     "a relay only %s",
+			     report_fmt_num(r->reach[4]).s,
+			     report_fmt_num(r->reach[0] - r->reach[4]).s);
+		html_row(out, "Of the told",
 			 n < 0 || (size_t)n >= sizeof(reach) ? "?" : reach);
 	}
 	html_unreached_row(r, out);

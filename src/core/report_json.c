@@ -148,8 +148,9 @@ static void json_notification(const struct report *r, json_t *root)
 			  "histogram", a));
 	/* Reach after bounces (020 notice_reach). */
 	json_object_set_new(json_object_get(root, "notification"), "reach",
-			    json_pack("{s:I,s:I,s:I,s:I}", "told",
-				      (json_int_t)r->reach[0], "bounced",
+			    json_pack("{s:I,s:I,s:I,s:I,s:I}", "told",
+				      (json_int_t)r->reach[0], "delivered",
+				      (json_int_t)r->reach[4], "bounced",
 				      (json_int_t)r->reach[1], "unreachable",
 				      (json_int_t)r->reach[2], "no_address",
 				      (json_int_t)r->reach[3]));

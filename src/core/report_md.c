@@ -81,9 +81,15 @@ static void md_reach(const struct report *r, FILE *out)
 {
 	fprintf(out,
 		"- Reach (after bounces): told %s, bounced %s, "
-		"unreachable %s, no address %s\n\n",
+		"unreachable %s, no address %s\n",
 		report_fmt_num(r->reach[0]).s, report_fmt_num(r->reach[1]).s,
 		report_fmt_num(r->reach[2]).s, report_fmt_num(r->reach[3]).s);
+	/* The relay's acceptance is not delivery: only a DSN confirms it. */
+	fprintf(out,
+		"- Of the told: delivered %s (confirmed by a DSN), accepted "
+		"by a relay only %s\n\n",
+		report_fmt_num(r->reach[4]).s,
+		report_fmt_num(r->reach[0] - r->reach[4]).s);
 }
 
 /* Subscribers not reached, by reason, and the list's command (issue 21). */

@@ -178,8 +178,10 @@ contains "and the told confirmed by a DSN apart from the relay's acceptance" \
 	"of them delivered 2 (DSN), accepted by a relay only 4" "$out"
 out=$(certrecall report caa-2020 --format md 2>&1)
 contains "the report too" "told 6, bounced 4, unreachable 4, no address 1" "$out"
+contains "and the delivery a DSN confirmed, apart from the relay's acceptance" \
+	"Of the told: delivered 2 (confirmed by a DSN), accepted by a relay only 4" "$out"
 out=$(certrecall report caa-2020 --format json 2>&1)
-expect "and its JSON (schema in docs/report.schema.json)" '{"told": 6, "bounced": 4, "unreachable": 4, "no_address": 1}' \
+expect "and its JSON (schema in docs/report.schema.json)" '{"told": 6, "delivered": 2, "bounced": 4, "unreachable": 4, "no_address": 1}' \
 	"$(echo "$out" | /usr/bin/python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["notification"]["reach"]))')"
 echo "$out" >report.json
 expect "which validates" "" "$(/usr/bin/python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' report.json "$ROOT/docs/report.schema.json" 2>&1)"
