@@ -141,22 +141,26 @@ static void log_summary(const struct scan_stats *st)
 			 "now",
 			 st->retry_waiting, from);
 	}
+	/* Every verdict, from the one table of names: none left out. */
+	char results[CLASSIFY_NVERDICTS * 48];
+	size_t off = 0;
+
+	results[0] = '\0';
+	for (int v = 0; v < CLASSIFY_NVERDICTS; v++) {
+		int n = snprintf(
+			results + off, sizeof(results) - off, "%s%lld %.24s",
+			v ? ", " : "", st->by_verdict[v],
+			classify_verdict_name((enum classify_verdict)v));
+
+		if (n < 0 || (size_t)n >= sizeof(results) - off)
+			break; /* cannot happen: 48 bytes a verdict */
+		off += (size_t)n;
+	}
 	log_info("scan: %lld of %lld targets probed: %lld answered, "
-		 "%lld failed, %lld filtered; %lld results: "
-		 "%lld serving-affected, %lld serving-replacement, "
-		 "%lld serving-other, %lld tls-error, %lld refused, "
-		 "%lld timeout, %lld nxdomain, %lld dns-error, %lld filtered "
+		 "%lld failed, %lld filtered; %lld results: %s "
 		 "in %.1f s (%.0f targets/s)",
 		 st->done, st->targets, st->answered, st->failed, st->filtered,
-		 st->probes, st->by_verdict[CLASSIFY_SERVING_AFFECTED],
-		 st->by_verdict[CLASSIFY_SERVING_REPLACEMENT],
-		 st->by_verdict[CLASSIFY_SERVING_OTHER],
-		 st->by_verdict[CLASSIFY_TLS_ERROR],
-		 st->by_verdict[CLASSIFY_REFUSED],
-		 st->by_verdict[CLASSIFY_TIMEOUT],
-		 st->by_verdict[CLASSIFY_NXDOMAIN],
-		 st->by_verdict[CLASSIFY_DNS_ERROR],
-		 st->by_verdict[CLASSIFY_FILTERED], st->seconds,
+		 st->probes, results, st->seconds,
 		 st->seconds > 0 ? (double)st->done / st->seconds : 0);
 	if (st->interrupted)
 		log_warn("scan: interrupted");

@@ -303,6 +303,8 @@ out=$(certrecall -v --set "scanner.ports=$H1/smtp,$H2/smtp,$H3/smtp,$H4/smtp" \
 	scan h --procs 1 --no-progress 2>&1)
 took=$(($(date +%s) - start))
 contains "1,000 hostile probes all end" "scan: 1000 of 1000 targets probed: 0 answered, 1000 failed, 0 filtered; 1000 results" "$out"
+contains "and the summary counts every verdict, STARTTLS ones included" \
+	"250 timeout, 0 nxdomain, 0 dns-error, 0 filtered, 250 starttls-refused, 500 protocol-error in" "$out"
 expect "as timeout, protocol-error and starttls-refused" "protocol-error|500 starttls-refused|250 timeout|250" \
 	"$(db_sql -c "SELECT verdict, count(*) FROM observation o JOIN scan_target t ON t.id = o.target_id WHERE t.incident_id = (SELECT id FROM incident WHERE slug = 'h') GROUP BY 1 ORDER BY 1" | tr '\n' ' ' | sed 's/ $//')"
 if [ "$took" -lt 20 ]; then pass "the run ends promptly (${took} s)"; else fail "the run ends promptly" "${took} s"; fi
