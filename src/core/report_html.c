@@ -619,6 +619,21 @@ static void html_impact(const struct report *r, FILE *out)
 					sizeof(cov)));
 	report_table_deployment(r, out, true);
 	svg_deployment(r, out);
+	/* issue 19: every address of a name is probed; say how many
+	 * served the affected certificate. */
+	for (size_t i = 0; i < r->nserved_on; i++) {
+		if (i == 0)
+			fputs("<p>Still served (latest round):</p>\n<ul>\n",
+			      out);
+		fputs("<li><code>", out);
+		report_html_text(out, r->served_on[i].target);
+		fprintf(out,
+			"</code>: affected certificate served on %lld of %lld "
+			"addresses</li>\n",
+			r->served_on[i].served, r->served_on[i].addresses);
+		if (i + 1 == r->nserved_on)
+			fputs("</ul>\n", out);
+	}
 }
 
 /* Subscribers not reached, by reason (issue 21): a table row. */

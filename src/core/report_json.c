@@ -103,6 +103,25 @@ static void json_impact(const struct report *r, json_t *root)
 			  (json_int_t)(r->scan_targets - r->scan_answered -
 				       r->scan_failed - r->scan_filtered),
 			  "latest_at", report_time_json(r->latest_scan_at)));
+	/* issue 19: the targets still serving an affected certificate,
+	 * on how many of their addresses (latest round). */
+	{
+		json_t *so = json_array();
+
+		for (size_t i = 0; i < r->nserved_on; i++)
+			json_array_append_new(
+				so,
+				json_pack(
+					"{s:s,s:I,s:I}", "target",
+					r->served_on[i].target, "served",
+					(json_int_t)r->served_on[i].served,
+					"addresses",
+					(json_int_t)r->served_on[i].addresses));
+		json_object_set_new(
+			json_object_get(json_object_get(root, "impact"),
+					"scan"),
+			"served_on", so);
+	}
 }
 
 /* Notices by kind and state, warning time, reach. */

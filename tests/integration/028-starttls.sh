@@ -250,6 +250,13 @@ rollup=$(db_sql -c "SELECT certificate_scan_verdict(incident_id, serial, names) 
 expect "the affected certificate on one of three STARTTLS addresses is deployed" deployed "$rollup"
 out=$(certrecall report m 2>&1)
 contains "the report says on how many addresses" "\`multi.test:$SMTP/smtp\`: affected certificate served on 1 of 3 addresses" "$out"
+out=$(certrecall report m --format html 2>&1)
+contains "and its HTML" "<code>multi.test:$SMTP/smtp</code>: affected certificate served on 1 of 3 addresses" "$out"
+out=$(certrecall report m --format json 2>&1)
+expect "and its JSON" "[{\"target\": \"multi.test:$SMTP/smtp\", \"served\": 1, \"addresses\": 3}]" \
+	"$(echo "$out" | /usr/bin/python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["impact"]["scan"]["served_on"]))')"
+echo "$out" >report-m.json
+expect "which validates (docs/report.schema.json)" "" "$(/usr/bin/python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' report-m.json "$ROOT/docs/report.schema.json" 2>&1)"
 expect "--jsonl has protocol and port" 3 "$(grep -c "\"port\":$SMTP,\"protocol\":\"smtp\"" probes.jsonl)"
 
 # 2b. A wildcard is probed at the names it covers: a.wild.test (known to
