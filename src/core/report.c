@@ -151,8 +151,10 @@ void report_free(struct report *r)
 	free(r->timeline);
 	for (int i = 0; i < REPORT_NSTAGES; i++)
 		free(r->stages[i].detail);
-	for (size_t i = 0; i < r->nserved_on; i++)
+	for (size_t i = 0; i < r->nserved_on; i++) {
 		free(r->served_on[i].target);
+		free(r->served_on[i].via);
+	}
 	free(r->served_on);
 	free(r);
 }

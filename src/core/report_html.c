@@ -627,8 +627,14 @@ static void html_impact(const struct report *r, FILE *out)
 			      out);
 		fputs("<li><code>", out);
 		report_html_text(out, r->served_on[i].target);
+		fputs("</code>", out);
+		if (r->served_on[i].via) {
+			fputs(" (probed via ", out);
+			report_html_text(out, r->served_on[i].via);
+			fputs(")", out);
+		}
 		fprintf(out,
-			"</code>: affected certificate served on %lld of %lld "
+			": affected certificate served on %lld of %lld "
 			"addresses</li>\n",
 			r->served_on[i].served, r->served_on[i].addresses);
 		if (i + 1 == r->nserved_on)

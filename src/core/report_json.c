@@ -112,8 +112,9 @@ static void json_impact(const struct report *r, json_t *root)
 			json_array_append_new(
 				so,
 				json_pack(
-					"{s:s,s:I,s:I}", "target",
-					r->served_on[i].target, "served",
+					"{s:s,s:s?,s:I,s:I}", "target",
+					r->served_on[i].target, "probed_via",
+					r->served_on[i].via, "served",
 					(json_int_t)r->served_on[i].served,
 					"addresses",
 					(json_int_t)r->served_on[i].addresses));

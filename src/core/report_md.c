@@ -68,10 +68,14 @@ static void md_impact(const struct report *r, FILE *out)
 	 * served the affected certificate. */
 	for (size_t i = 0; i < r->nserved_on; i++)
 		fprintf(out,
-			"%s- `%s`: affected certificate served on %lld of "
+			"%s- `%s`%s%s%s: affected certificate served on %lld "
+			"of "
 			"%lld addresses\n%s",
 			i == 0 ? "Still served (latest round):\n\n" : "",
-			r->served_on[i].target, r->served_on[i].served,
+			r->served_on[i].target,
+			r->served_on[i].via ? " (probed via " : "",
+			r->served_on[i].via ? r->served_on[i].via : "",
+			r->served_on[i].via ? ")" : "", r->served_on[i].served,
 			r->served_on[i].addresses,
 			i + 1 == r->nserved_on ? "\n" : "");
 }

@@ -156,7 +156,9 @@ static int gather_served_on(struct db *db, struct report *r,
 		"SELECT t.name || ':' || t.port || CASE WHEN t.protocol = 'tls'"
 		" THEN '' ELSE '/' || t.protocol END,"
 		" count(*) FILTER (WHERE o.verdict = 'serving-affected'),"
-		" count(*)"
+		" count(*),"
+		" string_agg(DISTINCT o.probed_name, ', ' ORDER BY "
+		"o.probed_name)"
 		" FROM scan_target t JOIN observation o ON o.target_id = t.id"
 		" AND o.round = CASE WHEN t.state = 'claimed' THEN t.round - 1"
 		"  ELSE t.round END"
@@ -174,6 +176,8 @@ static int gather_served_on(struct db *db, struct report *r,
 		r->served_on[i].target = xstrdup(PQgetvalue(res, i, 0));
 		r->served_on[i].served = db_get_llong(res, i, 1);
 		r->served_on[i].addresses = db_get_llong(res, i, 2);
+		/* A wildcard is probed at names it covers: which ones. */
+		r->served_on[i].via = db_get1_text(res, i, 3);
 	}
 	r->nserved_on = (size_t)n;
 	PQclear(res);

@@ -253,7 +253,7 @@ contains "the report says on how many addresses" "\`multi.test:$SMTP/smtp\`: aff
 out=$(certrecall report m --format html 2>&1)
 contains "and its HTML" "<code>multi.test:$SMTP/smtp</code>: affected certificate served on 1 of 3 addresses" "$out"
 out=$(certrecall report m --format json 2>&1)
-expect "and its JSON" "[{\"target\": \"multi.test:$SMTP/smtp\", \"served\": 1, \"addresses\": 3}]" \
+expect "and its JSON" "[{\"target\": \"multi.test:$SMTP/smtp\", \"probed_via\": null, \"served\": 1, \"addresses\": 3}]" \
 	"$(echo "$out" | /usr/bin/python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["impact"]["scan"]["served_on"]))')"
 echo "$out" >report-m.json
 expect "which validates (docs/report.schema.json)" "" "$(/usr/bin/python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' report-m.json "$ROOT/docs/report.schema.json" 2>&1)"
@@ -272,6 +272,11 @@ expect "each observation says at which name" "a.wild.test serving-affected|www.w
 	"$(db_sql -c "SELECT string_agg(probed_name || ' ' || verdict, '|' ORDER BY probed_name) FROM observation o JOIN scan_target t ON t.id = o.target_id WHERE t.name = '*.wild.test'")"
 expect "the wildcard certificate rolls up as deployed" deployed \
 	"$(db_sql -c "SELECT certificate_scan_verdict(incident_id, serial, names) FROM certificate c JOIN incident i ON i.id = c.incident_id WHERE i.slug = 'w' AND '*.wild.test' = ANY (c.names)")"
+out=$(certrecall report w 2>&1)
+contains "the report says at which names a wildcard was probed" \
+	"\`*.wild.test:$TP\` (probed via a.wild.test, www.wild.test): affected certificate served on 1 of 2 addresses" "$out"
+expect "and its JSON" "a.wild.test, www.wild.test" \
+	"$(certrecall report w --format json 2>/dev/null | /usr/bin/python3 -c 'import json,sys; print([t["probed_via"] for t in json.load(sys.stdin)["impact"]["scan"]["served_on"] if t["target"].startswith("*.")][0])')"
 
 # 3. Hostile peers: each ends within its timeout with the right verdict.
 hostile() { # NAME PORT/PROTO WANT

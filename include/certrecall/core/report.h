@@ -109,6 +109,7 @@ struct report {
 	 * "name:port/protocol", and on how many of their addresses. */
 	struct report_served {
 		char *target;
+		char *via; /* a wildcard's probed names ("a.x, www.x"), or NULL */
 		long long served, addresses;
 	} * served_on;
 	size_t nserved_on;
