@@ -145,6 +145,25 @@ shifted() {
 	env LD_PRELOAD="$pre" FAKETIME="+${off}s" "$@"
 }
 
+# libfaketime (0.9.10) gives each process without an inherited semaphore
+# one of its own, /dev/shm/sem.faketime_sem_PID (mode 0600), and removes
+# it only when that process exits cleanly: exec'd and killed processes
+# leave theirs behind.  A process of the postgres user that inherits
+# root's (which it may not open) creates its own under its PID; if a file
+# of that name is left over from a dead root process, it cannot, and
+# libfaketime exits ("sem_open failed and recreation attempts failed"):
+# the cluster does not start (seen in CI and here).  Files whose process
+# is gone are garbage: remove them before and after each shifted run.
+clean_faketime_shm() {
+	local f pid
+	for f in /dev/shm/sem.faketime_sem_* /dev/shm/faketime_shm_*; do
+		[ -e "$f" ] || continue
+		pid=${f##*_}
+		case $pid in '' | *[!0-9]*) continue ;; esac
+		[ -d "/proc/$pid" ] || rm -f "$f" 2>/dev/null
+	done
+}
+
 # faketime_run DATE: DATE_SUITES on a clock shifted to start at DATE, with
 # a PostgreSQL cluster of their own on the same clock.
 faketime_run() {
@@ -161,6 +180,7 @@ faketime_run() {
 	# of a throwaway cluster says nothing about certrecall, but its suites
 	# must still run.
 	local try pglog=$logs/faketime-$tag-pg.log
+	clean_faketime_shm
 	for try in 1 2; do
 		if admin=$(shifted "$off" "$root/scripts/pg.sh" start "$var/pg" 2>"$pglog"); then
 			break
@@ -184,6 +204,7 @@ faketime_run() {
 			CERTRECALL_TEST_PG="$admin" bash "tests/integration/$n.sh"
 	done
 	"$root/scripts/pg.sh" stop "$var/pg" >/dev/null 2>&1
+	clean_faketime_shm
 }
 
 if [ ${#patterns[@]} -eq 0 ] && [ "$ft" != no ]; then

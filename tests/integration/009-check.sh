@@ -27,7 +27,7 @@ FP=$((TP + 2)) # the faults' port; TP + 3 is closed everywhere
 /usr/bin/python3 "$ROOT/tests/tlsfaults.py" --dir "$FAULTS" --port "$FP" \
 	>"$FAULTS/log" 2>&1 &
 FAULTS_PID=$!
-for _ in $(seq 1 50); do [ -f "$FAULTS/ready" ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [ -f "$FAULTS/ready" ] && break; sleep 0.1; done
 
 export CERTRECALL_SCANNER_DNS_SERVERS=127.0.0.1:$DP
 export CERTRECALL_SCANNER_HANDSHAKE_TIMEOUT=2s

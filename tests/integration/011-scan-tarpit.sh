@@ -18,7 +18,7 @@ trap cleanup EXIT
 	--pid-file="$D/dnsmasq.pid" --user=root --group=root
 /usr/bin/python3 "$ROOT/tests/tlsfaults.py" --dir "$D" --port "$FP" >"$D/faults.log" 2>&1 &
 faults=$!
-for _ in $(seq 1 50); do [ -f "$D/ready" ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [ -f "$D/ready" ] && break; sleep 0.1; done
 
 new_db tarpit
 certrecall -q db migrate

@@ -60,7 +60,7 @@ PIDS+=($!)
 PIDS+=($!)
 /usr/bin/python3 "$ROOT/tests/ocspd.py" --port $((P + 1)) --dir "$D" --signer rogue >/dev/null 2>&1 &
 PIDS+=($!)
-for _ in $(seq 1 50); do
+for _ in $(seq 1 300); do
 	[ -f ready.$P ] && [ -f ready.$((P + 1)) ] && [ -f ready.$((P + 3)) ] && [ -f ready.$((P + 4)) ] && break
 	sleep 0.1
 done

@@ -23,7 +23,7 @@ read -r TP _ < <("$ROOT/tests/tlsfleet.sh" start "$FLEET")
 # garbage (a TLS error) 127.0.1.2.
 /usr/bin/python3 "$ROOT/tests/tlsfaults.py" --dir "$D" --port "$TP" >"$D/faults.log" 2>&1 &
 faults=$!
-for _ in $(seq 1 50); do [ -f "$D/ready" ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [ -f "$D/ready" ] && break; sleep 0.1; done
 
 # Our own DNS server, to stop and start: every name in cov.test is nginx's
 # default certificate, tarpit.test and garbage.test the faults above.

@@ -50,7 +50,7 @@ openssl ca -config ca.cnf -gencrl -crl_lastupdate 20200304000000Z \
 	-crl_nextupdate 20200311000000Z -out week.crl 2>/dev/null
 PATH=$D/bin:$PATH /usr/bin/python3 "$ROOT/tests/ocspd.py" --port $P --dir "$D" >/dev/null 2>&1 &
 PIDS+=($!)
-for _ in $(seq 1 50); do
+for _ in $(seq 1 300); do
 	[ -f ready.$P ] && break
 	sleep 0.1
 done

@@ -140,7 +140,7 @@ openssl ca -config crl/ca.cnf -gencrl -out crl/ca.crl 2>/dev/null
 P=$((20000 + RANDOM % 20000))
 /usr/bin/python3 "$ROOT/tests/ocspd.py" --port $P --dir "$T_TMP/crl" >/dev/null 2>&1 &
 PIDS+=($!)
-for _ in $(seq 1 50); do [ -f crl/ready.$P ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [ -f crl/ready.$P ] && break; sleep 0.1; done
 certrecall -q incident add-issuer caa-2020 "$FLEET/ca.pem" --crl http://127.0.0.1:$P/ca.crl
 certrecall revcheck caa-2020 --no-ocsp --json >"$J/revcheck.json" 2>revcheck.err
 valid "revcheck --json" revcheck "$J/revcheck.json"
