@@ -11,21 +11,6 @@
 #include "certrecall/base/xalloc.h"
 #include "certrecall/core/report.h"
 
-/* Room for the numbers of one sentence, formatted by num() with
- * thousands separators ("3,048,289"); the caller owns it. */
-#define NUMBUFS 8
-struct numbufs {
-	char b[NUMBUFS][32];
-	int used;
-};
-
-static const char *num(struct numbufs *nb, long long v)
-{
-	if (nb->used >= NUMBUFS)
-		return "?"; /* a sentence with more numbers than slots */
-	return report_num(v, nb->b[nb->used++], sizeof(nb->b[0]));
-}
-
 static long long jint(json_t *d, const char *key)
 {
 	json_t *v = json_object_get(d, key);
@@ -74,7 +59,6 @@ char *report_event_prose(const char *kind, const char *detail,
 			 const char **unit)
 {
 	json_t *d = json_loads(detail, 0, NULL);
-	struct numbufs nb = { .used = 0 };
 	char buf[512], files[160];
 	int n = -1;
 
@@ -93,12 +77,12 @@ char *report_event_prose(const char *kind, const char *detail,
 			     "imported %s certificates from %s (%s accounts, "
 			     "%s distinct names; %s already present, %s "
 			     "rejected)",
-			     num(&nb, jint(d, "new")),
+			     report_fmt_num(jint(d, "new")).s,
 			     files_of(d, files, sizeof(files)),
-			     num(&nb, jint(d, "accounts")),
-			     num(&nb, jint(d, "distinct_names")),
-			     num(&nb, jint(d, "present")),
-			     num(&nb, jint(d, "rejects")));
+			     report_fmt_num(jint(d, "accounts")).s,
+			     report_fmt_num(jint(d, "distinct_names")).s,
+			     report_fmt_num(jint(d, "present")).s,
+			     report_fmt_num(jint(d, "rejects")).s);
 	} else if (strcmp(kind, "import.replacements") == 0) {
 		*group = "import replacements";
 		*count = jint(d, "new");
@@ -106,9 +90,9 @@ char *report_event_prose(const char *kind, const char *detail,
 		n = snprintf(buf, sizeof(buf),
 			     "imported %s replacement certificates from %s; "
 			     "%s affected certificates now have one",
-			     num(&nb, jint(d, "new")),
+			     report_fmt_num(jint(d, "new")).s,
 			     files_of(d, files, sizeof(files)),
-			     num(&nb, jint(d, "replaced")));
+			     report_fmt_num(jint(d, "replaced")).s);
 	} else if (strcmp(kind, "import.revocations") == 0) {
 		*group = "import revocations";
 		*count = jint(d, "loaded");
@@ -116,10 +100,10 @@ char *report_event_prose(const char *kind, const char *detail,
 		n = snprintf(buf, sizeof(buf),
 			     "loaded %s revocations from %s (%s of unknown "
 			     "certificates, %s conflicts)",
-			     num(&nb, jint(d, "loaded")),
+			     report_fmt_num(jint(d, "loaded")).s,
 			     files_of(d, files, sizeof(files)),
-			     num(&nb, jint(d, "unknown")),
-			     num(&nb, jint(d, "conflicts")));
+			     report_fmt_num(jint(d, "unknown")).s,
+			     report_fmt_num(jint(d, "conflicts")).s);
 	} else if (strcmp(kind, "incident.create") == 0) {
 		*group = NULL;
 		n = snprintf(buf, sizeof(buf),
@@ -133,7 +117,7 @@ char *report_event_prose(const char *kind, const char *detail,
 			     "issuer certificate%s added from %s (%s)",
 			     jint(d, "issuers") == 1 ? "" : "s",
 			     files_of(d, files, sizeof(files)),
-			     num(&nb, jint(d, "issuers")));
+			     report_fmt_num(jint(d, "issuers")).s);
 	} else if (strcmp(kind, "scan") == 0) {
 		*group = "scan";
 		*count = jint(d, "done");
@@ -141,11 +125,11 @@ char *report_event_prose(const char *kind, const char *detail,
 		n = snprintf(buf, sizeof(buf),
 			     "scanned %s of %s names: %s answered, %s "
 			     "failed, %s filtered",
-			     num(&nb, jint(d, "done")),
-			     num(&nb, jint(d, "targets")),
-			     num(&nb, jint(d, "answered")),
-			     num(&nb, jint(d, "failed")),
-			     num(&nb, jint(d, "filtered")));
+			     report_fmt_num(jint(d, "done")).s,
+			     report_fmt_num(jint(d, "targets")).s,
+			     report_fmt_num(jint(d, "answered")).s,
+			     report_fmt_num(jint(d, "failed")).s,
+			     report_fmt_num(jint(d, "filtered")).s);
 	} else if (strncmp(kind, "notify.", 7) == 0) {
 		/* group must outlive the query result: a static name. */
 		*group = strcmp(kind, "notify.initial") == 0 ? "notify.initial"
@@ -159,10 +143,10 @@ char *report_event_prose(const char *kind, const char *detail,
 		n = snprintf(buf, sizeof(buf),
 			     "%s notices: %s sent, %s failed, %s to retry; "
 			     "%s accounts without a contact address",
-			     jstr(d, "kind"), num(&nb, jint(d, "sent")),
-			     num(&nb, jint(d, "failed")),
-			     num(&nb, jint(d, "retry")),
-			     num(&nb, jint(d, "no_address")));
+			     jstr(d, "kind"), report_fmt_num(jint(d, "sent")).s,
+			     report_fmt_num(jint(d, "failed")).s,
+			     report_fmt_num(jint(d, "retry")).s,
+			     report_fmt_num(jint(d, "no_address")).s);
 	} else if (strcmp(kind, "revcheck") == 0) {
 		*group = "revcheck";
 		*count = jint(d, "revoked") + jint(d, "good") +
@@ -171,10 +155,10 @@ char *report_event_prose(const char *kind, const char *detail,
 		n = snprintf(buf, sizeof(buf),
 			     "revocation checked with the CA's OCSP and CRL: "
 			     "%s revoked, %s good, %s unknown, %s conflicts",
-			     num(&nb, jint(d, "revoked")),
-			     num(&nb, jint(d, "good")),
-			     num(&nb, jint(d, "unknown")),
-			     num(&nb, jint(d, "conflicts")));
+			     report_fmt_num(jint(d, "revoked")).s,
+			     report_fmt_num(jint(d, "good")).s,
+			     report_fmt_num(jint(d, "unknown")).s,
+			     report_fmt_num(jint(d, "conflicts")).s);
 	} else if (strcmp(kind, "report") == 0) {
 		*group = "report";
 		*unit = "reports";
@@ -221,11 +205,15 @@ char *report_event_text(const char *kind, const char *detail)
 					 json_real_value(val));
 			else
 				continue;
-			/* A line, not a dump: what does not fit is left to
-			 * `report --format events`, which lists every event. */
+			/* A line, not a dump: what does not fit is marked
+			 * "..." and left to `report --format events`, which
+			 * lists every event. */
 			len = strlen(one);
-			if (off + len + 3 >= sizeof(buf))
+			if (off + len + 8 >= sizeof(buf)) {
+				memcpy(buf + off, ", ...",
+				       6); /* said, not cut */
 				break;
+			}
 			memcpy(buf + off, n++ ? ", " : ": ", 2);
 			memcpy(buf + off + 2, one, len + 1);
 			off += 2 + len;

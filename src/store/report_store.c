@@ -719,13 +719,12 @@ static int gather_timeline(struct db *db, struct report *r,
 				 "first affected certificate revoked");
 	if (r->last_revoked_at != DEADLINE_UNSET &&
 	    r->last_revoked_at != r->first_revoked_at) {
-		char n[32];
-
-		report_num(r->by_verdict[DEADLINE_REVOKED_ON_TIME] +
-				   r->by_verdict[DEADLINE_REVOKED_LATE],
-			   n, sizeof(n));
 		if (xsnprintf(line, sizeof(line),
-			      "latest revocation so far (%s revoked)", n) < 0)
+			      "latest revocation so far (%s revoked)",
+			      report_fmt_num(
+				      r->by_verdict[DEADLINE_REVOKED_ON_TIME] +
+				      r->by_verdict[DEADLINE_REVOKED_LATE])
+				      .s) < 0)
 			return -1;
 		report_add_entry(r, r->last_revoked_at, line);
 	}
