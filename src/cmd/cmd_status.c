@@ -221,16 +221,20 @@ static json_t *status_json(struct db *db, const struct report *r,
 	for (int d = 0; d < REPORT_NDEPLOY; d++)
 		jsonout_set_key(o, report_deploy_name((enum report_deploy)d),
 				json_integer(r->deploy_unrevoked[d]));
+	a = json_array();
+	for (size_t i = 0; i < r->nserved_on; i++)
+		json_array_append_new(a, report_served_json(&r->served_on[i]));
 	json_object_set_new(
 		doc, "deployment",
-		json_pack("{s:I,s:I,s:I,s:I,s:I,s:o,s:o}", "names",
+		json_pack("{s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:I}", "names",
 			  (json_int_t)r->scan_targets, "names_scanned",
 			  (json_int_t)r->scanned_targets, "answered",
 			  (json_int_t)r->scan_answered, "failed",
 			  (json_int_t)r->scan_failed, "filtered",
 			  (json_int_t)r->scan_filtered, "latest_scan_at",
-			  jsonout_time(r->latest_scan_at), "still_to_revoke",
-			  o));
+			  jsonout_time(r->latest_scan_at), "still_to_revoke", o,
+			  "served_on", a, "served_on_total",
+			  (json_int_t)r->nserved_on_all));
 	for (int k = 0; k < REPORT_KINDS; k++) {
 		failed += r->notices[k][4];
 		retrying += r->notices[k][3];

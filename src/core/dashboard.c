@@ -324,6 +324,36 @@ static void coverage(const struct screen *s, const struct report *r)
 	      report_fmt_time(r->latest_scan_at).s);
 }
 
+/* Still-served targets listed on the screen; the rest are counted. */
+#define STILL_SERVED_SHOWN 5
+
+/*
+ * The targets still serving an affected certificate in the report's
+ * words (issue 19): "*.x:443 (probed via a.x, www.x): affected
+ * certificate served on 1 of 1 address; 1 probed name had no address".
+ */
+static void still_served(const struct screen *s, const struct report *r)
+{
+	char sentence[REPORT_SERVED_MAX];
+	size_t i;
+
+	if (r->nserved_on > 0)
+		wrap(s, INDENT, INDENT, "still served (latest round):");
+	for (i = 0; i < r->nserved_on && i < STILL_SERVED_SHOWN; i++) {
+		const struct report_served *t = &r->served_on[i];
+
+		wrapf(s, INDENT "- ", INDENT "  ", "%s%s%s%s: %s", t->target,
+		      t->via ? " (probed via " : "", t->via ? t->via : "",
+		      t->via ? ")" : "",
+		      report_served_sentence(t, sentence, sizeof(sentence)));
+	}
+	if (r->nserved_on_all > (long long)i)
+		wrapf(s, INDENT "  ", INDENT "  ",
+		      "and %s more (certrecall report %s)",
+		      report_fmt_num(r->nserved_on_all - (long long)i).s,
+		      r->slug);
+}
+
 static void progress(const struct screen *s, const struct report *r)
 {
 	long long rev = r->by_verdict[DEADLINE_REVOKED_ON_TIME] +
@@ -360,6 +390,7 @@ static void progress(const struct screen *s, const struct report *r)
 		      report_fmt_num(r->deploy_unrevoked[REPORT_UNKNOWN]).s,
 		      report_fmt_num(r->deploy_unrevoked[REPORT_NOT_SCANNED])
 			      .s);
+		still_served(s, r);
 	}
 
 	bar(s, "NOTIFICATION", told, addressed);

@@ -580,7 +580,7 @@ static void html_summary(const struct report *r, FILE *out)
 /* Impact: the figures, by verdict (with the burn-down), by deployment. */
 static void html_impact(const struct report *r, FILE *out)
 {
-	char cov[REPORT_COVERAGE_MAX];
+	char cov[REPORT_COVERAGE_MAX], served[REPORT_SERVED_MAX];
 
 	fputs("<h2>Impact</h2>\n<table>\n", out);
 	html_row(out, "Total number of certificates",
@@ -633,10 +633,9 @@ static void html_impact(const struct report *r, FILE *out)
 			report_html_text(out, r->served_on[i].via);
 			fputs(")", out);
 		}
-		fprintf(out,
-			": affected certificate served on %lld of %lld "
-			"addresses</li>\n",
-			r->served_on[i].served, r->served_on[i].addresses);
+		fprintf(out, ": %s</li>\n",
+			report_served_sentence(&r->served_on[i], served,
+					       sizeof(served)));
 		if (i + 1 == r->nserved_on)
 			fputs("</ul>\n", out);
 	}

@@ -17,6 +17,15 @@ json_t *report_time_json(time_t t)
 	return jsonout_time(t);
 }
 
+json_t *report_served_json(const struct report_served *s)
+{
+	return json_pack("{s:s,s:s?,s:I,s:I,s:I,s:I}", "target", s->target,
+			 "probed_via", s->via, "served", (json_int_t)s->served,
+			 "addresses", (json_int_t)s->addresses, "no_address",
+			 (json_int_t)s->no_address, "unresolved",
+			 (json_int_t)s->unresolved);
+}
+
 static json_t *jdeploy(const long long *v)
 {
 	json_t *o = json_object();
@@ -110,14 +119,7 @@ static void json_impact(const struct report *r, json_t *root)
 
 		for (size_t i = 0; i < r->nserved_on; i++)
 			json_array_append_new(
-				so,
-				json_pack(
-					"{s:s,s:s?,s:I,s:I}", "target",
-					r->served_on[i].target, "probed_via",
-					r->served_on[i].via, "served",
-					(json_int_t)r->served_on[i].served,
-					"addresses",
-					(json_int_t)r->served_on[i].addresses));
+				so, report_served_json(&r->served_on[i]));
 		json_object_set_new(
 			json_object_get(json_object_get(root, "impact"),
 					"scan"),

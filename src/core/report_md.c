@@ -15,7 +15,7 @@
 
 static void md_impact(const struct report *r, FILE *out)
 {
-	char cov[REPORT_COVERAGE_MAX];
+	char cov[REPORT_COVERAGE_MAX], served[REPORT_SERVED_MAX];
 
 	fprintf(out,
 		"## Impact\n\n"
@@ -67,16 +67,14 @@ static void md_impact(const struct report *r, FILE *out)
 	/* issue 19: every address of a name is probed; say how many
 	 * served the affected certificate. */
 	for (size_t i = 0; i < r->nserved_on; i++)
-		fprintf(out,
-			"%s- `%s`%s%s%s: affected certificate served on %lld "
-			"of "
-			"%lld addresses\n%s",
+		fprintf(out, "%s- `%s`%s%s%s: %s\n%s",
 			i == 0 ? "Still served (latest round):\n\n" : "",
 			r->served_on[i].target,
 			r->served_on[i].via ? " (probed via " : "",
 			r->served_on[i].via ? r->served_on[i].via : "",
-			r->served_on[i].via ? ")" : "", r->served_on[i].served,
-			r->served_on[i].addresses,
+			r->served_on[i].via ? ")" : "",
+			report_served_sentence(&r->served_on[i], served,
+					       sizeof(served)),
 			i + 1 == r->nserved_on ? "\n" : "");
 }
 

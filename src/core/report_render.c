@@ -139,6 +139,35 @@ const char *report_coverage(const struct report *r, const char *noun,
 	return buf;
 }
 
+const char *report_served_sentence(const struct report_served *s, char *buf,
+				   size_t len)
+{
+	char none[96] = "", unres[96] = "";
+	int n;
+
+	/* M counts addresses a probe reached: a name without one is no
+	 * address, it is said apart. */
+	if (s->no_address > 0 &&
+	    snprintf(none, sizeof(none), "; %s probed name%s had no address",
+		     report_fmt_num(s->no_address).s,
+		     s->no_address == 1 ? "" : "s") >= (int)sizeof(none))
+		none[0] = '\0'; /* cannot be: 25 digits and commas at most */
+	if (s->unresolved > 0 &&
+	    snprintf(unres, sizeof(unres),
+		     "; %s probed name%s could not be resolved",
+		     report_fmt_num(s->unresolved).s,
+		     s->unresolved == 1 ? "" : "s") >= (int)sizeof(unres))
+		unres[0] = '\0';
+	n = snprintf(buf, len,
+		     "affected certificate served on %s of %s address%s%s%s",
+		     report_fmt_num(s->served).s,
+		     report_fmt_num(s->addresses).s,
+		     s->addresses == 1 ? "" : "es", none, unres);
+	if ((n < 0 || (size_t)n >= len) && len > 0)
+		buf[0] = '\0';
+	return buf;
+}
+
 double report_pct(long long part, long long whole)
 {
 	return whole > 0 ? 100.0 * (double)part / (double)whole : 0.0;

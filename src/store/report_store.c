@@ -147,7 +147,9 @@ static int names_end(struct db *db, struct db *side, struct report *r,
 
 /* The targets whose latest round saw an affected certificate: on how
  * many of their addresses (every address of a name is probed; one is
- * enough to be deployed).  At most 50, by name. */
+ * enough to be deployed).  At most 50, by name, and how many in all.
+ * An address is one a probe reached: a wildcard's probed name without
+ * one (nxdomain; dns-error or a DNS timeout) is counted apart. */
 static int gather_served_on(struct db *db, struct report *r,
 			    const struct params *p)
 {
@@ -156,9 +158,14 @@ static int gather_served_on(struct db *db, struct report *r,
 		"SELECT t.name || ':' || t.port || CASE WHEN t.protocol = 'tls'"
 		" THEN '' ELSE '/' || t.protocol END,"
 		" count(*) FILTER (WHERE o.verdict = 'serving-affected'),"
-		" count(*),"
+		" count(*) FILTER (WHERE o.address IS NOT NULL),"
 		" string_agg(DISTINCT o.probed_name, ', ' ORDER BY "
-		"o.probed_name)"
+		"o.probed_name),"
+		" count(DISTINCT o.probed_name) FILTER (WHERE o.address IS NULL"
+		"  AND o.verdict = 'nxdomain'),"
+		" count(DISTINCT o.probed_name) FILTER (WHERE o.address IS NULL"
+		"  AND o.verdict <> 'nxdomain'),"
+		" count(*) OVER ()"
 		" FROM scan_target t JOIN observation o ON o.target_id = t.id"
 		" AND o.round = CASE WHEN t.state = 'claimed' THEN t.round - 1"
 		"  ELSE t.round END"
@@ -178,6 +185,9 @@ static int gather_served_on(struct db *db, struct report *r,
 		r->served_on[i].addresses = db_get_llong(res, i, 2);
 		/* A wildcard is probed at names it covers: which ones. */
 		r->served_on[i].via = db_get1_text(res, i, 3);
+		r->served_on[i].no_address = db_get_llong(res, i, 4);
+		r->served_on[i].unresolved = db_get_llong(res, i, 5);
+		r->nserved_on_all = db_get_llong(res, i, 6);
 	}
 	r->nserved_on = (size_t)n;
 	PQclear(res);

@@ -253,7 +253,7 @@ contains "the report says on how many addresses" "\`multi.test:$SMTP/smtp\`: aff
 out=$(certrecall report m --format html 2>&1)
 contains "and its HTML" "<code>multi.test:$SMTP/smtp</code>: affected certificate served on 1 of 3 addresses" "$out"
 out=$(certrecall report m --format json 2>&1)
-expect "and its JSON" "[{\"target\": \"multi.test:$SMTP/smtp\", \"probed_via\": null, \"served\": 1, \"addresses\": 3}]" \
+expect "and its JSON" "[{\"target\": \"multi.test:$SMTP/smtp\", \"probed_via\": null, \"served\": 1, \"addresses\": 3, \"no_address\": 0, \"unresolved\": 0}]" \
 	"$(echo "$out" | /usr/bin/python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["impact"]["scan"]["served_on"]))')"
 echo "$out" >report-m.json
 expect "which validates (docs/report.schema.json)" "" "$(/usr/bin/python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' report-m.json "$ROOT/docs/report.schema.json" 2>&1)"
@@ -273,10 +273,21 @@ expect "each observation says at which name" "a.wild.test serving-affected|www.w
 expect "the wildcard certificate rolls up as deployed" deployed \
 	"$(db_sql -c "SELECT certificate_scan_verdict(incident_id, serial, names) FROM certificate c JOIN incident i ON i.id = c.incident_id WHERE i.slug = 'w' AND '*.wild.test' = ANY (c.names)")"
 out=$(certrecall report w 2>&1)
+# www.wild.test has no address: it is no address probed (M counts the
+# addresses a probe reached) and is said apart.
 contains "the report says at which names a wildcard was probed" \
-	"\`*.wild.test:$TP\` (probed via a.wild.test, www.wild.test): affected certificate served on 1 of 2 addresses" "$out"
-expect "and its JSON" "a.wild.test, www.wild.test" \
-	"$(certrecall report w --format json 2>/dev/null | /usr/bin/python3 -c 'import json,sys; print([t["probed_via"] for t in json.load(sys.stdin)["impact"]["scan"]["served_on"] if t["target"].startswith("*.")][0])')"
+	"\`*.wild.test:$TP\` (probed via a.wild.test, www.wild.test): affected certificate served on 1 of 1 address; 1 probed name had no address" "$out"
+served_on_py='import json,sys; d=json.load(sys.stdin); d=d["impact"]["scan"] if "impact" in d else d["deployment"]; print(json.dumps([t for t in d["served_on"] if t["target"].startswith("*.")][0], sort_keys=True))'
+wild_json="{\"addresses\": 1, \"no_address\": 1, \"probed_via\": \"a.wild.test, www.wild.test\", \"served\": 1, \"target\": \"*.wild.test:$TP\", \"unresolved\": 0}"
+expect "and its JSON" "$wild_json" \
+	"$(certrecall report w --format json 2>/dev/null | /usr/bin/python3 -c "$served_on_py")"
+# status says the same (text and --json).
+out=$(certrecall status w 2>&1 | tr -s ' \n' '  ')
+contains "status says where a wildcard was probed and on how many addresses" \
+	"*.wild.test:$TP (probed via a.wild.test, www.wild.test): affected certificate served on 1 of 1 address; 1 probed name had no address" "$out"
+certrecall status w --json >status-w.json 2>/dev/null
+expect "and status --json" "$wild_json" "$(/usr/bin/python3 -c "$served_on_py" <status-w.json)"
+expect "which validates (docs/schema/status.schema.json)" "" "$(/usr/bin/python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' status-w.json "$ROOT/docs/schema/status.schema.json" 2>&1)"
 
 # 3. Hostile peers: each ends within its timeout with the right verdict.
 hostile() { # NAME PORT/PROTO WANT

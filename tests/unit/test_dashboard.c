@@ -293,6 +293,51 @@ START_TEST(coverage_is_the_reports_sentence)
 }
 END_TEST
 
+/* Still-served targets in the report's words, a wildcard with the names
+ * it was probed at; the first 5 listed, the rest counted, and no line
+ * wider than the screen even at 40 columns. */
+START_TEST(still_served_targets_are_listed_then_counted)
+{
+	struct report *r = make(32, 30);
+	char *d, *f;
+
+	r->scan_targets = r->scanned_targets = r->scan_answered = 40;
+	r->latest_scan_at = AWARE + 29 * HOUR;
+	r->nserved_on = 6;
+	r->nserved_on_all = 60;
+	r->served_on = calloc(7, sizeof(*r->served_on));
+	for (int i = 0; i < 6; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "*.w%d.test:443", i);
+		r->served_on[i].target = strdup(name);
+		r->served_on[i].via = strdup("a.w.test, www.w.test");
+		r->served_on[i].served = r->served_on[i].addresses = 1;
+		r->served_on[i].no_address = 1;
+	}
+	for (size_t k = 0; k < sizeof(widths) / sizeof(widths[0]); k++) {
+		d = render(r, widths[k], false);
+		ck_assert_int_le(widest(d), widths[k]);
+		f = fold(d);
+		ck_assert_msg(
+			strstr(f,
+			       "still served (latest round): - *.w0.test:443 "
+			       "(probed via a.w.test, www.w.test): "
+			       "affected certificate served on 1 of 1 "
+			       "address; 1 probed name had no address - "
+			       "*.w1.test:443") != NULL,
+			"got %s", f);
+		ck_assert_ptr_nonnull(strstr(f, "*.w4.test:443"));
+		ck_assert_ptr_null(strstr(f, "*.w5.test:443"));
+		ck_assert_ptr_nonnull(
+			strstr(f, "and 55 more (certrecall report caa-2020)"));
+		free(f);
+		free(d);
+	}
+	report_free(r);
+}
+END_TEST
+
 /* dashboard_write_counts: a count that wraps continues under itself,
  * also after a label of 70 columns (the indent was cut to 63). */
 START_TEST(long_count_labels_keep_their_column)
@@ -337,6 +382,7 @@ static Suite *dashboard_suite(void)
 	tcase_add_test(tc, failed_probes_are_never_coverage);
 	tcase_add_test(tc, coverage_is_the_reports_sentence);
 	tcase_add_test(tc, long_count_labels_keep_their_column);
+	tcase_add_test(tc, still_served_targets_are_listed_then_counted);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -586,6 +586,43 @@ START_TEST(formatted_values_do_not_share_storage)
 }
 END_TEST
 
+/*
+ * "served on N of M": M counts addresses a probe reached; a wildcard's
+ * probed names without an address are said apart (issue 19), and the
+ * largest figures still fit REPORT_SERVED_MAX.
+ */
+static const struct {
+	struct report_served s;
+	const char *want;
+} served_cases[] = {
+	{ { .served = 1, .addresses = 3 },
+	  "affected certificate served on 1 of 3 addresses" },
+	{ { .served = 1, .addresses = 1, .no_address = 1 },
+	  "affected certificate served on 1 of 1 address; 1 probed name had "
+	  "no address" },
+	{ { .served = 2, .addresses = 4, .no_address = 3, .unresolved = 1 },
+	  "affected certificate served on 2 of 4 addresses; 3 probed names "
+	  "had no address; 1 probed name could not be resolved" },
+	{ { .served = LLONG_MAX,
+	    .addresses = LLONG_MAX,
+	    .no_address = LLONG_MAX,
+	    .unresolved = LLONG_MAX },
+	  "affected certificate served on 9,223,372,036,854,775,807 of "
+	  "9,223,372,036,854,775,807 addresses; 9,223,372,036,854,775,807 "
+	  "probed names had no address; 9,223,372,036,854,775,807 probed "
+	  "names could not be resolved" },
+};
+
+START_TEST(served_on_counts_addresses_not_names)
+{
+	char buf[REPORT_SERVED_MAX];
+
+	ck_assert_str_eq(
+		report_served_sentence(&served_cases[_i].s, buf, sizeof(buf)),
+		served_cases[_i].want);
+}
+END_TEST
+
 static Suite *report_suite(void)
 {
 	Suite *s = suite_create("report");
@@ -611,6 +648,8 @@ static Suite *report_suite(void)
 	tcase_add_test(tc, failed_probes_are_never_coverage);
 	tcase_add_test(tc, output_does_not_depend_on_tz);
 	tcase_add_test(tc, formatted_values_do_not_share_storage);
+	tcase_add_loop_test(tc, served_on_counts_addresses_not_names, 0,
+			    sizeof(served_cases) / sizeof(served_cases[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }

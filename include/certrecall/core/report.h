@@ -106,13 +106,19 @@ struct report {
 	long long scan_failed_by[CLASSIFY_NVERDICTS];
 	time_t latest_scan_at;
 	/* Targets serving an affected certificate in their latest round,
-	 * "name:port/protocol", and on how many of their addresses. */
+	 * "name:port/protocol", and on how many of their addresses: the
+	 * first 50 by name of nserved_on_all. */
 	struct report_served {
 		char *target;
 		char *via; /* a wildcard's probed names ("a.x, www.x"), or NULL */
+		/* probes that reached an address and of them served it */
 		long long served, addresses;
+		/* probed names (a wildcard's) that had no address (nxdomain),
+		 * and that DNS did not answer (dns-error, DNS timeout) */
+		long long no_address, unresolved;
 	} * served_on;
 	size_t nserved_on;
+	long long nserved_on_all;
 
 	/* notification */
 	long long notices[REPORT_KINDS][REPORT_STATES];
@@ -222,6 +228,11 @@ int report_write_json(const struct report *r, FILE *out);
  * (DEADLINE_UNSET).  New reference. */
 json_t *report_time_json(time_t t);
 
+/* A still-served target as report and status --json write it: target,
+ * probed_via (null for a plain name), served, addresses, no_address,
+ * unresolved.  New reference. */
+json_t *report_served_json(const struct report_served *s);
+
 /*
  * An audit-trail event (kind, its JSON detail) in plain words, the way a
  * Bugzilla timeline reads ("imported 3,048 certificates from caa.txt.gz
@@ -274,6 +285,17 @@ struct report_text report_fmt_span(long long secs);
 const char *report_coverage(const struct report *r, const char *noun,
 			    const char *mark, const char *unmark, char *buf,
 			    size_t len);
+
+/*
+ * A still-served target's figures in the words every output uses:
+ * "affected certificate served on 1 of 3 addresses", then, for a
+ * wildcard probed at names without an address, "; 1 probed name had no
+ * address" (and "; 1 probed name could not be resolved").  Into buf;
+ * returns buf.  REPORT_SERVED_MAX bytes always hold it.
+ */
+#define REPORT_SERVED_MAX 384
+const char *report_served_sentence(const struct report_served *s, char *buf,
+				   size_t len);
 
 /* A clock's remaining time in the words of `deadlines`, the reports and
  * the dashboard: "met", "1d 03h 08m left", "overdue by 2h 00m".  Into
