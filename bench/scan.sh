@@ -149,10 +149,10 @@ run_scan() {
 	echo "$a $b" | awk -v n="$n" -v s="$secs" -v u="$u" -v sy="$sy" -v rss="$rss" -v hz="$tick_hz" '{
 		k = NF / 2; sc = (u + sy) * 100 / s
 		printf "%.0f %.3f %d", n / s, (u + sy) * 1000 / n, rss
-		m = ($(k + 1) - $1) * 100 / hz / s; printf " %.0f", m
+		m = ($(k + 1) - $1) * 100 / hz / s; printf " %.1f", m
 		o = m - sc
-		for (i = 2; i <= k; i++) { p = ($(k + i) - $i) * 100 / hz / s; o -= p; printf " %.0f", p }
-		printf " %.0f %.0f\n", sc, o < 0 ? 0 : o }'
+		for (i = 2; i <= k; i++) { p = ($(k + i) - $i) * 100 / hz / s; o -= p; printf " %.1f", p }
+		printf " %.1f %.1f\n", sc, o < 0 ? 0 : o }'
 }
 
 # (e) one local Postfix smtpd with STARTTLS on every loopback address
@@ -207,9 +207,12 @@ for r in $(seq 1 "$RUNS"); do
 	c1=$(run_scan "one-$r" 1 "$dir/list.csv")
 	perf=
 	c2=$(run_scan "two-$r" 2 "$dir/list.csv")
+	# how evenly the two processes shared the work: names each, and how
+	# long one went on alone after the other's last write
+	split=$(psql -XAtq "$conn" -c "SELECT string_agg(n::text, '/' ORDER BY n) || ' ' || round(extract(epoch FROM max(last) - min(last))::numeric, 1) FROM (SELECT count(*) n, max(o.observed_at) last FROM observation o JOIN scan_target t ON t.id = o.target_id JOIN incident i ON i.id = t.incident_id WHERE i.slug = 'two-$r' GROUP BY o.worker) x")
 	t2k=$(run_scan "tls-$r" 1 "$dir/list2000.csv")
 	m2k=$(run_scan "smtp-$r" 1 "$dir/list2000.csv" --set "scanner.ports=$SMTPP/smtp")
-	echo "$r $(cut -d' ' -f1 /proc/loadavg) $st1 $st2 | $c1 | $c2 | $t2k | $m2k" >>"$dir/runs"
+	echo "$r $(cut -d' ' -f1 /proc/loadavg) $st1 $st2 $split | $c1 | $c2 | $t2k | $m2k" >>"$dir/runs"
 done
 verdicts1=$(psql -XAtq "$conn" -c "SELECT string_agg(verdict || ' ' || n, ', ') FROM (SELECT o.verdict, count(*) n FROM observation o JOIN scan_target t ON t.id = o.target_id JOIN incident i ON i.id = t.incident_id WHERE i.slug = 'one-1' GROUP BY 1) x")
 probes1=$(psql -XAtq "$conn" -c "SELECT count(*) FROM observation o JOIN scan_target t ON t.id = o.target_id JOIN incident i ON i.id = t.incident_id WHERE i.slug = 'one-1' AND o.verdict = 'serving-replacement'")
@@ -234,11 +237,15 @@ awk -F' [|] ' '{
 	split($1, h, " "); split($2, a, " "); split($3, b, " "); split($4, t, " "); split($5, m, " ")
 	printf "  run %d (load %s): (b) s_time -new %.0f/s (1 process), %.0f/s (2)\n", h[1], h[2], h[3], h[4]
 	printf "     (c) --procs 1 %5.0f/s (%.2f ms CPU/name)  cpu %s = %s+%s+%s+%s+%s+%s\n", a[1], a[2], a[4], a[5], a[6], a[7], a[8], a[9], a[10]
-	printf "         --procs 2 %5.0f/s (%.2f ms CPU/name)  cpu %s = %s+%s+%s+%s+%s+%s\n", b[1], b[2], b[4], b[5], b[6], b[7], b[8], b[9], b[10]
+	printf "         --procs 2 %5.0f/s (%.2f ms CPU/name)  cpu %s = %s+%s+%s+%s+%s+%s; names per process %s, one alone for the last %s s\n", b[1], b[2], b[4], b[5], b[6], b[7], b[8], b[9], b[10], h[5], h[6]
+	# CPU ms per name of each party serving a scan, from --procs 1; what
+	# 2 cores could do if nothing else ran: 2,000 ms / their sum.
+	cs = a[2]; cn = a[5] * 10 / a[1]; cd = a[6] * 10 / a[1]; cp = a[7] * 10 / a[1]
+	printf "     CPU ms per name: scanner %.2f, nginx %.2f, dnsmasq %.2f, postgres %.2f; 2 idle cores: at most %.0f/s, one scanner process at most %.0f/s\n", cs, cn, cd, cp, 2000 / (cs + cn + cd + cp), 1000 / cs
 	printf "     (e) 2,000 TLS %5.0f/s (%.2f ms CPU/name)  cpu %s = %s+%s+%s+%s+%s+%s\n", t[1], t[2], t[4], t[5], t[6], t[7], t[8], t[9], t[10]
 	printf "        2,000 SMTP %5.0f/s (%.2f ms CPU/name)  cpu %s = %s+%s+%s+%s+%s+%s\n", m[1], m[2], m[4], m[5], m[6], m[7], m[8], m[9], m[10]
 	printf "     ratios: procs1/s_time %.2f, procs2/procs1 %.2f, s_time 2/1 %.2f, SMTP/TLS %.2f\n", a[1] / h[3], b[1] / a[1], h[4] / h[3], m[1] / t[1]
-	print a[1] / h[3], b[1] / a[1], h[4] / h[3], m[1] / t[1], a[1], b[1], h[3], t[1], m[1], a[3] >"/dev/stderr"
+	print a[1] / h[3], b[1] / a[1], h[4] / h[3], m[1] / t[1], a[1], b[1], h[3], t[1], m[1], a[3], cs, cn, cd, cp, 2000 / (cs + cn + cd + cp), 1000 / cs >"/dev/stderr"
 }' "$dir/runs" 2>"$dir/ratios"
 med() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 col() { cut -d' ' -f"$1" "$dir/ratios" | med; }
@@ -247,6 +254,8 @@ printf '                scan --procs 2 / --procs 1            %.2f (target >= 1.
 printf '                SMTP STARTTLS / direct TLS (2,000)    %.2f (target >= 0.5)\n' "$(col 4)"
 printf '                names/s: --procs 1 %.0f, --procs 2 %.0f, s_time %.0f, TLS 2,000 %.0f, SMTP 2,000 %.0f; peak RSS --procs 1 %d MiB\n' \
 	"$(col 5)" "$(col 6)" "$(col 7)" "$(col 8)" "$(col 9)" $(($(col 10) / 1024))
+printf '                CPU ms per name: scanner %.2f, nginx %.2f, dnsmasq %.2f, postgres %.2f: on 2 idle cores at most %.0f names/s in all, %.0f for one scanner process\n' \
+	"$(col 11)" "$(col 12)" "$(col 13)" "$(col 14)" "$(col 15)" "$(col 16)"
 printf '  verified: %s of %d probes served the (wildcard) certificate: %s; SMTP: %s\n' "$probes1" "$N" "$verdicts1" "$smtpv"
 printf '  (d) 5,000 tarpit probes, concurrency 5,000: %.1f s, peak RSS %d MiB, %s (%s)\n' "$ts" $((tr / 1024)) "$files" "$tv"
 # Stop what the run started, then check that nothing is left.

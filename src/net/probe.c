@@ -318,6 +318,11 @@ size_t probe_pending(const struct probe *s)
 	return s->pending;
 }
 
+long long probe_inflight_peak(const struct probe *s)
+{
+	return s->inflight_peak;
+}
+
 int probe_run(struct probe *s)
 {
 	while (s->pending > 0)

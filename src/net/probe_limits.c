@@ -141,7 +141,8 @@ void probe_start_probes(struct probe *s)
 			break;
 		}
 		ip->inflight++;
-		s->inflight++;
+		if (++s->inflight > s->inflight_peak)
+			s->inflight_peak = s->inflight;
 		p->ip = ip;
 		if (probe_flight_connect(s, p) < 0) {
 			int err = errno;

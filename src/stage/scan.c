@@ -34,7 +34,10 @@
 #include "certrecall/core/verdict.h"
 #include "certrecall/base/xalloc.h"
 
-#define FLUSH_AT 500	  /* results per batch written */
+#define FLUSH_AT 500 /* results per batch written */
+/* Targets queued in the engine at the least: a names-only failure scan
+ * holds no connection, and the engine keeps up to 200 DNS queries out. */
+#define QUEUE_MIN 256
 #define FLUSH_EVERY_S 1.0 /* ... or at least this often */
 #define MAX_NAMES_FILE 1000000
 
@@ -451,7 +454,7 @@ static int worker_main(struct worker *w, struct progress *prog, long long total)
 	int files_before = open_files();
 	struct probe_options so;
 	double last_flush = mono();
-	long long high;
+	long long high, low, peak;
 	bool exhausted = false, announced = false;
 	int rc = -1;
 
@@ -462,14 +465,25 @@ static int worker_main(struct worker *w, struct progress *prog, long long total)
 	w->scanner = probe_new(&so, on_result, w);
 	if (w->scanner == NULL)
 		goto out;
-	high = 2 * so.concurrency;
 	for (;;) {
 		long long pending = (long long)probe_pending(w->scanner);
 
 		if (stop_requested)
 			goto out;
-		if (!exhausted && pending < high) {
-			long long want = high * 2 - pending;
+		/* Keep queued about what the engine has managed to keep in
+		 * flight (claim below 1.25 times its peak, up to twice it),
+		 * not 2 to 4 times scanner.concurrency: a target queued here
+		 * is one the other processes of this run cannot take, and
+		 * with 16 addresses x scanner.per_ip 8 = 128 connections a
+		 * 2,000-deep queue each left one process probing alone for
+		 * the last seconds of a run (docs/scanner.md "Speed"). */
+		peak = probe_inflight_peak(w->scanner);
+		high = 2 * peak < QUEUE_MIN ? QUEUE_MIN : 2 * peak;
+		if (high > 2 * so.concurrency)
+			high = 2 * so.concurrency;
+		low = peak + peak / 4 < high / 2 ? high / 2 : peak + peak / 4;
+		if (!exhausted && pending < low) {
+			long long want = high - pending;
 			int n;
 
 			if (want > w->cfg->database.batch_size)

@@ -140,6 +140,10 @@ CR_MUST_CHECK int probe_add_address(struct probe *s, const char *name,
 CR_MUST_CHECK int probe_step(struct probe *s, int timeout_ms);
 /* probe_add calls whose last result has not been delivered yet. */
 size_t probe_pending(const struct probe *s);
+/* The most probes that have held a connection at once so far: what
+ * scanner.concurrency and scanner.per_ip over the addresses seen let the
+ * engine use (a caller feeding it needs little more queued). */
+long long probe_inflight_peak(const struct probe *s);
 /* probe_step until nothing is pending; 0 or -1. */
 CR_MUST_CHECK int probe_run(struct probe *s);
 

@@ -142,8 +142,9 @@ struct probe {
 
 	size_t pending; /* queries not finished */
 	long long concurrency;
-	long long inflight;	/* probes holding a connection slot */
-	long long dns_inflight; /* queries inside c-ares */
+	long long inflight;	 /* probes holding a connection slot */
+	long long inflight_peak; /* the most inflight has been */
+	long long dns_inflight;	 /* queries inside c-ares */
 	struct query *dns_head, *dns_tail;
 	struct query *resolved_head, *resolved_tail;
 	struct list ready;
