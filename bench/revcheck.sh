@@ -101,8 +101,24 @@ awk -v n="$N" 'BEGIN { for (i = 1; i <= n; i++) printf "%08X\n", i }' >crl-seria
 "$bin" -q incident add-issuer crl ca.pem
 sleep 0.5
 t4=$(now)
-/usr/bin/time -f '%M' -o rss.crl "$bin" -q revcheck crl --no-ocsp --crl http://127.0.0.1:8889/big.crl
+# The server logs the time of each of its statements (only this process
+# sets it), for the phases below.
+PGOPTIONS="-c log_min_duration_statement=0" \
+	/usr/bin/time -f '%M' -o rss.crl "$bin" -q revcheck crl --no-ocsp --crl http://127.0.0.1:8889/big.crl
 t5=$(now)
+# Server time per phase; the rest of the wall time is the download,
+# crl_load and the client's side of the match.
+phases=$(awk -v wall="$(echo "$t5 - $t4" | bc -l)" '
+	/duration: .* ms  (execute|statement)/ {
+		ms = $0; sub(/.*duration: /, "", ms); ms += 0
+		if (/FROM incident i/) k = "incident"
+		else if (/FETCH .* crl_match/) k = "fetch"
+		else if (/COPY crl_entry/) k = "copy"
+		else if (/UPDATE crl_fetch SET derived/) k = "derive"
+		else if (/SELECT count\(\*\)/) k = "counts"
+		else k = "other"
+		t[k] += ms / 1000; sum += ms / 1000 }
+	END { printf "incident %.2f s, match: FETCH %.2f s + COPY %.2f s, derive %.2f s, counts %.2f s, other statements %.2f s; outside the server %.2f s", t["incident"], t["fetch"], t["copy"], t["derive"], t["counts"], t["other"], wall - sum }' "$dir/pg/server.log")
 revoked=$(psql -XAtq "$conn" -c "SELECT count(*) FROM certificate c JOIN incident i ON i.id = c.incident_id WHERE i.slug = 'crl' AND c.revoked_at IS NOT NULL")
 
 printf 'revcheck bench: %d serials over OCSP, a %d-entry CRL against %d serials\n' "$S" "$C" "$N"
@@ -112,6 +128,7 @@ printf '  certrecall revcheck (OCSP)              : %8.0f checks/s (responder %.
 printf '      answers: %s\n' "$checked"
 printf '  CRL: %.1f s, peak RSS %d MiB, %s of %d serials revoked (expected %d)\n' \
 	"$(echo "$t5 - $t4" | bc -l)" $(( $(cat rss.crl) / 1024 )) "$revoked" "$N" $((N / 3 < C ? N / 3 : C))
+printf '       server time: %s\n' "$phases"
 cleanup
 trap - EXIT
 bench_leftovers || { echo "FAIL: processes were left running" >&2; exit 1; }

@@ -493,16 +493,13 @@ static int round_ask(struct run *run, long long first_ev)
 	}
 	if (revocation_derive(run->db, run->inc->id) < 0)
 		goto out;
-	run->st->left = revcheck_store_left(run->db, run->inc->id);
-	if (run->st->left < 0)
-		goto out;
 	for (size_t i = 0; i < run->nis; i++)
 		if (run->is[i].crl_answered)
 			answered[nans++] = run->is[i].row->id;
-	run->st->unanswered = revcheck_store_unanswered(
-		run->db, run->inc->id, answered, nans,
-		run->nis == 1 ? run->is[0].row->id : 0, first_ev);
-	rc = run->st->unanswered < 0 ? -1 : 0;
+	rc = revcheck_store_counts(run->db, run->inc->id, answered, nans,
+				   run->nis == 1 ? run->is[0].row->id : 0,
+				   first_ev, &run->st->left,
+				   &run->st->unanswered);
 out:
 	revfetch_free(rf);
 	free(cx);

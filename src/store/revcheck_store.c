@@ -420,51 +420,48 @@ out:
 	return rc;
 }
 
-long long revcheck_store_left(struct db *db, long long incident_id)
-{
-	char id[32];
-	const char *p[1] = { num(id, incident_id) };
-	PGresult *res =
-		db_query(db,
-			 "SELECT count(*) FROM certificate c"
-			 " WHERE c.incident_id = $1 AND" STILL_TO_REVOKE,
-			 1, p);
-	long long n;
-
-	if (res == NULL)
-		return -1;
-	n = db_get_llong(res, 0, 0);
-	PQclear(res);
-	return n;
-}
-
-long long revcheck_store_unanswered(struct db *db, long long incident_id,
-				    const long long *crl_answered, size_t n,
-				    long long only_issuer,
-				    long long first_evidence)
+int revcheck_store_counts(struct db *db, long long incident_id,
+			  const long long *crl_answered, size_t n,
+			  long long only_issuer, long long first_evidence,
+			  long long *left, long long *unanswered)
 {
 	char id[32], only[32], first[32];
 	char *answered = id_array(crl_answered, n);
 	const char *p[4] = { num(id, incident_id), answered,
 			     num(only, only_issuer),
 			     num(first, first_evidence) };
-	PGresult *res;
-	long long count;
+	PGresult *res = NULL;
+	int rc = -1;
 
 	if (answered == NULL)
 		return -1;
+	/* One pass over the incident's certificates for both counts (two
+	 * took a second more for 3,000,000).  The evidence of the pass is
+	 * hashed once, not probed per certificate.  JIT compiling costs
+	 * more than it saves on this one scan. */
+	if (db_begin(db) < 0)
+		goto out;
+	if (db_exec(db, "SET LOCAL jit = off") < 0)
+		goto out;
 	res = db_query(db,
-		       "SELECT count(*) FROM certificate c"
-		       " WHERE c.incident_id = $1 AND" STILL_TO_REVOKE
-		       " AND NOT coalesce(c.issuer_id, $3) = ANY ($2::bigint[])"
-		       " AND NOT EXISTS (SELECT 1 FROM revocation_evidence e"
-		       "  WHERE e.certificate_id = c.id AND e.id > $4"
-		       "  AND e.status IN ('good', 'revoked'))",
+		       "SELECT count(*), count(*) FILTER (WHERE"
+		       "  NOT coalesce(c.issuer_id, $3) = ANY ($2::bigint[])"
+		       "  AND a.certificate_id IS NULL)"
+		       " FROM certificate c LEFT JOIN (SELECT DISTINCT"
+		       "  e.certificate_id FROM revocation_evidence e"
+		       "  WHERE e.id > $4 AND e.status IN ('good', 'revoked'))"
+		       "  a ON a.certificate_id = c.id"
+		       " WHERE c.incident_id = $1 AND" STILL_TO_REVOKE,
 		       4, p);
-	free(answered);
 	if (res == NULL)
-		return -1;
-	count = db_get_llong(res, 0, 0);
+		goto out;
+	*left = db_get_llong(res, 0, 0);
+	*unanswered = db_get_llong(res, 0, 1);
+	rc = db_commit(db);
+out:
+	if (rc < 0)
+		db_rollback(db);
 	PQclear(res);
-	return count;
+	free(answered);
+	return rc;
 }

@@ -117,21 +117,19 @@ revcheck_store_record(struct db *db, long long incident_id, const char *worker,
 /* Frees what revcheck_store_claim allocated in b. */
 void revcheck_store_batch_release(struct revcheck_store_batch *b);
 
-/* Certificates still to revoke (unrevoked, unexpired).  The count, or
- * -1. */
-CR_MUST_CHECK long long revcheck_store_left(struct db *db,
-					    long long incident_id);
-
 /*
- * Certificates still to revoke that got no usable answer (good or
- * revoked) since evidence id first_evidence: no OCSP evidence row above
- * it, and their issuer is not in crl_answered[0..n) (issuers whose whole
- * CRL verified); a certificate without an issuer counts as only_issuer's
- * (the incident's only issuer, 0 for none).  The count, or -1.
+ * The round's counts, in one pass: *left, the certificates still to
+ * revoke (unrevoked, unexpired); *unanswered, those of them that got no
+ * usable answer (good or revoked) since evidence id first_evidence: no
+ * OCSP evidence row above it, and their issuer is not in
+ * crl_answered[0..n) (issuers whose whole CRL verified); a certificate
+ * without an issuer counts as only_issuer's (the incident's only issuer,
+ * 0 for none).  0, or -1.
  */
-CR_MUST_CHECK long long
-revcheck_store_unanswered(struct db *db, long long incident_id,
-			  const long long *crl_answered, size_t n,
-			  long long only_issuer, long long first_evidence);
+CR_MUST_CHECK int revcheck_store_counts(struct db *db, long long incident_id,
+					const long long *crl_answered, size_t n,
+					long long only_issuer,
+					long long first_evidence,
+					long long *left, long long *unanswered);
 
 #endif
