@@ -129,6 +129,13 @@ static enum MHD_Result handle_ari(struct serve *s, struct MHD_Connection *c,
 		struct serve_clock clk;
 		time_t row_na = rows[i].not_after;
 
+		/* A closed incident (026) no longer asks for renewal: its
+		 * certificates are answered as if not known. */
+		if (rows[i].closed) {
+			nb = rows[i].issued_at;
+			na = row_na;
+			continue;
+		}
 		if (serve_incident_clock(rows[i].reason, rows[i].aware_at,
 					 rows[i].cpr_received_at, &clk) < 0)
 			continue;
@@ -210,6 +217,11 @@ static json_t *status_json(struct db *db, struct incident *inc, time_t now,
 		      (json_int_t)v.by_verdict[DEADLINE_EXPIRED], "pending",
 		      (json_int_t)v.by_verdict[DEADLINE_PENDING], "overdue",
 		      (json_int_t)v.by_verdict[DEADLINE_OVERDUE]);
+	json_object_set_new(j, "closed_at",
+			    serve_http_time_or_null(inc->closed_at));
+	json_object_set_new(j, "closed_reason",
+			    inc->closed_reason ? json_string(inc->closed_reason)
+					       : json_null());
 	json_object_set_new(
 		j, "reports",
 		json_pack("{s:s,s:s,s:s}", "md",
@@ -276,6 +288,20 @@ static enum MHD_Result handle_status(struct serve *s, struct MHD_Connection *c,
 		"datetime=\"%s\">%s</time> &mdash; <strong data-due=\"%s\">"
 		"</strong></p>\n",
 		t, t, t);
+	if (json_is_string(json_object_get(j, "closed_at"))) {
+		serve_http_add(&o, "<p id=\"closed\">Closed at ", 26);
+		serve_http_html(
+			&o, json_string_value(json_object_get(j, "closed_at")));
+		if (json_is_string(json_object_get(j, "closed_reason"))) {
+			serve_http_add(&o, " (", 2);
+			serve_http_html(&o, json_string_value(json_object_get(
+						    j, "closed_reason")));
+			serve_http_add(&o, ")", 1);
+		}
+		serve_http_add(&o, ": ARI no longer asks for renewal</p>\n",
+			       strlen(": ARI no longer asks for renewal"
+				      "</p>\n"));
+	}
 	serve_http_fmt(
 		&o, "<p id=\"progress\">%lld of %lld revoked, %lld to go</p>\n",
 		(long long)json_integer_value(

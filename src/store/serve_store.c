@@ -21,7 +21,7 @@ static const char ari_sql[] =
 	"SELECT i.reason, extract(epoch FROM i.aware_at)::bigint,"
 	" extract(epoch FROM i.cpr_received_at)::bigint,"
 	" c.revocation_state, extract(epoch FROM c.issued_at)::bigint,"
-	" extract(epoch FROM c.not_after)::bigint "
+	" extract(epoch FROM c.not_after)::bigint, i.closed_at IS NOT NULL "
 	"FROM certificate c JOIN incident i ON i.id = c.incident_id "
 	"WHERE c.aki = $1::bytea AND c.serial = $2::bytea";
 
@@ -86,6 +86,7 @@ int serve_store_ari(struct db *db, const unsigned char *aki, size_t aki_len,
 		r->state = xstrdup(PQgetvalue(res, i, 3));
 		r->issued_at = db_get_time(res, i, 4);
 		r->not_after = db_get_time(res, i, 5);
+		r->closed = PQgetvalue(res, i, 6)[0] == 't';
 	}
 	*count = (size_t)n;
 	PQclear(res);

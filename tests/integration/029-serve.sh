@@ -148,6 +148,29 @@ contains "export-ari: counts on stderr" "export-ari caa-2020: 2 answers" "$(cat 
 ok "export-ari -o FILE" certrecall -q export-ari caa-2020 -o "$T_TMP/ari.jsonl"
 expect "export-ari -o: two lines" 2 "$(wc -l <"$T_TMP/ari.jsonl")"
 
+# 026: a closed incident no longer drives ARI: its certificates are not
+# known (404 here; serve.ari_default = lifetime would answer the
+# lifetime window), export-ari is empty, and status says so.
+ok "incident close" certrecall -q incident close caa-2020 --reason "all revoked, report filed"
+expect "ARI: a certificate of a closed incident is not known (404)" 404 \
+	"$(curl -s -o /dev/null -w '%{http_code}' "$B1/renewal-info/$RFC_ID")"
+expect "export-ari: a closed incident has no answers" 0 \
+	"$(certrecall -q export-ari caa-2020 | wc -l)"
+expect "incident show: closed_at from the one clock, and why" \
+	"2020-03-01T00:00:00Z all revoked, report filed" \
+	"$(certrecall incident show caa-2020 --json | jq -r '.closed_at + " " + .closed_reason')"
+contains "incident list: closed" "[closed 2020-03-01T00:00:00Z: all revoked, report filed]" \
+	"$(certrecall incident list | grep '^caa-2020 ')"
+contains "status: closed at ... (reason)" "closed at 2020-03-01T00:00:00Z (all revoked, report filed)" \
+	"$(certrecall status caa-2020 2>&1)"
+contains "status page: closed at ... (reason)" "Closed at 2020-03-01T00:00:00Z (all revoked, report filed)" \
+	"$(curl -s -H "Authorization: Bearer $TOKEN" "$B1/status/caa-2020")"
+ok "incident reopen" certrecall -q incident reopen caa-2020
+expect "ARI: reopened, the window is back" "2020-03-04T03:08:00Z" \
+	"$(curl -s "$B1/renewal-info/$RFC_ID" | jq -r .suggestedWindow.end)"
+expect "incident show: reopened, closed_at is null" null \
+	"$(certrecall incident show caa-2020 --json | jq -r .closed_at)"
+
 # The ACME-style client: it schedules its next poll by Retry-After, which
 # shortens as the window's end nears.
 out=$(python3 "$ROOT/tests/serve/ari_client.py" "$B1/renewal-info/$RFC_ID" 2020-03-01T00:00:00Z 1)

@@ -30,6 +30,7 @@ struct serve_store_ari_row {
 	time_t aware_at, cpr_received_at;
 	char *state; /* revocation_state */
 	time_t issued_at, not_after;
+	bool closed; /* its incident was closed (026): no window of its own */
 };
 
 /*
