@@ -309,6 +309,8 @@ static const struct cli_command commands[] = {
 	  "                            with Accept: application/json)\n"
 	  "GET /status/SLUG            staff status page (bearer token)\n"
 	  "GET /api/incidents/SLUG/status  its JSON (bearer token)\n"
+	  "GET /api/incidents/SLUG/report.md|html|json|csv  its report\n"
+	  "                            now (bearer token)\n"
 	  "GET /healthz                200 when the database answers\n"
 	  "\n"
 	  "Reads only from PostgreSQL, so several instances can serve one\n"

@@ -11,13 +11,13 @@
  *   POST /check                        the same for a posted PEM
  *   GET  /status/SLUG                  staff status page (bearer token)
  *   GET  /api/incidents/SLUG/status    its JSON (bearer token)
+ *   GET  /api/incidents/SLUG/report.F  its report, F = md|html|json|csv
+ *                                      (bearer token; serve_report.c)
  * Every other path is a 404 problem page; no file is ever served.
  */
 #include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -44,6 +44,7 @@
 #include "certrecall/stage/serve.h"
 #include "certrecall/stage/serve_check.h"
 #include "certrecall/stage/serve_http.h"
+#include "certrecall/stage/serve_report.h"
 #include "certrecall/base/utctime.h"
 #include "certrecall/base/xalloc.h"
 
@@ -176,29 +177,14 @@ static enum MHD_Result handle_ari(struct serve *s, struct MHD_Connection *c,
 
 /* ---- staff ---- */
 
-/* Constant time over every stored token: no early exit. */
-static bool token_ok(struct serve *s, struct MHD_Connection *c)
-{
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						    "Authorization");
-	unsigned char d[32];
-	int ok = 0;
-
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
-		return false;
-	h += 7;
-	SHA256((const unsigned char *)h, strlen(h), d);
-	for (size_t i = 0; i < s->ntokens; i++)
-		ok |= CRYPTO_memcmp(d, s->tokens[i].hash, 32) == 0;
-	return ok != 0;
-}
+static const char *const report_formats[] = { "md", "html", "json", "csv" };
 
 static json_t *status_json(struct db *db, struct incident *inc, time_t now,
 			   struct serve_clock *clk)
 {
 	struct incident_verdicts v;
 	struct deadline_progress prog;
-	json_t *j;
+	json_t *j, *reports;
 	long long revoked;
 
 	if (incident_verdicts(db, inc->id, clk->must_by, now, &v) < 0 ||
@@ -222,12 +208,17 @@ static json_t *status_json(struct db *db, struct incident *inc, time_t now,
 	json_object_set_new(j, "closed_reason",
 			    inc->closed_reason ? json_string(inc->closed_reason)
 					       : json_null());
-	json_object_set_new(
-		j, "reports",
-		json_pack("{s:s,s:s,s:s}", "md",
-			  "certrecall report SLUG --format md", "html",
-			  "certrecall report SLUG --format html", "json",
-			  "certrecall report SLUG --format json"));
+	reports = json_object();
+	for (size_t i = 0; i < sizeof(report_formats) / sizeof(*report_formats);
+	     i++) {
+		char url[160];
+
+		if (snprintf(url, sizeof(url), "/api/incidents/%s/report.%s",
+			     inc->slug, report_formats[i]) < (int)sizeof(url))
+			json_object_set_new(reports, report_formats[i],
+					    json_string(url));
+	}
+	json_object_set_new(j, "reports", reports);
 	return j;
 }
 
@@ -247,7 +238,7 @@ static enum MHD_Result handle_status(struct serve *s, struct MHD_Connection *c,
 	if (!s->staff)
 		return serve_http_problem(s, c, r, MHD_HTTP_NOT_FOUND,
 					  "Not Found", NULL, 0, json);
-	if (!token_ok(s, c))
+	if (!serve_report_token_ok(s, c))
 		return serve_http_problem(s, c, r, MHD_HTTP_UNAUTHORIZED,
 					  "Unauthorized",
 					  "a bearer token is needed", 0, json);
@@ -320,9 +311,22 @@ static enum MHD_Result handle_status(struct serve *s, struct MHD_Connection *c,
 			json_object_get(certs, "overdue")),
 		(long long)json_integer_value(
 			json_object_get(certs, "expired")));
-	serve_http_add(&o, "<p>Reports: <code>certrecall report ", 36);
-	serve_http_html(&o, slug);
-	serve_http_add(&o, " --format md|html|json|csv|ccadb</code></p>\n", 44);
+	serve_http_add(&o, "<p id=\"reports\">Latest report:", 30);
+	for (size_t i = 0; i < sizeof(report_formats) / sizeof(*report_formats);
+	     i++) {
+		serve_http_add(&o, " <a href=\"/api/incidents/", 25);
+		serve_http_html(&o, slug);
+		serve_http_fmt(&o, "/report.%s\" data-report=\"",
+			       report_formats[i]);
+		serve_http_html(&o, slug);
+		serve_http_fmt(&o, ".%s\">%s</a>", report_formats[i],
+			       report_formats[i]);
+	}
+	serve_http_add(&o,
+		       " (made when asked, from the database; also "
+		       "<code>certrecall report</code>)</p>\n",
+		       strlen(" (made when asked, from the database; also "
+			      "<code>certrecall report</code>)</p>\n"));
 	serve_http_add(&o, "<p id=\"poll\" data-url=\"/api/incidents/", 38);
 	serve_http_html(&o, slug);
 	serve_http_add(
@@ -401,11 +405,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		const char *slug = url + 15, *end = strchr(slug, '/');
 		char buf[80];
 
-		if (end != NULL && strcmp(end, "/status") == 0 &&
-		    (size_t)(end - slug) < sizeof(buf) && end > slug) {
+		if (end != NULL && (size_t)(end - slug) < sizeof(buf) &&
+		    end > slug) {
 			memcpy(buf, slug, (size_t)(end - slug));
 			buf[end - slug] = '\0';
-			return handle_status(s, c, r, buf, true);
+			if (strcmp(end, "/status") == 0)
+				return handle_status(s, c, r, buf, true);
+			if (strncmp(end, "/report.", 8) == 0)
+				return serve_report_handle(s, c, r, buf,
+							   end + 8);
 		}
 	}
 	if (!get && !post)

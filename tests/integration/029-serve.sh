@@ -258,6 +258,35 @@ expect "status API: the MUST-by and the count" "2020-03-05T03:08:00Z 2" \
 	"$(jq -r '.must_by + " " + (.certificates.total|tostring)' <<<"$api")"
 contains "status page: the countdown" 'data-due="2020-03-05T03:08:00Z"' \
 	"$(curl -s -H "Authorization: Bearer $TOKEN" "$B1/status/caa-2020")"
+# The latest report in each format, made on request (same token rule).
+page=$(curl -s -H "Authorization: Bearer $TOKEN" "$B1/status/caa-2020")
+contains "status page: links to the report formats" 'href="/api/incidents/caa-2020/report.html"' "$page"
+expect "status API: the report URLs" "/api/incidents/caa-2020/report.json" \
+	"$(jq -r .reports.json <<<"$api")"
+expect "report: without a token 401" 401 \
+	"$(curl -s -o /dev/null -w '%{http_code}' "$B1/api/incidents/caa-2020/report.html")"
+expect "report: a wrong token 401" 401 \
+	"$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${TOKEN}x" "$B1/api/incidents/caa-2020/report.json")"
+for f in md html json csv; do
+	curl -s -D "$T_TMP/rh.$f" -o "$T_TMP/report.$f" -H "Authorization: Bearer $TOKEN" \
+		"$B1/api/incidents/caa-2020/report.$f"
+done
+expect "report.html: 200 text/html" "200 text/html; charset=utf-8" \
+	"$(tr -d '\r' <"$T_TMP/rh.html" | awk 'NR==1{c=$2} tolower($1)=="content-type:"{sub(/^[^:]*: /,"");t=$0} END{print c" "t}')"
+contains "report.html: the incident's name" "CAA recheck bug" "$(cat "$T_TMP/report.html")"
+contains "report.html: its own CSP, no script" "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'" "$(cat "$T_TMP/rh.html")"
+contains "report.html: nosniff" "X-Content-Type-Options: nosniff" "$(cat "$T_TMP/rh.html")"
+expect "report.json: 200 and it parses, the incident's slug" "caa-2020" \
+	"$(jq -r '.incident.slug // .slug' "$T_TMP/report.json")"
+contains "report.json: application/json" "Content-Type: application/json" "$(cat "$T_TMP/rh.json")"
+contains "report.md: text/markdown" "Content-Type: text/markdown" "$(cat "$T_TMP/rh.md")"
+contains "report.md: the incident's name" "CAA recheck bug" "$(cat "$T_TMP/report.md")"
+contains "report.csv: text/csv" "Content-Type: text/csv" "$(cat "$T_TMP/rh.csv")"
+expect "report.csv: one row per certificate and a header" 3 "$(wc -l <"$T_TMP/report.csv")"
+expect "report: an unknown format 404" 404 \
+	"$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$B1/api/incidents/caa-2020/report.exe")"
+expect "report: disabled without tokens_file (404)" 404 \
+	"$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$B2/api/incidents/caa-2020/report.md")"
 expect "status: disabled without tokens_file (404)" 404 \
 	"$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$B2/status/caa-2020")"
 expect "no directory listing or file: 404" 404 \

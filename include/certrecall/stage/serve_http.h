@@ -1,6 +1,7 @@
 /*
  * serve_http - the parts of `certrecall serve` that every page shares
- * (serve.c: dispatch, ARI, staff pages; serve_check.c: the self-check).
+ * (serve.c: dispatch, ARI, staff pages; serve_check.c: the self-check;
+ * serve_report.c: the staff report endpoints).
  * Internal to the serve stage: the public API is serve.h.
  */
 #ifndef CERTRECALL_SERVE_HTTP_H
@@ -90,6 +91,12 @@ enum MHD_Result serve_http_reply(struct serve *s, struct MHD_Connection *c,
 				 struct req *r, unsigned status,
 				 const char *type, char *body, size_t len,
 				 long long retry_after);
+/* The same with a Content-Security-Policy of its own (csp borrowed). */
+enum MHD_Result serve_http_reply_csp(struct serve *s, struct MHD_Connection *c,
+				     struct req *r, unsigned status,
+				     const char *type, const char *csp,
+				     char *body, size_t len,
+				     long long retry_after);
 /* Whether the client asked for JSON rather than a page. */
 bool serve_http_wants_json(struct MHD_Connection *c);
 /* A problem answer without internals: RFC 9457 JSON or a small page. */
