@@ -18,6 +18,8 @@
 
 struct config;
 struct db;
+struct serve_batch;
+struct serve_batch_job;
 
 #define RATE_SLOTS 4096
 #define TOKENS_MAX 256
@@ -41,13 +43,15 @@ struct serve {
 	struct token tokens[TOKENS_MAX];
 	size_t ntokens;
 	bool staff; /* tokens_file set: staff pages on */
-	FILE *log;
+	FILE *log;  /* written with write(2) on its descriptor */
 	bool log_owned;
-	pthread_mutex_t lock; /* buckets and the connection list */
+	unsigned long log_errors; /* lines that could not be written */
+	pthread_mutex_t lock;	  /* buckets and the connection list */
 	struct bucket *buckets;
 	struct db **dbs; /* every worker's connection, closed at stop */
 	size_t ndbs, dbcap;
 	char csp[512];
+	struct serve_batch *batch; /* ARI lookups in batches (serve_batch.h) */
 };
 
 /* Per request. */
@@ -60,6 +64,7 @@ struct req {
 	double started;
 	char path[256];
 	char method[8];
+	struct serve_batch_job *job; /* an ARI lookup queued or answered */
 };
 
 /* Monotonic seconds (request timing, rate refills). */
