@@ -797,8 +797,11 @@ void serve_stop(struct serve *s)
 		return;
 	if (s->d != NULL) {
 		MHD_quiesce_daemon(s->d);
-		/* No connection may be freed while a lookup holds it. */
-		serve_batch_drain(s->batch, 10000);
+		/* No connection may be freed while a lookup holds it: when
+		 * the database hangs past the wait, everything is left
+		 * running to the process's exit. */
+		if (!serve_batch_drain(s->batch, 10000))
+			return;
 		MHD_stop_daemon(s->d);
 	}
 	serve_batch_stop(s->batch);

@@ -134,12 +134,13 @@ int serve_batch_submit(struct serve_batch *b, struct MHD_Connection *c,
 	return 0;
 }
 
-void serve_batch_drain(struct serve_batch *b, unsigned timeout_ms)
+bool serve_batch_drain(struct serve_batch *b, unsigned timeout_ms)
 {
 	struct timespec until;
+	bool idle;
 
 	if (b == NULL)
-		return;
+		return true;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += timeout_ms / 1000;
 	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
@@ -153,10 +154,12 @@ void serve_batch_drain(struct serve_batch *b, unsigned timeout_ms)
 		if (pthread_cond_timedwait(&b->idle, &b->lock, &until) ==
 		    ETIMEDOUT)
 			break;
-	if (b->outstanding > 0)
+	idle = b->outstanding == 0;
+	if (!idle)
 		log_warn("serve: %zu lookups still unanswered at stop",
 			 b->outstanding);
 	pthread_mutex_unlock(&b->lock);
+	return idle;
 }
 
 void serve_batch_stop(struct serve_batch *b)

@@ -14,7 +14,7 @@
 #include "certrecall/base/xalloc.h"
 
 /* Whether this thread's connection has the ARI statement (serve keeps
- * one connection per worker thread). */
+ * one connection per thread that asks: lookup threads, HTTP threads). */
 static __thread bool ari_prepared;
 
 static const char ari_sql[] =

@@ -50,8 +50,8 @@ CR_MUST_CHECK int serve_batch_submit(struct serve_batch *b,
 				     struct serve_batch_job *job);
 
 /* Takes no new jobs and waits (at most timeout_ms) until every queued
- * one was answered and its connection resumed. */
-void serve_batch_drain(struct serve_batch *b, unsigned timeout_ms);
+ * one was answered and its connection resumed; whether they were. */
+bool serve_batch_drain(struct serve_batch *b, unsigned timeout_ms);
 
 /* Stops the threads, closes their connections (after drain). */
 void serve_batch_stop(struct serve_batch *b);
