@@ -165,6 +165,15 @@ contains "status: closed at ... (reason)" "closed at 2020-03-01T00:00:00Z (all r
 	"$(certrecall status caa-2020 2>&1)"
 contains "status page: closed at ... (reason)" "Closed at 2020-03-01T00:00:00Z (all revoked, report filed)" \
 	"$(curl -s -H "Authorization: Bearer $TOKEN" "$B1/status/caa-2020")"
+P4=18033
+start_serve $P4 "$T_TMP/access4" --set serve.ari_default=lifetime
+S4=${PIDS[-1]}
+life=$(curl -s "http://127.0.0.1:$P4/renewal-info/$RFC_ID")
+expect "ARI (ari_default = lifetime): a closed incident's certificate gets the lifetime window" \
+	"true null false" "$(jq -r '(.suggestedWindow != null|tostring) + " " + (.explanationURL|tostring) + " " + (.suggestedWindow.end == "2020-03-04T03:08:00Z"|tostring)' <<<"$life" 2>/dev/null || echo "$life")"
+kill -TERM "$S4"
+wait "$S4"
+PIDS=("${PIDS[@]/$S4/}")
 ok "incident reopen" certrecall -q incident reopen caa-2020
 expect "ARI: reopened, the window is back" "2020-03-04T03:08:00Z" \
 	"$(curl -s "$B1/renewal-info/$RFC_ID" | jq -r .suggestedWindow.end)"
