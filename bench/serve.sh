@@ -8,7 +8,7 @@
 #   bench/serve.sh                   N = 3,048,289 certificates (2020)
 #   N=300000 bench/serve.sh          a quicker run
 #   IDS=100000 DURATION=20s CONNS=64 THREADS=2   the load (wrk)
-#   SERVE_THREADS=8                              serve.threads
+#   SERVE_THREADS=4                              serve.threads (its default)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -19,7 +19,7 @@ DURATION=${DURATION:-20s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 PORT=${PORT:-28080}
-SERVE_THREADS=${SERVE_THREADS:-8}
+SERVE_THREADS=${SERVE_THREADS:-4}
 NGINX_PORT=${NGINX_PORT:-28081}
 dir=$root/var/bench
 mkdir -p "$dir"
@@ -81,9 +81,10 @@ nginx -c "$dir/nginx/nginx.conf" -p "$dir/nginx" &
 nginx_pid=$!
 for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$NGINX_PORT/ari.json" >/dev/null && break; sleep 0.1; done
 
-echo "load: $(cat /proc/loadavg)" >&2
 run_wrk() { wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$@"; }
+load_serve=$(cut -d' ' -f1-3 /proc/loadavg)
 ours=$(run_wrk -s "$dir/ari.lua" "http://127.0.0.1:$PORT")
+load_nginx=$(cut -d' ' -f1-3 /proc/loadavg)
 theirs=$(run_wrk "http://127.0.0.1:$NGINX_PORT/ari.json")
 rate() { awk '/^Requests\/sec/ { print $2 }' <<<"$1"; }
 p99() { awk '$1 == "99%" { print $2 }' <<<"$1"; }
@@ -91,7 +92,7 @@ errs() { awk '/Non-2xx|Socket errors/ { printf "%s ", $0 }' <<<"$1"; }
 rss_kb=$(awk '/^VmHWM/ { print $2 }' "/proc/$serve_pid/status")
 printf 'serve bench: ARI for %d random certIDs of %d certificates, %s, %d connections\n' \
 	"$(wc -l <"$dir/certids")" "$N" "$DURATION" "$CONNS"
-printf '  certrecall serve : %10.0f req/s  p99 %s  peak RSS %d MiB %s\n' "$(rate "$ours")" "$(p99 "$ours")" $((rss_kb / 1024)) "$(errs "$ours")"
-printf '  nginx static     : %10.0f req/s  p99 %s %s\n' "$(rate "$theirs")" "$(p99 "$theirs")" "$(errs "$theirs")"
+printf '  certrecall serve : %10.0f req/s  p99 %s  peak RSS %d MiB  load %s %s\n' "$(rate "$ours")" "$(p99 "$ours")" $((rss_kb / 1024)) "$load_serve" "$(errs "$ours")"
+printf '  nginx static     : %10.0f req/s  p99 %s  load %s %s\n' "$(rate "$theirs")" "$(p99 "$theirs")" "$load_nginx" "$(errs "$theirs")"
 printf '  ratio            : %10.2f  (target >= 0.25; >= 5,000 req/s, p99 < 20 ms, RSS <= 128 MiB)\n' \
 	"$(echo "$(rate "$ours") / $(rate "$theirs")" | bc -l)"

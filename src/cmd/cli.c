@@ -43,7 +43,7 @@ static const struct cli_command commands[] = {
 	  "status   lists every migration as applied or pending (exit 0),\n"
 	  "         and warns about files changed after they were applied\n" },
 	{ "incident", cmd_incident, CLI_NEEDS_DB,
-	  "create, update, list or show incidents",
+	  "create, update, close, list or show incidents",
 	  "usage: certrecall incident create --slug SLUG --title TEXT "
 	  "--reason REASON\n"
 	  "                                  --aware-at TIME "
@@ -58,6 +58,8 @@ static const struct cli_command commands[] = {
 	  "                                  [--first-report TIME] "
 	  "[--full-report TIME]\n"
 	  "                                  [--update-posted TIME]\n"
+	  "       certrecall incident close SLUG [--reason TEXT]\n"
+	  "       certrecall incident reopen SLUG\n"
 	  "       certrecall incident add-issuer SLUG FILE.pem [--ocsp URL] "
 	  "[--crl URL]\n"
 	  "       certrecall incident list [--json]\n"
@@ -307,6 +309,8 @@ static const struct cli_command commands[] = {
 	  "                            with Accept: application/json)\n"
 	  "GET /status/SLUG            staff status page (bearer token)\n"
 	  "GET /api/incidents/SLUG/status  its JSON (bearer token)\n"
+	  "GET /api/incidents/SLUG/report.md|html|json|csv  its report\n"
+	  "                            now (bearer token)\n"
 	  "GET /healthz                200 when the database answers\n"
 	  "\n"
 	  "Reads only from PostgreSQL, so several instances can serve one\n"

@@ -1,5 +1,6 @@
 /*
- * cmd_incident.c - `certrecall incident create|update|list|show`.
+ * cmd_incident.c - `certrecall incident
+ * create|update|close|reopen|list|show|add-issuer`.
  */
 #include <getopt.h>
 #include <stdbool.h>
@@ -329,6 +330,9 @@ static json_t *incident_json(const struct incident *inc, bool comments)
 	json_object_set_new(o, "created_at", jsonout_time(inc->created_at));
 	json_object_set_new(o, "updated_at", jsonout_time(inc->updated_at));
 	json_object_set_new(o, "certificates", json_integer(inc->certificates));
+	json_object_set_new(o, "closed_at", jsonout_time(inc->closed_at));
+	json_object_set_new(o, "closed_reason",
+			    jsonout_str(inc->closed_reason));
 	if (!comments)
 		return o;
 	a = json_array();
@@ -381,6 +385,9 @@ static int incident_cmd_show(struct cli *cli, const char *slug,
 	print_time("created_at", inc->created_at);
 	print_time("updated_at", inc->updated_at);
 	printf("%-16s %lld\n", "certificates", inc->certificates);
+	print_time("closed_at", inc->closed_at);
+	if (inc->closed_reason != NULL)
+		printf("%-16s %s\n", "closed_reason", inc->closed_reason);
 	for (size_t i = 0; i < inc->ncomments; i++) {
 		char when[UTCTIME_BUFSZ], ans[UTCTIME_BUFSZ] = "";
 
@@ -430,8 +437,18 @@ static int incident_cmd_list(struct cli *cli, enum jsonout_mode json)
 					   sizeof(aware)) < 0)
 			log_error("cannot format time %lld",
 				  (long long)(list[i]->aware_at));
-		printf("%-20s %-20s %-16s %12lld  %s\n", list[i]->slug, aware,
+		printf("%-20s %-20s %-16s %12lld  %s", list[i]->slug, aware,
 		       list[i]->reason, list[i]->certificates, list[i]->title);
+		if (list[i]->closed_at != DEADLINE_UNSET) {
+			if (utctime_format_rfc3339(list[i]->closed_at, aware,
+						   sizeof(aware)) < 0)
+				aware[0] = '\0';
+			printf(" [closed %s%s%s]", aware,
+			       list[i]->closed_reason ? ": " : "",
+			       list[i]->closed_reason ? list[i]->closed_reason
+						      : "");
+		}
+		putchar('\n');
 	}
 	incident_list_free(list, n);
 	return 0;
@@ -475,6 +492,38 @@ static int incident_cmd_add_issuer(struct cli *cli, int argc, char **argv)
 	return n >= 0 ? 0 : EX_DATAERR;
 }
 
+/* incident close SLUG [--reason TEXT] / incident reopen SLUG */
+static int incident_cmd_close(struct cli *cli, int argc, char **argv,
+			      bool close)
+{
+	static const struct option opts[] = {
+		{ "reason", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *reason = NULL;
+	int c;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'r' || !close)
+			return cli_bad_option("incident", argv);
+		if (check_text("reason", optarg) < 0)
+			return EX_DATAERR;
+		reason = *optarg ? optarg : NULL;
+	}
+	if (optind != argc - 1)
+		return cli_usage_error("incident", "%s takes one SLUG",
+				       close ? "close" : "reopen");
+	if (cli_connect(cli) < 0)
+		return EX_UNAVAILABLE;
+	if (incident_set_closed(cli->db, argv[optind], close, reason) < 0)
+		return EX_DATAERR;
+	log_info("incident %s: %s", argv[optind],
+		 close ? "closed (no longer drives ARI answers)" : "reopened");
+	return 0;
+}
+
 int cmd_incident(struct cli *cli, int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : "";
@@ -484,6 +533,9 @@ int cmd_incident(struct cli *cli, int argc, char **argv)
 
 	if (strcmp(sub, "create") == 0)
 		return incident_cmd_create(cli, argc - 1, argv + 1);
+	if (strcmp(sub, "close") == 0 || strcmp(sub, "reopen") == 0)
+		return incident_cmd_close(cli, argc - 1, argv + 1,
+					  strcmp(sub, "close") == 0);
 	if (strcmp(sub, "update") == 0)
 		return incident_cmd_update(cli, argc - 1, argv + 1);
 	if (strcmp(sub, "list") == 0 || strcmp(sub, "show") == 0) {
@@ -506,6 +558,6 @@ int cmd_incident(struct cli *cli, int argc, char **argv)
 							   "SLUG");
 		return incident_cmd_show(cli, argv[optind + 1], json);
 	}
-	return cli_usage_error("incident", "expected create, update, list or "
-					   "show");
+	return cli_usage_error("incident", "expected create, update, close, "
+					   "reopen, list, show or add-issuer");
 }

@@ -179,6 +179,13 @@ int cmd_export_ari(struct cli *cli, int argc, char **argv)
 	if (rc != 0)
 		goto out;
 	open_out = true;
+	/* A closed incident (026) drives no ARI answers: an empty export. */
+	if (inc->closed_at != DEADLINE_UNSET) {
+		ok = true;
+		log_info("export-ari %s: the incident is closed: no answers",
+			 inc->slug);
+		goto out;
+	}
 	while (blen > 0 && base[blen - 1] == '/')
 		blen--;
 	for (;;) {

@@ -337,6 +337,18 @@ static int render(struct cli *cli, const struct incident *inc, time_t at,
 		report_free(r);
 		return log_error("status: %m");
 	}
+	if (inc->closed_at != DEADLINE_UNSET) {
+		char when[UTCTIME_BUFSZ];
+
+		if (utctime_format_rfc3339(inc->closed_at, when, sizeof(when)) <
+		    0)
+			when[0] = '\0';
+		/* 026: why ARI no longer asks for renewal */
+		fprintf(mem, "closed at %s%s%s%s\n\n", when,
+			inc->closed_reason ? " (" : "",
+			inc->closed_reason ? inc->closed_reason : "",
+			inc->closed_reason ? ")" : "");
+	}
 	if (dashboard_write(r, mem, width, want_color()) == 0 &&
 	    print_counts(cli->db, r, inc->id, mem, width) == 0)
 		rc = 0;

@@ -11,13 +11,13 @@
  *   POST /check                        the same for a posted PEM
  *   GET  /status/SLUG                  staff status page (bearer token)
  *   GET  /api/incidents/SLUG/status    its JSON (bearer token)
+ *   GET  /api/incidents/SLUG/report.F  its report, F = md|html|json|csv
+ *                                      (bearer token; serve_report.c)
  * Every other path is a 404 problem page; no file is ever served.
  */
 #include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 #include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "certrecall/core/ari.h"
 #include "certrecall/core/classify.h"
@@ -43,9 +44,15 @@
 #include "certrecall/core/serial.h"
 #include "certrecall/stage/serve.h"
 #include "certrecall/stage/serve_check.h"
+#include "certrecall/stage/serve_batch.h"
 #include "certrecall/stage/serve_http.h"
+#include "certrecall/stage/serve_report.h"
 #include "certrecall/base/utctime.h"
 #include "certrecall/base/xalloc.h"
+
+/* Lookup threads (one PostgreSQL connection each) beside serve.threads
+ * HTTP threads: half as many, at least one. */
+#define SERVE_LOOKUP_THREADS(cfg) (((unsigned)(cfg)->serve.threads + 1) / 2)
 
 /* ---- clocks and windows (shared with export-ari) ---- */
 
@@ -97,56 +104,51 @@ static json_t *window_json(const struct ari_window *w)
 	return json_pack("{s:s,s:s}", "start", a, "end", b);
 }
 
-static enum MHD_Result handle_ari(struct serve *s, struct MHD_Connection *c,
-				  struct req *r, const char *certid)
+/* The answer from the rows of a certID (taken), or 503 when rc < 0. */
+static enum MHD_Result ari_answer(struct serve *s, struct MHD_Connection *c,
+				  struct req *r, const struct ari_certid *id,
+				  int rc, struct serve_store_ari_row *rows,
+				  size_t n)
 {
-	struct ari_certid id;
 	struct ari_window best, w;
-	char err[160], ser[SERIAL_TEXT_MAX], base[512], url[1024];
-	struct serve_store_ari_row *rows;
-	size_t n;
+	char ser[SERIAL_TEXT_MAX], base[512], url[1024];
 	long long margin = s->cfg->serve.ari_margin_ms / 1000,
 		  retry = s->cfg->serve.ari_retry_ms / 1000;
 	time_t now = clock_now(), nb = DEADLINE_UNSET, na = DEADLINE_UNSET;
 	int kind = -1, k;
-	struct db *db;
 	json_t *j;
 
-	if (ari_certid_parse(certid, strlen(certid), &id, err, sizeof(err)) < 0)
-		return serve_http_problem(s, c, r, MHD_HTTP_BAD_REQUEST,
-					  "Bad certID", err, 0, true);
-	db = serve_http_db(s);
-	if (db == NULL)
+	if (rc < 0) {
+		serve_store_ari_rows_free(rows, n);
 		return serve_http_problem(s, c, r, MHD_HTTP_SERVICE_UNAVAILABLE,
 					  "Unavailable", "try again later", 60,
 					  true);
-	serial_format_hex(&id.serial, ser, sizeof(ser));
-	if (serve_store_ari(db, id.aki, id.aki_len, &id.serial, &rows, &n) < 0)
-		return serve_http_problem(s, c, r, MHD_HTTP_SERVICE_UNAVAILABLE,
-					  "Unavailable", "try again later", 60,
-					  true);
+	}
+	serial_format_hex(&id->serial, ser, sizeof(ser));
 	for (size_t i = 0; i < n; i++) {
 		struct serve_clock clk;
 		time_t row_na = rows[i].not_after;
 
+		/* A closed incident (026) no longer asks for renewal: its
+		 * certificates are answered as if not known. */
+		if (rows[i].closed) {
+			nb = rows[i].issued_at;
+			na = row_na;
+			continue;
+		}
 		if (serve_incident_clock(rows[i].reason, rows[i].aware_at,
 					 rows[i].cpr_received_at, &clk) < 0)
 			continue;
 		k = serve_ari_row_window(&clk, rows[i].state, row_na, margin,
 					 retry, now, &w);
-		if (k < 0) {
-			nb = rows[i].issued_at;
-			na = row_na;
-			continue;
-		}
+		nb = rows[i].issued_at;
+		na = row_na;
 		/* The earliest end wins: one incident's deadline is enough
 		 * reason to renew. */
-		if (kind < 0 || w.end < best.end) {
+		if (k >= 0 && (kind < 0 || w.end < best.end)) {
 			best = w;
 			kind = k;
 		}
-		nb = rows[i].issued_at;
-		na = row_na;
 	}
 	serve_store_ari_rows_free(rows, n);
 	if (kind < 0 && strcmp(s->cfg->serve.ari_default, "lifetime") == 0 &&
@@ -167,31 +169,55 @@ static enum MHD_Result handle_ari(struct serve *s, struct MHD_Connection *c,
 	return serve_http_json(s, c, r, MHD_HTTP_OK, j, best.retry_after);
 }
 
+/*
+ * GET {ari_path}CERTID.  The lookup is queued for the next batched round
+ * trip and the connection suspended (serve_batch.c); called again when
+ * it is resumed, with r->job answered.  While stopping, synchronously on
+ * the thread's own connection.
+ */
+static enum MHD_Result handle_ari(struct serve *s, struct MHD_Connection *c,
+				  struct req *r, const char *certid)
+{
+	struct serve_batch_job *job = r->job;
+	struct ari_certid id;
+	struct serve_store_ari_row *rows = NULL;
+	char err[160];
+	size_t n = 0;
+	struct db *db;
+	int rc;
+
+	if (job != NULL && job->done) {
+		rows = job->q.rows;
+		job->q.rows = NULL;
+		return ari_answer(s, c, r, &job->id, job->q.rc, rows, job->q.n);
+	}
+	if (ari_certid_parse(certid, strlen(certid), &id, err, sizeof(err)) < 0)
+		return serve_http_problem(s, c, r, MHD_HTTP_BAD_REQUEST,
+					  "Bad certID", err, 0, true);
+	if (s->batch != NULL) {
+		if (job == NULL)
+			r->job = job = xcalloc(1, sizeof(*job));
+		job->id = id;
+		if (serve_batch_submit(s->batch, c, job) == 0)
+			return MHD_YES;
+	}
+	db = serve_http_db(s);
+	rc = db == NULL ? -1
+			: serve_store_ari(db, id.aki, id.aki_len, &id.serial,
+					  &rows, &n);
+	return ari_answer(s, c, r, &id, rc, rows, n);
+}
+
 /* ---- staff ---- */
 
-/* Constant time over every stored token: no early exit. */
-static bool token_ok(struct serve *s, struct MHD_Connection *c)
-{
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						    "Authorization");
-	unsigned char d[32];
-	int ok = 0;
-
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
-		return false;
-	h += 7;
-	SHA256((const unsigned char *)h, strlen(h), d);
-	for (size_t i = 0; i < s->ntokens; i++)
-		ok |= CRYPTO_memcmp(d, s->tokens[i].hash, 32) == 0;
-	return ok != 0;
-}
+static const char *const report_formats[] = { "md", "html", "json", "csv" };
 
 static json_t *status_json(struct db *db, struct incident *inc, time_t now,
 			   struct serve_clock *clk)
 {
 	struct incident_verdicts v;
 	struct deadline_progress prog;
-	json_t *j;
+	json_t *j, *reports;
 	long long revoked;
 
 	if (incident_verdicts(db, inc->id, clk->must_by, now, &v) < 0 ||
@@ -210,12 +236,22 @@ static json_t *status_json(struct db *db, struct incident *inc, time_t now,
 		      (json_int_t)v.by_verdict[DEADLINE_EXPIRED], "pending",
 		      (json_int_t)v.by_verdict[DEADLINE_PENDING], "overdue",
 		      (json_int_t)v.by_verdict[DEADLINE_OVERDUE]);
-	json_object_set_new(
-		j, "reports",
-		json_pack("{s:s,s:s,s:s}", "md",
-			  "certrecall report SLUG --format md", "html",
-			  "certrecall report SLUG --format html", "json",
-			  "certrecall report SLUG --format json"));
+	json_object_set_new(j, "closed_at",
+			    serve_http_time_or_null(inc->closed_at));
+	json_object_set_new(j, "closed_reason",
+			    inc->closed_reason ? json_string(inc->closed_reason)
+					       : json_null());
+	reports = json_object();
+	for (size_t i = 0; i < sizeof(report_formats) / sizeof(*report_formats);
+	     i++) {
+		char url[160];
+
+		if (snprintf(url, sizeof(url), "/api/incidents/%s/report.%s",
+			     inc->slug, report_formats[i]) < (int)sizeof(url))
+			json_object_set_new(reports, report_formats[i],
+					    json_string(url));
+	}
+	json_object_set_new(j, "reports", reports);
 	return j;
 }
 
@@ -235,7 +271,7 @@ static enum MHD_Result handle_status(struct serve *s, struct MHD_Connection *c,
 	if (!s->staff)
 		return serve_http_problem(s, c, r, MHD_HTTP_NOT_FOUND,
 					  "Not Found", NULL, 0, json);
-	if (!token_ok(s, c))
+	if (!serve_report_token_ok(s, c))
 		return serve_http_problem(s, c, r, MHD_HTTP_UNAUTHORIZED,
 					  "Unauthorized",
 					  "a bearer token is needed", 0, json);
@@ -276,6 +312,20 @@ static enum MHD_Result handle_status(struct serve *s, struct MHD_Connection *c,
 		"datetime=\"%s\">%s</time> &mdash; <strong data-due=\"%s\">"
 		"</strong></p>\n",
 		t, t, t);
+	if (json_is_string(json_object_get(j, "closed_at"))) {
+		serve_http_add(&o, "<p id=\"closed\">Closed at ", 26);
+		serve_http_html(
+			&o, json_string_value(json_object_get(j, "closed_at")));
+		if (json_is_string(json_object_get(j, "closed_reason"))) {
+			serve_http_add(&o, " (", 2);
+			serve_http_html(&o, json_string_value(json_object_get(
+						    j, "closed_reason")));
+			serve_http_add(&o, ")", 1);
+		}
+		serve_http_add(&o, ": ARI no longer asks for renewal</p>\n",
+			       strlen(": ARI no longer asks for renewal"
+				      "</p>\n"));
+	}
 	serve_http_fmt(
 		&o, "<p id=\"progress\">%lld of %lld revoked, %lld to go</p>\n",
 		(long long)json_integer_value(
@@ -294,9 +344,22 @@ static enum MHD_Result handle_status(struct serve *s, struct MHD_Connection *c,
 			json_object_get(certs, "overdue")),
 		(long long)json_integer_value(
 			json_object_get(certs, "expired")));
-	serve_http_add(&o, "<p>Reports: <code>certrecall report ", 36);
-	serve_http_html(&o, slug);
-	serve_http_add(&o, " --format md|html|json|csv|ccadb</code></p>\n", 44);
+	serve_http_add(&o, "<p id=\"reports\">Latest report:", 30);
+	for (size_t i = 0; i < sizeof(report_formats) / sizeof(*report_formats);
+	     i++) {
+		serve_http_add(&o, " <a href=\"/api/incidents/", 25);
+		serve_http_html(&o, slug);
+		serve_http_fmt(&o, "/report.%s\" data-report=\"",
+			       report_formats[i]);
+		serve_http_html(&o, slug);
+		serve_http_fmt(&o, ".%s\">%s</a>", report_formats[i],
+			       report_formats[i]);
+	}
+	serve_http_add(&o,
+		       " (made when asked, from the database; also "
+		       "<code>certrecall report</code>)</p>\n",
+		       strlen(" (made when asked, from the database; also "
+			      "<code>certrecall report</code>)</p>\n"));
 	serve_http_add(&o, "<p id=\"poll\" data-url=\"/api/incidents/", 38);
 	serve_http_html(&o, slug);
 	serve_http_add(
@@ -375,11 +438,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		const char *slug = url + 15, *end = strchr(slug, '/');
 		char buf[80];
 
-		if (end != NULL && strcmp(end, "/status") == 0 &&
-		    (size_t)(end - slug) < sizeof(buf) && end > slug) {
+		if (end != NULL && (size_t)(end - slug) < sizeof(buf) &&
+		    end > slug) {
 			memcpy(buf, slug, (size_t)(end - slug));
 			buf[end - slug] = '\0';
-			return handle_status(s, c, r, buf, true);
+			if (strcmp(end, "/status") == 0)
+				return handle_status(s, c, r, buf, true);
+			if (strncmp(end, "/report.", 8) == 0)
+				return serve_report_handle(s, c, r, buf,
+							   end + 8);
 		}
 	}
 	if (!get && !post)
@@ -391,34 +458,94 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		serve_http_wants_json(c) || strncmp(url, ari, alen) == 0);
 }
 
-/* One JSON line per request, after it completed. */
+/* s as a JSON string (quoted, escaped) at *p within end; false when it
+ * does not fit. */
+static bool log_str(char **p, const char *end, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *o = *p;
+
+	if (o >= end)
+		return false;
+	*o++ = '"';
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (end - o < 7)
+			return false;
+		if (ch == '"' || ch == '\\') {
+			*o++ = '\\';
+			*o++ = (char)ch;
+		} else if (ch < 0x20 || ch >= 0x7f) {
+			/* bytes, not UTF-8: a path is the client's */
+			memcpy(o, "\\u00", 4);
+			o[4] = hex[ch >> 4];
+			o[5] = hex[ch & 15];
+			o += 6;
+		} else {
+			*o++ = (char)ch;
+		}
+	}
+	if (o >= end)
+		return false;
+	*o++ = '"';
+	*p = o;
+	return true;
+}
+
+/*
+ * One JSON line per request, after it completed: formatted on the stack
+ * and written with one write(2) (O_APPEND keeps lines whole without a
+ * lock; jansson and stdio cost more than the rest of an ARI answer).
+ */
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	struct serve *s = cls;
 	struct req *r = *con_cls;
-	char addr[64], when[UTCTIME_BUFSZ], *line;
-	json_t *j;
+	char addr[64], when[UTCTIME_BUFSZ], line[2048], *p = line;
+	const char *end = line + sizeof(line) - 2;
+	int n;
 
 	if (r == NULL)
 		return;
 	serve_http_client_addr(c, addr, sizeof(addr));
 	if (utctime_format_rfc3339(clock_real(), when, sizeof(when)) < 0)
-		log_error("cannot format time %lld", (long long)(clock_real()));
-	j = json_pack("{s:s,s:s,s:s,s:s,s:i,s:I,s:f,s:b}", "time", when,
-		      "client", addr, "method", r->method, "path", r->path,
-		      "status", (int)r->status, "bytes", (json_int_t)r->bytes,
-		      "ms", (serve_http_mono() - r->started) * 1000.0,
-		      "completed", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
-	line = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	if (line != NULL) {
-		pthread_mutex_lock(&s->lock);
-		fprintf(s->log, "%s\n", line);
-		fflush(s->log);
-		pthread_mutex_unlock(&s->lock);
-		free(line);
+		when[0] = '\0';
+	n = snprintf(p, (size_t)(end - p),
+		     "{\"time\":\"%s\",\"client\":", when);
+	if (n > 0 && n < end - p) {
+		p += n;
+		if (log_str(&p, end, addr) && end - p > 8) {
+			memcpy(p, ",\"method\":", 10);
+			p += 10;
+		}
+		if (log_str(&p, end, r->method) && end - p > 8) {
+			memcpy(p, ",\"path\":", 8);
+			p += 8;
+		}
+		if (log_str(&p, end, r->path)) {
+			n = snprintf(p, (size_t)(end - p),
+				     ",\"status\":%u,\"bytes\":%zu,"
+				     "\"ms\":%.3f,\"completed\":%s}",
+				     r->status, r->bytes,
+				     (serve_http_mono() - r->started) * 1000.0,
+				     toe == MHD_REQUEST_TERMINATED_COMPLETED_OK
+					     ? "true"
+					     : "false");
+			if (n > 0 && n < end - p) {
+				p += n;
+				*p++ = '\n';
+				if (write(fileno(s->log), line,
+					  (size_t)(p - line)) < 0)
+					__atomic_fetch_add(&s->log_errors, 1,
+							   __ATOMIC_RELAXED);
+			}
+		}
 	}
+	if (r->job != NULL)
+		serve_store_ari_rows_free(r->job->q.rows, r->job->q.n);
+	free(r->job);
 	free(r->body);
 	free(r);
 	*con_cls = NULL;
@@ -566,8 +693,8 @@ struct serve *serve_start(const struct config *cfg, int *exit_code)
 	bool v6 = false;
 	struct rlimit rl;
 	/* ITC: quiesce (stop accepting) before the stop on SIGTERM. */
-	unsigned flags =
-		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
+			 MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
 	const union MHD_DaemonInfo *di;
 
 	s->cfg = cfg;
@@ -622,6 +749,11 @@ struct serve *serve_start(const struct config *cfg, int *exit_code)
 	}
 	if (v6)
 		flags |= MHD_USE_IPv6;
+	s->batch = serve_batch_start(cfg, SERVE_LOOKUP_THREADS(cfg));
+	if (s->batch == NULL) {
+		*exit_code = EX_OSERR;
+		goto fail;
+	}
 	s->d = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
 		on_mhd_error, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -665,11 +797,20 @@ void serve_stop(struct serve *s)
 		return;
 	if (s->d != NULL) {
 		MHD_quiesce_daemon(s->d);
+		/* No connection may be freed while a lookup holds it: when
+		 * the database hangs past the wait, everything is left
+		 * running to the process's exit. */
+		if (!serve_batch_drain(s->batch, 10000))
+			return;
 		MHD_stop_daemon(s->d);
 	}
+	serve_batch_stop(s->batch);
 	for (size_t i = 0; i < s->ndbs; i++)
 		db_close(s->dbs[i]);
 	free(s->dbs);
+	if (s->log_errors > 0)
+		log_warn("serve: %lu access log lines could not be written",
+			 s->log_errors);
 	if (s->log_owned)
 		fclose(s->log);
 	free(s->tls_cert);

@@ -95,7 +95,16 @@ static const char page_script[] =
 	"o.textContent=j.certificates.revoked+' of '+j.certificates.total+"
 	"' revoked, '+j.certificates.unrevoked+' to go';"
 	"document.getElementById('polled').textContent="
-	"new Date().toLocaleTimeString();}).catch(function(){});},15000);}"
+	"new Date().toLocaleTimeString();}).catch(function(){});},15000);"
+	"var a=document.querySelectorAll('a[data-report]');"
+	"for(var i=0;i<a.length;i++)a[i].addEventListener('click',"
+	"function(ev){if(!tok)return;ev.preventDefault();var l=ev.target;"
+	"fetch(l.getAttribute('href'),{headers:{Authorization:'Bearer '+"
+	"decodeURIComponent(tok)}}).then(function(r){return r.blob()})"
+	".then(function(b){var d=document.createElement('a');"
+	"d.href=URL.createObjectURL(b);d.download=l.getAttribute("
+	"'data-report');document.body.appendChild(d);d.click();d.remove();"
+	"}).catch(function(){});});}"
 	"})();";
 
 static void b64_sha256(const char *text, char *out, size_t len)
@@ -202,6 +211,16 @@ enum MHD_Result serve_http_reply(struct serve *s, struct MHD_Connection *c,
 				 const char *type, char *body, size_t len,
 				 long long retry_after)
 {
+	return serve_http_reply_csp(s, c, r, status, type, s->csp, body, len,
+				    retry_after);
+}
+
+enum MHD_Result serve_http_reply_csp(struct serve *s, struct MHD_Connection *c,
+				     struct req *r, unsigned status,
+				     const char *type, const char *csp,
+				     char *body, size_t len,
+				     long long retry_after)
+{
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 	char ra[32];
@@ -214,7 +233,7 @@ enum MHD_Result serve_http_reply(struct serve *s, struct MHD_Connection *c,
 	}
 	MHD_add_response_header(resp, "Content-Type", type);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(resp, "Content-Security-Policy", s->csp);
+	MHD_add_response_header(resp, "Content-Security-Policy", csp);
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");

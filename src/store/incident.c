@@ -62,7 +62,8 @@ static const char select_incident[] =
 	" extract(epoch FROM i.last_update_at)::bigint,"
 	" extract(epoch FROM i.created_at)::bigint,"
 	" extract(epoch FROM i.updated_at)::bigint,"
-	" (SELECT count(*) FROM certificate c WHERE c.incident_id = i.id)"
+	" (SELECT count(*) FROM certificate c WHERE c.incident_id = i.id),"
+	" extract(epoch FROM i.closed_at)::bigint, i.closed_reason"
 	" FROM incident i ";
 
 static struct incident *from_row(PGresult *res, int row)
@@ -83,6 +84,9 @@ static struct incident *from_row(PGresult *res, int row)
 	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++)
 		*times[i] = db_get_time(res, row, 4 + (int)i);
 	inc->certificates = db_get_llong(res, row, 13);
+	inc->closed_at = db_get_time(res, row, 14);
+	if (!PQgetisnull(res, row, 15))
+		inc->closed_reason = xstrdup(PQgetvalue(res, row, 15));
 	return inc;
 }
 
@@ -94,6 +98,7 @@ void incident_free(struct incident *inc)
 	free(inc->slug);
 	free(inc->title);
 	free(inc->reason);
+	free(inc->closed_reason);
 	free(inc);
 }
 
@@ -401,6 +406,71 @@ rollback:
 out:
 	for (int f = 0; f < INCIDENT_NFIELDS; f++)
 		free(old[f]);
+	free(text);
+	json_decref(detail);
+	incident_free(inc);
+	return rc;
+}
+
+/*
+ * Sets or clears closed_at (certrecall_now(): the rehearsal clock when
+ * set) and closed_reason under a row lock, with an "incident.close" or
+ * "incident.reopen" event.  Closing a closed incident, or reopening an
+ * open one, changes nothing and says so.
+ */
+int incident_set_closed(struct db *db, const char *slug, bool closed,
+			const char *reason)
+{
+	const char *params[2] = { slug, reason };
+	char when[UTCTIME_BUFSZ] = "";
+	struct incident *inc = NULL;
+	json_t *detail = NULL;
+	char *text = NULL;
+	PGresult *res;
+	int rc = -1;
+
+	if (db_begin(db) < 0)
+		goto out;
+	inc = find(db, slug, true);
+	if (inc == NULL)
+		goto rollback;
+	if ((inc->closed_at != DEADLINE_UNSET) == closed) {
+		log_warn("incident %s is already %s", slug,
+			 closed ? "closed" : "open");
+		db_rollback(db);
+		rc = 0;
+		goto out;
+	}
+	res = db_query(
+		db,
+		closed ? "UPDATE incident SET closed_at = "
+			 "certrecall_now(), closed_reason = $2,"
+			 " updated_at = now() WHERE slug = $1"
+			 " RETURNING extract(epoch FROM closed_at)::bigint"
+		       : "UPDATE incident SET closed_at = NULL,"
+			 " closed_reason = NULL, updated_at = now()"
+			 " WHERE slug = $1 RETURNING ''",
+		closed ? 2 : 1, params);
+	if (res == NULL)
+		goto rollback;
+	if (closed && utctime_format_rfc3339(db_get_time(res, 0, 0), when,
+					     sizeof(when)) < 0)
+		when[0] = '\0';
+	detail = closed ? json_pack("{s:s,s:o}", "closed_at", when, "reason",
+				    json_text_or_null(reason))
+			: json_object();
+	PQclear(res);
+	text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
+	if (db_event_add(db, inc->id,
+			 closed ? "incident.close" : "incident.reopen",
+			 text) < 0 ||
+	    db_commit(db) < 0)
+		goto rollback;
+	rc = 0;
+	goto out;
+rollback:
+	db_rollback(db);
+out:
 	free(text);
 	json_decref(detail);
 	incident_free(inc);

@@ -14,14 +14,14 @@
 #include "certrecall/base/xalloc.h"
 
 /* Whether this thread's connection has the ARI statement (serve keeps
- * one connection per worker thread). */
+ * one connection per thread that asks: lookup threads, HTTP threads). */
 static __thread bool ari_prepared;
 
 static const char ari_sql[] =
 	"SELECT i.reason, extract(epoch FROM i.aware_at)::bigint,"
 	" extract(epoch FROM i.cpr_received_at)::bigint,"
 	" c.revocation_state, extract(epoch FROM c.issued_at)::bigint,"
-	" extract(epoch FROM c.not_after)::bigint "
+	" extract(epoch FROM c.not_after)::bigint, i.closed_at IS NOT NULL "
 	"FROM certificate c JOIN incident i ON i.id = c.incident_id "
 	"WHERE c.aki = $1::bytea AND c.serial = $2::bytea";
 
@@ -42,43 +42,37 @@ bool serve_store_reconnect(struct db *db)
 	return ok;
 }
 
-int serve_store_ari(struct db *db, const unsigned char *aki, size_t aki_len,
-		    const struct serial *serial,
-		    struct serve_store_ari_row **rows, size_t *count)
+/* Prepares the ARI statement on this thread's connection once. */
+static bool ari_prepare(struct db *db)
 {
-	const char *params[2];
-	int lens[2], formats[2] = { 1, 1 };
 	PGresult *res;
+
+	if (ari_prepared)
+		return true;
+	res = PQprepare(db_get0_conn(db), "ari", ari_sql, 2, NULL);
+	ari_prepared = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ari_prepared)
+		log_error("serve: preparing the ARI query: %s",
+			  PQresultErrorMessage(res));
+	PQclear(res);
+	return ari_prepared;
+}
+
+/* The rows of one ARI result into q; 0, or -1 (logged) on an error. */
+static int ari_rows(PGresult *res, struct serve_store_ari_query *q)
+{
 	int n;
 
-	*rows = NULL;
-	*count = 0;
-	if (!ari_prepared) {
-		res = PQprepare(db_get0_conn(db), "ari", ari_sql, 2, NULL);
-		ari_prepared = PQresultStatus(res) == PGRES_COMMAND_OK;
-		if (!ari_prepared)
-			log_error("serve: preparing the ARI query: %s",
-				  PQresultErrorMessage(res));
-		PQclear(res);
-	}
-	params[0] = (const char *)aki;
-	lens[0] = (int)aki_len;
-	lens[1] = (int)serial->len;
-	params[1] = (const char *)serial->b;
-	res = ari_prepared ? PQexecPrepared(db_get0_conn(db), "ari", 2, params,
-					    lens, formats, 0)
-			   : NULL;
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		if (res != NULL)
 			log_error("serve: ARI query: %s",
 				  PQresultErrorMessage(res));
-		PQclear(res);
 		return -1;
 	}
 	n = PQntuples(res);
-	*rows = n > 0 ? xcalloc((size_t)n, sizeof(**rows)) : NULL;
+	q->rows = n > 0 ? xcalloc((size_t)n, sizeof(*q->rows)) : NULL;
 	for (int i = 0; i < n; i++) {
-		struct serve_store_ari_row *r = &(*rows)[i];
+		struct serve_store_ari_row *r = &q->rows[i];
 
 		r->reason = xstrdup(PQgetvalue(res, i, 0));
 		r->aware_at = db_get_time(res, i, 1);
@@ -86,10 +80,85 @@ int serve_store_ari(struct db *db, const unsigned char *aki, size_t aki_len,
 		r->state = xstrdup(PQgetvalue(res, i, 3));
 		r->issued_at = db_get_time(res, i, 4);
 		r->not_after = db_get_time(res, i, 5);
+		r->closed = PQgetvalue(res, i, 6)[0] == 't';
 	}
-	*count = (size_t)n;
-	PQclear(res);
+	q->n = (size_t)n;
 	return 0;
+}
+
+int serve_store_ari_many(struct db *db, struct serve_store_ari_query *const *q,
+			 size_t n)
+{
+	PGconn *conn = db_get0_conn(db);
+	int formats[2] = { 1, 1 }, rc = -1;
+	PGresult *res;
+	size_t sent = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		q[i]->rows = NULL;
+		q[i]->n = 0;
+		q[i]->rc = -1;
+	}
+	if (!ari_prepare(db))
+		return -1;
+	if (PQenterPipelineMode(conn) != 1)
+		return log_error("serve: pipeline mode: %s",
+				 PQerrorMessage(conn));
+	for (; sent < n; sent++) {
+		const char *params[2] = { (const char *)q[sent]->aki,
+					  (const char *)q[sent]->serial->b };
+		int lens[2] = { (int)q[sent]->aki_len,
+				(int)q[sent]->serial->len };
+
+		if (PQsendQueryPrepared(conn, "ari", 2, params, lens, formats,
+					0) != 1)
+			break;
+	}
+	if (PQpipelineSync(conn) != 1) {
+		log_error("serve: ARI pipeline: %s", PQerrorMessage(conn));
+		goto out;
+	}
+	/* Each query's result, then the NULL that ends it; then the sync. */
+	for (size_t i = 0; i < sent; i++) {
+		res = PQgetResult(conn);
+		if (res == NULL)
+			break;
+		q[i]->rc = ari_rows(res, q[i]);
+		PQclear(res);
+		while ((res = PQgetResult(conn)) != NULL)
+			PQclear(res);
+	}
+	res = PQgetResult(conn);
+	rc = PQresultStatus(res) == PGRES_PIPELINE_SYNC && sent == n ? 0 : -1;
+	PQclear(res);
+out:
+	if (PQexitPipelineMode(conn) != 1) {
+		log_error("serve: leaving pipeline mode: %s",
+			  PQerrorMessage(conn));
+		rc = -1;
+	}
+	return rc;
+}
+
+int serve_store_ari(struct db *db, const unsigned char *aki, size_t aki_len,
+		    const struct serial *serial,
+		    struct serve_store_ari_row **rows, size_t *count)
+{
+	struct serve_store_ari_query q = { aki, aki_len, serial, NULL, 0, -1 };
+	const char *params[2] = { (const char *)aki, (const char *)serial->b };
+	int lens[2] = { (int)aki_len, (int)serial->len }, formats[2] = { 1, 1 };
+	PGresult *res = NULL;
+
+	*rows = NULL;
+	*count = 0;
+	if (ari_prepare(db))
+		res = PQexecPrepared(db_get0_conn(db), "ari", 2, params, lens,
+				     formats, 0);
+	q.rc = ari_rows(res, &q);
+	PQclear(res);
+	*rows = q.rows;
+	*count = q.n;
+	return q.rc;
 }
 
 void serve_store_ari_rows_free(struct serve_store_ari_row *v, size_t n)

@@ -148,6 +148,38 @@ contains "export-ari: counts on stderr" "export-ari caa-2020: 2 answers" "$(cat 
 ok "export-ari -o FILE" certrecall -q export-ari caa-2020 -o "$T_TMP/ari.jsonl"
 expect "export-ari -o: two lines" 2 "$(wc -l <"$T_TMP/ari.jsonl")"
 
+# 026: a closed incident no longer drives ARI: its certificates are not
+# known (404 here; serve.ari_default = lifetime would answer the
+# lifetime window), export-ari is empty, and status says so.
+ok "incident close" certrecall -q incident close caa-2020 --reason "all revoked, report filed"
+expect "ARI: a certificate of a closed incident is not known (404)" 404 \
+	"$(curl -s -o /dev/null -w '%{http_code}' "$B1/renewal-info/$RFC_ID")"
+expect "export-ari: a closed incident has no answers" 0 \
+	"$(certrecall -q export-ari caa-2020 | wc -l)"
+expect "incident show: closed_at from the one clock, and why" \
+	"2020-03-01T00:00:00Z all revoked, report filed" \
+	"$(certrecall incident show caa-2020 --json | jq -r '.closed_at + " " + .closed_reason')"
+contains "incident list: closed" "[closed 2020-03-01T00:00:00Z: all revoked, report filed]" \
+	"$(certrecall incident list | grep '^caa-2020 ')"
+contains "status: closed at ... (reason)" "closed at 2020-03-01T00:00:00Z (all revoked, report filed)" \
+	"$(certrecall status caa-2020 2>&1)"
+contains "status page: closed at ... (reason)" "Closed at 2020-03-01T00:00:00Z (all revoked, report filed)" \
+	"$(curl -s -H "Authorization: Bearer $TOKEN" "$B1/status/caa-2020")"
+P4=18033
+start_serve $P4 "$T_TMP/access4" --set serve.ari_default=lifetime
+S4=${PIDS[-1]}
+life=$(curl -s "http://127.0.0.1:$P4/renewal-info/$RFC_ID")
+expect "ARI (ari_default = lifetime): a closed incident's certificate gets the lifetime window" \
+	"true null false" "$(jq -r '(.suggestedWindow != null|tostring) + " " + (.explanationURL|tostring) + " " + (.suggestedWindow.end == "2020-03-04T03:08:00Z"|tostring)' <<<"$life" 2>/dev/null || echo "$life")"
+kill -TERM "$S4"
+wait "$S4"
+PIDS=("${PIDS[@]/$S4/}")
+ok "incident reopen" certrecall -q incident reopen caa-2020
+expect "ARI: reopened, the window is back" "2020-03-04T03:08:00Z" \
+	"$(curl -s "$B1/renewal-info/$RFC_ID" | jq -r .suggestedWindow.end)"
+expect "incident show: reopened, closed_at is null" null \
+	"$(certrecall incident show caa-2020 --json | jq -r .closed_at)"
+
 # The ACME-style client: it schedules its next poll by Retry-After, which
 # shortens as the window's end nears.
 out=$(python3 "$ROOT/tests/serve/ari_client.py" "$B1/renewal-info/$RFC_ID" 2020-03-01T00:00:00Z 1)
@@ -235,6 +267,35 @@ expect "status API: the MUST-by and the count" "2020-03-05T03:08:00Z 2" \
 	"$(jq -r '.must_by + " " + (.certificates.total|tostring)' <<<"$api")"
 contains "status page: the countdown" 'data-due="2020-03-05T03:08:00Z"' \
 	"$(curl -s -H "Authorization: Bearer $TOKEN" "$B1/status/caa-2020")"
+# The latest report in each format, made on request (same token rule).
+page=$(curl -s -H "Authorization: Bearer $TOKEN" "$B1/status/caa-2020")
+contains "status page: links to the report formats" 'href="/api/incidents/caa-2020/report.html"' "$page"
+expect "status API: the report URLs" "/api/incidents/caa-2020/report.json" \
+	"$(jq -r .reports.json <<<"$api")"
+expect "report: without a token 401" 401 \
+	"$(curl -s -o /dev/null -w '%{http_code}' "$B1/api/incidents/caa-2020/report.html")"
+expect "report: a wrong token 401" 401 \
+	"$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${TOKEN}x" "$B1/api/incidents/caa-2020/report.json")"
+for f in md html json csv; do
+	curl -s -D "$T_TMP/rh.$f" -o "$T_TMP/report.$f" -H "Authorization: Bearer $TOKEN" \
+		"$B1/api/incidents/caa-2020/report.$f"
+done
+expect "report.html: 200 text/html" "200 text/html; charset=utf-8" \
+	"$(tr -d '\r' <"$T_TMP/rh.html" | awk 'NR==1{c=$2} tolower($1)=="content-type:"{sub(/^[^:]*: /,"");t=$0} END{print c" "t}')"
+contains "report.html: the incident's name" "CAA recheck bug" "$(cat "$T_TMP/report.html")"
+contains "report.html: its own CSP, no script" "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'" "$(cat "$T_TMP/rh.html")"
+contains "report.html: nosniff" "X-Content-Type-Options: nosniff" "$(cat "$T_TMP/rh.html")"
+expect "report.json: 200 and it parses, the incident's slug" "caa-2020" \
+	"$(jq -r '.incident.slug // .slug' "$T_TMP/report.json")"
+contains "report.json: application/json" "Content-Type: application/json" "$(cat "$T_TMP/rh.json")"
+contains "report.md: text/markdown" "Content-Type: text/markdown" "$(cat "$T_TMP/rh.md")"
+contains "report.md: the incident's name" "CAA recheck bug" "$(cat "$T_TMP/report.md")"
+contains "report.csv: text/csv" "Content-Type: text/csv" "$(cat "$T_TMP/rh.csv")"
+expect "report.csv: one row per certificate and a header" 3 "$(wc -l <"$T_TMP/report.csv")"
+expect "report: an unknown format 404" 404 \
+	"$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$B1/api/incidents/caa-2020/report.exe")"
+expect "report: disabled without tokens_file (404)" 404 \
+	"$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$B2/api/incidents/caa-2020/report.md")"
 expect "status: disabled without tokens_file (404)" 404 \
 	"$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$B2/status/caa-2020")"
 expect "no directory listing or file: 404" 404 \

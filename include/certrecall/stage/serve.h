@@ -3,9 +3,11 @@
  * subscriber self-check page and the staff status page over HTTP, on GNU
  * libmicrohttpd (its epoll thread pool, connection limits and timeouts).
  *
- * Stateless: every answer is read from PostgreSQL (one connection per
- * worker thread), so several instances can serve one database.  The only
- * state kept in memory is the self-check rate limit per client address.
+ * Stateless: every answer is read from PostgreSQL after it was asked
+ * (ARI through the lookup threads of serve_batch.h, the other pages on
+ * the HTTP thread's own connection), so several instances can serve one
+ * database.  The only state kept in memory is the self-check rate limit
+ * per client address.
  */
 #ifndef CERTRECALL_SERVE_H
 #define CERTRECALL_SERVE_H

@@ -1,6 +1,7 @@
 /*
  * serve_http - the parts of `certrecall serve` that every page shares
- * (serve.c: dispatch, ARI, staff pages; serve_check.c: the self-check).
+ * (serve.c: dispatch, ARI, staff pages; serve_check.c: the self-check;
+ * serve_report.c: the staff report endpoints).
  * Internal to the serve stage: the public API is serve.h.
  */
 #ifndef CERTRECALL_SERVE_HTTP_H
@@ -17,6 +18,8 @@
 
 struct config;
 struct db;
+struct serve_batch;
+struct serve_batch_job;
 
 #define RATE_SLOTS 4096
 #define TOKENS_MAX 256
@@ -40,13 +43,15 @@ struct serve {
 	struct token tokens[TOKENS_MAX];
 	size_t ntokens;
 	bool staff; /* tokens_file set: staff pages on */
-	FILE *log;
+	FILE *log;  /* written with write(2) on its descriptor */
 	bool log_owned;
-	pthread_mutex_t lock; /* buckets and the connection list */
+	unsigned long log_errors; /* lines that could not be written */
+	pthread_mutex_t lock;	  /* buckets and the connection list */
 	struct bucket *buckets;
 	struct db **dbs; /* every worker's connection, closed at stop */
 	size_t ndbs, dbcap;
 	char csp[512];
+	struct serve_batch *batch; /* ARI lookups in batches (serve_batch.h) */
 };
 
 /* Per request. */
@@ -59,6 +64,7 @@ struct req {
 	double started;
 	char path[256];
 	char method[8];
+	struct serve_batch_job *job; /* an ARI lookup queued or answered */
 };
 
 /* Monotonic seconds (request timing, rate refills). */
@@ -90,6 +96,12 @@ enum MHD_Result serve_http_reply(struct serve *s, struct MHD_Connection *c,
 				 struct req *r, unsigned status,
 				 const char *type, char *body, size_t len,
 				 long long retry_after);
+/* The same with a Content-Security-Policy of its own (csp borrowed). */
+enum MHD_Result serve_http_reply_csp(struct serve *s, struct MHD_Connection *c,
+				     struct req *r, unsigned status,
+				     const char *type, const char *csp,
+				     char *body, size_t len,
+				     long long retry_after);
 /* Whether the client asked for JSON rather than a page. */
 bool serve_http_wants_json(struct MHD_Connection *c);
 /* A problem answer without internals: RFC 9457 JSON or a small page. */

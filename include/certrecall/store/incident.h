@@ -32,6 +32,9 @@ struct incident {
 	time_t created_at;
 	time_t updated_at;
 	long long certificates;
+	/* closed by `incident close` (026): no longer drives ARI */
+	time_t closed_at;
+	char *closed_reason; /* NULL when none was given */
 	/* CCADB IRG comments, oldest first (loaded by incident_find only) */
 	struct deadline_comment *comments;
 	size_t ncomments;
@@ -95,6 +98,15 @@ void incident_free(struct incident *inc);
 /* All incidents, newest aware_at first; *count set.  NULL on error. */
 struct incident **incident_list(struct db *db, size_t *count);
 void incident_list_free(struct incident **list, size_t count);
+
+/*
+ * Closes (closed true; reason may be NULL) or reopens incident slug
+ * (026): closed_at is certrecall_now().  Records an "incident.close" or
+ * "incident.reopen" event.  Already in that state: a warning, 0.  0 or
+ * -1 (logged).
+ */
+CR_MUST_CHECK int incident_set_closed(struct db *db, const char *slug,
+				      bool closed, const char *reason);
 
 /* Fills a deadline_incident from the row (comments borrowed from inc). */
 void incident_to_deadline(const struct incident *inc,

@@ -30,6 +30,7 @@ struct serve_store_ari_row {
 	time_t aware_at, cpr_received_at;
 	char *state; /* revocation_state */
 	time_t issued_at, not_after;
+	bool closed; /* its incident was closed (026): no window of its own */
 };
 
 /*
@@ -42,6 +43,27 @@ CR_MUST_CHECK int serve_store_ari(struct db *db, const unsigned char *aki,
 				  size_t aki_len, const struct serial *serial,
 				  struct serve_store_ari_row **rows, size_t *n);
 void serve_store_ari_rows_free(struct serve_store_ari_row *v, size_t n);
+
+/* One lookup of a batch: the certID's parts (borrowed) in; rc (0, or -1
+ * on an error), rows and n out. */
+struct serve_store_ari_query {
+	const unsigned char *aki;
+	size_t aki_len;
+	const struct serial *serial;
+	struct serve_store_ari_row *rows; /* free with ..._rows_free */
+	size_t n;
+	int rc;
+};
+
+/*
+ * n lookups in one round trip (libpq pipeline mode: one write, one
+ * implicit transaction, one read), each answered as serve_store_ari
+ * would.  0 when every query was answered (each may still carry its own
+ * rc), -1 when the connection failed (logged): the caller resets it.
+ */
+CR_MUST_CHECK int serve_store_ari_many(struct db *db,
+				       struct serve_store_ari_query *const *q,
+				       size_t n);
 
 /* One incident that lists a certificate, for the self-check. */
 struct serve_store_hit {
