@@ -359,6 +359,10 @@ static int incident_cmd_show(struct cli *cli, const char *slug,
 	inc = incident_find(cli->db, slug);
 	if (inc == NULL)
 		return EX_DATAERR;
+	if (incident_count(cli->db, inc) < 0) {
+		incident_free(inc);
+		return EX_SOFTWARE;
+	}
 	if (json != JSONOUT_NONE) {
 		json_t *doc = jsonout_new("incident-show");
 

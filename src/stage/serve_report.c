@@ -135,7 +135,8 @@ enum MHD_Result serve_report_handle(struct serve *s, struct MHD_Connection *c,
 					  "Not Found", "no such incident", 0,
 					  true);
 	if (formats[k].format == REPORT_CSV &&
-	    inc->certificates > SERVE_REPORT_CSV_MAX) {
+	    (incident_count(db, inc) < 0 ||
+	     inc->certificates > SERVE_REPORT_CSV_MAX)) {
 		incident_free(inc);
 		return serve_http_problem(
 			s, c, r, MHD_HTTP_CONTENT_TOO_LARGE, "Too Large",

@@ -31,7 +31,7 @@ struct incident {
 	time_t last_update_at;
 	time_t created_at;
 	time_t updated_at;
-	long long certificates;
+	long long certificates; /* -1 until incident_count() (or the list) */
 	/* closed by `incident close` (026): no longer drives ARI */
 	time_t closed_at;
 	char *closed_reason; /* NULL when none was given */
@@ -94,6 +94,8 @@ CR_MUST_CHECK int incident_update(struct db *db, const char *slug,
 /* Loads one incident; NULL (logged "no incident ...") if absent. */
 CR_MUST_CHECK struct incident *incident_find(struct db *db, const char *slug);
 void incident_free(struct incident *inc);
+/* Fills inc->certificates (incident_find leaves it -1).  0 or -1. */
+CR_MUST_CHECK int incident_count(struct db *db, struct incident *inc);
 
 /* All incidents, newest aware_at first; *count set.  NULL on error. */
 struct incident **incident_list(struct db *db, size_t *count);
