@@ -68,8 +68,9 @@ static int load_files(struct import *im, char *const *files, size_t nfiles)
 {
 	int rc = 0;
 
-	im->copy = db_copy_begin(im->db, "COPY import_stage (" IMPORTER_STAGE_COLUMNS
-					 ") FROM STDIN");
+	im->copy = db_copy_begin(im->db,
+				 "COPY import_stage (" IMPORTER_STAGE_COLUMNS
+				 ") FROM STDIN");
 	if (im->copy == NULL)
 		return -1;
 	for (size_t i = 0; i < nfiles && rc == 0; i++) {
@@ -132,7 +133,7 @@ int importer_run(struct db *db, long long incident_id,
 	total = input_bytes(files, nfiles);
 	if (db_begin(db) < 0)
 		goto out;
-	if (importer_create_stage(db, opt->replacements) < 0 ||
+	if (importer_create_stage(db) < 0 ||
 	    db_exec(db, "SET LOCAL work_mem = '256MB'") < 0 ||
 	    importer_load_issuers(&im) < 0)
 		goto rollback;

@@ -300,10 +300,10 @@ static int stage_x509(struct import *im, const char *path,
 	if (ci.nskipped > 0) {
 		im->st->skipped_names += (long long)ci.nskipped;
 		log_warn("%s:%llu: %zu subjectAltName entr%s not a "
-				 "usable name (%s); loaded without %s",
-				 path, lineno, ci.nskipped,
-				 ci.nskipped == 1 ? "y is" : "ies are",
-				 ci.skipped, ci.nskipped == 1 ? "it" : "them");
+			 "usable name (%s); loaded without %s",
+			 path, lineno, ci.nskipped,
+			 ci.nskipped == 1 ? "y is" : "ies are", ci.skipped,
+			 ci.nskipped == 1 ? "it" : "them");
 	}
 	if (ci.nnames == 0)
 		im->st->no_name++;
@@ -475,7 +475,7 @@ int importer_read_file(struct import *im, const char *path)
 	im->path = path;
 	if (format == IMPORTER_AUTO && looks_like_der(&rd)) {
 		format = IMPORTER_DER;
-			log_info("%s: format der", path);
+		log_info("%s: format der", path);
 	}
 	if (format == IMPORTER_DER) {
 		rc = import_der(im, &rd);
@@ -523,10 +523,9 @@ int importer_read_file(struct import *im, const char *path)
 				  err);
 			goto out;
 		}
-			log_info("%s: format %s", path,
-				 format == IMPORTER_PEM
-					 ? "pem"
-					 : record_format_name(format));
+		log_info("%s: format %s", path,
+			 format == IMPORTER_PEM ? "pem"
+						: record_format_name(format));
 	}
 	if (format == IMPORTER_PEM)
 		rc = import_pem(im, &rd, line, len);
@@ -588,8 +587,8 @@ int importer_read_accounts(struct import *im, const char *path)
 		    import_check_is_header(import_check_trim(fields[0]),
 					   import_check_trim(fields[1]))) {
 			import_check_locale_find(&lc, fields, n);
-					log_info("%s:%llu: header line skipped", path,
-					 rd.lineno);
+			log_info("%s:%llu: header line skipped", path,
+				 rd.lineno);
 			free(copyline);
 			first = false;
 			continue;

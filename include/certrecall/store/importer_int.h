@@ -53,9 +53,8 @@ struct import {
 /* The incident's issuers, which rows are named after.  Returns 0 or -1. */
 CR_MUST_CHECK int importer_load_issuers(struct import *im);
 
-/* Creates the temporary staging tables (dropped at commit); the rows of
- * a certificate list draw their ids as they are staged, in input order. */
-CR_MUST_CHECK int importer_create_stage(struct db *db, bool replacements);
+/* Creates the temporary staging tables (dropped at commit). */
+CR_MUST_CHECK int importer_create_stage(struct db *db);
 
 /* The first column of the first row of a query as a number (0 when there
  * is none), or -1 on error (logged). */
