@@ -9,6 +9,8 @@
 #
 #   bench/import.sh            N = 3,048,289 (the March 2020 list)
 #   N=100000 bench/import.sh   a quicker run
+#   BIN=path bench/import.sh   time another build of certrecall (old
+#                              against new, alternating, on a busy day)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/bench/lib.sh"
@@ -23,6 +25,7 @@ chmod 755 "$root/var" "$dir"
 bench_list "$N" "$SEED"
 echo "list: $(du -h "$list" | cut -f1), $(wc -l <"$list") lines" >&2
 bench_incident bench
+bin=${BIN:-$bin}
 # The peer's table: certificate's twin (columns, defaults, CHECKs, keys).
 psql -XAtq "$CERTRECALL_DATABASE" -c "CREATE TABLE peer_certificate
 	(LIKE certificate INCLUDING ALL)"
