@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "certrecall/base/log.h"
 #include "certrecall/base/progress.h"
@@ -34,28 +33,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Resets what a pass counts, for a second pass over the same input. */
-static int restart(struct import *im)
-{
-	struct importer_stats keep = *im->st;
-
-	memset(im->st, 0, sizeof(*im->st));
-	im->st->contacts = keep.contacts;
-	distinct_free(im->names);
-	distinct_free(im->accounts);
-	im->names = distinct_new();
-	im->accounts = distinct_new();
-	im->bytes_done = 0;
-	im->quiet_rejects = true;
-	im->need_stage = false;
-	if (im->rejects != NULL &&
-	    (fflush(im->rejects) != 0 || ftruncate(fileno(im->rejects), 0) ||
-	     fseek(im->rejects, 0, SEEK_SET) != 0))
-		return log_error("%s: cannot rewrite: %s",
-				 im->opt->rejects_path, strerror(errno));
-	return 0;
 }
 
 /*
@@ -84,18 +61,16 @@ static int no_certificates(struct import *im, char *const *files, size_t nfiles)
 }
 
 /*
- * One pass over every file into the open COPY.  Returns 0; 1 when the
- * direct pass must give way to the staging table (a serial already in
- * the table or twice in the input, or e-mail columns); -1 on an error
- * that ends the import (logged).
+ * Every file into the staging table, in one COPY.  Returns 0, or -1 on an
+ * error that ends the import (logged).
  */
-static int run_pass(struct import *im, char *const *files, size_t nfiles,
-		    const char *copy_sql)
+static int load_files(struct import *im, char *const *files, size_t nfiles)
 {
-	char sqlstate[6];
 	int rc = 0;
 
-	im->copy = db_copy_begin(im->db, copy_sql);
+	im->copy = db_copy_begin(im->db,
+				 "COPY import_stage (" IMPORTER_STAGE_COLUMNS
+				 ") FROM STDIN");
 	if (im->copy == NULL)
 		return -1;
 	for (size_t i = 0; i < nfiles && rc == 0; i++) {
@@ -103,91 +78,26 @@ static int run_pass(struct import *im, char *const *files, size_t nfiles,
 		if (importer_read_file(im, files[i]) < 0)
 			rc = -1;
 	}
-	if (rc < 0 && !im->need_stage) {
-		/* A bad line ends the import, unless the server refused
-		 * first: then the refusal decides. */
-		if (db_copy_end(im->copy, "import aborted", sqlstate) < 0 &&
-		    strcmp(sqlstate, "23505") == 0 && im->direct)
-			rc = 1;
-	} else if (im->need_stage) {
-		db_copy_abort(im->copy, "import needs the staging table");
-		rc = 1;
-	} else if (db_copy_end(im->copy, NULL, sqlstate) < 0) {
-		rc = im->direct && strcmp(sqlstate, "23505") == 0 ? 1 : -1;
-	}
+	/* A bad line ends the COPY with the reason already logged. */
+	if (db_copy_end(im->copy, rc < 0 ? "import aborted" : NULL, NULL) < 0)
+		rc = -1;
 	im->copy = NULL;
 	return rc;
 }
 
-/* Whether every file is a regular file (read twice if need be); *total
- * gets the bytes of those that are, for progress. */
-static bool regular_files(char *const *files, size_t nfiles,
-			  unsigned long long *total)
+/* The bytes of the files that are regular files, for progress. */
+static unsigned long long input_bytes(char *const *files, size_t nfiles)
 {
-	bool regular = true;
+	unsigned long long total = 0;
 
 	for (size_t i = 0; i < nfiles; i++) {
 		struct stat sb;
 
-		if (strcmp(files[i], "-") == 0 || stat(files[i], &sb) < 0 ||
-		    !S_ISREG(sb.st_mode))
-			regular = false;
-		else
-			*total += (unsigned long long)sb.st_size;
+		if (strcmp(files[i], "-") != 0 && stat(files[i], &sb) == 0 &&
+		    S_ISREG(sb.st_mode))
+			total += (unsigned long long)sb.st_size;
 	}
-	return regular;
-}
-
-/* A row of unknown issuer is already present when its serial is there
- * under a known issuer; the unique key cannot see that, the staging
- * table's move does: such an incident goes through the staging table. */
-static int find_known_issuers(struct import *im)
-{
-	long long r =
-		importer_query_count(im->db,
-				     "SELECT count(*) FROM (SELECT 1 FROM"
-				     " certificate WHERE incident_id = $1"
-				     " AND issuer_name IS NOT NULL LIMIT 1) x",
-				     1, (const char *[]){ im->incident });
-
-	if (r < 0)
-		return -1;
-	im->known_issuers = r > 0;
-	if (im->known_issuers)
-		im->direct = false;
-	return 0;
-}
-
-/*
- * The direct pass, straight into certificate under a savepoint.  When the
- * server refuses it (or the list carries e-mail addresses), back to the
- * savepoint: the caller goes on through the staging table (im->direct is
- * then false).  Returns 0, or -1 on an error that ends the import.
- */
-static int direct_pass(struct import *im, char *const *files, size_t nfiles)
-{
-	int r;
-
-	if (db_exec(im->db, "SAVEPOINT direct") < 0)
-		return -1;
-	r = run_pass(im, files, nfiles,
-		     "COPY certificate (" IMPORTER_DIRECT_COLUMNS
-		     ") FROM STDIN");
-	if (r < 0)
-		return -1;
-	if (r == 0) {
-		im->st->new_certs = im->st->records;
-		return 0;
-	}
-	log_info("%s: merging through a staging table",
-		 im->need_stage ? "the list carries e-mail addresses"
-				: "some certificates are already "
-				  "known or repeated");
-	if (db_exec(im->db, "ROLLBACK TO SAVEPOINT direct") < 0 ||
-	    restart(im) < 0)
-		return -1;
-	im->direct = false;
-	return 0;
+	return total;
 }
 
 int importer_run(struct db *db, long long incident_id,
@@ -216,35 +126,25 @@ int importer_run(struct db *db, long long incident_id,
 		}
 	}
 	/*
-	 * Straight into the table when that can work: files that can be
-	 * read twice, and no replacements.  A serial that is already there
-	 * (or twice in the input) makes the server refuse the COPY; then
-	 * the import starts again through the staging table, which sorts
-	 * that out.  A re-import learns this at its first row.
+	 * One pass: every row is checked here and sent with COPY into a
+	 * staging table without keys; one set-based statement then moves the
+	 * new rows into the table in key order (importer_merge.c).
 	 */
-	im.direct = regular_files(files, nfiles, &total) && !opt->replacements;
+	total = input_bytes(files, nfiles);
 	if (db_begin(db) < 0)
 		goto out;
 	if (importer_create_stage(db) < 0 ||
 	    db_exec(db, "SET LOCAL work_mem = '256MB'") < 0 ||
 	    importer_load_issuers(&im) < 0)
 		goto rollback;
-	if (!opt->replacements && find_known_issuers(&im) < 0)
-		goto rollback;
 	if (opt->accounts_path != NULL &&
 	    importer_read_accounts(&im, opt->accounts_path) < 0)
 		goto rollback;
 	if (opt->progress && nfiles > 0)
 		im.progress = progress_new_bytes("import", total);
-	if (im.direct && direct_pass(&im, files, nfiles) < 0)
+	if (load_files(&im, files, nfiles) < 0 ||
+	    importer_merge(&im, files, nfiles, incident) < 0)
 		goto rollback;
-	if (!im.direct) {
-		if (run_pass(&im, files, nfiles,
-			     "COPY import_stage (" IMPORTER_STAGE_COLUMNS
-			     ") FROM STDIN") != 0 ||
-		    importer_merge(&im, files, nfiles, incident) < 0)
-			goto rollback;
-	}
 	if (im.progress != NULL) {
 		progress_set_items(im.progress, (uint64_t)st->lines, "lines");
 		progress_update(im.progress, total);

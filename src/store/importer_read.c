@@ -52,7 +52,7 @@ static int reject(struct import *im, const char *path,
 				  "tolerates bad lines)");
 		return -1;
 	}
-	if (im->st->rejects <= MAX_LOGGED_REJECTS && !im->quiet_rejects)
+	if (im->st->rejects <= MAX_LOGGED_REJECTS)
 		log_warn("%s:%llu: %s (rejected)", path, lineno, why);
 	if (im->rejects != NULL &&
 	    (fprintf(im->rejects, "# %s:%llu: %s\n", path, lineno, why) < 0 ||
@@ -89,9 +89,8 @@ static void resolve_issuer(const struct import *im, const struct record *r,
 }
 
 /*
- * One row: straight into certificate (direct), or into the staging table;
- * the column lists are IMPORTER_DIRECT_COLUMNS and IMPORTER_STAGE_COLUMNS.  Returns 0, or -1
- * once the server has refused the COPY.
+ * One row into the staging table (IMPORTER_STAGE_COLUMNS).  Returns 0, or
+ * -1 once the server has refused the COPY.
  */
 static int stage_row(struct import *im, unsigned long long lineno,
 		     const struct record *r, bool precert, bool is_ca)
@@ -100,17 +99,7 @@ static int stage_row(struct import *im, unsigned long long lineno,
 	const char *issuer, *issuer_id;
 
 	resolve_issuer(im, r, &issuer, &issuer_id);
-	if (im->direct) {
-		if (r->nemails > 0) {
-			/* Contacts need the staging table. */
-			im->need_stage = true;
-			return -1;
-		}
-		db_copy_text(c, im->incident);
-		db_copy_text(c, im->path);
-	} else {
-		db_copy_llong(c, im->src);
-	}
+	db_copy_llong(c, im->src);
 	db_copy_llong(c, (long long)lineno);
 	db_copy_bytea(c, r->serial.b, r->serial.len);
 	db_copy_text(c, r->account);
@@ -118,8 +107,12 @@ static int stage_row(struct import *im, unsigned long long lineno,
 	db_copy_time(c, r->not_after);
 	db_copy_time(c, r->caa_checked_at);
 	db_copy_array(c, r->names, r->nnames);
-	if (!im->direct)
+	if (r->nemails > 0) {
 		db_copy_array(c, r->emails, r->nemails);
+		im->has_emails = true;
+	} else {
+		db_copy_text(c, NULL); /* most lists: no e-mail column */
+	}
 	db_copy_text(c, issuer);
 	db_copy_text(c, issuer_id);
 	db_copy_text(c, r->subject);
@@ -273,7 +266,6 @@ static int stage_x509(struct import *im, const char *path,
 	json_t *extra;
 	json_t *urls[2];
 	char *extra_text;
-	bool loud = !im->quiet_rejects;
 	int rc, sign;
 
 	if (certinfo_from_x509(x, &ci, err, sizeof(err)) < 0)
@@ -301,20 +293,17 @@ static int stage_x509(struct import *im, const char *path,
 	if (sign <= 0) {
 		im->st->odd_serials++;
 		serial_format_openssl(&ci.serial, hex, sizeof(hex));
-		if (loud)
-			log_warn("%s:%llu: serial %s is %s (RFC 5280 4.1.2.2 "
-				 "wants a positive serial); loaded",
-				 path, lineno, hex,
-				 sign == 0 ? "zero" : "negative");
+		log_warn("%s:%llu: serial %s is %s (RFC 5280 4.1.2.2 "
+			 "wants a positive serial); loaded",
+			 path, lineno, hex, sign == 0 ? "zero" : "negative");
 	}
 	if (ci.nskipped > 0) {
 		im->st->skipped_names += (long long)ci.nskipped;
-		if (loud)
-			log_warn("%s:%llu: %zu subjectAltName entr%s not a "
-				 "usable name (%s); loaded without %s",
-				 path, lineno, ci.nskipped,
-				 ci.nskipped == 1 ? "y is" : "ies are",
-				 ci.skipped, ci.nskipped == 1 ? "it" : "them");
+		log_warn("%s:%llu: %zu subjectAltName entr%s not a "
+			 "usable name (%s); loaded without %s",
+			 path, lineno, ci.nskipped,
+			 ci.nskipped == 1 ? "y is" : "ies are", ci.skipped,
+			 ci.nskipped == 1 ? "it" : "them");
 	}
 	if (ci.nnames == 0)
 		im->st->no_name++;
@@ -486,8 +475,7 @@ int importer_read_file(struct import *im, const char *path)
 	im->path = path;
 	if (format == IMPORTER_AUTO && looks_like_der(&rd)) {
 		format = IMPORTER_DER;
-		if (!im->quiet_rejects)
-			log_info("%s: format der", path);
+		log_info("%s: format der", path);
 	}
 	if (format == IMPORTER_DER) {
 		rc = import_der(im, &rd);
@@ -535,11 +523,9 @@ int importer_read_file(struct import *im, const char *path)
 				  err);
 			goto out;
 		}
-		if (!im->quiet_rejects)
-			log_info("%s: format %s", path,
-				 format == IMPORTER_PEM
-					 ? "pem"
-					 : record_format_name(format));
+		log_info("%s: format %s", path,
+			 format == IMPORTER_PEM ? "pem"
+						: record_format_name(format));
 	}
 	if (format == IMPORTER_PEM)
 		rc = import_pem(im, &rd, line, len);
@@ -601,9 +587,8 @@ int importer_read_accounts(struct import *im, const char *path)
 		    import_check_is_header(import_check_trim(fields[0]),
 					   import_check_trim(fields[1]))) {
 			import_check_locale_find(&lc, fields, n);
-			if (!im->quiet_rejects)
-				log_info("%s:%llu: header line skipped", path,
-					 rd.lineno);
+			log_info("%s:%llu: header line skipped", path,
+				 rd.lineno);
 			free(copyline);
 			first = false;
 			continue;

@@ -45,6 +45,27 @@ expect "each import is in the audit trail" 2 \
 out=$(certrecall import a more.txt --no-progress 2>&1)
 contains "an overlapping file adds only the new certificates" "2000 new, 2000 already present" "$out"
 
+# Two imports of overlapping lists at once: both succeed, each
+# certificate is stored once and the new counts add up (imports of an
+# incident take turns; neither fails on the other's keys).
+certrecall -q incident create --slug e --title e --reason v1.6.7:5d-7 \
+	--aware-at 2020-02-29T03:08:00Z
+./gen 60000 11 >both.txt
+head -n 40000 both.txt >one.txt
+tail -n 40000 both.txt >two.txt
+certrecall import e one.txt --no-progress >one.out 2>&1 &
+p1=$!
+certrecall import e two.txt --no-progress >two.out 2>&1 &
+p2=$!
+wait $p1
+r1=$?
+wait $p2
+expect "two overlapping imports at once both succeed" "0 0" "$r1 $?"
+expect "each certificate is stored once" 60000 "$(count e)"
+n1=$(sed -n 's/.* \([0-9]*\) new, .*/\1/p' one.out)
+n2=$(sed -n 's/.* \([0-9]*\) new, .*/\1/p' two.out)
+expect "the new counts add up" 60000 "$((n1 + n2))"
+
 # One bad line: nothing is loaded and the line is named.
 subscribers=$(db_sql -c "SELECT count(*) FROM subscriber")
 sed '7777s/names: \[/names: /' list.txt >bad.txt

@@ -4,10 +4,12 @@
  *
  * Streaming: each file is read line by line (gzip detected by its magic
  * bytes and inflated on the fly), every line is validated in C, and good
- * rows are sent with COPY into a temporary staging table; one set-based
- * INSERT ... SELECT ... ON CONFLICT then moves them into the real tables,
- * all inside one transaction.  An error, a signal or a crash before the
- * final COMMIT leaves the database exactly as it was.
+ * rows are sent with COPY into a temporary staging table without keys;
+ * one set-based INSERT ... SELECT then moves the new ones into the real
+ * table in key order (an anti-join leaves out the rows already there;
+ * imports of one incident take turns), all inside one transaction.  An
+ * error, a signal or a crash before the final COMMIT leaves the database
+ * exactly as it was.
  */
 #ifndef CERTRECALL_IMPORTER_H
 #define CERTRECALL_IMPORTER_H

@@ -18,12 +18,8 @@ struct db_copy;
 struct distinct;
 struct progress;
 
-/* The columns of a direct COPY into certificate, and of the staging
- * table (importer_stage_row writes them in this order). */
-#define IMPORTER_DIRECT_COLUMNS                                                \
-	"incident_id, source, source_line, serial, account, issued_at,"        \
-	" not_after, caa_checked_at, names, issuer_name, issuer_id, subject,"  \
-	" sha256, is_precert, extra, is_ca"
+/* The columns of the staging table's COPY (importer_read.c's stage_row
+ * writes them in this order). */
 #define IMPORTER_STAGE_COLUMNS                                                 \
 	"src, line, serial, account, issued_at, not_after, caa_checked_at,"    \
 	" names, emails, issuer, issuer_id, subject, sha256, is_precert, "     \
@@ -40,21 +36,18 @@ struct import {
 	const struct importer_options *opt;
 	struct importer_stats *st;
 	struct db_copy *copy;
-	bool direct;	      /* rows go straight into certificate */
 	const char *incident; /* id as text */
 	FILE *rejects;
 	struct progress *progress;
 	struct distinct *names; /* distinct names of the input */
 	struct distinct *accounts;
-	bool quiet_rejects;	       /* second pass: already reported */
-	bool need_stage;	       /* direct pass met e-mail columns */
+	bool has_emails;	       /* a row carried e-mail addresses */
 	unsigned long long bytes_done; /* of finished files */
 	int src;		       /* index of the current file */
 	long long *file_records;       /* records read from each file */
 	const char *path;	       /* the current file */
 	struct import_issuer *issuers; /* the incident's, by id */
 	size_t nissuers;
-	bool known_issuers; /* the incident has rows of a known issuer */
 };
 
 /* The incident's issuers, which rows are named after.  Returns 0 or -1. */
