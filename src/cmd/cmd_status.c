@@ -316,6 +316,10 @@ static int emit_json(struct cli *cli, const struct incident *inc, time_t at,
 	report_free(r);
 	if (doc == NULL)
 		return -1;
+	json_object_set_new(json_object_get(doc, "incident"), "closed_at",
+			    jsonout_time(inc->closed_at));
+	json_object_set_new(json_object_get(doc, "incident"), "closed_reason",
+			    jsonout_str(inc->closed_reason));
 	/* A write error is reported by the dispatcher's final flush. */
 	return jsonout_write(doc, stdout, mode) < 0 ? 1 : 0;
 }

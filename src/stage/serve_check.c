@@ -40,6 +40,7 @@ struct check_hit {
 	time_t not_after;
 	bool replaced;
 	time_t must_by;
+	time_t closed_at; /* DEADLINE_UNSET while the incident is open */
 };
 
 struct check_answer {
@@ -99,6 +100,7 @@ static int check_lookup(struct db *db, const struct serial *serial,
 		h->revoked_at = rows[i].revoked_at;
 		h->replaced = rows[i].replaced;
 		h->not_after = rows[i].not_after;
+		h->closed_at = rows[i].closed_at;
 		a->nhits++;
 	}
 	serve_store_hits_free(rows, n);
@@ -115,6 +117,10 @@ static const char *hit_advice(const struct check_hit *h, time_t now)
 	if (strcmp(h->state, "revoked") == 0)
 		return "This certificate is revoked: install a new "
 		       "certificate now.";
+	if (h->closed_at != DEADLINE_UNSET)
+		return "The CA has closed this incident without this "
+		       "certificate revoked; replacing it is still the safe "
+		       "course.";
 	if (h->replaced)
 		return "A replacement has been issued: make sure it is the "
 		       "one installed before the deadline.";
@@ -209,7 +215,7 @@ static json_t *check_json(const struct check_answer *a, time_t now)
 		const struct check_hit *h = &a->hits[i];
 
 		json_array_append_new(
-			arr, json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:b,s:s}",
+			arr, json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:b,s:s,s:o}",
 				       "incident", h->slug, "title", h->title,
 				       "why", h->rule_text, "status",
 				       hit_verdict(h, now), "deadline",
@@ -217,7 +223,8 @@ static json_t *check_json(const struct check_answer *a, time_t now)
 				       "revoked_at",
 				       serve_http_time_or_null(h->revoked_at),
 				       "replaced", h->replaced, "what_to_do",
-				       hit_advice(h, now)));
+				       hit_advice(h, now), "incident_closed_at",
+				       serve_http_time_or_null(h->closed_at)));
 	}
 	json_object_set_new(j, "incidents", arr);
 	return j;
@@ -319,6 +326,17 @@ static void check_html(struct serve_http_out *o, const struct check_answer *a,
 		}
 		if (h->replaced)
 			serve_http_add(o, "; a replacement was issued", 26);
+		if (h->closed_at != DEADLINE_UNSET) {
+			if (utctime_format_rfc3339(h->closed_at, t, sizeof(t)) <
+			    0)
+				log_error("cannot format time %lld",
+					  (long long)(h->closed_at));
+			serve_http_fmt(o,
+				       "; the incident was closed at <time "
+				       "class=\"closed\" datetime=\"%s\">%s"
+				       "</time>",
+				       t, t);
+		}
 		if (utctime_format_rfc3339(h->must_by, t, sizeof(t)) < 0)
 			log_error("cannot format time %lld",
 				  (long long)(h->must_by));

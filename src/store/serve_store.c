@@ -182,7 +182,8 @@ int serve_store_check(struct db *db, const char *serial_hex,
 		" extract(epoch FROM i.cpr_received_at)::bigint,"
 		" c.revocation_state, extract(epoch FROM c.revoked_at)::bigint,"
 		" c.replaced_by IS NOT NULL,"
-		" extract(epoch FROM c.not_after)::bigint "
+		" extract(epoch FROM c.not_after)::bigint,"
+		" extract(epoch FROM i.closed_at)::bigint "
 		"FROM incident i CROSS JOIN LATERAL (SELECT * FROM certificate "
 		"c"
 		" WHERE c.incident_id = i.id AND c.serial = decode($1, 'hex')"
@@ -220,6 +221,7 @@ int serve_store_check(struct db *db, const char *serial_hex,
 		h->revoked_at = db_get_time(res, i, 6);
 		h->replaced = PQgetvalue(res, i, 7)[0] == 't';
 		h->not_after = db_get_time(res, i, 8);
+		h->closed_at = db_get_time(res, i, 9);
 	}
 	*count = (size_t)n;
 	PQclear(res);

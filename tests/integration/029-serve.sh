@@ -165,6 +165,16 @@ contains "status: closed at ... (reason)" "closed at 2020-03-01T00:00:00Z (all r
 	"$(certrecall status caa-2020 2>&1)"
 contains "status page: closed at ... (reason)" "Closed at 2020-03-01T00:00:00Z (all revoked, report filed)" \
 	"$(curl -s -H "Authorization: Bearer $TOKEN" "$B1/status/caa-2020")"
+expect "status --json: closed_at and why" "2020-03-01T00:00:00Z all revoked, report filed" \
+	"$(certrecall status caa-2020 --json | jq -r '.incident.closed_at + " " + .incident.closed_reason')"
+cj=$(curl -s -H 'Accept: application/json' "$B1/check?serial=87654321")
+expect "self-check (JSON): a closed incident's certificate says when it was closed" \
+	"2020-03-01T00:00:00Z" "$(jq -r '.incidents[0].incident_closed_at' <<<"$cj")"
+contains "self-check (JSON): what to do after the incident closed" "closed this incident" \
+	"$(jq -r '.incidents[0].what_to_do' <<<"$cj")"
+contains "self-check (HTML): the incident was closed at ..." \
+	'the incident was closed at <time class="closed" datetime="2020-03-01T00:00:00Z">' \
+	"$(curl -s "$B1/check?serial=87654321")"
 P4=18033
 start_serve $P4 "$T_TMP/access4" --set serve.ari_default=lifetime
 S4=${PIDS[-1]}

@@ -73,6 +73,7 @@ struct serve_store_hit {
 	time_t revoked_at;
 	bool replaced;
 	time_t not_after;
+	time_t closed_at; /* the incident's (026); DEADLINE_UNSET while open */
 };
 
 /*
