@@ -302,10 +302,20 @@ long long notice_store_count(struct db *db, long long incident_id,
 #define CERT_COLUMNS                                                           \
 	"c.account, encode(c.serial, 'hex'), array_to_string(c.names, ' '),"   \
 	" extract(epoch FROM c.not_after)::bigint,"                            \
-	" extract(epoch FROM c.revoked_at)::bigint, v.verdict"
-#define CERT_VERDICT                                                           \
-	" CROSS JOIN LATERAL certificate_scan_verdict_inline(c.incident_id,"   \
-	" c.serial, c.names, c.issuer_name, c.sha256, c.is_precert) v"
+	" extract(epoch FROM c.revoked_at)::bigint," CERT_SCAN
+/*
+ * The scan verdict, looked up only while the incident ($1) has a scan
+ * round: before any, every certificate is "not scanned" (what the lookup
+ * would say), and the lookup cost a third of a claim's time at 3 M
+ * certificates (docs/notify.md).  The EXISTS is computed once per
+ * statement; the lookup is not run at all when it is false.
+ */
+#define CERT_SCAN                                                              \
+	" CASE WHEN NOT EXISTS (SELECT 1 FROM scan_target st"                  \
+	" WHERE st.incident_id = $1 AND st.round > 0) THEN 'not scanned'"      \
+	" ELSE (SELECT v.verdict FROM certificate_scan_verdict_inline("        \
+	"c.incident_id, c.serial, c.names, c.issuer_name, c.sha256,"           \
+	" c.is_precert) v) END"
 
 /* One certificate of a message from CERT_COLUMNS starting at column col. */
 static json_t *cert_from_row(PGresult *res, int r, int col)
@@ -335,10 +345,13 @@ static void notice_from_row(struct notice *n, PGresult *res, int r)
  * notices and returns them with their certificates, one row per
  * certificate (a notice without any has one row of NULLs), in one round
  * trip.  $6 is where the scan in id order starts (see the mailer's
- * claim()).  Rows are looked up by id lists (= ANY) or one by one, never
- * by joins whose strategy the queue's volatile statistics would choose;
- * a lookup by notice_id can only use the primary key
- * (008_notice_send.sql).
+ * claim()).  A notice with more than $7 certificates comes without them
+ * (deferred true, one row): the sender loads them when it composes it,
+ * one such notice at a time (notice_store_load_certificates), so no
+ * claim holds a hosting account's tens of thousands of rows.  Rows are
+ * looked up by id lists (= ANY) or one by one, never by joins whose
+ * strategy the queue's volatile statistics would choose; a lookup by
+ * notice_id can only use the primary key (008_notice_send.sql).
  */
 static const char claim_sql[] =
 	"WITH claimed AS (UPDATE notice_queue q SET state = 'claimed',"
@@ -350,10 +363,14 @@ static const char claim_sql[] =
 	"  OR (state = 'claimed' AND lease_until < now()))"
 	"  ORDER BY notice_id LIMIT $5 FOR UPDATE SKIP LOCKED))"
 	" RETURNING q.notice_id)"
-	" SELECT n.id, n.address, to_json(n.accounts), "
-	"n.attempts, " CERT_COLUMNS " FROM notice n"
+	" SELECT n.id, n.address, to_json(n.accounts), n.attempts,"
+	" d.deferred, " CERT_COLUMNS " FROM notice n"
+	" CROSS JOIN LATERAL (SELECT count(*) > $7 AS deferred FROM"
+	" (SELECT 1 FROM notice_certificate x WHERE x.notice_id = n.id"
+	" LIMIT $7 + 1) k) d"
 	" LEFT JOIN notice_certificate nc ON nc.notice_id = n.id"
-	" LEFT JOIN certificate c ON c.id = nc.certificate_id" CERT_VERDICT
+	" AND NOT d.deferred"
+	" LEFT JOIN certificate c ON c.id = nc.certificate_id"
 	" WHERE n.id = ANY (ARRAY(SELECT notice_id FROM claimed))"
 	" ORDER BY n.id, c.account, c.serial";
 
@@ -411,7 +428,7 @@ int notice_store_prepare(struct db *db)
 		const char *name, *sql;
 		int nparams;
 	} st[] = {
-		{ "certrecall_claim", claim_sql, 6 },
+		{ "certrecall_claim", claim_sql, 7 },
 		{ "certrecall_outcomes", outcomes_sql, OUTCOME_PARAMS },
 	};
 
@@ -438,10 +455,11 @@ int notice_store_prepare(struct db *db)
 
 int notice_store_claim(struct db *db, long long incident_id, const char *kind,
 		       long long lease_ms, const char *worker, size_t max,
-		       long long floor, struct notice *batch, size_t *n)
+		       long long floor, size_t max_certs, struct notice *batch,
+		       size_t *n)
 {
-	char id[32], lease[48], lim[32], from[32];
-	const char *params[6] = { id, kind, lease, worker, lim, from };
+	char id[32], lease[48], lim[32], from[32], most[32];
+	const char *params[7] = { id, kind, lease, worker, lim, from, most };
 	PGresult *res;
 	int k;
 
@@ -451,8 +469,9 @@ int notice_store_claim(struct db *db, long long incident_id, const char *kind,
 		return -1; /* 48 bytes hold any long long and the unit */
 	param_ll(lim, sizeof(lim), (long long)max);
 	param_ll(from, sizeof(from), floor);
+	param_ll(most, sizeof(most), (long long)max_certs);
 	*n = 0;
-	res = PQexecPrepared(db_get0_conn(db), "certrecall_claim", 6, params,
+	res = PQexecPrepared(db_get0_conn(db), "certrecall_claim", 7, params,
 			     NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_error("database: claiming notices: %.*s",
@@ -471,10 +490,11 @@ int notice_store_claim(struct db *db, long long incident_id, const char *kind,
 			cur = &batch[(*n)++];
 			notice_from_row(cur, res, r);
 			cur->certs = json_array();
+			cur->certs_deferred = PQgetvalue(res, r, 4)[0] == 't';
 		}
-		if (!PQgetisnull(res, r, 5)) /* the serial: a certificate */
+		if (!PQgetisnull(res, r, 6)) /* the serial: a certificate */
 			json_array_append_new(cur->certs,
-					      cert_from_row(res, r, 4));
+					      cert_from_row(res, r, 5));
 	}
 	PQclear(res);
 	return 0;
@@ -660,28 +680,33 @@ static int cmp_notice_id(const void *a, const void *b)
 static const char select_certificates[] =
 	"SELECT nc.notice_id, " CERT_COLUMNS
 	" FROM notice_certificate nc JOIN certificate c"
-	" ON c.id = nc.certificate_id" CERT_VERDICT
-	" WHERE nc.notice_id = ANY ($1::bigint[])"
+	" ON c.id = nc.certificate_id"
+	" WHERE nc.notice_id = ANY ($2::bigint[])"
 	" ORDER BY nc.notice_id, c.account, c.serial";
 
 /* The rows come ordered by notice id, so ns is sorted the same way
  * first. */
-int notice_store_load_certificates(struct db *db, struct notice *ns, size_t n)
+int notice_store_load_certificates(struct db *db, long long incident_id,
+				   struct notice *ns, size_t n)
 {
-	char *ids;
-	const char *params[1];
+	char *ids, inc[32];
+	const char *params[2] = { inc, NULL };
 	PGresult *res;
 	size_t j = 0;
 
 	qsort(ns, n, sizeof(*ns), cmp_notice_id);
 	ids = id_array(NULL, ns, n);
-	params[0] = ids;
-	res = db_query(db, select_certificates, 1, params);
+	param_ll(inc, sizeof(inc), incident_id);
+	params[1] = ids;
+	res = db_query(db, select_certificates, 2, params);
 	free(ids);
 	if (res == NULL)
 		return -1;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		json_decref(ns[i].certs);
 		ns[i].certs = json_array();
+		ns[i].certs_deferred = false;
+	}
 	for (int r = 0; r < PQntuples(res); r++) {
 		long long id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
 

@@ -128,4 +128,22 @@ CR_MUST_CHECK int mailer_plan_count(struct db *db, const struct incident *inc,
 CR_MUST_CHECK int mailer_plan_report(struct db *db, const struct config *cfg,
 				     const struct incident *inc, FILE *out);
 
+/* ---- between mailer.c and mailer_preview.c ------------------------ */
+
+struct notice_common;
+
+/* What every notice of kind shares: 0, or MAILER_ERR_CONFIG /
+ * MAILER_ERR_DATA (logged).  notice_common_release() either way. */
+CR_MUST_CHECK int mailer_common_init(struct notice_common *c,
+				     const struct config *cfg,
+				     const struct incident *inc,
+				     const char *kind);
+
+/* mailer_run() with opt->dry_run_dir: every due notice composed into a
+ * file there, nothing kept.  0 or -1. */
+CR_MUST_CHECK int mailer_dry_run(struct db *db, const struct config *cfg,
+				 const struct incident *inc,
+				 const struct mailer_options *opt,
+				 struct mailer_stats *st);
+
 #endif

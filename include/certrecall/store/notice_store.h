@@ -84,13 +84,16 @@ CR_MUST_CHECK int notice_store_prepare(struct db *db);
 /*
  * Claims up to max due notices of kind after notice id floor for
  * worker, leased for lease_ms, with their certificates, into
- * batch[0..*n) (ascending ids).  0 or -1 (logged).
+ * batch[0..*n) (ascending ids).  A notice with more than max_certs
+ * certificates comes without them (certs_deferred): load them with
+ * notice_store_load_certificates() when it is composed.  0 or -1
+ * (logged).
  */
 CR_MUST_CHECK int notice_store_claim(struct db *db, long long incident_id,
 				     const char *kind, long long lease_ms,
 				     const char *worker, size_t max,
-				     long long floor, struct notice *batch,
-				     size_t *n);
+				     long long floor, size_t max_certs,
+				     struct notice *batch, size_t *n);
 
 /*
  * Sends the outcomes of group[0..n) (outcome, attempts, reply,
@@ -148,9 +151,10 @@ CR_MUST_CHECK int notice_store_due(struct db *db, long long incident_id,
 				   const char *kind, const char *address,
 				   struct notice **ns, size_t *n);
 
-/* The certificates of every notice in ns[0..n), in one query (sorts ns
- * by id).  0 or -1. */
+/* The certificates of every notice in ns[0..n) of incident
+ * incident_id, in one query (sorts ns by id).  0 or -1. */
 CR_MUST_CHECK int notice_store_load_certificates(struct db *db,
+						 long long incident_id,
 						 struct notice *ns, size_t n);
 
 /*
