@@ -336,9 +336,12 @@ static void send_batch(struct sender *s, struct notice *b, size_t n)
  */
 #define CLAIM_MAX_CERTS 100
 
-/* After a notice of more certificates than this, the heap is trimmed:
- * each thread's malloc arena would otherwise keep the pages it freed. */
-#define TRIM_AFTER_CERTS 2000
+/* A notice of more certificates than this is sent alone in the process
+ * (send_deferred()), and the heap is trimmed after it: each thread's
+ * malloc arena would otherwise keep the pages it freed. */
+#define BIG_CERTS 2000
+_Static_assert(BIG_CERTS < NOTICE_STORE_CERTS_COUNTED,
+	       "a big notice is told by the claim's count");
 
 /*
  * Claims up to max due notices.  The queue is read in id order, and
@@ -507,27 +510,29 @@ static int send_some(struct sender *s, struct notice *b, size_t n, time_t now)
 
 /*
  * A notice claimed without its certificates (more than CLAIM_MAX_CERTS):
- * loaded, composed and sent in a session of its own, one such notice at
- * a time in the process, so that a run's memory holds at most one
- * hosting account's certificates and message, not one per connection.
- * 0, or -1 (stop the run).
+ * loaded, composed and sent in a session of its own.  One of more than
+ * BIG_CERTS (a hosting account: up to tens of thousands) is sent while
+ * holding run->big_lock, one such notice at a time in the process, so
+ * that a run's memory holds at most one of them, not one per
+ * connection; the heap is trimmed after it.  0, or -1 (stop the run).
  */
 static int send_deferred(struct sender *s, struct notice *n, time_t now)
 {
 	struct run *run = s->run;
-	size_t certs;
+	bool big = n->ncerts > BIG_CERTS;
 	int rc = -1;
 
-	pthread_mutex_lock(&run->big_lock);
+	if (big)
+		pthread_mutex_lock(&run->big_lock);
 	if (notice_store_load_certificates(s->db, run->inc->id, n, 1) < 0)
 		goto out;
-	certs = json_array_size(n->certs);
 	rc = send_some(s, n, 1, now);
 	notice_drop_message(n);
-	if (certs > TRIM_AFTER_CERTS)
+	if (big)
 		malloc_trim(0);
 out:
-	pthread_mutex_unlock(&run->big_lock);
+	if (big)
+		pthread_mutex_unlock(&run->big_lock);
 	return rc;
 }
 

@@ -346,9 +346,10 @@ static void notice_from_row(struct notice *n, PGresult *res, int r)
  * certificate (a notice without any has one row of NULLs), in one round
  * trip.  $6 is where the scan in id order starts (see the mailer's
  * claim()).  A notice with more than $7 certificates comes without them
- * (deferred true, one row): the sender loads them when it composes it,
- * one such notice at a time (notice_store_load_certificates), so no
- * claim holds a hosting account's tens of thousands of rows.  Rows are
+ * (one row, its count of certificates, counted up to
+ * NOTICE_STORE_CERTS_COUNTED): the sender loads them when it composes
+ * it (notice_store_load_certificates), so no claim holds a hosting
+ * account's tens of thousands of rows.  Rows are
  * looked up by id lists (= ANY) or one by one, never by joins whose
  * strategy the queue's volatile statistics would choose; a lookup by
  * notice_id can only use the primary key (008_notice_send.sql).
@@ -364,12 +365,12 @@ static const char claim_sql[] =
 	"  ORDER BY notice_id LIMIT $5 FOR UPDATE SKIP LOCKED))"
 	" RETURNING q.notice_id)"
 	" SELECT n.id, n.address, to_json(n.accounts), n.attempts,"
-	" d.deferred, " CERT_COLUMNS " FROM notice n"
-	" CROSS JOIN LATERAL (SELECT count(*) > $7 AS deferred FROM"
+	" d.certs, " CERT_COLUMNS " FROM notice n"
+	" CROSS JOIN LATERAL (SELECT count(*) AS certs FROM"
 	" (SELECT 1 FROM notice_certificate x WHERE x.notice_id = n.id"
-	" LIMIT $7 + 1) k) d"
+	" LIMIT " NOTICE_STORE_CERTS_COUNTED_S ") k) d"
 	" LEFT JOIN notice_certificate nc ON nc.notice_id = n.id"
-	" AND NOT d.deferred"
+	" AND d.certs <= $7"
 	" LEFT JOIN certificate c ON c.id = nc.certificate_id"
 	" WHERE n.id = ANY (ARRAY(SELECT notice_id FROM claimed))"
 	" ORDER BY n.id, c.account, c.serial";
@@ -490,7 +491,9 @@ int notice_store_claim(struct db *db, long long incident_id, const char *kind,
 			cur = &batch[(*n)++];
 			notice_from_row(cur, res, r);
 			cur->certs = json_array();
-			cur->certs_deferred = PQgetvalue(res, r, 4)[0] == 't';
+			cur->ncerts = (size_t)strtoull(PQgetvalue(res, r, 4),
+						       NULL, 10);
+			cur->certs_deferred = cur->ncerts > max_certs;
 		}
 		if (!PQgetisnull(res, r, 6)) /* the serial: a certificate */
 			json_array_append_new(cur->certs,

@@ -81,12 +81,17 @@ CR_MUST_CHECK long long notice_store_count(struct db *db, long long incident_id,
  * connection.  0 or -1 (logged). */
 CR_MUST_CHECK int notice_store_prepare(struct db *db);
 
+/* A claim counts a notice's certificates up to this many (ncerts). */
+#define NOTICE_STORE_CERTS_COUNTED 2001
+#define NOTICE_STORE_CERTS_COUNTED_S "2001"
+
 /*
  * Claims up to max due notices of kind after notice id floor for
  * worker, leased for lease_ms, with their certificates, into
- * batch[0..*n) (ascending ids).  A notice with more than max_certs
- * certificates comes without them (certs_deferred): load them with
- * notice_store_load_certificates() when it is composed.  0 or -1
+ * batch[0..*n) (ascending ids), each with its number of certificates
+ * (ncerts, at most NOTICE_STORE_CERTS_COUNTED).  A notice with more than
+ * max_certs certificates comes without them (certs_deferred): load them
+ * with notice_store_load_certificates() when it is composed.  0 or -1
  * (logged).
  */
 CR_MUST_CHECK int notice_store_claim(struct db *db, long long incident_id,
