@@ -299,25 +299,26 @@ long long notice_store_count(struct db *db, long long incident_id,
  * query (008_notice_send.sql): asking the scalar one per row cost an
  * executor start per certificate.
  */
-#define CERT_COLUMNS                                                           \
+#define CERT_COLUMNS_WITH(scan)                                                \
 	"c.account, encode(c.serial, 'hex'), array_to_string(c.names, ' '),"   \
 	" extract(epoch FROM c.not_after)::bigint,"                            \
-	" extract(epoch FROM c.revoked_at)::bigint," CERT_SCAN
-/*
- * The scan verdict, looked up only while the incident ($1) has a scan
- * round: before any, every certificate is "not scanned" (what the lookup
- * would say), and the lookup cost a third of a claim's time at 3 M
- * certificates (docs/notify.md).  The EXISTS is computed once per
- * statement; the lookup is not run at all when it is false.
- */
-#define CERT_SCAN                                                              \
-	" CASE WHEN NOT EXISTS (SELECT 1 FROM scan_target st"                  \
-	" WHERE st.incident_id = $1 AND st.round > 0) THEN 'not scanned'"      \
-	" ELSE (SELECT v.verdict FROM certificate_scan_verdict_inline("        \
+	" extract(epoch FROM c.revoked_at)::bigint, " scan
+#define CERT_VERDICT                                                           \
+	"(SELECT v.verdict FROM certificate_scan_verdict_inline("              \
 	"c.incident_id, c.serial, c.names, c.issuer_name, c.sha256,"           \
-	" c.is_precert) v) END"
+	" c.is_precert) v)"
+/*
+ * Before the incident's first scan round every certificate is "not
+ * scanned", what the lookup would say.  The statements that list
+ * certificates come in two forms, and the one without the lookup is
+ * used while the incident has no scan round (notice_store_scanned(),
+ * asked before each): at 300,000 certificates, planning the inlined
+ * lookup took 18-27 ms of every claim (as long as running it), and
+ * running it a third of a claim's time at 3 M (docs/notify.md).
+ */
+#define CERT_UNSCANNED "'not scanned'::text"
 
-/* One certificate of a message from CERT_COLUMNS starting at column col. */
+/* One certificate of a message from CERT_COLUMNS_WITH starting at column col. */
 static json_t *cert_from_row(PGresult *res, int r, int col)
 {
 	bool na = !PQgetisnull(res, r, col + 3);
@@ -354,26 +355,30 @@ static void notice_from_row(struct notice *n, PGresult *res, int r)
  * strategy the queue's volatile statistics would choose; a lookup by
  * notice_id can only use the primary key (008_notice_send.sql).
  */
-static const char claim_sql[] =
-	"WITH claimed AS (UPDATE notice_queue q SET state = 'claimed',"
-	" lease_until = now() + $3::interval, worker = $4"
-	" WHERE q.notice_id = ANY (ARRAY(SELECT notice_id"
-	"  FROM notice_queue WHERE incident_id = $1 AND kind = $2"
-	"  AND notice_id > $6 AND (state = 'pending'"
-	"  OR (state = 'retry' AND due_at <= now())"
-	"  OR (state = 'claimed' AND lease_until < now()))"
-	"  ORDER BY notice_id LIMIT $5 FOR UPDATE SKIP LOCKED))"
-	" RETURNING q.notice_id)"
-	" SELECT n.id, n.address, to_json(n.accounts), n.attempts,"
-	" d.certs, " CERT_COLUMNS " FROM notice n"
-	" CROSS JOIN LATERAL (SELECT count(*) AS certs FROM"
-	" (SELECT 1 FROM notice_certificate x WHERE x.notice_id = n.id"
-	" LIMIT " NOTICE_STORE_CERTS_COUNTED_S ") k) d"
-	" LEFT JOIN notice_certificate nc ON nc.notice_id = n.id"
-	" AND d.certs <= $7"
-	" LEFT JOIN certificate c ON c.id = nc.certificate_id"
-	" WHERE n.id = ANY (ARRAY(SELECT notice_id FROM claimed))"
-	" ORDER BY n.id, c.account, c.serial";
+#define CLAIM_SQL(scan)                                                        \
+	"WITH claimed AS (UPDATE notice_queue q SET state = 'claimed',"        \
+	" lease_until = now() + $3::interval, worker = $4"                     \
+	" WHERE q.notice_id = ANY (ARRAY(SELECT notice_id"                     \
+	"  FROM notice_queue WHERE incident_id = $1 AND kind = $2"             \
+	"  AND notice_id > $6 AND (state = 'pending'"                          \
+	"  OR (state = 'retry' AND due_at <= now())"                           \
+	"  OR (state = 'claimed' AND lease_until < now()))"                    \
+	"  ORDER BY notice_id LIMIT $5 FOR UPDATE SKIP LOCKED))"               \
+	" RETURNING q.notice_id)"                                              \
+	" SELECT n.id, n.address, to_json(n.accounts), n.attempts,"            \
+	" d.certs, " CERT_COLUMNS_WITH(                                        \
+		scan) " FROM notice n"                                         \
+		      " CROSS JOIN LATERAL (SELECT count(*) AS certs FROM"     \
+		      " (SELECT 1 FROM notice_certificate x WHERE "            \
+		      "x.notice_id = n.id"                                     \
+		      " LIMIT " NOTICE_STORE_CERTS_COUNTED_S ") k) d"          \
+		      " LEFT JOIN notice_certificate nc ON nc.notice_id = "    \
+		      "n.id"                                                   \
+		      " AND d.certs <= $7"                                     \
+		      " LEFT JOIN certificate c ON c.id = nc.certificate_id"   \
+		      " WHERE n.id = ANY (ARRAY(SELECT notice_id FROM "        \
+		      "claimed))"                                              \
+		      " ORDER BY n.id, c.account, c.serial"
 
 /*
  * Outcomes are committed in groups: one statement, hence one
@@ -429,7 +434,8 @@ int notice_store_prepare(struct db *db)
 		const char *name, *sql;
 		int nparams;
 	} st[] = {
-		{ "certrecall_claim", claim_sql, 7 },
+		{ "certrecall_claim", CLAIM_SQL(CERT_VERDICT), 7 },
+		{ "certrecall_claim_unscanned", CLAIM_SQL(CERT_UNSCANNED), 7 },
 		{ "certrecall_outcomes", outcomes_sql, OUTCOME_PARAMS },
 	};
 
@@ -461,6 +467,7 @@ int notice_store_claim(struct db *db, long long incident_id, const char *kind,
 {
 	char id[32], lease[48], lim[32], from[32], most[32];
 	const char *params[7] = { id, kind, lease, worker, lim, from, most };
+	bool scanned;
 	PGresult *res;
 	int k;
 
@@ -472,8 +479,12 @@ int notice_store_claim(struct db *db, long long incident_id, const char *kind,
 	param_ll(from, sizeof(from), floor);
 	param_ll(most, sizeof(most), (long long)max_certs);
 	*n = 0;
-	res = PQexecPrepared(db_get0_conn(db), "certrecall_claim", 7, params,
-			     NULL, NULL, 0);
+	if (notice_store_scanned(db, incident_id, &scanned) < 0)
+		return -1;
+	res = PQexecPrepared(db_get0_conn(db),
+			     scanned ? "certrecall_claim"
+				     : "certrecall_claim_unscanned",
+			     7, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_error("database: claiming notices: %.*s",
 			  (int)strcspn(PQresultErrorMessage(res), "\n"),
@@ -680,28 +691,51 @@ static int cmp_notice_id(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static const char select_certificates[] =
-	"SELECT nc.notice_id, " CERT_COLUMNS
-	" FROM notice_certificate nc JOIN certificate c"
-	" ON c.id = nc.certificate_id"
-	" WHERE nc.notice_id = ANY ($2::bigint[])"
-	" ORDER BY nc.notice_id, c.account, c.serial";
+#define SELECT_CERTIFICATES(scan)                                              \
+	"SELECT nc.notice_id, " CERT_COLUMNS_WITH(                             \
+		scan) " FROM notice_certificate nc JOIN certificate c"         \
+		      " ON c.id = nc.certificate_id"                           \
+		      " WHERE nc.notice_id = ANY ($1::bigint[])"               \
+		      " ORDER BY nc.notice_id, c.account, c.serial"
+
+int notice_store_scanned(struct db *db, long long incident_id, bool *yes)
+{
+	char id[32];
+	const char *params[1] = { id };
+	PGresult *res;
+
+	param_ll(id, sizeof(id), incident_id);
+	res = db_query(db,
+		       "SELECT EXISTS (SELECT 1 FROM scan_target"
+		       " WHERE incident_id = $1 AND round > 0)",
+		       1, params);
+	if (res == NULL)
+		return -1;
+	*yes = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return 0;
+}
 
 /* The rows come ordered by notice id, so ns is sorted the same way
  * first. */
 int notice_store_load_certificates(struct db *db, long long incident_id,
 				   struct notice *ns, size_t n)
 {
-	char *ids, inc[32];
-	const char *params[2] = { inc, NULL };
+	char *ids;
+	const char *params[1];
+	bool scanned;
 	PGresult *res;
 	size_t j = 0;
 
 	qsort(ns, n, sizeof(*ns), cmp_notice_id);
+	if (notice_store_scanned(db, incident_id, &scanned) < 0)
+		return -1;
 	ids = id_array(NULL, ns, n);
-	param_ll(inc, sizeof(inc), incident_id);
-	params[1] = ids;
-	res = db_query(db, select_certificates, 2, params);
+	params[0] = ids;
+	res = db_query(db,
+		       scanned ? SELECT_CERTIFICATES(CERT_VERDICT)
+			       : SELECT_CERTIFICATES(CERT_UNSCANNED),
+		       1, params);
 	free(ids);
 	if (res == NULL)
 		return -1;

@@ -156,6 +156,11 @@ CR_MUST_CHECK int notice_store_due(struct db *db, long long incident_id,
 				   const char *kind, const char *address,
 				   struct notice **ns, size_t *n);
 
+/* Whether incident_id has a completed scan round (before one, no
+ * certificate has a scan verdict: "not scanned").  0 or -1. */
+CR_MUST_CHECK int notice_store_scanned(struct db *db, long long incident_id,
+				       bool *yes);
+
 /* The certificates of every notice in ns[0..n) of incident
  * incident_id, in one query (sorts ns by id).  0 or -1. */
 CR_MUST_CHECK int notice_store_load_certificates(struct db *db,
