@@ -137,6 +137,8 @@ struct sender {
 	/* of the batch, claimed and never handed to the relay */
 	long long *unsent;
 	size_t nunsent;
+	bool scanned;	   /* the incident has a scan round */
+	double scanned_at; /* when that was read (0: never) */
 };
 
 /* Marks the sender's database as failed; the first time, says what that
@@ -340,8 +342,12 @@ static void send_batch(struct sender *s, struct notice *b, size_t n)
  * (send_deferred()), and the heap is trimmed after it: each thread's
  * malloc arena would otherwise keep the pages it freed. */
 #define BIG_CERTS 2000
-_Static_assert(BIG_CERTS < NOTICE_STORE_CERTS_COUNTED,
-	       "a big notice is told by the claim's count");
+_Static_assert(BIG_CERTS > CLAIM_MAX_CERTS, "a big notice is a deferred one");
+
+/* How long a sender trusts what it last read of whether the incident
+ * has a scan round: a claim within a second of the first round's end
+ * may still say "not scanned", as one a second earlier would have. */
+#define SCANNED_TTL 1.0
 
 /*
  * Claims up to max due notices.  The queue is read in id order, and
@@ -358,14 +364,22 @@ static int claim(struct sender *s, size_t max, bool planning)
 	struct run *run = s->run;
 	long long floor = atomic_load(&run->claim_floor);
 
+	if ((s->scanned_at == 0 || mono_now() - s->scanned_at > SCANNED_TTL) &&
+	    !s->scanned) {
+		if (notice_store_scanned(s->db, run->inc->id, &s->scanned) < 0)
+			return -1;
+		s->scanned_at = mono_now();
+	}
 	if (notice_store_claim(s->db, run->inc->id, run->opt->kind,
 			       run->cfg->mailer.lease_ms, run->worker, max,
-			       floor, CLAIM_MAX_CERTS, s->batch, &s->n) < 0)
+			       floor, CLAIM_MAX_CERTS, s->scanned, s->batch,
+			       &s->n) < 0)
 		return -1;
 	if (s->n == 0 && floor > 0 && !planning &&
 	    notice_store_claim(s->db, run->inc->id, run->opt->kind,
 			       run->cfg->mailer.lease_ms, run->worker, max, 0,
-			       CLAIM_MAX_CERTS, s->batch, &s->n) < 0)
+			       CLAIM_MAX_CERTS, s->scanned, s->batch,
+			       &s->n) < 0)
 		return -1;
 	for (size_t i = 0; i < s->n; i++) {
 		long long id = s->batch[i].id;
@@ -519,12 +533,16 @@ static int send_some(struct sender *s, struct notice *b, size_t n, time_t now)
 static int send_deferred(struct sender *s, struct notice *n, time_t now)
 {
 	struct run *run = s->run;
-	bool big = n->ncerts > BIG_CERTS;
+	long long k =
+		notice_store_certificate_count(s->db, n->id, BIG_CERTS + 1);
+	bool big = k > BIG_CERTS;
 	int rc = -1;
 
+	if (k < 0)
+		return -1;
 	if (big)
 		pthread_mutex_lock(&run->big_lock);
-	if (notice_store_load_certificates(s->db, run->inc->id, n, 1) < 0)
+	if (notice_store_load_certificates(s->db, s->scanned, n, 1) < 0)
 		goto out;
 	rc = send_some(s, n, 1, now);
 	notice_drop_message(n);

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,15 +27,15 @@
 /* Composes ns[0..n) in slices (so memory stays bounded on a large
  * incident), calling emit for each; *count counts them.  0 or -1. */
 static int compose_all(struct db *db, const struct notice_common *common,
-		       long long inc_id, struct notice *ns, size_t n,
-		       time_t now,
+		       bool scanned, struct notice *ns, size_t n, time_t now,
 		       int (*emit)(const struct notice *n, void *arg),
 		       void *arg, long long *count)
 {
 	for (size_t i = 0; i < n; i += 500) {
 		size_t k = n - i < 500 ? n - i : 500;
 
-		if (notice_store_load_certificates(db, inc_id, ns + i, k) < 0 ||
+		if (notice_store_load_certificates(db, scanned, ns + i, k) <
+			    0 ||
 		    notice_store_load_locales(db, ns + i, k) < 0)
 			return -1;
 		for (size_t j = i; j < i + k; j++) {
@@ -61,6 +62,7 @@ static int compose_uncommitted(struct db *db, const struct config *cfg,
 	size_t n = 0;
 	long long created;
 	time_t now = at ? at : clock_now();
+	bool scanned = false;
 	int rc;
 
 	*count = 0;
@@ -72,7 +74,8 @@ static int compose_uncommitted(struct db *db, const struct config *cfg,
 		goto out;
 	if (notice_store_plan(db, inc->id, kind, common.must_by, &created) <
 		    0 ||
-	    notice_store_due(db, inc->id, kind, address, &ns, &n) < 0)
+	    notice_store_due(db, inc->id, kind, address, &ns, &n) < 0 ||
+	    notice_store_scanned(db, inc->id, &scanned) < 0)
 		goto rollback;
 	if (address != NULL && n == 0) {
 		log_error("no %s notice for %s in incident %s (is it a contact "
@@ -81,7 +84,7 @@ static int compose_uncommitted(struct db *db, const struct config *cfg,
 		rc = MAILER_ERR_DATA;
 		goto rollback;
 	}
-	if (compose_all(db, &common, inc->id, ns, n, now, emit, arg, count) ==
+	if (compose_all(db, &common, scanned, ns, n, now, emit, arg, count) ==
 	    0)
 		rc = 0;
 rollback:

@@ -312,7 +312,7 @@ long long notice_store_count(struct db *db, long long incident_id,
  * scanned", what the lookup would say.  The statements that list
  * certificates come in two forms, and the one without the lookup is
  * used while the incident has no scan round (notice_store_scanned(),
- * asked before each): at 300,000 certificates, planning the inlined
+ * which the caller asks): at 300,000 certificates, planning the inlined
  * lookup took 18-27 ms of every claim (as long as running it), and
  * running it a third of a claim's time at 3 M (docs/notify.md).
  */
@@ -347,15 +347,14 @@ static void notice_from_row(struct notice *n, PGresult *res, int r)
  * certificate (a notice without any has one row of NULLs), in one round
  * trip.  $6 is where the scan in id order starts (see the mailer's
  * claim()).  A notice with more than $7 certificates comes without them
- * (one row, its count of certificates, counted up to
- * NOTICE_STORE_CERTS_COUNTED): the sender loads them when it composes
- * it (notice_store_load_certificates), so no claim holds a hosting
- * account's tens of thousands of rows.  Rows are
- * looked up by id lists (= ANY) or one by one, never by joins whose
+ * (one row, k = $7 + 1; one probe of its links, not two): the sender
+ * loads them when it composes it (notice_store_load_certificates), so
+ * no claim holds a hosting account's tens of thousands of rows.  Rows
+ * are looked up by id lists (= ANY) or one by one, never by joins whose
  * strategy the queue's volatile statistics would choose; a lookup by
  * notice_id can only use the primary key (008_notice_send.sql).
  */
-#define CLAIM_SQL(scan)                                                        \
+#define CLAIM_HEAD                                                             \
 	"WITH claimed AS (UPDATE notice_queue q SET state = 'claimed',"        \
 	" lease_until = now() + $3::interval, worker = $4"                     \
 	" WHERE q.notice_id = ANY (ARRAY(SELECT notice_id"                     \
@@ -365,20 +364,17 @@ static void notice_from_row(struct notice *n, PGresult *res, int r)
 	"  OR (state = 'claimed' AND lease_until < now()))"                    \
 	"  ORDER BY notice_id LIMIT $5 FOR UPDATE SKIP LOCKED))"               \
 	" RETURNING q.notice_id)"                                              \
-	" SELECT n.id, n.address, to_json(n.accounts), n.attempts,"            \
-	" d.certs, " CERT_COLUMNS_WITH(                                        \
-		scan) " FROM notice n"                                         \
-		      " CROSS JOIN LATERAL (SELECT count(*) AS certs FROM"     \
-		      " (SELECT 1 FROM notice_certificate x WHERE "            \
-		      "x.notice_id = n.id"                                     \
-		      " LIMIT " NOTICE_STORE_CERTS_COUNTED_S ") k) d"          \
-		      " LEFT JOIN notice_certificate nc ON nc.notice_id = "    \
-		      "n.id"                                                   \
-		      " AND d.certs <= $7"                                     \
-		      " LEFT JOIN certificate c ON c.id = nc.certificate_id"   \
-		      " WHERE n.id = ANY (ARRAY(SELECT notice_id FROM "        \
-		      "claimed))"                                              \
-		      " ORDER BY n.id, c.account, c.serial"
+	" SELECT n.id, n.address, to_json(n.accounts), n.attempts, nc.k, "
+#define CLAIM_TAIL                                                             \
+	" FROM notice n"                                                       \
+	" LEFT JOIN LATERAL (SELECT x.certificate_id, count(*) OVER () AS k,"  \
+	" row_number() OVER () AS r FROM (SELECT certificate_id"               \
+	" FROM notice_certificate WHERE notice_id = n.id LIMIT $7 + 1) x) nc"  \
+	" ON nc.k <= $7 OR nc.r = 1"                                           \
+	" LEFT JOIN certificate c ON c.id = nc.certificate_id AND nc.k <= $7"  \
+	" WHERE n.id = ANY (ARRAY(SELECT notice_id FROM claimed))"             \
+	" ORDER BY n.id, c.account, c.serial"
+#define CLAIM_SQL(scan) CLAIM_HEAD CERT_COLUMNS_WITH(scan) CLAIM_TAIL
 
 /*
  * Outcomes are committed in groups: one statement, hence one
@@ -462,12 +458,11 @@ int notice_store_prepare(struct db *db)
 
 int notice_store_claim(struct db *db, long long incident_id, const char *kind,
 		       long long lease_ms, const char *worker, size_t max,
-		       long long floor, size_t max_certs, struct notice *batch,
-		       size_t *n)
+		       long long floor, size_t max_certs, bool scanned,
+		       struct notice *batch, size_t *n)
 {
 	char id[32], lease[48], lim[32], from[32], most[32];
 	const char *params[7] = { id, kind, lease, worker, lim, from, most };
-	bool scanned;
 	PGresult *res;
 	int k;
 
@@ -479,8 +474,6 @@ int notice_store_claim(struct db *db, long long incident_id, const char *kind,
 	param_ll(from, sizeof(from), floor);
 	param_ll(most, sizeof(most), (long long)max_certs);
 	*n = 0;
-	if (notice_store_scanned(db, incident_id, &scanned) < 0)
-		return -1;
 	res = PQexecPrepared(db_get0_conn(db),
 			     scanned ? "certrecall_claim"
 				     : "certrecall_claim_unscanned",
@@ -502,9 +495,8 @@ int notice_store_claim(struct db *db, long long incident_id, const char *kind,
 			cur = &batch[(*n)++];
 			notice_from_row(cur, res, r);
 			cur->certs = json_array();
-			cur->ncerts = (size_t)strtoull(PQgetvalue(res, r, 4),
-						       NULL, 10);
-			cur->certs_deferred = cur->ncerts > max_certs;
+			cur->certs_deferred = strtoull(PQgetvalue(res, r, 4),
+						       NULL, 10) > max_certs;
 		}
 		if (!PQgetisnull(res, r, 6)) /* the serial: a certificate */
 			json_array_append_new(cur->certs,
@@ -716,20 +708,38 @@ int notice_store_scanned(struct db *db, long long incident_id, bool *yes)
 	return 0;
 }
 
+long long notice_store_certificate_count(struct db *db, long long notice_id,
+					 long long most)
+{
+	char id[32], lim[32];
+	const char *params[2] = { id, lim };
+	PGresult *res;
+	long long k;
+
+	param_ll(id, sizeof(id), notice_id);
+	param_ll(lim, sizeof(lim), most);
+	res = db_query(db,
+		       "SELECT count(*) FROM (SELECT 1 FROM notice_certificate"
+		       " WHERE notice_id = $1 LIMIT $2) k",
+		       2, params);
+	if (res == NULL)
+		return -1;
+	k = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return k;
+}
+
 /* The rows come ordered by notice id, so ns is sorted the same way
  * first. */
-int notice_store_load_certificates(struct db *db, long long incident_id,
+int notice_store_load_certificates(struct db *db, bool scanned,
 				   struct notice *ns, size_t n)
 {
 	char *ids;
 	const char *params[1];
-	bool scanned;
 	PGresult *res;
 	size_t j = 0;
 
 	qsort(ns, n, sizeof(*ns), cmp_notice_id);
-	if (notice_store_scanned(db, incident_id, &scanned) < 0)
-		return -1;
 	ids = id_array(NULL, ns, n);
 	params[0] = ids;
 	res = db_query(db,

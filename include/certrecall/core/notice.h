@@ -109,7 +109,6 @@ struct notice {
 	json_t *account_list;
 	json_t *certs;	     /* array of objects, in order */
 	bool certs_deferred; /* claimed without them: too many to claim */
-	size_t ncerts;	     /* as claimed (notice_store_claim's count) */
 	int attempts;
 	/* composed */
 	char *message; /* the message, or its part 1 of nparts */

@@ -81,24 +81,21 @@ CR_MUST_CHECK long long notice_store_count(struct db *db, long long incident_id,
  * connection.  0 or -1 (logged). */
 CR_MUST_CHECK int notice_store_prepare(struct db *db);
 
-/* A claim counts a notice's certificates up to this many (ncerts). */
-#define NOTICE_STORE_CERTS_COUNTED 2001
-#define NOTICE_STORE_CERTS_COUNTED_S "2001"
-
 /*
  * Claims up to max due notices of kind after notice id floor for
  * worker, leased for lease_ms, with their certificates, into
- * batch[0..*n) (ascending ids), each with its number of certificates
- * (ncerts, at most NOTICE_STORE_CERTS_COUNTED).  A notice with more than
- * max_certs certificates comes without them (certs_deferred): load them
- * with notice_store_load_certificates() when it is composed.  0 or -1
- * (logged).
+ * batch[0..*n) (ascending ids).  A notice with more than max_certs
+ * certificates comes without them (certs_deferred): load them with
+ * notice_store_load_certificates() when it is composed.  scanned: the
+ * incident has a scan round (notice_store_scanned()); without one the
+ * scan verdicts are not looked up.  0 or -1 (logged).
  */
 CR_MUST_CHECK int notice_store_claim(struct db *db, long long incident_id,
 				     const char *kind, long long lease_ms,
 				     const char *worker, size_t max,
 				     long long floor, size_t max_certs,
-				     struct notice *batch, size_t *n);
+				     bool scanned, struct notice *batch,
+				     size_t *n);
 
 /*
  * Sends the outcomes of group[0..n) (outcome, attempts, reply,
@@ -161,11 +158,16 @@ CR_MUST_CHECK int notice_store_due(struct db *db, long long incident_id,
 CR_MUST_CHECK int notice_store_scanned(struct db *db, long long incident_id,
 				       bool *yes);
 
-/* The certificates of every notice in ns[0..n) of incident
- * incident_id, in one query (sorts ns by id).  0 or -1. */
-CR_MUST_CHECK int notice_store_load_certificates(struct db *db,
-						 long long incident_id,
+/* The certificates of every notice in ns[0..n), in one query (sorts
+ * ns by id); scanned as for notice_store_claim().  0 or -1. */
+CR_MUST_CHECK int notice_store_load_certificates(struct db *db, bool scanned,
 						 struct notice *ns, size_t n);
+
+/* How many certificates notice_id lists, counted up to most.  The
+ * count, or -1. */
+CR_MUST_CHECK long long notice_store_certificate_count(struct db *db,
+						       long long notice_id,
+						       long long most);
 
 /*
  * The language and time zone of each notice's accounts (020): the first
