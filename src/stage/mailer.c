@@ -747,6 +747,7 @@ static void watch(struct run *run, struct notice_store_plan *plan,
 		  pthread_t *threads, int started, struct progress *prog)
 {
 	bool *joined = xcalloc((size_t)started + 1, sizeof(*joined));
+	bool finished = false; /* notice_store_plan_finish() done */
 
 	for (;;) {
 		long long s = atomic_load(&run->sent),
@@ -781,10 +782,19 @@ static void watch(struct run *run, struct notice_store_plan *plan,
 			 * nothing now means nothing is left. */
 			if (more <= 0)
 				atomic_store(&run->planning, false);
+		} else if (!finished) {
+			/* The accounts without an address, recorded while
+			 * the senders still send (7 s at 3 M certificates,
+			 * after the last message when it came last). */
+			finished = true;
+			if (notice_store_plan_finish(plan) < 0)
+				atomic_fetch_add(&run->errors, 1);
 		} else {
 			usleep(100 * 1000);
 		}
 	}
+	if (!finished && notice_store_plan_finish(plan) < 0)
+		atomic_fetch_add(&run->errors, 1);
 	free(joined);
 }
 
@@ -835,8 +845,6 @@ static int run_senders(struct db *db, struct run *run,
 	}
 	watch(run, plan, threads, started, prog);
 	started = 0; /* all joined by tryjoin */
-	if (notice_store_plan_finish(plan) < 0)
-		atomic_fetch_add(&run->errors, 1);
 	rc = atomic_load(&run->errors) == 0  ? 0
 	     : atomic_load(&run->data_error) ? MAILER_ERR_DATA
 					     : MAILER_ERR_TEMP;
