@@ -111,14 +111,7 @@ static long long cmd_count(PGresult *res)
 
 /* ---- planning ----------------------------------------------------- */
 
-/*
- * plan_cert: the certificates the kind is about (notice.h's rule), a
- * session view.  A kind that asks nothing of a certificate (initial)
- * reads the incident's certificates in place through certificate_account
- * (016): copying them into a table and indexing it was 0.8 s of the 1.6 s
- * before the first notice at 300,000 certificates (docs/notify.md).  The
- * others' rows are kept in plan_cert_rows, as computed once.
- */
+/* plan_cert: the certificates the kind is about (notice.h's rule). */
 static int plan_cert(struct notice_store_plan *p)
 {
 	const char *params[1] = { p->id };
@@ -127,20 +120,7 @@ static int plan_cert(struct notice_store_plan *p)
 
 	if (notice_cert_filter_sql(p->kind, filter, sizeof(filter)) < 0)
 		return log_error("no selection rule for %s notices", p->kind);
-	if (filter[0] == '\0') {
-		/* p->id is a number we wrote: a view takes no parameters */
-		sql = sql_new("CREATE TEMP VIEW plan_cert AS"
-			      " SELECT id, account FROM certificate"
-			      " WHERE incident_id = %s AND account IS NOT NULL",
-			      p->id);
-		res = db_query(p->db, sql, 0, NULL);
-		free(sql);
-		if (res == NULL)
-			return -1;
-		PQclear(res);
-		return 0;
-	}
-	sql = sql_new("CREATE TEMP TABLE plan_cert_rows AS"
+	sql = sql_new("CREATE TEMP TABLE plan_cert AS"
 		      " SELECT id, account FROM certificate"
 		      " WHERE incident_id = $1 AND account IS NOT NULL%s",
 		      filter);
@@ -150,19 +130,7 @@ static int plan_cert(struct notice_store_plan *p)
 	if (res == NULL)
 		return -1;
 	PQclear(res);
-	if (db_exec(p->db, "CREATE INDEX ON plan_cert_rows (account)") < 0 ||
-	    db_exec(p->db, "ANALYZE plan_cert_rows") < 0)
-		return -1;
-	return db_exec(p->db, "CREATE TEMP VIEW plan_cert AS"
-			      " SELECT id, account FROM plan_cert_rows");
-}
-
-/* Drops what planning made in the session. */
-static int plan_drop(struct db *db)
-{
-	return db_exec(db, "DROP VIEW IF EXISTS pg_temp.plan_cert;"
-			   " DROP TABLE IF EXISTS pg_temp.plan_cert_rows,"
-			   " pg_temp.plan_addr");
+	return db_exec(p->db, "CREATE INDEX ON plan_cert (account)");
 }
 
 /* plan_addr: per address without a notice of the kind, its accounts. */
@@ -206,14 +174,16 @@ int notice_store_plan_begin(struct notice_store_plan *p, struct db *db,
 		return log_error("a deadline is out of range");
 	/* jit compiled every slice again (16 functions, inlined and
 	 * optimised): slices are many, each short. */
-	if (db_exec(db, "SET jit = off") < 0 || plan_drop(db) < 0)
+	if (db_exec(db, "SET jit = off") < 0 ||
+	    db_exec(db, "DROP TABLE IF EXISTS pg_temp.plan_cert,"
+			" pg_temp.plan_addr") < 0)
 		return -1;
 	if (plan_cert(p) < 0 || plan_addr(p) < 0)
 		return -1;
 	/* Slices read plan_addr by number; statistics for their joins. */
 	if (db_exec(db, "CREATE INDEX ON plan_addr (n)") < 0)
 		return -1;
-	return db_exec(db, "ANALYZE plan_addr");
+	return db_exec(db, "ANALYZE plan_cert, plan_addr");
 }
 
 int notice_store_plan_slice(struct notice_store_plan *p)
@@ -275,7 +245,8 @@ int notice_store_plan_finish(struct notice_store_plan *p)
 		return -1;
 	p->created += cmd_count(res);
 	PQclear(res);
-	return plan_drop(p->db);
+	return db_exec(p->db, "DROP TABLE pg_temp.plan_cert,"
+			      " pg_temp.plan_addr");
 }
 
 int notice_store_plan(struct db *db, long long incident_id, const char *kind,

@@ -38,8 +38,8 @@ struct notice_store_plan {
 };
 
 /*
- * Computes, in session temporary objects, the certificates the kind
- * is about (plan_cert, a view) and, per contact address without a notice of the
+ * Computes, in two session temporary tables, the certificates the kind
+ * is about (plan_cert) and, per contact address without a notice of the
  * kind yet, the accounts it covers (plan_addr, numbered in address
  * order).  Nothing is created yet.  must_by is the deadline the notices
  * state.  0 or -1 (logged).
