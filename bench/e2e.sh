@@ -52,7 +52,8 @@ psql -XAtq "$CERTRECALL_DATABASE" -c "CREATE TABLE peer_certificate (LIKE certif
 
 now() { date +%s.%N; }
 since() { echo "$(now) - $1" | bc -l; }
-rss() { echo $(($(cat "$dir/rss.$1") / 1024)); }
+rss() { echo $(($(head -1 "$dir/rss.$1") / 1024)); }
+cpu() { sed -n 2p "$dir/rss.$1"; }
 pgss_dump() {
 	[ "$pgss" -eq 1 ] || return 0
 	psql -XAq "$CERTRECALL_DATABASE" -c "SELECT calls, round(total_exec_time) AS ms,
@@ -94,7 +95,7 @@ s_import=$(since "$t")
 pgss_dump import
 sink_start
 t=$(now)
-/usr/bin/time -f '%M' -o "$dir/rss.notify" "$bin" notify caa-2020 --kind initial \
+/usr/bin/time -f '%M\n%U+%S' -o "$dir/rss.notify" "$bin" notify caa-2020 --kind initial \
 	--no-progress 2>"$dir/notify.log"
 s_sent=$(since "$t")
 ok_sink=yes
@@ -138,7 +139,7 @@ printf '  %-40s %9.2f %9d\n' "incident create" "$s_create" "$(rss create)"
 printf '  %-40s %9.2f %9d %s\n' "import list --accounts" "$s_import" "$(rss import)" \
 	"$(printf '%.2f x psql \\copy' "$(echo "$s_import / $p_copy" | bc -l)")"
 printf '  %-40s %9.2f %9d %s\n' "notify --kind initial (until sink has all)" "$s_notify" "$(rss notify)" \
-	"$(printf '%d sent, %.0f msg/s, %s bytes mean, %s largest' "$got" "$(rate "$got" "$s_notify")" "$bytes" "$largest")"
+	"$(printf '%d sent, %.0f msg/s, %s bytes mean, %s largest, CPU %s s' "$got" "$(rate "$got" "$s_notify")" "$bytes" "$largest" "$(cpu notify)")"
 printf '  %-40s %9.2f\n' "total, list -> all told" "$s_total"
 printf '  %-40s %9.2f %9d %s\n' "notify --plan (forecast, apart)" "$s_plan" "$(rss plan)" "$(sed -n 2p "$dir/plan.txt" | tr -s ' ')"
 printf '  %-40s %9.2f %9d\n' "peer: psql \\copy into the keyed twin" "$p_copy" "$(rss copy)"

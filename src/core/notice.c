@@ -259,6 +259,18 @@ void notice_release(struct notice *n)
 	memset(n, 0, sizeof(*n));
 }
 
+void notice_drop_message(struct notice *n)
+{
+	json_decref(n->certs);
+	n->certs = NULL;
+	free(n->message);
+	n->message = NULL;
+	for (size_t i = 0; i + 1 < n->nparts; i++) {
+		free(n->more[i]);
+		n->more[i] = NULL;
+	}
+}
+
 static json_t *time_text(time_t t, bool is_set)
 {
 	char buf[UTCTIME_BUFSZ];

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -35,9 +36,7 @@ bool mailer_kind_valid(const char *kind)
 	return notice_kind_valid(kind);
 }
 
-/* What every notice of kind shares: 0, or MAILER_ERR_CONFIG /
- * MAILER_ERR_DATA (logged).  common_release() either way. */
-static int common_init(struct notice_common *c, const struct config *cfg,
+int mailer_common_init(struct notice_common *c, const struct config *cfg,
 		       const struct incident *inc, const char *kind)
 {
 	struct deadline_rule rule;
@@ -90,6 +89,10 @@ struct run {
 	atomic_bool lease_over_told; /* a batch outlived half its lease */
 	atomic_llong leased;
 	atomic_llong leased_until;
+	/* Held while a notice claimed without its certificates (a hosting
+	 * account's thousands) is loaded, composed and sent: one at a time
+	 * in the process (batch_work()). */
+	pthread_mutex_t big_lock;
 	/* Claimed notices never handed to the relay, for give_back(). */
 	pthread_mutex_t giveback_lock;
 	long long *giveback;
@@ -134,6 +137,8 @@ struct sender {
 	/* of the batch, claimed and never handed to the relay */
 	long long *unsent;
 	size_t nunsent;
+	bool scanned;	   /* the incident has a scan round */
+	double scanned_at; /* when that was read (0: never) */
 };
 
 /* Marks the sender's database as failed; the first time, says what that
@@ -298,7 +303,7 @@ static const char *envelope(void *arg, const struct notice *n, char *buf,
  * them are committed when this returns; what was never handed to the
  * relay after the lease ran half out goes back to the queue.
  */
-static void send_batch(struct sender *s)
+static void send_batch(struct sender *s, struct notice *b, size_t n)
 {
 	struct smtp_events ev = {
 		.arg = s,
@@ -312,9 +317,9 @@ static void send_batch(struct sender *s)
 		.mail_refused_told = &s->run->mail_refused_told,
 	};
 
-	s->unsent = xcalloc(s->n + 1, sizeof(*s->unsent));
+	s->unsent = xcalloc(n + 1, sizeof(*s->unsent));
 	s->nunsent = 0;
-	smtp_send_batch(s->smtp, s->batch, s->n, &ev);
+	smtp_send_batch(s->smtp, b, n, &ev);
 	group_flush(s);
 	group_wait(s);
 	if (s->nunsent > 0 && !s->db_failed &&
@@ -324,6 +329,25 @@ static void send_batch(struct sender *s)
 	free(s->unsent);
 	s->unsent = NULL;
 }
+
+/*
+ * Certificates a claimed notice may bring with it: a batch holds at
+ * most mailer.batch times this many.  A notice with more (a hosting
+ * account: up to tens of thousands) is claimed without them and loaded
+ * when it is sent, alone (send_deferred()).
+ */
+#define CLAIM_MAX_CERTS 100
+
+/* A notice of more certificates than this is sent alone in the process
+ * (send_deferred()), and the heap is trimmed after it: each thread's
+ * malloc arena would otherwise keep the pages it freed. */
+#define BIG_CERTS 2000
+_Static_assert(BIG_CERTS > CLAIM_MAX_CERTS, "a big notice is a deferred one");
+
+/* How long a sender trusts what it last read of whether the incident
+ * has a scan round: a claim within a second of the first round's end
+ * may still say "not scanned", as one a second earlier would have. */
+#define SCANNED_TTL 1.0
 
 /*
  * Claims up to max due notices.  The queue is read in id order, and
@@ -340,14 +364,22 @@ static int claim(struct sender *s, size_t max, bool planning)
 	struct run *run = s->run;
 	long long floor = atomic_load(&run->claim_floor);
 
+	if ((s->scanned_at == 0 || mono_now() - s->scanned_at > SCANNED_TTL) &&
+	    !s->scanned) {
+		if (notice_store_scanned(s->db, run->inc->id, &s->scanned) < 0)
+			return -1;
+		s->scanned_at = mono_now();
+	}
 	if (notice_store_claim(s->db, run->inc->id, run->opt->kind,
 			       run->cfg->mailer.lease_ms, run->worker, max,
-			       floor, s->batch, &s->n) < 0)
+			       floor, CLAIM_MAX_CERTS, s->scanned, s->batch,
+			       &s->n) < 0)
 		return -1;
 	if (s->n == 0 && floor > 0 && !planning &&
 	    notice_store_claim(s->db, run->inc->id, run->opt->kind,
 			       run->cfg->mailer.lease_ms, run->worker, max, 0,
-			       s->batch, &s->n) < 0)
+			       CLAIM_MAX_CERTS, s->scanned, s->batch,
+			       &s->n) < 0)
 		return -1;
 	for (size_t i = 0; i < s->n; i++) {
 		long long id = s->batch[i].id;
@@ -472,22 +504,101 @@ static size_t limit_reserve(struct run *run, size_t max)
 	return max;
 }
 
-/* Composes and sends the claimed batch.  0, or -1 (stop the run). */
-static int batch_work(struct sender *s, time_t now)
+/* Composes b[0..n) and sends them over one SMTP session, then frees
+ * their messages and certificates.  0, or -1 (stop the run). */
+static int send_some(struct sender *s, struct notice *b, size_t n, time_t now)
 {
-	struct run *run = s->run;
-
-	if (notice_store_load_locales(s->db, s->batch, s->n) < 0)
-		return -1;
-	for (size_t i = 0; i < s->n; i++) {
-		if (notice_compose(&run->common, &s->batch[i], now) < 0) {
+	for (size_t i = 0; i < n; i++) {
+		if (notice_compose(&s->run->common, &b[i], now) < 0) {
 			/* the data, not the moment: a retry fails the same
 			 * way */
-			atomic_store(&run->data_error, true);
+			atomic_store(&s->run->data_error, true);
 			return -1;
 		}
 	}
-	send_batch(s);
+	send_batch(s, b, n);
+	for (size_t i = 0; i < n; i++)
+		notice_drop_message(&b[i]);
+	return s->db_failed ? -1 : 0;
+}
+
+/*
+ * A notice claimed without its certificates (more than CLAIM_MAX_CERTS):
+ * loaded, composed and sent in a session of its own.  One of more than
+ * BIG_CERTS (a hosting account: up to tens of thousands) is sent while
+ * holding run->big_lock, one such notice at a time in the process, so
+ * that a run's memory holds at most one of them, not one per
+ * connection; the heap is trimmed after it.  0, or -1 (stop the run).
+ */
+static int send_deferred(struct sender *s, struct notice *n, time_t now)
+{
+	struct run *run = s->run;
+	long long k =
+		notice_store_certificate_count(s->db, n->id, BIG_CERTS + 1);
+	bool big = k > BIG_CERTS;
+	int rc = -1;
+
+	if (k < 0)
+		return -1;
+	if (big)
+		pthread_mutex_lock(&run->big_lock);
+	if (notice_store_load_certificates(s->db, s->scanned, n, 1) < 0)
+		goto out;
+	rc = send_some(s, n, 1, now);
+	notice_drop_message(n);
+	if (big)
+		malloc_trim(0);
+out:
+	if (big)
+		pthread_mutex_unlock(&run->big_lock);
+	return rc;
+}
+
+/* Past half the lease: what is left of the batch goes back to the queue
+ * at once (see may_send()). */
+static void return_rest(struct sender *s, size_t from)
+{
+	size_t k = 0;
+	long long *ids = xcalloc(s->n - from + 1, sizeof(*ids));
+
+	for (size_t i = from; i < s->n; i++)
+		if (!s->batch[i].done)
+			ids[k++] = s->batch[i].id;
+	if (k > 0 && !s->db_failed &&
+	    notice_store_return_claims(s->db, s->run->worker, ids, k) < 0)
+		s->db_failed = true; /* they return when their lease ends */
+	free(ids);
+}
+
+/*
+ * Composes and sends the claimed batch: the notices that came with
+ * their certificates together, over one session per run of them, each
+ * one claimed without them alone (send_deferred()); every message and
+ * certificate list is freed once its outcome is committed.  0, or -1
+ * (stop the run).
+ */
+static int batch_work(struct sender *s, time_t now)
+{
+	size_t start = 0;
+
+	if (notice_store_load_locales(s->db, s->batch, s->n) < 0)
+		return -1;
+	for (size_t i = 0; i <= s->n; i++) {
+		if (i < s->n && !s->batch[i].certs_deferred)
+			continue;
+		if (i > start &&
+		    send_some(s, s->batch + start, i - start, now) < 0)
+			return -1;
+		start = i + 1;
+		if (i == s->n)
+			break;
+		if (s->lease_over) {
+			return_rest(s, i);
+			break;
+		}
+		if (send_deferred(s, &s->batch[i], now) < 0)
+			return -1;
+	}
 	for (size_t i = 0; i < s->n; i++)
 		notice_release(&s->batch[i]);
 	s->n = 0;
@@ -555,10 +666,6 @@ out:
 	free(s->group);
 	return NULL;
 }
-
-static int dry_run(struct db *db, const struct config *cfg,
-		   const struct incident *inc, const struct mailer_options *opt,
-		   struct mailer_stats *st);
 
 /* The notices due at the start: those in the queue and the addresses
  * still to plan, at most --limit; -1 on error. */
@@ -640,6 +747,7 @@ static void watch(struct run *run, struct notice_store_plan *plan,
 		  pthread_t *threads, int started, struct progress *prog)
 {
 	bool *joined = xcalloc((size_t)started + 1, sizeof(*joined));
+	bool finished = false; /* notice_store_plan_finish() done */
 
 	for (;;) {
 		long long s = atomic_load(&run->sent),
@@ -674,10 +782,19 @@ static void watch(struct run *run, struct notice_store_plan *plan,
 			 * nothing now means nothing is left. */
 			if (more <= 0)
 				atomic_store(&run->planning, false);
+		} else if (!finished) {
+			/* The accounts without an address, recorded while
+			 * the senders still send (7 s at 3 M certificates,
+			 * after the last message when it came last). */
+			finished = true;
+			if (notice_store_plan_finish(plan) < 0)
+				atomic_fetch_add(&run->errors, 1);
 		} else {
 			usleep(100 * 1000);
 		}
 	}
+	if (!finished && notice_store_plan_finish(plan) < 0)
+		atomic_fetch_add(&run->errors, 1);
 	free(joined);
 }
 
@@ -728,8 +845,6 @@ static int run_senders(struct db *db, struct run *run,
 	}
 	watch(run, plan, threads, started, prog);
 	started = 0; /* all joined by tryjoin */
-	if (notice_store_plan_finish(plan) < 0)
-		atomic_fetch_add(&run->errors, 1);
 	rc = atomic_load(&run->errors) == 0  ? 0
 	     : atomic_load(&run->data_error) ? MAILER_ERR_DATA
 					     : MAILER_ERR_TEMP;
@@ -762,9 +877,10 @@ int mailer_run(struct db *db, const struct config *cfg,
 
 	memset(st, 0, sizeof(*st));
 	if (opt->dry_run_dir != NULL)
-		return dry_run(db, cfg, inc, opt, st);
+		return mailer_dry_run(db, cfg, inc, opt, st);
 	pthread_mutex_init(&run.giveback_lock, NULL);
-	rc = common_init(&run.common, cfg, inc, opt->kind);
+	pthread_mutex_init(&run.big_lock, NULL);
+	rc = mailer_common_init(&run.common, cfg, inc, opt->kind);
 	if (rc < 0)
 		goto out;
 	rc = -1;
@@ -795,200 +911,7 @@ int mailer_run(struct db *db, const struct config *cfg,
 out:
 	free(run.giveback);
 	pthread_mutex_destroy(&run.giveback_lock);
+	pthread_mutex_destroy(&run.big_lock);
 	notice_common_release(&run.common);
 	return rc;
-}
-
-/* ---- previews, dry runs and plans: nothing is kept ---------------- */
-
-/* Composes ns[0..n) in slices (so memory stays bounded on a large
- * incident), calling emit for each; *count counts them.  0 or -1. */
-static int compose_all(struct db *db, const struct notice_common *common,
-		       struct notice *ns, size_t n, time_t now,
-		       int (*emit)(const struct notice *n, void *arg),
-		       void *arg, long long *count)
-{
-	for (size_t i = 0; i < n; i += 500) {
-		size_t k = n - i < 500 ? n - i : 500;
-
-		if (notice_store_load_certificates(db, ns + i, k) < 0 ||
-		    notice_store_load_locales(db, ns + i, k) < 0)
-			return -1;
-		for (size_t j = i; j < i + k; j++) {
-			if (notice_compose(common, &ns[j], now) < 0 ||
-			    emit(&ns[j], arg) < 0)
-				return -1;
-			(*count)++;
-			notice_release(&ns[j]);
-		}
-	}
-	return 0;
-}
-
-/* Composes the due notices (or the one for address) inside a transaction
- * that is rolled back; calls emit for each. */
-static int compose_uncommitted(struct db *db, const struct config *cfg,
-			       const struct incident *inc, const char *kind,
-			       const char *address, time_t at,
-			       int (*emit)(const struct notice *n, void *arg),
-			       void *arg, long long *count)
-{
-	struct notice_common common;
-	struct notice *ns = NULL;
-	size_t n = 0;
-	long long created;
-	time_t now = at ? at : clock_now();
-	int rc;
-
-	*count = 0;
-	rc = common_init(&common, cfg, inc, kind);
-	if (rc < 0)
-		goto out;
-	rc = -1;
-	if (db_begin(db) < 0)
-		goto out;
-	if (notice_store_plan(db, inc->id, kind, common.must_by, &created) <
-		    0 ||
-	    notice_store_due(db, inc->id, kind, address, &ns, &n) < 0)
-		goto rollback;
-	if (address != NULL && n == 0) {
-		log_error("no %s notice for %s in incident %s (is it a contact "
-			  "of an affected account?)",
-			  kind, address, inc->slug);
-		rc = MAILER_ERR_DATA;
-		goto rollback;
-	}
-	if (compose_all(db, &common, ns, n, now, emit, arg, count) == 0)
-		rc = 0;
-rollback:
-	db_rollback(db);
-out:
-	for (size_t i = 0; ns && i < n; i++)
-		notice_release(&ns[i]);
-	free(ns);
-	notice_common_release(&common);
-	return rc;
-}
-
-static int emit_stream(const struct notice *n, void *arg)
-{
-	FILE *out = arg;
-
-	for (size_t i = 0; i < n->nparts; i++) {
-		size_t len;
-		const char *m = notice_part(n, i, &len);
-
-		if (fwrite(m, 1, len, out) != len)
-			return -1;
-	}
-	return 0;
-}
-
-int mailer_preview(struct db *db, const struct config *cfg,
-		   const struct incident *inc, const char *kind,
-		   const char *address, time_t at, FILE *out)
-{
-	long long count;
-
-	return compose_uncommitted(db, cfg, inc, kind, address, at, emit_stream,
-				   out, &count);
-}
-
-static int emit_file(const struct notice *n, void *arg)
-{
-	const char *dir = arg;
-	char path[PATH_MAX];
-	FILE *f;
-	int rc = 0;
-
-	if (notice_file_name(dir, n, path, sizeof(path)) < 0)
-		return log_error("%s: file name too long", dir);
-	f = fopen(path, "w");
-	if (f == NULL)
-		return log_error("%s: cannot create: %s", path,
-				 strerror(errno));
-	if (fwrite(n->message, 1, n->len, f) != n->len)
-		rc = -1;
-	if (fclose(f) != 0 || rc < 0)
-		return log_error("%s: cannot write: %s", path, strerror(errno));
-	return 0;
-}
-
-static int dry_run(struct db *db, const struct config *cfg,
-		   const struct incident *inc, const struct mailer_options *opt,
-		   struct mailer_stats *st)
-{
-	struct stat sb;
-	double t0 = mono_now();
-	int rc;
-
-	if (mkdir(opt->dry_run_dir, 0755) < 0 && errno != EEXIST)
-		return log_error("%s: cannot create: %s", opt->dry_run_dir,
-				 strerror(errno));
-	if (stat(opt->dry_run_dir, &sb) < 0 || !S_ISDIR(sb.st_mode))
-		return log_error("%s: not a directory", opt->dry_run_dir);
-	rc = compose_uncommitted(db, cfg, inc, opt->kind, NULL, opt->at,
-				 emit_file, (void *)opt->dry_run_dir,
-				 &st->composed);
-	st->seconds = mono_now() - t0;
-	return rc;
-}
-
-int mailer_plan_count(struct db *db, const struct incident *inc,
-		      struct mailer_plan_row rows[MAILER_NKINDS])
-{
-	struct notice_store_plan_row counts[NOTICE_NKINDS];
-	struct deadline_rule rule;
-	char err[512];
-	time_t must_by;
-
-	if (deadline_resolve(inc->reason, inc->aware_at, &rule, err,
-			     sizeof(err)) < 0)
-		return log_error("incident %s: %s", inc->slug, err);
-	must_by = deadline_must_by(&rule,
-				   incident_revoke_start(inc, &rule, NULL));
-	if (notice_store_plan_count(db, inc->id, must_by, counts) < 0)
-		return -1;
-	for (size_t k = 0; k < MAILER_NKINDS; k++) {
-		const struct notice_store_plan_row *c = &counts[k];
-
-		rows[k] = (struct mailer_plan_row){
-			notice_kind_name(k), c->due,
-			c->addresses,	     c->sent,
-			c->failed,	     c->retry,
-			c->no_address,	     c->earliest,
-			c->latest,
-		};
-	}
-	return 0;
-}
-
-int mailer_plan_report(struct db *db, const struct config *cfg,
-		       const struct incident *inc, FILE *out)
-{
-	struct mailer_plan_row rows[MAILER_NKINDS];
-
-	(void)cfg;
-	if (mailer_plan_count(db, inc, rows) < 0)
-		return -1;
-	fprintf(out, "%-9s %8s %10s %8s %8s %8s %11s  %-21s %s\n", "KIND",
-		"DUE", "ADDRESSES", "SENT", "FAILED", "RETRY", "NO-ADDRESS",
-		"EARLIEST DEADLINE", "LATEST DEADLINE");
-	for (size_t k = 0; k < MAILER_NKINDS; k++) {
-		char lo[UTCTIME_BUFSZ] = "-", hi[UTCTIME_BUFSZ] = "-";
-
-		if (rows[k].earliest != DEADLINE_UNSET &&
-		    (utctime_format_rfc3339(rows[k].earliest, lo, sizeof(lo)) <
-			     0 ||
-		     utctime_format_rfc3339(rows[k].latest, hi, sizeof(hi)) <
-			     0))
-			memcpy(hi, memcpy(lo, "-", 2), 2); /* out of range */
-		fprintf(out,
-			"%-9s %8lld %10lld %8lld %8lld %8lld %11lld  %-21s "
-			"%s\n",
-			rows[k].kind, rows[k].due, rows[k].addresses,
-			rows[k].sent, rows[k].failed, rows[k].retry,
-			rows[k].no_address, lo, hi);
-	}
-	return 0;
 }

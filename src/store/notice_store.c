@@ -299,15 +299,26 @@ long long notice_store_count(struct db *db, long long incident_id,
  * query (008_notice_send.sql): asking the scalar one per row cost an
  * executor start per certificate.
  */
-#define CERT_COLUMNS                                                           \
+#define CERT_COLUMNS_WITH(scan)                                                \
 	"c.account, encode(c.serial, 'hex'), array_to_string(c.names, ' '),"   \
 	" extract(epoch FROM c.not_after)::bigint,"                            \
-	" extract(epoch FROM c.revoked_at)::bigint, v.verdict"
+	" extract(epoch FROM c.revoked_at)::bigint, " scan
 #define CERT_VERDICT                                                           \
-	" CROSS JOIN LATERAL certificate_scan_verdict_inline(c.incident_id,"   \
-	" c.serial, c.names, c.issuer_name, c.sha256, c.is_precert) v"
+	"(SELECT v.verdict FROM certificate_scan_verdict_inline("              \
+	"c.incident_id, c.serial, c.names, c.issuer_name, c.sha256,"           \
+	" c.is_precert) v)"
+/*
+ * Before the incident's first scan round every certificate is "not
+ * scanned", what the lookup would say.  The statements that list
+ * certificates come in two forms, and the one without the lookup is
+ * used while the incident has no scan round (notice_store_scanned(),
+ * which the caller asks): at 300,000 certificates, planning the inlined
+ * lookup took 18-27 ms of every claim (as long as running it), and
+ * running it a third of a claim's time at 3 M (docs/notify.md).
+ */
+#define CERT_UNSCANNED "'not scanned'::text"
 
-/* One certificate of a message from CERT_COLUMNS starting at column col. */
+/* One certificate of a message from CERT_COLUMNS_WITH starting at column col. */
 static json_t *cert_from_row(PGresult *res, int r, int col)
 {
 	bool na = !PQgetisnull(res, r, col + 3);
@@ -335,27 +346,35 @@ static void notice_from_row(struct notice *n, PGresult *res, int r)
  * notices and returns them with their certificates, one row per
  * certificate (a notice without any has one row of NULLs), in one round
  * trip.  $6 is where the scan in id order starts (see the mailer's
- * claim()).  Rows are looked up by id lists (= ANY) or one by one, never
- * by joins whose strategy the queue's volatile statistics would choose;
- * a lookup by notice_id can only use the primary key
- * (008_notice_send.sql).
+ * claim()).  A notice with more than $7 certificates comes without them
+ * (one row, k = $7 + 1; one probe of its links, not two): the sender
+ * loads them when it composes it (notice_store_load_certificates), so
+ * no claim holds a hosting account's tens of thousands of rows.  Rows
+ * are looked up by id lists (= ANY) or one by one, never by joins whose
+ * strategy the queue's volatile statistics would choose; a lookup by
+ * notice_id can only use the primary key (008_notice_send.sql).
  */
-static const char claim_sql[] =
-	"WITH claimed AS (UPDATE notice_queue q SET state = 'claimed',"
-	" lease_until = now() + $3::interval, worker = $4"
-	" WHERE q.notice_id = ANY (ARRAY(SELECT notice_id"
-	"  FROM notice_queue WHERE incident_id = $1 AND kind = $2"
-	"  AND notice_id > $6 AND (state = 'pending'"
-	"  OR (state = 'retry' AND due_at <= now())"
-	"  OR (state = 'claimed' AND lease_until < now()))"
-	"  ORDER BY notice_id LIMIT $5 FOR UPDATE SKIP LOCKED))"
-	" RETURNING q.notice_id)"
-	" SELECT n.id, n.address, to_json(n.accounts), "
-	"n.attempts, " CERT_COLUMNS " FROM notice n"
-	" LEFT JOIN notice_certificate nc ON nc.notice_id = n.id"
-	" LEFT JOIN certificate c ON c.id = nc.certificate_id" CERT_VERDICT
-	" WHERE n.id = ANY (ARRAY(SELECT notice_id FROM claimed))"
-	" ORDER BY n.id, c.account, c.serial";
+#define CLAIM_HEAD                                                             \
+	"WITH claimed AS (UPDATE notice_queue q SET state = 'claimed',"        \
+	" lease_until = now() + $3::interval, worker = $4"                     \
+	" WHERE q.notice_id = ANY (ARRAY(SELECT notice_id"                     \
+	"  FROM notice_queue WHERE incident_id = $1 AND kind = $2"             \
+	"  AND notice_id > $6 AND (state = 'pending'"                          \
+	"  OR (state = 'retry' AND due_at <= now())"                           \
+	"  OR (state = 'claimed' AND lease_until < now()))"                    \
+	"  ORDER BY notice_id LIMIT $5 FOR UPDATE SKIP LOCKED))"               \
+	" RETURNING q.notice_id)"                                              \
+	" SELECT n.id, n.address, to_json(n.accounts), n.attempts, nc.k, "
+#define CLAIM_TAIL                                                             \
+	" FROM notice n"                                                       \
+	" LEFT JOIN LATERAL (SELECT x.certificate_id, count(*) OVER () AS k,"  \
+	" row_number() OVER () AS r FROM (SELECT certificate_id"               \
+	" FROM notice_certificate WHERE notice_id = n.id LIMIT $7 + 1) x) nc"  \
+	" ON nc.k <= $7 OR nc.r = 1"                                           \
+	" LEFT JOIN certificate c ON c.id = nc.certificate_id AND nc.k <= $7"  \
+	" WHERE n.id = ANY (ARRAY(SELECT notice_id FROM claimed))"             \
+	" ORDER BY n.id, c.account, c.serial"
+#define CLAIM_SQL(scan) CLAIM_HEAD CERT_COLUMNS_WITH(scan) CLAIM_TAIL
 
 /*
  * Outcomes are committed in groups: one statement, hence one
@@ -411,7 +430,8 @@ int notice_store_prepare(struct db *db)
 		const char *name, *sql;
 		int nparams;
 	} st[] = {
-		{ "certrecall_claim", claim_sql, 6 },
+		{ "certrecall_claim", CLAIM_SQL(CERT_VERDICT), 7 },
+		{ "certrecall_claim_unscanned", CLAIM_SQL(CERT_UNSCANNED), 7 },
 		{ "certrecall_outcomes", outcomes_sql, OUTCOME_PARAMS },
 	};
 
@@ -438,10 +458,11 @@ int notice_store_prepare(struct db *db)
 
 int notice_store_claim(struct db *db, long long incident_id, const char *kind,
 		       long long lease_ms, const char *worker, size_t max,
-		       long long floor, struct notice *batch, size_t *n)
+		       long long floor, size_t max_certs, bool scanned,
+		       struct notice *batch, size_t *n)
 {
-	char id[32], lease[48], lim[32], from[32];
-	const char *params[6] = { id, kind, lease, worker, lim, from };
+	char id[32], lease[48], lim[32], from[32], most[32];
+	const char *params[7] = { id, kind, lease, worker, lim, from, most };
 	PGresult *res;
 	int k;
 
@@ -451,9 +472,12 @@ int notice_store_claim(struct db *db, long long incident_id, const char *kind,
 		return -1; /* 48 bytes hold any long long and the unit */
 	param_ll(lim, sizeof(lim), (long long)max);
 	param_ll(from, sizeof(from), floor);
+	param_ll(most, sizeof(most), (long long)max_certs);
 	*n = 0;
-	res = PQexecPrepared(db_get0_conn(db), "certrecall_claim", 6, params,
-			     NULL, NULL, 0);
+	res = PQexecPrepared(db_get0_conn(db),
+			     scanned ? "certrecall_claim"
+				     : "certrecall_claim_unscanned",
+			     7, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_error("database: claiming notices: %.*s",
 			  (int)strcspn(PQresultErrorMessage(res), "\n"),
@@ -471,10 +495,12 @@ int notice_store_claim(struct db *db, long long incident_id, const char *kind,
 			cur = &batch[(*n)++];
 			notice_from_row(cur, res, r);
 			cur->certs = json_array();
+			cur->certs_deferred = strtoull(PQgetvalue(res, r, 4),
+						       NULL, 10) > max_certs;
 		}
-		if (!PQgetisnull(res, r, 5)) /* the serial: a certificate */
+		if (!PQgetisnull(res, r, 6)) /* the serial: a certificate */
 			json_array_append_new(cur->certs,
-					      cert_from_row(res, r, 4));
+					      cert_from_row(res, r, 5));
 	}
 	PQclear(res);
 	return 0;
@@ -657,16 +683,56 @@ static int cmp_notice_id(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static const char select_certificates[] =
-	"SELECT nc.notice_id, " CERT_COLUMNS
-	" FROM notice_certificate nc JOIN certificate c"
-	" ON c.id = nc.certificate_id" CERT_VERDICT
-	" WHERE nc.notice_id = ANY ($1::bigint[])"
-	" ORDER BY nc.notice_id, c.account, c.serial";
+#define SELECT_CERTIFICATES(scan)                                              \
+	"SELECT nc.notice_id, " CERT_COLUMNS_WITH(                             \
+		scan) " FROM notice_certificate nc JOIN certificate c"         \
+		      " ON c.id = nc.certificate_id"                           \
+		      " WHERE nc.notice_id = ANY ($1::bigint[])"               \
+		      " ORDER BY nc.notice_id, c.account, c.serial"
+
+int notice_store_scanned(struct db *db, long long incident_id, bool *yes)
+{
+	char id[32];
+	const char *params[1] = { id };
+	PGresult *res;
+
+	param_ll(id, sizeof(id), incident_id);
+	res = db_query(db,
+		       "SELECT EXISTS (SELECT 1 FROM scan_target"
+		       " WHERE incident_id = $1 AND round > 0)",
+		       1, params);
+	if (res == NULL)
+		return -1;
+	*yes = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return 0;
+}
+
+long long notice_store_certificate_count(struct db *db, long long notice_id,
+					 long long most)
+{
+	char id[32], lim[32];
+	const char *params[2] = { id, lim };
+	PGresult *res;
+	long long k;
+
+	param_ll(id, sizeof(id), notice_id);
+	param_ll(lim, sizeof(lim), most);
+	res = db_query(db,
+		       "SELECT count(*) FROM (SELECT 1 FROM notice_certificate"
+		       " WHERE notice_id = $1 LIMIT $2) k",
+		       2, params);
+	if (res == NULL)
+		return -1;
+	k = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return k;
+}
 
 /* The rows come ordered by notice id, so ns is sorted the same way
  * first. */
-int notice_store_load_certificates(struct db *db, struct notice *ns, size_t n)
+int notice_store_load_certificates(struct db *db, bool scanned,
+				   struct notice *ns, size_t n)
 {
 	char *ids;
 	const char *params[1];
@@ -676,12 +742,18 @@ int notice_store_load_certificates(struct db *db, struct notice *ns, size_t n)
 	qsort(ns, n, sizeof(*ns), cmp_notice_id);
 	ids = id_array(NULL, ns, n);
 	params[0] = ids;
-	res = db_query(db, select_certificates, 1, params);
+	res = db_query(db,
+		       scanned ? SELECT_CERTIFICATES(CERT_VERDICT)
+			       : SELECT_CERTIFICATES(CERT_UNSCANNED),
+		       1, params);
 	free(ids);
 	if (res == NULL)
 		return -1;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		json_decref(ns[i].certs);
 		ns[i].certs = json_array();
+		ns[i].certs_deferred = false;
+	}
 	for (int r = 0; r < PQntuples(res); r++) {
 		long long id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
 

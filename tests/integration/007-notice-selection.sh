@@ -89,6 +89,19 @@ for inc in scanned unscanned; do
 	done
 done
 
+# The scan column: a notice lists each certificate's verdict once the
+# incident has a scan round, "not scanned" before one (the claim and the
+# preview skip the per-certificate lookup only then).
+scan_of() { # the "last scan" values in the messages to address $1
+	grep -l "^To: <\?$1" mail/* 2>/dev/null | xargs -r grep -h 'last scan:' | tr -d '\r' |
+		sed 's/.*last scan: *//' | sort -u | tr '\n' ' '
+}
+expect "a sent notice of the scanned incident: replaced" "replaced " "$(scan_of a-0011@example.org)"
+expect "a sent notice of the scanned incident: deployed" "deployed " "$(scan_of a-0010@example.org)"
+expect "a sent notice of the unscanned incident: not scanned" "not scanned " "$(scan_of a-0000@example.org)"
+expect "the preview of the scanned incident: replaced" 1 \
+	"$(certrecall notify scanned --kind initial --preview a-0011@example.org | grep -c 'last scan: replaced')"
+
 # Reminders skip a hard-bounced address (020), the other kinds do not.
 certrecall -q incident create --slug bounced --title bounced \
 	--reason v1.6.7:5d-7 --aware-at 2020-02-29T12:08:00+09:00

@@ -102,4 +102,29 @@ big=$(db_sql -c "SELECT id FROM notice WHERE address = 'big@example.org'")
 db_sql -c "DELETE FROM notice WHERE id = $big" >/dev/null
 expect "deleting a notice deletes its certificate links" 0 \
 	"$(db_sql -c "SELECT count(*) FROM notice_certificate WHERE notice_id = $big")"
+
+# Memory does not grow with the big notices in flight: four hosting
+# accounts of 20,000 certificates, four connections each claiming one
+# notice (mailer.batch = 1) at the same moment.  A notice of more than
+# 2,000 certificates is claimed without them and loaded, composed and
+# sent one at a time in the process; before, every connection held its
+# own whole: 142 MiB peak here, against 50 MiB now.
+certrecall -q incident create --slug hosting --title "hosting" \
+	--reason v1.6.7:5d-7 --aware-at 2020-02-29T03:08:00Z
+awk 'BEGIN {
+	print "serial,account,email,names,not_after"
+	for (i = 1; i <= 80000; i++) {
+		a = int((i - 1) / 20000) + 1
+		printf "%x,farm-%d,big%d@example.org,\"h%d.example;www.h%d.example\",2020-05-01\n", i + 1048576, a, a, i, i
+	}
+}' >hosting.csv
+certrecall -q import hosting hosting.csv --no-progress
+rm -f sink/*
+out=$(CERTRECALL_MAILER_BATCH=1 CERTRECALL_MAILER_MAX_MESSAGE_BYTES=10485760 \
+	/usr/bin/time -f '%M' -o rss.txt "$CERTRECALL_BIN" notify hosting --connections 4 --no-progress 2>&1)
+contains "the four hosting notices are sent" "initial: 4 sent, 0 failed" "$out"
+expect "each of the four got one message" 4 "$(ls sink | wc -l)"
+rss=$(tail -1 rss.txt)
+expect "notify's peak RSS with four 20,000-certificate notices in flight is under 100 MiB ($((rss / 1024)) MiB)" \
+	yes "$([ "$rss" -lt $((100 * 1024)) ] && echo yes || echo no)"
 finish

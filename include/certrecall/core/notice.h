@@ -107,7 +107,8 @@ struct notice {
 	char lang[8];		/* "" = en (020 subscriber.lang) */
 	char tz[ZONE_NAME_MAX]; /* "" = UTC only */
 	json_t *account_list;
-	json_t *certs; /* array of objects, in order */
+	json_t *certs;	     /* array of objects, in order */
+	bool certs_deferred; /* claimed without them: too many to claim */
 	int attempts;
 	/* composed */
 	char *message; /* the message, or its part 1 of nparts */
@@ -131,6 +132,11 @@ void notice_init(struct notice *n, long long id, const char *address,
 		 const char *accounts_json, int attempts);
 
 void notice_release(struct notice *n);
+
+/* Frees what composing n made, and its certificates, keeping what
+ * recording its outcome needs (id, outcome, reply, Message-ID, bytes).
+ * n cannot be sent again. */
+void notice_drop_message(struct notice *n);
 
 /* A certificate of a notice: account, serial (hex), names (space
  * separated), not_after and revoked_at (when set), scan verdict.  The

@@ -11,15 +11,18 @@
  * starts after the first slice.  Work is claimed in batches
  * (mailer.batch) with FOR UPDATE SKIP LOCKED and a lease (mailer.lease),
  * so any number of `notify` processes on any number of machines share
- * it.  Outcomes:
+ * it.  A batch goes over one SMTP session, but a notice of more than 100
+ * certificates is claimed without them and sent over a session of its
+ * own, and one of more than 2,000 while no other thread of the process
+ * holds one (memory: docs/notify.md, "At scale").  Outcomes:
  *   2xx -> sent; 4xx or a lost connection -> retry with exponential
  *   backoff, failed after mailer.max_attempts; 5xx -> failed, with the
  *   server's reply kept.
  * Outcomes are committed in groups, one transaction per group: a group
  * is sent to the database when it holds mailer.commit_group answers,
  * when its first answer is mailer.commit_interval old (checked at each
- * answer and before a --rate pause), and when a batch's SMTP session
- * ends; a connection has at most one group in flight.
+ * answer and before a --rate pause), and when an SMTP session ends; a
+ * connection has at most one group in flight.
  *
  * Never lost: a notice leaves the queue only in the transaction that
  * records it sent or failed; a claim not recorded returns when its lease
@@ -127,5 +130,23 @@ CR_MUST_CHECK int mailer_plan_count(struct db *db, const struct incident *inc,
  * address, and the earliest/latest deadline they state. */
 CR_MUST_CHECK int mailer_plan_report(struct db *db, const struct config *cfg,
 				     const struct incident *inc, FILE *out);
+
+/* ---- between mailer.c and mailer_preview.c ------------------------ */
+
+struct notice_common;
+
+/* What every notice of kind shares: 0, or MAILER_ERR_CONFIG /
+ * MAILER_ERR_DATA (logged).  notice_common_release() either way. */
+CR_MUST_CHECK int mailer_common_init(struct notice_common *c,
+				     const struct config *cfg,
+				     const struct incident *inc,
+				     const char *kind);
+
+/* mailer_run() with opt->dry_run_dir: every due notice composed into a
+ * file there, nothing kept.  0 or -1. */
+CR_MUST_CHECK int mailer_dry_run(struct db *db, const struct config *cfg,
+				 const struct incident *inc,
+				 const struct mailer_options *opt,
+				 struct mailer_stats *st);
 
 #endif

@@ -84,12 +84,17 @@ CR_MUST_CHECK int notice_store_prepare(struct db *db);
 /*
  * Claims up to max due notices of kind after notice id floor for
  * worker, leased for lease_ms, with their certificates, into
- * batch[0..*n) (ascending ids).  0 or -1 (logged).
+ * batch[0..*n) (ascending ids).  A notice with more than max_certs
+ * certificates comes without them (certs_deferred): load them with
+ * notice_store_load_certificates() when it is composed.  scanned: the
+ * incident has a scan round (notice_store_scanned()); without one the
+ * scan verdicts are not looked up.  0 or -1 (logged).
  */
 CR_MUST_CHECK int notice_store_claim(struct db *db, long long incident_id,
 				     const char *kind, long long lease_ms,
 				     const char *worker, size_t max,
-				     long long floor, struct notice *batch,
+				     long long floor, size_t max_certs,
+				     bool scanned, struct notice *batch,
 				     size_t *n);
 
 /*
@@ -148,10 +153,21 @@ CR_MUST_CHECK int notice_store_due(struct db *db, long long incident_id,
 				   const char *kind, const char *address,
 				   struct notice **ns, size_t *n);
 
-/* The certificates of every notice in ns[0..n), in one query (sorts ns
- * by id).  0 or -1. */
-CR_MUST_CHECK int notice_store_load_certificates(struct db *db,
+/* Whether incident_id has a completed scan round (before one, no
+ * certificate has a scan verdict: "not scanned").  0 or -1. */
+CR_MUST_CHECK int notice_store_scanned(struct db *db, long long incident_id,
+				       bool *yes);
+
+/* The certificates of every notice in ns[0..n), in one query (sorts
+ * ns by id); scanned as for notice_store_claim().  0 or -1. */
+CR_MUST_CHECK int notice_store_load_certificates(struct db *db, bool scanned,
 						 struct notice *ns, size_t n);
+
+/* How many certificates notice_id lists, counted up to most.  The
+ * count, or -1. */
+CR_MUST_CHECK long long notice_store_certificate_count(struct db *db,
+						       long long notice_id,
+						       long long most);
 
 /*
  * The language and time zone of each notice's accounts (020): the first
