@@ -93,11 +93,17 @@ struct serve_batch *serve_batch_start(const struct config *cfg,
 				      unsigned nthreads)
 {
 	struct serve_batch *b = xcalloc(1, sizeof(*b));
+	pthread_condattr_t attr;
 
 	b->cfg = cfg;
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_cond_init(&b->more, NULL);
-	pthread_cond_init(&b->idle, NULL);
+	/* The drain's deadline is an interval: the monotonic clock, so
+	 * the one wall clock stays in base/clock.c. */
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&b->idle, &attr);
+	pthread_condattr_destroy(&attr);
 	b->tail = &b->head;
 	b->threads = xcalloc(nthreads, sizeof(*b->threads));
 	for (; b->nthreads < nthreads; b->nthreads++) {
@@ -141,7 +147,7 @@ bool serve_batch_drain(struct serve_batch *b, unsigned timeout_ms)
 
 	if (b == NULL)
 		return true;
-	clock_gettime(CLOCK_REALTIME, &until);
+	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += timeout_ms / 1000;
 	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
 	if (until.tv_nsec >= 1000000000L) {
