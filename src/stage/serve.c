@@ -259,6 +259,7 @@ static enum MHD_Result handle_status(struct serve *s, struct MHD_Connection *c,
 				     struct req *r, const char *slug, bool api)
 {
 	bool json = api || serve_http_wants_json(c);
+	enum MHD_Result ret;
 	struct serve_clock clk;
 	struct incident *inc;
 	time_t now = clock_now();
@@ -268,23 +269,9 @@ static enum MHD_Result handle_status(struct serve *s, struct MHD_Connection *c,
 	char t[UTCTIME_BUFSZ];
 	json_t *certs;
 
-	if (!s->staff)
-		return serve_http_problem(s, c, r, MHD_HTTP_NOT_FOUND,
-					  "Not Found", NULL, 0, json);
-	if (!serve_report_token_ok(s, c))
-		return serve_http_problem(s, c, r, MHD_HTTP_UNAUTHORIZED,
-					  "Unauthorized",
-					  "a bearer token is needed", 0, json);
-	db = serve_http_db(s);
-	if (db == NULL)
-		return serve_http_problem(s, c, r, MHD_HTTP_SERVICE_UNAVAILABLE,
-					  "Unavailable", "try again later", 60,
-					  json);
-	inc = incident_find(db, slug);
+	inc = serve_report_staff_incident(s, c, r, slug, json, &db, &ret);
 	if (inc == NULL)
-		return serve_http_problem(s, c, r, MHD_HTTP_NOT_FOUND,
-					  "Not Found", "no such incident", 0,
-					  json);
+		return ret;
 	if (serve_incident_clock(inc->reason, inc->aware_at,
 				 inc->cpr_received_at, &clk) < 0 ||
 	    (j = status_json(db, inc, now, &clk)) == NULL) {

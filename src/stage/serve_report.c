@@ -100,40 +100,64 @@ static int render(struct serve *s, struct db *db, const struct incident *inc,
 	return rc;
 }
 
+struct incident *serve_report_staff_incident(struct serve *s,
+					     struct MHD_Connection *c,
+					     struct req *r, const char *slug,
+					     bool json, struct db **db,
+					     enum MHD_Result *ret)
+{
+	struct incident *inc;
+
+	*db = NULL;
+	if (!s->staff) {
+		*ret = serve_http_problem(s, c, r, MHD_HTTP_NOT_FOUND,
+					  "Not Found", NULL, 0, json);
+		return NULL;
+	}
+	if (!serve_report_token_ok(s, c)) {
+		*ret = serve_http_problem(s, c, r, MHD_HTTP_UNAUTHORIZED,
+					  "Unauthorized",
+					  "a bearer token is needed", 0, json);
+		return NULL;
+	}
+	*db = serve_http_db(s);
+	if (*db == NULL) {
+		*ret = serve_http_problem(s, c, r, MHD_HTTP_SERVICE_UNAVAILABLE,
+					  "Unavailable", "try again later", 60,
+					  json);
+		return NULL;
+	}
+	inc = incident_find(*db, slug);
+	if (inc == NULL)
+		*ret = serve_http_problem(s, c, r, MHD_HTTP_NOT_FOUND,
+					  "Not Found", "no such incident", 0,
+					  json);
+	return inc;
+}
+
 enum MHD_Result serve_report_handle(struct serve *s, struct MHD_Connection *c,
 				    struct req *r, const char *slug,
 				    const char *format)
 {
+	enum MHD_Result ret;
 	struct incident *inc;
 	struct db *db;
 	char *body;
 	size_t len, k;
 	int rc;
 
-	if (!s->staff)
-		return serve_http_problem(s, c, r, MHD_HTTP_NOT_FOUND,
-					  "Not Found", NULL, 0, true);
-	if (!serve_report_token_ok(s, c))
-		return serve_http_problem(s, c, r, MHD_HTTP_UNAUTHORIZED,
-					  "Unauthorized",
-					  "a bearer token is needed", 0, true);
+	inc = serve_report_staff_incident(s, c, r, slug, true, &db, &ret);
+	if (inc == NULL)
+		return ret;
 	for (k = 0; k < sizeof(formats) / sizeof(formats[0]); k++)
 		if (strcmp(format, formats[k].name) == 0)
 			break;
-	if (k == sizeof(formats) / sizeof(formats[0]))
+	if (k == sizeof(formats) / sizeof(formats[0])) {
+		incident_free(inc);
 		return serve_http_problem(
 			s, c, r, MHD_HTTP_NOT_FOUND, "Not Found",
 			"report formats: md, html, json, csv", 0, true);
-	db = serve_http_db(s);
-	if (db == NULL)
-		return serve_http_problem(s, c, r, MHD_HTTP_SERVICE_UNAVAILABLE,
-					  "Unavailable", "try again later", 60,
-					  true);
-	inc = incident_find(db, slug);
-	if (inc == NULL)
-		return serve_http_problem(s, c, r, MHD_HTTP_NOT_FOUND,
-					  "Not Found", "no such incident", 0,
-					  true);
+	}
 	if (formats[k].format == REPORT_CSV &&
 	    (incident_count(db, inc) < 0 ||
 	     inc->certificates > SERVE_REPORT_CSV_MAX)) {

@@ -20,6 +20,18 @@
  * (constant time over every stored token). */
 bool serve_report_token_ok(struct serve *s, struct MHD_Connection *c);
 
+/*
+ * The staff endpoints' common start: staff access configured, the bearer
+ * token, a database connection, the incident.  The incident (free with
+ * incident_free) and *db; NULL when it has answered the request already
+ * (404, 401 or 503, as JSON when json), *ret then set.
+ */
+struct incident *serve_report_staff_incident(struct serve *s,
+					     struct MHD_Connection *c,
+					     struct req *r, const char *slug,
+					     bool json, struct db **db,
+					     enum MHD_Result *ret);
+
 /* Answers one report request; slug and format ("md", "html", "json",
  * "csv") as parsed from the path.  The caller checked nothing. */
 enum MHD_Result serve_report_handle(struct serve *s, struct MHD_Connection *c,
