@@ -25,6 +25,10 @@ CERTRECALL_CLOCK=2020-02-29T05:00:00Z certrecall -q import caa-2020 "$T_TMP/list
 # starts a line with the reset that ended the one before).
 sock=cr-$$
 trap 'tmux -L "$sock" kill-server 2>/dev/null' EXIT
+# One session lives as long as the test: tmux's server exits when its
+# last session closes, and a new-session racing that exit fails with
+# "server exited unexpectedly" (seen under load).
+tmux -L "$sock" -f /dev/null new-session -d -s keep "sleep 600"
 pane() {
 	local width=$1 at=$2 extra=${3:-}
 	cat >"$T_TMP/run.sh" <<SH
