@@ -728,7 +728,6 @@ static void html_notification(const struct report *r, FILE *out)
 /* Timeline, the delayed revocation and conflicting evidence. */
 static void html_timeline(const struct report *r, FILE *out)
 {
-
 	fputs("<h2>Timeline</h2>\n<p>All times UTC.", out);
 	if (r->omitted_events > 0) {
 		fprintf(out,

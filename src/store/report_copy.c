@@ -22,13 +22,17 @@
 #include "certrecall/store/revocation.h"
 
 /*
- * Runs COPY (sql) TO STDOUT, the query's $n replaced by custom settings
- * read with current_setting(): COPY takes no parameters, and pasting
- * values into the SQL is what we never do.  Returns rows written or -1.
+ * Runs COPY (sql) TO STDOUT with the report's time, its MUST-by and the
+ * incident as the custom settings certrecall.at, certrecall.must_by and
+ * certrecall.incident, read in sql with current_setting(): COPY takes no
+ * parameters, and pasting values into the SQL is what we never do.
+ * Returns rows written or -1.
  */
-static long long copy_out(struct db *db, const char *sql, const char *at,
-			  const char *must, const char *id, FILE *out)
+static long long copy_out(struct db *db, const char *sql,
+			  const struct report *r, long long incident_id,
+			  FILE *out)
 {
+	char at[UTCTIME_BUFSZ], must[UTCTIME_BUFSZ], id[32];
 	PGconn *conn = db_get0_conn(db);
 	const char *v[3] = { at, must, id };
 	long long rows = 0;
@@ -36,6 +40,11 @@ static long long copy_out(struct db *db, const char *sql, const char *at,
 	char *buf;
 	int n;
 
+	if (utctime_format_rfc3339(r->at, at, sizeof(at)) < 0)
+		log_error("cannot format time %lld", (long long)(r->at));
+	if (utctime_format_rfc3339(r->must_by, must, sizeof(must)) < 0)
+		log_error("cannot format time %lld", (long long)(r->must_by));
+	snprintf(id, sizeof(id), "%lld", incident_id);
 	res = db_query(db,
 		       "SELECT set_config('certrecall.at', $1, false),"
 		       " set_config('certrecall.must_by', $2, false),"
@@ -79,14 +88,8 @@ static long long copy_out(struct db *db, const char *sql, const char *at,
 long long report_store_certificates(struct db *db, const struct report *r,
 				    long long incident_id, FILE *out)
 {
-	char at[UTCTIME_BUFSZ], must[UTCTIME_BUFSZ], id[32];
 	long long rows;
 
-	if (utctime_format_rfc3339(r->at, at, sizeof(at)) < 0)
-		log_error("cannot format time %lld", (long long)(r->at));
-	if (utctime_format_rfc3339(r->must_by, must, sizeof(must)) < 0)
-		log_error("cannot format time %lld", (long long)(r->must_by));
-	snprintf(id, sizeof(id), "%lld", incident_id);
 	fputs("serial,account,names,issued_at,not_after,verdict,deployment,"
 	      "revoked_at,revocation_reason,replaced_by,source,source_line\n",
 	      out);
@@ -113,20 +116,14 @@ long long report_store_certificates(struct db *db, const struct report *r,
 		"  ON d.certificate_id = c.id"
 		" WHERE c.incident_id = current_setting('certrecall.incident')"
 		"  ::bigint ORDER BY c.id) TO STDOUT WITH (FORMAT csv)",
-		at, must, id, out);
+		r, incident_id, out);
 	return rows;
 }
 
 long long report_store_events(struct db *db, const struct report *r,
 			      long long incident_id, FILE *out)
 {
-	char at[UTCTIME_BUFSZ], must[UTCTIME_BUFSZ], id[32];
 
-	if (utctime_format_rfc3339(r->at, at, sizeof(at)) < 0)
-		log_error("cannot format time %lld", (long long)(r->at));
-	if (utctime_format_rfc3339(r->must_by, must, sizeof(must)) < 0)
-		log_error("cannot format time %lld", (long long)(r->must_by));
-	snprintf(id, sizeof(id), "%lld", incident_id);
 	fputs("at,kind,actor,host,command,detail\n", out);
 	return copy_out(
 		db,
@@ -136,7 +133,7 @@ long long report_store_events(struct db *db, const struct report *r,
 		" WHERE incident_id = current_setting('certrecall.incident')"
 		"  ::bigint AND at <= current_setting('certrecall.at')"
 		"  ::timestamptz ORDER BY at, id) TO STDOUT WITH (FORMAT csv)",
-		at, must, id, out);
+		r, incident_id, out);
 }
 
 /* CRLReason names (RFC 5280 5.3.1) for the CCADB column; a code it does
@@ -205,15 +202,9 @@ long long report_store_ccadb(struct db *db, const struct report *r,
 			     long long incident_id, long long threshold,
 			     FILE *out)
 {
-	char at[UTCTIME_BUFSZ], must[UTCTIME_BUFSZ], id[32];
 	bool crtsh = r->certificates >= threshold;
 	long long rows;
 
-	if (utctime_format_rfc3339(r->at, at, sizeof(at)) < 0)
-		log_error("cannot format time %lld", (long long)(r->at));
-	if (utctime_format_rfc3339(r->must_by, must, sizeof(must)) < 0)
-		log_error("cannot format time %lld", (long long)(r->must_by));
-	snprintf(id, sizeof(id), "%lld", incident_id);
 	note_missing(db, incident_id, crtsh);
 	if (crtsh)
 		return copy_out(
@@ -225,7 +216,7 @@ long long report_store_ccadb(struct db *db, const struct report *r,
 			" FROM certificate c WHERE c.incident_id ="
 			" current_setting('certrecall.incident')::bigint"
 			" ORDER BY c.id) TO STDOUT",
-			at, must, id, out);
+			r, incident_id, out);
 	fputs("Precertificate SHA-256,Certificate SHA-256,Subject,Issuer,"
 	      "Not before,Not after,Serial #,dNSNames,Is revoked?,"
 	      "Revocation date,Revocation reason\n",
@@ -258,7 +249,7 @@ long long report_store_ccadb(struct db *db, const struct report *r,
 		" FROM certificate c LEFT JOIN issuer i ON i.id = c.issuer_id"
 		" WHERE c.incident_id = current_setting('certrecall.incident')"
 		"  ::bigint ORDER BY c.id) TO STDOUT WITH (FORMAT csv)",
-		at, must, id, out);
+		r, incident_id, out);
 	return rows;
 }
 
@@ -344,13 +335,7 @@ long long report_store_ccadb(struct db *db, const struct report *r,
 long long report_store_unreached(struct db *db, const struct report *r,
 				 long long incident_id, FILE *out)
 {
-	char at[UTCTIME_BUFSZ], must[UTCTIME_BUFSZ], id[32];
 
-	if (utctime_format_rfc3339(r->at, at, sizeof(at)) < 0)
-		log_error("cannot format time %lld", (long long)(r->at));
-	if (utctime_format_rfc3339(r->must_by, must, sizeof(must)) < 0)
-		log_error("cannot format time %lld", (long long)(r->must_by));
-	snprintf(id, sizeof(id), "%lld", incident_id);
 	fputs("serial,sha256,crtsh,account,address,reason,at,status,"
 	      "diagnostic\n",
 	      out);
@@ -391,7 +376,7 @@ long long report_store_unreached(struct db *db, const struct report *r,
 									 "(FORM"
 									 "AT "
 									 "csv)",
-		at, must, id, out);
+		r, incident_id, out);
 }
 
 int report_store_unreached_count(struct db *db, struct report *r,

@@ -77,8 +77,8 @@ START_TEST(a_key_file_readable_by_others_is_refused)
 	struct bounces_key k;
 	int fd;
 
-	/* A key file of our own, where the environment keeps them;
-	 * mkstemp() replaces the XXXXXX of the template. */
+	/* A key file of our own, where the environment keeps them: the
+	 * name ends in the six-letter template that mkstemp() fills in. */
 	ck_assert_int_lt(snprintf(path, sizeof(path),
 				  "%s/test_bounces_keyXXXXXX",
 				  dir != NULL && dir[0] != '\0' ? dir : "/tmp"),
