@@ -111,8 +111,12 @@ static long long cmd_count(PGresult *res)
 
 /* ---- planning ----------------------------------------------------- */
 
-/* plan_cert: the certificates the kind is about (notice.h's rule). */
-static int plan_cert(struct notice_store_plan *p)
+/*
+ * plan_acct: per account, the certificates the kind is about (notice.h's
+ * rule), as one array: a slice looks accounts up, not certificates, and
+ * copies their arrays into the notices' lists (031).
+ */
+static int plan_acct(struct notice_store_plan *p)
 {
 	const char *params[1] = { p->id };
 	char filter[1024], *sql;
@@ -120,9 +124,10 @@ static int plan_cert(struct notice_store_plan *p)
 
 	if (notice_cert_filter_sql(p->kind, filter, sizeof(filter)) < 0)
 		return log_error("no selection rule for %s notices", p->kind);
-	sql = sql_new("CREATE TEMP TABLE plan_cert AS"
-		      " SELECT id, account FROM certificate"
-		      " WHERE incident_id = $1 AND account IS NOT NULL%s",
+	sql = sql_new("CREATE TEMP TABLE plan_acct AS"
+		      " SELECT account, array_agg(id) AS ids FROM certificate"
+		      " WHERE incident_id = $1 AND account IS NOT NULL%s"
+		      " GROUP BY account",
 		      filter);
 	/* $1 only: a statement's parameters must all be used. */
 	res = db_query(p->db, sql, 1, params);
@@ -130,7 +135,8 @@ static int plan_cert(struct notice_store_plan *p)
 	if (res == NULL)
 		return -1;
 	PQclear(res);
-	return db_exec(p->db, "CREATE INDEX ON plan_cert (account)");
+	return db_exec(p->db,
+		       "ALTER TABLE plan_acct ADD PRIMARY KEY (account)");
 }
 
 /* plan_addr: per address without a notice of the kind, its accounts. */
@@ -146,7 +152,7 @@ static int plan_addr(struct notice_store_plan *p)
 		      " SELECT row_number() OVER (ORDER BY e) AS n,"
 		      " e AS address,"
 		      " array_agg(a.account ORDER BY a.account) AS accounts"
-		      " FROM (SELECT DISTINCT account FROM plan_cert) a"
+		      " FROM plan_acct a"
 		      " JOIN subscriber s USING (account)"
 		      " CROSS JOIN unnest(s.emails) e"
 		      " WHERE NOT EXISTS (SELECT 1 FROM notice"
@@ -175,15 +181,15 @@ int notice_store_plan_begin(struct notice_store_plan *p, struct db *db,
 	/* jit compiled every slice again (16 functions, inlined and
 	 * optimised): slices are many, each short. */
 	if (db_exec(db, "SET jit = off") < 0 ||
-	    db_exec(db, "DROP TABLE IF EXISTS pg_temp.plan_cert,"
+	    db_exec(db, "DROP TABLE IF EXISTS pg_temp.plan_acct,"
 			" pg_temp.plan_addr") < 0)
 		return -1;
-	if (plan_cert(p) < 0 || plan_addr(p) < 0)
+	if (plan_acct(p) < 0 || plan_addr(p) < 0)
 		return -1;
 	/* Slices read plan_addr by number; statistics for their joins. */
 	if (db_exec(db, "CREATE INDEX ON plan_addr (n)") < 0)
 		return -1;
-	return db_exec(db, "ANALYZE plan_cert, plan_addr");
+	return db_exec(db, "ANALYZE plan_acct, plan_addr");
 }
 
 int notice_store_plan_slice(struct notice_store_plan *p)
@@ -208,11 +214,14 @@ int notice_store_plan_slice(struct notice_store_plan *p)
 		       " RETURNING id, accounts),"
 		       " queued AS (INSERT INTO notice_queue (notice_id,"
 		       " incident_id, kind) SELECT id, $1, $2 FROM created),"
-		       " listed AS (INSERT INTO notice_certificate (notice_id,"
-		       " certificate_id)"
-		       " SELECT n.id, c.id FROM created n"
-		       " CROSS JOIN unnest(n.accounts) a"
-		       " JOIN plan_cert c ON c.account = a)"
+		       " lists AS MATERIALIZED (SELECT n.id, ARRAY(SELECT"
+		       " unnest(c.ids) FROM unnest(n.accounts) a"
+		       " JOIN plan_acct c ON c.account = a) AS ids"
+		       " FROM created n),"
+		       " listed AS (INSERT INTO notice_certificate_set"
+		       " (notice_id, certificate_ids, certificates)"
+		       " SELECT id, ids, cardinality(ids) FROM lists"
+		       " WHERE cardinality(ids) > 0)"
 		       " SELECT count(*) FROM created",
 		       5, params);
 	if (res == NULL)
@@ -236,7 +245,7 @@ int notice_store_plan_finish(struct notice_store_plan *p)
 		       " accounts)"
 		       " SELECT $1, a.account, $2, 'no-address',"
 		       " ARRAY[a.account]"
-		       " FROM (SELECT DISTINCT account FROM plan_cert) a"
+		       " FROM plan_acct a"
 		       " LEFT JOIN subscriber s USING (account)"
 		       " WHERE coalesce(cardinality(s.emails), 0) = 0"
 		       " ON CONFLICT (incident_id, account, kind) DO NOTHING",
@@ -245,7 +254,7 @@ int notice_store_plan_finish(struct notice_store_plan *p)
 		return -1;
 	p->created += cmd_count(res);
 	PQclear(res);
-	return db_exec(p->db, "DROP TABLE pg_temp.plan_cert,"
+	return db_exec(p->db, "DROP TABLE pg_temp.plan_acct,"
 			      " pg_temp.plan_addr");
 }
 
@@ -267,7 +276,8 @@ int notice_store_plan(struct db *db, long long incident_id, const char *kind,
 
 int notice_store_analyze(struct db *db)
 {
-	return db_exec(db, "ANALYZE notice, notice_certificate, notice_queue");
+	return db_exec(db,
+		       "ANALYZE notice, notice_certificate_set, notice_queue");
 }
 
 long long notice_store_count(struct db *db, long long incident_id,
@@ -367,11 +377,12 @@ static void notice_from_row(struct notice *n, PGresult *res, int r)
 	" SELECT n.id, n.address, to_json(n.accounts), n.attempts, nc.k, "
 #define CLAIM_TAIL                                                             \
 	" FROM notice n"                                                       \
-	" LEFT JOIN LATERAL (SELECT x.certificate_id, count(*) OVER () AS k,"  \
-	" row_number() OVER () AS r FROM (SELECT certificate_id"               \
-	" FROM notice_certificate WHERE notice_id = n.id LIMIT $7 + 1) x) nc"  \
-	" ON nc.k <= $7 OR nc.r = 1"                                           \
-	" LEFT JOIN certificate c ON c.id = nc.certificate_id AND nc.k <= $7"  \
+	" LEFT JOIN notice_certificate_set s ON s.notice_id = n.id"            \
+	" LEFT JOIN LATERAL (SELECT least(s.certificates, $7::bigint + 1)"     \
+	" AS k) nc ON true"                                                    \
+	" LEFT JOIN LATERAL unnest(CASE WHEN s.certificates <= $7::bigint"     \
+	" THEN s.certificate_ids END) AS u (certificate_id) ON true"           \
+	" LEFT JOIN certificate c ON c.id = u.certificate_id"                  \
 	" WHERE n.id = ANY (ARRAY(SELECT notice_id FROM claimed))"             \
 	" ORDER BY n.id, c.account, c.serial"
 #define CLAIM_SQL(scan) CLAIM_HEAD CERT_COLUMNS_WITH(scan) CLAIM_TAIL
@@ -685,8 +696,9 @@ static int cmp_notice_id(const void *a, const void *b)
 
 #define SELECT_CERTIFICATES(scan)                                              \
 	"SELECT nc.notice_id, " CERT_COLUMNS_WITH(                             \
-		scan) " FROM notice_certificate nc JOIN certificate c"         \
-		      " ON c.id = nc.certificate_id"                           \
+		scan) " FROM notice_certificate_set nc"                        \
+		      " CROSS JOIN unnest(nc.certificate_ids) u (id)"          \
+		      " JOIN certificate c ON c.id = u.id"                     \
 		      " WHERE nc.notice_id = ANY ($1::bigint[])"               \
 		      " ORDER BY nc.notice_id, c.account, c.serial"
 
@@ -719,8 +731,8 @@ long long notice_store_certificate_count(struct db *db, long long notice_id,
 	param_ll(id, sizeof(id), notice_id);
 	param_ll(lim, sizeof(lim), most);
 	res = db_query(db,
-		       "SELECT count(*) FROM (SELECT 1 FROM notice_certificate"
-		       " WHERE notice_id = $1 LIMIT $2) k",
+		       "SELECT coalesce((SELECT least(certificates, $2::bigint)"
+		       " FROM notice_certificate_set WHERE notice_id = $1), 0)",
 		       2, params);
 	if (res == NULL)
 		return -1;

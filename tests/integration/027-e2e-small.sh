@@ -91,17 +91,35 @@ contains "after the run the forecast counts what was sent" \
 expect "one sent notice per address in the database" 2701 \
 	"$(db_sql -c "SELECT count(*) FROM notice WHERE state = 'sent'")"
 
-# The links planning writes are checked per statement (016), not per row.
-refused "a certificate link to no notice is refused" "does not exist" \
-	"INSERT INTO notice_certificate VALUES (999999999, (SELECT min(id) FROM certificate))"
-refused "a certificate link to no certificate is refused" "does not exist" \
-	"INSERT INTO notice_certificate VALUES ((SELECT min(id) FROM notice), 999999999)"
+# The lists planning writes are checked per statement (016, 031), not
+# per row or per certificate.
+free=$(db_sql -c "SELECT min(id) FROM notice WHERE state = 'no-address'")
+one=$(db_sql -c "SELECT min(id) FROM certificate")
+refused "a certificate list of no notice is refused" "does not exist" \
+	"INSERT INTO notice_certificate_set VALUES (999999999, ARRAY[$one::bigint], 1)"
+refused "a certificate list naming no certificate is refused" "does not exist" \
+	"INSERT INTO notice_certificate_set VALUES ($free, ARRAY[$one, 999999999], 2)"
+refused "a certificate list naming a certificate twice is refused" "twice" \
+	"INSERT INTO notice_certificate_set VALUES ($free, ARRAY[$one, $one], 2)"
+refused "a certificate list's count is its length" "violates check constraint" \
+	"INSERT INTO notice_certificate_set VALUES ($free, ARRAY[$one::bigint], 2)"
+refused "a certificate list does not change" "do not change" \
+	"UPDATE notice_certificate_set SET certificate_ids = ARRAY[$one::bigint], certificates = 1 WHERE notice_id = (SELECT min(notice_id) FROM notice_certificate_set)"
+db_sql -c "INSERT INTO notice_certificate_set VALUES ($free, ARRAY[$one::bigint], 1)" >/dev/null
+expect "a list of existing rows is taken, and read back one row per certificate" "$free|$one" \
+	"$(db_sql -c "SELECT notice_id, certificate_id FROM notice_certificate WHERE notice_id = $free")"
 refused "a queue row for no notice is refused" "does not exist" \
 	"INSERT INTO notice_queue (notice_id, incident_id, kind) VALUES (999999999, 1, 'initial')"
 big=$(db_sql -c "SELECT id FROM notice WHERE address = 'big@example.org'")
 db_sql -c "DELETE FROM notice WHERE id = $big" >/dev/null
 expect "deleting a notice deletes its certificate links" 0 \
 	"$(db_sql -c "SELECT count(*) FROM notice_certificate WHERE notice_id = $big")"
+two=$(db_sql -c "SELECT notice_id FROM notice_certificate_set WHERE certificates > 1 ORDER BY notice_id LIMIT 1")
+had=$(db_sql -c "SELECT certificates FROM notice_certificate_set WHERE notice_id = $two")
+gone=$(db_sql -c "SELECT certificate_ids[1] FROM notice_certificate_set WHERE notice_id = $two")
+db_sql -c "DELETE FROM certificate WHERE id = $gone" >/dev/null
+expect "deleting a certificate takes it out of the lists that named it" "$((had - 1))|$((had - 1))|0" \
+	"$(db_sql -c "SELECT certificates, cardinality(certificate_ids), count(*) FILTER (WHERE certificate_id = $gone) FROM notice_certificate_set, unnest(certificate_ids) certificate_id WHERE notice_id = $two GROUP BY 1, 2")"
 
 # Memory does not grow with the big notices in flight: four hosting
 # accounts of 20,000 certificates, four connections each claiming one
