@@ -9,7 +9,8 @@
 # The cluster lives in DIR/data and listens on a Unix socket only (no TCP
 # unless --tcp is given, then on 127.0.0.1 only).  initdb refuses to run as
 # root, so as root the server runs as the "postgres" user.
-# CERTRECALL_PG_PRELOAD=pg_stat_statements preloads that library (benches).  `start` is
+# CERTRECALL_PG_PRELOAD=pg_stat_statements preloads that library (benches);
+# CERTRECALL_PG_SHARED_BUFFERS sets shared_buffers (256MB unless set).  `start` is
 # idempotent and creates the database "certrecall".
 set -euo pipefail
 
@@ -96,7 +97,7 @@ start)
 	as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
 		-o "-c listen_addresses=$listen -p $port -k $sd -c fsync=off \
 		-c synchronous_commit=off -c full_page_writes=off \
-		-c max_connections=200 -c shared_buffers=256MB \
+		-c max_connections=200 -c shared_buffers=${CERTRECALL_PG_SHARED_BUFFERS:-256MB} \
 		-c timezone=UTC ${CERTRECALL_PG_PRELOAD:+-c shared_preload_libraries=$CERTRECALL_PG_PRELOAD}" start >/dev/null ||
 		{ tail -20 "$dir/server.log" >&2; exit 70; }
 	if ! as_owner "$bindir/psql" -XAtq -h "$sd" -p "$port" -d postgres \
