@@ -62,6 +62,18 @@ pgss_dump() {
 		FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12" >"$dir/pgss-$1.txt"
 	psql -XAtq "$CERTRECALL_DATABASE" -c "SELECT pg_stat_statements_reset()" >/dev/null
 }
+# CPU seconds (user + system) used so far by process $1 and by its
+# children, ended (reaped) or alive: for the PostgreSQL cluster, the
+# postmaster's pid gives every backend's time.
+tree_cpu() {
+	local tck=$(getconf CLK_TCK) kids
+	kids=$(ps -o pid= --ppid "$1" | tr -d ' ' | sed 's,^,/proc/,; s,$,/stat,')
+	# shellcheck disable=SC2086
+	cat "/proc/$1/stat" $kids 2>/dev/null | awk -v t="$tck" -v me="$1" '
+		{ sub(/^.*\) /, ""); s += $12 + $13; if (NR == 1) s += $14 + $15 }
+		END { printf "%.2f", s / t }'
+}
+pg_pid() { head -1 "$dir/pg/data/postmaster.pid"; }
 sink_count() { tr '\r' '\n' <"$dir/sink.out" | tail -1 | sed -n 's/.*mesg=\([0-9]*\).*/\1/p'; }
 sink_user=(); [ "$(id -u)" -eq 0 ] && sink_user=(-u nobody)
 sink_start() {
@@ -95,6 +107,7 @@ s_import=$(since "$t")
 pgss_dump import
 sink_start
 t=$(now)
+pg0=$(tree_cpu "$(pg_pid)")
 /usr/bin/time -f '%M\n%U+%S' -o "$dir/rss.notify" "$bin" notify caa-2020 --kind initial \
 	--no-progress 2>"$dir/notify.log"
 s_sent=$(since "$t")
@@ -103,6 +116,8 @@ sink_wait "$addresses" || ok_sink=no
 s_notify=$(since "$t")
 s_total=$(since "$T")
 got=$(sink_count)
+c_pg=$(echo "$(tree_cpu "$(pg_pid)") - $pg0" | bc -l)
+c_sink=$(tree_cpu "$sink")
 sink_stop
 pgss_dump notify
 # The forecast on the same incident: every initial notice exists now, so
@@ -125,9 +140,10 @@ t=$(now)
 p_copy=$(since "$t")
 sink_start
 t=$(now)
-/usr/bin/time -f '%M' -o "$dir/rss.source" /usr/sbin/smtp-source -d -s 8 -l "$bytes" -m "$got" \
+/usr/bin/time -f '%M\n%U+%S' -o "$dir/rss.source" /usr/sbin/smtp-source -d -s 8 -l "$bytes" -m "$got" \
 	-f bench@ca.example -t subscriber@example.org 127.0.0.1:$PORT
 p_send=$(since "$t")
+p_sink=$(tree_cpu "$sink")
 sink_stop
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -145,6 +161,11 @@ printf '  %-40s %9.2f %9d %s\n' "notify --plan (forecast, apart)" "$s_plan" "$(r
 printf '  %-40s %9.2f %9d\n' "peer: psql \\copy into the keyed twin" "$p_copy" "$(rss copy)"
 printf '  %-40s %9.2f %9d %s\n' "peer: smtp-source -d -s 8 -m $got" "$p_send" "$(rss source)" \
 	"$(printf '%.0f msg/s' "$(rate "$got" "$p_send")")"
+# The CPU the sending took on this machine's cores, ours and the peer's.
+printf '  CPU of the sending (s): notify %s, PostgreSQL %.1f, smtp-sink %s = %.1f over %.1f s;' \
+	"$(cpu notify)" "$c_pg" "$c_sink" "$(echo "$(cpu notify) + $c_pg + $c_sink" | bc -l)" "$s_notify"
+printf ' smtp-source %s, smtp-sink %s = %.1f over %.1f s (%d cores)\n' \
+	"$(cpu source)" "$p_sink" "$(echo "$(cpu source) + $p_sink" | bc -l)" "$p_send" "$(nproc)"
 printf '  notify / smtp-source throughput: %.2f (target >= 0.5); total target <= 180 s; database %s\n' \
 	"$(echo "($got / $s_notify) / ($got / $p_send)" | bc -l)" "$dbsize"
 status=0
