@@ -110,4 +110,27 @@ contains "under TZ=Asia/Tokyo the times are the same" "■ 失効期限: 2020-03
 
 chmod 644 ed.pem
 fails "a DKIM key readable by others is refused" 78 certrecall notify caa-ed --kind revoked --no-progress
+chmod 600 ed.pem
+
+# An address of several accounts: the language and the zone of its first
+# account (in account order) that has one, each on its own.
+unset CERTRECALL_MAILER_HTML
+certrecall -q incident create --slug shared --title "CAA rechecking bug" \
+	--reason v1.6.7:5d-7 --aware-at 2020-02-29T12:08:00+09:00
+{
+	echo "serial,account,names,not_after"
+	for i in 5 6 7; do printf '%x,acct-%d,h%d.example,2020-05-01\n' $((i + 4096)) "$i" "$i"; done
+} >shared.csv
+cat >shared-accounts.csv <<'CSV'
+account,email,lang,tz
+acct-5,shared@example.org,,Asia/Tokyo
+acct-6,shared@example.org,ja,America/New_York
+acct-7,shared@example.org,en,
+CSV
+certrecall -q import shared shared.csv --accounts shared-accounts.csv --no-progress
+rm -f mail/*.eml
+out=$(certrecall notify shared --no-progress --at 2020-03-01T00:00:00Z 2>&1)
+contains "the three accounts' address gets one notice" "initial: 1 sent, 0 failed" "$out"
+contains "in Japanese (acct-6, the first with a language), Tokyo time (acct-5, the first with a zone)" \
+	"失効期限: 2020-03-05 03:08 UTC（日本時間 2020-03-05 12:08）" "$(decoded mail/*.eml)"
 finish
