@@ -93,6 +93,9 @@ static void put_b64_lines(struct compose_buf *b, const char *s, size_t len)
 {
 	size_t i, n, per = B64_LINE / 4 * 3;
 
+	/* all the lines' room at once */
+	if (b->len + compose_base64_size(len) + 1 > b->cap)
+		xgrow(&b->p, &b->cap, b->len + compose_base64_size(len) + 1, 1);
 	for (i = 0; i < len; i += n) {
 		n = len - i < per ? len - i : per;
 		if (i > 0)
@@ -478,7 +481,11 @@ void compose_csv_field(char **buf, size_t *len, size_t *cap, const char *s,
 	xgrow(buf, cap, *len + 2 * n + 5, 1);
 	if (quote)
 		(*buf)[(*len)++] = '"';
-	for (i = 0; i < n; i++) {
+	if (!quote && n > 0) { /* no quote in it either */
+		memcpy(*buf + *len, s, n);
+		*len += n;
+	}
+	for (i = 0; quote && i < n; i++) {
 		if (s[i] == '"')
 			(*buf)[(*len)++] = '"';
 		(*buf)[(*len)++] = s[i];

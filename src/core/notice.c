@@ -340,14 +340,18 @@ void notice_cert_fields(const json_t *cert, const char *f[NOTICE_CERT_FIELDS])
 
 json_t *notice_cert_object(const json_t *cert)
 {
+	static const char *const keys[NOTICE_CERT_FIELDS] = {
+		"account", "serial", "names", "not_after", "revoked_at", "scan"
+	};
 	const char *f[NOTICE_CERT_FIELDS];
+	json_t *o = json_object();
 
+	/* UTF-8 already: notice_cert_new() checked */
 	notice_cert_fields(cert, f);
-	return json_pack(
-		"{s:s,s:s,s:s,s:s,s:s,s:s}", "account", f[NOTICE_CERT_ACCOUNT],
-		"serial", f[NOTICE_CERT_SERIAL], "names", f[NOTICE_CERT_NAMES],
-		"not_after", f[NOTICE_CERT_NOT_AFTER], "revoked_at",
-		f[NOTICE_CERT_REVOKED_AT], "scan", f[NOTICE_CERT_SCAN]);
+	for (size_t i = 0; i < NOTICE_CERT_FIELDS; i++)
+		json_object_set_new_nocheck(o, keys[i],
+					    json_string_nocheck(f[i]));
+	return o;
 }
 
 const char *notice_part(const struct notice *n, size_t i, size_t *len)
