@@ -51,7 +51,11 @@ struct outgoing {
 	smtp_message_t msg;
 	smtp_recipient_t rcpt;
 	size_t pos;
-	bool cancelled;	  /* dropped by us before its final "." */
+	bool cancelled; /* dropped by us before its final "." */
+	/* corking (cork_data()): the header fields libesmtp reports
+	 * before the body, those reported so far, whether corked */
+	size_t fields, reported;
+	bool corked;
 	char sender[320]; /* envelope sender (VERP) */
 };
 
@@ -136,16 +140,16 @@ void smtp_auth_init(void)
  * socket of the process gets the option: libpq sets it on its own TCP
  * sockets anyway.
  *
- * TCP_CORK while a long message is written (message_cb()): with
- * TCP_NODELAY each 2,048-byte piece went out as a segment of its own,
- * and on a loopback relay the sender's CPU also pays the receiving
- * side of every segment.  Corked, the pieces leave in full segments;
- * uncorking before the last piece and the final "." sends the rest at
- * once, so no message waits.  This needs the session's own socket:
- * the socket that was connected just now (nothing sent on it yet),
- * to the relay's port, and not another session's.  When two sessions
- * connect at the same instant and that does not tell them apart, the
- * session goes uncorked (it still has TCP_NODELAY).
+ * TCP_CORK while the body of a long message is written (cork_data()):
+ * with TCP_NODELAY each 2,048-byte piece went out as a segment of its
+ * own, and on a loopback relay the sender's CPU also pays the
+ * receiving side of every segment.  Corked, the pieces leave in full
+ * segments; uncorking before the last piece and the final "." sends
+ * the rest at once, so no message waits.  This needs the session's own
+ * socket: the socket that was connected just now (nothing sent on it
+ * yet), to the relay's port, and not another session's.  When two
+ * sessions connect at the same instant and that does not tell them
+ * apart, the session goes uncorked (it still has TCP_NODELAY).
  */
 static pthread_mutex_t relay_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t *relay_owned; /* socket cookies of the live sessions */
@@ -289,6 +293,41 @@ static void cork(const struct session *s, int on)
 		(void)setsockopt(s->fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
 }
 
+/* The header fields of message m (continuation lines are part of their
+ * field): what libesmtp reports one by one before the body. */
+static size_t header_fields(const char *m, size_t len)
+{
+	size_t n = 0;
+	const char *p = m, *end = m + len, *nl;
+
+	while (p < end && !(end - p >= 2 && p[0] == '\r' && p[1] == '\n')) {
+		if (*p != ' ' && *p != '\t')
+			n++;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+	return n;
+}
+
+/*
+ * libesmtp reported len bytes of message o (SMTP_EV_MESSAGEDATA, once
+ * per header field, then with DATA once per body line): the second
+ * body line corks the socket.  Only DATA's body: with BDAT (CHUNKING)
+ * the body comes as one report of all of it, never a second, and a
+ * relay without PIPELINING is waited for between chunks, which a cork
+ * would hold back; every line DATA reports is at most 1,000 bytes.
+ */
+static void cork_data(struct outgoing *o, int len)
+{
+	if (o->corked || o->fields == SIZE_MAX ||
+	    ++o->reported <= o->fields + 1 || len > 1000)
+		return;
+	cork(o->s, 1);
+	o->corked = true;
+}
+
 static const char *message_cb(void **ctx, int *len, void *arg)
 {
 	struct outgoing *o = arg;
@@ -318,13 +357,17 @@ static const char *message_cb(void **ctx, int *len, void *arg)
 		if (o->pos >= plen) {
 			/* the end: libesmtp holds the last piece and the
 			 * final "." still */
-			if (plen >= CORK_MIN_BYTES)
+			if (o->corked)
 				cork(o->s, 0);
+			o->corked = false;
 			*len = 0;
 			return NULL;
 		}
-		if (o->pos == 0 && plen >= CORK_MIN_BYTES)
-			cork(o->s, 1);
+		/* SIZE_MAX: never corked */
+		o->fields = plen >= CORK_MIN_BYTES && o->s->fd >= 0
+				    ? header_fields(m, plen)
+				    : SIZE_MAX;
+		o->reported = 0;
 		*len = (int)(plen - o->pos);
 		o->pos = plen;
 		return m;
@@ -343,6 +386,15 @@ static void event_cb(smtp_session_t session, int event, void *arg, ...)
 	case SMTP_EV_CONNECT:
 		relay_socket_find(s);
 		break;
+	case SMTP_EV_MESSAGEDATA: {
+		smtp_message_t msg = va_arg(ap, smtp_message_t);
+		int len = va_arg(ap, int);
+		struct outgoing *o = smtp_message_get_application_data(msg);
+
+		if (o != NULL)
+			cork_data(o, len);
+		break;
+	}
 	case SMTP_EV_RCPTSTATUS: {
 		/* A refused recipient decides its message. */
 		const char *mailbox = va_arg(ap, const char *);
@@ -591,6 +643,7 @@ static size_t messages_add(struct session *s, smtp_session_t session,
 			o->s = s;
 			o->n = &batch[i];
 			o->part = p;
+			o->fields = SIZE_MAX; /* set when its data is read */
 			o->msg = smtp_add_message(session);
 			smtp_set_reverse_path(
 				o->msg, ev->sender(ev->arg, o->n, o->sender,
