@@ -3,6 +3,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <linux/tcp.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -238,7 +239,7 @@ static bool nodelay_if_tcp(int fd)
 static void relay_socket_find(struct session *s)
 {
 	DIR *d = opendir("/proc/self/fd");
-	long max = 4096;
+	int max = d != NULL ? INT_MAX : 4096; /* without /proc: try them */
 	int found = -1, fits = 0;
 	uint64_t cookie = 0, c;
 
