@@ -27,22 +27,28 @@
 static void normalise_body(const char *s, struct compose_buf *out,
 			   bool *sevenbit)
 {
-	size_t i, col = 0;
+	size_t i = 0, col = 0;
 
 	*sevenbit = true;
-	for (i = 0; s[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)s[i];
+	while (s[i] != '\0') {
+		size_t start = i;
 
-		if (c == '\r' || c == '\n') {
-			if (c == '\r' && s[i + 1] == '\n')
-				i++;
-			puts_(out, "\r\n");
-			col = 0;
-			continue;
+		/* a line's text at once, not a byte at a time */
+		for (; s[i] != '\0' && s[i] != '\r' && s[i] != '\n'; i++) {
+			unsigned char c = (unsigned char)s[i];
+
+			if ((c < 0x20 && c != '\t') || c >= 0x7f ||
+			    ++col > LINE_HARD)
+				*sevenbit = false;
 		}
-		if ((c < 0x20 && c != '\t') || c >= 0x7f || ++col > LINE_HARD)
-			*sevenbit = false;
-		putc_(out, (char)c);
+		put(out, s + start, i - start);
+		if (s[i] == '\0')
+			break;
+		if (s[i] == '\r' && s[i + 1] == '\n')
+			i++;
+		puts_(out, "\r\n");
+		col = 0;
+		i++;
 	}
 	if (out->len > 0 && out->p[out->len - 1] != '\n')
 		puts_(out, "\r\n");
@@ -93,6 +99,9 @@ static void put_b64_lines(struct compose_buf *b, const char *s, size_t len)
 {
 	size_t i, n, per = B64_LINE / 4 * 3;
 
+	/* all the lines' room at once */
+	if (b->len + compose_base64_size(len) + 1 > b->cap)
+		xgrow(&b->p, &b->cap, b->len + compose_base64_size(len) + 1, 1);
 	for (i = 0; i < len; i += n) {
 		n = len - i < per ? len - i : per;
 		if (i > 0)
@@ -478,7 +487,11 @@ void compose_csv_field(char **buf, size_t *len, size_t *cap, const char *s,
 	xgrow(buf, cap, *len + 2 * n + 5, 1);
 	if (quote)
 		(*buf)[(*len)++] = '"';
-	for (i = 0; i < n; i++) {
+	if (!quote && n > 0) { /* no quote in it either */
+		memcpy(*buf + *len, s, n);
+		*len += n;
+	}
+	for (i = 0; quote && i < n; i++) {
 		if (s[i] == '"')
 			(*buf)[(*len)++] = '"';
 		(*buf)[(*len)++] = s[i];

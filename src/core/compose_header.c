@@ -58,6 +58,16 @@ size_t compose_utf8_check(const char *s, size_t len)
 	size_t i = 0, n;
 
 	while (i < len) {
+		uint64_t w;
+
+		/* eight ASCII bytes at a time: most text is ASCII */
+		if (len - i >= 8) {
+			memcpy(&w, s + i, 8);
+			if ((w & 0x8080808080808080ULL) == 0) {
+				i += 8;
+				continue;
+			}
+		}
 		n = utf8_char((const unsigned char *)s + i, len - i);
 		if (n == 0)
 			return i;
@@ -170,14 +180,18 @@ static const char b64[] =
 void compose_put_b64(struct compose_buf *b, const unsigned char *s, size_t len)
 {
 	size_t i;
-	char o[4];
+	char *o;
 
+	/* Room for all of it at once: an attachment is megabytes. */
+	if (b->len + (len + 2) / 3 * 4 + 1 > b->cap)
+		xgrow(&b->p, &b->cap, b->len + (len + 2) / 3 * 4 + 1, 1);
+	o = b->p + b->len;
 	for (i = 0; i + 2 < len; i += 3) {
 		o[0] = b64[s[i] >> 2];
 		o[1] = b64[((s[i] & 3) << 4) | (s[i + 1] >> 4)];
 		o[2] = b64[((s[i + 1] & 15) << 2) | (s[i + 2] >> 6)];
 		o[3] = b64[s[i + 2] & 63];
-		put(b, o, 4);
+		o += 4;
 	}
 	if (i < len) {
 		o[0] = b64[s[i] >> 2];
@@ -189,8 +203,10 @@ void compose_put_b64(struct compose_buf *b, const unsigned char *s, size_t len)
 			o[2] = '=';
 		}
 		o[3] = '=';
-		put(b, o, 4);
+		o += 4;
 	}
+	b->len = (size_t)(o - b->p);
+	b->p[b->len] = '\0';
 }
 
 /*

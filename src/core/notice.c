@@ -10,6 +10,7 @@
 #include "certrecall/base/utctime.h"
 #include "certrecall/base/xalloc.h"
 #include "certrecall/core/compose.h"
+#include "certrecall/core/compose_int.h"
 #include "certrecall/core/config.h"
 #include "certrecall/core/notice.h"
 #include "certrecall/core/zone.h"
@@ -271,24 +272,86 @@ void notice_drop_message(struct notice *n)
 	}
 }
 
-static json_t *time_text(time_t t, bool is_set)
+/* t as notice_cert_new() writes it into buf: "unknown" when not set. */
+static const char *time_text(time_t t, bool is_set, char *buf, size_t len)
 {
-	char buf[UTCTIME_BUFSZ];
-
-	if (!is_set || utctime_format_long(t, buf, sizeof(buf)) < 0)
-		return json_string("unknown");
-	return json_string(buf);
+	if (!is_set || utctime_format_long(t, buf, len) < 0)
+		return "unknown";
+	return buf;
 }
 
+/*
+ * The fields one after the other, each ended by a NUL (no field can
+ * hold one): two allocations a certificate instead of an object's
+ * dozen and more.  The object that the template context lists is made
+ * for the certificates it lists only (notice_cert_object()).
+ */
 json_t *notice_cert_new(const char *account, const char *serial,
 			const char *names, bool has_not_after, time_t not_after,
 			bool has_revoked_at, time_t revoked_at,
 			const char *scan)
 {
-	return json_pack("{s:s,s:s,s:s,s:o,s:o,s:s}", "account", account,
-			 "serial", serial, "names", names, "not_after",
-			 time_text(not_after, has_not_after), "revoked_at",
-			 time_text(revoked_at, has_revoked_at), "scan", scan);
+	char na[UTCTIME_BUFSZ], ra[UTCTIME_BUFSZ], small[1024];
+	const char *f[NOTICE_CERT_FIELDS] = {
+		account,
+		serial,
+		names,
+		time_text(not_after, has_not_after, na, sizeof(na)),
+		time_text(revoked_at, has_revoked_at, ra, sizeof(ra)),
+		scan
+	};
+	size_t len[NOTICE_CERT_FIELDS], total = 0, at = 0;
+	char *buf = small;
+	json_t *cert;
+
+	for (size_t i = 0; i < NOTICE_CERT_FIELDS; i++) {
+		len[i] = strlen(f[i]);
+		/* what the object's JSON strings asked of them */
+		if (compose_utf8_check(f[i], len[i]) != len[i])
+			return NULL;
+		total += len[i] + 1;
+	}
+	if (total > sizeof(small))
+		buf = xmalloc(total);
+	for (size_t i = 0; i < NOTICE_CERT_FIELDS; i++) {
+		memcpy(buf + at, f[i], len[i] + 1);
+		at += len[i] + 1;
+	}
+	cert = json_stringn_nocheck(buf, total);
+	if (buf != small)
+		free(buf);
+	return cert;
+}
+
+void notice_cert_fields(const json_t *cert, const char *f[NOTICE_CERT_FIELDS])
+{
+	const char *s = json_string_value(cert);
+	size_t len = json_string_length(cert), at = 0;
+
+	for (size_t i = 0; i < NOTICE_CERT_FIELDS; i++) {
+		if (s == NULL || at >= len) {
+			f[i] = "";
+			continue;
+		}
+		f[i] = s + at;
+		at += strlen(s + at) + 1;
+	}
+}
+
+json_t *notice_cert_object(const json_t *cert)
+{
+	static const char *const keys[NOTICE_CERT_FIELDS] = {
+		"account", "serial", "names", "not_after", "revoked_at", "scan"
+	};
+	const char *f[NOTICE_CERT_FIELDS];
+	json_t *o = json_object();
+
+	/* UTF-8 already: notice_cert_new() checked */
+	notice_cert_fields(cert, f);
+	for (size_t i = 0; i < NOTICE_CERT_FIELDS; i++)
+		json_object_set_new_nocheck(o, keys[i],
+					    json_string_nocheck(f[i]));
+	return o;
 }
 
 const char *notice_part(const struct notice *n, size_t i, size_t *len)
@@ -335,7 +398,8 @@ json_t *notice_context_new(const struct notice_common *c,
 	json_t *ctx, *shown = json_array();
 
 	for (size_t i = 0; i < listed; i++)
-		json_array_append(shown, json_array_get(n->certs, i));
+		json_array_append_new(
+			shown, notice_cert_object(json_array_get(n->certs, i)));
 	ctx = json_pack(
 		"{s:{s:s,s:s},s:s,s:s,s:s,s:s,s:O,s:s,s:I,"
 		"s:I,s:I,s:b,s:o}",

@@ -389,6 +389,11 @@ static char *certificates_csv(const json_t *certs, size_t *len)
 {
 	static const char *const cols[] = { "serial",	 "account",    "names",
 					    "not_after", "revoked_at", "scan" };
+	static const enum notice_cert_field col[] = {
+		NOTICE_CERT_SERIAL,	NOTICE_CERT_ACCOUNT,
+		NOTICE_CERT_NAMES,	NOTICE_CERT_NOT_AFTER,
+		NOTICE_CERT_REVOKED_AT, NOTICE_CERT_SCAN
+	};
 	size_t n = sizeof(cols) / sizeof(cols[0]);
 	char *buf = NULL;
 	size_t cap = 0;
@@ -400,11 +405,12 @@ static char *certificates_csv(const json_t *certs, size_t *len)
 		compose_csv_field(&buf, len, &cap, cols[k], k + 1 == n);
 	json_array_foreach(certs, i, c)
 	{
+		const char *f[NOTICE_CERT_FIELDS];
+
+		notice_cert_fields(c, f);
 		for (size_t k = 0; k < n; k++)
-			compose_csv_field(
-				&buf, len, &cap,
-				json_string_value(json_object_get(c, cols[k])),
-				k + 1 == n);
+			compose_csv_field(&buf, len, &cap, f[col[k]],
+					  k + 1 == n);
 	}
 	return buf;
 }

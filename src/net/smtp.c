@@ -1,12 +1,17 @@
 /*
  * smtp.c - the libesmtp sender (smtp.h).
  */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <linux/tcp.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +39,9 @@ struct smtp_client {
 struct session {
 	struct smtp_client *c;
 	const struct smtp_events *ev;
-	char *server; /* "host:port", for as long as the session */
+	char *server;	 /* "host:port", for as long as the session */
+	int fd;		 /* its relay socket, -1 when not known */
+	uint64_t cookie; /* that socket's SO_COOKIE (0: none) */
 };
 
 /* Per-message data handed to libesmtp. */
@@ -45,7 +52,11 @@ struct outgoing {
 	smtp_message_t msg;
 	smtp_recipient_t rcpt;
 	size_t pos;
-	bool cancelled;	  /* dropped by us before its final "." */
+	bool cancelled; /* dropped by us before its final "." */
+	/* corking (cork_data()): the header fields libesmtp reports
+	 * before the body, those reported so far, whether corked */
+	size_t fields, reported;
+	bool corked;
 	char sender[320]; /* envelope sender (VERP) */
 };
 
@@ -119,6 +130,205 @@ void smtp_auth_init(void)
 	auth_client_init();
 }
 
+/*
+ * The relay connection's socket.  libesmtp keeps it to itself, so it is
+ * looked for among the process's sockets when libesmtp reports the
+ * connect (relay_socket_find()).
+ *
+ * TCP_NODELAY: libesmtp writes a message in 2,048-byte pieces; with
+ * Nagle's algorithm the last piece of any message over 2 KB waited for
+ * the relay's delayed ACK, 40 ms a message (docs/notify.md).  Every TCP
+ * socket of the process gets the option: libpq sets it on its own TCP
+ * sockets anyway.
+ *
+ * TCP_CORK while the body of a long message is written (cork_data()):
+ * with TCP_NODELAY each 2,048-byte piece went out as a segment of its
+ * own, and on a loopback relay the sender's CPU also pays the
+ * receiving side of every segment.  Corked, the pieces leave in full
+ * segments; uncorking before the last piece and the final "." sends
+ * the rest at once, so no message waits.  This needs the session's own
+ * socket: the socket that was connected just now (nothing sent on it
+ * yet), to the relay's port, and not another session's.  When two
+ * sessions connect at the same instant and that does not tell them
+ * apart, the session goes uncorked (it still has TCP_NODELAY).
+ */
+static pthread_mutex_t relay_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t *relay_owned; /* socket cookies of the live sessions */
+static size_t relay_nowned, relay_cap;
+
+/* tcpi_state of a connection (the kernel's TCP_ESTABLISHED) */
+#define TCPI_ESTABLISHED 1
+
+/* Messages at least this long are written corked (8 pieces). */
+#define CORK_MIN_BYTES (8 * 2048)
+
+static bool relay_is_owned(uint64_t cookie)
+{
+	for (size_t i = 0; i < relay_nowned; i++)
+		if (relay_owned[i] == cookie)
+			return true;
+	return false;
+}
+
+/* Forgets the socket s found (under relay_lock). */
+static void relay_disown(struct session *s)
+{
+	for (size_t i = 0; i < relay_nowned; i++) {
+		if (relay_owned[i] == s->cookie) {
+			relay_owned[i] = relay_owned[--relay_nowned];
+			break;
+		}
+	}
+	s->fd = -1;
+	s->cookie = 0;
+}
+
+/* Whether TCP socket fd is a fresh connection to the relay's port: one
+ * nobody has written to yet.  Its cookie in *cookie. */
+static bool relay_fresh(int fd, long long port, uint64_t *cookie)
+{
+	struct sockaddr_storage peer;
+	socklen_t l = sizeof(peer);
+	struct tcp_info ti;
+	unsigned peer_port;
+
+	if (getpeername(fd, (struct sockaddr *)&peer, &l) < 0)
+		return false;
+	if (peer.ss_family == AF_INET)
+		peer_port = ntohs(((struct sockaddr_in *)&peer)->sin_port);
+	else
+		peer_port = ntohs(((struct sockaddr_in6 *)&peer)->sin6_port);
+	if ((long long)peer_port != port)
+		return false;
+	l = sizeof(ti);
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) < 0 ||
+	    l < offsetof(struct tcp_info, tcpi_delivery_rate) ||
+	    ti.tcpi_data_segs_out != 0 || ti.tcpi_notsent_bytes != 0 ||
+	    ti.tcpi_state != TCPI_ESTABLISHED)
+		return false;
+	l = sizeof(*cookie);
+	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, cookie, &l) < 0)
+		return false;
+	return !relay_is_owned(*cookie);
+}
+
+/* Sets TCP_NODELAY on fd when it is a TCP socket: true if it is. */
+static bool nodelay_if_tcp(int fd)
+{
+	int domain = 0, type = 0, on = 1;
+	socklen_t l = sizeof(int);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &l) < 0 ||
+	    (domain != AF_INET && domain != AF_INET6))
+		return false;
+	l = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0 ||
+	    type != SOCK_STREAM)
+		return false;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	return true;
+}
+
+/*
+ * TCP_NODELAY on every TCP socket of the process, and s->fd the
+ * session's own relay socket when exactly one fits.  The open
+ * descriptors are read from /proc/self/fd: trying each number up to
+ * 4,096 cost 4,000 system calls a session.
+ */
+static void relay_socket_find(struct session *s)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int max = d != NULL ? INT_MAX : 4096; /* without /proc: try them */
+	int found = -1, fits = 0;
+	uint64_t cookie = 0, c;
+
+	pthread_mutex_lock(&relay_lock);
+	if (s->cookie != 0) /* a connect after a failed one */
+		relay_disown(s);
+	for (int fd = 3; fd < max;) {
+		if (d != NULL) {
+			struct dirent *e = readdir(d);
+
+			if (e == NULL)
+				break;
+			if (e->d_name[0] < '0' || e->d_name[0] > '9')
+				continue;
+			fd = atoi(e->d_name);
+			if (fd < 3 || fd == dirfd(d))
+				continue;
+		}
+		if (nodelay_if_tcp(fd) &&
+		    relay_fresh(fd, s->c->cfg->smtp.port, &c)) {
+			found = fd;
+			cookie = c;
+			fits++;
+		}
+		if (d == NULL)
+			fd++;
+	}
+	if (fits == 1) {
+		xgrow(&relay_owned, &relay_cap, relay_nowned + 1,
+		      sizeof(*relay_owned));
+		relay_owned[relay_nowned++] = cookie;
+		s->fd = found;
+		s->cookie = cookie;
+	}
+	pthread_mutex_unlock(&relay_lock);
+	if (d != NULL)
+		closedir(d);
+}
+
+/* The session's socket is closed: forget it. */
+static void relay_socket_forget(struct session *s)
+{
+	pthread_mutex_lock(&relay_lock);
+	if (s->cookie != 0)
+		relay_disown(s);
+	pthread_mutex_unlock(&relay_lock);
+}
+
+static void cork(const struct session *s, int on)
+{
+	if (s->fd >= 0)
+		(void)setsockopt(s->fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
+}
+
+/* The header fields of message m (continuation lines are part of their
+ * field): what libesmtp reports one by one before the body. */
+static size_t header_fields(const char *m, size_t len)
+{
+	size_t n = 0;
+	const char *p = m, *end = m + len, *nl;
+
+	while (p < end && !(end - p >= 2 && p[0] == '\r' && p[1] == '\n')) {
+		if (*p != ' ' && *p != '\t')
+			n++;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+	return n;
+}
+
+/*
+ * libesmtp reported len bytes of message o (SMTP_EV_MESSAGEDATA, once
+ * per header field, then with DATA once per body line): the second
+ * body line corks the socket.  Only DATA's body: with BDAT (CHUNKING)
+ * the body comes as one report of all of it, never a second, and a
+ * relay without PIPELINING is waited for between chunks, which a cork
+ * would hold back; every line DATA reports is at most 1,000 bytes.
+ */
+static void cork_data(struct outgoing *o, int len)
+{
+	if (o->corked || o->fields == SIZE_MAX ||
+	    ++o->reported <= o->fields + 1 || len > 1000)
+		return;
+	cork(o->s, 1);
+	o->corked = true;
+}
+
 static const char *message_cb(void **ctx, int *len, void *arg)
 {
 	struct outgoing *o = arg;
@@ -146,41 +356,22 @@ static const char *message_cb(void **ctx, int *len, void *arg)
 		const char *m = notice_part(o->n, o->part, &plen);
 
 		if (o->pos >= plen) {
+			/* the end: libesmtp holds the last piece and the
+			 * final "." still */
+			if (o->corked)
+				cork(o->s, 0);
+			o->corked = false;
 			*len = 0;
 			return NULL;
 		}
+		/* SIZE_MAX: never corked */
+		o->fields = plen >= CORK_MIN_BYTES && o->s->fd >= 0
+				    ? header_fields(m, plen)
+				    : SIZE_MAX;
+		o->reported = 0;
 		*len = (int)(plen - o->pos);
 		o->pos = plen;
 		return m;
-	}
-}
-
-/*
- * TCP_NODELAY on the relay connection just opened.  libesmtp writes a
- * message in 2,048-byte pieces and keeps its socket to itself: with
- * Nagle's algorithm the last piece of any message over 2 KB waited for
- * the relay's delayed ACK, 40 ms a message (docs/notify.md).  The
- * socket is not reachable through the API, so every TCP socket of the
- * process gets the option: libpq sets it on its own TCP sockets anyway.
- */
-static void nodelay_tcp_sockets(void)
-{
-	long max = sysconf(_SC_OPEN_MAX);
-
-	if (max < 0 || max > 4096)
-		max = 4096;
-	for (int fd = 3; fd < max; fd++) {
-		int domain = 0, type = 0, on = 1;
-		socklen_t l = sizeof(int);
-
-		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &l) < 0 ||
-		    (domain != AF_INET && domain != AF_INET6))
-			continue;
-		l = sizeof(int);
-		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0 ||
-		    type != SOCK_STREAM)
-			continue;
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	}
 }
 
@@ -194,8 +385,17 @@ static void event_cb(smtp_session_t session, int event, void *arg, ...)
 	va_start(ap, arg);
 	switch (event) {
 	case SMTP_EV_CONNECT:
-		nodelay_tcp_sockets();
+		relay_socket_find(s);
 		break;
+	case SMTP_EV_MESSAGEDATA: {
+		smtp_message_t msg = va_arg(ap, smtp_message_t);
+		int len = va_arg(ap, int);
+		struct outgoing *o = smtp_message_get_application_data(msg);
+
+		if (o != NULL)
+			cork_data(o, len);
+		break;
+	}
 	case SMTP_EV_RCPTSTATUS: {
 		/* A refused recipient decides its message. */
 		const char *mailbox = va_arg(ap, const char *);
@@ -444,6 +644,7 @@ static size_t messages_add(struct session *s, smtp_session_t session,
 			o->s = s;
 			o->n = &batch[i];
 			o->part = p;
+			o->fields = SIZE_MAX; /* set when its data is read */
 			o->msg = smtp_add_message(session);
 			smtp_set_reverse_path(
 				o->msg, ev->sender(ev->arg, o->n, o->sender,
@@ -526,7 +727,7 @@ static void settle(struct session *s, struct outgoing *o, const char *why)
 void smtp_send_batch(struct smtp_client *c, struct notice *batch, size_t n,
 		     const struct smtp_events *ev)
 {
-	struct session s = { c, ev, NULL };
+	struct session s = { c, ev, NULL, -1, 0 };
 	size_t nout = 0, k;
 	struct outgoing *out;
 	auth_context_t auth = NULL;
@@ -545,6 +746,7 @@ void smtp_send_batch(struct smtp_client *c, struct notice *batch, size_t n,
 			     "connection ended before the server answered") < 0)
 			why[0] = '\0';
 	}
+	relay_socket_forget(&s); /* closed with the session */
 	for (size_t i = 0; i < k; i++) {
 		if (out[i].n == NULL || out[i].n->done)
 			continue;

@@ -699,15 +699,19 @@ static void worker_name(struct run *run)
 		run->worker[0] = '\0';
 }
 
-/* Each sender's database connection (statements prepared) and relay
- * client.  0 or -1. */
-static int senders_open(struct run *run, struct sender *senders, int n)
+/* Each sender's database connection (statements prepared), and the
+ * relay client they share (its TLS context loads the CA store: once,
+ * not once a connection).  0 or -1. */
+static int senders_open(struct run *run, struct sender *senders, int n,
+			struct smtp_client *smtp)
 {
+	if (smtp == NULL)
+		return -1;
 	for (int i = 0; i < n; i++) {
 		senders[i].run = run;
 		senders[i].db = db_connect_config(run->cfg);
-		senders[i].smtp = smtp_client_new(run->cfg);
-		if (senders[i].db == NULL || senders[i].smtp == NULL ||
+		senders[i].smtp = smtp;
+		if (senders[i].db == NULL ||
 		    notice_store_prepare(senders[i].db) < 0)
 			return -1;
 	}
@@ -828,9 +832,10 @@ static int run_senders(struct db *db, struct run *run,
 	pthread_t *threads =
 		xcalloc((size_t)opt->connections, sizeof(*threads));
 	struct progress *prog = NULL;
+	struct smtp_client *smtp = smtp_client_new(run->cfg);
 	int started = 0, rc = -1;
 
-	if (senders_open(run, senders, opt->connections) < 0)
+	if (senders_open(run, senders, opt->connections, smtp) < 0)
 		goto join;
 	if (opt->progress && due > 0)
 		prog = progress_new("notify", (uint64_t)due);
@@ -856,10 +861,9 @@ join:
 		progress_finish(prog);
 	if (give_back(db, run) < 0)
 		rc = -1;
-	for (int i = 0; i < opt->connections; i++) {
+	for (int i = 0; i < opt->connections; i++)
 		db_close(senders[i].db);
-		smtp_client_free(senders[i].smtp);
-	}
+	smtp_client_free(smtp);
 	free(senders);
 	free(threads);
 	return rc;

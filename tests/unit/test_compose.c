@@ -472,6 +472,17 @@ START_TEST(other_bad_input_is_refused)
 	in.body = "caf\xc3";
 	ck_assert_ptr_null(compose_message(&in, NULL, err, sizeof(err)));
 	ck_assert_str_eq(err, "body is not valid UTF-8 (at byte 3)");
+	/* found where it is after ASCII read 8 bytes at a time */
+	in.body = "0123456789abcdef\xc3\xa9z\xff";
+	ck_assert_ptr_null(compose_message(&in, NULL, err, sizeof(err)));
+	ck_assert_str_eq(err, "body is not valid UTF-8 (at byte 19)");
+	in.body = "01234567\xff"
+		  "9abcdefghijk";
+	ck_assert_ptr_null(compose_message(&in, NULL, err, sizeof(err)));
+	ck_assert_str_eq(err, "body is not valid UTF-8 (at byte 8)");
+	in.body = "0123456789abcdefgh\xe2\x82";
+	ck_assert_ptr_null(compose_message(&in, NULL, err, sizeof(err)));
+	ck_assert_str_eq(err, "body is not valid UTF-8 (at byte 18)");
 	in = base;
 	in.subject = "\xed\xa0\x80 surrogate";
 	ck_assert_ptr_null(compose_message(&in, NULL, err, sizeof(err)));

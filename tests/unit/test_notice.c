@@ -365,6 +365,44 @@ static void fixture_release(struct fixture *f)
 	config_free(f->cfg);
 }
 
+START_TEST(a_certificate_keeps_its_fields_and_lists_as_an_object)
+{
+	static const char *const keys[] = { "account",	 "serial",     "names",
+					    "not_after", "revoked_at", "scan" };
+	static const char *const want[] = {
+		"acct \"1\", b",	   "04ab",    "a.example b.example",
+		"2020-03-05 03:08:00 UTC", "unknown", "not scanned"
+	};
+	json_t *cert =
+		notice_cert_new("acct \"1\", b", "04ab", "a.example b.example",
+				true, 1583377680, false, 0, "not scanned");
+	json_t *o = notice_cert_object(cert);
+	const char *f[NOTICE_CERT_FIELDS];
+	const char *key;
+	json_t *v;
+	size_t i = 0;
+
+	ck_assert_ptr_nonnull(cert);
+	notice_cert_fields(cert, f);
+	for (size_t k = 0; k < NOTICE_CERT_FIELDS; k++)
+		ck_assert_str_eq(f[k], want[k]);
+	/* the template's object: the keys in this order */
+	json_object_foreach(o, key, v)
+	{
+		ck_assert_uint_lt(i, NOTICE_CERT_FIELDS);
+		ck_assert_str_eq(key, keys[i]);
+		ck_assert_str_eq(json_string_value(v), want[i]);
+		i++;
+	}
+	ck_assert_uint_eq(i, NOTICE_CERT_FIELDS);
+	json_decref(o);
+	json_decref(cert);
+	/* as the object's JSON strings were: UTF-8 or nothing */
+	ck_assert_ptr_null(notice_cert_new("acct\xff", "04ab", "a.example",
+					   false, 0, false, 0, "not scanned"));
+}
+END_TEST
+
 START_TEST(the_context_counts_the_certificates_listed_and_not)
 {
 	struct fixture f;
@@ -491,6 +529,8 @@ static Suite *notice_suite(void)
 	tcase_add_test(tc, a_claim_fits_in_half_a_lease_at_the_rate);
 	tcase_add_test(tc, a_draft_is_named_by_id_and_safe_address);
 	tcase_add_test(tc, accounts_are_listed_as_given);
+	tcase_add_test(tc,
+		       a_certificate_keeps_its_fields_and_lists_as_an_object);
 	tcase_add_test(tc, the_context_counts_the_certificates_listed_and_not);
 	tcase_add_test(tc, a_short_list_needs_no_attachment);
 	tcase_add_test(tc, a_long_notice_goes_in_parts_that_fit);

@@ -140,11 +140,33 @@ void notice_drop_message(struct notice *n);
 
 /* A certificate of a notice: account, serial (hex), names (space
  * separated), not_after and revoked_at (when set), scan verdict.  The
- * object to add to notice.certs. */
+ * value to add to notice.certs: one JSON string holding the fields
+ * (notice_cert_fields()), not an object, for a hosting account's tens
+ * of thousands; NULL when a field is not UTF-8. */
 CR_MUST_CHECK json_t *notice_cert_new(const char *account, const char *serial,
 				      const char *names, bool has_not_after,
 				      time_t not_after, bool has_revoked_at,
 				      time_t revoked_at, const char *scan);
+
+/* The fields of a certificate, in the order notice_cert_fields() gives
+ * them; the times as text ("2020-05-30 12:00:00 UTC", or "unknown"). */
+enum notice_cert_field {
+	NOTICE_CERT_ACCOUNT,
+	NOTICE_CERT_SERIAL,
+	NOTICE_CERT_NAMES,
+	NOTICE_CERT_NOT_AFTER,
+	NOTICE_CERT_REVOKED_AT,
+	NOTICE_CERT_SCAN,
+	NOTICE_CERT_FIELDS
+};
+
+/* The fields of certificate cert (notice_cert_new()) into f, borrowed
+ * from cert; "" for any it does not have. */
+void notice_cert_fields(const json_t *cert, const char *f[NOTICE_CERT_FIELDS]);
+
+/* Certificate cert as a template lists it: an object of account,
+ * serial, names, not_after, revoked_at and scan (docs/templates.md). */
+CR_MUST_CHECK json_t *notice_cert_object(const json_t *cert);
 
 /* Part i (0-based) of notice n's message, its length in *len. */
 CR_MUST_CHECK const char *notice_part(const struct notice *n, size_t i,

@@ -30,9 +30,9 @@ CR_MUST_CHECK int smtp_relay_reachable(const struct config *cfg);
 /* Once per process before any session, when smtp.username is set. */
 void smtp_auth_init(void);
 
-/* What one sending thread keeps between its sessions: the TLS context
- * (an application-owned one per session: libesmtp issue #30).  NULL
- * when OpenSSL cannot make one. */
+/* What the sending threads share between their sessions: the TLS
+ * context (an application-owned one per session: libesmtp issue #30).
+ * NULL when OpenSSL cannot make one. */
 CR_MUST_CHECK struct smtp_client *smtp_client_new(const struct config *cfg);
 void smtp_client_free(struct smtp_client *c);
 
