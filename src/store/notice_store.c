@@ -129,11 +129,18 @@ static int plan_acct(struct notice_store_plan *p)
 		      " WHERE incident_id = $1 AND account IS NOT NULL%s"
 		      " GROUP BY account",
 		      filter);
-	/* $1 only: a statement's parameters must all be used. */
+	/* In the table's order, as the forecast (notice_store_plan_count);
+	 * $1 only: a statement's parameters must all be used. */
+	if (db_exec(p->db, "SET enable_indexscan = off") < 0) {
+		free(sql);
+		return -1;
+	}
 	res = db_query(p->db, sql, 1, params);
 	free(sql);
-	if (res == NULL)
+	if (res == NULL || db_exec(p->db, "RESET enable_indexscan") < 0) {
+		PQclear(res);
 		return -1;
+	}
 	PQclear(res);
 	return db_exec(p->db,
 		       "ALTER TABLE plan_acct ADD PRIMARY KEY (account)");
@@ -957,7 +964,14 @@ int notice_store_plan_count(struct db *db, long long incident_id,
 	/* One snapshot for all the counts. */
 	if (db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") < 0)
 		return -1;
-	if (count_fresh(db, id, fresh) < 0)
+	/* The certificates per account: read in the table's order and
+	 * hashed, not in account order through certificate_account, a
+	 * random heap read per certificate that the planner took for
+	 * cheaper (it believes in some 5,000 accounts, not 150,000): 10 s
+	 * against 2.7 s at 3 M.  The lookups by key stay index-only or
+	 * bitmap scans. */
+	if (db_exec(db, "SET LOCAL enable_indexscan = off") < 0 ||
+	    count_fresh(db, id, fresh) < 0)
 		goto out;
 	for (size_t k = 0; k < NOTICE_NKINDS; k++)
 		if (count_kind(db, id, notice_kind_name(k), must, fresh[k],
