@@ -385,8 +385,8 @@ static void notice_from_row(struct notice *n, PGresult *res, int r)
 #define CLAIM_TAIL                                                             \
 	" FROM notice n"                                                       \
 	" LEFT JOIN notice_certificate_set s ON s.notice_id = n.id"            \
-	" LEFT JOIN LATERAL (SELECT least(s.certificates, $7::bigint + 1)"     \
-	" AS k) nc ON true"                                                    \
+	" LEFT JOIN LATERAL (SELECT least(coalesce(s.certificates, 0),"        \
+	" $7::bigint + 1) AS k) nc ON true"                                    \
 	" LEFT JOIN LATERAL unnest(CASE WHEN s.certificates <= $7::bigint"     \
 	" THEN s.certificate_ids END) AS u (certificate_id) ON true"           \
 	" LEFT JOIN certificate c ON c.id = u.certificate_id"                  \
