@@ -25,8 +25,6 @@ INSERT INTO notice_certificate_set (notice_id, certificate_ids, certificates)
 	       count(*)
 	FROM notice_certificate GROUP BY notice_id;
 
-DROP TRIGGER certificate_deleted ON certificate;
-DROP TRIGGER notice_deleted ON notice;
 DROP TABLE notice_certificate;
 DROP FUNCTION notice_certificate_inserted();
 
@@ -92,7 +90,7 @@ CREATE TRIGGER notice_certificate_set_fixed
 	BEFORE UPDATE ON notice_certificate_set
 	FOR EACH ROW EXECUTE FUNCTION notice_certificate_set_fixed();
 
--- ON DELETE CASCADE, per statement, as 016 had it.
+-- ON DELETE CASCADE, per statement: 016's triggers, with new bodies.
 CREATE OR REPLACE FUNCTION notice_deleted() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -101,9 +99,6 @@ BEGIN
 	DELETE FROM notice_queue q USING old_rows o WHERE q.notice_id = o.id;
 	RETURN NULL;
 END $$;
-CREATE TRIGGER notice_deleted AFTER DELETE ON notice
-	REFERENCING OLD TABLE AS old_rows
-	FOR EACH STATEMENT EXECUTE FUNCTION notice_deleted();
 
 -- A deleted certificate leaves the lists that named it; a list left
 -- empty goes with it.  Nothing in certrecall deletes certificates: this
@@ -125,6 +120,3 @@ BEGIN
 		WHERE s.certificate_ids <@ gone;
 	RETURN NULL;
 END $$;
-CREATE TRIGGER certificate_deleted AFTER DELETE ON certificate
-	REFERENCING OLD TABLE AS old_rows
-	FOR EACH STATEMENT EXECUTE FUNCTION certificate_deleted();
