@@ -210,36 +210,50 @@ static unsigned long long be(const unsigned char *p, int n)
 	return v;
 }
 
-/* Looks the FETCHed certificates up in crl; the listed ones into
- * (*hit)[0..return). */
-static size_t lookup_rows(const struct crl *crl, PGresult *res,
-			  struct crl_hit **hit, size_t *caphit)
+/*
+ * Looks the FETCHed certificates up in crl; the listed ones into
+ * (*hit)[0..*n).  The stored octets are compared as they are.  A zero or
+ * negative serial (stored with a leading 00) is never one of the CRL's
+ * indexed entries, which are positive; if the CRL has entries it could
+ * not index (zero, negative, over 20 octets: crl_skipped) it may list
+ * that certificate, so nothing can be said of it: -1 with err.  Else 0.
+ */
+static int lookup_rows(const struct crl *crl, PGresult *res,
+		       struct crl_hit **hit, size_t *caphit, size_t *n,
+		       char *err, size_t errlen)
 {
-	size_t nhit = 0;
-
+	*n = 0;
 	for (int r = 0; r < PQntuples(res); r++) {
 		const unsigned char *t =
 			(const unsigned char *)PQgetvalue(res, r, 0);
+		const unsigned char *v =
+			(const unsigned char *)PQgetvalue(res, r, 2);
 		int len = PQgetlength(res, r, 2);
+		long long id = (long long)be(
+			(const unsigned char *)PQgetvalue(res, r, 1), 8);
 		struct crl_hit h;
 		struct serial s;
 
-		/* The stored octets as they are: a zero or negative serial
-		 * (a leading 00) is never a CRL entry's canonical one. */
-		if (len < 1 || len > SERIAL_STORED_MAX)
-			continue;
+		if (len < 1 || len > SERIAL_STORED_MAX ||
+		    (v[0] == 0 && crl_skipped(crl) > 0))
+			return errmsg_set(
+				err, errlen,
+				"certificate %lld: a zero or negative "
+				"serial, and the CRL has %zu entries "
+				"that name no positive serial: it "
+				"may list it",
+				id, crl_skipped(crl));
 		s.len = (size_t)len;
-		memcpy(s.b, PQgetvalue(res, r, 2), s.len);
+		memcpy(s.b, v, s.len);
 		if (!crl_lookup(crl, &s, &h.revoked_at, &h.reason))
 			continue;
 		h.block = (unsigned)be(t, 4);
 		h.offset = (unsigned)be(t + 4, 2);
-		h.cert_id = (long long)be(
-			(const unsigned char *)PQgetvalue(res, r, 1), 8);
-		xgrow(hit, caphit, nhit + 1, sizeof(**hit));
-		(*hit)[nhit++] = h;
+		h.cert_id = id;
+		xgrow(hit, caphit, *n + 1, sizeof(**hit));
+		(*hit)[(*n)++] = h;
 	}
-	return nhit;
+	return 0;
 }
 
 /* The match's statements by row address (apply_crl_hits) are planned as
@@ -312,7 +326,11 @@ static struct crl_batch *read_batch(PGconn *conn, const struct crl *crl,
 	}
 	b = xcalloc(1, sizeof(*b));
 	b->rows = PQntuples(res);
-	b->n = lookup_rows(crl, res, &b->hit, &cap);
+	if (lookup_rows(crl, res, &b->hit, &cap, &b->n, err, errlen) < 0) {
+		free(b->hit);
+		free(b);
+		b = NULL;
+	}
 	PQclear(res);
 	return b;
 }
