@@ -15,7 +15,6 @@
 
 #include "certrecall/base/hex.h"
 #include "certrecall/core/certinfo.h"
-#include "certrecall/core/crl.h"
 #include "certrecall/store/db.h"
 #include "certrecall/store/dbq.h"
 #include "certrecall/store/incident.h"
