@@ -15,18 +15,17 @@
 
 #include "certrecall/base/hex.h"
 #include "certrecall/core/certinfo.h"
-#include "certrecall/core/crl.h"
 #include "certrecall/store/db.h"
 #include "certrecall/store/dbq.h"
 #include "certrecall/store/incident.h"
 #include "certrecall/base/log.h"
 #include "certrecall/store/revocation.h"
+#include "certrecall/store/revocation_earlier.h"
 #include "certrecall/core/serial.h"
 #include "certrecall/base/utctime.h"
 #include "certrecall/base/xalloc.h"
 
 #define MAX_LINE 1024
-#define CRL_FETCH_ROWS 50000 /* certificates per FETCH when matching a CRL */
 
 /* v in decimal, for a query parameter: 32 bytes hold any long long. */
 static const char *num(char buf[32], long long v)
@@ -455,246 +454,6 @@ out:
 	return rc;
 }
 
-/* A listed certificate of the current FETCH batch, waiting for COPY. */
-struct crl_hit {
-	long long cert_id;
-	time_t revoked_at;
-	int reason;
-};
-
-static int copy_crl_hits(struct db *db, const char *fetch_id,
-			 const struct crl_hit *hit, size_t n)
-{
-	struct db_copy *c;
-
-	if (n == 0)
-		return 0;
-	c = db_copy_begin(db, "COPY crl_entry (fetch_id, certificate_id,"
-			      " revoked_at, reason) FROM STDIN");
-	if (c == NULL)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		db_copy_text(c, fetch_id);
-		db_copy_llong(c, hit[i].cert_id);
-		db_copy_time(c, hit[i].revoked_at);
-		if (hit[i].reason >= 0)
-			db_copy_llong(c, hit[i].reason);
-		else
-			db_copy_text(c, NULL);
-		if (db_copy_row_end(c) < 0)
-			break;
-	}
-	return db_copy_end(c, NULL, NULL);
-}
-
-/*
- * Looks the certificates the fetch covers (those with an id above after)
- * up in crl, a FETCH batch at a time, and COPYs the listed ones.  Runs
- * inside the caller's transaction.
- */
-static int match_crl(struct db *db, const struct crl *crl, const char *inc_id,
-		     const char *issuer_id, const char *unlinked,
-		     const char *after, const char *fetch_id,
-		     struct revocation_crl_stats *st)
-{
-	const char *p[4] = { inc_id, issuer_id, unlinked, after };
-	struct crl_hit *hit = NULL;
-	size_t nhit = 0, caphit = 0;
-	PGresult *res;
-	char err[128], fetch[64];
-	int rc = -1;
-
-	if (snprintf(fetch, sizeof(fetch), "FETCH %d FROM crl_match",
-		     CRL_FETCH_ROWS) >= (int)sizeof(fetch))
-		return -1; /* cannot happen: a constant */
-	res = db_query(db,
-		       "DECLARE crl_match NO SCROLL CURSOR FOR"
-		       " SELECT id, encode(serial, 'hex') FROM certificate"
-		       " WHERE incident_id = $1 AND (issuer_id = $2"
-		       " OR (issuer_id IS NULL AND issuer_name IS NULL"
-		       " AND $3::boolean)) AND id > $4",
-		       4, p);
-	if (res == NULL)
-		return -1;
-	PQclear(res);
-	for (;;) {
-		int rows;
-
-		res = db_query(db, fetch, 0, NULL);
-		if (res == NULL)
-			goto out;
-		rows = PQntuples(res);
-		nhit = 0;
-		for (int r = 0; r < rows; r++) {
-			const char *v = PQgetvalue(res, r, 1);
-			struct crl_hit h;
-			struct serial s;
-
-			if (serial_parse(&s, v, (size_t)PQgetlength(res, r, 1),
-					 16, err, sizeof(err)) < 0) {
-				log_error("certificate %s: %s",
-					  PQgetvalue(res, r, 0), err);
-				PQclear(res);
-				goto out;
-			}
-			if (!crl_lookup(crl, &s, &h.revoked_at, &h.reason))
-				continue;
-			h.cert_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
-			xgrow(&hit, &caphit, nhit + 1, sizeof(*hit));
-			hit[nhit++] = h;
-		}
-		PQclear(res);
-		st->covered += rows;
-		st->listed += (long long)nhit;
-		if (copy_crl_hits(db, fetch_id, hit, nhit) < 0)
-			goto out;
-		if (rows < CRL_FETCH_ROWS)
-			break;
-	}
-	rc = db_exec(db, "CLOSE crl_match");
-out:
-	free(hit);
-	return rc;
-}
-
-/* Records a fetch that failed: it answers for nothing. */
-static int add_failed_crl(struct db *db, const char *inc, const char *iss,
-			  const char *url, const char *why)
-{
-	const char *p[4] = { inc, iss, url, why != NULL ? why : "failed" };
-	PGresult *res =
-		db_query(db,
-			 "INSERT INTO crl_fetch (incident_id, issuer_id,"
-			 " url, verified, error_detail)"
-			 " VALUES ($1, $2, $3, false, $4)",
-			 4, p);
-
-	if (res == NULL)
-		return -1;
-	PQclear(res);
-	return 0;
-}
-
-int revocation_add_crl(struct db *db, long long incident_id,
-		       long long issuer_id, const char *url,
-		       const struct crl *crl, const char *why,
-		       struct revocation_crl_stats *st)
-{
-	struct revocation_crl_stats dummy;
-	char inc[32], iss[32], digest[2 * 32 + 1], fetch[32];
-	const char *unlinked;
-	char after[32], tu[UTCTIME_BUFSZ], nu[UTCTIME_BUFSZ], n[32];
-	char skipped[32], covered[32], listed[32];
-	PGresult *res;
-
-	if (st == NULL)
-		st = &dummy;
-	memset(st, 0, sizeof(*st));
-	num(inc, incident_id);
-	num(iss, issuer_id);
-	if (crl == NULL)
-		return add_failed_crl(db, inc, iss, url, why);
-	if (utctime_format_rfc3339(crl_this_update(crl), tu, sizeof(tu)) < 0 ||
-	    utctime_format_rfc3339(crl_next_update(crl), nu, sizeof(nu)) < 0)
-		return log_error("CRL %s: dates out of range", url);
-	hex_encode(crl_get0_sha256(crl), 32, digest);
-	num(n, (long long)crl_count(crl));
-	num(skipped, (long long)crl_skipped(crl));
-	if (db_begin(db) < 0)
-		return -1;
-	/* "Not listed, so good" holds only for certificates matched here: no
-	 * certificate may be inserted until this commits, and none may be
-	 * still uncommitted (SHARE waits for those writers).  Updates of
-	 * certificates by others wait too, for the second or two this
-	 * takes. */
-	if (db_exec(db, "LOCK TABLE certificate IN SHARE MODE") < 0)
-		goto rollback;
-	{
-		/* The same CRL again: the certificates added since are all
-		 * that is left to match. */
-		const char *p[3] = { inc, iss, digest };
-
-		res = db_query(db,
-			       "SELECT id, covers_unlinked, last_certificate_id"
-			       " FROM crl_fetch WHERE incident_id = $1"
-			       " AND issuer_id = $2 AND verified"
-			       " AND sha256 = decode($3, 'hex')"
-			       " ORDER BY fetched_at DESC, id DESC LIMIT 1"
-			       " FOR UPDATE",
-			       3, p);
-	}
-	if (res == NULL)
-		goto rollback;
-	if (PQntuples(res) == 0) {
-		const char *part = crl_is_partitioned(crl) ? "t" : "f";
-		const char *p[9] = { inc,  iss, url,	 tu,	nu,
-				     part, n,	skipped, digest };
-
-		PQclear(res);
-		res = db_query(
-			db,
-			"INSERT INTO crl_fetch (incident_id, issuer_id, url,"
-			" verified, this_update, next_update, partitioned,"
-			" entries, skipped, sha256, covers_unlinked,"
-			" last_certificate_id)"
-			" SELECT $1, $2, $3, true, $4, $5, $6, $7, $8,"
-			" decode($9, 'hex'), (SELECT count(*) = 1 FROM issuer"
-			"  WHERE incident_id = $1), 0"
-			" RETURNING id, covers_unlinked, last_certificate_id",
-			9, p);
-		if (res == NULL)
-			goto rollback;
-	}
-	num(fetch, db_get_llong(res, 0, 0));
-	unlinked = strcmp(PQgetvalue(res, 0, 1), "t") == 0 ? "t" : "f";
-	num(after, db_get_llong(res, 0, 2));
-	PQclear(res);
-	if (match_crl(db, crl, inc, iss, unlinked, after, fetch, st) < 0)
-		goto rollback;
-	num(covered, st->covered);
-	num(listed, st->listed);
-	{
-		/* An entry added to a fetch already derived derives again. */
-		const char *p[3] = { fetch, covered, listed };
-
-		res = db_query(
-			db,
-			"UPDATE crl_fetch SET fetched_at = certrecall_now(),"
-			" last_certificate_id = (SELECT coalesce(max(id), 0)"
-			"  FROM certificate),"
-			" certificates = coalesce(certificates, 0) + $2,"
-			" listed = coalesce(listed, 0) + $3,"
-			" derived = derived AND $3::bigint = 0"
-			" WHERE id = $1 RETURNING certificates, listed",
-			3, p);
-	}
-	if (res == NULL)
-		goto rollback;
-	st->covered = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	st->listed = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-	PQclear(res);
-	if (db_commit(db) < 0)
-		return -1;
-	st->good = crl_is_partitioned(crl) ? 0 : st->covered - st->listed;
-	return 0;
-rollback:
-	db_rollback(db);
-	memset(st, 0, sizeof(*st));
-	return -1;
-}
-
-/*
- * An answer changes a certificate only if it is earlier than the
- * revocation it has, or as early with a stated reason where it has none
- * or a higher code: the state is the running minimum of every answer,
- * whichever order they are applied in.
- */
-#define EARLIER(e)                                                             \
-	" (c.revoked_at IS NULL OR " e ".revoked_at < c.revoked_at"            \
-	" OR (" e ".revoked_at = c.revoked_at AND " e ".reason IS NOT NULL"    \
-	" AND (c.revocation_reason IS NULL"                                    \
-	" OR " e ".reason < c.revocation_reason)))"
-
 /*
  * Applies the CRL fetches not applied yet, one statement each, which also
  * marks the fetch derived.  Runs in a transaction.  The number of
@@ -741,7 +500,7 @@ static long long derive_crl(struct db *db, const char *inc_id)
 			" revocation_reason = n.reason FROM crl_entry n"
 			" WHERE n.fetch_id = (SELECT id FROM f)"
 			" AND c.id = n.certificate_id AND c.incident_id = $1"
-			" AND" EARLIER("n"),
+			" AND" REVOCATION_EARLIER("n"),
 			2, p);
 		if (res == NULL) {
 			n = -1;
@@ -786,7 +545,7 @@ long long revocation_derive(struct db *db, long long incident_id)
 		"  ORDER BY certificate_id, revoked_at,"
 		"  reason IS NULL, reason) e"
 		" WHERE c.id = e.certificate_id AND c.incident_id = $1"
-		" AND" EARLIER("e"),
+		" AND" REVOCATION_EARLIER("e"),
 		1, p);
 	if (res == NULL)
 		goto fail;

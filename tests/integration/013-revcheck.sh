@@ -153,6 +153,25 @@ out=$(certrecall status crl-only --at 2020-03-07T00:00:00Z)
 contains "status from the CRL: revoked on time" "revoked on time 1" "$out"
 contains "status from the CRL: revoked late" "revoked late    1" "$out"
 
+# Serial 0 and negative serials are stored with a leading 00 octet
+# (serial.h).  A CRL without entries it could not index (zero, negative,
+# over 20 octets) lists none of them: they are good as of it, and they
+# do not stop the match of the others (serial 0 used to fail it whole).
+certrecall -q incident create --slug zero --title t --reason v1.6.7:5d-7 --aware-at 2020-02-29T03:08:00Z
+certrecall -q import zero some.pem --no-progress
+certrecall -q incident add-issuer zero ca.pem --crl http://127.0.0.1:$P/ca.crl
+for s in 00 00f5ff; do
+	db_sql -c "INSERT INTO certificate (incident_id, serial, issuer_id, issuer_name, source, source_line)
+		SELECT incident_id, '\\x$s', issuer_id, issuer_name, source, 99 FROM certificate
+		WHERE incident_id = (SELECT id FROM incident WHERE slug = 'zero') AND serial = '\\x0a02'" >/dev/null
+done
+out=$(certrecall revcheck zero --no-ocsp 2>&1)
+expect "a CRL round over serial 0 and a negative serial succeeds" 0 $?
+contains "and counts them good" "4 good, 1 revoked, 0 unknown, 0 errors" "$out"
+expect "serial 0 is good as of the CRL" "good" "$(db_sql -c "SELECT a.status FROM crl_answer a JOIN certificate c ON c.id = a.certificate_id
+	WHERE c.incident_id = (SELECT id FROM incident WHERE slug = 'zero') AND c.serial = '\\x00'")"
+expect "the listed one is still revoked" "2020-03-04 12:00:00+00" "$(cert zero 0a01 revoked_at)"
+
 # OCSP and CRL disagree: the CRL says 0A01 was revoked an hour before
 # OCSP does, and 0A02 revoked where OCSP says good.
 certrecall -q incident create --slug disagree --title t --reason v1.6.7:5d-7 --aware-at 2020-02-29T03:08:00Z

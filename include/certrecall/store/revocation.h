@@ -60,8 +60,11 @@ CR_MUST_CHECK int revocation_import(struct db *db, const struct incident *inc,
  * and matches only the certificates added since; *st counts the whole
  * fetch.  With crl NULL the failed fetch is recorded with why, answering
  * for nothing.  One transaction; certificates cannot be added meanwhile.
- * The revocations are applied by revocation_derive.  Returns 0 with the
- * counts in *st (may be NULL), or -1 (logged).
+ * The revocations are applied in the same transaction (as
+ * revocation_derive would), and the fetch marked derived; the
+ * certificates are read on a second connection with the same snapshot
+ * when one can be opened.  Returns 0 with the counts in *st (may be
+ * NULL), or -1 (logged).
  */
 struct revocation_crl_stats {
 	long long covered; /* certificates looked up */
