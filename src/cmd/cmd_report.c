@@ -103,36 +103,9 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 	if (rc != 0)
 		goto out;
 	out = o.f;
-	switch (format) {
-	case REPORT_MD:
-		rc = report_write_md(r, out);
-		break;
-	case REPORT_HTML:
-		rc = report_write_html(r, out);
-		break;
-	case REPORT_JSON:
-		rc = report_write_json(r, out);
-		break;
-	case REPORT_CSV:
-		rows = report_store_certificates(cli->db, r, inc->id, out);
-		rc = rows < 0 ? -1 : 0;
-		break;
-	case REPORT_CCADB:
-		rows = report_store_ccadb(cli->db, r, inc->id,
-					  cli->cfg->report.crtsh_threshold,
-					  out);
-		rc = rows < 0 ? -1 : 0;
-		break;
-	case REPORT_EVENTS:
-		rows = report_store_events(cli->db, r, inc->id, out);
-		rc = rows < 0 ? -1 : 0;
-		break;
-	case REPORT_UNREACHED:
-		rows = report_store_unreached(cli->db, r, inc->id, out);
-		rc = rows < 0 ? -1 : 0;
-		break;
-	}
-	rc = cli_output_close(&o, rc == 0);
+	rows = report_store_write(cli->db, r, inc->id, format,
+				  cli->cfg->report.crtsh_threshold, out);
+	rc = cli_output_close(&o, rows >= 0);
 	if (rc != 0)
 		goto out;
 	if (format == REPORT_CSV || format == REPORT_CCADB)

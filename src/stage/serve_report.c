@@ -75,21 +75,8 @@ static int render(struct serve *s, struct db *db, const struct incident *inc,
 		report_free(rep);
 		return log_error("serve: report: %m");
 	}
-	switch (f) {
-	case REPORT_MD:
-		rc = report_write_md(rep, out);
-		break;
-	case REPORT_HTML:
-		rc = report_write_html(rep, out);
-		break;
-	case REPORT_JSON:
-		rc = report_write_json(rep, out);
-		break;
-	default:
-		rc = report_store_certificates(db, rep, inc->id, out) < 0 ? -1
-									  : 0;
-		break;
-	}
+	/* formats[] has no CCADB appendix: no threshold */
+	rc = report_store_write(db, rep, inc->id, f, 0, out) < 0 ? -1 : 0;
 	if (fclose(out) != 0)
 		rc = -1;
 	report_free(rep);

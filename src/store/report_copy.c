@@ -408,3 +408,26 @@ int report_store_unreached_count(struct db *db, struct report *r,
 	PQclear(res);
 	return 0;
 }
+
+long long report_store_write(struct db *db, const struct report *r,
+			     long long incident_id, enum report_format f,
+			     long long threshold, FILE *out)
+{
+	switch (f) {
+	case REPORT_MD:
+		return report_write_md(r, out) < 0 ? -1 : 0;
+	case REPORT_HTML:
+		return report_write_html(r, out) < 0 ? -1 : 0;
+	case REPORT_JSON:
+		return report_write_json(r, out) < 0 ? -1 : 0;
+	case REPORT_CSV:
+		return report_store_certificates(db, r, incident_id, out);
+	case REPORT_CCADB:
+		return report_store_ccadb(db, r, incident_id, threshold, out);
+	case REPORT_EVENTS:
+		return report_store_events(db, r, incident_id, out);
+	case REPORT_UNREACHED:
+		return report_store_unreached(db, r, incident_id, out);
+	}
+	return -1;
+}

@@ -65,6 +65,15 @@ CR_MUST_CHECK long long report_store_unreached(struct db *db,
 					       const struct report *r,
 					       long long incident_id,
 					       FILE *out);
+/*
+ * The report r in format f to out: the Markdown, HTML and JSON reports
+ * from r itself, the CSV lists streamed from the server (threshold is
+ * the CCADB appendix's, see report_store_ccadb).  Rows written for the
+ * lists, 0 for the reports, or -1.
+ */
+CR_MUST_CHECK long long
+report_store_write(struct db *db, const struct report *r, long long incident_id,
+		   enum report_format f, long long threshold, FILE *out);
 /* Fills r->unreached and r->unreached_rows from the same rows.  0 or -1
  * (logged). */
 CR_MUST_CHECK int report_store_unreached_count(struct db *db, struct report *r,
