@@ -222,6 +222,13 @@ PGresult *db_query(struct db *db, const char *sql, int nparams,
 	return res;
 }
 
+const char *db_param_llong(char buf[32], long long v)
+{
+	if (snprintf(buf, 32, "%lld", v) >= 32)
+		buf[0] = '\0'; /* cannot happen */
+	return buf;
+}
+
 time_t db_get_time(const PGresult *res, int row, int col)
 {
 	if (PQgetisnull(res, row, col))

@@ -22,14 +22,6 @@
  * first message could go); each next slice doubles up to PLAN_SLICE. */
 #define PLAN_FIRST_SLICE 250
 
-/* A number as a statement parameter. */
-static void param_ll(char *buf, size_t len, long long v)
-{
-	/* 32 bytes hold any long long */
-	if (snprintf(buf, len, "%lld", v) < 0)
-		buf[0] = '\0';
-}
-
 /* A statement built from fixed parts (caller frees): never cut. */
 __attribute__((format(printf, 1, 2))) static char *sql_new(const char *fmt, ...)
 {
@@ -97,7 +89,7 @@ static char *id_array(const long long *ids, const struct notice *ns, size_t n)
 	char v[32];
 
 	for (size_t i = 0; i < n; i++) {
-		param_ll(v, sizeof(v), ids ? ids[i] : ns[i].id);
+		db_param_llong(v, ids ? ids[i] : ns[i].id);
 		pgarray_add(&a, v);
 	}
 	pgarray_end(&a);
@@ -182,7 +174,7 @@ int notice_store_plan_begin(struct notice_store_plan *p, struct db *db,
 	memset(p, 0, sizeof(*p));
 	p->db = db;
 	p->kind = kind;
-	param_ll(p->id, sizeof(p->id), incident_id);
+	db_param_llong(p->id, incident_id);
 	if (utctime_format_rfc3339(must_by, p->must, sizeof(p->must)) < 0)
 		return log_error("a deadline is out of range");
 	/* jit compiled every slice again (16 functions, inlined and
@@ -207,10 +199,10 @@ int notice_store_plan_slice(struct notice_store_plan *p)
 
 	if (p->sliced >= p->addresses)
 		return 0;
-	param_ll(from, sizeof(from), p->sliced);
+	db_param_llong(from, p->sliced);
 	if (p->slice == 0)
 		p->slice = PLAN_FIRST_SLICE;
-	param_ll(to, sizeof(to), p->sliced + p->slice);
+	db_param_llong(to, p->sliced + p->slice);
 	/* ON CONFLICT: another process may be planning the same kind. */
 	res = db_query(p->db,
 		       "WITH created AS (INSERT INTO notice (incident_id,"
@@ -295,7 +287,7 @@ long long notice_store_count(struct db *db, long long incident_id,
 	PGresult *res;
 	long long n;
 
-	param_ll(id, sizeof(id), incident_id);
+	db_param_llong(id, incident_id);
 	sql = sql_new("SELECT count(*) FROM notice WHERE incident_id = $1"
 		      " AND kind = $2 AND state IN (%s)",
 		      states);
@@ -484,13 +476,13 @@ int notice_store_claim(struct db *db, long long incident_id, const char *kind,
 	PGresult *res;
 	int k;
 
-	param_ll(id, sizeof(id), incident_id);
+	db_param_llong(id, incident_id);
 	k = snprintf(lease, sizeof(lease), "%lld milliseconds", lease_ms);
 	if (k < 0 || (size_t)k >= sizeof(lease))
 		return -1; /* 48 bytes hold any long long and the unit */
-	param_ll(lim, sizeof(lim), (long long)max);
-	param_ll(from, sizeof(from), floor);
-	param_ll(most, sizeof(most), (long long)max_certs);
+	db_param_llong(lim, (long long)max);
+	db_param_llong(from, floor);
+	db_param_llong(most, (long long)max_certs);
 	*n = 0;
 	res = PQexecPrepared(db_get0_conn(db),
 			     scanned ? "certrecall_claim"
@@ -537,10 +529,10 @@ int notice_store_outcomes_send(struct db *db, struct notice *const *group,
 		const struct notice *no = group[i];
 		char id[32], attempts[32], bytes[32], backoff[32];
 
-		param_ll(id, sizeof(id), no->id);
-		param_ll(attempts, sizeof(attempts), no->attempts);
-		param_ll(bytes, sizeof(bytes), (long long)notice_bytes(no));
-		param_ll(backoff, sizeof(backoff), no->backoff_ms);
+		db_param_llong(id, no->id);
+		db_param_llong(attempts, no->attempts);
+		db_param_llong(bytes, (long long)notice_bytes(no));
+		db_param_llong(backoff, no->backoff_ms);
 		pgarray_add(&a[0], id);
 		pgarray_add(&a[1], notice_outcome_name(no->outcome));
 		pgarray_add(&a[2], attempts);
@@ -607,7 +599,7 @@ int notice_store_queue_state(struct db *db, long long incident_id,
 	PGresult *res;
 
 	memset(q, 0, sizeof(*q));
-	param_ll(id, sizeof(id), incident_id);
+	db_param_llong(id, incident_id);
 	res = db_query(db,
 		       "SELECT extract(epoch FROM min(CASE state"
 		       " WHEN 'retry' THEN due_at"
@@ -671,7 +663,7 @@ int notice_store_due(struct db *db, long long incident_id, const char *kind,
 
 	*ns = NULL;
 	*n = 0;
-	param_ll(id, sizeof(id), incident_id);
+	db_param_llong(id, incident_id);
 	/* The one for an address, sent or not: a preview may show what
 	 * went out. */
 	res = db_query(db,
@@ -717,7 +709,7 @@ int notice_store_scanned(struct db *db, long long incident_id, bool *yes)
 	const char *params[1] = { id };
 	PGresult *res;
 
-	param_ll(id, sizeof(id), incident_id);
+	db_param_llong(id, incident_id);
 	res = db_query(db,
 		       "SELECT EXISTS (SELECT 1 FROM scan_target"
 		       " WHERE incident_id = $1 AND round > 0)",
@@ -737,8 +729,8 @@ long long notice_store_certificate_count(struct db *db, long long notice_id,
 	PGresult *res;
 	long long k;
 
-	param_ll(id, sizeof(id), notice_id);
-	param_ll(lim, sizeof(lim), most);
+	db_param_llong(id, notice_id);
+	db_param_llong(lim, most);
 	res = db_query(db,
 		       "SELECT coalesce((SELECT least(certificates, $2::bigint)"
 		       " FROM notice_certificate_set WHERE notice_id = $1), 0)",
@@ -958,7 +950,7 @@ int notice_store_plan_count(struct db *db, long long incident_id,
 	char fresh[NOTICE_NKINDS][2][32]; /* new addresses, new no-address */
 	int rc = -1;
 
-	param_ll(id, sizeof(id), incident_id);
+	db_param_llong(id, incident_id);
 	if (utctime_format_rfc3339(must_by, must, sizeof(must)) < 0)
 		return log_error("a deadline is out of range");
 	/* One snapshot for all the counts. */

@@ -19,14 +19,6 @@
 	" c.revoked_at IS NULL"                                                \
 	" AND (c.not_after IS NULL OR c.not_after > certrecall_now())"
 
-/* A number as a query parameter; buf of 32 bytes always holds one. */
-static const char *num(char buf[32], long long v)
-{
-	if (snprintf(buf, 32, "%lld", v) >= 32)
-		buf[0] = '\0'; /* cannot happen: 20 digits and a sign */
-	return buf;
-}
-
 /* "N milliseconds" for an interval parameter. */
 static const char *interval(char buf[48], long long ms)
 {
@@ -102,7 +94,7 @@ int revcheck_store_issuers(struct db *db, long long incident_id,
 			   struct revcheck_store_issuer **out, size_t *n)
 {
 	char id[32];
-	const char *p[1] = { num(id, incident_id) };
+	const char *p[1] = { db_param_llong(id, incident_id) };
 	struct revcheck_store_issuer *is;
 	PGresult *res;
 
@@ -183,8 +175,9 @@ int revcheck_store_pass_begin(struct db *db, long long incident_id,
 			      long long *first_evidence, bool *joined)
 {
 	char id[32], lease[48], per[32];
-	const char *p[3] = { num(id, incident_id), interval(lease, lease_ms),
-			     num(per, batch > 0 ? batch : 1) };
+	const char *p[3] = { db_param_llong(id, incident_id),
+			     interval(lease, lease_ms),
+			     db_param_llong(per, batch > 0 ? batch : 1) };
 	PGresult *res;
 
 	*joined = false;
@@ -235,8 +228,9 @@ int revcheck_store_claim(struct db *db, long long incident_id,
 			 long long after, struct revcheck_store_batch *out)
 {
 	char id[32], lease[48], from[32];
-	const char *p[4] = { num(id, incident_id), interval(lease, lease_ms),
-			     worker, num(from, after) };
+	const char *p[4] = { db_param_llong(id, incident_id),
+			     interval(lease, lease_ms), worker,
+			     db_param_llong(from, after) };
 	PGresult *res;
 	int rows;
 
@@ -323,7 +317,7 @@ long long revcheck_store_queued_elsewhere(struct db *db, long long incident_id,
 					  const char *worker)
 {
 	char id[32];
-	const char *p[2] = { num(id, incident_id), worker };
+	const char *p[2] = { db_param_llong(id, incident_id), worker };
 	PGresult *res =
 		db_query(db,
 			 "SELECT count(*) FROM revcheck_batch"
@@ -397,7 +391,8 @@ int revcheck_store_record(struct db *db, long long incident_id,
 	if (nev > 0 && copy_evidence(db, ev, nev) < 0)
 		goto out;
 	if (ndone > 0) {
-		const char *p[3] = { num(id, incident_id), worker, NULL };
+		const char *p[3] = { db_param_llong(id, incident_id), worker,
+				     NULL };
 
 		ids = id_array(done, ndone);
 		if (ids == NULL)
@@ -427,9 +422,9 @@ int revcheck_store_counts(struct db *db, long long incident_id,
 {
 	char id[32], only[32], first[32];
 	char *answered = id_array(crl_answered, n);
-	const char *p[4] = { num(id, incident_id), answered,
-			     num(only, only_issuer),
-			     num(first, first_evidence) };
+	const char *p[4] = { db_param_llong(id, incident_id), answered,
+			     db_param_llong(only, only_issuer),
+			     db_param_llong(first, first_evidence) };
 	PGresult *res = NULL;
 	int rc = -1;
 

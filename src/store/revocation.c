@@ -27,14 +27,6 @@
 
 #define MAX_LINE 1024
 
-/* v in decimal, for a query parameter: 32 bytes hold any long long. */
-static const char *num(char buf[32], long long v)
-{
-	if (snprintf(buf, 32, "%lld", v) >= 32)
-		buf[0] = '\0'; /* cannot happen */
-	return buf;
-}
-
 /* SHA-1 of the DER subject name and of the public key BIT STRING, as an
  * OCSP CertID carries them (RFC 6960 4.1.1). */
 static int certid_hashes(X509 *ca, char name_hash[41], char key_hash[41])
@@ -193,7 +185,7 @@ int revocation_add_issuers(struct db *db, const struct incident *inc,
 
 	if (f == NULL)
 		return log_error("%s: cannot open: %s", path, strerror(errno));
-	num(id, inc->id);
+	db_param_llong(id, inc->id);
 	if (db_begin(db) < 0)
 		goto out;
 	ERR_clear_error();
@@ -388,7 +380,7 @@ int revocation_import(struct db *db, const struct incident *inc,
 	memset(st, 0, sizeof(*st));
 	if (f == NULL)
 		return log_error("%s: cannot open: %s", path, strerror(errno));
-	num(id, inc->id);
+	db_param_llong(id, inc->id);
 	if (db_begin(db) < 0)
 		goto out;
 	if (import_copy(db, f, path, st) < 0 ||
@@ -489,7 +481,7 @@ static long long derive_crl(struct db *db, const char *inc_id)
 	if (f == NULL)
 		return -1;
 	for (int r = 0; r < PQntuples(f); r++) {
-		num(fetch, db_get_llong(f, r, 0));
+		db_param_llong(fetch, db_get_llong(f, r, 0));
 		res = db_query(
 			db,
 			"WITH f AS (UPDATE crl_fetch SET derived = true"
@@ -526,7 +518,7 @@ long long revocation_derive(struct db *db, long long incident_id)
 	PGresult *res;
 	long long n, m;
 
-	num(id, incident_id);
+	db_param_llong(id, incident_id);
 	if (own && db_begin(db) < 0)
 		return -1;
 	n = derive_crl(db, id);
@@ -567,7 +559,7 @@ long long revocation_conflicts(struct db *db, long long incident_id, FILE *out)
 	PGresult *res;
 	long long n;
 
-	num(id, incident_id);
+	db_param_llong(id, incident_id);
 	/* Latest answer per source, then the certificates on which the
 	 * sources disagree about the status or the revocation time.  Only
 	 * certificates with OCSP or imported evidence can disagree: the CRL
@@ -626,8 +618,8 @@ long long revocation_export(struct db *db, long long incident_id,
 	PGresult *res;
 	long long n = 0;
 
-	num(id, incident_id);
-	num(code, reason_code);
+	db_param_llong(id, incident_id);
+	db_param_llong(code, reason_code);
 	if (db_begin(db) < 0)
 		return -1;
 	/* The batch names serials only; identity is (issuer, serial). */

@@ -23,14 +23,6 @@
 
 #define CRL_FETCH_ROWS 200000 /* certificates per FETCH when matching a CRL */
 
-/* v in decimal, for a query parameter: 32 bytes hold any long long. */
-static const char *num(char buf[32], long long v)
-{
-	if (snprintf(buf, 32, "%lld", v) >= 32)
-		buf[0] = '\0'; /* cannot happen */
-	return buf;
-}
-
 /* A listed certificate of the current FETCH batch, waiting for COPY. */
 struct crl_hit {
 	long long cert_id;
@@ -617,16 +609,16 @@ int revocation_add_crl(struct db *db, long long incident_id,
 	if (st == NULL)
 		st = &dummy;
 	memset(st, 0, sizeof(*st));
-	num(inc, incident_id);
-	num(iss, issuer_id);
+	db_param_llong(inc, incident_id);
+	db_param_llong(iss, issuer_id);
 	if (crl == NULL)
 		return add_failed_crl(db, inc, iss, url, why);
 	if (utctime_format_rfc3339(crl_this_update(crl), tu, sizeof(tu)) < 0 ||
 	    utctime_format_rfc3339(crl_next_update(crl), nu, sizeof(nu)) < 0)
 		return log_error("CRL %s: dates out of range", url);
 	hex_encode(crl_get0_sha256(crl), 32, digest);
-	num(n, (long long)crl_count(crl));
-	num(skipped, (long long)crl_skipped(crl));
+	db_param_llong(n, (long long)crl_count(crl));
+	db_param_llong(skipped, (long long)crl_skipped(crl));
 	if (db_begin(db) < 0)
 		return -1;
 	if (lock_certificates(db) < 0)
@@ -668,15 +660,15 @@ int revocation_add_crl(struct db *db, long long incident_id,
 		if (res == NULL)
 			goto rollback;
 	}
-	num(fetch, db_get_llong(res, 0, 0));
+	db_param_llong(fetch, db_get_llong(res, 0, 0));
 	unlinked = strcmp(PQgetvalue(res, 0, 1), "t") == 0 ? "t" : "f";
-	num(after, db_get_llong(res, 0, 2));
+	db_param_llong(after, db_get_llong(res, 0, 2));
 	PQclear(res);
 	if (match_crl(db, crl, inc, iss, unlinked, after,
 		      strtoll(fetch, NULL, 10), st) < 0)
 		goto rollback;
-	num(covered, st->covered);
-	num(listed, st->listed);
+	db_param_llong(covered, st->covered);
+	db_param_llong(listed, st->listed);
 	{
 		/* match_crl applied what it listed: a new fetch is derived; a
 		 * fetch matched again stays what it was (one left underived

@@ -24,6 +24,10 @@ PGconn *db_get0_conn(struct db *db);
 PGresult *db_query(struct db *db, const char *sql, int nparams,
 		   const char *const *params);
 
+/* v in decimal into buf, for a statement's parameter (32 bytes hold any
+ * long long); returns buf. */
+const char *db_param_llong(char buf[32], long long v);
+
 /* A column as epoch seconds (SQL NULL: DB_NULL_TIME), or as a whole
  * number (NULL: 0). */
 time_t db_get_time(const PGresult *res, int row, int col);
