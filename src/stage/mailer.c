@@ -533,13 +533,9 @@ static int send_some(struct sender *s, struct notice *b, size_t n, time_t now)
 static int send_deferred(struct sender *s, struct notice *n, time_t now)
 {
 	struct run *run = s->run;
-	long long k =
-		notice_store_certificate_count(s->db, n->id, BIG_CERTS + 1);
-	bool big = k > BIG_CERTS;
+	bool big = n->ncerts > BIG_CERTS;
 	int rc = -1;
 
-	if (k < 0)
-		return -1;
 	if (big)
 		pthread_mutex_lock(&run->big_lock);
 	if (notice_store_load_certificates(s->db, s->scanned, n, 1) < 0)

@@ -222,6 +222,21 @@ PGresult *db_query(struct db *db, const char *sql, int nparams,
 	return res;
 }
 
+long long db_query_llong(struct db *db, const char *sql, int nparams,
+			 const char *const *params)
+{
+	PGresult *res = db_query(db, sql, nparams, params);
+	long long v;
+
+	if (res == NULL)
+		return -1;
+	v = PQntuples(res) > 0 && !PQgetisnull(res, 0, 0)
+		    ? strtoll(PQgetvalue(res, 0, 0), NULL, 10)
+		    : 0;
+	PQclear(res);
+	return v;
+}
+
 const char *db_param_llong(char buf[32], long long v)
 {
 	if (snprintf(buf, 32, "%lld", v) >= 32)

@@ -36,21 +36,6 @@ int importer_create_stage(struct db *db)
 	return db_exec(db, create_stage);
 }
 
-long long importer_query_count(struct db *db, const char *sql, int n,
-			       const char *const *params)
-{
-	PGresult *res = db_query(db, sql, n, params);
-	long long v;
-
-	if (res == NULL)
-		return -1;
-	v = PQntuples(res) > 0 && !PQgetisnull(res, 0, 0)
-		    ? strtoll(PQgetvalue(res, 0, 0), NULL, 10)
-		    : 0;
-	PQclear(res);
-	return v;
-}
-
 static long long command_count(struct db *db, const char *sql, int n,
 			       const char *const *params)
 {
@@ -121,7 +106,7 @@ static int check_conflicts(struct import *im, char *const *files,
 		     table);
 	if (n < 0 || (size_t)n >= sizeof(sql))
 		return log_error("import: the duplicate query does not fit");
-	matched = importer_query_count(im->db, sql, 1, &incident);
+	matched = db_query_llong(im->db, sql, 1, &incident);
 	if (matched < 0)
 		return -1;
 	im->st->duplicates = matched - inserted;
@@ -140,11 +125,11 @@ static int take_turn(struct import *im, const char *table)
 	char sql[256];
 	int n;
 
-	if (importer_query_count(im->db,
-				 "SELECT count(*) FROM (SELECT"
-				 " pg_advisory_xact_lock(" IMPORTER_LOCK_CLASS
-				 ", $1::integer)) x",
-				 1, (const char *[]){ im->incident }) < 0)
+	if (db_query_llong(im->db,
+			   "SELECT count(*) FROM (SELECT"
+			   " pg_advisory_xact_lock(" IMPORTER_LOCK_CLASS
+			   ", $1::integer)) x",
+			   1, (const char *[]){ im->incident }) < 0)
 		return -1;
 	n = snprintf(sql, sizeof(sql),
 		     "SELECT count(*) FROM (SELECT 1 FROM %s"
@@ -152,8 +137,8 @@ static int take_turn(struct import *im, const char *table)
 		     table);
 	if (n < 0 || (size_t)n >= sizeof(sql))
 		return log_error("import: the incident query does not fit");
-	return (int)importer_query_count(im->db, sql, 1,
-					 (const char *[]){ im->incident });
+	return (int)db_query_llong(im->db, sql, 1,
+				   (const char *[]){ im->incident });
 }
 
 /*
@@ -272,7 +257,7 @@ int importer_update_subscribers(struct import *im, const char *incident)
 	long long n;
 	int w;
 
-	im->st->contacts = importer_query_count(
+	im->st->contacts = db_query_llong(
 		im->db,
 		"SELECT count(DISTINCT account) FROM import_contact"
 		" WHERE cardinality(emails) > 0",
@@ -314,7 +299,7 @@ int importer_update_subscribers(struct import *im, const char *incident)
 		    " AND (s.lang IS DISTINCT FROM coalesce(c.lang, s.lang)"
 		    " OR s.tz IS DISTINCT FROM coalesce(c.tz, s.tz))") < 0)
 		return -1;
-	im->st->accounts_without_email = importer_query_count(
+	im->st->accounts_without_email = db_query_llong(
 		im->db,
 		"SELECT count(*) FROM import_account JOIN subscriber s"
 		" USING (account) WHERE cardinality(s.emails) = 0",

@@ -284,19 +284,14 @@ long long notice_store_count(struct db *db, long long incident_id,
 {
 	char id[32], *sql;
 	const char *params[2] = { id, kind };
-	PGresult *res;
 	long long n;
 
 	db_param_llong(id, incident_id);
 	sql = sql_new("SELECT count(*) FROM notice WHERE incident_id = $1"
 		      " AND kind = $2 AND state IN (%s)",
 		      states);
-	res = db_query(db, sql, 2, params);
+	n = db_query_llong(db, sql, 2, params);
 	free(sql);
-	if (res == NULL)
-		return -1;
-	n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
 	return n;
 }
 
@@ -355,9 +350,10 @@ static void notice_from_row(struct notice *n, PGresult *res, int r)
  * notices and returns them with their certificates, one row per
  * certificate (a notice without any has one row of NULLs), in one round
  * trip.  $6 is where the scan in id order starts (see the mailer's
- * claim()).  A notice with more than $7 certificates comes without them
- * (one row, k = $7 + 1; one probe of its links, not two): the sender
- * loads them when it composes it (notice_store_load_certificates), so
+ * claim()).  k is how many certificates a notice lists (its list's
+ * count, not the list: 031).  A notice with more than $7 comes without
+ * them (one row): the sender loads them when it composes it
+ * (notice_store_load_certificates), so
  * no claim holds a hosting account's tens of thousands of rows.  Rows
  * are looked up by id lists (= ANY) or one by one, never by joins whose
  * strategy the queue's volatile statistics would choose; a lookup by
@@ -377,8 +373,8 @@ static void notice_from_row(struct notice *n, PGresult *res, int r)
 #define CLAIM_TAIL                                                             \
 	" FROM notice n"                                                       \
 	" LEFT JOIN notice_certificate_set s ON s.notice_id = n.id"            \
-	" LEFT JOIN LATERAL (SELECT least(coalesce(s.certificates, 0),"        \
-	" $7::bigint + 1) AS k) nc ON true"                                    \
+	" LEFT JOIN LATERAL (SELECT coalesce(s.certificates, 0) AS k) nc"      \
+	" ON true"                                                             \
 	" LEFT JOIN LATERAL unnest(CASE WHEN s.certificates <= $7::bigint"     \
 	" THEN s.certificate_ids END) AS u (certificate_id) ON true"           \
 	" LEFT JOIN certificate c ON c.id = u.certificate_id"                  \
@@ -505,8 +501,9 @@ int notice_store_claim(struct db *db, long long incident_id, const char *kind,
 			cur = &batch[(*n)++];
 			notice_from_row(cur, res, r);
 			cur->certs = json_array();
-			cur->certs_deferred = strtoull(PQgetvalue(res, r, 4),
-						       NULL, 10) > max_certs;
+			cur->ncerts = db_get_llong(res, r, 4);
+			cur->certs_deferred =
+				cur->ncerts > (long long)max_certs;
 		}
 		if (!PQgetisnull(res, r, 6)) /* the serial: a certificate */
 			json_array_append_new(cur->certs,
@@ -719,27 +716,6 @@ int notice_store_scanned(struct db *db, long long incident_id, bool *yes)
 	*yes = PQgetvalue(res, 0, 0)[0] == 't';
 	PQclear(res);
 	return 0;
-}
-
-long long notice_store_certificate_count(struct db *db, long long notice_id,
-					 long long most)
-{
-	char id[32], lim[32];
-	const char *params[2] = { id, lim };
-	PGresult *res;
-	long long k;
-
-	db_param_llong(id, notice_id);
-	db_param_llong(lim, most);
-	res = db_query(db,
-		       "SELECT coalesce((SELECT least(certificates, $2::bigint)"
-		       " FROM notice_certificate_set WHERE notice_id = $1), 0)",
-		       2, params);
-	if (res == NULL)
-		return -1;
-	k = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return k;
 }
 
 /* The rows come ordered by notice id, so ns is sorted the same way

@@ -109,6 +109,7 @@ struct notice {
 	json_t *account_list;
 	json_t *certs;	     /* array of objects, in order */
 	bool certs_deferred; /* claimed without them: too many to claim */
+	long long ncerts;    /* how many it lists, as claimed */
 	int attempts;
 	/* composed */
 	char *message; /* the message, or its part 1 of nparts */

@@ -56,11 +56,6 @@ CR_MUST_CHECK int importer_load_issuers(struct import *im);
 /* Creates the temporary staging tables (dropped at commit). */
 CR_MUST_CHECK int importer_create_stage(struct db *db);
 
-/* The first column of the first row of a query as a number (0 when there
- * is none), or -1 on error (logged). */
-CR_MUST_CHECK long long importer_query_count(struct db *db, const char *sql,
-					     int n, const char *const *params);
-
 /* One input file into the open COPY (im->copy), its format told from its
  * content unless --format gave one.  Returns 0 or -1 (logged). */
 CR_MUST_CHECK int importer_read_file(struct import *im, const char *path);

@@ -85,7 +85,8 @@ CR_MUST_CHECK int notice_store_prepare(struct db *db);
  * Claims up to max due notices of kind after notice id floor for
  * worker, leased for lease_ms, with their certificates, into
  * batch[0..*n) (ascending ids).  A notice with more than max_certs
- * certificates comes without them (certs_deferred): load them with
+ * certificates comes without them (certs_deferred; ncerts says how many
+ * each notice lists): load them with
  * notice_store_load_certificates() when it is composed.  scanned: the
  * incident has a scan round (notice_store_scanned()); without one the
  * scan verdicts are not looked up.  0 or -1 (logged).
@@ -162,12 +163,6 @@ CR_MUST_CHECK int notice_store_scanned(struct db *db, long long incident_id,
  * ns by id); scanned as for notice_store_claim().  0 or -1. */
 CR_MUST_CHECK int notice_store_load_certificates(struct db *db, bool scanned,
 						 struct notice *ns, size_t n);
-
-/* How many certificates notice_id lists, counted up to most.  The
- * count, or -1. */
-CR_MUST_CHECK long long notice_store_certificate_count(struct db *db,
-						       long long notice_id,
-						       long long most);
 
 /*
  * The language and time zone of each notice's accounts (020): the first
