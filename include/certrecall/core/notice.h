@@ -107,7 +107,7 @@ struct notice {
 	char lang[8];		/* "" = en (020 subscriber.lang) */
 	char tz[ZONE_NAME_MAX]; /* "" = UTC only */
 	json_t *account_list;
-	json_t *certs;	     /* array of objects, in order */
+	json_t *certs;	     /* array, in order (notice_cert_new()) */
 	bool certs_deferred; /* claimed without them: too many to claim */
 	long long ncerts;    /* how many it lists, as claimed */
 	int attempts;
