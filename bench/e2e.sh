@@ -69,7 +69,7 @@ tree_cpu() {
 	local tck=$(getconf CLK_TCK) kids
 	kids=$(ps -o pid= --ppid "$1" | tr -d ' ' | sed 's,^,/proc/,; s,$,/stat,')
 	# shellcheck disable=SC2086
-	cat "/proc/$1/stat" $kids 2>/dev/null | awk -v t="$tck" -v me="$1" '
+	cat "/proc/$1/stat" $kids 2>/dev/null | awk -v t="$tck" '
 		{ sub(/^.*\) /, ""); s += $12 + $13; if (NR == 1) s += $14 + $15 }
 		END { printf "%.2f", s / t }'
 }
