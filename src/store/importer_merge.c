@@ -13,9 +13,11 @@
 #include "certrecall/store/dbq.h"
 #include "certrecall/store/importer_int.h"
 
-/* pg_advisory_xact_lock(class, incident id): imports of an incident take
- * turns.  The two-key form never meets db.c's one-key migration lock;
- * the class is "cImp" in ASCII. */
+/* pg_advisory_xact_lock(class, key): imports of an incident take turns.
+ * The key is the incident id folded into 31 bits (an id past 2^31 cast
+ * to integer was an error): two incidents that share a key only take
+ * turns too.  The two-key form never meets db.c's one-key migration
+ * lock; the class is "cImp" in ASCII. */
 #define IMPORTER_LOCK_CLASS "1665756528"
 
 /* The staging tables: no keys, no constraints, nothing written to WAL. */
@@ -128,7 +130,7 @@ static int take_turn(struct import *im, const char *table)
 	if (db_query_llong(im->db,
 			   "SELECT count(*) FROM (SELECT"
 			   " pg_advisory_xact_lock(" IMPORTER_LOCK_CLASS
-			   ", $1::integer)) x",
+			   ", ($1::bigint % 2147483647)::integer)) x",
 			   1, (const char *[]){ im->incident }) < 0)
 		return -1;
 	n = snprintf(sql, sizeof(sql),

@@ -183,6 +183,17 @@ contains "a replacement with exactly the same names marks it" "1 affected certif
 expect "the replaced certificate points at its replacement" "0b01" \
 	"$(db_sql -c "SELECT encode(replaced_by,'hex') FROM certificate WHERE serial = '\\x0a0b'")"
 
+# An incident id beyond 32 bits: imports of it still take turns (the
+# lock key is derived from the id, not the id cast to integer).
+db_sql -c "SELECT setval('incident_id_seq', 5000000000)" >/dev/null
+certrecall -q incident create --slug wide --title wide --reason 5d-7 --aware-at 2020-02-29T03:08:00Z
+expect "the incident has an id beyond 32 bits" 5000000001 \
+	"$(db_sql -c "SELECT id FROM incident WHERE slug = 'wide'")"
+head -50 list.txt >wide.txt
+out=$(certrecall import wide wide.txt --no-progress 2>&1)
+contains "an incident beyond 32 bits imports" "50 new, 0 already present" "$out"
+expect "its 50 rows are in the table" 50 "$(count wide)"
+
 # kill -9 in the middle of a large import leaves nothing behind.
 new_db kill
 certrecall -q db migrate
