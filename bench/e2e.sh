@@ -64,21 +64,26 @@ e2e_medians() {
 		"$(figure load0 "$@" | tr ',' ' ' | awk '{ print $1 }' | paste -sd' ')"
 	printf '  %-34s %10s %-16s %-12s %s\n' figure median runs target ""
 	for k in "import_x:import / psql \\copy:<=:1.0" "notify_x:notify / smtp-source:>=:0.5" \
-		"rss:notify peak RSS (MiB):<=:256" "total:list -> all told (s):<=:180" \
+		"halves:2nd half / 1st half msg/s:>=:0.9" "rss:notify peak RSS (MiB):<=:256" "total:list -> all told (s):<=:180" \
 		"plan:notify --plan (s):<=:10" "import:import (s)::" "notify:notify (s)::" \
 		"rate:notify msg/s::"; do
 		IFS=: read -r key label op bound <<<"$k"
-		v=$(figure "$key" "$@" | median)
+		if ! figure "$key" "$@" | grep -q '^[0-9.]'; then
+			printf '  %-34s %10s\n' "$label" "n/a"
+			continue
+		fi
+		v=$(figure "$key" "$@" | grep '^[0-9.]' | median)
 		if [ -n "$op" ]; then
 			printf '  %-34s %10.2f %-16s %-12s %s\n' "$label" "$v" \
-				"$(figure "$key" "$@" | range)" "$op $bound" "$(met "$v" "$op" "$bound")"
+				"$(figure "$key" "$@" | grep '^[0-9.]' | range)" "$op $bound" "$(met "$v" "$op" "$bound")"
 		else
-			printf '  %-34s %10.2f %-16s\n' "$label" "$v" "$(figure "$key" "$@" | range)"
+			printf '  %-34s %10.2f %-16s\n' "$label" "$v" "$(figure "$key" "$@" | grep '^[0-9.]' | range)"
 		fi
 	done
 }
 cleanup() {
 	[ -n "$sink" ] && kill "$sink" 2>/dev/null && wait "$sink" 2>/dev/null
+	[ -n "${sampler:-}" ] && kill "$sampler" 2>/dev/null && wait "$sampler" 2>/dev/null
 	scripts/pg.sh stop "$dir/pg" >/dev/null 2>&1 || true
 }
 if [ -z "${E2E_RUN:-}" ]; then
@@ -136,6 +141,22 @@ sink_start() {
 	sleep 0.3
 }
 sink_stop() { kill "$sink"; wait "$sink" 2>/dev/null || true; sink=""; }
+# The sink's count every half second while notify sends ("seconds
+# since T count" lines), for the rate of each half of the messages.
+sampler=""
+sampler_start() {
+	local t0=$1
+	while sleep 0.5; do echo "$(since "$t0") $(sink_count)"; done >"$dir/sink.samples" &
+	sampler=$!
+}
+sampler_stop() { kill "$sampler"; wait "$sampler" 2>/dev/null || true; sampler=""; }
+# halves COUNT ELAPSED: "first-half-rate second-half-rate" in msg/s, the
+# half-way time read off the samples (the first one at or past COUNT/2).
+halves() {
+	awk -v n="$1" -v end="$2" '$2 >= n / 2 && !h { h = $1 }
+		END { if (h > 0 && end > h && NR >= 4) printf "%.0f %.0f", (n / 2) / h, (n - n / 2) / (end - h); else print "- -" }' \
+		"$dir/sink.samples"
+}
 # until the sink has counted $1 messages (or 60 s more)
 sink_wait() {
 	for _ in $(seq 1 600); do
@@ -161,6 +182,7 @@ s_import=$(since "$t")
 pgss_dump import
 sink_start
 t=$(now)
+sampler_start "$t"
 pg0=$(tree_cpu "$(pg_pid)")
 /usr/bin/time -f '%M\n%U+%S' -o "$dir/rss.notify" "$bin" notify caa-2020 --kind initial \
 	--no-progress 2>"$dir/notify.log"
@@ -168,6 +190,7 @@ s_sent=$(since "$t")
 ok_sink=yes
 sink_wait "$addresses" || ok_sink=no
 s_notify=$(since "$t")
+sampler_stop
 s_total=$(since "$T")
 got=$(sink_count)
 c_pg=$(echo "$(tree_cpu "$(pg_pid)") - $pg0" | bc -l)
@@ -210,6 +233,15 @@ printf '  %-40s %9.2f %9d %s\n' "import list --accounts" "$s_import" "$(rss impo
 	"$(printf '%.2f x psql \\copy' "$(echo "$s_import / $p_copy" | bc -l)")"
 printf '  %-40s %9.2f %9d %s\n' "notify --kind initial (until sink has all)" "$s_notify" "$(rss notify)" \
 	"$(printf '%d sent, %.0f msg/s, %s bytes mean, %s largest, CPU %s s' "$got" "$(rate "$got" "$s_notify")" "$bytes" "$largest" "$(cpu notify)")"
+read -r half1 half2 <<<"$(halves "$got" "$s_notify")"
+if [ "$half1" = - ]; then
+	halfx=-
+	halfnote="too short to sample (the sink is counted every 0.5 s)"
+else
+	halfx=$(echo "$half2 / $half1" | bc -l)
+	halfnote=$(printf '%s msg/s, %s msg/s (second / first %.2f; the sink counted every 0.5 s)' "$half1" "$half2" "$halfx")
+fi
+printf '  %-40s %9s %9s %s\n' "  first half, second half of the messages" "" "" "$halfnote"
 printf '  %-40s %9.2f\n' "total, list -> all told" "$s_total"
 printf '  %-40s %9.2f %9d %s\n' "notify --plan (forecast, apart)" "$s_plan" "$(rss plan)" "$(sed -n 2p "$dir/plan.txt" | tr -s ' ')"
 printf '  %-40s %9.2f %9d\n' "peer: psql \\copy into the keyed twin" "$p_copy" "$(rss copy)"
@@ -223,9 +255,10 @@ printf ' smtp-source %s, smtp-sink %s = %.1f over %.1f s (%d cores)\n' \
 printf '  notify / smtp-source throughput: %.2f (target >= 0.5); total target <= 180 s; database %s\n' \
 	"$(echo "($got / $s_notify) / ($got / $p_send)" | bc -l)" "$dbsize"
 # One line for the summary of the runs (e2e_runs).
-printf 'import=%s import_x=%s notify=%s rate=%s notify_x=%s rss=%s total=%s plan=%s load0=%s load1=%s db=%s\n' \
+printf 'import=%s import_x=%s notify=%s rate=%s notify_x=%s halves=%s rss=%s total=%s plan=%s load0=%s load1=%s db=%s\n' \
 	"$s_import" "$(echo "$s_import / $p_copy" | bc -l)" "$s_notify" "$(rate "$got" "$s_notify")" \
-	"$(echo "$p_send / $s_notify" | bc -l)" "$(rss notify)" "$s_total" "$s_plan" \
+	"$(echo "$p_send / $s_notify" | bc -l)" "$halfx" \
+	"$(rss notify)" "$s_total" "$s_plan" \
 	"${load0// /,}" "${load1// /,}" "${dbsize// /}" >"$E2E_RUN"
 status=0
 if [ "$ok_sink" != yes ] || [ "$got" != "$addresses" ]; then
