@@ -337,6 +337,50 @@ static json_t *cert_from_row(PGresult *res, int r, int col)
 		PQgetvalue(res, r, col + 5));
 }
 
+/*
+ * A message lists its certificates in account order, then serial order,
+ * both compared as bytes (the serial as lowercase hex of the same
+ * octets, which orders like the bytea): the same in every database
+ * collation.  The statements return a notice's rows together, unsorted
+ * within it: at 300,000 lines PostgreSQL's sort of the big notices'
+ * rows (wide tuples, spilling to disk) was a third of their statement's
+ * time, sorting row numbers here a few milliseconds.
+ */
+struct cert_rows {
+	PGresult *res;
+	int col; /* the account's column; the serial's is the next */
+};
+
+static int cmp_cert_rows(const void *a, const void *b, void *arg)
+{
+	const struct cert_rows *cr = arg;
+	int x = *(const int *)a, y = *(const int *)b;
+	int c = strcmp(PQgetvalue(cr->res, x, cr->col),
+		       PQgetvalue(cr->res, y, cr->col));
+
+	if (c == 0)
+		c = strcmp(PQgetvalue(cr->res, x, cr->col + 1),
+			   PQgetvalue(cr->res, y, cr->col + 1));
+	return c != 0 ? c : (x > y) - (x < y);
+}
+
+/* Rows [from, to) of res, a certificate each from column col, onto
+ * certs in message order; *order is scratch space kept for the next. */
+static void append_certs(json_t *certs, PGresult *res, int from, int to,
+			 int col, int **order, size_t *cap)
+{
+	struct cert_rows cr = { res, col };
+	size_t n = (size_t)(to - from);
+
+	xgrow(order, cap, n, sizeof(**order));
+	for (size_t i = 0; i < n; i++)
+		(*order)[i] = from + (int)i;
+	qsort_r(*order, n, sizeof(**order), cmp_cert_rows, &cr);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(certs,
+				      cert_from_row(res, (*order)[i], col));
+}
+
 /* A notice from a row of id, address, accounts (JSON), attempts. */
 static void notice_from_row(struct notice *n, PGresult *res, int r)
 {
@@ -379,7 +423,7 @@ static void notice_from_row(struct notice *n, PGresult *res, int r)
 	" THEN s.certificate_ids END) AS u (certificate_id) ON true"           \
 	" LEFT JOIN certificate c ON c.id = u.certificate_id"                  \
 	" WHERE n.id = ANY (ARRAY(SELECT notice_id FROM claimed))"             \
-	" ORDER BY n.id, c.account, c.serial"
+	" ORDER BY n.id"
 #define CLAIM_SQL(scan) CLAIM_HEAD CERT_COLUMNS_WITH(scan) CLAIM_TAIL
 
 /*
@@ -470,6 +514,8 @@ int notice_store_claim(struct db *db, long long incident_id, const char *kind,
 	char id[32], lease[48], lim[32], from[32], most[32];
 	const char *params[7] = { id, kind, lease, worker, lim, from, most };
 	PGresult *res;
+	int *order = NULL;
+	size_t cap = 0;
 	int k;
 
 	db_param_llong(id, incident_id);
@@ -491,24 +537,24 @@ int notice_store_claim(struct db *db, long long incident_id, const char *kind,
 		PQclear(res);
 		return -1;
 	}
-	for (int r = 0; r < PQntuples(res); r++) {
+	/* One notice's rows at a time: its first row, then its
+	 * certificates' (a notice without any has one row of NULLs). */
+	for (int r = 0, end; r < PQntuples(res) && *n < max; r = end) {
 		long long nid = strtoll(PQgetvalue(res, r, 0), NULL, 10);
-		struct notice *cur = *n > 0 ? &batch[*n - 1] : NULL;
+		struct notice *cur = &batch[(*n)++];
 
-		if (cur == NULL || cur->id != nid) {
-			if (*n == max)
-				break; /* LIMIT max: cannot happen */
-			cur = &batch[(*n)++];
-			notice_from_row(cur, res, r);
-			cur->certs = json_array();
-			cur->ncerts = db_get_llong(res, r, 4);
-			cur->certs_deferred =
-				cur->ncerts > (long long)max_certs;
-		}
+		end = r + 1;
+		while (end < PQntuples(res) &&
+		       strtoll(PQgetvalue(res, end, 0), NULL, 10) == nid)
+			end++;
+		notice_from_row(cur, res, r);
+		cur->certs = json_array();
+		cur->ncerts = db_get_llong(res, r, 4);
+		cur->certs_deferred = cur->ncerts > (long long)max_certs;
 		if (!PQgetisnull(res, r, 6)) /* the serial: a certificate */
-			json_array_append_new(cur->certs,
-					      cert_from_row(res, r, 5));
+			append_certs(cur->certs, res, r, end, 5, &order, &cap);
 	}
+	free(order);
 	PQclear(res);
 	return 0;
 }
@@ -698,7 +744,7 @@ static int cmp_notice_id(const void *a, const void *b)
 		scan) " FROM notice_certificate_set nc"                        \
 		      " JOIN certificate c ON c.id = ANY (nc.certificate_ids)" \
 		      " WHERE nc.notice_id = ANY ($1::bigint[])"               \
-		      " ORDER BY nc.notice_id, c.account, c.serial"
+		      " ORDER BY nc.notice_id"
 
 int notice_store_scanned(struct db *db, long long incident_id, bool *yes)
 {
@@ -726,7 +772,8 @@ int notice_store_load_certificates(struct db *db, bool scanned,
 	char *ids;
 	const char *params[1];
 	PGresult *res;
-	size_t j = 0;
+	int *order = NULL;
+	size_t j = 0, cap = 0;
 
 	qsort(ns, n, sizeof(*ns), cmp_notice_id);
 	ids = id_array(NULL, ns, n);
@@ -743,15 +790,20 @@ int notice_store_load_certificates(struct db *db, bool scanned,
 		ns[i].certs = json_array();
 		ns[i].certs_deferred = false;
 	}
-	for (int r = 0; r < PQntuples(res); r++) {
+	for (int r = 0, end; r < PQntuples(res); r = end) {
 		long long id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
 
+		end = r + 1;
+		while (end < PQntuples(res) &&
+		       strtoll(PQgetvalue(res, end, 0), NULL, 10) == id)
+			end++;
 		while (j < n && ns[j].id != id)
 			j++;
 		if (j == n)
 			break; /* ordered like ns: cannot happen */
-		json_array_append_new(ns[j].certs, cert_from_row(res, r, 1));
+		append_certs(ns[j].certs, res, r, end, 1, &order, &cap);
 	}
+	free(order);
 	PQclear(res);
 	return 0;
 }
