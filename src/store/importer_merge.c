@@ -20,7 +20,9 @@
  * lock; the class is "cImp" in ASCII. */
 #define IMPORTER_LOCK_CLASS "1665756528"
 
-/* The staging tables: no keys, no constraints, nothing written to WAL. */
+/* The staging tables: no keys, no constraints, nothing written to WAL.
+ * import_stage is loaded in binary (importer_read.c's stage_row writes
+ * each column in its type's binary form). */
 static const char create_stage[] =
 	"CREATE TEMP TABLE import_stage ("
 	" src integer NOT NULL, line bigint NOT NULL, serial bytea NOT NULL,"

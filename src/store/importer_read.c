@@ -99,7 +99,7 @@ static int stage_row(struct import *im, unsigned long long lineno,
 	const char *issuer, *issuer_id;
 
 	resolve_issuer(im, r, &issuer, &issuer_id);
-	db_copy_llong(c, im->src);
+	db_copy_int(c, im->src);
 	db_copy_llong(c, (long long)lineno);
 	db_copy_bytea(c, r->serial.b, r->serial.len);
 	db_copy_text(c, r->account);
@@ -114,14 +114,17 @@ static int stage_row(struct import *im, unsigned long long lineno,
 		db_copy_text(c, NULL); /* most lists: no e-mail column */
 	}
 	db_copy_text(c, issuer);
-	db_copy_text(c, issuer_id);
+	if (issuer_id != NULL)
+		db_copy_llong(c, strtoll(issuer_id, NULL, 10));
+	else
+		db_copy_text(c, NULL);
 	db_copy_text(c, r->subject);
 	if (r->has_sha256)
 		db_copy_bytea(c, r->sha256, 32);
 	else
 		db_copy_text(c, NULL);
 	db_copy_bool(c, precert);
-	db_copy_text(c, r->extra_json);
+	db_copy_jsonb(c, r->extra_json);
 	db_copy_bool(c, is_ca);
 	im->st->records++;
 	im->st->names += (long long)r->nnames;

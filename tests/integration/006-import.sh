@@ -135,6 +135,17 @@ expect "unknown csv columns are kept as extra" '{"Ticket": "T-2, with \"quotes\"
 	"$(db_sql -c "SELECT extra FROM certificate WHERE serial = '\\x0a0c'")"
 expect "csv e-mail becomes the account's contact" "{Ops@example.com}" \
 	"$(db_sql -c "SELECT emails FROM subscriber WHERE account = 'acct-1'")"
+# Values at the edges of what the staging COPY carries: times before
+# 1970 and near year 9999, an account with quotes, a backslash, a tab
+# and a comma, two names, no names at all, JSON extras.
+printf '%s\n' 'serial,account,names,not_after,issued_at,note' \
+	'0d01,"we""ird\acct,	x",a.example;b.example,9999-12-31T23:59:59Z,1950-01-01T00:00:01Z,"x\y ""z"""' \
+	'0d02,plain,,2000-01-01T00:00:00Z,1969-12-31T23:59:59Z,' >edges.csv
+certrecall -q import t edges.csv --no-progress
+expect "edge values arrive as written" \
+	"we\"ird\\acct,	x|{a.example,b.example}|9999-12-31 23:59:59+00|1950-01-01 00:00:01+00|{\"note\": \"x\\\\y \\\"z\\\"\"}
+plain|{}|2000-01-01 00:00:00+00|1969-12-31 23:59:59+00|" \
+	"$(db_sql -c "SELECT account, names, not_after, issued_at, extra FROM certificate WHERE source = 'edges.csv' ORDER BY serial")"
 printf '00:ff:01\n0x0102\n' >serials.txt
 out=$(certrecall import t serials.txt --format serials --no-progress 2>&1)
 contains "a serials list loads" "2 new" "$out"

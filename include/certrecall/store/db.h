@@ -97,8 +97,11 @@ void db_set_command(const char *command_line);
 void db_set_clock(time_t at);
 
 /*
- * Bulk load with COPY ... FROM STDIN (text format).  Values are escaped
- * here; rows are buffered and sent in large chunks.  The server may refuse
+ * Bulk load with COPY ... FROM STDIN, in text format (values escaped
+ * here) or in binary format (db_copy_begin_binary: values in the
+ * server's binary forms, nothing for it to parse; the columns' types
+ * must then be what each call writes).  Rows are buffered and sent in
+ * large chunks.  The server may refuse
  * the data at any row (a constraint, say): db_copy_row_end() notices that
  * early, so the caller can stop producing rows, and db_copy_end() reports
  * the server's error and its SQLSTATE.
@@ -107,14 +110,21 @@ struct db_copy;
 
 /* Starts "COPY ... FROM STDIN"; NULL on error (logged). */
 CR_MUST_CHECK struct db_copy *db_copy_begin(struct db *db, const char *sql);
-/* One field each; NULL / DB_COPY_NULL_TIME mean SQL NULL. */
+/* Starts "COPY ... FROM STDIN (FORMAT binary)"; NULL on error (logged). */
+CR_MUST_CHECK struct db_copy *db_copy_begin_binary(struct db *db,
+						   const char *sql);
+/* One field each; NULL / DB_COPY_NULL_TIME mean SQL NULL.  The column
+ * types, for binary: text, bytea, timestamptz, text[], bigint, integer,
+ * boolean, jsonb (NULL in any). */
 #define DB_COPY_NULL_TIME DB_NULL_TIME
 void db_copy_text(struct db_copy *c, const char *s);
 void db_copy_bytea(struct db_copy *c, const unsigned char *b, size_t n);
 void db_copy_time(struct db_copy *c, time_t t);
 void db_copy_array(struct db_copy *c, const char *const *v, size_t n);
 void db_copy_llong(struct db_copy *c, long long v);
+void db_copy_int(struct db_copy *c, int v); /* integer */
 void db_copy_bool(struct db_copy *c, bool v);
+void db_copy_jsonb(struct db_copy *c, const char *json);
 /* Ends the row.  Returns 0, or -1 once the server has refused the COPY
  * (stop sending; db_copy_end says why). */
 CR_MUST_CHECK int db_copy_row_end(struct db_copy *c);
