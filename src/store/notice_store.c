@@ -381,6 +381,19 @@ static void append_certs(json_t *certs, PGresult *res, int from, int to,
 				      cert_from_row(res, (*order)[i], col));
 }
 
+/* The row after the rows that share row r's notice id (column 0): the
+ * statements return a notice's rows together. */
+static int rows_end(PGresult *res, int r)
+{
+	long long id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+	int end = r + 1;
+
+	while (end < PQntuples(res) &&
+	       strtoll(PQgetvalue(res, end, 0), NULL, 10) == id)
+		end++;
+	return end;
+}
+
 /* A notice from a row of id, address, accounts (JSON), attempts. */
 static void notice_from_row(struct notice *n, PGresult *res, int r)
 {
@@ -394,8 +407,8 @@ static void notice_from_row(struct notice *n, PGresult *res, int r)
  * notices and returns them with their certificates, one row per
  * certificate (a notice without any has one row of NULLs), in one round
  * trip.  $6 is where the scan in id order starts (see the mailer's
- * claim()).  k is how many certificates a notice lists (its list's
- * count, not the list: 031).  A notice with more than $7 comes without
+ * claim()).  The fifth column is how many certificates a notice lists
+ * (its list's count, not the list: 031).  A notice with more than $7 comes without
  * them (one row): the sender loads them when it composes it
  * (notice_store_load_certificates), so
  * no claim holds a hosting account's tens of thousands of rows.  Rows
@@ -413,12 +426,11 @@ static void notice_from_row(struct notice *n, PGresult *res, int r)
 	"  OR (state = 'claimed' AND lease_until < now()))"                    \
 	"  ORDER BY notice_id LIMIT $5 FOR UPDATE SKIP LOCKED))"               \
 	" RETURNING q.notice_id)"                                              \
-	" SELECT n.id, n.address, to_json(n.accounts), n.attempts, nc.k, "
+	" SELECT n.id, n.address, to_json(n.accounts), n.attempts,"            \
+	" coalesce(s.certificates, 0), "
 #define CLAIM_TAIL                                                             \
 	" FROM notice n"                                                       \
 	" LEFT JOIN notice_certificate_set s ON s.notice_id = n.id"            \
-	" LEFT JOIN LATERAL (SELECT coalesce(s.certificates, 0) AS k) nc"      \
-	" ON true"                                                             \
 	" LEFT JOIN LATERAL unnest(CASE WHEN s.certificates <= $7::bigint"     \
 	" THEN s.certificate_ids END) AS u (certificate_id) ON true"           \
 	" LEFT JOIN certificate c ON c.id = u.certificate_id"                  \
@@ -540,13 +552,9 @@ int notice_store_claim(struct db *db, long long incident_id, const char *kind,
 	/* One notice's rows at a time: its first row, then its
 	 * certificates' (a notice without any has one row of NULLs). */
 	for (int r = 0, end; r < PQntuples(res) && *n < max; r = end) {
-		long long nid = strtoll(PQgetvalue(res, r, 0), NULL, 10);
 		struct notice *cur = &batch[(*n)++];
 
-		end = r + 1;
-		while (end < PQntuples(res) &&
-		       strtoll(PQgetvalue(res, end, 0), NULL, 10) == nid)
-			end++;
+		end = rows_end(res, r);
 		notice_from_row(cur, res, r);
 		cur->certs = json_array();
 		cur->ncerts = db_get_llong(res, r, 4);
@@ -793,10 +801,7 @@ int notice_store_load_certificates(struct db *db, bool scanned,
 	for (int r = 0, end; r < PQntuples(res); r = end) {
 		long long id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
 
-		end = r + 1;
-		while (end < PQntuples(res) &&
-		       strtoll(PQgetvalue(res, end, 0), NULL, 10) == id)
-			end++;
+		end = rows_end(res, r);
 		while (j < n && ns[j].id != id)
 			j++;
 		if (j == n)
