@@ -57,18 +57,13 @@ static int apply_clock(struct db *db)
 {
 	char clock[UTCTIME_BUFSZ];
 	const char *v[1] = { clock };
-	PGresult *res;
 
 	if (event_clock == DB_NULL_TIME)
 		return 0;
 	if (utctime_format_rfc3339(event_clock, clock, sizeof(clock)) < 0)
 		return log_error("rehearsal clock out of range");
-	res = db_query(db, "SELECT set_config('certrecall.clock', $1, false)",
-		       1, v);
-	if (res == NULL)
-		return -1;
-	PQclear(res);
-	return 0;
+	return db_run(db, "SELECT set_config('certrecall.clock', $1, false)", 1,
+		      v);
 }
 
 /* Connects with libpq keywords; the session is set up as ours. */
@@ -220,6 +215,17 @@ PGresult *db_query(struct db *db, const char *sql, int nparams,
 		return NULL;
 	}
 	return res;
+}
+
+int db_run(struct db *db, const char *sql, int nparams,
+	   const char *const *params)
+{
+	PGresult *res = db_query(db, sql, nparams, params);
+
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
 }
 
 long long db_query_llong(struct db *db, const char *sql, int nparams,
@@ -505,7 +511,6 @@ int db_event_add(struct db *db, long long incident_id, const char *kind,
 {
 	char id[32], clock[UTCTIME_BUFSZ];
 	const char *params[7];
-	PGresult *res;
 
 	snprintf(id, sizeof(id), "%lld", incident_id);
 	params[0] = incident_id > 0 ? id : NULL;
@@ -519,19 +524,15 @@ int db_event_add(struct db *db, long long incident_id, const char *kind,
 	    utctime_format_rfc3339(event_clock, clock, sizeof(clock)) == 0)
 		params[6] = clock;
 	/* Under a rehearsal clock the real time is kept beside it. */
-	res = db_query(db,
-		       "INSERT INTO event (incident_id, actor, host, "
-		       "command, kind, detail, at) "
-		       "VALUES ($1, $2, $3, $4, $5, $6::jsonb ||"
-		       " CASE WHEN $7::timestamptz IS NULL THEN '{}'::jsonb"
-		       " ELSE jsonb_build_object('wall_clock',"
-		       " clock_timestamp()) END,"
-		       " coalesce($7::timestamptz, clock_timestamp()))",
-		       7, params);
-	if (res == NULL)
-		return -1;
-	PQclear(res);
-	return 0;
+	return db_run(db,
+		      "INSERT INTO event (incident_id, actor, host, "
+		      "command, kind, detail, at) "
+		      "VALUES ($1, $2, $3, $4, $5, $6::jsonb ||"
+		      " CASE WHEN $7::timestamptz IS NULL THEN '{}'::jsonb"
+		      " ELSE jsonb_build_object('wall_clock',"
+		      " clock_timestamp()) END,"
+		      " coalesce($7::timestamptz, clock_timestamp()))",
+		      7, params);
 }
 
 int db_describe(struct db *db, char *buf, size_t len)

@@ -156,18 +156,14 @@ static int pass_open(struct db *db, const char *const p[3],
 		return -1;
 	*first_evidence = db_get_llong(res, 0, 0);
 	PQclear(res);
-	res = db_query(db,
-		       "INSERT INTO revcheck_batch (incident_id, first_id,"
-		       " last_id) SELECT $1, min(id), max(id) FROM"
-		       " (SELECT c.id, (row_number() OVER (ORDER BY c.id) - 1)"
-		       "  / $2::bigint AS k FROM certificate c"
-		       "  WHERE c.incident_id = $1 AND" STILL_TO_REVOKE ") x"
-		       " GROUP BY k",
-		       2, q);
-	if (res == NULL)
-		return -1;
-	PQclear(res);
-	return 0;
+	return db_run(db,
+		      "INSERT INTO revcheck_batch (incident_id, first_id,"
+		      " last_id) SELECT $1, min(id), max(id) FROM"
+		      " (SELECT c.id, (row_number() OVER (ORDER BY c.id) - 1)"
+		      "  / $2::bigint AS k FROM certificate c"
+		      "  WHERE c.incident_id = $1 AND" STILL_TO_REVOKE ") x"
+		      " GROUP BY k",
+		      2, q);
 }
 
 int revcheck_store_pass_begin(struct db *db, long long incident_id,

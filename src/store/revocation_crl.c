@@ -561,17 +561,12 @@ static int add_failed_crl(struct db *db, const char *inc, const char *iss,
 			  const char *url, const char *why)
 {
 	const char *p[4] = { inc, iss, url, why != NULL ? why : "failed" };
-	PGresult *res =
-		db_query(db,
-			 "INSERT INTO crl_fetch (incident_id, issuer_id,"
-			 " url, verified, error_detail)"
-			 " VALUES ($1, $2, $3, false, $4)",
-			 4, p);
 
-	if (res == NULL)
-		return -1;
-	PQclear(res);
-	return 0;
+	return db_run(db,
+		      "INSERT INTO crl_fetch (incident_id, issuer_id,"
+		      " url, verified, error_detail)"
+		      " VALUES ($1, $2, $3, false, $4)",
+		      4, p);
 }
 
 /*

@@ -107,11 +107,10 @@ int scan_store_wildcards(struct db *db, long long incident_id,
 {
 	char id[32];
 	const char *params[2] = { id, labels };
-	PGresult *res;
 
 	if (id_text(id, sizeof(id), incident_id) < 0)
 		return -1;
-	res = db_query(
+	return db_run(
 		db,
 		"UPDATE scan_target w SET probed_via = v.via,"
 		" probeable = cardinality(v.via) > 0,"
@@ -133,10 +132,6 @@ int scan_store_wildcards(struct db *db, long long incident_id,
 		" WHERE w.id = v.id AND (w.probed_via IS DISTINCT FROM v.via"
 		" OR w.probeable <> (cardinality(v.via) > 0))",
 		2, params);
-	if (res == NULL)
-		return -1;
-	PQclear(res);
-	return 0;
 }
 
 int scan_store_requeue(struct db *db, long long incident_id, long long stale_ms,

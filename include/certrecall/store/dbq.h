@@ -24,6 +24,11 @@ PGconn *db_get0_conn(struct db *db);
 PGresult *db_query(struct db *db, const char *sql, int nparams,
 		   const char *const *params);
 
+/* A parameterised statement whose result is not needed: 0, or -1 when
+ * it fails (logged). */
+CR_MUST_CHECK int db_run(struct db *db, const char *sql, int nparams,
+			 const char *const *params);
+
 /* The first column of the first row of a statement as a number (0 when
  * it gives no row or NULL), or -1 when it fails (logged). */
 CR_MUST_CHECK long long db_query_llong(struct db *db, const char *sql,
