@@ -4,7 +4,8 @@
 # Starts a throwaway PostgreSQL cluster, runs every unit test program
 # (plain build, then the ASan/UBSan build) and every integration script in
 # tests/integration/, stops what it started even on failure, and ends with
-# the line "N passed, N failed".
+# the line "N passed, N failed".  As root a full run goes in three lanes
+# at once (see lane_start).
 #
 #   tests/run.sh [PATTERN...]   run only integration scripts matching a
 #                               PATTERN (no unit tests, no faketime runs)
@@ -41,10 +42,18 @@ chmod 755 "$CERTRECALL_TEST_VAR"
 passed=0
 failed=0
 failures=()
+lane_names=()
+lane_pids=()
 
 cleanup() {
 	local d
-	for d in "$CERTRECALL_TEST_VAR/pg" "$CERTRECALL_TEST_VAR"/faketime-*/pg; do
+	for d in "${lane_pids[@]}"; do
+		kill -TERM "$d" 2>/dev/null
+		wait "$d" 2>/dev/null
+	done
+	for d in "$CERTRECALL_TEST_VAR/pg" "$CERTRECALL_TEST_VAR"/faketime-*/pg \
+		"$CERTRECALL_TEST_VAR"/lane-*/pg \
+		"$CERTRECALL_TEST_VAR"/lane-*/faketime-*/pg; do
 		[ -d "$d" ] || continue
 		"$root/scripts/pg.sh" stop "$d" >/dev/null 2>&1 || true
 	done
@@ -103,6 +112,73 @@ matches() {
 	return 1
 }
 
+# A full run is mostly waiting (servers, timeouts: 0.8 of one core's
+# CPU over 6 min on a 2-core machine), so it runs in three lanes at
+# once: this one (the unit tests and half of the integration suites),
+# a second with the other half, and a third with the faketime runs
+# (below).  Each other lane is this script again, with a PostgreSQL
+# cluster of its own under $CERTRECALL_TEST_VAR/lane-NAME and in a
+# network namespace of its own, so that its servers' random ports
+# cannot meet this lane's (tlsfleet.sh would take a neighbour's nginx
+# for its own).  Their lines are shown at the end, their counts added.
+# Without unshare (not root) everything runs here, one after another.
+#
+# lane_start NAME ENV... -- PATTERN...: tests/run.sh PATTERN... with
+# ENV, in the background.
+lane_start() {
+	local name=$1 envs=()
+	shift
+	while [ "$1" != -- ]; do envs+=("$1"); shift; done
+	shift
+	unshare -n bash -c 'ip link set lo up && exec "$@"' "lane-$name" \
+		env "${envs[@]}" CERTRECALL_TEST_VAR="$CERTRECALL_TEST_VAR/lane-$name" \
+		"$root/tests/run.sh" "$@" >"$logs/lane-$name.log" 2>&1 &
+	lane_names+=("$name")
+	lane_pids+=($!)
+}
+
+# lanes_finish: waits for every lane, prints its lines and adds its
+# counts; a lane that ended without its count line is a failure.
+lanes_finish() {
+	local i rc line p f log
+	for i in "${!lane_pids[@]}"; do
+		log=$logs/lane-${lane_names[$i]}.log
+		wait "${lane_pids[$i]}"
+		rc=$?
+		grep -av -e '^[0-9]* passed, [0-9]* failed$' -e '^failed: ' "$log"
+		line=$(grep -a '^[0-9]* passed, [0-9]* failed$' "$log" | tail -1)
+		if [ -n "$line" ]; then
+			read -r p _ f _ <<<"$line"
+		else
+			p=0 f=1
+		fi
+		[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+		passed=$((passed + p))
+		failed=$((failed + f))
+		[ "$f" -gt 0 ] && failures+=("lane-${lane_names[$i]}(${log#$root/})")
+	done
+	lane_pids=()
+}
+
+suites=()
+for t in tests/integration/[0-9][0-9][0-9]-*.sh; do
+	[ -f "$t" ] && suites+=("$(basename "$t" .sh)")
+done
+here=() # the integration suites this lane runs
+if [ ${#patterns[@]} -eq 0 ] && [ "$ft" = yes ] &&
+	unshare -n true 2>/dev/null && command -v ip >/dev/null; then
+	lane_start faketime CERTRECALL_TEST_FAKETIME=only --
+	other=()
+	for i in "${!suites[@]}"; do
+		if [ $((i % 2)) -eq 0 ]; then here+=("${suites[$i]}"); else other+=("${suites[$i]}"); fi
+	done
+	lane_start b CERTRECALL_TEST_FAKETIME=no -- "${other[@]}"
+else
+	for n in "${suites[@]}"; do
+		[ "$ft" != only ] && matches "$n" && here+=("$n")
+	done
+fi
+
 # The layers of src/ (tests/layers.sh): which file may include which.
 if [ "$ft" != only ] && matches layers; then
 	run "layers" "$logs/layers.log" integration bash tests/layers.sh
@@ -127,11 +203,8 @@ if [ ${#patterns[@]} -eq 0 ] && [ "$ft" != only ]; then
 	done
 fi
 
-for t in tests/integration/[0-9][0-9][0-9]-*.sh; do
-	[ -f "$t" ] || continue
-	n=$(basename "$t" .sh)
-	[ "$ft" != only ] && matches "$n" || continue
-	run "integration/$n" "$logs/$n.log" integration bash "$t"
+for n in "${here[@]}"; do
+	run "integration/$n" "$logs/$n.log" integration bash "tests/integration/$n.sh"
 done
 
 # shifted SECONDS CMD...: CMD with libfaketime preloaded, on the real
@@ -207,7 +280,7 @@ faketime_run() {
 	clean_faketime_shm
 }
 
-if [ ${#patterns[@]} -eq 0 ] && [ "$ft" != no ]; then
+if [ ${#patterns[@]} -eq 0 ] && [ "$ft" != no ] && [ ${#lane_pids[@]} -eq 0 ]; then
 	if [ -n "$ftlib" ]; then
 		for d in "${FAKETIME_DATES[@]}"; do
 			faketime_run "$d"
@@ -218,6 +291,8 @@ if [ ${#patterns[@]} -eq 0 ] && [ "$ft" != no ]; then
 		failures+=("faketime")
 	fi
 fi
+
+lanes_finish
 
 if [ ${#failures[@]} -gt 0 ]; then
 	echo "failed: ${failures[*]}"

@@ -1,0 +1,36 @@
+/*
+ * pgarray - PostgreSQL's text form of a one-dimensional array: built for
+ * a statement's parameter, and read from a result.
+ *
+ * The form (PostgreSQL manual, "Array Value Input"): "{a,b,NULL}"; an
+ * element is written in double quotes, with '"' and '\' escaped by '\',
+ * when it is empty, is the word NULL, or holds a brace, a comma, a quote,
+ * a backslash or white space; a bare NULL is SQL NULL.
+ */
+#ifndef CERTRECALL_PGARRAY_H
+#define CERTRECALL_PGARRAY_H
+
+#include <stddef.h>
+
+/* An array literal being built; zero-initialised, freed by free(a.p). */
+struct pgarray {
+	char *p;
+	size_t len, cap;
+};
+
+/* Appends an element (NULL for SQL NULL), quoted. */
+void pgarray_add(struct pgarray *a, const char *v);
+
+/* Closes the literal ("{}" when nothing was added) and returns it. */
+const char *pgarray_end(struct pgarray *a);
+
+/*
+ * Reads the literal text, in place: the elements are unescaped within
+ * text and *elems (caller frees; text must outlive it) points at each,
+ * NULL for SQL NULL; *n is their count.  Only the one-dimensional form
+ * with the default bounds is read.  0, or -1 when text is not such a
+ * literal (then *elems is NULL).
+ */
+int pgarray_parse(char *text, char ***elems, size_t *n);
+
+#endif

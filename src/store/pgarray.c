@@ -1,0 +1,103 @@
+/*
+ * pgarray.c - PostgreSQL's text form of an array (pgarray.h).
+ */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "certrecall/base/xalloc.h"
+#include "certrecall/store/pgarray.h"
+
+static void pgarray_put(struct pgarray *a, const char *s, size_t n)
+{
+	xgrow(&a->p, &a->cap, a->len + n + 2, 1);
+	memcpy(a->p + a->len, s, n);
+	a->len += n;
+	a->p[a->len] = '\0';
+}
+
+void pgarray_add(struct pgarray *a, const char *v)
+{
+	pgarray_put(a, a->len == 0 ? "{" : ",", 1);
+	if (v == NULL) {
+		pgarray_put(a, "NULL", 4);
+		return;
+	}
+	pgarray_put(a, "\"", 1);
+	for (const char *p = v; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			pgarray_put(a, "\\", 1);
+		pgarray_put(a, p, 1);
+	}
+	pgarray_put(a, "\"", 1);
+}
+
+const char *pgarray_end(struct pgarray *a)
+{
+	if (a->len == 0)
+		pgarray_put(a, "{", 1);
+	pgarray_put(a, "}", 1);
+	return a->p;
+}
+
+/* A quoted element from *p (at its opening quote), unescaped in place
+ * and ended by a NUL; *p moves past the closing quote.  false when the
+ * text ends first. */
+static bool quoted(char **p)
+{
+	char *r = *p + 1, *w = *p;
+
+	for (;; r++) {
+		if (*r == '\0')
+			return false;
+		if (*r == '"')
+			break;
+		if (*r == '\\' && *++r == '\0')
+			return false;
+		*w++ = *r;
+	}
+	*w = '\0';
+	*p = r + 1;
+	return true;
+}
+
+int pgarray_parse(char *text, char ***elems, size_t *n)
+{
+	size_t cap = 0;
+	char *p = text;
+
+	*elems = NULL;
+	*n = 0;
+	if (*p++ != '{')
+		return -1;
+	if (strcmp(p, "}") == 0)
+		return 0;
+	for (;;) {
+		char *e = p, end;
+		bool null = false;
+
+		if (*p == '"') {
+			if (!quoted(&p))
+				goto bad;
+		} else {
+			/* bare: none of the characters that force quotes */
+			p += strcspn(p, "{},\"\\ \t\n\r\v\f");
+			if (p == e)
+				goto bad;
+			null = p - e == 4 && strncmp(e, "NULL", 4) == 0;
+		}
+		end = *p;
+		if (end != ',' && !(end == '}' && p[1] == '\0'))
+			goto bad;
+		*p++ = '\0';
+		xgrow(elems, &cap, *n + 1, sizeof(**elems));
+		(*elems)[(*n)++] = null ? NULL : e;
+		if (end == '}')
+			return 0;
+	}
+bad:
+	free(*elems);
+	*elems = NULL;
+	*n = 0;
+	return -1;
+}
