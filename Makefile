@@ -134,6 +134,7 @@ FUZZ_SRC_bounces  := src/core/bounces.c src/base/log.c src/base/clock.c
 FUZZ_PKGS_bounces := gmime-3.0
 FUZZ_SRC_crl      := src/core/crl.c
 FUZZ_SRC_ocsp     := src/core/ocsp.c
+FUZZ_SRC_pgarray  := src/store/pgarray.c
 # fuzz_config brings its own silent log_error().
 FUZZ_SRC_config   := src/core/config.c src/core/classify.c src/base/xsnprintf.c
 FUZZ_PKGS_config  := inih

@@ -2,6 +2,7 @@
  * notice_store.c - the SQL of `notify` (notice_store.h).
  */
 #include <libpq-fe.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "certrecall/store/db.h"
 #include "certrecall/store/dbq.h"
 #include "certrecall/store/notice_store.h"
+#include "certrecall/store/pgarray.h"
 
 /* Addresses per planning slice: one transaction each. */
 #define PLAN_SLICE 10000
@@ -43,45 +45,6 @@ __attribute__((format(printf, 1, 2))) static char *sql_new(const char *fmt, ...)
 	return sql;
 }
 
-/* A PostgreSQL array literal being built: {"a","b",NULL}. */
-struct pgarray {
-	char *p;
-	size_t len, cap;
-};
-
-static void pgarray_put(struct pgarray *a, const char *s, size_t n)
-{
-	xgrow(&a->p, &a->cap, a->len + n + 2, 1);
-	memcpy(a->p + a->len, s, n);
-	a->len += n;
-	a->p[a->len] = '\0';
-}
-
-/* Appends an element (NULL for SQL NULL), quoted. */
-static void pgarray_add(struct pgarray *a, const char *v)
-{
-	pgarray_put(a, a->len == 0 ? "{" : ",", 1);
-	if (v == NULL) {
-		pgarray_put(a, "NULL", 4);
-		return;
-	}
-	pgarray_put(a, "\"", 1);
-	for (const char *p = v; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			pgarray_put(a, "\\", 1);
-		pgarray_put(a, p, 1);
-	}
-	pgarray_put(a, "\"", 1);
-}
-
-static const char *pgarray_end(struct pgarray *a)
-{
-	if (a->len == 0)
-		pgarray_put(a, "{", 1);
-	pgarray_put(a, "}", 1);
-	return a->p;
-}
-
 /* ids as an array literal {1,2,3} (caller frees). */
 static char *id_array(const long long *ids, const struct notice *ns, size_t n)
 {
@@ -105,8 +68,11 @@ static long long cmd_count(PGresult *res)
 
 /*
  * plan_acct: per account, the certificates the kind is about (notice.h's
- * rule), as one array: a slice looks accounts up, not certificates, and
- * copies their arrays into the notices' lists (031).
+ * rule), as one array, and what the messages list of them: a slice looks
+ * accounts up, not certificates, and copies their arrays into the
+ * notices' lists (031, 032).  The snapshot the certificates are read in
+ * is taken first (plan_snapshot): a revocation committed between the two
+ * then counts as unseen, the safe side.
  */
 static int plan_acct(struct notice_store_plan *p)
 {
@@ -116,14 +82,28 @@ static int plan_acct(struct notice_store_plan *p)
 
 	if (notice_cert_filter_sql(p->kind, filter, sizeof(filter)) < 0)
 		return log_error("no selection rule for %s notices", p->kind);
-	sql = sql_new("CREATE TEMP TABLE plan_acct AS"
-		      " SELECT account, array_agg(id) AS ids FROM certificate"
+	/* listing: what the messages say of them, LISTING_FIELDS per
+	 * certificate (032), kept while the table is read anyway. */
+	sql = sql_new("INSERT INTO plan_acct"
+		      " SELECT account, array_agg(id) AS ids,"
+		      " array_agg(ARRAY[account, encode(serial, 'hex'),"
+		      " array_to_string(names, ' '),"
+		      " extract(epoch FROM not_after)::bigint::text,"
+		      " extract(epoch FROM revoked_at)::bigint::text])"
+		      " AS listing FROM certificate"
 		      " WHERE incident_id = $1 AND account IS NOT NULL%s"
 		      " GROUP BY account",
 		      filter);
 	/* In the table's order, as the forecast (notice_store_plan_count);
 	 * $1 only: a statement's parameters must all be used. */
-	if (db_exec(p->db, "SET enable_indexscan = off") < 0) {
+	/* Not compressed (032): as long as building them, at 3 M. */
+	if (db_exec(p->db, "CREATE TEMP TABLE plan_snapshot AS"
+			   " SELECT pg_current_snapshot() AS s") < 0 ||
+	    db_exec(p->db, "CREATE TEMP TABLE plan_acct (account text,"
+			   " ids bigint[], listing text[])") < 0 ||
+	    db_exec(p->db, "ALTER TABLE plan_acct ALTER ids SET STORAGE"
+			   " EXTERNAL, ALTER listing SET STORAGE EXTERNAL") < 0 ||
+	    db_exec(p->db, "SET enable_indexscan = off") < 0) {
 		free(sql);
 		return -1;
 	}
@@ -181,7 +161,7 @@ int notice_store_plan_begin(struct notice_store_plan *p, struct db *db,
 	 * optimised): slices are many, each short. */
 	if (db_exec(db, "SET jit = off") < 0 ||
 	    db_exec(db, "DROP TABLE IF EXISTS pg_temp.plan_acct,"
-			" pg_temp.plan_addr") < 0)
+			" pg_temp.plan_addr, pg_temp.plan_snapshot") < 0)
 		return -1;
 	if (plan_acct(p) < 0 || plan_addr(p) < 0)
 		return -1;
@@ -215,11 +195,15 @@ int notice_store_plan_slice(struct notice_store_plan *p)
 		       " incident_id, kind) SELECT id, $1, $2 FROM created),"
 		       " lists AS MATERIALIZED (SELECT n.id, ARRAY(SELECT"
 		       " unnest(c.ids) FROM unnest(n.accounts) a"
-		       " JOIN plan_acct c ON c.account = a) AS ids"
+		       " JOIN plan_acct c ON c.account = a) AS ids,"
+		       " ARRAY(SELECT unnest(c.listing) FROM unnest(n.accounts) a"
+		       " JOIN plan_acct c ON c.account = a) AS listing"
 		       " FROM created n),"
 		       " listed AS (INSERT INTO notice_certificate_set"
-		       " (notice_id, certificate_ids, certificates)"
-		       " SELECT id, ids, cardinality(ids) FROM lists"
+		       " (notice_id, certificate_ids, certificates, listing,"
+		       " listed_as_of)"
+		       " SELECT id, ids, cardinality(ids), listing,"
+		       " (SELECT s FROM plan_snapshot) FROM lists"
 		       " WHERE cardinality(ids) > 0)"
 		       " SELECT count(*) FROM created",
 		       5, params);
@@ -254,7 +238,7 @@ int notice_store_plan_finish(struct notice_store_plan *p)
 	p->created += cmd_count(res);
 	PQclear(res);
 	return db_exec(p->db, "DROP TABLE pg_temp.plan_acct,"
-			      " pg_temp.plan_addr");
+			      " pg_temp.plan_addr, pg_temp.plan_snapshot");
 }
 
 int notice_store_plan(struct db *db, long long incident_id, const char *kind,
@@ -321,6 +305,14 @@ long long notice_store_count(struct db *db, long long incident_id,
  * running it a third of a claim's time at 3 M (docs/notify.md).
  */
 #define CERT_UNSCANNED "'not scanned'::text"
+/*
+ * Whether list s's listing may stand for its certificates (032): taken
+ * by planning and no revocation written since.  Only while the incident
+ * has no scan round: a listing carries no verdict.  The certificates
+ * are read otherwise (CERT_COLUMNS_WITH).
+ */
+#define LISTING_FRESH                                                          \
+	"s.listing IS NOT NULL AND notice_listing_fresh(s.listed_as_of)"
 
 /* One certificate of a message from CERT_COLUMNS_WITH starting at column col. */
 static json_t *cert_from_row(PGresult *res, int r, int col)
@@ -381,6 +373,71 @@ static void append_certs(json_t *certs, PGresult *res, int from, int to,
 				      cert_from_row(res, (*order)[i], col));
 }
 
+/* Fields of one certificate in a listing (032): account, serial, names,
+ * expiry, revocation time. */
+#define LISTING_FIELDS 5
+
+static int cmp_listed(const void *a, const void *b, void *arg)
+{
+	char *const *e = arg;
+	int x = *(const int *)a, y = *(const int *)b;
+	int c = strcmp(e[x * LISTING_FIELDS], e[y * LISTING_FIELDS]);
+
+	if (c == 0)
+		c = strcmp(e[x * LISTING_FIELDS + 1], e[y * LISTING_FIELDS + 1]);
+	return c != 0 ? c : (x > y) - (x < y);
+}
+
+/*
+ * The certificates of a listing (the text of a text[] value) onto certs
+ * in message order, as cert_from_row() makes them from the certificates
+ * themselves; *order as in append_certs().  0, or -1 (logged) when the
+ * value is not a listing: planning wrote it, so that cannot happen, but
+ * if it did a message without its certificates must not go.
+ */
+static int append_listing(json_t *certs, const char *value, int **order,
+			  size_t *cap)
+{
+	char *text = xstrdup(value), **e;
+	size_t n;
+
+	if (pgarray_parse(text, &e, &n) < 0 || n % LISTING_FIELDS != 0 ||
+	    n / LISTING_FIELDS > INT_MAX)
+		goto bad;
+	n /= LISTING_FIELDS;
+	for (size_t i = 0; i < n; i++)
+		if (e[i * LISTING_FIELDS] == NULL ||
+		    e[i * LISTING_FIELDS + 1] == NULL ||
+		    e[i * LISTING_FIELDS + 2] == NULL)
+			goto bad;
+	xgrow(order, cap, n, sizeof(**order));
+	for (size_t i = 0; i < n; i++)
+		(*order)[i] = (int)i;
+	qsort_r(*order, n, sizeof(**order), cmp_listed, e);
+	for (size_t i = 0; i < n; i++) {
+		char **f = e + (size_t)(*order)[i] * LISTING_FIELDS;
+
+		json_array_append_new(
+			certs,
+			notice_cert_new(f[0], f[1], f[2], f[3] != NULL,
+					f[3] ? (time_t)strtoll(f[3], NULL, 10)
+					     : 0,
+					f[4] != NULL,
+					f[4] ? (time_t)strtoll(f[4], NULL, 10)
+					     : 0,
+					"not scanned"));
+	}
+	free(e);
+	free(text);
+	return 0;
+bad:
+	free(e);
+	free(text);
+	return log_error("database: a notice's listing is not five fields"
+			 " a certificate (%.40s)",
+			 value);
+}
+
 /* The row after the rows that share row r's notice id (column 0): the
  * statements return a notice's rows together. */
 static int rows_end(PGresult *res, int r)
@@ -428,15 +485,22 @@ static void notice_from_row(struct notice *n, PGresult *res, int r)
 	" RETURNING q.notice_id)"                                              \
 	" SELECT n.id, n.address, to_json(n.accounts), n.attempts,"            \
 	" coalesce(s.certificates, 0), "
-#define CLAIM_TAIL                                                             \
+#define CLAIM_TAIL(listed)                                                     \
+	", CASE WHEN f.listed THEN s.listing END"                              \
 	" FROM notice n"                                                       \
 	" LEFT JOIN notice_certificate_set s ON s.notice_id = n.id"            \
+	" LEFT JOIN LATERAL (SELECT s.certificates <= $7::bigint AND " listed  \
+	" AS listed) f ON true"                                                \
 	" LEFT JOIN LATERAL unnest(CASE WHEN s.certificates <= $7::bigint"     \
-	" THEN s.certificate_ids END) AS u (certificate_id) ON true"           \
+	" AND NOT f.listed THEN s.certificate_ids END) AS u (certificate_id)"  \
+	" ON true"                                                             \
 	" LEFT JOIN certificate c ON c.id = u.certificate_id"                  \
 	" WHERE n.id = ANY (ARRAY(SELECT notice_id FROM claimed))"             \
 	" ORDER BY n.id"
-#define CLAIM_SQL(scan) CLAIM_HEAD CERT_COLUMNS_WITH(scan) CLAIM_TAIL
+#define CLAIM_SQL(scan, listed)                                                \
+	CLAIM_HEAD CERT_COLUMNS_WITH(scan) CLAIM_TAIL(listed)
+/* The column of a claim's row that holds a notice's listing. */
+#define CLAIM_LISTING 11
 
 /*
  * Outcomes are committed in groups: one statement, hence one
@@ -492,8 +556,9 @@ int notice_store_prepare(struct db *db)
 		const char *name, *sql;
 		int nparams;
 	} st[] = {
-		{ "certrecall_claim", CLAIM_SQL(CERT_VERDICT), 7 },
-		{ "certrecall_claim_unscanned", CLAIM_SQL(CERT_UNSCANNED), 7 },
+		{ "certrecall_claim", CLAIM_SQL(CERT_VERDICT, "false"), 7 },
+		{ "certrecall_claim_unscanned",
+		  CLAIM_SQL(CERT_UNSCANNED, LISTING_FRESH), 7 },
 		{ "certrecall_outcomes", outcomes_sql, OUTCOME_PARAMS },
 	};
 
@@ -559,7 +624,18 @@ int notice_store_claim(struct db *db, long long incident_id, const char *kind,
 		cur->certs = json_array();
 		cur->ncerts = db_get_llong(res, r, 4);
 		cur->certs_deferred = cur->ncerts > (long long)max_certs;
-		if (!PQgetisnull(res, r, 6)) /* the serial: a certificate */
+		if (!PQgetisnull(res, r, CLAIM_LISTING)) {
+			if (append_listing(cur->certs,
+					   PQgetvalue(res, r, CLAIM_LISTING),
+					   &order, &cap) < 0) {
+				for (size_t i = 0; i < *n; i++)
+					notice_release(&batch[i]);
+				*n = 0;
+				free(order);
+				PQclear(res);
+				return -1;
+			}
+		} else if (!PQgetisnull(res, r, 6)) /* a serial: a certificate */
 			append_certs(cur->certs, res, r, end, 5, &order, &cap);
 	}
 	free(order);
@@ -772,31 +848,80 @@ int notice_store_scanned(struct db *db, long long incident_id, bool *yes)
 	return 0;
 }
 
+/* The listings of ns[0..n) that may stand for their certificates
+ * (LISTING_FRESH) onto their certs; done[i] says which.  0 or -1. */
+static int load_listings(struct db *db, struct notice *ns, size_t n,
+			 bool *done)
+{
+	char *ids = id_array(NULL, ns, n);
+	const char *params[1] = { ids };
+	PGresult *res;
+	int *order = NULL, rc = 0;
+	size_t j = 0, cap = 0;
+
+	res = db_query(db,
+		       "SELECT s.notice_id, s.listing"
+		       " FROM notice_certificate_set s"
+		       " WHERE s.notice_id = ANY ($1::bigint[]) AND " LISTING_FRESH
+		       " ORDER BY s.notice_id",
+		       1, params);
+	free(ids);
+	if (res == NULL)
+		return -1;
+	for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
+		long long id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+
+		while (j < n && ns[j].id != id)
+			j++;
+		if (j == n)
+			break; /* ordered like ns: cannot happen */
+		rc = append_listing(ns[j].certs, PQgetvalue(res, r, 1), &order,
+				    &cap);
+		done[j] = true;
+	}
+	free(order);
+	PQclear(res);
+	return rc;
+}
+
 /* The rows come ordered by notice id, so ns is sorted the same way
- * first. */
+ * first.  The listings first, where they may stand for the
+ * certificates; the certificates themselves for the rest. */
 int notice_store_load_certificates(struct db *db, bool scanned,
 				   struct notice *ns, size_t n)
 {
-	char *ids;
+	bool *done = xcalloc(n + 1, sizeof(*done));
+	long long *rest = xcalloc(n + 1, sizeof(*rest));
+	size_t nrest = 0, j = 0, cap = 0;
 	const char *params[1];
-	PGresult *res;
-	int *order = NULL;
-	size_t j = 0, cap = 0;
+	PGresult *res = NULL;
+	int *order = NULL, rc = -1;
+	char *ids;
 
 	qsort(ns, n, sizeof(*ns), cmp_notice_id);
-	ids = id_array(NULL, ns, n);
+	for (size_t i = 0; i < n; i++) {
+		json_decref(ns[i].certs);
+		ns[i].certs = json_array();
+		ns[i].certs_deferred = false;
+	}
+	if (!scanned && load_listings(db, ns, n, done) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (!done[i])
+			rest[nrest++] = ns[i].id;
+	rc = 0;
+	if (nrest == 0)
+		goto out;
+	ids = id_array(rest, NULL, nrest);
 	params[0] = ids;
 	res = db_query(db,
 		       scanned ? SELECT_CERTIFICATES(CERT_VERDICT)
 			       : SELECT_CERTIFICATES(CERT_UNSCANNED),
 		       1, params);
 	free(ids);
-	if (res == NULL)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		json_decref(ns[i].certs);
-		ns[i].certs = json_array();
-		ns[i].certs_deferred = false;
+	if (res == NULL) {
+		rc = -1;
+		goto out;
 	}
 	for (int r = 0, end; r < PQntuples(res); r = end) {
 		long long id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
@@ -808,9 +933,12 @@ int notice_store_load_certificates(struct db *db, bool scanned,
 			break; /* ordered like ns: cannot happen */
 		append_certs(ns[j].certs, res, r, end, 1, &order, &cap);
 	}
+out:
 	free(order);
 	PQclear(res);
-	return 0;
+	free(rest);
+	free(done);
+	return rc;
 }
 
 /* One query per batch, apart from the claim so the claim stays as it
