@@ -101,8 +101,9 @@ static int plan_acct(struct notice_store_plan *p)
 			   " SELECT pg_current_snapshot() AS s") < 0 ||
 	    db_exec(p->db, "CREATE TEMP TABLE plan_acct (account text,"
 			   " ids bigint[], listing text[])") < 0 ||
-	    db_exec(p->db, "ALTER TABLE plan_acct ALTER ids SET STORAGE"
-			   " EXTERNAL, ALTER listing SET STORAGE EXTERNAL") < 0 ||
+	    db_exec(p->db,
+		    "ALTER TABLE plan_acct ALTER ids SET STORAGE"
+		    " EXTERNAL, ALTER listing SET STORAGE EXTERNAL") < 0 ||
 	    db_exec(p->db, "SET enable_indexscan = off") < 0) {
 		free(sql);
 		return -1;
@@ -183,30 +184,42 @@ int notice_store_plan_slice(struct notice_store_plan *p)
 	if (p->slice == 0)
 		p->slice = PLAN_FIRST_SLICE;
 	db_param_llong(to, p->sliced + p->slice);
-	/* ON CONFLICT: another process may be planning the same kind. */
-	res = db_query(p->db,
-		       "WITH created AS (INSERT INTO notice (incident_id,"
-		       " address, kind, accounts, deadline_stated)"
-		       " SELECT $1, address, $2, accounts, $3 FROM plan_addr"
-		       " WHERE n > $4 AND n <= $5"
-		       " ON CONFLICT (incident_id, address, kind) DO NOTHING"
-		       " RETURNING id, accounts),"
-		       " queued AS (INSERT INTO notice_queue (notice_id,"
-		       " incident_id, kind) SELECT id, $1, $2 FROM created),"
-		       " lists AS MATERIALIZED (SELECT n.id, ARRAY(SELECT"
-		       " unnest(c.ids) FROM unnest(n.accounts) a"
-		       " JOIN plan_acct c ON c.account = a) AS ids,"
-		       " ARRAY(SELECT unnest(c.listing) FROM unnest(n.accounts) a"
-		       " JOIN plan_acct c ON c.account = a) AS listing"
-		       " FROM created n),"
-		       " listed AS (INSERT INTO notice_certificate_set"
-		       " (notice_id, certificate_ids, certificates, listing,"
-		       " listed_as_of)"
-		       " SELECT id, ids, cardinality(ids), listing,"
-		       " (SELECT s FROM plan_snapshot) FROM lists"
-		       " WHERE cardinality(ids) > 0)"
-		       " SELECT count(*) FROM created",
-		       5, params);
+	/* ON CONFLICT: another process may be planning the same kind.  A
+	 * notice of one account takes its account's arrays as they are (the
+	 * listing then in two dimensions, a row a certificate): taking
+	 * every element out and putting it back was a fifth of a slice
+	 * (10,000 addresses at 3 M: 1.55 s, 1.23 s without it). */
+	res = db_query(
+		p->db,
+		"WITH created AS (INSERT INTO notice (incident_id,"
+		" address, kind, accounts, deadline_stated)"
+		" SELECT $1, address, $2, accounts, $3 FROM plan_addr"
+		" WHERE n > $4 AND n <= $5"
+		" ON CONFLICT (incident_id, address, kind) DO NOTHING"
+		" RETURNING id, accounts),"
+		" queued AS (INSERT INTO notice_queue (notice_id,"
+		" incident_id, kind) SELECT id, $1, $2 FROM created),"
+		" lists AS MATERIALIZED (SELECT n.id,"
+		" CASE WHEN cardinality(n.accounts) = 1"
+		" THEN (SELECT c.ids FROM plan_acct c"
+		" WHERE c.account = n.accounts[1])"
+		" ELSE ARRAY(SELECT unnest(c.ids) FROM unnest(n.accounts) a"
+		" JOIN plan_acct c ON c.account = a) END AS ids,"
+		" CASE WHEN cardinality(n.accounts) = 1"
+		" THEN (SELECT c.listing FROM plan_acct c"
+		" WHERE c.account = n.accounts[1])"
+		" ELSE ARRAY(SELECT unnest(c.listing)"
+		" FROM unnest(n.accounts) a"
+		" JOIN plan_acct c ON c.account = a) END AS listing"
+		" FROM created n),"
+		" listed AS (INSERT INTO notice_certificate_set"
+		" (notice_id, certificate_ids, certificates, listing,"
+		" listed_as_of)"
+		" SELECT id, ids, cardinality(ids), listing,"
+		" (SELECT s FROM plan_snapshot) FROM lists"
+		" WHERE cardinality(ids) > 0)"
+		" SELECT count(*) FROM created",
+		5, params);
 	if (res == NULL)
 		return -1;
 	p->created += strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -384,7 +397,8 @@ static int cmp_listed(const void *a, const void *b, void *arg)
 	int c = strcmp(e[x * LISTING_FIELDS], e[y * LISTING_FIELDS]);
 
 	if (c == 0)
-		c = strcmp(e[x * LISTING_FIELDS + 1], e[y * LISTING_FIELDS + 1]);
+		c = strcmp(e[x * LISTING_FIELDS + 1],
+			   e[y * LISTING_FIELDS + 1]);
 	return c != 0 ? c : (x > y) - (x < y);
 }
 
@@ -419,13 +433,12 @@ static int append_listing(json_t *certs, const char *value, int **order,
 
 		json_array_append_new(
 			certs,
-			notice_cert_new(f[0], f[1], f[2], f[3] != NULL,
-					f[3] ? (time_t)strtoll(f[3], NULL, 10)
-					     : 0,
-					f[4] != NULL,
-					f[4] ? (time_t)strtoll(f[4], NULL, 10)
-					     : 0,
-					"not scanned"));
+			notice_cert_new(
+				f[0], f[1], f[2], f[3] != NULL,
+				f[3] ? (time_t)strtoll(f[3], NULL, 10) : 0,
+				f[4] != NULL,
+				f[4] ? (time_t)strtoll(f[4], NULL, 10) : 0,
+				"not scanned"));
 	}
 	free(e);
 	free(text);
@@ -635,7 +648,8 @@ int notice_store_claim(struct db *db, long long incident_id, const char *kind,
 				PQclear(res);
 				return -1;
 			}
-		} else if (!PQgetisnull(res, r, 6)) /* a serial: a certificate */
+		} else if (!PQgetisnull(res, r,
+					6)) /* a serial: a certificate */
 			append_certs(cur->certs, res, r, end, 5, &order, &cap);
 	}
 	free(order);
@@ -850,8 +864,7 @@ int notice_store_scanned(struct db *db, long long incident_id, bool *yes)
 
 /* The listings of ns[0..n) that may stand for their certificates
  * (LISTING_FRESH) onto their certs; done[i] says which.  0 or -1. */
-static int load_listings(struct db *db, struct notice *ns, size_t n,
-			 bool *done)
+static int load_listings(struct db *db, struct notice *ns, size_t n, bool *done)
 {
 	char *ids = id_array(NULL, ns, n);
 	const char *params[1] = { ids };
@@ -859,12 +872,13 @@ static int load_listings(struct db *db, struct notice *ns, size_t n,
 	int *order = NULL, rc = 0;
 	size_t j = 0, cap = 0;
 
-	res = db_query(db,
-		       "SELECT s.notice_id, s.listing"
-		       " FROM notice_certificate_set s"
-		       " WHERE s.notice_id = ANY ($1::bigint[]) AND " LISTING_FRESH
-		       " ORDER BY s.notice_id",
-		       1, params);
+	res = db_query(
+		db,
+		"SELECT s.notice_id, s.listing"
+		" FROM notice_certificate_set s"
+		" WHERE s.notice_id = ANY ($1::bigint[]) AND " LISTING_FRESH
+		" ORDER BY s.notice_id",
+		1, params);
 	free(ids);
 	if (res == NULL)
 		return -1;

@@ -61,9 +61,38 @@ static bool quoted(char **p)
 	return true;
 }
 
+/* The elements from *p (just past a '{') to the matching '}', onto
+ * elems; *p moves past that '}'.  false when they are not elements. */
+static bool elements(char **p, char ***elems, size_t *n, size_t *cap)
+{
+	for (;;) {
+		char *e = *p, end;
+		bool null = false;
+
+		if (**p == '"') {
+			if (!quoted(p))
+				return false;
+		} else {
+			/* bare: none of the characters that force quotes */
+			*p += strcspn(*p, "{},\"\\ \t\n\r\v\f");
+			if (*p == e)
+				return false;
+			null = *p - e == 4 && strncmp(e, "NULL", 4) == 0;
+		}
+		end = **p;
+		if (end != ',' && end != '}')
+			return false;
+		*(*p)++ = '\0';
+		xgrow(elems, cap, *n + 1, sizeof(**elems));
+		(*elems)[(*n)++] = null ? NULL : e;
+		if (end == '}')
+			return true;
+	}
+}
+
 int pgarray_parse(char *text, char ***elems, size_t *n)
 {
-	size_t cap = 0;
+	size_t cap = 0, width = 0;
 	char *p = text;
 
 	*elems = NULL;
@@ -72,28 +101,28 @@ int pgarray_parse(char *text, char ***elems, size_t *n)
 		return -1;
 	if (strcmp(p, "}") == 0)
 		return 0;
-	for (;;) {
-		char *e = p, end;
-		bool null = false;
-
-		if (*p == '"') {
-			if (!quoted(&p))
-				goto bad;
-		} else {
-			/* bare: none of the characters that force quotes */
-			p += strcspn(p, "{},\"\\ \t\n\r\v\f");
-			if (p == e)
-				goto bad;
-			null = p - e == 4 && strncmp(e, "NULL", 4) == 0;
-		}
-		end = *p;
-		if (end != ',' && !(end == '}' && p[1] == '\0'))
-			goto bad;
-		*p++ = '\0';
-		xgrow(elems, &cap, *n + 1, sizeof(**elems));
-		(*elems)[(*n)++] = null ? NULL : e;
-		if (end == '}')
+	if (*p != '{') {
+		if (elements(&p, elems, n, &cap) && *p == '\0')
 			return 0;
+		goto bad;
+	}
+	/* two dimensions: rows of one width, flattened */
+	for (;;) {
+		size_t before = *n;
+
+		if (*p++ != '{' || !elements(&p, elems, n, &cap))
+			goto bad;
+		if (width == 0)
+			width = *n - before;
+		else if (*n - before != width)
+			goto bad;
+		if (*p == ',') {
+			p++;
+			continue;
+		}
+		if (strcmp(p, "}") == 0)
+			return 0;
+		goto bad;
 	}
 bad:
 	free(*elems);

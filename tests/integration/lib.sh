@@ -96,20 +96,27 @@ finish() {
 # $T_TMP/NAME; exports SMTP_PORT (and SMTP_REJECT_PORT, which greets 421).
 # Stopped by finish.
 T_SMTPD=()
+# A random port may be taken (by another suite's server, say): a server
+# that exits before it is ready is tried again on another, five times.
 start_smtpd() {
-	local dir=$T_TMP/$1
+	local dir=$T_TMP/$1 pid try
 	shift
-	SMTP_PORT=$((20000 + RANDOM % 20000))
-	SMTP_REJECT_PORT=$((SMTP_PORT + 1))
 	mkdir -p "$dir"
-	/usr/bin/python3 "$ROOT/tests/smtpd.py" --port "$SMTP_PORT" --dir "$dir" \
-		--reject-port "$SMTP_REJECT_PORT" "$@" >"$dir.log" 2>&1 &
-	T_SMTPD+=($!)
-	for _ in $(seq 1 100); do
-		[ -f "$dir/ready" ] && return 0
-		sleep 0.1
+	for try in 1 2 3 4 5; do
+		SMTP_PORT=$((20000 + RANDOM % 20000))
+		SMTP_REJECT_PORT=$((SMTP_PORT + 1))
+		/usr/bin/python3 "$ROOT/tests/smtpd.py" --port "$SMTP_PORT" --dir "$dir" \
+			--reject-port "$SMTP_REJECT_PORT" "$@" >"$dir.log" 2>&1 &
+		pid=$!
+		for _ in $(seq 1 100); do
+			[ -f "$dir/ready" ] && { T_SMTPD+=("$pid"); return 0; }
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		echo "smtpd did not start on port $SMTP_PORT (try $try):"; cat "$dir.log"
 	done
-	echo "smtpd did not start:"; cat "$dir.log"
 	return 1
 }
 

@@ -56,16 +56,21 @@ START_TEST(what_postgresql_writes_is_read)
 	check_parsed("{\"q\\\"q\",\"b\\\\s\"}", "q\"q|b\\s");
 	check_parsed("{\"tab\there\"}", "tab\there");
 	check_parsed("{caf\xc3\xa9}", "caf\xc3\xa9");
+	/* two dimensions, read row after row */
+	check_parsed("{{a,\"b c\"},{NULL,d}}", "a|b c|<null>|d");
+	check_parsed("{{x}}", "x");
 }
 END_TEST
 
 START_TEST(anything_else_is_refused)
 {
 	static const char *const bad[] = {
-		"",	     "a",	 "{",		"{a",	       "{a,}",
-		"{,a}",	     "{a}x",	 "{\"a}",	"{\"a\"b}",    "{a b}",
-		"{{a},{b}}", "[1:2]={a,b}", "{\"a\\}", "{a}}",	       "{ a}",
-		"{a,,b}",    "}",	 "{\"a\",}"
+		"", "a", "{", "{a", "{a,}", "{,a}", "{a}x", "{\"a}", "{\"a\"b}",
+		"{a b}", "[1:2]={a,b}", "{\"a\\}", "{a}}", "{ a}", "{a,,b}",
+		"}", "{\"a\",}",
+		/* two dimensions: rows of one width, nothing else */
+		"{{a},{b,c}}", "{{a},b}", "{{a}", "{{a}},{b}}", "{{}}",
+		"{{a}{b}}", "{{{a}}}", "{{a},}"
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -27,9 +27,10 @@ const char *pgarray_end(struct pgarray *a);
 /*
  * Reads the literal text, in place: the elements are unescaped within
  * text and *elems (caller frees; text must outlive it) points at each,
- * NULL for SQL NULL; *n is their count.  Only the one-dimensional form
- * with the default bounds is read.  0, or -1 when text is not such a
- * literal (then *elems is NULL).
+ * NULL for SQL NULL; *n is their count.  One dimension or two (rows of
+ * one width, "{{a,b},{c,d}}", read row after row), with the default
+ * bounds.  0, or -1 when text is not such a literal (then *elems is
+ * NULL).
  */
 int pgarray_parse(char *text, char ***elems, size_t *n);
 
