@@ -64,23 +64,19 @@ LANGUAGE sql STABLE AS $$
 		AND NOT pg_visible_in_snapshot(w.xact, s))
 $$;
 
--- A deleted certificate leaves the lists that named it (031) and takes
--- their listings with it: they are read from the certificates again.
-CREATE OR REPLACE FUNCTION certificate_deleted() RETURNS trigger
+-- A list whose certificates change (a deleted certificate leaves the
+-- lists that named it: 031's cascade) loses its listing: it is read from
+-- the certificates again.  After notice_certificate_set_fixed, which
+-- lets only such a cascade through (triggers fire in name order).
+CREATE FUNCTION notice_certificate_set_relisted() RETURNS trigger
 LANGUAGE plpgsql AS $$
-DECLARE
-	gone bigint[] := (SELECT array_agg(id) FROM old_rows);
 BEGIN
-	UPDATE notice_certificate_set s
-		SET certificate_ids = k.ids, certificates = cardinality(k.ids),
-		    listing = NULL, listed_as_of = NULL
-		FROM (SELECT x.notice_id, ARRAY(SELECT u FROM
-			unnest(x.certificate_ids) u
-			WHERE u <> ALL (gone)) AS ids
-		      FROM notice_certificate_set x
-		      WHERE x.certificate_ids && gone) k
-		WHERE s.notice_id = k.notice_id AND cardinality(k.ids) > 0;
-	DELETE FROM notice_certificate_set s
-		WHERE s.certificate_ids <@ gone;
-	RETURN NULL;
+	IF NEW.certificate_ids IS DISTINCT FROM OLD.certificate_ids THEN
+		NEW.listing := NULL;
+		NEW.listed_as_of := NULL;
+	END IF;
+	RETURN NEW;
 END $$;
+CREATE TRIGGER notice_certificate_set_relisted
+	BEFORE UPDATE ON notice_certificate_set
+	FOR EACH ROW EXECUTE FUNCTION notice_certificate_set_relisted();
