@@ -20,6 +20,7 @@
 #include "certrecall/stage/mailer.h"
 #include "certrecall/store/db.h"
 #include "certrecall/store/incident.h"
+#include "certrecall/store/notice_forecast.h"
 #include "certrecall/store/notice_store.h"
 
 /* ---- previews, dry runs and plans: nothing is kept ---------------- */
@@ -167,7 +168,7 @@ int mailer_dry_run(struct db *db, const struct config *cfg,
 int mailer_plan_count(struct db *db, const struct incident *inc,
 		      struct mailer_plan_row rows[MAILER_NKINDS])
 {
-	struct notice_store_plan_row counts[NOTICE_NKINDS];
+	struct notice_forecast_row counts[NOTICE_NKINDS];
 	struct deadline_rule rule;
 	char err[512];
 	time_t must_by;
@@ -177,10 +178,10 @@ int mailer_plan_count(struct db *db, const struct incident *inc,
 		return log_error("incident %s: %s", inc->slug, err);
 	must_by = deadline_must_by(&rule,
 				   incident_revoke_start(inc, &rule, NULL));
-	if (notice_store_plan_count(db, inc->id, must_by, counts) < 0)
+	if (notice_forecast_count(db, inc->id, must_by, counts) < 0)
 		return -1;
 	for (size_t k = 0; k < MAILER_NKINDS; k++) {
-		const struct notice_store_plan_row *c = &counts[k];
+		const struct notice_forecast_row *c = &counts[k];
 
 		rows[k] = (struct mailer_plan_row){
 			notice_kind_name(k), c->due,

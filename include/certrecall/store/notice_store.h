@@ -171,21 +171,4 @@ CR_MUST_CHECK int notice_store_load_certificates(struct db *db, bool scanned,
 CR_MUST_CHECK int notice_store_load_locales(struct db *db, struct notice *ns,
 					    size_t n);
 
-/* ---- forecast ----------------------------------------------------- */
-
-struct notice_store_plan_row {
-	long long due; /* pending, retry or claimed */
-	long long addresses, sent, failed, retry, no_address;
-	time_t earliest, latest; /* deadline stated; DEADLINE_UNSET if none */
-};
-
-/*
- * The notices that exist plus those planning would create (with must_by
- * as their deadline), for each kind (notice_kind_name order), in one
- * snapshot; nothing is kept.  0 or -1.
- */
-CR_MUST_CHECK int
-notice_store_plan_count(struct db *db, long long incident_id, time_t must_by,
-			struct notice_store_plan_row rows[NOTICE_NKINDS]);
-
 #endif
