@@ -69,28 +69,38 @@ fi
 # Tests create their own databases from this one.
 export CERTRECALL_TEST_PG=$admin
 
-# run NAME LOGFILE KIND CMD...: runs one program, adds its counts.
-run() {
-	local name=$1 log=$2 tag=$3
-	shift 3
-	local start end line p f
-	start=$(date +%s)
-	"$@" >"$log" 2>&1
-	local rc=$?
-	end=$(date +%s)
-	line=$(grep -a "^$tag-result: " "$log" | tail -1)
-	if [ -n "$line" ]; then
-		read -r _ p f <<<"$line"
-	else
-		p=0 f=1
-	fi
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+# counts LOG REGEX A B: fields A and B (passed, failed) of LOG's last
+# line matching REGEX, or "0 1": a program that ends without its line
+# failed.
+counts() {
+	grep -a "$2" "$1" | tail -1 |
+		awk -v a="$3" -v b="$4" '{ print $a, $b; n = 1 } END { if (!n) print 0, 1 }'
+}
+
+# tally NAME RC: adds p and f (from counts) to the run's; a non-zero
+# exit RC that counted no failure is one (f is set to it).
+tally() {
+	if [ "$2" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1 # exited non-zero without saying why: still a failure
 	fi
 	passed=$((passed + p))
 	failed=$((failed + f))
+	[ "$f" -gt 0 ] && failures+=("$1")
+	return 0
+}
+
+# run NAME LOGFILE KIND CMD...: runs one program, adds its counts.
+run() {
+	local name=$1 log=$2 tag=$3
+	shift 3
+	local start end p f
+	start=$(date +%s)
+	"$@" >"$log" 2>&1
+	local rc=$?
+	end=$(date +%s)
+	read -r p f < <(counts "$log" "^$tag-result: " 2 3)
+	tally "$name" "$rc"
 	if [ "$f" -gt 0 ]; then
-		failures+=("$name")
 		printf 'FAIL %-40s %3d passed %3d failed (%ss)\n' "$name" "$p" "$f" $((end - start))
 		grep -aE -A3 '^not ok|:[EF]:|runtime error|Sanitizer' "$log" | head -30 | sed 's/^/     /'
 		echo "     (log: ${log#$root/})"
@@ -140,22 +150,14 @@ lane_start() {
 # lanes_finish: waits for every lane, prints its lines and adds its
 # counts; a lane that ended without its count line is a failure.
 lanes_finish() {
-	local i rc line p f log
+	local i rc p f log
 	for i in "${!lane_pids[@]}"; do
 		log=$logs/lane-${lane_names[$i]}.log
 		wait "${lane_pids[$i]}"
 		rc=$?
 		grep -av -e '^[0-9]* passed, [0-9]* failed$' -e '^failed: ' "$log"
-		line=$(grep -a '^[0-9]* passed, [0-9]* failed$' "$log" | tail -1)
-		if [ -n "$line" ]; then
-			read -r p _ f _ <<<"$line"
-		else
-			p=0 f=1
-		fi
-		[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
-		passed=$((passed + p))
-		failed=$((failed + f))
-		[ "$f" -gt 0 ] && failures+=("lane-${lane_names[$i]}(${log#$root/})")
+		read -r p f < <(counts "$log" '^[0-9]* passed, [0-9]* failed$' 1 3)
+		tally "lane-${lane_names[$i]}(${log#$root/})" "$rc"
 	done
 	lane_pids=()
 }
