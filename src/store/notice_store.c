@@ -840,6 +840,21 @@ int notice_store_scanned(struct db *db, long long incident_id, bool *yes)
 	return 0;
 }
 
+/* Moves *j to the notice of ns[*j..n) whose id is id: the rows and ns
+ * are both in id order, so it is there.  -1 (logged) if it is not: a
+ * notice's certificates are not dropped unsaid. */
+static int seek_notice(const struct notice *ns, size_t n, size_t *j,
+		       long long id)
+{
+	while (*j < n && ns[*j].id != id)
+		(*j)++;
+	if (*j < n)
+		return 0;
+	return log_error("database: certificates of notice %lld, which was"
+			 " not asked for",
+			 id);
+}
+
 /* The listings of ns[0..n) that may stand for their certificates
  * (LISTING_FRESH) onto their certs; done[i] says which.  0 or -1. */
 static int load_listings(struct db *db, struct notice *ns, size_t n, bool *done)
@@ -863,10 +878,10 @@ static int load_listings(struct db *db, struct notice *ns, size_t n, bool *done)
 	for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
 		long long id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
 
-		while (j < n && ns[j].id != id)
-			j++;
-		if (j == n)
-			break; /* ordered like ns: cannot happen */
+		if (seek_notice(ns, n, &j, id) < 0) {
+			rc = -1;
+			break;
+		}
 		rc = append_listing(ns[j].certs, PQgetvalue(res, r, 1), &order,
 				    &cap);
 		done[j] = true;
@@ -919,10 +934,10 @@ int notice_store_load_certificates(struct db *db, bool scanned,
 		long long id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
 
 		end = rows_end(res, r);
-		while (j < n && ns[j].id != id)
-			j++;
-		if (j == n)
-			break; /* ordered like ns: cannot happen */
+		if (seek_notice(ns, n, &j, id) < 0) {
+			rc = -1;
+			break;
+		}
 		append_certs(ns[j].certs, res, r, end, 1, &order, &cap);
 	}
 out:
