@@ -120,6 +120,24 @@ gone=$(db_sql -c "SELECT certificate_ids[1] FROM notice_certificate_set WHERE no
 db_sql -c "DELETE FROM certificate WHERE id = $gone" >/dev/null
 expect "deleting a certificate takes it out of the lists that named it" "$((had - 1))|$((had - 1))|0" \
 	"$(db_sql -c "SELECT certificates, cardinality(certificate_ids), count(*) FILTER (WHERE certificate_id = $gone) FROM notice_certificate_set, unnest(certificate_ids) certificate_id WHERE notice_id = $two GROUP BY 1, 2")"
+# A list that carries the snapshot its certificates were read in (034)
+# is probed only if certificates were deleted since: one deleted after
+# the snapshot and still named is refused all the same.
+expect "the deletion is recorded once, as a write" 1 \
+	"$(db_sql -c "SELECT count(*) FROM certificate_delete_write")"
+free2=$(db_sql -c "SELECT min(id) FROM notice WHERE state = 'no-address' AND id <> $free")
+kept=$(db_sql -c "SELECT min(id) FROM certificate")
+before=$(db_sql -c "SELECT pg_current_snapshot()")
+late=$(db_sql -c "SELECT max(id) FROM certificate")
+db_sql -c "DELETE FROM certificate WHERE id = $late" >/dev/null
+refused "a list read before a deletion that names the deleted certificate is refused" \
+	"does not exist" \
+	"INSERT INTO notice_certificate_set (notice_id, certificate_ids, certificates, listed_as_of) VALUES ($free2, ARRAY[$kept, $late], 2, '$before')"
+refused "so is one read since, that names a certificate twice" "twice" \
+	"INSERT INTO notice_certificate_set (notice_id, certificate_ids, certificates, listed_as_of) VALUES ($free2, ARRAY[$kept, $kept], 2, pg_current_snapshot())"
+db_sql -c "INSERT INTO notice_certificate_set (notice_id, certificate_ids, certificates, listed_as_of) VALUES ($free2, ARRAY[$kept::bigint], 1, '$before')" >/dev/null
+expect "a list read before a deletion that names only kept certificates is taken" 1 \
+	"$(db_sql -c "SELECT certificates FROM notice_certificate_set WHERE notice_id = $free2")"
 
 # Memory does not grow with the big notices in flight: four hosting
 # accounts of 20,000 certificates, four connections each claiming one
