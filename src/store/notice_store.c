@@ -81,11 +81,10 @@ static int plan_acct(struct notice_store_plan *p)
 			   " SELECT pg_current_snapshot() AS s") < 0 ||
 	    db_exec(p->db, "CREATE TEMP TABLE plan_acct (account text,"
 			   " ids bigint[], listing text[])") < 0 ||
-	    db_exec(p->db,
-		    "ALTER TABLE plan_acct ALTER ids SET STORAGE"
-		    " EXTERNAL, ALTER listing SET STORAGE EXTERNAL,"
-		    " ALTER ids SET STATISTICS 0,"
-		    " ALTER listing SET STATISTICS 0") < 0 ||
+	    db_exec(p->db, "ALTER TABLE plan_acct ALTER ids SET STORAGE"
+			   " EXTERNAL, ALTER listing SET STORAGE EXTERNAL,"
+			   " ALTER ids SET STATISTICS 0,"
+			   " ALTER listing SET STATISTICS 0") < 0 ||
 	    db_exec(p->db, "SET enable_indexscan = off") < 0) {
 		free(sql);
 		return -1;
@@ -503,33 +502,13 @@ static void notice_from_row(struct notice *n, PGresult *res, int r)
  * statement's fixed costs (executor start, constraint checks, commit,
  * a round of wake-ups in both processes) were most of the database's
  * work.  The arrays are parallel: notice id, outcome, attempts, reply,
- * Message-ID, bytes, backoff in milliseconds.  Sent and failed notices
- * leave the queue; retries wait in it until their backoff ends.
+ * Message-ID, bytes, backoff in milliseconds; the statement itself is
+ * sql/036's function, planned once per session.
  */
 static const char outcomes_sql[] =
-	"WITH answer AS (SELECT * FROM unnest($1::bigint[], $2::text[],"
+	"SELECT notice_record_outcomes($1::bigint[], $2::text[],"
 	" $3::integer[], $4::text[], $5::text[], $6::integer[],"
-	" $7::bigint[]) AS a(id, state, attempts, reply, message_id, bytes,"
-	" backoff_ms)),"
-	" dequeued AS (DELETE FROM notice_queue q USING answer a"
-	" WHERE q.notice_id = a.id AND a.state <> 'retry'),"
-	" requeued AS (UPDATE notice_queue q SET state = 'retry',"
-	" due_at = now() + a.backoff_ms * interval '1 millisecond',"
-	" lease_until = NULL, worker = NULL FROM answer a"
-	" WHERE q.notice_id = a.id AND a.state = 'retry')"
-	" UPDATE notice n SET state = a.state, attempts = a.attempts,"
-	" last_reply = a.reply,"
-	" sent_at = CASE a.state WHEN 'sent' THEN certrecall_now()"
-	" ELSE n.sent_at END,"
-	" message_id = CASE a.state WHEN 'sent' THEN a.message_id"
-	" ELSE n.message_id END,"
-	" bytes = CASE a.state WHEN 'sent' THEN a.bytes ELSE n.bytes END,"
-	" failed_at = CASE a.state WHEN 'failed' THEN certrecall_now()"
-	" ELSE n.failed_at END,"
-	" next_attempt_at = CASE a.state WHEN 'retry'"
-	" THEN now() + a.backoff_ms * interval '1 millisecond'"
-	" ELSE n.next_attempt_at END"
-	" FROM answer a WHERE n.id = a.id AND n.state IN ('pending', 'retry')";
+	" $7::bigint[])";
 
 #define OUTCOME_PARAMS 7
 
@@ -683,7 +662,7 @@ int notice_store_outcomes_wait(struct db *db, char **why)
 
 	*why = NULL;
 	while ((res = PQgetResult(conn)) != NULL) {
-		if (PQresultStatus(res) != PGRES_COMMAND_OK && *why == NULL)
+		if (PQresultStatus(res) != PGRES_TUPLES_OK && *why == NULL)
 			*why = xstrdup(PQresultErrorMessage(res));
 		PQclear(res);
 	}
