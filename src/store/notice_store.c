@@ -72,7 +72,7 @@ static int plan_acct(struct notice_store_plan *p)
 			" WHERE incident_id = $1 AND account IS NOT NULL%s"
 			" GROUP BY account",
 			filter);
-	/* In the table's order, as the forecast (notice_store_plan_count);
+	/* In the table's order, as the forecast (notice_forecast_count());
 	 * $1 only: a statement's parameters must all be used. */
 	/* Not compressed (032): as long as building them, at 3 M.  No
 	 * statistics of the arrays, which no plan uses: ANALYZE read a

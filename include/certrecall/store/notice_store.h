@@ -38,10 +38,11 @@ struct notice_store_plan {
 };
 
 /*
- * Computes, in two session temporary tables, the certificates the kind
- * is about (plan_cert) and, per contact address without a notice of the
- * kind yet, the accounts it covers (plan_addr, numbered in address
- * order).  Nothing is created yet.  must_by is the deadline the notices
+ * Computes, in session temporary tables, per account the certificates
+ * the kind is about and what the messages list of them (plan_acct, read
+ * in the snapshot kept in plan_snapshot) and, per contact address
+ * without a notice of the kind yet, the accounts it covers (plan_addr,
+ * numbered in address order).  Nothing is created yet.  must_by is the deadline the notices
  * state.  0 or -1 (logged).
  */
 CR_MUST_CHECK int notice_store_plan_begin(struct notice_store_plan *p,

@@ -1,6 +1,6 @@
 /*
- * pgarray - PostgreSQL's text form of a one-dimensional array: built for
- * a statement's parameter, and read from a result.
+ * pgarray - PostgreSQL's text form of an array: one dimension built for
+ * a statement's parameter, one or two read from a result.
  *
  * The form (PostgreSQL manual, "Array Value Input"): "{a,b,NULL}"; an
  * element is written in double quotes, with '"' and '\' escaped by '\',
