@@ -169,7 +169,8 @@ int notice_store_plan_slice(struct notice_store_plan *p)
 	 * notice of one account takes its account's arrays as they are (the
 	 * listing then in two dimensions, a row a certificate): taking
 	 * every element out and putting it back was a fifth of a slice
-	 * (10,000 addresses at 3 M: 1.55 s, 1.23 s without it). */
+	 * (10,000 addresses at 3 M: 1.55 s, 1.23 s without it); its
+	 * account is looked up once for both arrays. */
 	res = db_query(
 		p->db,
 		"WITH created AS (INSERT INTO notice (incident_id,"
@@ -181,18 +182,16 @@ int notice_store_plan_slice(struct notice_store_plan *p)
 		" queued AS (INSERT INTO notice_queue (notice_id,"
 		" incident_id, kind) SELECT id, $1, $2 FROM created),"
 		" lists AS MATERIALIZED (SELECT n.id,"
-		" CASE WHEN cardinality(n.accounts) = 1"
-		" THEN (SELECT c.ids FROM plan_acct c"
-		" WHERE c.account = n.accounts[1])"
+		" CASE WHEN cardinality(n.accounts) = 1 THEN one.ids"
 		" ELSE ARRAY(SELECT unnest(c.ids) FROM unnest(n.accounts) a"
 		" JOIN plan_acct c ON c.account = a) END AS ids,"
-		" CASE WHEN cardinality(n.accounts) = 1"
-		" THEN (SELECT c.listing FROM plan_acct c"
-		" WHERE c.account = n.accounts[1])"
+		" CASE WHEN cardinality(n.accounts) = 1 THEN one.listing"
 		" ELSE ARRAY(SELECT unnest(c.listing)"
 		" FROM unnest(n.accounts) a"
 		" JOIN plan_acct c ON c.account = a) END AS listing"
-		" FROM created n),"
+		" FROM created n LEFT JOIN plan_acct one"
+		" ON cardinality(n.accounts) = 1"
+		" AND one.account = n.accounts[1]),"
 		" listed AS (INSERT INTO notice_certificate_set"
 		" (notice_id, certificate_ids, certificates, listing,"
 		" listed_as_of)"
