@@ -6,7 +6,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 FUZZ_SECONDS ?= 60
 
-PKGS := openssl libpq libcurl libesmtp-1.0 inih libcares jansson zlib libidn2 \
+PKGS := openssl libpq libcurl inih libcares jansson zlib libidn2 \
 	gmime-3.0 icu-i18n icu-uc opendkim libmicrohttpd
 
 # Recursively expanded: pkg-config runs when a rule needs it, after
@@ -135,6 +135,7 @@ FUZZ_PKGS_bounces := gmime-3.0
 FUZZ_SRC_crl      := src/core/crl.c
 FUZZ_SRC_ocsp     := src/core/ocsp.c
 FUZZ_SRC_pgarray  := src/store/pgarray.c
+FUZZ_SRC_smtpwire := src/core/smtpwire.c
 # fuzz_config brings its own silent log_error().
 FUZZ_SRC_config   := src/core/config.c src/core/classify.c src/base/xsnprintf.c
 FUZZ_PKGS_config  := inih

@@ -12,7 +12,7 @@ set -euo pipefail
 
 packages=(
 	build-essential pkg-config clang clang-format libclang-rt-14-dev
-	libssl-dev openssl libpq-dev libcurl4-openssl-dev libesmtp-dev
+	libssl-dev openssl libpq-dev libcurl4-openssl-dev
 	libinih-dev libc-ares-dev libjansson-dev zlib1g-dev check libidn2-dev
 	postgresql postgresql-client
 	nginx-light dnsmasq-base python3 python3-aiosmtpd postfix curl

@@ -1,15 +1,28 @@
 /*
- * smtp.c - the libesmtp sender (smtp.h).
+ * smtp.c - the notices' SMTP client (smtp.h).
+ *
+ * One connection per batch, blocking I/O with smtp.timeout on every
+ * read and write (SO_RCVTIMEO, SO_SNDTIMEO; OpenSSL's reads and writes
+ * inherit them).  With a relay that offers PIPELINING (RFC 2920) each
+ * message costs one round trip: the body of one message, its final
+ * ".", and the next message's MAIL FROM, RCPT TO and DATA leave as one
+ * write, and their four replies come back together.  libesmtp, which
+ * sent the notices until the seventh round, waited for MAIL FROM's
+ * reply alone and wrote bodies in 2,048-byte pieces: three round trips
+ * and about 15 system calls a message, 43% of notify's CPU at 3 M
+ * (docs/notify.md).  A relay without PIPELINING gets one command at a
+ * time.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <limits.h>
-#include <linux/tcp.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,15 +31,16 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-/* Both before libesmtp.h, or its TLS and AUTH APIs are hidden. */
+#include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
-#include <auth-client.h>
-#include <libesmtp.h>
+#include <openssl/x509v3.h>
 
 #include "certrecall/base/log.h"
 #include "certrecall/base/xalloc.h"
 #include "certrecall/core/config.h"
 #include "certrecall/core/notice.h"
+#include "certrecall/core/smtpwire.h"
 #include "certrecall/net/smtp.h"
 
 struct smtp_client {
@@ -35,29 +49,45 @@ struct smtp_client {
 	unsigned dsn; /* mailer.dsn: CONFIG_DSN_* */
 };
 
-/* One session: the client and what its caller does with the events. */
+/* What a reply answers. */
+enum want { WANT_RSET, WANT_MAIL, WANT_RCPT, WANT_DATA, WANT_END };
+
+/* One SMTP message: a part of a notice. */
+struct outgoing {
+	struct notice *n;
+	size_t part;	  /* of n's parts, 0-based */
+	int mail, rcpt;	  /* the replies' codes (0: none yet) */
+	int end;	  /* the reply to its final "." */
+	bool answered;	  /* ev->answer was called for it */
+	bool cancelled;	  /* dropped by us before its data */
+	char sender[320]; /* envelope sender (VERP) */
+};
+
+#define OUT_FLUSH (64 * 1024) /* written once this much is buffered */
+#define MAX_PENDING 8	      /* replies awaited at once, at most 5 */
+
+/* One connection to the relay. */
 struct session {
 	struct smtp_client *c;
 	const struct smtp_events *ev;
-	char *server;	 /* "host:port", for as long as the session */
-	int fd;		 /* its relay socket, -1 when not known */
-	uint64_t cookie; /* that socket's SO_COOKIE (0: none) */
-};
-
-/* Per-message data handed to libesmtp. */
-struct outgoing {
-	struct session *s;
-	struct notice *n;
-	size_t part; /* of n's parts, 0-based */
-	smtp_message_t msg;
-	smtp_recipient_t rcpt;
-	size_t pos;
-	bool cancelled; /* dropped by us before its final "." */
-	/* corking (cork_data()): the header fields libesmtp reports
-	 * before the body, those reported so far, whether corked */
-	size_t fields, reported;
-	bool corked;
-	char sender[320]; /* envelope sender (VERP) */
+	int fd;
+	SSL *tls;
+	unsigned ext;	 /* SMTPWIRE_* the relay offers */
+	bool pipelining; /* PIPELINING offered */
+	bool in_mail;	 /* a transaction is open (MAIL accepted, no end) */
+	struct outgoing *open; /* its DATA got 354: its data is next */
+	char *out;
+	size_t olen, ocap;
+	char in[16384];
+	size_t ipos, ilen;
+	struct smtpwire_reader rd;
+	struct {
+		enum want want;
+		struct outgoing *o;
+	} pending[MAX_PENDING];
+	size_t npending;
+	bool broken;   /* the connection is no longer usable */
+	char why[300]; /* why, for the messages it left unanswered */
 };
 
 struct smtp_client *smtp_client_new(const struct config *cfg)
@@ -125,358 +155,10 @@ double smtp_rate_wait(struct smtp_rate *r)
 	return slot - now;
 }
 
-void smtp_auth_init(void)
-{
-	auth_client_init();
-}
-
-/*
- * The relay connection's socket.  libesmtp keeps it to itself, so it is
- * looked for among the process's sockets when libesmtp reports the
- * connect (relay_socket_find()).
- *
- * TCP_NODELAY: libesmtp writes a message in 2,048-byte pieces; with
- * Nagle's algorithm the last piece of any message over 2 KB waited for
- * the relay's delayed ACK, 40 ms a message (docs/notify.md).  Every TCP
- * socket of the process gets the option: libpq sets it on its own TCP
- * sockets anyway.
- *
- * TCP_CORK while the body of a long message is written (cork_data()):
- * with TCP_NODELAY each 2,048-byte piece went out as a segment of its
- * own, and on a loopback relay the sender's CPU also pays the
- * receiving side of every segment.  Corked, the pieces leave in full
- * segments; uncorking before the last piece and the final "." sends
- * the rest at once, so no message waits.  This needs the session's own
- * socket: the socket that was connected just now (nothing sent on it
- * yet), to the relay's port, and not another session's.  When two
- * sessions connect at the same instant and that does not tell them
- * apart, the session goes uncorked (it still has TCP_NODELAY).
- */
-static pthread_mutex_t relay_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t *relay_owned; /* socket cookies of the live sessions */
-static size_t relay_nowned, relay_cap;
-
-/* tcpi_state of a connection (the kernel's TCP_ESTABLISHED) */
-#define TCPI_ESTABLISHED 1
-
-/* Messages at least this long are written corked (8 pieces). */
-#define CORK_MIN_BYTES (8 * 2048)
-
-static bool relay_is_owned(uint64_t cookie)
-{
-	for (size_t i = 0; i < relay_nowned; i++)
-		if (relay_owned[i] == cookie)
-			return true;
-	return false;
-}
-
-/* Forgets the socket s found (under relay_lock). */
-static void relay_disown(struct session *s)
-{
-	for (size_t i = 0; i < relay_nowned; i++) {
-		if (relay_owned[i] == s->cookie) {
-			relay_owned[i] = relay_owned[--relay_nowned];
-			break;
-		}
-	}
-	s->fd = -1;
-	s->cookie = 0;
-}
-
-/* Whether TCP socket fd is a fresh connection to the relay's port: one
- * nobody has written to yet.  Its cookie in *cookie. */
-static bool relay_fresh(int fd, long long port, uint64_t *cookie)
-{
-	struct sockaddr_storage peer;
-	socklen_t l = sizeof(peer);
-	struct tcp_info ti;
-	unsigned peer_port;
-
-	if (getpeername(fd, (struct sockaddr *)&peer, &l) < 0)
-		return false;
-	if (peer.ss_family == AF_INET)
-		peer_port = ntohs(((struct sockaddr_in *)&peer)->sin_port);
-	else
-		peer_port = ntohs(((struct sockaddr_in6 *)&peer)->sin6_port);
-	if ((long long)peer_port != port)
-		return false;
-	l = sizeof(ti);
-	memset(&ti, 0, sizeof(ti));
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) < 0 ||
-	    l < offsetof(struct tcp_info, tcpi_delivery_rate) ||
-	    ti.tcpi_data_segs_out != 0 || ti.tcpi_notsent_bytes != 0 ||
-	    ti.tcpi_state != TCPI_ESTABLISHED)
-		return false;
-	l = sizeof(*cookie);
-	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, cookie, &l) < 0)
-		return false;
-	return !relay_is_owned(*cookie);
-}
-
-/* Sets TCP_NODELAY on fd when it is a TCP socket: true if it is. */
-static bool nodelay_if_tcp(int fd)
-{
-	int domain = 0, type = 0, on = 1;
-	socklen_t l = sizeof(int);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &l) < 0 ||
-	    (domain != AF_INET && domain != AF_INET6))
-		return false;
-	l = sizeof(int);
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0 ||
-	    type != SOCK_STREAM)
-		return false;
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	return true;
-}
-
-/*
- * TCP_NODELAY on every TCP socket of the process, and s->fd the
- * session's own relay socket when exactly one fits.  The open
- * descriptors are read from /proc/self/fd: trying each number up to
- * 4,096 cost 4,000 system calls a session.
- */
-static void relay_socket_find(struct session *s)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int max = d != NULL ? INT_MAX : 4096; /* without /proc: try them */
-	int found = -1, fits = 0;
-	uint64_t cookie = 0, c;
-
-	pthread_mutex_lock(&relay_lock);
-	if (s->cookie != 0) /* a connect after a failed one */
-		relay_disown(s);
-	for (int fd = 3; fd < max;) {
-		if (d != NULL) {
-			struct dirent *e = readdir(d);
-
-			if (e == NULL)
-				break;
-			if (e->d_name[0] < '0' || e->d_name[0] > '9')
-				continue;
-			fd = atoi(e->d_name);
-			if (fd < 3 || fd == dirfd(d))
-				continue;
-		}
-		if (nodelay_if_tcp(fd) &&
-		    relay_fresh(fd, s->c->cfg->smtp.port, &c)) {
-			found = fd;
-			cookie = c;
-			fits++;
-		}
-		if (d == NULL)
-			fd++;
-	}
-	if (fits == 1) {
-		xgrow(&relay_owned, &relay_cap, relay_nowned + 1,
-		      sizeof(*relay_owned));
-		relay_owned[relay_nowned++] = cookie;
-		s->fd = found;
-		s->cookie = cookie;
-	}
-	pthread_mutex_unlock(&relay_lock);
-	if (d != NULL)
-		closedir(d);
-}
-
-/* The session's socket is closed: forget it. */
-static void relay_socket_forget(struct session *s)
-{
-	pthread_mutex_lock(&relay_lock);
-	if (s->cookie != 0)
-		relay_disown(s);
-	pthread_mutex_unlock(&relay_lock);
-}
-
-static void cork(const struct session *s, int on)
-{
-	if (s->fd >= 0)
-		(void)setsockopt(s->fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
-}
-
-/* The header fields of message m (continuation lines are part of their
- * field): what libesmtp reports one by one before the body. */
-static size_t header_fields(const char *m, size_t len)
-{
-	size_t n = 0;
-	const char *p = m, *end = m + len, *nl;
-
-	while (p < end && !(end - p >= 2 && p[0] == '\r' && p[1] == '\n')) {
-		if (*p != ' ' && *p != '\t')
-			n++;
-		nl = memchr(p, '\n', (size_t)(end - p));
-		if (nl == NULL)
-			break;
-		p = nl + 1;
-	}
-	return n;
-}
-
-/*
- * libesmtp reported len bytes of message o (SMTP_EV_MESSAGEDATA, once
- * per header field, then with DATA once per body line): the second
- * body line corks the socket.  Only DATA's body: with BDAT (CHUNKING)
- * the body comes as one report of all of it, never a second, and a
- * relay without PIPELINING is waited for between chunks, which a cork
- * would hold back; every line DATA reports is at most 1,000 bytes.
- */
-static void cork_data(struct outgoing *o, int len)
-{
-	if (o->corked || o->fields == SIZE_MAX ||
-	    ++o->reported <= o->fields + 1 || len > 1000)
-		return;
-	cork(o->s, 1);
-	o->corked = true;
-}
-
-static const char *message_cb(void **ctx, int *len, void *arg)
-{
-	struct outgoing *o = arg;
-	const struct smtp_events *ev = o->s->ev;
-
-	(void)ctx;
-	if (len == NULL) { /* rewind: the DATA phase of this message starts */
-		ev->pace(ev->arg);
-		o->pos = 0;
-		return NULL;
-	}
-	if (o->pos == 0 && !ev->may_send(ev->arg)) {
-		o->cancelled = true;
-		/* Outcomes can no longer be recorded here.  An error from
-		 * the message callback makes libesmtp drop the connection
-		 * before the final "." (protocol.c, cmd_data2), so the
-		 * relay discards this message instead of delivering it
-		 * unrecorded. */
-		errno = ECANCELED;
-		*len = 0;
-		return NULL;
-	}
-	{
-		size_t plen;
-		const char *m = notice_part(o->n, o->part, &plen);
-
-		if (o->pos >= plen) {
-			/* the end: libesmtp holds the last piece and the
-			 * final "." still */
-			if (o->corked)
-				cork(o->s, 0);
-			o->corked = false;
-			*len = 0;
-			return NULL;
-		}
-		/* SIZE_MAX: never corked */
-		o->fields = plen >= CORK_MIN_BYTES && o->s->fd >= 0
-				    ? header_fields(m, plen)
-				    : SIZE_MAX;
-		o->reported = 0;
-		*len = (int)(plen - o->pos);
-		o->pos = plen;
-		return m;
-	}
-}
-
-static void event_cb(smtp_session_t session, int event, void *arg, ...)
-{
-	struct session *s = arg;
-	const struct smtp_events *ev = s->ev;
-	va_list ap;
-
-	(void)session;
-	va_start(ap, arg);
-	switch (event) {
-	case SMTP_EV_CONNECT:
-		relay_socket_find(s);
-		break;
-	case SMTP_EV_MESSAGEDATA: {
-		smtp_message_t msg = va_arg(ap, smtp_message_t);
-		int len = va_arg(ap, int);
-		struct outgoing *o = smtp_message_get_application_data(msg);
-
-		if (o != NULL)
-			cork_data(o, len);
-		break;
-	}
-	case SMTP_EV_RCPTSTATUS: {
-		/* A refused recipient decides its message. */
-		const char *mailbox = va_arg(ap, const char *);
-		smtp_recipient_t rcpt = va_arg(ap, smtp_recipient_t);
-		struct outgoing *o = smtp_recipient_get_application_data(rcpt);
-		const smtp_status_t *st = smtp_recipient_status(rcpt);
-
-		(void)mailbox;
-		if (o != NULL && st != NULL && st->code >= 400)
-			ev->answer(ev->arg, o->n, st->code, st->text);
-		ev->tick(ev->arg);
-		break;
-	}
-	case SMTP_EV_MESSAGESENT: {
-		/* The answer to the data (or to DATA itself). */
-		smtp_message_t msg = va_arg(ap, smtp_message_t);
-		struct outgoing *o = smtp_message_get_application_data(msg);
-		const smtp_status_t *st = smtp_message_transfer_status(msg);
-
-		/* A part accepted decides nothing while parts remain. */
-		if (o != NULL && st != NULL && st->code != 0 &&
-		    !(st->code < 400 && o->part + 1 < o->n->nparts))
-			ev->answer(ev->arg, o->n, st->code, st->text);
-		ev->tick(ev->arg);
-		break;
-	}
-	case SMTP_EV_EXTNA_DSN: {
-		/* The relay does not offer DSN: the notices go all the
-		 * same, without asking (quit stays 0). */
-		static atomic_bool told;
-
-		if (!atomic_exchange(&told, true))
-			log_info("the relay does not offer DSN (RFC 3461): "
-				 "no delivery confirmations will come back "
-				 "(mailer.dsn)");
-		break;
-	}
-	case SMTP_EV_INVALID_PEER_CERTIFICATE: {
-		long result = va_arg(ap, long);
-		int *ok = va_arg(ap, int *);
-
-		(void)result;
-		*ok = !s->c->cfg->smtp.verify_peer;
-		break;
-	}
-	case SMTP_EV_NO_PEER_CERTIFICATE:
-	case SMTP_EV_WRONG_PEER_CERTIFICATE: {
-		int *ok = va_arg(ap, int *);
-
-		*ok = !s->c->cfg->smtp.verify_peer;
-		break;
-	}
-	default:
-		break;
-	}
-	va_end(ap);
-}
-
-static int auth_interact(auth_client_request_t req, char **result, int n,
-			 void *arg)
-{
-	struct session *s = arg;
-	const struct config *cfg = s->c->cfg;
-	static __thread char *password;
-
-	if (password == NULL && config_read_password(cfg, &password) < 0)
-		return 0;
-	for (int i = 0; i < n; i++) {
-		if (req[i].flags & AUTH_USER)
-			result[i] = (char *)cfg->smtp.username;
-		else if (req[i].flags & AUTH_PASS)
-			result[i] = password ? password : (char *)"";
-		else
-			return 0;
-	}
-	return 1;
-}
-
-/* One address of the relay: 0 when it accepts a connection within ms,
- * else an errno value. */
-static int try_connect(const struct addrinfo *a, long long ms)
+/* One address of the relay: 0 when it accepts a connection within ms
+ * (its socket in *keep, blocking again, when keep is not NULL), else an
+ * errno value, or -1 when no socket of its family can be made. */
+static int try_connect(const struct addrinfo *a, long long ms, int *keep)
 {
 	int fd = socket(a->ai_family,
 			a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -500,6 +182,11 @@ static int try_connect(const struct addrinfo *a, long long ms)
 	else if (err == 0 &&
 		 getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		err = errno;
+	if (err == 0 && keep != NULL &&
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0) {
+		*keep = fd;
+		return 0;
+	}
 	close(fd);
 	return err;
 }
@@ -519,7 +206,7 @@ int smtp_relay_reachable(const struct config *cfg)
 		return log_error("smtp.host \"%s\": %s", cfg->smtp.host,
 				 gai_strerror(e));
 	for (struct addrinfo *a = ai; a != NULL; a = a->ai_next) {
-		int err = try_connect(a, ms);
+		int err = try_connect(a, ms, NULL);
 
 		if (err < 0)
 			continue; /* no socket of that family */
@@ -544,123 +231,477 @@ static bool host_is_loopback(const char *host)
 	       strcmp(host, "[::1]") == 0;
 }
 
-/* A session to the relay per smtp.*, its events to s. */
-static smtp_session_t session_new(struct session *s, auth_context_t *auth)
+/* ---- the connection ----------------------------------------------- */
+
+/* The session ends early: what went wrong, for every message it leaves
+ * without an answer (the first reason is kept). */
+__attribute__((format(printf, 2, 3))) static int broken(struct session *s,
+							const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!s->broken) {
+		va_start(ap, fmt);
+		if (vsnprintf(s->why, sizeof(s->why), fmt, ap) < 0)
+			s->why[0] = '\0';
+		va_end(ap);
+		s->broken = true;
+	}
+	return -1;
+}
+
+/* The last OpenSSL error, or errno's words. */
+static const char *io_error(char *buf, size_t len, int err)
+{
+	unsigned long e = ERR_get_error();
+
+	if (e != 0) {
+		ERR_error_string_n(e, buf, len);
+		ERR_clear_error();
+	} else if (err == EAGAIN || err == EWOULDBLOCK) {
+		snprintf(buf, len, "no answer within smtp.timeout");
+	} else if (err != 0) {
+		snprintf(buf, len, "%s", strerror(err));
+	} else {
+		snprintf(buf, len, "the connection was closed");
+	}
+	return buf;
+}
+
+static int write_all(struct session *s, const char *p, size_t n)
+{
+	char err[160];
+
+	while (n > 0) {
+		ssize_t w;
+
+		errno = 0;
+		if (s->tls != NULL) {
+			size_t done = 0;
+
+			w = SSL_write_ex(s->tls, p, n, &done) == 1
+				    ? (ssize_t)done
+				    : -1;
+		} else {
+			w = send(s->fd, p, n, MSG_NOSIGNAL);
+		}
+		if (w < 0 && errno == EINTR && s->tls == NULL)
+			continue;
+		if (w <= 0)
+			return broken(s, "writing to the relay: %s",
+				      io_error(err, sizeof(err), errno));
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int flush(struct session *s)
+{
+	int rc = s->olen > 0 ? write_all(s, s->out, s->olen) : 0;
+
+	s->olen = 0;
+	return rc;
+}
+
+/* Queues n bytes; a long span goes out at once, not copied. */
+static void put(void *arg, const char *p, size_t n)
+{
+	struct session *s = arg;
+
+	if (s->broken)
+		return;
+	if (s->olen + n > OUT_FLUSH) {
+		if (flush(s) < 0)
+			return;
+		if (n >= OUT_FLUSH) {
+			(void)write_all(s, p, n);
+			return;
+		}
+	}
+	xgrow(&s->out, &s->ocap, s->olen + n, 1);
+	memcpy(s->out + s->olen, p, n);
+	s->olen += n;
+}
+
+/* The next reply into *rep: 0, or -1 (broken). */
+static int read_reply(struct session *s, struct smtpwire_reply *rep)
+{
+	char why[200], err[160];
+
+	for (;;) {
+		ssize_t r;
+
+		if (s->ipos < s->ilen) {
+			size_t used = 0;
+			int rc = smtpwire_feed(&s->rd, s->in + s->ipos,
+					       s->ilen - s->ipos, &used, rep,
+					       why, sizeof(why));
+
+			s->ipos += used;
+			if (rc < 0)
+				return broken(s, "%s", why);
+			if (rc == 1)
+				return 0;
+		}
+		s->ipos = s->ilen = 0;
+		errno = 0;
+		if (s->tls != NULL) {
+			size_t got = 0;
+
+			r = SSL_read_ex(s->tls, s->in, sizeof(s->in), &got) == 1
+				    ? (ssize_t)got
+				    : -1;
+		} else {
+			r = recv(s->fd, s->in, sizeof(s->in), 0);
+		}
+		if (r < 0 && errno == EINTR && s->tls == NULL)
+			continue;
+		if (r <= 0)
+			return broken(
+				s, "reading from the relay: %s",
+				io_error(err, sizeof(err), r == 0 ? 0 : errno));
+		s->ilen = (size_t)r;
+	}
+}
+
+/* A command: "text\r\n", queued (sent with the next flush). */
+__attribute__((format(printf, 2, 3))) static void command(struct session *s,
+							  const char *fmt, ...)
+{
+	char line[1100];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line) - 2) {
+		(void)broken(s, "a command too long for SMTP");
+		return;
+	}
+	memcpy(line + n, "\r\n", 2);
+	put(s, line, (size_t)n + 2);
+}
+
+/* Sends what is queued and reads one reply: its code, or -1. */
+static int exchange(struct session *s, struct smtpwire_reply *rep)
+{
+	if (flush(s) < 0 || read_reply(s, rep) < 0)
+		return -1;
+	return rep->code;
+}
+
+static bool is_address(const char *host)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	return inet_pton(AF_INET, host, &a4) == 1 ||
+	       inet_pton(AF_INET6, host, &a6) == 1;
+}
+
+/* Connects to smtp.host:smtp.port within smtp.timeout: 0, or -1. */
+static int dial(struct session *s)
 {
 	const struct config *cfg = s->c->cfg;
-	smtp_session_t session = smtp_create_session();
-	const char *mode = cfg->smtp.starttls;
-	enum starttls_option tls;
-	long t = (long)cfg->smtp.timeout_ms;
-	size_t cap = strlen(cfg->smtp.host) + 32; /* ":" and a long long */
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
+	char port[32], err[160] = "no address";
+	struct timeval tv = { .tv_sec = cfg->smtp.timeout_ms / 1000,
+			      .tv_usec = (cfg->smtp.timeout_ms % 1000) * 1000 };
+	int e, on = 1;
 
-	s->server = xmalloc(cap);
-	if (snprintf(s->server, cap, "%s:%lld", cfg->smtp.host,
-		     cfg->smtp.port) < 0)
-		s->server[0] = '\0';
-	smtp_set_server(session, s->server);
-	if (cfg->smtp.helo[0] != '\0')
-		smtp_set_hostname(session, cfg->smtp.helo);
-	/* libesmtp's timeouts are milliseconds. */
-	for (int w = Timeout_GREETING; w <= Timeout_DATA2; w++)
-		smtp_set_timeout(session, w | Timeout_OVERRIDE_RFC2822_MINIMUM,
-				 t);
-	if (strcmp(mode, "none") == 0)
-		tls = Starttls_DISABLED;
-	else if (strcmp(mode, "optional") == 0 ||
-		 (strcmp(mode, "auto") == 0 &&
-		  host_is_loopback(cfg->smtp.host)))
-		tls = Starttls_ENABLED;
-	else
-		tls = Starttls_REQUIRED;
-	/* An application-owned context per session (libesmtp issue #30). */
-	smtp_starttls_set_ctx(session, s->c->ssl);
-	smtp_starttls_enable(session, tls);
-	smtp_set_eventcb(session, event_cb, s);
-	*auth = NULL;
-	if (cfg->smtp.username[0] != '\0') {
-		*auth = auth_create_context();
-		auth_set_mechanism_flags(*auth, AUTH_PLUGIN_PLAIN, 0);
-		auth_set_interact_cb(*auth, auth_interact, s);
-		smtp_auth_set_context(session, *auth);
+	if (snprintf(port, sizeof(port), "%lld", (long long)cfg->smtp.port) < 0)
+		return broken(s, "smtp.port");
+	e = getaddrinfo(cfg->smtp.host, port, &hints, &ai);
+	if (e != 0)
+		return broken(s, "smtp.host \"%s\": %s", cfg->smtp.host,
+			      gai_strerror(e));
+	for (struct addrinfo *a = ai; a != NULL && s->fd < 0; a = a->ai_next) {
+		e = try_connect(a, cfg->smtp.timeout_ms, &s->fd);
+		/* strerror's words fit; a longer one is cut */
+		if (e > 0 && snprintf(err, sizeof(err), "%s", strerror(e)) < 0)
+			err[0] = '\0';
 	}
-	return session;
+	freeaddrinfo(ai);
+	if (s->fd < 0)
+		return broken(s, "cannot connect to the SMTP relay %s:%lld: %s",
+			      cfg->smtp.host, (long long)cfg->smtp.port, err);
+	(void)setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	(void)setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return 0;
+}
+
+/* TLS over the connection after the relay's 220 to STARTTLS. */
+static int tls_start(struct session *s)
+{
+	const struct config *cfg = s->c->cfg;
+	char err[200];
+
+	s->tls = SSL_new(s->c->ssl);
+	if (s->tls == NULL || SSL_set_fd(s->tls, s->fd) != 1)
+		return broken(s, "TLS: %s", io_error(err, sizeof(err), 0));
+	if (!is_address(cfg->smtp.host))
+		(void)SSL_set_tlsext_host_name(s->tls, cfg->smtp.host);
+	if (cfg->smtp.verify_peer) {
+		X509_VERIFY_PARAM *vp = SSL_get0_param(s->tls);
+
+		if ((is_address(cfg->smtp.host)
+			     ? X509_VERIFY_PARAM_set1_ip_asc(vp, cfg->smtp.host)
+			     : SSL_set1_host(s->tls, cfg->smtp.host)) != 1)
+			return broken(s, "TLS: cannot check the relay's name");
+	}
+	if (SSL_connect(s->tls) != 1) {
+		long v = SSL_get_verify_result(s->tls);
+
+		if (v != X509_V_OK)
+			return broken(s,
+				      "the relay's certificate does not verify "
+				      "(smtp.verify_peer): %s",
+				      X509_verify_cert_error_string(v));
+		return broken(s, "the TLS handshake with the relay failed: %s",
+			      io_error(err, sizeof(err), errno));
+	}
+	return 0;
+}
+
+static void session_close(struct session *s)
+{
+	if (s->tls != NULL) {
+		SSL_free(s->tls); /* no close_notify: the relay had QUIT */
+		s->tls = NULL;
+	}
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	free(s->out);
+	s->out = NULL;
+}
+
+/* ---- the dialogue ------------------------------------------------- */
+
+/* EHLO (HELO when refused): the extensions offered, or -1. */
+static int hello(struct session *s)
+{
+	const struct config *cfg = s->c->cfg;
+	struct smtpwire_reply rep;
+	char name[256];
+	int code;
+
+	if (cfg->smtp.helo[0] != '\0')
+		snprintf(name, sizeof(name), "%s", cfg->smtp.helo);
+	else if (gethostname(name, sizeof(name)) < 0 || name[0] == '\0')
+		snprintf(name, sizeof(name), "localhost");
+	name[sizeof(name) - 1] = '\0';
+	command(s, "EHLO %s", name);
+	code = exchange(s, &rep);
+	if (code == 250) {
+		s->ext = smtpwire_ehlo_extensions(&rep);
+		return 0;
+	}
+	if (code > 0) {
+		command(s, "HELO %s", name);
+		code = exchange(s, &rep);
+		s->ext = 0;
+	}
+	if (code < 0)
+		return -1;
+	if (code != 250)
+		return broken(s, "the relay refused EHLO and HELO: %d %.200s",
+			      code, rep.text);
+	return 0;
+}
+
+/* STARTTLS per smtp.starttls (RFC 3207): 0, or -1. */
+static int starttls(struct session *s)
+{
+	const struct config *cfg = s->c->cfg;
+	const char *mode = cfg->smtp.starttls;
+	bool required = strcmp(mode, "required") == 0 ||
+			(strcmp(mode, "auto") == 0 &&
+			 !host_is_loopback(cfg->smtp.host));
+	struct smtpwire_reply rep;
+	int code;
+
+	if (strcmp(mode, "none") == 0)
+		return 0;
+	if (!(s->ext & SMTPWIRE_STARTTLS)) {
+		if (required)
+			return broken(s,
+				      "the relay does not offer STARTTLS "
+				      "(smtp.starttls = %s)",
+				      mode);
+		return 0;
+	}
+	command(s, "STARTTLS");
+	code = exchange(s, &rep);
+	if (code < 0)
+		return -1;
+	if (code != 220) {
+		if (required)
+			return broken(s,
+				      "the relay refused STARTTLS: %d %.200s",
+				      code, rep.text);
+		return 0;
+	}
+	if (s->ipos < s->ilen)
+		return broken(s, "the relay sent data after its STARTTLS "
+				 "reply (RFC 3207 5)");
+	if (tls_start(s) < 0)
+		return -1;
+	return hello(s); /* RFC 3207 4.2: forget what was said before */
+}
+
+/* AUTH PLAIN (RFC 4954, 4616) with smtp.username: 0, or -1 when the
+ * connection broke.  A refused login is said once; the relay's answer
+ * to MAIL FROM then decides (a retry: mail_refused()). */
+static int login(struct session *s)
+{
+	static atomic_bool told_clear, told_refused, told_unoffered;
+	const struct config *cfg = s->c->cfg;
+	static __thread char *password;
+	struct smtpwire_reply rep;
+	unsigned char raw[700];
+	char b64[940];
+	size_t ul = strlen(cfg->smtp.username), pl;
+	int code;
+
+	if (cfg->smtp.username[0] == '\0')
+		return 0;
+	if (!(s->ext & SMTPWIRE_AUTH_PLAIN)) {
+		if (!atomic_exchange(&told_unoffered, true))
+			log_warn(
+				"the relay offers no AUTH PLAIN: smtp.username "
+				"is not used");
+		return 0;
+	}
+	if (s->tls == NULL && !host_is_loopback(cfg->smtp.host)) {
+		if (!atomic_exchange(&told_clear, true))
+			log_warn("not sending the password of smtp.username "
+				 "without TLS to %s (smtp.starttls)",
+				 cfg->smtp.host);
+		return 0;
+	}
+	if (password == NULL && config_read_password(cfg, &password) < 0)
+		return 0; /* said; MAIL FROM will be refused */
+	pl = password ? strlen(password) : 0;
+	if (ul + pl + 2 > sizeof(raw))
+		return broken(s, "smtp.username and the password are too long");
+	raw[0] = '\0';
+	memcpy(raw + 1, cfg->smtp.username, ul);
+	raw[1 + ul] = '\0';
+	if (pl > 0)
+		memcpy(raw + 2 + ul, password, pl);
+	(void)EVP_EncodeBlock((unsigned char *)b64, raw, (int)(ul + pl + 2));
+	OPENSSL_cleanse(raw, sizeof(raw));
+	command(s, "AUTH PLAIN %s", b64);
+	OPENSSL_cleanse(b64, sizeof(b64));
+	code = exchange(s, &rep);
+	if (code < 0)
+		return -1;
+	if (code != 235 && !atomic_exchange(&told_refused, true))
+		log_warn("the relay refused the login of smtp.username: %d "
+			 "%.*s",
+			 code, (int)strcspn(rep.text, "\r\n"), rep.text);
+	return 0;
+}
+
+/* Connects and says hello, with TLS and AUTH as configured. */
+static int session_open(struct session *s)
+{
+	struct smtpwire_reply rep;
+	int code;
+
+	if (dial(s) < 0)
+		return -1;
+	code = read_reply(s, &rep) < 0 ? -1 : rep.code;
+	if (code < 0)
+		return -1;
+	if (code != 220)
+		return broken(s, "the relay's greeting: %d %.200s", code,
+			      rep.text);
+	if (hello(s) < 0 || starttls(s) < 0 || login(s) < 0)
+		return -1;
+	s->pipelining = (s->ext & SMTPWIRE_PIPELINING) != 0;
+	if (s->c->dsn != 0 && !(s->ext & SMTPWIRE_DSN)) {
+		/* The notices go all the same, without asking. */
+		static atomic_bool told;
+
+		if (!atomic_exchange(&told, true))
+			log_info("the relay does not offer DSN (RFC 3461): "
+				 "no delivery confirmations will come back "
+				 "(mailer.dsn)");
+	}
+	return 0;
+}
+
+/* ---- the messages ------------------------------------------------- */
+
+/* Whether the notices ask for DSNs: mailer.dsn, and VERP to match a
+ * DSN to its notice (without, every delivery would send one to
+ * mailer.from's mailbox). */
+static bool dsn_wanted(const struct smtp_client *c)
+{
+	return c->dsn != 0 && strstr(c->cfg->mailer.return_path, "{id}");
 }
 
 /*
- * The DSNs (RFC 3461) message o asks for, per mailer.dsn: NOTIFY on its
- * recipient, RET=HDRS (the headers name the notice; a notice's body is
- * long), and as ENVID the notice's VERP tag, the part of the envelope
- * sender that {id} of mailer.return_path became.  Nothing without
- * VERP: no DSN could be matched to its notice, and every delivery would
- * send one to mailer.from's mailbox.  libesmtp sends them only to a
- * relay that offers DSN.
+ * MAIL FROM's DSN parameters (RFC 3461): RET=HDRS (the headers name
+ * the notice; a notice's body is long), and as ENVID the notice's VERP
+ * tag, the part of the envelope sender that {id} of mailer.return_path
+ * became ([0-9a-f-]: no xtext encoding needed).
  */
-static void dsn_request(const struct smtp_client *c, struct outgoing *o)
+static void dsn_mail_params(const struct smtp_client *c, const char *sender,
+			    char *buf, size_t len)
 {
 	const char *pattern = c->cfg->mailer.return_path;
 	const char *id = strstr(pattern, "{id}");
-	int notify = 0;
+	size_t pre = (size_t)(id - pattern), suf = strlen(id + 4);
+	size_t sl = strlen(sender);
 	char envid[101]; /* RFC 3461 4.4: at most 100 characters */
 
-	if (c->dsn == 0 || id == NULL)
-		return;
-	if (c->dsn & CONFIG_DSN_SUCCESS)
-		notify |= Notify_SUCCESS;
-	if (c->dsn & CONFIG_DSN_FAILURE)
-		notify |= Notify_FAILURE;
-	if (c->dsn & CONFIG_DSN_DELAY)
-		notify |= Notify_DELAY;
-	smtp_dsn_set_notify(o->rcpt, (enum notify_flags)notify);
-	smtp_dsn_set_ret(o->msg, Ret_HDRS);
-	{
-		size_t pre = (size_t)(id - pattern), suf = strlen(id + 4);
-		size_t len = strlen(o->sender);
-
-		/* the tag is [0-9a-f-]: no xtext encoding needed */
-		if (len > pre + suf && len - pre - suf < sizeof(envid) &&
-		    strncmp(o->sender, pattern, pre) == 0) {
-			memcpy(envid, o->sender + pre, len - pre - suf);
-			envid[len - pre - suf] = '\0';
-			smtp_dsn_set_envid(o->msg, envid);
-		}
+	envid[0] = '\0';
+	if (sl > pre + suf && sl - pre - suf < sizeof(envid) &&
+	    strncmp(sender, pattern, pre) == 0) {
+		memcpy(envid, sender + pre, sl - pre - suf);
+		envid[sl - pre - suf] = '\0';
 	}
+	if (snprintf(buf, len, " RET=HDRS%s%s", envid[0] ? " ENVID=" : "",
+		     envid) < 0)
+		buf[0] = '\0';
 }
 
-/* One SMTP message per part of each notice not done yet, in order, into
- * out; their number. */
-static size_t messages_add(struct session *s, smtp_session_t session,
-			   struct notice *batch, size_t n, struct outgoing *out)
+/* RCPT TO's NOTIFY parameter per mailer.dsn. */
+static void dsn_rcpt_params(const struct smtp_client *c, char *buf, size_t len)
 {
-	const struct smtp_events *ev = s->ev;
-	size_t k = 0;
+	snprintf(buf, len, " NOTIFY=%s%s%s%s%s",
+		 c->dsn & CONFIG_DSN_SUCCESS ? "SUCCESS" : "",
+		 (c->dsn & CONFIG_DSN_SUCCESS) &&
+				 (c->dsn &
+				  (CONFIG_DSN_FAILURE | CONFIG_DSN_DELAY))
+			 ? ","
+			 : "",
+		 c->dsn & CONFIG_DSN_FAILURE ? "FAILURE" : "",
+		 (c->dsn & CONFIG_DSN_FAILURE) && (c->dsn & CONFIG_DSN_DELAY)
+			 ? ","
+			 : "",
+		 c->dsn & CONFIG_DSN_DELAY ? "DELAY" : "");
+}
 
-	for (size_t i = 0; i < n; i++) {
-		if (batch[i].done)
-			continue;
-		for (size_t p = 0; p < batch[i].nparts; p++) {
-			struct outgoing *o = &out[k++];
+static void expect(struct session *s, enum want want, struct outgoing *o)
+{
+	s->pending[s->npending].want = want;
+	s->pending[s->npending].o = o;
+	s->npending++;
+}
 
-			o->s = s;
-			o->n = &batch[i];
-			o->part = p;
-			o->fields = SIZE_MAX; /* set when its data is read */
-			o->msg = smtp_add_message(session);
-			smtp_set_reverse_path(
-				o->msg, ev->sender(ev->arg, o->n, o->sender,
-						   sizeof(o->sender)));
-			o->rcpt = smtp_add_recipient(o->msg, batch[i].address);
-			/* The events name the message or recipient they are
-			 * about. */
-			smtp_message_set_application_data_release(o->msg, o,
-								  NULL);
-			smtp_recipient_set_application_data_release(o->rcpt, o,
-								    NULL);
-			smtp_set_messagecb(o->msg, message_cb, o);
-			dsn_request(s->c, o);
-		}
-	}
-	return k;
+/* o's notice is decided by this reply. */
+static void answer(struct session *s, struct outgoing *o, int code,
+		   const char *text)
+{
+	o->answered = true;
+	s->ev->answer(s->ev->arg, o->n, code, text);
 }
 
 /*
@@ -669,92 +710,273 @@ static size_t messages_add(struct session *s, smtp_session_t session,
  * never failed for good at once, and said once per run so the operator
  * can fix it.
  */
-static void mail_refused(struct session *s, struct notice *n,
-			 const smtp_status_t *st)
+static void mail_refused(struct session *s, struct outgoing *o,
+			 const struct smtpwire_reply *rep)
 {
 	const struct smtp_events *ev = s->ev;
-	const char *text = st->text ? st->text : "";
 	char reply[300];
 
 	/* the reply is cut to its first line when recorded anyway */
-	if (snprintf(reply, sizeof(reply), "MAIL FROM refused: %d %s", st->code,
-		     text) < 0)
+	if (snprintf(reply, sizeof(reply), "MAIL FROM refused: %d %.250s",
+		     rep->code, rep->text) < 0)
 		reply[0] = '\0';
 	if (!atomic_exchange(ev->mail_refused_told, true))
 		log_warn("the relay refused MAIL FROM: %d %.*s "
 			 "(check smtp.username, "
 			 "smtp.password_file and mailer.from); "
 			 "the notices are retried",
-			 st->code, (int)strcspn(text, "\r\n"), text);
-	ev->answer(ev->arg, n, 0, reply);
+			 rep->code, (int)strcspn(rep->text, "\n"), rep->text);
+	answer(s, o, 0, reply);
 }
 
-/* The answer of message o after the session, when its event did not
- * bring one: whatever got no answer is retried, it was not accepted. */
+/* What one reply means for its message. */
+static void on_reply(struct session *s, enum want want, struct outgoing *o,
+		     const struct smtpwire_reply *rep)
+{
+	const struct smtp_events *ev = s->ev;
+	int code = rep->code;
+
+	switch (want) {
+	case WANT_RSET:
+		break;
+	case WANT_MAIL:
+		o->mail = code;
+		if (code < 400) {
+			s->in_mail = true;
+		} else {
+			mail_refused(s, o, rep);
+			ev->tick(ev->arg);
+		}
+		break;
+	case WANT_RCPT:
+		o->rcpt = code;
+		if (o->mail < 400 && code >= 400) {
+			/* A refused recipient decides its message. */
+			answer(s, o, code, rep->text);
+			ev->tick(ev->arg);
+		}
+		break;
+	case WANT_DATA:
+		if (o->mail >= 400 || o->rcpt >= 400) {
+			if (code ==
+			    354) /* it now takes our next lines as data */
+				(void)broken(s, "the relay accepted DATA for a "
+						"refused envelope");
+		} else if (code == 354) {
+			s->open = o;
+		} else {
+			answer(s, o, code, rep->text);
+			ev->tick(ev->arg);
+		}
+		break;
+	case WANT_END:
+		o->end = code;
+		/* A part accepted decides nothing while parts remain. */
+		if (!(code < 400 && o->part + 1 < o->n->nparts)) {
+			answer(s, o, code, rep->text);
+			ev->tick(ev->arg);
+		}
+		break;
+	}
+}
+
+/* Sends what is queued and reads every reply awaited: 0, or -1. */
+static int sync_replies(struct session *s)
+{
+	struct smtpwire_reply rep;
+	size_t i;
+
+	if (flush(s) < 0)
+		return -1;
+	for (i = 0; i < s->npending; i++) {
+		if (read_reply(s, &rep) < 0)
+			break;
+		on_reply(s, s->pending[i].want, s->pending[i].o, &rep);
+	}
+	s->npending = 0;
+	return s->broken ? -1 : 0;
+}
+
+/* Without PIPELINING, every command waits for its reply. */
+static int step(struct session *s)
+{
+	return s->pipelining ? 0 : sync_replies(s);
+}
+
+/*
+ * The envelope of o: RSET first when the last transaction is still
+ * open (its MAIL was accepted but its data never went), then MAIL FROM,
+ * RCPT TO and DATA.  Without PIPELINING a refusal stops it there.
+ */
+static int envelope(struct session *s, struct outgoing *o)
+{
+	char mp[160] = "", rp[48] = "";
+
+	if (s->in_mail) {
+		command(s, "RSET");
+		expect(s, WANT_RSET, NULL);
+		s->in_mail = false;
+		if (step(s) < 0)
+			return -1;
+	}
+	if (dsn_wanted(s->c) && (s->ext & SMTPWIRE_DSN)) {
+		dsn_mail_params(s->c, o->sender, mp, sizeof(mp));
+		dsn_rcpt_params(s->c, rp, sizeof(rp));
+	}
+	command(s, "MAIL FROM:<%s>%s", o->sender, mp);
+	expect(s, WANT_MAIL, o);
+	if (step(s) < 0)
+		return -1;
+	if (!s->pipelining && o->mail >= 400)
+		return 0;
+	command(s, "RCPT TO:<%s>%s", o->n->address, rp);
+	expect(s, WANT_RCPT, o);
+	if (step(s) < 0)
+		return -1;
+	if (!s->pipelining && o->rcpt >= 400)
+		return 0;
+	command(s, "DATA");
+	expect(s, WANT_DATA, o);
+	return 0;
+}
+
+/* o's data and its final ".", or -1: may_send() said no (o cancelled)
+ * or the connection broke. */
+static int data(struct session *s, struct outgoing *o)
+{
+	const struct smtp_events *ev = s->ev;
+	size_t len;
+	const char *m;
+
+	ev->pace(ev->arg); /* its DATA phase: wait for its turn */
+	if (!ev->may_send(ev->arg)) {
+		/* Outcomes can no longer be recorded here.  The connection
+		 * is dropped before the final ".", so the relay discards
+		 * this message instead of delivering it unrecorded. */
+		o->cancelled = true;
+		return broken(s, "stopped before the message's data");
+	}
+	m = notice_part(o->n, o->part, &len);
+	smtpwire_data(m, len, put, s);
+	expect(s, WANT_END, o);
+	s->in_mail = false; /* the final "." ends it, whatever the answer */
+	return s->broken ? -1 : 0;
+}
+
+/* The next message to send from out[*i..k), or NULL. */
+static struct outgoing *next_message(struct outgoing *out, size_t k, size_t *i)
+{
+	while (*i < k && out[*i].n->done)
+		(*i)++;
+	return *i < k ? &out[(*i)++] : NULL;
+}
+
+/*
+ * Every message of out[0..k) over one session: one round trip each
+ * with PIPELINING.  A later part of the notice whose data goes now waits
+ * for that data's answer (a refused part decides the notice).
+ */
+static void send_all(struct session *s, struct outgoing *out, size_t k)
+{
+	size_t i = 0;
+	struct outgoing *next = NULL;
+
+	for (;;) {
+		struct outgoing *body = s->open;
+
+		s->open = NULL;
+		if (body != NULL && (data(s, body) < 0 ||
+				     (!s->pipelining && sync_replies(s) < 0)))
+			return;
+		if (next != NULL && next->n->done)
+			next = NULL; /* an earlier part decided its notice */
+		if (next == NULL)
+			next = next_message(out, k, &i);
+		if (next != NULL && body != NULL && next->n == body->n) {
+			/* wait: the answer to this part comes first */
+		} else if (next != NULL) {
+			if (!smtpwire_mailbox_ok(next->n->address) ||
+			    !smtpwire_mailbox_ok(next->sender)) {
+				answer(s, next, 553,
+				       "certrecall: the address cannot go in "
+				       "an SMTP envelope; not sent");
+				s->ev->tick(s->ev->arg);
+				next = NULL;
+				if (body == NULL)
+					continue;
+			} else {
+				if (envelope(s, next) < 0)
+					return;
+				next = NULL;
+			}
+		} else if (body == NULL) {
+			break;
+		}
+		if (sync_replies(s) < 0)
+			return;
+	}
+	command(s, "QUIT");
+	{
+		struct smtpwire_reply rep;
+
+		(void)exchange(s, &rep); /* its answer does not matter */
+	}
+}
+
+/* A message the session left without an answer: whatever got none is
+ * retried, it was not accepted. */
 static void settle(struct session *s, struct outgoing *o, const char *why)
 {
 	const struct smtp_events *ev = s->ev;
-	const smtp_status_t *st = smtp_message_transfer_status(o->msg);
 
-	if (ev->give_back(ev->arg) &&
-	    (o->cancelled || st == NULL || st->code == 0)) {
+	if (o->answered || o->n->done)
+		return;
+	if (o->end > 0 && o->end < 400)
+		return; /* a part accepted: the later parts decide */
+	if (ev->give_back(ev->arg)) {
 		/* never delivered: back to the queue (a notice's parts
 		 * are next to each other; a later part cut off sends them
 		 * all again, as a retry would) */
 		ev->unsent(ev->arg, o->n);
 		return;
 	}
-	st = smtp_recipient_status(o->rcpt);
-	if (st != NULL && st->code >= 400) {
-		ev->answer(ev->arg, o->n, st->code, st->text);
-		return;
-	}
-	st = smtp_reverse_path_status(o->msg);
-	if (st != NULL && st->code >= 400) {
-		mail_refused(s, o->n, st);
-		return;
-	}
-	st = smtp_message_transfer_status(o->msg);
-	if (st != NULL && st->code >= 200 && st->code < 400 &&
-	    o->part + 1 < o->n->nparts)
-		return; /* a part accepted: the later parts decide */
-	if (st != NULL && st->code != 0)
-		ev->answer(ev->arg, o->n, st->code, st->text);
-	else
-		ev->answer(ev->arg, o->n, 0, why);
+	ev->answer(ev->arg, o->n, 0, why);
 }
 
 void smtp_send_batch(struct smtp_client *c, struct notice *batch, size_t n,
 		     const struct smtp_events *ev)
 {
-	struct session s = { c, ev, NULL, -1, 0 };
-	size_t nout = 0, k;
+	struct session s = { .c = c, .ev = ev, .fd = -1 };
+	size_t nout = 0, k = 0;
 	struct outgoing *out;
-	auth_context_t auth = NULL;
-	smtp_session_t session = session_new(&s, &auth);
-	char why[256];
 
 	for (size_t i = 0; i < n; i++)
 		nout += batch[i].nparts ? batch[i].nparts : 1;
 	out = xcalloc(nout, sizeof(*out));
-	k = messages_add(&s, session, batch, n, out);
-	if (!smtp_start_session(session)) {
-		smtp_strerror(smtp_errno(), why, sizeof(why));
-	} else {
-		/* fits: a fixed text */
-		if (snprintf(why, sizeof(why),
-			     "connection ended before the server answered") < 0)
-			why[0] = '\0';
-	}
-	relay_socket_forget(&s); /* closed with the session */
-	for (size_t i = 0; i < k; i++) {
-		if (out[i].n == NULL || out[i].n->done)
+	for (size_t i = 0; i < n; i++) {
+		if (batch[i].done)
 			continue;
-		settle(&s, &out[i], why);
+		for (size_t p = 0; p < batch[i].nparts; p++) {
+			struct outgoing *o = &out[k++];
+			const char *f;
+
+			o->n = &batch[i];
+			o->part = p;
+			f = ev->sender(ev->arg, o->n, o->sender,
+				       sizeof(o->sender));
+			if (f != o->sender &&
+			    snprintf(o->sender, sizeof(o->sender), "%s", f) < 0)
+				o->sender[0] = '\0';
+		}
 	}
-	smtp_destroy_session(session);
-	if (auth != NULL)
-		auth_destroy_context(auth);
-	free(s.server);
+	smtpwire_reader_init(&s.rd);
+	if (session_open(&s) == 0)
+		send_all(&s, out, k);
+	if (!s.broken)
+		snprintf(s.why, sizeof(s.why),
+			 "connection ended before the server answered");
+	session_close(&s);
+	for (size_t i = 0; i < k; i++)
+		settle(&s, &out[i], s.why);
 	free(out);
 }

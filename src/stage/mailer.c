@@ -886,8 +886,6 @@ int mailer_run(struct db *db, const struct config *cfg,
 	rc = -1;
 	if (smtp_relay_reachable(cfg) < 0)
 		goto out;
-	if (cfg->smtp.username[0] != '\0')
-		smtp_auth_init();
 	if (plan_start(db, &run, &plan, &due) < 0)
 		goto out;
 	worker_name(&run);

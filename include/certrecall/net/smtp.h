@@ -1,8 +1,9 @@
 /*
- * smtp - the SMTP sender of the notices, on libesmtp: one session per
- * batch over one relay connection (smtp.host, smtp.port, STARTTLS per
- * smtp.starttls, AUTH PLAIN with smtp.username), one message per part
- * of a notice, and the relay's answer for each.  Knows nothing of the
+ * smtp - the SMTP client of the notices: one session per batch over one
+ * relay connection (smtp.host, smtp.port, STARTTLS per smtp.starttls,
+ * AUTH PLAIN with smtp.username), one message per part of a notice,
+ * pipelined (RFC 2920) when the relay offers it, and the relay's answer
+ * for each.  Knows nothing of the
  * database: what an answer means and where it is kept are the caller's
  * (struct smtp_events).
  */
@@ -20,19 +21,13 @@ struct notice;
 struct smtp_client;
 
 /*
- * libesmtp's connect() blocks for the kernel's SYN retries (about two
- * minutes) when the relay does not answer, and has no timeout of its
- * own: checks once, within smtp.timeout (at most 30 s), that the relay
- * accepts connections.  0, or -1 (logged).
+ * Checks once, within smtp.timeout (at most 30 s), that the relay
+ * accepts connections, before anything is planned.  0, or -1 (logged).
  */
 CR_MUST_CHECK int smtp_relay_reachable(const struct config *cfg);
 
-/* Once per process before any session, when smtp.username is set. */
-void smtp_auth_init(void);
-
 /* What the sending threads share between their sessions: the TLS
- * context (an application-owned one per session: libesmtp issue #30).
- * NULL when OpenSSL cannot make one. */
+ * context.  NULL when OpenSSL cannot make one. */
 CR_MUST_CHECK struct smtp_client *smtp_client_new(const struct config *cfg);
 void smtp_client_free(struct smtp_client *c);
 

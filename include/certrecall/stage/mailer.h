@@ -1,6 +1,6 @@
 /*
  * mailer - notices to subscribers: plan them, compose them from
- * templates, send them over SMTP with libesmtp, and keep their state in
+ * templates, send them over SMTP (net/smtp.h), and keep their state in
  * PostgreSQL so that a killed worker loses nothing and repeats at most
  * a bounded number of messages.
  *
