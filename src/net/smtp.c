@@ -607,6 +607,14 @@ static int login(struct session *s)
 	return 0;
 }
 
+/* Whether the notices ask for DSNs: mailer.dsn, and VERP to match a
+ * DSN to its notice (without, every delivery would send one to
+ * mailer.from's mailbox). */
+static bool dsn_wanted(const struct smtp_client *c)
+{
+	return c->dsn != 0 && strstr(c->cfg->mailer.return_path, "{id}");
+}
+
 /* Connects and says hello, with TLS and AUTH as configured. */
 static int session_open(struct session *s)
 {
@@ -624,7 +632,7 @@ static int session_open(struct session *s)
 	if (hello(s) < 0 || starttls(s) < 0 || login(s) < 0)
 		return -1;
 	s->pipelining = (s->ext & SMTPWIRE_PIPELINING) != 0;
-	if (s->c->dsn != 0 && !(s->ext & SMTPWIRE_DSN)) {
+	if (dsn_wanted(s->c) && !(s->ext & SMTPWIRE_DSN)) {
 		/* The notices go all the same, without asking. */
 		static atomic_bool told;
 
@@ -637,14 +645,6 @@ static int session_open(struct session *s)
 }
 
 /* ---- the messages ------------------------------------------------- */
-
-/* Whether the notices ask for DSNs: mailer.dsn, and VERP to match a
- * DSN to its notice (without, every delivery would send one to
- * mailer.from's mailbox). */
-static bool dsn_wanted(const struct smtp_client *c)
-{
-	return c->dsn != 0 && strstr(c->cfg->mailer.return_path, "{id}");
-}
 
 /*
  * MAIL FROM's DSN parameters (RFC 3461): RET=HDRS (the headers name
