@@ -19,26 +19,12 @@ cd "$T_TMP"
 # smtpd, delivers the bounces for example.net into one Maildir.
 PF=$T_TMP/pf
 PF_PORT=$((SMTP_PORT + 2))
-mkdir -p "$PF/etc" "$PF/spool" "$PF/data" "$PF/mail"
+postfix_init "$PF" "$SMTP_PORT"
+mkdir -p "$PF/mail"
 chown nobody:nogroup "$PF/mail"
-chown postfix "$PF/data"
-cp /etc/postfix/master.cf "$PF/etc/master.cf"
-cat >"$PF/etc/main.cf" <<CF
-compatibility_level = 3.6
-queue_directory = $PF/spool
-data_directory = $PF/data
-mail_owner = postfix
-setgid_group = postdrop
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-myhostname = relay.example.net
+cat >>"$PF/etc/main.cf" <<CF
 mydomain = example.net
-mydestination =
 debug_peer_list = 127.0.0.1
-mynetworks = 127.0.0.0/8
-smtpd_relay_restrictions = permit_mynetworks, reject
-relayhost = [127.0.0.1]:$SMTP_PORT
-smtp_dns_support_level = disabled
 virtual_mailbox_domains = example.net, mbox.example
 virtual_mailbox_base = $PF/mail
 virtual_mailbox_maps = regexp:$PF/etc/mailboxes
@@ -46,21 +32,13 @@ virtual_uid_maps = static:$(id -u nobody)
 virtual_gid_maps = static:$(id -g nobody)
 virtual_minimum_uid = 1
 recipient_delimiter = +
-maillog_file_prefixes = $PF
-maillog_file = $PF/maillog
 delay_warning_time = 0
 CF
 printf '%s\n' '/@example\.net$/ bounces/' '/@mbox\.example$/ subscribers/' >"$PF/etc/mailboxes"
-postconf -c "$PF/etc" -M# smtp/inet
-postconf -c "$PF/etc" -M "127.0.0.1:$PF_PORT/inet=127.0.0.1:$PF_PORT inet n - n - - smtpd"
-postconf -c "$PF/etc" -F '*/*/chroot = n'
-stop_postfix() { postfix -c "$PF/etc" stop >/dev/null 2>&1; }
+postfix_listen "$PF" "$PF_PORT"
+stop_postfix() { postfix_stop "$PF"; }
 trap stop_postfix EXIT
-postfix -c "$PF/etc" start >"$T_TMP/pf.start" 2>&1 || { cat "$T_TMP/pf.start"; fail "postfix starts"; finish; }
-for _ in $(seq 1 50); do
-	(exec 3<>/dev/tcp/127.0.0.1/$PF_PORT) 2>/dev/null && break
-	sleep 0.1
-done
+postfix_start "$PF" "$PF_PORT" || { fail "postfix starts"; finish; }
 
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >bounce.key
 chmod 600 bounce.key

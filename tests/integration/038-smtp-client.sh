@@ -85,44 +85,19 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 
 PF=$T_TMP/pf
 PF_PORT=$((SMTP_PORT + 2))
 PF_LOCK=$((SMTP_PORT + 3))
-mkdir -p "$PF/etc" "$PF/spool" "$PF/data"
-chown postfix "$PF/data"
-cp /etc/postfix/master.cf "$PF/etc/master.cf"
-cat >"$PF/etc/main.cf" <<CF
-compatibility_level = 3.6
-queue_directory = $PF/spool
-data_directory = $PF/data
-mail_owner = postfix
-setgid_group = postdrop
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-myhostname = relay.example.net
-mydestination =
-mynetworks = 127.0.0.0/8
-smtpd_relay_restrictions = permit_mynetworks, reject
-relayhost = [127.0.0.1]:$SMTP_PORT
-smtp_dns_support_level = disabled
-maillog_file_prefixes = $PF
-maillog_file = $PF/maillog
+postfix_init "$PF" "$SMTP_PORT"
+cat >>"$PF/etc/main.cf" <<CF
 smtpd_tls_cert_file = $T_TMP/relay.pem
 smtpd_tls_key_file = $T_TMP/relay.key
 smtpd_tls_security_level = may
 smtpd_tls_loglevel = 1
 smtpd_forbid_unauth_pipelining = yes
 CF
-postconf -c "$PF/etc" -M# smtp/inet
-postconf -c "$PF/etc" -M "127.0.0.1:$PF_PORT/inet=127.0.0.1:$PF_PORT inet n - n - - smtpd"
-postconf -c "$PF/etc" -M "127.0.0.1:$PF_LOCK/inet=127.0.0.1:$PF_LOCK inet n - n - - smtpd -o smtpd_discard_ehlo_keywords=pipelining"
-postconf -c "$PF/etc" -F '*/*/chroot = n'
-stop_all() { postfix -c "$PF/etc" stop >/dev/null 2>&1; stop_recorders; }
+postfix_listen "$PF" "$PF_PORT"
+postfix_listen "$PF" "$PF_LOCK" -o smtpd_discard_ehlo_keywords=pipelining
+stop_all() { postfix_stop "$PF"; stop_recorders; }
 trap stop_all EXIT
-postfix -c "$PF/etc" start >"$T_TMP/pf.start" 2>&1 || { cat "$T_TMP/pf.start"; fail "postfix starts"; finish; }
-for port in $PF_PORT $PF_LOCK; do
-	for _ in $(seq 1 50); do
-		(exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
-		sleep 0.1
-	done
-done
+postfix_start "$PF" "$PF_PORT" "$PF_LOCK" || { fail "postfix starts"; finish; }
 
 out=$(SSL_CERT_FILE=$T_TMP/relay.pem CERTRECALL_SMTP_PORT=$PF_PORT \
 	CERTRECALL_SMTP_STARTTLS=required CERTRECALL_SMTP_VERIFY_PEER=true \

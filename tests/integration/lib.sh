@@ -120,6 +120,56 @@ start_smtpd() {
 	return 1
 }
 
+# postfix_init DIR NEXT_PORT: a private Postfix in DIR (etc/, spool/,
+# data/; its log in DIR/maillog) that takes mail from 127.0.0.0/8 and
+# relays it to 127.0.0.1:NEXT_PORT, with no listener yet.  The caller
+# appends to DIR/etc/main.cf, adds its listeners (postfix_listen), and
+# calls postfix_start; postfix_stop DIR from its EXIT trap.
+postfix_init() {
+	local dir=$1
+	mkdir -p "$dir/etc" "$dir/spool" "$dir/data"
+	chown postfix "$dir/data"
+	cp /etc/postfix/master.cf "$dir/etc/master.cf"
+	cat >"$dir/etc/main.cf" <<CF
+compatibility_level = 3.6
+queue_directory = $dir/spool
+data_directory = $dir/data
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = relay.example.net
+mydestination =
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject
+relayhost = [127.0.0.1]:$2
+smtp_dns_support_level = disabled
+maillog_file_prefixes = $dir
+maillog_file = $dir/maillog
+CF
+	postconf -c "$dir/etc" -M# smtp/inet
+	postconf -c "$dir/etc" -F '*/*/chroot = n'
+}
+# postfix_listen DIR PORT [SMTPD-ARGS...]: an smtpd on 127.0.0.1:PORT.
+postfix_listen() {
+	local dir=$1 port=$2
+	shift 2
+	postconf -c "$dir/etc" -M "127.0.0.1:$port/inet=127.0.0.1:$port inet n - n - - smtpd${*:+ $*}"
+}
+# postfix_start DIR PORT...: starts it and waits for each port.
+postfix_start() {
+	local dir=$1 port
+	shift
+	postfix -c "$dir/etc" start >"$dir.start" 2>&1 || { cat "$dir.start"; return 1; }
+	for port in "$@"; do
+		for _ in $(seq 1 50); do
+			(exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
+			sleep 0.1
+		done
+	done
+}
+postfix_stop() { postfix -c "$1/etc" stop >/dev/null 2>&1; }
+
 # ec_key NAME: a P-256 key in NAME.key.
 ec_key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null; }
 
