@@ -7,7 +7,8 @@
 # next message still goes (RSET).  A private Postfix with
 # smtpd_forbid_unauth_pipelining checks the same against a real server,
 # over STARTTLS with the relay's certificate verified (and refused when
-# it names another host).  aiosmtpd gets lines that start with ".".
+# it names another host).  A relay that never speaks costs smtp.timeout,
+# not the kernel's minutes.  aiosmtpd gets lines that start with ".".
 . "$(dirname "$0")/lib.sh"
 new_db smtpclient
 certrecall -q db migrate
@@ -20,7 +21,7 @@ cd "$T_TMP"
 		printf '%x,acct-%d,%s@example.org,h%d.example\n' $((i + 4096)) "$i" "$who" "$i"
 	done
 } >list.csv
-for slug in piped lockstep tls plain bad-name dots; do
+for slug in piped lockstep tls plain bad-name dots silent; do
 	certrecall -q incident create --slug "$slug" --title "CAA rechecking bug" \
 		--reason v1.6.7:5d-7 --aware-at 2020-02-29T03:08:00Z
 	certrecall -q import "$slug" list.csv --no-progress
@@ -121,6 +122,30 @@ out=$(SSL_CERT_FILE=$T_TMP/relay.pem CERTRECALL_SMTP_HOST=localhost CERTRECALL_S
 contains "a certificate for another name sends nothing" "initial: 0 sent, 0 failed" "$out"
 expect "every notice waits for a retry, and says why" "30" \
 	"$(db_sql -c "SELECT count(*) FROM notice n JOIN incident i ON i.id = n.incident_id WHERE i.slug = 'bad-name' AND n.state = 'retry' AND n.last_reply LIKE '%does not verify%'")"
+
+# A relay that takes the connection and never says a word: every notice
+# waits for a retry after smtp.timeout, and says so.
+SILENT_PORT=$((SMTP_PORT + 4))
+/usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(64)
+held = []
+while True:
+    held.append(s.accept())
+' "$SILENT_PORT" &
+T_REC+=("$!")
+sleep 0.3
+start=$(date +%s)
+out=$(CERTRECALL_SMTP_PORT=$SILENT_PORT CERTRECALL_SMTP_TIMEOUT=1s \
+	CERTRECALL_MAILER_RETRY_BACKOFF=1h certrecall notify silent --no-progress --no-wait 2>&1)
+took=$(($(date +%s) - start))
+contains "a relay that never greets sends nothing" "initial: 0 sent, 0 failed" "$out"
+expect "every notice waits for a retry, and says why" 30 \
+	"$(db_sql -c "SELECT count(*) FROM notice n JOIN incident i ON i.id = n.incident_id WHERE i.slug = 'silent' AND n.state = 'retry' AND n.last_reply LIKE '%no answer within smtp.timeout%'")"
+[ "$took" -le 20 ] && pass "within smtp.timeout, not the kernel's minutes (${took} s)" || fail "within smtp.timeout" "${took} s"
 
 # 4. Lines that start with "." arrive as written (RFC 5321 4.5.2).
 mkdir -p tpl/en
