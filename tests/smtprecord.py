@@ -10,7 +10,8 @@ server reports:
 - without it (--no-pipelining), every read that held more than the
   command awaiting a reply: a client that pipelines unasked.
 
-RCPT TO an address with "refuse" in it gets 550, so DATA then gets 554
+With --drop-after N the relay takes message N and drops the connection
+without answering it.  RCPT TO an address with "refuse" in it gets 550, so DATA then gets 554
 and the transaction stays open until RSET.  Lines: DIR/record.tsv has
 one per message taken ("conn  n  with_prev  recipient", with_prev "-"
 for the first message of a connection or one after a refused
@@ -49,6 +50,8 @@ class Relay(asyncio.Protocol):
         self.t.write(text.encode() + b"\r\n")
 
     def data_received(self, chunk):
+        if self.t.is_closing():
+            return
         self.reads += 1
         self.buf += chunk
         while b"\n" in self.buf:
@@ -78,6 +81,11 @@ class Relay(asyncio.Protocol):
             self.prev_refused = False
             self.lines = []
             self.mail_ok = self.rcpt_ok = False
+            if n == self.args.drop_after:
+                # taken, but the client never hears so
+                self.buf = b""
+                self.t.abort()
+                return True
             self.reply("250 2.0.0 taken as %d" % n)
             return True
         if line.startswith(b"."):
@@ -136,6 +144,8 @@ async def main():
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--dir", required=True)
     p.add_argument("--no-pipelining", action="store_true")
+    p.add_argument("--drop-after", type=int, default=0,
+                   help="drop the connection, unanswered, after taking message N")
     args = p.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     loop = asyncio.get_running_loop()

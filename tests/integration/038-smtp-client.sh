@@ -4,7 +4,8 @@
 # relay offers PIPELINING (each MAIL FROM in the same read as the last
 # message's final "."), and not one command ahead of its reply when it
 # does not; a refused recipient leaves the transaction open, and the
-# next message still goes (RSET).  A private Postfix with
+# next message still goes (RSET); a connection dropped with a message
+# unanswered loses nothing and repeats only that one.  A private Postfix with
 # smtpd_forbid_unauth_pipelining checks the same against a real server,
 # over STARTTLS with the relay's certificate verified (and refused when
 # it names another host).  A relay that never speaks costs smtp.timeout,
@@ -21,7 +22,7 @@ cd "$T_TMP"
 		printf '%x,acct-%d,%s@example.org,h%d.example\n' $((i + 4096)) "$i" "$who" "$i"
 	done
 } >list.csv
-for slug in piped lockstep tls plain bad-name dots silent; do
+for slug in piped lockstep dropped tls plain bad-name dots silent; do
 	certrecall -q incident create --slug "$slug" --title "CAA rechecking bug" \
 		--reason v1.6.7:5d-7 --aware-at 2020-02-29T03:08:00Z
 	certrecall -q import "$slug" list.csv --no-progress
@@ -76,6 +77,23 @@ contains "without PIPELINING the same 27 go, 3 fail" "initial: 27 sent, 3 failed
 expect "each address once" "27 27" \
 	"$(wc -l <rec-lock/record.tsv) $(cut -f4 rec-lock/record.tsv | sort -u | wc -l)"
 expect "and nothing was sent ahead of a reply" 0 "$(cat rec-lock/violations.tsv 2>/dev/null | wc -l)"
+
+# A relay that takes the 10th message and drops the connection without
+# answering it: the messages answered stay sent, the 10th and those
+# pipelined behind it wait for a retry, and the retry sends each once
+# more, so only the unanswered 10th arrives twice (docs/notify.md, "At
+# most this many duplicates").
+start_recorder rec-drop --drop-after 10 || { fail "the recording relay starts"; finish; }
+out=$(CERTRECALL_SMTP_PORT=$REC_PORT CERTRECALL_MAILER_RETRY_BACKOFF=1h \
+	certrecall notify dropped --no-progress --no-wait 2>&1)
+contains "a dropped connection leaves 9 sent (and the 3 refused failed)" "initial: 9 sent, 3 failed, 18 to retry" "$out"
+expect "the unanswered ones wait for a retry, and say why" 18 \
+	"$(db_sql -c "SELECT count(*) FROM notice n JOIN incident i ON i.id = n.incident_id WHERE i.slug = 'dropped' AND n.state = 'retry' AND n.last_reply LIKE '%connection was closed%'")"
+db_sql -c "UPDATE notice SET next_attempt_at = now()" -c "UPDATE notice_queue SET due_at = now()" >/dev/null
+out=$(CERTRECALL_SMTP_PORT=$REC_PORT certrecall notify dropped --no-progress 2>&1)
+contains "the retry sends the other 18" "initial: 18 sent, 0 failed" "$out"
+expect "every accepted address got its message; only the unanswered 10th twice" "27 1" \
+	"$(cut -f4 rec-drop/record.tsv | sort | uniq -c | awk '{ n++; if ($1 > 1) d++ } END { print n, d + 0 }')"
 
 # 3. A private Postfix: STARTTLS, strict about pipelining, relaying to
 # aiosmtpd.
