@@ -74,19 +74,16 @@ static int plan_acct(struct notice_store_plan *p)
 			filter);
 	/* In the table's order, as the forecast (notice_forecast_count());
 	 * $1 only: a statement's parameters must all be used. */
-	/* Compressed with lz4 where the server has it (plan_compression());
-	 * else not at all: pglz took as long as building them (032).  No
+	/* Not compressed (032): as long as building them, at 3 M.  No
 	 * statistics of the arrays, which no plan uses: ANALYZE read a
 	 * sample of them whole, 0.49 s of 0.55 before the first message. */
 	if (db_exec(p->db, "CREATE TEMP TABLE plan_snapshot AS"
 			   " SELECT pg_current_snapshot() AS s") < 0 ||
 	    db_exec(p->db, "CREATE TEMP TABLE plan_acct (account text,"
 			   " ids bigint[], listing text[])") < 0 ||
-	    (!p->lz4 &&
-	     db_exec(p->db,
-		     "ALTER TABLE plan_acct ALTER ids SET STORAGE"
-		     " EXTERNAL, ALTER listing SET STORAGE EXTERNAL") < 0) ||
-	    db_exec(p->db, "ALTER TABLE plan_acct ALTER ids SET STATISTICS 0,"
+	    db_exec(p->db, "ALTER TABLE plan_acct ALTER ids SET STORAGE"
+			   " EXTERNAL, ALTER listing SET STORAGE EXTERNAL,"
+			   " ALTER ids SET STATISTICS 0,"
 			   " ALTER listing SET STATISTICS 0") < 0 ||
 	    db_exec(p->db, "SET enable_indexscan = off") < 0) {
 		free(sql);
@@ -101,33 +98,6 @@ static int plan_acct(struct notice_store_plan *p)
 	PQclear(res);
 	return db_exec(p->db,
 		       "ALTER TABLE plan_acct ADD PRIMARY KEY (account)");
-}
-
-/*
- * lz4 for the arrays planning writes, when the server was built with it
- * (PostgreSQL 14+ and --with-lz4, as Debian's is).  A big list's arrays
- * are then compressed once, in plan_acct, and the lists take them as
- * they are (a compressed value stays compressed in 032's EXTERNAL
- * columns).  At 3 M: plan_acct 5.9 → 5.2 s, a slice of 20,000
- * addresses 1.3–1.5 → 1.1–1.2 s and 60 → 42 MB of WAL
- * (docs/notify.md).  The setting is this session's, until
- * notice_store_plan_finish().
- */
-static int plan_compression(struct notice_store_plan *p)
-{
-	PGresult *res =
-		db_query(p->db,
-			 "SELECT coalesce(bool_or('lz4' = ANY (enumvals)),"
-			 " false) FROM pg_settings"
-			 " WHERE name = 'default_toast_compression'",
-			 0, NULL);
-
-	if (res == NULL)
-		return -1;
-	p->lz4 = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	PQclear(res);
-	return p->lz4 ? db_exec(p->db, "SET default_toast_compression = lz4")
-		      : 0;
 }
 
 /* plan_addr: per address without a notice of the kind, its accounts. */
@@ -175,7 +145,7 @@ int notice_store_plan_begin(struct notice_store_plan *p, struct db *db,
 	    db_exec(db, "DROP TABLE IF EXISTS pg_temp.plan_acct,"
 			" pg_temp.plan_addr, pg_temp.plan_snapshot") < 0)
 		return -1;
-	if (plan_compression(p) < 0 || plan_acct(p) < 0 || plan_addr(p) < 0)
+	if (plan_acct(p) < 0 || plan_addr(p) < 0)
 		return -1;
 	/* Slices read plan_addr by number; statistics for their joins. */
 	if (db_exec(db, "CREATE INDEX ON plan_addr (n)") < 0)
@@ -260,8 +230,6 @@ int notice_store_plan_finish(struct notice_store_plan *p)
 		return -1;
 	p->created += cmd_count(res);
 	PQclear(res);
-	if (p->lz4 && db_exec(p->db, "RESET default_toast_compression") < 0)
-		return -1;
 	return db_exec(p->db, "DROP TABLE pg_temp.plan_acct,"
 			      " pg_temp.plan_addr, pg_temp.plan_snapshot");
 }

@@ -35,7 +35,6 @@ struct notice_store_plan {
 	long long sliced;    /* of them, planned so far */
 	long long created;   /* notices created */
 	long long slice;     /* addresses in the next slice */
-	bool lz4;	     /* its arrays compressed with lz4 */
 };
 
 /*
