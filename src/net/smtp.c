@@ -182,46 +182,70 @@ static int try_connect(const struct addrinfo *a, long long ms, int *keep)
 	else if (err == 0 &&
 		 getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		err = errno;
-	if (err == 0 && keep != NULL &&
-	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0) {
-		*keep = fd;
-		return 0;
+	if (err == 0 && keep != NULL) {
+		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0) {
+			*keep = fd;
+			return 0;
+		}
+		err = errno;
 	}
 	close(fd);
 	return err;
 }
 
-int smtp_relay_reachable(const struct config *cfg)
+/*
+ * A connection to smtp.host:smtp.port within ms, tried on each of its
+ * addresses: 0 (the socket in *keep unless keep is NULL), -2 when the
+ * name does not resolve, -1 when no address took it; why says which.
+ */
+static int relay_connect(const struct config *cfg, long long ms, int *keep,
+			 char *why, size_t whylen)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
-	long long ms =
-		cfg->smtp.timeout_ms > 30000 ? 30000 : cfg->smtp.timeout_ms;
-	char port[32], why[160] = "no address";
-	int e;
+	char port[32];
+	int e, rc = -1;
 
-	if (snprintf(port, sizeof(port), "%lld", (long long)cfg->smtp.port) < 0)
+	if (snprintf(why, whylen, "no address") < 0 ||
+	    snprintf(port, sizeof(port), "%lld", (long long)cfg->smtp.port) < 0)
 		return -1;
 	e = getaddrinfo(cfg->smtp.host, port, &hints, &ai);
-	if (e != 0)
-		return log_error("smtp.host \"%s\": %s", cfg->smtp.host,
-				 gai_strerror(e));
+	if (e != 0) {
+		if (snprintf(why, whylen, "%s", gai_strerror(e)) < 0)
+			why[0] = '\0';
+		return -2;
+	}
 	for (struct addrinfo *a = ai; a != NULL; a = a->ai_next) {
-		int err = try_connect(a, ms, NULL);
+		int err = try_connect(a, ms, keep);
 
 		if (err < 0)
 			continue; /* no socket of that family */
 		if (err == 0) {
-			freeaddrinfo(ai);
-			return 0;
+			rc = 0;
+			break;
 		}
 		/* strerror's words fit; a longer one is cut */
-		if (snprintf(why, sizeof(why), "%s", strerror(err)) < 0)
+		if (snprintf(why, whylen, "%s", strerror(err)) < 0)
 			why[0] = '\0';
 	}
 	freeaddrinfo(ai);
-	return log_error("cannot reach the SMTP relay %s:%lld within %lld ms: "
-			 "%s; nothing was sent",
-			 cfg->smtp.host, (long long)cfg->smtp.port, ms, why);
+	return rc;
+}
+
+int smtp_relay_reachable(const struct config *cfg)
+{
+	long long ms =
+		cfg->smtp.timeout_ms > 30000 ? 30000 : cfg->smtp.timeout_ms;
+	char why[160];
+	int rc = relay_connect(cfg, ms, NULL, why, sizeof(why));
+
+	if (rc == -2)
+		return log_error("smtp.host \"%s\": %s", cfg->smtp.host, why);
+	if (rc < 0)
+		return log_error("cannot reach the SMTP relay %s:%lld within "
+				 "%lld ms: %s; nothing was sent",
+				 cfg->smtp.host, (long long)cfg->smtp.port, ms,
+				 why);
+	return 0;
 }
 
 static bool host_is_loopback(const char *host)
@@ -405,28 +429,18 @@ static bool is_address(const char *host)
 static int dial(struct session *s)
 {
 	const struct config *cfg = s->c->cfg;
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
-	char port[32], err[160] = "no address";
+	char why[160];
 	struct timeval tv = { .tv_sec = cfg->smtp.timeout_ms / 1000,
 			      .tv_usec = (cfg->smtp.timeout_ms % 1000) * 1000 };
-	int e, on = 1;
+	int rc = relay_connect(cfg, cfg->smtp.timeout_ms, &s->fd, why,
+			       sizeof(why)),
+	    on = 1;
 
-	if (snprintf(port, sizeof(port), "%lld", (long long)cfg->smtp.port) < 0)
-		return broken(s, "smtp.port");
-	e = getaddrinfo(cfg->smtp.host, port, &hints, &ai);
-	if (e != 0)
-		return broken(s, "smtp.host \"%s\": %s", cfg->smtp.host,
-			      gai_strerror(e));
-	for (struct addrinfo *a = ai; a != NULL && s->fd < 0; a = a->ai_next) {
-		e = try_connect(a, cfg->smtp.timeout_ms, &s->fd);
-		/* strerror's words fit; a longer one is cut */
-		if (e > 0 && snprintf(err, sizeof(err), "%s", strerror(e)) < 0)
-			err[0] = '\0';
-	}
-	freeaddrinfo(ai);
-	if (s->fd < 0)
+	if (rc == -2)
+		return broken(s, "smtp.host \"%s\": %s", cfg->smtp.host, why);
+	if (rc < 0)
 		return broken(s, "cannot connect to the SMTP relay %s:%lld: %s",
-			      cfg->smtp.host, (long long)cfg->smtp.port, err);
+			      cfg->smtp.host, (long long)cfg->smtp.port, why);
 	(void)setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	(void)setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	(void)setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
