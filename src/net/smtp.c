@@ -46,7 +46,9 @@
 struct smtp_client {
 	const struct config *cfg;
 	SSL_CTX *ssl;
-	unsigned dsn; /* mailer.dsn: CONFIG_DSN_* */
+	/* RCPT TO's NOTIFY= per mailer.dsn, "" when the notices ask for
+	 * no DSNs (dsn_wanted()) */
+	char notify[40];
 };
 
 /* What a reply answers. */
@@ -90,13 +92,46 @@ struct session {
 	char why[300]; /* why, for the messages it left unanswered */
 };
 
+/*
+ * RCPT TO's NOTIFY= parameter (RFC 3461) per mailer.dsn, into buf; ""
+ * without VERP ({id} in mailer.return_path): no DSN could be matched to
+ * its notice, and every delivery would send one to mailer.from's
+ * mailbox.
+ */
+static void dsn_notify(const struct config *cfg, char *buf, size_t len)
+{
+	static const struct {
+		unsigned flag;
+		const char *word;
+	} words[] = { { CONFIG_DSN_SUCCESS, "SUCCESS" },
+		      { CONFIG_DSN_FAILURE, "FAILURE" },
+		      { CONFIG_DSN_DELAY, "DELAY" } };
+	unsigned dsn = 0;
+	size_t used = 0;
+
+	buf[0] = '\0';
+	if (config_dsn_parse(cfg->mailer.dsn, &dsn) < 0 || dsn == 0 ||
+	    strstr(cfg->mailer.return_path, "{id}") == NULL)
+		return; /* a bad setting was refused when it was read */
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		int n;
+
+		if (!(dsn & words[i].flag))
+			continue;
+		n = snprintf(buf + used, len - used, "%s%s",
+			     used ? "," : " NOTIFY=", words[i].word);
+		if (n < 0 || (size_t)n >= len - used)
+			return;
+		used += (size_t)n;
+	}
+}
+
 struct smtp_client *smtp_client_new(const struct config *cfg)
 {
 	struct smtp_client *c = xcalloc(1, sizeof(*c));
 
 	c->cfg = cfg;
-	if (config_dsn_parse(cfg->mailer.dsn, &c->dsn) < 0)
-		c->dsn = 0; /* checked when the setting was read */
+	dsn_notify(cfg, c->notify, sizeof(c->notify));
 	c->ssl = SSL_CTX_new(TLS_client_method());
 	if (c->ssl == NULL) {
 		free(c);
@@ -621,12 +656,10 @@ static int login(struct session *s)
 	return 0;
 }
 
-/* Whether the notices ask for DSNs: mailer.dsn, and VERP to match a
- * DSN to its notice (without, every delivery would send one to
- * mailer.from's mailbox). */
+/* Whether the notices ask for DSNs (dsn_notify()). */
 static bool dsn_wanted(const struct smtp_client *c)
 {
-	return c->dsn != 0 && strstr(c->cfg->mailer.return_path, "{id}");
+	return c->notify[0] != '\0';
 }
 
 /* Connects and says hello, with TLS and AUTH as configured. */
@@ -684,23 +717,6 @@ static void dsn_mail_params(const struct smtp_client *c, const char *sender,
 	if (snprintf(buf, len, " RET=HDRS%s%s", envid[0] ? " ENVID=" : "",
 		     envid) < 0)
 		buf[0] = '\0';
-}
-
-/* RCPT TO's NOTIFY parameter per mailer.dsn. */
-static void dsn_rcpt_params(const struct smtp_client *c, char *buf, size_t len)
-{
-	snprintf(buf, len, " NOTIFY=%s%s%s%s%s",
-		 c->dsn & CONFIG_DSN_SUCCESS ? "SUCCESS" : "",
-		 (c->dsn & CONFIG_DSN_SUCCESS) &&
-				 (c->dsn &
-				  (CONFIG_DSN_FAILURE | CONFIG_DSN_DELAY))
-			 ? ","
-			 : "",
-		 c->dsn & CONFIG_DSN_FAILURE ? "FAILURE" : "",
-		 (c->dsn & CONFIG_DSN_FAILURE) && (c->dsn & CONFIG_DSN_DELAY)
-			 ? ","
-			 : "",
-		 c->dsn & CONFIG_DSN_DELAY ? "DELAY" : "");
 }
 
 static void expect(struct session *s, enum want want, struct outgoing *o)
@@ -824,7 +840,8 @@ static int step(struct session *s)
  */
 static int envelope(struct session *s, struct outgoing *o)
 {
-	char mp[160] = "", rp[48] = "";
+	char mp[160] = "";
+	const char *rp = "";
 
 	if (s->in_mail) {
 		command(s, "RSET");
@@ -835,7 +852,7 @@ static int envelope(struct session *s, struct outgoing *o)
 	}
 	if (dsn_wanted(s->c) && (s->ext & SMTPWIRE_DSN)) {
 		dsn_mail_params(s->c, o->sender, mp, sizeof(mp));
-		dsn_rcpt_params(s->c, rp, sizeof(rp));
+		rp = s->c->notify;
 	}
 	command(s, "MAIL FROM:<%s>%s", o->sender, mp);
 	expect(s, WANT_MAIL, o);
