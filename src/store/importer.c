@@ -160,6 +160,7 @@ int importer_run(struct db *db, long long incident_id,
 	if (st->distinct_names < 0 || st->accounts < 0 ||
 	    importer_update_subscribers(&im, incident) < 0 ||
 	    importer_mark_replaced(&im, incident) < 0 ||
+	    importer_group_accounts(&im, incident) < 0 ||
 	    importer_record_event(&im, incident_id, files, nfiles) < 0)
 		goto rollback;
 	if (im.rejects != NULL && fflush(im.rejects) != 0) {

@@ -13,13 +13,6 @@
 #include "certrecall/store/dbq.h"
 #include "certrecall/store/importer_int.h"
 
-/* pg_advisory_xact_lock(class, key): imports of an incident take turns.
- * The key is the incident id folded into 31 bits (an id past 2^31 cast
- * to integer was an error): two incidents that share a key only take
- * turns too.  The two-key form never meets db.c's one-key migration
- * lock; the class is "cImp" in ASCII. */
-#define IMPORTER_LOCK_CLASS "1665756528"
-
 /* The staging tables: no keys, no constraints, nothing written to WAL.
  * import_stage is loaded in binary (importer_read.c's stage_row writes
  * each column in its type's binary form). */
@@ -120,9 +113,9 @@ static int check_conflicts(struct import *im, char *const *files,
 /*
  * Imports of one incident take turns: the move below sees every row an
  * earlier import committed, and finds the new ones with a join instead
- * of a conflict probe per row.  Then whether the incident has rows at
- * all: a first import needs no join.  Returns 1 (rows there), 0 (none)
- * or -1.
+ * of a conflict probe per row (sql/037's incident_import_lock()).  Then
+ * whether the incident has rows at all: a first import needs no join.
+ * Returns 1 (rows there), 0 (none) or -1.
  */
 static int take_turn(struct import *im, const char *table)
 {
@@ -131,8 +124,7 @@ static int take_turn(struct import *im, const char *table)
 
 	if (db_query_llong(im->db,
 			   "SELECT count(*) FROM (SELECT"
-			   " pg_advisory_xact_lock(" IMPORTER_LOCK_CLASS
-			   ", ($1::bigint % 2147483647)::integer)) x",
+			   " incident_import_lock($1)) x",
 			   1, (const char *[]){ im->incident }) < 0)
 		return -1;
 	n = snprintf(sql, sizeof(sql),
@@ -201,6 +193,7 @@ int importer_merge(struct import *im, char *const *files, size_t nfiles,
 	there = take_turn(im, table);
 	if (there < 0)
 		goto out;
+	im->had_rows = there;
 	/* The planner needs the staged rows' statistics for the joins. */
 	if (there && db_exec(im->db, "ANALYZE import_stage") < 0)
 		goto out;
@@ -245,6 +238,29 @@ out:
 	free(srcs);
 	json_decref(names);
 	return rc;
+}
+
+/*
+ * Each account's certificates, grouped for the initial notices (sql/037):
+ * made here on the incident's first import, while its certificates are
+ * still in memory, and in this transaction (a failed import leaves none).
+ * A later import that adds certificates drops the grouping: the next
+ * planning makes it again, over all of them.
+ */
+int importer_group_accounts(struct import *im, const char *incident)
+{
+	if (im->opt->replacements || im->st->new_certs == 0)
+		return 0;
+	return db_query_llong(im->db,
+			      im->had_rows
+				      ? "WITH d AS (DELETE FROM"
+					" account_holding_built"
+					" WHERE incident_id = $1 RETURNING 1)"
+					" SELECT count(*) FROM d"
+				      : "SELECT account_holding_build($1)",
+			      1, &incident) < 0
+		       ? -1
+		       : 0;
 }
 
 /*

@@ -52,39 +52,26 @@ static long long cmd_count(PGresult *res)
  * is taken first (plan_snapshot): a revocation committed between the two
  * then counts as unseen, the safe side.
  */
-static int plan_acct(struct notice_store_plan *p)
+static int plan_acct_read(struct notice_store_plan *p, const char *filter)
 {
 	const char *params[1] = { p->id };
-	char filter[1024], *sql;
+	char *sql;
 	PGresult *res;
 
-	if (notice_cert_filter_sql(p->kind, filter, sizeof(filter)) < 0)
-		return log_error("no selection rule for %s notices", p->kind);
 	/* listing: what the messages say of them, LISTING_FIELDS per
 	 * certificate (032), kept while the table is read anyway. */
 	sql = xasprintf("INSERT INTO plan_acct"
 			" SELECT account, array_agg(id) AS ids,"
-			" array_agg(ARRAY[account, encode(serial, 'hex'),"
-			" array_to_string(names, ' '),"
-			" extract(epoch FROM not_after)::bigint::text,"
-			" extract(epoch FROM revoked_at)::bigint::text])"
-			" AS listing FROM certificate"
+			" array_agg(certificate_listed(account, serial, names,"
+			" not_after, revoked_at)) AS listing FROM certificate"
 			" WHERE incident_id = $1 AND account IS NOT NULL%s"
 			" GROUP BY account",
 			filter);
 	/* In the table's order, as the forecast (notice_forecast_count());
 	 * $1 only: a statement's parameters must all be used. */
-	/* Not compressed (032): as long as building them, at 3 M.  No
-	 * statistics of the arrays, which no plan uses: ANALYZE read a
-	 * sample of them whole, 0.49 s of 0.55 before the first message. */
 	if (db_exec(p->db, "CREATE TEMP TABLE plan_snapshot AS"
-			   " SELECT pg_current_snapshot() AS s") < 0 ||
-	    db_exec(p->db, "CREATE TEMP TABLE plan_acct (account text,"
-			   " ids bigint[], listing text[])") < 0 ||
-	    db_exec(p->db, "ALTER TABLE plan_acct ALTER ids SET STORAGE"
-			   " EXTERNAL, ALTER listing SET STORAGE EXTERNAL,"
-			   " ALTER ids SET STATISTICS 0,"
-			   " ALTER listing SET STATISTICS 0") < 0 ||
+			   " SELECT pg_current_snapshot() AS s,"
+			   " NULL::bigint AS holding") < 0 ||
 	    db_exec(p->db, "SET enable_indexscan = off") < 0) {
 		free(sql);
 		return -1;
@@ -96,6 +83,70 @@ static int plan_acct(struct notice_store_plan *p)
 		return -1;
 	}
 	PQclear(res);
+	return 0;
+}
+
+/*
+ * plan_acct from the incident's grouping (sql/037), made first unless
+ * one is there and fresh: for a kind that lists every certificate of an
+ * account (no rule leaves one out).  Its ids only: the senders read the
+ * listings there (notice_listing_of()).  Under the incident's import
+ * lock, so that no import or other grouping comes between the grouping
+ * and its copy; in the caller's transaction if it has one (a dry run).
+ */
+static int plan_acct_grouped(struct notice_store_plan *p)
+{
+	const char *params[1] = { p->id };
+	bool own = PQtransactionStatus(db_get0_conn(p->db)) == PQTRANS_IDLE;
+	PGresult *res;
+
+	if (own && db_begin(p->db) < 0)
+		return -1;
+	if (db_query_llong(p->db, "SELECT account_holding_ready($1)", 1,
+			   params) < 0)
+		goto fail;
+	res = db_query(p->db,
+		       "CREATE TEMP TABLE plan_snapshot AS SELECT as_of AS s,"
+		       " generation AS holding FROM account_holding_built"
+		       " WHERE incident_id = $1",
+		       1, params);
+	if (res == NULL)
+		goto fail;
+	PQclear(res);
+	res = db_query(p->db,
+		       "INSERT INTO plan_acct SELECT account, ids, NULL"
+		       " FROM account_holding WHERE incident_id = $1",
+		       1, params);
+	if (res == NULL)
+		goto fail;
+	PQclear(res);
+	p->grouped = true;
+	return own ? db_commit(p->db) : 0;
+fail:
+	if (own)
+		db_rollback(p->db);
+	return -1;
+}
+
+static int plan_acct(struct notice_store_plan *p)
+{
+	char filter[1024];
+
+	if (notice_cert_filter_sql(p->kind, filter, sizeof(filter)) < 0)
+		return log_error("no selection rule for %s notices", p->kind);
+	/* Not compressed (032): as long as building them, at 3 M.  No
+	 * statistics of the arrays, which no plan uses: ANALYZE read a
+	 * sample of them whole, 0.49 s of 0.55 before the first message. */
+	if (db_exec(p->db, "CREATE TEMP TABLE plan_acct (account text,"
+			   " ids bigint[], listing text[])") < 0 ||
+	    db_exec(p->db, "ALTER TABLE plan_acct ALTER ids SET STORAGE"
+			   " EXTERNAL, ALTER listing SET STORAGE EXTERNAL,"
+			   " ALTER ids SET STATISTICS 0,"
+			   " ALTER listing SET STATISTICS 0") < 0)
+		return -1;
+	if ((filter[0] == '\0' ? plan_acct_grouped(p)
+			       : plan_acct_read(p, filter)) < 0)
+		return -1;
 	return db_exec(p->db,
 		       "ALTER TABLE plan_acct ADD PRIMARY KEY (account)");
 }
@@ -153,6 +204,41 @@ int notice_store_plan_begin(struct notice_store_plan *p, struct db *db,
 	return db_exec(db, "ANALYZE plan_acct, plan_addr");
 }
 
+/*
+ * A slice: its notices, their queue rows and their lists, in one
+ * statement.  `lists` gives each new notice its accounts' ids, then
+ * either their listings (PLAN_LISTING) or the grouping they came from
+ * (PLAN_HOLDING).
+ */
+#define PLAN_SLICE_SQL(listing)                                                \
+	"WITH created AS (INSERT INTO notice (incident_id,"                    \
+	" address, kind, accounts, deadline_stated)"                           \
+	" SELECT $1, address, $2, accounts, $3 FROM plan_addr"                 \
+	" WHERE n > $4 AND n <= $5"                                            \
+	" ON CONFLICT (incident_id, address, kind) DO NOTHING"                 \
+	" RETURNING id, accounts),"                                            \
+	" queued AS (INSERT INTO notice_queue (notice_id,"                     \
+	" incident_id, kind) SELECT id, $1, $2 FROM created),"                 \
+	" lists AS MATERIALIZED (SELECT n.id,"                                 \
+	" CASE WHEN cardinality(n.accounts) = 1 THEN one.ids"                  \
+	" ELSE ARRAY(SELECT unnest(c.ids) FROM unnest(n.accounts) a"           \
+	" JOIN plan_acct c ON c.account = a) END AS ids" listing               \
+	" FROM created n LEFT JOIN plan_acct one"                              \
+	" ON cardinality(n.accounts) = 1"                                      \
+	" AND one.account = n.accounts[1]),"                                   \
+	" listed AS (INSERT INTO notice_certificate_set"                       \
+	" (notice_id, certificate_ids, certificates, listing,"                 \
+	" listed_as_of, holding)"                                              \
+	" SELECT id, ids, cardinality(ids), listing, p.s, p.holding"           \
+	" FROM lists, plan_snapshot p WHERE cardinality(ids) > 0)"             \
+	" SELECT count(*) FROM created"
+#define PLAN_LISTING                                                           \
+	", CASE WHEN cardinality(n.accounts) = 1 THEN one.listing"             \
+	" ELSE ARRAY(SELECT unnest(c.listing)"                                 \
+	" FROM unnest(n.accounts) a"                                           \
+	" JOIN plan_acct c ON c.account = a) END AS listing"
+#define PLAN_HOLDING ", NULL::text[] AS listing"
+
 int notice_store_plan_slice(struct notice_store_plan *p)
 {
 	char from[32], to[32];
@@ -170,36 +256,13 @@ int notice_store_plan_slice(struct notice_store_plan *p)
 	 * listing then in two dimensions, a row a certificate): taking
 	 * every element out and putting it back was a fifth of a slice
 	 * (10,000 addresses at 3 M: 1.55 s, 1.23 s without it); its
-	 * account is looked up once for both arrays. */
-	res = db_query(
-		p->db,
-		"WITH created AS (INSERT INTO notice (incident_id,"
-		" address, kind, accounts, deadline_stated)"
-		" SELECT $1, address, $2, accounts, $3 FROM plan_addr"
-		" WHERE n > $4 AND n <= $5"
-		" ON CONFLICT (incident_id, address, kind) DO NOTHING"
-		" RETURNING id, accounts),"
-		" queued AS (INSERT INTO notice_queue (notice_id,"
-		" incident_id, kind) SELECT id, $1, $2 FROM created),"
-		" lists AS MATERIALIZED (SELECT n.id,"
-		" CASE WHEN cardinality(n.accounts) = 1 THEN one.ids"
-		" ELSE ARRAY(SELECT unnest(c.ids) FROM unnest(n.accounts) a"
-		" JOIN plan_acct c ON c.account = a) END AS ids,"
-		" CASE WHEN cardinality(n.accounts) = 1 THEN one.listing"
-		" ELSE ARRAY(SELECT unnest(c.listing)"
-		" FROM unnest(n.accounts) a"
-		" JOIN plan_acct c ON c.account = a) END AS listing"
-		" FROM created n LEFT JOIN plan_acct one"
-		" ON cardinality(n.accounts) = 1"
-		" AND one.account = n.accounts[1]),"
-		" listed AS (INSERT INTO notice_certificate_set"
-		" (notice_id, certificate_ids, certificates, listing,"
-		" listed_as_of)"
-		" SELECT id, ids, cardinality(ids), listing,"
-		" (SELECT s FROM plan_snapshot) FROM lists"
-		" WHERE cardinality(ids) > 0)"
-		" SELECT count(*) FROM created",
-		5, params);
+	 * account is looked up once for both arrays.  From the incident's
+	 * grouping, a list names it instead of copying the listing (037:
+	 * half of a slice's time). */
+	res = db_query(p->db,
+		       p->grouped ? PLAN_SLICE_SQL(PLAN_HOLDING)
+				  : PLAN_SLICE_SQL(PLAN_LISTING),
+		       5, params);
 	if (res == NULL)
 		return -1;
 	p->created += strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -299,13 +362,14 @@ long long notice_store_count(struct db *db, long long incident_id,
  */
 #define CERT_UNSCANNED "'not scanned'::text"
 /*
- * Whether list s's listing may stand for its certificates (032): taken
- * by planning and no revocation written since.  Only while the incident
- * has no scan round: a listing carries no verdict.  The certificates
- * are read otherwise (CERT_COLUMNS_WITH).
+ * The listing that may stand for list s's certificates (032, 037), or
+ * NULL: only while the incident has no scan round (a listing carries no
+ * verdict), as the claim's unscanned form asks.  The certificates are
+ * read otherwise (CERT_COLUMNS_WITH).  n is the list's notice.
  */
-#define LISTING_FRESH                                                          \
-	"s.listing IS NOT NULL AND notice_listing_fresh(s.listed_as_of)"
+#define LISTING_OF                                                             \
+	"notice_listing_of(n.incident_id, n.accounts, s.listing,"              \
+	" s.listed_as_of, s.holding)"
 
 /* One certificate of a message from CERT_COLUMNS_WITH starting at column col. */
 static json_t *cert_from_row(PGresult *res, int r, int col)
@@ -386,17 +450,19 @@ static int cmp_listed(const void *a, const void *b, void *arg)
  * The certificates of a listing (the text of a text[] value) onto certs
  * in message order, as cert_from_row() makes them from the certificates
  * themselves; *order as in append_certs().  0, or -1 (logged) when the
- * value is not a listing: planning wrote it, so that cannot happen, but
- * if it did a message without its certificates must not go.
+ * value is not a listing of want certificates (the list's count):
+ * planning wrote it, or the grouping it names, so that cannot happen,
+ * but if it did a message without its certificates must not go.
  */
-static int append_listing(json_t *certs, const char *value, int **order,
-			  size_t *cap)
+static int append_listing(json_t *certs, const char *value, long long want,
+			  int **order, size_t *cap)
 {
 	char *text = xstrdup(value), **e;
 	size_t n;
 
 	if (pgarray_parse(text, &e, &n) < 0 || n % LISTING_FIELDS != 0 ||
-	    n / LISTING_FIELDS > INT_MAX)
+	    n / LISTING_FIELDS > INT_MAX ||
+	    (long long)(n / LISTING_FIELDS) != want)
 		goto bad;
 	n /= LISTING_FIELDS;
 	for (size_t i = 0; i < n; i++)
@@ -427,8 +493,8 @@ bad:
 	free(e);
 	free(text);
 	return log_error("database: a notice's listing is not five fields"
-			 " a certificate (%.40s)",
-			 value);
+			 " for each of its %lld certificates (%.40s)",
+			 want, value);
 }
 
 /* The row after the rows that share row r's notice id (column 0): the
@@ -478,20 +544,21 @@ static void notice_from_row(struct notice *n, PGresult *res, int r)
 	" RETURNING q.notice_id)"                                              \
 	" SELECT n.id, n.address, to_json(n.accounts), n.attempts,"            \
 	" coalesce(s.certificates, 0), "
-#define CLAIM_TAIL(listed)                                                     \
-	", CASE WHEN f.listed THEN s.listing END"                              \
+#define CLAIM_TAIL(listing)                                                    \
+	", f.listing"                                                          \
 	" FROM notice n"                                                       \
 	" LEFT JOIN notice_certificate_set s ON s.notice_id = n.id"            \
-	" LEFT JOIN LATERAL (SELECT s.certificates <= $7::bigint AND " listed  \
-	" AS listed) f ON true"                                                \
+	" LEFT JOIN LATERAL (SELECT CASE WHEN s.certificates <= $7::bigint"    \
+	" THEN " listing " END AS listing OFFSET 0) f ON true"                 \
 	" LEFT JOIN LATERAL unnest(CASE WHEN s.certificates <= $7::bigint"     \
-	" AND NOT f.listed THEN s.certificate_ids END) AS u (certificate_id)"  \
-	" ON true"                                                             \
+	" AND f.listing IS NULL THEN s.certificate_ids END)"                   \
+	" AS u (certificate_id) ON true"                                       \
 	" LEFT JOIN certificate c ON c.id = u.certificate_id"                  \
 	" WHERE n.id = ANY (ARRAY(SELECT notice_id FROM claimed))"             \
 	" ORDER BY n.id"
-#define CLAIM_SQL(scan, listed)                                                \
-	CLAIM_HEAD CERT_COLUMNS_WITH(scan) CLAIM_TAIL(listed)
+/* OFFSET 0: the listing is read once per notice, not once per use. */
+#define CLAIM_SQL(scan, listing)                                               \
+	CLAIM_HEAD CERT_COLUMNS_WITH(scan) CLAIM_TAIL(listing)
 /* The column of a claim's row that holds a notice's listing. */
 #define CLAIM_LISTING 11
 
@@ -531,9 +598,10 @@ int notice_store_prepare(struct db *db)
 		const char *name, *sql;
 		int nparams;
 	} st[] = {
-		{ "certrecall_claim", CLAIM_SQL(CERT_VERDICT, "false"), 7 },
+		{ "certrecall_claim", CLAIM_SQL(CERT_VERDICT, "NULL::text[]"),
+		  7 },
 		{ "certrecall_claim_unscanned",
-		  CLAIM_SQL(CERT_UNSCANNED, LISTING_FRESH), 7 },
+		  CLAIM_SQL(CERT_UNSCANNED, LISTING_OF), 7 },
 		{ "certrecall_outcomes", outcomes_sql, OUTCOME_PARAMS },
 	};
 
@@ -602,7 +670,7 @@ int notice_store_claim(struct db *db, long long incident_id, const char *kind,
 		if (!PQgetisnull(res, r, CLAIM_LISTING)) {
 			if (append_listing(cur->certs,
 					   PQgetvalue(res, r, CLAIM_LISTING),
-					   &order, &cap) < 0) {
+					   cur->ncerts, &order, &cap) < 0) {
 				for (size_t i = 0; i < *n; i++)
 					notice_release(&batch[i]);
 				*n = 0;
@@ -840,7 +908,7 @@ static int seek_notice(const struct notice *ns, size_t n, size_t *j,
 }
 
 /* The listings of ns[0..n) that may stand for their certificates
- * (LISTING_FRESH) onto their certs; done[i] says which.  0 or -1. */
+ * (LISTING_OF) onto their certs; done[i] says which.  0 or -1. */
 static int load_listings(struct db *db, struct notice *ns, size_t n, bool *done)
 {
 	char *ids = id_array(NULL, ns, n);
@@ -849,13 +917,14 @@ static int load_listings(struct db *db, struct notice *ns, size_t n, bool *done)
 	int *order = NULL, rc = 0;
 	size_t j = 0, cap = 0;
 
-	res = db_query(
-		db,
-		"SELECT s.notice_id, s.listing"
-		" FROM notice_certificate_set s"
-		" WHERE s.notice_id = ANY ($1::bigint[]) AND " LISTING_FRESH
-		" ORDER BY s.notice_id",
-		1, params);
+	res = db_query(db,
+		       "SELECT s.notice_id, l.listing, s.certificates"
+		       " FROM notice_certificate_set s,"
+		       " LATERAL (SELECT " LISTING_OF " AS listing"
+		       " FROM notice n WHERE n.id = s.notice_id) l"
+		       " WHERE s.notice_id = ANY ($1::bigint[])"
+		       " AND l.listing IS NOT NULL ORDER BY s.notice_id",
+		       1, params);
 	free(ids);
 	if (res == NULL)
 		return -1;
@@ -866,8 +935,8 @@ static int load_listings(struct db *db, struct notice *ns, size_t n, bool *done)
 			rc = -1;
 			break;
 		}
-		rc = append_listing(ns[j].certs, PQgetvalue(res, r, 1), &order,
-				    &cap);
+		rc = append_listing(ns[j].certs, PQgetvalue(res, r, 1),
+				    db_get_llong(res, r, 2), &order, &cap);
 		done[j] = true;
 	}
 	free(order);

@@ -42,6 +42,7 @@ struct import {
 	struct distinct *names; /* distinct names of the input */
 	struct distinct *accounts;
 	bool has_emails;	       /* a row carried e-mail addresses */
+	bool had_rows;		       /* the incident had rows before */
 	unsigned long long bytes_done; /* of finished files */
 	int src;		       /* index of the current file */
 	long long *file_records;       /* records read from each file */
@@ -68,6 +69,11 @@ CR_MUST_CHECK int importer_read_accounts(struct import *im, const char *path);
  * conflicts with different data are errors.  Returns 0 or -1. */
 CR_MUST_CHECK int importer_merge(struct import *im, char *const *files,
 				 size_t nfiles, const char *incident);
+
+/* The incident's grouping of certificates per account (sql/037): made
+ * on its first import, dropped when a later one adds certificates. */
+CR_MUST_CHECK int importer_group_accounts(struct import *im,
+					  const char *incident);
 
 /* Subscribers for every account of the input, contacts merged in. */
 CR_MUST_CHECK int importer_update_subscribers(struct import *im,

@@ -35,6 +35,7 @@ struct notice_store_plan {
 	long long sliced;    /* of them, planned so far */
 	long long created;   /* notices created */
 	long long slice;     /* addresses in the next slice */
+	bool grouped;	     /* plan_acct is the incident's grouping (037) */
 };
 
 /*
