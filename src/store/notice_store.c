@@ -90,7 +90,7 @@ static int plan_acct_read(struct notice_store_plan *p, const char *filter)
  * plan_acct from the incident's grouping (sql/037), made first unless
  * one is there and fresh: for a kind that lists every certificate of an
  * account (no rule leaves one out).  Its ids only: the senders read the
- * listings there (notice_listing_of()).  Under the incident's import
+ * listings there (LISTING_OF).  Under the incident's import
  * lock, so that no import or other grouping comes between the grouping
  * and its copy; in the caller's transaction if it has one (a dry run).
  */
@@ -362,14 +362,26 @@ long long notice_store_count(struct db *db, long long incident_id,
  */
 #define CERT_UNSCANNED "'not scanned'::text"
 /*
- * The listing that may stand for list s's certificates (032, 037), or
- * NULL: only while the incident has no scan round (a listing carries no
- * verdict), as the claim's unscanned form asks.  The certificates are
- * read otherwise (CERT_COLUMNS_WITH).  n is the list's notice.
+ * The listing that may stand for the certificates of list s (of notice
+ * n), or NULL: its own (032) while fresh, else its accounts' in the
+ * grouping it names (037) while that is the incident's current one, in
+ * no particular order (the sender sorts).  Only while the incident has
+ * no scan round (a listing carries no verdict), as the claim's
+ * unscanned form asks; the certificates are read otherwise
+ * (CERT_COLUMNS_WITH).  incident: an expression of the notice's
+ * incident, a parameter where there is one (then asked once, not per
+ * notice).
  */
-#define LISTING_OF                                                             \
-	"notice_listing_of(n.incident_id, n.accounts, s.listing,"              \
-	" s.listed_as_of, s.holding)"
+#define LISTING_OF(incident)                                                   \
+	"CASE WHEN s.listing IS NOT NULL THEN"                                 \
+	" CASE WHEN notice_listing_fresh(s.listed_as_of) THEN s.listing END"   \
+	" WHEN s.holding = (SELECT account_holding_current(" incident "))"     \
+	" THEN CASE WHEN cardinality(n.accounts) = 1"                          \
+	" THEN (SELECT h.listing FROM account_holding h"                       \
+	" WHERE h.incident_id = n.incident_id AND h.account = n.accounts[1])"  \
+	" ELSE ARRAY(SELECT unnest(h.listing) FROM account_holding h"          \
+	" WHERE h.incident_id = n.incident_id"                                 \
+	" AND h.account = ANY (n.accounts)) END END"
 
 /* One certificate of a message from CERT_COLUMNS_WITH starting at column col. */
 static json_t *cert_from_row(PGresult *res, int r, int col)
@@ -601,7 +613,7 @@ int notice_store_prepare(struct db *db)
 		{ "certrecall_claim", CLAIM_SQL(CERT_VERDICT, "NULL::text[]"),
 		  7 },
 		{ "certrecall_claim_unscanned",
-		  CLAIM_SQL(CERT_UNSCANNED, LISTING_OF), 7 },
+		  CLAIM_SQL(CERT_UNSCANNED, LISTING_OF("$1")), 7 },
 		{ "certrecall_outcomes", outcomes_sql, OUTCOME_PARAMS },
 	};
 
@@ -920,10 +932,14 @@ static int load_listings(struct db *db, struct notice *ns, size_t n, bool *done)
 	res = db_query(db,
 		       "SELECT s.notice_id, l.listing, s.certificates"
 		       " FROM notice_certificate_set s,"
-		       " LATERAL (SELECT " LISTING_OF " AS listing"
-		       " FROM notice n WHERE n.id = s.notice_id) l"
-		       " WHERE s.notice_id = ANY ($1::bigint[])"
-		       " AND l.listing IS NOT NULL ORDER BY s.notice_id",
+		       " LATERAL (SELECT " LISTING_OF(
+			       "n.incident_id") " AS listing"
+						" FROM notice n WHERE n.id = "
+						"s.notice_id) l"
+						" WHERE s.notice_id = ANY "
+						"($1::bigint[])"
+						" AND l.listing IS NOT NULL "
+						"ORDER BY s.notice_id",
 		       1, params);
 	free(ids);
 	if (res == NULL)
