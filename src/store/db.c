@@ -199,12 +199,13 @@ int db_exec(struct db *db, const char *sql)
 	return 0;
 }
 
-PGresult *db_query(struct db *db, const char *sql, int nparams,
-		   const char *const *params)
+/* db_query() and db_query_binary(): results in text (0) or binary (1). */
+static PGresult *query(struct db *db, const char *sql, int nparams,
+		       const char *const *params, int format)
 {
 	double t0 = log_enabled(LOG_LEVEL_DEBUG) ? mono_s() : 0;
 	PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL,
-				     NULL, 0);
+				     NULL, format);
 
 	if (t0 > 0)
 		log_debug("sql %.3fs: %.70s", mono_s() - t0, sql);
@@ -215,6 +216,35 @@ PGresult *db_query(struct db *db, const char *sql, int nparams,
 		return NULL;
 	}
 	return res;
+}
+
+PGresult *db_query(struct db *db, const char *sql, int nparams,
+		   const char *const *params)
+{
+	return query(db, sql, nparams, params, 0);
+}
+
+PGresult *db_query_binary(struct db *db, const char *sql, int nparams,
+			  const char *const *params)
+{
+	return query(db, sql, nparams, params, 1);
+}
+
+long long db_get_binary_llong(const PGresult *res, int row, int col)
+{
+	const unsigned char *p =
+		(const unsigned char *)PQgetvalue(res, row, col);
+	int len = PQgetlength(res, row, col);
+	unsigned long long v = 0;
+
+	if (PQgetisnull(res, row, col) || (len != 2 && len != 4 && len != 8))
+		return 0;
+	for (int i = 0; i < len; i++)
+		v = v << 8 | p[i];
+	/* sign-extend a shorter number */
+	if (len < 8 && (p[0] & 0x80))
+		v |= ~0ULL << (8 * len);
+	return (long long)v;
 }
 
 int db_run(struct db *db, const char *sql, int nparams,

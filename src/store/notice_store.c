@@ -459,21 +459,26 @@ static int cmp_listed(const void *a, const void *b, void *arg)
 }
 
 /*
- * The certificates of a listing (the text of a text[] value) onto certs
- * in message order, as cert_from_row() makes them from the certificates
- * themselves; *order as in append_certs().  0, or -1 (logged) when the
- * value is not a listing of want certificates (the list's count):
- * planning wrote it, or the grouping it names, so that cannot happen,
- * but if it did a message without its certificates must not go.
+ * The certificates of a listing (the text[] value's text, or its binary
+ * form of len bytes when binary) onto certs in message order, as
+ * cert_from_row() makes them from the certificates themselves; *order
+ * as in append_certs().  0, or -1 (logged) when the value is not a
+ * listing of want certificates (the list's count): planning wrote it,
+ * or the grouping it names, so that cannot happen, but if it did a
+ * message without its certificates must not go.
  */
-static int append_listing(json_t *certs, const char *value, long long want,
-			  int **order, size_t *cap)
+static int append_listing(json_t *certs, const char *value, size_t len,
+			  bool binary, long long want, int **order, size_t *cap)
 {
-	char *text = xstrdup(value), **e;
+	char *copy = xmalloc(len + 1), **e;
 	size_t n;
+	int rc;
 
-	if (pgarray_parse(text, &e, &n) < 0 || n % LISTING_FIELDS != 0 ||
-	    n / LISTING_FIELDS > INT_MAX ||
+	memcpy(copy, value, len);
+	copy[len] = '\0';
+	rc = binary ? pgarray_parse_binary(copy, len, &e, &n)
+		    : pgarray_parse(copy, &e, &n);
+	if (rc < 0 || n % LISTING_FIELDS != 0 || n / LISTING_FIELDS > INT_MAX ||
 	    (long long)(n / LISTING_FIELDS) != want)
 		goto bad;
 	n /= LISTING_FIELDS;
@@ -499,14 +504,14 @@ static int append_listing(json_t *certs, const char *value, long long want,
 				"not scanned"));
 	}
 	free(e);
-	free(text);
+	free(copy);
 	return 0;
 bad:
 	free(e);
-	free(text);
+	free(copy);
 	return log_error("database: a notice's listing is not five fields"
-			 " for each of its %lld certificates (%.40s)",
-			 want, value);
+			 " for each of its %lld certificates",
+			 want);
 }
 
 /* The row after the rows that share row r's notice id (column 0): the
@@ -680,9 +685,11 @@ int notice_store_claim(struct db *db, long long incident_id, const char *kind,
 		cur->ncerts = db_get_llong(res, r, 4);
 		cur->certs_deferred = cur->ncerts > (long long)max_certs;
 		if (!PQgetisnull(res, r, CLAIM_LISTING)) {
-			if (append_listing(cur->certs,
-					   PQgetvalue(res, r, CLAIM_LISTING),
-					   cur->ncerts, &order, &cap) < 0) {
+			if (append_listing(
+				    cur->certs,
+				    PQgetvalue(res, r, CLAIM_LISTING),
+				    (size_t)PQgetlength(res, r, CLAIM_LISTING),
+				    false, cur->ncerts, &order, &cap) < 0) {
 				for (size_t i = 0; i < *n; i++)
 					notice_release(&batch[i]);
 				*n = 0;
@@ -920,7 +927,11 @@ static int seek_notice(const struct notice *ns, size_t n, size_t *j,
 }
 
 /* The listings of ns[0..n) that may stand for their certificates
- * (LISTING_OF) onto their certs; done[i] says which.  0 or -1. */
+ * (LISTING_OF) onto their certs; done[i] says which.  In binary: these
+ * are the big notices' (a hosting account's tens of thousands of
+ * certificates), and PostgreSQL prints and quotes every element of a
+ * text[] in text (2,742,593 certificates at 3 M: 1.1-1.5 s in text,
+ * 0.5 s in binary).  0 or -1. */
 static int load_listings(struct db *db, struct notice *ns, size_t n, bool *done)
 {
 	char *ids = id_array(NULL, ns, n);
@@ -929,30 +940,33 @@ static int load_listings(struct db *db, struct notice *ns, size_t n, bool *done)
 	int *order = NULL, rc = 0;
 	size_t j = 0, cap = 0;
 
-	res = db_query(db,
-		       "SELECT s.notice_id, l.listing, s.certificates"
-		       " FROM notice_certificate_set s,"
-		       " LATERAL (SELECT " LISTING_OF(
-			       "n.incident_id") " AS listing"
-						" FROM notice n WHERE n.id = "
-						"s.notice_id) l"
-						" WHERE s.notice_id = ANY "
-						"($1::bigint[])"
-						" AND l.listing IS NOT NULL "
-						"ORDER BY s.notice_id",
-		       1, params);
+	res = db_query_binary(
+		db,
+		"SELECT s.notice_id, l.listing, s.certificates"
+		" FROM notice_certificate_set s,"
+		" LATERAL (SELECT " LISTING_OF(
+			"n.incident_id") " AS listing"
+					 " FROM notice n WHERE n.id = "
+					 "s.notice_id) l"
+					 " WHERE s.notice_id = ANY "
+					 "($1::bigint[])"
+					 " AND l.listing IS NOT NULL ORDER BY "
+					 "s.notice_id",
+		1, params);
 	free(ids);
 	if (res == NULL)
 		return -1;
 	for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
-		long long id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+		long long id = db_get_binary_llong(res, r, 0);
 
 		if (seek_notice(ns, n, &j, id) < 0) {
 			rc = -1;
 			break;
 		}
 		rc = append_listing(ns[j].certs, PQgetvalue(res, r, 1),
-				    db_get_llong(res, r, 2), &order, &cap);
+				    (size_t)PQgetlength(res, r, 1), true,
+				    db_get_binary_llong(res, r, 2), &order,
+				    &cap);
 		done[j] = true;
 	}
 	free(order);

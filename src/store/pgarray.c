@@ -1,7 +1,8 @@
 /*
- * pgarray.c - PostgreSQL's text form of an array (pgarray.h).
+ * pgarray.c - PostgreSQL's text and binary forms of an array (pgarray.h).
  */
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,6 +125,80 @@ int pgarray_parse(char *text, char ***elems, size_t *n)
 			return 0;
 		goto bad;
 	}
+bad:
+	free(*elems);
+	*elems = NULL;
+	*n = 0;
+	return -1;
+}
+
+/* The big-endian 32-bit number at *p, if 4 bytes are left before end;
+ * *p moves past it. */
+static bool be32(const char **p, const char *end, uint32_t *v)
+{
+	const unsigned char *u = (const unsigned char *)*p;
+
+	if (end - *p < 4)
+		return false;
+	*v = (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 |
+	     u[3];
+	*p += 4;
+	return true;
+}
+
+/* PostgreSQL's type oid of text (pg_type.dat). */
+#define TEXT_OID 25
+
+int pgarray_parse_binary(char *buf, size_t len, char ***elems, size_t *n)
+{
+	const char *r = buf, *end = buf + len;
+	uint32_t ndim, flags, type, dim[2], lower, elen;
+	size_t count = 1, cap = 0;
+	char *w = buf;
+
+	*elems = NULL;
+	*n = 0;
+	if (!be32(&r, end, &ndim) || !be32(&r, end, &flags) ||
+	    !be32(&r, end, &type) || ndim > 2 || flags > 1 || type != TEXT_OID)
+		goto bad;
+	for (uint32_t d = 0; d < ndim; d++) {
+		if (!be32(&r, end, &dim[d]) || !be32(&r, end, &lower) ||
+		    dim[d] == 0 || dim[d] > INT32_MAX)
+			goto bad;
+		count *= dim[d];
+	}
+	if (ndim == 0) {
+		if (r != end)
+			goto bad;
+		return 0;
+	}
+	/* every element takes 4 bytes at least: a count past that is a lie */
+	if (count > (size_t)(end - r) / 4)
+		goto bad;
+	*elems = xcalloc(count + 1, sizeof(**elems));
+	cap = count;
+	for (size_t i = 0; i < count; i++) {
+		if (!be32(&r, end, &elen))
+			goto bad;
+		if (elen == UINT32_MAX) {
+			if (flags == 0)
+				goto bad;
+			(*elems)[i] = NULL;
+			continue;
+		}
+		if (elen > (size_t)(end - r) || memchr(r, '\0', elen) != NULL)
+			goto bad;
+		/* w stays behind r: each element gave up 4 bytes, takes 1 */
+		memmove(w, r, elen);
+		w[elen] = '\0';
+		(*elems)[i] = w;
+		w += elen + 1;
+		r += elen;
+	}
+	if (r != end)
+		goto bad;
+	*n = cap;
+	return 0;
 bad:
 	free(*elems);
 	*elems = NULL;

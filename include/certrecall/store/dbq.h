@@ -24,6 +24,16 @@ PGconn *db_get0_conn(struct db *db);
 PGresult *db_query(struct db *db, const char *sql, int nparams,
 		   const char *const *params);
 
+/* db_query() with every column of the result in binary (PostgreSQL's
+ * send functions: no printing, no quoting; for big values). */
+PGresult *db_query_binary(struct db *db, const char *sql, int nparams,
+			  const char *const *params);
+
+/* A smallint, integer or bigint column of a binary result (big-endian,
+ * two, four or eight bytes) as a number; 0 for NULL or another size. */
+CR_MUST_CHECK long long db_get_binary_llong(const PGresult *res, int row,
+					    int col);
+
 /* A parameterised statement whose result is not needed: 0, or -1 when
  * it fails (logged). */
 CR_MUST_CHECK int db_run(struct db *db, const char *sql, int nparams,

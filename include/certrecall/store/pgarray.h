@@ -34,4 +34,18 @@ const char *pgarray_end(struct pgarray *a);
  */
 int pgarray_parse(char *text, char ***elems, size_t *n);
 
+/*
+ * Reads the binary form of a text[] value (a result asked in binary:
+ * PostgreSQL's array_send(): dimensions, a flag for NULLs, the element
+ * type, each dimension's length and lower bound, then every element as
+ * a 32-bit length, -1 for NULL, and its bytes, all big-endian), in
+ * place: the elements are moved down and NUL-terminated within buf (len
+ * bytes) as pgarray_parse() gives them.  No dimension (the empty array),
+ * one or two, of text elements without NUL bytes.  0, or -1 when buf is
+ * not such a value (then *elems is NULL).  Printing and quoting every
+ * element in text was three times the server's work of sending a big
+ * notice's listing this way (docs/notify.md, "The eighth round").
+ */
+int pgarray_parse_binary(char *buf, size_t len, char ***elems, size_t *n);
+
 #endif
