@@ -331,10 +331,13 @@ static void send_batch(struct sender *s, struct notice *b, size_t n)
 }
 
 /*
- * Certificates a claimed notice may bring with it: a batch holds at
- * most mailer.batch times this many.  A notice with more (a hosting
- * account: up to tens of thousands) is claimed without them and loaded
- * when it is sent, alone (send_deferred()).
+ * Certificates a claimed notice may bring with it as rows of their own:
+ * a batch holds at most mailer.batch times this many.  A notice with
+ * more (a hosting account: up to tens of thousands) is claimed without
+ * them and loaded when it is sent, alone (send_deferred()), unless a
+ * listing stands for them (032, 037): then it comes with them up to
+ * BIG_CERTS, while the batch's notices up to it list at most that
+ * bound together.
  */
 #define CLAIM_MAX_CERTS 100
 
@@ -372,13 +375,13 @@ static int claim(struct sender *s, size_t max, bool planning)
 	}
 	if (notice_store_claim(s->db, run->inc->id, run->opt->kind,
 			       run->cfg->mailer.lease_ms, run->worker, max,
-			       floor, CLAIM_MAX_CERTS, s->scanned, s->batch,
-			       &s->n) < 0)
+			       floor, CLAIM_MAX_CERTS, BIG_CERTS, s->scanned,
+			       s->batch, &s->n) < 0)
 		return -1;
 	if (s->n == 0 && floor > 0 && !planning &&
 	    notice_store_claim(s->db, run->inc->id, run->opt->kind,
 			       run->cfg->mailer.lease_ms, run->worker, max, 0,
-			       CLAIM_MAX_CERTS, s->scanned, s->batch,
+			       CLAIM_MAX_CERTS, BIG_CERTS, s->scanned, s->batch,
 			       &s->n) < 0)
 		return -1;
 	for (size_t i = 0; i < s->n; i++) {

@@ -370,13 +370,13 @@ long long notice_store_count(struct db *db, long long incident_id,
  * unscanned form asks; the certificates are read otherwise
  * (CERT_COLUMNS_WITH).  incident: an expression of the notice's
  * incident, a parameter where there is one (then asked once, not per
- * notice).
+ * notice); s: the list's columns' prefix.
  */
-#define LISTING_OF(incident)                                                   \
-	"CASE WHEN s.listing IS NOT NULL THEN"                                 \
-	" CASE WHEN notice_listing_fresh(s.listed_as_of) THEN s.listing END"   \
-	" WHEN s.holding = (SELECT account_holding_current(" incident "))"     \
-	" THEN CASE WHEN cardinality(n.accounts) = 1"                          \
+#define LISTING_OF(incident, s)                                                \
+	"CASE WHEN " s "listing IS NOT NULL THEN"                              \
+	" CASE WHEN notice_listing_fresh(" s "listed_as_of) THEN " s "listing" \
+	" END WHEN " s "holding = (SELECT account_holding_current(" incident   \
+	")) THEN CASE WHEN cardinality(n.accounts) = 1"                        \
 	" THEN (SELECT h.listing FROM account_holding h"                       \
 	" WHERE h.incident_id = n.incident_id AND h.account = n.accounts[1])"  \
 	" ELSE ARRAY(SELECT unnest(h.listing) FROM account_holding h"          \
@@ -541,10 +541,14 @@ static void notice_from_row(struct notice *n, PGresult *res, int r)
  * certificate (a notice without any has one row of NULLs), in one round
  * trip.  $6 is where the scan in id order starts (see the mailer's
  * claim()).  The fifth column is how many certificates a notice lists
- * (its list's count, not the list: 031).  A notice with more than $7 comes without
- * them (one row): the sender loads them when it composes it
- * (notice_store_load_certificates), so
- * no claim holds a hosting account's tens of thousands of rows.  Rows
+ * (its list's count, not the list: 031).  A notice with more than $7 comes
+ * without them (one row), unless its listing stands for them, it lists
+ * at most $8 and the claim's notices up to it list at most $9 together:
+ * the sender loads them when it composes it
+ * (notice_store_load_certificates), so no claim holds a hosting
+ * account's tens of thousands of rows, and the rest come with the
+ * others (one claimed apart was one more statement, one more SMTP
+ * session and one more commit: 1,328 of them at 3 M).  Rows
  * are looked up by id lists (= ANY) or one by one, never by joins whose
  * strategy the queue's volatile statistics would choose; a lookup by
  * notice_id can only use the primary key (008_notice_send.sql).
@@ -558,20 +562,25 @@ static void notice_from_row(struct notice *n, PGresult *res, int r)
 	"  OR (state = 'retry' AND due_at <= now())"                           \
 	"  OR (state = 'claimed' AND lease_until < now()))"                    \
 	"  ORDER BY notice_id LIMIT $5 FOR UPDATE SKIP LOCKED))"               \
-	" RETURNING q.notice_id)"                                              \
-	" SELECT n.id, n.address, to_json(n.accounts), n.attempts,"            \
-	" coalesce(s.certificates, 0), "
-#define CLAIM_TAIL(listing)                                                    \
-	", f.listing"                                                          \
+	" RETURNING q.notice_id),"                                             \
+	" picked AS MATERIALIZED (SELECT n.id, n.incident_id, n.address,"      \
+	" n.accounts, n.attempts, s.certificates, s.certificate_ids,"          \
+	" s.listing, s.listed_as_of, s.holding,"                               \
+	" sum(coalesce(s.certificates, 0)) OVER (ORDER BY n.id) AS running"    \
 	" FROM notice n"                                                       \
 	" LEFT JOIN notice_certificate_set s ON s.notice_id = n.id"            \
-	" LEFT JOIN LATERAL (SELECT CASE WHEN s.certificates <= $7::bigint"    \
+	" WHERE n.id = ANY (ARRAY(SELECT notice_id FROM claimed)))"            \
+	" SELECT n.id, n.address, to_json(n.accounts), n.attempts,"            \
+	" coalesce(n.certificates, 0), "
+#define CLAIM_TAIL(listing)                                                    \
+	", f.listing FROM picked n"                                            \
+	" LEFT JOIN LATERAL (SELECT CASE WHEN n.certificates <= $7::bigint"    \
+	" OR (n.certificates <= $8::bigint AND n.running <= $9::bigint)"       \
 	" THEN " listing " END AS listing OFFSET 0) f ON true"                 \
-	" LEFT JOIN LATERAL unnest(CASE WHEN s.certificates <= $7::bigint"     \
-	" AND f.listing IS NULL THEN s.certificate_ids END)"                   \
+	" LEFT JOIN LATERAL unnest(CASE WHEN n.certificates <= $7::bigint"     \
+	" AND f.listing IS NULL THEN n.certificate_ids END)"                   \
 	" AS u (certificate_id) ON true"                                       \
 	" LEFT JOIN certificate c ON c.id = u.certificate_id"                  \
-	" WHERE n.id = ANY (ARRAY(SELECT notice_id FROM claimed))"             \
 	" ORDER BY n.id"
 /* OFFSET 0: the listing is read once per notice, not once per use. */
 #define CLAIM_SQL(scan, listing)                                               \
@@ -618,7 +627,7 @@ int notice_store_prepare(struct db *db)
 		{ "certrecall_claim", CLAIM_SQL(CERT_VERDICT, "NULL::text[]"),
 		  7 },
 		{ "certrecall_claim_unscanned",
-		  CLAIM_SQL(CERT_UNSCANNED, LISTING_OF("$1")), 7 },
+		  CLAIM_SQL(CERT_UNSCANNED, LISTING_OF("$1", "n.")), 7 },
 		{ "certrecall_outcomes", outcomes_sql, OUTCOME_PARAMS },
 	};
 
@@ -645,11 +654,13 @@ int notice_store_prepare(struct db *db)
 
 int notice_store_claim(struct db *db, long long incident_id, const char *kind,
 		       long long lease_ms, const char *worker, size_t max,
-		       long long floor, size_t max_certs, bool scanned,
-		       struct notice *batch, size_t *n)
+		       long long floor, size_t max_certs, size_t max_listed,
+		       bool scanned, struct notice *batch, size_t *n)
 {
-	char id[32], lease[48], lim[32], from[32], most[32];
-	const char *params[7] = { id, kind, lease, worker, lim, from, most };
+	char id[32], lease[48], lim[32], from[32], most[32], listed[32],
+		budget[32];
+	const char *params[9] = { id,	kind, lease,  worker, lim,
+				  from, most, listed, budget };
 	PGresult *res;
 	int *order = NULL;
 	size_t cap = 0;
@@ -662,11 +673,13 @@ int notice_store_claim(struct db *db, long long incident_id, const char *kind,
 	db_param_llong(lim, (long long)max);
 	db_param_llong(from, floor);
 	db_param_llong(most, (long long)max_certs);
+	db_param_llong(listed, (long long)max_listed);
+	db_param_llong(budget, (long long)(max * max_certs));
 	*n = 0;
 	res = PQexecPrepared(db_get0_conn(db),
 			     scanned ? "certrecall_claim"
 				     : "certrecall_claim_unscanned",
-			     7, params, NULL, NULL, 0);
+			     9, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_error("database: claiming notices: %.*s",
 			  (int)strcspn(PQresultErrorMessage(res), "\n"),
@@ -683,7 +696,8 @@ int notice_store_claim(struct db *db, long long incident_id, const char *kind,
 		notice_from_row(cur, res, r);
 		cur->certs = json_array();
 		cur->ncerts = db_get_llong(res, r, 4);
-		cur->certs_deferred = cur->ncerts > (long long)max_certs;
+		cur->certs_deferred = cur->ncerts > (long long)max_certs &&
+				      PQgetisnull(res, r, CLAIM_LISTING);
 		if (!PQgetisnull(res, r, CLAIM_LISTING)) {
 			if (append_listing(
 				    cur->certs,
@@ -926,6 +940,15 @@ static int seek_notice(const struct notice *ns, size_t n, size_t *j,
 			 id);
 }
 
+/* LISTING_OF for a list s alone, and the statement of load_listings(). */
+#define LISTING_OF_SET LISTING_OF("n.incident_id", "s.")
+#define LOAD_LISTINGS_SQL                                                      \
+	"SELECT s.notice_id, l.listing, s.certificates"                        \
+	" FROM notice_certificate_set s, LATERAL (SELECT " LISTING_OF_SET      \
+	" AS listing FROM notice n WHERE n.id = s.notice_id) l"                \
+	" WHERE s.notice_id = ANY ($1::bigint[])"                              \
+	" AND l.listing IS NOT NULL ORDER BY s.notice_id"
+
 /* The listings of ns[0..n) that may stand for their certificates
  * (LISTING_OF) onto their certs; done[i] says which.  In binary: these
  * are the big notices' (a hosting account's tens of thousands of
@@ -940,19 +963,7 @@ static int load_listings(struct db *db, struct notice *ns, size_t n, bool *done)
 	int *order = NULL, rc = 0;
 	size_t j = 0, cap = 0;
 
-	res = db_query_binary(
-		db,
-		"SELECT s.notice_id, l.listing, s.certificates"
-		" FROM notice_certificate_set s,"
-		" LATERAL (SELECT " LISTING_OF(
-			"n.incident_id") " AS listing"
-					 " FROM notice n WHERE n.id = "
-					 "s.notice_id) l"
-					 " WHERE s.notice_id = ANY "
-					 "($1::bigint[])"
-					 " AND l.listing IS NOT NULL ORDER BY "
-					 "s.notice_id",
-		1, params);
+	res = db_query_binary(db, LOAD_LISTINGS_SQL, 1, params);
 	free(ids);
 	if (res == NULL)
 		return -1;

@@ -176,14 +176,25 @@ expect "with the 3 sent before, every address once: nothing planned again or sen
 
 # 7. The messages take the listing from the grouping, not from the
 # certificates: a name changed there by hand shows, in a notice claimed
-# with its certificates (u30@, one) and in one loaded apart (zzz-big@,
-# 150).
+# with its listing (u30@, one certificate), in one over the claim's
+# budget (zzz-big@, 150: one notice a claim, mailer.batch = 1, so at
+# most 100 certificates a claim) and in one over 2,000 (huge@, 2,001),
+# both loaded apart, in binary.
 certrecall -q incident create --slug fourth --title "fourth" \
 	--reason v1.6.7:5d-7 --aware-at 2020-02-29T03:08:00Z
-certrecall -q import fourth list.csv --no-progress
-db_sql -c "UPDATE account_holding SET listing[1][3] = 'grouped.example' WHERE incident_id = 4 AND account IN ('acct-30', 'hosting-z')" >/dev/null
+{
+	cat list.csv
+	for k in $(seq 1 2001); do
+		printf '%x,hosting-huge,huge@example.org,huge%d.example,2020-06-01\n' $((k + 196608)) "$k"
+	done
+} >list4.csv
+certrecall -q import fourth list4.csv --no-progress
+db_sql -c "UPDATE account_holding SET listing[1][3] = 'grouped.example' WHERE incident_id = 4 AND account IN ('acct-30', 'hosting-z', 'hosting-huge')" >/dev/null
 rm -f mail/*.eml
-certrecall -q notify fourth --at "$at" --no-progress
-expect "the name from the grouping is in both messages" "1 1" \
-	"$(grep -c 'grouped\.example' "$(grep -l $'^To: u30@example.org\r$' mail/*.eml)") $(csv_of "$(grep -l $'^To: zzz-big@example.org\r$' mail/*.eml)" | grep -c 'grouped\.example')"
+CERTRECALL_MAILER_BATCH=1 certrecall -q notify fourth --at "$at" --no-progress
+mail_to() { grep -l $'^To: '"$1"$'\r$' mail/*.eml; }
+expect "the name from the grouping is in all three messages" "1 1 1" \
+	"$(grep -c 'grouped\.example' "$(mail_to u30@example.org)") $(csv_of "$(mail_to zzz-big@example.org)" | grep -c 'grouped\.example') $(csv_of "$(mail_to huge@example.org)" | grep -c 'grouped\.example')"
+expect "each big message lists all its certificates" "150 2001" \
+	"$(csv_of "$(mail_to zzz-big@example.org)" | grep -c '^[0-9a-f]*,hosting-z,') $(csv_of "$(mail_to huge@example.org)" | grep -c '^[0-9a-f]*,hosting-huge,')"
 finish

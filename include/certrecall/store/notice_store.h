@@ -88,8 +88,10 @@ CR_MUST_CHECK int notice_store_prepare(struct db *db);
  * worker, leased for lease_ms, with their certificates, into
  * batch[0..*n) (ascending ids).  A notice with more than max_certs
  * certificates comes without them (certs_deferred; ncerts says how many
- * each notice lists): load them with
- * notice_store_load_certificates() when it is composed.  scanned: the
+ * each notice lists), unless a listing stands for them (032, 037), it
+ * lists at most max_listed and the batch up to it at most max times
+ * max_certs: load them with notice_store_load_certificates() when it
+ * is composed.  scanned: the
  * incident has a scan round (notice_store_scanned()); without one the
  * scan verdicts are not looked up.  0 or -1 (logged).
  */
@@ -97,8 +99,8 @@ CR_MUST_CHECK int notice_store_claim(struct db *db, long long incident_id,
 				     const char *kind, long long lease_ms,
 				     const char *worker, size_t max,
 				     long long floor, size_t max_certs,
-				     bool scanned, struct notice *batch,
-				     size_t *n);
+				     size_t max_listed, bool scanned,
+				     struct notice *batch, size_t *n);
 
 /*
  * Sends the outcomes of group[0..n) (outcome, attempts, reply,
