@@ -230,23 +230,6 @@ PGresult *db_query_binary(struct db *db, const char *sql, int nparams,
 	return query(db, sql, nparams, params, 1);
 }
 
-long long db_get_binary_llong(const PGresult *res, int row, int col)
-{
-	const unsigned char *p =
-		(const unsigned char *)PQgetvalue(res, row, col);
-	int len = PQgetlength(res, row, col);
-	unsigned long long v = 0;
-
-	if (PQgetisnull(res, row, col) || (len != 2 && len != 4 && len != 8))
-		return 0;
-	for (int i = 0; i < len; i++)
-		v = v << 8 | p[i];
-	/* sign-extend a shorter number */
-	if (len < 8 && (p[0] & 0x80))
-		v |= ~0ULL << (8 * len);
-	return (long long)v;
-}
-
 int db_run(struct db *db, const char *sql, int nparams,
 	   const char *const *params)
 {
@@ -289,7 +272,21 @@ time_t db_get_time(const PGresult *res, int row, int col)
 
 long long db_get_llong(const PGresult *res, int row, int col)
 {
-	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+	const unsigned char *p =
+		(const unsigned char *)PQgetvalue(res, row, col);
+	int len = PQgetlength(res, row, col);
+	unsigned long long v = 0;
+
+	if (PQfformat(res, col) == 0)
+		return strtoll((const char *)p, NULL, 10);
+	/* binary: a smallint, integer or bigint, big-endian */
+	if (PQgetisnull(res, row, col) || (len != 2 && len != 4 && len != 8))
+		return 0;
+	for (int i = 0; i < len; i++)
+		v = v << 8 | p[i];
+	if (len < 8 && (p[0] & 0x80)) /* sign-extend a shorter one */
+		v |= ~0ULL << (8 * len);
+	return (long long)v;
 }
 
 char *db_get1_text(const PGresult *res, int row, int col)

@@ -392,9 +392,8 @@ static json_t *cert_from_row(PGresult *res, int r, int col)
 	return notice_cert_new(
 		PQgetvalue(res, r, col), PQgetvalue(res, r, col + 1),
 		PQgetvalue(res, r, col + 2), na,
-		na ? (time_t)strtoll(PQgetvalue(res, r, col + 3), NULL, 10) : 0,
-		ra,
-		ra ? (time_t)strtoll(PQgetvalue(res, r, col + 4), NULL, 10) : 0,
+		na ? (time_t)db_get_llong(res, r, col + 3) : 0, ra,
+		ra ? (time_t)db_get_llong(res, r, col + 4) : 0,
 		PQgetvalue(res, r, col + 5));
 }
 
@@ -518,11 +517,10 @@ bad:
  * statements return a notice's rows together. */
 static int rows_end(PGresult *res, int r)
 {
-	long long id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+	long long id = db_get_llong(res, r, 0);
 	int end = r + 1;
 
-	while (end < PQntuples(res) &&
-	       strtoll(PQgetvalue(res, end, 0), NULL, 10) == id)
+	while (end < PQntuples(res) && db_get_llong(res, end, 0) == id)
 		end++;
 	return end;
 }
@@ -530,9 +528,8 @@ static int rows_end(PGresult *res, int r)
 /* A notice from a row of id, address, accounts (JSON), attempts. */
 static void notice_from_row(struct notice *n, PGresult *res, int r)
 {
-	notice_init(n, strtoll(PQgetvalue(res, r, 0), NULL, 10),
-		    PQgetvalue(res, r, 1), PQgetvalue(res, r, 2),
-		    atoi(PQgetvalue(res, r, 3)));
+	notice_init(n, db_get_llong(res, r, 0), PQgetvalue(res, r, 1),
+		    PQgetvalue(res, r, 2), (int)db_get_llong(res, r, 3));
 }
 
 /*
@@ -679,7 +676,7 @@ int notice_store_claim(struct db *db, long long incident_id, const char *kind,
 	res = PQexecPrepared(db_get0_conn(db),
 			     scanned ? "certrecall_claim"
 				     : "certrecall_claim_unscanned",
-			     9, params, NULL, NULL, 0);
+			     9, params, NULL, NULL, 1);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_error("database: claiming notices: %.*s",
 			  (int)strcspn(PQresultErrorMessage(res), "\n"),
@@ -703,7 +700,7 @@ int notice_store_claim(struct db *db, long long incident_id, const char *kind,
 				    cur->certs,
 				    PQgetvalue(res, r, CLAIM_LISTING),
 				    (size_t)PQgetlength(res, r, CLAIM_LISTING),
-				    false, cur->ncerts, &order, &cap) < 0) {
+				    true, cur->ncerts, &order, &cap) < 0) {
 				for (size_t i = 0; i < *n; i++)
 					notice_release(&batch[i]);
 				*n = 0;
@@ -968,7 +965,7 @@ static int load_listings(struct db *db, struct notice *ns, size_t n, bool *done)
 	if (res == NULL)
 		return -1;
 	for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
-		long long id = db_get_binary_llong(res, r, 0);
+		long long id = db_get_llong(res, r, 0);
 
 		if (seek_notice(ns, n, &j, id) < 0) {
 			rc = -1;
@@ -976,8 +973,7 @@ static int load_listings(struct db *db, struct notice *ns, size_t n, bool *done)
 		}
 		rc = append_listing(ns[j].certs, PQgetvalue(res, r, 1),
 				    (size_t)PQgetlength(res, r, 1), true,
-				    db_get_binary_llong(res, r, 2), &order,
-				    &cap);
+				    db_get_llong(res, r, 2), &order, &cap);
 		done[j] = true;
 	}
 	free(order);

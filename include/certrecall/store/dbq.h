@@ -29,11 +29,6 @@ PGresult *db_query(struct db *db, const char *sql, int nparams,
 PGresult *db_query_binary(struct db *db, const char *sql, int nparams,
 			  const char *const *params);
 
-/* A smallint, integer or bigint column of a binary result (big-endian,
- * two, four or eight bytes) as a number; 0 for NULL or another size. */
-CR_MUST_CHECK long long db_get_binary_llong(const PGresult *res, int row,
-					    int col);
-
 /* A parameterised statement whose result is not needed: 0, or -1 when
  * it fails (logged). */
 CR_MUST_CHECK int db_run(struct db *db, const char *sql, int nparams,
@@ -49,7 +44,8 @@ CR_MUST_CHECK long long db_query_llong(struct db *db, const char *sql,
 const char *db_param_llong(char buf[32], long long v);
 
 /* A column as epoch seconds (SQL NULL: DB_NULL_TIME), or as a whole
- * number (NULL: 0). */
+ * number (NULL: 0; in a binary result a smallint, integer or bigint,
+ * else 0). */
 time_t db_get_time(const PGresult *res, int row, int col);
 CR_MUST_CHECK long long db_get_llong(const PGresult *res, int row, int col);
 /* A column as a new string (caller frees), NULL for SQL NULL. */
