@@ -189,7 +189,12 @@ certrecall -q incident create --slug fourth --title "fourth" \
 	done
 } >list4.csv
 certrecall -q import fourth list4.csv --no-progress
-db_sql -c "UPDATE account_holding SET listing[1][3] = 'grouped.example' WHERE incident_id = 4 AND account IN ('acct-30', 'hosting-z', 'hosting-huge')" >/dev/null
+refused "a grouping is written by account_holding_build() alone" "only account_holding_build()" \
+	"UPDATE account_holding SET listing[1][3] = 'grouped.example' WHERE incident_id = 4"
+refused "nor added to by hand" "only account_holding_build()" \
+	"INSERT INTO account_holding VALUES (4, 'acct-x', '{1,1}', '{{a,b,c,d,e},{a,b,c,d,e}}')"
+# (by hand, as the builder: SET LOCAL certrecall.grouping = build)
+db_sql -c "BEGIN" -c "SET LOCAL certrecall.grouping = build" -c "UPDATE account_holding SET listing[1][3] = 'grouped.example' WHERE incident_id = 4 AND account IN ('acct-30', 'hosting-z', 'hosting-huge')" -c "COMMIT" >/dev/null
 rm -f mail/*.eml
 CERTRECALL_MAILER_BATCH=1 certrecall -q notify fourth --at "$at" --no-progress
 mail_to() { grep -l $'^To: '"$1"$'\r$' mail/*.eml; }
