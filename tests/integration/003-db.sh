@@ -61,6 +61,10 @@ notice="INSERT INTO notice (incident_id, address, kind) VALUES (1, 'ops@example.
 ok "a notice row loads" db_sql -c "$notice, 'initial')"
 refused "one notice per (incident, address, kind)" 'notice_incident_id_address_kind_key' "$notice, 'initial')"
 ok "another kind for the same address is fine" db_sql -c "$notice, 'reminder')"
+refused "a notice names an incident that exists" 'names an incident that does not exist' \
+	"INSERT INTO notice (incident_id, address, kind) VALUES (99, 'ops@example.com', 'initial')"
+refused "a notice keeps its incident" 'its incident id does not change' "UPDATE notice SET incident_id = 99"
+refused "an incident keeps its id" 'its incident id does not change' "UPDATE incident SET id = 99"
 refused "notice kinds are checked" 'notice_kind_check' "$notice, 'spam')"
 refused "sent needs sent_at" 'check constraint' "UPDATE notice SET state = 'sent'"
 refused "claimed needs a lease" 'check constraint' "UPDATE notice SET state = 'claimed'"
