@@ -23,6 +23,15 @@ static void put32(char *p, uint32_t v)
 	p[3] = (char)v;
 }
 
+/* Aborts unless e[0..n) and e2[0..n) are the same elements. */
+static void same(char **e, char **e2, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((e[i] == NULL) != (e2[i] == NULL) ||
+		    (e[i] != NULL && strcmp(e[i], e2[i]) != 0))
+			abort();
+}
+
 static void binary(const uint8_t *data, size_t size)
 {
 	char *in = malloc(size + 1), *out, **e, **e2;
@@ -66,10 +75,7 @@ static void binary(const uint8_t *data, size_t size)
 	}
 	if (pgarray_parse_binary(out, len, &e2, &n2) < 0 || n2 != n)
 		abort();
-	for (size_t i = 0; i < n; i++)
-		if ((e[i] == NULL) != (e2[i] == NULL) ||
-		    (e[i] != NULL && strcmp(e[i], e2[i]) != 0))
-			abort();
+	same(e, e2, n);
 	free(e2);
 	free(out);
 	free(e);
@@ -98,10 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	again = strdup(pgarray_end(&a));
 	if (again == NULL || pgarray_parse(again, &e2, &n2) < 0 || n2 != n)
 		abort();
-	for (size_t i = 0; i < n; i++)
-		if ((e[i] == NULL) != (e2[i] == NULL) ||
-		    (e[i] != NULL && strcmp(e[i], e2[i]) != 0))
-			abort();
+	same(e, e2, n);
 	free(e2);
 	free(again);
 	free(a.p);

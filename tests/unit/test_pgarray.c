@@ -11,14 +11,15 @@
 #include "certrecall/store/pgarray.h"
 #include "unit.h"
 
-/* text parsed: its elements joined by '|', NULL as "<null>" (caller
- * frees), or NULL when it is refused. */
-static char *parsed(const char *text)
+/* What a parse of copy gave (rc, e[0..n)): the elements joined by '|',
+ * NULL as "<null>" (caller frees), or NULL when it was refused; frees e
+ * and copy. */
+static char *joined(int rc, char *copy, char **e, size_t n)
 {
-	char *copy = strdup(text), **e, *out;
-	size_t n, len = 1;
+	char *out;
+	size_t len = 1;
 
-	if (pgarray_parse(copy, &e, &n) < 0) {
+	if (rc < 0) {
 		ck_assert_ptr_null(e);
 		ck_assert_uint_eq(n, 0);
 		free(copy);
@@ -35,6 +36,16 @@ static char *parsed(const char *text)
 	free(e);
 	free(copy);
 	return out;
+}
+
+/* text parsed, as joined() says. */
+static char *parsed(const char *text)
+{
+	char *copy = strdup(text), **e;
+	size_t n;
+	int rc = pgarray_parse(copy, &e, &n);
+
+	return joined(rc, copy, e, n);
 }
 
 static void check_parsed(const char *text, const char *want)
@@ -157,30 +168,16 @@ static void element(struct blob *x, const char *v)
 	x->len += strlen(v);
 }
 
-/* x parsed: as parsed() says, or NULL when refused. */
+/* x parsed, as joined() says. */
 static char *parsed_binary(const struct blob *x)
 {
-	char *copy = malloc(x->len + 1), **e, *out;
-	size_t n, len = 1;
+	char *copy = malloc(x->len + 1), **e;
+	size_t n;
+	int rc;
 
 	memcpy(copy, x->b, x->len);
-	if (pgarray_parse_binary(copy, x->len, &e, &n) < 0) {
-		ck_assert_ptr_null(e);
-		ck_assert_uint_eq(n, 0);
-		free(copy);
-		return NULL;
-	}
-	for (size_t i = 0; i < n; i++)
-		len += (e[i] ? strlen(e[i]) : 6) + 1;
-	out = calloc(1, len);
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			strcat(out, "|");
-		strcat(out, e[i] ? e[i] : "<null>");
-	}
-	free(e);
-	free(copy);
-	return out;
+	rc = pgarray_parse_binary(copy, x->len, &e, &n);
+	return joined(rc, copy, e, n);
 }
 
 START_TEST(the_binary_form_is_read)
