@@ -458,26 +458,24 @@ static int cmp_listed(const void *a, const void *b, void *arg)
 }
 
 /*
- * The certificates of a listing (the text[] value's text, or its binary
- * form of len bytes when binary) onto certs in message order, as
- * cert_from_row() makes them from the certificates themselves; *order
- * as in append_certs().  0, or -1 (logged) when the value is not a
- * listing of want certificates (the list's count): planning wrote it,
- * or the grouping it names, so that cannot happen, but if it did a
- * message without its certificates must not go.
+ * The certificates of a listing (a text[] value in binary, len bytes)
+ * onto certs in message order, as cert_from_row() makes them from the
+ * certificates themselves; *order as in append_certs().  0, or -1
+ * (logged) when the value is not a listing of want certificates (the
+ * list's count): planning wrote it, or the grouping it names, so that
+ * cannot happen, but if it did a message without its certificates must
+ * not go.
  */
 static int append_listing(json_t *certs, const char *value, size_t len,
-			  bool binary, long long want, int **order, size_t *cap)
+			  long long want, int **order, size_t *cap)
 {
 	char *copy = xmalloc(len + 1), **e;
 	size_t n;
-	int rc;
 
 	memcpy(copy, value, len);
 	copy[len] = '\0';
-	rc = binary ? pgarray_parse_binary(copy, len, &e, &n)
-		    : pgarray_parse(copy, &e, &n);
-	if (rc < 0 || n % LISTING_FIELDS != 0 || n / LISTING_FIELDS > INT_MAX ||
+	if (pgarray_parse_binary(copy, len, &e, &n) < 0 ||
+	    n % LISTING_FIELDS != 0 || n / LISTING_FIELDS > INT_MAX ||
 	    (long long)(n / LISTING_FIELDS) != want)
 		goto bad;
 	n /= LISTING_FIELDS;
@@ -622,9 +620,9 @@ int notice_store_prepare(struct db *db)
 		int nparams;
 	} st[] = {
 		{ "certrecall_claim", CLAIM_SQL(CERT_VERDICT, "NULL::text[]"),
-		  7 },
+		  9 },
 		{ "certrecall_claim_unscanned",
-		  CLAIM_SQL(CERT_UNSCANNED, LISTING_OF("$1", "n.")), 7 },
+		  CLAIM_SQL(CERT_UNSCANNED, LISTING_OF("$1", "n.")), 9 },
 		{ "certrecall_outcomes", outcomes_sql, OUTCOME_PARAMS },
 	};
 
@@ -700,7 +698,7 @@ int notice_store_claim(struct db *db, long long incident_id, const char *kind,
 				    cur->certs,
 				    PQgetvalue(res, r, CLAIM_LISTING),
 				    (size_t)PQgetlength(res, r, CLAIM_LISTING),
-				    true, cur->ncerts, &order, &cap) < 0) {
+				    cur->ncerts, &order, &cap) < 0) {
 				for (size_t i = 0; i < *n; i++)
 					notice_release(&batch[i]);
 				*n = 0;
@@ -972,7 +970,7 @@ static int load_listings(struct db *db, struct notice *ns, size_t n, bool *done)
 			break;
 		}
 		rc = append_listing(ns[j].certs, PQgetvalue(res, r, 1),
-				    (size_t)PQgetlength(res, r, 1), true,
+				    (size_t)PQgetlength(res, r, 1),
 				    db_get_llong(res, r, 2), &order, &cap);
 		done[j] = true;
 	}
