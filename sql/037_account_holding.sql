@@ -107,8 +107,9 @@ DECLARE
 	g bigint := nextval('account_holding_generation');
 	s pg_snapshot := pg_current_snapshot();
 BEGIN
+	-- its rows go with it (account_holding_built_deleted), and rows a
+	-- TRUNCATE of account_holding_built left (no DELETE trigger fires)
 	DELETE FROM account_holding_built WHERE incident_id = incident;
-	-- its rows go with it (the trigger); none should be left without
 	DELETE FROM account_holding WHERE incident_id = incident;
 	PERFORM set_config('certrecall.grouping', 'build', true);
 	INSERT INTO account_holding (incident_id, account, ids, listing)

@@ -242,23 +242,22 @@ out:
 
 /*
  * Each account's certificates, grouped for the initial notices (sql/037):
- * made here on the incident's first import, while its certificates are
- * still in memory, and in this transaction (a failed import leaves none).
- * A later import that adds certificates drops the grouping: the next
- * planning makes it again, over all of them.
+ * made here on the incident's first import, in this transaction (a
+ * failed import leaves none).  A later import that adds certificates
+ * drops the grouping: the next planning makes it again, over all of
+ * them.
  */
 int importer_group_accounts(struct import *im, const char *incident)
 {
 	if (im->opt->replacements || im->st->new_certs == 0)
 		return 0;
-	return db_query_llong(im->db,
-			      im->had_rows
-				      ? "WITH d AS (DELETE FROM"
-					" account_holding_built"
-					" WHERE incident_id = $1 RETURNING 1)"
-					" SELECT count(*) FROM d"
-				      : "SELECT account_holding_build($1)",
-			      1, &incident) < 0
+	if (im->had_rows)
+		return db_run(im->db,
+			      "DELETE FROM account_holding_built"
+			      " WHERE incident_id = $1",
+			      1, &incident);
+	return db_query_llong(im->db, "SELECT account_holding_build($1)", 1,
+			      &incident) < 0
 		       ? -1
 		       : 0;
 }
