@@ -172,6 +172,24 @@ bool smtpwire_mailbox_ok(const char *mailbox)
 	return true;
 }
 
+/*
+ * The first "." at or past m[from] (from >= 1) that starts a line, or
+ * NULL.  A search for the dot alone: base64, most of a big message's
+ * bytes, has none, and memchr() passes over it many times faster than
+ * memmem() looks for "\n." (1.6% of all the CPU of an e2e run).
+ */
+static const char *line_dot(const char *m, size_t from, size_t len)
+{
+	const char *p = m + from, *end = m + len;
+
+	while (p < end && (p = memchr(p, '.', (size_t)(end - p))) != NULL) {
+		if (p[-1] == '\n')
+			return p;
+		p++;
+	}
+	return NULL;
+}
+
 void smtpwire_data(const char *m, size_t len,
 		   void (*put)(void *arg, const char *span, size_t n),
 		   void *arg)
@@ -181,8 +199,8 @@ void smtpwire_data(const char *m, size_t len,
 	if (len > 0 && m[0] == '.')
 		put(arg, ".", 1);
 	while (i < len) {
-		const char *dot = memmem(m + i, len - i, "\n.", 2);
-		size_t n = dot ? (size_t)(dot - (m + i)) + 1 : len - i;
+		const char *dot = line_dot(m, i + 1, len);
+		size_t n = dot ? (size_t)(dot - (m + i)) : len - i;
 
 		put(arg, m + i, n);
 		i += n;

@@ -7,7 +7,8 @@
  * and free of control characters but "\n"; every read must be taken
  * whole or up to a reply's end; an error must say why and ends the
  * input.  The data of the input, dot-stuffed, must hold no line that is
- * a lone ".".  A violation aborts.
+ * a lone ".", and taking the added dots out again must give the input
+ * back, with CRLF after a last line that had none.  A violation aborts.
  */
 #include "certrecall/core/smtpwire.h"
 
@@ -35,7 +36,8 @@ static void put(void *arg, const char *p, size_t n)
 static void check_data(const uint8_t *data, size_t size)
 {
 	struct out o = { NULL, 0 };
-	size_t i;
+	size_t i, k, tail;
+	char *u;
 
 	smtpwire_data((const char *)data, size, put, &o);
 	if (o.len < 3 || memcmp(o.buf + o.len - 3, ".\r\n", 3) != 0)
@@ -46,6 +48,21 @@ static void check_data(const uint8_t *data, size_t size)
 		    (o.buf[i + 1] == '\r' || o.buf[i + 1] == '\n') &&
 		    i + 3 != o.len)
 			abort();
+	/* Unstuffed: the first "." of every line goes, and ".\r\n" ends. */
+	u = malloc(o.len);
+	if (u == NULL)
+		abort();
+	for (i = 0, k = 0; i + 3 < o.len; i++)
+		if (!((i == 0 || o.buf[i - 1] == '\n') && o.buf[i] == '.'))
+			u[k++] = o.buf[i];
+	tail = size == 0 || (size >= 2 && data[size - 2] == '\r' &&
+			     data[size - 1] == '\n')
+		       ? 0
+		       : 2;
+	if (k != size + tail || memcmp(u, data, size) != 0 ||
+	    (tail > 0 && memcmp(u + size, "\r\n", 2) != 0))
+		abort();
+	free(u);
 	free(o.buf);
 }
 

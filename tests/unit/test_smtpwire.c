@@ -216,6 +216,11 @@ START_TEST(data_is_dot_stuffed_and_ended)
 	ck_assert_str_eq(stuffed("ends with\r\n.", &s),
 			 "ends with\r\n..\r\n.\r\n");
 	ck_assert_str_eq(stuffed("", &s), ".\r\n");
+	/* dots inside a line stay single, and cost no span of their own */
+	ck_assert_str_eq(stuffed("a.b.c\r\n.d.e\r\nf..\r\n", &s),
+			 "a.b.c\r\n..d.e\r\nf..\r\n.\r\n");
+	ck_assert_uint_eq(s.calls, 4);
+	ck_assert_str_eq(stuffed("x\r\n.\r\n.", &s), "x\r\n..\r\n..\r\n.\r\n");
 }
 END_TEST
 
