@@ -3,6 +3,8 @@
  */
 #include <libpq-fe.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -445,16 +447,74 @@ static void append_certs(json_t *certs, PGresult *res, int from, int to,
  * expiry, revocation time. */
 #define LISTING_FIELDS 5
 
+/*
+ * A listing's row as its sort sees it: the first eight bytes of its
+ * account and of its serial as numbers (NUL-padded, most significant
+ * first, so that they order as the strings do), and whether that is the
+ * whole string.  A hosting account's listing is tens of thousands of
+ * rows of one account: comparing the strings themselves (the account to
+ * its end every time) was most of reading it (2% of an e2e run's CPU).
+ */
+struct listed_key {
+	uint64_t account, serial;
+	int row;
+	bool account_whole, serial_whole;
+};
+
+static uint64_t prefix_key(const char *s, bool *whole)
+{
+	uint64_t k = 0;
+	size_t i;
+
+	for (i = 0; i < 8 && s[i] != '\0'; i++)
+		k |= (uint64_t)(unsigned char)s[i] << (56 - 8 * i);
+	*whole = s[i] == '\0';
+	return k;
+}
+
+/* Two prefixes that differ order their strings; equal ones say the
+ * strings are equal only when both are whole. */
+static int cmp_prefixed(uint64_t x, uint64_t y, bool whole, const char *xs,
+			const char *ys)
+{
+	if (x != y)
+		return x < y ? -1 : 1;
+	return whole ? 0 : strcmp(xs, ys);
+}
+
 static int cmp_listed(const void *a, const void *b, void *arg)
 {
 	char *const *e = arg;
-	int x = *(const int *)a, y = *(const int *)b;
-	int c = strcmp(e[x * LISTING_FIELDS], e[y * LISTING_FIELDS]);
+	const struct listed_key *x = a, *y = b;
+	char *const *fx = e + (size_t)x->row * LISTING_FIELDS;
+	char *const *fy = e + (size_t)y->row * LISTING_FIELDS;
+	int c = cmp_prefixed(x->account, y->account,
+			     x->account_whole && y->account_whole, fx[0],
+			     fy[0]);
 
 	if (c == 0)
-		c = strcmp(e[x * LISTING_FIELDS + 1],
-			   e[y * LISTING_FIELDS + 1]);
-	return c != 0 ? c : (x > y) - (x < y);
+		c = cmp_prefixed(x->serial, y->serial,
+				 x->serial_whole && y->serial_whole, fx[1],
+				 fy[1]);
+	return c != 0 ? c : (x->row > y->row) - (x->row < y->row);
+}
+
+/* Rows [0, n) of listing e in message order into order. */
+static void sort_listed(char *const *e, size_t n, int *order)
+{
+	struct listed_key *k = xcalloc(n ? n : 1, sizeof(*k));
+
+	for (size_t i = 0; i < n; i++) {
+		k[i].row = (int)i;
+		k[i].account =
+			prefix_key(e[i * LISTING_FIELDS], &k[i].account_whole);
+		k[i].serial = prefix_key(e[i * LISTING_FIELDS + 1],
+					 &k[i].serial_whole);
+	}
+	qsort_r(k, n, sizeof(*k), cmp_listed, (void *)e);
+	for (size_t i = 0; i < n; i++)
+		order[i] = k[i].row;
+	free(k);
 }
 
 /*
@@ -485,9 +545,7 @@ static int append_listing(json_t *certs, const char *value, size_t len,
 		    e[i * LISTING_FIELDS + 2] == NULL)
 			goto bad;
 	xgrow(order, cap, n, sizeof(**order));
-	for (size_t i = 0; i < n; i++)
-		(*order)[i] = (int)i;
-	qsort_r(*order, n, sizeof(**order), cmp_listed, e);
+	sort_listed(e, n, *order);
 	for (size_t i = 0; i < n; i++) {
 		char **f = e + (size_t)(*order)[i] * LISTING_FIELDS;
 

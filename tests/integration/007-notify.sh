@@ -145,7 +145,9 @@ expect "the attachment lists all 150 certificates" 150 "$att"
 # certificates of two accounts (listed with the claim), big@ 120 (over
 # the claim's 100: read apart when it is sent); the list names acct-b
 # first and the serials interleave the accounts, so neither the list's
-# order nor the ids' (serial order) is the message's.
+# order nor the ids' (serial order) is the message's.  prefix@'s two
+# accounts and its serials share their first eight characters (the
+# sort compares those as numbers first).
 certrecall -q incident create --slug order --title "order" --reason 5d-7 --aware-at 2020-02-29T03:08:00Z
 {
 	echo "serial,account,email,names"
@@ -154,6 +156,10 @@ certrecall -q incident create --slug order --title "order" --reason 5d-7 --aware
 	echo "2c2c03,acct-a,order@example.org,o3.example"
 	echo "0c0c04,acct-a,order@example.org,o4.example"
 	echo "0c0c0c05,acct-a,order@example.org,o5.example"
+	echo "aaaaaaaa0b,hosting-account-2,prefix@example.org,p1.example"
+	echo "aaaaaaaa0a,hosting-account-2,prefix@example.org,p2.example"
+	echo "aaaaaaab,hosting-account-1,prefix@example.org,p3.example"
+	echo "aaaaaaaa,hosting-account-1,prefix@example.org,p4.example"
 	for i in $(seq 1 120); do
 		printf '%x,h-%s,big@example.org,b%d.example\n' $((i + 1048576)) "$([ $((i % 2)) = 0 ] && echo a || echo b)" "$i"
 	done
@@ -162,15 +168,15 @@ certrecall -q import order order.csv --no-progress
 rm -rf "$T_TMP/mail"/*.eml
 : >"$T_TMP/mail/index.tsv"
 out=$(certrecall notify order --no-progress 2>&1)
-contains "both are sent" "initial: 2 sent, 0 failed" "$out"
+contains "all three are sent" "initial: 3 sent, 0 failed" "$out"
 got=$(/usr/bin/python3 - "$T_TMP/mail" <<'PY'
 import email, email.policy, glob, re, sys
 for name in sorted(glob.glob(sys.argv[1] + "/*.eml")):
     m = email.message_from_bytes(open(name, "rb").read(), policy=email.policy.default)
     to = str(m["To"])
-    if "order@" in to:
+    if "order@" in to or "prefix@" in to:
         body = m.get_body(("plain",)).get_content()
-        print("order", " ".join(re.findall(r"serial ([0-9a-f]+)", body)))
+        print(to.split("@")[0], " ".join(re.findall(r"serial ([0-9a-f]+)", body)))
     elif "big@" in to:
         att = [p for p in m.walk() if p.get_filename() == "certificates.csv"][0]
         rows = att.get_content().splitlines()[1:]
@@ -179,6 +185,8 @@ PY
 )
 expect "a claimed notice lists acct-a's certificates, then acct-b's, each in serial order" \
 	"order 0c0c04 0c0c0c05 2c2c03 1c1c02 3c3c01" "$(grep '^order' <<<"$got")"
+expect "accounts and serials alike in their first eight characters still sort" \
+	"prefix aaaaaaaa aaaaaaab aaaaaaaa0a aaaaaaaa0b" "$(grep '^prefix' <<<"$got")"
 want=$(awk 'BEGIN { s = "big"; for (k = 0; k < 2; k++) for (i = 1; i <= 120; i++)
 	if (i % 2 == k) s = s sprintf(" %x:h-%s", i + 1048576, k ? "b" : "a"); print s }')
 expect "a notice read apart (120 certificates) attaches them in the same order" \
