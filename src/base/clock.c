@@ -16,6 +16,14 @@ time_t clock_real(void)
 	return ts.tv_sec;
 }
 
+double clock_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 time_t clock_now(void)
 {
 	return rehearsal ? rehearsal_at : clock_real();

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "certrecall/base/clock.h"
 #include "certrecall/base/log.h"
 #include "certrecall/base/progress.h"
 #include "certrecall/base/xalloc.h"
@@ -26,14 +27,6 @@ struct progress {
 	double last_shown;
 	bool tty;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int fmt_eta(char *buf, size_t len, double s)
 {
@@ -138,7 +131,7 @@ struct progress *progress_new(const char *label, uint64_t total)
 
 	p->label = xstrdup(label);
 	p->total = total;
-	p->started = now_s();
+	p->started = clock_mono();
 	p->last_shown = p->started;
 	p->tty = isatty(STDERR_FILENO) && log_enabled(LOG_LEVEL_INFO);
 	return p;
@@ -160,7 +153,7 @@ void progress_set_total(struct progress *p, uint64_t total)
 static void show(struct progress *p, bool final)
 {
 	char line[256];
-	double t = now_s();
+	double t = clock_mono();
 
 	char label[160];
 
@@ -184,7 +177,7 @@ void progress_update(struct progress *p, uint64_t done)
 	double t;
 
 	p->done = done;
-	t = now_s();
+	t = clock_mono();
 	if (t - p->last_shown >=
 	    (p->tty ? PROGRESS_TTY_INTERVAL : PROGRESS_LOG_INTERVAL))
 		show(p, false);

@@ -68,10 +68,7 @@ struct revfetch {
 
 static int64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)(clock_mono() * 1000.0);
 }
 
 struct revfetch *revfetch_new(const struct revfetch_opts *opts)

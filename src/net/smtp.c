@@ -36,6 +36,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "certrecall/base/clock.h"
 #include "certrecall/base/log.h"
 #include "certrecall/base/xalloc.h"
 #include "certrecall/core/config.h"
@@ -154,14 +155,6 @@ void smtp_client_free(struct smtp_client *c)
 	free(c);
 }
 
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void smtp_rate_init(struct smtp_rate *r, long long per_second)
 {
 	memset(r, 0, sizeof(*r));
@@ -181,7 +174,7 @@ double smtp_rate_wait(struct smtp_rate *r)
 	if (r->per_second <= 0)
 		return 0;
 	pthread_mutex_lock(&r->lock);
-	now = mono_now();
+	now = clock_mono();
 	if (r->next_slot < now)
 		r->next_slot = now;
 	slot = r->next_slot;

@@ -99,14 +99,6 @@ struct run {
 	size_t ngiveback, giveback_cap;
 };
 
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void sleep_seconds(double w)
 {
 	struct timespec ts;
@@ -204,7 +196,8 @@ static void group_flush_due(void *arg)
 {
 	struct sender *s = arg;
 
-	if (s->grouped > 0 && mono_now() - s->group_since >= commit_interval(s))
+	if (s->grouped > 0 &&
+	    clock_mono() - s->group_since >= commit_interval(s))
 		group_flush(s);
 }
 
@@ -230,7 +223,7 @@ static void record(void *arg, struct notice *n, int code, const char *reply)
 						       : &s->run->retry,
 			 1);
 	if (s->grouped == 0)
-		s->group_since = mono_now();
+		s->group_since = clock_mono();
 	s->group[s->grouped++] = n;
 	if (s->grouped >= (size_t)cfg->mailer.commit_group)
 		group_flush(s);
@@ -246,7 +239,7 @@ static void pace(void *arg)
 		/* No answer waits for its commit longer than
 		 * commit_interval because of a pause of ours. */
 		if (s->grouped > 0 &&
-		    mono_now() + wait - s->group_since >= commit_interval(s))
+		    clock_mono() + wait - s->group_since >= commit_interval(s))
 			group_flush(s);
 		sleep_seconds(wait);
 	}
@@ -259,7 +252,7 @@ static bool may_send(void *arg)
 	struct sender *s = arg;
 
 	if (!s->lease_over &&
-	    mono_now() - s->claimed_at >
+	    clock_mono() - s->claimed_at >
 		    (double)s->run->cfg->mailer.lease_ms / 2000.0) {
 		/* The lease is not renewed: past half of it another worker
 		 * could soon claim this batch and send it too.  The rest
@@ -367,11 +360,12 @@ static int claim(struct sender *s, size_t max, bool planning)
 	struct run *run = s->run;
 	long long floor = atomic_load(&run->claim_floor);
 
-	if ((s->scanned_at == 0 || mono_now() - s->scanned_at > SCANNED_TTL) &&
+	if ((s->scanned_at == 0 ||
+	     clock_mono() - s->scanned_at > SCANNED_TTL) &&
 	    !s->scanned) {
 		if (notice_store_scanned(s->db, run->inc->id, &s->scanned) < 0)
 			return -1;
-		s->scanned_at = mono_now();
+		s->scanned_at = clock_mono();
 	}
 	if (notice_store_claim(s->db, run->inc->id, run->opt->kind,
 			       run->cfg->mailer.lease_ms, run->worker, max,
@@ -623,7 +617,7 @@ static void *sender_main(void *arg)
 		 * claim saw every notice it made. */
 		slices = atomic_load(&run->slices);
 		planning = atomic_load(&run->planning);
-		s->claimed_at = mono_now();
+		s->claimed_at = clock_mono();
 		s->lease_over = false;
 		if (claim(s, max, planning) < 0)
 			goto fail;
@@ -874,7 +868,7 @@ int mailer_run(struct db *db, const struct config *cfg,
 {
 	struct run run = { .cfg = cfg, .opt = opt, .inc = inc };
 	struct notice_store_plan plan;
-	double t0 = mono_now();
+	double t0 = clock_mono();
 	long long due;
 	int rc;
 
@@ -904,7 +898,7 @@ int mailer_run(struct db *db, const struct config *cfg,
 	st->retry = atomic_load(&run.retry);
 	st->no_address =
 		notice_store_count(db, inc->id, opt->kind, "'no-address'");
-	st->seconds = mono_now() - t0;
+	st->seconds = clock_mono() - t0;
 	if (notice_store_run_event(db, inc->id, opt->kind, st->planned,
 				   st->sent, st->retry, st->failed,
 				   st->no_address, st->seconds) < 0)

@@ -147,10 +147,9 @@ int mailer_dry_run(struct db *db, const struct config *cfg,
 		   struct mailer_stats *st)
 {
 	struct stat sb;
-	struct timespec t0, t1;
+	double t0 = clock_mono();
 	int rc;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (mkdir(opt->dry_run_dir, 0755) < 0 && errno != EEXIST)
 		return log_error("%s: cannot create: %s", opt->dry_run_dir,
 				 strerror(errno));
@@ -159,9 +158,7 @@ int mailer_dry_run(struct db *db, const struct config *cfg,
 	rc = compose_uncommitted(db, cfg, inc, opt->kind, NULL, opt->at,
 				 emit_file, (void *)opt->dry_run_dir,
 				 &st->composed);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	st->seconds = (double)(t1.tv_sec - t0.tv_sec) +
-		      (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	st->seconds = clock_mono() - t0;
 	return rc;
 }
 

@@ -91,14 +91,6 @@ static void on_stop(int sig)
 	stop_requested = 1;
 }
 
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Counts a failed answer or CRL; the first of each kind is logged, the
  * rest are in the summary (and in the evidence rows). */
 static void count_failure(struct run *run, bool transient, const char *what,
@@ -349,7 +341,7 @@ static int claim(struct run *run, struct revfetch *rf)
 /* Keeps this worker's claims from running out while it works. */
 static int renew(struct run *run)
 {
-	double now = mono();
+	double now = clock_mono();
 
 	if (now - run->renewed < (double)run->cfg->database.lease_ms / 3000.0)
 		return 0;
@@ -368,7 +360,7 @@ static int ask_pass(struct run *run, struct revfetch *rf)
 {
 	bool exhausted = false, told = false;
 
-	run->renewed = mono();
+	run->renewed = clock_mono();
 	for (;;) {
 		if (stop_requested)
 			return -1;

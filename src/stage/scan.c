@@ -105,14 +105,6 @@ struct worker {
 	int jsonl; /* fd or -1 */
 };
 
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void on_result(const struct probe_result *r, void *arg)
 {
 	struct worker *w = arg;
@@ -453,7 +445,7 @@ static int worker_main(struct worker *w, struct progress *prog, long long total)
 {
 	int files_before = open_files();
 	struct probe_options so;
-	double last_flush = mono();
+	double last_flush = clock_mono();
 	long long high, low, peak;
 	bool exhausted = false, announced = false;
 	int rc = -1;
@@ -512,10 +504,11 @@ static int worker_main(struct worker *w, struct progress *prog, long long total)
 		if (probe_step(w->scanner, 100) < 0)
 			goto out;
 		if (w->nbuf >= FLUSH_AT ||
-		    (w->nbuf > 0 && mono() - last_flush >= FLUSH_EVERY_S)) {
+		    (w->nbuf > 0 &&
+		     clock_mono() - last_flush >= FLUSH_EVERY_S)) {
 			if (flush(w) < 0)
 				goto out;
-			last_flush = mono();
+			last_flush = clock_mono();
 		}
 		if (prog != NULL) {
 			/* Room for every number at its longest. */
@@ -718,7 +711,7 @@ int scan_run(const struct config *cfg, const struct incident *inc,
 	pid_t *kids = NULL;
 	char host[96];
 	struct sigaction sa = { .sa_handler = on_stop }, old_int, old_term;
-	double t0 = mono();
+	double t0 = clock_mono();
 	int rc = -1;
 
 	/* No SA_RESTART: a signal ends the scanner's wait at once. */
@@ -816,7 +809,7 @@ int scan_run(const struct config *cfg, const struct incident *inc,
 	st->interrupted = stop_requested != 0;
 	rc = atomic_load(&sh->failed) > 0 || st->interrupted ? -1 : 0;
 out:
-	st->seconds = mono() - t0;
+	st->seconds = clock_mono() - t0;
 	if (w.jsonl >= 0)
 		close(w.jsonl);
 	free(w.names_param);

@@ -378,7 +378,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	(void)version;
 	if (r == NULL) {
 		r = xcalloc(1, sizeof(*r));
-		r->started = serve_http_mono();
+		r->started = clock_mono();
 		snprintf(r->path, sizeof(r->path), "%s", url);
 		snprintf(r->method, sizeof(r->method), "%s", method);
 		*con_cls = r;
@@ -516,7 +516,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 				     ",\"status\":%u,\"bytes\":%zu,"
 				     "\"ms\":%.3f,\"completed\":%s}",
 				     r->status, r->bytes,
-				     (serve_http_mono() - r->started) * 1000.0,
+				     (clock_mono() - r->started) * 1000.0,
 				     toe == MHD_REQUEST_TERMINATED_COMPLETED_OK
 					     ? "true"
 					     : "false");

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "certrecall/base/clock.h"
 #include "certrecall/base/log.h"
 #include "certrecall/base/utctime.h"
 #include "certrecall/base/xalloc.h"
@@ -27,14 +28,6 @@
 #include "certrecall/store/serve_store.h"
 
 static __thread struct db *thread_db;
-
-double serve_http_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* The worker's own connection, made on first use. */
 struct db *serve_http_db(struct serve *s)
@@ -332,7 +325,7 @@ long long serve_http_rate_take(struct serve *s, const char *addr)
 {
 	uint64_t h = 1469598103934665603ULL;
 	struct bucket *b;
-	double now = serve_http_mono(), rate = (double)s->cfg->serve.check_rate,
+	double now = clock_mono(), rate = (double)s->cfg->serve.check_rate,
 	       burst = (double)s->cfg->serve.check_burst;
 	long long wait = 0;
 

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "certrecall/base/clock.h"
 #include "certrecall/core/config.h"
 #include "certrecall/store/db.h"
 #include "certrecall/store/dbq.h"
@@ -175,22 +176,15 @@ static int result_error(PGresult *res, const char *sql)
 	return -1;
 }
 
-/* Time spent in the server, for -v: where an import's seconds go. */
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
+/* With -v, each statement's time in the server: where an import's
+ * seconds go. */
 int db_exec(struct db *db, const char *sql)
 {
-	double t0 = log_enabled(LOG_LEVEL_DEBUG) ? mono_s() : 0;
+	double t0 = log_enabled(LOG_LEVEL_DEBUG) ? clock_mono() : 0;
 	PGresult *res = PQexec(db->conn, sql);
 
 	if (t0 > 0)
-		log_debug("sql %.3fs: %.70s", mono_s() - t0, sql);
+		log_debug("sql %.3fs: %.70s", clock_mono() - t0, sql);
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
 	    PQresultStatus(res) != PGRES_TUPLES_OK)
@@ -203,12 +197,12 @@ int db_exec(struct db *db, const char *sql)
 static PGresult *query(struct db *db, const char *sql, int nparams,
 		       const char *const *params, int format)
 {
-	double t0 = log_enabled(LOG_LEVEL_DEBUG) ? mono_s() : 0;
+	double t0 = log_enabled(LOG_LEVEL_DEBUG) ? clock_mono() : 0;
 	PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL,
 				     NULL, format);
 
 	if (t0 > 0)
-		log_debug("sql %.3fs: %.70s", mono_s() - t0, sql);
+		log_debug("sql %.3fs: %.70s", clock_mono() - t0, sql);
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
 	    PQresultStatus(res) != PGRES_TUPLES_OK) {

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "certrecall/base/clock.h"
 #include "certrecall/base/log.h"
 #include "certrecall/base/progress.h"
 #include "certrecall/base/xalloc.h"
@@ -25,14 +26,6 @@ int importer_format_from_name(const char *name)
 	if (strcmp(name, "der") == 0)
 		return IMPORTER_DER;
 	return record_format_from_name(name);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /*
@@ -108,7 +101,7 @@ int importer_run(struct db *db, long long incident_id,
 {
 	struct import im = { .db = db, .opt = opt, .st = st };
 	char incident[32];
-	double t0 = now_s();
+	double t0 = clock_mono();
 	unsigned long long total = 0;
 	int rc = -1;
 
@@ -184,6 +177,6 @@ out:
 	for (size_t i = 0; i < im.nissuers; i++)
 		free(im.issuers[i].subject);
 	free(im.issuers);
-	st->seconds = now_s() - t0;
+	st->seconds = clock_mono() - t0;
 	return rc;
 }

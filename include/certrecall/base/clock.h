@@ -36,6 +36,10 @@ time_t clock_now(void);
 /* The real time, for log stamps only. */
 time_t clock_real(void);
 
+/* Seconds on the monotonic clock, for intervals only (leases, timeouts,
+ * rates, durations): it has no relation to any date. */
+double clock_mono(void);
+
 /*
  * Sets the rehearsal clock from value (utctime_parse forms; NULL or ""
  * for none: the real clock).  Returns 0, or -1 with a message in err and

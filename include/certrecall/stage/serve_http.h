@@ -67,9 +67,6 @@ struct req {
 	struct serve_batch_job *job; /* an ARI lookup queued or answered */
 };
 
-/* Monotonic seconds (request timing, rate refills). */
-double serve_http_mono(void);
-
 /* The calling worker thread's own connection, made on first use and
  * remade when lost; NULL when the database cannot be reached. */
 CR_MUST_CHECK struct db *serve_http_db(struct serve *s);
