@@ -153,7 +153,7 @@ int importer_run(struct db *db, long long incident_id,
 	if (st->distinct_names < 0 || st->accounts < 0 ||
 	    importer_update_subscribers(&im, incident) < 0 ||
 	    importer_mark_replaced(&im, incident) < 0 ||
-	    importer_group_accounts(&im, incident) < 0 ||
+	    importer_drop_grouping(&im, incident) < 0 ||
 	    importer_record_event(&im, incident_id, files, nfiles) < 0)
 		goto rollback;
 	if (im.rejects != NULL && fflush(im.rejects) != 0) {
@@ -164,6 +164,7 @@ int importer_run(struct db *db, long long incident_id,
 	if (db_commit(db) < 0)
 		goto out;
 	rc = 0;
+	(void)importer_group_accounts(&im, incident);
 	goto out;
 rollback:
 	db_rollback(db);

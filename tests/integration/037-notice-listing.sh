@@ -6,8 +6,8 @@
 # Every message is the same either way, byte for byte; a certificate
 # revoked after planning is listed as revoked (the listing is then not
 # used); a deleted one leaves the grouping; a later import drops it and
-# the next planning makes it again; a crash empties it and nothing is
-# lost; and the listing, a text[] from the server, is read back whatever
+# the next planning makes it again, as it does when the grouping after
+# an import fails; a crash empties it and nothing is lost; and the listing, a text[] from the server, is read back whatever
 # an account is called.
 . "$(dirname "$0")/lib.sh"
 new_db listing
@@ -202,4 +202,22 @@ expect "the name from the grouping is in all three messages" "1 1 1" \
 	"$(grep -c 'grouped\.example' "$(mail_to u30@example.org)") $(csv_of "$(mail_to zzz-big@example.org)" | grep -c 'grouped\.example') $(csv_of "$(mail_to huge@example.org)" | grep -c 'grouped\.example')"
 expect "each big message lists all its certificates" "150 2001" \
 	"$(csv_of "$(mail_to zzz-big@example.org)" | grep -c '^[0-9a-f]*,hosting-z,') $(csv_of "$(mail_to huge@example.org)" | grep -c '^[0-9a-f]*,hosting-huge,')"
+
+# 8. The grouping is made once the import has committed, in a
+# transaction of its own: when that fails, the import stands, says so,
+# and the next planning groups the certificates.
+certrecall -q incident create --slug fifth --title "fifth" \
+	--reason v1.6.7:5d-7 --aware-at 2020-02-29T03:08:00Z
+db_sql -c "CREATE FUNCTION t_no_grouping() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN RAISE EXCEPTION 'no grouping today'; END \$\$" \
+	-c "CREATE TRIGGER t_no_grouping BEFORE INSERT ON account_holding_built FOR EACH ROW EXECUTE FUNCTION t_no_grouping()" >/dev/null
+out=$(certrecall import fifth list.csv --no-progress 2>&1)
+expect "the import stands when its grouping fails" 0 $?
+contains "and says the next notify groups them" "grouping them by account failed; the next notify groups them" "$out"
+expect "its certificates are in, without a grouping" "384|0" \
+	"$(db_sql -c "SELECT (SELECT count(*) FROM certificate WHERE incident_id = 5), (SELECT count(*) FROM account_holding WHERE incident_id = 5)")"
+db_sql -c "DROP TRIGGER t_no_grouping ON account_holding_built" -c "DROP FUNCTION t_no_grouping()" >/dev/null
+rm -f mail/*.eml
+certrecall -q notify fifth --at "$at" --no-progress
+expect "the next notify grouped them and told each of the 44 addresses" "1|44" \
+	"$(db_sql -c "SELECT (SELECT count(*) FROM account_holding_built WHERE incident_id = 5), (SELECT count(*) FROM notice WHERE incident_id = 5 AND state = 'sent')")"
 finish

@@ -70,10 +70,15 @@ CR_MUST_CHECK int importer_read_accounts(struct import *im, const char *path);
 CR_MUST_CHECK int importer_merge(struct import *im, char *const *files,
 				 size_t nfiles, const char *incident);
 
-/* The incident's grouping of certificates per account (sql/037): made
- * on its first import, dropped when a later one adds certificates. */
-CR_MUST_CHECK int importer_group_accounts(struct import *im,
-					  const char *incident);
+/* The incident's grouping of certificates per account (sql/037):
+ * dropped, in the import's transaction, when a later import adds
+ * certificates.  Returns 0 or -1. */
+CR_MUST_CHECK int importer_drop_grouping(struct import *im,
+					 const char *incident);
+
+/* The grouping made after the incident's first import has committed.
+ * Returns 0, or -1 (logged; the import stands). */
+int importer_group_accounts(struct import *im, const char *incident);
 
 /* Subscribers for every account of the input, contacts merged in. */
 CR_MUST_CHECK int importer_update_subscribers(struct import *im,
