@@ -164,7 +164,7 @@ int importer_run(struct db *db, long long incident_id,
 	if (db_commit(db) < 0)
 		goto out;
 	rc = 0;
-	(void)importer_group_accounts(&im, incident);
+	importer_group_accounts(&im, incident);
 	goto out;
 rollback:
 	db_rollback(db);

@@ -261,19 +261,17 @@ int importer_drop_grouping(struct import *im, const char *incident)
  * lock, unless a planner made it meanwhile).  Made inside the import's
  * transaction it read rows that transaction wrote, each checked against
  * it: 7.4-7.8 s at 3 M against 5.6-6.1 s once they are committed.  The
- * grouping is a cache: if this fails, the import stands and the next
- * planning makes it.  0, or -1 (logged as a warning).
+ * grouping is a cache: if this fails, the import stands, and says that
+ * the next planning makes it.
  */
-int importer_group_accounts(struct import *im, const char *incident)
+void importer_group_accounts(struct import *im, const char *incident)
 {
 	if (im->opt->replacements || im->st->new_certs == 0 || im->had_rows)
-		return 0;
+		return;
 	if (db_query_llong(im->db, "SELECT account_holding_ready($1)", 1,
-			   &incident) >= 0)
-		return 0;
-	log_warn("import: the certificates are in, but grouping them by"
-		 " account failed; the next notify groups them");
-	return -1;
+			   &incident) < 0)
+		log_warn("import: the certificates are in, but grouping them"
+			 " by account failed; the next notify groups them");
 }
 
 /*

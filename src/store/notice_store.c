@@ -542,11 +542,11 @@ static void sort_listed(char *const *e, size_t n, int *order)
 static int append_listing(json_t *certs, const char *value, size_t len,
 			  long long want, int **order, size_t *cap)
 {
-	char *copy = xmalloc(len + 1), **e;
+	/* parsed in place, and a result's values are not ours to change */
+	char *copy = xmalloc(len > 0 ? len : 1), **e;
 	size_t n;
 
 	memcpy(copy, value, len);
-	copy[len] = '\0';
 	if (pgarray_parse_binary(copy, len, &e, &n) < 0 ||
 	    n % LISTING_FIELDS != 0 || n / LISTING_FIELDS > INT_MAX ||
 	    (long long)(n / LISTING_FIELDS) != want)

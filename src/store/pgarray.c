@@ -153,7 +153,7 @@ int pgarray_parse_binary(char *buf, size_t len, char ***elems, size_t *n)
 {
 	const char *r = buf, *end = buf + len;
 	uint32_t ndim, flags, type, dim[2], lower, elen;
-	size_t count = 1, cap = 0;
+	size_t count = 1;
 	char *w = buf;
 
 	*elems = NULL;
@@ -176,7 +176,6 @@ int pgarray_parse_binary(char *buf, size_t len, char ***elems, size_t *n)
 	if (count > (size_t)(end - r) / 4)
 		goto bad;
 	*elems = xcalloc(count + 1, sizeof(**elems));
-	cap = count;
 	for (size_t i = 0; i < count; i++) {
 		if (!be32(&r, end, &elen))
 			goto bad;
@@ -197,7 +196,7 @@ int pgarray_parse_binary(char *buf, size_t len, char ***elems, size_t *n)
 	}
 	if (r != end)
 		goto bad;
-	*n = cap;
+	*n = count;
 	return 0;
 bad:
 	free(*elems);

@@ -76,9 +76,9 @@ CR_MUST_CHECK int importer_merge(struct import *im, char *const *files,
 CR_MUST_CHECK int importer_drop_grouping(struct import *im,
 					 const char *incident);
 
-/* The grouping made after the incident's first import has committed.
- * Returns 0, or -1 (logged; the import stands). */
-int importer_group_accounts(struct import *im, const char *incident);
+/* The grouping made after the incident's first import has committed;
+ * a failure is logged as a warning (the import stands). */
+void importer_group_accounts(struct import *im, const char *incident);
 
 /* Subscribers for every account of the input, contacts merged in. */
 CR_MUST_CHECK int importer_update_subscribers(struct import *im,
