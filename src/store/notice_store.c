@@ -198,10 +198,12 @@ int notice_store_plan_begin(struct notice_store_plan *p, struct db *db,
 	 * default, less than plan_acct at 3 M, and a third of them were
 	 * read back from temporary files.  The size can be set only before
 	 * the session's first temporary table: a session that had one keeps
-	 * its size (as fast, or slower, never wrong). */
+	 * its size (as fast, or slower, never wrong), and says so (-v). */
 	if (db_exec(db, "DO $$ BEGIN"
 			" PERFORM set_config('temp_buffers', '64MB', false);"
-			" EXCEPTION WHEN invalid_parameter_value THEN NULL;"
+			" EXCEPTION WHEN invalid_parameter_value THEN"
+			" RAISE NOTICE 'planning keeps temp_buffers = %: %',"
+			" current_setting('temp_buffers'), SQLERRM;"
 			" END $$") < 0 ||
 	    db_exec(db, "SET jit = off") < 0 ||
 	    db_exec(db, "DROP TABLE IF EXISTS pg_temp.plan_acct,"
